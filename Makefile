@@ -1,0 +1,45 @@
+# critmin — the two commands a new user needs are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest bench data clean slow
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+## Run the main job on the embedded default data, results in out/
+run: $(STAMP)
+	$(BIN)/critmin run --out out
+
+## Lint, type-check and the fast test suite
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q -n 2
+
+slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
+
+## Benchmarks: naive baseline and critmin in the same run, with the ratio
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+## Rebuild the embedded dataset from data/raw (the shipped result is committed)
+data: $(STAMP)
+	$(BIN)/python scripts/build_data.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

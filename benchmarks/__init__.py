@@ -1,0 +1,1 @@
+"""critmin benchmarks: each runs a naive baseline and critmin in the same run."""

@@ -1,0 +1,1 @@
+"""CLI group 'contract' (placeholder until its capability lands)."""

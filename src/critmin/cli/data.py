@@ -1,0 +1,1 @@
+"""CLI group 'data' (placeholder until its capability lands)."""

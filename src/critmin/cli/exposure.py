@@ -1,0 +1,1 @@
+"""CLI group 'exposure' (placeholder until its capability lands)."""

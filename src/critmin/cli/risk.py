@@ -1,0 +1,1 @@
+"""CLI group 'risk' (placeholder until its capability lands)."""

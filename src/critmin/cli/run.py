@@ -1,0 +1,1 @@
+"""CLI group 'run' (placeholder until its capability lands)."""

@@ -1,0 +1,1 @@
+"""CLI group 'stockpile' (placeholder until its capability lands)."""

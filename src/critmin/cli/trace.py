@@ -1,0 +1,1 @@
+"""CLI group 'trace' (placeholder until its capability lands)."""

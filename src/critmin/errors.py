@@ -1,0 +1,49 @@
+"""Domain errors. Every message says what came in, what was expected and where.
+
+The CLI prints a :class:`CritminError` as one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CritminError(Exception):
+    """Base of all expected, user-facing errors (bad input, unknown names)."""
+
+    exit_code = 2
+
+
+class InputError(CritminError):
+    """A file or argument does not have the expected shape or values.
+
+    ``where`` is a location such as ``"bom.yaml:12 field 'kg_per_unit'"``.
+    """
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class UnknownNameError(CritminError):
+    """A name (mineral, country, bloc, stage...) that critmin does not know."""
+
+    def __init__(self, kind: str, name: str, choices: Iterable[str]) -> None:
+        self.kind = kind
+        self.name = name
+        close = suggest(name, choices)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        super().__init__(f"unknown {kind} {name!r}{hint}")
+
+
+class SolverError(CritminError):
+    """The optimisation problem could not be solved (infeasible, unbounded, ...)."""
+
+
+def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The closest known names to ``name`` (case-insensitive), best first."""
+    pool = list(choices)
+    lowered = {c.lower(): c for c in pool}
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[h] for h in hits]
