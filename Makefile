@@ -1,5 +1,9 @@
 # critmin — the two commands a new user needs are `make run` and `make test`.
+SHELL  := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3.11
+# pip warns about local mirror folders this machine's pip config names; hide only those lines
+QUIET  := 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -8,9 +12,10 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@echo "critmin: installing pinned dependencies into $(VENV) (first run only)"
+	$(BIN)/python -m pip install --quiet --upgrade pip $(QUIET)
+	$(BIN)/python -m pip install --quiet -r requirements.lock $(QUIET)
+	$(BIN)/python -m pip install --quiet --no-deps -e . $(QUIET)
 	@touch $(STAMP)
 
 ## Run the main job on the embedded default data, results in out/
