@@ -1,0 +1,204 @@
+"""Concentration and dependency metrics: pure functions on small pandas tables, no I/O.
+
+Inputs are :class:`pandas.Series` indexed by ISO3 country code (``"ZZ_OTHER"`` stands for
+USGS "Other countries"). Shares are fractions 0..1. A metric that cannot be computed
+from the data returns ``nan`` (the caller turns it into ``null``), never a made-up default.
+
+Formulas (see ``docs/risk.md`` for the derivations and the sources):
+
+* shares ``s_c = q_c / sum(q)`` over the reported (not withheld) quantities;
+* HHI ``= 10_000 * sum_c s_c**2`` over named countries; the "Other countries" remainder is
+  treated as fragmented (contributes 0), so the HHI is a lower bound (``other_as="one"``
+  gives the upper bound that treats it as a single producer);
+* political instability from the WGI "Political Stability and Absence of Violence"
+  estimate ``w`` (about -2.5..2.5): ``g = (2.5 - w) / 5 * scale`` clipped to ``[0, scale]``;
+  ``scale=10`` is the EU CRM rescaling (10 = least stable), ``scale=1`` the GeoPolRisk one;
+* EU-style supply risk (EC 2017 CRM methodology, simplified):
+  ``SR = (HHI_WGI,GS * IR/2 + HHI_WGI,sourcing * (1 - IR/2)) * (1 - EoL_RIR) * SI``
+  with ``HHI_WGI = sum_c s_c**2 * g_c`` (shares as fractions, ``g`` on 0..10);
+* GeoPolRisk (Gemechu et al. 2016; Santillán-Saldivar et al. 2021):
+  ``GPR = HHI_frac * sum_i g_i * f_i / P`` with ``f_i`` the bloc's imports from exporter
+  ``i`` outside the bloc, ``g_i`` on 0..1 and ``P = bloc production + extra-bloc imports``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from critmin.errors import InputError
+
+OTHER_ISO3 = "ZZ_OTHER"
+"""Code of the USGS "Other countries" remainder in the production table."""
+
+WGI_MIN = -2.5
+WGI_MAX = 2.5
+
+
+def _check_quantities(qty: pd.Series, what: str) -> pd.Series:
+    values = pd.to_numeric(qty, errors="coerce").astype(float)
+    reported = values.dropna()
+    if (reported < 0).any():
+        bad = reported[reported < 0]
+        raise InputError(
+            f"negative quantities {dict(bad.round(6))}; expected quantities >= 0", where=what
+        )
+    return reported
+
+
+def shares(qty: pd.Series, what: str = "quantities") -> pd.Series:
+    """Shares (0..1) of each index entry in the total of the reported quantities.
+
+    NaN entries (withheld) are dropped; an all-zero or empty input gives an empty Series.
+    The result is sorted by share, largest first (ties by index label).
+    """
+    reported = _check_quantities(qty, what)
+    total = float(reported.sum())
+    if total <= 0.0:
+        return pd.Series(dtype=float, name="share")
+    out = (reported / total).rename("share")
+    order = np.lexsort((out.index.astype(str), -out.to_numpy()))
+    return out.iloc[order]
+
+
+def hhi(share: pd.Series, other_as: Literal["fragmented", "one"] = "fragmented") -> float:
+    """Herfindahl-Hirschman index on the 0..10,000 scale.
+
+    ``sum(s**2) * 10_000`` over named countries. The ``"ZZ_OTHER"`` remainder counts as
+    many tiny producers (0) by default, or as one producer with ``other_as="one"``.
+    Empty input -> nan.
+    """
+    if share.empty:
+        return float("nan")
+    s = share.astype(float)
+    if other_as == "fragmented":
+        s = s.drop(labels=[OTHER_ISO3], errors="ignore")
+    return float((s.to_numpy() ** 2).sum() * 10_000.0)
+
+
+def named(share: pd.Series) -> pd.Series:
+    """The shares of named countries only (drops ``ZZ_OTHER``), largest first."""
+    s = share.drop(labels=[OTHER_ISO3], errors="ignore")
+    order = np.lexsort((s.index.astype(str), -s.to_numpy()))
+    return s.iloc[order]
+
+
+def top_n_share(share: pd.Series, n: int) -> float:
+    """Combined share of the ``n`` largest named producers; nan when there is none."""
+    if n < 1:
+        raise InputError(f"n={n}; expected n >= 1", where="top_n_share")
+    s = named(share)
+    if s.empty:
+        return float("nan")
+    return float(s.iloc[:n].sum())
+
+
+def top1(share: pd.Series) -> tuple[str | None, float]:
+    """ISO3 and share of the largest named producer, ``(None, nan)`` when there is none."""
+    s = named(share)
+    if s.empty:
+        return None, float("nan")
+    return str(s.index[0]), float(s.iloc[0])
+
+
+def country_share(share: pd.Series, iso3: str) -> float:
+    """Share of one country (0.0 when it is absent from a non-empty table, nan if empty)."""
+    if share.empty:
+        return float("nan")
+    return float(share.get(iso3, 0.0))
+
+
+def bloc_share(share: pd.Series, members: Iterable[str]) -> float:
+    """Combined share of the bloc's members (nan for an empty table)."""
+    if share.empty:
+        return float("nan")
+    inside = share.index.isin(list(members))
+    return float(share[inside].sum())
+
+
+def instability(wgi: pd.Series, scale: float = 10.0) -> pd.Series:
+    """Political-instability score from WGI estimates: ``(2.5 - w) / 5 * scale``, clipped.
+
+    ``scale=10``: EU CRM scale (0 = most stable, 10 = least stable); ``scale=1``: GeoPolRisk.
+    WGI estimates slightly outside -2.5..2.5 are clipped to the end of the scale.
+    """
+    w = pd.to_numeric(wgi, errors="coerce").astype(float)
+    g = (WGI_MAX - w) / (WGI_MAX - WGI_MIN) * scale
+    return g.clip(lower=0.0, upper=scale)
+
+
+def hhi_wgi(share: pd.Series, instability_0_10: pd.Series) -> tuple[float, float]:
+    """``sum_c s_c**2 * g_c`` (0..10) and the coverage: share of supply with a WGI score.
+
+    Countries without a score (and ``ZZ_OTHER``) contribute nothing; the value is then a
+    lower bound and ``coverage < 1`` says so. Empty input -> ``(nan, nan)``.
+    """
+    if share.empty:
+        return float("nan"), float("nan")
+    s = named(share)
+    g = instability_0_10.reindex(s.index)
+    known = g.notna().to_numpy()
+    value = float((s.to_numpy()[known] ** 2 * g.to_numpy()[known]).sum())
+    coverage = float(s.to_numpy()[known].sum())
+    return value, coverage
+
+
+def eu_supply_risk(
+    global_share: pd.Series,
+    instability_0_10: pd.Series,
+    sourcing_share: pd.Series | None = None,
+    import_reliance: float = 0.0,
+    eol_rir: float = 0.0,
+    substitution_index: float = 1.0,
+) -> float:
+    """EU CRM supply risk (EC 2017 methodology), 0..10 when ``SI <= 1``.
+
+    ``SR = (HHI_WGI(global) * IR/2 + HHI_WGI(sourcing) * (1 - IR/2)) * (1 - EoL_RIR) * SI``.
+    Without ``sourcing_share`` the global supply mix is used for both terms, and the
+    defaults (``IR=0, EoL_RIR=0, SI=1``) reduce it to ``HHI_WGI`` of global supply.
+    """
+    for name, value in (("import_reliance", import_reliance), ("eol_rir", eol_rir)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{name}={value}; expected a fraction 0..1", where="eu_supply_risk")
+    if substitution_index < 0.0:
+        raise InputError(
+            f"substitution_index={substitution_index}; expected >= 0", where="eu_supply_risk"
+        )
+    gs, _ = hhi_wgi(global_share, instability_0_10)
+    src = gs if sourcing_share is None else hhi_wgi(sourcing_share, instability_0_10)[0]
+    mix = gs * import_reliance / 2.0 + src * (1.0 - import_reliance / 2.0)
+    return float(mix * (1.0 - eol_rir) * substitution_index)
+
+
+def geopolrisk(
+    hhi_0_10000: float,
+    imports_by_exporter: pd.Series,
+    instability_0_1: pd.Series,
+    bloc_production: float,
+    bloc_members: Iterable[str] = (),
+) -> float:
+    """GeoPolRisk import risk of an importer (a country or a bloc taken as one economy).
+
+    ``HHI/10_000 * sum_i g_i * f_i / P`` where ``f_i`` are imports from exporters outside
+    ``bloc_members`` (intra-bloc trade is internal and dropped), ``g_i`` political
+    instability on 0..1 (exporters without a score count as 0 and lower the value) and
+    ``P = bloc_production + sum_i f_i`` the apparent-consumption proxy. nan when the HHI
+    is unknown or ``P`` is 0.
+    """
+    if not np.isfinite(hhi_0_10000):
+        return float("nan")
+    f = _check_quantities(imports_by_exporter, "imports_by_exporter")
+    members = set(bloc_members)
+    f = f[~f.index.isin(list(members))]
+    f = f.groupby(level=0).sum()
+    if bloc_production < 0 or not np.isfinite(bloc_production):
+        raise InputError(f"bloc_production={bloc_production}; expected >= 0", where="geopolrisk")
+    consumption = bloc_production + float(f.sum())
+    if consumption <= 0.0:
+        return float("nan")
+    g = instability_0_1.reindex(f.index).fillna(0.0).to_numpy()
+    weighted = float((g * f.to_numpy()).sum())
+    return float(hhi_0_10000 / 10_000.0 * weighted / consumption)
