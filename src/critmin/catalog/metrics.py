@@ -149,6 +149,7 @@ def hhi_wgi(share: pd.Series, instability_0_10: pd.Series) -> tuple[float, float
 def eu_supply_risk(
     global_share: pd.Series,
     instability_0_10: pd.Series,
+    *,
     sourcing_share: pd.Series | None = None,
     import_reliance: float = 0.0,
     eol_rir: float = 0.0,
