@@ -1,0 +1,297 @@
+"""Concentration and dependency of each mineral and stage: the ``critmin risk`` table.
+
+:func:`risk_record` is the pure core: it takes the production rows of one mineral and stage,
+WGI scores, a bloc's members and the bloc's imports, and returns a :class:`RiskRecord`.
+:func:`risk_records` gathers those inputs from the catalog loaders; :func:`write_dependency_report`
+writes ``risk.json`` and ``risk.csv`` for the core minerals. The formulas are in
+:mod:`critmin.catalog.metrics` and ``docs/risk.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from critmin.catalog import metrics as m
+from critmin.errors import InputError
+
+CHINA = "CHN"
+
+CORE_MINERALS: tuple[str, ...] = (
+    "rare_earths",
+    "ndpr_oxide",
+    "dysprosium_oxide",
+    "terbium_oxide",
+    "lithium",
+    "cobalt",
+    "nickel",
+    "graphite",
+    "gallium",
+    "germanium",
+    "antimony",
+    "tungsten",
+    "tantalum",
+    "copper",
+    "scandium",
+)
+"""Minerals of the dependency report (``make run``)."""
+
+RECORD_FIELDS_REQUIRED = (
+    "mineral",
+    "stage",
+    "year",
+    "hhi",
+    "top1_iso3",
+    "top1_share",
+    "top3_share",
+    "china_share",
+    "bloc_share",
+    "us_net_import_reliance",
+)
+
+# Mineral content of traded HS6 products, on the basis of the production table's unit
+# (contained metal, or REO for rare earths). Stoichiometric where the product is a
+# defined compound; typical concentrate grades otherwise (flagged as estimates in docs/risk.md).
+HS6_CONTENT_SHARE: dict[str, tuple[float, str]] = {
+    "250410": (1.0, "natural graphite, powder or flakes (graphite basis)"),
+    "250490": (1.0, "natural graphite, other (graphite basis)"),
+    "260400": (0.015, "nickel ores and concentrates: ~1.5 % Ni, laterite direct-shipping ore"),
+    "261100": (0.515, "tungsten concentrates: 65 % WO3 x 0.793 W/WO3"),
+    "261710": (0.50, "antimony concentrates: ~50 % Sb"),
+    "280530": (1.17, "rare-earth metals, as REO equivalent: ~1.17 t oxide per t metal"),
+    "284610": (0.70, "cerium compounds, as REO: estimate"),
+    "284690": (0.70, "other rare-earth compounds, as REO: estimate"),
+    "282200": (0.72, "cobalt oxides and hydroxides: ~72 % Co"),
+    "810510": (0.95, "cobalt mattes and unwrought cobalt: mostly metal"),
+    "282520": (0.165, "lithium hydroxide monohydrate: Li 6.94 / 41.96"),
+    "283691": (0.188, "lithium carbonate: 2 x 6.94 / 73.89"),
+    "720293": (0.65, "ferro-niobium: ~65 % Nb"),
+    "810110": (1.0, "tungsten powders"),
+    "810310": (1.0, "unwrought tantalum and powders"),
+    "811230": (1.0, "germanium, unwrought and powders"),
+}
+
+_UNIT_TO_T: dict[str, float] = {
+    "t": 1.0,
+    "metric tons": 1.0,
+    "tonnes": 1.0,
+    "kg": 1e-3,
+    "kilograms": 1e-3,
+    "thousand t": 1e3,
+    "kt": 1e3,
+    "thousand metric tons": 1e3,
+    "thousand metric dry tons": 1e3,
+    "million t": 1e6,
+    "million metric tons": 1e6,
+}
+
+
+def unit_to_tonnes(unit: str) -> float | None:
+    """Tonnes per production unit ("t REO" -> 1, "kg" -> 0.001); None if not a mass unit."""
+    key = unit.strip().lower()
+    for suffix in (" reo", " content", " contained"):
+        key = key.removesuffix(suffix)
+    return _UNIT_TO_T.get(key)
+
+
+class RiskRecord(BaseModel):
+    """Concentration and dependency of one mineral (or product) at one stage and year.
+
+    Shares are fractions 0..1; ``None`` where the data has none.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    mineral: str
+    stage: str
+    year: int
+    unit: str
+    total_qty: float | None
+    n_producers: int
+    withheld_iso3: tuple[str, ...]
+    other_share: float | None
+    hhi: float | None
+    hhi_upper: float | None
+    top1_iso3: str | None
+    top1_share: float | None
+    top3_share: float | None
+    china_share: float | None
+    bloc: str
+    bloc_share: float | None
+    us_net_import_reliance: float | None
+    supply_risk_eu: float | None
+    wgi_coverage: float | None
+    wgi_year: int | None
+    import_risk: float | None
+    import_risk_year: int | None
+    is_estimate: bool
+    source: str
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples as lists, nan as null)."""
+        out = self.model_dump()
+        out["withheld_iso3"] = list(self.withheld_iso3)
+        return out
+
+
+def _opt(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def bloc_imports_t(
+    trade: pd.DataFrame, members: Iterable[str], content: dict[str, tuple[float, str]] | None = None
+) -> pd.Series:
+    """Imports into the bloc by exporter outside it, in tonnes of mineral content.
+
+    ``trade`` has columns ``hs6, exporter_iso3, importer_iso3, qty_t``; HS codes without a
+    content share are dropped (see :data:`HS6_CONTENT_SHARE`).
+    """
+    content = HS6_CONTENT_SHARE if content is None else content
+    inside = set(members)
+    if trade.empty:
+        return pd.Series(dtype=float)
+    factor = trade["hs6"].astype(str).map({k: v[0] for k, v in content.items()})
+    rows = trade.assign(content_t=pd.to_numeric(trade["qty_t"], errors="coerce") * factor)
+    rows = rows[
+        rows["importer_iso3"].isin(inside)
+        & ~rows["exporter_iso3"].isin(inside)
+        & rows["content_t"].notna()
+    ]
+    return rows.groupby("exporter_iso3")["content_t"].sum().astype(float)
+
+
+def risk_record(
+    mineral: str,
+    stage: str,
+    year: int,
+    production: pd.DataFrame,
+    *,
+    political_stability: pd.Series | None,
+    bloc: str,
+    bloc_members: Iterable[str],
+    us_net_import_reliance: float | None = None,
+    trade: pd.DataFrame | None = None,
+    trade_year: int | None = None,
+    wgi_year: int | None = None,
+) -> RiskRecord:
+    """The :class:`RiskRecord` of one mineral and stage from its production rows.
+
+    ``production``: rows of the catalog production table for that mineral, stage and year
+    (``country_iso3, qty, unit, withheld, is_estimate, source``). ``trade``: BACI flows of the
+    mineral's HS codes in ``trade_year`` (any importer; the bloc's imports are selected here).
+    """
+    members = frozenset(bloc_members)
+    rows = production
+    qty = pd.Series(
+        pd.to_numeric(rows["qty"], errors="coerce").to_numpy(dtype=float),
+        index=rows["country_iso3"].astype(str),
+    )
+    qty = qty.groupby(level=0).sum(min_count=1)
+    withheld = tuple(sorted(qty.index[qty.isna()]))
+    share = m.shares(qty, what=f"production of {mineral} ({stage}, {year})")
+    units = sorted(set(rows["unit"].astype(str))) if "unit" in rows else []
+    if len(units) > 1:
+        raise InputError(
+            f"production of {mineral} ({stage}, {year}) mixes units {units}; expected one unit"
+        )
+    unit = units[0] if units else ""
+    top1_iso3, top1_share = m.top1(share)
+    hhi = m.hhi(share)
+
+    sr = cov = float("nan")
+    if political_stability is not None and not share.empty:
+        g10 = m.instability(political_stability, scale=10.0)
+        sr = m.eu_supply_risk(share, g10)
+        cov = m.hhi_wgi(share, g10)[1]
+
+    gpr = float("nan")
+    to_t = unit_to_tonnes(unit) if unit else None
+    if trade is not None and political_stability is not None and to_t is not None:
+        imports = bloc_imports_t(trade, members)
+        if not imports.empty:
+            bloc_prod_t = float(qty[qty.index.isin(list(members))].fillna(0.0).sum()) * to_t
+            g1 = m.instability(political_stability, scale=1.0)
+            gpr = m.geopolrisk(hhi, imports, g1, bloc_prod_t, members)
+
+    sources = sorted(set(rows["source"].astype(str))) if "source" in rows else []
+    estimate = bool(rows["is_estimate"].astype(bool).any()) if "is_estimate" in rows else False
+    total = float(qty.sum()) if qty.notna().any() else float("nan")
+    return RiskRecord(
+        mineral=mineral,
+        stage=str(stage),
+        year=int(year),
+        unit=unit,
+        total_qty=_opt(total),
+        n_producers=int((share.drop(labels=[m.OTHER_ISO3], errors="ignore") > 0).sum()),
+        withheld_iso3=withheld,
+        other_share=_opt(m.country_share(share, m.OTHER_ISO3)),
+        hhi=_round(_opt(hhi), 1),
+        hhi_upper=_round(_opt(m.hhi(share, other_as="one")), 1),
+        top1_iso3=top1_iso3,
+        top1_share=_round(_opt(top1_share), 4),
+        top3_share=_round(_opt(m.top_n_share(share, 3)), 4),
+        china_share=_round(_opt(m.country_share(share, CHINA)), 4),
+        bloc=bloc,
+        bloc_share=_round(_opt(m.bloc_share(share, members)), 4),
+        us_net_import_reliance=us_net_import_reliance,
+        supply_risk_eu=_round(_opt(sr), 3),
+        wgi_coverage=_round(_opt(cov), 4),
+        wgi_year=wgi_year if math.isfinite(sr) else None,
+        import_risk=_round(_opt(gpr), 5),
+        import_risk_year=trade_year if math.isfinite(gpr) else None,
+        is_estimate=estimate,
+        source="; ".join(sources),
+    )
+
+
+def records_table(records: Sequence[RiskRecord]) -> pd.DataFrame:
+    """The records as a table (one row per mineral and stage)."""
+    rows = [r.as_json() for r in records]
+    df = pd.DataFrame(rows, columns=list(RiskRecord.model_fields))
+    df["withheld_iso3"] = df["withheld_iso3"].map(" ".join)
+    return df
+
+
+def write_records(records: Sequence[RiskRecord], out_dir: Path | str) -> list[Path]:
+    """Write ``risk.json`` and ``risk.csv`` atomically (temp file + rename)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps([r.as_json() for r in records], indent=2, allow_nan=False)
+    csv_text = records_table(records).to_csv(index=False)
+    written = []
+    for name, text in (("risk.json", payload + "\n"), ("risk.csv", csv_text)):
+        target = out / name
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            Path(tmp).replace(target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        written.append(target)
+    return written
+
+
+__all__ = [
+    "CORE_MINERALS",
+    "HS6_CONTENT_SHARE",
+    "RiskRecord",
+    "bloc_imports_t",
+    "records_table",
+    "risk_record",
+    "unit_to_tonnes",
+    "write_records",
+]
