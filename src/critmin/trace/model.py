@@ -1,0 +1,230 @@
+"""Supply-network definitions: facilities, lots and EPCIS-style events (frozen pydantic).
+
+A :class:`SupplyNetwork` is the container noun; computations live in sibling modules and are
+reached through its accessors (``net.check_mass_balance()``, ``net.origin()``, ...).
+
+Quantities carry a UN/CEFACT unit code (``TNE`` tonne, ``KGM`` kilogram, ``GRM`` gram,
+``LBR`` pound); every computation converts to tonnes (``qty_t``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from critmin.errors import InputError, UnknownNameError
+from critmin.trace.geo import resolve_country
+
+if TYPE_CHECKING:
+    from critmin.trace.impact import ImpactReport
+    from critmin.trace.massbalance import Violation
+    from critmin.trace.origin import OriginResult
+
+UOM_TO_T: dict[str, float] = {"TNE": 1.0, "KGM": 1e-3, "GRM": 1e-6, "LBR": 0.45359237e-3}
+
+
+class Stage(StrEnum):
+    """Production stages, upstream first."""
+
+    MINE = "mine"
+    REFINING = "refining"  # separation and chemical processing (concentrate -> oxide/salt)
+    METAL = "metal"
+    COMPONENT = "component"  # e.g. magnet, cathode
+    PRODUCT = "product"  # e.g. motor, cell, assembly
+
+
+STAGES: tuple[Stage, ...] = tuple(Stage)
+_STAGE_ALIASES = {
+    "mining": Stage.MINE,
+    "extraction": Stage.MINE,
+    "separation": Stage.REFINING,
+    "processing": Stage.REFINING,
+    "smelting": Stage.REFINING,
+    "smelter": Stage.REFINING,
+    "refinery": Stage.REFINING,
+    "magnet": Stage.COMPONENT,
+    "assembly": Stage.PRODUCT,
+}
+
+
+def parse_stage(text: str) -> Stage:
+    """A :class:`Stage` from its name or an alias (``separation`` -> refining)."""
+    key = str(text).strip().lower()
+    if key in Stage.__members__.values():
+        return Stage(key)
+    if key in _STAGE_ALIASES:
+        return _STAGE_ALIASES[key]
+    raise UnknownNameError("stage", str(text), [s.value for s in Stage] + list(_STAGE_ALIASES))
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Facility(_Frozen):
+    """A mine, refinery, plant or warehouse. ``feoc`` flags a foreign entity of concern operator."""
+
+    id: str
+    name: str = ""
+    operator: str = ""
+    country: str  # ISO3
+    stage: Stage
+    feoc: bool = False
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _iso3(cls, v: object) -> str:
+        return resolve_country(str(v))
+
+    @field_validator("stage", mode="before")
+    @classmethod
+    def _stage(cls, v: object) -> Stage:
+        return parse_stage(str(v))
+
+
+class Lot(_Frozen):
+    """A lot of one product. ``value_usd`` is the declared value (optional)."""
+
+    id: str
+    product: str = ""
+    qty: float = Field(ge=0)
+    uom: str = "TNE"
+    value_usd: float | None = Field(default=None, ge=0)
+
+    @field_validator("uom")
+    @classmethod
+    def _uom(cls, v: str) -> str:
+        if v not in UOM_TO_T:
+            raise ValueError(f"unknown unit {v!r}; expected one of {sorted(UOM_TO_T)}")
+        return v
+
+    @property
+    def qty_t(self) -> float:
+        return self.qty * UOM_TO_T[self.uom]
+
+
+class Quantity(_Frozen):
+    """A quantity of a lot inside an event (EPCIS ``QuantityElement``)."""
+
+    lot: str
+    qty: float = Field(ge=0)
+    uom: str = "TNE"
+
+    @field_validator("uom")
+    @classmethod
+    def _uom(cls, v: str) -> str:
+        if v not in UOM_TO_T:
+            raise ValueError(f"unknown unit {v!r}; expected one of {sorted(UOM_TO_T)}")
+        return v
+
+    @property
+    def qty_t(self) -> float:
+        return self.qty * UOM_TO_T[self.uom]
+
+
+class Extraction(_Frozen):
+    """Material extracted at a mine (EPCIS ObjectEvent ADD, bizStep commissioning)."""
+
+    kind: Literal["extraction"] = "extraction"
+    id: str
+    time: dt.datetime
+    facility: str
+    outputs: tuple[Quantity, ...]
+
+
+class Transformation(_Frozen):
+    """Inputs turned into outputs at a facility (EPCIS TransformationEvent).
+
+    ``yield_share`` is the declared output/input mass ratio (0..1].
+    """
+
+    kind: Literal["transformation"] = "transformation"
+    id: str
+    time: dt.datetime
+    facility: str
+    inputs: tuple[Quantity, ...]
+    outputs: tuple[Quantity, ...]
+    yield_share: float = Field(default=1.0, gt=0)
+
+
+class Shipment(_Frozen):
+    """Lots moved from one facility to another (EPCIS ObjectEvent shipping/receiving)."""
+
+    kind: Literal["shipment"] = "shipment"
+    id: str
+    time: dt.datetime
+    lots: tuple[Quantity, ...]
+    source: str
+    destination: str
+    biz_step: Literal["shipping", "receiving"] = "shipping"
+
+
+class Aggregation(_Frozen):
+    """Child lots packed into a parent lot (EPCIS AggregationEvent ADD)."""
+
+    kind: Literal["aggregation"] = "aggregation"
+    id: str
+    time: dt.datetime
+    facility: str | None = None
+    parent: str
+    children: tuple[Quantity, ...]
+
+
+Event = Annotated[Extraction | Transformation | Shipment | Aggregation, Field(discriminator="kind")]
+
+
+class SupplyNetwork(_Frozen):
+    """Facilities, lots and events of a supply network."""
+
+    facilities: tuple[Facility, ...] = ()
+    lots: tuple[Lot, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> SupplyNetwork:
+        for kind, ids in (
+            ("facility", [f.id for f in self.facilities]),
+            ("lot", [lot.id for lot in self.lots]),
+            ("event", [e.id for e in self.events]),
+        ):
+            seen: set[str] = set()
+            for i in ids:
+                if i in seen:
+                    raise InputError(f"duplicate {kind} id {i!r}; ids must be unique")
+                seen.add(i)
+        return self
+
+    def facility(self, facility_id: str) -> Facility:
+        for f in self.facilities:
+            if f.id == facility_id:
+                return f
+        raise UnknownNameError("facility", facility_id, [f.id for f in self.facilities])
+
+    def lot(self, lot_id: str) -> Lot:
+        for lot in self.lots:
+            if lot.id == lot_id:
+                return lot
+        raise UnknownNameError("lot", lot_id, [lot.id for lot in self.lots])
+
+    def check_mass_balance(self, tol: float = 1e-6) -> list[Violation]:
+        """Mass-balance and consumption violations (never fixed, only reported)."""
+        from critmin.trace.massbalance import check_mass_balance
+
+        return check_mass_balance(self, tol=tol)
+
+    def origin(self, prices_usd_per_t: dict[str, float] | None = None) -> OriginResult:
+        """Composition of every lot by (stage, country), by mass and by value."""
+        from critmin.trace.origin import compute_origin
+
+        return compute_origin(self, prices_usd_per_t=prices_usd_per_t)
+
+    def impact(
+        self, facility: str | None = None, country: str | None = None, stage: str | None = None
+    ) -> ImpactReport:
+        """Who is hit if a facility or a country stops."""
+        from critmin.trace.impact import impact
+
+        return impact(self, facility=facility, country=country, stage=stage)

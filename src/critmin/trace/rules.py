@@ -1,0 +1,369 @@
+"""Origin rules in dated YAML, evaluated per lot; the tariff treatment for the market engine.
+
+Rule kinds (see docs/trace.md for the file format):
+
+* ``min_share``: at least ``min_share`` of the lot's material must have had one of the
+  listed ``stages`` in an ``allowed`` country ("extracted *or* processed in North America or an
+  FTA partner"). The test is per unit of material: a unit qualifies when *any* of its listed
+  stages happened in an allowed country. ``basis: value`` weights each unit by the unit value
+  (USD/t) of the mined lot it came from (declared value, else reference price).
+* ``forbid``: at most ``max_share`` (default 0) of the lot's material may have had one of the
+  listed ``stages`` in a listed country or (``feoc_facilities: true``) at a facility flagged
+  ``feoc`` ("no foreign entity of concern at any stage").
+
+A rule applies to a lot when the rule is in force on the check date (``from`` <= date <
+``until``), the lot's product is listed (if ``products`` is given), and some of the lot's
+material went through a listed stage. Failures come with the chains of events that cause them.
+The tariff treatment of a lot is ``member`` when every rule named in ``treatment.member_if``
+passes or does not apply and the lot is traced to a mine; otherwise ``non_member``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from critmin.errors import InputError
+from critmin.trace.geo import bloc_members, resolve_country
+from critmin.trace.graph import EXTRACTED, LotGraph, build_graph, propagate_vector
+from critmin.trace.massbalance import Violation, check_mass_balance
+from critmin.trace.model import (
+    STAGES,
+    Aggregation,
+    Extraction,
+    Stage,
+    SupplyNetwork,
+    Transformation,
+    parse_stage,
+)
+from critmin.trace.origin import unit_values
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class CountrySet(_Frozen):
+    """Bloc ids (resolved on the check date) and explicit countries (ISO2/ISO3/names)."""
+
+    blocs: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+
+    @field_validator("countries", mode="before")
+    @classmethod
+    def _iso3(cls, v: Any) -> tuple[str, ...]:
+        return tuple(resolve_country(str(c)) for c in (v or ()))
+
+    def resolve(self, on: dt.date, expand_eu: bool = False) -> frozenset[str]:
+        out: set[str] = set(self.countries)
+        for b in self.blocs:
+            out |= bloc_members(b, on=on, expand_eu=expand_eu)
+        return frozenset(out)
+
+
+class Rule(_Frozen):
+    """One dated origin rule."""
+
+    id: str
+    description: str = ""
+    kind: Literal["min_share", "forbid"]
+    stages: tuple[Stage, ...] = STAGES
+    allowed: CountrySet | None = None
+    countries: CountrySet | None = None
+    feoc_facilities: bool = False
+    min_share: float | None = Field(default=None, ge=0, le=1)
+    max_share: float = Field(default=0.0, ge=0, le=1)
+    basis: Literal["mass", "value"] = "mass"
+    products: tuple[str, ...] = ()
+    from_: dt.date = Field(default=dt.date(1900, 1, 1), alias="from")
+    until: dt.date | None = None
+    source: str = ""
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stages(cls, v: Any) -> tuple[Stage, ...]:
+        return tuple(parse_stage(str(s)) for s in (v or ()))
+
+    def in_force(self, on: dt.date) -> bool:
+        return self.from_ <= on and (self.until is None or on < self.until)
+
+
+class Treatment(_Frozen):
+    member_if: tuple[str, ...] = ()
+
+
+class RuleSet(_Frozen):
+    """A set of rules with the data they need."""
+
+    id: str = "rules"
+    description: str = ""
+    expand_eu: bool = False
+    reference_prices_usd_per_t: dict[str, float] = Field(default_factory=dict)
+    treatment: Treatment = Treatment()
+    rules: tuple[Rule, ...]
+
+
+def _line_of(node: yaml.Node, loc: tuple[int | str, ...]) -> int:
+    """1-based line of the YAML node at a pydantic error location (best effort)."""
+    line = node.start_mark.line + 1
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            hit = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            hit = node.value[key]
+        else:
+            hit = None
+        if hit is None:
+            break
+        node = hit
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Read a rules YAML file; errors name the file, line and field."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read rules file: {exc.strerror}", where=str(p)) from None
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", where=str(p)) from None
+    if not isinstance(data, dict) or root is None:
+        raise InputError("expected a mapping with a 'rules' list", where=str(p))
+    try:
+        rs = RuleSet.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        field = ".".join(str(x) for x in loc)
+        raise InputError(
+            f"{err['msg']} (got {err.get('input')!r})",
+            where=f"{p}:{_line_of(root, loc)} field '{field}'",
+        ) from None
+    except InputError as exc:  # unknown country/bloc/stage inside validators
+        raise InputError(str(exc), where=str(p)) from None
+    ids = [r.id for r in rs.rules]
+    for rid in rs.treatment.member_if:
+        if rid not in ids:
+            raise InputError(
+                f"treatment.member_if names unknown rule {rid!r}; rules: {', '.join(ids)}",
+                where=str(p),
+            )
+    for r in rs.rules:
+        if r.kind == "min_share" and (r.allowed is None or r.min_share is None):
+            raise InputError(
+                f"rule {r.id!r}: min_share needs 'allowed' and 'min_share'", where=str(p)
+            )
+        if r.kind == "forbid" and r.countries is None and not r.feoc_facilities:
+            raise InputError(
+                f"rule {r.id!r}: forbid needs 'countries' or 'feoc_facilities: true'", where=str(p)
+            )
+    return rs
+
+
+class RuleResult(BaseModel):
+    """Verdict of one rule on one lot."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lot: str
+    rule: str
+    status: Literal["pass", "fail", "not_applicable", "not_in_force"]
+    share: float | None = None
+    threshold: float | None = None
+    chains: tuple[tuple[str, ...], ...] = ()
+    cause: str = ""
+
+
+class CheckReport(BaseModel):
+    """Mass-balance violations, rule verdicts and tariff treatment per lot."""
+
+    model_config = ConfigDict(frozen=True)
+
+    on: dt.date
+    violations: tuple[Violation, ...]
+    results: tuple[RuleResult, ...]
+    treatment: dict[str, Literal["member", "non_member"]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and all(r.status != "fail" for r in self.results)
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "lot": r.lot,
+                    "rule": r.rule,
+                    "status": r.status,
+                    "share": r.share,
+                    "threshold": r.threshold,
+                    "treatment": self.treatment.get(r.lot),
+                    "cause": r.cause,
+                }
+                for r in self.results
+            ]
+        )
+
+
+def _producers(net: SupplyNetwork) -> dict[str, str]:
+    """lot id -> id of the event that produced it."""
+    out: dict[str, str] = {}
+    for ev in net.events:
+        if isinstance(ev, Extraction | Transformation):
+            for q in ev.outputs:
+                out[q.lot] = ev.id
+        elif isinstance(ev, Aggregation):
+            out[ev.parent] = ev.id
+    return out
+
+
+def _chains(
+    graph: LotGraph, lot: int, offending: BoolArray, producers: dict[str, str], limit: int = 3
+) -> list[tuple[str, ...]]:
+    """Event chains from offending upstream events down to ``lot`` (breadth first)."""
+    A = graph.A
+    ids = graph.lot_ids or []
+    parent: dict[int, int] = {lot: -1}
+    queue = deque([lot])
+    found: list[tuple[str, ...]] = []
+    while queue and len(found) < limit:
+        o = queue.popleft()
+        if offending[o]:
+            path: list[str] = []
+            x = o
+            while x != -1:
+                ev = producers.get(ids[x])
+                if ev is not None and (not path or path[-1] != ev):
+                    path.append(ev)
+                x = parent[x]
+            found.append(tuple(path))
+        for i in A.indices[A.indptr[o] : A.indptr[o + 1]]:
+            if int(i) not in parent:
+                parent[int(i)] = o
+                queue.append(int(i))
+    return found
+
+
+def evaluate(
+    net: SupplyNetwork,
+    ruleset: RuleSet,
+    on: dt.date,
+    tol: float = 1e-6,
+    explain: bool = True,
+) -> CheckReport:
+    """Check mass balance and every rule on every lot on date ``on``."""
+    violations = tuple(check_mass_balance(net, tol=tol))
+    graph = build_graph(net)
+    ids = graph.lot_ids or []
+    n = graph.n
+    ones = np.ones(n)
+    stage_code = {s.value: i for i, s in enumerate(STAGES)}
+    producers = _producers(net)
+    products = np.array([lot.product.lower() for lot in net.lots], dtype=object)
+    lot_country = np.array(
+        [graph.countries[c] if c >= 0 else "" for c in graph.country], dtype=object
+    )
+    feoc_lot = np.zeros(n, dtype=bool)
+    if graph.facility_feoc is not None:
+        has_f = graph.facility >= 0
+        feoc_lot[has_f] = graph.facility_feoc[graph.facility[has_f]]
+    extracted = graph.producer == EXTRACTED
+    traced = propagate_vector(graph, extracted, ones) > 0
+    results: list[RuleResult] = []
+    failed: dict[str, set[str]] = {}
+    for rule in ruleset.rules:
+        if not rule.in_force(on):
+            results.extend(RuleResult(lot=x, rule=rule.id, status="not_in_force") for x in ids)
+            continue
+        in_stage = np.isin(graph.stage, [stage_code[s.value] for s in rule.stages])
+        covered = propagate_vector(graph, in_stage, ones) > 1e-12
+        applies = covered.copy()
+        if rule.products:
+            applies &= np.isin(products, [p.lower() for p in rule.products])
+        if rule.kind == "forbid":
+            bad_c = rule.countries.resolve(on, ruleset.expand_eu) if rule.countries else frozenset()
+            offending = in_stage & np.isin(lot_country, list(bad_c))
+            if rule.feoc_facilities:
+                offending |= in_stage & feoc_lot
+            share = propagate_vector(graph, offending, ones)
+            passed = share <= rule.max_share + 1e-9
+            threshold = rule.max_share
+        else:
+            assert rule.allowed is not None
+            assert rule.min_share is not None
+            good_c = rule.allowed.resolve(on, ruleset.expand_eu)
+            good = in_stage & np.isin(lot_country, list(good_c))
+            offending = in_stage & ~good
+            if rule.basis == "mass":
+                share = propagate_vector(graph, good, ones)
+            else:
+                uv, _ = unit_values(net, ruleset.reference_prices_usd_per_t)
+                lacking = extracted & ~np.isfinite(uv)
+                if lacking.any():
+                    prods = sorted({net.lots[i].product for i in np.flatnonzero(lacking)})
+                    raise InputError(
+                        f"rule {rule.id!r} (basis value) needs a value for mined lots; no "
+                        f"value_usd and no reference_prices_usd_per_t for: {', '.join(prods)}"
+                    )
+                d = propagate_vector(graph, extracted, np.where(extracted, uv, 0.0))
+                num = propagate_vector(graph, good, d)
+                share = np.divide(num, d, out=np.zeros(n), where=d > 0)
+            passed = share >= rule.min_share - 1e-9
+            threshold = rule.min_share
+        for i in range(n):
+            if not applies[i]:
+                results.append(RuleResult(lot=ids[i], rule=rule.id, status="not_applicable"))
+                continue
+            if passed[i]:
+                results.append(
+                    RuleResult(
+                        lot=ids[i],
+                        rule=rule.id,
+                        status="pass",
+                        share=float(share[i]),
+                        threshold=threshold,
+                    )
+                )
+                continue
+            failed.setdefault(ids[i], set()).add(rule.id)
+            chains = _chains(graph, i, offending, producers) if explain else []
+            cause = ""
+            if chains:
+                first = chains[0][0]
+                ev = next(e for e in net.events if e.id == first)
+                fac = getattr(ev, "facility", None)
+                if fac:
+                    f = net.facility(fac)
+                    cause = f"event {first} at {f.name or f.id} ({f.country}, {f.stage.value})"
+            results.append(
+                RuleResult(
+                    lot=ids[i],
+                    rule=rule.id,
+                    status="fail",
+                    share=float(share[i]),
+                    threshold=threshold,
+                    chains=tuple(chains),
+                    cause=cause,
+                )
+            )
+    member_rules = set(ruleset.treatment.member_if)
+    treatment: dict[str, Literal["member", "non_member"]] = {}
+    for i, x in enumerate(ids):
+        bad = bool(failed.get(x, set()) & member_rules) or not traced[i]
+        treatment[x] = "non_member" if bad else "member"
+    return CheckReport(on=on, violations=violations, results=tuple(results), treatment=treatment)
