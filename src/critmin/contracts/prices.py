@@ -1,0 +1,122 @@
+"""The reference price series a contract settles on, read from a CSV.
+
+Format (header required, extra columns ignored)::
+
+    month,price_usd_per_kg,source
+    2026-04,62.0,Argus NdPr oxide FOB China monthly average
+    2026-05-06,64.5,daily observation
+
+``month`` is ``YYYY-MM`` or a day ``YYYY-MM-DD`` (the day is kept only to place it in
+its month); ``source`` is optional. The settlement price of a month is the arithmetic mean
+of that month's rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from critmin.errors import InputError
+from critmin.policy.parameters import parse_month
+
+__all__ = ["MonthlyPrice", "PriceSeries", "read_forward_curve", "read_prices"]
+
+
+@dataclass(frozen=True)
+class MonthlyPrice:
+    """Settlement price of a month: the mean of ``n_obs`` observations."""
+
+    month: str
+    price_usd_per_kg: float
+    n_obs: int
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PriceSeries:
+    """Monthly settlement prices, keyed by ``'YYYY-MM'``, in month order."""
+
+    by_month: Mapping[str, MonthlyPrice]
+    origin: str = "prices"
+    lines: Mapping[str, int] = field(default_factory=dict)  # month -> first CSV line
+
+    @classmethod
+    def from_mapping(cls, prices: Mapping[str, float], origin: str = "prices") -> PriceSeries:
+        """Build a series from ``{month: price_usd_per_kg}`` (one observation each)."""
+        by_month = {
+            parse_month(m): MonthlyPrice(parse_month(m), float(p), 1)
+            for m, p in sorted(prices.items())
+        }
+        return cls(by_month, origin)
+
+    @property
+    def months(self) -> list[str]:
+        return list(self.by_month)
+
+    def price(self, month: str) -> float:
+        return self.by_month[month].price_usd_per_kg
+
+
+def read_forward_curve(path: Path) -> dict[str, float]:
+    """Read a forward curve CSV ``month,forward_usd_per_kg`` (monthly means if repeated)."""
+    series = read_prices(path, value_column="forward_usd_per_kg")
+    return {m: mp.price_usd_per_kg for m, mp in series.by_month.items()}
+
+
+def read_prices(path: Path, value_column: str = "price_usd_per_kg") -> PriceSeries:
+    """Read ``PRICES.csv`` (see module doc); errors give file, line and column."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise InputError("prices file not found", where=str(path)) from exc
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    sources: dict[str, list[str]] = {}
+    first_line: dict[str, int] = {}
+    with handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in ("month", value_column) if c not in header]
+        if missing:
+            raise InputError(
+                f"missing column(s) {missing}; expected header month,{value_column}[,source]"
+                f" (got {header})",
+                where=f"{path}:1",
+            )
+        reader.fieldnames = header
+        for row in reader:
+            line = reader.line_num
+            raw_month = (row.get("month") or "").strip()
+            if not raw_month:
+                raise InputError("empty month", where=f"{path}:{line} column 'month'")
+            month_text = raw_month[:7] if len(raw_month) == 10 else raw_month
+            month = parse_month(month_text, where=f"{path}:{line} column 'month'")
+            raw_price = (row.get(value_column) or "").strip()
+            try:
+                price = float(raw_price)
+            except ValueError:
+                raise InputError(
+                    f"expected a number, got {raw_price!r}",
+                    where=f"{path}:{line} column '{value_column}'",
+                ) from None
+            if not math.isfinite(price) or price < 0:
+                raise InputError(
+                    f"price must be a finite number >= 0, got {raw_price}",
+                    where=f"{path}:{line} column '{value_column}'",
+                )
+            sums[month] = sums.get(month, 0.0) + price
+            counts[month] = counts.get(month, 0) + 1
+            first_line.setdefault(month, line)
+            src = (row.get("source") or "").strip()
+            if src and src not in sources.setdefault(month, []):
+                sources[month].append(src)
+    if not sums:
+        raise InputError("no price rows", where=str(path))
+    by_month = {
+        m: MonthlyPrice(m, sums[m] / counts[m], counts[m], tuple(sources.get(m, ())))
+        for m in sorted(sums)
+    }
+    return PriceSeries(by_month, str(path), first_line)

@@ -1,0 +1,238 @@
+"""The offtake contract definition (a frozen pydantic model) and its YAML reader.
+
+A contract file states who sells what to whom, for how long, at what volume, and the price
+terms: a floor (topped up by the buyer or by a third party such as the DoD), an optional
+cap, and an optional upside-sharing clause (above a threshold the buyer keeps
+``buyer_share`` of the excess). See docs/contracts.md for every field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from critmin.errors import InputError
+from critmin.policy.parameters import MarkedDict, load_yaml_marked, parse_month
+
+__all__ = [
+    "FieldValueError",
+    "OfftakeContract",
+    "UpsideShare",
+    "load_contract",
+    "month_range",
+]
+
+
+class FieldValueError(ValueError):
+    """A cross-field check that failed, naming the field to blame (for file + line)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def _month_index(month: str) -> int:
+    year, mon = month.split("-")
+    return int(year) * 12 + int(mon) - 1
+
+
+def _index_month(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_range(start: str, end: str) -> list[str]:
+    """Months from ``start`` to ``end`` inclusive (``'YYYY-MM'``)."""
+    return [_index_month(i) for i in range(_month_index(start), _month_index(end) + 1)]
+
+
+def _month(v: object) -> str:
+    try:
+        return parse_month(v)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class UpsideShare(BaseModel):
+    """Above ``above_usd_per_kg`` the buyer keeps ``buyer_share`` of the excess over it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    above_usd_per_kg: float = Field(gt=0, description="threshold market price")
+    buyer_share: float = Field(ge=0, le=1, description="buyer's fraction of the upside (0..1)")
+
+
+class OfftakeContract(BaseModel):
+    """An offtake (or price-floor) contract; money in USD, prices in USD/kg, volumes in t."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    buyer: str = Field(min_length=1)
+    seller: str = Field(min_length=1)
+    mineral: str = Field(min_length=1, description="e.g. ndpr_oxide")
+    stage: str | None = Field(None, description="product stage, e.g. oxide")
+    volume_t_per_year: float = Field(ge=0, description="contracted volume; monthly = /12")
+    volume_schedule: dict[str, float] = Field(
+        default_factory=dict,
+        description="overrides: 'YYYY' -> t per year (spread /12) or 'YYYY-MM' -> t that month",
+    )
+    start: str = Field(description="first delivery month YYYY-MM")
+    end: str = Field(description="last delivery month YYYY-MM (inclusive)")
+    floor_usd_per_kg: float | None = Field(None, ge=0)
+    cap_usd_per_kg: float | None = Field(None, gt=0)
+    upside_share: UpsideShare | None = None
+    floor_payer: str | None = Field(
+        None, description="who pays the floor top-up; default: the buyer"
+    )
+    priority_rank: int = Field(1, ge=1, description="1 is served first in a shortage")
+    source: str | None = Field(None, description="where the terms come from (seed, document)")
+    assumptions: tuple[str, ...] = Field((), description="terms not in the source, labelled")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _months(cls, v: object) -> str:
+        return _month(v)
+
+    @field_validator("volume_schedule", mode="before")
+    @classmethod
+    def _schedule_keys(cls, v: object) -> object:
+        if not isinstance(v, Mapping):
+            return v
+        out: dict[str, object] = {}
+        for key, qty in v.items():
+            text = str(key).strip()
+            if len(text) == 4 and text.isdigit():
+                out[text] = qty
+            else:
+                out[_month(text)] = qty
+        return out
+
+    @field_validator("volume_schedule")
+    @classmethod
+    def _schedule_non_negative(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, qty in v.items():
+            if qty < 0:
+                raise ValueError(f"volume for {key} is {qty} t; volumes must be >= 0")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OfftakeContract:
+        if _month_index(self.end) < _month_index(self.start):
+            raise FieldValueError("end", f"end {self.end} is before start {self.start}")
+        if (
+            self.floor_usd_per_kg is not None
+            and self.cap_usd_per_kg is not None
+            and self.floor_usd_per_kg > self.cap_usd_per_kg
+        ):
+            raise FieldValueError(
+                "floor_usd_per_kg",
+                f"floor {self.floor_usd_per_kg} USD/kg is above cap {self.cap_usd_per_kg} USD/kg",
+            )
+        if self.upside_share is not None:
+            above = self.upside_share.above_usd_per_kg
+            if self.floor_usd_per_kg is not None and above < self.floor_usd_per_kg:
+                raise FieldValueError(
+                    "upside_share",
+                    f"upside threshold {above} USD/kg is below the floor "
+                    f"{self.floor_usd_per_kg} USD/kg; it must be >= the floor",
+                )
+            if self.cap_usd_per_kg is not None and above > self.cap_usd_per_kg:
+                raise FieldValueError(
+                    "cap_usd_per_kg",
+                    f"cap {self.cap_usd_per_kg} USD/kg is below the upside threshold {above} "
+                    "USD/kg; it must be >= the threshold",
+                )
+        for key in self.volume_schedule:
+            if len(key) == 4:
+                lo, hi = int(self.start[:4]), int(self.end[:4])
+                if not lo <= int(key) <= hi:
+                    raise FieldValueError(
+                        "volume_schedule",
+                        f"year {key} is outside the contract ({self.start} to {self.end})",
+                    )
+            elif not _month_index(self.start) <= _month_index(key) <= _month_index(self.end):
+                raise FieldValueError(
+                    "volume_schedule",
+                    f"month {key} is outside the contract ({self.start} to {self.end})",
+                )
+        return self
+
+    # ---------------------------------------------------------------- schedule
+    @property
+    def months(self) -> list[str]:
+        """Delivery months, start to end inclusive."""
+        return month_range(self.start, self.end)
+
+    @property
+    def payer_of_floor(self) -> str:
+        """Who pays the floor top-up (the buyer unless ``floor_payer`` is set)."""
+        return self.floor_payer or self.buyer
+
+    def volume_t(self, month: str) -> float:
+        """Contracted tonnes in ``month`` (0 outside the contract).
+
+        A ``'YYYY-MM'`` schedule entry gives that month's tonnes; otherwise a ``'YYYY'``
+        entry gives the year's rate (t/yr, /12 per month); otherwise volume_t_per_year / 12.
+        """
+        m = parse_month(month)
+        if not _month_index(self.start) <= _month_index(m) <= _month_index(self.end):
+            return 0.0
+        if m in self.volume_schedule:
+            return float(self.volume_schedule[m])
+        if m[:4] in self.volume_schedule:
+            return float(self.volume_schedule[m[:4]]) / 12.0
+        return self.volume_t_per_year / 12.0
+
+    def volumes_t(self, months: list[str] | None = None) -> list[float]:
+        """Tonnes per month over ``months`` (default: the contract months)."""
+        return [self.volume_t(m) for m in (months if months is not None else self.months)]
+
+
+def _line_for(data: MarkedDict, loc: tuple[Any, ...]) -> int:
+    node: Any = data
+    line = data.line
+    for part in loc:
+        if isinstance(node, MarkedDict) and part in node:
+            line = node.line_of(part)
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def load_contract(path: Path) -> OfftakeContract:
+    """Read and validate a contract YAML; errors name the file, line and field."""
+    data = load_yaml_marked(path)
+    if not isinstance(data, MarkedDict):
+        raise InputError("expected a mapping of contract fields", where=str(path))
+    try:
+        return OfftakeContract.model_validate(dict(data))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldValueError):
+            loc = (cause.field,)
+            msg = str(cause)
+        else:
+            msg = err["msg"]
+            if err["type"] == "missing":
+                msg = "required field is missing"
+            elif err["type"] == "extra_forbidden":
+                msg = "unknown field (see docs/contracts.md for the fields)"
+            elif "input" in err and err["type"] != "value_error":
+                msg = f"{msg} (got {err['input']!r})"
+            msg = msg.removeprefix("Value error, ")
+        field = ".".join(str(p) for p in loc) or "(contract)"
+        line = _line_for(data, loc)
+        raise InputError(msg, where=f"{path}:{line} field '{field}'") from exc
