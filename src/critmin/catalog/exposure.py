@@ -158,3 +158,198 @@ def load_bom(path: Path | str) -> tuple[Bom, dict[Loc, int]]:
     except OSError as exc:
         raise InputError(f"cannot read BOM file: {exc.strerror}", where=str(p)) from None
     return parse_bom_text(text, p)
+
+
+# --- exposure of a BOM -------------------------------------------------------------------
+
+
+class ExposureLine(BaseModel):
+    """Annual tonnage, cost and mineral basis of one BOM item."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product: str
+    mineral: str
+    kg_per_unit: float
+    units_per_year: float
+    annual_product_t: float
+    content_share: float
+    annual_mineral_t: float
+    mineral_unit: str
+    price_usd_per_t: float | None
+    price_source: str | None
+    annual_cost_usd: float | None
+    estimate: bool
+    source: str
+
+
+class Exposure(BaseModel):
+    """Exposure of one BOM: a line per item, sourcing by country and the risk records."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    bom: str
+    unit: str
+    units_per_year: float
+    year: int
+    bloc: str
+    lines: tuple[ExposureLine, ...]
+    risk: tuple[Any, ...]  # RiskRecord (typed loosely to keep imports one-way)
+    sourcing: Any  # pd.DataFrame: product, mineral, stage, country_iso3, share, qty_t
+
+    @property
+    def total_cost_usd(self) -> float | None:
+        """Sum of the priced lines (None when no line has a price)."""
+        priced = [x.annual_cost_usd for x in self.lines if x.annual_cost_usd is not None]
+        return float(sum(priced)) if priced else None
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "bom": self.bom,
+            "unit": self.unit,
+            "units_per_year": self.units_per_year,
+            "year": self.year,
+            "bloc": self.bloc,
+            "total_cost_usd": self.total_cost_usd,
+            "lines": [x.model_dump() for x in self.lines],
+            "risk": [r.as_json() for r in self.risk],
+            "sourcing": self.sourcing.to_dict(orient="records"),
+        }
+
+
+def sourcing_table(
+    product: str, mineral: str, annual_product_t: float, annual_mineral_t: float, rows: Any
+) -> Any:
+    """Allocate the annual tonnage to countries in proportion to each stage's production.
+
+    ``rows``: production rows of the product and of its mineral (one year). Rows of the
+    product itself scale the product tonnage, rows of the mineral the mineral tonnage.
+    """
+    import pandas as pd
+
+    from critmin.catalog import metrics as m
+
+    out: list[dict[str, object]] = []
+    for (basis, stage), group in rows.groupby(["mineral", "stage"], sort=False):
+        qty = (
+            pd.Series(
+                pd.to_numeric(group["qty"], errors="coerce").to_numpy(dtype=float),
+                index=group["country_iso3"].astype(str),
+            )
+            .groupby(level=0)
+            .sum(min_count=1)
+        )
+        share = m.shares(qty)
+        base_t = annual_product_t if basis == product else annual_mineral_t
+        out.extend(
+            {
+                "product": product,
+                "mineral": mineral,
+                "basis": str(basis),
+                "stage": str(stage),
+                "country_iso3": str(iso3),
+                "share": round(float(s), 6),
+                "qty_t": float(s) * base_t,
+            }
+            for iso3, s in share.items()
+        )
+    columns = ["product", "mineral", "basis", "stage", "country_iso3", "share", "qty_t"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def compute_exposure(
+    bom: Bom,
+    lines: dict[Loc, int] | None = None,
+    *,
+    path: Path | str = "<bom>",
+    units_per_year: float | None = None,
+    bloc: str = "forge",
+    year: int | None = None,
+) -> Exposure:
+    """Annual tonnage, sourcing by country and stage, risk and cost of a BOM (catalog data).
+
+    Assumption: the buyer's supply mirrors world production at each stage (no supplier data).
+    """
+    import pandas as pd
+
+    from critmin.catalog.risk import catalog_module, risk_records
+
+    mins = catalog_module("minerals")
+    prices = catalog_module("prices")
+    prod = catalog_module("production")
+    from critmin.errors import CritminError
+
+    lines = lines or {}
+    n = bom.units_per_year if units_per_year is None else units_per_year
+    if not n > 0:
+        raise InputError(f"units per year {n}; expected a number > 0", where="--units-per-year")
+    yr = bom.reference_year if year is None else year
+    table = prod.production_table()
+    table = table[table["year"] == yr]
+    out_lines: list[ExposureLine] = []
+    sourcing: list[pd.DataFrame] = []
+    risk: list[Any] = []
+    for i, item in enumerate(bom.items):
+        loc: Loc = ("items", i, "product")
+        try:
+            product = mins.get_product(item.product)
+            pid, mid, content = product.id, product.mineral_id, float(product.content_share)
+        except CritminError:
+            try:
+                mineral = mins.get_mineral(item.product)
+            except CritminError as exc:
+                raise InputError(str(exc), where=where(path, lines, loc)) from None
+            pid, mid, content = mineral.id, mineral.id, 1.0
+        unit = mins.get_mineral(mid).unit
+        annual_t = item.kg_per_unit * n / 1000.0
+        try:
+            price, price_src = prices.reference_price_usd_per_t(pid, yr)
+        except CritminError:
+            price, price_src = None, None
+        out_lines.append(
+            ExposureLine(
+                product=pid,
+                mineral=mid,
+                kg_per_unit=item.kg_per_unit,
+                units_per_year=n,
+                annual_product_t=annual_t,
+                content_share=content,
+                annual_mineral_t=annual_t * content,
+                mineral_unit=unit,
+                price_usd_per_t=price,
+                price_source=price_src,
+                annual_cost_usd=None if price is None else price * annual_t,
+                estimate=item.estimate,
+                source=item.source,
+            )
+        )
+        rows = table[table["mineral"].isin([pid, mid])]
+        sourcing.append(sourcing_table(pid, mid, annual_t, annual_t * content, rows))
+        ids = list(dict.fromkeys([pid, mid]))
+        have = set(rows["mineral"])
+        risk.extend(risk_records([x for x in ids if x in have] or [mid], bloc=bloc, year=yr))
+    return Exposure(
+        bom=bom.name,
+        unit=bom.unit,
+        units_per_year=n,
+        year=yr,
+        bloc=bloc,
+        lines=tuple(out_lines),
+        risk=tuple(risk),
+        sourcing=pd.concat(sourcing, ignore_index=True) if sourcing else pd.DataFrame(),
+    )
+
+
+def exposure(
+    path: Path | str,
+    *,
+    units_per_year: float | None = None,
+    bloc: str = "forge",
+    year: int | None = None,
+) -> Exposure:
+    """Load a BOM file and compute its :class:`Exposure`."""
+    bom, lines = load_bom(path)
+    return compute_exposure(
+        bom, lines, path=path, units_per_year=units_per_year, bloc=bloc, year=year
+    )

@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from critmin.catalog import metrics as m
-from critmin.errors import InputError
+from critmin.errors import CritminError, InputError, UnknownNameError
 
 CHINA = "CHN"
 
@@ -134,6 +134,7 @@ class RiskRecord(BaseModel):
     import_risk_year: int | None
     is_estimate: bool
     source: str
+    note: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready dict (tuples as lists, nan as null)."""
@@ -285,13 +286,183 @@ def write_records(records: Sequence[RiskRecord], out_dir: Path | str) -> list[Pa
     return written
 
 
+def catalog_module(name: str) -> Any:
+    """A catalog loader module (``minerals``, ``production``, ``blocs``...), imported lazily.
+
+    Lazy so that the pure metrics work without the embedded dataset being built.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(f"critmin.catalog.{name}")
+    except ModuleNotFoundError as exc:
+        raise InputError(
+            f"the catalog module critmin.catalog.{name} is not available ({exc.name}); "
+            "expected the embedded dataset (run `make data`)"
+        ) from None
+
+
+def _catalog_ids() -> tuple[dict[str, str], list[str]]:
+    """Known mineral and product ids (lower-case -> id) for name resolution."""
+    mins = catalog_module("minerals")
+
+    ids = {x.id.lower(): x.id for x in mins.list_minerals()}
+    ids.update({x.id.lower(): x.id for x in mins.list_products()})
+    return ids, sorted(ids.values())
+
+
+def resolve_mineral(name: str) -> str:
+    """A mineral or product id from user text ("REE", "Lithium ", "ndpr_oxide")."""
+    mins = catalog_module("minerals")
+
+    ids, choices = _catalog_ids()
+    key = name.strip().lower()
+    if key in ids:
+        return ids[key]
+    try:
+        return mins.get_mineral(name).id
+    except CritminError:
+        pass
+    try:
+        return mins.get_product(name).id
+    except CritminError:
+        raise UnknownNameError("mineral", name.strip(), choices) from None
+
+
+def _political_stability(year: int) -> tuple[pd.Series | None, int | None]:
+    governance = catalog_module("governance")
+
+    for y in (year, year - 1, year - 2):
+        try:
+            series = governance.political_stability(y)
+        except CritminError:
+            continue
+        if series.notna().any():
+            return series, y
+    return None, None
+
+
+def _trade(mineral_id: str, year: int) -> tuple[pd.DataFrame | None, int | None]:
+    trade = catalog_module("trade")
+
+    try:
+        ty = min(year, trade.latest_trade_year())
+        flows = trade.trade_flows(mineral=mineral_id, year=ty)
+    except CritminError:
+        return None, None
+    return (flows, ty) if not flows.empty else (None, None)
+
+
+def _nir(mineral_id: str, year: int) -> float | None:
+    reliance = catalog_module("reliance")
+
+    try:
+        value: Any = reliance.us_net_import_reliance(mineral_id, year)
+    except CritminError:
+        return None
+    if isinstance(value, tuple):
+        value = value[0]
+    return None if value is None or not math.isfinite(float(value)) else float(value)
+
+
+def _parent_mineral(mineral_id: str) -> str:
+    mins = catalog_module("minerals")
+
+    try:
+        return mins.get_product(mineral_id).mineral_id
+    except CritminError:
+        return mineral_id
+
+
+def risk_records(
+    minerals: Sequence[str] | None = None,
+    *,
+    stage: str | None = None,
+    bloc: str = "forge",
+    year: int = 2024,
+) -> list[RiskRecord]:
+    """Risk records from the catalog for the given minerals (default: the core minerals).
+
+    One record per mineral and stage with production data in ``year``; a mineral without
+    any data that year gives one record of nulls with a note (never made-up values).
+    """
+    blocs = catalog_module("blocs")
+    prod = catalog_module("production")
+    parse_stage = catalog_module("stages").parse_stage
+
+    ids = [resolve_mineral(x) for x in (minerals or CORE_MINERALS)]
+    wanted = parse_stage(stage).value if stage else None
+    bloc_id = blocs.get_bloc(bloc).id
+    members = frozenset(blocs.members(bloc_id))
+    wgi, wgi_year = _political_stability(year)
+    table = prod.production_table()
+    table = table[table["year"] == year]
+    records: list[RiskRecord] = []
+    for mid in ids:
+        rows = table[table["mineral"] == mid]
+        if wanted is not None:
+            rows = rows[rows["stage"].astype(str) == wanted]
+            if rows.empty and minerals:
+                prod.production(mid, stage=wanted, year=year)  # raises naming what exists
+        parent = _parent_mineral(mid)
+        nir = _nir(parent, year)
+        flows, trade_year = _trade(parent, year)
+        if rows.empty:
+            records.append(_empty_record(mid, wanted or "mine", year, bloc_id, nir))
+            continue
+        for st, group in rows.groupby(rows["stage"].astype(str), sort=False):
+            records.append(
+                risk_record(
+                    mid,
+                    str(st),
+                    year,
+                    group,
+                    political_stability=wgi,
+                    bloc=bloc_id,
+                    bloc_members=members,
+                    us_net_import_reliance=nir,
+                    trade=flows,
+                    trade_year=trade_year,
+                    wgi_year=wgi_year,
+                )
+            )
+    return records
+
+
+def _empty_record(mineral: str, stage: str, year: int, bloc: str, nir: float | None) -> RiskRecord:
+    empty = pd.DataFrame(
+        {"country_iso3": [], "qty": [], "unit": [], "is_estimate": [], "source": []}
+    )
+    rec = risk_record(
+        mineral,
+        stage,
+        year,
+        empty,
+        political_stability=None,
+        bloc=bloc,
+        bloc_members=(),
+        us_net_import_reliance=nir,
+    )
+    return rec.model_copy(update={"note": f"no production data for {mineral} in {year}"})
+
+
+def write_dependency_report(
+    out_dir: Path | str, *, bloc: str = "forge", year: int = 2024
+) -> list[Path]:
+    """``risk.json`` + ``risk.csv`` for :data:`CORE_MINERALS` in ``out_dir``."""
+    return write_records(risk_records(CORE_MINERALS, bloc=bloc, year=year), out_dir)
+
+
 __all__ = [
     "CORE_MINERALS",
     "HS6_CONTENT_SHARE",
     "RiskRecord",
     "bloc_imports_t",
     "records_table",
+    "resolve_mineral",
     "risk_record",
+    "risk_records",
     "unit_to_tonnes",
+    "write_dependency_report",
     "write_records",
 ]

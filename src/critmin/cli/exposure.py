@@ -1,1 +1,89 @@
-"""CLI group 'exposure' (placeholder until its capability lands)."""
+"""``critmin exposure BOM.yaml``: annual tonnage, sourcing, risk and cost of a BOM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from critmin.cli import app
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+@app.command("exposure")
+def exposure_cmd(  # noqa: PLR0917
+    bom: Path = typer.Argument(  # noqa: B008
+        ..., help="Bill of materials YAML (kg of product per unit)."
+    ),
+    units_per_year: float | None = typer.Option(
+        None, "--units-per-year", help="Units made per year (default: the BOM's)."
+    ),
+    bloc: str = typer.Option("forge", "--bloc", help="Bloc for bloc share and import risk."),
+    year: int | None = typer.Option(None, "--year", help="Data year (default: the BOM's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    top: int = typer.Option(5, "--top", help="Countries shown per stage in the table."),
+) -> None:
+    """Per mineral: annual tonnage, where it comes from by country and stage, risk, cost."""
+    from critmin.catalog.exposure import exposure
+
+    result = exposure(bom, units_per_year=units_per_year, bloc=bloc, year=year)
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2, allow_nan=False, default=str))
+        return
+    console = Console()
+    lines = Table(
+        title=f"{result.bom}: {result.units_per_year:,.0f} {result.unit}/yr, "
+        f"{result.year} reference prices"
+    )
+    for col in ("product", "mineral", "kg/unit", "t/yr", "mineral t/yr", "USD/t", "USD/yr"):
+        lines.add_column(col, justify="left" if col in ("product", "mineral") else "right")
+    for x in result.lines:
+        lines.add_row(
+            x.product + (" (est.)" if x.estimate else ""),
+            x.mineral,
+            _num(x.kg_per_unit, 4),
+            _num(x.annual_product_t, 1),
+            f"{_num(x.annual_mineral_t, 1)} {x.mineral_unit}",
+            _num(x.price_usd_per_t, 0),
+            _num(x.annual_cost_usd, 0),
+        )
+    console.print(lines)
+    console.print(f"total priced cost: USD {_num(result.total_cost_usd, 0)} per year")
+    src = Table(title=f"Sourcing (top {top} countries per stage, pro rata world production)")
+    for col in ("basis", "stage", "countries (share, t/yr)"):
+        src.add_column(col)
+    df = result.sourcing
+    if not df.empty:
+        for (basis, stage), group in df.groupby(["basis", "stage"], sort=False):
+            g = group.sort_values("share", ascending=False).head(top)
+            text = ", ".join(
+                f"{c} {s * 100:.0f}% {q:,.1f}t"
+                for c, s, q in zip(g["country_iso3"], g["share"], g["qty_t"], strict=True)
+            )
+            src.add_row(str(basis), str(stage), text)
+    console.print(src)
+    risk = Table(title=f"Risk (bloc {result.bloc})")
+    for col in ("mineral", "stage", "HHI", "China", "bloc", "US NIR", "SR (EU)", "import risk"):
+        risk.add_column(col)
+    for r in result.risk:
+
+        def pct(v: float | None) -> str:
+            return "-" if v is None else f"{v * 100:.1f}%"
+
+        risk.add_row(
+            r.mineral,
+            r.stage,
+            _num(r.hhi, 0),
+            pct(r.china_share),
+            pct(r.bloc_share),
+            pct(r.us_net_import_reliance),
+            _num(r.supply_risk_eu, 2),
+            _num(r.import_risk, 4),
+        )
+    console.print(risk)
