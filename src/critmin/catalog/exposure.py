@@ -218,13 +218,11 @@ class Exposure(BaseModel):
         }
 
 
-def sourcing_table(
-    product: str, mineral: str, annual_product_t: float, annual_mineral_t: float, rows: Any
-) -> Any:
+def sourcing_table(product: str, mineral: str, annual_product_t: float, rows: Any) -> Any:
     """Allocate the annual tonnage to countries in proportion to each stage's production.
 
-    ``rows``: production rows of the product and of its mineral (one year). Rows of the
-    product itself scale the product tonnage, rows of the mineral the mineral tonnage.
+    ``rows``: production rows of the product and of its mineral (one year). The country mix
+    of each (basis, stage) is applied to the product tonnage: ``qty_t`` is in t of product.
     """
     import pandas as pd
 
@@ -241,7 +239,7 @@ def sourcing_table(
             .sum(min_count=1)
         )
         share = m.shares(qty)
-        base_t = annual_product_t if basis == product else annual_mineral_t
+        base_t = annual_product_t
         out.extend(
             {
                 "product": product,
@@ -325,7 +323,7 @@ def compute_exposure(
             )
         )
         rows = table[table["mineral"].isin([pid, mid])]
-        sourcing.append(sourcing_table(pid, mid, annual_t, annual_t * content, rows))
+        sourcing.append(sourcing_table(pid, mid, annual_t, rows))
         ids = list(dict.fromkeys([pid, mid]))
         have = set(rows["mineral"])
         risk.extend(risk_records([x for x in ids if x in have] or [mid], bloc=bloc, year=yr))

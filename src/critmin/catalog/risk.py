@@ -97,6 +97,8 @@ _UNIT_TO_T: dict[str, float] = {
 def unit_to_tonnes(unit: str) -> float | None:
     """Tonnes per production unit ("t REO" -> 1, "kg" -> 0.001); None if not a mass unit."""
     key = unit.strip().lower()
+    if key.startswith("t "):
+        return 1.0  # tonnes of a stated basis ("t REO", "t Sc2O3")
     for suffix in (" reo", " content", " contained"):
         key = key.removesuffix(suffix)
     return _UNIT_TO_T.get(key)
