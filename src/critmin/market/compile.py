@@ -1,0 +1,435 @@
+"""Compile a :class:`~critmin.market.spec.Market` + shocks + months into arrays.
+
+Everything that depends on the month (capacities under schedules and outages, demand under
+growth and surges, route bounds under bans, specific and ad-valorem tariffs, quota limits) is
+resolved here once, vectorised over months, as ``(n_months, n_items)`` matrices. The monthly
+loop then only pushes rows of these matrices to the solver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from critmin.errors import InputError, UnknownNameError
+from critmin.market.spec import (
+    DatasetSupply,
+    DemandBlock,
+    DemandSurgeShock,
+    ExportBan,
+    ExportBanShock,
+    ExportQuota,
+    Market,
+    OutageShock,
+    Shock,
+    SupplyBlock,
+    month_index,
+    month_label,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+INF = float("inf")
+
+
+@dataclass
+class CompiledMarket:
+    """Arrays describing one chain over a range of months (see module docstring)."""
+
+    mineral: str
+    products: list[str]
+    stages: list[str]
+    regions: list[str]
+    months: IntArray
+    node_region: IntArray
+    node_product: IntArray
+    # supply blocks
+    s_node: IntArray
+    s_cost: FloatArray
+    s_cap: FloatArray  # (n_months, n_s)
+    s_name: list[str]
+    # demand bids
+    d_node: IntArray
+    d_wtp: FloatArray
+    d_qty: FloatArray  # (n_months, n_d)
+    d_critical: BoolArray
+    d_name: list[str]
+    # conversions
+    k_in_node: IntArray
+    k_out_node: IntArray
+    k_input_t_per_t: FloatArray
+    k_cost: FloatArray
+    k_cap: FloatArray  # (n_months, n_k)
+    k_name: list[str]
+    # routes
+    r_from_node: IntArray
+    r_to_node: IntArray
+    r_transport: FloatArray
+    r_specific: FloatArray  # (n_months, n_r)
+    r_ad_valorem: FloatArray  # (n_months, n_r)
+    r_upper: FloatArray  # (n_months, n_r) 0 when banned, inf otherwise
+    # export quotas: each a set of routes with a monthly limit
+    q_routes: list[IntArray]
+    q_upper: FloatArray  # (n_months, n_q)
+    assumptions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_region)
+
+    def month_labels(self) -> list[str]:
+        return [month_label(int(m)) for m in self.months]
+
+    def node_index(self, region: str, product: str) -> int:
+        """Index of the node (region, product); raises UnknownNameError when absent."""
+        key = (self.regions.index(region), self.products.index(product))
+        for i, (r, p) in enumerate(zip(self.node_region, self.node_product, strict=True)):
+            if (int(r), int(p)) == key:
+                return i
+        raise UnknownNameError("node", f"{region}/{product}", [])
+
+    def route_index(self, exporter: str, importer: str, product: str) -> int:
+        src = self.node_index(exporter, product)
+        dst = self.node_index(importer, product)
+        hits = np.flatnonzero((self.r_from_node == src) & (self.r_to_node == dst))
+        if len(hits) == 0:
+            raise UnknownNameError("route", f"{exporter}->{importer} {product}", [])
+        return int(hits[0])
+
+
+def _window(months: IntArray, start: str | None, end: str | None) -> BoolArray:
+    lo = month_index(start) if start else -(10**9)
+    hi = month_index(end) if end else 10**9
+    return (months >= lo) & (months <= hi)
+
+
+def resolve_parties(
+    value: str | list[str], regions: Sequence[str], where: str, on: str | None = None
+) -> list[str]:
+    """Regions named by a tariff party: ``"*"``, a region, a list, or a catalog bloc id."""
+    items = [value] if isinstance(value, str) else list(value)
+    out: list[str] = []
+    for item in items:
+        if item == "*":
+            out.extend(regions)
+        elif item in regions:
+            out.append(item)
+        else:
+            members = _bloc_members(item, on)
+            if members is None:
+                raise InputError(
+                    f"{item!r} is neither a region of this market {list(regions)} "
+                    "nor a known bloc (forge, usmca, eu27, feoc)",
+                    where=where,
+                )
+            out.extend(r for r in regions if r in members)
+    return list(dict.fromkeys(out))
+
+
+def _bloc_members(name: str, on: str | None) -> frozenset[str] | None:
+    try:
+        from critmin.catalog import blocs  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        when = f"{on}-01" if on else None
+        return frozenset(blocs.members(name, on=when))
+    except Exception:
+        return None
+
+
+def dataset_supply(ds: DatasetSupply, product: str) -> list[SupplyBlock]:
+    """Supply blocks from the catalog production table (annual quantity x content share)."""
+    try:
+        from critmin.catalog import production  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as exc:
+        raise InputError(
+            "from_dataset needs critmin.catalog.production, which is not available; "
+            "state the supply blocks explicitly",
+            where="from_dataset",
+        ) from exc
+    table = production.production(ds.mineral, stage=ds.stage, year=ds.year)
+    qty_by_region: dict[str, float] = {}
+    for row in table.itertuples():
+        iso3 = str(row.country_iso3)
+        qty = float(row.qty)  # type: ignore[arg-type]
+        if not np.isfinite(qty) or qty <= 0:
+            continue
+        region = (ds.regions or {}).get(iso3, iso3 if ds.regions is None else ds.other)
+        if region is None:
+            continue
+        qty_by_region[region] = qty_by_region.get(region, 0.0) + qty * ds.content_share
+    source = ds.source or f"critmin.catalog.production {ds.mineral}/{ds.stage}/{ds.year}"
+    return [
+        SupplyBlock(
+            region=region,
+            product=product,
+            qty_t_per_year=qty,
+            cost_usd_per_t=ds.cost_usd_per_t,
+            name=f"{region} {ds.mineral} {ds.stage} {ds.year}",
+            source=source,
+            estimate=ds.estimate,
+        )
+        for region, qty in qty_by_region.items()
+    ]
+
+
+def compile_market(
+    market: Market, months: Sequence[str], shocks: Sequence[Shock] = ()
+) -> CompiledMarket:
+    """Resolve one market over ``months`` (labels ``YYYY-MM``) with the given shocks."""
+    m_idx = np.array([month_index(m) for m in months], dtype=np.int64)
+    n_m = len(m_idx)
+    pdefs = market.product_defs()
+    products = [p.id for p in pdefs]
+    stages = [p.stage for p in pdefs]
+    single = products[0] if len(products) == 1 else None
+    supply_blocks = list(market.supply)
+    for ds in market.from_dataset:
+        supply_blocks.extend(dataset_supply(ds, ds.product or products[0]))
+    regions = market.region_list()
+    for b in supply_blocks:
+        if b.region not in regions:
+            regions.append(b.region)
+    own = [s for s in shocks if s.mineral in (None, market.mineral)]
+
+    # nodes: every (region, product) that something touches
+    node_ids: dict[tuple[int, int], int] = {}
+
+    def node(region: str, product: str | None) -> int:
+        key = (regions.index(region), products.index(product or single or products[0]))
+        return node_ids.setdefault(key, len(node_ids))
+
+    base = month_index(market.base_month) if market.base_month else int(m_idx[0]) if n_m else 0
+
+    # supply blocks
+    s_node = np.array([node(b.region, b.product) for b in supply_blocks], dtype=np.int64)
+    s_cost = np.array([b.cost_usd_per_t for b in supply_blocks], dtype=float)
+    s_cap = np.zeros((n_m, len(supply_blocks)))
+    for j, b in enumerate(supply_blocks):
+        s_cap[:, j] = b.qty_t_per_month * _window(m_idx, b.start, b.end)
+    s_name = [
+        b.name or f"{b.region} {b.product or single} supply {j}"
+        for j, b in enumerate(supply_blocks)
+    ]
+
+    # demand bids with growth
+    dem: list[DemandBlock] = list(market.demand)
+    d_node = np.array([node(db.region, db.product) for db in dem], dtype=np.int64)
+    d_wtp = np.array([db.wtp_usd_per_t for db in dem], dtype=float)
+    d_qty = np.zeros((n_m, len(dem)))
+    years = (m_idx - base) / 12.0
+    for j, db in enumerate(dem):
+        growth = (1.0 + db.growth_per_year) ** years
+        d_qty[:, j] = db.qty_t_per_month * growth * _window(m_idx, db.start, db.end)
+    d_critical = np.array([db.critical for db in dem], dtype=bool)
+    d_name = [b.name or f"{b.region} {b.product or single} demand {j}" for j, b in enumerate(dem)]
+
+    # conversions
+    conv = list(market.conversions)
+    k_in = np.array([node(c.region, c.input) for c in conv], dtype=np.int64)
+    k_out = np.array([node(c.region, c.output) for c in conv], dtype=np.int64)
+    k_a = np.array([c.input_t_per_t for c in conv], dtype=float)
+    k_cost = np.array([c.cost_usd_per_t for c in conv], dtype=float)
+    k_cap = np.zeros((n_m, len(conv)))
+    for j, c in enumerate(conv):
+        k_cap[:, j] = c.qty_t_per_month * _window(m_idx, c.start, c.end)
+    k_name = [c.name or f"{c.region} {c.input}->{c.output}" for c in conv]
+
+    # routes: explicit, then defaults for every ordered pair not stated
+    route_cost: dict[tuple[str, str, str], float] = {}
+    default = market.default_route_cost_usd_per_t
+    if default is not None:
+        for p in products:
+            cost = default.get(p) if isinstance(default, dict) else default
+            if cost is None:
+                continue
+            for a in regions:
+                for b_ in regions:
+                    if a != b_:
+                        route_cost[(a, b_, p)] = float(cost)
+    for r in market.routes:
+        for p in [r.product] if r.product else products:
+            route_cost[(r.from_, r.to, p)] = r.cost_usd_per_t
+    keys = list(route_cost)
+    r_from = np.array([node(a, p) for a, _, p in keys], dtype=np.int64)
+    r_to = np.array([node(b_, p) for _, b_, p in keys], dtype=np.int64)
+    r_transport = np.array([route_cost[k] for k in keys], dtype=float)
+    n_r = len(keys)
+    r_exp = np.array([regions.index(a) for a, _, _ in keys], dtype=np.int64)
+    r_imp = np.array([regions.index(b_) for _, b_, _ in keys], dtype=np.int64)
+    r_prod = np.array([products.index(p) for _, _, p in keys], dtype=np.int64)
+
+    # tariffs
+    r_specific = np.zeros((n_m, n_r))
+    r_adval = np.zeros((n_m, n_r))
+    first = months[0] if n_m else None
+    for i, t in enumerate(market.tariffs):
+        where = f"market {market.mineral!r} tariffs[{i}]"
+        imps = resolve_parties(t.importer, regions, f"{where}.importer", first)
+        exps = resolve_parties(t.exporter, regions, f"{where}.exporter", first)
+        mask = np.isin(r_imp, [regions.index(x) for x in imps]) & np.isin(
+            r_exp, [regions.index(x) for x in exps]
+        )
+        if t.product:
+            mask &= r_prod == products.index(t.product)
+        win = _window(m_idx, t.start, t.end)[:, None] & mask[None, :]
+        r_specific += win * t.specific_usd_per_t
+        r_adval += win * t.ad_valorem
+
+    # bans: market-level and shocks
+    r_upper = np.full((n_m, n_r), INF)
+    bans: list[ExportBan] = list(market.export_bans)
+    bans += [s.as_ban() for s in own if isinstance(s, ExportBanShock)]
+    for ban in bans:
+        if ban.exporter not in regions:
+            continue
+        mask = r_exp == regions.index(ban.exporter)
+        if ban.to is not None:
+            mask &= np.isin(r_imp, [regions.index(x) for x in ban.to if x in regions])
+        if ban.product is not None:
+            plist = [ban.product] if isinstance(ban.product, str) else ban.product
+            mask &= np.isin(r_prod, [products.index(p) for p in plist if p in products])
+        r_upper[_window(m_idx, ban.start, ban.end)[:, None] & mask[None, :]] = 0.0
+
+    # quotas
+    quotas: list[ExportQuota] = list(market.export_quotas)
+    q_routes: list[IntArray] = []
+    q_upper = np.full((n_m, len(quotas)), INF)
+    for j, q in enumerate(quotas):
+        mask = r_exp == regions.index(q.exporter)
+        if q.to is not None:
+            mask &= np.isin(r_imp, [regions.index(x) for x in q.to])
+        mask &= r_prod == products.index(q.product or products[0])
+        q_routes.append(np.flatnonzero(mask).astype(np.int64))
+        win = _window(m_idx, q.start, q.end)
+        q_upper[win, j] = q.qty_t_per_month
+
+    # outages and demand surges
+    for shock in own:
+        win = _window(m_idx, shock.start, shock.end)
+        if isinstance(shock, OutageShock):
+            if shock.region not in regions:
+                continue
+            rg = regions.index(shock.region)
+            for nodes, names, cap in ((s_node, s_name, s_cap), (k_out, k_name, k_cap)):
+                sel = np.array(
+                    [
+                        _node_matches(node_ids, int(n), rg, shock.product, products)
+                        and (shock.block is None or shock.block == nm)
+                        for n, nm in zip(nodes, names, strict=True)
+                    ],
+                    dtype=bool,
+                )
+                cap[np.ix_(win, sel)] *= 1.0 - shock.share
+        elif isinstance(shock, DemandSurgeShock):
+            rg_opt = regions.index(shock.region) if shock.region in regions else None
+            if shock.region is not None and rg_opt is None:
+                continue
+            sel = np.array(
+                [_node_matches(node_ids, int(n), rg_opt, shock.product, products) for n in d_node],
+                dtype=bool,
+            )
+            d_qty[np.ix_(win, sel)] *= 1.0 + shock.share
+
+    inv = sorted(node_ids.items(), key=lambda kv: kv[1])
+    node_region = np.array([k[0] for k, _ in inv], dtype=np.int64)
+    node_product = np.array([k[1] for k, _ in inv], dtype=np.int64)
+    return CompiledMarket(
+        mineral=market.mineral,
+        products=products,
+        stages=stages,
+        regions=regions,
+        months=m_idx,
+        node_region=node_region,
+        node_product=node_product,
+        s_node=s_node,
+        s_cost=s_cost,
+        s_cap=s_cap,
+        s_name=s_name,
+        d_node=d_node,
+        d_wtp=d_wtp,
+        d_qty=d_qty,
+        d_critical=d_critical,
+        d_name=d_name,
+        k_in_node=k_in,
+        k_out_node=k_out,
+        k_input_t_per_t=k_a,
+        k_cost=k_cost,
+        k_cap=k_cap,
+        k_name=k_name,
+        r_from_node=r_from,
+        r_to_node=r_to,
+        r_transport=r_transport,
+        r_specific=r_specific,
+        r_ad_valorem=r_adval,
+        r_upper=r_upper,
+        q_routes=q_routes,
+        q_upper=q_upper,
+        assumptions=market_assumptions(market, supply_blocks),
+    )
+
+
+def _node_matches(
+    node_ids: dict[tuple[int, int], int],
+    node: int,
+    region: int | None,
+    product: str | None,
+    products: list[str],
+) -> bool:
+    key = next(k for k, v in node_ids.items() if v == node)
+    if region is not None and key[0] != region:
+        return False
+    return product is None or (product in products and key[1] == products.index(product))
+
+
+def market_assumptions(market: Market, supply: Sequence[SupplyBlock]) -> list[dict[str, Any]]:
+    """Every cited number of a market, as summary.json ``assumptions`` rows."""
+    rows: list[dict[str, Any]] = []
+    mk = market.mineral
+
+    def add(item: str, value: str, unit: str, source: str | None, estimate: bool) -> None:
+        if source is None and not estimate:
+            return
+        rows.append(
+            {
+                "item": f"{mk}: {item}",
+                "value": value,
+                "unit": unit,
+                "source": source or "",
+                "estimate": estimate,
+            }
+        )
+
+    for b in supply:
+        qty = b.qty_t_per_year if b.qty_t_per_year is not None else b.qty_t
+        unit = "t/yr" if b.qty_t_per_year is not None else "t/month"
+        label = b.name or f"{b.region} {b.product or mk} supply"
+        add(f"{label} capacity", f"{qty:g}", unit, b.source, b.estimate)
+        add(f"{label} cost", f"{b.cost_usd_per_t:g}", "usd_per_t", b.source, b.estimate)
+    for d in market.demand:
+        qty = d.qty_t_per_year if d.qty_t_per_year is not None else d.qty_t
+        unit = "t/yr" if d.qty_t_per_year is not None else "t/month"
+        label = d.name or f"{d.region} {d.product or mk} demand"
+        add(f"{label} quantity", f"{qty:g}", unit, d.source, d.estimate)
+        add(
+            f"{label} willingness to pay", f"{d.wtp_usd_per_t:g}", "usd_per_t", d.source, d.estimate
+        )
+        if d.growth_per_year:
+            add(f"{label} growth", f"{d.growth_per_year:g}", "per year", d.source, d.estimate)
+    for c in market.conversions:
+        qty = c.qty_t_per_year if c.qty_t_per_year is not None else c.qty_t
+        unit = "t/yr" if c.qty_t_per_year is not None else "t/month"
+        label = c.name or f"{c.region} {c.input}->{c.output}"
+        add(f"{label} capacity", f"{qty:g}", unit, c.source, c.estimate)
+        add(f"{label} input", f"{c.input_t_per_t:g}", "t input per t output", c.source, c.estimate)
+        add(f"{label} cost", f"{c.cost_usd_per_t:g}", "usd_per_t", c.source, c.estimate)
+    for r in market.routes:
+        add(f"route {r.from_}->{r.to}", f"{r.cost_usd_per_t:g}", "usd_per_t", r.source, r.estimate)
+    return rows

@@ -1,0 +1,359 @@
+"""The month-by-month loop: create -> (per month: update, solve, assign) -> results.
+
+:func:`run_market` drives one compiled chain through its months. Each month it
+
+1. starts from the month's row of the compiled matrices (capacities, bids, route bounds),
+2. lets every :class:`~critmin.policy.instrument.Instrument` act through a ``MonthView``,
+3. sets route costs = transport + specific tariff + instrument wedges + ad-valorem wedge,
+4. re-solves the one LP built at the start (warm start from the previous basis),
+5. repeats 2-4 until the ad-valorem wedges move by at most ``tol_rel`` (relative, with an
+   absolute floor of 1 USD/t x ``tol_rel``) and every instrument ``is_converged``, for at
+   most ``max_iterations`` solves; a month that does not converge is flagged, not hidden.
+
+Ad-valorem wedge on a route = rate x max(exporter price, 0) (the FOB price at the origin
+node), evaluated from the previous iteration's prices (the previous month's in the first).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from critmin.errors import UnknownNameError
+from critmin.market.compile import CompiledMarket
+from critmin.market.lp import ClearingLP, ExtraColumn
+from critmin.policy.instrument import Instrument, InstrumentReport
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+TOL_REL = 1e-6
+MAX_ITERATIONS = 50
+
+
+@dataclass
+class MarketRun:
+    """Solved months of one chain: stacked arrays, one row per month."""
+
+    cm: CompiledMarket
+    price: FloatArray  # (n_m, n_nodes) usd_per_t
+    supply: FloatArray  # (n_m, n_s) t
+    demand: FloatArray  # (n_m, n_d) t consumed
+    flow: FloatArray  # (n_m, n_r) t
+    conversion: FloatArray  # (n_m, n_k) t of output
+    tariff_wedge: FloatArray  # (n_m, n_r) usd_per_t (specific + ad valorem)
+    instrument_wedge: FloatArray  # (n_m, n_r) usd_per_t added by instruments
+    s_cap: FloatArray  # (n_m, n_s) capacity in force after instruments
+    d_qty: FloatArray  # (n_m, n_d) bids in force after instruments
+    iterations: npt.NDArray[np.int64]
+    converged: BoolArray
+    reports: list[tuple[str, InstrumentReport]] = field(default_factory=list)
+    solver_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+
+class _Context:
+    """:class:`~critmin.policy.instrument.MarketContext` for one chain."""
+
+    def __init__(self, cm: CompiledMarket) -> None:
+        self.cm = cm
+        self.extras: list[ExtraColumn] = []
+        self._months = cm.month_labels()
+        self._node_of: dict[tuple[str, str], int] = {
+            (cm.regions[int(r)], cm.products[int(p)]): i
+            for i, (r, p) in enumerate(zip(cm.node_region, cm.node_product, strict=True))
+        }
+
+    @property
+    def mineral(self) -> str:
+        return self.cm.mineral
+
+    @property
+    def products(self) -> Sequence[str]:
+        return self.cm.products
+
+    @property
+    def regions(self) -> Sequence[str]:
+        return self.cm.regions
+
+    @property
+    def months(self) -> Sequence[str]:
+        return self._months
+
+    def node(self, region: str, product: str) -> int:
+        try:
+            return self._node_of[(region, product)]
+        except KeyError:
+            raise UnknownNameError(
+                "market node", f"{region}/{product}", [f"{r}/{p}" for r, p in self._node_of]
+            ) from None
+
+    def _add(self, region: str, product: str, name: str, sign: float) -> int:
+        if (region, product) not in self._node_of:
+            # a node nothing else touches: give it a row of its own
+            raise UnknownNameError(
+                "market node", f"{region}/{product}", [f"{r}/{p}" for r, p in self._node_of]
+            )
+        self.extras.append(ExtraColumn(self.node(region, product), sign, name))
+        return len(self.extras) - 1
+
+    def add_supply(self, region: str, product: str, name: str) -> int:
+        return self._add(region, product, name, 1.0)
+
+    def add_demand(self, region: str, product: str, name: str) -> int:
+        return self._add(region, product, name, -1.0)
+
+
+class _Solved:
+    """:class:`~critmin.policy.instrument.SolvedMonth` over one solution."""
+
+    def __init__(
+        self, ctx: _Context, month: str, col: FloatArray, price: FloatArray, lp: ClearingLP
+    ) -> None:
+        self._ctx = ctx
+        self._month = month
+        self.col = col
+        self.node_price = price
+        self._lay = lp.layout
+
+    @property
+    def month(self) -> str:
+        return self._month
+
+    def price(self, region: str, product: str) -> float:
+        return float(self.node_price[self._ctx.node(region, product)])
+
+    def flow(self, exporter: str, importer: str, product: str) -> float:
+        r = self._ctx.cm.route_index(exporter, importer, product)
+        return float(self.col[self._lay.r0 + r])
+
+    def block_value(self, handle: int) -> float:
+        return float(self.col[self._lay.e0 + handle])
+
+    def routes(self) -> Sequence[tuple[str, str, str]]:
+        cm = self._ctx.cm
+        out = []
+        for a, b in zip(cm.r_from_node, cm.r_to_node, strict=True):
+            out.append(
+                (
+                    cm.regions[int(cm.node_region[a])],
+                    cm.regions[int(cm.node_region[b])],
+                    cm.products[int(cm.node_product[a])],
+                )
+            )
+        return out
+
+
+class _View:
+    """:class:`~critmin.policy.instrument.MonthView` over one month's arrays."""
+
+    def __init__(self, ctx: _Context) -> None:
+        cm = ctx.cm
+        self._ctx = ctx
+        self._month = ""
+        self.previous: _Solved | None = None
+        self.s_cap = np.zeros(len(cm.s_node))
+        self.d_qty = np.zeros(len(cm.d_node))
+        self.r_upper = np.zeros(len(cm.r_from_node))
+        self.r_wedge = np.zeros(len(cm.r_from_node))
+        n_e = len(ctx.extras)
+        self.e_qty = np.zeros(n_e)
+        self.e_price = np.zeros(n_e)
+        self._r_exp = cm.node_region[cm.r_from_node]
+        self._r_imp = cm.node_region[cm.r_to_node]
+        self._r_prod = cm.node_product[cm.r_from_node]
+
+    @property
+    def month(self) -> str:
+        return self._month
+
+    def reset(self, t: int, month: str) -> None:
+        cm = self._ctx.cm
+        self._month = month
+        self.s_cap[:] = cm.s_cap[t]
+        self.d_qty[:] = cm.d_qty[t]
+        self.r_upper[:] = cm.r_upper[t]
+        self.r_wedge[:] = 0.0
+        self.e_qty[:] = 0.0
+        self.e_price[:] = 0.0
+
+    def set_block(self, handle: int, qty_t: float, price_usd_per_t: float) -> None:
+        self.e_qty[handle] = max(qty_t, 0.0)
+        self.e_price[handle] = price_usd_per_t
+
+    def _route_mask(
+        self,
+        exporters: Sequence[str] | None,
+        importers: Sequence[str] | None,
+        product: str | None,
+    ) -> BoolArray:
+        cm = self._ctx.cm
+        mask = np.ones(len(cm.r_from_node), dtype=bool)
+        if exporters is not None:
+            mask &= np.isin(
+                self._r_exp, [cm.regions.index(x) for x in exporters if x in cm.regions]
+            )
+        if importers is not None:
+            mask &= np.isin(
+                self._r_imp, [cm.regions.index(x) for x in importers if x in cm.regions]
+            )
+        if product is not None:
+            if product not in cm.products:
+                raise UnknownNameError("product", product, cm.products)
+            mask &= self._r_prod == cm.products.index(product)
+        return mask
+
+    def add_route_wedge(
+        self,
+        usd_per_t: float,
+        *,
+        exporters: Sequence[str] | None = None,
+        importers: Sequence[str] | None = None,
+        product: str | None = None,
+    ) -> int:
+        mask = self._route_mask(exporters, importers, product)
+        self.r_wedge[mask] += usd_per_t
+        return int(mask.sum())
+
+    def cap_routes(
+        self,
+        qty_t: float,
+        *,
+        exporters: Sequence[str] | None = None,
+        importers: Sequence[str] | None = None,
+        product: str | None = None,
+    ) -> int:
+        mask = self._route_mask(exporters, importers, product)
+        self.r_upper[mask] = np.minimum(self.r_upper[mask], max(qty_t, 0.0))
+        return int(mask.sum())
+
+    def _node_mask(
+        self, nodes: npt.NDArray[np.int64], region: str | None, product: str | None
+    ) -> BoolArray:
+        cm = self._ctx.cm
+        mask = np.ones(len(nodes), dtype=bool)
+        if region is not None:
+            mask &= cm.node_region[nodes] == (
+                cm.regions.index(region) if region in cm.regions else -1
+            )
+        if product is not None:
+            mask &= cm.node_product[nodes] == (
+                cm.products.index(product) if product in cm.products else -1
+            )
+        return mask
+
+    def scale_supply(
+        self, factor: float, *, region: str | None = None, product: str | None = None
+    ) -> None:
+        self.s_cap[self._node_mask(self._ctx.cm.s_node, region, product)] *= max(factor, 0.0)
+
+    def scale_demand(
+        self, factor: float, *, region: str | None = None, product: str | None = None
+    ) -> None:
+        self.d_qty[self._node_mask(self._ctx.cm.d_node, region, product)] *= max(factor, 0.0)
+
+
+def run_market(
+    cm: CompiledMarket,
+    instruments: Sequence[Instrument] = (),
+    *,
+    tol_rel: float = TOL_REL,
+    max_iterations: int = MAX_ITERATIONS,
+    on_month: Callable[[str], None] | None = None,
+) -> MarketRun:
+    """Solve every month of ``cm`` (see module docstring); returns stacked results."""
+    t_start = time.perf_counter()
+    ctx = _Context(cm)
+    for inst in instruments:
+        inst.initialize(ctx)
+    lp = ClearingLP(cm, ctx.extras)
+    lay = lp.layout
+    view = _View(ctx)
+    months = ctx.months
+    n_m = len(months)
+    out_price = np.zeros((n_m, cm.n_nodes))
+    out_col = np.zeros((n_m, lay.n_cols))
+    out_tw = np.zeros((n_m, lay.n_r))
+    out_iw = np.zeros((n_m, lay.n_r))
+    out_scap = np.zeros((n_m, lay.n_s))
+    out_dqty = np.zeros((n_m, lay.n_d))
+    iterations = np.zeros(n_m, dtype=np.int64)
+    converged = np.ones(n_m, dtype=bool)
+
+    cost = np.zeros(lay.n_cols)
+    upper = np.zeros(lay.n_cols)
+    cost[: lay.n_s] = cm.s_cost
+    cost[lay.d0 : lay.r0] = -cm.d_wtp
+    cost[lay.k0 : lay.e0] = cm.k_cost
+    e_sign = np.array([e.sign for e in ctx.extras], dtype=float)
+    has_adval = bool(np.any(cm.r_ad_valorem > 0))
+    last_price = np.zeros(cm.n_nodes)
+    previous: _Solved | None = None
+    adval = np.zeros(lay.n_r)
+    applied = adval
+
+    for t, month in enumerate(months):
+        rate = cm.r_ad_valorem[t]
+        adval = rate * np.maximum(last_price[cm.r_from_node], 0.0) if has_adval else adval
+        for it in range(1, max_iterations + 1):
+            view.reset(t, month)
+            view.previous = previous
+            for inst in instruments:
+                inst.before_solve(month, view)
+            cost[lay.r0 : lay.k0] = cm.r_transport + cm.r_specific[t] + view.r_wedge + adval
+            cost[lay.e0 :] = -e_sign * view.e_price  # supply: +price, demand: -wtp
+            upper[: lay.n_s] = view.s_cap
+            upper[lay.d0 : lay.r0] = view.d_qty
+            upper[lay.r0 : lay.k0] = view.r_upper
+            upper[lay.k0 : lay.e0] = cm.k_cap[t]
+            upper[lay.e0 :] = view.e_qty
+            applied = adval
+            col, price = lp.solve(cost, upper, cm.q_upper[t])
+            previous = _Solved(ctx, month, col, price, lp)
+            iterations[t] = it
+            done = True
+            if has_adval:
+                new = rate * np.maximum(price[cm.r_from_node], 0.0)
+                done = bool(np.all(np.abs(new - adval) <= tol_rel * np.maximum(np.abs(new), 1.0)))
+                adval = new
+            if instruments:
+                done = all(inst.is_converged(month, previous) for inst in instruments) and done
+            if done:
+                break
+        else:
+            converged[t] = False
+        assert previous is not None
+        for inst in instruments:
+            inst.after_solve(month, previous)
+        out_price[t] = price
+        out_col[t] = col
+        out_tw[t] = cm.r_specific[t] + applied
+        out_iw[t] = view.r_wedge
+        out_scap[t] = view.s_cap
+        out_dqty[t] = view.d_qty
+        last_price = price
+        if on_month is not None:
+            on_month(month)
+
+    reports = [(inst.name, inst.finalize()) for inst in instruments]
+    return MarketRun(
+        cm=cm,
+        price=out_price,
+        supply=out_col[:, : lay.n_s],
+        demand=out_col[:, lay.d0 : lay.r0],
+        flow=out_col[:, lay.r0 : lay.k0],
+        conversion=out_col[:, lay.k0 : lay.e0],
+        tariff_wedge=out_tw,
+        instrument_wedge=out_iw,
+        s_cap=out_scap,
+        d_qty=out_dqty,
+        iterations=iterations,
+        converged=converged,
+        reports=reports,
+        solver_seconds=lp.solver_seconds,
+        total_seconds=time.perf_counter() - t_start,
+    )

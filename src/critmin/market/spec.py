@@ -1,0 +1,344 @@
+"""Market definitions: the frozen pydantic models that describe one mineral chain.
+
+A *market* is one chain of products (e.g. NdPr concentrate -> NdPr oxide -> NdPr metal ->
+NdFeB magnet) traded between regions. It is stated as data: supply blocks, demand bids,
+conversions between products, routes, tariffs, export bans and quotas. Quantities are tonnes
+**per month** (``qty_t``) or tonnes per year (``qty_t_per_year``, divided by 12); money is USD.
+
+:func:`check_references` performs the cross-field checks (unknown product, region not in the
+list, ...) and returns ``(location, message)`` pairs so that a loader can point to the line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+Loc = tuple[str | int, ...]
+
+
+def month_index(month: str) -> int:
+    """``"2026-07"`` -> an integer month count (year * 12 + month - 1)."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def month_label(index: int) -> str:
+    """Inverse of :func:`month_index`."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _check_month(value: object) -> object:
+    if isinstance(value, str) and not MONTH_RE.match(value):
+        raise ValueError(f"expected a month 'YYYY-MM' (e.g. 2026-07), got {value!r}")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+Month = Annotated[str, Field(pattern=MONTH_RE.pattern, description="month YYYY-MM")]
+NonNeg = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Cited(_Model):
+    source: str | None = None
+    estimate: bool = False
+
+
+class _Dated(_Model):
+    start: Month | None = None
+    end: Month | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Dated:
+        if self.start and self.end and month_index(self.end) < month_index(self.start):
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class _Quantity(_Model):
+    """Exactly one of ``qty_t`` (tonnes per month) or ``qty_t_per_year``."""
+
+    qty_t: NonNeg | None = None
+    qty_t_per_year: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _one_quantity(self) -> _Quantity:
+        if (self.qty_t is None) == (self.qty_t_per_year is None):
+            raise ValueError("give exactly one of qty_t (t per month) or qty_t_per_year")
+        return self
+
+    @property
+    def qty_t_per_month(self) -> float:
+        if self.qty_t is not None:
+            return self.qty_t
+        assert self.qty_t_per_year is not None
+        return self.qty_t_per_year / 12.0
+
+
+class ProductDef(_Model):
+    """One product (stage) of the chain, e.g. ``{id: ndpr_oxide, stage: refining}``."""
+
+    id: str = Field(min_length=1)
+    stage: str = Field(min_length=1)
+    name: str | None = None
+
+
+class SupplyBlock(_Quantity, _Dated, _Cited):
+    """Capacity block: up to ``qty_t`` per month at ``cost_usd_per_t``, between start and end."""
+
+    region: str
+    product: str | None = None
+    cost_usd_per_t: NonNeg
+    name: str | None = None
+
+
+class DemandBlock(_Quantity, _Dated, _Cited):
+    """Bid: up to ``qty_t`` per month at willingness to pay ``wtp_usd_per_t``.
+
+    ``critical`` marks defence / contracted demand (very high WTP); ``growth_per_year`` is a
+    compound growth rate (0.05 = +5 % a year) counted from the market's ``base_month``.
+    """
+
+    region: str
+    product: str | None = None
+    wtp_usd_per_t: NonNeg
+    critical: bool = False
+    growth_per_year: float = Field(default=0.0, gt=-1)
+    name: str | None = None
+
+
+class Conversion(_Quantity, _Dated, _Cited):
+    """Conversion in a region: ``input_t_per_t`` t of ``input`` per t of ``output``.
+
+    The quantity (``qty_t`` / ``qty_t_per_year``) is the capacity in tonnes of output.
+    """
+
+    region: str
+    input: str
+    output: str
+    input_t_per_t: float = Field(gt=0)
+    cost_usd_per_t: NonNeg = 0.0
+    name: str | None = None
+
+
+class Route(_Cited):
+    """A trade route ``from`` -> ``to`` with a transport cost; ``product`` None = every product."""
+
+    from_: str = Field(alias="from")
+    to: str
+    product: str | None = None
+    cost_usd_per_t: NonNeg
+
+
+class Tariff(_Dated, _Cited):
+    """Import tariff of ``importer`` on goods from ``exporter``.
+
+    ``importer``/``exporter`` are a region, a list of regions, ``"*"`` (everyone) or a bloc id
+    (``forge``, ``eu27``, ...) resolved through the catalog. ``specific_usd_per_t`` is added to
+    the route cost; ``ad_valorem`` is a 0..1 rate on the exporter's price (iterated).
+    """
+
+    importer: str | list[str] = "*"
+    exporter: str | list[str] = "*"
+    product: str | None = None
+    specific_usd_per_t: NonNeg = 0.0
+    ad_valorem: Annotated[float, Field(ge=0, le=10)] = 0.0
+
+
+class ExportBan(_Dated, _Cited):
+    """``exporter`` ships nothing of ``product`` (None = every product) to ``to`` (None = all)."""
+
+    exporter: str
+    product: str | list[str] | None = None
+    to: list[str] | None = None
+
+
+class ExportQuota(_Quantity, _Dated, _Cited):
+    """Total exports of ``product`` from ``exporter`` to ``to`` (None = all) <= quantity."""
+
+    exporter: str
+    product: str | None = None
+    to: list[str] | None = None
+
+
+class DatasetSupply(_Cited):
+    """Build supply blocks from the catalog's production table (annual production / 12)."""
+
+    mineral: str
+    stage: str = "mine"
+    year: int = 2024
+    product: str | None = None
+    content_share: Share = 1.0
+    cost_usd_per_t: NonNeg
+    regions: dict[str, str] | None = Field(
+        default=None, description="ISO3 -> model region; unlisted countries go to 'other'"
+    )
+    other: str | None = "ROW"
+
+
+class Market(_Model):
+    """One mineral chain: products, regions and everything that trades between them."""
+
+    mineral: str = Field(min_length=1)
+    description: str = ""
+    stage: str | None = None
+    products: list[ProductDef] | None = None
+    regions: list[str] | None = None
+    base_month: Month | None = None
+    supply: list[SupplyBlock] = []
+    demand: list[DemandBlock] = []
+    conversions: list[Conversion] = []
+    routes: list[Route] = []
+    default_route_cost_usd_per_t: NonNeg | dict[str, NonNeg] | None = None
+    tariffs: list[Tariff] = []
+    export_bans: list[ExportBan] = []
+    export_quotas: list[ExportQuota] = []
+    from_dataset: list[DatasetSupply] = []
+
+    def product_defs(self) -> list[ProductDef]:
+        """The products of the chain (a single-product market is its own product)."""
+        if self.products:
+            return list(self.products)
+        return [ProductDef(id=self.mineral, stage=self.stage or _default_stage(self.mineral))]
+
+    def product_ids(self) -> list[str]:
+        return [p.id for p in self.product_defs()]
+
+    def region_list(self) -> list[str]:
+        """Regions in order of first mention (or the explicit ``regions`` list)."""
+        if self.regions:
+            return list(self.regions)
+        seen: dict[str, None] = {}
+        for blocks in (self.supply, self.demand, self.conversions):
+            for b in blocks:
+                seen.setdefault(b.region, None)
+        for r in self.routes:
+            seen.setdefault(r.from_, None)
+            seen.setdefault(r.to, None)
+        for ds in self.from_dataset:
+            for reg in (ds.regions or {}).values():
+                seen.setdefault(reg, None)
+            if ds.other:
+                seen.setdefault(ds.other, None)
+        return list(seen)
+
+
+def _default_stage(product_id: str) -> str:
+    """The stage of a catalog product, if the catalog knows it; else ``"market"``."""
+    try:
+        from critmin.catalog import minerals  # type: ignore[attr-defined,unused-ignore]
+
+        return str(minerals.get_product(product_id).stage)
+    except Exception:
+        return "market"
+
+
+def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
+    """Cross-field checks; returns ``(location, message)`` for each problem (empty = fine)."""
+    problems: list[tuple[Loc, str]] = []
+    products = market.product_ids()
+    regions = market.region_list()
+    single = len(products) == 1
+
+    def product(value: str | None, where: Loc, *, required: bool) -> None:
+        if value is None:
+            if required and not single:
+                problems.append((where, f"a product is required; choose one of {products}"))
+            return
+        if value not in products:
+            problems.append((where, f"unknown product {value!r}; expected one of {products}"))
+
+    def region(value: str, where: Loc) -> None:
+        if value not in regions:
+            problems.append((where, f"unknown region {value!r}; expected one of {regions}"))
+
+    for name in ("supply", "demand", "conversions"):
+        for i, block in enumerate(getattr(market, name)):
+            region(block.region, (*loc, name, i, "region"))
+            if name != "conversions":
+                product(block.product, (*loc, name, i, "product"), required=True)
+            else:
+                product(block.input, (*loc, name, i, "input"), required=True)
+                product(block.output, (*loc, name, i, "output"), required=True)
+                if block.input == block.output:
+                    problems.append(((*loc, name, i, "output"), "output must differ from input"))
+    for i, r in enumerate(market.routes):
+        region(r.from_, (*loc, "routes", i, "from"))
+        region(r.to, (*loc, "routes", i, "to"))
+        if r.from_ == r.to:
+            problems.append(((*loc, "routes", i, "to"), "a route needs two different regions"))
+        product(r.product, (*loc, "routes", i, "product"), required=False)
+    for i, t in enumerate(market.tariffs):
+        product(t.product, (*loc, "tariffs", i, "product"), required=False)
+    for i, b in enumerate(market.export_bans):
+        region(b.exporter, (*loc, "export_bans", i, "exporter"))
+        for p in [b.product] if isinstance(b.product, str) else b.product or []:
+            product(p, (*loc, "export_bans", i, "product"), required=False)
+        for j, dest in enumerate(b.to or []):
+            region(dest, (*loc, "export_bans", i, "to", j))
+    for i, q in enumerate(market.export_quotas):
+        region(q.exporter, (*loc, "export_quotas", i, "exporter"))
+        product(q.product, (*loc, "export_quotas", i, "product"), required=True)
+        for j, dest in enumerate(q.to or []):
+            region(dest, (*loc, "export_quotas", i, "to", j))
+    if isinstance(market.default_route_cost_usd_per_t, dict):
+        for key in market.default_route_cost_usd_per_t:
+            product(key, (*loc, "default_route_cost_usd_per_t", key), required=False)
+    if market.products is not None:
+        ids = [p.id for p in market.products]
+        for i, pid in enumerate(ids):
+            if pid in ids[:i]:
+                problems.append(((*loc, "products", i, "id"), f"duplicate product {pid!r}"))
+    for i, ds in enumerate(market.from_dataset):
+        product(ds.product, (*loc, "from_dataset", i, "product"), required=True)
+    return problems
+
+
+class _ShockBase(_Dated, _Cited):
+    mineral: str | None = Field(default=None, description="market id; None = every market")
+
+
+class ExportBanShock(_ShockBase):
+    """A dated export ban (see :class:`ExportBan`)."""
+
+    kind: Literal["export_ban"]
+    exporter: str
+    product: str | list[str] | None = None
+    to: list[str] | None = None
+
+    def as_ban(self) -> ExportBan:
+        return ExportBan(
+            exporter=self.exporter, product=self.product, to=self.to, start=self.start, end=self.end
+        )
+
+
+class OutageShock(_ShockBase):
+    """Loss of ``share`` (0..1) of supply and conversion capacity in ``region``.
+
+    ``product`` None = every product; ``block`` names one supply block or conversion.
+    """
+
+    kind: Literal["outage"]
+    region: str
+    product: str | None = None
+    block: str | None = None
+    share: Share = 1.0
+
+
+class DemandSurgeShock(_ShockBase):
+    """Demand bids of ``product`` in ``region`` (None = all) scaled by ``1 + share``."""
+
+    kind: Literal["demand_surge"]
+    region: str | None = None
+    product: str | None = None
+    share: float = Field(gt=-1)
+
+
+Shock = Annotated[ExportBanShock | OutageShock | DemandSurgeShock, Field(discriminator="kind")]

@@ -1,0 +1,274 @@
+"""The ``Instrument`` protocol: how floors, levies, quotas and stockpiles act on a month.
+
+The market engine knows nothing about any particular instrument. It drives every instrument
+through one lifecycle, modelled on pandapower's controllers::
+
+    initialize(ctx)                      once per market, before the first month
+    for each month:
+        repeat (at most ``max_iterations``):
+            before_solve(month, view)    modify this month's problem through ``view``
+            <engine solves the clearing LP>
+        until is_converged(month, result) for every instrument (and ad-valorem wedges)
+        after_solve(month, result)       read prices / flows, record series rows
+    finalize() -> InstrumentReport       series rows + headline metrics
+
+``view`` starts from the market's own data every iteration, so ``before_solve`` states the
+instrument's full effect for the month (idempotent); ``view.previous`` is the last solution
+(previous iteration of this month, or the previous month) for instruments that iterate, such
+as a variable levy ``min(max(ref - landed, 0), bound)``.
+
+Structure is fixed when the problem is built (the LP is built once and only its costs and
+bounds change), so an instrument that needs its own supply or demand column (a stockpile
+release, a stockpile purchase, an offtake) asks for it in ``initialize`` with
+``ctx.add_supply`` / ``ctx.add_demand`` and sets its quantity and price each month with
+``view.set_block``. Instruments are built from scenario YAML through :func:`register`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    """One tidy output row recorded by an instrument (see the run-results contract)."""
+
+    month: str
+    product: str
+    region: str
+    variable: str
+    value: float
+    unit: str
+
+
+@dataclass
+class InstrumentReport:
+    """What an instrument hands back at the end: extra series rows and headline metrics."""
+
+    rows: list[SeriesRow] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class MarketContext(Protocol):
+    """Given to :meth:`Instrument.initialize`: the market's shape and column reservations."""
+
+    @property
+    def mineral(self) -> str: ...
+    @property
+    def products(self) -> Sequence[str]: ...
+    @property
+    def regions(self) -> Sequence[str]: ...
+    @property
+    def months(self) -> Sequence[str]: ...
+
+    def add_supply(self, region: str, product: str, name: str) -> int:
+        """Reserve a supply column at (region, product); returns a handle for ``set_block``."""
+        ...
+
+    def add_demand(self, region: str, product: str, name: str) -> int:
+        """Reserve a demand column at (region, product); returns a handle for ``set_block``."""
+        ...
+
+
+class SolvedMonth(Protocol):
+    """Read access to one solved month (prices are node-balance duals, usd_per_t >= 0)."""
+
+    @property
+    def month(self) -> str: ...
+
+    def price(self, region: str, product: str) -> float: ...
+    def flow(self, exporter: str, importer: str, product: str) -> float: ...
+    def block_value(self, handle: int) -> float:
+        """Tonnes taken on an instrument's reserved column."""
+        ...
+
+    def routes(self) -> Sequence[tuple[str, str, str]]:
+        """Every route as (exporter, importer, product)."""
+        ...
+
+
+class MonthView(Protocol):
+    """Write access to one month's problem, valid during ``before_solve``."""
+
+    @property
+    def month(self) -> str: ...
+    @property
+    def previous(self) -> SolvedMonth | None: ...
+
+    def set_block(self, handle: int, qty_t: float, price_usd_per_t: float) -> None:
+        """Quantity and price (cost for supply, willingness to pay for demand) of a column."""
+        ...
+
+    def add_route_wedge(
+        self,
+        usd_per_t: float,
+        *,
+        exporters: Sequence[str] | None = None,
+        importers: Sequence[str] | None = None,
+        product: str | None = None,
+    ) -> int:
+        """Add a per-tonne wedge to the matching routes (None = all); returns routes touched."""
+        ...
+
+    def cap_routes(
+        self,
+        qty_t: float,
+        *,
+        exporters: Sequence[str] | None = None,
+        importers: Sequence[str] | None = None,
+        product: str | None = None,
+    ) -> int:
+        """Upper bound (t per month) on each matching route."""
+        ...
+
+    def scale_supply(
+        self, factor: float, *, region: str | None = None, product: str | None = None
+    ) -> None:
+        """Multiply supply capacity of matching blocks (outage 0.5, expansion 1.2)."""
+        ...
+
+    def scale_demand(
+        self, factor: float, *, region: str | None = None, product: str | None = None
+    ) -> None:
+        """Multiply demand bid quantities of matching blocks."""
+        ...
+
+
+@runtime_checkable
+class Instrument(Protocol):
+    """A policy instrument taking part in clearing each month (see module docstring)."""
+
+    name: str
+
+    def initialize(self, ctx: MarketContext) -> None: ...
+    def before_solve(self, month: str, view: MonthView) -> None: ...
+    def is_converged(self, month: str, result: SolvedMonth) -> bool: ...
+    def after_solve(self, month: str, result: SolvedMonth) -> None: ...
+    def finalize(self) -> InstrumentReport: ...
+
+
+class InstrumentSpec(BaseModel):
+    """Base of the YAML form of an instrument: ``{kind: ..., mineral: ..., ...}``.
+
+    Subclasses declare ``kind: Literal["..."]`` and implement :meth:`build`; register them
+    with ``@register("kind")``. ``mineral`` None = the instrument acts on every market.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    mineral: str | None = None
+    name: str | None = None
+
+    def build(self) -> Instrument:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[InstrumentSpec]] = {}
+S = TypeVar("S", bound=type[InstrumentSpec])
+
+
+def register(kind: str) -> Callable[[S], S]:
+    """Class decorator: make ``kind`` usable under ``instruments:`` in scenario files."""
+
+    def deco(cls: S) -> S:
+        REGISTRY[kind] = cls
+        return cls
+
+    return deco
+
+
+def parse_instrument(data: Any) -> InstrumentSpec:
+    """Validate one ``instruments:`` entry by its ``kind`` (raises ValueError / ValidationError)."""
+    if not isinstance(data, dict) or "kind" not in data:
+        raise ValueError(f"an instrument needs a 'kind', one of {sorted(REGISTRY)}")
+    kind = data["kind"]
+    if kind not in REGISTRY:
+        from critmin.errors import suggest
+
+        close = suggest(str(kind), REGISTRY)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ValueError(f"unknown instrument kind {kind!r}{hint} (known: {sorted(REGISTRY)})")
+    return REGISTRY[kind].model_validate(data)
+
+
+# --------------------------------------------------------------------------------------
+# A simple instrument proving the protocol: a specific import tariff by bloc.
+
+
+def _in_window(month: str, start: str | None, end: str | None) -> bool:
+    return (start is None or month >= start) and (end is None or month <= end)
+
+
+@register("import_tariff")
+class ImportTariffSpec(InstrumentSpec):
+    """``{kind: import_tariff, importers: [USA], exporters: [CHN], product: ndpr_oxide,
+    specific_usd_per_t: 5000, start: 2026-07, end: 2027-06}``; None lists = everyone."""
+
+    kind: str = "import_tariff"
+    importers: list[str] | None = None
+    exporters: list[str] | None = None
+    product: str | None = None
+    specific_usd_per_t: float
+    start: str | None = None
+    end: str | None = None
+
+    def build(self) -> ImportTariff:
+        return ImportTariff(self)
+
+
+class ImportTariff:
+    """Specific per-tonne import tariff acting through ``view.add_route_wedge``.
+
+    Records ``import_tariff_revenue`` (usd, region = importer) = wedge x flow on taxed routes.
+    """
+
+    kind: ClassVar[str] = "import_tariff"
+
+    def __init__(self, spec: ImportTariffSpec) -> None:
+        self.spec = spec
+        self.name = spec.name or "import_tariff"
+        self._rows: list[SeriesRow] = []
+        self._products: Sequence[str] = ()
+
+    def initialize(self, ctx: MarketContext) -> None:
+        self._products = list(ctx.products)
+
+    def _active(self, month: str) -> bool:
+        return _in_window(month, self.spec.start, self.spec.end)
+
+    def before_solve(self, month: str, view: MonthView) -> None:
+        if self._active(month):
+            view.add_route_wedge(
+                self.spec.specific_usd_per_t,
+                exporters=self.spec.exporters,
+                importers=self.spec.importers,
+                product=self.spec.product,
+            )
+
+    def is_converged(self, month: str, result: SolvedMonth) -> bool:  # noqa: ARG002
+        return True  # a fixed wedge needs no iteration
+
+    def after_solve(self, month: str, result: SolvedMonth) -> None:
+        if not self._active(month):
+            return
+        revenue: dict[tuple[str, str], float] = {}
+        for exp, imp, prod in result.routes():
+            if self.spec.exporters is not None and exp not in self.spec.exporters:
+                continue
+            if self.spec.importers is not None and imp not in self.spec.importers:
+                continue
+            if self.spec.product is not None and prod != self.spec.product:
+                continue
+            value = self.spec.specific_usd_per_t * result.flow(exp, imp, prod)
+            revenue[(imp, prod)] = revenue.get((imp, prod), 0.0) + value
+        for (imp, prod), value in revenue.items():
+            self._rows.append(SeriesRow(month, prod, imp, "import_tariff_revenue", value, "usd"))
+
+    def finalize(self) -> InstrumentReport:
+        total = sum(r.value for r in self._rows)
+        return InstrumentReport(rows=list(self._rows), metrics={"import_tariff_revenue_usd": total})

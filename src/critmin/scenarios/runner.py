@@ -1,0 +1,158 @@
+"""Run scenarios through the market engine and write the run-results contract.
+
+``run_study`` -> for each scenario, each market: compile, build instruments, run the months;
+collect tidy series and headline metrics; ``write_outputs`` writes ``series.parquet``,
+``summary.json`` and (when :mod:`critmin.reports` provides ``build_report``) ``report.html``,
+each to a temporary file renamed into place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from critmin import __version__
+from critmin.market.compile import compile_market
+from critmin.market.engine import MarketRun, run_market
+from critmin.market.results import SERIES_COLUMNS, scenario_metrics, series_frame
+from critmin.scenarios.loader import LoadedScenario
+
+
+@dataclass
+class ScenarioResult:
+    """Series and metrics of one scenario (all its markets)."""
+
+    loaded: LoadedScenario
+    series: pd.DataFrame
+    metrics: dict[str, Any]
+    runs: list[MarketRun] = field(default_factory=list)
+    assumptions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def count_months(loaded: Sequence[LoadedScenario]) -> int:
+    """Market-months to solve (for a progress bar)."""
+    return sum(len(ls.scenario.month_labels()) * len(ls.scenario.markets or []) for ls in loaded)
+
+
+def run_scenario(
+    loaded: LoadedScenario, on_month: Callable[[str], None] | None = None
+) -> ScenarioResult:
+    """Solve every market of one scenario over its months."""
+    sc = loaded.scenario
+    months = sc.month_labels()
+    specs = sc.instrument_specs()
+    runs: list[MarketRun] = []
+    frames: list[pd.DataFrame] = []
+    assumptions: list[dict[str, Any]] = []
+    for market in sc.markets or []:
+        cm = compile_market(market, months, sc.shocks)
+        instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
+        run = run_market(cm, instruments, on_month=on_month)
+        runs.append(run)
+        frames.append(series_frame(sc.name, run))
+        assumptions.extend(cm.assumptions)
+    series = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SERIES_COLUMNS)
+    )
+    return ScenarioResult(loaded, series, scenario_metrics(series, runs), runs, assumptions)
+
+
+def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
+    """``summary.json`` content (see the run-results contract)."""
+    inputs: dict[str, str] = {}
+    seen: set[tuple[str, str]] = set()
+    assumptions: list[dict[str, Any]] = []
+    for res in results:
+        inputs.update(res.loaded.inputs)
+        for row in res.assumptions:
+            key = (row["item"], row["value"])
+            if key not in seen:
+                seen.add(key)
+                assumptions.append(row)
+    seeds = {res.loaded.scenario.seed for res in results} - {None}
+    months = [res.loaded.scenario.month_labels() for res in results]
+    return {
+        "critmin_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seed": next(iter(seeds)) if len(seeds) == 1 else None,
+        "inputs": inputs,
+        "scenarios": [
+            {
+                "name": res.loaded.scenario.name,
+                "description": res.loaded.scenario.description,
+                "source": res.loaded.source,
+                "months": {"start": m[0], "end": m[-1]},
+                "metrics": res.metrics,
+            }
+            for res, m in zip(results, months, strict=True)
+        ],
+        "assumptions": assumptions,
+    }
+
+
+def run_study(
+    loaded: Sequence[LoadedScenario], on_month: Callable[[str], None] | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run every scenario; returns (tidy series of all scenarios, summary dict)."""
+    results = [run_scenario(ls, on_month) for ls in loaded]
+    series = pd.concat([r.series for r in results], ignore_index=True)
+    return series, summary_dict(results)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_outputs(out_dir: Path, series: pd.DataFrame, summary: dict[str, Any]) -> list[Path]:
+    """Write series.parquet, summary.json and report.html (if the report layer is present)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    series_path = out_dir / "series.parquet"
+
+    def _parquet(tmp: Path) -> None:
+        series.to_parquet(tmp, index=False)
+
+    _atomic_write(series_path, _parquet)
+    written.append(series_path)
+    summary_path = out_dir / "summary.json"
+    text = json.dumps(summary, indent=2, sort_keys=False, allow_nan=False)
+
+    def _json(tmp: Path) -> None:
+        tmp.write_text(text + "\n", "utf-8")
+
+    _atomic_write(summary_path, _json)
+    written.append(summary_path)
+    build_report = _report_builder()
+    if build_report is not None:
+        report_path = out_dir / "report.html"
+
+        def _build(tmp: Path) -> None:
+            build_report(series, summary, tmp)
+
+        _atomic_write(report_path, _build)
+        written.append(report_path)
+    return written
+
+
+def _report_builder() -> Callable[[pd.DataFrame, dict[str, Any], Path], Path] | None:
+    try:
+        from critmin import reports
+    except ImportError:  # pragma: no cover - the package always exists
+        return None
+    builder = getattr(reports, "build_report", None)
+    return builder if callable(builder) else None

@@ -1,0 +1,64 @@
+"""Scenario files: the YAML form of a study (pydantic, frozen, unknown fields are errors).
+
+A scenario names its months, states its markets (explicitly or by ``base:`` inheritance
+from another scenario file / built-in) and adds shocks and instruments. The schema is
+documented field by field in docs/scenarios.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from critmin.market.spec import Market, Month, Shock, month_index, month_label
+from critmin.policy.instrument import InstrumentSpec, parse_instrument
+
+DEFAULT_START = "2026-01"
+DEFAULT_END = "2035-12"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Months(_Model):
+    """Inclusive month range, ``YYYY-MM``."""
+
+    start: Month = DEFAULT_START
+    end: Month = DEFAULT_END
+
+    def labels(self) -> list[str]:
+        lo, hi = month_index(self.start), month_index(self.end)
+        if hi < lo:
+            raise ValueError(f"months.end {self.end} is before months.start {self.start}")
+        return [month_label(i) for i in range(lo, hi + 1)]
+
+
+class Scenario(_Model):
+    """A scenario: ``name``, ``months``, ``markets`` (or ``base``), shocks, instruments."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    base: str | None = Field(
+        default=None, description="scenario to extend: a path relative to this file or builtin:NAME"
+    )
+    months: Months | None = None
+    seed: int | None = None
+    markets: list[Market] | None = None
+    shocks: list[Shock] = []
+    instruments: list[dict[str, Any]] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_extensions(cls, data: Any) -> Any:
+        """Top-level keys starting with ``x-`` are ignored (room for YAML anchors)."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+        return data
+
+    def month_labels(self) -> list[str]:
+        return (self.months or Months()).labels()
+
+    def instrument_specs(self) -> list[InstrumentSpec]:
+        return [parse_instrument(item) for item in self.instruments]
