@@ -1,0 +1,146 @@
+"""Where every number comes from: the registry of sources and licences.
+
+Every row of every embedded table carries a ``source_id`` that is a key of :data:`SOURCES`,
+a ``source`` (the short citation of that entry) and a ``licence``; a test fails otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from critmin.errors import UnknownNameError
+
+
+class Source(TypedDict):
+    """One cited source: what it is, who published it, where to find it, its licence."""
+
+    citation: str
+    title: str
+    publisher: str
+    url: str
+    licence: str
+
+
+_PD = "public domain (U.S. Government work)"
+
+SOURCES: dict[str, Source] = {
+    "usgs_mcs2025": {
+        "citation": "USGS MCS 2025 data release, DOI 10.5066/P13XCP3R",
+        "title": "Mineral Commodity Summaries 2025 data release",
+        "publisher": "U.S. Geological Survey, National Minerals Information Center",
+        "url": "https://doi.org/10.5066/P13XCP3R",
+        "licence": _PD,
+    },
+    "us_cm_lists": {
+        "citation": "U.S. critical minerals lists: 87 FR 10381 (2022); 90 FR 50494 (2025-11-07)",
+        "title": "2022 Final List of Critical Minerals; 2025 Final List of Critical Minerals",
+        "publisher": "U.S. Department of the Interior / U.S. Geological Survey (Federal Register)",
+        "url": "https://www.federalregister.gov/d/2022-04027",
+        "licence": _PD,
+    },
+    "baci_v202401b": {
+        "citation": "CEPII BACI HS92 V202401b (Gaulier & Zignago 2010)",
+        "title": "BACI: International Trade Database at the Product-Level, HS92, V202401b",
+        "publisher": "CEPII",
+        "url": "https://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=37",
+        "licence": "Etalab Open Licence 2.0 (attribution)",
+    },
+    "wgi": {
+        "citation": "World Bank WGI, Political Stability and Absence of Violence/Terrorism "
+        "(estimate)",
+        "title": "Worldwide Governance Indicators",
+        "publisher": "World Bank",
+        "url": "https://www.worldbank.org/en/publication/worldwide-governance-indicators",
+        "licence": "CC BY 4.0",
+    },
+    "wb_pinksheet": {
+        "citation": "World Bank Commodity Price Data (Pink Sheet), monthly, to 2026-05",
+        "title": "Commodity Price Data (The Pink Sheet)",
+        "publisher": "World Bank",
+        "url": "https://www.worldbank.org/en/research/commodity-markets",
+        "licence": "CC BY 4.0",
+    },
+    "usgs_mcs2026_sheets": {
+        "citation": "USGS MCS 2026 rare-earths and cobalt sheets (via data/raw/prices)",
+        "title": "Mineral Commodity Summaries 2026, rare earths and cobalt",
+        "publisher": "U.S. Geological Survey",
+        "url": "https://doi.org/10.3133/mcs2026",
+        "licence": _PD,
+    },
+    "iea_gcmo2024": {
+        "citation": "IEA Global Critical Minerals Outlook 2024 (refining shares by country, 2023)",
+        "title": "Global Critical Minerals Outlook 2024",
+        "publisher": "International Energy Agency",
+        "url": "https://www.iea.org/reports/global-critical-minerals-outlook-2024",
+        "licence": "CC BY 4.0 (IEA)",
+    },
+    "seed_000": {
+        "citation": "critmin seed 000 (Japanese analysis, 2025-10 to 2026-03)",
+        "title": "Seed document 000: US critical-minerals policy",
+        "publisher": "critmin project seeds",
+        "url": "seeds/000",
+        "licence": "quoted figure (fair use)",
+    },
+    "seed_002": {
+        "citation": "critmin seed 002 (2026 Critical Minerals Ministerial, 2026-02-04)",
+        "title": "Seed document 002: 2026 Critical Minerals Ministerial and FORGE",
+        "publisher": "critmin project seeds (translating the U.S. State Department release)",
+        "url": "seeds/002",
+        "licence": "quoted figure (fair use); underlying release public domain",
+    },
+    "seed_003": {
+        "citation": "critmin seed 003 (managed resource market analysis)",
+        "title": "Seed document 003: managed resource market",
+        "publisher": "critmin project seeds",
+        "url": "seeds/003",
+        "licence": "quoted figure (fair use)",
+    },
+    "usmca": {
+        "citation": "Agreement between the United States, Mexico and Canada (USMCA), "
+        "in force 2020-07-01",
+        "title": "United States-Mexico-Canada Agreement",
+        "publisher": "Office of the U.S. Trade Representative",
+        "url": "https://ustr.gov/trade-agreements/free-trade-agreements/united-states-mexico-canada-agreement",
+        "licence": _PD,
+    },
+    "eu_treaties": {
+        "citation": "Treaties of accession to the EU; UK withdrawal 2020-01-31 (EU-27 since)",
+        "title": "EU member states and accession dates",
+        "publisher": "European Union",
+        "url": "https://european-union.europa.eu/principles-countries-history/eu-countries_en",
+        "licence": "CC BY 4.0 (EU reuse policy)",
+    },
+    "feoc_10usc4872": {
+        "citation": "10 U.S.C. 4872(d) covered nations (China, Russia, Iran, North Korea); "
+        "DOE FEOC interpretation, 89 FR 37079 (2024-05-06)",
+        "title": "Foreign entity of concern: covered nations",
+        "publisher": "U.S. Congress; U.S. Department of Energy",
+        "url": "https://www.federalregister.gov/d/2024-09089",
+        "licence": _PD,
+    },
+    "critmin_estimate": {
+        "citation": "critmin estimate (reasoning in the row's note; no primary figure)",
+        "title": "Estimates made by the critmin project, each with its reasoning",
+        "publisher": "critmin project",
+        "url": "data/curated/README.md",
+        "licence": "Apache-2.0 (critmin)",
+    },
+}
+
+
+def source(source_id: str) -> Source:
+    """The registry entry for ``source_id`` (raises with suggestions if unknown)."""
+    try:
+        return SOURCES[source_id]
+    except KeyError:
+        raise UnknownNameError("source", source_id, SOURCES) from None
+
+
+def citation(source_id: str) -> str:
+    """The short citation of a source, as stored in the tables' ``source`` column."""
+    return source(source_id)["citation"]
+
+
+def licence(source_id: str) -> str:
+    """The licence of a source, as stored in the tables' ``licence`` column."""
+    return source(source_id)["licence"]
