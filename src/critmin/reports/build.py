@@ -1,0 +1,721 @@
+"""Assemble the self-contained ``report.html`` and write it atomically.
+
+:func:`build_report` is the one entry point: check the contract, draw the figures, lay out
+the sections, inline plotly.js exactly once, write to a temporary file beside
+``out_path`` and rename it into place. If anything fails, no file (and no partial file)
+is left at ``out_path``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import plotly.offline
+
+from critmin.errors import InputError
+from critmin.reports import figures, fmt
+from critmin.reports.contract import RunView, run_view
+
+#: Summary metrics with their own place in the KPI strip, in display order.
+STANDARD_METRICS: tuple[str, ...] = (
+    "unserved_t",
+    "shortage_months",
+    "tariff_revenue_usd",
+    "avg_price_usd_per_t",
+    "peak_price_usd_per_t",
+    "unserved_t_by_region",
+)
+#: Series variables summed over the run in the "series totals" table.
+TOTAL_VARIABLES: tuple[str, ...] = (
+    "production",
+    "consumption",
+    "unserved",
+    "tariff_revenue",
+    "consumer_surplus",
+    "producer_surplus",
+)
+
+_e = html.escape
+
+
+def _template(name: str) -> str:
+    return (resources.files("critmin.reports") / "templates" / name).read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _data_value(value: object) -> str:
+    """The exact value in a ``data-value`` attribute (empty when missing)."""
+    if _is_number(value):
+        return repr(value) if isinstance(value, int) else repr(float(value))  # type: ignore[arg-type]
+    return "" if value is None else str(value)
+
+
+def _value_cell(
+    value: object,
+    scenario: str,
+    text: str,
+    reference: object = None,
+    reference_name: str | None = None,
+) -> str:
+    if value is None:
+        return (
+            f'<td class="num missing" data-scenario="{_e(scenario)}" data-value="">{fmt.DASH}</td>'
+        )
+    delta = ""
+    if reference_name is not None:
+        change = fmt.change(value, reference)
+        if change is None or change.text == "±0":
+            delta = '<span class="delta"></span>'  # keeps the column aligned
+        else:
+            cls = {1: "up", -1: "down", 0: "flat"}[change.direction]
+            delta = (
+                f'<span class="delta {cls}" title="vs {_e(reference_name)}">'
+                f"{_e(change.text)}</span>"
+            )
+    return (
+        f'<td class="num" data-scenario="{_e(scenario)}" data-value="{_e(_data_value(value))}">'
+        f"{_e(text)}{delta}</td>"
+    )
+
+
+def _metric_text(name: str, value: object, price_unit: str | None = None) -> str:
+    if value is None:
+        return fmt.DASH
+    if not _is_number(value):
+        return str(value)
+    return fmt.by_quantity(value, fmt.quantity_of_metric(name), price_unit)
+
+
+# --------------------------------------------------------------------------- KPI strip
+
+
+def _unserved_share(view: RunView, scenario: str) -> float | None:
+    series = view.series[view.series["scenario"] == scenario]
+    unserved = float(series.loc[series["variable"] == "unserved", "value"].sum())
+    consumed = float(series.loc[series["variable"] == "consumption", "value"].sum())
+    if consumed + unserved <= 0:
+        return None
+    return unserved / (consumed + unserved)
+
+
+def _months_in(view: RunView, scenario: str) -> int:
+    return int(view.series.loc[view.series["scenario"] == scenario, "month"].nunique())
+
+
+def _largest_price_rise(
+    view: RunView, metrics: Mapping[str, object], reference: Mapping[str, object]
+) -> tuple[float, str] | None:
+    mine, ref = metrics.get("avg_price_usd_per_t"), reference.get("avg_price_usd_per_t")
+    if not isinstance(mine, Mapping) or not isinstance(ref, Mapping):
+        return None
+    best: tuple[float, str] | None = None
+    for key, value in mine.items():
+        base = ref.get(key)
+        if not (_is_number(value) and _is_number(base)) or float(base) <= 0:  # type: ignore[arg-type]
+            continue
+        rel = float(value) / float(base) - 1.0  # type: ignore[arg-type]
+        if best is None or rel > best[0]:
+            best = (rel, _key_label(view, str(key)))
+    return best
+
+
+def _kpi(label: str, value: str, detail: str = "") -> str:
+    extra = f'<div class="detail">{_e(detail)}</div>' if detail else ""
+    return (
+        f'<div class="kpi"><div class="label">{_e(label)}</div>'
+        f'<div class="value">{_e(value)}</div>{extra}</div>'
+    )
+
+
+def _kpi_section(view: RunView) -> str:
+    first = view.scenarios[0]
+    rows = []
+    for scenario in view.scenarios:
+        m = scenario.metrics
+        cards = []
+        unserved = m.get("unserved_t")
+        if unserved is None:
+            sc = view.series[view.series["scenario"] == scenario.name]
+            has = (sc["variable"] == "unserved").any()
+            unserved = float(sc.loc[sc["variable"] == "unserved", "value"].sum()) if has else None
+        share = _unserved_share(view, scenario.name)
+        cards.append(
+            _kpi(
+                "Unserved demand",
+                fmt.tonnes(unserved),
+                f"{fmt.share(share)} of demand" if share is not None else "",
+            )
+        )
+        if "shortage_months" in m:
+            cards.append(
+                _kpi(
+                    "Months with shortage",
+                    fmt.number(m["shortage_months"]),
+                    f"of {_months_in(view, scenario.name)} months",
+                )
+            )
+        if scenario is first:
+            cards.append(_kpi("Largest price rise", fmt.DASH, "reference scenario"))
+        else:
+            rise = _largest_price_rise(view, m, first.metrics)
+            if rise is not None:
+                cards.append(
+                    _kpi(
+                        "Largest price rise",
+                        f"{rise[0] * 100:+.1f}%",
+                        f"{rise[1]}, average vs {first.name}",
+                    )
+                )
+        if "tariff_revenue_usd" in m:
+            cards.append(_kpi("Tariff revenue", fmt.money(m["tariff_revenue_usd"]), "over the run"))
+        for name, value in m.items():
+            if name in STANDARD_METRICS or not _is_number(value):
+                continue
+            cards.append(_kpi(fmt.humanize(name), _metric_text(name, value)))
+        rows.append(
+            '<div class="kpi-row"><div class="kpi-scn">'
+            f'<div class="name">{_e(scenario.name)}</div>'
+            f'<div class="desc">{_e(scenario.description)}</div>'
+            f'<div class="period">{_e(scenario.start)} – {_e(scenario.end)}</div></div>'
+            f'<div class="kpis">{"".join(cards)}</div></div>'
+        )
+    return _section(
+        "overview",
+        "Scenarios at a glance",
+        "Headline results per scenario. Changes are relative to the first scenario, "
+        f"<b>{_e(first.name)}</b>. Shares of demand are unserved ÷ (consumed + unserved).",
+        "".join(rows),
+    )
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _key_label(view: RunView, key: str) -> str:
+    """``"ndpr_oxide/oxide/JPN" -> "oxide · JPN"`` (mineral kept when stages repeat)."""
+    parts = key.split("/")
+    if len(parts) == 3:
+        mineral, stage, region = parts
+        for product in view.products:
+            if product.mineral == mineral and product.stage == stage:
+                return f"{product.label} · {region}"
+        return f"{mineral} {stage} · {region}"
+    return key
+
+
+def _key_sort(view: RunView) -> Callable[[str], tuple[int, int, str]]:
+    product_rank = {p.key: i for i, p in enumerate(view.products)}
+    region_rank = {r: i for i, r in enumerate(view.regions)}
+
+    def sort(key: str) -> tuple[int, int, str]:
+        parts = key.split("/")
+        if len(parts) == 3:
+            return (
+                product_rank.get(f"{parts[0]}/{parts[1]}", 999),
+                region_rank.get(parts[2], 999),
+                key,
+            )
+        return (0, region_rank.get(key, 999), key)
+
+    return sort
+
+
+def _metric_names(view: RunView, scalar: bool) -> list[str]:
+    names: list[str] = []
+    for scenario in view.scenarios:
+        for name, value in scenario.metrics.items():
+            is_dict = isinstance(value, Mapping)
+            if is_dict != (not scalar) or name in names:
+                continue
+            names.append(name)
+    standard = [n for n in STANDARD_METRICS if n in names]
+    return standard + [n for n in names if n not in standard]
+
+
+def _header(view: RunView, first_col: str) -> str:
+    cols = "".join(
+        f'<th class="num" scope="col" data-scenario="{_e(s)}">{_e(s)}</th>'
+        for s in view.scenario_names
+    )
+    width = 70 / max(1, len(view.scenarios))
+    colgroup = '<colgroup><col class="metric">' + "".join(
+        f'<col style="width:{width:.2f}%">' for _ in view.scenarios
+    )
+    return (
+        f'{colgroup}</colgroup><thead><tr><th scope="col">{_e(first_col)}</th>{cols}</tr></thead>'
+    )
+
+
+def _metric_row(
+    view: RunView,
+    metric: str,
+    key: str | None,
+    *,
+    label: str,
+    unit_label: str = "",
+    price_unit: str | None = None,
+) -> str:
+    values: list[object] = []
+    for scenario in view.scenarios:
+        raw = scenario.metrics.get(metric)
+        if key is not None:
+            raw = raw.get(key) if isinstance(raw, Mapping) else None
+        values.append(raw)
+    reference, ref_name = values[0], view.scenarios[0].name
+    cells = []
+    for i, (scenario, value) in enumerate(zip(view.scenarios, values, strict=True)):
+        text = _metric_text(metric, value, price_unit)
+        cells.append(
+            _value_cell(value, scenario.name, text, reference, ref_name if i > 0 else None)
+        )
+    key_attr = f' data-key="{_e(key)}"' if key is not None else ""
+    unit = f' <span class="unit">{_e(unit_label)}</span>' if unit_label else ""
+    return (
+        f'<tr data-metric="{_e(metric)}"{key_attr}>'
+        f'<th scope="row">{_e(label)}{unit}</th>{"".join(cells)}</tr>'
+    )
+
+
+def _unit_label(metric: str) -> str:
+    quantity = fmt.quantity_of_metric(metric)
+    return {
+        fmt.Quantity.MONEY: "USD",
+        fmt.Quantity.TONNES: "t",
+        fmt.Quantity.DAYS: "days",
+        fmt.Quantity.MONTHS: "months",
+        fmt.Quantity.SHARE: "%",
+    }.get(quantity, "")
+
+
+def _product_price_unit(view: RunView, key: str) -> str | None:
+    parts = key.split("/")
+    if len(parts) != 3:
+        return None
+    for product in view.products:
+        if product.mineral == parts[0] and product.stage == parts[1]:
+            return figures.price_unit_of(view, product)
+    return None
+
+
+def _comparison_section(view: RunView) -> str:
+    scalars = _metric_names(view, scalar=True)
+    body = []
+    if scalars:
+        rows = [
+            _metric_row(view, name, None, label=fmt.humanize(name), unit_label=_unit_label(name))
+            for name in scalars
+        ]
+        body.append(
+            f'<table class="comparison" data-table="scalar">{_header(view, "Metric")}'
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+    else:
+        body.append('<div class="empty">The summary has no scalar metrics.</div>')
+    for name in _metric_names(view, scalar=False):
+        keys: list[str] = []
+        for scenario in view.scenarios:
+            value = scenario.metrics.get(name)
+            if isinstance(value, Mapping):
+                keys.extend(str(k) for k in value if str(k) not in keys)
+        keys = sorted(set(keys), key=_key_sort(view))
+        quantity = fmt.quantity_of_metric(name)
+        rows = []
+        last_group = None
+        for key in keys:
+            parts = key.split("/")
+            price_unit = _product_price_unit(view, key) if quantity is fmt.Quantity.PRICE else None
+            if len(parts) == 3:
+                group = _key_label(view, key).rsplit(" · ", 1)[0]
+                if group != last_group:
+                    unit_note = f" ({price_unit})" if price_unit else ""
+                    rows.append(
+                        f'<tr class="group"><th colspan="{len(view.scenarios) + 1}">'
+                        f"{_e(group)}{_e(unit_note)}</th></tr>"
+                    )
+                    last_group = group
+                label = parts[2]
+            else:
+                label = key
+            rows.append(_metric_row(view, name, key, label=label, price_unit=price_unit))
+        is_open = " open" if len(keys) <= 12 or name == "avg_price_usd_per_t" else ""
+        note = ""
+        if quantity is fmt.Quantity.PRICE:
+            note = " — prices of high-value products in USD/kg (= USD/t ÷ 1,000)"
+        body.append(
+            f"<details{is_open}><summary>{_e(fmt.humanize(name))} "
+            f'<span class="note">({len(keys)} rows{_e(note)})</span></summary>'
+            f'<table class="comparison" data-table="{_e(name)}">{_header(view, "")}'
+            f"<tbody>{''.join(rows)}</tbody></table></details>"
+        )
+    body.append(_totals_table(view))
+    ref = _e(view.scenarios[0].name)
+    return _section(
+        "comparison",
+        "Side-by-side comparison",
+        f"Every metric in the run summary, one column per scenario. Small figures under a "
+        f"value are the change vs <b>{ref}</b>. “{fmt.DASH}” means the scenario does not "
+        "report that metric.",
+        "".join(body),
+    )
+
+
+def _totals_table(view: RunView) -> str:
+    present = [v for v in TOTAL_VARIABLES if (view.series["variable"] == v).any()]
+    if not present:
+        return ""
+    grouped = (
+        view.series[view.series["variable"].isin(present)]
+        .groupby(["variable", "scenario"])["value"]
+        .sum()
+    )
+    rows = []
+    first = view.scenarios[0].name
+    for variable in present:
+        unit = str(view.variable(variable)["unit"].mode().iloc[0])
+        quantity = fmt.quantity_of_unit(unit)
+        values: list[object] = [
+            float(grouped[(variable, s)]) if (variable, s) in grouped.index else None
+            for s in view.scenario_names
+        ]
+        cells = [
+            _value_cell(
+                v, s, fmt.by_quantity(v, quantity) if v is not None else fmt.DASH,
+                values[0], first if i > 0 else None,
+            )
+            for i, (s, v) in enumerate(zip(view.scenario_names, values, strict=True))
+        ]  # fmt: skip
+        rows.append(
+            f'<tr data-variable="{_e(variable)}"><th scope="row">{_e(fmt.humanize(variable))}'
+            f' <span class="unit">{_e(fmt.unit_label(unit))}</span></th>{"".join(cells)}</tr>'
+        )
+    return (
+        '<h3>Totals from the series</h3><p class="note">Sums over all months, products and '
+        "regions of the tidy series (flows excluded).</p>"
+        f'<table class="totals">{_header(view, "Variable")}<tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _prices_section(view: RunView) -> str:
+    fig = figures.prices_figure(view)
+    content = (
+        figures.figure_div(fig, "fig-prices")
+        if fig is not None
+        else '<div class="empty">The series has no <code>price</code> rows.</div>'
+    )
+    return _section(
+        "prices",
+        "Prices by stage and region",
+        "Monthly clearing price of each product (rows, in the order of the chain) per region "
+        "(lines), one column per scenario; rows share their scale. High-value products are in "
+        "USD/kg (market convention), others in USD/t. Shaded: months with unserved demand in "
+        "that scenario. Click a region in the legend to hide or isolate it.",
+        content,
+    )
+
+
+def _unserved_section(view: RunView) -> str:
+    fig = figures.unserved_figure(view)
+    if fig is not None:
+        content = figures.figure_div(fig, "fig-unserved")
+    elif (view.series["variable"] == "unserved").any():
+        content = '<div class="empty">No unserved demand in any scenario.</div>'
+    else:
+        content = '<div class="empty">The series has no <code>unserved</code> rows.</div>'
+    by_region = {
+        s.name: s.metrics.get("unserved_t_by_region")
+        for s in view.scenarios
+        if isinstance(s.metrics.get("unserved_t_by_region"), Mapping)
+    }
+    note = ""
+    if by_region:
+        note = (
+            '<p class="note">Totals by region are in the comparison table '
+            "(“Unserved demand by region”).</p>"
+        )
+    return _section(
+        "unserved",
+        "Unserved demand",
+        "Demand that could not be met, tonnes per month, stacked by region (all products).",
+        content + note,
+    )
+
+
+def _tabs(group: str, names: Sequence[str], panels: Sequence[str]) -> str:
+    buttons = "".join(
+        f'<button type="button" class="{"active" if i == 0 else ""}" data-group="{group}" '
+        f'data-tab="{i}">{_e(name)}</button>'
+        for i, name in enumerate(names)
+    )
+    bodies = "".join(
+        f'<div class="tab-panel{" active" if i == 0 else ""}" data-group="{group}" '
+        f'data-tab="{i}">{panel}</div>'
+        for i, panel in enumerate(panels)
+    )
+    return f'<div class="tabs" role="tablist">{buttons}</div>{bodies}'
+
+
+def _flows_section(view: RunView) -> str:
+    names, panels = [], []
+    for i, scenario in enumerate(view.scenario_names):
+        fig = figures.sankey_figure(view, scenario)
+        names.append(scenario)
+        if fig is None:
+            panels.append('<div class="empty">No flows reported for this scenario.</div>')
+        else:
+            panels.append(figures.figure_div(fig, f"fig-sankey-{i}"))
+    if not (view.series["variable"] == "flow").any():
+        content = '<div class="empty">The series has no <code>flow</code> rows.</div>'
+    else:
+        content = _tabs("sankey", names, panels)
+    return _section(
+        "flows",
+        "Flows by stage and country",
+        "Tonnes of each product moved between regions, summed over the run. A link from "
+        "“CHN · oxide” to “JPN · metal” is Chinese oxide going to Japan’s next stage; links "
+        "into “· use” end in final use (or in a region with no next-stage output). Node "
+        "colour = region. Tonnes are of the product moved, so stage widths differ by yield.",
+        content,
+    )
+
+
+def _extras_section(view: RunView) -> str:
+    extras = view.extra_variables
+    if not extras:
+        return ""
+    blocks = []
+    for i, variable in enumerate(extras):
+        rows = view.variable(variable)
+        unit = str(rows["unit"].mode().iloc[0])
+        fig = figures.extra_figure(view, variable)
+        chart = figures.figure_div(fig, f"fig-extra-{i}") if fig is not None else ""
+        title = (
+            f'<h3>{_e(fmt.humanize(variable))} <span class="note">({_e(variable)}, '
+            f"{_e(fmt.unit_label(unit))})</span></h3>"
+        )
+        blocks.append(
+            f'<div class="extra" data-variable="{_e(variable)}">{title}'
+            f"{_extra_table(view, variable, unit)}{chart}</div>"
+        )
+    return _section(
+        "more",
+        "Further results",
+        "Variables reported by instruments (levies, floors, stockpiles, ...) beyond the "
+        "core market results, shown as they come: per scenario over the run, then monthly "
+        "by region. Scenarios that do not report a variable show “—”.",
+        "".join(blocks),
+    )
+
+
+def _extra_table(view: RunView, variable: str, unit: str) -> str:
+    rows = view.variable(variable)
+    quantity = fmt.quantity_of_unit(unit)
+    additive = unit in figures.ADDITIVE_UNITS and not any(
+        word in variable for word in ("stock", "inventory", "level", "cover")
+    )
+    per_month = rows.groupby(["scenario", "month"])["value"].agg(
+        "sum" if unit in figures.ADDITIVE_UNITS else "mean"
+    )
+    stats: list[tuple[str, Callable[[pd.Series], float]]] = []
+    if additive:
+        stats.append(("Total over the run", lambda s: float(s.sum())))
+    stats += [
+        ("Monthly mean", lambda s: float(s.mean())),
+        ("Monthly minimum", lambda s: float(s.min())),
+        ("Monthly maximum", lambda s: float(s.max())),
+        ("Last month", lambda s: float(s.sort_index().iloc[-1])),
+    ]
+    body = []
+    for label, stat in stats:
+        cells = []
+        for scenario in view.scenario_names:
+            if scenario in per_month.index.get_level_values(0):
+                value: float | None = stat(per_month.loc[scenario])
+                text = fmt.by_quantity(value, quantity)
+            else:
+                value, text = None, fmt.DASH
+            cells.append(_value_cell(value, scenario, text))
+        body.append(f'<tr><th scope="row">{_e(label)}</th>{"".join(cells)}</tr>')
+    how = "summed" if unit in figures.ADDITIVE_UNITS else "averaged"
+    return (
+        f'<table class="extra-table">{_header(view, f"All regions ({how})")}'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def _assumptions_section(view: RunView) -> str:
+    if not view.assumptions:
+        content = '<div class="empty">The summary lists no assumptions.</div>'
+    else:
+        rows = []
+        for item in view.assumptions:
+            estimate = bool(item.get("estimate"))
+            badge = (
+                '<span class="badge est">estimate</span>'
+                if estimate
+                else '<span class="badge src">sourced</span>'
+            )
+            rows.append(
+                f'<tr class="{"estimate" if estimate else "sourced"}">'
+                f'<th scope="row">{_e(str(item.get("item", "")))}</th>'
+                f'<td class="num">{_e(str(item.get("value", "")))}</td>'
+                f"<td>{_e(str(item.get('unit', '')))}</td>"
+                f'<td class="source">{_e(str(item.get("source", "")))}</td>'
+                f"<td>{badge}</td></tr>"
+            )
+        content = (
+            '<table class="assumptions"><colgroup><col style="width:31%"><col style="width:9%">'
+            '<col style="width:10%"><col style="width:40%"><col style="width:10%"></colgroup>'
+            '<thead><tr><th>Assumption</th><th class="num">Value</th><th>Unit</th>'
+            "<th>Source</th><th>Status</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+    n_est = sum(1 for a in view.assumptions if a.get("estimate"))
+    return _section(
+        "assumptions",
+        "Assumptions and sources",
+        f"The inputs this run rests on. {n_est} of {len(view.assumptions)} are estimates "
+        "(highlighted): analyst or scenario choices rather than published figures.",
+        content,
+    )
+
+
+def _metadata_section(view: RunView) -> str:
+    summary = view.summary
+    inputs = summary.get("inputs")
+    items: Iterable[tuple[object, object]] = inputs.items() if isinstance(inputs, Mapping) else []
+    input_rows = "".join(
+        f'<tr><th scope="row">{_e(str(name))}</th><td class="mono">{_e(str(digest))}</td></tr>'
+        for name, digest in items
+    )
+    months = sorted(view.series["month"].unique().tolist())
+    seed = summary.get("seed")
+    meta = [
+        ("critmin version", str(summary.get("critmin_version") or fmt.DASH)),
+        ("Created", str(summary.get("created") or fmt.DASH)),
+        ("Seed", fmt.DASH if seed is None else str(seed)),
+        ("Scenarios", ", ".join(view.scenario_names)),
+        ("Months", f"{months[0]} – {months[-1]} ({len(months)})" if months else fmt.DASH),
+        ("Products", ", ".join(f"{p.mineral} ({p.stage})" for p in view.products) or fmt.DASH),
+        ("Regions", ", ".join(view.regions) or fmt.DASH),
+        ("Series rows", f"{len(view.series):,}"),
+    ]
+    meta_rows = "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_e(v)}</td></tr>' for k, v in meta)
+    inputs_html = (
+        '<h3>Inputs (SHA-256)</h3><table class="inputs"><colgroup><col style="width:30%">'
+        f"<col></colgroup><tbody>{input_rows}</tbody></table>"
+        if input_rows
+        else '<p class="note">No input hashes recorded.</p>'
+    )
+    return _section(
+        "metadata",
+        "Run metadata",
+        "What is needed to reproduce this run: the same critmin version, seed and inputs "
+        "(hashes below) give the same results.",
+        '<table class="meta"><colgroup><col style="width:30%"><col></colgroup>'
+        f"<tbody>{meta_rows}</tbody></table>{inputs_html}",
+    )
+
+
+# --------------------------------------------------------------------------- page
+
+
+def _section(anchor: str, title: str, lead_html: str, body: str) -> str:
+    return (
+        f'<section id="{anchor}"><h2>{_e(title)}</h2><p class="lead">{lead_html}</p>'
+        f"{body}</section>"
+    )
+
+
+def render_html(view: RunView) -> str:
+    """The whole report page for a checked run."""
+    sections = [
+        ("overview", "Overview", _kpi_section(view)),
+        ("comparison", "Comparison", _comparison_section(view)),
+        ("prices", "Prices", _prices_section(view)),
+        ("unserved", "Unserved demand", _unserved_section(view)),
+        ("flows", "Flows", _flows_section(view)),
+        ("more", "Further results", _extras_section(view)),
+        ("assumptions", "Assumptions", _assumptions_section(view)),
+        ("metadata", "Run metadata", _metadata_section(view)),
+    ]
+    toc = "".join(f'<a href="#{a}">{_e(t)}</a>' for a, t, body in sections if body)
+    months = sorted(view.series["month"].unique().tolist())
+    period = f"{months[0]} – {months[-1]}" if months else fmt.DASH
+    version = _e(str(view.summary.get("critmin_version") or ""))
+    created = _e(str(view.summary.get("created") or ""))
+    subtitle = (
+        f"<b>{len(view.scenarios)}</b> scenario{'s' if len(view.scenarios) != 1 else ''} · "
+        f"<b>{_e(period)}</b> · {len(view.products)} products · {len(view.regions)} regions"
+        f" · critmin {version} · created {created}"
+    )
+    plotly_js = plotly.offline.get_plotlyjs()
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>critmin run report · {_e(', '.join(view.scenario_names))}</title>"
+        f"<style>{_template('report.css')}</style>"
+        f'<script type="text/javascript" id="plotly-js">{plotly_js}</script>'
+        "</head><body>"
+        '<header class="top"><h1>Critical-minerals market run</h1>'
+        f'<div class="sub">{subtitle}</div></header>'
+        f'<nav class="toc">{toc}</nav><main>'
+        + "".join(body for _, _, body in sections)
+        + "</main><footer>Produced by critmin from the run's series and summary. Figures are "
+        "model results under the assumptions listed above, not forecasts.</footer>"
+        f"<script>{_template('report.js')}</script></body></html>\n"
+    )
+
+
+def _write_atomic(text: str, out_path: Path) -> None:
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(out_path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def build_report(series: pd.DataFrame, summary: dict[str, object], out_path: Path) -> Path:
+    """Write the self-contained HTML report of a run to ``out_path`` and return the path.
+
+    ``series`` and ``summary`` follow the run-results contract (``series.parquet`` and
+    ``summary.json`` of ``critmin run``). The file is written atomically: on any error no
+    file, partial or complete, is left at ``out_path`` (an existing one is kept).
+    Raises :class:`critmin.errors.InputError` when the contract is not met.
+    """
+    out_path = Path(out_path)
+    if out_path.exists() and out_path.is_dir():
+        raise InputError("is a directory; expected a file path for the report", where=str(out_path))
+    view = run_view(series, summary)
+    text = render_html(view)
+    _write_atomic(text, out_path)
+    return out_path
+
+
+__all__ = ["build_report", "render_html"]
