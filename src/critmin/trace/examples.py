@@ -41,7 +41,8 @@ def magnet_chain(china_oxide_t: float = 0.0) -> SupplyNetwork:
 
     Quantities (t): 100 concentrate (AUS) -> 30 oxide (MYS, yield 0.3); the metal step takes
     30 t of oxide, ``30 - china_oxide_t`` from the MYS lot and ``china_oxide_t`` from a CHN
-    lot, at yield 0.8 -> 24 t metal -> 21.6 t magnets (yield 0.9) -> motors (magnet tonnes). Values: concentrate 10 000 USD/t (both origins), MYS oxide
+    lot, at yield 0.8 -> 24 t metal -> 21.6 t magnets (yield 0.9) -> motors (magnet tonnes).
+    Values: concentrate 10 000 USD/t (both origins), MYS oxide
     110 000 USD/t (the seed's 110 USD/kg floor), CHN oxide 60 000 USD/t (~60 USD/kg market).
     """
     if not 0 <= china_oxide_t <= 30:
