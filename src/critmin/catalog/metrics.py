@@ -126,6 +126,8 @@ def instability(wgi: pd.Series, scale: float = 10.0) -> pd.Series:
     WGI estimates slightly outside -2.5..2.5 are clipped to the end of the scale.
     """
     w = pd.to_numeric(wgi, errors="coerce").astype(float)
+    if not w.index.is_unique:  # a country listed twice: average its entries
+        w = w.groupby(level=0).mean()
     g = (WGI_MAX - w) / (WGI_MAX - WGI_MIN) * scale
     return g.clip(lower=0.0, upper=scale)
 
@@ -139,7 +141,7 @@ def hhi_wgi(share: pd.Series, instability_0_10: pd.Series) -> tuple[float, float
     if share.empty:
         return float("nan"), float("nan")
     s = named(share)
-    g = instability_0_10.reindex(s.index)
+    g = instability_0_10.groupby(level=0).mean().reindex(s.index)
     known = g.notna().to_numpy()
     value = float((s.to_numpy()[known] ** 2 * g.to_numpy()[known]).sum())
     coverage = float(s.to_numpy()[known].sum())
@@ -200,6 +202,6 @@ def geopolrisk(
     consumption = bloc_production + float(f.sum())
     if consumption <= 0.0:
         return float("nan")
-    g = instability_0_1.reindex(f.index).fillna(0.0).to_numpy()
+    g = instability_0_1.groupby(level=0).mean().reindex(f.index).fillna(0.0).to_numpy()
     weighted = float((g * f.to_numpy()).sum())
     return float(hhi_0_10000 / 10_000.0 * weighted / consumption)
