@@ -233,9 +233,18 @@ def _producers(net: SupplyNetwork) -> dict[str, str]:
 
 
 def _chains(
-    graph: LotGraph, lot: int, offending: BoolArray, producers: dict[str, str], limit: int = 3
+    graph: LotGraph,
+    lot: int,
+    target: BoolArray,
+    producers: dict[str, str],
+    *,
+    blocked: BoolArray | None = None,
+    limit: int = 3,
 ) -> list[tuple[str, ...]]:
-    """Event chains from offending upstream events down to ``lot`` (breadth first)."""
+    """Event chains from ``target`` lots upstream down to ``lot`` (breadth first).
+
+    The search does not go through ``blocked`` lots (material that already qualifies).
+    """
     A = graph.A
     ids = graph.lot_ids or []
     parent: dict[int, int] = {lot: -1}
@@ -243,7 +252,7 @@ def _chains(
     found: list[tuple[str, ...]] = []
     while queue and len(found) < limit:
         o = queue.popleft()
-        if offending[o]:
+        if target[o]:
             path: list[str] = []
             x = o
             while x != -1:
@@ -253,9 +262,10 @@ def _chains(
                 x = parent[x]
             found.append(tuple(path))
         for i in A.indices[A.indptr[o] : A.indptr[o + 1]]:
-            if int(i) not in parent:
-                parent[int(i)] = o
-                queue.append(int(i))
+            j = int(i)
+            if j not in parent and (blocked is None or not blocked[j]):
+                parent[j] = o
+                queue.append(j)
     return found
 
 
@@ -300,6 +310,7 @@ def evaluate(
             offending = in_stage & np.isin(lot_country, list(bad_c))
             if rule.feoc_facilities:
                 offending |= in_stage & feoc_lot
+            blocked = None
             share = propagate_vector(graph, offending, ones)
             passed = share <= rule.max_share + 1e-9
             threshold = rule.max_share
@@ -308,7 +319,9 @@ def evaluate(
             assert rule.min_share is not None
             good_c = rule.allowed.resolve(on, ruleset.expand_eu)
             good = in_stage & np.isin(lot_country, list(good_c))
-            offending = in_stage & ~good
+            no_inputs = np.diff(graph.A.indptr) == 0
+            offending = no_inputs & ~good  # where non-qualifying material starts
+            blocked = good
             if rule.basis == "mass":
                 share = propagate_vector(graph, good, ones)
             else:
@@ -341,7 +354,7 @@ def evaluate(
                 )
                 continue
             failed.setdefault(ids[i], set()).add(rule.id)
-            chains = _chains(graph, i, offending, producers) if explain else []
+            chains = _chains(graph, i, offending, producers, blocked=blocked) if explain else []
             cause = ""
             if chains:
                 first = chains[0][0]
