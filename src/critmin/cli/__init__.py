@@ -53,11 +53,11 @@ def main() -> None:
     except typer.Abort:
         typer.echo("critmin: aborted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+    except typer.TyperException as exc:  # usage errors from the (vendored) click layer
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"critmin: error: {exc.format_message()}", err=True)
+        sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)
