@@ -149,7 +149,7 @@ class Account(_Frozen):
 
     mineral: Id
     stage: Id = "refined"
-    protected_consumption_t_per_year: Positive
+    protected_consumption_t_per_year: Annotated[float, Field(ge=1e-6, allow_inf_nan=False)]
     storage_usd_per_t_year: NonNeg = 0.0
     initial_qty_t: NonNeg = 0.0
     initial_cost_usd_per_t: NonNeg = 0.0

@@ -8,8 +8,9 @@ booked. A month is two steps, so that the market engine can sit between them:
 2. :meth:`Stockpile.settle` -- book what actually happened (standalone: the decision;
    coupled to the market: the cleared quantities), in this order:
 
-   a. funding due this month (equity, appropriations, upfront loans) and members' fees;
-   b. loan interest on the balance at the start of the month (``rate_per_year / 12``);
+   a. loan interest on the balance at the start of the month (``rate_per_year / 12``),
+      before this month's draws;
+   b. funding due this month (equity, appropriations, upfront loans) and members' fees;
    c. releases, allocated to members by pre-purchase rights (largest-remainder on whole
       kilograms), sold at cost or market price, cost basis FIFO;
    d. purchases, paid from cash, then from on-demand loan facilities;
@@ -59,8 +60,10 @@ def value_cents(qty_kg: int, price_usd_per_t: float) -> int:
 def daily_consumption_t(account: Account, signal: MineralSignal | None) -> float:
     """Daily protected consumption: the month's protected demand x 12 / 365, or the
     account's ``protected_consumption_t_per_year / 365`` when the signal has none."""
-    if signal is not None and signal.protected_demand_t > 0:
-        return signal.protected_demand_t * 12.0 / DAYS_PER_YEAR
+    if signal is not None:
+        daily = signal.protected_demand_t * 12.0 / DAYS_PER_YEAR
+        if daily > 0:
+            return daily
     return account.protected_consumption_t_per_year / DAYS_PER_YEAR
 
 
@@ -243,8 +246,8 @@ class Stockpile:
         rec = HolderMonth(accounts={a.mineral: AccountMonth() for a in self.spec.accounts})
         if self._month is None:
             self._open(month)
+        self._accrue_interest(month, rec)  # on the balance before this month's draws
         self._receive(month, rec)
-        self._accrue_interest(month, rec)
         for acc in self.spec.accounts:
             d = decisions.get(acc.mineral, Decision(acc.mineral))
             _, released = (
