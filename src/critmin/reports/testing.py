@@ -17,12 +17,18 @@ The numbers are *illustrative*, not model output: shares and prices are round fi
 the range of the seed documents (China ~90 % of refining, NdPr oxide ~USD 60/kg, floor
 USD 110/kg). Metrics are computed from the synthetic series the same way the market engine
 defines them, so the summary and the series agree.
+
+:func:`read_table_rows` and :func:`parse_display` read a written report back (exact
+``data-value`` attributes and displayed text), for tests of anything that writes reports.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -337,3 +343,100 @@ _ASSUMPTIONS: list[dict[str, object]] = [
     {"item": "Transport and insurance", "value": "3-8", "unit": "% of price",
      "source": "analyst estimate", "estimate": True},
 ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- reading reports
+
+
+@dataclass
+class Cell:
+    """One value cell of a report table: its scenario, exact ``data-value`` and shown text."""
+
+    scenario: str
+    value: str
+    text: str
+
+
+@dataclass
+class Row:
+    """One row of a report table (``metric``/``key`` from ``data-metric``/``data-key``)."""
+
+    table: str
+    metric: str | None
+    key: str | None
+    cells: list[Cell] = field(default_factory=list)
+
+
+class TableReader(HTMLParser):
+    """Collects rows of ``<table class="...">`` with their ``data-*`` cell attributes."""
+
+    def __init__(self, table_class: str) -> None:
+        super().__init__()
+        self.table_class = table_class
+        self.rows: list[Row] = []
+        self._table: str | None = None
+        self._row: Row | None = None
+        self._cell: Cell | None = None
+        self._delta_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "table" and self.table_class in a.get("class", "").split():
+            self._table = a.get("data-table", "")
+        elif self._table is not None and tag == "tr":
+            self._row = Row(self._table, a.get("data-metric"), a.get("data-key"))
+        elif self._row is not None and tag == "td" and "data-scenario" in a:
+            self._cell = Cell(a["data-scenario"], a.get("data-value", ""), "")
+        elif self._cell is not None and tag == "span" and "delta" in a.get("class", ""):
+            self._delta_depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span" and self._delta_depth:
+            self._delta_depth -= 1
+        elif tag == "td" and self._cell is not None and self._row is not None:
+            self._row.cells.append(self._cell)
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            if self._row.cells:
+                self.rows.append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None and not self._delta_depth:
+            self._cell.text += data
+
+
+def read_table_rows(html: str, table_class: str = "comparison") -> list[Row]:
+    """The value rows of every ``<table class=table_class>`` of a report, in page order."""
+    reader = TableReader(table_class)
+    reader.feed(html)
+    return reader.rows
+
+
+_SCALE = {"k": 1e3, "M": 1e6, "B": 1e9}
+
+
+def parse_display(text: str) -> float:
+    """Turn a displayed figure back into base units (USD, USD/t, t, days, months).
+
+    ``"$1.23B" -> 1.23e9``, ``"$82.40/kg" -> 82400``, ``"12.3 kt" -> 12300``.
+    """
+    t = text.strip().replace(",", "")
+    m = re.fullmatch(r"(-?)\$([\d.]+)([kMB]?)", t)
+    if m:
+        return float(f"{m.group(1)}{m.group(2)}") * _SCALE.get(m.group(3), 1.0)
+    m = re.fullmatch(r"\$(-?[\d.]+)/(kg|t)", t)
+    if m:
+        return float(m.group(1)) * (1000.0 if m.group(2) == "kg" else 1.0)
+    m = re.fullmatch(r"(-?[\d.]+) (t|kt|Mt)", t)
+    if m:
+        return float(m.group(1)) * {"t": 1.0, "kt": 1e3, "Mt": 1e6}[m.group(2)]
+    m = re.fullmatch(r"(-?[\d.]+) (days|mo)", t)
+    if m:
+        return float(m.group(1))
+    m = re.fullmatch(r"(-?[\d.]+)%", t)
+    if m:
+        return float(m.group(1)) / 100.0
+    return float(t)
