@@ -24,6 +24,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from critmin.catalog import minerals as mins
+from critmin.catalog import prices
+from critmin.catalog import production as prod
 from critmin.errors import InputError
 
 Loc = tuple[str | int, ...]
@@ -271,11 +274,7 @@ def compute_exposure(
     """
     import pandas as pd
 
-    from critmin.catalog.risk import catalog_module, risk_records
-
-    mins = catalog_module("minerals")
-    prices = catalog_module("prices")
-    prod = catalog_module("production")
+    from critmin.catalog.risk import risk_records
     from critmin.errors import CritminError
 
     lines = lines or {}

@@ -20,7 +20,11 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from critmin.catalog import blocs, governance, reliance, trade
 from critmin.catalog import metrics as m
+from critmin.catalog import minerals as mins
+from critmin.catalog import production as prod
+from critmin.catalog.stages import parse_stage
 from critmin.errors import CritminError, InputError, UnknownNameError
 
 CHINA = "CHN"
@@ -288,25 +292,8 @@ def write_records(records: Sequence[RiskRecord], out_dir: Path | str) -> list[Pa
     return written
 
 
-def catalog_module(name: str) -> Any:
-    """A catalog loader module (``minerals``, ``production``, ``blocs``...), imported lazily.
-
-    Lazy so that the pure metrics work without the embedded dataset being built.
-    """
-    import importlib
-
-    try:
-        return importlib.import_module(f"critmin.catalog.{name}")
-    except ModuleNotFoundError as exc:
-        raise InputError(
-            f"the catalog module critmin.catalog.{name} is not available ({exc.name}); "
-            "expected the embedded dataset (run `make data`)"
-        ) from None
-
-
 def _catalog_ids() -> tuple[dict[str, str], list[str]]:
     """Known mineral and product ids (lower-case -> id) for name resolution."""
-    mins = catalog_module("minerals")
 
     ids = {x.id.lower(): x.id for x in mins.list_minerals()}
     ids.update({x.id.lower(): x.id for x in mins.list_products()})
@@ -315,7 +302,6 @@ def _catalog_ids() -> tuple[dict[str, str], list[str]]:
 
 def resolve_mineral(name: str) -> str:
     """A mineral or product id from user text ("REE", "Lithium ", "ndpr_oxide")."""
-    mins = catalog_module("minerals")
 
     ids, choices = _catalog_ids()
     key = name.strip().lower()
@@ -332,7 +318,6 @@ def resolve_mineral(name: str) -> str:
 
 
 def _political_stability(year: int) -> tuple[pd.Series | None, int | None]:
-    governance = catalog_module("governance")
 
     for y in (year, year - 1, year - 2):
         try:
@@ -345,7 +330,6 @@ def _political_stability(year: int) -> tuple[pd.Series | None, int | None]:
 
 
 def _trade(mineral_id: str, year: int) -> tuple[pd.DataFrame | None, int | None]:
-    trade = catalog_module("trade")
 
     try:
         ty = min(year, trade.latest_trade_year())
@@ -356,7 +340,6 @@ def _trade(mineral_id: str, year: int) -> tuple[pd.DataFrame | None, int | None]
 
 
 def _nir(mineral_id: str, year: int) -> float | None:
-    reliance = catalog_module("reliance")
 
     try:
         value: Any = reliance.us_net_import_reliance(mineral_id, year)
@@ -368,7 +351,6 @@ def _nir(mineral_id: str, year: int) -> float | None:
 
 
 def _parent_mineral(mineral_id: str) -> str:
-    mins = catalog_module("minerals")
 
     try:
         return mins.get_product(mineral_id).mineral_id
@@ -388,9 +370,6 @@ def risk_records(
     One record per mineral and stage with production data in ``year``; a mineral without
     any data that year gives one record of nulls with a note (never made-up values).
     """
-    blocs = catalog_module("blocs")
-    prod = catalog_module("production")
-    parse_stage = catalog_module("stages").parse_stage
 
     ids = [resolve_mineral(x) for x in (minerals or CORE_MINERALS)]
     wanted = parse_stage(stage).value if stage else None
