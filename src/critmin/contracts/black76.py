@@ -40,7 +40,7 @@ def _prices(
     f, k, t = f.ravel(), k.ravel(), t.ravel()
     disc = np.exp(-rate * t)
     sd = sigma * np.sqrt(t)
-    live = (sd > 0) & (f > 0) & (k > 0)
+    live = (sd > 1e-12) & (f > 0) & (k > 0)
     call = disc * np.maximum(f - k, 0.0)
     put = disc * np.maximum(k - f, 0.0)
     if np.any(live):

@@ -270,6 +270,13 @@ class ParameterSet(Mapping[str, Parameter]):
         except KeyError:
             raise UnknownNameError("parameter", name, self._params) from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._params
+
+    def get(self, name: str, default: Parameter | None = None) -> Parameter | None:  # type: ignore[override]
+        """The parameter ``name`` or ``default`` (no error for unknown names)."""
+        return self._params.get(name, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._params)
 
