@@ -8,6 +8,7 @@ whose :meth:`Ledger.check_balance` is the public invariant; :func:`simulate` run
 signal table and returns a :class:`StockpileResult` (ledger + tidy series + metrics).
 """
 
+from critmin.stockpile import instrument as _instrument  # registers kind "stockpile"
 from critmin.stockpile.ledger import (
     BalanceReport,
     Entry,
@@ -29,6 +30,8 @@ from critmin.stockpile.spec import (
     load_spec,
 )
 from critmin.stockpile.state import Decision, Stockpile, allocate_kg
+
+del _instrument
 
 __all__ = [
     "Account",
