@@ -48,7 +48,7 @@ def production_table() -> pd.DataFrame:
 def world_totals_table() -> pd.DataFrame:
     """USGS "World total" rows (and the bases of curated shares), one per mineral/stage/year."""
     df = read_table("world_totals.csv").copy()
-    df["bound"] = df["bound"].fillna("")
+    df["bound"] = ["" if pd.isna(b) else str(b) for b in df["bound"]]
     return df
 
 
