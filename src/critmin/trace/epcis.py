@@ -39,7 +39,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from critmin.errors import InputError
+from critmin.errors import CritminError, InputError
 from critmin.trace.model import (
     Aggregation,
     Extraction,
@@ -242,7 +242,7 @@ def from_epcis(doc: dict[str, Any], source: str = "<document>") -> SupplyNetwork
                     feoc=bool(a.get("critmin:feoc", False)),
                 )
             )
-        except (ValidationError, InputError) as exc:
+        except (ValidationError, CritminError) as exc:
             raise InputError(
                 f"needs critmin:country and critmin:stage ({_first_error(exc)})", where=where
             ) from None

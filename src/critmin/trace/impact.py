@@ -76,8 +76,14 @@ def impact(
     lots = lots[lots["share"] > 1e-12].sort_values(["share", "lot"], ascending=[False, True])
     all_lots = pd.DataFrame({"product": [lot.product for lot in net.lots], "qty_t": qty_t})
     totals = all_lots.groupby("product")["qty_t"].sum()
-    prod = pd.DataFrame(lots.groupby("product", as_index=False)["affected_t"].sum())
-    prod["total_t"] = prod["product"].map(totals)
+    affected = lots.groupby("product")["affected_t"].sum()
+    prod = pd.DataFrame(
+        {
+            "product": list(affected.index),
+            "affected_t": affected.to_numpy(dtype=float),
+            "total_t": totals.reindex(affected.index).to_numpy(dtype=float),
+        }
+    )
     prod["share"] = prod["affected_t"] / prod["total_t"]
     share_of = dict(zip([lot.id for lot in net.lots], share.tolist(), strict=True))
     rows = []

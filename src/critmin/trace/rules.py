@@ -31,8 +31,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from critmin.errors import InputError
-from critmin.trace.geo import bloc_members, resolve_country
+from critmin.errors import CritminError, InputError, UnknownNameError
+from critmin.trace.geo import bloc_members, known_blocs, resolve_country
 from critmin.trace.graph import EXTRACTED, LotGraph, build_graph, propagate_vector
 from critmin.trace.massbalance import Violation, check_mass_balance
 from critmin.trace.model import (
@@ -63,6 +63,18 @@ class CountrySet(_Frozen):
     @classmethod
     def _iso3(cls, v: Any) -> tuple[str, ...]:
         return tuple(resolve_country(str(c)) for c in (v or ()))
+
+    @field_validator("blocs", mode="before")
+    @classmethod
+    def _blocs(cls, v: Any) -> tuple[str, ...]:
+        known = known_blocs()
+        out = []
+        for b in v or ():
+            key = str(b).strip().lower()
+            if key not in known:
+                raise UnknownNameError("bloc", str(b), known)
+            out.append(key)
+        return tuple(out)
 
     def resolve(self, on: dt.date, expand_eu: bool = False) -> frozenset[str]:
         out: set[str] = set(self.countries)
@@ -154,7 +166,7 @@ def load_rules(path: str | Path) -> RuleSet:
             f"{err['msg']} (got {err.get('input')!r})",
             where=f"{p}:{_line_of(root, loc)} field '{field}'",
         ) from None
-    except InputError as exc:  # unknown country/bloc/stage inside validators
+    except CritminError as exc:  # unknown country/bloc/stage inside validators
         raise InputError(str(exc), where=str(p)) from None
     ids = [r.id for r in rs.rules]
     for rid in rs.treatment.member_if:

@@ -94,11 +94,11 @@ class TemplateLayout:
 
 _BASE_SHEETS = ("Revision", "Instructions", "Definitions", "Declaration", "Smelter List")
 LAYOUTS: tuple[TemplateLayout, ...] = (
-    TemplateLayout("CMRT", 6, range(10), (*_BASE_SHEETS, "Checker", "Product List"), False),
+    TemplateLayout("CMRT", 6, range(100), (*_BASE_SHEETS, "Checker", "Product List"), False),
     TemplateLayout(
         "EMRT",
         1,
-        range(10),
+        range(100),
         (*_BASE_SHEETS, "Checker", "Product List"),
         False,
         minerals_cell="D11",
@@ -106,7 +106,7 @@ LAYOUTS: tuple[TemplateLayout, ...] = (
     TemplateLayout(
         "EMRT",
         2,
-        range(10),
+        range(100),
         (*_BASE_SHEETS, "Mine List", "Checker", "Product List"),
         True,
         minerals_cell="D11",
@@ -114,7 +114,7 @@ LAYOUTS: tuple[TemplateLayout, ...] = (
     TemplateLayout(
         "AMRT",
         1,
-        range(10),
+        range(100),
         (*_BASE_SHEETS, "Mine List", "Checker", "Product List"),
         True,
         minerals_cell="D11",

@@ -1,0 +1,144 @@
+"""EPCIS 2.0 JSON-LD: round trip, example files, foreign documents, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from critmin.errors import InputError
+from critmin.trace.epcis import EPCIS_CONTEXT, from_epcis, read_epcis, to_epcis, write_epcis
+from critmin.trace.examples import magnet_chain
+from critmin.trace.generate import random_network
+from critmin.trace.model import Aggregation
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "trace"
+
+
+def test_round_trip_examples(tmp_path: Path) -> None:
+    for x in (0.0, 9.0):
+        net = magnet_chain(x)
+        write_epcis(net, tmp_path / "n.jsonld")
+        assert read_epcis(tmp_path / "n.jsonld") == net
+
+
+@given(seed=st.integers(0, 2**31 - 1))
+def test_round_trip_random(seed: int) -> None:
+    net = random_network(seed)
+    assert from_epcis(json.loads(json.dumps(to_epcis(net)))) == net
+
+
+def test_shipped_example_files_match_the_builder() -> None:
+    assert read_epcis(EXAMPLES / "magnet_chain.jsonld") == magnet_chain(0.0)
+    assert read_epcis(EXAMPLES / "magnet_chain_blend.jsonld") == magnet_chain(9.0)
+
+
+def test_document_shape() -> None:
+    doc = to_epcis(magnet_chain(9.0))
+    assert doc["type"] == "EPCISDocument"
+    assert doc["schemaVersion"] == "2.0"
+    assert doc["@context"][0] == EPCIS_CONTEXT
+    types = [e["type"] for e in doc["epcisBody"]["eventList"]]
+    assert types.count("TransformationEvent") == 5
+    tr = next(e for e in doc["epcisBody"]["eventList"] if e["type"] == "TransformationEvent")
+    assert {"epcClass", "quantity", "uom"} <= set(tr["inputQuantityList"][0])
+
+
+def test_foreign_document_with_full_uris_and_aggregation() -> None:
+    """A hand-written document in the style of the GS1 examples: CBV URIs, KGM units, an
+    AggregationEvent, master data with full-IRI critmin attributes, a lot without master data."""
+    ns = "https://w3id.org/critmin/trace#"
+    doc = {
+        "@context": [EPCIS_CONTEXT],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2027-01-01T00:00:00Z",
+        "epcisHeader": {
+            "epcisMasterData": {
+                "vocabularyList": [
+                    {
+                        "type": "urn:epcglobal:epcis:vtype:BusinessLocation",
+                        "vocabularyElementList": [
+                            {
+                                "id": "urn:epc:id:sgln:1.1.0",
+                                "attributes": [
+                                    {"id": ns + "country", "attribute": "CA"},
+                                    {"id": ns + "stage", "attribute": "mine"},
+                                ],
+                            },
+                            {
+                                "id": "urn:epc:id:sgln:1.2.0",
+                                "attributes": [
+                                    {"id": ns + "country", "attribute": "United States"},
+                                    {"id": ns + "stage", "attribute": "warehouse"},
+                                ],
+                            },
+                        ],
+                    }
+                ]
+            }
+        },
+        "epcisBody": {
+            "eventList": [
+                {
+                    "type": "ObjectEvent",
+                    "eventID": "e1",
+                    "eventTime": "2027-01-02T00:00:00Z",
+                    "eventTimeZoneOffset": "+00:00",
+                    "action": "ADD",
+                    "bizStep": "urn:epcglobal:cbv:bizstep:commissioning",
+                    "bizLocation": {"id": "urn:epc:id:sgln:1.1.0"},
+                    "quantityList": [
+                        {"epcClass": "urn:epc:class:lgtin:1.1.A", "quantity": 500, "uom": "KGM"}
+                    ],
+                },
+            ]
+        },
+    }
+    with pytest.raises(InputError, match="unknown stage 'warehouse'"):
+        from_epcis(doc)
+    doc["epcisHeader"]["epcisMasterData"]["vocabularyList"][0]["vocabularyElementList"][1][
+        "attributes"
+    ][1]["attribute"] = "product"
+    doc["epcisBody"]["eventList"].append(
+        {
+            "type": "AggregationEvent",
+            "eventID": "e2",
+            "eventTime": "2027-01-03T00:00:00+09:00",
+            "eventTimeZoneOffset": "+09:00",
+            "action": "ADD",
+            "bizStep": "packing",
+            "parentID": "urn:epc:class:lgtin:1.1.P",
+            "childQuantityList": [
+                {"epcClass": "urn:epc:class:lgtin:1.1.A", "quantity": 0.5, "uom": "TNE"}
+            ],
+        }
+    )
+    net = from_epcis(doc)
+    lot = net.lot("urn:epc:class:lgtin:1.1.A")
+    assert lot.qty_t == pytest.approx(0.5)  # 500 KGM, no master data
+    assert net.facility("urn:epc:id:sgln:1.1.0").country == "CAN"
+    assert isinstance(net.events[1], Aggregation)
+
+
+def test_errors_name_the_event() -> None:
+    doc = to_epcis(magnet_chain(0.0))
+    doc["epcisBody"]["eventList"][1]["type"] = "TransactionEvent"
+    with pytest.raises(InputError, match=r"eventList\[1\].*unsupported event"):
+        from_epcis(doc)
+    doc = to_epcis(magnet_chain(0.0))
+    del doc["epcisBody"]["eventList"][2]["inputQuantityList"][0]["quantity"]
+    with pytest.raises(InputError, match=r"eventList\[2\] field 'inputQuantityList'"):
+        from_epcis(doc)
+    with pytest.raises(InputError, match="EPCISDocument"):
+        from_epcis({"type": "Other"})
+
+
+def test_bad_json_file(tmp_path: Path) -> None:
+    p = tmp_path / "x.jsonld"
+    p.write_text("{\n  nope\n")
+    with pytest.raises(InputError, match=r"x\.jsonld:2"):
+        read_epcis(p)
