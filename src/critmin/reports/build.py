@@ -478,7 +478,7 @@ def _flows_section(view: RunView) -> str:
         if fig is None:
             panels.append('<div class="empty">No flows reported for this scenario.</div>')
         else:
-            panels.append(figures.figure_div(fig, f"fig-sankey-{i}"))
+            panels.append(figures.figure_div(fig, f"fig-sankey-{i}", modebar=False))
     if not (view.series["variable"] == "flow").any():
         content = '<div class="empty">The series has no <code>flow</code> rows.</div>'
     else:

@@ -73,14 +73,15 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def figure_div(fig: go.Figure, div_id: str) -> str:
+def figure_div(fig: go.Figure, div_id: str, *, modebar: bool = True) -> str:
     """The figure as a ``<div>`` + inline ``<script>`` (no plotly.js, no network)."""
+    config = dict(PLOT_CONFIG) if modebar else {**PLOT_CONFIG, "displayModeBar": False}
     html: str = pio.to_html(
         fig,
         include_plotlyjs=False,
         full_html=False,
         div_id=div_id,
-        config=PLOT_CONFIG,
+        config=config,
         validate=True,
     )
     return html
@@ -348,9 +349,19 @@ def sankey_figure(view: RunView, scenario: str) -> go.Figure | None:
     fig.update_layout(
         template=TEMPLATE,
         height=max(480, 26 * len(labels) // 2 + 200),
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 34, "b": 10},
         font={"size": 11},
     )
+    columns = [p.label for p in view.products if any(n.endswith(f" · {p.label}") for n in labels)]
+    if len({p.stage for p in view.products}) == len(view.products) and columns:
+        columns.append("use")
+        for i, name in enumerate(columns):
+            x = i / max(1, len(columns) - 1)
+            fig.add_annotation(
+                text=f"<b>{name}</b>", x=x, y=1.0, xref="paper", yref="paper",
+                yanchor="bottom", xanchor="left" if i == 0 else "right" if x == 1 else "center",
+                showarrow=False, font={"size": 12, "color": "#374151"},
+            )  # fmt: skip
     return fig
 
 
