@@ -8,6 +8,7 @@ import pytest
 
 from critmin.contracts import OfftakeContract, UpsideShare, load_contract, value_contract
 from critmin.contracts.valuation import _inputs, monte_carlo
+from critmin.errors import InputError
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "contracts"
 
@@ -124,3 +125,17 @@ def test_as_of_drops_settled_months() -> None:
     dod = load_contract(EXAMPLES / "dod_mp_ndpr_floor.yaml")
     v = value_contract(dod, 80.0, 0.3, 0.04, as_of="2030-10")
     assert v.months == 60
+
+
+def test_curve_file_equal_to_flat_forward_gives_same_value(tmp_path: Path) -> None:
+    from critmin.contracts.prices import read_forward_curve
+
+    dod = load_contract(EXAMPLES / "dod_mp_ndpr_floor.yaml")
+    curve = tmp_path / "curve.csv"
+    curve.write_text("month,forward_usd_per_kg\n" + "".join(f"{m},75\n" for m in dod.months))
+    flat = value_contract(dod, 75.0, 0.3, 0.04)
+    by_curve = value_contract(dod, read_forward_curve(curve), 0.3, 0.04)
+    assert by_curve.floor_value_usd == pytest.approx(flat.floor_value_usd, rel=1e-12)
+    short = {m: 75.0 for m in dod.months[:-1]}
+    with pytest.raises(InputError, match="no value for 1 month"):
+        value_contract(dod, short, 0.3, 0.04)
