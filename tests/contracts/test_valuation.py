@@ -136,6 +136,6 @@ def test_curve_file_equal_to_flat_forward_gives_same_value(tmp_path: Path) -> No
     flat = value_contract(dod, 75.0, 0.3, 0.04)
     by_curve = value_contract(dod, read_forward_curve(curve), 0.3, 0.04)
     assert by_curve.floor_value_usd == pytest.approx(flat.floor_value_usd, rel=1e-12)
-    short = {m: 75.0 for m in dod.months[:-1]}
+    short = dict.fromkeys(dod.months[:-1], 75.0)
     with pytest.raises(InputError, match="no value for 1 month"):
         value_contract(dod, short, 0.3, 0.04)
