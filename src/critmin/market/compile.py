@@ -77,6 +77,7 @@ class CompiledMarket:
     # export quotas: each a set of routes with a monthly limit
     q_routes: list[IntArray]
     q_upper: FloatArray  # (n_months, n_q)
+    reexport: bool = True
     assumptions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -372,6 +373,7 @@ def compile_market(
         r_upper=r_upper,
         q_routes=q_routes,
         q_upper=q_upper,
+        reexport=market.reexport,
         assumptions=market_assumptions(market, supply_blocks),
     )
 

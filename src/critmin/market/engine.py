@@ -305,7 +305,7 @@ def run_market(
             for inst in instruments:
                 inst.before_solve(month, view)
             cost[lay.r0 : lay.k0] = cm.r_transport + cm.r_specific[t] + view.r_wedge + adval
-            cost[lay.e0 :] = -e_sign * view.e_price  # supply: +price, demand: -wtp
+            cost[lay.e0 :] = e_sign * view.e_price  # supply: +price, demand: -wtp
             upper[: lay.n_s] = view.s_cap
             upper[lay.d0 : lay.r0] = view.d_qty
             upper[lay.r0 : lay.k0] = view.r_upper

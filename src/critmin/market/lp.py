@@ -13,6 +13,7 @@ Rows::
     node n = (region, product):  sum x_s + sum f_in - sum f_out + sum z_k(out)
                                  - sum a_k z_k(in) - sum y_d  (+/- e_j)  >= 0
     quota q:                     sum_{r in q} f_r <= limit_q
+    origin n (reexport: false):  sum f_out - sum x_s - sum z_k(out) <= 0
 
 Minimising total cost minus total willingness to pay maximises total surplus: the solution
 is the competitive equilibrium. The node row is ">= 0" (free disposal), so its dual is
@@ -87,7 +88,9 @@ class ClearingLP:
             len(cm.s_node), len(cm.d_node), len(cm.r_from_node), len(cm.k_in_node), len(extras)
         )
         n_nodes, n_q = cm.n_nodes, len(cm.q_routes)
-        self.n_rows = n_nodes + n_q
+        n_o = 0 if cm.reexport else n_nodes
+        self.n_rows = n_nodes + n_q + n_o
+        o0 = n_nodes + n_q
         cols_s = np.arange(lay.n_s)
         cols_d = lay.d0 + np.arange(lay.n_d)
         cols_r = lay.r0 + np.arange(lay.n_r)
@@ -104,10 +107,12 @@ class ClearingLP:
                 cm.k_in_node,
                 np.array([e.node for e in extras], dtype=np.int64),
                 *[np.full(len(c), n_nodes + q, dtype=np.int64) for q, c in enumerate(q_cols)],
+                *([] if cm.reexport else [o0 + cm.r_from_node, o0 + cm.s_node, o0 + cm.k_out_node]),
             ]
         )
+        origin_cols = [] if cm.reexport else [cols_r, cols_s, cols_k]
         cols = np.concatenate(
-            [cols_s, cols_d, cols_r, cols_r, cols_k, cols_k, cols_e, *q_cols]
+            [cols_s, cols_d, cols_r, cols_r, cols_k, cols_k, cols_e, *q_cols, *origin_cols]
         ).astype(np.int64)
         vals = np.concatenate(
             [
@@ -119,6 +124,7 @@ class ClearingLP:
                 -cm.k_input_t_per_t,
                 np.array([e.sign for e in extras], dtype=float),
                 *[np.ones(len(c)) for c in q_cols],
+                *([] if cm.reexport else [np.ones(lay.n_r), -np.ones(lay.n_s), -np.ones(lay.n_k)]),
             ]
         )
         a = sp.csc_matrix((vals, (rows, cols)), shape=(self.n_rows, lay.n_cols))
@@ -132,8 +138,8 @@ class ClearingLP:
         lp.col_lower_ = np.zeros(lay.n_cols)
         lp.col_upper_ = np.zeros(lay.n_cols)
         inf = highspy.kHighsInf
-        lp.row_lower_ = np.concatenate([np.zeros(n_nodes), np.full(n_q, -inf)])
-        lp.row_upper_ = np.concatenate([np.full(n_nodes, inf), np.full(n_q, inf)])
+        lp.row_lower_ = np.concatenate([np.zeros(n_nodes), np.full(n_q + n_o, -inf)])
+        lp.row_upper_ = np.concatenate([np.full(n_nodes + n_q, inf), np.zeros(n_o)])
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = a.indptr.astype(np.int32)
         lp.a_matrix_.index_ = a.indices.astype(np.int32)
@@ -144,7 +150,7 @@ class ClearingLP:
         h.passModel(lp)
         self._col_idx = np.arange(lay.n_cols, dtype=np.int32)
         self._zeros = np.zeros(lay.n_cols)
-        self._q_idx = np.arange(n_nodes, self.n_rows, dtype=np.int32)
+        self._q_idx = np.arange(n_nodes, n_nodes + n_q, dtype=np.int32)
         self._q_lower = np.full(n_q, -inf)
         self.n_nodes = n_nodes
         self.solver_seconds = 0.0

@@ -201,6 +201,10 @@ class Market(_Model):
     export_bans: list[ExportBan] = []
     export_quotas: list[ExportQuota] = []
     from_dataset: list[DatasetSupply] = []
+    reexport: bool = Field(
+        default=True,
+        description="False = a region exports only what it produces or converts (rules of origin)",
+    )
 
     def product_defs(self) -> list[ProductDef]:
         """The products of the chain (a single-product market is its own product)."""

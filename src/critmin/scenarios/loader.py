@@ -149,7 +149,8 @@ def validate_text(text: str, name: str) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        errs = exc.errors()
+        # a misspelt field shows up as "unknown" + "missing": report the misspelling first
+        errs = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         first = errs[0]
         raise _error(name, root, first["loc"], _pydantic_message(first), len(errs) - 1) from None
     problems: list[tuple[Loc, str]] = []

@@ -1,0 +1,99 @@
+"""``critmin run`` and ``critmin validate`` end to end (exit codes, files, JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from critmin.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "scenarios" / "two_regions.yaml"
+
+
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def critmin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run the real entry point in-process; returns exit code, stdout, stderr."""
+
+    def run(*args: str) -> Result:
+        monkeypatch.setattr(sys, "argv", ["critmin", *args])
+        with pytest.raises(SystemExit) as info:
+            main()
+        out = capsys.readouterr()
+        return Result(int(info.value.code or 0), out.out, out.err)
+
+    return run
+
+
+def test_validate_ok_and_error(tmp_path: Path, critmin) -> None:  # type: ignore[no-untyped-def]
+    ok = critmin("validate", str(EXAMPLE))
+    assert ok.returncode == 0, ok.stderr
+    assert "ok" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE.read_text().replace("wtp_usd_per_t", "wtp_usd"))
+    res = critmin("validate", str(bad))
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "bad.yaml:9" in lines[0]
+    assert "unknown field 'wtp_usd'" in lines[0]
+    assert "did you mean wtp_usd_per_t" in lines[0]
+    assert "Traceback" not in res.stderr
+
+
+def test_run_writes_contract_files(tmp_path: Path, critmin) -> None:  # type: ignore[no-untyped-def]
+    """The example: JPN buys from CHN (40000 + 2000 = 42000 landed) until the ban in March,
+    then from AUS (100 t at 50000 + 3000) with 50 t unserved at WTP 200000."""
+    out = tmp_path / "out"
+    res = critmin("run", str(EXAMPLE), "--out", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary == json.loads((out / "summary.json").read_text())
+    assert set(summary) >= {
+        "critmin_version",
+        "created",
+        "seed",
+        "inputs",
+        "scenarios",
+        "assumptions",
+    }
+    (sc,) = summary["scenarios"]
+    assert sc["months"] == {"start": "2026-01", "end": "2026-06"}
+    m = sc["metrics"]
+    (jpn,) = [
+        k for k in m["peak_price_usd_per_t"] if k.startswith("ndpr_oxide/") and k.endswith("/JPN")
+    ]
+    assert m["peak_price_usd_per_t"][jpn] == 200000
+    assert m["unserved_t"] == 4 * 50
+    assert m["shortage_months"] == 4
+    series = pd.read_parquet(out / "series.parquet")
+    assert list(series.columns) == [
+        "scenario",
+        "month",
+        "mineral",
+        "stage",
+        "region",
+        "variable",
+        "value",
+        "unit",
+    ]
+    jan = series[(series["month"] == "2026-01") & (series["variable"] == "price")]
+    assert float(jan.loc[jan["region"] == "JPN", "value"].iloc[0]) == 42000
+    flows = series[series["variable"] == "flow"]
+    assert set(flows["region"]) == {"AUS->JPN", "CHN->JPN"}
+
+
+def test_run_bad_scenario_writes_nothing(tmp_path: Path, critmin) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    res = critmin("run", str(tmp_path / "missing.yaml"), "--out", str(out))
+    assert res.returncode == 2
+    assert not out.exists()
