@@ -55,6 +55,12 @@ UNIT_FACTOR_T: dict[str, float] = {
     "kilograms": 0.001,
 }
 
+# Quirk: USGS labels Titanium Mineral Concentrates "metric tons", but the figures are thousand
+# metric tons of TiO2 (world ilmenite 8,900 "t" against 320,000 t of titanium sponge made from
+# it; Mozambique 1,900 "t" where Kenmare alone ships about 1 Mt of ilmenite a year; MCS's printed
+# table is in thousand metric tons). The unit is corrected here, not in the raw file.
+UNIT_OVERRIDES: dict[str, str] = {"Titanium Mineral Concentrates": "thousand metric tons"}
+
 # (USGS commodity, TYPE regex) -> (mineral or product id, stage, unit label).
 # TYPEs not matched (capacities, reserves, other commodities) are not production rows here.
 USGS_MAP: list[tuple[str, str, str, str, str]] = [
@@ -196,6 +202,7 @@ def _usgs_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
             continue
         _, _, mineral, stage, unit = hit
         unit_meas = clean_text(rec["UNIT_MEAS"]) or known_units[(commodity, typ)]
+        unit_meas = UNIT_OVERRIDES.get(commodity, unit_meas)
         factor = UNIT_FACTOR_T[unit_meas.lower()]
         country_raw = str(rec["COUNTRY"])
         notes = clean_text(rec["PROD_NOTES"])
@@ -220,7 +227,9 @@ def _usgs_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
                 "note": "; ".join(note_parts),
             }
             if is_world_total(country_raw):
-                if val.is_missing:
+                # "World total (ilmenite and rutile, rounded)" sits under the ilmenite TYPE:
+                # a combined total, not ilmenite's.
+                if val.is_missing or "and rutile" in country_raw:
                     continue
                 world.append({**base, "bound": val.bound or ""})
                 continue

@@ -80,10 +80,16 @@ def test_units_converted_to_tonnes() -> None:
     assert world_total("copper", "mine", 2024) == 23_000_000.0
 
 
-def test_missing_unit_quirk_sierra_leone_rutile() -> None:
-    """One row has an empty UNIT_MEAS; it takes metric tons like its siblings: 60 t in 2024."""
+def test_titanium_concentrate_units_and_missing_unit() -> None:
+    """Titanium Mineral Concentrates are labelled "metric tons" but are thousand t of TiO2.
+
+    Sierra Leone rutile even has an empty UNIT_MEAS; 2024: 60 (thousand t) -> 60,000 t.
+    World ilmenite 2024: 8,900 -> 8.9 Mt (the 'ilmenite and rutile' total, 9,400, is not
+    ilmenite's).
+    """
     rows = production("rutile", "mine", 2024)
-    assert rows.loc[rows["country_iso3"] == "SLE", "qty"].iloc[0] == 60.0
+    assert rows.loc[rows["country_iso3"] == "SLE", "qty"].iloc[0] == 60_000.0
+    assert world_total("ilmenite", "mine", 2024) == 8_900_000.0
 
 
 @given(st.integers(min_value=0, max_value=10**12), st.sampled_from(["", ">", "<"]))
