@@ -365,8 +365,8 @@ def _comparison_section(view: RunView) -> str:
     return _section(
         "comparison",
         "Side-by-side comparison",
-        f"Every metric in the run summary, one column per scenario. Small figures under a "
-        f"value are the change vs <b>{ref}</b>. “{fmt.DASH}” means the scenario does not "
+        f"Every metric in the run summary, one column per scenario. The small figure "
+        f"beside a value is its change vs <b>{ref}</b>. “{fmt.DASH}” means the scenario does not "
         "report that metric.",
         "".join(body),
     )
