@@ -117,3 +117,15 @@ def test_china_rare_earth_refining_is_the_seed_figure() -> None:
 
 def test_built_tables_read_back_as_frames() -> None:
     assert isinstance(read_table("production.csv"), pd.DataFrame)
+
+
+def test_ndpr_by_country_is_reo_times_content_share() -> None:
+    """Hand case: China 2024 mined REO 270,000 t x NdPr share 0.23 (Bayan Obo-dominated) =
+    62,100 t NdPr oxide contained; Burma 31,000 t x 0.24 (ionic clays) = 7,440 t; both flagged
+    as estimates."""
+    df = production_table()
+    nd = df[(df["mineral"] == "ndpr_oxide") & (df["stage"] == "mine") & (df["year"] == 2024)]
+    by_iso = nd.set_index("country_iso3")
+    assert by_iso.loc["CHN", "qty"] == pytest.approx(62_100)
+    assert by_iso.loc["MMR", "qty"] == pytest.approx(7_440)
+    assert nd["is_estimate"].all()
