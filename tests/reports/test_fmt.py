@@ -57,6 +57,9 @@ def test_change_against_reference() -> None:
     assert change is not None
     assert (change.text, change.direction) == ("+70.0%", 1)
     assert fmt.change(5.0, 0.0) is None
+    big = fmt.change(58_600.0, 1.28)  # 1.28 t -> 58.6 kt: a factor, not +4,578,025%
+    assert big is not None
+    assert big.text == "×45,781"
     assert fmt.change(None, 3.0) is None
 
 

@@ -694,6 +694,7 @@ def _write_atomic(text: str, out_path: Path) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        tmp.chmod(0o644)  # mkstemp makes 0600; a report is meant to be shared
         tmp.replace(out_path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -195,6 +195,8 @@ def change(value: object, reference: object) -> Change | None:
     rel = num / ref - 1.0
     if abs(rel) < 0.0005:
         return Change("±0%", 0)
+    if rel >= 9.0:  # a tenfold or more rise reads better as a factor
+        return Change(f"×{num / ref:,.0f}", 1)
     return Change(f"{rel * 100:+.1f}%", 1 if rel > 0 else -1)
 
 
