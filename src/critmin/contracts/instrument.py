@@ -1,0 +1,173 @@
+"""Offtake contracts in the market: priority ranks honoured under a shortage.
+
+Each contract becomes a demand column at the buyer's node (``region`` x ``product``, the
+product defaulting to the contract's ``mineral``) for the contract's volume due in the month
+(:meth:`OfftakeContract.volume_t`), with a willingness to pay set by its priority rank::
+
+    wtp(rank) = top_wtp_usd_per_t - (rank - 1) x rank_step_usd_per_t
+
+so rank 1 bids highest. The LP maximises surplus, so when supply is short it serves the
+highest bids first: every rank-1 contract is served in full before a rank-2 contract gets a
+tonne, and every contract before an ordinary bid whose willingness to pay is below
+``wtp(max rank)`` (the defaults, 10,000,000 and 100,000 usd/t, sit above every bid of the
+built-in studies). Within one rank the LP's split is arbitrary (ties); the pro-rata rule for
+settlement is :func:`critmin.contracts.allocate_by_priority`.
+
+Modelling note: the contracted tonnes are consumption at the buyer's node (they leave the
+market there). A scenario that moves part of an existing demand under a contract scales that
+demand down with a ``demand_surge`` shock (negative ``share``) so the total is unchanged.
+
+Series rows (region = buyer region): ``offtake_due``, ``offtake_delivered``,
+``offtake_shortfall`` (t) and ``offtake_floor_topup`` (usd: max(floor - price, 0) x
+delivered, paid by the contract's floor payer, price = the buyer node's clearing price).
+Metrics: ``offtake_delivered_t``, ``offtake_shortfall_t``, ``offtake_floor_topup_usd``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from critmin.contracts.settlement import KG_PER_T, price_terms
+from critmin.contracts.spec import OfftakeContract, load_contract
+from critmin.errors import UnknownNameError
+from critmin.policy.instrument import (
+    InstrumentReport,
+    InstrumentSpec,
+    MarketContext,
+    MonthView,
+    SeriesRow,
+    SolvedMonth,
+    register,
+)
+
+TOP_WTP_USD_PER_T = 1.0e7
+RANK_STEP_USD_PER_T = 1.0e5
+
+
+class OfftakeEntry(BaseModel):
+    """One contract in the market: inline ``contract`` or a ``file``, at the buyer's ``region``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    region: str = Field(min_length=1, description="market region of the buyer")
+    product: str | None = Field(None, description="market product; default contract.mineral")
+    contract: OfftakeContract | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OfftakeEntry:
+        if (self.contract is None) == (self.file is None):
+            raise ValueError("give exactly one of contract (inline) or file")
+        return self
+
+    def resolved(self) -> OfftakeContract:
+        if self.contract is not None:
+            return self.contract
+        assert self.file is not None
+        return load_contract(Path(self.file))
+
+
+@register("offtake")
+class OfftakeSpec(InstrumentSpec):
+    """YAML: ``{kind: offtake, contracts: [{region: JPN, contract: {...}}]}``."""
+
+    kind: str = "offtake"
+    contracts: list[OfftakeEntry] = Field(min_length=1)
+    top_wtp_usd_per_t: float = Field(TOP_WTP_USD_PER_T, gt=0)
+    rank_step_usd_per_t: float = Field(RANK_STEP_USD_PER_T, gt=0)
+
+    @model_validator(mode="after")
+    def _positive_bids(self) -> OfftakeSpec:
+        for i, entry in enumerate(self.contracts):
+            rank = entry.contract.priority_rank if entry.contract is not None else 1
+            if self.top_wtp_usd_per_t - (rank - 1) * self.rank_step_usd_per_t <= 0:
+                raise ValueError(
+                    f"contracts[{i}]: priority_rank {rank} gives a willingness to pay <= 0; "
+                    "raise top_wtp_usd_per_t or lower rank_step_usd_per_t"
+                )
+        return self
+
+    def build(self) -> Offtake:
+        return Offtake(self)
+
+
+def rank_wtp(rank: int, top: float = TOP_WTP_USD_PER_T, step: float = RANK_STEP_USD_PER_T) -> float:
+    """Willingness to pay (usd_per_t) of a contract of priority ``rank`` (1 = highest)."""
+    return top - (rank - 1) * step
+
+
+class Offtake:
+    """Priority-ranked offtake contracts as demand columns (see module docstring)."""
+
+    kind: ClassVar[str] = "offtake"
+
+    def __init__(self, spec: OfftakeSpec) -> None:
+        self.spec = spec
+        self.name = spec.name or "offtake"
+        self.contracts = [e.resolved() for e in spec.contracts]
+        self._nodes = [
+            (e.region, e.product or c.mineral)
+            for e, c in zip(spec.contracts, self.contracts, strict=True)
+        ]
+        self._handles: list[int] = []
+        self._due: dict[str, list[float]] = {}
+        self._rows: list[SeriesRow] = []
+        self._totals = {"delivered": 0.0, "shortfall": 0.0, "topup": 0.0}
+
+    def initialize(self, ctx: MarketContext) -> None:
+        for (region, product), c in zip(self._nodes, self.contracts, strict=True):
+            if region not in ctx.regions:
+                raise UnknownNameError("region (offtake buyer)", region, ctx.regions)
+            if product not in ctx.products:
+                raise UnknownNameError("product (offtake)", product, ctx.products)
+            self._handles.append(ctx.add_demand(region, product, f"{self.name}:{c.name}"))
+
+    def before_solve(self, month: str, view: MonthView) -> None:
+        due = []
+        for h, c in zip(self._handles, self.contracts, strict=True):
+            qty = c.volume_t(month)
+            due.append(qty)
+            wtp = rank_wtp(
+                c.priority_rank, self.spec.top_wtp_usd_per_t, self.spec.rank_step_usd_per_t
+            )
+            view.set_block(h, qty, wtp)
+        self._due[month] = due
+
+    def is_converged(self, month: str, result: SolvedMonth) -> bool:  # noqa: ARG002
+        return True
+
+    def after_solve(self, month: str, result: SolvedMonth) -> None:
+        due = self._due.pop(month, [0.0] * len(self._handles))
+        for h, c, (region, product), qty_due in zip(
+            self._handles, self.contracts, self._nodes, due, strict=True
+        ):
+            if qty_due <= 0:
+                continue
+            got = min(max(result.block_value(h), 0.0), qty_due)
+            price = max(result.price(region, product), 0.0)
+            terms = price_terms(c, price / KG_PER_T)
+            topup = float(terms.floor_topup_usd_per_kg) * KG_PER_T * got
+            short = qty_due - got
+            for var, value, unit in (
+                ("offtake_due", qty_due, "t"),
+                ("offtake_delivered", got, "t"),
+                ("offtake_shortfall", short, "t"),
+                ("offtake_floor_topup", topup, "usd"),
+            ):
+                self._rows.append(SeriesRow(month, product, region, var, value, unit))
+            self._totals["delivered"] += got
+            self._totals["shortfall"] += short
+            self._totals["topup"] += topup
+
+    def finalize(self) -> InstrumentReport:
+        return InstrumentReport(
+            rows=list(self._rows),
+            metrics={
+                "offtake_delivered_t": self._totals["delivered"],
+                "offtake_shortfall_t": self._totals["shortfall"],
+                "offtake_floor_topup_usd": self._totals["topup"],
+            },
+        )

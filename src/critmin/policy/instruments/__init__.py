@@ -1,0 +1,31 @@
+"""Policy-level market instruments, one module each, registered by ``kind``.
+
+* ``forge_levy`` (:mod:`.forge_levy`): FORGE variable border levy on non-member imports.
+* ``topup_floor`` and ``purchase_floor`` (:mod:`.floors`): the two price-floor designs.
+
+Importing this package registers them (see :func:`critmin.scenarios.plugins.load_instruments`).
+"""
+
+from critmin.policy.instruments.floors import (
+    PurchaseFloor,
+    PurchaseFloorSpec,
+    TopUpFloor,
+    TopUpFloorSpec,
+)
+from critmin.policy.instruments.forge_levy import (
+    ForgeLevy,
+    ForgeLevySpec,
+    member_regions,
+    variable_levy,
+)
+
+__all__ = [
+    "ForgeLevy",
+    "ForgeLevySpec",
+    "PurchaseFloor",
+    "PurchaseFloorSpec",
+    "TopUpFloor",
+    "TopUpFloorSpec",
+    "member_regions",
+    "variable_levy",
+]

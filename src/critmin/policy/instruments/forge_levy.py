@@ -1,0 +1,308 @@
+"""FORGE border adjustment: a variable import levy on non-member imports into member regions.
+
+Per tonne, route and month (the structure of the EU's former variable import levy)::
+
+    levy = min(max(reference - landed, 0), bound)
+    landed = exporter's clearing price (FOB) + transport_usd_per_t[product]
+    bound  = bound_usd_per_t[product]            if given, else
+             levy_bound_share x landed           (parameter ``<bloc>.levy_bound.ad_valorem_share``)
+
+``reference`` is the parameter ``<bloc>.reference_price.<product>`` (usd_per_kg or usd_per_t)
+in force in the month. A product without a reference price is not levied. Members trade among
+themselves duty-free; imports into a member from a non-member pay the levy; non-members are
+not affected. The levy applies while ``<bloc>.in_force`` is true (when that parameter exists)
+and inside the instrument's ``start``/``end`` window.
+
+The landed price depends on the solution, so the levy is a fixed point: the first solve of a
+month uses the previous solution's prices (the previous month's; no levy in the first month
+of a run), every next solve the prices of the last one. The month has converged when no
+route's levy moves by more than ``tol_usd_per_t`` (default 1 USD/t); ``damping`` (0..1)
+keeps that share of the previous levy in the next iterate. The engine stops after its
+iteration cap (``critmin.market.engine.MAX_ITERATIONS`` = 50 solves per month) and flags the
+month; the levy counts such months in the metric ``levy_non_converged_months``.
+
+Membership comes from :func:`critmin.catalog.blocs.members` on the month's last day and is
+mapped to market regions by :func:`member_regions`: an ISO3 region is a member when the
+country is; ``EU`` is a member when the European Commission's delegation is (the EU single
+market is represented in FORGE by the Commission); ``ROW`` and any other non-ISO3 region are
+non-members. ``region_membership`` overrides any of these, ``members`` replaces the catalog.
+
+Series rows (``region`` = the importer unless stated): ``levy_revenue`` (usd), ``levy_rate``
+(usd_per_t, region = exporter: the levy on its exports to members), ``imports_from_members``
+and ``imports_from_nonmembers`` (t, every member importer and product). Metrics:
+``levy_revenue_usd``, ``imports_from_members_t``, ``imports_from_nonmembers_t``,
+``levy_iterations_max``, ``levy_non_converged_months``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import ClassVar
+
+from pydantic import Field
+
+from critmin.errors import InputError, UnknownNameError
+from critmin.policy.instrument import (
+    InstrumentReport,
+    InstrumentSpec,
+    MarketContext,
+    MonthView,
+    SeriesRow,
+    SolvedMonth,
+    register,
+)
+from critmin.policy.instruments._common import (
+    DatedSpec,
+    NonNeg,
+    in_window,
+    parameter_set,
+    plain_value,
+    price_usd_per_t,
+)
+from critmin.policy.parameters import ParameterSet, month_end
+
+EU_DELEGATION = "ZZ_EU"
+TOL_USD_PER_T = 1.0
+
+
+def variable_levy(reference: float, landed: float, bound: float) -> float:
+    """``min(max(reference - landed, 0), bound)`` in usd_per_t (never negative)."""
+    return max(min(max(reference - landed, 0.0), bound), 0.0)
+
+
+@lru_cache(maxsize=256)
+def _catalog_members(bloc: str, day: str) -> tuple[frozenset[str], bool]:
+    from critmin.catalog import blocs
+
+    try:
+        iso = blocs.members(bloc, on=day)
+        has_eu = any(m.member_iso3 == EU_DELEGATION for m in blocs.get_bloc(bloc).delegations(day))
+    except UnknownNameError as exc:
+        raise InputError(str(exc), where="forge_levy field 'bloc'") from None
+    return iso, has_eu
+
+
+def member_regions(
+    bloc: str,
+    regions: Iterable[str],
+    month: str,
+    overrides: Mapping[str, bool] | None = None,
+    members: Sequence[str] | None = None,
+) -> frozenset[str]:
+    """The market regions inside ``bloc`` in ``month`` (see module docstring for the rule)."""
+    overrides = overrides or {}
+    if members is not None:
+        inside = {r for r in regions if r in set(members)}
+    else:
+        iso, has_eu = _catalog_members(bloc, month_end(month).isoformat())
+        inside = set()
+        for r in regions:
+            if r == "EU":
+                if has_eu:
+                    inside.add(r)
+            elif len(r) == 3 and r.isupper() and r in iso:
+                inside.add(r)
+    for r, flag in overrides.items():
+        if flag:
+            inside.add(r)
+        else:
+            inside.discard(r)
+    return frozenset(r for r in inside if r in set(regions) or r in overrides)
+
+
+@register("forge_levy")
+class ForgeLevySpec(InstrumentSpec, DatedSpec):
+    """YAML: ``{kind: forge_levy, mineral: ndpr, transport_usd_per_t: {ndpr_oxide: 1000}}``."""
+
+    kind: str = "forge_levy"
+    bloc: str = Field("forge", min_length=1, description="catalog bloc id")
+    products: list[str] | None = Field(
+        None, description="products to levy; None = every product with a reference price"
+    )
+    reference_prices_usd_per_t: dict[str, NonNeg] = Field(
+        default_factory=dict, description="explicit reference prices (replace the parameters)"
+    )
+    bound_usd_per_t: NonNeg | dict[str, NonNeg] | None = Field(
+        None, description="specific bound per tonne; None = ad-valorem share parameter"
+    )
+    bound_share: NonNeg | None = Field(
+        None, description="ad-valorem bound as a share of the landed price (overrides parameter)"
+    )
+    transport_usd_per_t: NonNeg | dict[str, NonNeg] = 0.0
+    members: list[str] | None = Field(None, description="explicit member regions (no catalog)")
+    region_membership: dict[str, bool] = Field(default_factory=dict)
+    tol_usd_per_t: float = Field(TOL_USD_PER_T, gt=0)
+    damping: float = Field(0.0, ge=0, lt=1)
+
+    def build(self) -> ForgeLevy:
+        return ForgeLevy(self)
+
+
+class ForgeLevy:
+    """The variable levy as an :class:`~critmin.policy.instrument.Instrument`."""
+
+    kind: ClassVar[str] = "forge_levy"
+
+    def __init__(self, spec: ForgeLevySpec) -> None:
+        self.spec = spec
+        self.name = spec.name or f"forge_levy:{spec.bloc}"
+        self.params: ParameterSet = parameter_set(spec.parameters, self.name)
+        self._regions: list[str] = []
+        self._products: list[str] = []
+        self._applied: dict[tuple[str, str], float] = {}
+        self._next: dict[tuple[str, str], float] | None = None
+        self._next_month = ""
+        self._converged = True
+        self._iterations = 0
+        self._max_iterations = 0
+        self._non_converged: list[str] = []
+        self._rows: list[SeriesRow] = []
+        self._totals = {"levy": 0.0, "members": 0.0, "nonmembers": 0.0}
+
+    # ------------------------------------------------------------------ parameters
+    def _ref_name(self, product: str) -> str:
+        return f"{self.spec.bloc}.reference_price.{product}"
+
+    def reference(self, product: str, month: str) -> float | None:
+        """Reference price (usd_per_t) of ``product`` in ``month``; None = not levied."""
+        if product in self.spec.reference_prices_usd_per_t:
+            return self.spec.reference_prices_usd_per_t[product]
+        name = self._ref_name(product)
+        if name not in self.params:
+            return None
+        return price_usd_per_t(self.params, name, month)
+
+    def _pick(self, value: float | dict[str, float] | None, product: str) -> float | None:
+        if isinstance(value, dict):
+            return value.get(product)
+        return value
+
+    def bound(self, product: str, month: str, landed: float) -> float:
+        """The levy's upper bound (usd_per_t) for one route."""
+        specific = self._pick(self.spec.bound_usd_per_t, product)
+        if specific is not None:
+            return specific
+        share = self.spec.bound_share
+        if share is None:
+            name = f"{self.spec.bloc}.levy_bound.ad_valorem_share"
+            if name not in self.params:
+                raise InputError(
+                    f"no levy bound: give bound_usd_per_t or bound_share, or define {name!r}",
+                    where=f"instrument {self.name!r} field 'bound_share'",
+                )
+            got = plain_value(self.params, name, month)
+            share = float(got) if got is not None else 0.0
+        return share * max(landed, 0.0)
+
+    def transport(self, product: str) -> float:
+        return self._pick(self.spec.transport_usd_per_t, product) or 0.0
+
+    def active(self, month: str) -> bool:
+        if not in_window(month, self.spec.start, self.spec.end):
+            return False
+        name = f"{self.spec.bloc}.in_force"
+        if name in self.params:
+            return bool(plain_value(self.params, name, month))
+        return True
+
+    def members(self, month: str) -> frozenset[str]:
+        return member_regions(
+            self.spec.bloc, self._regions, month, self.spec.region_membership, self.spec.members
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+    def initialize(self, ctx: MarketContext) -> None:
+        self._regions = list(ctx.regions)
+        wanted = self.spec.products
+        if wanted is not None:
+            for p in wanted:
+                if p not in ctx.products:
+                    raise UnknownNameError("product", p, ctx.products)
+        self._products = list(wanted if wanted is not None else ctx.products)
+        for r in self.spec.region_membership:
+            if r not in self._regions:
+                raise UnknownNameError("region (forge_levy region_membership)", r, self._regions)
+
+    def levies(self, month: str, solved: SolvedMonth | None) -> dict[tuple[str, str], float]:
+        """Levy (usd_per_t) per (non-member exporter, product) at ``solved``'s prices."""
+        if solved is None or not self.active(month):
+            return {}
+        inside = self.members(month)
+        out: dict[tuple[str, str], float] = {}
+        for exp, imp, prod in solved.routes():
+            if exp in inside or imp not in inside or prod not in self._products:
+                continue
+            if (exp, prod) in out:
+                continue
+            ref = self.reference(prod, month)
+            if ref is None:
+                continue
+            landed = max(solved.price(exp, prod), 0.0) + self.transport(prod)
+            out[(exp, prod)] = variable_levy(ref, landed, self.bound(prod, month, landed))
+        return out
+
+    def before_solve(self, month: str, view: MonthView) -> None:
+        if self._next is not None and self._next_month == month:
+            levy = self._next
+        else:
+            self._iterations = 0
+            levy = self.levies(month, view.previous)
+        self._iterations += 1
+        self._applied = dict(levy)
+        if not levy:
+            return
+        inside = sorted(self.members(month))
+        for (exp, prod), value in levy.items():
+            if value > 0:
+                view.add_route_wedge(value, exporters=[exp], importers=inside, product=prod)
+
+    def is_converged(self, month: str, result: SolvedMonth) -> bool:
+        new = self.levies(month, result)
+        d = self.spec.damping
+        keys = set(new) | set(self._applied)
+        nxt = {k: (1 - d) * new.get(k, 0.0) + d * self._applied.get(k, 0.0) for k in sorted(keys)}
+        self._converged = all(
+            abs(nxt[k] - self._applied.get(k, 0.0)) <= self.spec.tol_usd_per_t for k in keys
+        )
+        self._next, self._next_month = nxt, month
+        return self._converged
+
+    def after_solve(self, month: str, result: SolvedMonth) -> None:
+        self._max_iterations = max(self._max_iterations, self._iterations)
+        if not self._converged:
+            self._non_converged.append(month)
+        self._next = None
+        inside = self.members(month) if self.active(month) else frozenset()
+        revenue: dict[tuple[str, str], float] = {}
+        imports: dict[tuple[str, str, bool], float] = {}
+        for exp, imp, prod in result.routes():
+            if imp not in inside:
+                continue
+            qty = result.flow(exp, imp, prod)
+            from_member = exp in inside
+            imports[(imp, prod, from_member)] = imports.get((imp, prod, from_member), 0.0) + qty
+            levy = 0.0 if from_member else self._applied.get((exp, prod), 0.0)
+            if levy > 0:
+                revenue[(imp, prod)] = revenue.get((imp, prod), 0.0) + levy * qty
+        for (imp, prod), value in sorted(revenue.items()):
+            self._rows.append(SeriesRow(month, prod, imp, "levy_revenue", value, "usd"))
+            self._totals["levy"] += value
+        for (exp, prod), value in sorted(self._applied.items()):
+            self._rows.append(SeriesRow(month, prod, exp, "levy_rate", value, "usd_per_t"))
+        for (imp, prod, from_member), qty in sorted(imports.items()):
+            var = "imports_from_members" if from_member else "imports_from_nonmembers"
+            self._rows.append(SeriesRow(month, prod, imp, var, qty, "t"))
+            self._totals["members" if from_member else "nonmembers"] += qty
+
+    def finalize(self) -> InstrumentReport:
+        return InstrumentReport(
+            rows=list(self._rows),
+            metrics={
+                "levy_revenue_usd": self._totals["levy"],
+                "imports_from_members_t": self._totals["members"],
+                "imports_from_nonmembers_t": self._totals["nonmembers"],
+                "levy_iterations_max": float(self._max_iterations),
+                "levy_non_converged_months": float(len(self._non_converged)),
+            },
+        )
