@@ -122,6 +122,10 @@ def test_foreign_document_with_full_uris_and_aggregation() -> None:
     assert lot.qty_t == pytest.approx(0.5)  # 500 KGM, no master data
     assert net.facility("urn:epc:id:sgln:1.1.0").country == "CAN"
     assert isinstance(net.events[1], Aggregation)
+    # the parent (no master data) takes the children's 0.5 t and their origin
+    assert net.lot("urn:epc:class:lgtin:1.1.P").qty_t == pytest.approx(0.5)
+    assert net.check_mass_balance() == []
+    assert net.origin().shares("urn:epc:class:lgtin:1.1.P", "mine") == pytest.approx({"CAN": 1.0})
 
 
 def test_errors_name_the_event() -> None:

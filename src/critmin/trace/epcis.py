@@ -312,6 +312,8 @@ def from_epcis(doc: dict[str, Any], source: str = "<document>") -> SupplyNetwork
             if not parent:
                 raise InputError("aggregation needs a parentID", where=where)
             kids = _quantities(e.get("childQuantityList"), where + " field 'childQuantityList'")
+            total_t = sum(q.qty_t for q in kids)
+            seen_qty.setdefault(str(parent), Quantity(lot=str(parent), qty=total_t, uom="TNE"))
             events.append(
                 Aggregation(
                     id=eid,
