@@ -203,8 +203,11 @@ def compile_market(
     # nodes: every (region, product) that something touches
     node_ids: dict[tuple[int, int], int] = {}
 
+    region_at = {r: i for i, r in enumerate(regions)}
+    product_at = {p: i for i, p in enumerate(products)}
+
     def node(region: str, product: str | None) -> int:
-        key = (regions.index(region), products.index(product or single or products[0]))
+        key = (region_at[region], product_at[product or single or products[0]])
         return node_ids.setdefault(key, len(node_ids))
 
     base = month_index(market.base_month) if market.base_month else int(m_idx[0]) if n_m else 0

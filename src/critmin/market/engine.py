@@ -52,7 +52,8 @@ class MarketRun:
     iterations: npt.NDArray[np.int64]
     converged: BoolArray
     reports: list[tuple[str, InstrumentReport]] = field(default_factory=list)
-    solver_seconds: float = 0.0
+    solver_seconds: float = 0.0  # inside Highs.run()
+    highs_seconds: float = 0.0  # inside any HiGHS call
     total_seconds: float = 0.0
 
 
@@ -292,6 +293,8 @@ def run_market(
     e_sign = np.array([e.sign for e in ctx.extras], dtype=float)
     has_adval = bool(np.any(cm.r_ad_valorem > 0))
     last_price = np.zeros(cm.n_nodes)
+    d0, r0, k0, e0 = lay.d0, lay.r0, lay.k0, lay.e0
+    r_base = cm.r_transport[None, :] + cm.r_specific  # (n_months, n_r)
     previous: _Solved | None = None
     adval = np.zeros(lay.n_r)
     applied = adval
@@ -304,13 +307,13 @@ def run_market(
             view.previous = previous
             for inst in instruments:
                 inst.before_solve(month, view)
-            cost[lay.r0 : lay.k0] = cm.r_transport + cm.r_specific[t] + view.r_wedge + adval
-            cost[lay.e0 :] = e_sign * view.e_price  # supply: +price, demand: -wtp
-            upper[: lay.n_s] = view.s_cap
-            upper[lay.d0 : lay.r0] = view.d_qty
-            upper[lay.r0 : lay.k0] = view.r_upper
-            upper[lay.k0 : lay.e0] = cm.k_cap[t]
-            upper[lay.e0 :] = view.e_qty
+            cost[r0:k0] = r_base[t] + view.r_wedge + adval
+            cost[e0:] = e_sign * view.e_price  # supply: +price, demand: -wtp
+            upper[:d0] = view.s_cap
+            upper[d0:r0] = view.d_qty
+            upper[r0:k0] = view.r_upper
+            upper[k0:e0] = cm.k_cap[t]
+            upper[e0:] = view.e_qty
             applied = adval
             col, price = lp.solve(cost, upper, cm.q_upper[t])
             previous = _Solved(ctx, month, col, price, lp)
@@ -355,5 +358,6 @@ def run_market(
         converged=converged,
         reports=reports,
         solver_seconds=lp.solver_seconds,
+        highs_seconds=lp.highs_seconds,
         total_seconds=time.perf_counter() - t_start,
     )

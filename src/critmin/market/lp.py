@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from critmin.errors import SolverError
 from critmin.market.compile import CompiledMarket
@@ -127,9 +126,12 @@ class ClearingLP:
                 *([] if cm.reexport else [np.ones(lay.n_r), -np.ones(lay.n_s), -np.ones(lay.n_k)]),
             ]
         )
-        a = sp.csc_matrix((vals, (rows, cols)), shape=(self.n_rows, lay.n_cols))
-        a.sum_duplicates()
-        a.sort_indices()
+        # CSC by hand: order entries by (column, row); no (row, column) pair repeats
+        order = np.lexsort((rows, cols))
+        a_index = rows[order].astype(np.int32)
+        a_value = vals[order].astype(np.float64)
+        a_start = np.zeros(lay.n_cols + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cols, minlength=lay.n_cols), out=a_start[1:])
 
         lp = highspy.HighsLp()
         lp.num_col_ = lay.n_cols
@@ -141,19 +143,22 @@ class ClearingLP:
         lp.row_lower_ = np.concatenate([np.zeros(n_nodes), np.full(n_q + n_o, -inf)])
         lp.row_upper_ = np.concatenate([np.full(n_nodes + n_q, inf), np.zeros(n_o)])
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data.astype(np.float64)
+        lp.a_matrix_.start_ = a_start
+        lp.a_matrix_.index_ = a_index
+        lp.a_matrix_.value_ = a_value
         self.highs = h = highspy.Highs()
         h.silent()
         h.setOptionValue("output_flag", False)
         h.passModel(lp)
         self._col_idx = np.arange(lay.n_cols, dtype=np.int32)
         self._zeros = np.zeros(lay.n_cols)
+        self._cost = np.zeros(lay.n_cols)  # what HiGHS holds now
+        self._upper = np.zeros(lay.n_cols)
         self._q_idx = np.arange(n_nodes, n_nodes + n_q, dtype=np.int32)
         self._q_lower = np.full(n_q, -inf)
         self.n_nodes = n_nodes
-        self.solver_seconds = 0.0
+        self.solver_seconds = 0.0  # inside Highs.run()
+        self.highs_seconds = 0.0  # inside any HiGHS call (changes, run, reading the solution)
         self.solves = 0
 
     def solve(
@@ -164,23 +169,38 @@ class ClearingLP:
         Returns ``(col_value, node_price)``; raises :class:`SolverError` if not optimal.
         """
         h = self.highs
-        n = len(cost)
-        h.changeColsCost(n, self._col_idx, cost)
-        h.changeColsBounds(n, self._col_idx, self._zeros, upper)
+        # push only what changed since the last solve (HiGHS keeps the basis either way)
+        changed_cost = np.flatnonzero(cost != self._cost)
+        new_cost = cost[changed_cost]
+        self._cost[changed_cost] = new_cost
+        changed_up = np.flatnonzero(upper != self._upper)
+        new_up = upper[changed_up]
+        self._upper[changed_up] = new_up
+        t0 = time.perf_counter()
+        if len(changed_cost):
+            h.changeColsCost(len(changed_cost), changed_cost.astype(np.int32), new_cost)
+        if len(changed_up):
+            h.changeColsBounds(
+                len(changed_up), changed_up.astype(np.int32), self._zeros[: len(changed_up)], new_up
+            )
         if quota_upper is not None and len(quota_upper):
             h.changeRowsBounds(  # type: ignore[attr-defined]
                 len(quota_upper), self._q_idx, self._q_lower, quota_upper
             )
-        t0 = time.perf_counter()
+        t1 = time.perf_counter()
         h.run()
-        self.solver_seconds += time.perf_counter() - t0
-        self.solves += 1
+        t2 = time.perf_counter()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError(
                 f"HiGHS did not solve the clearing problem: {h.modelStatusToString(status)}"
             )
         sol = h.getSolution()
-        col = np.asarray(sol.col_value, dtype=np.float64)
-        dual = np.asarray(sol.row_dual, dtype=np.float64)[: self.n_nodes]
+        col_list, dual_list = sol.col_value, sol.row_dual
+        t3 = time.perf_counter()
+        self.solver_seconds += t2 - t1
+        self.highs_seconds += (t1 - t0) + (t3 - t1)
+        self.solves += 1
+        col = np.fromiter(col_list, dtype=np.float64, count=self.layout.n_cols)
+        dual = np.fromiter(dual_list, dtype=np.float64, count=self.n_rows)[: self.n_nodes]
         return col, dual

@@ -23,6 +23,7 @@ rows when they carry flow in at least one month.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from critmin.market.engine import MarketRun
 FloatArray = npt.NDArray[np.float64]
 
 SERIES_COLUMNS = ["scenario", "month", "mineral", "stage", "region", "variable", "value", "unit"]
+STRING_COLUMNS: list[str] = [c for c in SERIES_COLUMNS if c != "value"]
 SHORTAGE_TOL_T = 1e-3
 
 
@@ -94,103 +96,171 @@ def active_nodes(run: MarketRun) -> npt.NDArray[np.int64]:
     return np.flatnonzero(used)
 
 
-def series_frame(scenario: str, run: MarketRun) -> pd.DataFrame:
-    """Tidy rows (columns :data:`SERIES_COLUMNS`) for one chain of one scenario."""
+@dataclass
+class SeriesParts:
+    """Tidy rows under construction: per string column, integer codes into a label list."""
+
+    codes: dict[str, list[npt.NDArray[np.int64]]] = field(
+        default_factory=lambda: {c: [] for c in STRING_COLUMNS}
+    )
+    labels: dict[str, list[Any]] = field(default_factory=lambda: {c: [] for c in STRING_COLUMNS})
+    values: list[FloatArray] = field(default_factory=list)
+
+    def add(self, value: Any, **columns: tuple[Any, Sequence[Any]]) -> None:
+        """Append rows: ``column=(codes, labels)`` for every string column, and the values."""
+        for name in STRING_COLUMNS:
+            codes, labels = columns[name]
+            self.codes[name].append(np.asarray(codes, dtype=np.int64) + len(self.labels[name]))
+            self.labels[name].extend(labels)
+        self.values.append(np.asarray(value, dtype=np.float64))
+
+    def extend(self, other: SeriesParts) -> None:
+        for name in STRING_COLUMNS:
+            offset = len(self.labels[name])
+            self.codes[name].extend(c + offset for c in other.codes[name])
+            self.labels[name].extend(other.labels[name])
+        self.values.extend(other.values)
+
+    def frame(self) -> pd.DataFrame:
+        """One DataFrame, columns :data:`SERIES_COLUMNS` (str + float64)."""
+        import pyarrow as pa
+
+        data: dict[str, Any] = {}
+        for name in SERIES_COLUMNS:
+            if name == "value":
+                data[name] = np.concatenate(self.values) if self.values else np.zeros(0)
+                continue
+            codes = np.concatenate(self.codes[name]) if self.codes[name] else np.zeros(0, int)
+            labels = pa.array([str(x) for x in self.labels[name]], type=pa.string())
+            data[name] = pd.array(labels.take(pa.array(codes)), dtype="str")
+        return pd.DataFrame(data)
+
+
+def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
+    """Tidy rows of one chain (see :data:`SERIES_COLUMNS`) as coded columns, no pandas yet."""
     cm = run.cm
-    months = np.array(cm.month_labels(), dtype=object)
+    months = cm.month_labels()
     n_m = len(months)
     nodes = active_nodes(run)
     table = node_table(run)
-    node_prod = np.array(cm.products, dtype=object)[cm.node_product[nodes]]
-    node_stage = np.array(cm.stages, dtype=object)[cm.node_product[nodes]]
-    node_reg = np.array(cm.regions, dtype=object)[cm.node_region[nodes]]
-    parts: list[pd.DataFrame] = []
-    k = len(nodes)
-    for var, arr in table.items():
-        parts.append(
-            pd.DataFrame(
-                {
-                    "month": np.repeat(months, k),
-                    "mineral": np.tile(node_prod, n_m),
-                    "stage": np.tile(node_stage, n_m),
-                    "region": np.tile(node_reg, n_m),
-                    "variable": var,
-                    "value": arr[:, nodes].ravel(),
-                    "unit": UNITS[var],
-                }
-            )
-        )
+    k, n_v = len(nodes), len(table)
+    parts = SeriesParts()
+    m_codes = np.arange(n_m)
+    block = n_m * k
+    v_codes = np.repeat(np.arange(n_v), block)
+    parts.add(
+        np.concatenate([arr[:, nodes].ravel() for arr in table.values()]),
+        scenario=(np.zeros(block * n_v, dtype=np.int64), [scenario]),
+        month=(np.tile(np.repeat(m_codes, k), n_v), months),
+        mineral=(np.tile(cm.node_product[nodes], n_m * n_v), cm.products),
+        stage=(np.tile(cm.node_product[nodes], n_m * n_v), cm.stages),
+        region=(np.tile(cm.node_region[nodes], n_m * n_v), cm.regions),
+        variable=(v_codes, list(table)),
+        unit=(v_codes, [UNITS[v] for v in table]),
+    )
     used = np.flatnonzero((run.flow > 1e-9).any(axis=0))
     if len(used):
         fr = cm.r_from_node[used]
         to = cm.r_to_node[used]
-        regions = np.array(cm.regions, dtype=object)
-        label = regions[cm.node_region[fr]] + "->" + regions[cm.node_region[to]]
+        labels = [
+            f"{cm.regions[a]}->{cm.regions[b]}"
+            for a, b in zip(cm.node_region[fr], cm.node_region[to], strict=True)
+        ]
         r = len(used)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "month": np.repeat(months, r),
-                    "mineral": np.tile(
-                        np.array(cm.products, dtype=object)[cm.node_product[fr]], n_m
-                    ),
-                    "stage": np.tile(np.array(cm.stages, dtype=object)[cm.node_product[fr]], n_m),
-                    "region": np.tile(label, n_m),
-                    "variable": "flow",
-                    "value": run.flow[:, used].ravel(),
-                    "unit": "t",
-                }
-            )
+        zeros = np.zeros(n_m * r, dtype=np.int64)
+        parts.add(
+            run.flow[:, used].ravel(),
+            scenario=(zeros, [scenario]),
+            month=(np.repeat(m_codes, r), months),
+            mineral=(np.tile(cm.node_product[fr], n_m), cm.products),
+            stage=(np.tile(cm.node_product[fr], n_m), cm.stages),
+            region=(np.tile(np.arange(r), n_m), labels),
+            variable=(zeros, ["flow"]),
+            unit=(zeros, ["t"]),
         )
     stage_of = dict(zip(cm.products, cm.stages, strict=True))
     for _, report in run.reports:
-        if report.rows:
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "month": [row.month for row in report.rows],
-                        "mineral": [row.product for row in report.rows],
-                        "stage": [stage_of.get(row.product, "") for row in report.rows],
-                        "region": [row.region for row in report.rows],
-                        "variable": [row.variable for row in report.rows],
-                        "value": [float(row.value) for row in report.rows],
-                        "unit": [row.unit for row in report.rows],
-                    }
-                )
+        rows = report.rows
+        if rows:
+            idx = np.arange(len(rows))
+            parts.add(
+                [float(row.value) for row in rows],
+                scenario=(np.zeros(len(rows), dtype=np.int64), [scenario]),
+                month=(idx, [row.month for row in rows]),
+                mineral=(idx, [row.product for row in rows]),
+                stage=(idx, [stage_of.get(row.product, "") for row in rows]),
+                region=(idx, [row.region for row in rows]),
+                variable=(idx, [row.variable for row in rows]),
+                unit=(idx, [row.unit for row in rows]),
             )
-    df = pd.concat(parts, ignore_index=True)
-    df.insert(0, "scenario", scenario)
-    return df[SERIES_COLUMNS].astype({"value": "float64"})
+    return parts
 
 
-def scenario_metrics(series: pd.DataFrame, runs: Sequence[MarketRun]) -> dict[str, Any]:
-    """Headline metrics of one scenario from its tidy rows (see docs/market.md)."""
-    price = series[series["variable"] == "price"]
-    key = price["mineral"] + "/" + price["stage"] + "/" + price["region"]
-    grouped = price.groupby(key, sort=True)["value"]
-    uns = series[series["variable"] == "unserved"]
-    uns_crit = series[series["variable"] == "unserved_critical"]
-    by_month = uns.groupby("month")["value"].sum()
+def to_frame(parts: Sequence[SeriesParts]) -> pd.DataFrame:
+    """One DataFrame (columns :data:`SERIES_COLUMNS`) from several parts."""
+    whole = SeriesParts()
+    for p in parts:
+        whole.extend(p)
+    return whole.frame()
 
-    def total(var: str) -> float:
-        return float(series.loc[series["variable"] == var, "value"].sum())
 
-    metrics: dict[str, Any] = {
-        "avg_price_usd_per_t": {k: round(float(v), 6) for k, v in grouped.mean().items()},
-        "peak_price_usd_per_t": {k: round(float(v), 6) for k, v in grouped.max().items()},
-        "unserved_t": float(uns["value"].sum()),
-        "unserved_t_by_region": {
-            str(k): float(v) for k, v in uns.groupby("region")["value"].sum().items()
-        },
-        "unserved_critical_t": float(uns_crit["value"].sum()),
-        "tariff_revenue_usd": total("tariff_revenue"),
-        "shortage_months": int((by_month > SHORTAGE_TOL_T).sum()),
-        "consumer_surplus_usd": total("consumer_surplus"),
-        "producer_surplus_usd": total("producer_surplus"),
-        "non_converged_months": int(sum(int((~r.converged).sum()) for r in runs)),
+def series_frame(scenario: str, run: MarketRun) -> pd.DataFrame:
+    """Tidy rows (columns :data:`SERIES_COLUMNS`) for one chain of one scenario."""
+    return to_frame([series_columns(scenario, run)])
+
+
+def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
+    """Headline metrics of one scenario (its chains share the scenario's months).
+
+    ``avg``/``peak_price_usd_per_t`` by ``"<product>/<stage>/<region>"`` over the months;
+    ``unserved_t`` summed over months, nodes and chains (``unserved_t_by_region`` per region,
+    ``unserved_critical_t`` for critical bids); ``shortage_months`` = months in which total
+    unserved exceeds :data:`SHORTAGE_TOL_T`; totals of tariff revenue and surpluses.
+    """
+    avg: dict[str, float] = {}
+    peak: dict[str, float] = {}
+    by_region: dict[str, float] = {}
+    totals = {
+        "unserved": 0.0,
+        "unserved_critical": 0.0,
+        "tariff_revenue": 0.0,
+        "consumer_surplus": 0.0,
+        "producer_surplus": 0.0,
     }
+    per_month: FloatArray | None = None
+    extra: dict[str, float] = {}
     for run in runs:
+        cm = run.cm
+        nodes = active_nodes(run)
+        table = node_table(run)
+        price = table["price"][:, nodes]
+        for j, n in enumerate(nodes):
+            prod = int(cm.node_product[n])
+            key = f"{cm.products[prod]}/{cm.stages[prod]}/{cm.regions[cm.node_region[n]]}"
+            avg[key] = round(float(price[:, j].mean()), 6)
+            peak[key] = round(float(price[:, j].max()), 6)
+        uns = table["unserved"][:, nodes]
+        for j, n in enumerate(nodes):
+            reg = cm.regions[cm.node_region[n]]
+            by_region[reg] = by_region.get(reg, 0.0) + float(uns[:, j].sum())
+        month_total = uns.sum(axis=1)
+        per_month = month_total if per_month is None else per_month + month_total
+        for var in totals:
+            totals[var] += float(table[var][:, nodes].sum())
         for _, report in run.reports:
             for name, value in report.metrics.items():
-                metrics[name] = float(metrics.get(name, 0.0)) + float(value)
+                extra[name] = extra.get(name, 0.0) + float(value)
+    metrics: dict[str, Any] = {
+        "avg_price_usd_per_t": dict(sorted(avg.items())),
+        "peak_price_usd_per_t": dict(sorted(peak.items())),
+        "unserved_t": totals["unserved"],
+        "unserved_t_by_region": dict(sorted(by_region.items())),
+        "unserved_critical_t": totals["unserved_critical"],
+        "tariff_revenue_usd": totals["tariff_revenue"],
+        "shortage_months": int((per_month > SHORTAGE_TOL_T).sum()) if per_month is not None else 0,
+        "consumer_surplus_usd": totals["consumer_surplus"],
+        "producer_surplus_usd": totals["producer_surplus"],
+        "non_converged_months": int(sum(int((~r.converged).sum()) for r in runs)),
+    }
+    metrics.update(extra)
     return metrics

@@ -22,7 +22,7 @@ import pandas as pd
 from critmin import __version__
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
-from critmin.market.results import SERIES_COLUMNS, scenario_metrics, series_frame
+from critmin.market.results import SeriesParts, scenario_metrics, series_columns, to_frame
 from critmin.scenarios.loader import LoadedScenario
 
 
@@ -31,7 +31,7 @@ class ScenarioResult:
     """Series and metrics of one scenario (all its markets)."""
 
     loaded: LoadedScenario
-    series: pd.DataFrame
+    series_parts: list[SeriesParts]
     metrics: dict[str, Any]
     runs: list[MarketRun] = field(default_factory=list)
     assumptions: list[dict[str, Any]] = field(default_factory=list)
@@ -50,19 +50,16 @@ def run_scenario(
     months = sc.month_labels()
     specs = sc.instrument_specs()
     runs: list[MarketRun] = []
-    frames: list[pd.DataFrame] = []
+    parts: list[SeriesParts] = []
     assumptions: list[dict[str, Any]] = []
     for market in sc.markets or []:
         cm = compile_market(market, months, sc.shocks)
         instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
         run = run_market(cm, instruments, on_month=on_month)
         runs.append(run)
-        frames.append(series_frame(sc.name, run))
+        parts.append(series_columns(sc.name, run))
         assumptions.extend(cm.assumptions)
-    series = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SERIES_COLUMNS)
-    )
-    return ScenarioResult(loaded, series, scenario_metrics(series, runs), runs, assumptions)
+    return ScenarioResult(loaded, parts, scenario_metrics(runs), runs, assumptions)
 
 
 def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
@@ -103,7 +100,7 @@ def run_study(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run every scenario; returns (tidy series of all scenarios, summary dict)."""
     results = [run_scenario(ls, on_month) for ls in loaded]
-    series = pd.concat([r.series for r in results], ignore_index=True)
+    series = to_frame([part for r in results for part in r.series_parts])
     return series, summary_dict(results)
 
 
