@@ -166,7 +166,11 @@ def dataset_supply(ds: DatasetSupply, product: str) -> list[SupplyBlock]:
         if region is None:
             continue
         qty_by_region[region] = qty_by_region.get(region, 0.0) + qty * ds.content_share
-    source = ds.source or f"critmin.catalog.production {ds.mineral}/{ds.stage}/{ds.year}"
+    origin = str(table["source"].iloc[0]) if "source" in table and len(table) else "catalog"
+    source = ds.source or (
+        f"{origin} via critmin.catalog.production({ds.mineral!r}, {ds.stage!r}, {ds.year})"
+        f" x content share {ds.content_share:g}"
+    )
     return [
         SupplyBlock(
             region=region,

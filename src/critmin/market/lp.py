@@ -149,6 +149,8 @@ class ClearingLP:
         self.highs = h = highspy.Highs()
         h.silent()
         h.setOptionValue("output_flag", False)
+        # month-to-month solves start from the previous basis; presolve would only add work
+        h.setOptionValue("presolve", "off")
         h.passModel(lp)
         self._col_idx = np.arange(lay.n_cols, dtype=np.int32)
         self._zeros = np.zeros(lay.n_cols)
