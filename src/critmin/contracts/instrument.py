@@ -78,6 +78,8 @@ class OfftakeSpec(InstrumentSpec):
     contracts: list[OfftakeEntry] = Field(min_length=1)
     top_wtp_usd_per_t: float = Field(TOP_WTP_USD_PER_T, gt=0)
     rank_step_usd_per_t: float = Field(RANK_STEP_USD_PER_T, gt=0)
+    source: str | None = Field(None, description="where the numbers come from")
+    estimate: bool = False
 
     @model_validator(mode="after")
     def _positive_bids(self) -> OfftakeSpec:

@@ -110,6 +110,8 @@ class DatedSpec(BaseModel):
         default_factory=dict,
         description="reform: parameter name -> {values: {date: {value, reference}}}",
     )
+    source: str | None = Field(None, description="where the instrument's numbers come from")
+    estimate: bool = Field(False, description="true when its numbers are estimates")
 
     @model_validator(mode="after")
     def _ordered_window(self) -> DatedSpec:

@@ -1,0 +1,70 @@
+"""compare_to_baseline on a hand-made two-scenario series (every figure derived below)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from critmin.errors import UnknownNameError
+from critmin.scenarios.compare import compare_to_baseline
+
+COLUMNS = ["scenario", "month", "mineral", "stage", "region", "variable", "value", "unit"]
+
+
+def _series() -> pd.DataFrame:
+    rows = []
+
+    def add(sc: str, region: str, variable: str, value: float, unit: str = "t") -> None:
+        rows.append((sc, "2026-03", "ndpr_oxide", "refining", region, variable, value, unit))
+
+    for sc, p_jpn, p_chn in (("free", 100.0, 90.0), ("managed", 130.0, 80.0)):
+        add(sc, "JPN", "price", p_jpn, "usd_per_t")
+        add(sc, "CHN", "price", p_chn, "usd_per_t")
+        add(sc, "AUS", "price", 95.0, "usd_per_t")
+        add(sc, "JPN", "consumption", 10.0)
+        add(sc, "JPN", "production", 0.0)
+    add("free", "CHN->JPN", "flow", 10.0)
+    add("managed", "CHN->JPN", "flow", 4.0)
+    add("managed", "AUS->JPN", "flow", 6.0)
+    add("managed", "AUS", "production", 6.0)
+    add("managed", "USA", "floor_payment", 500.0, "usd")
+    add("managed", "USA", "floor_kept", 5.0)
+    add("managed", "JPN", "levy_revenue", 120.0, "usd")
+    add("managed", "JPN", "unserved", 2.0)
+    add("managed", "USA", "days_of_cover", 45.0, "days")
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def test_managed_market_figures_by_hand() -> None:
+    """FORGE on 2026-03: JPN, AUS, USA members; CHN not.
+
+    inside avg = (130 + 95) / 2 = 112.5, outside = 80 (managed); free: (100 + 95) / 2 = 97.5.
+    OEM premium = (130 - 100) x 10 t = 300 usd, 30 usd/t. Imports into members: managed
+    6 t from AUS (member), 4 t from CHN; free 0 and 10 -> diversion +6 / -6. Subsidy per tonne
+    kept = 500 / 5 = 100. Production change = 6 - 0.
+    """
+    got = compare_to_baseline(_series(), "free")
+    m = got["managed"]
+    assert m["avg_price_inside_forge_usd_per_t"] == {"ndpr_oxide": pytest.approx(112.5)}
+    assert m["avg_price_outside_forge_usd_per_t"] == {"ndpr_oxide": pytest.approx(80)}
+    assert got["free"]["avg_price_inside_forge_usd_per_t"]["ndpr_oxide"] == pytest.approx(97.5)
+    assert m["oem_security_premium_usd"] == pytest.approx(300)
+    assert m["oem_security_premium_usd_per_t"] == pytest.approx(30)
+    assert m["imports_from_members_t"] == pytest.approx(6)
+    assert m["imports_from_nonmembers_t"] == pytest.approx(4)
+    assert m["trade_diversion_t"] == {"from_members": 6.0, "from_nonmembers": -6.0}
+    assert m["floor_fiscal_cost_usd"] == 500
+    assert m["subsidy_usd_per_t_kept"] == pytest.approx(100)
+    assert m["levy_revenue_usd"] == 120
+    assert m["unserved_t"] == 2
+    assert m["shortage_months"] == 1
+    assert m["production_change_t"] == pytest.approx(6)
+    assert m["days_of_cover_last"] == {"ndpr_oxide/USA": 45.0}
+    assert got["free"]["oem_security_premium_usd"] == 0
+    assert got["free"]["subsidy_usd_per_t_kept"] is None
+    assert "days_of_cover_last" not in got["free"]
+
+
+def test_unknown_baseline_suggests_a_name() -> None:
+    with pytest.raises(UnknownNameError, match="did you mean free"):
+        compare_to_baseline(_series(), "fre")
