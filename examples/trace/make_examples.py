@@ -1,7 +1,8 @@
 """Regenerate the trace examples: ``.venv/bin/python examples/trace/make_examples.py``.
 
 Writes the magnet chain (pure and with 30 % Chinese-separated oxide) as EPCIS 2.0 JSON-LD and
-template-shaped CMRT/EMRT/AMRT workbooks made by critmin's own generator.
+template-shaped CMRT/EMRT/AMRT workbooks made by critmin's own generator (same cell layout as
+the reader, see docs/trace.md "Supplier templates"; not RMI's official files).
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ SMELTERS = [
 ]
 MINES = [
     {
-        "mine_id": "MINE-AU-0001",
         "metal": "Rare Earth Elements",
+        "smelter_name": "Example RE Separation",
         "name": "Example RE Mine",
+        "mine_id": "MINE-AU-0001",
         "country": "Australia",
-        "smelter_cid": "CID009876",
     },
 ]
 
@@ -68,11 +69,11 @@ def main() -> None:
         ],
         mines=[
             {
-                "mine_id": "MINE-CD-0001",
                 "metal": "Cobalt",
+                "smelter_name": "Example Cobalt Refinery",
                 "name": "Example Co Mine",
+                "mine_id": "MINE-CD-0001",
                 "country": "COD",
-                "smelter_cid": "CID003456",
             }
         ],
         minerals=("cobalt",),

@@ -1,4 +1,9 @@
-"""RMI templates (CMRT 6.x, EMRT 1.x-2.x, AMRT 1.x) from template-shaped files we generate."""
+"""RMI templates (CMRT 6.x, EMRT 1.x-2.x, AMRT 1.x) from template-shaped files we generate.
+
+Positions asserted with raw ``openpyxl`` cell addresses are copied by hand from the public
+sources listed in docs/trace.md ("Supplier templates"), not from ``templates.LAYOUTS``: they
+check the generator and the reader against the published layout, not against each other.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import pytest
 
 from critmin.errors import InputError
 from critmin.trace.model import Stage
-from critmin.trace.templates import read_template, write_template
+from critmin.trace.templates import layout_for, read_template, write_template
 
 DECL = {
     "company_name": "Supplier KK",
@@ -52,6 +57,49 @@ def test_cmrt_64(tmp_path: Path) -> None:
     facs = t.to_network().facilities
     assert {f.stage for f in facs} == {Stage.REFINING}
     assert facs[2].id == "cmrt-smelter-row7"
+    assert "company_name" not in t.unverified
+    assert "completion_date" in t.unverified
+
+
+def test_cmrt_published_positions(tmp_path: Path) -> None:
+    """CMRT 6.x: company name Declaration!D8; Smelter List data from row 5 with metal B,
+    smelter name D, country E, smelter identification F, mine name N, mine country O."""
+    p = tmp_path / "cmrt.xlsx"
+    write_template(p, "CMRT", "6.5", declaration=DECL, smelters=SMELTERS)
+    wb = openpyxl.load_workbook(p)
+    assert wb["Declaration"]["D8"].value == "Supplier KK"
+    sl = wb["Smelter List"]
+    assert [sl[f"{c}5"].value for c in "BDEFNO"] == [
+        "Tin",
+        "Smelter A",
+        "Malaysia",
+        "CID001234",
+        "Mine X",
+        "Indonesia",
+    ]
+    assert wb.sheetnames[:5] == [
+        "Revision",
+        "Instructions",
+        "Definitions",
+        "Declaration",
+        "Smelter List",
+    ]
+
+
+def test_cid_from_id_input_column(tmp_path: Path) -> None:
+    """Only the 'Smelter Identification Number Input Column' (A) is filled: its CID is used."""
+    p = tmp_path / "cmrt.xlsx"
+    write_template(
+        p,
+        "CMRT",
+        "6.4",
+        declaration=DECL,
+        smelters=[
+            {"id_input": "CID000042", "metal": "Gold", "lookup": "Refiner B", "country": "JP"}
+        ],
+    )
+    s = read_template(p).smelters[0]
+    assert (s.cid, s.name, s.country) == ("CID000042", "Refiner B", "JPN")
 
 
 def test_translated_title_and_decoy_headers_are_ignored(tmp_path: Path) -> None:
@@ -86,18 +134,33 @@ def test_emrt_2_mine_list_and_amrt(tmp_path: Path) -> None:
         ],
         mines=[
             {
-                "mine_id": "M-1",
                 "metal": "Cobalt",
+                "smelter_name": "co REFINERY",
                 "name": "Co mine",
+                "mine_id": "M-1",
                 "country": "Congo, The Democratic Republic of the",
-                "smelter_cid": "CID003456",
             }
         ],
     )
+    wb = openpyxl.load_workbook(p)
+    ml = wb["Mine List"]
+    # published Mine List: A metal, B smelter name, C mine name, D mine id, F country; row 5
+    assert [ml[f"{c}5"].value for c in "ABCDF"] == [
+        "Cobalt",
+        "co REFINERY",
+        "Co mine",
+        "M-1",
+        "Congo, The Democratic Republic of the",
+    ]
     t = read_template(p)
     assert t.minerals == ("cobalt", "mica")
-    assert [(m.mine_id, m.country) for m in t.mines] == [("M-1", "COD")]
-    assert t.sourcing[-1].smelter == "CID003456"
+    assert [(m.mine_id, m.country, m.smelter_cid) for m in t.mines] == [("M-1", "COD", "CID003456")]
+    assert t.sourcing[-1].model_dump() == {
+        "smelter": "CID003456",
+        "metal": "cobalt",
+        "mine": "M-1",
+        "mine_country": "COD",
+    }
     stages = {f.id: f.stage for f in t.to_network().facilities}
     assert stages == {"CID003456": Stage.REFINING, "M-1": Stage.MINE}
     a = read_template(EXAMPLES / "amrt_1.3_example.xlsx")
@@ -105,10 +168,61 @@ def test_emrt_2_mine_list_and_amrt(tmp_path: Path) -> None:
     assert read_template(EXAMPLES / "emrt_2.0_example.xlsx").mines[0].country == "COD"
 
 
-def test_emrt_1_has_no_mine_list(tmp_path: Path) -> None:
+def test_emrt_1_has_no_mine_list_and_fixed_minerals(tmp_path: Path) -> None:
+    """EMRT 1.x covers cobalt and mica, with no minerals-scope field and no Mine List."""
     p = tmp_path / "emrt1.xlsx"
-    write_template(p, "EMRT", "1.3", declaration=DECL, smelters=SMELTERS[:1], minerals=("cobalt",))
-    assert read_template(p).mines == ()
+    write_template(p, "EMRT", "1.3", declaration=DECL, smelters=SMELTERS[:1])
+    t = read_template(p)
+    assert (t.mines, t.minerals) == ((), ("cobalt", "mica"))
+    with pytest.raises(InputError, match=r"EMRT 1\.x takes 0 minerals"):
+        write_template(p, "EMRT", "1.3", declaration=DECL, smelters=[], minerals=("cobalt",))
+
+
+def test_amrt_12_plain_smelter_columns(tmp_path: Path) -> None:
+    """AMRT 1.1-1.2 have no id-input or look-up column: metal A, name B, country C."""
+    p = tmp_path / "amrt12.xlsx"
+    write_template(
+        p,
+        "AMRT",
+        "1.2",
+        declaration=DECL,
+        smelters=[{"metal": "Silver", "name": "Ag refinery", "country": "Peru", "cid": ""}],
+        mines=[],
+        minerals=("silver", "zinc"),
+    )
+    wb = openpyxl.load_workbook(p)
+    assert [wb["Smelter List"][f"{c}5"].value for c in "ABC"] == ["Silver", "Ag refinery", "Peru"]
+    assert "Smelter Look-up" not in wb.sheetnames
+    t = read_template(p)
+    assert [(s.metal, s.name, s.country) for s in t.smelters] == [("silver", "Ag refinery", "PER")]
+    assert t.minerals == ("silver", "zinc")
+
+
+def test_amrt_13_other_minerals(tmp_path: Path) -> None:
+    """AMRT 1.3: 'Other [specify below]' is replaced by the text typed in D15:I16."""
+    p = tmp_path / "amrt13.xlsx"
+    write_template(p, "AMRT", "1.3", declaration=DECL, smelters=[], mines=[])
+    wb = openpyxl.load_workbook(p)
+    lay = layout_for("AMRT", "1.3")
+    wb["Declaration"][lay.minerals_cells[0]] = "Zinc"
+    wb["Declaration"][lay.minerals_cells[1]] = "Other [specify below]"
+    wb["Declaration"]["D15"] = "Tellurium"
+    wb.save(p)
+    assert read_template(p).minerals == ("zinc", "tellurium")
+
+
+def test_mine_with_unlisted_smelter_names_the_cell(tmp_path: Path) -> None:
+    p = tmp_path / "emrt.xlsx"
+    write_template(
+        p,
+        "EMRT",
+        "2.1",
+        declaration=DECL,
+        smelters=[],
+        mines=[{"metal": "Nickel", "smelter_name": "Ghost", "name": "N", "country": "Canada"}],
+    )
+    with pytest.raises(InputError, match=r"Mine List!B5: smelter 'Ghost' \(nickel\) is not on"):
+        read_template(p)
 
 
 def test_malformed_cid_names_the_cell(tmp_path: Path) -> None:
@@ -135,7 +249,7 @@ def test_unknown_country_and_empty_company(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"Smelter List!E5: unknown country 'Atlantis'"):
         read_template(p)
     write_template(p, "CMRT", "6.4", declaration={"declaration_scope": "A"}, smelters=[])
-    with pytest.raises(InputError, match=r"expected it in Declaration!D8"):
+    with pytest.raises(InputError, match=r"expected it in CMRT 6\.x Declaration!D8"):
         read_template(p)
 
 
