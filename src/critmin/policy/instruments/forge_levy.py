@@ -28,8 +28,10 @@ market is represented in FORGE by the Commission); ``ROW`` and any other non-ISO
 non-members. ``region_membership`` overrides any of these, ``members`` replaces the catalog.
 
 Series rows (``region`` = the importer unless stated): ``levy_revenue`` (usd), ``levy_rate``
-(usd_per_t, region = exporter: the levy on its exports to members), ``imports_from_members``
-and ``imports_from_nonmembers`` (t, every member importer and product). Metrics:
+(usd_per_t, region = exporter: the levy on its exports to members; recorded for exporters
+that ship the product anywhere that month, so idle nodes with meaningless duals are left
+out), ``imports_from_members`` and ``imports_from_nonmembers`` (t, every member importer
+and product). Metrics:
 ``levy_revenue_usd``, ``imports_from_members_t``, ``imports_from_nonmembers_t``,
 ``levy_iterations_max``, ``levy_non_converged_months``.
 """
@@ -288,8 +290,12 @@ class ForgeLevy:
         for (imp, prod), value in sorted(revenue.items()):
             self._rows.append(SeriesRow(month, prod, imp, "levy_revenue", value, "usd"))
             self._totals["levy"] += value
+        shipping = {
+            (exp, prod) for exp, imp, prod in result.routes() if result.flow(exp, imp, prod) > 1e-9
+        }
         for (exp, prod), value in sorted(self._applied.items()):
-            self._rows.append(SeriesRow(month, prod, exp, "levy_rate", value, "usd_per_t"))
+            if (exp, prod) in shipping:
+                self._rows.append(SeriesRow(month, prod, exp, "levy_rate", value, "usd_per_t"))
         for (imp, prod, from_member), qty in sorted(imports.items()):
             var = "imports_from_members" if from_member else "imports_from_nonmembers"
             self._rows.append(SeriesRow(month, prod, imp, var, qty, "t"))
