@@ -93,3 +93,17 @@ def test_comparison_of_the_three_scenarios() -> None:
     assert got["baseline_free_trade"]["oem_security_premium_usd"] == 0
     # the free-trade run and the ban run are untouched by the managed scenario's instruments
     assert got["china_export_ban"]["floor_fiscal_cost_usd"] == 0
+
+
+def test_bad_instrument_field_in_a_scenario_file_names_file_line_and_field(tmp_path: Any) -> None:
+    from critmin.errors import InputError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: bad\nbase: builtin:ndpr_china_ban\ninstruments:\n"
+        "  - kind: topup_floor\n    mineral: ndpr\n    region: USA\n    product: ndpr_oxide\n"
+        "    floor_usd_per_t: 110000\n    covered: [{qty_t: 10, cost_usd_per_t: -1}]\n",
+        "utf-8",
+    )
+    with pytest.raises(InputError, match=r"bad\.yaml:9 field 'instruments\[0\]\.covered"):
+        load_scenario(str(path))
