@@ -299,48 +299,71 @@ def run_market(
     adval = np.zeros(lay.n_r)
     applied = adval
 
-    for t, month in enumerate(months):
-        rate = cm.r_ad_valorem[t]
-        adval = rate * np.maximum(last_price[cm.r_from_node], 0.0) if has_adval else adval
-        for it in range(1, max_iterations + 1):
-            view.reset(t, month)
-            view.previous = previous
+    if not instruments and not has_adval:
+        # nothing iterates: one solve per month straight from the compiled matrices
+        upper_all = np.concatenate([cm.s_cap, cm.d_qty, cm.r_upper, cm.k_cap], axis=1)
+        cost_all = np.concatenate(
+            [
+                np.broadcast_to(cm.s_cost, (n_m, lay.n_s)),
+                np.broadcast_to(-cm.d_wtp, (n_m, lay.n_d)),
+                r_base,
+                np.broadcast_to(cm.k_cost, (n_m, lay.n_k)),
+            ],
+            axis=1,
+        )
+        for t, month in enumerate(months):
+            out_col[t], out_price[t] = lp.solve(cost_all[t], upper_all[t], cm.q_upper[t])
+            if on_month is not None:
+                on_month(month)
+        iterations[:] = 1
+        out_tw[:] = cm.r_specific
+        out_scap[:] = cm.s_cap
+        out_dqty[:] = cm.d_qty
+    else:
+        for t, month in enumerate(months):
+            rate = cm.r_ad_valorem[t]
+            adval = rate * np.maximum(last_price[cm.r_from_node], 0.0) if has_adval else adval
+            for it in range(1, max_iterations + 1):
+                view.reset(t, month)
+                view.previous = previous
+                for inst in instruments:
+                    inst.before_solve(month, view)
+                cost[r0:k0] = r_base[t] + view.r_wedge + adval
+                cost[e0:] = e_sign * view.e_price  # supply: +price, demand: -wtp
+                upper[:d0] = view.s_cap
+                upper[d0:r0] = view.d_qty
+                upper[r0:k0] = view.r_upper
+                upper[k0:e0] = cm.k_cap[t]
+                upper[e0:] = view.e_qty
+                applied = adval
+                col, price = lp.solve(cost, upper, cm.q_upper[t])
+                previous = _Solved(ctx, month, col, price, lp)
+                iterations[t] = it
+                done = True
+                if has_adval:
+                    new = rate * np.maximum(price[cm.r_from_node], 0.0)
+                    done = bool(
+                        np.all(np.abs(new - adval) <= tol_rel * np.maximum(np.abs(new), 1.0))
+                    )
+                    adval = new
+                if instruments:
+                    done = all(inst.is_converged(month, previous) for inst in instruments) and done
+                if done:
+                    break
+            else:
+                converged[t] = False
+            assert previous is not None
             for inst in instruments:
-                inst.before_solve(month, view)
-            cost[r0:k0] = r_base[t] + view.r_wedge + adval
-            cost[e0:] = e_sign * view.e_price  # supply: +price, demand: -wtp
-            upper[:d0] = view.s_cap
-            upper[d0:r0] = view.d_qty
-            upper[r0:k0] = view.r_upper
-            upper[k0:e0] = cm.k_cap[t]
-            upper[e0:] = view.e_qty
-            applied = adval
-            col, price = lp.solve(cost, upper, cm.q_upper[t])
-            previous = _Solved(ctx, month, col, price, lp)
-            iterations[t] = it
-            done = True
-            if has_adval:
-                new = rate * np.maximum(price[cm.r_from_node], 0.0)
-                done = bool(np.all(np.abs(new - adval) <= tol_rel * np.maximum(np.abs(new), 1.0)))
-                adval = new
-            if instruments:
-                done = all(inst.is_converged(month, previous) for inst in instruments) and done
-            if done:
-                break
-        else:
-            converged[t] = False
-        assert previous is not None
-        for inst in instruments:
-            inst.after_solve(month, previous)
-        out_price[t] = price
-        out_col[t] = col
-        out_tw[t] = cm.r_specific[t] + applied
-        out_iw[t] = view.r_wedge
-        out_scap[t] = view.s_cap
-        out_dqty[t] = view.d_qty
-        last_price = price
-        if on_month is not None:
-            on_month(month)
+                inst.after_solve(month, previous)
+            out_price[t] = price
+            out_col[t] = col
+            out_tw[t] = cm.r_specific[t] + applied
+            out_iw[t] = view.r_wedge
+            out_scap[t] = view.s_cap
+            out_dqty[t] = view.d_qty
+            last_price = price
+            if on_month is not None:
+                on_month(month)
 
     reports = [(inst.name, inst.finalize()) for inst in instruments]
     return MarketRun(
