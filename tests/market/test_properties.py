@@ -60,7 +60,12 @@ def markets(draw: st.DrawFn) -> Market:
         if a != b and draw(st.booleans())
     ]
     tariffs = [
-        {"importer": b, "exporter": a, "specific_usd_per_t": draw(st.integers(0, 60).map(float))}
+        {
+            "importer": b,
+            "exporter": a,
+            "specific_usd_per_t": draw(st.integers(0, 60).map(float)),
+            "ad_valorem": draw(st.sampled_from([0.0, 0.0, 0.1, 0.25])),
+        }
         for a in regions
         for b in regions
         if a != b and draw(st.integers(0, 3)) == 0
@@ -110,6 +115,10 @@ def test_equilibrium_conditions_hold(market: Market) -> None:
     assert (gap[open_] <= wedge[open_] + scale).all()
     flowing = run.flow[0] > 1e-7
     np.testing.assert_allclose(gap[flowing], wedge[flowing], atol=scale)
+    # ad-valorem wedges converged to rate x exporter price (1e-6 relative)
+    assert bool(run.converged[0])
+    expected = cm.r_specific[0] + cm.r_ad_valorem[0] * np.maximum(p[cm.r_from_node], 0.0)
+    np.testing.assert_allclose(run.tariff_wedge[0], expected, rtol=1e-6, atol=1e-6)
     # conversions: p_out <= a p_in + cost when idle with capacity, = when partly used
     k_gap = p[cm.k_out_node] - cm.k_input_t_per_t * p[cm.k_in_node] - cm.k_cost
     partly = (run.conversion[0] > 1e-7) & (run.conversion[0] < cm.k_cap[0] - 1e-7)
