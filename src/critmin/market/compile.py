@@ -441,4 +441,19 @@ def market_assumptions(market: Market, supply: Sequence[SupplyBlock]) -> list[di
         add(f"{label} cost", f"{c.cost_usd_per_t:g}", "usd_per_t", c.source, c.estimate)
     for r in market.routes:
         add(f"route {r.from_}->{r.to}", f"{r.cost_usd_per_t:g}", "usd_per_t", r.source, r.estimate)
+    default = market.default_route_cost_usd_per_t
+    if default is not None:
+        costs = default if isinstance(default, dict) else {"every product": default}
+        for prod, cost in costs.items():
+            add(
+                f"default route cost {prod}",
+                f"{cost:g}",
+                "usd_per_t",
+                market.default_route_source,
+                market.default_route_estimate,
+            )
+    for t in market.tariffs:
+        label = f"tariff {t.exporter}->{t.importer} {t.product or 'all products'}"
+        value = f"specific {t.specific_usd_per_t:g} usd_per_t, ad valorem {t.ad_valorem:g}"
+        add(label, value, "", t.source, t.estimate)
     return rows

@@ -197,6 +197,8 @@ class Market(_Model):
     conversions: list[Conversion] = []
     routes: list[Route] = []
     default_route_cost_usd_per_t: NonNeg | dict[str, NonNeg] | None = None
+    default_route_source: str | None = None
+    default_route_estimate: bool = False
     tariffs: list[Tariff] = []
     export_bans: list[ExportBan] = []
     export_quotas: list[ExportQuota] = []

@@ -59,6 +59,20 @@ def run_scenario(
         runs.append(run)
         parts.append(series_columns(sc.name, run))
         assumptions.extend(cm.assumptions)
+    for shock in sc.shocks:
+        if shock.source or shock.estimate:
+            what = shock.model_dump(
+                exclude={"source", "estimate", "start", "end"}, exclude_none=True
+            )
+            assumptions.append(
+                {
+                    "item": f"{sc.name}: shock {what}",
+                    "value": f"{shock.start or 'start'}..{shock.end or 'end'}",
+                    "unit": "months",
+                    "source": shock.source or "",
+                    "estimate": shock.estimate,
+                }
+            )
     return ScenarioResult(loaded, parts, scenario_metrics(runs), runs, assumptions)
 
 
