@@ -117,7 +117,11 @@ def test_base_inheritance_appends_shocks(tmp_path: Path) -> None:
 def test_builtins_load_and_unknown_builtin_suggests() -> None:
     assert {"ndpr_baseline", "ndpr_china_ban"} <= set(builtin_names())
     study = load_study([])
-    assert [s.scenario.name for s in study] == ["baseline_free_trade", "china_export_ban"]
+    assert [s.scenario.name for s in study] == [
+        "baseline_free_trade",
+        "china_export_ban",
+        "managed_market",
+    ]
     with pytest.raises(UnknownNameError, match="did you mean ndpr_baseline"):
         load_scenario("builtin:ndpr_baselin")
 

@@ -104,9 +104,14 @@ def test_summary_headlines(study: tuple[pd.DataFrame, dict]) -> None:  # type: i
     1.05^(23/12) = 1 976 t of 2 060 t; Tb 480 x 1.05^(23/12) = 527 t of 530 t): no shortage.
     The ban makes exactly its 12 months (2026-07..2027-06) short."""
     _, summary = study
-    base, ban = summary["scenarios"]
+    base, ban, managed = summary["scenarios"]
     assert base["metrics"]["shortage_months"] == 0
     assert base["metrics"]["unserved_t"] == pytest.approx(0, abs=1e-6)
     assert ban["metrics"]["shortage_months"] == 12
     assert all(isinstance(a["estimate"], bool) and a["source"] for a in summary["assumptions"])
-    assert set(summary["inputs"]) == {"builtin:ndpr_baseline", "builtin:ndpr_china_ban"}
+    assert managed["metrics"]["shortage_months"] == 12  # same ban, same months short
+    assert set(summary["inputs"]) == {
+        "builtin:ndpr_baseline",
+        "builtin:ndpr_china_ban",
+        "builtin:ndpr_managed_market",
+    }

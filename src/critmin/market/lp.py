@@ -96,6 +96,8 @@ class ClearingLP:
         cols_k = lay.k0 + np.arange(lay.n_k)
         cols_e = lay.e0 + np.arange(lay.n_e)
         q_cols = [lay.r0 + r for r in cm.q_routes]
+        e_node = np.array([e.node for e in extras], dtype=np.int64)
+        e_supply = np.array([e.sign > 0 for e in extras], dtype=bool)
         rows = np.concatenate(
             [
                 cm.s_node,
@@ -106,10 +108,19 @@ class ClearingLP:
                 cm.k_in_node,
                 np.array([e.node for e in extras], dtype=np.int64),
                 *[np.full(len(c), n_nodes + q, dtype=np.int64) for q, c in enumerate(q_cols)],
-                *([] if cm.reexport else [o0 + cm.r_from_node, o0 + cm.s_node, o0 + cm.k_out_node]),
+                *(
+                    []
+                    if cm.reexport
+                    else [
+                        o0 + cm.r_from_node,
+                        o0 + cm.s_node,
+                        o0 + cm.k_out_node,
+                        o0 + e_node[e_supply],
+                    ]
+                ),
             ]
         )
-        origin_cols = [] if cm.reexport else [cols_r, cols_s, cols_k]
+        origin_cols = [] if cm.reexport else [cols_r, cols_s, cols_k, cols_e[e_supply]]
         cols = np.concatenate(
             [cols_s, cols_d, cols_r, cols_r, cols_k, cols_k, cols_e, *q_cols, *origin_cols]
         ).astype(np.int64)
@@ -123,7 +134,16 @@ class ClearingLP:
                 -cm.k_input_t_per_t,
                 np.array([e.sign for e in extras], dtype=float),
                 *[np.ones(len(c)) for c in q_cols],
-                *([] if cm.reexport else [np.ones(lay.n_r), -np.ones(lay.n_s), -np.ones(lay.n_k)]),
+                *(
+                    []
+                    if cm.reexport
+                    else [
+                        np.ones(lay.n_r),
+                        -np.ones(lay.n_s),
+                        -np.ones(lay.n_k),
+                        -np.ones(int(e_supply.sum())),
+                    ]
+                ),
             ]
         )
         # CSC by hand: order entries by (column, row); no (row, column) pair repeats

@@ -21,10 +21,11 @@ from critmin.errors import InputError, UnknownNameError, suggest
 from critmin.market import spec as market_spec
 from critmin.market.spec import Loc, check_references
 from critmin.policy.instrument import REGISTRY, parse_instrument
+from critmin.scenarios.plugins import load_instruments
 from critmin.scenarios.spec import Months, Scenario
 
 BUILTIN_PREFIX = "builtin:"
-DEFAULT_STUDY = ("ndpr_baseline", "ndpr_china_ban")
+DEFAULT_STUDY = ("ndpr_baseline", "ndpr_china_ban", "ndpr_managed_market")
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ _TAGS = {
     "demand_surge",
     "float",
     "dict[str,constrained-float]",
+    "constrained-float",
     "str",
     "list[str]",
 }
@@ -127,6 +129,7 @@ def _pydantic_message(err: Any) -> str:
     return msg
 
 
+load_instruments()  # register every instrument kind before any scenario is parsed
 _FIELD_NAMES = _all_field_names()
 
 

@@ -12,26 +12,20 @@ import importlib
 from collections.abc import Iterable
 from typing import Any
 
-#: every module that registers an instrument kind (the stockpile adapter only if present)
+#: every module that registers an instrument kind
 INSTRUMENT_MODULES = (
     "critmin.policy.instrument",  # import_tariff
     "critmin.policy.instruments.forge_levy",  # forge_levy
     "critmin.policy.instruments.floors",  # topup_floor, purchase_floor
     "critmin.contracts.instrument",  # offtake
+    "critmin.stockpile.instrument",  # stockpile
 )
-OPTIONAL_MODULES = ("critmin.stockpile.instrument",)  # stockpile
 
 
 def load_instruments() -> list[str]:
     """Import the instrument modules; returns the registered kinds, sorted."""
     for mod in INSTRUMENT_MODULES:
         importlib.import_module(mod)
-    for mod in OPTIONAL_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
     from critmin.policy.instrument import REGISTRY
 
     return sorted(REGISTRY)

@@ -23,7 +23,12 @@ from critmin import __version__
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
 from critmin.market.results import SeriesParts, scenario_metrics, series_columns, to_frame
+from critmin.scenarios.compare import compare_to_baseline
 from critmin.scenarios.loader import LoadedScenario
+from critmin.scenarios.plugins import reform_changes
+
+#: the free-trade run other scenarios are compared with (security premium, trade diversion)
+BASELINE_SCENARIO = "baseline_free_trade"
 
 
 @dataclass
@@ -102,6 +107,7 @@ def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
                 "source": res.loaded.source,
                 "months": {"start": m[0], "end": m[-1]},
                 "metrics": res.metrics,
+                "reform_changes": reform_changes(res.loaded.scenario.instruments),
             }
             for res, m in zip(results, months, strict=True)
         ],
@@ -115,7 +121,15 @@ def run_study(
     """Run every scenario; returns (tidy series of all scenarios, summary dict)."""
     results = [run_scenario(ls, on_month) for ls in loaded]
     series = to_frame([part for r in results for part in r.series_parts])
-    return series, summary_dict(results)
+    summary = summary_dict(results)
+    names = {r.loaded.scenario.name for r in results}
+    if BASELINE_SCENARIO in names and len(names) > 1:
+        # the managed-market figures join each scenario's metrics, so the report compares them
+        comparison = compare_to_baseline(series, BASELINE_SCENARIO)
+        for entry in summary["scenarios"]:
+            entry["metrics"].update(comparison.get(entry["name"], {}))
+        summary["baseline_scenario"] = BASELINE_SCENARIO
+    return series, summary
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
