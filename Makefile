@@ -21,6 +21,10 @@ $(STAMP): requirements.lock pyproject.toml
 ## Run the main job on the embedded default data, results in out/
 run: $(STAMP)
 	$(BIN)/critmin run --out out
+	$(BIN)/critmin risk --out out > /dev/null
+	@echo "wrote out/risk.json, out/risk.csv (dependency report, core minerals)"
+	@echo "open out/report.html in a browser"
+
 
 ## Lint, type-check and the fast test suite
 test: lint typecheck pytest
