@@ -397,17 +397,45 @@ def build_production() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
     return prod.reset_index(drop=True), world.reset_index(drop=True), world_share
 
 
+PRODUCT_FACTORS = ("parent_content", "share_of_parent_output", "yield_from_parent")
+PRODUCT_VALUE_COLUMNS = {
+    "parent_content": "parent_content_t_per_t",
+    "share_of_parent_output": "share_of_parent_output",
+    "yield_from_parent": "yield_from_parent",
+}
+
+
 def build_products(world_share: dict[str, float]) -> pd.DataFrame:
-    """Products with content shares; NdPr/Dy/Tb shares are computed from the production build."""
+    """Products with their three factors (see data/curated/README.md).
+
+    ``parent_content_t_per_t`` (t of the parent's production basis in 1 t of product) is
+    curated and required; ``share_of_parent_output`` of NdPr/Dy/Tb oxide is computed here from
+    the production build (world contained oxide / world mined REO, 2024); ``yield_from_parent``
+    is curated where a processing yield matters. Each factor carries ``*_estimate`` and
+    ``*_note`` (its source and reasoning).
+    """
     df = pd.read_csv(CURATED / "products.csv", dtype=str, keep_default_na=False)
-    computed = {**world_share, "ndpr_metal": world_share["ndpr_oxide"]}
-    for pid, share in computed.items():
+    for pid, share in world_share.items():
         mask = df["id"] == pid
-        df.loc[mask, "content_share"] = f"{share:.4f}"
-        df.loc[mask, "note"] = (
-            df.loc[mask, "note"].str.replace(r"^content_share = ", "", regex=True)
+        if not mask.any():
+            raise SystemExit(f"data/curated/products.csv lacks the computed product {pid!r}")
+        df.loc[mask, "share_of_parent_output"] = f"{share:.4f}"
+        df.loc[mask, "share_of_parent_output_note"] = (
+            df.loc[mask, "share_of_parent_output_note"]
             + f" (computed by scripts/build_data.py for 2024: {share:.4f})"
         )
+    for factor in PRODUCT_FACTORS:
+        value_col = PRODUCT_VALUE_COLUMNS[factor]
+        values = pd.to_numeric(df[value_col].replace("", np.nan), errors="raise")
+        if factor == "parent_content" and values.isna().any():
+            missing = df.loc[values.isna(), "id"].tolist()
+            raise SystemExit(f"data/curated/products.csv: parent_content_t_per_t blank: {missing}")
+        out_of_range = (values <= 0) | ((values > 1) & (factor != "parent_content"))
+        if out_of_range.any():
+            bad = df.loc[out_of_range, "id"].tolist()
+            raise SystemExit(f"data/curated/products.csv: {value_col} out of range: {bad}")
+        est = df[f"{factor}_estimate"].str.strip().str.lower()
+        df[f"{factor}_estimate"] = np.where(values.isna(), False, est == "true")
     df["source"] = df["source_id"].map(citation)
     df["licence"] = df["source_id"].map(licence)
     return df

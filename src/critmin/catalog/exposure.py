@@ -176,8 +176,10 @@ class ExposureLine(BaseModel):
     kg_per_unit: float
     units_per_year: float
     annual_product_t: float
-    content_share: float
+    parent_content_t_per_t: float
     annual_mineral_t: float
+    yield_from_parent: float | None
+    annual_mineral_input_t: float
     mineral_unit: str
     price_usd_per_t: float | None
     price_source: str | None
@@ -290,16 +292,22 @@ def compute_exposure(
     for i, item in enumerate(bom.items):
         loc: Loc = ("items", i, "product")
         try:
-            product = mins.get_product(item.product)
-            pid, mid, content = product.id, product.mineral_id, float(product.content_share)
+            product: mins.Product | None = mins.get_product(item.product)
         except CritminError:
+            product = None
+        annual_t = item.kg_per_unit * n / 1000.0
+        if product is not None:
+            pid, mid = product.id, product.mineral_id
+            content, yld = product.parent_content_t_per_t, product.yield_from_parent
+            mineral_t, input_t = product.parent_t(annual_t), product.parent_input_t(annual_t)
+        else:
             try:
                 mineral = mins.get_mineral(item.product)
             except CritminError as exc:
                 raise InputError(str(exc), where=where(path, lines, loc)) from None
-            pid, mid, content = mineral.id, mineral.id, 1.0
+            pid, mid, content, yld = mineral.id, mineral.id, 1.0, None
+            mineral_t = input_t = annual_t
         unit = mins.get_mineral(mid).unit
-        annual_t = item.kg_per_unit * n / 1000.0
         try:
             price, price_src = prices.reference_price_usd_per_t(pid, yr)
         except CritminError:
@@ -311,8 +319,10 @@ def compute_exposure(
                 kg_per_unit=item.kg_per_unit,
                 units_per_year=n,
                 annual_product_t=annual_t,
-                content_share=content,
-                annual_mineral_t=annual_t * content,
+                parent_content_t_per_t=content,
+                annual_mineral_t=mineral_t,
+                yield_from_parent=yld,
+                annual_mineral_input_t=input_t,
                 mineral_unit=unit,
                 price_usd_per_t=price,
                 price_source=price_src,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from critmin.catalog._data import read_table
-from critmin.errors import UnknownNameError
+from critmin.errors import InputError, UnknownNameError
 
 
 class Mineral(BaseModel):
@@ -31,8 +32,16 @@ class Mineral(BaseModel):
 class Product(BaseModel):
     """A stage-specific material of a mineral (``ndpr_oxide``, ``lithium_carbonate``, ...).
 
-    ``content_share`` is the mass fraction of the parent mineral's basis in the product (e.g.
-    Li in Li2CO3 = 0.188; NdPr oxide in REO = world-average share), with ``source``/``note``.
+    Three factors relate the product to its parent mineral (``mineral_id``), each with a note
+    (source, reasoning) and an ``*_estimate`` flag:
+
+    - ``parent_content_t_per_t``: tonnes of the parent mineral's production basis (its
+      ``Mineral.unit``) contained in one tonne of product: Li in Li2CO3 0.188 t Li; NdPr
+      oxide 1.0 t REO; NdFeB magnet ~0.36 t REO (0.31 t rare-earth metal as oxide).
+    - ``share_of_parent_output``: fraction (0..1) of the parent's world production that is
+      this product (NdPr oxide 0.22 of REO); None where not meaningful.
+    - ``yield_from_parent``: tonnes of product made from one tonne of the parent's basis in
+      processing (spherical graphite from flake ~0.4); None where no yield matters.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -42,9 +51,30 @@ class Product(BaseModel):
     stage: str
     name: str
     hs_codes: tuple[str, ...]
-    content_share: float
+    parent_content_t_per_t: float = Field(gt=0.0)
+    parent_content_estimate: bool
+    parent_content_note: str
+    share_of_parent_output: float | None = Field(default=None, gt=0.0, le=1.0)
+    share_of_parent_output_estimate: bool = False
+    share_of_parent_output_note: str = ""
+    yield_from_parent: float | None = Field(default=None, gt=0.0, le=1.0)
+    yield_from_parent_estimate: bool = False
+    yield_from_parent_note: str = ""
     source: str
     note: str = ""
+
+    def parent_t(self, product_t: float) -> float:
+        """Tonnes of the parent's basis contained in ``product_t`` tonnes of product."""
+        return product_t * self.parent_content_t_per_t
+
+    def parent_input_t(self, product_t: float) -> float:
+        """Tonnes of the parent's basis fed to processing to make ``product_t`` tonnes.
+
+        Contained tonnes divided by ``yield_from_parent`` (equal to :meth:`parent_t` when no
+        yield is given).
+        """
+        contained = self.parent_t(product_t)
+        return contained if self.yield_from_parent is None else contained / self.yield_from_parent
 
 
 def _norm(text: str) -> str:
@@ -78,22 +108,49 @@ def _minerals() -> dict[str, Mineral]:
     return out
 
 
+def _opt_float(cell: object) -> float | None:
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return None
+    value = float(str(cell))
+    return None if math.isnan(value) else value
+
+
+def _text(cell: object) -> str:
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+        return ""
+    return str(cell)
+
+
 @lru_cache(maxsize=1)
 def _products() -> dict[str, Product]:
     df = read_table("products.csv")
-    return {
-        str(r["id"]): Product(
+    out: dict[str, Product] = {}
+    for r in df.to_dict("records"):
+        content = _opt_float(r["parent_content_t_per_t"])
+        if content is None:
+            raise InputError(
+                "blank; expected t of the parent basis per t of product",
+                where=f"products.csv row {r['id']!r} field 'parent_content_t_per_t'",
+            )
+        out[str(r["id"])] = Product(
             id=str(r["id"]),
             mineral_id=str(r["mineral_id"]),
             stage=str(r["stage"]),
             name=str(r["name"]),
             hs_codes=_split(str(r["hs_codes"]), " "),
-            content_share=float(r["content_share"]),
+            parent_content_t_per_t=content,
+            parent_content_estimate=bool(r["parent_content_estimate"]),
+            parent_content_note=_text(r["parent_content_note"]),
+            share_of_parent_output=_opt_float(r["share_of_parent_output"]),
+            share_of_parent_output_estimate=bool(r["share_of_parent_output_estimate"]),
+            share_of_parent_output_note=_text(r["share_of_parent_output_note"]),
+            yield_from_parent=_opt_float(r["yield_from_parent"]),
+            yield_from_parent_estimate=bool(r["yield_from_parent_estimate"]),
+            yield_from_parent_note=_text(r["yield_from_parent_note"]),
             source=str(r["source"]),
-            note=str(r["note"]),
+            note=_text(r["note"]),
         )
-        for r in df.to_dict("records")
-    }
+    return out
 
 
 @lru_cache(maxsize=1)

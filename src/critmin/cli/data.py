@@ -58,17 +58,27 @@ def minerals_cmd(
     _console().print(table)
 
 
+def _factor(value: float | None, estimate: bool) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" + (" (est.)" if estimate else "")
+
+
 @data_app.command("products")
 def products_cmd(as_json: bool = typer.Option(False, "--json", help="Plain JSON.")) -> None:
-    """Stage products (NdPr oxide, lithium carbonate, ...) with their content shares."""
-    from critmin.catalog.minerals import list_products
+    """Stage products (NdPr oxide, lithium carbonate, ...): parent content, share, yield."""
+    from critmin.catalog.minerals import get_mineral, list_products
 
     ps = list_products()
     if as_json:
         _json_out([p.model_dump(mode="json") for p in ps])
         return
-    table = Table(title="products")
-    for col in ("id", "mineral", "stage", "name", "HS", "content share", "source"):
+    table = Table(
+        title="products: parent content = t of the parent's basis per t of product; "
+        "share = of the parent's world output; yield = t product per t parent fed"
+    )
+    cols = ("id", "mineral", "stage", "name", "HS", "parent content", "share", "yield", "source")
+    for col in cols:
         table.add_column(col)
     for p in ps:
         table.add_row(
@@ -77,7 +87,10 @@ def products_cmd(as_json: bool = typer.Option(False, "--json", help="Plain JSON.
             p.stage,
             p.name,
             " ".join(p.hs_codes),
-            f"{p.content_share:.4g}",
+            f"{_factor(p.parent_content_t_per_t, p.parent_content_estimate)} "
+            f"{get_mineral(p.mineral_id).unit}",
+            _factor(p.share_of_parent_output, p.share_of_parent_output_estimate),
+            _factor(p.yield_from_parent, p.yield_from_parent_estimate),
             p.source,
         )
     _console().print(table)
