@@ -34,7 +34,11 @@ def test_duplicate_names_and_negative_input_are_errors() -> None:
 
 
 claims_st = st.lists(
-    st.tuples(st.integers(1, 4), st.floats(0, 1e4, allow_nan=False)), min_size=0, max_size=8
+    # claims are 0 or at least a gram: a subnormal claim (5e-324 t) times a pro-rata fraction
+    # underflows to 0 and would break the equal-fraction check for no physical reason
+    st.tuples(st.integers(1, 4), st.one_of(st.just(0.0), st.floats(1e-6, 1e4))),
+    min_size=0,
+    max_size=8,
 ).map(lambda xs: [Claim(f"c{i}", r, q) for i, (r, q) in enumerate(xs)])
 
 

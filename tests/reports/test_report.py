@@ -11,6 +11,7 @@ import plotly.offline
 import pytest
 
 import critmin.reports.build as build_module
+from critmin import fileio
 from critmin.errors import InputError
 from critmin.reports import build_report
 from critmin.reports.testing import parse_display, read_table_rows, synthetic_run
@@ -174,7 +175,7 @@ def test_failed_write_leaves_no_partial_file(
     def boom(fd: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(build_module.os, "fsync", boom)
+    monkeypatch.setattr(fileio.os, "fsync", boom)
     with pytest.raises(OSError, match="disk full"):
         build_report(series, summary, out)
     assert out.read_text(encoding="utf-8") == "previous report"

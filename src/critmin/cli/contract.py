@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +15,7 @@ from critmin.cli import app
 from critmin.contracts import load_contract, read_prices, settle, value_contract
 from critmin.contracts.prices import read_forward_curve
 from critmin.errors import InputError
+from critmin.fileio import atomic_write_text
 
 contract_app = typer.Typer(
     no_args_is_help=True, help="Offtake contracts: settlement statements and valuation."
@@ -31,18 +30,6 @@ def _echo_json(payload: dict[str, Any]) -> None:
 def _console() -> Console:
     # wide enough for the statement when piped (rich assumes 80 columns off a terminal)
     return Console(width=None if sys.stdout.isatty() else 150)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @contract_app.command("settle")
@@ -72,7 +59,7 @@ def settle_cmd(
     if out is not None:
         if out.suffix.lower() != ".csv":
             raise InputError(f"expected a .csv output path, got {out.name!r}", where="--out")
-        _write_atomic(out, statement.to_frame().to_csv(index=False))
+        atomic_write_text(out, statement.to_frame().to_csv(index=False))
     if as_json:
         _echo_json(statement.to_dict())
         return

@@ -8,10 +8,7 @@ is left at ``out_path``.
 
 from __future__ import annotations
 
-import contextlib
 import html
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -20,6 +17,7 @@ import pandas as pd
 import plotly.offline
 
 from critmin.errors import InputError
+from critmin.fileio import atomic_write_text
 from critmin.reports import figures, fmt
 from critmin.reports.contract import RunView, run_view
 
@@ -685,23 +683,6 @@ def render_html(view: RunView) -> str:
     )
 
 
-def _write_atomic(text: str, out_path: Path) -> None:
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.chmod(0o644)  # mkstemp makes 0600; a report is meant to be shared
-        tmp.replace(out_path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-
-
 def build_report(series: pd.DataFrame, summary: dict[str, object], out_path: Path) -> Path:
     """Write the self-contained HTML report of a run to ``out_path`` and return the path.
 
@@ -715,7 +696,7 @@ def build_report(series: pd.DataFrame, summary: dict[str, object], out_path: Pat
         raise InputError("is a directory; expected a file path for the report", where=str(out_path))
     view = run_view(series, summary)
     text = render_html(view)
-    _write_atomic(text, out_path)
+    atomic_write_text(out_path, text)
     return out_path
 
 

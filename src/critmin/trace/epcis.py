@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from critmin.errors import CritminError, InputError
+from critmin.fileio import atomic_write_text
 from critmin.trace.model import (
     Aggregation,
     Extraction,
@@ -376,7 +375,4 @@ def write_epcis(net: SupplyNetwork, path: str | Path) -> None:
     """Write the network as EPCIS 2.0 JSON-LD (atomically: temp file + rename)."""
     p = Path(path)
     text = json.dumps(to_epcis(net), indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    Path(tmp).replace(p)
+    atomic_write_text(p, text)

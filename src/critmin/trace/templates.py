@@ -34,9 +34,7 @@ are critmin's inference (``TemplateLayout.unverified``, exposed on every
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from critmin.errors import CritminError, InputError
+from critmin.fileio import atomic_write
 from critmin.trace.geo import resolve_country
 from critmin.trace.model import Facility, Stage, SupplyNetwork
 
@@ -598,7 +597,4 @@ def write_template(
             for k, v in row.items():
                 ws[f"{lay.mine_cols[k]}{lay.mine_first_row + i}"] = v
     p = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", suffix=".xlsx")
-    os.close(fd)
-    wb.save(tmp)
-    Path(tmp).replace(p)
+    atomic_write(p, wb.save)
