@@ -8,6 +8,7 @@ loop then only pushes rows of these matrices to the solver.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,21 +88,36 @@ class CompiledMarket:
     def month_labels(self) -> list[str]:
         return [month_label(int(m)) for m in self.months]
 
+    @functools.cached_property
+    def _node_lookup(self) -> dict[tuple[str, str], int]:
+        return {
+            (self.regions[int(r)], self.products[int(p)]): i
+            for i, (r, p) in enumerate(zip(self.node_region, self.node_product, strict=True))
+        }
+
+    @functools.cached_property
+    def _route_lookup(self) -> dict[tuple[int, int], int]:
+        out: dict[tuple[int, int], int] = {}
+        for i, (a, b) in enumerate(zip(self.r_from_node.tolist(), self.r_to_node.tolist())):
+            out.setdefault((a, b), i)  # the first route between two nodes, as before
+        return out
+
     def node_index(self, region: str, product: str) -> int:
         """Index of the node (region, product); raises UnknownNameError when absent."""
-        key = (self.regions.index(region), self.products.index(product))
-        for i, (r, p) in enumerate(zip(self.node_region, self.node_product, strict=True)):
-            if (int(r), int(p)) == key:
-                return i
-        raise UnknownNameError("node", f"{region}/{product}", [])
+        if region not in self.regions or product not in self.products:
+            raise ValueError(f"{region!r} or {product!r} is not in this market")
+        try:
+            return self._node_lookup[(region, product)]
+        except KeyError:
+            raise UnknownNameError("node", f"{region}/{product}", []) from None
 
     def route_index(self, exporter: str, importer: str, product: str) -> int:
         src = self.node_index(exporter, product)
         dst = self.node_index(importer, product)
-        hits = np.flatnonzero((self.r_from_node == src) & (self.r_to_node == dst))
-        if len(hits) == 0:
-            raise UnknownNameError("route", f"{exporter}->{importer} {product}", [])
-        return int(hits[0])
+        try:
+            return self._route_lookup[(src, dst)]
+        except KeyError:
+            raise UnknownNameError("route", f"{exporter}->{importer} {product}", []) from None
 
 
 def _window(months: IntArray, start: str | None, end: str | None) -> BoolArray:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +69,22 @@ class _Context:
             (cm.regions[int(r)], cm.products[int(p)]): i
             for i, (r, p) in enumerate(zip(cm.node_region, cm.node_product, strict=True))
         }
+
+        # (exporter, importer, product) of every route, in route order, and the reverse map
+        self.routes: tuple[tuple[str, str, str], ...] = tuple(
+            (cm.regions[ra], cm.regions[rb], cm.products[pa])
+            for ra, rb, pa in zip(
+                cm.node_region[cm.r_from_node].tolist(),
+                cm.node_region[cm.r_to_node].tolist(),
+                cm.node_product[cm.r_from_node].tolist(),
+                strict=True,
+            )
+        )
+        self.route_of: dict[tuple[str, str, str], int] = {}
+        for i, key in enumerate(self.routes):
+            self.route_of.setdefault(key, i)
+        # route masks asked for by instruments, by (exporters, importers, product)
+        self.route_masks: dict[tuple[Any, Any, str | None], BoolArray] = {}
 
     @property
     def mineral(self) -> str:
@@ -129,24 +146,16 @@ class _Solved:
         return float(self.node_price[self._ctx.node(region, product)])
 
     def flow(self, exporter: str, importer: str, product: str) -> float:
-        r = self._ctx.cm.route_index(exporter, importer, product)
+        r = self._ctx.route_of.get((exporter, importer, product))
+        if r is None:
+            r = self._ctx.cm.route_index(exporter, importer, product)  # raises the error
         return float(self.col[self._lay.r0 + r])
 
     def block_value(self, handle: int) -> float:
         return float(self.col[self._lay.e0 + handle])
 
     def routes(self) -> Sequence[tuple[str, str, str]]:
-        cm = self._ctx.cm
-        out = []
-        for a, b in zip(cm.r_from_node, cm.r_to_node, strict=True):
-            out.append(
-                (
-                    cm.regions[int(cm.node_region[a])],
-                    cm.regions[int(cm.node_region[b])],
-                    cm.products[int(cm.node_product[a])],
-                )
-            )
-        return out
+        return self._ctx.routes
 
 
 class _View:
@@ -192,6 +201,14 @@ class _View:
         importers: Sequence[str] | None,
         product: str | None,
     ) -> BoolArray:
+        key = (
+            None if exporters is None else tuple(exporters),
+            None if importers is None else tuple(importers),
+            product,
+        )
+        cached = self._ctx.route_masks.get(key)
+        if cached is not None:
+            return cached
         cm = self._ctx.cm
         mask = np.ones(len(cm.r_from_node), dtype=bool)
         if exporters is not None:
@@ -206,6 +223,8 @@ class _View:
             if product not in cm.products:
                 raise UnknownNameError("product", product, cm.products)
             mask &= self._r_prod == cm.products.index(product)
+        mask.flags.writeable = False
+        self._ctx.route_masks[key] = mask
         return mask
 
     def add_route_wedge(
