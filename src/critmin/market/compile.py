@@ -98,7 +98,9 @@ class CompiledMarket:
     @functools.cached_property
     def _route_lookup(self) -> dict[tuple[int, int], int]:
         out: dict[tuple[int, int], int] = {}
-        for i, (a, b) in enumerate(zip(self.r_from_node.tolist(), self.r_to_node.tolist())):
+        for i, (a, b) in enumerate(
+            zip(self.r_from_node.tolist(), self.r_to_node.tolist(), strict=True)
+        ):
             out.setdefault((a, b), i)  # the first route between two nodes, as before
         return out
 
