@@ -49,7 +49,38 @@ def test_usmca_eu27_feoc() -> None:
 
 
 def test_bloc_lookup() -> None:
-    assert {b.id for b in list_blocs()} == {"forge", "usmca", "eu27", "feoc"}
+    assert {b.id for b in list_blocs()} == {"forge", "usmca", "eu27", "feoc", "us_fta"}
     assert get_bloc("EU-27").id == "eu27"
     with pytest.raises(UnknownNameError, match="did you mean forge"):
         get_bloc("forg")
+
+
+def test_us_fta_dated_partners() -> None:
+    """USTR's 20 FTA partners, each from its agreement's entry into force (Israel 1985 ..
+    Panama 2012-10-31), plus Japan from 2023-03-28 (US-Japan Critical Minerals Agreement)."""
+    twenty = {
+        "AUS", "BHR", "CAN", "CHL", "COL", "CRI", "DOM", "SLV", "GTM", "HND",
+        "ISR", "JOR", "KOR", "MEX", "MAR", "NIC", "OMN", "PAN", "PER", "SGP",
+    }  # fmt: skip
+    assert members("us_fta", "2023-03-27") == twenty
+    assert members("us_fta", "2023-03-28") == twenty | {"JPN"}
+    assert "KOR" not in members("us_fta", "2012-03-14")
+    assert "KOR" in members("us_fta", "2012-03-15")
+    assert members("us_fta", "1990-01-01") == {"ISR", "CAN"}
+
+
+def test_trace_uses_the_catalog_blocs() -> None:
+    """trace.geo has no lists of its own: every bloc and day agrees with the catalog."""
+    import datetime as dt
+
+    from critmin.trace import geo
+
+    assert geo.known_blocs() == sorted(b.id for b in list_blocs())
+    for day in (dt.date(2020, 1, 31), dt.date(2026, 3, 1)):
+        for b in list_blocs():
+            assert geo.bloc_members(b.id, day) == members(b.id, day)
+    assert geo.bloc_members("forge", dt.date(2026, 3, 1), expand_eu=True) == members(
+        "forge", dt.date(2026, 3, 1), expand_eu=True
+    )
+    with pytest.raises(UnknownNameError, match="did you mean us_fta"):
+        geo.bloc_members("us_ft", dt.date(2026, 3, 1))

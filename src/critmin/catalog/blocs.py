@@ -1,4 +1,4 @@
-"""Blocs with dated membership: FORGE, USMCA, EU-27, the FEOC covered nations.
+"""Blocs with dated membership: FORGE, USMCA, EU-27, the FEOC covered nations, US FTA partners.
 
 FORGE is the Forum on Resource Geostrategic Engagement launched at the 2026 Critical Minerals
 Ministerial on 2026-02-04 (seed 002): 55 delegations = 54 countries + the European Commission,
@@ -102,7 +102,7 @@ def _blocs() -> dict[str, Bloc]:
 
 
 def list_blocs() -> list[Bloc]:
-    """All blocs: ``forge``, ``usmca``, ``eu27``, ``feoc``."""
+    """All blocs: ``forge``, ``usmca``, ``eu27``, ``feoc``, ``us_fta``."""
     return list(_blocs().values())
 
 

@@ -110,6 +110,23 @@ SOURCES: dict[str, Source] = {
         "url": "https://european-union.europa.eu/principles-countries-history/eu-countries_en",
         "licence": "CC BY 4.0 (EU reuse policy)",
     },
+    "ustr_fta": {
+        "citation": "USTR, Free Trade Agreements (the 20 U.S. FTA partner countries and the "
+        "agreements' entry-into-force dates)",
+        "title": "Free Trade Agreements",
+        "publisher": "Office of the U.S. Trade Representative",
+        "url": "https://ustr.gov/trade-agreements/free-trade-agreements",
+        "licence": _PD,
+    },
+    "us_japan_cma_2023": {
+        "citation": "Agreement between the United States and Japan on Strengthening Critical "
+        "Minerals Supply Chains, signed and in force 2023-03-28; U.S. Treasury Notice 2023-29 "
+        "(IRA 30D: countries with which the U.S. has a free trade agreement)",
+        "title": "US-Japan Critical Minerals Agreement; IRS Notice 2023-29",
+        "publisher": "Office of the U.S. Trade Representative; U.S. Department of the Treasury",
+        "url": "https://ustr.gov/about-us/policy-offices/press-office/press-releases/2023/march",
+        "licence": _PD,
+    },
     "feoc_10usc4872": {
         "citation": "10 U.S.C. 4872(d) covered nations (China, Russia, Iran, North Korea); "
         "DOE FEOC interpretation, 89 FR 37079 (2024-05-06)",

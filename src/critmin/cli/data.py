@@ -162,14 +162,14 @@ def production_cmd(
 
 @data_app.command("blocs")
 def blocs_cmd(
-    bloc: str | None = typer.Argument(None, help="One bloc: forge, usmca, eu27, feoc"),
+    bloc: str | None = typer.Argument(None, help="One bloc: forge, usmca, eu27, feoc, us_fta"),
     on: str | None = typer.Option(None, "--on", help="Membership on this date (YYYY-MM-DD)"),
     expand_eu: bool = typer.Option(
         False, "--expand-eu", help="Count EU-27 states as inside FORGE via the EC delegation."
     ),
     as_json: bool = typer.Option(False, "--json", help="Plain JSON on stdout."),
 ) -> None:
-    """Blocs with dated membership (FORGE, USMCA, EU-27, FEOC nations)."""
+    """Blocs with dated membership (FORGE, USMCA, EU-27, FEOC nations, US FTA partners)."""
     from critmin.catalog.blocs import get_bloc, list_blocs, members
 
     chosen = [get_bloc(bloc)] if bloc else list_blocs()
