@@ -49,7 +49,14 @@ def test_scenario_file_cites_every_instrument_and_shock() -> None:
     loaded = load_scenario("ndpr_managed_market")
     assert loaded.scenario.name == "managed_market"
     kinds = [s.kind for s in loaded.scenario.instrument_specs()]
-    assert kinds == ["forge_levy", "topup_floor", "offtake", "offtake", "stockpile"]
+    assert kinds == [
+        "forge_levy",
+        "topup_floor",
+        "offtake",
+        "offtake",
+        "offtake_settlement",
+        "stockpile",
+    ]
     assert reform_changes(loaded.scenario.instruments) == []  # it uses the baseline parameters
 
 

@@ -21,6 +21,20 @@ Series rows (region = buyer region): ``offtake_due``, ``offtake_delivered``,
 ``offtake_shortfall`` (t) and ``offtake_floor_topup`` (usd: max(floor - price, 0) x
 delivered, paid by the contract's floor payer, price = the buyer node's clearing price).
 Metrics: ``offtake_delivered_t``, ``offtake_shortfall_t``, ``offtake_floor_topup_usd``.
+
+Financial settlement (``kind: offtake_settlement``): a contract whose tonnes already flow
+through the market (the Lynas-Japan NdPr leg: Lynas's oxide is supply in the market and
+Japan's magnet makers are its demand) is settled, not cleared: no column is added. Each month
+the contract's volume is settled with :func:`critmin.contracts.settle` on the market's own
+cleared price at the settlement node (``price_region``, default the buyer's ``region``;
+``product`` default the contract's ``mineral``), converted to usd/kg. Rows (region = buyer
+region, product = the settled product): ``offtake_settled_volume`` (t),
+``offtake_settlement_price`` (usd_per_t), ``offtake_market_value`` (usd: P x q),
+``offtake_floor_topup`` (usd: max(F - P, 0) x q, paid by the floor payer),
+``offtake_upside_to_buyer`` (usd: s x max(P - T, 0) x q), ``offtake_seller_receives`` (usd).
+Metrics: ``settlement_volume_t``, ``settlement_market_value_usd``,
+``settlement_floor_topup_usd``, ``settlement_upside_to_buyer_usd``,
+``settlement_seller_receives_usd``.
 """
 
 from __future__ import annotations
@@ -30,7 +44,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from critmin.contracts.settlement import KG_PER_T, price_terms
+from critmin.contracts.prices import PriceSeries
+from critmin.contracts.settlement import KG_PER_T, price_terms, settle
 from critmin.contracts.spec import OfftakeContract, load_contract
 from critmin.errors import UnknownNameError
 from critmin.policy.instrument import (
@@ -171,5 +186,91 @@ class Offtake:
                 "offtake_delivered_t": self._totals["delivered"],
                 "offtake_shortfall_t": self._totals["shortfall"],
                 "offtake_floor_topup_usd": self._totals["topup"],
+            },
+        )
+
+
+class SettlementEntry(OfftakeEntry):
+    """One financially settled contract: ``region`` = buyer, ``price_region`` = where the
+    settlement price is read (default the buyer's region)."""
+
+    price_region: str | None = Field(None, description="market region of the settlement price")
+
+
+@register("offtake_settlement")
+class OfftakeSettlementSpec(InstrumentSpec):
+    """YAML: ``{kind: offtake_settlement, contracts: [{region: JPN, contract: {...}}]}``."""
+
+    kind: str = "offtake_settlement"
+    contracts: list[SettlementEntry] = Field(min_length=1)
+    source: str | None = Field(None, description="where the numbers come from")
+    estimate: bool = False
+
+    def build(self) -> OfftakeSettlement:
+        return OfftakeSettlement(self)
+
+
+class OfftakeSettlement:
+    """Contracts settled on the market's monthly clearing price (see module docstring)."""
+
+    kind: ClassVar[str] = "offtake_settlement"
+
+    def __init__(self, spec: OfftakeSettlementSpec) -> None:
+        self.spec = spec
+        self.name = spec.name or "offtake_settlement"
+        self.contracts = [e.resolved() for e in spec.contracts]
+        self._nodes = [
+            (e.region, e.price_region or e.region, e.product or c.mineral)
+            for e, c in zip(spec.contracts, self.contracts, strict=True)
+        ]
+        self._rows: list[SeriesRow] = []
+        self._totals = dict.fromkeys(("volume", "market_value", "topup", "upside", "seller"), 0.0)
+
+    def initialize(self, ctx: MarketContext) -> None:
+        for buyer, price_region, product in self._nodes:
+            for region in (buyer, price_region):
+                if region not in ctx.regions:
+                    raise UnknownNameError("region (offtake settlement)", region, ctx.regions)
+            if product not in ctx.products:
+                raise UnknownNameError("product (offtake settlement)", product, ctx.products)
+
+    def before_solve(self, month: str, view: MonthView) -> None:
+        """Nothing to change: the tonnes already clear in the market."""
+
+    def is_converged(self, month: str, result: SolvedMonth) -> bool:  # noqa: ARG002
+        return True
+
+    def after_solve(self, month: str, result: SolvedMonth) -> None:
+        for c, (buyer, price_region, product) in zip(self.contracts, self._nodes, strict=True):
+            if c.volume_t(month) <= 0:
+                continue
+            price_t = max(result.price(price_region, product), 0.0)
+            prices = PriceSeries.from_mapping({month: price_t / KG_PER_T}, origin=self.name)
+            line = settle(c, prices, month, month).lines[0]
+            for var, value, unit in (
+                ("offtake_settled_volume", line.volume_t, "t"),
+                ("offtake_settlement_price", price_t, "usd_per_t"),
+                ("offtake_market_value", line.market_value_usd, "usd"),
+                ("offtake_floor_topup", line.floor_topup_usd, "usd"),
+                ("offtake_upside_to_buyer", line.upside_share_usd, "usd"),
+                ("offtake_seller_receives", line.seller_receives_usd, "usd"),
+            ):
+                self._rows.append(SeriesRow(month, product, buyer, var, value, unit))
+            self._totals["volume"] += line.volume_t
+            self._totals["market_value"] += line.market_value_usd
+            self._totals["topup"] += line.floor_topup_usd
+            self._totals["upside"] += line.upside_share_usd
+            self._totals["seller"] += line.seller_receives_usd
+
+    def finalize(self) -> InstrumentReport:
+        t = self._totals
+        return InstrumentReport(
+            rows=list(self._rows),
+            metrics={
+                "settlement_volume_t": t["volume"],
+                "settlement_market_value_usd": t["market_value"],
+                "settlement_floor_topup_usd": t["topup"],
+                "settlement_upside_to_buyer_usd": t["upside"],
+                "settlement_seller_receives_usd": t["seller"],
             },
         )

@@ -10,16 +10,35 @@ Scenario YAML::
         products: {ndpr_oxide: ndpr_oxide}                       # account -> product id
 
 Lifecycle: ``initialize`` reserves, per account whose product is in the market, a supply
-column (releases) and a demand column (purchases) at the holder's region. Each month
-``before_solve`` builds the stockpile's :class:`MarketSignal` -- price = the last solved
-price at the holder's node (the previous month; the signals file's price in the first
-month), the flags, protected demand, shortage and supply from the signals file (without
-one: protected demand = consumption / 12, supply = protected demand, no ban, no
-emergency) -- asks :meth:`Stockpile.decide`, and offers the release at 0 usd/t (it always
-clears) and bids the purchase at the account's maximum price (accumulation) or at the
-floor (purchase floor: the whole amount the budget and funds buy at the floor, so the
-market price cannot fall below the floor while they last). ``after_solve`` books the
-cleared quantities at the solved price via :meth:`Stockpile.settle`.
+column (releases) and a demand column (purchases) at the holder's region. Before the spec's
+``start`` the instrument is inactive (both columns closed, nothing booked).
+
+Each active month ``before_solve`` derives the stockpile's :class:`MarketSignal` from the
+market itself: price = the last solved price at the holder's node (``view.previous``: the
+previous month's, one month of lag), protected demand = ``protected_consumption_t_per_year
+/ 12``, supply = protected demand. Releases come in two ways:
+
+* **market trigger (same month, no lag)**: when the account has a release price trigger
+  (``release.price_above_usd_per_t``), the release column is offered every month at that
+  price for the quantity the price rule releases (``price_release_share_of_demand`` x
+  protected demand, capped by ``max_release_t_per_month`` and the inventory). The LP takes it
+  exactly when the node price *without* the release would exceed the trigger -- an export
+  ban or a shortage at the protected node shows there as a price above the level -- so the
+  release happens in the month the shock hits and holds the node price at the trigger while
+  the stock lasts (a buffer-stock ceiling). The protocol exposes neither shocks nor unserved
+  demand, so the ban and shortage rules act through this price test; the purchase bid is
+  below the trigger (enforced), so the LP never buys and releases in the same month.
+* **signals file (external flags)**: a ``signals_file`` row with ``export_ban``,
+  ``shortage_t`` or ``emergency`` fires the stockpile's own rules (:meth:`Stockpile.decide`)
+  and the need is offered at 0 usd/t (it always clears), as in the standalone simulation.
+
+Purchases: bid at the account's maximum price (accumulation) or at the floor (purchase
+floor: the whole amount the budget and funds buy at the floor, so the market price cannot
+fall below the floor while they last). ``after_solve`` books the cleared quantities at the
+solved price via :meth:`Stockpile.settle`; a release taken on the market trigger is booked
+with trigger ``price`` and counted as shortage avoided (each tonne went to a buyer that the
+market could not serve at or below the trigger price). Releases are allocated to members by
+their pre-purchase rights (:meth:`Stockpile.settle`).
 """
 
 from __future__ import annotations
@@ -29,6 +48,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from critmin.errors import InputError
 from critmin.policy.instrument import (
     InstrumentReport,
     InstrumentSpec,
@@ -93,9 +113,24 @@ class StockpileInstrument:
         self._products = products or {}
         self._region = spec.holder.region
         self._handles: dict[str, tuple[int, int]] = {}  # mineral -> (release, buy)
-        self._pending: dict[str, tuple[MarketSignal, dict[str, Decision]]] = {}
+        self._pending: dict[str, tuple[MarketSignal, dict[str, Decision], dict[str, float]]] = {}
         self._rows: list[SeriesRow] = []
         self._shortage_avoided_t = 0.0
+        self._released_t = 0.0
+        self._bought_t = 0.0
+        self._cover: dict[str, float] = {}
+        for acc in spec.accounts:
+            trigger = acc.release.price_above_usd_per_t
+            cap = acc.acquisition.max_price_usd_per_t
+            floor = acc.acquisition.floor_price_usd_per_t
+            bid = floor if floor is not None else cap
+            if trigger is not None and bid is not None and bid >= trigger:
+                raise InputError(
+                    f"account {acc.mineral!r}: purchase price {bid:g} usd/t must be below the "
+                    f"release trigger {trigger:g} usd/t (else the market would buy and release "
+                    "in the same month)",
+                    where=f"stockpile {spec.name} accounts[{acc.mineral}]",
+                )
 
     def product(self, mineral: str) -> str:
         return self._products.get(mineral, mineral)
@@ -121,27 +156,51 @@ class StockpileInstrument:
             if previous is not None and acc.mineral in self._handles:
                 price = previous.price(self._region, self.product(acc.mineral))
                 base = replace(base, price_usd_per_t=max(price, 0.0))
+            trigger = acc.release.price_above_usd_per_t
+            if (month, acc.mineral) not in self._signals and trigger is not None:
+                # the price rule acts in the LP this month (see module docstring); the lagged
+                # price only steers purchases, so it must not fire the rule a second time
+                base = replace(base, price_usd_per_t=min(base.price_usd_per_t, trigger))
             sigs[acc.mineral] = base
         return MarketSignal(month=month, minerals=sigs)
+
+    def _active(self, month: str) -> bool:
+        return month >= self._spec.start
 
     def before_solve(self, month: str, view: MonthView) -> None:
         if not self._handles:
             return
+        if not self._active(month):
+            for rel_h, buy_h in self._handles.values():
+                view.set_block(rel_h, 0.0, 0.0)
+                view.set_block(buy_h, 0.0, 0.0)
+            return
         signal = self._signal(month, view.previous)
         decisions = self.stockpile.decide(month, signal)
+        offers: dict[str, float] = {}
         for mineral, (rel_h, buy_h) in self._handles.items():
             d = decisions[mineral]
             acc = self._spec.account(mineral)
-            view.set_block(rel_h, d.release_kg / 1000, 0.0)
             floor = acc.acquisition.floor_price_usd_per_t
             if d.triggers:
+                view.set_block(rel_h, d.release_kg / 1000, 0.0)
                 view.set_block(buy_h, 0.0, 0.0)
-            elif floor is not None:
+                continue
+            trigger = acc.release.price_above_usd_per_t
+            if trigger is not None and (month, mineral) not in self._signals:
+                offer_kg = self.stockpile._release_need_kg(
+                    acc, signal.minerals[mineral], ("price",)
+                )
+                offers[mineral] = offer_kg / 1000
+                view.set_block(rel_h, offer_kg / 1000, trigger)
+            else:
+                view.set_block(rel_h, 0.0, 0.0)
+            if floor is not None:
                 view.set_block(buy_h, self._floor_bid_t(mineral, month, floor), floor)
             else:
                 cap = acc.acquisition.max_price_usd_per_t
                 view.set_block(buy_h, d.buy_kg / 1000, cap or d.buy_price_usd_per_t)
-        self._pending[month] = (signal, decisions)
+        self._pending[month] = (signal, decisions, offers)
 
     def _floor_bid_t(self, mineral: str, month: str, floor: float) -> float:
         sp = self.stockpile
@@ -154,12 +213,12 @@ class StockpileInstrument:
         return sp._affordable_kg(money, price_cents_per_t(floor)) / 1000
 
     def is_converged(self, month: str, result: SolvedMonth) -> bool:  # noqa: ARG002
-        return True
+        return True  # the release offer is priced into the LP: one solve decides it
 
     def after_solve(self, month: str, result: SolvedMonth) -> None:
         if month not in self._pending:
             return
-        signal, decisions = self._pending.pop(month)
+        signal, decisions, offers = self._pending.pop(month)
         sigs = dict(signal.minerals)
         booked: dict[str, Decision] = {}
         for mineral, d in decisions.items():
@@ -169,10 +228,24 @@ class StockpileInstrument:
             rel_h, buy_h = self._handles[mineral]
             price = max(result.price(self._region, self.product(mineral)), 0.0)
             sigs[mineral] = replace(sigs[mineral], price_usd_per_t=price)
+            taken_kg = t_to_kg(max(result.block_value(rel_h), 0.0))
+            if mineral in offers:
+                release_kg = min(taken_kg, t_to_kg(offers[mineral]))
+                triggers = ("price",) if release_kg > 0 else d.triggers
+                if release_kg > 0:
+                    # a tonne taken at >= the trigger is demand the market could not serve
+                    # at or below the trigger price: the shortage this release avoids
+                    sigs[mineral] = replace(
+                        sigs[mineral], shortage_t=sigs[mineral].shortage_t + release_kg / 1000
+                    )
+            else:
+                release_kg = min(d.release_kg, taken_kg)
+                triggers = d.triggers
             booked[mineral] = replace(
                 d,
-                release_kg=min(d.release_kg, t_to_kg(result.block_value(rel_h))),
-                buy_kg=t_to_kg(result.block_value(buy_h)),
+                release_kg=release_kg,
+                triggers=triggers,
+                buy_kg=t_to_kg(max(result.block_value(buy_h), 0.0)),
                 buy_price_usd_per_t=price,
                 buy_reason=d.buy_reason or "market bid",
             )
@@ -183,11 +256,16 @@ class StockpileInstrument:
             prod = self.product(mineral)
             am = rec.accounts[mineral]
             self._shortage_avoided_t += am.shortage_avoided_kg / 1000
+            self._released_t += am.released_kg / 1000
+            self._bought_t += am.bought_kg / 1000
+            cover = self.stockpile.days_of_cover(mineral, sigs[mineral])
+            self._cover[mineral] = cover
             for var, val, unit in (
                 ("stock_inventory", self.stockpile.inventory_t(mineral), "t"),
-                ("days_of_cover", self.stockpile.days_of_cover(mineral, sigs[mineral]), "days"),
+                ("days_of_cover", cover, "days"),
                 ("stock_purchases", am.bought_kg / 1000, "t"),
                 ("stock_releases", am.released_kg / 1000, "t"),
+                ("shortage_avoided", am.shortage_avoided_kg / 1000, "t"),
             ):
                 self._rows.append(SeriesRow(month, prod, self._region, var, float(val), unit))
         self._rows.append(
@@ -196,12 +274,14 @@ class StockpileInstrument:
 
     def finalize(self) -> InstrumentReport:
         bal = self.stockpile.check_balance()
-        return InstrumentReport(
-            rows=list(self._rows),
-            metrics={
-                "stock_shortage_avoided_t": self._shortage_avoided_t,
-                "stock_cash_usd": self.stockpile.cash_usd,
-                "stock_debt_usd": self.stockpile.debt_usd,
-                "stock_ledger_balanced": 1.0 if bal.ok else 0.0,
-            },
-        )
+        metrics = {
+            "stock_shortage_avoided_t": self._shortage_avoided_t,
+            "stock_releases_t": self._released_t,
+            "stock_purchases_t": self._bought_t,
+            "stock_cash_usd": self.stockpile.cash_usd,
+            "stock_debt_usd": self.stockpile.debt_usd,
+            "stock_ledger_balanced": 1.0 if bal.ok else 0.0,
+        }
+        for mineral, cover in self._cover.items():
+            metrics[f"stock_days_of_cover_end_{self.product(mineral)}"] = cover
+        return InstrumentReport(rows=list(self._rows), metrics=metrics)
