@@ -119,7 +119,7 @@ def test_built_tables_read_back_as_frames() -> None:
     assert isinstance(read_table("production.csv"), pd.DataFrame)
 
 
-def test_ndpr_by_country_is_reo_times_content_share() -> None:
+def test_ndpr_by_country_is_reo_times_deposit_share() -> None:
     """Hand case: China 2024 mined REO 270,000 t x NdPr share 0.23 (Bayan Obo-dominated) =
     62,100 t NdPr oxide contained; Burma 31,000 t x 0.24 (ionic clays) = 7,440 t; both flagged
     as estimates."""
