@@ -17,7 +17,7 @@ from critmin.policy.instrument import (
     SolvedMonth,
     parse_instrument,
 )
-from tests.market.helpers import flow, price, solve
+from tests.market.helpers import flow, node, price, solve
 
 MARKET = """
 mineral: x
@@ -139,3 +139,47 @@ def test_unknown_instrument_kind_suggests() -> None:
 def test_direct_construction() -> None:
     inst = ImportTariff(ImportTariffSpec(specific_usd_per_t=1.0))
     assert inst.name == "import_tariff"
+
+
+class CoveredProducer:
+    """Reserves a supply column at IMP: 30 t offered at 0 $/t each month (a covered block)."""
+
+    name = "covered"
+
+    def initialize(self, ctx: MarketContext) -> None:
+        self.handle = ctx.add_supply("IMP", "x", "covered block")
+
+    def before_solve(self, month: str, view: MonthView) -> None:
+        view.set_block(self.handle, 30, 0)
+
+    def is_converged(self, month: str, result: SolvedMonth) -> bool:
+        return True
+
+    def after_solve(self, month: str, result: SolvedMonth) -> None:
+        pass
+
+    def finalize(self) -> InstrumentReport:
+        return InstrumentReport()
+
+
+def test_instrument_supply_column_counts_as_production() -> None:
+    """IMP wants 100 t @ 100, EXP 10 t @ 100; EXP offers 200 t @ 10 (+5 transport); the
+    covered block offers 30 t at IMP @ 0. Cheapest first: the covered 30 t serve IMP, the
+    other 70 t come from EXP (landed 15 < 100), EXP serves itself 10 t.
+    Production: IMP = 30 (covered column), EXP = 70 + 10 = 80; capacity IMP = 30, EXP = 200;
+    prices: EXP 10 (marginal block), IMP 15 (landed)."""
+    run = solve(MARKET, instruments=[CoveredProducer()])
+    assert node(run, "production", "IMP") == pytest.approx(30)
+    assert node(run, "supply_capacity", "IMP") == pytest.approx(30)
+    assert node(run, "production", "EXP") == pytest.approx(80)
+    assert node(run, "supply_capacity", "EXP") == pytest.approx(200)
+    assert flow(run, "EXP", "IMP") == pytest.approx(70)
+    assert price(run, "IMP") == pytest.approx(15)
+
+
+def test_instrument_demand_column_is_not_production() -> None:
+    """The buyer's reserved demand column (30 t @ 50 at IMP) adds no production at IMP (0 t)
+    and leaves EXP producing 100 + 30 + 10 = 140 t."""
+    run = solve(MARKET, instruments=[StockpileBuyer()])
+    assert node(run, "production", "IMP") == pytest.approx(0)
+    assert node(run, "production", "EXP") == pytest.approx(140)

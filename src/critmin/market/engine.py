@@ -53,8 +53,15 @@ class MarketRun:
     iterations: npt.NDArray[np.int64]
     converged: BoolArray
     reports: list[tuple[str, InstrumentReport]] = field(default_factory=list)
+    # instrument columns (ctx.add_supply / add_demand), one per ExtraColumn
+    extra: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (n_m, n_e) t
+    extra_qty: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (n_m, n_e) t
+    extra_node: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    extra_sign: FloatArray = field(default_factory=lambda: np.zeros(0))  # +1 supply, -1 demand
     solver_seconds: float = 0.0  # inside Highs.run()
-    highs_seconds: float = 0.0  # inside any HiGHS call
+    highs_seconds: float = 0.0  # inside any HiGHS call (updates, run, status, solution)
+    update_seconds: float = 0.0  # pushing changed costs/bounds to HiGHS
+    instrument_seconds: float = 0.0  # inside the instruments' lifecycle methods
     total_seconds: float = 0.0
 
 
@@ -137,19 +144,25 @@ class _Solved:
         self.col = col
         self.node_price = price
         self._lay = lp.layout
+        self._flows: list[float] | None = None  # route flows as Python floats, on first use
+        self._prices: list[float] | None = None
 
     @property
     def month(self) -> str:
         return self._month
 
     def price(self, region: str, product: str) -> float:
-        return float(self.node_price[self._ctx.node(region, product)])
+        if self._prices is None:
+            self._prices = self.node_price.tolist()
+        return self._prices[self._ctx.node(region, product)]
 
     def flow(self, exporter: str, importer: str, product: str) -> float:
+        if self._flows is None:
+            self._flows = self.col[self._lay.r0 : self._lay.k0].tolist()
         r = self._ctx.route_of.get((exporter, importer, product))
         if r is None:
             r = self._ctx.cm.route_index(exporter, importer, product)  # raises the error
-        return float(self.col[self._lay.r0 + r])
+        return self._flows[r]
 
     def block_value(self, handle: int) -> float:
         return float(self.col[self._lay.e0 + handle])
@@ -284,13 +297,20 @@ def run_market(
     tol_rel: float = TOL_REL,
     max_iterations: int = MAX_ITERATIONS,
     on_month: Callable[[str], None] | None = None,
+    lp_factory: Callable[[CompiledMarket, list[ExtraColumn]], ClearingLP] = ClearingLP,
 ) -> MarketRun:
-    """Solve every month of ``cm`` (see module docstring); returns stacked results."""
+    """Solve every month of ``cm`` (see module docstring); returns stacked results.
+
+    ``lp_factory`` builds the solver object (the default builds one HiGHS model and re-solves
+    it warm; the benchmark passes a from-scratch rebuild as its naive baseline).
+    """
     t_start = time.perf_counter()
+    clock = time.perf_counter
+    inst_s = 0.0
     ctx = _Context(cm)
     for inst in instruments:
         inst.initialize(ctx)
-    lp = ClearingLP(cm, ctx.extras)
+    lp = lp_factory(cm, ctx.extras)
     lay = lp.layout
     view = _View(ctx)
     months = ctx.months
@@ -301,6 +321,7 @@ def run_market(
     out_iw = np.zeros((n_m, lay.n_r))
     out_scap = np.zeros((n_m, lay.n_s))
     out_dqty = np.zeros((n_m, lay.n_d))
+    out_eqty = np.zeros((n_m, lay.n_e))
     iterations = np.zeros(n_m, dtype=np.int64)
     converged = np.ones(n_m, dtype=bool)
 
@@ -345,8 +366,10 @@ def run_market(
             for it in range(1, max_iterations + 1):
                 view.reset(t, month)
                 view.previous = previous
+                t0 = clock()
                 for inst in instruments:
                     inst.before_solve(month, view)
+                inst_s += clock() - t0
                 cost[r0:k0] = r_base[t] + view.r_wedge + adval
                 cost[e0:] = e_sign * view.e_price  # supply: +price, demand: -wtp
                 upper[:d0] = view.s_cap
@@ -366,25 +389,32 @@ def run_market(
                     )
                     adval = new
                 if instruments:
+                    t0 = clock()
                     done = all(inst.is_converged(month, previous) for inst in instruments) and done
+                    inst_s += clock() - t0
                 if done:
                     break
             else:
                 converged[t] = False
             assert previous is not None
+            t0 = clock()
             for inst in instruments:
                 inst.after_solve(month, previous)
+            inst_s += clock() - t0
             out_price[t] = price
             out_col[t] = col
             out_tw[t] = cm.r_specific[t] + applied
             out_iw[t] = view.r_wedge
             out_scap[t] = view.s_cap
             out_dqty[t] = view.d_qty
+            out_eqty[t] = view.e_qty
             last_price = price
             if on_month is not None:
                 on_month(month)
 
+    t0 = clock()
     reports = [(inst.name, inst.finalize()) for inst in instruments]
+    inst_s += clock() - t0
     return MarketRun(
         cm=cm,
         price=out_price,
@@ -399,7 +429,13 @@ def run_market(
         iterations=iterations,
         converged=converged,
         reports=reports,
+        extra=out_col[:, lay.e0 :],
+        extra_qty=out_eqty,
+        extra_node=np.array([e.node for e in ctx.extras], dtype=np.int64),
+        extra_sign=e_sign,
         solver_seconds=lp.solver_seconds,
         highs_seconds=lp.highs_seconds,
+        update_seconds=lp.update_seconds,
+        instrument_seconds=inst_s,
         total_seconds=time.perf_counter() - t_start,
     )

@@ -3,8 +3,11 @@
 Definitions (per month, per node = region x product; tonnes and USD):
 
 * ``price`` (usd_per_t): dual of the node balance, >= 0.
-* ``production`` (t): supply-block output + conversion output at the node.
-* ``supply_capacity`` (t): capacity in force of those blocks and conversions.
+* ``production`` (t): supply-block output + conversion output at the node + the output of
+  instrument supply columns there (``ctx.add_supply``: a top-up floor's covered blocks, a
+  stockpile's releases).
+* ``supply_capacity`` (t): capacity in force of those blocks, conversions and instrument
+  supply columns.
 * ``consumption`` (t): final demand served (sum of accepted bids).
 * ``conversion_input`` (t): tonnes used as input by conversions in the region.
 * ``unserved`` (t): bid quantity - consumption, over **all** bids of the node (a bid is
@@ -58,10 +61,17 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
     crit = cm.d_critical.astype(float)
     unserved = np.maximum(run.d_qty - run.demand, 0.0)
     margin_k = p[:, cm.k_out_node] - cm.k_input_t_per_t * p[:, cm.k_in_node] - cm.k_cost
+    production = run.supply @ s_inc + run.conversion @ k_out
+    capacity = run.s_cap @ s_inc + cm.k_cap @ k_out
+    e_supply = run.extra_sign > 0
+    if e_supply.any():  # instrument supply columns (covered output, stock releases)
+        e_inc = _incidence(run.extra_node[e_supply], n)
+        production = production + run.extra[:, e_supply] @ e_inc
+        capacity = capacity + run.extra_qty[:, e_supply] @ e_inc
     return {
         "price": p,
-        "production": run.supply @ s_inc + run.conversion @ k_out,
-        "supply_capacity": run.s_cap @ s_inc + cm.k_cap @ k_out,
+        "production": production,
+        "supply_capacity": capacity,
         "consumption": run.demand @ d_inc,
         "conversion_input": (run.conversion * cm.k_input_t_per_t) @ k_in,
         "unserved": unserved @ d_inc,
