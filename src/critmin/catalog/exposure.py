@@ -18,6 +18,7 @@ Every error names the file, the line and the field (``bom.yaml:7 field 'items[0]
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,8 @@ class ExposureLine(BaseModel):
     mineral_unit: str
     price_usd_per_t: float | None
     price_source: str | None
+    price_estimate: bool = False
+    price_note: str = ""
     annual_cost_usd: float | None
     estimate: bool
     source: str
@@ -200,7 +203,7 @@ class Exposure(BaseModel):
     bloc: str
     lines: tuple[ExposureLine, ...]
     risk: tuple[Any, ...]  # RiskRecord (typed loosely to keep imports one-way)
-    sourcing: Any  # pd.DataFrame: product, mineral, stage, country_iso3, share, qty_t
+    sourcing: Any  # pd.DataFrame: see :func:`sourcing_table`
 
     @property
     def total_cost_usd(self) -> float | None:
@@ -223,18 +226,80 @@ class Exposure(BaseModel):
         }
 
 
-def sourcing_table(product: str, mineral: str, annual_product_t: float, rows: Any) -> Any:
-    """Allocate the annual tonnage to countries in proportion to each stage's production.
+STAGE_ORDER = ("mine", "refining", "metal", "component")
 
-    ``rows``: production rows of the product and of its mineral (one year). The country mix
-    of each (basis, stage) is applied to the product tonnage: ``qty_t`` is in t of product.
+# Short labels of product tonnes ("t Li2CO3"); other products fall back to their id.
+_PRODUCT_LABEL = {
+    "lithium_carbonate": "Li2CO3",
+    "lithium_hydroxide": "LiOH.H2O",
+    "cobalt_sulfate": "CoSO4.7H2O",
+    "nickel_sulfate": "NiSO4.6H2O",
+    "ndpr_oxide": "NdPr oxide",
+    "ndpr_metal": "NdPr metal",
+    "ndfeb_magnet": "NdFeB magnet",
+    "dysprosium_oxide": "Dy2O3",
+    "terbium_oxide": "Tb4O7",
+    "natural_graphite": "graphite concentrate",
+    "spherical_graphite": "spherical graphite",
+    "ilmenite": "TiO2 (ilmenite)",
+    "rutile": "TiO2 (rutile)",
+    "ferrosilicon": "Si (in FeSi)",
+}
+
+# Parent bases that are not a contained element although the unit is a bare "t".
+_BASIS_LABEL = {"graphite": "t graphite"}
+
+
+def product_unit_label(product_id: str) -> str:
+    """``"t Li2CO3"``: the unit of tonnes of a product."""
+    return f"t {_PRODUCT_LABEL.get(product_id, product_id)}"
+
+
+def basis_unit_label(mineral: mins.Mineral) -> str:
+    """The unit of the mineral's production basis: ``"t Li"``, ``"t REO"``, ``"t graphite"``.
+
+    A bare ``t`` is contained element, named by the mineral's element-symbol alias.
+    """
+    if mineral.id in _BASIS_LABEL:
+        return _BASIS_LABEL[mineral.id]
+    if mineral.unit.strip() != "t":
+        return mineral.unit
+    symbols = [a for a in mineral.aliases if re.fullmatch(r"[A-Z][a-z]?", a)]
+    return f"t {symbols[0] if symbols else mineral.id}"
+
+
+def sourcing_table(line: ExposureLine, product_stage: str | None, rows: Any) -> Any:
+    """Allocate the annual tonnage of one BOM line to countries, stage by stage.
+
+    ``rows``: one year's production rows of the product and of its parent mineral. Each
+    (basis, stage)'s country mix (``metrics.shares`` of ``qty``) is applied to the tonnage that
+    moves through that stage:
+
+    - at the product's own stage (``product_stage``, e.g. refining for lithium carbonate):
+      ``annual_product_t`` in t of product (``unit`` "t Li2CO3");
+    - upstream of it (e.g. mine): ``annual_mineral_input_t`` in t of the parent's basis
+      (contained / yield where a yield applies; ``unit`` "t Li", "t REO");
+    - downstream of it: not part of the product's supply chain, left out.
+
+    A line that names a mineral itself (``product_stage`` None) is on its basis at every stage.
+    Columns: ``product, mineral, basis, stage, country_iso3, share, qty_t, unit`` (``qty_t`` is
+    in ``unit``).
     """
     import pandas as pd
 
     from critmin.catalog import metrics as m
 
+    own = STAGE_ORDER.index(product_stage) if product_stage in STAGE_ORDER else None
+    basis_label = basis_unit_label(mins.get_mineral(line.mineral))
     out: list[dict[str, object]] = []
     for (basis, stage), group in rows.groupby(["mineral", "stage"], sort=False):
+        rank = STAGE_ORDER.index(stage) if stage in STAGE_ORDER else None
+        if product_stage is not None and stage == product_stage:
+            base_t, unit = line.annual_product_t, product_unit_label(line.product)
+        elif own is not None and rank is not None and rank > own:
+            continue
+        else:
+            base_t, unit = line.annual_mineral_input_t, basis_label
         qty = (
             pd.Series(
                 pd.to_numeric(group["qty"], errors="coerce").to_numpy(dtype=float),
@@ -244,21 +309,54 @@ def sourcing_table(product: str, mineral: str, annual_product_t: float, rows: An
             .sum(min_count=1)
         )
         share = m.shares(qty)
-        base_t = annual_product_t
         out.extend(
             {
-                "product": product,
-                "mineral": mineral,
+                "product": line.product,
+                "mineral": line.mineral,
                 "basis": str(basis),
                 "stage": str(stage),
                 "country_iso3": str(iso3),
                 "share": round(float(s), 6),
                 "qty_t": float(s) * base_t,
+                "unit": unit,
             }
             for iso3, s in share.items()
         )
-    columns = ["product", "mineral", "basis", "stage", "country_iso3", "share", "qty_t"]
+    columns = ["product", "mineral", "basis", "stage", "country_iso3", "share", "qty_t", "unit"]
     return pd.DataFrame(out, columns=columns)
+
+
+def line_price(product_id: str, year: int) -> tuple[float | None, str | None, bool, str]:
+    """``(price_usd_per_t, source, is_estimate, note)`` of a product in ``year``.
+
+    The catalog's own price first; else the parent metal's price x parent content
+    (:func:`critmin.catalog.prices.derived_price_usd_per_t`, an estimate); else None with a
+    note saying why (never a default).
+    """
+    from critmin.errors import CritminError
+
+    try:
+        price, source = prices.reference_price_usd_per_t(product_id, year)
+    except CritminError:
+        pass
+    else:
+        return price, source, False, ""
+    try:
+        product = mins.get_product(product_id)
+    except CritminError:
+        return None, None, False, f"no catalog price for {product_id} in {year}"
+    try:
+        price, source, note = prices.derived_price_usd_per_t(product_id, year)
+    except CritminError:
+        return (
+            None,
+            None,
+            False,
+            f"no catalog price for {product_id} or its parent {product.mineral_id} in {year} "
+            "(the USGS price file and the World Bank Pink Sheet carry no such series); "
+            "cost left unpriced",
+        )
+    return price, source, True, note
 
 
 def compute_exposure(
@@ -289,6 +387,7 @@ def compute_exposure(
     out_lines: list[ExposureLine] = []
     sourcing: list[pd.DataFrame] = []
     risk: list[Any] = []
+    seen_risk: set[tuple[str, str]] = set()
     for i, item in enumerate(bom.items):
         loc: Loc = ("items", i, "product")
         try:
@@ -308,34 +407,36 @@ def compute_exposure(
             pid, mid, content, yld = mineral.id, mineral.id, 1.0, None
             mineral_t = input_t = annual_t
         unit = mins.get_mineral(mid).unit
-        try:
-            price, price_src = prices.reference_price_usd_per_t(pid, yr)
-        except CritminError:
-            price, price_src = None, None
-        out_lines.append(
-            ExposureLine(
-                product=pid,
-                mineral=mid,
-                kg_per_unit=item.kg_per_unit,
-                units_per_year=n,
-                annual_product_t=annual_t,
-                parent_content_t_per_t=content,
-                annual_mineral_t=mineral_t,
-                yield_from_parent=yld,
-                annual_mineral_input_t=input_t,
-                mineral_unit=unit,
-                price_usd_per_t=price,
-                price_source=price_src,
-                annual_cost_usd=None if price is None else price * annual_t,
-                estimate=item.estimate,
-                source=item.source,
-            )
+        price, price_src, price_est, price_note = line_price(pid, yr)
+        line = ExposureLine(
+            product=pid,
+            mineral=mid,
+            kg_per_unit=item.kg_per_unit,
+            units_per_year=n,
+            annual_product_t=annual_t,
+            parent_content_t_per_t=content,
+            annual_mineral_t=mineral_t,
+            yield_from_parent=yld,
+            annual_mineral_input_t=input_t,
+            mineral_unit=unit,
+            price_usd_per_t=price,
+            price_source=price_src,
+            price_estimate=price_est,
+            price_note=price_note,
+            annual_cost_usd=None if price is None else price * annual_t,
+            estimate=item.estimate,
+            source=item.source,
         )
+        out_lines.append(line)
         rows = table[table["mineral"].isin([pid, mid])]
-        sourcing.append(sourcing_table(pid, mid, annual_t, rows))
+        sourcing.append(sourcing_table(line, None if product is None else product.stage, rows))
         ids = list(dict.fromkeys([pid, mid]))
         have = set(rows["mineral"])
-        risk.extend(risk_records([x for x in ids if x in have] or [mid], bloc=bloc, year=yr))
+        for rec in risk_records([x for x in ids if x in have] or [mid], bloc=bloc, year=yr):
+            key = (rec.mineral, rec.stage)
+            if key not in seen_risk:  # several items of one mineral share its records
+                seen_risk.add(key)
+                risk.append(rec)
     return Exposure(
         bom=bom.name,
         unit=bom.unit,

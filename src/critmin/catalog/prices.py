@@ -40,3 +40,26 @@ def reference_price_usd_per_t(product_or_mineral_id: str, year: int) -> tuple[fl
         )
     top = hit.iloc[0]
     return float(top["price_usd_per_t"]), f"{top['source']}; {top['series']}"
+
+
+def derived_price_usd_per_t(product_id: str, year: int) -> tuple[float, str, str]:
+    """An estimated price of a product: its parent metal's price x ``parent_content_t_per_t``.
+
+    Returns ``(price_usd_per_t, source, note)``. Only the contained metal is valued: payables,
+    conversion and sulfate premiums or discounts are ignored, so the figure is an estimate
+    (e.g. cobalt sulfate = USGS cobalt price x 0.2096 t Co per t CoSO4.7H2O). Callers use it
+    only where the product has no price of its own. Raises a :class:`CritminError` when the id
+    is not a product or the catalog has no price for the parent mineral in ``year``.
+    """
+    from critmin.catalog.minerals import get_product
+
+    product = get_product(product_id)
+    metal_price, metal_source = reference_price_usd_per_t(product.mineral_id, year)
+    price = metal_price * product.parent_content_t_per_t
+    note = (
+        f"estimate: {product.mineral_id} price {metal_price:,.0f} USD/t x "
+        f"{product.parent_content_t_per_t} t {product.mineral_id} per t {product.id} "
+        f"= {price:,.0f} USD/t (contained-metal value only; payables, conversion and "
+        "product premiums ignored)"
+    )
+    return price, f"derived from {metal_source}", note

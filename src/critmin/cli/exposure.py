@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -10,6 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from critmin.cli import app
+
+
+def _console() -> Console:
+    # wide enough for product names and sourcing rows when piped (rich assumes 80 columns)
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -36,37 +42,50 @@ def exposure_cmd(  # noqa: PLR0917
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2, allow_nan=False, default=str))
         return
-    console = Console()
+    console = _console()
     lines = Table(
         title=f"{result.bom}: {result.units_per_year:,.0f} {result.unit}/yr, "
         f"{result.year} reference prices"
     )
-    for col in ("product", "mineral", "kg/unit", "t/yr", "mineral t/yr", "USD/t", "USD/yr"):
+    cols = ("product", "mineral", "kg/unit", "t/yr", "contained t/yr", "input t/yr")
+    for col in (*cols, "USD/t", "USD/yr"):
         lines.add_column(col, justify="left" if col in ("product", "mineral") else "right")
+    notes: list[str] = []
     for x in result.lines:
+        price = _num(x.price_usd_per_t, 0)
+        if x.price_note:
+            notes.append(f"{x.product}: {x.price_note}")
+            price += " (est.)" if x.price_estimate else ""
         lines.add_row(
             x.product + (" (est.)" if x.estimate else ""),
             x.mineral,
             _num(x.kg_per_unit, 4),
             _num(x.annual_product_t, 1),
             f"{_num(x.annual_mineral_t, 1)} {x.mineral_unit}",
-            _num(x.price_usd_per_t, 0),
+            f"{_num(x.annual_mineral_input_t, 1)} {x.mineral_unit}",
+            price,
             _num(x.annual_cost_usd, 0),
         )
     console.print(lines)
     console.print(f"total priced cost: USD {_num(result.total_cost_usd, 0)} per year")
-    src = Table(title=f"Sourcing (top {top} countries per stage, pro rata world production)")
-    for col in ("basis", "stage", "countries (share, t/yr)"):
+    for note in notes:
+        console.print(f"  price {note}")
+    src = Table(
+        title=f"Sourcing (top {top} countries per stage, pro rata world production; "
+        "own stage in t of product, upstream in t of the parent basis fed)"
+    )
+    for col in ("product", "basis", "stage", "unit", "countries (share, t/yr)"):
         src.add_column(col)
     df = result.sourcing
     if not df.empty:
-        for (basis, stage), group in df.groupby(["basis", "stage"], sort=False):
+        keys = ["product", "basis", "stage", "unit"]
+        for (product, basis, stage, unit), group in df.groupby(keys, sort=False):
             g = group.sort_values("share", ascending=False).head(top)
             text = ", ".join(
-                f"{c} {s * 100:.0f}% {q:,.1f}t"
+                f"{c} {s * 100:.0f}% {q:,.1f}"
                 for c, s, q in zip(g["country_iso3"], g["share"], g["qty_t"], strict=True)
             )
-            src.add_row(str(basis), str(stage), text)
+            src.add_row(str(product), str(basis), str(stage), str(unit), text)
     console.print(src)
     risk = Table(title=f"Risk (bloc {result.bloc})")
     for col in ("mineral", "stage", "HHI", "China", "bloc", "US NIR", "SR (EU)", "import risk"):
