@@ -1,14 +1,16 @@
 """Benchmark: the seed study through critmin's engine vs a naive per-month LP rebuild.
 
-* naive (the baseline): for every market and month, a fresh ``highspy.Highs`` is filled
-  element by element with highspy's own modelling API (``addVariable`` per column,
-  ``addConstr`` of an expression per node row) from the same compiled data, as a
-  straightforward implementation would, solved cold, and its primal/dual vectors read back.
-* naive_lowlevel (for reference): the same rebuild with the low-level ``addCol``/``addRow``.
-* critmin: :func:`critmin.scenarios.runner.run_study` (compile, one LP per chain updated
-  month to month with warm starts, tidy results and metrics).
+* naive (the baseline): the same study -- every scenario, market, month, and every instrument
+  (FORGE levy iterations, floors, offtakes, stockpile) -- where each solve builds a fresh
+  ``highspy.Highs`` element by element with highspy's own modelling API (``addVariable`` per
+  column, ``addConstr`` of an expression per row), solves it cold and reads the primal/dual
+  vectors back (:class:`NaiveLP`, driven by the same month loop). Timed: compiling the
+  scenarios + the months; *not* timed: tidy tables, metrics, comparison (critmin pays those).
+* critmin: :func:`critmin.scenarios.runner.run_study` end to end (compile, one LP per chain
+  updated month to month with warm starts, tidy results, metrics, comparison with the
+  baseline), with the time per phase.
 
-Both see the same scenarios and months; the naive prices are checked against critmin's.
+The optimal objective of every solve's final iteration is checked against the naive one.
 Run: ``.venv/bin/python -m benchmarks bench_market`` (or ``make bench``).
 """
 
@@ -21,167 +23,180 @@ import highspy
 import numpy as np
 
 from critmin.market.compile import CompiledMarket, compile_market
+from critmin.market.engine import run_market
+from critmin.market.lp import ClearingLP, ColumnLayout, ExtraColumn
 from critmin.scenarios.loader import LoadedScenario, load_study
-from critmin.scenarios.runner import run_study
+from critmin.scenarios.runner import count_months, run_study
 from critmin.scenarios.spec import Months
 
-REPEATS = 3
+REPEATS = 5
 
 
-def naive_month_modelling(cm: CompiledMarket, t: int) -> float:
-    """Month ``t`` with highspy's modelling API, from scratch; returns the objective."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    inf = highspy.kHighsInf
-    terms: list[list[Any]] = [[] for _ in range(cm.n_nodes)]
-    out_terms: list[list[Any]] = [[] for _ in range(cm.n_nodes)]
-    own_terms: list[list[Any]] = [[] for _ in range(cm.n_nodes)]
-    for j in range(len(cm.s_node)):
-        x = h.addVariable(lb=0.0, ub=float(cm.s_cap[t, j]), obj=float(cm.s_cost[j]))
-        terms[int(cm.s_node[j])].append(x)
-        own_terms[int(cm.s_node[j])].append(x)
-    for j in range(len(cm.d_node)):
-        y = h.addVariable(lb=0.0, ub=float(cm.d_qty[t, j]), obj=-float(cm.d_wtp[j]))
-        terms[int(cm.d_node[j])].append(-y)
-    for j in range(len(cm.r_from_node)):
-        upper = float(cm.r_upper[t, j]) if np.isfinite(cm.r_upper[t, j]) else inf
-        f = h.addVariable(lb=0.0, ub=upper, obj=float(cm.r_transport[j] + cm.r_specific[t, j]))
-        terms[int(cm.r_from_node[j])].append(-f)
-        terms[int(cm.r_to_node[j])].append(f)
-        out_terms[int(cm.r_from_node[j])].append(f)
-    for j in range(len(cm.k_in_node)):
-        z = h.addVariable(lb=0.0, ub=float(cm.k_cap[t, j]), obj=float(cm.k_cost[j]))
-        terms[int(cm.k_out_node[j])].append(z)
-        terms[int(cm.k_in_node[j])].append(-float(cm.k_input_t_per_t[j]) * z)
-        own_terms[int(cm.k_out_node[j])].append(z)
-    for n in range(cm.n_nodes):
-        h.addConstr(h.qsum(terms[n]) >= 0)
-    if not cm.reexport:
+class NaiveLP:
+    """Same interface as :class:`critmin.market.lp.ClearingLP`; every ``solve`` rebuilds the
+    model from scratch with highspy's modelling API and solves it cold."""
+
+    def __init__(self, cm: CompiledMarket, extras: list[ExtraColumn]) -> None:
+        self.cm, self.extras = cm, extras
+        self.layout = _layout(cm, extras)
+        self.objectives: list[float] = []
+        self.solver_seconds = self.highs_seconds = self.update_seconds = 0.0
+
+    def solve(
+        self, cost: np.ndarray, upper: np.ndarray, quota_upper: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        cm, lay = self.cm, self.layout
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        inf = highspy.kHighsInf
+        x = [
+            h.addVariable(
+                lb=0.0, ub=float(upper[j]) if np.isfinite(upper[j]) else inf, obj=float(cost[j])
+            )
+            for j in range(lay.n_cols)
+        ]
+        terms: list[list[Any]] = [[] for _ in range(cm.n_nodes)]
+        origin: list[list[Any]] = [[] for _ in range(cm.n_nodes)]
+        for j, n in enumerate(cm.s_node):
+            terms[int(n)].append(x[j])
+            origin[int(n)].append(-x[j])
+        for j, n in enumerate(cm.d_node):
+            terms[int(n)].append(-x[lay.d0 + j])
+        for j, (a, b) in enumerate(zip(cm.r_from_node, cm.r_to_node, strict=True)):
+            terms[int(a)].append(-x[lay.r0 + j])
+            terms[int(b)].append(x[lay.r0 + j])
+            origin[int(a)].append(x[lay.r0 + j])
+        for j, (a, b) in enumerate(zip(cm.k_in_node, cm.k_out_node, strict=True)):
+            terms[int(b)].append(x[lay.k0 + j])
+            terms[int(a)].append(-float(cm.k_input_t_per_t[j]) * x[lay.k0 + j])
+            origin[int(b)].append(-x[lay.k0 + j])
+        for j, e in enumerate(self.extras):
+            terms[e.node].append(e.sign * x[lay.e0 + j])
+            if e.sign > 0:
+                origin[e.node].append(-x[lay.e0 + j])
         for n in range(cm.n_nodes):
-            if out_terms[n]:
-                h.addConstr(h.qsum(out_terms[n]) - h.qsum(own_terms[n]) <= 0)
-    h.run()
-    sol = h.getSolution()
-    _ = (list(sol.col_value), list(sol.row_dual))
-    return float(h.getInfo().objective_function_value)
+            h.addConstr(h.qsum(terms[n]) >= 0)
+        for q, routes in enumerate(cm.q_routes):
+            limit = float(quota_upper[q]) if quota_upper is not None else inf
+            h.addConstr(h.qsum([x[lay.r0 + int(r)] for r in routes]) <= limit)
+        if not cm.reexport:
+            for n in range(cm.n_nodes):
+                h.addConstr(h.qsum(origin[n]) <= 0)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError("naive LP not optimal")
+        sol = h.getSolution()
+        self.objectives.append(float(h.getInfo().objective_function_value))
+        return np.array(sol.col_value), np.array(sol.row_dual)[: cm.n_nodes]
 
 
-def critmin_objective(run: Any) -> np.ndarray:
-    """Objective per month from critmin's solution arrays (cost - willingness to pay)."""
-    cm = run.cm
-    return (
-        run.supply @ cm.s_cost
-        - run.demand @ cm.d_wtp
-        + (run.flow * (cm.r_transport + cm.r_specific)).sum(axis=1)
-        + run.conversion @ cm.k_cost
+def _layout(cm: CompiledMarket, extras: list[ExtraColumn]) -> ColumnLayout:
+    return ColumnLayout(
+        len(cm.s_node), len(cm.d_node), len(cm.r_from_node), len(cm.k_in_node), len(extras)
     )
 
 
-def naive_month(cm: CompiledMarket, t: int) -> tuple[np.ndarray, np.ndarray]:
-    """Build and solve month ``t`` from scratch, element by element; (col_value, prices)."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    inf = highspy.kHighsInf
-    entries: list[list[tuple[int, float]]] = [[] for _ in range(cm.n_nodes)]
-    col = 0
+class RecordingLP(ClearingLP):
+    """critmin's LP recording each solve's objective (verification only, never timed)."""
 
-    def add(cost: float, upper: float, coefs: list[tuple[int, float]]) -> None:
-        nonlocal col
-        h.addCol(cost, 0.0, upper, 0, [], [])
-        for row, value in coefs:
-            entries[row].append((col, value))
-        col += 1
+    def __init__(self, cm: CompiledMarket, extras: list[ExtraColumn]) -> None:
+        super().__init__(cm, extras)
+        self.objectives: list[float] = []
 
-    for j in range(len(cm.s_node)):
-        add(float(cm.s_cost[j]), float(cm.s_cap[t, j]), [(int(cm.s_node[j]), 1.0)])
-    for j in range(len(cm.d_node)):
-        add(-float(cm.d_wtp[j]), float(cm.d_qty[t, j]), [(int(cm.d_node[j]), -1.0)])
-    for j in range(len(cm.r_from_node)):
-        cost = float(cm.r_transport[j] + cm.r_specific[t, j])
-        upper = float(cm.r_upper[t, j]) if np.isfinite(cm.r_upper[t, j]) else inf
-        add(cost, upper, [(int(cm.r_from_node[j]), -1.0), (int(cm.r_to_node[j]), 1.0)])
-    for j in range(len(cm.k_in_node)):
-        coefs = [
-            (int(cm.k_out_node[j]), 1.0),
-            (int(cm.k_in_node[j]), -float(cm.k_input_t_per_t[j])),
-        ]
-        add(float(cm.k_cost[j]), float(cm.k_cap[t, j]), coefs)
-    for row in entries:
-        idx = np.array([c for c, _ in row], dtype=np.int32)
-        val = np.array([v for _, v in row], dtype=np.float64)
-        h.addRow(0.0, inf, len(idx), idx, val)
-    if not cm.reexport:  # rules of origin rows, as critmin builds them
-        for n in range(cm.n_nodes):
-            coefs: list[tuple[int, float]] = []
-            base_r = len(cm.s_node) + len(cm.d_node)
-            base_k = base_r + len(cm.r_from_node)
-            coefs += [(base_r + j, 1.0) for j in np.flatnonzero(cm.r_from_node == n)]
-            coefs += [(j, -1.0) for j in np.flatnonzero(cm.s_node == n)]
-            coefs += [(base_k + j, -1.0) for j in np.flatnonzero(cm.k_out_node == n)]
-            idx = np.array([c for c, _ in coefs], dtype=np.int32)
-            val = np.array([v for _, v in coefs], dtype=np.float64)
-            h.addRow(-inf, 0.0, len(idx), idx, val)
-    h.run()
-    sol = h.getSolution()
-    return np.array(sol.col_value), np.array(sol.row_dual)[: cm.n_nodes]
+    def solve(
+        self, cost: np.ndarray, upper: np.ndarray, quota_upper: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        out = super().solve(cost, upper, quota_upper)
+        self.objectives.append(float(self.highs.getInfo().objective_function_value))
+        return out
+
+
+def _markets(loaded: list[LoadedScenario]) -> list[tuple[CompiledMarket, list[Any]]]:
+    out = []
+    for ls in loaded:
+        sc = ls.scenario
+        specs = sc.instrument_specs()
+        for m in sc.markets or []:
+            cm = compile_market(m, sc.month_labels(), sc.shocks)
+            out.append((cm, [s.build() for s in specs if s.mineral in (None, m.mineral)]))
+    return out
+
+
+def _run_all(loaded: list[LoadedScenario], factory: Any) -> list[tuple[Any, Any]]:
+    """Compile every market and run it with ``factory``; returns (LP object, run) pairs."""
+    lps: list[Any] = []
+    runs: list[Any] = []
+
+    def make(cm: CompiledMarket, extras: list[ExtraColumn]) -> Any:
+        lps.append(factory(cm, extras))
+        return lps[-1]
+
+    for cm, instruments in _markets(loaded):
+        runs.append(run_market(cm, instruments, lp_factory=make))
+    return list(zip(lps, runs, strict=True))
 
 
 def _measure(loaded: list[LoadedScenario]) -> dict[str, Any]:
-    compiled = [
-        compile_market(m, ls.scenario.month_labels(), ls.scenario.shocks)
-        for ls in loaded
-        for m in ls.scenario.markets or []
-    ]
-    months = sum(len(cm.months) for cm in compiled)
-
-    naive_s, low_s = [], []
-    naive_obj: list[np.ndarray] = []
-    for _ in range(REPEATS):
+    months = count_months(loaded)
+    naive_s: list[float] = []
+    crit_s: list[float] = []
+    phases: list[dict[str, float]] = []
+    for _ in range(REPEATS):  # interleaved, so both see the same machine load
         t0 = time.perf_counter()
-        naive_obj = [
-            np.array([naive_month_modelling(cm, t) for t in range(len(cm.months))])
-            for cm in compiled
-        ]
+        _run_all(loaded, NaiveLP)
         naive_s.append(time.perf_counter() - t0)
+        timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        for cm in compiled:
-            for t in range(len(cm.months)):
-                naive_month(cm, t)
-        low_s.append(time.perf_counter() - t0)
-
-    crit_s, solver_s, highs_s, engine_s = [], [], [], []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        series, _summary = run_study(loaded)
+        series, _summary = run_study(loaded, timings=timings)
         crit_s.append(time.perf_counter() - t0)
-    # solver share from an instrumented run of the engine alone (same LPs)
-    from critmin.market.engine import run_market
-
-    runs = []
-    for _ in range(REPEATS):
-        runs = [run_market(cm) for cm in compiled]
-        solver_s.append(sum(r.solver_seconds for r in runs))
-        highs_s.append(sum(r.highs_seconds for r in runs))
-        engine_s.append(sum(r.total_seconds for r in runs))
-    # prices can differ where duals are degenerate; the optimal objective cannot
-    max_gap = max(
-        float(np.abs(critmin_objective(r) - o).max() / (1.0 + np.abs(o).max()))
-        for r, o in zip(runs, naive_obj, strict=True)
+        phases.append(timings)
+    # same solves, same optima: compare the objective of every final iteration
+    naive_lps = _run_all(loaded, NaiveLP)
+    crit_lps = _run_all(loaded, RecordingLP)
+    solves = sum(len(lp.objectives) for lp, _ in crit_lps)
+    # the final iteration of each month (iteration counts may differ where duals are degenerate)
+    gap = max(
+        float(np.max(np.abs(a - b) / (1.0 + np.abs(a))))
+        for (n_lp, n_run), (c_lp, c_run) in zip(naive_lps, crit_lps, strict=True)
+        for a, b in [
+            (
+                np.array(n_lp.objectives)[np.cumsum(n_run.iterations) - 1],
+                np.array(c_lp.objectives)[np.cumsum(c_run.iterations) - 1],
+            )
+        ]
     )
-    naive_best, crit_best, low_best = min(naive_s), min(crit_s), min(low_s)
-    i = int(np.argmin(engine_s))
+    i = int(np.argmin(crit_s))
+    best = phases[i]
+    total = crit_s[i]
+    engine_py = best["engine"] - best["highs_run"] - best["highs_other"] - best["instruments"]
+    table = {
+        "highs_run": best["highs_run"],
+        "highs_other": best["highs_other"],
+        "engine_python": engine_py,
+        "instruments": best["instruments"],
+        "compile": best["compile"],
+        "tables": best["tables"],
+        "metrics": best["metrics"],
+        "comparison": best.get("comparison", 0.0),
+    }
+    table["unaccounted"] = total - sum(table.values())
+    naive_best = min(naive_s)
     return {
         "market_months": months,
+        "solves": solves,
         "naive_months_per_s": round(months / naive_best, 1),
-        "naive_lowlevel_months_per_s": round(months / low_best, 1),
-        "critmin_months_per_s": round(months / crit_best, 1),
-        "ratio": round(naive_best / crit_best, 1),
-        "ratio_vs_lowlevel": round(low_best / crit_best, 1),
-        "critmin_engine_months_per_s": round(months / engine_s[i], 1),
-        "engine_share_in_highs_run": round(solver_s[i] / engine_s[i], 3),
-        "engine_share_in_highs_calls": round(highs_s[i] / engine_s[i], 3),
-        "end_to_end_share_in_highs_calls": round(highs_s[i] / crit_best, 3),
-        "max_rel_objective_gap_naive_vs_critmin": max_gap,
+        "naive_spread_s": [round(min(naive_s), 4), round(max(naive_s), 4)],
+        "critmin_months_per_s": round(months / total, 1),
+        "critmin_spread_s": [round(min(crit_s), 4), round(max(crit_s), 4)],
+        "ratio": round(naive_best / total, 2),
+        "ratio_without_comparison": round(naive_best / (total - table["comparison"]), 2),
+        "share_in_highs_run": round(best["highs_run"] / total, 3),
+        "share_in_highs_calls": round((best["highs_run"] + best["highs_other"]) / total, 3),
+        "engine_share_in_highs_calls": round(
+            (best["highs_run"] + best["highs_other"]) / best["engine"], 3
+        ),
+        "time_ms": {k: round(v * 1e3, 2) for k, v in table.items()},
+        "max_rel_objective_gap_naive_vs_critmin": gap,
         "series_rows": len(series),
     }
 

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,10 +48,32 @@ def count_months(loaded: Sequence[LoadedScenario]) -> int:
     return sum(len(ls.scenario.month_labels()) * len(ls.scenario.markets or []) for ls in loaded)
 
 
+#: phases of :func:`run_study` timed when a ``timings`` dict is passed (seconds, summed)
+TIMED_PHASES = (
+    "compile",  # scenario -> month arrays
+    "engine",  # run_market: LP build + month loop (includes the next four)
+    "highs_run",  # inside Highs.run()
+    "highs_other",  # other HiGHS calls: pushing changed costs/bounds, status, solution read
+    "instruments",  # the instruments' lifecycle methods
+    "tables",  # tidy series columns and the one DataFrame
+    "metrics",  # headline metrics per scenario, summary dict
+    "comparison",  # compare_to_baseline
+)
+
+
+def _add(timings: dict[str, float] | None, key: str, seconds: float) -> None:
+    if timings is not None:
+        timings[key] = timings.get(key, 0.0) + seconds
+
+
 def run_scenario(
-    loaded: LoadedScenario, on_month: Callable[[str], None] | None = None
+    loaded: LoadedScenario,
+    on_month: Callable[[str], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> ScenarioResult:
-    """Solve every market of one scenario over its months."""
+    """Solve every market of one scenario over its months (``timings``: see
+    :data:`TIMED_PHASES`)."""
+    clock = time.perf_counter
     sc = loaded.scenario
     months = sc.month_labels()
     specs = sc.instrument_specs()
@@ -58,12 +81,21 @@ def run_scenario(
     parts: list[SeriesParts] = []
     assumptions: list[dict[str, Any]] = []
     for market in sc.markets or []:
+        t0 = clock()
         cm = compile_market(market, months, sc.shocks)
         instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
+        t1 = clock()
         run = run_market(cm, instruments, on_month=on_month)
+        t2 = clock()
         runs.append(run)
         parts.append(series_columns(sc.name, run))
         assumptions.extend(cm.assumptions)
+        _add(timings, "compile", t1 - t0)
+        _add(timings, "engine", t2 - t1)
+        _add(timings, "highs_run", run.solver_seconds)
+        _add(timings, "highs_other", run.highs_seconds - run.solver_seconds)
+        _add(timings, "instruments", run.instrument_seconds)
+        _add(timings, "tables", clock() - t2)
     for shock in sc.shocks:
         if shock.source or shock.estimate:
             what = shock.model_dump(
@@ -78,7 +110,10 @@ def run_scenario(
                     "estimate": shock.estimate,
                 }
             )
-    return ScenarioResult(loaded, parts, scenario_metrics(runs), runs, assumptions)
+    t0 = clock()
+    metrics = scenario_metrics(runs)
+    _add(timings, "metrics", clock() - t0)
+    return ScenarioResult(loaded, parts, metrics, runs, assumptions)
 
 
 def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
@@ -116,16 +151,29 @@ def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
 
 
 def run_study(
-    loaded: Sequence[LoadedScenario], on_month: Callable[[str], None] | None = None
+    loaded: Sequence[LoadedScenario],
+    on_month: Callable[[str], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run every scenario; returns (tidy series of all scenarios, summary dict)."""
-    results = [run_scenario(ls, on_month) for ls in loaded]
+    """Run every scenario; returns (tidy series of all scenarios, summary dict).
+
+    ``timings``, when given, receives the seconds spent per phase (:data:`TIMED_PHASES`).
+    """
+    clock = time.perf_counter
+    results = [run_scenario(ls, on_month, timings) for ls in loaded]
+    t0 = clock()
     series = to_frame([part for r in results for part in r.series_parts])
+    t1 = clock()
     summary = summary_dict(results)
+    t2 = clock()
+    _add(timings, "tables", t1 - t0)
+    _add(timings, "metrics", t2 - t1)
     names = {r.loaded.scenario.name for r in results}
     if BASELINE_SCENARIO in names and len(names) > 1:
         # the managed-market figures join each scenario's metrics, so the report compares them
+        t0 = clock()
         comparison = compare_to_baseline(series, BASELINE_SCENARIO)
+        _add(timings, "comparison", clock() - t0)
         for entry in summary["scenarios"]:
             entry["metrics"].update(comparison.get(entry["name"], {}))
         summary["baseline_scenario"] = BASELINE_SCENARIO
