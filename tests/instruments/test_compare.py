@@ -54,14 +54,14 @@ def test_managed_market_figures_by_hand() -> None:
     assert m["imports_from_nonmembers_t"] == pytest.approx(4)
     assert m["trade_diversion_t"] == {"from_members": 6.0, "from_nonmembers": -6.0}
     assert m["floor_fiscal_cost_usd"] == 500
-    assert m["subsidy_usd_per_t_kept"] == pytest.approx(100)
+    assert m["subsidy_kept_usd_per_t"] == pytest.approx(100)
     assert m["levy_revenue_usd"] == 120
     assert m["unserved_t"] == 2
     assert m["shortage_months"] == 1
     assert m["production_change_t"] == pytest.approx(6)
     assert m["days_of_cover_last"] == {"ndpr_oxide/USA": 45.0}
     assert got["free"]["oem_security_premium_usd"] == 0
-    assert got["free"]["subsidy_usd_per_t_kept"] is None
+    assert got["free"]["subsidy_kept_usd_per_t"] is None
     assert "days_of_cover_last" not in got["free"]
 
 

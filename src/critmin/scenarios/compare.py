@@ -18,7 +18,7 @@ figures. Definitions (t = tonnes, usd; sums over every month of the run):
 * ``oem_security_premium_usd``: sum over consumer nodes (rows with consumption > 0) of
   (price - baseline price, same month and node) x consumption; ``..._usd_per_t`` divides by the
   tonnes consumed; ``oem_security_premium_usd_by_product`` splits it by product.
-* ``floor_kept_t``: sum of ``floor_kept`` rows; ``subsidy_usd_per_t_kept`` = floor fiscal cost /
+* ``floor_kept_t``: sum of ``floor_kept`` rows; ``subsidy_kept_usd_per_t`` = floor fiscal cost /
   kept tonnes (None when nothing was kept).
 * ``production_change_t``: total production minus the baseline's.
 """
@@ -153,7 +153,7 @@ def compare_to_baseline(
             "oem_security_premium_usd_per_t": premium_per_t,
             "oem_security_premium_usd_by_product": premium_by_product,
             "floor_kept_t": kept,
-            "subsidy_usd_per_t_kept": fiscal / kept if kept > 0 else None,
+            "subsidy_kept_usd_per_t": fiscal / kept if kept > 0 else None,
             "production_change_t": _total(df, "production") - base_production,
         }
         metrics.update(_cover(df))
