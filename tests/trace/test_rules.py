@@ -52,6 +52,20 @@ def test_blend_fails_with_the_chinese_chain_as_cause() -> None:
     assert rep.treatment[lot_urn("oxide.MYS1")] == "member"
 
 
+def test_cause_is_the_event_at_the_rules_stage_not_the_chain_start() -> None:
+    """The blend's offending chain for the refining rule is E2 (Bayan Obo, mine) -> T1b
+    (Baotou, refining) -> ... The refining rule fails because of the separation step, so its
+    cause is T1b at Baotou; the 80 % rule covers mine and refining, so its first offending
+    event is the extraction E2 itself."""
+    rep = evaluate(magnet_chain(9.0), load_rules(RULES), on=ON)
+    forge = _verdict(rep, "motor.JPN1", "refining-in-forge")
+    assert forge.cause.startswith("event T1b at ")
+    assert "(CHN, refining)" in forge.cause
+    fta = _verdict(rep, "motor.JPN1", "na-fta-80")
+    assert fta.cause.startswith("event E2 at ")
+    assert "(CHN, mine)" in fta.cause
+
+
 def test_value_basis_weights_by_mined_value() -> None:
     """With CHN concentrate at 30 000 USD/t and AUS at 10 000 USD/t, the qualifying value share
     of the motor is 0.7 x 10 000 / (0.7 x 10 000 + 0.3 x 30 000) = 7 000 / 16 000 = 0.4375."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -281,6 +282,44 @@ def _chains(
     return found
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Which facilities a rule counts against: outside ``allowed`` (min_share rules), or in
+    ``forbidden`` / run by a foreign entity of concern when ``feoc`` (forbid rules)."""
+
+    allowed: frozenset[str] | None = None
+    forbidden: frozenset[str] = frozenset()
+    feoc: bool = False
+
+    def disallowed(self, country: str, feoc: bool) -> bool:
+        if self.allowed is not None:
+            return country not in self.allowed
+        return country in self.forbidden or (self.feoc and feoc)
+
+
+def _cause(
+    net: SupplyNetwork,
+    chains: list[tuple[str, ...]],
+    rule_stages: set[str],
+    place: _Place,
+) -> str:
+    """The event that makes a lot fail: the first event of the first chain that happens at one
+    of the rule's stages in a disallowed place (e.g. the Chinese separation step for a
+    refining rule, not the mine upstream of it); else the chain's first event."""
+    events = {e.id: e for e in net.events}
+    fallback = ""
+    for ev_id in chains[0]:
+        fac_id = getattr(events.get(ev_id), "facility", None)
+        if not fac_id:
+            continue
+        f = net.facility(fac_id)
+        text = f"event {ev_id} at {f.name or f.id} ({f.country}, {f.stage.value})"
+        fallback = fallback or text
+        if f.stage.value in rule_stages and place.disallowed(f.country, bool(f.feoc)):
+            return text
+    return fallback
+
+
 def evaluate(
     net: SupplyNetwork,
     ruleset: RuleSet,
@@ -313,6 +352,7 @@ def evaluate(
             results.extend(RuleResult(lot=x, rule=rule.id, status="not_in_force") for x in ids)
             continue
         in_stage = np.isin(graph.stage, [stage_code[s.value] for s in rule.stages])
+        rule_stages = {s.value for s in rule.stages}
         covered = propagate_vector(graph, in_stage, ones) > 1e-12
         applies = covered.copy()
         if rule.products:
@@ -320,6 +360,7 @@ def evaluate(
         if rule.kind == "forbid":
             bad_c = rule.countries.resolve(on, ruleset.expand_eu) if rule.countries else frozenset()
             offending = in_stage & np.isin(lot_country, list(bad_c))
+            place = _Place(forbidden=bad_c, feoc=rule.feoc_facilities)
             if rule.feoc_facilities:
                 offending |= in_stage & feoc_lot
             blocked = None
@@ -331,6 +372,7 @@ def evaluate(
             assert rule.min_share is not None
             good_c = rule.allowed.resolve(on, ruleset.expand_eu)
             good = in_stage & np.isin(lot_country, list(good_c))
+            place = _Place(allowed=good_c)
             no_inputs = np.diff(graph.A.indptr) == 0
             offending = no_inputs & ~good  # where non-qualifying material starts
             blocked = good
@@ -367,14 +409,7 @@ def evaluate(
                 continue
             failed.setdefault(ids[i], set()).add(rule.id)
             chains = _chains(graph, i, offending, producers, blocked=blocked) if explain else []
-            cause = ""
-            if chains:
-                first = chains[0][0]
-                ev = next(e for e in net.events if e.id == first)
-                fac = getattr(ev, "facility", None)
-                if fac:
-                    f = net.facility(fac)
-                    cause = f"event {first} at {f.name or f.id} ({f.country}, {f.stage.value})"
+            cause = _cause(net, chains, rule_stages, place) if chains else ""
             results.append(
                 RuleResult(
                     lot=ids[i],
