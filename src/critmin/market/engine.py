@@ -27,10 +27,17 @@ import numpy.typing as npt
 from critmin.errors import UnknownNameError
 from critmin.market.compile import CompiledMarket
 from critmin.market.lp import ClearingLP, ExtraColumn
-from critmin.policy.instrument import Instrument, InstrumentReport
+from critmin.policy.instrument import ActiveShock, Instrument, InstrumentReport
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+
+def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    a.flags.writeable = False
+    return a
+
 
 TOL_REL = 1e-6
 MAX_ITERATIONS = 50
@@ -92,6 +99,38 @@ class _Context:
             self.route_of.setdefault(key, i)
         # route masks asked for by instruments, by (exporters, importers, product)
         self.route_masks: dict[tuple[Any, Any, str | None], BoolArray] = {}
+        # route endpoints as indices into regions / products (the array accessors)
+        self.r_exp: IntArray = _frozen(cm.node_region[cm.r_from_node].astype(np.int64))
+        self.r_imp: IntArray = _frozen(cm.node_region[cm.r_to_node].astype(np.int64))
+        self.r_prod: IntArray = _frozen(cm.node_product[cm.r_from_node].astype(np.int64))
+        self.region_index = {r: i for i, r in enumerate(cm.regions)}
+        self.product_index = {p: i for i, p in enumerate(cm.products)}
+        self._shocks: dict[int, tuple[ActiveShock, ...]] = {}
+
+    def route_index_arrays(self) -> tuple[IntArray, IntArray, IntArray]:
+        return self.r_exp, self.r_imp, self.r_prod
+
+    def banned(self, t: int) -> BoolArray:
+        """Routes closed by an export ban in month ``t`` (compiled bound 0)."""
+        return self.cm.r_upper[t] == 0.0
+
+    def active_shocks(self, t: int) -> tuple[ActiveShock, ...]:
+        """Export bans in force in month ``t``, one per banning exporter (cached)."""
+        got = self._shocks.get(t)
+        if got is None:
+            cm = self.cm
+            closed = np.flatnonzero(self.banned(t))
+            by_exp: dict[int, tuple[set[str], set[str]]] = {}
+            for r in closed.tolist():
+                prods, dests = by_exp.setdefault(int(self.r_exp[r]), (set(), set()))
+                prods.add(cm.products[self.r_prod[r]])
+                dests.add(cm.regions[self.r_imp[r]])
+            got = tuple(
+                ActiveShock("export_ban", cm.regions[e], tuple(sorted(p)), tuple(sorted(d)))
+                for e, (p, d) in sorted(by_exp.items(), key=lambda kv: cm.regions[kv[0]])
+            )
+            self._shocks[t] = got
+        return got
 
     @property
     def mineral(self) -> str:
@@ -137,15 +176,26 @@ class _Solved:
     """:class:`~critmin.policy.instrument.SolvedMonth` over one solution."""
 
     def __init__(
-        self, ctx: _Context, month: str, col: FloatArray, price: FloatArray, lp: ClearingLP
+        self,
+        ctx: _Context,
+        month: str,
+        col: FloatArray,
+        price: FloatArray,
+        lp: ClearingLP,
+        *,
+        d_qty: FloatArray,
     ) -> None:
         self._ctx = ctx
         self._month = month
         self.col = col
         self.node_price = price
         self._lay = lp.layout
+        self._d_qty = d_qty  # bids in force at this solve (copy), for unserved demand
         self._flows: list[float] | None = None  # route flows as Python floats, on first use
         self._prices: list[float] | None = None
+        self._route_arrays: tuple[IntArray, IntArray, IntArray, FloatArray] | None = None
+        self._price_matrix: FloatArray | None = None
+        self._unserved: FloatArray | None = None
 
     @property
     def month(self) -> str:
@@ -170,6 +220,41 @@ class _Solved:
     def routes(self) -> Sequence[tuple[str, str, str]]:
         return self._ctx.routes
 
+    def route_arrays(self) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+        if self._route_arrays is None:
+            ctx = self._ctx
+            flow = _frozen(self.col[self._lay.r0 : self._lay.k0].copy())
+            self._route_arrays = (ctx.r_exp, ctx.r_imp, ctx.r_prod, flow)
+        return self._route_arrays
+
+    def _node_matrix(self, values: FloatArray, fill: float) -> FloatArray:
+        cm = self._ctx.cm
+        mat = np.full((len(cm.regions), len(cm.products)), fill)
+        mat[cm.node_region, cm.node_product] = values
+        return _frozen(mat)
+
+    def prices_array(self) -> FloatArray:
+        if self._price_matrix is None:
+            self._price_matrix = self._node_matrix(self.node_price, np.nan)
+        return self._price_matrix
+
+    def unserved_array(self) -> FloatArray:
+        if self._unserved is None:
+            cm = self._ctx.cm
+            served = self.col[self._lay.d0 : self._lay.r0]
+            short = np.maximum(self._d_qty - served, 0.0)
+            per_node = np.bincount(cm.d_node, weights=short, minlength=cm.n_nodes).astype(float)
+            self._unserved = self._node_matrix(per_node, 0.0)
+        return self._unserved
+
+    def unserved(self, region: str, product: str) -> float:
+        ctx = self._ctx
+        if region not in ctx.region_index:
+            raise UnknownNameError("region", region, ctx.cm.regions)
+        if product not in ctx.product_index:
+            raise UnknownNameError("product", product, ctx.cm.products)
+        return float(self.unserved_array()[ctx.region_index[region], ctx.product_index[product]])
+
 
 class _View:
     """:class:`~critmin.policy.instrument.MonthView` over one month's arrays."""
@@ -178,6 +263,7 @@ class _View:
         cm = ctx.cm
         self._ctx = ctx
         self._month = ""
+        self._t = 0
         self.previous: _Solved | None = None
         self.s_cap = np.zeros(len(cm.s_node))
         self.d_qty = np.zeros(len(cm.d_node))
@@ -197,12 +283,45 @@ class _View:
     def reset(self, t: int, month: str) -> None:
         cm = self._ctx.cm
         self._month = month
+        self._t = t
         self.s_cap[:] = cm.s_cap[t]
         self.d_qty[:] = cm.d_qty[t]
         self.r_upper[:] = cm.r_upper[t]
         self.r_wedge[:] = 0.0
         self.e_qty[:] = 0.0
         self.e_price[:] = 0.0
+
+    @property
+    def active_shocks(self) -> Sequence[ActiveShock]:
+        return self._ctx.active_shocks(self._t)
+
+    def export_ban_active(
+        self,
+        exporter: str | None = None,
+        product: str | None = None,
+        importer: str | None = None,
+    ) -> bool:
+        ctx = self._ctx
+        banned = ctx.banned(self._t)
+        if not banned.any():
+            return False
+        mask = banned.copy()
+        for name, arr, index in (
+            (exporter, ctx.r_exp, ctx.region_index),
+            (importer, ctx.r_imp, ctx.region_index),
+            (product, ctx.r_prod, ctx.product_index),
+        ):
+            if name is not None:
+                mask &= arr == index.get(name, -1)
+        return bool(mask.any())
+
+    def add_route_wedges(self, usd_per_t: FloatArray) -> None:
+        if usd_per_t.shape != self.r_wedge.shape:
+            raise ValueError(
+                f"add_route_wedges: got {usd_per_t.shape[0] if usd_per_t.ndim else 0} values, "
+                f"expected one per route ({len(self.r_wedge)})"
+            )
+        self.r_wedge += usd_per_t
 
     def set_block(self, handle: int, qty_t: float, price_usd_per_t: float) -> None:
         self.e_qty[handle] = max(qty_t, 0.0)
@@ -379,7 +498,7 @@ def run_market(
                 upper[e0:] = view.e_qty
                 applied = adval
                 col, price = lp.solve(cost, upper, cm.q_upper[t])
-                previous = _Solved(ctx, month, col, price, lp)
+                previous = _Solved(ctx, month, col, price, lp, d_qty=view.d_qty.copy())
                 iterations[t] = it
                 done = True
                 if has_adval:

@@ -30,7 +30,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ActiveShock:
+    """A shock in force in a month, as the market sees it (``MonthView.active_shocks``).
+
+    Only export bans are reported (``kind = "export_ban"``), derived from the month's route
+    bounds (market-level ``export_bans`` and ``export_ban`` shocks alike): ``exporter`` is the
+    banning region, ``products`` the products whose export routes are closed, ``destinations``
+    the importers those closed routes lead to (sorted names).
+    """
+
+    kind: str
+    exporter: str
+    products: tuple[str, ...]
+    destinations: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,12 @@ class MarketContext(Protocol):
         """Reserve a demand column at (region, product); returns a handle for ``set_block``."""
         ...
 
+    def route_index_arrays(self) -> tuple[IntArray, IntArray, IntArray]:
+        """``(exporter_idx, importer_idx, product_idx)`` of every route, in route order;
+        indices into :attr:`regions` / :attr:`products` (read-only arrays). Instruments build
+        their route masks from them once, in ``initialize``."""
+        ...
+
 
 class SolvedMonth(Protocol):
     """Read access to one solved month (prices are node-balance duals, usd_per_t >= 0)."""
@@ -90,6 +117,25 @@ class SolvedMonth(Protocol):
         """Every route as (exporter, importer, product)."""
         ...
 
+    def route_arrays(self) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+        """``(exporter_idx, importer_idx, product_idx, flow_t)`` per route, in route order
+        (indices as in ``MarketContext.route_index_arrays``; read-only, cached per solve)."""
+        ...
+
+    def prices_array(self) -> FloatArray:
+        """Node prices as an ``(n_regions, n_products)`` matrix, usd_per_t; NaN where the
+        market has no such node (cached per solve, read-only)."""
+        ...
+
+    def unserved(self, region: str, product: str) -> float:
+        """Unserved demand (t) at the node: bid quantity in force - consumption, over the
+        market's own bids (instrument columns excluded); 0 where the node has no bid."""
+        ...
+
+    def unserved_array(self) -> FloatArray:
+        """:meth:`unserved` for every node as an ``(n_regions, n_products)`` matrix (t)."""
+        ...
+
 
 class MonthView(Protocol):
     """Write access to one month's problem, valid during ``before_solve``."""
@@ -99,8 +145,27 @@ class MonthView(Protocol):
     @property
     def previous(self) -> SolvedMonth | None: ...
 
+    @property
+    def active_shocks(self) -> Sequence[ActiveShock]:
+        """The export bans in force this month (see :class:`ActiveShock`)."""
+        ...
+
+    def export_ban_active(
+        self,
+        exporter: str | None = None,
+        product: str | None = None,
+        importer: str | None = None,
+    ) -> bool:
+        """True when an export ban closes at least one route matching the filters this
+        month (None = any): e.g. ``export_ban_active(product="x", importer="USA")``."""
+        ...
+
     def set_block(self, handle: int, qty_t: float, price_usd_per_t: float) -> None:
         """Quantity and price (cost for supply, willingness to pay for demand) of a column."""
+        ...
+
+    def add_route_wedges(self, usd_per_t: FloatArray) -> None:
+        """Add a per-route wedge vector (usd_per_t, one entry per route in route order)."""
         ...
 
     def add_route_wedge(
@@ -233,10 +298,25 @@ class ImportTariff:
         self.spec = spec
         self.name = spec.name or "import_tariff"
         self._rows: list[SeriesRow] = []
-        self._products: Sequence[str] = ()
+        self._products: list[str] = []
+        self._regions: list[str] = []
+        self._taxed: IntArray = np.zeros(0, dtype=np.int64)
 
     def initialize(self, ctx: MarketContext) -> None:
         self._products = list(ctx.products)
+        self._regions = list(ctx.regions)
+        exp, imp, prod = ctx.route_index_arrays()
+        mask = np.ones(len(exp), dtype=bool)
+        spec = self.spec
+        if spec.exporters is not None:
+            mask &= np.isin(exp, [i for i, r in enumerate(self._regions) if r in spec.exporters])
+        if spec.importers is not None:
+            mask &= np.isin(imp, [i for i, r in enumerate(self._regions) if r in spec.importers])
+        if spec.product is not None:
+            mask &= prod == (
+                self._products.index(spec.product) if spec.product in self._products else -1
+            )
+        self._taxed = np.flatnonzero(mask)  # the taxed routes, in route order
 
     def _active(self, month: str) -> bool:
         return _in_window(month, self.spec.start, self.spec.end)
@@ -256,16 +336,12 @@ class ImportTariff:
     def after_solve(self, month: str, result: SolvedMonth) -> None:
         if not self._active(month):
             return
+        _, imp_idx, prod_idx, flow = result.route_arrays()
         revenue: dict[tuple[str, str], float] = {}
-        for exp, imp, prod in result.routes():
-            if self.spec.exporters is not None and exp not in self.spec.exporters:
-                continue
-            if self.spec.importers is not None and imp not in self.spec.importers:
-                continue
-            if self.spec.product is not None and prod != self.spec.product:
-                continue
-            value = self.spec.specific_usd_per_t * result.flow(exp, imp, prod)
-            revenue[(imp, prod)] = revenue.get((imp, prod), 0.0) + value
+        for r in self._taxed.tolist():
+            key = (self._regions[imp_idx[r]], self._products[prod_idx[r]])
+            value = self.spec.specific_usd_per_t * float(flow[r])
+            revenue[key] = revenue.get(key, 0.0) + value
         for (imp, prod), value in revenue.items():
             self._rows.append(SeriesRow(month, prod, imp, "import_tariff_revenue", value, "usd"))
 

@@ -39,9 +39,12 @@ and product). Metrics:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from critmin.errors import InputError, UnknownNameError
@@ -66,6 +69,23 @@ from critmin.policy.parameters import ParameterSet, month_end
 
 EU_DELEGATION = "ZZ_EU"
 TOL_USD_PER_T = 1.0
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class _MonthPlan:
+    """What the levy needs of one month, computed once (arrays over regions / routes /
+    products of the market; ``keys`` = levied (non-member exporter, product) pairs)."""
+
+    inside: frozenset[str]
+    is_member: BoolArray  # (n_regions,)
+    into_members: BoolArray  # (n_routes,) non-member exporter -> member importer
+    keys: BoolArray  # (n_regions, n_products)
+    ref: FloatArray  # (n_products,) reference usd_per_t, NaN = not levied
+    specific: FloatArray  # (n_products,) specific bound usd_per_t, NaN = ad-valorem share
+    share: float  # ad-valorem bound share (0 when unused)
 
 
 def variable_levy(reference: float, landed: float, bound: float) -> float:
@@ -152,8 +172,15 @@ class ForgeLevy:
         self.params: ParameterSet = parameter_set(spec.parameters, self.name)
         self._regions: list[str] = []
         self._products: list[str] = []
-        self._applied: dict[tuple[str, str], float] = {}
-        self._next: dict[tuple[str, str], float] | None = None
+        self._all_products: list[str] = []
+        empty_i = np.zeros(0, dtype=np.int64)
+        self._exp, self._imp, self._prod = empty_i, empty_i, empty_i
+        self._levied = np.zeros(0, dtype=bool)
+        self._transport = np.zeros(0)
+        self._applied = np.zeros((0, 0))  # (n_regions, n_products) levy in force, usd_per_t
+        self._applied_keys = np.zeros((0, 0), dtype=bool)  # the levied pairs
+        self._next: tuple[FloatArray, BoolArray] | None = None
+        self._plans: dict[str, _MonthPlan] = {}
         self._next_month = ""
         self._converged = True
         self._iterations = 0
@@ -225,49 +252,106 @@ class ForgeLevy:
         for r in self.spec.region_membership:
             if r not in self._regions:
                 raise UnknownNameError("region (forge_levy region_membership)", r, self._regions)
+        self._all_products = list(ctx.products)
+        self._exp, self._imp, self._prod = ctx.route_index_arrays()
+        self._levied = np.array([p in self._products for p in self._all_products], dtype=bool)
+        self._transport = np.array([self.transport(p) for p in self._all_products], dtype=float)
+        shape = (len(self._regions), len(self._all_products))
+        self._applied = np.zeros(shape)
+        self._applied_keys = np.zeros(shape, dtype=bool)
+        self._plans = {}
+
+    def _plan(self, month: str) -> _MonthPlan:
+        """Membership, route masks and per-product parameters of ``month`` (cached)."""
+        plan = self._plans.get(month)
+        if plan is not None:
+            return plan
+        n_reg, n_prod = len(self._regions), len(self._all_products)
+        active = self.active(month)
+        inside = self.members(month) if active else frozenset()
+        is_member = np.array([r in inside for r in self._regions], dtype=bool)
+        into_members = ~is_member[self._exp] & is_member[self._imp]  # the levied direction
+        ref = np.full(n_prod, np.nan)
+        specific = np.full(n_prod, np.nan)
+        keys = np.zeros((n_reg, n_prod), dtype=bool)
+        share = 0.0
+        if active:
+            for j, prod in enumerate(self._all_products):
+                if not self._levied[j]:
+                    continue
+                value = self.reference(prod, month)
+                if value is None:
+                    continue
+                ref[j] = value
+                bound = self._pick(self.spec.bound_usd_per_t, prod)
+                if bound is not None:
+                    specific[j] = bound
+            cand = into_members & ~np.isnan(ref)[self._prod]
+            keys[self._exp[cand], self._prod[cand]] = True
+            if (keys & np.isnan(specific)[None, :]).any():
+                share = self._share(month)
+        plan = _MonthPlan(inside, is_member, into_members, keys, ref, specific, share)
+        self._plans[month] = plan
+        return plan
+
+    def _share(self, month: str) -> float:
+        """The ad-valorem bound share (field, else parameter) in ``month``."""
+        if self.spec.bound_share is not None:
+            return self.spec.bound_share
+        name = f"{self.spec.bloc}.levy_bound.ad_valorem_share"
+        if name not in self.params:
+            raise InputError(
+                f"no levy bound: give bound_usd_per_t or bound_share, or define {name!r}",
+                where=f"instrument {self.name!r} field 'bound_share'",
+            )
+        got = plain_value(self.params, name, month)
+        return float(got) if got is not None else 0.0
+
+    def levy_matrix(self, month: str, solved: SolvedMonth | None) -> tuple[FloatArray, BoolArray]:
+        """Levy (usd_per_t) per (exporter, product) at ``solved``'s prices, as a
+        ``(n_regions, n_products)`` matrix, and the mask of levied (non-member exporter,
+        product) pairs (all False when nothing is levied)."""
+        shape = (len(self._regions), len(self._all_products))
+        plan = self._plan(month)
+        if solved is None or not plan.keys.any():
+            return np.zeros(shape), np.zeros(shape, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            landed = np.maximum(solved.prices_array(), 0.0) + self._transport[None, :]
+            bound = np.where(
+                np.isnan(plan.specific)[None, :],
+                plan.share * np.maximum(landed, 0.0),
+                plan.specific[None, :],
+            )
+            levy = np.maximum(np.minimum(np.maximum(plan.ref[None, :] - landed, 0.0), bound), 0.0)
+        return np.where(plan.keys, levy, 0.0), plan.keys.copy()
 
     def levies(self, month: str, solved: SolvedMonth | None) -> dict[tuple[str, str], float]:
         """Levy (usd_per_t) per (non-member exporter, product) at ``solved``'s prices."""
-        if solved is None or not self.active(month):
-            return {}
-        inside = self.members(month)
-        out: dict[tuple[str, str], float] = {}
-        for exp, imp, prod in solved.routes():
-            if exp in inside or imp not in inside or prod not in self._products:
-                continue
-            if (exp, prod) in out:
-                continue
-            ref = self.reference(prod, month)
-            if ref is None:
-                continue
-            landed = max(solved.price(exp, prod), 0.0) + self.transport(prod)
-            out[(exp, prod)] = variable_levy(ref, landed, self.bound(prod, month, landed))
-        return out
+        levy, keys = self.levy_matrix(month, solved)
+        return {
+            (self._regions[e], self._all_products[p]): float(levy[e, p])
+            for e, p in zip(*np.nonzero(keys), strict=True)
+        }
 
     def before_solve(self, month: str, view: MonthView) -> None:
         if self._next is not None and self._next_month == month:
-            levy = self._next
+            levy, keys = self._next
         else:
             self._iterations = 0
-            levy = self.levies(month, view.previous)
+            levy, keys = self.levy_matrix(month, view.previous)
         self._iterations += 1
-        self._applied = dict(levy)
-        if not levy:
+        self._applied, self._applied_keys = levy, keys
+        if not keys.any():
             return
-        inside = sorted(self.members(month))
-        for (exp, prod), value in levy.items():
-            if value > 0:
-                view.add_route_wedge(value, exporters=[exp], importers=inside, product=prod)
+        plan = self._plan(month)
+        view.add_route_wedges(np.where(plan.into_members, levy[self._exp, self._prod], 0.0))
 
     def is_converged(self, month: str, result: SolvedMonth) -> bool:
-        new = self.levies(month, result)
+        new, new_keys = self.levy_matrix(month, result)
         d = self.spec.damping
-        keys = set(new) | set(self._applied)
-        nxt = {k: (1 - d) * new.get(k, 0.0) + d * self._applied.get(k, 0.0) for k in sorted(keys)}
-        self._converged = all(
-            abs(nxt[k] - self._applied.get(k, 0.0)) <= self.spec.tol_usd_per_t for k in keys
-        )
-        self._next, self._next_month = nxt, month
+        nxt = (1 - d) * new + d * self._applied
+        self._converged = bool(np.all(np.abs(nxt - self._applied) <= self.spec.tol_usd_per_t))
+        self._next, self._next_month = (nxt, new_keys | self._applied_keys), month
         return self._converged
 
     def after_solve(self, month: str, result: SolvedMonth) -> None:
@@ -275,31 +359,52 @@ class ForgeLevy:
         if not self._converged:
             self._non_converged.append(month)
         self._next = None
-        inside = self.members(month) if self.active(month) else frozenset()
-        revenue: dict[tuple[str, str], float] = {}
-        imports: dict[tuple[str, str, bool], float] = {}
-        for exp, imp, prod in result.routes():
-            if imp not in inside:
-                continue
-            qty = result.flow(exp, imp, prod)
-            from_member = exp in inside
-            imports[(imp, prod, from_member)] = imports.get((imp, prod, from_member), 0.0) + qty
-            levy = 0.0 if from_member else self._applied.get((exp, prod), 0.0)
-            if levy > 0:
-                revenue[(imp, prod)] = revenue.get((imp, prod), 0.0) + levy * qty
-        for (imp, prod), value in sorted(revenue.items()):
-            self._rows.append(SeriesRow(month, prod, imp, "levy_revenue", value, "usd"))
+        regions, products = self._regions, self._all_products
+        n_prod = len(products)
+        exp, imp, prod, flow = result.route_arrays()
+        is_member = self._plan(month).is_member
+        into = np.flatnonzero(is_member[imp])  # routes into members, in route order
+        from_member = is_member[exp[into]]
+        node = imp[into] * n_prod + prod[into]
+        size = len(regions) * n_prod
+        # sums in route order (bincount adds sequentially), as the per-route loop did
+        code = node * 2 + from_member
+        imports = np.bincount(code, weights=flow[into], minlength=2 * size)
+        seen = np.bincount(code, minlength=2 * size) > 0
+        levy_r = self._applied[exp[into], prod[into]]
+        taxed = ~from_member & (levy_r > 0)
+        revenue = np.bincount(
+            node[taxed], weights=levy_r[taxed] * flow[into][taxed], minlength=size
+        )
+        levied = np.bincount(node[taxed], minlength=size) > 0
+        rev_keys = sorted(
+            (regions[c // n_prod], products[c % n_prod], c) for c in np.flatnonzero(levied)
+        )
+        for imp_name, prod_name, c in rev_keys:
+            value = float(revenue[c])
+            self._rows.append(SeriesRow(month, prod_name, imp_name, "levy_revenue", value, "usd"))
             self._totals["levy"] += value
-        shipping = {
-            (exp, prod) for exp, imp, prod in result.routes() if result.flow(exp, imp, prod) > 1e-9
-        }
-        for (exp, prod), value in sorted(self._applied.items()):
-            if (exp, prod) in shipping:
-                self._rows.append(SeriesRow(month, prod, exp, "levy_rate", value, "usd_per_t"))
-        for (imp, prod, from_member), qty in sorted(imports.items()):
-            var = "imports_from_members" if from_member else "imports_from_nonmembers"
-            self._rows.append(SeriesRow(month, prod, imp, var, qty, "t"))
-            self._totals["members" if from_member else "nonmembers"] += qty
+        ship = np.zeros((len(regions), n_prod), dtype=bool)
+        moving = flow > 1e-9
+        ship[exp[moving], prod[moving]] = True
+        rate_keys = sorted(
+            (regions[e], products[p], e, p)
+            for e, p in zip(*np.nonzero(self._applied_keys & ship), strict=True)
+        )
+        for exp_name, prod_name, e, p in rate_keys:
+            value = float(self._applied[e, p])
+            self._rows.append(
+                SeriesRow(month, prod_name, exp_name, "levy_rate", value, "usd_per_t")
+            )
+        imp_keys = sorted(
+            (regions[(c // 2) // n_prod], products[(c // 2) % n_prod], bool(c % 2), c)
+            for c in np.flatnonzero(seen)
+        )
+        for imp_name, prod_name, member, c in imp_keys:
+            qty = float(imports[c])
+            var = "imports_from_members" if member else "imports_from_nonmembers"
+            self._rows.append(SeriesRow(month, prod_name, imp_name, var, qty, "t"))
+            self._totals["members" if member else "nonmembers"] += qty
 
     def finalize(self) -> InstrumentReport:
         return InstrumentReport(
