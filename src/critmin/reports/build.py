@@ -30,6 +30,75 @@ STANDARD_METRICS: tuple[str, ...] = (
     "peak_price_usd_per_t",
     "unserved_t_by_region",
 )
+#: The managed-market comparison block, in the order of the issue (issue 4 part 6): metric
+#: (aliases: older names of the same figure), row label, one-line definition.
+MANAGED_BLOCK: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (
+        ("avg_price_inside_forge_usd_per_t",),
+        "Price inside FORGE",
+        "Mean clearing price over the months and nodes of FORGE members (that month), per "
+        "product, in USD/kg.",
+    ),
+    (
+        ("avg_price_outside_forge_usd_per_t",),
+        "Price outside FORGE",
+        "Mean clearing price over the months and nodes of non-members, per product, in USD/kg.",
+    ),
+    (
+        ("unserved_t",),
+        "Shortage (unserved demand)",
+        "Demand not met, summed over months, products and regions.",
+    ),
+    (
+        ("shortage_months",),
+        "Months with shortage",
+        "Months with more than 0.001 t of unserved demand.",
+    ),
+    (
+        ("days_of_cover_last",),
+        "Days of cover, end of run",
+        "Stockpile inventory ÷ the protected consumption per day, per account "
+        "(product/region), in the last month.",
+    ),
+    (
+        ("days_of_cover_min",),
+        "Days of cover, lowest month",
+        "The lowest monthly days of cover per account: how far releases drew the stock down.",
+    ),
+    (
+        ("floor_fiscal_cost_usd", "fiscal_cost_of_floors_usd"),
+        "Fiscal cost of the floors",
+        "Top-up and purchase-floor payments by governments, summed over the run.",
+    ),
+    (
+        ("levy_revenue_usd",),
+        "Levy revenue",
+        "Border adjustment collected by members on imports from non-members, over the run.",
+    ),
+    (
+        ("oem_security_premium_usd",),
+        "Cost to OEMs (security premium)",
+        "Σ (price − free-trade price, same month and node) × consumption: what buyers pay "
+        "above free trade.",
+    ),
+    (
+        ("oem_security_premium_usd_per_t",),
+        "Security premium per tonne consumed",
+        "The security premium divided by the tonnes consumed.",
+    ),
+    (
+        ("subsidy_kept_usd_per_t", "subsidy_usd_per_t_kept", "floor_subsidy_usd_per_t"),
+        "Subsidy per tonne kept in production",
+        "Fiscal cost of the floors ÷ protected output produced in months when the market "
+        "price is below its cost (output a price-taker would have shut).",
+    ),
+)
+#: Metrics of the block that show it is a managed-market run (the others are always there).
+_MANAGED_MARKERS: frozenset[str] = frozenset(
+    name for names, _, _ in MANAGED_BLOCK for name in names
+) - {"unserved_t", "shortage_months"}
+#: At most this many KPI tiles per scenario; everything else is in the comparison table.
+MAX_KPIS = 8
 #: Series variables summed over the run in the "series totals" table.
 TOTAL_VARIABLES: tuple[str, ...] = (
     "production",
@@ -138,8 +207,58 @@ def _kpi(label: str, value: str, detail: str = "") -> str:
     )
 
 
+def _first_metric(metrics: Mapping[str, object], names: Sequence[str]) -> tuple[str, object]:
+    """The first of ``names`` the scenario reports, with its value (``(names[0], None)``)."""
+    for name in names:
+        if name in metrics:
+            return name, metrics[name]
+    return names[0], None
+
+
+def _present(view: RunView, names: Sequence[str]) -> bool:
+    return any(name in s.metrics for s in view.scenarios for name in names)
+
+
+def _cover_kpi(value: object) -> tuple[str, str]:
+    """Days of cover (a ``{account: days}`` dict): the lowest account and its name."""
+    if not isinstance(value, Mapping):
+        return _metric_text("days_of_cover", value), ""
+    numbers = {str(k): float(v) for k, v in value.items() if _is_number(v)}
+    if not numbers:
+        return fmt.DASH, ""
+    account = min(numbers, key=lambda k: numbers[k])
+    return fmt.days(numbers[account]), f"lowest account at the end: {account.replace('/', ' · ')}"
+
+
+def _headline_tiles(view: RunView) -> list[tuple[tuple[str, ...], str, str]]:
+    """The optional tiles (metric aliases, label, detail kind) shown for this run, in order."""
+    tiles: list[tuple[tuple[str, ...], str, str]] = []
+    if any(_is_number(s.metrics.get("tariff_revenue_usd")) and s.metrics["tariff_revenue_usd"]
+           for s in view.scenarios):  # fmt: skip
+        tiles.append((("tariff_revenue_usd",), "Tariff revenue", "over the run"))
+    tiles += [
+        (("oem_security_premium_usd",), "Cost to OEMs", "premium"),
+        (("levy_revenue_usd",), "Levy revenue", "over the run"),
+        (
+            ("floor_fiscal_cost_usd", "fiscal_cost_of_floors_usd"),
+            "Floor fiscal cost",
+            "over the run",
+        ),
+        (("days_of_cover_last",), "Days of cover", "cover"),
+        (
+            ("subsidy_kept_usd_per_t", "subsidy_usd_per_t_kept", "floor_subsidy_usd_per_t"),
+            "Subsidy per t kept",
+            "",
+        ),
+    ]
+    return [t for t in tiles if _present(view, t[0])]
+
+
 def _kpi_section(view: RunView) -> str:
     first = view.scenarios[0]
+    tiles = _headline_tiles(view)[: MAX_KPIS - 3]
+    shown: set[str] = {"unserved_t", "shortage_months", "avg_price_usd_per_t"}
+    shown.update(name for names, _, _ in tiles for name in names)
     rows = []
     for scenario in view.scenarios:
         m = scenario.metrics
@@ -157,11 +276,11 @@ def _kpi_section(view: RunView) -> str:
                 f"{fmt.share(share)} of demand" if share is not None else "",
             )
         )
-        if "shortage_months" in m:
+        if _present(view, ["shortage_months"]):
             cards.append(
                 _kpi(
                     "Months with shortage",
-                    fmt.number(m["shortage_months"]),
+                    fmt.number(m.get("shortage_months")),
                     f"of {_months_in(view, scenario.name)} months",
                 )
             )
@@ -169,32 +288,47 @@ def _kpi_section(view: RunView) -> str:
             cards.append(_kpi("Largest price rise", fmt.DASH, "reference scenario"))
         else:
             rise = _largest_price_rise(view, m, first.metrics)
-            if rise is not None:
-                cards.append(
-                    _kpi(
-                        "Largest price rise",
-                        f"{rise[0] * 100:+.1f}%",
-                        f"{rise[1]}, average vs {first.name}",
-                    )
+            cards.append(
+                _kpi(
+                    "Largest price rise",
+                    f"{rise[0] * 100:+.1f}%" if rise is not None else fmt.DASH,
+                    f"{rise[1]}, average vs {first.name}" if rise is not None else "",
                 )
-        if "tariff_revenue_usd" in m:
-            cards.append(_kpi("Tariff revenue", fmt.money(m["tariff_revenue_usd"]), "over the run"))
-        for name, value in m.items():
-            if name in STANDARD_METRICS or not _is_number(value):
-                continue
-            cards.append(_kpi(fmt.humanize(name), _metric_text(name, value)))
+            )
+        for names, label, detail in tiles:
+            name, value = _first_metric(m, names)
+            if detail == "cover":
+                text, detail_text = _cover_kpi(value)
+            elif detail == "premium":
+                text = _metric_text(name, value)
+                per_t = m.get("oem_security_premium_usd_per_t")
+                detail_text = (
+                    f"{fmt.price(per_t, 'USD/t')} consumed, vs free trade"
+                    if _is_number(per_t)
+                    else "vs free trade"
+                )
+            else:
+                text, detail_text = _metric_text(name, value), detail
+            cards.append(_kpi(label, text, detail_text if value is not None else ""))
         rows.append(
             '<div class="kpi-row"><div class="kpi-scn">'
             f'<div class="name">{_e(scenario.name)}</div>'
-            f'<div class="desc">{_e(scenario.description)}</div>'
+            f'<div class="desc" title="{_e(scenario.description)}">{_e(scenario.description)}</div>'
             f'<div class="period">{_e(scenario.start)} – {_e(scenario.end)}</div></div>'
             f'<div class="kpis">{"".join(cards)}</div></div>'
         )
+    rest = {n for s in view.scenarios for n in s.metrics} - shown
+    more = (
+        f" The other {len(rest)} metrics of the summary are in the "
+        '<a href="#comparison">side-by-side comparison</a>.'
+        if rest
+        else ""
+    )
     return _section(
         "overview",
         "Scenarios at a glance",
         "Headline results per scenario. Changes are relative to the first scenario, "
-        f"<b>{_e(first.name)}</b>. Shares of demand are unserved ÷ (consumed + unserved).",
+        f"<b>{_e(first.name)}</b>. Shares of demand are unserved ÷ (consumed + unserved).{more}",
         "".join(rows),
     )
 
@@ -308,9 +442,68 @@ def _product_price_unit(view: RunView, key: str) -> str | None:
     return None
 
 
+def _dict_keys(view: RunView, metric: str) -> list[str]:
+    keys: list[str] = []
+    for scenario in view.scenarios:
+        value = scenario.metrics.get(metric)
+        if isinstance(value, Mapping):
+            keys.extend(str(k) for k in value if str(k) not in keys)
+    return sorted(set(keys), key=_key_sort(view))
+
+
+def _managed_block(view: RunView) -> tuple[str, set[str]]:
+    """The managed-market block (HTML) and the metrics it shows; empty for other runs."""
+    if not _present(view, sorted(_MANAGED_MARKERS)):
+        return "", set()
+    width = len(view.scenarios) + 1
+    rows: list[str] = []
+    notes: list[str] = []
+    used: set[str] = set()
+    for names, label, definition in MANAGED_BLOCK:
+        present = [n for n in names if _present(view, [n])]
+        if not present:
+            continue
+        metric = present[0]
+        used.update(present)
+        notes.append(f"<li>{_e(label)}: {_e(definition)}</li>")
+        ref = f'<sup class="fn">{len(notes)}</sup>'
+        is_dict = any(isinstance(s.metrics.get(metric), Mapping) for s in view.scenarios)
+        if not is_dict:
+            row = _metric_row(
+                view, metric, None, label=label, unit_label=_unit_label(metric)
+            ).replace('<th scope="row">', f'<th scope="row" title="{_e(definition)}">', 1)
+            rows.append(row.replace("</th>", f"{ref}</th>", 1))
+            continue
+        quantity = fmt.quantity_of_metric(metric)
+        unit = " (USD/kg)" if quantity is fmt.Quantity.PRICE else f" ({_unit_label(metric)})"
+        rows.append(
+            f'<tr class="group" data-group="{_e(metric)}"><th colspan="{width}" '
+            f'title="{_e(definition)}">{_e(label)}{_e(unit)}{ref}</th></tr>'
+        )
+        for key in _dict_keys(view, metric):
+            rows.append(
+                _metric_row(
+                    view,
+                    metric,
+                    key,
+                    label=key.replace("/", " · "),
+                    price_unit="USD/kg" if quantity is fmt.Quantity.PRICE else None,
+                ).replace("<tr ", '<tr class="sub" ', 1)
+            )
+    html_block = (
+        '<h3>Managed-market instruments</h3><p class="note">What the managed market changes, in '
+        "the order the issue asks for; hover a row name for its definition (numbered below).</p>"
+        f'<table class="comparison" data-table="managed">{_header(view, "Metric")}'
+        f'<tbody>{"".join(rows)}</tbody></table><ol class="defs">{"".join(notes)}</ol>'
+        "<h3>All other metrics</h3>"
+    )
+    return html_block, used
+
+
 def _comparison_section(view: RunView) -> str:
-    scalars = _metric_names(view, scalar=True)
-    body = []
+    block, in_block = _managed_block(view)
+    scalars = [n for n in _metric_names(view, scalar=True) if n not in in_block]
+    body = [block] if block else []
     if scalars:
         rows = [
             _metric_row(view, name, None, label=fmt.humanize(name), unit_label=_unit_label(name))
@@ -323,12 +516,9 @@ def _comparison_section(view: RunView) -> str:
     else:
         body.append('<div class="empty">The summary has no scalar metrics.</div>')
     for name in _metric_names(view, scalar=False):
-        keys: list[str] = []
-        for scenario in view.scenarios:
-            value = scenario.metrics.get(name)
-            if isinstance(value, Mapping):
-                keys.extend(str(k) for k in value if str(k) not in keys)
-        keys = sorted(set(keys), key=_key_sort(view))
+        if name in in_block:
+            continue
+        keys = _dict_keys(view, name)
         quantity = fmt.quantity_of_metric(name)
         rows = []
         last_group = None
@@ -403,6 +593,117 @@ def _totals_table(view: RunView) -> str:
         '<h3>Totals from the series</h3><p class="note">Sums over all months, products and '
         "regions of the tidy series (flows excluded).</p>"
         f'<table class="totals">{_header(view, "Variable")}<tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+# --------------------------------------------------------------------------- policy parameters
+
+NO_CHANGE = "no change to the baseline parameters"
+
+
+def _param_value(value: object, unit: str = "") -> str:
+    """A parameter value as shown: ``110``, ``25%``-free raw figures, ``yes``, ``[A, B]``."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if _is_number(value):
+        number = float(value)  # type: ignore[arg-type]
+        if unit == "share":
+            return f"{number:g} ({number * 100:g}%)"
+        return f"{number:,.0f}" if number == int(number) and abs(number) >= 1e4 else f"{number:g}"
+    return str(value)
+
+
+def _reform_table(changes: Sequence[Mapping[str, object]]) -> str:
+    rows = []
+    for ch in changes:
+        unit = str(ch.get("unit") or "")
+        kind = str(ch.get("kind") or "changed")
+        before = "(none)" if kind == "added" else _param_value(ch.get("before"), unit)
+        after = "(none)" if kind == "removed" else _param_value(ch.get("after"), unit)
+        rows.append(
+            f'<tr class="reform" data-parameter="{_e(str(ch.get("parameter", "")))}">'
+            f'<th scope="row"><code>{_e(str(ch.get("parameter", "")))}</code></th>'
+            f"<td>{_e(str(ch.get('instrument', '')))}</td>"
+            f"<td>{_e(str(ch.get('from', '')))}</td>"
+            f'<td class="change"><span class="before">{_e(before)}</span> → '
+            f'<span class="after">{_e(after)}</span></td>'
+            f"<td>{_e(fmt.unit_label(unit))}</td>"
+            f'<td class="source">{_e(str(ch.get("reference", "")))}</td></tr>'
+        )
+    return (
+        '<table class="params reforms"><colgroup><col style="width:27%"><col style="width:13%">'
+        '<col style="width:10%"><col style="width:15%"><col style="width:7%"><col></colgroup>'
+        "<thead><tr><th>Parameter</th><th>Instrument</th><th>From</th><th>Before → after</th>"
+        f"<th>Unit</th><th>Reference</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _parameters_used_table(view: RunView) -> str:
+    if all(s.parameters_used is None for s in view.scenarios):
+        return '<p class="note">The summary does not list the parameters the instruments read.</p>'
+    merged: dict[tuple[str, str], tuple[Mapping[str, object], list[str]]] = {}
+    for scenario in view.scenarios:
+        for row in scenario.parameters_used or ():
+            key = (str(row.get("parameter", "")), str(row.get("from", "")))
+            users = [str(i) for i in row.get("instruments") or []]  # type: ignore[attr-defined]
+            who = f"{scenario.name} ({', '.join(users)})" if users else scenario.name
+            merged.setdefault(key, (row, []))[1].append(who)
+    if not merged:
+        return '<p class="note">No instrument of this run reads a baseline parameter.</p>'
+    rows = []
+    for (name, start), (row, users) in sorted(merged.items()):
+        unit = str(row.get("unit") or "")
+        estimate = bool(row.get("estimate"))
+        badge = (
+            '<span class="badge est">estimate</span>'
+            if estimate
+            else '<span class="badge src">sourced</span>'
+        )
+        rows.append(
+            f'<tr class="{"estimate" if estimate else "sourced"}" data-parameter="{_e(name)}">'
+            f'<th scope="row" title="{_e(str(row.get("description") or ""))}"><code>{_e(name)}'
+            f"</code></th>"
+            f'<td class="num">{_e(_param_value(row.get("value"), unit))}</td>'
+            f"<td>{_e(fmt.unit_label(unit))}</td><td>{_e(start)}</td>"
+            f"<td>{_e('; '.join(users))}</td>"
+            f'<td class="source">{_e(str(row.get("reference", "")))}</td><td>{badge}</td></tr>'
+        )
+    return (
+        '<table class="params used"><colgroup><col style="width:25%"><col style="width:8%">'
+        '<col style="width:7%"><col style="width:9%"><col style="width:15%"><col>'
+        '<col style="width:8%"></colgroup><thead><tr><th>Parameter</th>'
+        '<th class="num">Value in force</th><th>Unit</th><th>From</th><th>Used by</th>'
+        f"<th>Reference</th><th>Status</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _policy_section(view: RunView) -> str:
+    blocks = []
+    for scenario in view.scenarios:
+        if scenario.reform_changes:
+            content = _reform_table(scenario.reform_changes)
+        else:
+            content = f'<p class="no-change">{NO_CHANGE}</p>'
+        blocks.append(
+            f'<div class="reform-scn" data-scenario="{_e(scenario.name)}">'
+            f"<h4>{_e(scenario.name)}</h4>{content}</div>"
+        )
+    return _section(
+        "policy",
+        "Policy parameters",
+        "Every instrument parameter is a dated value with a unit and a reference. A scenario "
+        "changes them only through a reform, which leaves the baseline untouched; the first "
+        "list shows what each scenario's reforms changed, the second the baseline values "
+        "the run's instruments read (values in force at some time during the run; hover a "
+        "name for its description).",
+        "<h3>Changes made by each scenario</h3>"
+        + "".join(blocks)
+        + "<h3>Baseline parameters used by the instruments</h3>"
+        + _parameters_used_table(view),
     )
 
 
@@ -648,6 +949,7 @@ def render_html(view: RunView) -> str:
     sections = [
         ("overview", "Overview", _kpi_section(view)),
         ("comparison", "Comparison", _comparison_section(view)),
+        ("policy", "Policy parameters", _policy_section(view)),
         ("prices", "Prices", _prices_section(view)),
         ("unserved", "Unserved demand", _unserved_section(view)),
         ("flows", "Flows", _flows_section(view)),

@@ -86,6 +86,10 @@ class Scenario:
     start: str
     end: str
     metrics: Mapping[str, object]
+    #: parameter changes made by the scenario's reforms (``reform_changes`` of the summary)
+    reform_changes: tuple[Mapping[str, object], ...] = ()
+    #: baseline parameters its instruments read (``parameters_used``; None = not reported)
+    parameters_used: tuple[Mapping[str, object], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,20 @@ def check_series(series: object) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _object_list(raw: object, where: str) -> tuple[Mapping[str, object], ...] | None:
+    """A summary field that is a list of objects (None when absent)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise InputError(f"expected a list of objects, got {type(raw).__name__}", where=where)
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            raise InputError(
+                f"expected an object, got {type(item).__name__}", where=f"{where}[{i}]"
+            )
+    return tuple(raw)
+
+
 def _scenarios(summary: Mapping[str, object], series: pd.DataFrame) -> tuple[Scenario, ...]:
     raw = summary.get("scenarios")
     if not isinstance(raw, Sequence) or isinstance(raw, str):
@@ -169,7 +187,17 @@ def _scenarios(summary: Mapping[str, object], series: pd.DataFrame) -> tuple[Sce
         sc_months = series.loc[series["scenario"] == name, "month"]
         start = str(months.get("start") or (sc_months.min() if len(sc_months) else "—"))
         end = str(months.get("end") or (sc_months.max() if len(sc_months) else "—"))
-        out.append(Scenario(name, str(entry.get("description") or ""), start, end, dict(metrics)))
+        out.append(
+            Scenario(
+                name,
+                str(entry.get("description") or ""),
+                start,
+                end,
+                dict(metrics),
+                _object_list(entry.get("reform_changes"), f"{where}.reform_changes") or (),
+                _object_list(entry.get("parameters_used"), f"{where}.parameters_used"),
+            )
+        )
     # Scenarios in the series but not in the summary still get their charts.
     for name in series["scenario"].drop_duplicates().tolist():
         if name not in seen:

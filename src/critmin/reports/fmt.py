@@ -63,6 +63,8 @@ def quantity_of_metric(name: str) -> Quantity:
     for suffix, quantity in _SUFFIXES:
         if base.endswith(suffix):
             return quantity
+    if "_usd_per_t_" in base:  # a per-tonne figure with a qualifier after the unit
+        return Quantity.PRICE
     return Quantity.NUMBER
 
 
@@ -210,6 +212,18 @@ _LABELS = {
     "price": "Price",
     "unserved": "Unserved demand",
     "flow": "Flows",
+    "avg_price_inside_forge_usd_per_t": "Price inside FORGE",
+    "avg_price_outside_forge_usd_per_t": "Price outside FORGE",
+    "days_of_cover_last": "Days of cover, end of run",
+    "days_of_cover_min": "Days of cover, lowest month",
+    "floor_fiscal_cost_usd": "Fiscal cost of the floors",
+    "levy_revenue_usd": "Levy revenue",
+    "oem_security_premium_usd": "Cost to OEMs (security premium)",
+    "oem_security_premium_usd_per_t": "Security premium per tonne consumed",
+    "oem_security_premium_usd_by_product": "Security premium by product",
+    "subsidy_kept_usd_per_t": "Subsidy per tonne kept",
+    "subsidy_usd_per_t_kept": "Subsidy per tonne kept",
+    "unserved_critical_t": "Unserved critical demand",
 }
 
 
@@ -238,6 +252,14 @@ def humanize(name: str) -> str:
 
 def unit_label(unit: str) -> str:
     """A series unit for display: ``"usd_per_t" -> "USD/t"``, ``"usd" -> "USD"``."""
-    return {"usd": "USD", "usd_per_t": "USD/t", "t": "t", "days": "days", "share": "0..1"}.get(
-        unit.strip().lower(), unit
-    )
+    return {
+        "usd": "USD",
+        "usd_per_t": "USD/t",
+        "usd_per_kg": "USD/kg",
+        "t": "t",
+        "t_per_year": "t/yr",
+        "days": "days",
+        "share": "0..1",
+        "bool": "yes/no",
+        "iso3": "ISO3",
+    }.get(unit.strip().lower(), unit)
