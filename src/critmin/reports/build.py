@@ -538,7 +538,10 @@ def _comparison_section(view: RunView) -> str:
             else:
                 label = key
             rows.append(_metric_row(view, name, key, label=label, price_unit=price_unit))
-        is_open = " open" if len(keys) <= 12 or name == "avg_price_usd_per_t" else ""
+        # all prices open unless the managed block already shows prices inside/outside FORGE
+        is_open = (
+            " open" if len(keys) <= 12 or (name == "avg_price_usd_per_t" and not block) else ""
+        )
         note = ""
         if quantity is fmt.Quantity.PRICE:
             note = " — prices of high-value products in USD/kg (= USD/t ÷ 1,000)"

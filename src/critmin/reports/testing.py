@@ -264,8 +264,8 @@ def _metrics(series: pd.DataFrame, scenario: str) -> dict[str, object]:
             & sc["region"].isin(sorted(FORGE))
         ]["value"].sum()
         metrics["levy_revenue_usd"] = levy
-        metrics["fiscal_cost_of_floors_usd"] = floor
-        metrics["floor_subsidy_usd_per_t"] = floor / float(protected) if protected else 0.0
+        metrics["floor_fiscal_cost_usd"] = floor
+        metrics["subsidy_kept_usd_per_t"] = floor / float(protected) if protected else None
     return metrics
 
 
@@ -304,6 +304,8 @@ def synthetic_run(
                 "description": descriptions[name],
                 "months": {"start": months[0], "end": months[-1]},
                 "metrics": metrics,
+                "reform_changes": list(_REFORMS.get(name, [])),
+                "parameters_used": list(_PARAMETERS_USED if name == "forge_managed" else []),
             }
         )
     digest = hashlib.sha256(f"critmin-synthetic-{seed}".encode()).hexdigest()
@@ -342,6 +344,32 @@ _ASSUMPTIONS: list[dict[str, object]] = [
      "source": "illustrative, sized near NDS antimony plan (seed 001)", "estimate": True},
     {"item": "Transport and insurance", "value": "3-8", "unit": "% of price",
      "source": "analyst estimate", "estimate": True},
+]  # fmt: skip
+
+
+#: Illustrative reform of the synthetic managed scenario (summary.json ``reform_changes``).
+_REFORMS: dict[str, list[dict[str, object]]] = {
+    "forge_managed": [
+        {
+            "instrument": "dod_mp_floor",
+            "parameter": "policy.price_floor.ndpr_oxide",
+            "from": "2027-01-01",
+            "before": 110,
+            "after": 130,
+            "unit": "usd_per_kg",
+            "reference": "synthetic reform: floor raised in 2027",
+            "kind": "changed",
+        },
+    ],
+}
+#: Baseline parameters the synthetic managed scenario's instruments read.
+_PARAMETERS_USED: list[dict[str, object]] = [
+    {"parameter": "forge.levy_bound.ad_valorem_share", "description": "FORGE levy bound",
+     "from": "2026-02-04", "value": 0.25, "unit": "share", "estimate": True,
+     "reference": "assumption (order of US Section 301 duties)", "instruments": ["forge_levy"]},
+    {"parameter": "policy.price_floor.ndpr_oxide", "description": "DoD-MP NdPr oxide floor",
+     "from": "2025-07-01", "value": 110, "unit": "usd_per_kg", "estimate": False,
+     "reference": "seed 000 (DoD-MP Materials 10-year agreement)", "instruments": ["dod_mp_floor"]},
 ]  # fmt: skip
 
 
