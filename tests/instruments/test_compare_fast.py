@@ -198,8 +198,10 @@ def test_default_study_matches_reference(
     got = compare_to_baseline(default_series, "baseline_free_trade", region_membership=overrides)
     # the study exercises the non-trivial paths (so agreement is not agreement on zeros)
     managed = want["managed_market"]
-    assert managed["floor_kept_t"] > 0 and managed["levy_revenue_usd"] > 0
-    assert managed["oem_security_premium_usd"] != 0 and "days_of_cover_last" in managed
+    assert managed["floor_kept_t"] > 0
+    assert managed["levy_revenue_usd"] > 0
+    assert managed["oem_security_premium_usd"] != 0
+    assert "days_of_cover_last" in managed
     assert managed["trade_diversion_t"]["from_members"] != 0
     _assert_same(got, want)
 
@@ -242,8 +244,7 @@ def _cases(draw: st.DrawFn) -> tuple[pd.DataFrame, str, dict[str, bool] | None]:
         df = pd.concat([df, pd.DataFrame(extra, columns=df.columns)], ignore_index=True)
     df = df.iloc[rng.permutation(len(df))].reset_index(drop=True)
     overrides = draw(
-        st.none()
-        | st.dictionaries(st.sampled_from([*REGIONS, "ZZZ"]), st.booleans(), max_size=4)
+        st.none() | st.dictionaries(st.sampled_from([*REGIONS, "ZZZ"]), st.booleans(), max_size=4)
     )
     return df, baseline, overrides
 

@@ -26,87 +26,242 @@ figures. Definitions (t = tonnes, usd; sums over every month of the run):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from critmin.errors import UnknownNameError
 from critmin.policy.instruments.forge_levy import member_regions
 
 SHORTAGE_TOL_T = 1e-3
+ROUTE_SEP = "->"
+
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def _factorize(column: pd.Series | np.ndarray) -> tuple[IntArray, list[str]]:
+    """Integer codes (order of first appearance) and the values as strings."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), [str(u) for u in uniques]
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """The series as integer codes: each column used is factorized once, on the whole table.
+
+    ``month`` codes index the sorted month list; ``region`` codes index ``regions_all`` (node
+    regions and route names as they appear); ``mineral`` and ``stage`` are coded on first use
+    (:meth:`codes`).
+    """
+
+    series: pd.DataFrame
+    scenario: IntArray
+    scenarios: list[str]
+    variable: IntArray
+    variables: list[str]
+    month: IntArray
+    months: list[str]
+    region: IntArray
+    regions_all: list[str]
+    value: FloatArray
+    _columns: dict[str, tuple[IntArray, list[str]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, series: pd.DataFrame) -> _Coded:
+        scenario, scenarios = _factorize(series["scenario"])
+        variable, variables = _factorize(series["variable"])
+        month_raw, month_names = _factorize(series["month"])
+        order = sorted(range(len(month_names)), key=month_names.__getitem__)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        region, regions_all = _factorize(series["region"])
+        return cls(
+            series=series,
+            scenario=scenario,
+            scenarios=scenarios,
+            variable=variable,
+            variables=variables,
+            month=rank[month_raw],
+            months=[month_names[i] for i in order],
+            region=region,
+            regions_all=regions_all,
+            value=series["value"].to_numpy(dtype=np.float64),
+        )
+
+    def rows(self, variable: str) -> IntArray:
+        """Positions of the rows of ``variable`` (empty when there are none)."""
+        if variable not in self.variables:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(self.variable == self.variables.index(variable))
+
+    def codes(self, column: str, rows: IntArray) -> tuple[IntArray, list[str]]:
+        """Codes of ``column`` at ``rows``, and the names of all its codes."""
+        if column not in self._columns:
+            self._columns[column] = _factorize(self.series[column])
+        codes, names = self._columns[column]
+        return codes[rows], names
+
+    def per_scenario(self, rows: IntArray, weights: FloatArray | None = None) -> FloatArray:
+        """Sum of ``weights`` (default: the rows' values) per scenario code."""
+        w = self.value[rows] if weights is None else weights
+        sums: FloatArray = np.bincount(
+            self.scenario[rows], weights=w, minlength=len(self.scenarios)
+        ).astype(np.float64)
+        return sums
 
 
 def _membership(
-    months: list[str], regions: list[str], bloc: str, overrides: Mapping[str, bool] | None
-) -> pd.DataFrame:
-    rows = [(m, r) for m in months for r in sorted(member_regions(bloc, regions, m, overrides))]
-    return pd.DataFrame(rows, columns=["month", "region"]).assign(member=True)
+    coded: _Coded, bloc: str, overrides: Mapping[str, bool] | None
+) -> tuple[BoolArray, IntArray, IntArray]:
+    """``member[month, place]`` for every region name of the series, then route endpoints.
 
-
-def _is_member(df: pd.DataFrame, members: pd.DataFrame, column: str) -> pd.Series:
-    keyed = members.rename(columns={"region": column})
-    merged = df[["month", column]].merge(keyed, on=["month", column], how="left")
-    return merged["member"].fillna(False).astype(bool).set_axis(df.index)
-
-
-def _total(df: pd.DataFrame, variable: str) -> float:
-    return float(df.loc[df["variable"] == variable, "value"].sum())
-
-
-def _imports(df: pd.DataFrame, members: pd.DataFrame) -> tuple[float, float]:
-    flows = df[df["variable"] == "flow"]
-    if flows.empty:
-        return 0.0, 0.0
-    parts = flows["region"].str.split("->", n=1, expand=True)
-    f = pd.DataFrame(
-        {"month": flows["month"], "exp": parts[0], "imp": parts[1], "value": flows["value"]}
+    Returns the matrix and, per region code, the place index of a route's exporter and
+    importer (the last column, never a member, when the name is not a route).
+    """
+    flow = coded.rows("flow")
+    on_nodes = np.ones(len(coded.value), dtype=bool)
+    on_nodes[flow] = False
+    seen = np.zeros(len(coded.regions_all), dtype=bool)
+    seen[coded.region[on_nodes]] = True
+    node_regions = sorted(
+        r for r, s in zip(coded.regions_all, seen, strict=True) if s and ROUTE_SEP not in r
     )
-    into = _is_member(f, members, "imp")
-    from_member = _is_member(f, members, "exp")
-    return (
-        float(f.loc[into & from_member, "value"].sum()),
-        float(f.loc[into & ~from_member, "value"].sum()),
-    )
+    place = {r: i for i, r in enumerate(coded.regions_all)}
+    ends: list[tuple[str, str | None]] = []  # (exporter, importer); no importer: not a route
+    for name in coded.regions_all:
+        exp, sep, imp = name.partition(ROUTE_SEP)
+        ends.append((exp, imp) if sep else (name, None))
+        for end in (exp, imp) if sep else ():
+            place.setdefault(end, len(place))
+    never = len(place)
+    exp_idx = np.array([place[exp] for exp, _ in ends], dtype=np.int64)
+    imp_idx = np.array([never if imp is None else place[imp] for _, imp in ends], dtype=np.int64)
+    member = np.zeros((len(coded.months), never + 1), dtype=bool)
+    for m, month in enumerate(coded.months):
+        for r in member_regions(bloc, node_regions, month, overrides):
+            if r in place:
+                member[m, place[r]] = True
+    return member, exp_idx, imp_idx
 
 
-def _avg_prices(df: pd.DataFrame, members: pd.DataFrame) -> tuple[dict[str, float], ...]:
-    price = df[df["variable"] == "price"]
-    inside = _is_member(price, members, "region")
-    out: list[dict[str, float]] = []
-    for mask in (inside, ~inside):
-        grouped = price[mask].groupby("mineral")["value"].mean()
-        out.append({str(k): round(float(v), 6) for k, v in grouped.items()})
-    return out[0], out[1]
-
-
-def _premium(df: pd.DataFrame, base: pd.DataFrame) -> tuple[float, float, dict[str, float]]:
-    keys = ["month", "mineral", "stage", "region"]
-    cons = df[(df["variable"] == "consumption") & (df["value"] > 0)][[*keys, "value"]]
-    price = df[df["variable"] == "price"][[*keys, "value"]]
-    base_price = base[base["variable"] == "price"][[*keys, "value"]]
-    merged = cons.merge(price, on=keys, suffixes=("_t", "_p")).merge(
-        base_price.rename(columns={"value": "value_b"}), on=keys, how="left"
-    )
-    merged["value_b"] = merged["value_b"].fillna(merged["value_p"])
-    merged["premium"] = (merged["value_p"] - merged["value_b"]) * merged["value_t"]
-    total = float(merged["premium"].sum())
-    tonnes = float(merged["value_t"].sum())
-    by_product = {str(k): float(v) for k, v in merged.groupby("mineral")["premium"].sum().items()}
-    return total, (total / tonnes if tonnes > 0 else 0.0), by_product
-
-
-def _cover(df: pd.DataFrame) -> dict[str, dict[str, float]]:
-    cover = df[df["variable"] == "days_of_cover"]
-    if cover.empty:
-        return {}
-    key = cover["mineral"] + "/" + cover["region"]
-    ordered = cover.assign(key=key).sort_values("month")
-    last = ordered.groupby("key")["value"].last()
-    low = ordered.groupby("key")["value"].min()
+def _sorted_dict(names: list[str], values: FloatArray, present: BoolArray) -> dict[str, float]:
     return {
-        "days_of_cover_last": {str(k): float(v) for k, v in last.items()},
-        "days_of_cover_min": {str(k): float(v) for k, v in low.items()},
+        names[i]: float(values[i]) for i in sorted(np.flatnonzero(present), key=names.__getitem__)
     }
+
+
+def _avg_prices(coded: _Coded, member: BoolArray) -> list[tuple[dict[str, float], ...]]:
+    """Per scenario, (inside, outside) mean node price by product, rounded to 1e-6 usd/t."""
+    rows = coded.rows("price")
+    product, products = coded.codes("mineral", rows)
+    inside = member[coded.month[rows], coded.region[rows]]
+    n_s, n_p = len(coded.scenarios), len(products)
+    group = (coded.scenario[rows] * 2 + (~inside)) * n_p + product
+    size = n_s * 2 * n_p
+    total = np.bincount(group, weights=coded.value[rows], minlength=size).reshape(n_s, 2, n_p)
+    count = np.bincount(group, minlength=size).reshape(n_s, 2, n_p)
+    mean = total / np.maximum(count, 1)
+    order = sorted(range(n_p), key=products.__getitem__)
+    return [
+        tuple(
+            {products[p]: round(float(mean[s, side, p]), 6) for p in order if count[s, side, p]}
+            for side in (0, 1)
+        )
+        for s in range(n_s)
+    ]
+
+
+def _imports(coded: _Coded, member: BoolArray, exp_idx: IntArray, imp_idx: IntArray) -> FloatArray:
+    """Per scenario, tonnes flowing into members from members (column 0) and others (1)."""
+    rows = coded.rows("flow")
+    route, month = coded.region[rows], coded.month[rows]
+    into = member[month, imp_idx[route]]
+    from_member = member[month, exp_idx[route]]
+    return np.stack(
+        [
+            coded.per_scenario(rows[into & from_member]),
+            coded.per_scenario(rows[into & ~from_member]),
+        ],
+        axis=1,
+    )
+
+
+def _unserved(coded: _Coded) -> tuple[FloatArray, IntArray]:
+    """Per scenario, total unserved tonnes (sum of monthly sums) and months above tolerance."""
+    rows = coded.rows("unserved")
+    n_s, n_m = len(coded.scenarios), len(coded.months)
+    key = coded.scenario[rows] * n_m + coded.month[rows]
+    monthly = np.bincount(key, weights=coded.value[rows], minlength=n_s * n_m).reshape(n_s, n_m)
+    return monthly.sum(axis=1), (monthly > SHORTAGE_TOL_T).sum(axis=1)
+
+
+def _premium(coded: _Coded, base: int) -> tuple[FloatArray, FloatArray, list[dict[str, float]]]:
+    """Per scenario: premium (usd), tonnes it applies to, premium by product.
+
+    A consumer row (consumption > 0) counts when its scenario has a price at the node that
+    month; the baseline price defaults to that price (premium 0) where the baseline has none.
+    """
+    price = coded.rows("price")
+    cons = coded.rows("consumption")
+    cons = cons[coded.value[cons] > 0]
+    both = np.concatenate([price, cons])
+    product, products = coded.codes("mineral", both)
+    stage, stages = coded.codes("stage", both)
+    n_p, n_st, n_r = len(products), len(stages), len(coded.regions_all)
+    node = ((coded.month[both] * n_p + product) * n_st + stage) * n_r + coded.region[both]
+    _, key = np.unique(node, return_inverse=True)
+    key = key.reshape(-1)
+    n_s, n_k = len(coded.scenarios), int(key.max()) + 1 if len(key) else 0
+    k_price, k_cons = key[: len(price)], key[len(price) :]
+    s_price, s_cons = coded.scenario[price], coded.scenario[cons]
+    price_usd = np.zeros((n_s, n_k))
+    has = np.zeros((n_s, n_k), dtype=bool)
+    price_usd[s_price, k_price] = coded.value[price]
+    has[s_price, k_price] = True
+    ok = has[s_cons, k_cons]
+    s_ok, k_ok, p_ok = s_cons[ok], k_cons[ok], product[len(price) :][ok]
+    own = price_usd[s_ok, k_ok]
+    ref = np.where(has[base, k_ok], price_usd[base, k_ok], own)
+    tonnes = coded.value[cons][ok]
+    premium = (own - ref) * tonnes
+    total = coded.per_scenario(cons[ok], premium)
+    consumed = coded.per_scenario(cons[ok], tonnes)
+    group = s_ok * n_p + p_ok
+    by = np.bincount(group, weights=premium, minlength=n_s * n_p).reshape(n_s, n_p)
+    seen = np.bincount(group, minlength=n_s * n_p).reshape(n_s, n_p) > 0
+    by_product = [_sorted_dict(products, by[s], seen[s]) for s in range(n_s)]
+    return total, consumed, by_product
+
+
+def _cover(coded: _Coded) -> list[dict[str, dict[str, float]]]:
+    """Per scenario, last and lowest days of cover per ``product/region`` ({} when none)."""
+    rows = coded.rows("days_of_cover")
+    out: list[dict[str, dict[str, float]]] = [{} for _ in coded.scenarios]
+    if not len(rows):
+        return out
+    product, products = coded.codes("mineral", rows)
+    n_r = len(coded.regions_all)
+    group = (coded.scenario[rows] * len(products) + product) * n_r + coded.region[rows]
+    order = np.lexsort((coded.month[rows], group))  # by group, then month; stable
+    g, v = group[order], coded.value[rows][order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    lasts = np.r_[starts[1:], len(g)] - 1
+    lows = np.minimum.reduceat(v, starts)
+    found: list[dict[str, tuple[float, float]]] = [{} for _ in coded.scenarios]
+    for start, last, low in zip(starts, lasts, lows, strict=True):
+        s, rest = divmod(int(g[start]), len(products) * n_r)
+        p, r = divmod(rest, n_r)
+        found[s][f"{products[p]}/{coded.regions_all[r]}"] = (float(v[last]), float(low))
+    for s, keys in enumerate(found):
+        if keys:
+            names = sorted(keys)
+            out[s]["days_of_cover_last"] = {k: keys[k][0] for k in names}
+            out[s]["days_of_cover_min"] = {k: keys[k][1] for k in names}
+    return out
 
 
 def compare_to_baseline(
@@ -116,46 +271,52 @@ def compare_to_baseline(
     bloc: str = "forge",
     region_membership: Mapping[str, bool] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Managed-market figures of every scenario in ``series`` against ``baseline``."""
-    scenarios = [str(s) for s in pd.unique(series["scenario"])]
-    if baseline not in scenarios:
-        raise UnknownNameError("baseline scenario", baseline, scenarios)
-    months = sorted(str(m) for m in pd.unique(series["month"]))
-    node_rows = series[series["variable"] != "flow"]
-    regions = sorted(str(r) for r in pd.unique(node_rows["region"]) if "->" not in str(r))
-    members = _membership(months, regions, bloc, region_membership)
-    base = series[series["scenario"] == baseline]
-    base_imports = _imports(base, members)
-    base_production = _total(base, "production")
+    """Managed-market figures of every scenario in ``series`` against ``baseline``.
+
+    One pass: every column used is factorized once, bloc membership is a (month, region)
+    boolean matrix, and each metric is a ``bincount`` over the rows of its variable. The
+    series is assumed to have at most one row per (scenario, month, mineral, stage, region,
+    variable), as the run-results contract says.
+    """
+    coded = _Coded.of(series)
+    if baseline not in coded.scenarios:
+        raise UnknownNameError("baseline scenario", baseline, coded.scenarios)
+    base = coded.scenarios.index(baseline)
+    member, exp_idx, imp_idx = _membership(coded, bloc, region_membership)
+    prices = _avg_prices(coded, member)
+    imports = _imports(coded, member, exp_idx, imp_idx)
+    unserved_t, shortage_months = _unserved(coded)
+    premium, consumed, premium_by_product = _premium(coded, base)
+    cover = _cover(coded)
+    fiscal = coded.per_scenario(coded.rows("floor_payment"))
+    kept = coded.per_scenario(coded.rows("floor_kept"))
+    levy = coded.per_scenario(coded.rows("levy_revenue"))
+    production = coded.per_scenario(coded.rows("production"))
     out: dict[str, dict[str, Any]] = {}
-    for name in scenarios:
-        df = series[series["scenario"] == name]
-        inside, outside = _avg_prices(df, members)
-        unserved = df[df["variable"] == "unserved"].groupby("month")["value"].sum()
-        from_members, from_non = _imports(df, members)
-        premium, premium_per_t, premium_by_product = _premium(df, base)
-        fiscal = _total(df, "floor_payment")
-        kept = _total(df, "floor_kept")
+    for s, name in enumerate(coded.scenarios):
+        from_members, from_non = float(imports[s, 0]), float(imports[s, 1])
         metrics: dict[str, Any] = {
-            "avg_price_inside_forge_usd_per_t": inside,
-            "avg_price_outside_forge_usd_per_t": outside,
-            "unserved_t": float(unserved.sum()),
-            "shortage_months": int((unserved > SHORTAGE_TOL_T).sum()),
-            "floor_fiscal_cost_usd": fiscal,
-            "levy_revenue_usd": _total(df, "levy_revenue"),
+            "avg_price_inside_forge_usd_per_t": prices[s][0],
+            "avg_price_outside_forge_usd_per_t": prices[s][1],
+            "unserved_t": float(unserved_t[s]),
+            "shortage_months": int(shortage_months[s]),
+            "floor_fiscal_cost_usd": float(fiscal[s]),
+            "levy_revenue_usd": float(levy[s]),
             "imports_from_members_t": from_members,
             "imports_from_nonmembers_t": from_non,
             "trade_diversion_t": {
-                "from_members": from_members - base_imports[0],
-                "from_nonmembers": from_non - base_imports[1],
+                "from_members": from_members - float(imports[base, 0]),
+                "from_nonmembers": from_non - float(imports[base, 1]),
             },
-            "oem_security_premium_usd": premium,
-            "oem_security_premium_usd_per_t": premium_per_t,
-            "oem_security_premium_usd_by_product": premium_by_product,
-            "floor_kept_t": kept,
-            "subsidy_kept_usd_per_t": fiscal / kept if kept > 0 else None,
-            "production_change_t": _total(df, "production") - base_production,
+            "oem_security_premium_usd": float(premium[s]),
+            "oem_security_premium_usd_per_t": (
+                float(premium[s] / consumed[s]) if consumed[s] > 0 else 0.0
+            ),
+            "oem_security_premium_usd_by_product": premium_by_product[s],
+            "floor_kept_t": float(kept[s]),
+            "subsidy_kept_usd_per_t": float(fiscal[s] / kept[s]) if kept[s] > 0 else None,
+            "production_change_t": float(production[s] - production[base]),
         }
-        metrics.update(_cover(df))
+        metrics.update(cover[s])
         out[name] = metrics
     return out
