@@ -538,10 +538,10 @@ def _comparison_section(view: RunView) -> str:
             else:
                 label = key
             rows.append(_metric_row(view, name, key, label=label, price_unit=price_unit))
-        # all prices open unless the managed block already shows prices inside/outside FORGE
-        is_open = (
-            " open" if len(keys) <= 12 or (name == "avg_price_usd_per_t" and not block) else ""
-        )
+        # prices open unless the block already shows the prices inside/outside FORGE
+        forge_prices = "avg_price_inside_forge_usd_per_t" in in_block
+        wide_open = len(keys) <= 12 or (name == "avg_price_usd_per_t" and not forge_prices)
+        is_open = " open" if wide_open else ""
         note = ""
         if quantity is fmt.Quantity.PRICE:
             note = " — prices of high-value products in USD/kg (= USD/t ÷ 1,000)"
@@ -605,7 +605,7 @@ NO_CHANGE = "no change to the baseline parameters"
 
 
 def _param_value(value: object, unit: str = "") -> str:
-    """A parameter value as shown: ``110``, ``25%``-free raw figures, ``yes``, ``[A, B]``."""
+    """A parameter value as shown: ``110``, ``0.25 (25%)`` for a share, ``yes``, ``[A, B]``."""
     if value is None:
         return "(none)"
     if isinstance(value, bool):
