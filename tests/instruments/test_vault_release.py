@@ -2,7 +2,10 @@
 
 The stockpile's release column is offered every month at the account's price trigger
 (``release.price_above_usd_per_t``), so the market takes it exactly when the node price
-without it would exceed the trigger (docs/stockpile.md, "Market coupling").
+without it would exceed the trigger (docs/stockpile.md, "Market coupling"). The ban and
+shortage rules read the market's own signals (``view.export_ban_active``, last month's
+``result.unserved``) and release their need at 0 usd/t. The price-trigger tests below switch
+the ban and shortage rules off (``_spec`` defaults) to isolate the price rule.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ def _spec(
     max_price: float = 50_000.0,
     target_t: float = 40.0,
     budget: float = 1e6,
+    on_ban: bool = False,
+    on_shortage: bool = False,
+    requires_emergency: bool = False,
+    max_release_t: float | None = None,
 ) -> StockpileSpec:
     account: dict[str, Any] = {
         "mineral": "x",
@@ -51,7 +58,14 @@ def _spec(
             "target_qty_t": target_t,
             "max_share_of_supply": 1.0,
         },
-        "release": {"price_above_usd_per_t": trigger, "price_release_share_of_demand": share},
+        "release": {
+            "price_above_usd_per_t": trigger,
+            "price_release_share_of_demand": share,
+            "on_export_ban": on_ban,
+            "on_shortage": on_shortage,
+            "requires_emergency": requires_emergency,
+            "max_release_t_per_month": max_release_t,
+        },
     }
     return StockpileSpec.model_validate(
         {

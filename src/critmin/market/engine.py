@@ -65,6 +65,8 @@ class MarketRun:
     extra_qty: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (n_m, n_e) t
     extra_node: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     extra_sign: FloatArray = field(default_factory=lambda: np.zeros(0))  # +1 supply, -1 demand
+    # per instrument column: True = production (covered output), False = a stock release
+    extra_production: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     solver_seconds: float = 0.0  # inside Highs.run()
     highs_seconds: float = 0.0  # inside any HiGHS call (updates, run, status, solution)
     update_seconds: float = 0.0  # pushing changed costs/bounds to HiGHS
@@ -78,6 +80,7 @@ class _Context:
     def __init__(self, cm: CompiledMarket) -> None:
         self.cm = cm
         self.extras: list[ExtraColumn] = []
+        self.extra_production: list[bool] = []  # False: a stock release (not production)
         self._months = cm.month_labels()
         self._node_of: dict[tuple[str, str], int] = {
             (cm.regions[int(r)], cm.products[int(p)]): i
@@ -156,17 +159,23 @@ class _Context:
                 "market node", f"{region}/{product}", [f"{r}/{p}" for r, p in self._node_of]
             ) from None
 
-    def _add(self, region: str, product: str, name: str, sign: float) -> int:
+    def _add(
+        self, region: str, product: str, name: str, sign: float, *, production: bool = True
+    ) -> int:
         if (region, product) not in self._node_of:
             # a node nothing else touches: give it a row of its own
             raise UnknownNameError(
                 "market node", f"{region}/{product}", [f"{r}/{p}" for r, p in self._node_of]
             )
         self.extras.append(ExtraColumn(self.node(region, product), sign, name))
+        self.extra_production.append(production)
         return len(self.extras) - 1
 
     def add_supply(self, region: str, product: str, name: str) -> int:
         return self._add(region, product, name, 1.0)
+
+    def add_release(self, region: str, product: str, name: str) -> int:
+        return self._add(region, product, name, 1.0, production=False)
 
     def add_demand(self, region: str, product: str, name: str) -> int:
         return self._add(region, product, name, -1.0)
@@ -552,6 +561,7 @@ def run_market(
         extra_qty=out_eqty,
         extra_node=np.array([e.node for e in ctx.extras], dtype=np.int64),
         extra_sign=e_sign,
+        extra_production=np.array(ctx.extra_production, dtype=bool),
         solver_seconds=lp.solver_seconds,
         highs_seconds=lp.highs_seconds,
         update_seconds=lp.update_seconds,

@@ -4,10 +4,12 @@ Definitions (per month, per node = region x product; tonnes and USD):
 
 * ``price`` (usd_per_t): dual of the node balance, >= 0.
 * ``production`` (t): supply-block output + conversion output at the node + the output of
-  instrument supply columns there (``ctx.add_supply``: a top-up floor's covered blocks, a
-  stockpile's releases).
+  instrument production columns there (``ctx.add_supply``: e.g. a top-up floor's covered
+  blocks). Stockpile releases are **not** production.
 * ``supply_capacity`` (t): capacity in force of those blocks, conversions and instrument
-  supply columns.
+  production columns.
+* ``stock_release`` (t): tonnes supplied at the node from instrument release columns
+  (``ctx.add_release``: a stockpile's releases); written only for chains that have one.
 * ``consumption`` (t): final demand served (sum of accepted bids).
 * ``conversion_input`` (t): tonnes used as input by conversions in the region.
 * ``unserved`` (t): bid quantity - consumption, over **all** bids of the node (a bid is
@@ -63,11 +65,18 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
     margin_k = p[:, cm.k_out_node] - cm.k_input_t_per_t * p[:, cm.k_in_node] - cm.k_cost
     production = run.supply @ s_inc + run.conversion @ k_out
     capacity = run.s_cap @ s_inc + cm.k_cap @ k_out
-    e_supply = run.extra_sign > 0
-    if e_supply.any():  # instrument supply columns (covered output, stock releases)
+    is_prod = run.extra_production
+    if len(is_prod) != len(run.extra_sign):  # a MarketRun built without the flags
+        is_prod = np.ones(len(run.extra_sign), dtype=bool)
+    e_supply = (run.extra_sign > 0) & is_prod
+    if e_supply.any():  # instrument production columns (e.g. a floor's covered output)
         e_inc = _incidence(run.extra_node[e_supply], n)
         production = production + run.extra[:, e_supply] @ e_inc
         capacity = capacity + run.extra_qty[:, e_supply] @ e_inc
+    e_release = (run.extra_sign > 0) & ~is_prod
+    extra: dict[str, FloatArray] = {}
+    if e_release.any():  # stock releases: supply at the node, not production
+        extra["stock_release"] = run.extra[:, e_release] @ _incidence(run.extra_node[e_release], n)
     return {
         "price": p,
         "production": production,
@@ -80,6 +89,7 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
         "producer_surplus": ((p[:, cm.s_node] - cm.s_cost) * run.supply) @ s_inc
         + (margin_k * run.conversion) @ k_out,
         "tariff_revenue": (run.tariff_wedge * run.flow) @ r_to,
+        **extra,
     }
 
 
@@ -94,6 +104,7 @@ UNITS = {
     "consumer_surplus": "usd",
     "producer_surplus": "usd",
     "tariff_revenue": "usd",
+    "stock_release": "t",
     "flow": "t",
 }
 

@@ -94,6 +94,11 @@ class MarketContext(Protocol):
         """Reserve a demand column at (region, product); returns a handle for ``set_block``."""
         ...
 
+    def add_release(self, region: str, product: str, name: str) -> int:
+        """Reserve a supply column for releases from a stock: it supplies the node like
+        ``add_supply`` but is reported as ``stock_release``, not as ``production``."""
+        ...
+
     def route_index_arrays(self) -> tuple[IntArray, IntArray, IntArray]:
         """``(exporter_idx, importer_idx, product_idx)`` of every route, in route order;
         indices into :attr:`regions` / :attr:`products` (read-only arrays). Instruments build

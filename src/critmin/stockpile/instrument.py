@@ -46,7 +46,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from critmin.errors import InputError
 from critmin.policy.instrument import (
@@ -58,10 +58,26 @@ from critmin.policy.instrument import (
     SolvedMonth,
     register,
 )
+from critmin.policy.instruments._common import MONTH_PATTERN
 from critmin.stockpile.ledger import t_to_kg
 from critmin.stockpile.signals import MarketSignal, MineralSignal, load_signals
 from critmin.stockpile.spec import StockpileSpec, load_spec
 from critmin.stockpile.state import Decision, Stockpile, price_cents_per_t
+
+SHORTAGE_TOL_T = 1e-3  # unserved tonnes below this are not a shortage (as in the results)
+
+
+class EmergencyWindow(BaseModel):
+    """A declared emergency (national-defence determination): ``{start: 2026-07, end: ...}``
+    (``end`` None = open). Only in these months may a ``requires_emergency`` account release."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: str = Field(pattern=MONTH_PATTERN)
+    end: str | None = Field(None, pattern=MONTH_PATTERN)
+
+    def covers(self, month: str) -> bool:
+        return self.start <= month and (self.end is None or month <= self.end)
 
 
 @register("stockpile")
@@ -73,6 +89,10 @@ class StockpileInstrumentSpec(InstrumentSpec):
     spec: StockpileSpec | None = None
     signals_file: str | None = None
     products: dict[str, str] = Field(default_factory=dict)
+    emergency: list[EmergencyWindow] = Field(
+        default_factory=list,
+        description="declared emergencies (months start..end); gate requires_emergency rules",
+    )
 
     def build(self) -> StockpileInstrument:
         if self.spec is not None:
@@ -93,7 +113,9 @@ class StockpileInstrumentSpec(InstrumentSpec):
                     export_ban=bool(r.export_ban),
                     emergency=bool(r.emergency),
                 )
-        return StockpileInstrument(spec, table, dict(self.products), self.name)
+        return StockpileInstrument(
+            spec, table, dict(self.products), self.name, emergency=list(self.emergency)
+        )
 
 
 class StockpileInstrument:
@@ -105,8 +127,13 @@ class StockpileInstrument:
         signals: dict[tuple[str, str], MineralSignal] | None = None,
         products: dict[str, str] | None = None,
         name: str | None = None,
+        *,
+        emergency: list[EmergencyWindow] | None = None,
     ) -> None:
         self.name = name or f"stockpile:{spec.name}"
+        self._emergency = list(emergency or [])
+        # unserved demand (t) at the holder's node in the last settled month, per account
+        self._last_unserved: dict[str, float] = {}
         self.stockpile = Stockpile(spec)
         self._spec = spec
         self._signals = signals or {}
@@ -138,29 +165,54 @@ class StockpileInstrument:
     def initialize(self, ctx: MarketContext) -> None:
         if self._region not in ctx.regions:
             return
+        # a release is supply from stock, not production (contexts that predate
+        # add_release, such as minimal test doubles, get an ordinary supply column)
+        add_release = getattr(ctx, "add_release", ctx.add_supply)
         for acc in self._spec.accounts:
             prod = self.product(acc.mineral)
             if prod in ctx.products:
                 self._handles[acc.mineral] = (
-                    ctx.add_supply(self._region, prod, f"{self.name}:{acc.mineral}:release"),
+                    add_release(self._region, prod, f"{self.name}:{acc.mineral}:release"),
                     ctx.add_demand(self._region, prod, f"{self.name}:{acc.mineral}:buy"),
                 )
 
-    def _signal(self, month: str, previous: SolvedMonth | None) -> MarketSignal:
+    def emergency(self, month: str) -> bool:
+        """True when a declared emergency window covers ``month``."""
+        return any(w.covers(month) for w in self._emergency)
+
+    def _signal(self, month: str, view: MonthView) -> MarketSignal:
+        previous = view.previous
+        ban_active = getattr(view, "export_ban_active", None)
         sigs: dict[str, MineralSignal] = {}
         for acc in self._spec.accounts:
             base = self._signals.get((month, acc.mineral))
+            from_file = base is not None
             if base is None:
                 demand = acc.protected_consumption_t_per_year / 12
                 base = MineralSignal(0.0, demand, demand)
+            prod = self.product(acc.mineral)
             if previous is not None and acc.mineral in self._handles:
-                price = previous.price(self._region, self.product(acc.mineral))
+                price = previous.price(self._region, prod)
                 base = replace(base, price_usd_per_t=max(price, 0.0))
             trigger = acc.release.price_above_usd_per_t
-            if (month, acc.mineral) not in self._signals and trigger is not None:
-                # the price rule acts in the LP this month (see module docstring); the lagged
-                # price only steers purchases, so it must not fire the rule a second time
-                base = replace(base, price_usd_per_t=min(base.price_usd_per_t, trigger))
+            if not from_file:
+                # market signals: a ban closing imports of the product into the holder's
+                # region this month, last month's unserved demand at the holder's node, a
+                # declared emergency
+                ban = ban_active is not None and bool(
+                    ban_active(product=prod, importer=self._region)
+                )
+                short = self._last_unserved.get(acc.mineral, 0.0)
+                base = replace(
+                    base,
+                    export_ban=ban,
+                    shortage_t=short if short > SHORTAGE_TOL_T else 0.0,
+                    emergency=self.emergency(month),
+                )
+                if trigger is not None:
+                    # the price rule acts in the LP this month (see module docstring); the
+                    # lagged price only steers purchases, so it must not fire the rule twice
+                    base = replace(base, price_usd_per_t=min(base.price_usd_per_t, trigger))
             sigs[acc.mineral] = base
         return MarketSignal(month=month, minerals=sigs)
 
@@ -175,22 +227,35 @@ class StockpileInstrument:
                 view.set_block(rel_h, 0.0, 0.0)
                 view.set_block(buy_h, 0.0, 0.0)
             return
-        signal = self._signal(month, view.previous)
+        signal = self._signal(month, view)
         decisions = self.stockpile.decide(month, signal)
         offers: dict[str, float] = {}
         for mineral, (rel_h, buy_h) in self._handles.items():
             d = decisions[mineral]
             acc = self._spec.account(mineral)
+            sig = signal.minerals[mineral]
             floor = acc.acquisition.floor_price_usd_per_t
-            if d.triggers:
-                view.set_block(rel_h, d.release_kg / 1000, 0.0)
-                view.set_block(buy_h, 0.0, 0.0)
-                continue
             trigger = acc.release.price_above_usd_per_t
-            if trigger is not None and (month, mineral) not in self._signals:
-                offer_kg = self.stockpile._release_need_kg(
-                    acc, signal.minerals[mineral], ("price",)
-                )
+            price_rule = (
+                trigger is not None
+                and (month, mineral) not in self._signals
+                and (not acc.release.requires_emergency or sig.emergency)
+            )
+            if d.triggers:
+                # a rule fired (ban, shortage; or the signals file's flags): the need is
+                # released whatever the price (offered at 0 usd/t); with a price trigger the
+                # price rule's quantity counts too (the larger need is offered)
+                need_kg = d.release_kg
+                if price_rule:
+                    need_kg = max(
+                        need_kg, self.stockpile._release_need_kg(acc, sig, (*d.triggers, "price"))
+                    )
+                view.set_block(rel_h, need_kg / 1000, 0.0)
+                view.set_block(buy_h, 0.0, 0.0)
+                offers[mineral] = need_kg / 1000
+                continue
+            if trigger is not None and price_rule:
+                offer_kg = self.stockpile._release_need_kg(acc, sig, ("price",))
                 offers[mineral] = offer_kg / 1000
                 view.set_block(rel_h, offer_kg / 1000, trigger)
             else:
@@ -229,18 +294,32 @@ class StockpileInstrument:
             price = max(result.price(self._region, self.product(mineral)), 0.0)
             sigs[mineral] = replace(sigs[mineral], price_usd_per_t=price)
             taken_kg = t_to_kg(max(result.block_value(rel_h), 0.0))
-            if mineral in offers:
-                release_kg = min(taken_kg, t_to_kg(offers[mineral]))
-                triggers = ("price",) if release_kg > 0 else d.triggers
-                if release_kg > 0:
-                    # a tonne taken at >= the trigger is demand the market could not serve
-                    # at or below the trigger price: the shortage this release avoids
-                    sigs[mineral] = replace(
-                        sigs[mineral], shortage_t=sigs[mineral].shortage_t + release_kg / 1000
+            release_kg = min(taken_kg, t_to_kg(offers.get(mineral, d.release_kg / 1000)))
+            triggers = d.triggers or (("price",) if release_kg > 0 else ())
+            unserved_fn = getattr(result, "unserved", None)
+            unserved_now = (
+                float(unserved_fn(self._region, self.product(mineral)))
+                if unserved_fn is not None
+                else 0.0
+            )
+            if release_kg > 0 and (month, mineral) not in self._signals:
+                released_t = release_kg / 1000
+                if d.triggers:
+                    # a ban / shortage release (offered at 0 usd/t): it avoided shortage only
+                    # where the node still rations demand after it (each released tonne then
+                    # served a bid that would otherwise go unserved, to first order) or up to
+                    # last month's unserved tonnes; a release that only displaced other
+                    # supply avoids nothing
+                    last = self._last_unserved.get(mineral, 0.0)
+                    avoided_t = (
+                        released_t if unserved_now > SHORTAGE_TOL_T else min(released_t, last)
                     )
-            else:
-                release_kg = min(d.release_kg, taken_kg)
-                triggers = d.triggers
+                else:
+                    # taken at >= the price trigger: demand the market could not serve at or
+                    # below the trigger (exact while the node still rations demand)
+                    avoided_t = released_t
+                sigs[mineral] = replace(sigs[mineral], shortage_t=avoided_t)
+            self._last_unserved[mineral] = unserved_now
             booked[mineral] = replace(
                 d,
                 release_kg=release_kg,
