@@ -8,37 +8,56 @@ Scenario YAML::
         spec_file: examples/stockpile/project_vault.yaml
         signals_file: examples/stockpile/signals_ban_2027.csv   # optional
         products: {ndpr_oxide: ndpr_oxide}                       # account -> product id
+        emergency: [{start: 2027-04, end: 2027-09}]              # optional, for the NDS
 
-Lifecycle: ``initialize`` reserves, per account whose product is in the market, a supply
-column (releases) and a demand column (purchases) at the holder's region. Before the spec's
+Lifecycle: ``initialize`` reserves, per account whose product is in the market, a release
+column (``ctx.add_release``: supply from stock, reported as ``stock_release``, not as
+production) and a demand column (purchases) at the holder's region. Before the spec's
 ``start`` the instrument is inactive (both columns closed, nothing booked).
 
 Each active month ``before_solve`` derives the stockpile's :class:`MarketSignal` from the
 market itself: price = the last solved price at the holder's node (``view.previous``: the
-previous month's, one month of lag), protected demand = ``protected_consumption_t_per_year
-/ 12``, supply = protected demand. Releases come in two ways:
+previous month's, one month of lag; it steers purchases), protected demand =
+``protected_consumption_t_per_year / 12``, supply = protected demand, and the release flags:
 
-* **market trigger (same month, no lag)**: when the account has a release price trigger
-  (``release.price_above_usd_per_t``), the release column is offered every month at that
-  price for the quantity the price rule releases (``price_release_share_of_demand`` x
-  protected demand, capped by ``max_release_t_per_month`` and the inventory). The LP takes it
-  exactly when the node price *without* the release would exceed the trigger -- an export
-  ban or a shortage at the protected node shows there as a price above the level -- so the
-  release happens in the month the shock hits and holds the node price at the trigger while
-  the stock lasts (a buffer-stock ceiling). The protocol exposes neither shocks nor unserved
-  demand, so the ban and shortage rules act through this price test; the purchase bid is
-  below the trigger (enforced), so the LP never buys and releases in the same month.
-* **signals file (external flags)**: a ``signals_file`` row with ``export_ban``,
-  ``shortage_t`` or ``emergency`` fires the stockpile's own rules (:meth:`Stockpile.decide`)
-  and the need is offered at 0 usd/t (it always clears), as in the standalone simulation.
+* ``export_ban`` = ``view.export_ban_active(product=<account product>, importer=<holder
+  region>)``: a ban closes a route carrying the product into the holder's region this month;
+* ``shortage_t`` = last month's unserved demand at the holder's node (``result.unserved``
+  after the month's final solve; below 1e-3 t counts as none);
+* ``emergency`` = a declared emergency window (instrument field ``emergency: [{start, end}]``)
+  covers the month; an account with ``requires_emergency`` (the NDS) releases nothing,
+  on any rule, without one.
+
+Release rules, in the documented order **ban / shortage / price**:
+
+1. **ban or shortage** (the account's ``on_export_ban`` / ``on_shortage``): the stockpile's own
+   rule sizes the need (:meth:`Stockpile.decide`: ``ban_release_share_of_demand`` x protected
+   demand, or the shortage tonnes; the largest need, with the price rule's quantity too when
+   the account has a price trigger), capped by ``max_release_t_per_month`` and the inventory,
+   and it is offered at 0 usd/t: released whatever the price. No purchases that month.
+2. **price** (``release.price_above_usd_per_t``), when no rule of 1. fired: the release column
+   is offered at the trigger for ``price_release_share_of_demand`` x protected demand (capped
+   likewise). The LP takes it exactly when the node price *without* the release would exceed
+   the trigger, so the release happens in the month the shock hits and holds the node price at
+   the trigger while the stock lasts (a buffer-stock ceiling). The purchase bid is below the
+   trigger (enforced), so the LP never buys and releases in the same month.
+
+A ``signals_file`` row for (month, account) replaces the market signal (its flags fire the
+rules; its need is offered at 0 usd/t, as in the standalone simulation).
 
 Purchases: bid at the account's maximum price (accumulation) or at the floor (purchase
 floor: the whole amount the budget and funds buy at the floor, so the market price cannot
 fall below the floor while they last). ``after_solve`` books the cleared quantities at the
-solved price via :meth:`Stockpile.settle`; a release taken on the market trigger is booked
-with trigger ``price`` and counted as shortage avoided (each tonne went to a buyer that the
-market could not serve at or below the trigger price). Releases are allocated to members by
-their pre-purchase rights (:meth:`Stockpile.settle`).
+solved price via :meth:`Stockpile.settle`; releases are allocated to members by their
+pre-purchase rights.
+
+Shortage avoided (``shortage_avoided``, ``stock_shortage_avoided_t``), a first-order measure
+(no re-solve without the release): a release taken at the price trigger counts in full (each
+tonne went to a buyer the market could not serve at or below the trigger); a ban or shortage
+release counts in full when the node still rations demand after it (unserved > 0: each
+released tonne served a bid that would otherwise go unserved), else up to last month's
+unserved tonnes; a release that only displaced other supply (no rationing before or after)
+avoids nothing.
 """
 
 from __future__ import annotations
