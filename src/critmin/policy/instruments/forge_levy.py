@@ -86,6 +86,8 @@ class _MonthPlan:
     ref: FloatArray  # (n_products,) reference usd_per_t, NaN = not levied
     specific: FloatArray  # (n_products,) specific bound usd_per_t, NaN = ad-valorem share
     share: float  # ad-valorem bound share (0 when unused)
+    key_e: npt.NDArray[np.int64]  # the levied pairs as (exporter, product) index arrays
+    key_p: npt.NDArray[np.int64]
 
 
 def variable_levy(reference: float, landed: float, bound: float) -> float:
@@ -290,7 +292,9 @@ class ForgeLevy:
             keys[self._exp[cand], self._prod[cand]] = True
             if (keys & np.isnan(specific)[None, :]).any():
                 share = self._share(month)
-        plan = _MonthPlan(inside, is_member, into_members, keys, ref, specific, share)
+        keys.flags.writeable = False
+        key_e, key_p = (a.astype(np.int64) for a in np.nonzero(keys))
+        plan = _MonthPlan(inside, is_member, into_members, keys, ref, specific, share, key_e, key_p)
         self._plans[month] = plan
         return plan
 
@@ -313,17 +317,15 @@ class ForgeLevy:
         product) pairs (all False when nothing is levied)."""
         shape = (len(self._regions), len(self._all_products))
         plan = self._plan(month)
-        if solved is None or not plan.keys.any():
-            return np.zeros(shape), np.zeros(shape, dtype=bool)
-        with np.errstate(invalid="ignore"):
-            landed = np.maximum(solved.prices_array(), 0.0) + self._transport[None, :]
-            bound = np.where(
-                np.isnan(plan.specific)[None, :],
-                plan.share * np.maximum(landed, 0.0),
-                plan.specific[None, :],
-            )
-            levy = np.maximum(np.minimum(np.maximum(plan.ref[None, :] - landed, 0.0), bound), 0.0)
-        return np.where(plan.keys, levy, 0.0), plan.keys.copy()
+        out = np.zeros(shape)
+        if solved is None or not len(plan.key_e):
+            return out, np.zeros(shape, dtype=bool)
+        e, p = plan.key_e, plan.key_p
+        landed = np.maximum(solved.prices_array()[e, p], 0.0) + self._transport[p]
+        specific = plan.specific[p]
+        bound = np.where(np.isnan(specific), plan.share * np.maximum(landed, 0.0), specific)
+        out[e, p] = np.maximum(np.minimum(np.maximum(plan.ref[p] - landed, 0.0), bound), 0.0)
+        return out, plan.keys
 
     def levies(self, month: str, solved: SolvedMonth | None) -> dict[tuple[str, str], float]:
         """Levy (usd_per_t) per (non-member exporter, product) at ``solved``'s prices."""
