@@ -225,6 +225,33 @@ def _read(ref: str, relative_to: Path | None) -> tuple[str, str, Path | None]:
     return path.read_text("utf-8"), str(path), path
 
 
+def _apply_reform(
+    reform: dict[str, Any], instruments: list[dict[str, Any]], where: str
+) -> list[dict[str, Any]]:
+    """The scenario's ``reform:`` under each parameter-reading instrument's own ``parameters:``
+    (the instrument's own entries win). Checked against the baseline parameters first, so a
+    typo'd name fails here, naming the scenario, not later inside a run."""
+    from critmin.policy.parameters import baseline
+
+    baseline().with_reform(reform, label="scenario", where=f"{where} field 'reform'")
+    out: list[dict[str, Any]] = []
+    readers = 0
+    for item in instruments:
+        cls = REGISTRY.get(str(item.get("kind")))
+        if cls is not None and "parameters" in cls.model_fields:
+            readers += 1
+            out.append({**item, "parameters": {**reform, **(item.get("parameters") or {})}})
+        else:
+            out.append(item)
+    if not readers:
+        raise InputError(
+            "a 'reform' needs an instrument that reads dated parameters "
+            "(forge_levy, topup_floor, purchase_floor); this scenario has none",
+            where=f"{where} field 'reform'",
+        )
+    return out
+
+
 def load_scenario(
     ref: str, _seen: tuple[str, ...] = (), _relative_to: Path | None = None
 ) -> LoadedScenario:
@@ -246,9 +273,14 @@ def load_scenario(
                 "seed": scenario.seed if scenario.seed is not None else b.seed,
                 "shocks": [*b.shocks, *scenario.shocks],
                 "instruments": [*b.instruments, *scenario.instruments],
+                "reform": {**b.reform, **scenario.reform},
             }
         )
         inputs = {**base.inputs, **inputs}
+    if scenario.reform and not _seen:  # only the top scenario applies its (merged) reform
+        scenario = scenario.model_copy(
+            update={"instruments": _apply_reform(scenario.reform, scenario.instruments, name)}
+        )
     if not scenario.markets:
         raise InputError("a scenario needs 'markets' (or a 'base' that has them)", where=name)
     _, root = _parse(text, name)

@@ -48,6 +48,14 @@ class Scenario(_Model):
     markets: list[Market] | None = None
     shocks: list[Shock] = []
     instruments: list[dict[str, Any]] = []
+    reform: dict[str, Any] = Field(
+        default={},
+        description=(
+            "dated policy parameters this scenario overrides (parameter-file shape), applied to "
+            "every instrument that reads parameters, inherited ones included; the baseline "
+            "parameters stay untouched"
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
