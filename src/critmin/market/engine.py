@@ -72,6 +72,8 @@ class MarketRun:
     update_seconds: float = 0.0  # pushing changed costs/bounds to HiGHS
     instrument_seconds: float = 0.0  # inside the instruments' lifecycle methods
     total_seconds: float = 0.0
+    # node variables computed once by market.results.node_table (tables and metrics share it)
+    node_cache: dict[str, FloatArray] | None = field(default=None, repr=False, compare=False)
 
 
 class _Context:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,9 @@ def _incidence(nodes: npt.NDArray[np.int64], n_nodes: int) -> FloatArray:
 
 
 def node_table(run: MarketRun) -> dict[str, FloatArray]:
-    """Node variables as ``(n_months, n_nodes)`` arrays."""
+    """Node variables as ``(n_months, n_nodes)`` arrays (computed once per run, read-only)."""
+    if run.node_cache is not None:
+        return run.node_cache
     cm = run.cm
     n = cm.n_nodes
     s_inc = _incidence(cm.s_node, n)
@@ -77,7 +80,7 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
     extra: dict[str, FloatArray] = {}
     if e_release.any():  # stock releases: supply at the node, not production
         extra["stock_release"] = run.extra[:, e_release] @ _incidence(run.extra_node[e_release], n)
-    return {
+    table = {
         "price": p,
         "production": production,
         "supply_capacity": capacity,
@@ -91,6 +94,12 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
         "tariff_revenue": (run.tariff_wedge * run.flow) @ r_to,
         **extra,
     }
+    for key, arr in table.items():
+        view = arr.view()  # read-only views: the run's own arrays stay writeable
+        view.flags.writeable = False
+        table[key] = view
+    run.node_cache = table
+    return table
 
 
 UNITS = {
@@ -119,31 +128,44 @@ def active_nodes(run: MarketRun) -> npt.NDArray[np.int64]:
 
 @dataclass
 class SeriesParts:
-    """Tidy rows under construction: per string column, integer codes into a label list."""
+    """Tidy rows under construction: per string column, int32 codes into that column's
+    distinct labels (deduplicated as rows are added, so the labels stay a few hundred even
+    for tens of thousands of rows), and the values."""
 
-    codes: dict[str, list[npt.NDArray[np.int64]]] = field(
+    codes: dict[str, list[npt.NDArray[np.int32]]] = field(
         default_factory=lambda: {c: [] for c in STRING_COLUMNS}
     )
-    labels: dict[str, list[Any]] = field(default_factory=lambda: {c: [] for c in STRING_COLUMNS})
+    labels: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {c: {} for c in STRING_COLUMNS}
+    )
     values: list[FloatArray] = field(default_factory=list)
+
+    @staticmethod
+    def _lut(index: dict[str, int], labels: Sequence[Any]) -> npt.NDArray[np.int32]:
+        """Code of each label in ``index`` (new labels are appended); C-speed maps only."""
+        strs = list(map(str, labels))
+        for x in dict.fromkeys(strs):
+            if x not in index:
+                index[x] = len(index)
+        return np.array(list(map(index.__getitem__, strs)), dtype=np.int32)
 
     def add(self, value: Any, **columns: tuple[Any, Sequence[Any]]) -> None:
         """Append rows: ``column=(codes, labels)`` for every string column, and the values."""
         for name in STRING_COLUMNS:
             codes, labels = columns[name]
-            self.codes[name].append(np.asarray(codes, dtype=np.int64) + len(self.labels[name]))
-            self.labels[name].extend(labels)
+            lut = self._lut(self.labels[name], labels)
+            self.codes[name].append(lut[np.asarray(codes, dtype=np.int64)])
         self.values.append(np.asarray(value, dtype=np.float64))
 
     def extend(self, other: SeriesParts) -> None:
         for name in STRING_COLUMNS:
-            offset = len(self.labels[name])
-            self.codes[name].extend(c + offset for c in other.codes[name])
-            self.labels[name].extend(other.labels[name])
+            lut = self._lut(self.labels[name], list(other.labels[name]))
+            self.codes[name].extend(lut[c] for c in other.codes[name])
         self.values.extend(other.values)
 
     def frame(self) -> pd.DataFrame:
-        """One DataFrame, columns :data:`SERIES_COLUMNS` (str + float64)."""
+        """One DataFrame, columns :data:`SERIES_COLUMNS` (str + float64): each string column
+        is its small label dictionary (pyarrow) taken once by the concatenated codes."""
         import pyarrow as pa
 
         data: dict[str, Any] = {}
@@ -151,10 +173,16 @@ class SeriesParts:
             if name == "value":
                 data[name] = np.concatenate(self.values) if self.values else np.zeros(0)
                 continue
-            codes = np.concatenate(self.codes[name]) if self.codes[name] else np.zeros(0, int)
-            labels = pa.array([str(x) for x in self.labels[name]], type=pa.string())
+            parts = self.codes[name]
+            codes = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+            labels = pa.array(list(self.labels[name]), type=pa.large_string())
             data[name] = pd.array(labels.take(pa.array(codes)), dtype="str")
         return pd.DataFrame(data)
+
+
+_MONTH, _PRODUCT, _REGION, _VARIABLE, _VALUE, _UNIT = (
+    attrgetter(a) for a in ("month", "product", "region", "variable", "value", "unit")
+)
 
 
 def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
@@ -204,15 +232,16 @@ def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
         rows = report.rows
         if rows:
             idx = np.arange(len(rows))
+            products = list(map(_PRODUCT, rows))
             parts.add(
-                [float(row.value) for row in rows],
+                np.fromiter(map(_VALUE, rows), dtype=np.float64, count=len(rows)),
                 scenario=(np.zeros(len(rows), dtype=np.int64), [scenario]),
-                month=(idx, [row.month for row in rows]),
-                mineral=(idx, [row.product for row in rows]),
-                stage=(idx, [stage_of.get(row.product, "") for row in rows]),
-                region=(idx, [row.region for row in rows]),
-                variable=(idx, [row.variable for row in rows]),
-                unit=(idx, [row.unit for row in rows]),
+                month=(idx, list(map(_MONTH, rows))),
+                mineral=(idx, products),
+                stage=(idx, [stage_of.get(p, "") for p in products]),
+                region=(idx, list(map(_REGION, rows))),
+                variable=(idx, list(map(_VARIABLE, rows))),
+                unit=(idx, list(map(_UNIT, rows))),
             )
     return parts
 
