@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -64,16 +65,25 @@ MATERIAL_KINDS = frozenset({EntryKind.OPENING_STOCK, EntryKind.PURCHASE, EntryKi
 
 def usd_to_cents(usd: float) -> int:
     """Round US dollars to whole cents, half to even."""
-    if not math.isfinite(usd):
-        raise InputError(f"expected a finite amount in USD, got {usd!r}")
-    return int((Decimal(repr(usd)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    if usd == 0:
+        return 0
+    return _scaled(float(usd), 100, "amount in USD")
 
 
 def t_to_kg(qty_t: float) -> int:
     """Round tonnes to whole kilograms, half to even."""
-    if not math.isfinite(qty_t):
-        raise InputError(f"expected a finite quantity in t, got {qty_t!r}")
-    return int((Decimal(repr(qty_t)) * 1000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    if qty_t == 0:
+        return 0
+    return _scaled(float(qty_t), 1000, "quantity in t")
+
+
+@lru_cache(maxsize=4096)
+def _scaled(x: float, factor: int, what: str) -> int:
+    """``x * factor`` rounded half to even from ``x``'s shortest decimal form (exact; the
+    same prices, fees and quantities recur every month, so the Decimal work is cached)."""
+    if not math.isfinite(x):
+        raise InputError(f"expected a finite {what}, got {x!r}")
+    return int((Decimal(repr(x)) * factor).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def div_round(num: int, den: int) -> int:
@@ -212,6 +222,10 @@ class Ledger:
     @property
     def entries(self) -> tuple[Entry, ...]:
         return tuple(self._entries)
+
+    def entries_from(self, start: int) -> list[Entry]:
+        """The entries from position ``start`` on (copying only those)."""
+        return self._entries[start:]
 
     def append(
         self,

@@ -271,7 +271,7 @@ class Stockpile:
         self._repay(month, rec)
         self._month = month
         self.last = rec
-        return list(self.ledger.entries[start:])
+        return self.ledger.entries_from(start)
 
     # -- decisions ------------------------------------------------------------------------
 
