@@ -163,6 +163,16 @@ class ForgeLevySpec(InstrumentSpec, DatedSpec):
         return ForgeLevy(self)
 
 
+_FROM_MEMBERS, _FROM_OTHERS = "imports_from_members", "imports_from_nonmembers"
+
+
+def _name_ranks(names: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Position of each name in sorted order (sorting by rank = sorting by name)."""
+    ranks = np.empty(len(names), dtype=np.int64)
+    ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    return ranks
+
+
 class ForgeLevy:
     """The variable levy as an :class:`~critmin.policy.instrument.Instrument`."""
 
@@ -255,6 +265,9 @@ class ForgeLevy:
             if r not in self._regions:
                 raise UnknownNameError("region (forge_levy region_membership)", r, self._regions)
         self._all_products = list(ctx.products)
+        # rank of each region / product name in sorted order (rows are sorted by name)
+        self._region_rank = _name_ranks(self._regions)
+        self._product_rank = _name_ranks(self._all_products)
         self._exp, self._imp, self._prod = ctx.route_index_arrays()
         self._levied = np.array([p in self._products for p in self._all_products], dtype=bool)
         self._transport = np.array([self.transport(p) for p in self._all_products], dtype=float)
@@ -378,35 +391,53 @@ class ForgeLevy:
         revenue = np.bincount(
             node[taxed], weights=levy_r[taxed] * flow[into][taxed], minlength=size
         )
-        levied = np.bincount(node[taxed], minlength=size) > 0
-        rev_keys = sorted(
-            (regions[c // n_prod], products[c % n_prod], c) for c in np.flatnonzero(levied)
+        levied = np.flatnonzero(np.bincount(node[taxed], minlength=size) > 0)
+        # rows sorted by (region name, product name[, member]) as before, with the names'
+        # ranks instead of Python tuples of strings
+        rr, pr = self._region_rank, self._product_rank
+        rows = self._rows
+        c_r, c_p = levied // n_prod, levied % n_prod
+        o = np.lexsort((pr[c_p], rr[c_r]))
+        values = revenue[levied[o]].tolist()
+        rows.extend(
+            SeriesRow(month, products[p], regions[r], "levy_revenue", v, "usd")
+            for r, p, v in zip(c_r[o].tolist(), c_p[o].tolist(), values, strict=True)
         )
-        for imp_name, prod_name, c in rev_keys:
-            value = float(revenue[c])
-            self._rows.append(SeriesRow(month, prod_name, imp_name, "levy_revenue", value, "usd"))
-            self._totals["levy"] += value
-        ship = np.zeros((len(regions), n_prod), dtype=bool)
+        total = self._totals["levy"]
+        for v in values:  # summed in row order, as the rows were appended
+            total += v
+        self._totals["levy"] = total
         moving = flow > 1e-9
+        ship = np.zeros((len(regions), n_prod), dtype=bool)
         ship[exp[moving], prod[moving]] = True
-        rate_keys = sorted(
-            (regions[e], products[p], e, p)
-            for e, p in zip(*np.nonzero(self._applied_keys & ship), strict=True)
-        )
-        for exp_name, prod_name, e, p in rate_keys:
-            value = float(self._applied[e, p])
-            self._rows.append(
-                SeriesRow(month, prod_name, exp_name, "levy_rate", value, "usd_per_t")
+        e_k, p_k = np.nonzero(self._applied_keys & ship)
+        o = np.lexsort((pr[p_k], rr[e_k]))
+        e_k, p_k = e_k[o], p_k[o]
+        rows.extend(
+            SeriesRow(month, products[p], regions[e], "levy_rate", v, "usd_per_t")
+            for e, p, v in zip(
+                e_k.tolist(), p_k.tolist(), self._applied[e_k, p_k].tolist(), strict=True
             )
-        imp_keys = sorted(
-            (regions[(c // 2) // n_prod], products[(c // 2) % n_prod], bool(c % 2), c)
-            for c in np.flatnonzero(seen)
         )
-        for imp_name, prod_name, member, c in imp_keys:
-            qty = float(imports[c])
-            var = "imports_from_members" if member else "imports_from_nonmembers"
-            self._rows.append(SeriesRow(month, prod_name, imp_name, var, qty, "t"))
-            self._totals["members" if member else "nonmembers"] += qty
+        c = np.flatnonzero(seen)
+        member, c_node = c % 2, c // 2
+        c_r, c_p = c_node // n_prod, c_node % n_prod
+        o = np.lexsort((member, pr[c_p], rr[c_r]))
+        members, nonmembers = self._totals["members"], self._totals["nonmembers"]
+        for r, p, is_member, qty in zip(
+            c_r[o].tolist(),
+            c_p[o].tolist(),
+            member[o].tolist(),
+            imports[c[o]].tolist(),
+            strict=True,
+        ):
+            if is_member:
+                rows.append(SeriesRow(month, products[p], regions[r], _FROM_MEMBERS, qty, "t"))
+                members += qty
+            else:
+                rows.append(SeriesRow(month, products[p], regions[r], _FROM_OTHERS, qty, "t"))
+                nonmembers += qty
+        self._totals["members"], self._totals["nonmembers"] = members, nonmembers
 
     def finalize(self) -> InstrumentReport:
         return InstrumentReport(
