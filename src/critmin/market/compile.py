@@ -284,13 +284,25 @@ def compile_market(
         for p in [r.product] if r.product else products:
             route_cost[(r.from_, r.to, p)] = r.cost_usd_per_t
     keys = list(route_cost)
-    r_from = np.array([node(a, p) for a, _, p in keys], dtype=np.int64)
-    r_to = np.array([node(b_, p) for _, b_, p in keys], dtype=np.int64)
-    r_transport = np.array([route_cost[k] for k in keys], dtype=float)
+    # integer codes first, then node ids in the same first-appearance order as node()
+    exp_l = [region_at[a] for a, _, _ in keys]
+    imp_l = [region_at[b_] for _, b_, _ in keys]
+    prod_l = [product_at[p] for _, _, p in keys]  # products are unique ids
+    add_node = node_ids.setdefault
+    r_from = np.array(
+        [add_node(k, len(node_ids)) for k in zip(exp_l, prod_l, strict=True)], dtype=np.int64
+    )
+    r_to = np.array(
+        [add_node(k, len(node_ids)) for k in zip(imp_l, prod_l, strict=True)], dtype=np.int64
+    )
+    r_transport = np.array(list(route_cost.values()), dtype=float)
     n_r = len(keys)
-    r_exp = np.array([regions.index(a) for a, _, _ in keys], dtype=np.int64)
-    r_imp = np.array([regions.index(b_) for _, b_, _ in keys], dtype=np.int64)
-    r_prod = np.array([products.index(p) for _, _, p in keys], dtype=np.int64)
+    first_at: dict[str, int] = {}  # list.index semantics, should a region repeat
+    for i, r in enumerate(regions):
+        first_at.setdefault(r, i)
+    r_exp = np.array([first_at[a] for a, _, _ in keys], dtype=np.int64)
+    r_imp = np.array([first_at[b_] for _, b_, _ in keys], dtype=np.int64)
+    r_prod = np.array(prod_l, dtype=np.int64)
 
     # tariffs
     r_specific = np.zeros((n_m, n_r))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -84,24 +85,6 @@ class _Context:
         self.extras: list[ExtraColumn] = []
         self.extra_production: list[bool] = []  # False: a stock release (not production)
         self._months = cm.month_labels()
-        self._node_of: dict[tuple[str, str], int] = {
-            (cm.regions[int(r)], cm.products[int(p)]): i
-            for i, (r, p) in enumerate(zip(cm.node_region, cm.node_product, strict=True))
-        }
-
-        # (exporter, importer, product) of every route, in route order, and the reverse map
-        self.routes: tuple[tuple[str, str, str], ...] = tuple(
-            (cm.regions[ra], cm.regions[rb], cm.products[pa])
-            for ra, rb, pa in zip(
-                cm.node_region[cm.r_from_node].tolist(),
-                cm.node_region[cm.r_to_node].tolist(),
-                cm.node_product[cm.r_from_node].tolist(),
-                strict=True,
-            )
-        )
-        self.route_of: dict[tuple[str, str, str], int] = {}
-        for i, key in enumerate(self.routes):
-            self.route_of.setdefault(key, i)
         # route masks asked for by instruments, by (exporters, importers, product)
         self.route_masks: dict[tuple[Any, Any, str | None], BoolArray] = {}
         # route endpoints as indices into regions / products (the array accessors)
@@ -111,6 +94,38 @@ class _Context:
         self.region_index = {r: i for i, r in enumerate(cm.regions)}
         self.product_index = {p: i for i, p in enumerate(cm.products)}
         self._shocks: dict[int, tuple[ActiveShock, ...]] = {}
+
+    # name lookups are built on first use: only instruments ask for them, and a chain
+    # without instruments should not pay for ~450 route tuples
+    @cached_property
+    def _node_of(self) -> dict[tuple[str, str], int]:
+        cm = self.cm
+        return {
+            (cm.regions[int(r)], cm.products[int(p)]): i
+            for i, (r, p) in enumerate(zip(cm.node_region, cm.node_product, strict=True))
+        }
+
+    @cached_property
+    def routes(self) -> tuple[tuple[str, str, str], ...]:
+        """(exporter, importer, product) of every route, in route order."""
+        cm = self.cm
+        return tuple(
+            (cm.regions[ra], cm.regions[rb], cm.products[pa])
+            for ra, rb, pa in zip(
+                cm.node_region[cm.r_from_node].tolist(),
+                cm.node_region[cm.r_to_node].tolist(),
+                cm.node_product[cm.r_from_node].tolist(),
+                strict=True,
+            )
+        )
+
+    @cached_property
+    def route_of(self) -> dict[tuple[str, str, str], int]:
+        """The first route of each (exporter, importer, product)."""
+        out: dict[tuple[str, str, str], int] = {}
+        for i, key in enumerate(self.routes):
+            out.setdefault(key, i)
+        return out
 
     def route_index_arrays(self) -> tuple[IntArray, IntArray, IntArray]:
         return self.r_exp, self.r_imp, self.r_prod

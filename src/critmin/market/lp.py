@@ -193,10 +193,10 @@ class ClearingLP:
         """
         h = self.highs
         # push only what changed since the last solve (HiGHS keeps the basis either way)
-        changed_cost = np.flatnonzero(cost != self._cost)
+        changed_cost = (cost != self._cost).nonzero()[0]
         new_cost = cost[changed_cost]
         self._cost[changed_cost] = new_cost
-        changed_up = np.flatnonzero(upper != self._upper)
+        changed_up = (upper != self._upper).nonzero()[0]
         new_up = upper[changed_up]
         self._upper[changed_up] = new_up
         t0 = time.perf_counter()
