@@ -298,8 +298,8 @@ def compile_market(
     r_transport = np.array(list(route_cost.values()), dtype=float)
     n_r = len(keys)
     first_at: dict[str, int] = {}  # list.index semantics, should a region repeat
-    for i, r in enumerate(regions):
-        first_at.setdefault(r, i)
+    for i, name in enumerate(regions):
+        first_at.setdefault(name, i)
     r_exp = np.array([first_at[a] for a, _, _ in keys], dtype=np.int64)
     r_imp = np.array([first_at[b_] for _, b_, _ in keys], dtype=np.int64)
     r_prod = np.array(prod_l, dtype=np.int64)
