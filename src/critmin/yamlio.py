@@ -1,0 +1,350 @@
+"""YAML input that remembers where every value came from, and errors told by file, line, field.
+
+Every YAML file critmin reads (BOMs, stockpile specs, contracts, origin rules, dated
+parameters, scenarios) goes through this module:
+
+* :func:`parse_yaml` / :func:`load_yaml` give a :class:`Document`: the plain Python data (as
+  ``yaml.safe_load`` builds it) and the 1-based line of every node: a mapping entry is on its
+  key's line, a list item on the line where the item starts. A YAML syntax error becomes an
+  :class:`~critmin.errors.InputError` at ``file:line``; ``unique_keys=True`` also rejects a
+  key written twice in one mapping.
+* :meth:`Document.line_of` maps a location such as pydantic's ``("items", 0, "kg_per_unit")``
+  to a line, falling back to the nearest ancestor that is in the file (a missing field is
+  reported on the line of the mapping that lacks it).
+* :func:`dotted` formats a location as ``items[0].kg_per_unit``.
+* :func:`validate` validates a document as a pydantic model and raises one ``InputError`` for
+  the first problem: ``bom.yaml:6 field 'items[0].kg_per_unit': Input should be a valid
+  number (got 'lots') (and 1 more problem)``. Unknown fields get a "did you mean" from the
+  model's field names, missing fields are named, and the tags pydantic puts in the location
+  of a union member (``'float'``, ``'outage'``) are left out of the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from critmin.errors import InputError, suggest
+
+__all__ = [
+    "Document",
+    "FieldValueError",
+    "Loc",
+    "dotted",
+    "error_message",
+    "field_names",
+    "load_yaml",
+    "parse_yaml",
+    "validate",
+    "validation_error",
+]
+
+Loc = tuple[Any, ...]
+"""A path into a document: mapping keys and list indices (pydantic's ``loc`` is one)."""
+
+M = TypeVar("M", bound=BaseModel)
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class FieldValueError(ValueError):
+    """A cross-field check that failed, naming the field to blame (for the file line).
+
+    Raise it from a pydantic ``model_validator``; :func:`validate` reports the error at
+    ``field`` (a dotted name relative to the model) instead of at the model itself.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def dotted(loc: Sequence[Any]) -> str:
+    """``("markets", 0, "supply", 1, "qty_t")`` -> ``"markets[0].supply[1].qty_t"``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _more(n: int) -> str:
+    return f" (and {n} more problem{'s' if n > 1 else ''})" if n > 0 else ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """Data read from one YAML file plus the line of every node in it.
+
+    ``lines`` maps the path of each node (mapping keys as built by YAML, e.g. a date, and
+    list indices) to its 1-based line; ``()`` is the document itself.
+    """
+
+    name: str
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def _child(self, path: Loc, part: Any) -> tuple[Any, bool]:
+        """The key below ``path`` that ``part`` names (``'2027'`` names a key ``2027``)."""
+        try:
+            if (*path, part) in self.lines:
+                return part, True
+        except TypeError:  # an unhashable part names no node
+            return None, False
+        if isinstance(part, str):
+            depth = len(path) + 1
+            for key in self.lines:
+                if len(key) == depth and key[:-1] == path and str(key[-1]) == part:
+                    return key[-1], True
+        return None, False
+
+    def resolve(self, loc: Sequence[Any], keep_last: bool = False) -> tuple[Loc, Loc]:
+        """``(node path, field)`` of a location: the deepest node of the file along ``loc``,
+        and ``loc`` without the parts that name no node (pydantic's union tags).
+
+        The last part is kept in the field when ``keep_last`` (a missing field); an index
+        past the end of a list is kept too.
+        """
+        path: Loc = ()
+        shown: list[Any] = []
+        for i, part in enumerate(loc):
+            key, found = self._child(path, part)
+            if found:
+                path = (*path, key)
+                shown.append(part)
+            elif (isinstance(part, int) and not isinstance(part, bool)) or (
+                keep_last and i == len(loc) - 1
+            ):
+                shown.append(part)
+        return path, tuple(shown)
+
+    def line_of(self, loc: Sequence[Any]) -> int:
+        """The line of the node at ``loc``, else of its nearest ancestor in the file (1)."""
+        path, _ = self.resolve(loc)
+        return self.lines.get(path, 1)
+
+    def where(self, loc: Sequence[Any] = (), keep_last: bool = False) -> str:
+        """``"file.yaml:12 field 'items[0].kg_per_unit'"`` (no field part for ``()``)."""
+        path, shown = self.resolve(loc, keep_last)
+        text = f"{self.name}:{self.lines.get(path, 1)}"
+        return f"{text} field {dotted(shown)!r}" if shown else text
+
+    def error(
+        self, loc: Sequence[Any], message: str, more: int = 0, keep_last: bool = False
+    ) -> InputError:
+        """An :class:`InputError` at ``loc``, counting ``more`` further problems."""
+        return InputError(message + _more(more), where=self.where(loc, keep_last))
+
+    def require_mapping(self, expected: str) -> dict[Any, Any]:
+        """The data when it is a mapping; else ``InputError("expected <expected>; got ...")``."""
+        if isinstance(self.data, dict):
+            return self.data
+        got = (
+            "an empty document"
+            if self.data is None
+            else "a list"
+            if isinstance(self.data, list)
+            else f"a single value ({self.data!r})"
+        )
+        raise InputError(f"expected {expected}; got {got}", where=f"{self.name}:{self.line_of(())}")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Builder:
+    """Builds plain data from a composed YAML node tree, recording every node's line."""
+
+    def __init__(self, loader: yaml.SafeLoader, name: str, unique_keys: bool) -> None:
+        self.loader = loader
+        self.name = name
+        self.unique_keys = unique_keys
+        self.lines: dict[Loc, int] = {}
+        self._open: set[int] = set()
+        self._own: dict[int, int] = {}  # pairs of a mapping that are not ``<<`` merges
+
+    def build(self, node: yaml.Node, path: Loc, line: int) -> Any:
+        self.lines[path] = line
+        if id(node) in self._open:
+            raise InputError("an alias refers to itself", where=f"{self.name}:{line}")
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
+            self._open.add(id(node))
+            try:
+                return self._mapping(node, path)
+            finally:
+                self._open.discard(id(node))
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
+            self._open.add(id(node))
+            try:
+                return [
+                    self.build(item, (*path, i), item.start_mark.line + 1)
+                    for i, item in enumerate(node.value)
+                ]
+            finally:
+                self._open.discard(id(node))
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: Loc) -> dict[Any, Any]:
+        # an alias builds its node again: count the own pairs before the first flattening
+        own = self._own.setdefault(id(node), sum(1 for k, _ in node.value if k.tag != _MERGE_TAG))
+        self.loader.flatten_mapping(node)  # ``<<: *base`` entries come first, then our own
+        first_own = len(node.value) - own
+        out: dict[Any, Any] = {}
+        seen: dict[Any, int] = {}
+        for i, (key_node, value_node) in enumerate(node.value):
+            line = key_node.start_mark.line + 1
+            key = self.loader.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise InputError(
+                    "a mapping key must be a scalar", where=f"{self.name}:{line}"
+                ) from None
+            if self.unique_keys and i >= first_own and key in seen:
+                raise InputError(
+                    f"duplicate key {key!r} (first at line {seen[key]})",
+                    where=f"{self.name}:{line}",
+                )
+            if i >= first_own:
+                seen[key] = line
+            out[key] = self.build(value_node, (*path, key), line)
+        return out
+
+
+def parse_yaml(text: str, name: str, *, unique_keys: bool = False) -> Document:
+    """Parse YAML ``text`` read from ``name`` (used in messages) into a :class:`Document`.
+
+    Syntax errors become :class:`InputError` at ``name:line``; with ``unique_keys`` a key
+    given twice in one mapping is an error too (YAML would silently keep the last).
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return Document(name, None, {})
+            builder = _Builder(loader, name, unique_keys)
+            data = builder.build(node, (), node.start_mark.line + 1)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or str(exc).splitlines()[0]
+        raise InputError(f"not valid YAML: {problem}", where=f"{name}{line}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", where=name) from None
+    return Document(name, data, builder.lines)
+
+
+def load_yaml(path: Path | str, *, what: str = "file", unique_keys: bool = False) -> Document:
+    """Read and parse a YAML file; ``InputError("cannot read <what>: ...")`` if unreadable."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", where=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"cannot read {what}: not UTF-8 text ({exc.reason})", where=str(p)
+        ) from None
+    return parse_yaml(text, str(p), unique_keys=unique_keys)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _models_in(annotation: Any) -> Iterable[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    if typing.get_origin(annotation) is not None or isinstance(annotation, types.UnionType):
+        for arg in typing.get_args(annotation):
+            yield from _models_in(arg)
+
+
+def field_names(*models: type[BaseModel]) -> set[str]:
+    """The field names (and aliases) of ``models`` and of every model nested in their fields."""
+    names: set[str] = set()
+    seen: set[type[BaseModel]] = set()
+    todo = list(models)
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for fname, info in model.model_fields.items():
+            names.add(info.alias or fname)
+            todo.extend(_models_in(info.annotation))
+    return names
+
+
+def error_message(err: ErrorDetails, names: Iterable[str] = ()) -> str:
+    """One pydantic error as a sentence (the location is told apart, by :func:`validate`).
+
+    Unknown field -> ``unknown field 'x'; did you mean y?`` (from ``names``); missing ->
+    ``missing required field 'x'``; otherwise pydantic's message plus ``(got <value>)``
+    for a scalar value that the message does not already show.
+    """
+    etype, loc = err["type"], err["loc"]
+    if etype == "extra_forbidden" and loc:
+        name = str(loc[-1])
+        close = suggest(name, names)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        return f"unknown field {name!r}{hint}"
+    if etype == "missing" and loc:
+        return f"missing required field {str(loc[-1])!r}"
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ValueError):
+        msg = str(cause)
+    else:
+        msg = str(err["msg"]).removeprefix("Value error, ")
+    if "input" in err:
+        value = err["input"]
+        shown = value.isoformat() if isinstance(value, dt.date) else repr(value)
+        if not isinstance(value, dict | list | tuple | BaseModel) and shown not in msg:
+            msg += f" (got {shown})"
+    return msg
+
+
+def validation_error(exc: ValidationError, doc: Document, names: Iterable[str] = ()) -> InputError:
+    """The first problem of ``exc`` as an :class:`InputError` at its place in ``doc``.
+
+    A misspelt field shows up as "unknown" and "missing" together: the unknown one is told
+    first.
+    """
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
+    loc: Loc = tuple(err["loc"])
+    keep_last = err["type"] == "missing"
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldValueError):
+        loc = (*loc, *cause.field.split("."))
+        keep_last = True
+    return doc.error(loc, error_message(err, names), len(errors) - 1, keep_last)
+
+
+def validate(model: type[M], doc: Document, *, extra_names: Iterable[str] = ()) -> M:
+    """``model`` validated from ``doc.data``; one :class:`InputError` if it does not fit.
+
+    "Did you mean" suggestions come from the field names of ``model`` (recursively) and
+    ``extra_names``.
+    """
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        names = field_names(model) | set(extra_names)
+        raise validation_error(exc, doc, names) from None
