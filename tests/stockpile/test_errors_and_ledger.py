@@ -66,12 +66,12 @@ def test_unknown_key_and_bad_month(tmp_path: Path) -> None:
 
 def test_member_shares_must_sum_to_one(tmp_path: Path) -> None:
     text = GOOD + "members:\n  - {id: a, share: 0.5}\n  - {id: b, share: 0.4}\n"
-    with pytest.raises(InputError, match=r":15 field 'members'.*sum to 1, got 0\.9"):
+    with pytest.raises(InputError, match=r":14 field 'members'.*sum to 1, got 0\.9"):
         load_spec(_write(tmp_path, "s.yaml", text))
 
 
 def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"s\.yaml:3: invalid YAML"):
+    with pytest.raises(InputError, match=r"s\.yaml:3: not valid YAML"):
         load_spec(_write(tmp_path, "s.yaml", "name: a\nholder: {id: h\nstart: [\n"))
 
 

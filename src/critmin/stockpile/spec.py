@@ -2,7 +2,7 @@
 
 Frozen pydantic v2 models loaded from YAML by :func:`load_spec`; a bad value is
 reported with file, line and field (``vault.yaml:31 field 'accounts[1].acquisition.
-budget_usd': Input should be greater than or equal to 0; got -5``).
+budget_usd': Input should be greater than or equal to 0 (got -5)``).
 
 Units are in the names: ``*_usd``, ``*_t``, ``*_usd_per_t``, ``rate_per_year`` (0.05 =
 5 %/yr), ``share`` (0..1). Months are ``YYYY-MM``.
@@ -18,8 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from critmin.errors import InputError
-from critmin.stockpile._yaml import load_yaml_with_lines, validate_model
+from critmin.yamlio import load_yaml, validate
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 ID_RE = r"^[a-z0-9][a-z0-9_\-]*$"
@@ -229,12 +228,6 @@ def _unique(ids: list[str], what: str) -> None:
 
 def load_spec(path: Path | str) -> StockpileSpec:
     """Load a stockpile spec from YAML; errors name file, line and field."""
-    p = Path(path)
-    data, lines = load_yaml_with_lines(p)
-    if not isinstance(data, dict):
-        raise InputError(
-            f"expected a mapping with keys name, holder, start, funding, accounts; "
-            f"got {type(data).__name__}",
-            where=str(p),
-        )
-    return validate_model(StockpileSpec, data, lines, p)
+    doc = load_yaml(path)
+    doc.require_mapping("a mapping with keys name, holder, start, funding, accounts")
+    return validate(StockpileSpec, doc)
