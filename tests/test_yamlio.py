@@ -18,6 +18,7 @@ from critmin.yamlio import (
     FieldValueError,
     dotted,
     field_names,
+    fields_at,
     load_yaml,
     parse_yaml,
     validate,
@@ -222,3 +223,15 @@ def test_field_value_error_blames_its_field() -> None:
     with pytest.raises(InputError) as exc:
         validate(_Window, parse_yaml("start: 5\nend: 3\n", "w.yaml"))
     assert str(exc.value) == "w.yaml:2 field 'end': end 3 is before start 5"
+
+
+def test_unknown_field_without_a_close_name_lists_the_fields_allowed_there() -> None:
+    """``colour`` is close to no field; the item (not the BOM) fields are listed."""
+    assert fields_at(_Bom, ("items", 1, "colour")) == ["product", "kg_per_unit", "estimate"]
+    assert fields_at(_Study, ("shocks", 0, "ban", "x")) == ["kind", "region", "share", "qty_t"]
+    with pytest.raises(InputError) as exc:
+        validate(_Bom, parse_yaml(BOM.replace("estimat", "colour"), "b.yaml"))
+    assert str(exc.value) == (
+        "b.yaml:7 field 'items[1].colour': unknown field 'colour'; "
+        "expected one of product, kg_per_unit, estimate"
+    )

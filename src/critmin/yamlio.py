@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +42,7 @@ __all__ = [
     "dotted",
     "error_message",
     "field_names",
+    "fields_at",
     "load_yaml",
     "parse_yaml",
     "validate",
@@ -292,19 +293,71 @@ def field_names(*models: type[BaseModel]) -> set[str]:
     return names
 
 
-def error_message(err: ErrorDetails, names: Iterable[str] = ()) -> str:
+def _arms(annotation: Any) -> list[Any]:
+    """``X | Y``, ``Optional[X]`` and ``Annotated[X, ...]`` taken apart into their types."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _arms(typing.get_args(annotation)[0])
+    if origin is typing.Union or isinstance(annotation, types.UnionType):
+        return [arm for arg in typing.get_args(annotation) for arm in _arms(arg)]
+    return [annotation]
+
+
+def _step(annotation: Any, part: Any) -> list[Any]:
+    """The types found one location part below ``annotation``."""
+    out: list[Any] = []
+    for arm in _arms(annotation):
+        if isinstance(arm, type) and issubclass(arm, BaseModel):
+            for fname, info in arm.model_fields.items():
+                if part in (fname, info.alias):
+                    out.append(info.annotation)
+            continue
+        origin, args = typing.get_origin(arm), typing.get_args(arm)
+        if origin in (list, tuple, set, frozenset, Sequence) and isinstance(part, int) and args:
+            out.extend(a for a in args if a is not Ellipsis)
+        elif origin in (dict, Mapping) and len(args) == 2:
+            out.append(args[1])
+    return out
+
+
+def fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """The field names allowed at ``loc`` (a field's location: its last part is left out).
+
+    Parts that lead nowhere (pydantic's union tags) are passed over; every model a union
+    there may hold contributes its fields.
+    """
+    here: list[Any] = [model]
+    for part in loc[:-1]:
+        below = [t for ann in here for t in _step(ann, part)]
+        here = below or here
+    names: dict[str, None] = {}
+    for ann in here:
+        for arm in _arms(ann):
+            if isinstance(arm, type) and issubclass(arm, BaseModel):
+                names.update((info.alias or f, None) for f, info in arm.model_fields.items())
+    return list(names)
+
+
+def error_message(
+    err: ErrorDetails, names: Iterable[str] = (), model: type[BaseModel] | None = None
+) -> str:
     """One pydantic error as a sentence (the location is told apart, by :func:`validate`).
 
-    Unknown field -> ``unknown field 'x'; did you mean y?`` (from ``names``); missing ->
-    ``missing required field 'x'``; otherwise pydantic's message plus ``(got <value>)``
-    for a scalar value that the message does not already show.
+    Unknown field -> ``unknown field 'x'; did you mean y?`` (the closest of the fields
+    ``model`` allows there, else of ``names``), or ``expected one of ...`` when none is
+    close; missing -> ``missing required field 'x'``; otherwise pydantic's message plus
+    ``(got <value>)`` for a scalar value that the message does not already show.
     """
     etype, loc = err["type"], err["loc"]
     if etype == "extra_forbidden" and loc:
         name = str(loc[-1])
-        close = suggest(name, names)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        return f"unknown field {name!r}{hint}"
+        allowed = fields_at(model, loc) if model is not None else []
+        close = suggest(name, allowed) or suggest(name, names)
+        if close:
+            return f"unknown field {name!r}; did you mean {' or '.join(close)}?"
+        if allowed:
+            return f"unknown field {name!r}; expected one of {', '.join(allowed)}"
+        return f"unknown field {name!r}"
     if etype == "missing" and loc:
         return f"missing required field {str(loc[-1])!r}"
     cause = (err.get("ctx") or {}).get("error")
@@ -320,7 +373,12 @@ def error_message(err: ErrorDetails, names: Iterable[str] = ()) -> str:
     return msg
 
 
-def validation_error(exc: ValidationError, doc: Document, names: Iterable[str] = ()) -> InputError:
+def validation_error(
+    exc: ValidationError,
+    doc: Document,
+    names: Iterable[str] = (),
+    model: type[BaseModel] | None = None,
+) -> InputError:
     """The first problem of ``exc`` as an :class:`InputError` at its place in ``doc``.
 
     A misspelt field shows up as "unknown" and "missing" together: the unknown one is told
@@ -334,7 +392,7 @@ def validation_error(exc: ValidationError, doc: Document, names: Iterable[str] =
     if isinstance(cause, FieldValueError):
         loc = (*loc, *cause.field.split("."))
         keep_last = True
-    return doc.error(loc, error_message(err, names), len(errors) - 1, keep_last)
+    return doc.error(loc, error_message(err, names, model), len(errors) - 1, keep_last)
 
 
 def validate(model: type[M], doc: Document, *, extra_names: Iterable[str] = ()) -> M:
@@ -347,4 +405,4 @@ def validate(model: type[M], doc: Document, *, extra_names: Iterable[str] = ()) 
         return model.model_validate(doc.data)
     except ValidationError as exc:
         names = field_names(model) | set(extra_names)
-        raise validation_error(exc, doc, names) from None
+        raise validation_error(exc, doc, names, model) from None
