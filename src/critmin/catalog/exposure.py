@@ -22,15 +22,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from critmin.catalog import minerals as mins
 from critmin.catalog import prices
 from critmin.catalog import production as prod
 from critmin.errors import InputError
-
-Loc = tuple[str | int, ...]
+from critmin.yamlio import Document, Loc, load_yaml, parse_yaml, validate
 
 
 class BomItem(BaseModel):
@@ -77,91 +75,19 @@ class Bom(BaseModel):
         return items
 
 
-def _marks(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
-    """Record the 1-based line of every mapping key / sequence entry below ``node``."""
-    out.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            out[(*loc, key)] = key_node.start_mark.line + 1
-            _marks(value_node, (*loc, key), out)
-            out[(*loc, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, child in enumerate(node.value):
-            _marks(child, (*loc, i), out)
-
-
-def format_loc(loc: Loc) -> str:
-    """``("items", 0, "kg_per_unit")`` -> ``"items[0].kg_per_unit"``."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-def line_of(lines: dict[Loc, int], loc: Loc) -> int:
-    """The line of ``loc`` or of its closest recorded parent (1 for the document)."""
-    for n in range(len(loc), -1, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
-    return 1
-
-
-def where(path: Path | str, lines: dict[Loc, int], loc: Loc) -> str:
-    """``"file.yaml:12 field 'items[0].kg_per_unit'"``."""
-    field = format_loc(loc)
-    suffix = f" field {field!r}" if field else ""
-    return f"{path}:{line_of(lines, loc)}{suffix}"
-
-
 def parse_bom_text(text: str, path: Path | str = "<bom>") -> tuple[Bom, dict[Loc, int]]:
     """Validate BOM YAML text; return the model and the line of every field."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"not valid YAML: {problem}", where=f"{path}:{line}") from None
-    if node is None or not isinstance(data, dict):
-        raise InputError(
-            "expected a mapping with 'name' and 'items' (a list of products)", where=f"{path}:1"
-        )
-    lines: dict[Loc, int] = {}
-    _marks(node, (), lines)
-    try:
-        bom = Bom.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc: Loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
-        got = err.get("input")
-        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-        msg = str(err["msg"])
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed_fields(loc)
-            msg = f"unknown field; expected one of {', '.join(allowed)}"
-            shown = ""
-        raise InputError(f"{msg}{shown}", where=where(path, lines, loc)) from None
-    return bom, lines
-
-
-def _allowed_fields(loc: Loc) -> list[str]:
-    model: type[BaseModel] = BomItem if "items" in loc else Bom
-    return list(model.model_fields)
+    return _bom_of(parse_yaml(text, str(path)))
 
 
 def load_bom(path: Path | str) -> tuple[Bom, dict[Loc, int]]:
     """Read and validate a BOM file (see module docstring); errors name file:line field."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read BOM file: {exc.strerror}", where=str(p)) from None
-    return parse_bom_text(text, p)
+    return _bom_of(load_yaml(path, what="BOM file"))
+
+
+def _bom_of(doc: Document) -> tuple[Bom, dict[Loc, int]]:
+    doc.require_mapping("a mapping with 'name' and 'items' (a list of products)")
+    return validate(Bom, doc), doc.lines
 
 
 # --- exposure of a BOM -------------------------------------------------------------------
@@ -403,7 +329,9 @@ def compute_exposure(
             try:
                 mineral = mins.get_mineral(item.product)
             except CritminError as exc:
-                raise InputError(str(exc), where=where(path, lines, loc)) from None
+                raise InputError(
+                    str(exc), where=Document(str(path), None, lines).where(loc)
+                ) from None
             pid, mid, content, yld = mineral.id, mineral.id, 1.0, None
             mineral_t = input_t = annual_t
         unit = mins.get_mineral(mid).unit
