@@ -109,7 +109,7 @@ def test_rules_yaml_errors_name_file_line_and_field(tmp_path: Path) -> None:
         "    allowed: {blocs: [usmca]}\n"
         "    min_share: 1.5\n"
     )
-    with pytest.raises(InputError, match=r"r\.yaml:5 field 'rules\.0\.min_share'"):
+    with pytest.raises(InputError, match=r"r\.yaml:5 field 'rules\[0\]\.min_share'"):
         load_rules(bad)
     bad.write_text("rules:\n  - id: a\n    kind: forbid\n    countries: {blocs: [nato]}\n")
     with pytest.raises(InputError, match="unknown bloc 'nato'"):

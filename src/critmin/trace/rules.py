@@ -29,7 +29,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from critmin.errors import CritminError, InputError, UnknownNameError
@@ -46,6 +45,7 @@ from critmin.trace.model import (
     parse_stage,
 )
 from critmin.trace.origin import unit_values
+from critmin.yamlio import field_names, load_yaml, validation_error
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -126,47 +126,15 @@ class RuleSet(_Frozen):
     rules: tuple[Rule, ...]
 
 
-def _line_of(node: yaml.Node, loc: tuple[int | str, ...]) -> int:
-    """1-based line of the YAML node at a pydantic error location (best effort)."""
-    line = node.start_mark.line + 1
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            hit = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            hit = node.value[key]
-        else:
-            hit = None
-        if hit is None:
-            break
-        node = hit
-        line = node.start_mark.line + 1
-    return line
-
-
 def load_rules(path: str | Path) -> RuleSet:
     """Read a rules YAML file; errors name the file, line and field."""
     p = Path(path)
+    doc = load_yaml(p, what="rules file")
+    doc.require_mapping("a mapping with a 'rules' list")
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read rules file: {exc.strerror}", where=str(p)) from None
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", where=str(p)) from None
-    if not isinstance(data, dict) or root is None:
-        raise InputError("expected a mapping with a 'rules' list", where=str(p))
-    try:
-        rs = RuleSet.model_validate(data)
+        rs = RuleSet.model_validate(doc.data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        field = ".".join(str(x) for x in loc)
-        raise InputError(
-            f"{err['msg']} (got {err.get('input')!r})",
-            where=f"{p}:{_line_of(root, loc)} field '{field}'",
-        ) from None
+        raise validation_error(exc, doc, field_names(RuleSet), RuleSet) from None
     except CritminError as exc:  # unknown country/bloc/stage inside validators
         raise InputError(str(exc), where=str(p)) from None
     ids = [r.id for r in rs.rules]
