@@ -38,7 +38,7 @@ def test_bad_contract_names_file_line_and_field(
 def test_unknown_and_missing_fields_are_named(tmp_path: Path) -> None:
     f = tmp_path / "c.yaml"
     f.write_text("name: x\nbuyer: b\nseller: s\nmineral: m\nvolume_t_per_year: 1\nstart: 2026-01\n")
-    with pytest.raises(InputError, match=r"c.yaml:1 field 'end': required field is missing"):
+    with pytest.raises(InputError, match=r"c.yaml:1 field 'end': missing required field 'end'"):
         load_contract(f)
     f.write_text(
         "name: x\nbuyer: b\nseller: s\nmineral: m\nvolume_t_per_year: 1\n"

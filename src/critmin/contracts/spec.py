@@ -10,19 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from critmin.errors import InputError
-from critmin.policy.parameters import MarkedDict, load_yaml_marked, parse_month
+from critmin.policy.parameters import parse_month
+from critmin.yamlio import FieldValueError, load_yaml, validate
 
 __all__ = [
     "FieldValueError",
@@ -31,14 +24,6 @@ __all__ = [
     "load_contract",
     "month_range",
 ]
-
-
-class FieldValueError(ValueError):
-    """A cross-field check that failed, naming the field to blame (for file + line)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(message)
 
 
 def _month_index(month: str) -> int:
@@ -198,41 +183,8 @@ class OfftakeContract(BaseModel):
         return [self.volume_t(m) for m in (months if months is not None else self.months)]
 
 
-def _line_for(data: MarkedDict, loc: tuple[Any, ...]) -> int:
-    node: Any = data
-    line = data.line
-    for part in loc:
-        if isinstance(node, MarkedDict) and part in node:
-            line = node.line_of(part)
-            node = node[part]
-        else:
-            break
-    return line
-
-
 def load_contract(path: Path) -> OfftakeContract:
     """Read and validate a contract YAML; errors name the file, line and field."""
-    data = load_yaml_marked(path)
-    if not isinstance(data, MarkedDict):
-        raise InputError("expected a mapping of contract fields", where=str(path))
-    try:
-        return OfftakeContract.model_validate(dict(data))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        cause = (err.get("ctx") or {}).get("error")
-        if isinstance(cause, FieldValueError):
-            loc = (cause.field,)
-            msg = str(cause)
-        else:
-            msg = err["msg"]
-            if err["type"] == "missing":
-                msg = "required field is missing"
-            elif err["type"] == "extra_forbidden":
-                msg = "unknown field (see docs/contracts.md for the fields)"
-            elif "input" in err and err["type"] != "value_error":
-                msg = f"{msg} (got {err['input']!r})"
-            msg = msg.removeprefix("Value error, ")
-        field = ".".join(str(p) for p in loc) or "(contract)"
-        line = _line_for(data, loc)
-        raise InputError(msg, where=f"{path}:{line} field '{field}'") from exc
+    doc = load_yaml(path, unique_keys=True)
+    doc.require_mapping("a mapping of contract fields")
+    return validate(OfftakeContract, doc)
