@@ -28,92 +28,24 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from critmin.errors import InputError, UnknownNameError
+from critmin.yamlio import Document, Loc, load_yaml
 
 __all__ = [
     "Change",
-    "MarkedDict",
     "Parameter",
     "ParameterSet",
     "ParameterValue",
     "ScalarValue",
     "baseline",
     "diff",
-    "load_yaml_marked",
     "month_end",
     "parse_month",
 ]
 
 ScalarValue = float | int | bool | str | tuple[str, ...] | None
-
-
-# --------------------------------------------------------------------------- YAML with lines
-
-
-class MarkedDict(dict[Any, Any]):
-    """A mapping read from YAML that remembers the line (1-based) of itself and of each key."""
-
-    line: int = 0
-    key_lines: dict[Any, int]
-
-    def line_of(self, key: Any) -> int:
-        """Line of ``key`` in the source file (the mapping's own line if unknown)."""
-        return self.key_lines.get(key, self.line)
-
-
-class _MarkedLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_marked_mapping(loader: _MarkedLoader, node: yaml.MappingNode) -> MarkedDict:
-    loader.flatten_mapping(node)
-    out = MarkedDict()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError as exc:
-            raise InputError(
-                "a mapping key must be a scalar", where=f"line {key_node.start_mark.line + 1}"
-            ) from exc
-        if key in out:
-            raise InputError(f"duplicate key {key!r}", where=f"line {key_node.start_mark.line + 1}")
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[key] = key_node.start_mark.line + 1
-    return out
-
-
-_MarkedLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_marked_mapping,
-)
-
-
-def load_yaml_marked(path: Path) -> Any:
-    """Read a YAML file; every mapping in it is a :class:`MarkedDict` (lines of keys kept).
-
-    Raises :class:`InputError` (with file and line) when the file is missing or not YAML.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError("file not found", where=str(path)) from exc
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror})", where=str(path)) from exc
-    try:
-        return yaml.load(text, Loader=_MarkedLoader)
-    except InputError as exc:
-        raise InputError(str(exc), where=str(path)) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"not valid YAML: {problem}", where=f"{path}{line}") from exc
 
 
 # --------------------------------------------------------------------------- months and dates
@@ -380,11 +312,16 @@ def _close(name: str, choices: Iterable[str]) -> list[str]:
 
 
 def _parse_values(
-    raw: Mapping[Any, Any], where: str, default_reference: str | None = None
+    raw: Mapping[Any, Any],
+    where: str,
+    default_reference: str | None = None,
+    doc: Document | None = None,
+    loc: Loc = (),
 ) -> list[ParameterValue]:
+    """Dated values from ``raw`` (found at ``loc`` in ``doc``, for lines, when read from a file)."""
     out: list[ParameterValue] = []
     for key, entry in raw.items():
-        line = raw.line_of(key) if isinstance(raw, MarkedDict) else None
+        line = doc.line_of((*loc, key)) if doc is not None else None
         here = f"{where}{f':{line}' if line else ''} date {key}"
         start = _parse_effective_date(key, here)
         body = dict(entry) if isinstance(entry, Mapping) else {"value": entry}
@@ -399,9 +336,9 @@ def _parse_values(
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(x) for x in err["loc"]) or "value"
-            line_f = entry.line_of(err["loc"][0]) if isinstance(entry, MarkedDict) else line
-            loc = f"{where}{f':{line_f}' if line_f else ''} date {key} field {field!r}"
-            raise InputError(err["msg"], where=loc) from exc
+            line_f = doc.line_of((*loc, key, *err["loc"][:1])) if doc is not None else line
+            at = f"{where}{f':{line_f}' if line_f else ''} date {key} field {field!r}"
+            raise InputError(err["msg"], where=at) from exc
         except TypeError as exc:
             raise InputError(str(exc), where=here) from exc
     return out
@@ -419,13 +356,12 @@ def _make_parameter(
 
 
 def _read_file(path: Path) -> list[Parameter]:
-    data = load_yaml_marked(path)
-    if not isinstance(data, MarkedDict):
-        raise InputError("expected a mapping of parameter name -> definition", where=str(path))
+    doc = load_yaml(path, unique_keys=True)
+    data = doc.require_mapping("a mapping of parameter name -> definition")
     out: list[Parameter] = []
     for name, spec in data.items():
-        here = f"{path}:{data.line_of(name)} parameter {name!r}"
-        if not isinstance(spec, MarkedDict):
+        here = f"{path}:{doc.line_of((name,))} parameter {name!r}"
+        if not isinstance(spec, dict):
             raise InputError("expected a mapping with description, unit, values", where=here)
         for field in ("description", "unit", "values"):
             if field not in spec:
@@ -437,12 +373,12 @@ def _read_file(path: Path) -> list[Parameter]:
                 where=here,
             )
         raw_values = spec["values"]
-        if not isinstance(raw_values, MarkedDict) or not raw_values:
+        if not isinstance(raw_values, dict) or not raw_values:
             raise InputError(
                 "field 'values' must be a non-empty mapping of date -> {value, reference}",
-                where=f"{path}:{spec.line_of('values')} parameter {name!r}",
+                where=f"{path}:{doc.line_of((name, 'values'))} parameter {name!r}",
             )
-        entries = _parse_values(raw_values, str(path))
+        entries = _parse_values(raw_values, str(path), doc=doc, loc=(name, "values"))
         out.append(
             _make_parameter(str(name), str(spec["description"]), str(spec["unit"]), entries, here)
         )
