@@ -43,6 +43,7 @@ __all__ = [
     "error_message",
     "field_names",
     "fields_at",
+    "first_error",
     "load_yaml",
     "parse_yaml",
     "validate",
@@ -373,26 +374,29 @@ def error_message(
     return msg
 
 
+def first_error(exc: ValidationError) -> tuple[ErrorDetails, int]:
+    """The problem of ``exc`` to tell (an unknown field before the rest: a misspelt field
+    also shows up as a missing one) and how many others there are."""
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    return errors[0], len(errors) - 1
+
+
 def validation_error(
     exc: ValidationError,
     doc: Document,
     names: Iterable[str] = (),
     model: type[BaseModel] | None = None,
 ) -> InputError:
-    """The first problem of ``exc`` as an :class:`InputError` at its place in ``doc``.
-
-    A misspelt field shows up as "unknown" and "missing" together: the unknown one is told
-    first.
-    """
-    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    err = errors[0]
+    """The first problem of ``exc`` (:func:`first_error`) as an :class:`InputError` at its
+    place in ``doc``, with the count of the others."""
+    err, more = first_error(exc)
     loc: Loc = tuple(err["loc"])
     keep_last = err["type"] == "missing"
     cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, FieldValueError):
         loc = (*loc, *cause.field.split("."))
         keep_last = True
-    return doc.error(loc, error_message(err, names, model), len(errors) - 1, keep_last)
+    return doc.error(loc, error_message(err, names, model), more, keep_last)
 
 
 def validate(model: type[M], doc: Document, *, extra_names: Iterable[str] = ()) -> M:
