@@ -42,8 +42,16 @@ pytest: $(STAMP)
 slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
 
-## Benchmarks: naive baseline and critmin in the same run, with the ratio
-bench: $(STAMP)
+## Benchmarks: naive baselines and critmin in the same run, with the ratios
+## (the linopy baseline's extra dependencies are installed here only, not for make test)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): requirements-bench.lock $(STAMP)
+	@echo "critmin: installing the pinned benchmark extra (linopy) into $(VENV) (first run only)"
+	$(BIN)/python -m pip install --quiet -r requirements-bench.lock $(QUIET)
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
 
 ## Rebuild the embedded dataset from data/raw (the shipped result is committed)
