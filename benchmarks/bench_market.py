@@ -18,17 +18,27 @@ For each, best of 5 with naive and critmin alternating, plus the spread:
   baseline), with the time per phase; and, as ``same_scope``, critmin over exactly the naive
   side's timed scope (compile + months through :func:`run_market`).
 
+A second naive baseline, ``linopy`` (the optional ``bench`` extra, requirements-bench.lock):
+the same month loop where each solve builds a fresh ``linopy.Model`` from the month's data
+(variable arrays per column block, node balances from ``groupby`` sums, the same rows and
+objective as critmin's LP), solves it cold with ``model.solve(solver_name="highs")`` and
+reads the node-balance duals (:class:`LinopyLP`). linopy takes ~0.25-0.5 s a solve, so it
+runs once per workload, over every month of A and every 4th month of B (a deterministic
+sample); its months/s count only the linopy solves.
+
 "Inside HiGHS": ``Highs.run()`` alone, and all HiGHS calls of a solve (pushing changed
 costs/bounds, ``run``, status, reading the solution), measured around the calls in
 :class:`~critmin.market.lp.ClearingLP`; shares are of the wall time of the measured scope.
 
-The optimal objective of every solve's final iteration is checked against the naive one.
+The optimal objective of every solve's final iteration is checked against the naive one;
+every linopy solve against critmin's LP solved on the identical month data.
 Run: ``.venv/bin/python -m benchmarks bench_market`` (or ``make bench``).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import highspy
@@ -101,6 +111,131 @@ class NaiveLP:
         return np.array(sol.col_value), np.array(sol.row_dual)[: cm.n_nodes]
 
 
+class LinopyLP:
+    """Same interface as :class:`critmin.market.lp.ClearingLP`; in the sampled months every
+    ``solve`` builds a fresh ``linopy.Model`` from the month's data the way a modelling-library
+    user writes it (one variable array per block, node balances from ``groupby`` sums, a
+    vectorised objective), solves it cold with ``model.solve(solver_name="highs")`` (linopy's
+    default path: LP file written and read back by HiGHS) and reads the primal values and the
+    node-balance duals back; the month loop (instruments, ad-valorem prices) goes on from
+    linopy's solution. Only the linopy solves are timed (``seconds``).
+
+    Every solve is also solved by critmin's :class:`ClearingLP` on the identical month data
+    (untimed): months outside the sample take its solution, sampled ones compare its optimal
+    objective with linopy's (``max_rel_gap``)."""
+
+    def __init__(self, cm: CompiledMarket, extras: list[ExtraColumn], every: int = 1) -> None:
+        self.cm, self.extras, self.every = cm, extras, every
+        self.layout = _layout(cm, extras)
+        self.critmin = ClearingLP(cm, extras)
+        self.month = 0  # index of the month being solved (advanced by ``next_month``)
+        self.months: set[int] = set()  # sampled months solved with linopy
+        self.seconds = 0.0  # inside the linopy build + solve + read of sampled months
+        self.solves = 0
+        self.max_rel_gap = 0.0  # |linopy - critmin| / (1 + |critmin|), same LP, every solve
+        self.solver_seconds = self.highs_seconds = self.update_seconds = 0.0  # not measured
+
+    def next_month(self, _label: str) -> None:
+        self.month += 1
+
+    def solve(
+        self, cost: np.ndarray, upper: np.ndarray, quota_upper: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        ref = self.critmin.solve(cost, upper, quota_upper)
+        if self.month % self.every:
+            return ref
+        ref_objective = float(self.critmin.highs.getInfo().objective_function_value)
+        t0 = time.perf_counter()
+        col, price, objective = self._build_and_solve(cost, upper, quota_upper)
+        self.seconds += time.perf_counter() - t0
+        self.solves += 1
+        self.months.add(self.month)
+        gap = abs(objective - ref_objective) / (1.0 + abs(ref_objective))
+        self.max_rel_gap = max(self.max_rel_gap, gap)
+        return col, price
+
+    def _build_and_solve(
+        self, cost: np.ndarray, upper: np.ndarray, quota_upper: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        import linopy
+        import pandas as pd
+        import xarray as xr
+
+        cm, lay = self.cm, self.layout
+        m = linopy.Model()
+        nodes = np.arange(cm.n_nodes)
+        values: list[Any] = []  # variables of the non-empty blocks, in column order
+        balance: Any = 0
+        origin: Any = 0
+        objective: Any = 0
+
+        def block(name: str, start: int, stop: int) -> Any:
+            """Variables of one column block (None when the block is empty)."""
+            nonlocal objective
+            if stop == start:
+                return None
+            idx = pd.RangeIndex(stop - start, name=f"{name}_i")
+            var = m.add_variables(
+                lower=0.0, upper=xr.DataArray(upper[start:stop], coords=[idx]), name=name
+            )
+            values.append(var)
+            objective = objective + (xr.DataArray(cost[start:stop], coords=[idx]) * var).sum()
+            return var
+
+        def at(expr: Any, node: np.ndarray, dim: str) -> Any:
+            """Sum of ``expr`` per node (``node[i]`` = node of element i), over every node."""
+            if expr is None:
+                return 0
+            g = xr.DataArray(np.asarray(node, dtype=np.int64), dims=dim, name="node")
+            return expr.groupby(g).sum().reindex(node=nodes).fillna(0)
+
+        x = block("supply", 0, lay.d0)
+        y = block("demand", lay.d0, lay.r0)
+        f = block("flow", lay.r0, lay.k0)
+        z = block("conversion", lay.k0, lay.e0)
+        e = block("instrument", lay.e0, lay.n_cols)
+        k_in = None if z is None else z * xr.DataArray(cm.k_input_t_per_t, dims="conversion_i")
+        balance = (
+            at(x, cm.s_node, "supply_i")
+            - at(y, cm.d_node, "demand_i")
+            + at(f, cm.r_to_node, "flow_i")
+            - at(f, cm.r_from_node, "flow_i")
+            + at(z, cm.k_out_node, "conversion_i")
+            - at(k_in, cm.k_in_node, "conversion_i")
+        )
+        if self.extras:
+            e_node = np.array([c.node for c in self.extras], dtype=np.int64)
+            e_sign = np.array([c.sign for c in self.extras], dtype=float)
+            balance = balance + at(
+                e * xr.DataArray(e_sign, dims="instrument_i"), e_node, "instrument_i"
+            )
+        m.add_constraints(balance >= 0, name="balance")
+        for q, routes in enumerate(cm.q_routes):
+            if f is not None and quota_upper is not None and np.isfinite(quota_upper[q]):
+                m.add_constraints(
+                    f.isel(flow_i=np.asarray(routes)).sum() <= float(quota_upper[q]),
+                    name=f"quota_{q}",
+                )
+        if not cm.reexport:
+            origin = (
+                at(f, cm.r_from_node, "flow_i")
+                - at(x, cm.s_node, "supply_i")
+                - at(z, cm.k_out_node, "conversion_i")
+            )
+            supply_cols = [j for j, c in enumerate(self.extras) if c.sign > 0]
+            if supply_cols:
+                e_node_s = np.array([self.extras[j].node for j in supply_cols], dtype=np.int64)
+                origin = origin - at(e.isel(instrument_i=supply_cols), e_node_s, "instrument_i")
+            m.add_constraints(origin <= 0, name="origin")
+        m.add_objective(objective)
+        status, condition = m.solve(solver_name="highs", progress=False, output_flag=False)
+        if status != "ok" or condition != "optimal":
+            raise RuntimeError(f"linopy LP not optimal: {status}, {condition}")
+        col = np.concatenate([var.solution.values for var in values])
+        price = np.nan_to_num(m.constraints["balance"].dual.values)
+        return col, price, float(m.objective.value)
+
+
 def _layout(cm: CompiledMarket, extras: list[ExtraColumn]) -> ColumnLayout:
     return ColumnLayout(
         len(cm.s_node), len(cm.d_node), len(cm.r_from_node), len(cm.k_in_node), len(extras)
@@ -145,6 +280,39 @@ def _run_all(loaded: list[LoadedScenario], factory: Any) -> list[tuple[Any, Any]
     for cm, instruments in _markets(loaded):
         runs.append(run_market(cm, instruments, lp_factory=make))
     return list(zip(lps, runs, strict=True))
+
+
+def _measure_linopy(loaded: list[LoadedScenario], every: int) -> dict[str, Any]:
+    """One run of the study with :class:`LinopyLP` (months ``t`` with ``t % every == 0`` of
+    every chain solved by linopy); returns months/s over those months and the objective
+    check."""
+    try:
+        import linopy  # noqa: F401
+    except ImportError:
+        return {"skipped": "linopy not installed: pip install -r requirements-bench.lock"}
+    lps: list[LinopyLP] = []
+
+    def make(cm: CompiledMarket, extras: list[ExtraColumn]) -> LinopyLP:
+        lps.append(LinopyLP(cm, extras, every))
+        return lps[-1]
+
+    def next_month(label: str) -> None:
+        lps[-1].next_month(label)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a linopy warning would mean a changed formulation
+        for cm, instruments in _markets(loaded):
+            run_market(cm, instruments, lp_factory=make, on_month=next_month)
+    months = sum(len(lp.months) for lp in lps)
+    seconds = sum(lp.seconds for lp in lps)
+    return {
+        "sample": "every month" if every == 1 else f"every {every}th month of every chain",
+        "months_timed": months,
+        "solves_timed": sum(lp.solves for lp in lps),
+        "seconds": round(seconds, 2),
+        "months_per_s": round(months / seconds, 2),
+        "max_rel_objective_gap_vs_critmin": max(lp.max_rel_gap for lp in lps),
+    }
 
 
 def _phase_table(best: dict[str, float], total: float) -> dict[str, float]:
@@ -248,11 +416,25 @@ def _measure(label: str, loaded: list[LoadedScenario]) -> dict[str, Any]:
 #: workload A -- the seed study of the issue: free trade + the China export ban
 SEED_STUDY = ("ndpr_baseline", "ndpr_china_ban")
 
+#: months solved with linopy: A every month (~1 min), B every 4th month of every chain (a
+#: deterministic sample; all of B would take ~1.5-3 min on the shared machine)
+LINOPY_EVERY = {"A_seed_study": 1, "B_default_study": 4}
+
+
+def _with_linopy(r: dict[str, Any], every: int, loaded: list[LoadedScenario]) -> None:
+    lin = _measure_linopy(loaded, every)
+    if "months_per_s" in lin:
+        lin["ratio_critmin_vs_linopy"] = round(r["critmin_months_per_s"] / lin["months_per_s"], 1)
+        lin["ratio_same_scope_vs_linopy"] = round(
+            r["same_scope"]["critmin_months_per_s"] / lin["months_per_s"], 1
+        )
+    r["linopy"] = lin
+
 
 def main() -> dict[str, Any]:
     """(A) the seed study of the issue (free trade + China export ban, no instruments) and
     (B) the full default study (A + the managed market with its instruments), 2026-2027,
-    each end to end through :func:`run_study`."""
+    each end to end through :func:`run_study`, against both naive baselines."""
     seed = load_study(list(SEED_STUDY))
     default = load_study([])
     out: dict[str, Any] = {
@@ -261,7 +443,7 @@ def main() -> dict[str, Any]:
         "A_seed_study": _measure("A: seed study (free trade + China export ban)", seed),
         "B_default_study": _measure("B: default study (A + managed market, instruments)", default),
     }
-    for key in ("A_seed_study", "B_default_study"):
+    for key, loaded in (("A_seed_study", seed), ("B_default_study", default)):
         r = out[key]
         print(
             f"{r['workload']}: naive {r['naive_months_per_s']} months/s, "
@@ -273,6 +455,19 @@ def main() -> dict[str, Any]:
             f"in any HiGHS call {r['same_scope']['share_in_highs_calls']:.0%}",
             flush=True,
         )
+        _with_linopy(r, LINOPY_EVERY[key], loaded)
+        lin = r["linopy"]
+        if "skipped" in lin:
+            print(f"  linopy baseline skipped: {lin['skipped']}", flush=True)
+        else:
+            print(
+                f"  linopy baseline ({lin['sample']}, {lin['months_timed']} months): "
+                f"{lin['months_per_s']} months/s, critmin/linopy "
+                f"{lin['ratio_critmin_vs_linopy']}x end to end, "
+                f"{lin['ratio_same_scope_vs_linopy']}x same scope; max objective gap "
+                f"{lin['max_rel_objective_gap_vs_critmin']:.1e}",
+                flush=True,
+            )
     return out
 
 
