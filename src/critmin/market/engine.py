@@ -496,10 +496,22 @@ def run_market(
             ],
             axis=1,
         )
-        for t, month in enumerate(months):
-            out_col[t], out_price[t] = lp.solve(cost_all[t], upper_all[t], cm.q_upper[t])
-            if on_month is not None:
-                on_month(month)
+        solve_months = getattr(lp, "solve_months", None)
+        if solve_months is not None:  # ClearingLP: changes found once, solutions read in place
+            report = None if on_month is None else (lambda t: on_month(months[t]))
+            solve_months(
+                cost_all,
+                upper_all,
+                cm.q_upper,
+                col_out=out_col,
+                price_out=out_price,
+                on_month=report,
+            )
+        else:  # another solver object (the benchmark's baselines): one solve call per month
+            for t, month in enumerate(months):
+                out_col[t], out_price[t] = lp.solve(cost_all[t], upper_all[t], cm.q_upper[t])
+                if on_month is not None:
+                    on_month(month)
         iterations[:] = 1
         out_tw[:] = cm.r_specific
         out_scap[:] = cm.s_cap
