@@ -268,41 +268,71 @@ def compile_market(
         k_cap[:, j] = c.qty_t_per_month * _window(m_idx, c.start, c.end)
     k_name = [c.name or f"{c.region} {c.input}->{c.output}" for c in conv]
 
-    # routes: explicit, then defaults for every ordered pair not stated
-    route_cost: dict[tuple[str, str, str], float] = {}
-    default = market.default_route_cost_usd_per_t
-    if default is not None:
-        for p in products:
-            cost = default.get(p) if isinstance(default, dict) else default
-            if cost is None:
-                continue
-            for a in regions:
-                for b_ in regions:
-                    if a != b_:
-                        route_cost[(a, b_, p)] = float(cost)
-    for r in market.routes:
-        for p in [r.product] if r.product else products:
-            route_cost[(r.from_, r.to, p)] = r.cost_usd_per_t
-    keys = list(route_cost)
-    # integer codes first, then node ids in the same first-appearance order as node()
-    exp_l = [region_at[a] for a, _, _ in keys]
-    imp_l = [region_at[b_] for _, b_, _ in keys]
-    prod_l = [product_at[p] for _, _, p in keys]  # products are unique ids
-    add_node = node_ids.setdefault
-    r_from = np.array(
-        [add_node(k, len(node_ids)) for k in zip(exp_l, prod_l, strict=True)], dtype=np.int64
-    )
-    r_to = np.array(
-        [add_node(k, len(node_ids)) for k in zip(imp_l, prod_l, strict=True)], dtype=np.int64
-    )
-    r_transport = np.array(list(route_cost.values()), dtype=float)
-    n_r = len(keys)
+    # routes: defaults for every ordered pair of distinct regions, per product with a default
+    # cost (product, exporter, importer order), then the explicit routes (a stated pair
+    # overrides its default cost in place, a new one is appended)
     first_at: dict[str, int] = {}  # list.index semantics, should a region repeat
     for i, name in enumerate(regions):
         first_at.setdefault(name, i)
-    r_exp = np.array([first_at[a] for a, _, _ in keys], dtype=np.int64)
-    r_imp = np.array([first_at[b_] for _, b_, _ in keys], dtype=np.int64)
-    r_prod = np.array(prod_l, dtype=np.int64)
+    uniq = list(first_at)  # regions without repeats, in first-appearance order
+    u_index = {name: i for i, name in enumerate(uniq)}
+    pair_a, pair_b = np.nonzero(~np.eye(len(uniq), dtype=bool))  # a outer, b inner, a != b
+    exp_parts: list[IntArray] = []
+    prod_parts: list[IntArray] = []
+    cost_parts: list[FloatArray] = []
+    imp_parts: list[IntArray] = []
+    default = market.default_route_cost_usd_per_t
+    if default is not None:
+        for pi, p in enumerate(products):
+            cost = default.get(p) if isinstance(default, dict) else default
+            if cost is None:
+                continue
+            exp_parts.append(pair_a)
+            imp_parts.append(pair_b)
+            prod_parts.append(np.full(len(pair_a), pi, dtype=np.int64))
+            cost_parts.append(np.full(len(pair_a), float(cost)))
+    r_exp_u = np.concatenate([np.zeros(0, np.int64), *exp_parts]).astype(np.int64)
+    r_imp_u = np.concatenate([np.zeros(0, np.int64), *imp_parts]).astype(np.int64)
+    r_prod = np.concatenate([np.zeros(0, np.int64), *prod_parts]).astype(np.int64)
+    r_transport = np.concatenate([np.zeros(0), *cost_parts])
+    if market.routes:
+        exp_l, imp_l, prod_l = r_exp_u.tolist(), r_imp_u.tolist(), r_prod.tolist()
+        cost_l = r_transport.tolist()
+        at = {k: i for i, k in enumerate(zip(exp_l, imp_l, prod_l, strict=True))}
+        for r in market.routes:
+            for p in [r.product] if r.product else products:
+                key = (u_index[r.from_], u_index[r.to], product_at[p])
+                i = at.setdefault(key, len(cost_l))
+                if i == len(cost_l):
+                    exp_l.append(key[0])
+                    imp_l.append(key[1])
+                    prod_l.append(key[2])
+                    cost_l.append(r.cost_usd_per_t)
+                else:
+                    cost_l[i] = r.cost_usd_per_t
+        r_exp_u = np.array(exp_l, dtype=np.int64)
+        r_imp_u = np.array(imp_l, dtype=np.int64)
+        r_prod = np.array(prod_l, dtype=np.int64)
+        r_transport = np.array(cost_l, dtype=float)
+    n_r = len(r_prod)
+    u_first = np.array([first_at[name] for name in uniq], dtype=np.int64)
+    u_code = np.array([region_at[name] for name in uniq], dtype=np.int64)  # as node() codes
+    r_exp = u_first[r_exp_u]
+    r_imp = u_first[r_imp_u]
+    # route nodes: new (region, product) pairs get ids in first-appearance order, all
+    # exporters' nodes first, then all importers', as node() would number them one by one
+    n_p = len(products)
+    lut = np.full(len(regions) * n_p, -1, dtype=np.int64)
+    for (rg, pi), i in node_ids.items():
+        lut[rg * n_p + pi] = i
+    n_nodes = len(node_ids)
+    r_from, n_nodes = _number(lut, u_code[r_exp_u] * n_p + r_prod, n_nodes)
+    r_to, n_nodes = _number(lut, u_code[r_imp_u] * n_p + r_prod, n_nodes)
+    node_key = np.empty(n_nodes, dtype=np.int64)
+    known = np.flatnonzero(lut >= 0)
+    node_key[lut[known]] = known
+    node_region = node_key // n_p
+    node_product = node_key % n_p
 
     # tariffs
     r_specific = np.zeros((n_m, n_r))
@@ -357,28 +387,31 @@ def compile_market(
                 continue
             rg = regions.index(shock.region)
             for nodes, names, cap in ((s_node, s_name, s_cap), (k_out, k_name, k_cap)):
-                sel = np.array(
-                    [
-                        _node_matches(node_ids, int(n), rg, shock.product, products)
-                        and (shock.block is None or shock.block == nm)
-                        for n, nm in zip(nodes, names, strict=True)
-                    ],
-                    dtype=bool,
+                sel = _node_sel(
+                    node_region,
+                    node_product,
+                    nodes,
+                    region=rg,
+                    product=shock.product,
+                    products=products,
                 )
+                if shock.block is not None:
+                    sel &= np.array([nm == shock.block for nm in names], dtype=bool)
                 cap[np.ix_(win, sel)] *= 1.0 - shock.share
         elif isinstance(shock, DemandSurgeShock):
             rg_opt = regions.index(shock.region) if shock.region in regions else None
             if shock.region is not None and rg_opt is None:
                 continue
-            sel = np.array(
-                [_node_matches(node_ids, int(n), rg_opt, shock.product, products) for n in d_node],
-                dtype=bool,
+            sel = _node_sel(
+                node_region,
+                node_product,
+                d_node,
+                region=rg_opt,
+                product=shock.product,
+                products=products,
             )
             d_qty[np.ix_(win, sel)] *= 1.0 + shock.share
 
-    inv = sorted(node_ids.items(), key=lambda kv: kv[1])
-    node_region = np.array([k[0] for k, _ in inv], dtype=np.int64)
-    node_product = np.array([k[1] for k, _ in inv], dtype=np.int64)
     return CompiledMarket(
         mineral=market.mineral,
         products=products,
@@ -415,17 +448,35 @@ def compile_market(
     )
 
 
-def _node_matches(
-    node_ids: dict[tuple[int, int], int],
-    node: int,
+def _number(lut: IntArray, keys: IntArray, n_nodes: int) -> tuple[IntArray, int]:
+    """Node ids of ``keys`` (region code x n_products + product) through ``lut``; keys not
+    numbered yet get ids ``n_nodes, n_nodes + 1, ...`` in order of first appearance.
+    Returns (ids, new node count)."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64), n_nodes
+    keys_u, first = np.unique(keys, return_index=True)
+    new = lut[keys_u] < 0
+    fresh = keys_u[new][np.argsort(first[new], kind="stable")]
+    lut[fresh] = np.arange(n_nodes, n_nodes + len(fresh))
+    return lut[keys], n_nodes + len(fresh)
+
+
+def _node_sel(
+    node_region: IntArray,
+    node_product: IntArray,
+    nodes: IntArray,
+    *,
     region: int | None,
     product: str | None,
     products: list[str],
-) -> bool:
-    key = next(k for k, v in node_ids.items() if v == node)
-    if region is not None and key[0] != region:
-        return False
-    return product is None or (product in products and key[1] == products.index(product))
+) -> BoolArray:
+    """Which of ``nodes`` are in ``region`` (code; None = any) and of ``product``."""
+    sel = np.ones(len(nodes), dtype=bool)
+    if region is not None:
+        sel &= node_region[nodes] == region
+    if product is not None:
+        sel &= node_product[nodes] == (products.index(product) if product in products else -1)
+    return sel
 
 
 def market_assumptions(market: Market, supply: Sequence[SupplyBlock]) -> list[dict[str, Any]]:

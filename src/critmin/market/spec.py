@@ -11,6 +11,7 @@ list, ...) and returns ``(location, message)`` pairs so that a loader can point 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Literal
 
@@ -21,11 +22,13 @@ MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 Loc = tuple[str | int, ...]
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred distinct months recur in every compile
 def month_index(month: str) -> int:
     """``"2026-07"`` -> an integer month count (year * 12 + month - 1)."""
     return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
+@functools.lru_cache(maxsize=4096)
 def month_label(index: int) -> str:
     """Inverse of :func:`month_index`."""
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
