@@ -163,19 +163,32 @@ class SeriesParts:
             self.codes[name].extend(lut[c] for c in other.codes[name])
         self.values.extend(other.values)
 
-    def frame(self) -> pd.DataFrame:
+    def coded(self) -> dict[str, tuple[npt.NDArray[np.int32], list[str]]]:
+        """Per string column, the concatenated codes of all rows and the labels they index
+        (labels may include some no row uses)."""
+        out: dict[str, tuple[npt.NDArray[np.int32], list[str]]] = {}
+        for name in STRING_COLUMNS:
+            parts = self.codes[name]
+            codes = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+            out[name] = (codes, list(self.labels[name]))
+        return out
+
+    def frame(
+        self, coded: dict[str, tuple[npt.NDArray[np.int32], list[str]]] | None = None
+    ) -> pd.DataFrame:
         """One DataFrame, columns :data:`SERIES_COLUMNS` (str + float64): each string column
-        is its small label dictionary (pyarrow) taken once by the concatenated codes."""
+        is its small label dictionary (pyarrow) taken once by the concatenated codes
+        (``coded``: :meth:`coded`, when the caller already has it)."""
         import pyarrow as pa
 
+        columns = self.coded() if coded is None else coded
         data: dict[str, Any] = {}
         for name in SERIES_COLUMNS:
             if name == "value":
                 data[name] = np.concatenate(self.values) if self.values else np.zeros(0)
                 continue
-            parts = self.codes[name]
-            codes = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-            labels = pa.array(list(self.labels[name]), type=pa.large_string())
+            codes, names = columns[name]
+            labels = pa.array(names, type=pa.large_string())
             data[name] = pd.array(labels.take(pa.array(codes)), dtype="str")
         return pd.DataFrame(data)
 
@@ -246,12 +259,17 @@ def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
     return parts
 
 
-def to_frame(parts: Sequence[SeriesParts]) -> pd.DataFrame:
-    """One DataFrame (columns :data:`SERIES_COLUMNS`) from several parts."""
+def merge(parts: Sequence[SeriesParts]) -> SeriesParts:
+    """All rows of ``parts``, in order, as one :class:`SeriesParts`."""
     whole = SeriesParts()
     for p in parts:
         whole.extend(p)
-    return whole.frame()
+    return whole
+
+
+def to_frame(parts: Sequence[SeriesParts]) -> pd.DataFrame:
+    """One DataFrame (columns :data:`SERIES_COLUMNS`) from several parts."""
+    return merge(parts).frame()
 
 
 def series_frame(scenario: str, run: MarketRun) -> pd.DataFrame:

@@ -49,6 +49,26 @@ def _factorize(column: pd.Series | np.ndarray) -> tuple[IntArray, list[str]]:
     return codes.astype(np.int64, copy=False), [str(u) for u in uniques]
 
 
+#: a string column already coded: integer codes per row and the labels they index
+CodedColumn = tuple[np.ndarray[Any, np.dtype[np.integer[Any]]], list[str]]
+
+
+def _recode(
+    codes: np.ndarray[Any, np.dtype[np.integer[Any]]], labels: list[str]
+) -> tuple[IntArray, list[str]]:
+    """What :func:`_factorize` returns for the column ``labels[codes]``, from the codes alone:
+    codes renumbered in order of first appearance, unused labels dropped. First appearances
+    are found among the starts of runs of equal codes (far fewer than rows)."""
+    codes = np.asarray(codes)
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64), []
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    _, seen = pd.factorize(codes[starts], use_na_sentinel=False)
+    rank = np.zeros(len(labels), dtype=np.int64)
+    rank[seen] = np.arange(len(seen))
+    return rank[codes], [str(labels[i]) for i in seen]
+
+
 @dataclass(frozen=True)
 class _Coded:
     """The series as integer codes: each column used is factorized once, on the whole table.
@@ -71,15 +91,28 @@ class _Coded:
     _columns: dict[str, tuple[IntArray, list[str]]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, series: pd.DataFrame) -> _Coded:
-        scenario, scenarios = _factorize(series["scenario"])
-        variable, variables = _factorize(series["variable"])
-        month_raw, month_names = _factorize(series["month"])
+    def of(cls, series: pd.DataFrame, coded: Mapping[str, CodedColumn] | None = None) -> _Coded:
+        pre: dict[str, tuple[IntArray, list[str]]] = {}
+        if coded is not None:
+            for name, (codes, labels) in coded.items():
+                if len(codes) != len(series):
+                    raise ValueError(
+                        f"coded column {name!r}: {len(codes)} codes for {len(series)} rows"
+                    )
+                pre[name] = _recode(codes, labels)
+
+        def column(name: str) -> tuple[IntArray, list[str]]:
+            return pre[name] if name in pre else _factorize(series[name])
+
+        scenario, scenarios = column("scenario")
+        variable, variables = column("variable")
+        month_raw, month_names = column("month")
         order = sorted(range(len(month_names)), key=month_names.__getitem__)
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
-        region, regions_all = _factorize(series["region"])
+        region, regions_all = column("region")
         return cls(
+            _columns={k: v for k, v in pre.items() if k in ("mineral", "stage")},
             series=series,
             scenario=scenario,
             scenarios=scenarios,
@@ -270,6 +303,7 @@ def compare_to_baseline(
     *,
     bloc: str = "forge",
     region_membership: Mapping[str, bool] | None = None,
+    coded: Mapping[str, CodedColumn] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Managed-market figures of every scenario in ``series`` against ``baseline``.
 
@@ -277,23 +311,28 @@ def compare_to_baseline(
     boolean matrix, and each metric is a ``bincount`` over the rows of its variable. The
     series is assumed to have at most one row per (scenario, month, mineral, stage, region,
     variable), as the run-results contract says.
+
+    ``coded`` (the fast path the runner uses): string columns of ``series`` the caller already
+    has as integer codes into labels (``column -> (codes, labels)``, one code per row, e.g.
+    :meth:`critmin.market.results.SeriesParts.coded`); they are used instead of factorizing
+    the strings again. The result is the same as without them.
     """
-    coded = _Coded.of(series)
-    if baseline not in coded.scenarios:
-        raise UnknownNameError("baseline scenario", baseline, coded.scenarios)
-    base = coded.scenarios.index(baseline)
-    member, exp_idx, imp_idx = _membership(coded, bloc, region_membership)
-    prices = _avg_prices(coded, member)
-    imports = _imports(coded, member, exp_idx, imp_idx)
-    unserved_t, shortage_months = _unserved(coded)
-    premium, consumed, premium_by_product = _premium(coded, base)
-    cover = _cover(coded)
-    fiscal = coded.per_scenario(coded.rows("floor_payment"))
-    kept = coded.per_scenario(coded.rows("floor_kept"))
-    levy = coded.per_scenario(coded.rows("levy_revenue"))
-    production = coded.per_scenario(coded.rows("production"))
+    table = _Coded.of(series, coded)
+    if baseline not in table.scenarios:
+        raise UnknownNameError("baseline scenario", baseline, table.scenarios)
+    base = table.scenarios.index(baseline)
+    member, exp_idx, imp_idx = _membership(table, bloc, region_membership)
+    prices = _avg_prices(table, member)
+    imports = _imports(table, member, exp_idx, imp_idx)
+    unserved_t, shortage_months = _unserved(table)
+    premium, consumed, premium_by_product = _premium(table, base)
+    cover = _cover(table)
+    fiscal = table.per_scenario(table.rows("floor_payment"))
+    kept = table.per_scenario(table.rows("floor_kept"))
+    levy = table.per_scenario(table.rows("levy_revenue"))
+    production = table.per_scenario(table.rows("production"))
     out: dict[str, dict[str, Any]] = {}
-    for s, name in enumerate(coded.scenarios):
+    for s, name in enumerate(table.scenarios):
         from_members, from_non = float(imports[s, 0]), float(imports[s, 1])
         metrics: dict[str, Any] = {
             "avg_price_inside_forge_usd_per_t": prices[s][0],

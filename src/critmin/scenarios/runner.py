@@ -23,7 +23,7 @@ import pandas as pd
 from critmin import __version__
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
-from critmin.market.results import SeriesParts, scenario_metrics, series_columns, to_frame
+from critmin.market.results import SeriesParts, merge, scenario_metrics, series_columns
 from critmin.scenarios.compare import compare_to_baseline
 from critmin.scenarios.loader import LoadedScenario
 from critmin.scenarios.plugins import reform_changes
@@ -218,7 +218,9 @@ def run_study(
     clock = time.perf_counter
     results = [run_scenario(ls, on_month, timings) for ls in loaded]
     t0 = clock()
-    series = to_frame([part for r in results for part in r.series_parts])
+    whole = merge([part for r in results for part in r.series_parts])
+    coded = whole.coded()  # the string columns' codes, shared by the frame and the comparison
+    series = whole.frame(coded)
     t1 = clock()
     summary = summary_dict(results)
     t2 = clock()
@@ -228,7 +230,7 @@ def run_study(
     if BASELINE_SCENARIO in names and len(names) > 1:
         # the managed-market figures join each scenario's metrics, so the report compares them
         t0 = clock()
-        comparison = compare_to_baseline(series, BASELINE_SCENARIO)
+        comparison = compare_to_baseline(series, BASELINE_SCENARIO, coded=coded)
         _add(timings, "comparison", clock() - t0)
         for entry in summary["scenarios"]:
             entry["metrics"].update(comparison.get(entry["name"], {}))
