@@ -126,17 +126,18 @@ def active_nodes(run: MarketRun) -> npt.NDArray[np.int64]:
     return np.flatnonzero(used)
 
 
+Coded = dict[str, tuple[npt.NDArray[np.int32], list[str]]]
+
+
 @dataclass
 class SeriesParts:
-    """Tidy rows under construction: per string column, int32 codes into that column's
-    distinct labels (deduplicated as rows are added, so the labels stay a few hundred even
-    for tens of thousands of rows), and the values."""
+    """Tidy rows under construction, as blocks: per block and string column, codes into that
+    block's own label list (as passed to :meth:`add`), and the values. :meth:`coded` merges
+    the blocks once: per column, labels deduplicated across blocks (so they stay a few hundred
+    even for tens of thousands of rows) and every row's code written in one gather."""
 
-    codes: dict[str, list[npt.NDArray[np.int32]]] = field(
-        default_factory=lambda: {c: [] for c in STRING_COLUMNS}
-    )
-    labels: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {c: {} for c in STRING_COLUMNS}
+    blocks: list[dict[str, tuple[npt.NDArray[np.int64], Sequence[Any]]]] = field(
+        default_factory=list
     )
     values: list[FloatArray] = field(default_factory=list)
 
@@ -151,31 +152,39 @@ class SeriesParts:
 
     def add(self, value: Any, **columns: tuple[Any, Sequence[Any]]) -> None:
         """Append rows: ``column=(codes, labels)`` for every string column, and the values."""
+        values = np.asarray(value, dtype=np.float64)
+        block: dict[str, tuple[npt.NDArray[np.int64], Sequence[Any]]] = {}
         for name in STRING_COLUMNS:
             codes, labels = columns[name]
-            lut = self._lut(self.labels[name], labels)
-            self.codes[name].append(lut[np.asarray(codes, dtype=np.int64)])
-        self.values.append(np.asarray(value, dtype=np.float64))
+            arr = np.asarray(codes, dtype=np.int64)
+            if arr.shape != values.shape:
+                raise ValueError(f"column {name!r}: {arr.shape} codes for {values.shape} values")
+            block[name] = (arr, labels)
+        self.blocks.append(block)
+        self.values.append(values)
 
     def extend(self, other: SeriesParts) -> None:
-        for name in STRING_COLUMNS:
-            lut = self._lut(self.labels[name], list(other.labels[name]))
-            self.codes[name].extend(lut[c] for c in other.codes[name])
+        self.blocks.extend(other.blocks)
         self.values.extend(other.values)
 
-    def coded(self) -> dict[str, tuple[npt.NDArray[np.int32], list[str]]]:
-        """Per string column, the concatenated codes of all rows and the labels they index
-        (labels may include some no row uses)."""
-        out: dict[str, tuple[npt.NDArray[np.int32], list[str]]] = {}
+    def coded(self) -> Coded:
+        """Per string column, the codes of all rows (int32) and the labels they index (labels
+        may include some no row uses)."""
+        n = sum(len(v) for v in self.values)
+        out: Coded = {}
         for name in STRING_COLUMNS:
-            parts = self.codes[name]
-            codes = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-            out[name] = (codes, list(self.labels[name]))
+            index: dict[str, int] = {}
+            codes = np.empty(n, dtype=np.int32)
+            pos = 0
+            for block in self.blocks:
+                block_codes, labels = block[name]
+                lut = self._lut(index, labels)
+                codes[pos : pos + len(block_codes)] = lut[block_codes]
+                pos += len(block_codes)
+            out[name] = (codes, list(index))
         return out
 
-    def frame(
-        self, coded: dict[str, tuple[npt.NDArray[np.int32], list[str]]] | None = None
-    ) -> pd.DataFrame:
+    def frame(self, coded: Coded | None = None) -> pd.DataFrame:
         """One DataFrame, columns :data:`SERIES_COLUMNS` (str + float64): each string column
         is its small label dictionary (pyarrow) taken once by the concatenated codes
         (``coded``: :meth:`coded`, when the caller already has it)."""

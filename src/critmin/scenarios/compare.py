@@ -60,10 +60,12 @@ def _recode(
     codes renumbered in order of first appearance, unused labels dropped. First appearances
     are found among the starts of runs of equal codes (far fewer than rows)."""
     codes = np.asarray(codes)
-    if not len(codes):
-        return np.zeros(0, dtype=np.int64), []
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    _, seen = pd.factorize(codes[starts], use_na_sentinel=False)
+    n = len(codes)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if n else codes[:0]
+    first = np.full(len(labels), n, dtype=np.int64)
+    np.minimum.at(first, codes[starts], starts)
+    present = np.flatnonzero(first < n)
+    seen = present[np.argsort(first[present])]
     rank = np.zeros(len(labels), dtype=np.int64)
     rank[seen] = np.arange(len(seen))
     return rank[codes], [str(labels[i]) for i in seen]
