@@ -33,10 +33,12 @@ import numpy as np
 import pandas as pd
 
 from critmin.errors import UnknownNameError
-from critmin.policy.instruments.forge_levy import member_regions
+from critmin.policy.instruments.forge_levy import _catalog_members, member_regions
+from critmin.policy.parameters import month_end
 
 SHORTAGE_TOL_T = 1e-3
 ROUTE_SEP = "->"
+_USED = ("scenario", "variable", "month", "region", "mineral", "stage")  # string columns read
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -97,6 +99,8 @@ class _Coded:
         pre: dict[str, tuple[IntArray, list[str]]] = {}
         if coded is not None:
             for name, (codes, labels) in coded.items():
+                if name not in _USED:
+                    continue
                 if len(codes) != len(series):
                     raise ValueError(
                         f"coded column {name!r}: {len(codes)} codes for {len(series)} rows"
@@ -176,10 +180,19 @@ def _membership(
     exp_idx = np.array([place[exp] for exp, _ in ends], dtype=np.int64)
     imp_idx = np.array([never if imp is None else place[imp] for _, imp in ends], dtype=np.int64)
     member = np.zeros((len(coded.months), never + 1), dtype=bool)
+    # member_regions depends on the month only through the bloc's catalog membership on the
+    # month's last day (_catalog_members, cached there): one call per distinct membership
+    by_state: dict[tuple[frozenset[str], bool], BoolArray] = {}
     for m, month in enumerate(coded.months):
-        for r in member_regions(bloc, node_regions, month, overrides):
-            if r in place:
-                member[m, place[r]] = True
+        state = _catalog_members(bloc, month_end(month).isoformat())
+        row = by_state.get(state)
+        if row is None:
+            row = np.zeros(never + 1, dtype=bool)
+            for r in member_regions(bloc, node_regions, month, overrides):
+                if r in place:
+                    row[place[r]] = True
+            by_state[state] = row
+        member[m] = row
     return member, exp_idx, imp_idx
 
 
