@@ -31,6 +31,7 @@ from critmin.catalog.countries import (
     is_world_total,
     to_iso3,
 )
+from critmin.catalog.production import COLUMNS
 from critmin.catalog.provenance import SOURCES, citation, licence
 from critmin.catalog.usgs import clean_commodity, clean_text, parse_value, read_usgs_csv
 
@@ -110,22 +111,7 @@ USGS_MAP: list[tuple[str, str, str, str, str]] = [
     ("Zirconium and Hafnium", r"^mine production", "zirconium", "mine", "t zircon"),
 ]
 
-PRODUCTION_COLUMNS = [
-    "mineral",
-    "stage",
-    "country_iso3",
-    "year",
-    "qty",
-    "unit",
-    "withheld",
-    "is_estimate",
-    "source_id",
-    "source",
-    "source_table",
-    "source_year",
-    "licence",
-    "note",
-]
+PRODUCTION_COLUMNS = list(COLUMNS)  # the loader's schema: one definition of the table
 
 WORLD_COLUMNS = [
     "mineral",
