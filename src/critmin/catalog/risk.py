@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from critmin.catalog import minerals as mins
 from critmin.catalog import production as prod
 from critmin.catalog.stages import parse_stage
 from critmin.errors import CritminError, InputError, UnknownNameError
+from critmin.fileio import atomic_write_text
 
 CHINA = "CHN"
 
@@ -279,16 +278,7 @@ def write_records(records: Sequence[RiskRecord], out_dir: Path | str) -> list[Pa
     csv_text = records_table(records).to_csv(index=False)
     written = []
     for name, text in (("risk.json", payload + "\n"), ("risk.csv", csv_text)):
-        target = out / name
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            Path(tmp).replace(target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        written.append(target)
+        written.append(atomic_write_text(out / name, text))
     return written
 
 
