@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from critmin import __version__
+from critmin.fileio import atomic_write, atomic_write_text
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
 from critmin.market.results import SeriesParts, merge, scenario_metrics, series_columns
@@ -238,20 +237,6 @@ def run_study(
     return series, summary
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_outputs(out_dir: Path, series: pd.DataFrame, summary: dict[str, Any]) -> list[Path]:
     """Write series.parquet, summary.json and report.html (if the report layer is present)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -261,15 +246,12 @@ def write_outputs(out_dir: Path, series: pd.DataFrame, summary: dict[str, Any]) 
     def _parquet(tmp: Path) -> None:
         series.to_parquet(tmp, index=False)
 
-    _atomic_write(series_path, _parquet)
+    atomic_write(series_path, _parquet)
     written.append(series_path)
     summary_path = out_dir / "summary.json"
     text = json.dumps(summary, indent=2, sort_keys=False, allow_nan=False)
 
-    def _json(tmp: Path) -> None:
-        tmp.write_text(text + "\n", "utf-8")
-
-    _atomic_write(summary_path, _json)
+    atomic_write_text(summary_path, text + "\n")
     written.append(summary_path)
     build_report = _report_builder()
     if build_report is not None:
@@ -278,7 +260,7 @@ def write_outputs(out_dir: Path, series: pd.DataFrame, summary: dict[str, Any]) 
         def _build(tmp: Path) -> None:
             build_report(series, summary, tmp)
 
-        _atomic_write(report_path, _build)
+        atomic_write(report_path, _build)
         written.append(report_path)
     return written
 
