@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from critmin.catalog import production
-from critmin.market.spec import Market, month_index
+from critmin.market.spec import Market
+from critmin.periods import month_index
 from critmin.scenarios.loader import LoadedScenario, load_scenario
 from critmin.scenarios.runner import run_study
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from critmin.errors import InputError
+from critmin.periods import month_index, month_label
 from critmin.policy.parameters import parse_month
 from critmin.yamlio import FieldValueError, load_yaml, validate
 
@@ -26,13 +27,8 @@ __all__ = [
 ]
 
 
-def _month_index(month: str) -> int:
-    year, mon = month.split("-")
-    return int(year) * 12 + int(mon) - 1
-
-
-def _index_month(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+_month_index = month_index
+_index_month = month_label
 
 
 def month_range(start: str, end: str) -> list[str]:

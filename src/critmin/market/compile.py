@@ -28,9 +28,8 @@ from critmin.market.spec import (
     OutageShock,
     Shock,
     SupplyBlock,
-    month_index,
-    month_label,
 )
+from critmin.periods import month_index, month_label
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

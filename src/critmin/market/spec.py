@@ -11,27 +11,13 @@ list, ...) and returns ``(location, message)`` pairs so that a loader can point 
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+from critmin.periods import MONTH_RE, Month, month_index
 
 Loc = tuple[str | int, ...]
-
-
-@functools.lru_cache(maxsize=4096)  # a few hundred distinct months recur in every compile
-def month_index(month: str) -> int:
-    """``"2026-07"`` -> an integer month count (year * 12 + month - 1)."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-@functools.lru_cache(maxsize=4096)
-def month_label(index: int) -> str:
-    """Inverse of :func:`month_index`."""
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _check_month(value: object) -> object:
@@ -44,7 +30,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-Month = Annotated[str, Field(pattern=MONTH_RE.pattern, description="month YYYY-MM")]
 NonNeg = Annotated[float, Field(ge=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
 

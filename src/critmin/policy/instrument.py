@@ -34,6 +34,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
+from critmin.periods import in_window
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
@@ -270,10 +272,6 @@ def parse_instrument(data: Any) -> InstrumentSpec:
 # A simple instrument proving the protocol: a specific import tariff by bloc.
 
 
-def _in_window(month: str, start: str | None, end: str | None) -> bool:
-    return (start is None or month >= start) and (end is None or month <= end)
-
-
 @register("import_tariff")
 class ImportTariffSpec(InstrumentSpec):
     """``{kind: import_tariff, importers: [USA], exporters: [CHN], product: ndpr_oxide,
@@ -324,7 +322,7 @@ class ImportTariff:
         self._taxed = np.flatnonzero(mask)  # the taxed routes, in route order
 
     def _active(self, month: str) -> bool:
-        return _in_window(month, self.spec.start, self.spec.end)
+        return in_window(month, self.spec.start, self.spec.end)
 
     def before_solve(self, month: str, view: MonthView) -> None:
         if self._active(month):

@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from critmin.market.spec import Market, Month, Shock, month_index, month_label
+from critmin.market.spec import Market, Shock
+from critmin.periods import Month, month_index, month_label
 from critmin.policy.instrument import InstrumentSpec, parse_instrument
 
 DEFAULT_START = "2026-01"

@@ -68,6 +68,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from critmin.errors import InputError
+from critmin.periods import MONTH_PATTERN
 from critmin.policy.instrument import (
     InstrumentReport,
     InstrumentSpec,
@@ -77,7 +78,6 @@ from critmin.policy.instrument import (
     SolvedMonth,
     register,
 )
-from critmin.policy.instruments._common import MONTH_PATTERN
 from critmin.stockpile.ledger import t_to_kg
 from critmin.stockpile.signals import MarketSignal, MineralSignal, load_signals
 from critmin.stockpile.spec import StockpileSpec, load_spec

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from critmin.errors import InputError
-from critmin.stockpile.spec import MONTH_RE
+from critmin.periods import MONTH_RE
 
 REQUIRED = ("month", "mineral", "price_usd_per_t", "available_supply_t", "protected_demand_t")
 OPTIONAL = ("shortage_t", "export_ban", "emergency")

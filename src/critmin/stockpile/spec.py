@@ -11,19 +11,17 @@ Units are in the names: ``*_usd``, ``*_t``, ``*_usd_per_t``, ``rate_per_year`` (
 from __future__ import annotations
 
 import math
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from critmin.periods import Month
 from critmin.yamlio import load_yaml, validate
 
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 ID_RE = r"^[a-z0-9][a-z0-9_\-]*$"
 
-Month = Annotated[str, Field(pattern=MONTH_RE.pattern, description="month as YYYY-MM")]
 Id = Annotated[str, Field(pattern=ID_RE, description="lower-case identifier")]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]

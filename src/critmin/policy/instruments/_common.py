@@ -9,7 +9,6 @@ changes is listed by :func:`reform_changes`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated, Any
@@ -17,27 +16,15 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critmin.errors import InputError
+from critmin.periods import Month
 from critmin.policy.parameters import Change, ParameterSet, baseline, diff
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-MONTH_RE = re.compile(MONTH_PATTERN)
-Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="month YYYY-MM")]
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 KG_PER_T = 1000.0
 #: units a price parameter may have, and the factor to usd_per_t
 PRICE_UNITS = {"usd_per_t": 1.0, "usd_per_kg": KG_PER_T}
-
-
-def month_index(month: str) -> int:
-    """``"2026-07"`` -> year * 12 + month - 1."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def in_window(month: str, start: str | None, end: str | None) -> bool:
-    """True when ``start <= month <= end`` (None = open)."""
-    return (start is None or month >= start) and (end is None or month <= end)
 
 
 @lru_cache(maxsize=1)

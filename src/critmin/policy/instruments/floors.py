@@ -49,6 +49,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critmin.errors import InputError, UnknownNameError
+from critmin.periods import Month, in_window
 from critmin.policy.instrument import (
     InstrumentReport,
     InstrumentSpec,
@@ -60,10 +61,8 @@ from critmin.policy.instrument import (
 )
 from critmin.policy.instruments._common import (
     DatedSpec,
-    Month,
     NonNeg,
     Positive,
-    in_window,
     parameter_set,
     plain_value,
     price_usd_per_t,

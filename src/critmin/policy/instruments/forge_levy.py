@@ -48,6 +48,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from critmin.errors import InputError, UnknownNameError
+from critmin.periods import in_window
 from critmin.policy.instrument import (
     InstrumentReport,
     InstrumentSpec,
@@ -60,7 +61,6 @@ from critmin.policy.instrument import (
 from critmin.policy.instruments._common import (
     DatedSpec,
     NonNeg,
-    in_window,
     parameter_set,
     plain_value,
     price_usd_per_t,
