@@ -78,13 +78,24 @@ class CompiledMarket:
     q_routes: list[IntArray]
     q_upper: FloatArray  # (n_months, n_q)
     reexport: bool = True
-    assumptions: list[dict[str, Any]] = field(default_factory=list)
+    #: what :attr:`assumptions` is made from (the market and its resolved supply blocks); the
+    #: rows are only needed for ``summary.json``, so they are built on first use, not per run
+    _cited: tuple[Market, list[SupplyBlock]] | None = field(default=None, repr=False)
+    #: the ``YYYY-MM`` labels of :attr:`months` when compiled from labels (else derived)
+    _labels: list[str] | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def assumptions(self) -> list[dict[str, Any]]:
+        """Every cited number of the market, as ``summary.json`` ``assumptions`` rows."""
+        return [] if self._cited is None else market_assumptions(*self._cited)
 
     @property
     def n_nodes(self) -> int:
         return len(self.node_region)
 
     def month_labels(self) -> list[str]:
+        if self._labels is not None:
+            return list(self._labels)
         return [month_label(int(m)) for m in self.months]
 
     @functools.cached_property
@@ -125,6 +136,20 @@ def _window(months: IntArray, start: str | None, end: str | None) -> BoolArray:
     lo = month_index(start) if start else -(10**9)
     hi = month_index(end) if end else 10**9
     return (months >= lo) & (months <= hi)
+
+
+def _windows(months: IntArray, items: Sequence[Any]) -> BoolArray:
+    """``(n_months, n_items)``: column ``j`` is :func:`_window` of ``items[j]``'s start/end."""
+    lo = np.array([month_index(i.start) if i.start else -(10**9) for i in items], np.int64)
+    hi = np.array([month_index(i.end) if i.end else 10**9 for i in items], np.int64)
+    return (months[:, None] >= lo) & (months[:, None] <= hi)
+
+
+def _member(codes: IntArray, wanted: Sequence[int], n: int) -> BoolArray:
+    """``np.isin(codes, wanted)`` for codes in ``0..n-1`` (a lookup table: ~1 us, not ~30)."""
+    table = np.zeros(n, dtype=bool)
+    table[list(wanted)] = True
+    return table[codes]
 
 
 def resolve_parties(
@@ -236,9 +261,8 @@ def compile_market(
     # supply blocks
     s_node = np.array([node(b.region, b.product) for b in supply_blocks], dtype=np.int64)
     s_cost = np.array([b.cost_usd_per_t for b in supply_blocks], dtype=float)
-    s_cap = np.zeros((n_m, len(supply_blocks)))
-    for j, b in enumerate(supply_blocks):
-        s_cap[:, j] = b.qty_t_per_month * _window(m_idx, b.start, b.end)
+    s_qty = np.array([b.qty_t_per_month for b in supply_blocks], dtype=float)
+    s_cap = s_qty * _windows(m_idx, supply_blocks)
     s_name = [
         b.name or f"{b.region} {b.product or single} supply {j}"
         for j, b in enumerate(supply_blocks)
@@ -248,11 +272,16 @@ def compile_market(
     dem: list[DemandBlock] = list(market.demand)
     d_node = np.array([node(db.region, db.product) for db in dem], dtype=np.int64)
     d_wtp = np.array([db.wtp_usd_per_t for db in dem], dtype=float)
-    d_qty = np.zeros((n_m, len(dem)))
     years = (m_idx - base) / 12.0
+    growth_of: dict[float, FloatArray] = {}  # bids share a few growth rates
+    growth = np.empty((n_m, len(dem)))
     for j, db in enumerate(dem):
-        growth = (1.0 + db.growth_per_year) ** years
-        d_qty[:, j] = db.qty_t_per_month * growth * _window(m_idx, db.start, db.end)
+        g = growth_of.get(db.growth_per_year)
+        if g is None:
+            g = growth_of[db.growth_per_year] = (1.0 + db.growth_per_year) ** years
+        growth[:, j] = g
+    d_base = np.array([db.qty_t_per_month for db in dem], dtype=float)
+    d_qty = d_base * growth * _windows(m_idx, dem)
     d_critical = np.array([db.critical for db in dem], dtype=bool)
     d_name = [b.name or f"{b.region} {b.product or single} demand {j}" for j, b in enumerate(dem)]
 
@@ -262,9 +291,7 @@ def compile_market(
     k_out = np.array([node(c.region, c.output) for c in conv], dtype=np.int64)
     k_a = np.array([c.input_t_per_t for c in conv], dtype=float)
     k_cost = np.array([c.cost_usd_per_t for c in conv], dtype=float)
-    k_cap = np.zeros((n_m, len(conv)))
-    for j, c in enumerate(conv):
-        k_cap[:, j] = c.qty_t_per_month * _window(m_idx, c.start, c.end)
+    k_cap = np.array([c.qty_t_per_month for c in conv], dtype=float) * _windows(m_idx, conv)
     k_name = [c.name or f"{c.region} {c.input}->{c.output}" for c in conv]
 
     # routes: defaults for every ordered pair of distinct regions, per product with a default
@@ -341,8 +368,8 @@ def compile_market(
         where = f"market {market.mineral!r} tariffs[{i}]"
         imps = resolve_parties(t.importer, regions, f"{where}.importer", first)
         exps = resolve_parties(t.exporter, regions, f"{where}.exporter", first)
-        mask = np.isin(r_imp, [regions.index(x) for x in imps]) & np.isin(
-            r_exp, [regions.index(x) for x in exps]
+        mask = _member(r_imp, [regions.index(x) for x in imps], len(regions)) & _member(
+            r_exp, [regions.index(x) for x in exps], len(regions)
         )
         if t.product:
             mask &= r_prod == products.index(t.product)
@@ -359,10 +386,10 @@ def compile_market(
             continue
         mask = r_exp == regions.index(ban.exporter)
         if ban.to is not None:
-            mask &= np.isin(r_imp, [regions.index(x) for x in ban.to if x in regions])
+            mask &= _member(r_imp, [regions.index(x) for x in ban.to if x in regions], len(regions))
         if ban.product is not None:
             plist = [ban.product] if isinstance(ban.product, str) else ban.product
-            mask &= np.isin(r_prod, [products.index(p) for p in plist if p in products])
+            mask &= _member(r_prod, [products.index(p) for p in plist if p in products], n_p)
         r_upper[_window(m_idx, ban.start, ban.end)[:, None] & mask[None, :]] = 0.0
 
     # quotas
@@ -372,7 +399,7 @@ def compile_market(
     for j, q in enumerate(quotas):
         mask = r_exp == regions.index(q.exporter)
         if q.to is not None:
-            mask &= np.isin(r_imp, [regions.index(x) for x in q.to])
+            mask &= _member(r_imp, [regions.index(x) for x in q.to], len(regions))
         mask &= r_prod == products.index(q.product or products[0])
         q_routes.append(np.flatnonzero(mask).astype(np.int64))
         win = _window(m_idx, q.start, q.end)
@@ -443,7 +470,8 @@ def compile_market(
         q_routes=q_routes,
         q_upper=q_upper,
         reexport=market.reexport,
-        assumptions=market_assumptions(market, supply_blocks),
+        _cited=(market, supply_blocks),
+        _labels=[month_label(i) for i in m_idx.tolist()],
     )
 
 
