@@ -69,7 +69,7 @@ class MarketRun:
     # per instrument column: True = production (covered output), False = a stock release
     extra_production: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     solver_seconds: float = 0.0  # inside Highs.run()
-    highs_seconds: float = 0.0  # inside any HiGHS call (updates, run, status, solution)
+    highs_seconds: float = 0.0  # inside any HiGHS call (model build, updates, run, solution)
     update_seconds: float = 0.0  # pushing changed costs/bounds to HiGHS
     instrument_seconds: float = 0.0  # inside the instruments' lifecycle methods
     total_seconds: float = 0.0
