@@ -90,69 +90,7 @@ class ClearingLP:
         n_nodes, n_q = cm.n_nodes, len(cm.q_routes)
         n_o = 0 if cm.reexport else n_nodes
         self.n_rows = n_nodes + n_q + n_o
-        o0 = n_nodes + n_q
-        cols_s = np.arange(lay.n_s)
-        cols_d = lay.d0 + np.arange(lay.n_d)
-        cols_r = lay.r0 + np.arange(lay.n_r)
-        cols_k = lay.k0 + np.arange(lay.n_k)
-        cols_e = lay.e0 + np.arange(lay.n_e)
-        q_cols = [lay.r0 + r for r in cm.q_routes]
-        e_node = np.array([e.node for e in extras], dtype=np.int64)
-        e_supply = np.array([e.sign > 0 for e in extras], dtype=bool)
-        rows = np.concatenate(
-            [
-                cm.s_node,
-                cm.d_node,
-                cm.r_from_node,
-                cm.r_to_node,
-                cm.k_out_node,
-                cm.k_in_node,
-                np.array([e.node for e in extras], dtype=np.int64),
-                *[np.full(len(c), n_nodes + q, dtype=np.int64) for q, c in enumerate(q_cols)],
-                *(
-                    []
-                    if cm.reexport
-                    else [
-                        o0 + cm.r_from_node,
-                        o0 + cm.s_node,
-                        o0 + cm.k_out_node,
-                        o0 + e_node[e_supply],
-                    ]
-                ),
-            ]
-        )
-        origin_cols = [] if cm.reexport else [cols_r, cols_s, cols_k, cols_e[e_supply]]
-        cols = np.concatenate(
-            [cols_s, cols_d, cols_r, cols_r, cols_k, cols_k, cols_e, *q_cols, *origin_cols]
-        ).astype(np.int64)
-        vals = np.concatenate(
-            [
-                np.ones(lay.n_s),
-                -np.ones(lay.n_d),
-                -np.ones(lay.n_r),
-                np.ones(lay.n_r),
-                np.ones(lay.n_k),
-                -cm.k_input_t_per_t,
-                np.array([e.sign for e in extras], dtype=float),
-                *[np.ones(len(c)) for c in q_cols],
-                *(
-                    []
-                    if cm.reexport
-                    else [
-                        np.ones(lay.n_r),
-                        -np.ones(lay.n_s),
-                        -np.ones(lay.n_k),
-                        -np.ones(int(e_supply.sum())),
-                    ]
-                ),
-            ]
-        )
-        # CSC by hand: order entries by (column, row); no (row, column) pair repeats
-        order = np.lexsort((rows, cols))
-        a_index = rows[order].astype(np.int32)
-        a_value = vals[order].astype(np.float64)
-        a_start = np.zeros(lay.n_cols + 1, dtype=np.int32)
-        np.cumsum(np.bincount(cols, minlength=lay.n_cols), out=a_start[1:])
+        a_start, a_index, a_value = constraint_matrix(cm, extras, lay)
 
         inf = highspy.kHighsInf
         zeros = np.zeros(lay.n_cols)
@@ -317,6 +255,126 @@ class ClearingLP:
         raise SolverError(
             f"HiGHS did not solve the clearing problem: {self.highs.modelStatusToString(status)}"
         )
+
+
+def constraint_matrix(
+    cm: CompiledMarket, extras: list[ExtraColumn], lay: ColumnLayout
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], FloatArray]:
+    """The LP's constraint matrix in CSC form ``(start, index, value)``: within a column,
+    entries in ascending row order; no (row, column) pair repeats.
+
+    Without quotas and origin rows (the usual chain) every column has one entry (supply,
+    demand, instrument) or two (route: exporter -1, importer +1; conversion: output +1,
+    input -a), so the arrays are written directly; otherwise :func:`_matrix_sorted` sorts
+    the entries (the two give the same arrays where both apply: tests/market/test_lp_matrix.py).
+    """
+    if not cm.reexport or len(cm.q_routes):
+        return _matrix_sorted(cm, extras, lay)
+    n_r, n_k = lay.n_r, lay.n_k
+    # two-entry columns: the smaller row first, its value with it
+    r_from, r_to = cm.r_from_node, cm.r_to_node
+    k_out, k_in = cm.k_out_node, cm.k_in_node
+    two_index = np.empty((n_r + n_k, 2), dtype=np.int32)
+    two_value = np.empty((n_r + n_k, 2))
+    np.minimum(r_from, r_to, out=two_index[:n_r, 0])
+    np.maximum(r_from, r_to, out=two_index[:n_r, 1])
+    from_first = r_from < r_to
+    two_value[:n_r, 0] = np.where(from_first, -1.0, 1.0)
+    two_value[:n_r, 1] = -two_value[:n_r, 0]
+    np.minimum(k_out, k_in, out=two_index[n_r:, 0])
+    np.maximum(k_out, k_in, out=two_index[n_r:, 1])
+    out_first = k_out < k_in
+    neg_a = -cm.k_input_t_per_t
+    two_value[n_r:, 0] = np.where(out_first, 1.0, neg_a)
+    two_value[n_r:, 1] = np.where(out_first, neg_a, 1.0)
+    r0, e0 = lay.r0, lay.e0
+    n_nz = lay.n_cols + n_r + n_k
+    a_index = np.empty(n_nz, dtype=np.int32)
+    a_value = np.empty(n_nz)
+    two_end = r0 + 2 * (n_r + n_k)
+    a_index[: lay.n_s] = cm.s_node
+    a_index[lay.n_s : r0] = cm.d_node
+    a_index[r0:two_end] = two_index.ravel()
+    a_index[two_end:] = [e.node for e in extras]
+    a_value[: lay.n_s] = 1.0
+    a_value[lay.n_s : r0] = -1.0
+    a_value[r0:two_end] = two_value.ravel()
+    a_value[two_end:] = [e.sign for e in extras]
+    # column j starts at j, plus one more entry for each two-entry column before it
+    j = np.arange(lay.n_cols + 1, dtype=np.int32)
+    a_start = j + np.clip(j - r0, 0, e0 - r0)
+    return a_start, a_index, a_value
+
+
+def _matrix_sorted(
+    cm: CompiledMarket, extras: list[ExtraColumn], lay: ColumnLayout
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], FloatArray]:
+    """:func:`constraint_matrix` for any chain: every entry listed, then sorted."""
+    n_nodes, n_q = cm.n_nodes, len(cm.q_routes)
+    o0 = n_nodes + n_q
+    cols_s = np.arange(lay.n_s)
+    cols_d = lay.d0 + np.arange(lay.n_d)
+    cols_r = lay.r0 + np.arange(lay.n_r)
+    cols_k = lay.k0 + np.arange(lay.n_k)
+    cols_e = lay.e0 + np.arange(lay.n_e)
+    q_cols = [lay.r0 + r for r in cm.q_routes]
+    e_node = np.array([e.node for e in extras], dtype=np.int64)
+    e_supply = np.array([e.sign > 0 for e in extras], dtype=bool)
+    rows = np.concatenate(
+        [
+            cm.s_node,
+            cm.d_node,
+            cm.r_from_node,
+            cm.r_to_node,
+            cm.k_out_node,
+            cm.k_in_node,
+            np.array([e.node for e in extras], dtype=np.int64),
+            *[np.full(len(c), n_nodes + q, dtype=np.int64) for q, c in enumerate(q_cols)],
+            *(
+                []
+                if cm.reexport
+                else [
+                    o0 + cm.r_from_node,
+                    o0 + cm.s_node,
+                    o0 + cm.k_out_node,
+                    o0 + e_node[e_supply],
+                ]
+            ),
+        ]
+    )
+    origin_cols = [] if cm.reexport else [cols_r, cols_s, cols_k, cols_e[e_supply]]
+    cols = np.concatenate(
+        [cols_s, cols_d, cols_r, cols_r, cols_k, cols_k, cols_e, *q_cols, *origin_cols]
+    ).astype(np.int64)
+    vals = np.concatenate(
+        [
+            np.ones(lay.n_s),
+            -np.ones(lay.n_d),
+            -np.ones(lay.n_r),
+            np.ones(lay.n_r),
+            np.ones(lay.n_k),
+            -cm.k_input_t_per_t,
+            np.array([e.sign for e in extras], dtype=float),
+            *[np.ones(len(c)) for c in q_cols],
+            *(
+                []
+                if cm.reexport
+                else [
+                    np.ones(lay.n_r),
+                    -np.ones(lay.n_s),
+                    -np.ones(lay.n_k),
+                    -np.ones(int(e_supply.sum())),
+                ]
+            ),
+        ]
+    )
+    # CSC by hand: order entries by (column, row); no (row, column) pair repeats
+    order = np.lexsort((rows, cols))
+    a_index = rows[order].astype(np.int32)
+    a_value = vals[order].astype(np.float64)
+    a_start = np.zeros(lay.n_cols + 1, dtype=np.int32)
+    np.cumsum(np.bincount(cols, minlength=lay.n_cols), out=a_start[1:])
+    return a_start, a_index, a_value
 
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
