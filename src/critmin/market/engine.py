@@ -87,16 +87,35 @@ class _Context:
         self._months = cm.month_labels()
         # route masks asked for by instruments, by (exporters, importers, product)
         self.route_masks: dict[tuple[Any, Any, str | None], BoolArray] = {}
-        # route endpoints as indices into regions / products (the array accessors)
-        self.r_exp: IntArray = _frozen(cm.node_region[cm.r_from_node].astype(np.int64))
-        self.r_imp: IntArray = _frozen(cm.node_region[cm.r_to_node].astype(np.int64))
-        self.r_prod: IntArray = _frozen(cm.node_product[cm.r_from_node].astype(np.int64))
-        self.region_index = {r: i for i, r in enumerate(cm.regions)}
-        self.product_index = {p: i for i, p in enumerate(cm.products)}
         self._shocks: dict[int, tuple[ActiveShock, ...]] = {}
 
-    # name lookups are built on first use: only instruments ask for them, and a chain
-    # without instruments should not pay for ~450 route tuples
+    # lookups are built on first use: only instruments and result accessors ask for them,
+    # and a chain without instruments should not pay for ~450 route tuples
+
+    # route endpoints as indices into regions / products (the array accessors)
+    @cached_property
+    def r_exp(self) -> IntArray:
+        cm = self.cm
+        return _frozen(cm.node_region[cm.r_from_node].astype(np.int64))
+
+    @cached_property
+    def r_imp(self) -> IntArray:
+        cm = self.cm
+        return _frozen(cm.node_region[cm.r_to_node].astype(np.int64))
+
+    @cached_property
+    def r_prod(self) -> IntArray:
+        cm = self.cm
+        return _frozen(cm.node_product[cm.r_from_node].astype(np.int64))
+
+    @cached_property
+    def region_index(self) -> dict[str, int]:
+        return {r: i for i, r in enumerate(self.cm.regions)}
+
+    @cached_property
+    def product_index(self) -> dict[str, int]:
+        return {p: i for i, p in enumerate(self.cm.products)}
+
     @cached_property
     def _node_of(self) -> dict[tuple[str, str], int]:
         cm = self.cm
@@ -457,45 +476,24 @@ def run_market(
         inst.initialize(ctx)
     lp = lp_factory(cm, ctx.extras)
     lay = lp.layout
-    view = _View(ctx)
     months = ctx.months
     n_m = len(months)
     out_price = np.zeros((n_m, cm.n_nodes))
     out_col = np.zeros((n_m, lay.n_cols))
-    out_tw = np.zeros((n_m, lay.n_r))
     out_iw = np.zeros((n_m, lay.n_r))
-    out_scap = np.zeros((n_m, lay.n_s))
-    out_dqty = np.zeros((n_m, lay.n_d))
     out_eqty = np.zeros((n_m, lay.n_e))
-    iterations = np.zeros(n_m, dtype=np.int64)
-    converged = np.ones(n_m, dtype=bool)
-
-    cost = np.zeros(lay.n_cols)
-    upper = np.zeros(lay.n_cols)
-    cost[: lay.n_s] = cm.s_cost
-    cost[lay.d0 : lay.r0] = -cm.d_wtp
-    cost[lay.k0 : lay.e0] = cm.k_cost
     e_sign = np.array([e.sign for e in ctx.extras], dtype=float)
-    has_adval = bool(np.any(cm.r_ad_valorem > 0))
-    last_price = np.zeros(cm.n_nodes)
-    d0, r0, k0, e0 = lay.d0, lay.r0, lay.k0, lay.e0
-    r_base = cm.r_transport[None, :] + cm.r_specific  # (n_months, n_r)
-    previous: _Solved | None = None
-    adval = np.zeros(lay.n_r)
-    applied = adval
+    has_adval = bool((cm.r_ad_valorem > 0).any())
 
     if not instruments and not has_adval:
-        # nothing iterates: one solve per month straight from the compiled matrices
+        # nothing iterates (and no instrument columns): one solve per month straight from
+        # the compiled matrices
         upper_all = np.concatenate([cm.s_cap, cm.d_qty, cm.r_upper, cm.k_cap], axis=1)
-        cost_all = np.concatenate(
-            [
-                np.broadcast_to(cm.s_cost, (n_m, lay.n_s)),
-                np.broadcast_to(-cm.d_wtp, (n_m, lay.n_d)),
-                r_base,
-                np.broadcast_to(cm.k_cost, (n_m, lay.n_k)),
-            ],
-            axis=1,
-        )
+        cost_all = np.empty((n_m, lay.n_cols))
+        cost_all[:, : lay.d0] = cm.s_cost
+        cost_all[:, lay.d0 : lay.r0] = -cm.d_wtp
+        np.add(cm.r_transport, cm.r_specific, out=cost_all[:, lay.r0 : lay.k0])
+        cost_all[:, lay.k0 :] = cm.k_cost
         solve_months = getattr(lp, "solve_months", None)
         if solve_months is not None:  # ClearingLP: changes found once, solutions read in place
             report = None if on_month is None else (lambda t: on_month(months[t]))
@@ -512,11 +510,29 @@ def run_market(
                 out_col[t], out_price[t] = lp.solve(cost_all[t], upper_all[t], cm.q_upper[t])
                 if on_month is not None:
                     on_month(month)
-        iterations[:] = 1
-        out_tw[:] = cm.r_specific
-        out_scap[:] = cm.s_cap
-        out_dqty[:] = cm.d_qty
+        iterations = np.ones(n_m, dtype=np.int64)
+        converged = np.ones(n_m, dtype=bool)
+        out_tw = cm.r_specific.copy()
+        out_scap = cm.s_cap.copy()
+        out_dqty = cm.d_qty.copy()
     else:
+        view = _View(ctx)
+        out_tw = np.zeros((n_m, lay.n_r))
+        out_scap = np.zeros((n_m, lay.n_s))
+        out_dqty = np.zeros((n_m, lay.n_d))
+        iterations = np.zeros(n_m, dtype=np.int64)
+        converged = np.ones(n_m, dtype=bool)
+        cost = np.zeros(lay.n_cols)
+        upper = np.zeros(lay.n_cols)
+        cost[: lay.n_s] = cm.s_cost
+        cost[lay.d0 : lay.r0] = -cm.d_wtp
+        cost[lay.k0 : lay.e0] = cm.k_cost
+        last_price = np.zeros(cm.n_nodes)
+        d0, r0, k0, e0 = lay.d0, lay.r0, lay.k0, lay.e0
+        r_base = cm.r_transport[None, :] + cm.r_specific  # (n_months, n_r)
+        previous: _Solved | None = None
+        adval = np.zeros(lay.n_r)
+        applied = adval
         for t, month in enumerate(months):
             rate = cm.r_ad_valorem[t]
             adval = rate * np.maximum(last_price[cm.r_from_node], 0.0) if has_adval else adval
