@@ -227,16 +227,66 @@ def dataset_supply(ds: DatasetSupply, product: str) -> list[SupplyBlock]:
     ]
 
 
+@functools.lru_cache(maxsize=64)
+def _month_codes(months: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Month indices of ``months`` and their ``YYYY-MM`` labels (a study compiles every chain
+    of a scenario, and every scenario, over the same months)."""
+    codes = tuple(month_index(m) for m in months)
+    return codes, tuple(month_label(i) for i in codes)
+
+
+def _rows(row: FloatArray, n_m: int) -> FloatArray:
+    """``(n_m, len(row))``: ``row`` repeated (a fresh array; ``row * True`` without a product)."""
+    out = np.empty((n_m, len(row)))
+    out[...] = row
+    return out
+
+
+def _inf(shape: tuple[int, int]) -> FloatArray:
+    out = np.empty(shape)
+    out.fill(INF)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _default_routes(
+    n_u: int, prods: tuple[int, ...], n_p: int
+) -> tuple[IntArray, IntArray, IntArray, IntArray, tuple[int, ...]]:
+    """Default routes between ``n_u`` distinct regions for products ``prods`` (product,
+    exporter, importer order; exporter != importer), read-only: ``(exporter, importer,
+    product, keys, first_keys)``. ``keys`` are the exporters' then the importers' node keys
+    (region x n_p + product; right when no region repeats), ``first_keys`` the distinct keys
+    in order of first appearance."""
+    pair_a, pair_b = np.nonzero(~np.eye(n_u, dtype=bool))  # a outer, b inner, a != b
+    k = len(prods)
+    exp = np.tile(pair_a.astype(np.int64), k)
+    imp = np.tile(pair_b.astype(np.int64), k)
+    prod = np.repeat(np.array(prods, dtype=np.int64), len(pair_a))
+    keys = np.concatenate([exp * n_p + prod, imp * n_p + prod])
+    for arr in (exp, imp, prod, keys):
+        arr.flags.writeable = False
+    return exp, imp, prod, keys, _first_keys(keys)
+
+
+def _first_keys(keys: IntArray) -> tuple[int, ...]:
+    """The distinct values of ``keys`` in order of first appearance."""
+    return tuple(dict.fromkeys(keys.tolist()))
+
+
 def compile_market(
     market: Market, months: Sequence[str], shocks: Sequence[Shock] = ()
 ) -> CompiledMarket:
     """Resolve one market over ``months`` (labels ``YYYY-MM``) with the given shocks."""
-    m_idx = np.array([month_index(m) for m in months], dtype=np.int64)
-    n_m = len(m_idx)
+    # (speed: this runs once per scenario x chain; it reads each block's fields once, in one
+    # Python pass per block kind, and builds month matrices only where something is dated)
+    codes, labels = _month_codes(tuple(months))
+    m_idx = np.array(codes, dtype=np.int64)
+    n_m = len(codes)
     pdefs = market.product_defs()
     products = [p.id for p in pdefs]
     stages = [p.stage for p in pdefs]
-    single = products[0] if len(products) == 1 else None
+    n_p = len(products)
+    single = products[0] if n_p == 1 else None
     supply_blocks = list(market.supply)
     for ds in market.from_dataset:
         supply_blocks.extend(dataset_supply(ds, ds.product or products[0]))
@@ -246,53 +296,100 @@ def compile_market(
             regions.append(b.region)
     own = [s for s in shocks if s.mineral in (None, market.mineral)]
 
-    # nodes: every (region, product) that something touches
-    node_ids: dict[tuple[int, int], int] = {}
-
+    # nodes: every (region, product) that something touches, keyed region x n_p + product
+    # (region code = last position of the name in ``regions``), numbered in order of use
+    node_ids: dict[int, int] = {}
     region_at = {r: i for i, r in enumerate(regions)}
     product_at = {p: i for i, p in enumerate(products)}
+    fallback = single or products[0]
 
     def node(region: str, product: str | None) -> int:
-        key = (region_at[region], product_at[product or single or products[0]])
+        key = region_at[region] * n_p + product_at[product or fallback]
         return node_ids.setdefault(key, len(node_ids))
 
-    base = month_index(market.base_month) if market.base_month else int(m_idx[0]) if n_m else 0
-
     # supply blocks
-    s_node = np.array([node(b.region, b.product) for b in supply_blocks], dtype=np.int64)
-    s_cost = np.array([b.cost_usd_per_t for b in supply_blocks], dtype=float)
-    s_qty = np.array([b.qty_t_per_month for b in supply_blocks], dtype=float)
-    s_cap = s_qty * _windows(m_idx, supply_blocks)
-    s_name = [
-        b.name or f"{b.region} {b.product or single} supply {j}"
-        for j, b in enumerate(supply_blocks)
-    ]
+    s_nodes: list[int] = []
+    s_costs: list[float] = []
+    s_qtys: list[float] = []
+    s_name: list[str] = []
+    dated = False
+    for j, b in enumerate(supply_blocks):
+        region, product, qty = b.region, b.product, b.qty_t
+        s_nodes.append(node(region, product))
+        s_costs.append(b.cost_usd_per_t)
+        # b.qty_t_per_month, inlined
+        s_qtys.append(qty if qty is not None else b.qty_t_per_year / 12.0)  # type: ignore[operator]
+        s_name.append(b.name or f"{region} {product or single} supply {j}")
+        dated = dated or bool(b.start or b.end)
+    s_node = np.array(s_nodes, dtype=np.int64)
+    s_cost = np.array(s_costs, dtype=float)
+    s_qty = np.array(s_qtys, dtype=float)
+    s_cap = s_qty * _windows(m_idx, supply_blocks) if dated else _rows(s_qty, n_m)
 
     # demand bids with growth
     dem: list[DemandBlock] = list(market.demand)
-    d_node = np.array([node(db.region, db.product) for db in dem], dtype=np.int64)
-    d_wtp = np.array([db.wtp_usd_per_t for db in dem], dtype=float)
-    years = (m_idx - base) / 12.0
-    growth_of: dict[float, FloatArray] = {}  # bids share a few growth rates
-    growth = np.empty((n_m, len(dem)))
+    d_nodes: list[int] = []
+    d_wtps: list[float] = []
+    d_qtys: list[float] = []
+    d_crit: list[bool] = []
+    d_name = []
+    rate_col: dict[float, int] = {}  # bids share a few growth rates
+    d_col: list[int] = []
+    dated = False
     for j, db in enumerate(dem):
-        g = growth_of.get(db.growth_per_year)
-        if g is None:
-            g = growth_of[db.growth_per_year] = (1.0 + db.growth_per_year) ** years
-        growth[:, j] = g
-    d_base = np.array([db.qty_t_per_month for db in dem], dtype=float)
-    d_qty = d_base * growth * _windows(m_idx, dem)
-    d_critical = np.array([db.critical for db in dem], dtype=bool)
-    d_name = [b.name or f"{b.region} {b.product or single} demand {j}" for j, b in enumerate(dem)]
+        region, product, qty = db.region, db.product, db.qty_t
+        d_nodes.append(node(region, product))
+        d_wtps.append(db.wtp_usd_per_t)
+        d_qtys.append(qty if qty is not None else db.qty_t_per_year / 12.0)  # type: ignore[operator]
+        d_crit.append(db.critical)
+        d_name.append(db.name or f"{region} {product or single} demand {j}")
+        d_col.append(rate_col.setdefault(db.growth_per_year, len(rate_col)))
+        dated = dated or bool(db.start or db.end)
+    d_node = np.array(d_nodes, dtype=np.int64)
+    d_wtp = np.array(d_wtps, dtype=float)
+    d_base = np.array(d_qtys, dtype=float)
+    d_critical = np.array(d_crit, dtype=bool)
+    if rate_col:
+        base = month_index(market.base_month) if market.base_month else codes[0] if n_m else 0
+        years = (m_idx - base) / 12.0
+        if len(rate_col) == 1:
+            growth = ((1.0 + next(iter(rate_col))) ** years)[:, None]
+        else:
+            rates = np.empty((n_m, len(rate_col)))
+            for rate, col in rate_col.items():
+                rates[:, col] = (1.0 + rate) ** years
+            growth = rates[:, d_col]
+        d_qty = d_base * growth
+        if dated:
+            d_qty = d_qty * _windows(m_idx, dem)
+    else:
+        d_qty = np.empty((n_m, 0))
 
     # conversions
     conv = list(market.conversions)
-    k_in = np.array([node(c.region, c.input) for c in conv], dtype=np.int64)
-    k_out = np.array([node(c.region, c.output) for c in conv], dtype=np.int64)
-    k_a = np.array([c.input_t_per_t for c in conv], dtype=float)
-    k_cost = np.array([c.cost_usd_per_t for c in conv], dtype=float)
-    k_cap = np.array([c.qty_t_per_month for c in conv], dtype=float) * _windows(m_idx, conv)
-    k_name = [c.name or f"{c.region} {c.input}->{c.output}" for c in conv]
+    k_ins: list[int] = []
+    k_outs: list[int] = []
+    k_as: list[float] = []
+    k_costs: list[float] = []
+    k_qtys: list[float] = []
+    k_name = []
+    dated = False
+    for c in conv:  # every input node first, then every output node (node numbering)
+        k_ins.append(node(c.region, c.input))
+    for c in conv:
+        region, qty = c.region, c.qty_t
+        k_outs.append(node(region, c.output))
+        k_as.append(c.input_t_per_t)
+        k_costs.append(c.cost_usd_per_t)
+        k_qtys.append(qty if qty is not None else c.qty_t_per_year / 12.0)  # type: ignore[operator]
+        k_name.append(c.name or f"{region} {c.input}->{c.output}")
+        dated = dated or bool(c.start or c.end)
+    k_in = np.array(k_ins, dtype=np.int64)
+    k_out = np.array(k_outs, dtype=np.int64)
+    k_a = np.array(k_as, dtype=float)
+    k_cost = np.array(k_costs, dtype=float)
+    k_qty = np.array(k_qtys, dtype=float)
+    k_cap = k_qty * _windows(m_idx, conv) if dated else _rows(k_qty, n_m)
 
     # routes: defaults for every ordered pair of distinct regions, per product with a default
     # cost (product, exporter, importer order), then the explicit routes (a stated pair
@@ -301,27 +398,20 @@ def compile_market(
     for i, name in enumerate(regions):
         first_at.setdefault(name, i)
     uniq = list(first_at)  # regions without repeats, in first-appearance order
-    u_index = {name: i for i, name in enumerate(uniq)}
-    pair_a, pair_b = np.nonzero(~np.eye(len(uniq), dtype=bool))  # a outer, b inner, a != b
-    exp_parts: list[IntArray] = []
-    prod_parts: list[IntArray] = []
-    cost_parts: list[FloatArray] = []
-    imp_parts: list[IntArray] = []
+    plain = len(uniq) == len(regions)  # no repeats: u index == first index == node() code
     default = market.default_route_cost_usd_per_t
+    def_prods: list[int] = []
+    def_costs: list[float] = []
     if default is not None:
         for pi, p in enumerate(products):
             cost = default.get(p) if isinstance(default, dict) else default
-            if cost is None:
-                continue
-            exp_parts.append(pair_a)
-            imp_parts.append(pair_b)
-            prod_parts.append(np.full(len(pair_a), pi, dtype=np.int64))
-            cost_parts.append(np.full(len(pair_a), float(cost)))
-    r_exp_u = np.concatenate([np.zeros(0, np.int64), *exp_parts]).astype(np.int64)
-    r_imp_u = np.concatenate([np.zeros(0, np.int64), *imp_parts]).astype(np.int64)
-    r_prod = np.concatenate([np.zeros(0, np.int64), *prod_parts]).astype(np.int64)
-    r_transport = np.concatenate([np.zeros(0), *cost_parts])
+            if cost is not None:
+                def_prods.append(pi)
+                def_costs.append(float(cost))
+    r_exp_u, r_imp_u, r_prod, keys, first_keys = _default_routes(len(uniq), tuple(def_prods), n_p)
+    r_transport = np.repeat(np.array(def_costs, dtype=float), len(r_prod) // max(len(def_prods), 1))
     if market.routes:
+        u_index = {name: i for i, name in enumerate(uniq)}
         exp_l, imp_l, prod_l = r_exp_u.tolist(), r_imp_u.tolist(), r_prod.tolist()
         cost_l = r_transport.tolist()
         at = {k: i for i, k in enumerate(zip(exp_l, imp_l, prod_l, strict=True))}
@@ -340,25 +430,30 @@ def compile_market(
         r_imp_u = np.array(imp_l, dtype=np.int64)
         r_prod = np.array(prod_l, dtype=np.int64)
         r_transport = np.array(cost_l, dtype=float)
+        if plain:
+            keys = np.concatenate([r_exp_u * n_p + r_prod, r_imp_u * n_p + r_prod])
+            first_keys = _first_keys(keys)
     n_r = len(r_prod)
-    u_first = np.array([first_at[name] for name in uniq], dtype=np.int64)
-    u_code = np.array([region_at[name] for name in uniq], dtype=np.int64)  # as node() codes
-    r_exp = u_first[r_exp_u]
-    r_imp = u_first[r_imp_u]
+    if plain:
+        r_exp, r_imp = r_exp_u, r_imp_u
+    else:
+        u_first = np.array([first_at[name] for name in uniq], dtype=np.int64)
+        u_code = np.array([region_at[name] for name in uniq], dtype=np.int64)  # node() codes
+        r_exp = u_first[r_exp_u]
+        r_imp = u_first[r_imp_u]
+        keys = np.concatenate([u_code[r_exp_u] * n_p + r_prod, u_code[r_imp_u] * n_p + r_prod])
+        first_keys = _first_keys(keys)
     # route nodes: new (region, product) pairs get ids in first-appearance order, all
     # exporters' nodes first, then all importers', as node() would number them one by one
-    n_p = len(products)
-    lut = np.full(len(regions) * n_p, -1, dtype=np.int64)
-    for (rg, pi), i in node_ids.items():
-        lut[rg * n_p + pi] = i
-    n_nodes = len(node_ids)
-    r_from, n_nodes = _number(lut, u_code[r_exp_u] * n_p + r_prod, n_nodes)
-    r_to, n_nodes = _number(lut, u_code[r_imp_u] * n_p + r_prod, n_nodes)
-    node_key = np.empty(n_nodes, dtype=np.int64)
-    known = np.flatnonzero(lut >= 0)
-    node_key[lut[known]] = known
-    node_region = node_key // n_p
-    node_product = node_key % n_p
+    for nk in first_keys:
+        node_ids.setdefault(nk, len(node_ids))
+    node_key = np.array(list(node_ids), dtype=np.int64)  # node keys in id order
+    lut = np.empty(len(regions) * n_p, dtype=np.int64)
+    lut[node_key] = np.arange(len(node_key))
+    ends = lut[keys]
+    r_from = ends[:n_r]
+    r_to = ends[n_r:]
+    node_region, node_product = np.divmod(node_key, n_p)
 
     # tariffs
     r_specific = np.zeros((n_m, n_r))
@@ -377,10 +472,10 @@ def compile_market(
         r_specific += win * t.specific_usd_per_t
         r_adval += win * t.ad_valorem
 
-    # bans: market-level and shocks
-    r_upper = np.full((n_m, n_r), INF)
-    bans: list[ExportBan] = list(market.export_bans)
-    bans += [s.as_ban() for s in own if isinstance(s, ExportBanShock)]
+    # bans: market-level and shocks (a ban shock has the fields of its ExportBan)
+    r_upper = _inf((n_m, n_r))
+    bans: list[ExportBan | ExportBanShock] = list(market.export_bans)
+    bans += [s for s in own if isinstance(s, ExportBanShock)]
     for ban in bans:
         if ban.exporter not in regions:
             continue
@@ -395,7 +490,7 @@ def compile_market(
     # quotas
     quotas: list[ExportQuota] = list(market.export_quotas)
     q_routes: list[IntArray] = []
-    q_upper = np.full((n_m, len(quotas)), INF)
+    q_upper = _inf((n_m, len(quotas)))
     for j, q in enumerate(quotas):
         mask = r_exp == regions.index(q.exporter)
         if q.to is not None:
@@ -407,10 +502,10 @@ def compile_market(
 
     # outages and demand surges
     for shock in own:
-        win = _window(m_idx, shock.start, shock.end)
         if isinstance(shock, OutageShock):
             if shock.region not in regions:
                 continue
+            win = _window(m_idx, shock.start, shock.end)
             rg = regions.index(shock.region)
             for nodes, names, cap in ((s_node, s_name, s_cap), (k_out, k_name, k_cap)):
                 sel = _node_sel(
@@ -428,6 +523,7 @@ def compile_market(
             rg_opt = regions.index(shock.region) if shock.region in regions else None
             if shock.region is not None and rg_opt is None:
                 continue
+            win = _window(m_idx, shock.start, shock.end)
             sel = _node_sel(
                 node_region,
                 node_product,
@@ -471,19 +567,19 @@ def compile_market(
         q_upper=q_upper,
         reexport=market.reexport,
         _cited=(market, supply_blocks),
-        _labels=[month_label(i) for i in m_idx.tolist()],
+        _labels=list(labels),
     )
 
 
 def _number(lut: IntArray, keys: IntArray, n_nodes: int) -> tuple[IntArray, int]:
     """Node ids of ``keys`` (region code x n_products + product) through ``lut``; keys not
-    numbered yet get ids ``n_nodes, n_nodes + 1, ...`` in order of first appearance.
-    Returns (ids, new node count)."""
-    if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64), n_nodes
-    keys_u, first = np.unique(keys, return_index=True)
-    new = lut[keys_u] < 0
-    fresh = keys_u[new][np.argsort(first[new], kind="stable")]
+    numbered yet get ids ``n_nodes, n_nodes + 1, ...`` in order of first appearance (``lut``
+    is updated). Returns (ids, new node count)."""
+    ids = lut[keys]
+    new = ids < 0
+    if not new.any():
+        return ids, n_nodes
+    fresh = np.array(list(dict.fromkeys(keys[new].tolist())), dtype=np.int64)
     lut[fresh] = np.arange(n_nodes, n_nodes + len(fresh))
     return lut[keys], n_nodes + len(fresh)
 
