@@ -235,6 +235,24 @@ def _month_codes(months: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, .
     return codes, tuple(month_label(i) for i in codes)
 
 
+@functools.lru_cache(maxsize=256)
+def _window_at(codes: tuple[int, ...], start: str | None, end: str | None) -> BoolArray:
+    """Read-only :func:`_window` of the months ``codes`` (tariffs, bans, quotas and shocks
+    of a study share a few windows)."""
+    out = _window(np.array(codes, dtype=np.int64), start, end)
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _growth(codes: tuple[int, ...], base: int, rate: float) -> FloatArray:
+    """Read-only growth factors ``(1 + rate) ** years since base`` at months ``codes``."""
+    years = (np.array(codes, dtype=np.int64) - base) / 12.0
+    out: FloatArray = (1.0 + rate) ** years
+    out.flags.writeable = False
+    return out
+
+
 def _rows(row: FloatArray, n_m: int) -> FloatArray:
     """``(n_m, len(row))``: ``row`` repeated (a fresh array; ``row * True`` without a product)."""
     out = np.empty((n_m, len(row)))
@@ -302,10 +320,7 @@ def compile_market(
     region_at = {r: i for i, r in enumerate(regions)}
     product_at = {p: i for i, p in enumerate(products)}
     fallback = single or products[0]
-
-    def node(region: str, product: str | None) -> int:
-        key = region_at[region] * n_p + product_at[product or fallback]
-        return node_ids.setdefault(key, len(node_ids))
+    number = node_ids.setdefault  # number(key, len(node_ids)): the node id of a key
 
     # supply blocks
     s_nodes: list[int] = []
@@ -315,7 +330,9 @@ def compile_market(
     dated = False
     for j, b in enumerate(supply_blocks):
         region, product, qty = b.region, b.product, b.qty_t
-        s_nodes.append(node(region, product))
+        s_nodes.append(
+            number(region_at[region] * n_p + product_at[product or fallback], len(node_ids))
+        )
         s_costs.append(b.cost_usd_per_t)
         # b.qty_t_per_month, inlined
         s_qtys.append(qty if qty is not None else b.qty_t_per_year / 12.0)  # type: ignore[operator]
@@ -338,7 +355,9 @@ def compile_market(
     dated = False
     for j, db in enumerate(dem):
         region, product, qty = db.region, db.product, db.qty_t
-        d_nodes.append(node(region, product))
+        d_nodes.append(
+            number(region_at[region] * n_p + product_at[product or fallback], len(node_ids))
+        )
         d_wtps.append(db.wtp_usd_per_t)
         d_qtys.append(qty if qty is not None else db.qty_t_per_year / 12.0)  # type: ignore[operator]
         d_crit.append(db.critical)
@@ -351,13 +370,12 @@ def compile_market(
     d_critical = np.array(d_crit, dtype=bool)
     if rate_col:
         base = month_index(market.base_month) if market.base_month else codes[0] if n_m else 0
-        years = (m_idx - base) / 12.0
         if len(rate_col) == 1:
-            growth = ((1.0 + next(iter(rate_col))) ** years)[:, None]
+            growth = _growth(codes, base, next(iter(rate_col)))[:, None]
         else:
             rates = np.empty((n_m, len(rate_col)))
             for rate, col in rate_col.items():
-                rates[:, col] = (1.0 + rate) ** years
+                rates[:, col] = _growth(codes, base, rate)
             growth = rates[:, d_col]
         d_qty = d_base * growth
         if dated:
@@ -375,10 +393,14 @@ def compile_market(
     k_name = []
     dated = False
     for c in conv:  # every input node first, then every output node (node numbering)
-        k_ins.append(node(c.region, c.input))
+        k_ins.append(
+            number(region_at[c.region] * n_p + product_at[c.input or fallback], len(node_ids))
+        )
     for c in conv:
         region, qty = c.region, c.qty_t
-        k_outs.append(node(region, c.output))
+        k_outs.append(
+            number(region_at[region] * n_p + product_at[c.output or fallback], len(node_ids))
+        )
         k_as.append(c.input_t_per_t)
         k_costs.append(c.cost_usd_per_t)
         k_qtys.append(qty if qty is not None else c.qty_t_per_year / 12.0)  # type: ignore[operator]
@@ -398,7 +420,7 @@ def compile_market(
     for i, name in enumerate(regions):
         first_at.setdefault(name, i)
     uniq = list(first_at)  # regions without repeats, in first-appearance order
-    plain = len(uniq) == len(regions)  # no repeats: u index == first index == node() code
+    plain = len(uniq) == len(regions)  # no repeats: u index == first index == node code
     default = market.default_route_cost_usd_per_t
     def_prods: list[int] = []
     def_costs: list[float] = []
@@ -438,13 +460,13 @@ def compile_market(
         r_exp, r_imp = r_exp_u, r_imp_u
     else:
         u_first = np.array([first_at[name] for name in uniq], dtype=np.int64)
-        u_code = np.array([region_at[name] for name in uniq], dtype=np.int64)  # node() codes
+        u_code = np.array([region_at[name] for name in uniq], dtype=np.int64)  # node key codes
         r_exp = u_first[r_exp_u]
         r_imp = u_first[r_imp_u]
         keys = np.concatenate([u_code[r_exp_u] * n_p + r_prod, u_code[r_imp_u] * n_p + r_prod])
         first_keys = _first_keys(keys)
     # route nodes: new (region, product) pairs get ids in first-appearance order, all
-    # exporters' nodes first, then all importers', as node() would number them one by one
+    # exporters' nodes first, then all importers', as if numbered one by one
     for nk in first_keys:
         node_ids.setdefault(nk, len(node_ids))
     node_key = np.array(list(node_ids), dtype=np.int64)  # node keys in id order
@@ -453,7 +475,10 @@ def compile_market(
     ends = lut[keys]
     r_from = ends[:n_r]
     r_to = ends[n_r:]
-    node_region, node_product = np.divmod(node_key, n_p)
+    if n_p == 1:  # (node_key // 1, node_key % 1)
+        node_region, node_product = node_key, np.zeros(len(node_key), dtype=np.int64)
+    else:
+        node_region, node_product = np.divmod(node_key, n_p)
 
     # tariffs
     r_specific = np.zeros((n_m, n_r))
@@ -468,7 +493,7 @@ def compile_market(
         )
         if t.product:
             mask &= r_prod == products.index(t.product)
-        win = _window(m_idx, t.start, t.end)[:, None] & mask[None, :]
+        win = _window_at(codes, t.start, t.end)[:, None] & mask[None, :]
         r_specific += win * t.specific_usd_per_t
         r_adval += win * t.ad_valorem
 
@@ -484,8 +509,10 @@ def compile_market(
             mask &= _member(r_imp, [regions.index(x) for x in ban.to if x in regions], len(regions))
         if ban.product is not None:
             plist = [ban.product] if isinstance(ban.product, str) else ban.product
-            mask &= _member(r_prod, [products.index(p) for p in plist if p in products], n_p)
-        r_upper[_window(m_idx, ban.start, ban.end)[:, None] & mask[None, :]] = 0.0
+            wanted = [products.index(p) for p in plist if p in products]
+            if len(set(wanted)) < n_p:  # (a ban of every product keeps the mask)
+                mask &= _member(r_prod, wanted, n_p)
+        r_upper[_window_at(codes, ban.start, ban.end)[:, None] & mask[None, :]] = 0.0
 
     # quotas
     quotas: list[ExportQuota] = list(market.export_quotas)
@@ -497,7 +524,7 @@ def compile_market(
             mask &= _member(r_imp, [regions.index(x) for x in q.to], len(regions))
         mask &= r_prod == products.index(q.product or products[0])
         q_routes.append(np.flatnonzero(mask).astype(np.int64))
-        win = _window(m_idx, q.start, q.end)
+        win = _window_at(codes, q.start, q.end)
         q_upper[win, j] = q.qty_t_per_month
 
     # outages and demand surges
@@ -505,7 +532,7 @@ def compile_market(
         if isinstance(shock, OutageShock):
             if shock.region not in regions:
                 continue
-            win = _window(m_idx, shock.start, shock.end)
+            win = _window_at(codes, shock.start, shock.end)
             rg = regions.index(shock.region)
             for nodes, names, cap in ((s_node, s_name, s_cap), (k_out, k_name, k_cap)):
                 sel = _node_sel(
@@ -523,7 +550,7 @@ def compile_market(
             rg_opt = regions.index(shock.region) if shock.region in regions else None
             if shock.region is not None and rg_opt is None:
                 continue
-            win = _window(m_idx, shock.start, shock.end)
+            win = _window_at(codes, shock.start, shock.end)
             sel = _node_sel(
                 node_region,
                 node_product,
