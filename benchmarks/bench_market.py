@@ -47,7 +47,7 @@ from typing import Any
 import highspy
 import numpy as np
 
-from critmin.market.compile import CompiledMarket, compile_market
+from critmin.market.compile import CompiledMarket, clear_caches, compile_market
 from critmin.market.engine import run_market
 from critmin.market.lp import ClearingLP, ColumnLayout, ExtraColumn
 from critmin.scenarios.loader import LoadedScenario, load_study
@@ -359,10 +359,13 @@ def _measure(label: str, loaded: list[LoadedScenario]) -> dict[str, Any]:
     engine_s: list[tuple[float, float, float]] = []  # (wall, in Highs.run, in any HiGHS call)
     series_rows = 0
     for _ in range(REPEATS):  # interleaved, so both see the same machine load
+        # every timed run starts without compile's value-keyed caches, as `critmin run` does
+        clear_caches()
         t0 = time.perf_counter()
         _run_all(loaded, NaiveLP)
         naive_s.append(time.perf_counter() - t0)
         # critmin over the naive side's scope: compile + months (no tables, metrics, comparison)
+        clear_caches()
         t0 = time.perf_counter()
         pairs = _run_all(loaded, ClearingLP)
         wall = time.perf_counter() - t0
@@ -374,6 +377,7 @@ def _measure(label: str, loaded: list[LoadedScenario]) -> dict[str, Any]:
             )
         )
         timings: dict[str, float] = {}
+        clear_caches()
         t0 = time.perf_counter()
         series, _summary = run_study(loaded, timings=timings)
         crit_s.append(time.perf_counter() - t0)
