@@ -598,19 +598,6 @@ def compile_market(
     )
 
 
-def _number(lut: IntArray, keys: IntArray, n_nodes: int) -> tuple[IntArray, int]:
-    """Node ids of ``keys`` (region code x n_products + product) through ``lut``; keys not
-    numbered yet get ids ``n_nodes, n_nodes + 1, ...`` in order of first appearance (``lut``
-    is updated). Returns (ids, new node count)."""
-    ids = lut[keys]
-    new = ids < 0
-    if not new.any():
-        return ids, n_nodes
-    fresh = np.array(list(dict.fromkeys(keys[new].tolist())), dtype=np.int64)
-    lut[fresh] = np.arange(n_nodes, n_nodes + len(fresh))
-    return lut[keys], n_nodes + len(fresh)
-
-
 def _node_sel(
     node_region: IntArray,
     node_product: IntArray,
