@@ -12,8 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from critmin.cli import app
-from critmin.contracts import load_contract, read_prices, settle, value_contract
-from critmin.contracts.prices import read_forward_curve
 from critmin.errors import InputError
 from critmin.fileio import atomic_write_text
 
@@ -53,6 +51,8 @@ def settle_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="plain JSON on stdout")] = False,
 ) -> None:
     """The settlement statement month by month: who pays what, and why."""
+    from critmin.contracts import load_contract, read_prices, settle  # scipy: on use only
+
     contract = load_contract(contract_file)
     series = read_prices(prices)
     statement = settle(contract, series, first, through)
@@ -150,6 +150,9 @@ def value_cmd(
         )
     if paths < 0:
         raise InputError(f"expected --paths >= 0, got {paths}", where="--paths")
+    from critmin.contracts import load_contract, value_contract  # scipy: on use only
+    from critmin.contracts.prices import read_forward_curve
+
     contract = load_contract(contract_file)
     fwd: float | dict[str, float] = read_forward_curve(curve) if curve else float(forward or 0)
     val = value_contract(

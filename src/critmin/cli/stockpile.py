@@ -8,13 +8,16 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from critmin.cli import app
-from critmin.stockpile import StockpileResult, load_signals, load_spec, simulate
+
+if TYPE_CHECKING:
+    from critmin.stockpile import StockpileResult
 
 sub = typer.Typer(no_args_is_help=True, help="Strategic stockpiles: accounts, rules, ledger.")
 app.add_typer(sub, name="stockpile")
@@ -29,6 +32,8 @@ LIMIT_OPT = typer.Option(40, "--limit", help="Rows shown in the table (0 = all).
 
 
 def _run(spec_path: Path, signals_path: Path, scenario: str | None) -> StockpileResult:
+    from critmin.stockpile import load_signals, load_spec, simulate
+
     spec = load_spec(spec_path)
     signals = load_signals(signals_path)
     return simulate(spec, signals, scenario=scenario)

@@ -7,15 +7,16 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from critmin.cli import app
+
+if TYPE_CHECKING:  # pandas and yaml are imported by the commands that use them
+    import pandas as pd
 from critmin.errors import InputError
 
 trace_app = typer.Typer(
@@ -72,6 +73,8 @@ def _load_network(path: Path) -> Any:
 def _load_prices(path: Path | None) -> dict[str, float] | None:
     if path is None:
         return None
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -135,6 +138,8 @@ def import_cmd(
     if "template" in summary:
         company = summary["declaration"]["company_name"]
         con.print(f"{summary['template']} {summary['version']} from {company}")
+        import pandas as pd
+
         df = pd.DataFrame(summary["smelters"])
         if not df.empty:
             con.print(_table("Smelters and refiners", df[["cid", "metal", "name", "country"]]))
@@ -189,6 +194,8 @@ def check_cmd(
     else:
         con = _console()
         if report.violations:
+            import pandas as pd
+
             dv = pd.DataFrame([v.model_dump() for v in report.violations])
             con.print(
                 _table(
@@ -243,6 +250,8 @@ def origin_cmd(
             + ", ".join(res.value_missing)
         )
     for x, rows in facs.items():
+        import pandas as pd
+
         con.print(_table(f"Mines and refineries of {x}", pd.DataFrame(rows)))
 
 
