@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pytest
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin import yamlio
 from critmin.errors import InputError
 from critmin.yamlio import (
     FieldValueError,
@@ -235,3 +237,25 @@ def test_unknown_field_without_a_close_name_lists_the_fields_allowed_there() -> 
         "b.yaml:7 field 'items[1].colour': unknown field 'colour'; "
         "expected one of product, kg_per_unit, estimate"
     )
+
+
+_ROOT = Path(__file__).resolve().parents[1]
+_SHIPPED = sorted(
+    p.relative_to(_ROOT).as_posix()
+    for pattern in ("src/critmin/**/*.yaml", "examples/**/*.yaml")
+    for p in _ROOT.glob(pattern)
+)
+
+
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("rel", _SHIPPED)
+def test_libyaml_parser_gives_the_same_document(rel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """parse_yaml uses libyaml's parser when available; every shipped YAML file (built-in
+    scenarios, parameters, examples) gives the same data and the same line of every node as
+    with PyYAML's pure-Python parser."""
+    text = (_ROOT / rel).read_text(encoding="utf-8")
+    fast = parse_yaml(text, rel, unique_keys=True)
+    monkeypatch.setattr(yamlio, "_Loader", yaml.SafeLoader)
+    slow = parse_yaml(text, rel, unique_keys=True)
+    assert fast.data == slow.data
+    assert fast.lines == slow.lines

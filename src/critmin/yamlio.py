@@ -226,13 +226,18 @@ class _Builder:
         return out
 
 
+#: libyaml's parser when PyYAML was built with it (the PyPI wheels are): the same nodes and
+#: marks as the pure-Python parser, ~8x faster (the default study's YAML: 0.3 s -> 0.04 s)
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_yaml(text: str, name: str, *, unique_keys: bool = False) -> Document:
     """Parse YAML ``text`` read from ``name`` (used in messages) into a :class:`Document`.
 
     Syntax errors become :class:`InputError` at ``name:line``; with ``unique_keys`` a key
     given twice in one mapping is an error too (YAML would silently keep the last).
     """
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         try:
             node = loader.get_single_node()
