@@ -842,12 +842,14 @@ def _extra_table(view: RunView, variable: str, unit: str) -> str:
         ("Monthly maximum", lambda s: float(s.max())),
         ("Last month", lambda s: float(s.sort_index().iloc[-1])),
     ]
+    reporting = set(per_month.index.get_level_values(0))
+    months_of = {s: per_month.loc[s] for s in view.scenario_names if s in reporting}
     body = []
     for label, stat in stats:
         cells = []
         for scenario in view.scenario_names:
-            if scenario in per_month.index.get_level_values(0):
-                value: float | None = stat(per_month.loc[scenario])
+            if scenario in months_of:
+                value: float | None = stat(months_of[scenario])
                 text = fmt.by_quantity(value, quantity)
             else:
                 value, text = None, fmt.DASH
@@ -949,6 +951,7 @@ def _section(anchor: str, title: str, lead_html: str, body: str) -> str:
 
 def render_html(view: RunView) -> str:
     """The whole report page for a checked run."""
+    view = figures.indexed(view)  # the series split by variable once
     sections = [
         ("overview", "Overview", _kpi_section(view)),
         ("comparison", "Comparison", _comparison_section(view)),

@@ -1,23 +1,32 @@
 """Plotly figures of the report: prices, unserved demand, Sankey flows, extra variables.
 
 Each builder takes the checked :class:`~critmin.reports.contract.RunView` and returns a
-``plotly.graph_objects.Figure`` (or None when the run has nothing to draw). Data are
-aggregated before plotting (flows summed over months, regions summed over products) so the
-file stays small; plotly.js itself is inlined once by :mod:`critmin.reports.build`.
+figure as a plain dict in plotly's JSON schema (``{"data": [...], "layout": {...}}``), or
+None when the run has nothing to draw. The dicts are written as plotly's own
+``go.Figure`` / ``make_subplots`` would serialise them (same subplot domains, axis
+references and numeric arrays as base64 typed arrays) but without plotly's per-attribute
+validation, which made the report ~8x slower; :func:`figure_div` serialises them with
+``validate=False``. Data are aggregated before plotting (flows summed over months, regions
+summed over products) so the file stays small; plotly.js itself is inlined once by
+:mod:`critmin.reports.build`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.subplots import make_subplots
 
 from critmin.reports import fmt
 from critmin.reports.contract import Product, RunView, split_route
+
+#: A figure in plotly's JSON schema: ``{"data": [trace, ...], "layout": {...}}``.
+Figure = dict[str, Any]
 
 PALETTE: tuple[str, ...] = (
     "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
@@ -31,8 +40,9 @@ PLOT_CONFIG = {
     "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
 }
 
-TEMPLATE = go.layout.Template(
-    layout={
+#: The report's plotly template (``layout.template``), as plotly serialises it.
+TEMPLATE: dict[str, Any] = {
+    "layout": {
         "font": {"family": FONT, "size": 12, "color": "#1f2937"},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
@@ -60,7 +70,11 @@ TEMPLATE = go.layout.Template(
             "font": {"size": 12},
         },
     }
-)
+}
+#: Font of the column titles of the small multiples.
+TITLE_FONT = {"size": 13, "color": "#111827"}
+#: Month axes of the time-series panels.
+MONTH_AXIS = {"tickformat": "%b %Y", "dtick": "M6", "hoverformat": "%b %Y"}
 
 
 def region_colors(regions: Sequence[str]) -> dict[str, str]:
@@ -73,7 +87,18 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def figure_div(fig: go.Figure, div_id: str, *, modebar: bool = True) -> str:
+def typed_array(values: np.ndarray) -> dict[str, str] | list[float]:
+    """Float values as a plotly.js typed array (``{"dtype": "f8", "bdata": base64}``).
+
+    The encoding plotly's validators give a numpy array; an empty array stays a list.
+    """
+    array = np.ascontiguousarray(values, dtype="<f8")
+    if array.size == 0:
+        return []
+    return {"dtype": "f8", "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def figure_div(fig: Figure, div_id: str, *, modebar: bool = True) -> str:
     """The figure as a ``<div>`` + inline ``<script>`` (no plotly.js, no network)."""
     config = dict(PLOT_CONFIG) if modebar else {**PLOT_CONFIG, "displayModeBar": False}
     html: str = pio.to_html(
@@ -82,19 +107,17 @@ def figure_div(fig: go.Figure, div_id: str, *, modebar: bool = True) -> str:
         full_html=False,
         div_id=div_id,
         config=config,
-        validate=True,
+        validate=False,
     )
     return html
 
 
-def _legend_above(fig: go.Figure, height: int, top: int, bottom: int) -> None:
+def _legend_above(layout: dict[str, Any], height: int, top: int, bottom: int) -> None:
     """Put the legend above the column titles (plotly's default would overlap them)."""
     plot_px = max(1, height - top - bottom)
-    fig.update_layout(
-        height=height,
-        margin={"t": top, "b": bottom},
-        legend={"yanchor": "bottom", "y": 1.0 + 30 / plot_px, "x": 0, "xanchor": "left"},
-    )
+    layout["height"] = height
+    layout.setdefault("margin", {}).update({"t": top, "b": bottom})
+    layout["legend"] = {"yanchor": "bottom", "y": 1.0 + 30 / plot_px, "x": 0, "xanchor": "left"}
 
 
 def _month_dates(months: Sequence[str]) -> list[str]:
@@ -105,13 +128,173 @@ def _next_month(month: str) -> str:
     return f"{pd.Period(month, freq='M') + 1}-01"
 
 
-def shortage_runs(view: RunView, scenario: str) -> list[tuple[str, str]]:
-    """Contiguous runs of months with unserved demand > 0 in ``scenario`` (first, last)."""
-    unserved = view.variable("unserved")
-    per_month = unserved[unserved["scenario"] == scenario].groupby("month")["value"].sum()
-    months = sorted(str(m) for m in per_month[per_month > 1e-9].index)
+# --------------------------------------------------------------------------- subplot grid
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One panel of a subplot grid: its trace axis references (``x2``, ``y2``)."""
+
+    xref: str
+    yref: str
+
+
+def subplot_grid(
+    rows: int,
+    cols: int,
+    *,
+    column_titles: Sequence[str],
+    horizontal_spacing: float,
+    vertical_spacing: float | None = None,
+    shared_xaxes: bool = False,
+    shared_yaxes: bool = False,
+) -> tuple[dict[str, Any], list[list[Cell]]]:
+    """The layout ``plotly.subplots.make_subplots`` makes, and the cells ``[row][col]``.
+
+    Same arithmetic as plotly 7's ``make_subplots`` (start cell top-left, no row or column
+    widths): columns of width ``(1 - h (cols - 1)) / cols``, rows likewise, axes numbered
+    row by row from the top, shared x axes matching the bottom row's axis of their
+    column, shared y axes the first column's axis of their row (their tick labels hidden),
+    column titles centred above the top row.
+    """
+    h = horizontal_spacing
+    v = (0.3 / rows) if vertical_spacing is None else vertical_spacing
+    widths = [(1.0 - h * (cols - 1)) / cols] * cols
+    heights = [(1.0 - v * (rows - 1)) / rows] * rows
+    # make_subplots' grid: grid[i] is the i-th row from the top (row_seq reversed)
+    grid = [
+        [(sum(widths[:c]) + c * h, sum(heights[:r]) + r * v) for c in range(cols)]
+        for r in range(rows)[::-1]
+    ]
+    layout: dict[str, Any] = {}
+    cells: list[list[Cell]] = []
+    top_domains: list[list[float]] = []
+    for r in range(rows):
+        row_cells = []
+        for c in range(cols):
+            x_s = grid[r][c][0]
+            x_e = grid[r][c][0] + widths[c]
+            y_s = _clamp_unit(grid[r][c][1])
+            y_e = _clamp_unit(grid[r][c][1] + heights[-1 - r])
+            x_domain = [max(0.0, x_s), min(1.0, x_e)]
+            y_domain = [max(0.0, y_s), min(1.0, y_e)]
+            n = r * cols + c + 1
+            suffix = str(n) if n > 1 else ""
+            layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": x_domain}
+            layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": y_domain}
+            row_cells.append(Cell(f"x{suffix}", f"y{suffix}"))
+            if r == 0:  # titles sit on the unclamped domains, as in make_subplots
+                top_domains.append([x_s, x_e, y_s, y_e])
+        cells.append(row_cells)
+    if shared_xaxes:
+        for c in range(cols):
+            first = cells[rows - 1][c].xref
+            for r in range(rows - 1):
+                axis = layout[_axis_key(cells[r][c].xref)]
+                axis["matches"] = first
+                axis["showticklabels"] = False
+    if shared_yaxes:
+        for r in range(rows):
+            first = cells[r][0].yref
+            for c in range(1, cols):
+                axis = layout[_axis_key(cells[r][c].yref)]
+                axis["matches"] = first
+                axis["showticklabels"] = False
+    annotations = []
+    for title, (x0, x1, _, y1) in zip(column_titles, top_domains, strict=False):
+        if title:
+            annotations.append(
+                {
+                    "font": dict(TITLE_FONT),
+                    "showarrow": False,
+                    "text": title,
+                    "x": sum([x0, x1]) / 2.0,
+                    "xanchor": "center",
+                    "xref": "paper",
+                    "y": y1,
+                    "yanchor": "bottom",
+                    "yref": "paper",
+                }
+            )
+    layout["annotations"] = annotations
+    return layout, cells
+
+
+def _clamp_unit(value: float) -> float:
+    """make_subplots' rounding of a y bound within 0.01 outside [0, 1]."""
+    if -0.01 < value < 0.0:
+        return 0.0
+    if 1.0 < value < 1.01:
+        return 1.0
+    return value
+
+
+def _axis_key(ref: str) -> str:
+    """``"x2" -> "xaxis2"``, ``"y" -> "yaxis"``."""
+    return f"{ref[0]}axis{ref[1:]}"
+
+
+def _update_axes(layout: dict[str, Any], letter: str, **props: Any) -> None:
+    for key, axis in layout.items():
+        if key.startswith(f"{letter}axis"):
+            axis.update(props)
+
+
+# --------------------------------------------------------------------------- the run, split once
+
+
+@dataclass(frozen=True)
+class IndexedRunView(RunView):
+    """A :class:`RunView` with the series split by variable once (``variable()`` is a lookup).
+
+    The report asks for the same variables hundreds of times; filtering 40,000 rows each
+    time took about a second. Rows keep their order in the series.
+    """
+
+    by_variable: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    #: display unit of each priced product's prices, by ``(mineral, stage)``
+    price_units: Mapping[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    #: months with unserved demand per scenario, as (first, last) runs
+    shortages: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False)
+
+    def variable(self, name: str) -> pd.DataFrame:
+        part = self.by_variable.get(name)
+        return part if part is not None else self.series.iloc[0:0]
+
+
+def indexed(view: RunView) -> IndexedRunView:
+    """``view`` with its series split by variable and the per-product/scenario facts cached."""
+    if isinstance(view, IndexedRunView):
+        return view
+    series = view.series
+    by_variable = {
+        str(name): part for name, part in series.groupby("variable", sort=False, observed=True)
+    }
+    price = by_variable.get("price", series.iloc[0:0])
+    typical = price["value"].abs().groupby([price["mineral"], price["stage"]]).median()
+    price_units = {
+        (str(m), str(s)): fmt.price_unit(float(v))
+        for m, s, v in zip(*_levels(typical, 2), typical.tolist(), strict=True)
+    }
+    unserved = by_variable.get("unserved", series.iloc[0:0])
+    per_month = unserved.groupby(["scenario", "month"])["value"].sum()
+    shortages: dict[str, list[str]] = {}
+    for scenario, month, value in zip(*_levels(per_month, 2), per_month.tolist(), strict=True):
+        if value > 1e-9:
+            shortages.setdefault(str(scenario), []).append(str(month))
+    base = {f.name: getattr(view, f.name) for f in fields(RunView)}
+    return IndexedRunView(
+        **base,
+        by_variable=by_variable,
+        price_units=price_units,
+        shortages={s: _runs(months) for s, months in shortages.items()},
+    )
+
+
+def _runs(months: Sequence[str]) -> list[tuple[str, str]]:
+    """Sorted months as contiguous (first, last) runs."""
     runs: list[tuple[str, str]] = []
-    for month in months:
+    for month in sorted(months):
         if runs and str(pd.Period(runs[-1][1], freq="M") + 1) == month:
             runs[-1] = (runs[-1][0], month)
         else:
@@ -119,136 +302,186 @@ def shortage_runs(view: RunView, scenario: str) -> list[tuple[str, str]]:
     return runs
 
 
+def shortage_runs(view: RunView, scenario: str) -> list[tuple[str, str]]:
+    """Contiguous runs of months with unserved demand > 0 in ``scenario`` (first, last)."""
+    if isinstance(view, IndexedRunView):
+        return list(view.shortages.get(scenario, []))
+    unserved = view.variable("unserved")
+    per_month = unserved[unserved["scenario"] == scenario].groupby("month")["value"].sum()
+    return _runs([str(m) for m in per_month[per_month > 1e-9].index])
+
+
 def price_unit_of(view: RunView, product: Product) -> str:
     """Display unit of a product's prices (USD/kg for high-value products)."""
+    if isinstance(view, IndexedRunView):
+        return view.price_units.get((product.mineral, product.stage), fmt.price_unit(0.0))
     price = view.variable("price")
     rows = price[(price["mineral"] == product.mineral) & (price["stage"] == product.stage)]
     typical = float(rows["value"].abs().median()) if len(rows) else 0.0
     return fmt.price_unit(typical)
 
 
-def prices_figure(view: RunView) -> go.Figure | None:
+def _levels(values: pd.Series, n: int) -> list[list[str]]:
+    """The first ``n`` index levels of a grouped series, as lists of str."""
+    return [[str(v) for v in values.index.get_level_values(i)] for i in range(n)]
+
+
+def _group_positions(columns: Sequence[list[str]]) -> dict[tuple[str, ...], np.ndarray]:
+    """Positions of the rows of each group of equal keys (one list per key), in row order."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, key in enumerate(zip(*columns, strict=True)):
+        groups.setdefault(key, []).append(i)
+    return {key: np.asarray(pos, dtype=np.intp) for key, pos in groups.items()}
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def prices_figure(view: RunView) -> Figure | None:
     """Small multiples: one row per priced product, one column per scenario, a line per region."""
+    view = indexed(view)
     price = view.variable("price")
     if price.empty:
         return None
-    products = [
-        p
-        for p in view.products
-        if ((price["mineral"] == p.mineral) & (price["stage"] == p.stage)).any()
-    ]
-    scenarios = [s for s in view.scenario_names if (price["scenario"] == s).any()]
+    priced = set(zip(price["mineral"].tolist(), price["stage"].tolist(), strict=True))
+    products = [p for p in view.products if (p.mineral, p.stage) in priced]
+    in_series = set(price["scenario"].unique().tolist())
+    scenarios = [s for s in view.scenario_names if s in in_series]
     colors = region_colors(view.regions)
-    agg = price.groupby(["scenario", "mineral", "stage", "region", "month"], as_index=False)[
-        "value"
-    ].mean()
-    fig = make_subplots(
-        rows=len(products),
-        cols=len(scenarios),
+    agg = price.groupby(["scenario", "mineral", "stage", "region", "month"])["value"].mean()
+    # agg is sorted by its keys, so each group's months are in order
+    scenario_of, mineral_of, stage_of, region_of, month_of = _levels(agg, 5)
+    groups = _group_positions([mineral_of, stage_of, scenario_of, region_of])
+    months = np.asarray(month_of, dtype=object)
+    values = agg.to_numpy()
+    layout, cells = subplot_grid(
+        len(products),
+        len(scenarios),
+        column_titles=scenarios,
+        horizontal_spacing=0.025,
+        vertical_spacing=0.045 if len(products) > 1 else 0.0,
         shared_xaxes=True,
         shared_yaxes=True,
-        column_titles=scenarios,
-        vertical_spacing=0.045 if len(products) > 1 else 0.0,
-        horizontal_spacing=0.025,
     )
+    data: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
     shown: set[str] = set()
-    for r, product in enumerate(products, start=1):
+    for r, product in enumerate(products):
         unit = price_unit_of(view, product)
         factor = fmt.price_factor(unit)
         decimals = 2 if unit == "USD/kg" else 0
-        part = agg[(agg["mineral"] == product.mineral) & (agg["stage"] == product.stage)]
-        for c, scenario in enumerate(scenarios, start=1):
-            sc = part[part["scenario"] == scenario]
+        for c, scenario in enumerate(scenarios):
+            cell = cells[r][c]
             for region in view.regions:
-                rows = sc[sc["region"] == region].sort_values("month")
-                if rows.empty:
+                pos = groups.get((product.mineral, product.stage, scenario, region))
+                if pos is None:
                     continue
-                fig.add_trace(
-                    go.Scatter(
-                        x=_month_dates(rows["month"].tolist()),
-                        y=np.round(rows["value"].to_numpy() * factor, decimals),
-                        mode="lines",
-                        name=region,
-                        legendgroup=region,
-                        showlegend=region not in shown,
-                        line={"color": colors[region], "width": 1.7},
-                        hovertemplate=(f"{region} · %{{y:,.{decimals}f}} {unit}<extra></extra>"),
-                    ),
-                    row=r,
-                    col=c,
+                data.append(
+                    {
+                        "hovertemplate": f"{region} · %{{y:,.{decimals}f}} {unit}<extra></extra>",
+                        "legendgroup": region,
+                        "line": {"color": colors[region], "width": 1.7},
+                        "mode": "lines",
+                        "name": region,
+                        "showlegend": region not in shown,
+                        "x": _month_dates(months[pos].tolist()),
+                        "y": typed_array(np.round(values[pos] * factor, decimals)),
+                        "type": "scatter",
+                        "xaxis": cell.xref,
+                        "yaxis": cell.yref,
+                    }
                 )
                 shown.add(region)
             for first, last in shortage_runs(view, scenario):
-                fig.add_vrect(
-                    x0=f"{first}-01",
-                    x1=_next_month(last),
-                    fillcolor="#9ca3af",
-                    opacity=0.13,
-                    line_width=0,
-                    layer="below",
-                    row=r,
-                    col=c,
+                shapes.append(
+                    {
+                        "fillcolor": "#9ca3af",
+                        "layer": "below",
+                        "line": {"width": 0},
+                        "opacity": 0.13,
+                        "type": "rect",
+                        "x0": f"{first}-01",
+                        "x1": _next_month(last),
+                        "xref": cell.xref,
+                        "y0": 0,
+                        "y1": 1,
+                        "yref": f"{cell.yref} domain",
+                    }
                 )
-        fig.update_yaxes(
-            title_text=f"<b>{product.label}</b><br>{unit}", row=r, col=1, title_standoff=6
-        )
-    fig.update_xaxes(tickformat="%b %Y", dtick="M6", hoverformat="%b %Y")
-    fig.update_layout(template=TEMPLATE, hovermode="x unified", margin={"l": 90, "r": 20})
-    _legend_above(fig, 110 + 190 * len(products), 84, 30)
-    fig.update_annotations(font={"size": 13, "color": "#111827"})
-    return fig
+        layout[_axis_key(cells[r][0].yref)]["title"] = {
+            "text": f"<b>{product.label}</b><br>{unit}",
+            "standoff": 6,
+        }
+    _update_axes(layout, "x", **MONTH_AXIS)
+    if shapes:
+        layout["shapes"] = shapes
+    layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 90, "r": 20})
+    _legend_above(layout, 110 + 190 * len(products), 84, 30)
+    return {"data": data, "layout": layout}
 
 
-def unserved_figure(view: RunView) -> go.Figure | None:
+def unserved_figure(view: RunView) -> Figure | None:
     """Stacked monthly bars of unserved demand by region, one panel per scenario."""
+    view = indexed(view)
     unserved = view.variable("unserved")
     if unserved.empty or float(unserved["value"].abs().sum()) <= 1e-9:
         return None
     agg = unserved.groupby(["scenario", "region", "month"], as_index=False)["value"].sum()
-    scenarios = [s for s in view.scenario_names if (agg["scenario"] == s).any()]
+    in_agg = set(agg["scenario"].unique().tolist())
+    scenarios = [s for s in view.scenario_names if s in in_agg]
     months = sorted(view.series["month"].unique().tolist())
     colors = region_colors(view.regions)
-    fig = make_subplots(
-        rows=1, cols=len(scenarios), shared_yaxes=True, column_titles=scenarios,
-        horizontal_spacing=0.025,
-    )  # fmt: skip
+    layout, cells = subplot_grid(
+        1, len(scenarios), column_titles=scenarios, horizontal_spacing=0.025, shared_yaxes=True
+    )
     shown: set[str] = set()
     positive = agg.groupby("region")["value"].sum()
     regions = [r for r in view.regions if float(positive.get(r, 0.0)) > 1e-9]
-    for c, scenario in enumerate(scenarios, start=1):
-        sc = agg[agg["scenario"] == scenario].set_index(["region", "month"])["value"]
+    keys = zip(agg["scenario"].tolist(), agg["region"].tolist(), agg["month"].tolist(), strict=True)
+    lookup = dict(zip(keys, agg["value"].tolist(), strict=True))
+    dates = _month_dates(months)
+    data: list[dict[str, Any]] = []
+    for c, scenario in enumerate(scenarios):
         for region in regions:
-            values = np.array([float(sc.get((region, m), 0.0)) for m in months])
-            fig.add_trace(
-                go.Bar(
-                    x=_month_dates(months),
-                    y=np.round(values, 1),
-                    name=region,
-                    legendgroup=region,
-                    showlegend=region not in shown,
-                    marker={"color": colors[region], "line": {"width": 0}},
-                    hovertemplate=f"{region} · %{{y:,.0f}} t<extra></extra>",
-                ),
-                row=1,
-                col=c,
+            values = np.array([lookup.get((scenario, region, m), 0.0) for m in months])
+            data.append(
+                {
+                    "hovertemplate": f"{region} · %{{y:,.0f}} t<extra></extra>",
+                    "legendgroup": region,
+                    "marker": {"color": colors[region], "line": {"width": 0}},
+                    "name": region,
+                    "showlegend": region not in shown,
+                    "x": list(dates),
+                    "y": typed_array(np.round(values, 1)),
+                    "type": "bar",
+                    "xaxis": cells[0][c].xref,
+                    "yaxis": cells[0][c].yref,
+                }
             )
             shown.add(region)
-    fig.update_yaxes(title_text="t per month", row=1, col=1)
-    fig.update_xaxes(tickformat="%b %Y", dtick="M6", hoverformat="%b %Y")
-    for c, scenario in enumerate(scenarios, start=1):
-        total = float(agg.loc[agg["scenario"] == scenario, "value"].sum())
-        if total <= 1e-9:
-            fig.add_annotation(
-                text="no unserved demand", x=0.5, y=0.5, xref="x domain", yref="y domain",
-                showarrow=False, font={"color": "#9ca3af", "size": 12}, row=1, col=c,
-            )  # fmt: skip
-    fig.update_layout(
+    layout["yaxis"]["title"] = {"text": "t per month"}
+    _update_axes(layout, "x", **MONTH_AXIS)
+    totals = agg.groupby("scenario")["value"].sum()
+    for c, scenario in enumerate(scenarios):
+        if float(totals.get(scenario, 0.0)) <= 1e-9:
+            cell = cells[0][c]
+            layout["annotations"].append(
+                {
+                    "font": dict(TITLE_FONT),  # the titles' font, as update_annotations set it
+                    "showarrow": False,
+                    "text": "no unserved demand",
+                    "x": 0.5,
+                    "xref": f"{cell.xref} domain",
+                    "y": 0.5,
+                    "yref": f"{cell.yref} domain",
+                }
+            )
+    layout.update(
         template=TEMPLATE, barmode="stack", bargap=0.15, hovermode="x unified",
         margin={"l": 70, "r": 20},
     )  # fmt: skip
-    _legend_above(fig, 380, 84, 40)
-    fig.update_annotations(font={"size": 13, "color": "#111827"})
-    return fig
+    _legend_above(layout, 380, 84, 40)
+    return {"data": data, "layout": layout}
 
 
 def sankey_links(view: RunView, scenario: str) -> pd.DataFrame:
@@ -268,12 +501,13 @@ def sankey_links(view: RunView, scenario: str) -> pd.DataFrame:
     index = {(p.mineral, p.stage): i for i, p in enumerate(products)}
     production = view.variable("production")
     production = production[production["scenario"] == scenario]
-    made = production.groupby(["mineral", "stage", "region"])["value"].sum()
+    made_t = production.groupby(["mineral", "stage", "region"])["value"].sum()
+    made = dict(zip(zip(*_levels(made_t, 3), strict=True), made_t.tolist(), strict=True))
 
     def target(dest: str, k: int) -> str:
         if single_chain and k + 1 < len(products):
             nxt = products[k + 1]
-            if float(made.get((nxt.mineral, nxt.stage, dest), 0.0)) > 1e-9:
+            if made.get((nxt.mineral, nxt.stage, dest), 0.0) > 1e-9:
                 return f"{dest} · {nxt.label}"
         return f"{dest} · use"
 
@@ -286,21 +520,23 @@ def sankey_links(view: RunView, scenario: str) -> pd.DataFrame:
             continue
         links.append((f"{src} · {products[k].label}", target(dst, k), float(value), src))
     routes = set(totals["region"].tolist())
-    for made_key, value in made.items():
-        mineral, stage, region = (str(part) for part in made_key)  # type: ignore[attr-defined]
+    # the routes of each (product, exporter): every route "A->B" starts with "A->"
+    exports: dict[tuple[str, str, str], list[float]] = {}
+    for mineral, stage, raw_route, value in totals.itertuples(index=False):
+        route = str(raw_route)
+        at = route.find("->")
+        while at >= 0:
+            exports.setdefault((str(mineral), str(stage), route[:at]), []).append(float(value))
+            at = route.find("->", at + 1)
+    for (mineral, stage, region), value in made.items():
         k = index.get((mineral, stage))
         if k is None or f"{region}->{region}" in routes:
             continue
-        exported = totals[
-            (totals["mineral"] == mineral)
-            & (totals["stage"] == stage)
-            & totals["region"].str.startswith(f"{region}->")
-        ]["value"].sum()
+        # summed as pandas sums a filtered column (numpy's pairwise sum, rows in order)
+        exported = np.sum(np.asarray(exports.get((mineral, stage, region), []), dtype=float))
         domestic = float(value) - float(exported)
         if domestic > 1e-6 * max(1.0, float(value)):
-            links.append(
-                (f"{region} · {products[k].label}", target(str(region), k), domestic, str(region))
-            )
+            links.append((f"{region} · {products[k].label}", target(region, k), domestic, region))
     out = pd.DataFrame(links, columns=["source", "target", "value_t", "region"])
     summed: pd.DataFrame = out.groupby(["source", "target", "region"], as_index=False).agg(
         value_t=("value_t", "sum")
@@ -308,67 +544,75 @@ def sankey_links(view: RunView, scenario: str) -> pd.DataFrame:
     return summed
 
 
-def sankey_figure(view: RunView, scenario: str) -> go.Figure | None:
+def sankey_figure(view: RunView, scenario: str) -> Figure | None:
     """Sankey of a scenario's flows by stage and country (t, summed over the run's months)."""
     links = sankey_links(view, scenario)
     if links.empty:
         return None
     colors = region_colors(view.regions)
     stage_rank = {p.label: i for i, p in enumerate(view.products)}
+    region_rank = {r: i for i, r in enumerate(view.regions)}
 
     def node_key(label: str) -> tuple[int, int, str]:
         region, _, stage = label.partition(" · ")
-        rank = stage_rank.get(stage, len(stage_rank))
-        region_rank = view.regions.index(region) if region in view.regions else 99
-        return (rank, region_rank, label)
+        return (stage_rank.get(stage, len(stage_rank)), region_rank.get(region, 99), label)
 
     labels = sorted(set(links["source"]) | set(links["target"]), key=node_key)
     position = {label: i for i, label in enumerate(labels)}
     node_colors = [colors.get(label.partition(" · ")[0], "#9ca3af") for label in labels]
     link_colors = [_rgba(colors.get(r, "#9ca3af"), 0.38) for r in links["region"]]
-    fig = go.Figure(
-        go.Sankey(
-            arrangement="snap",
-            valueformat=",.0f",
-            valuesuffix=" t",
-            node={
-                "label": labels,
-                "color": node_colors,
-                "pad": 10,
-                "thickness": 14,
-                "line": {"color": "#ffffff", "width": 0.5},
-            },
-            link={
-                "source": [position[s] for s in links["source"]],
-                "target": [position[t] for t in links["target"]],
-                "value": np.round(links["value_t"].to_numpy(), 1),
-                "color": link_colors,
-            },
-        )
-    )
-    fig.update_layout(
-        template=TEMPLATE,
-        height=max(480, 26 * len(labels) // 2 + 200),
-        margin={"l": 10, "r": 10, "t": 34, "b": 10},
-        font={"size": 11},
-    )
+    sankey = {
+        "arrangement": "snap",
+        "link": {
+            "color": link_colors,
+            "source": [position[s] for s in links["source"]],
+            "target": [position[t] for t in links["target"]],
+            "value": typed_array(np.round(links["value_t"].to_numpy(), 1)),
+        },
+        "node": {
+            "color": node_colors,
+            "label": labels,
+            "line": {"color": "#ffffff", "width": 0.5},
+            "pad": 10,
+            "thickness": 14,
+        },
+        "valueformat": ",.0f",
+        "valuesuffix": " t",
+        "type": "sankey",
+    }
+    layout: dict[str, Any] = {
+        "template": TEMPLATE,
+        "height": max(480, 26 * len(labels) // 2 + 200),
+        "margin": {"l": 10, "r": 10, "t": 34, "b": 10},
+        "font": {"size": 11},
+    }
     columns = [p.label for p in view.products if any(n.endswith(f" · {p.label}") for n in labels)]
     if len({p.stage for p in view.products}) == len(view.products) and columns:
         columns.append("use")
+        annotations = []
         for i, name in enumerate(columns):
             x = i / max(1, len(columns) - 1)
-            fig.add_annotation(
-                text=f"<b>{name}</b>", x=x, y=1.0, xref="paper", yref="paper",
-                yanchor="bottom", xanchor="left" if i == 0 else "right" if x == 1 else "center",
-                showarrow=False, font={"size": 12, "color": "#374151"},
-            )  # fmt: skip
-    return fig
+            annotations.append(
+                {
+                    "font": {"size": 12, "color": "#374151"},
+                    "showarrow": False,
+                    "text": f"<b>{name}</b>",
+                    "x": x,
+                    "xanchor": "left" if i == 0 else "right" if x == 1 else "center",
+                    "xref": "paper",
+                    "y": 1.0,
+                    "yanchor": "bottom",
+                    "yref": "paper",
+                }
+            )
+        layout["annotations"] = annotations
+    return {"data": [sankey], "layout": layout}
 
 
 ADDITIVE_UNITS = frozenset({"t", "usd"})
 
 
-def extra_figure(view: RunView, variable: str) -> go.Figure | None:
+def extra_figure(view: RunView, variable: str) -> Figure | None:
     """Lines of an extra variable per region, one panel per scenario that reports it.
 
     Rows of the same region (several products) are summed for tonnes and USD and
@@ -379,44 +623,50 @@ def extra_figure(view: RunView, variable: str) -> go.Figure | None:
         return None
     unit = str(rows["unit"].mode().iloc[0])
     how = "sum" if unit in ADDITIVE_UNITS else "mean"
-    agg = rows.groupby(["scenario", "region", "month"], as_index=False)["value"].agg(how)
-    scenarios = [s for s in view.scenario_names if (agg["scenario"] == s).any()]
+    agg = rows.groupby(["scenario", "region", "month"])["value"].agg(how)
+    # agg is sorted by its keys, so each group's months are in order
+    scenario_of, region_of, month_of = _levels(agg, 3)
+    groups = _group_positions([scenario_of, region_of])
+    months = np.asarray(month_of, dtype=object)
+    values = agg.to_numpy()
+    in_agg = {scenario for scenario, _ in groups}
+    scenarios = [s for s in view.scenario_names if s in in_agg]
     colors = region_colors(view.regions)
-    fig = make_subplots(
-        rows=1, cols=len(scenarios), shared_yaxes=True, column_titles=scenarios,
-        horizontal_spacing=0.04,
-    )  # fmt: skip
+    layout, cells = subplot_grid(
+        1, len(scenarios), column_titles=scenarios, horizontal_spacing=0.04, shared_yaxes=True
+    )
     shown: set[str] = set()
     quantity = fmt.quantity_of_unit(unit)
     scale, axis_unit = 1.0, unit
     if quantity is fmt.Quantity.MONEY:
         scale, axis_unit = 1e-6, "USD million"
-    for c, scenario in enumerate(scenarios, start=1):
-        sc = agg[agg["scenario"] == scenario]
-        for region in _ordered(sc["region"].unique().tolist(), view.regions):
-            part = sc[sc["region"] == region].sort_values("month")
+    data: list[dict[str, Any]] = []
+    for c, scenario in enumerate(scenarios):
+        regions = [region for sc, region in groups if sc == scenario]
+        for region in _ordered(regions, view.regions):
+            pos = groups[(scenario, region)]
             color = colors.get(region, "#6b7280")
-            fig.add_trace(
-                go.Scatter(
-                    x=_month_dates(part["month"].tolist()),
-                    y=np.round(part["value"].to_numpy() * scale, 3),
-                    mode="lines+markers" if len(part) < 4 else "lines",
-                    name=region,
-                    legendgroup=region,
-                    showlegend=region not in shown,
-                    line={"color": color, "width": 1.8},
-                    hovertemplate=f"{region} · %{{y:,.2f}} {axis_unit}<extra></extra>",
-                ),
-                row=1,
-                col=c,
+            data.append(
+                {
+                    "hovertemplate": f"{region} · %{{y:,.2f}} {axis_unit}<extra></extra>",
+                    "legendgroup": region,
+                    "line": {"color": color, "width": 1.8},
+                    "mode": "lines+markers" if len(pos) < 4 else "lines",
+                    "name": region,
+                    "showlegend": region not in shown,
+                    "x": _month_dates(months[pos].tolist()),
+                    "y": typed_array(np.round(values[pos] * scale, 3)),
+                    "type": "scatter",
+                    "xaxis": cells[0][c].xref,
+                    "yaxis": cells[0][c].yref,
+                }
             )
             shown.add(region)
-    fig.update_yaxes(title_text=axis_unit, row=1, col=1)
-    fig.update_xaxes(tickformat="%b %Y", dtick="M6", hoverformat="%b %Y")
-    fig.update_layout(template=TEMPLATE, hovermode="x unified", margin={"l": 70, "r": 20})
-    _legend_above(fig, 330, 84, 40)
-    fig.update_annotations(font={"size": 13, "color": "#111827"})
-    return fig
+    layout["yaxis"]["title"] = {"text": axis_unit}
+    _update_axes(layout, "x", **MONTH_AXIS)
+    layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 70, "r": 20})
+    _legend_above(layout, 330, 84, 40)
+    return {"data": data, "layout": layout}
 
 
 def _ordered(names: Sequence[str], regions: Sequence[str]) -> list[str]:
