@@ -802,8 +802,7 @@ def _extras_section(view: RunView) -> str:
         return ""
     blocks = []
     for i, variable in enumerate(extras):
-        rows = view.variable(variable)
-        unit = str(rows["unit"].mode().iloc[0])
+        unit = figures.variable_unit(view, variable)
         fig = figures.extra_figure(view, variable)
         chart = figures.figure_div(fig, f"fig-extra-{i}") if fig is not None else ""
         title = (
@@ -825,14 +824,11 @@ def _extras_section(view: RunView) -> str:
 
 
 def _extra_table(view: RunView, variable: str, unit: str) -> str:
-    rows = view.variable(variable)
     quantity = fmt.quantity_of_unit(unit)
     additive = unit in figures.ADDITIVE_UNITS and not any(
         word in variable for word in ("stock", "inventory", "level", "cover")
     )
-    per_month = rows.groupby(["scenario", "month"])["value"].agg(
-        "sum" if unit in figures.ADDITIVE_UNITS else "mean"
-    )
+    per_month = figures.extra_aggregate(view, variable, by_region=False)
     stats: list[tuple[str, Callable[[pd.Series], float]]] = []
     if additive:
         stats.append(("Total over the run", lambda s: float(s.sum())))

@@ -23,7 +23,7 @@ import pandas as pd
 import plotly.io as pio
 
 from critmin.reports import fmt
-from critmin.reports.contract import Product, RunView, split_route
+from critmin.reports.contract import CORE_VARIABLES, Product, RunView, split_route
 
 #: A figure in plotly's JSON schema: ``{"data": [trace, ...], "layout": {...}}``.
 Figure = dict[str, Any]
@@ -256,6 +256,12 @@ class IndexedRunView(RunView):
     price_units: Mapping[tuple[str, str], str] = field(default_factory=dict, repr=False)
     #: months with unserved demand per scenario, as (first, last) runs
     shortages: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False)
+    #: unit of each extra variable (the most frequent of its rows)
+    extra_units: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: each extra variable by (scenario, region, month) and by (scenario, month), rows
+    #: summed (t, USD) or averaged (other units), see :func:`extra_aggregate`
+    extra_by_region: Mapping[str, pd.Series] = field(default_factory=dict, repr=False)
+    extra_by_month: Mapping[str, pd.Series] = field(default_factory=dict, repr=False)
 
     def variable(self, name: str) -> pd.DataFrame:
         part = self.by_variable.get(name)
@@ -282,13 +288,59 @@ def indexed(view: RunView) -> IndexedRunView:
     for scenario, month, value in zip(*_levels(per_month, 2), per_month.tolist(), strict=True):
         if value > 1e-9:
             shortages.setdefault(str(scenario), []).append(str(month))
+    # extra variables: aggregated in one pass (each group sums its rows in series order,
+    # as a groupby of the variable alone would)
+    extras = [name for name in by_variable if name not in CORE_VARIABLES]
+    extra_units = {name: str(by_variable[name]["unit"].mode().iloc[0]) for name in extras}
+    rows = series[series["variable"].isin(extras)]
+    tables = [
+        rows.groupby(["variable", *keys])["value"].agg(["sum", "mean"])
+        for keys in (["scenario", "region", "month"], ["scenario", "month"])
+    ]
+    by_region, by_month = (
+        {
+            str(name): part[_how(extra_units[str(name)])].droplevel(0)
+            for name, part in table.groupby(level=0, sort=False)
+        }
+        for table in tables
+    )
     base = {f.name: getattr(view, f.name) for f in fields(RunView)}
     return IndexedRunView(
         **base,
         by_variable=by_variable,
         price_units=price_units,
         shortages={s: _runs(months) for s, months in shortages.items()},
+        extra_units=extra_units,
+        extra_by_region=by_region,
+        extra_by_month=by_month,
     )
+
+
+ADDITIVE_UNITS = frozenset({"t", "usd"})
+
+
+def _how(unit: str) -> str:
+    """How rows of one region or month are combined: summed for t and USD, else averaged."""
+    return "sum" if unit in ADDITIVE_UNITS else "mean"
+
+
+def variable_unit(view: RunView, variable: str) -> str:
+    """The unit of a variable's rows (the most frequent one)."""
+    if isinstance(view, IndexedRunView) and variable in view.extra_units:
+        return view.extra_units[variable]
+    return str(view.variable(variable)["unit"].mode().iloc[0])
+
+
+def extra_aggregate(view: RunView, variable: str, *, by_region: bool) -> pd.Series:
+    """A variable by (scenario, region, month) or (scenario, month), rows summed for t and
+    USD, averaged for other units (days, shares, prices)."""
+    keys = ["scenario", "region", "month"] if by_region else ["scenario", "month"]
+    if isinstance(view, IndexedRunView):
+        cached = (view.extra_by_region if by_region else view.extra_by_month).get(variable)
+        if cached is not None:
+            return cached
+    rows = view.variable(variable)
+    return rows.groupby(keys)["value"].agg(_how(variable_unit(view, variable)))
 
 
 def _runs(months: Sequence[str]) -> list[tuple[str, str]]:
@@ -609,21 +661,16 @@ def sankey_figure(view: RunView, scenario: str) -> Figure | None:
     return {"data": [sankey], "layout": layout}
 
 
-ADDITIVE_UNITS = frozenset({"t", "usd"})
-
-
 def extra_figure(view: RunView, variable: str) -> Figure | None:
     """Lines of an extra variable per region, one panel per scenario that reports it.
 
     Rows of the same region (several products) are summed for tonnes and USD and
     averaged for other units (days, shares, prices).
     """
-    rows = view.variable(variable)
-    if rows.empty:
+    if view.variable(variable).empty:
         return None
-    unit = str(rows["unit"].mode().iloc[0])
-    how = "sum" if unit in ADDITIVE_UNITS else "mean"
-    agg = rows.groupby(["scenario", "region", "month"])["value"].agg(how)
+    unit = variable_unit(view, variable)
+    agg = extra_aggregate(view, variable, by_region=True)
     # agg is sorted by its keys, so each group's months are in order
     scenario_of, region_of, month_of = _levels(agg, 3)
     groups = _group_positions([scenario_of, region_of])
