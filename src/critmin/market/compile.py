@@ -260,12 +260,6 @@ def _rows(row: FloatArray, n_m: int) -> FloatArray:
     return out
 
 
-def _inf(shape: tuple[int, int]) -> FloatArray:
-    out = np.empty(shape)
-    out.fill(INF)
-    return out
-
-
 @functools.lru_cache(maxsize=64)
 def _default_routes(
     n_u: int, prods: tuple[int, ...], n_p: int
@@ -329,13 +323,12 @@ def compile_market(
     s_name: list[str] = []
     dated = False
     for j, b in enumerate(supply_blocks):
-        region, product, qty = b.region, b.product, b.qty_t
+        region, product = b.region, b.product
         s_nodes.append(
             number(region_at[region] * n_p + product_at[product or fallback], len(node_ids))
         )
         s_costs.append(b.cost_usd_per_t)
-        # b.qty_t_per_month, inlined
-        s_qtys.append(qty if qty is not None else b.qty_t_per_year / 12.0)  # type: ignore[operator]
+        s_qtys.append(b.qty_t_per_month)
         s_name.append(b.name or f"{region} {product or single} supply {j}")
         dated = dated or bool(b.start or b.end)
     s_node = np.array(s_nodes, dtype=np.int64)
@@ -354,12 +347,12 @@ def compile_market(
     d_col: list[int] = []
     dated = False
     for j, db in enumerate(dem):
-        region, product, qty = db.region, db.product, db.qty_t
+        region, product = db.region, db.product
         d_nodes.append(
             number(region_at[region] * n_p + product_at[product or fallback], len(node_ids))
         )
         d_wtps.append(db.wtp_usd_per_t)
-        d_qtys.append(qty if qty is not None else db.qty_t_per_year / 12.0)  # type: ignore[operator]
+        d_qtys.append(db.qty_t_per_month)
         d_crit.append(db.critical)
         d_name.append(db.name or f"{region} {product or single} demand {j}")
         d_col.append(rate_col.setdefault(db.growth_per_year, len(rate_col)))
@@ -397,13 +390,13 @@ def compile_market(
             number(region_at[c.region] * n_p + product_at[c.input or fallback], len(node_ids))
         )
     for c in conv:
-        region, qty = c.region, c.qty_t
+        region = c.region
         k_outs.append(
             number(region_at[region] * n_p + product_at[c.output or fallback], len(node_ids))
         )
         k_as.append(c.input_t_per_t)
         k_costs.append(c.cost_usd_per_t)
-        k_qtys.append(qty if qty is not None else c.qty_t_per_year / 12.0)  # type: ignore[operator]
+        k_qtys.append(c.qty_t_per_month)
         k_name.append(c.name or f"{region} {c.input}->{c.output}")
         dated = dated or bool(c.start or c.end)
     k_in = np.array(k_ins, dtype=np.int64)
@@ -498,7 +491,7 @@ def compile_market(
         r_adval += win * t.ad_valorem
 
     # bans: market-level and shocks (a ban shock has the fields of its ExportBan)
-    r_upper = _inf((n_m, n_r))
+    r_upper = np.full((n_m, n_r), INF)
     bans: list[ExportBan | ExportBanShock] = list(market.export_bans)
     bans += [s for s in own if isinstance(s, ExportBanShock)]
     for ban in bans:
@@ -517,7 +510,7 @@ def compile_market(
     # quotas
     quotas: list[ExportQuota] = list(market.export_quotas)
     q_routes: list[IntArray] = []
-    q_upper = _inf((n_m, len(quotas)))
+    q_upper = np.full((n_m, len(quotas)), INF)
     for j, q in enumerate(quotas):
         mask = r_exp == regions.index(q.exporter)
         if q.to is not None:
