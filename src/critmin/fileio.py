@@ -1,16 +1,231 @@
-"""Atomic file output: a reader never sees a half-written file, and a failure leaves none.
+"""Files in and out: one-line errors on reading, nothing half-written on writing.
 
-Every writer in critmin goes through :func:`atomic_write`: the content is written to a
-temporary file in the target's folder and renamed over the target only once complete. On any
-error the temporary file is removed and an existing target is left as it was.
+Reading (every text input of critmin should come through here):
+
+* :func:`read_text` gives the UTF-8 text of a file or one :class:`~critmin.errors.InputError`
+  naming the file: missing, a directory, unreadable, not UTF-8 (with the line of the first bad
+  byte), larger than :data:`MAX_INPUT_BYTES`.
+* :func:`csv_rows` reads a CSV file through :func:`read_text` and yields ``(line, row)``;
+  a malformed CSV (a field over the csv module's 131,072-character limit, a NUL byte) is an
+  ``InputError`` at ``file:line``.
+
+Writing:
+
+* :func:`atomic_write` / :func:`atomic_write_text`: one file, written to a temporary file in
+  the target's folder and renamed over the target once complete.
+* :class:`OutputSet`: several files that belong together (a run's ``summary.json``,
+  ``series.parquet`` and ``report.html``) appear together or not at all. They are written into
+  a fresh staging folder beside the output folder, then swapped in with one atomic
+  ``renameat2(RENAME_EXCHANGE)`` (or a plain rename when the folder is new). A lock refuses a
+  second writer into the same folder; the staging folders and temp files of killed runs are
+  removed by the next writer.
+* :func:`safe_cell`: neutralises spreadsheet formula cells in CSV outputs (OWASP).
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import ctypes
+import ctypes.util
+import errno
+import io
 import os
+import re
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from critmin.errors import CritminError, InputError
+
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "OutputBusyError",
+    "OutputSet",
+    "atomic_write",
+    "atomic_write_text",
+    "check_output_dir",
+    "csv_rows",
+    "read_text",
+    "safe_cell",
+]
+
+#: the largest input file read (text formats: YAML, CSV, JSON): 256 MiB. Every shipped or
+#: realistic input is under a few MB; the limit turns a mistaken or hostile file into a
+#: message before it is read into memory.
+MAX_INPUT_BYTES = 256 * 2**20
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _os_problem(exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError) or exc.errno == errno.EISDIR:
+        return "is a directory, expected a file"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if exc.errno == errno.ELOOP:
+        return "too many levels of symbolic links"
+    if exc.errno == errno.ENOTDIR:
+        return "a part of the path is not a directory"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "file name too long"
+    return exc.strerror or str(exc)
+
+
+def read_bytes(path: str | Path, what: str = "file", max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of ``path``; one ``InputError`` (``cannot read <what>: ...``) otherwise."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(p))
+        with p.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {_os_problem(exc)}", where=str(p)) from None
+    if len(data) > max_bytes:
+        raise InputError(
+            f"cannot read {what}: larger than {max_bytes // 2**20} MiB", where=str(p)
+        ) from None
+    return data
+
+
+def read_text(
+    path: str | Path, what: str = "file", *, bom: bool = True, max_bytes: int = MAX_INPUT_BYTES
+) -> str:
+    """The UTF-8 text of ``path`` (a leading byte-order mark dropped when ``bom``).
+
+    Every problem is one :class:`InputError` naming the file: ``cannot read <what>: no such
+    file`` / ``is a directory, expected a file`` / ``permission denied`` / ``not UTF-8 text
+    (byte 0xe9 at line 3); save it as UTF-8``.
+    """
+    data = read_bytes(path, what, max_bytes)
+    try:
+        text = data.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        raise InputError(
+            f"cannot read {what}: not UTF-8 text (byte 0x{bad} at line {line}); save it as UTF-8",
+            where=f"{path}:{line}",
+        ) from None
+    return text
+
+
+def csv_rows(
+    path: str | Path, what: str = "CSV file"
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str | None]]]]:
+    """``(header, rows)`` of a CSV file: ``rows`` yields ``(line number, row dict)``.
+
+    The file is read by :func:`read_text`; a CSV the csv module refuses (a field over its
+    131,072-character limit, a NUL byte, an unterminated quote) is an ``InputError`` at
+    the line where it happened.
+    """
+    text = read_text(path, what)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = list(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise InputError(f"not a valid CSV: {exc}", where=f"{path}:1") from None
+
+    def rows() -> Iterator[tuple[int, dict[str, str | None]]]:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise InputError(
+                    f"not a valid CSV: {exc}", where=f"{path}:{reader.line_num}"
+                ) from None
+            yield reader.line_num, row
+
+    return header, rows()
+
+
+# --------------------------------------------------------------------------- CSV cells
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` (OWASP).
+
+    OWASP's CSV-injection guidance: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return is evaluated by Excel/LibreOffice (``=cmd|' /C calc'!A0`` runs a program);
+    a leading apostrophe makes it text. Numbers are left alone (``-5`` is a number, not a
+    formula); only ``str`` values are changed.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_frame_csv(df: Any, **kwargs: Any) -> str:
+    """``df.to_csv(**kwargs)`` with every text cell and header passed through :func:`safe_cell`."""
+    safe = df.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or str(safe[col].dtype).startswith("str"):
+            safe[col] = safe[col].map(safe_cell)
+    safe.columns = [safe_cell(str(c)) for c in safe.columns]
+    text: str = safe.to_csv(**kwargs)
+    return text
+
+
+# --------------------------------------------------------------------------- single files
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+_TMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]+\.tmp$")
+
+
+def _clean_stale_temps(folder: Path, name: str | None) -> None:
+    """Remove ``.<name>.<pid>.*.tmp`` files and folders left by dead processes (any name
+    when ``name`` is None)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        m = _TMP_RE.match(entry.name)
+        if not m or (name is not None and m["name"] != name) or _pid_alive(int(m["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+def _mkdir(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(
+            f"cannot write {what}: {str(folder)!r} exists and is not a folder", where="--out"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot write {what}: {_os_problem(exc)}", where=str(folder)) from None
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -18,17 +233,28 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
 
     The parent folder is created. The file gets ordinary permissions (``0o666`` less the
     umask), not the ``0o600`` of :func:`tempfile.mkstemp`, since outputs are meant to be shared.
+    The temp file is ``.<name>.<pid>.<random>.tmp``: one left by a killed process is removed
+    by the next write of the same name. A target that is a folder, or a parent that is a file
+    or not writable, is one ``InputError``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _mkdir(target.parent, f"{target.name}")
+    if target.is_dir():
+        raise InputError(f"cannot write {target.name}: it is a folder", where=str(target))
+    _clean_stale_temps(target.parent, target.name)
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {target.name}: {_os_problem(exc)}", where=str(target.parent)
+        ) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
+        tmp.chmod(0o666 & ~_umask())
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -46,3 +272,254 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
             os.fsync(fh.fileno())
 
     return atomic_write(path, _write)
+
+
+# --------------------------------------------------------------------------- output sets
+
+
+class OutputBusyError(CritminError):
+    """Another process is writing an output set into the same folder."""
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EXDEV, errno.EBUSY):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _mirror(src: Path, dst: Path, skip: set[str], budget: list[int]) -> bool:
+    """Hard-link every entry of ``src`` not in ``skip`` into ``dst`` (folders recreated).
+
+    Keeps files another command put in the output folder (``risk.json`` beside a run, a nested
+    ``--out out/two``) across the swap, at the cost of one link per file. False when the
+    folder holds more than the budget of entries or something that cannot be linked.
+    """
+    for entry in src.iterdir():
+        if entry.name in skip:
+            continue
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        target = dst / entry.name
+        try:
+            if entry.is_symlink():
+                target.symlink_to(os.readlink(entry))
+            elif entry.is_dir():
+                target.mkdir()
+                shutil.copystat(entry, target)
+                if not _mirror(entry, target, set(), budget):
+                    return False
+            elif entry.is_file():
+                os.link(entry, target)
+            else:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+class OutputSet:
+    """Files of one run written together: all appear in ``folder`` at once, or none do.
+
+    ::
+
+        with OutputSet(out, names=("summary.json", "series.parquet", "report.html")) as o:
+            write_parquet(o.path("series.parquet"))
+            ...
+        # here all three are in ``out``; on an exception, ``out`` is as it was
+
+    * A lock file ``.<folder>.critmin.lock`` beside ``folder`` (``flock``, released by the
+      kernel when the process dies, even by SIGKILL) refuses a second writer clearly:
+      :class:`OutputBusyError`, exit 2.
+    * Files are written into a staging folder ``.<folder>.<pid>.<random>.tmp`` beside
+      ``folder``. On success, files already in ``folder`` that are not part of the set are
+      hard-linked into the staging folder, and the two folders are swapped atomically
+      (``renameat2(RENAME_EXCHANGE)``); the old folder is then deleted. A new folder is
+      simply renamed into place. Where the swap is impossible (not Linux, another file
+      system, ``--out .``, a folder with more than 10,000 entries), files are renamed in one
+      by one (each file whole, the set not atomic) and this is the documented weaker case.
+    * Staging folders and temp files of dead processes are removed when the lock is taken.
+    """
+
+    MIRROR_LIMIT = 10_000
+
+    def __init__(self, folder: str | Path, names: tuple[str, ...] = ()) -> None:
+        self.folder = Path(folder)
+        if self.folder.is_symlink():  # swap the folder it points to, not the link
+            self.folder = self.folder.resolve()
+        self.names = names  # files of the set: an old copy not rewritten is removed
+        self._lock_fd: int | None = None
+        self._lock_path: Path | None = None
+        self.staging: Path | None = None
+        self.written: list[Path] = []
+
+    # ---- locking
+    def _lock(self) -> None:
+        import fcntl
+
+        parent = self.folder.absolute().parent
+        if self.folder.exists() and not self.folder.is_dir():
+            raise InputError(
+                f"{str(self.folder)!r} exists and is not a folder; give a folder", where="--out"
+            )
+        _mkdir(parent, "the output folder")
+        lock_path = parent / f".{self.folder.absolute().name}.critmin.lock"
+        while True:
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            except OSError as exc:
+                raise InputError(
+                    f"cannot write the output folder: {_os_problem(exc)}", where=str(parent)
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = ""
+                with contextlib.suppress(OSError, ValueError):
+                    holder = f" (pid {int(os.pread(fd, 32, 0).decode().strip())})"
+                os.close(fd)
+                raise OutputBusyError(
+                    f"another critmin process{holder} is writing to {str(self.folder)!r}; "
+                    "wait for it to finish or choose another --out"
+                ) from None
+            # the holder before us may have removed the file after we opened it: retry then
+            try:
+                same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd, self._lock_path = fd, lock_path
+
+    def _unlock(self) -> None:
+        if self._lock_fd is None:
+            return
+        if self._lock_path is not None:
+            with contextlib.suppress(OSError):
+                self._lock_path.unlink()
+        os.close(self._lock_fd)
+        self._lock_fd = None
+
+    # ---- staging
+    def __enter__(self) -> OutputSet:
+        self._lock()
+        try:
+            name = self.folder.absolute().name
+            parent = self.folder.absolute().parent
+            _clean_stale_temps(parent, name)
+            # with the lock held, every staging folder of this output is stale
+            for entry in parent.glob(f".{glob_escape(name)}.*.tmp"):
+                m = _TMP_RE.match(entry.name)
+                if m and m["name"] == name and entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+            if self.folder.is_dir():
+                _clean_stale_temps(self.folder, None)
+            try:
+                self.staging = Path(
+                    tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=parent)
+                )
+            except OSError as exc:
+                raise InputError(
+                    f"cannot write the output folder: {_os_problem(exc)}", where=str(parent)
+                ) from None
+        except BaseException:
+            self._unlock()
+            raise
+        return self
+
+    def path(self, name: str) -> Path:
+        """Where to write the set's file ``name`` (inside the staging folder)."""
+        assert self.staging is not None, "use OutputSet as a context manager"
+        return self.staging / name
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:
+            if self.staging is not None and self.staging.exists():
+                shutil.rmtree(self.staging, ignore_errors=True)
+            self._unlock()
+
+    def _commit(self) -> None:
+        assert self.staging is not None
+        produced = sorted(p.name for p in self.staging.iterdir())
+        self.staging.chmod(0o777 & ~_umask())
+        for p in self.staging.iterdir():
+            with contextlib.suppress(OSError):
+                fd = os.open(p, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        self.written = [self.folder / n for n in produced]
+        if not self.folder.exists():
+            self.staging.rename(self.folder)
+            return
+        skip = set(produced) | set(self.names)
+        budget = [self.MIRROR_LIMIT]
+        if _mirror(self.folder, self.staging, skip, budget) and _exchange(
+            self.staging, self.folder
+        ):
+            shutil.rmtree(self.staging, ignore_errors=True)  # now the old folder
+            return
+        # the weaker path: each file renamed in whole, the set not atomic
+        for n in self.names:
+            if n not in produced:
+                (self.folder / n).unlink(missing_ok=True)
+        for n in produced:
+            src, dst = self.staging / n, self.folder / n
+            if dst.is_dir() and not src.is_dir():
+                raise InputError(f"cannot write {n}: it is a folder", where=str(dst))
+            os.replace(src, dst)
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob wildcards escaped (``[`` ``*`` ``?``)."""
+    return re.sub(r"([\[\]*?])", r"[\1]", name)
+
+
+def check_output_dir(folder: str | Path) -> Path:
+    """``folder`` when it is a folder or can be made one; one ``InputError`` otherwise.
+
+    Called before any work so that a bad ``--out`` fails in a second, not after a run.
+    """
+    p = Path(folder)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{str(p)!r} exists and is not a folder; give a folder", where="--out")
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise InputError(f"{str(probe)!r} is a file, not a folder", where="--out")
+    if len(p.absolute().name.encode()) > 200:
+        raise InputError("folder name too long (over 200 bytes)", where="--out")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write into {str(probe)!r}: permission denied", where="--out")
+    return p

@@ -34,8 +34,11 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from critmin.errors import InputError, suggest
+from critmin.fileio import read_text
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
     "Document",
     "FieldValueError",
     "Loc",
@@ -44,6 +47,7 @@ __all__ = [
     "field_names",
     "fields_at",
     "first_error",
+    "load_json",
     "load_yaml",
     "parse_yaml",
     "validate",
@@ -166,6 +170,68 @@ class Document:
 
 # --------------------------------------------------------------------------- reading
 
+#: deepest nesting of mappings/lists accepted in a YAML or JSON input. critmin's own formats
+#: nest at most ~8 levels (an EPCIS document ~10); 5,000 nested maps used to end in a
+#: RecursionError traceback and 50,000 in a segfault of PyYAML 6.0.3.
+MAX_DEPTH = 100
+
+#: most nodes a YAML document may expand to once its aliases are followed. Aliases are
+#: rebuilt at every use, so nine levels of nine aliases ("billion laughs") expand a 1 KB
+#: file to 9^9 nodes (2.5 GB in 20 s); the largest shipped YAML has ~3,000 nodes.
+MAX_NODES = 1_000_000
+
+
+def _check_size(root: yaml.Node, name: str) -> None:
+    """Refuse a document nested deeper than :data:`MAX_DEPTH` or expanding (aliases
+    followed) to more than :data:`MAX_NODES` nodes, before anything is built.
+
+    One pass over the distinct nodes, iterative (no recursion to exhaust): the expanded size
+    of a node is memoised by identity, so a shared (aliased) node is sized once.
+    """
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    # (node, depth, children visited?)
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1
+            for child in _children(node):
+                total += size[id(child)]
+            if total > MAX_NODES:
+                raise InputError(
+                    f"YAML aliases expand to more than {MAX_NODES:,} nodes (an alias bomb?); "
+                    "write the data out or use fewer nested aliases",
+                    where=f"{name}:{node.start_mark.line + 1}",
+                )
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise InputError(
+                "an alias refers to itself", where=f"{name}:{node.start_mark.line + 1}"
+            )
+        if depth > MAX_DEPTH:
+            raise InputError(
+                f"nested deeper than {MAX_DEPTH} levels", where=f"{name}:{node.start_mark.line + 1}"
+            )
+        on_path.add(key)
+        stack.append((node, depth, True))
+        for child in _children(node):
+            if id(child) not in size:
+                stack.append((child, depth + 1, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
 
 class _Builder:
     """Builds plain data from a composed YAML node tree, recording every node's line."""
@@ -231,18 +297,24 @@ class _Builder:
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def parse_yaml(text: str, name: str, *, unique_keys: bool = False) -> Document:
+def parse_yaml(text: str, name: str, *, unique_keys: bool = True) -> Document:
     """Parse YAML ``text`` read from ``name`` (used in messages) into a :class:`Document`.
 
-    Syntax errors become :class:`InputError` at ``name:line``; with ``unique_keys`` a key
-    given twice in one mapping is an error too (YAML would silently keep the last).
+    Syntax errors become :class:`InputError` at ``name:line``; a key given twice in one
+    mapping is an error naming both lines (YAML would silently keep the last) unless
+    ``unique_keys=False``. A document nested deeper than :data:`MAX_DEPTH` or whose aliases
+    expand to more than :data:`MAX_NODES` nodes is refused before it is built.
     """
+    if "\x00" in text:
+        nul_line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError("not valid YAML: a NUL character (a binary file?)", where=f"{name}:{nul_line}")
     loader = _Loader(text)
     try:
         try:
             node = loader.get_single_node()
             if node is None:
                 return Document(name, None, {})
+            _check_size(node, name)
             builder = _Builder(loader, name, unique_keys)
             data = builder.build(node, (), node.start_mark.line + 1)
         finally:
@@ -254,21 +326,64 @@ def parse_yaml(text: str, name: str, *, unique_keys: bool = False) -> Document:
         raise InputError(f"not valid YAML: {problem}", where=f"{name}{line}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", where=name) from None
+    except RecursionError:  # the pure-Python parser on deep nesting (libyaml refuses it)
+        raise InputError(f"nested deeper than {MAX_DEPTH} levels", where=name) from None
     return Document(name, data, builder.lines)
 
 
-def load_yaml(path: Path | str, *, what: str = "file", unique_keys: bool = False) -> Document:
-    """Read and parse a YAML file; ``InputError("cannot read <what>: ...")`` if unreadable."""
-    p = Path(path)
+def load_yaml(path: Path | str, *, what: str = "file", unique_keys: bool = True) -> Document:
+    """Read (:func:`critmin.fileio.read_text`) and parse a YAML file; every problem is one
+    ``InputError`` naming the file (``cannot read <what>: ...``, ``file:line ...``)."""
+    return parse_yaml(read_text(path, what), str(path), unique_keys=unique_keys)
+
+
+def _json_depth_ok(data: Any) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return True
+
+
+def load_json(path: Path | str, *, what: str = "JSON file", text: str | None = None) -> Any:
+    """Read and parse a JSON file with the same limits as YAML; one ``InputError`` each for:
+    unreadable or not UTF-8 (:func:`~critmin.fileio.read_text`), not JSON (with line and
+    column), nested deeper than :data:`MAX_DEPTH`, a key given twice in one object, and
+    ``NaN``/``Infinity`` (not JSON, though Python's parser accepts them)."""
+    import json
+
+    if text is None:
+        text = read_text(path, what)
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in items:
+            if k in out:
+                raise ValueError(f"duplicate key {k!r} in one object")
+            out[k] = v
+        return out
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror or exc}", where=str(p)) from None
-    except UnicodeDecodeError as exc:
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}") from None
+    except RecursionError:
         raise InputError(
-            f"cannot read {what}: not UTF-8 text ({exc.reason})", where=str(p)
+            f"not valid JSON: nested deeper than {MAX_DEPTH} levels", where=str(path)
         ) from None
-    return parse_yaml(text, str(p), unique_keys=unique_keys)
+    except ValueError as exc:
+        raise InputError(f"not valid JSON: {exc}", where=str(path)) from None
+    if not _json_depth_ok(data):
+        raise InputError(f"not valid JSON: nested deeper than {MAX_DEPTH} levels", where=str(path))
+    return data
 
 
 # --------------------------------------------------------------------------- validation

@@ -1,11 +1,20 @@
 """The ``critmin`` command line. Thin: parsing, calling the layers, printing.
 
 Each command group lives in its own module of this package; this module assembles
-them and turns :class:`critmin.errors.CritminError` into one line on stderr + exit 2.
+them and turns every error into one line on stderr:
+
+* :class:`critmin.errors.CritminError` (bad input): ``critmin: error: ...``, exit 2;
+* a usage error (unknown option, ``--vol abc``): one line naming the option, exit 2;
+* an operating-system error on a file (disk full, permission denied): one line, exit 2;
+* anything else is a bug: one line naming the exception, with a hint to report it, and the
+  distinct exit code :data:`EXIT_UNEXPECTED` (70, ``EX_SOFTWARE`` of BSD ``sysexits.h``);
+  the test suite treats reaching it as a failure. ``CRITMIN_DEBUG=1`` re-raises it instead,
+  with the traceback.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -40,24 +49,54 @@ def _register() -> None:
     from critmin.cli import commands  # noqa: F401
 
 
+#: exit code of an unexpected error (a bug): ``EX_SOFTWARE`` of BSD ``sysexits.h``
+EXIT_UNEXPECTED = 70
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _usage_line(exc: typer.TyperException) -> str:
+    """A click usage error as one line: the problem, then where to read the usage."""
+    msg = _one_line(exc.format_message())
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", "critmin") if ctx is not None else "critmin"
+    return f"critmin: error: {msg} (see '{path} --help')"
+
+
 def main() -> None:
-    """Entry point: run the app, print domain errors as one line, exit 2."""
+    """Entry point: run the app; every error is one line on stderr (see the module doc)."""
     _register()
     try:
         rv = app(standalone_mode=False)
     except CritminError as exc:
-        typer.echo(f"critmin: error: {exc}", err=True)
+        typer.echo(f"critmin: error: {_one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("critmin: aborted", err=True)
         sys.exit(130)
     except typer.TyperException as exc:  # usage errors from the (vendored) click layer
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            typer.echo(f"critmin: error: {exc.format_message()}", err=True)
+        if exc.format_message().strip():  # (a bare group prints its help and no message)
+            typer.echo(_usage_line(exc), err=True)
         sys.exit(2)
+    except BrokenPipeError:  # ``critmin ... | head``: the reader left; not an error
+        sys.stderr.close()
+        sys.exit(0)
+    except OSError as exc:  # the machine, not critmin: disk full, permissions, ...
+        where = f" {exc.filename}" if exc.filename else ""
+        typer.echo(f"critmin: error: cannot use{where}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("CRITMIN_DEBUG"):
+            raise
+        typer.echo(
+            f"critmin: internal error: {type(exc).__name__}: {_one_line(str(exc))[:500]}; "
+            "this is a bug, please report it with the command line "
+            "(CRITMIN_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_UNEXPECTED)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -13,13 +13,14 @@ of that month's rows.
 
 from __future__ import annotations
 
-import csv
+import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from critmin.errors import InputError
+from critmin.fileio import csv_rows
 from critmin.policy.parameters import parse_month
 
 __all__ = ["MonthlyPrice", "PriceSeries", "read_forward_curve", "read_prices"]
@@ -68,51 +69,54 @@ def read_forward_curve(path: Path) -> dict[str, float]:
 
 def read_prices(path: Path, value_column: str = "price_usd_per_kg") -> PriceSeries:
     """Read ``PRICES.csv`` (see module doc); errors give file, line and column."""
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise InputError("prices file not found", where=str(path)) from exc
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
     sources: dict[str, list[str]] = {}
     first_line: dict[str, int] = {}
-    with handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in ("month", value_column) if c not in header]
-        if missing:
-            raise InputError(
-                f"missing column(s) {missing}; expected header month,{value_column}[,source]"
-                f" (got {header})",
-                where=f"{path}:1",
-            )
-        reader.fieldnames = header
-        for row in reader:
-            line = reader.line_num
-            raw_month = (row.get("month") or "").strip()
-            if not raw_month:
-                raise InputError("empty month", where=f"{path}:{line} column 'month'")
-            month_text = raw_month[:7] if len(raw_month) == 10 else raw_month
-            month = parse_month(month_text, where=f"{path}:{line} column 'month'")
-            raw_price = (row.get(value_column) or "").strip()
+    raw_header, rows = csv_rows(path, "prices file")
+    header = [h.strip() for h in raw_header]
+    missing = [c for c in ("month", value_column) if c not in header]
+    if missing:
+        raise InputError(
+            f"missing column(s) {missing}; expected header month,{value_column}[,source]"
+            f" (got {header})",
+            where=f"{path}:1",
+        )
+    for line, raw_row in rows:
+        row = {h: raw_row.get(r) for h, r in zip(header, raw_header, strict=True)}
+        raw_month = (row.get("month") or "").strip()
+        if not raw_month:
+            raise InputError("empty month", where=f"{path}:{line} column 'month'")
+        month_text = raw_month
+        if len(raw_month) == 10:  # a day: a real one (2026-07-32 is refused)
             try:
-                price = float(raw_price)
+                dt.date.fromisoformat(raw_month)
             except ValueError:
                 raise InputError(
-                    f"expected a number, got {raw_price!r}",
-                    where=f"{path}:{line} column '{value_column}'",
+                    f"expected a real date YYYY-MM-DD or a month YYYY-MM, got {raw_month!r}",
+                    where=f"{path}:{line} column 'month'",
                 ) from None
-            if not math.isfinite(price) or price < 0:
-                raise InputError(
-                    f"price must be a finite number >= 0, got {raw_price}",
-                    where=f"{path}:{line} column '{value_column}'",
-                )
-            sums[month] = sums.get(month, 0.0) + price
-            counts[month] = counts.get(month, 0) + 1
-            first_line.setdefault(month, line)
-            src = (row.get("source") or "").strip()
-            if src and src not in sources.setdefault(month, []):
-                sources[month].append(src)
+            month_text = raw_month[:7]
+        month = parse_month(month_text, where=f"{path}:{line} column 'month'")
+        raw_price = (row.get(value_column) or "").strip()
+        try:
+            price = float(raw_price)
+        except ValueError:
+            raise InputError(
+                f"expected a number, got {raw_price!r}",
+                where=f"{path}:{line} column '{value_column}'",
+            ) from None
+        if not math.isfinite(price) or price < 0:
+            raise InputError(
+                f"price must be a finite number >= 0, got {raw_price}",
+                where=f"{path}:{line} column '{value_column}'",
+            )
+        sums[month] = sums.get(month, 0.0) + price
+        counts[month] = counts.get(month, 0) + 1
+        first_line.setdefault(month, line)
+        src = (row.get("source") or "").strip()
+        if src and src not in sources.setdefault(month, []):
+            sources[month].append(src)
     if not sums:
         raise InputError("no price rows", where=str(path))
     by_month = {

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from critmin.errors import InputError, UnknownNameError
+from critmin.fileio import read_text
 from critmin.market.spec import Loc, check_references
 from critmin.policy.instrument import REGISTRY, parse_instrument
 from critmin.scenarios.plugins import load_instruments
@@ -126,9 +127,9 @@ def _read(ref: str, relative_to: Path | None) -> tuple[str, str, Path | None]:
         text = (resources.files("critmin.scenarios") / "builtin" / f"{key}.yaml").read_text("utf-8")
         return text, f"{BUILTIN_PREFIX}{key}", None
     path = Path(ref) if relative_to is None else (relative_to.parent / ref)
-    if not path.is_file():
+    if not path.exists():  # a folder or an unreadable file: read_text says which
         raise InputError(f"no such scenario file {str(path)!r}", where=ref)
-    return path.read_text("utf-8"), str(path), path
+    return read_text(path, "scenario file"), str(path), path
 
 
 def _apply_reform(

@@ -14,7 +14,6 @@ flags may be omitted (0 / false).
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from critmin.errors import InputError
+from critmin.fileio import csv_rows
 from critmin.periods import MONTH_RE
 
 REQUIRED = ("month", "mineral", "price_usd_per_t", "available_supply_t", "protected_demand_t")
@@ -58,29 +58,20 @@ class MarketSignal:
 def load_signals(path: Path | str) -> pd.DataFrame:
     """Read a signals CSV; every bad cell is reported as ``file:line field 'x'``."""
     p = Path(path)
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            missing = [c for c in REQUIRED if c not in header]
-            if missing:
-                raise InputError(
-                    f"missing column(s) {', '.join(missing)}; expected "
-                    f"{', '.join(REQUIRED + OPTIONAL)}",
-                    where=f"{p}:1",
-                )
-            unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
-            if unknown:
-                raise InputError(
-                    f"unknown column(s) {', '.join(unknown)}; expected "
-                    f"{', '.join(REQUIRED + OPTIONAL)}",
-                    where=f"{p}:1",
-                )
-            rows = [_parse_row(row, p, reader.line_num) for row in reader]
-    except FileNotFoundError:
-        raise InputError("file not found", where=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read file ({exc})", where=str(p)) from None
+    header, reader = csv_rows(p, "signals file")
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED + OPTIONAL)}",
+            where=f"{p}:1",
+        )
+    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    if unknown:
+        raise InputError(
+            f"unknown column(s) {', '.join(unknown)}; expected {', '.join(REQUIRED + OPTIONAL)}",
+            where=f"{p}:1",
+        )
+    rows = [_parse_row(row, p, line) for line, row in reader]
     if not rows:
         raise InputError("no data rows", where=str(p))
     df = pd.DataFrame(rows, columns=list(REQUIRED + OPTIONAL))

@@ -1,0 +1,725 @@
+"""Seeded mutation fuzzing of the ``critmin`` command line over the shipped example files.
+
+Every case is one command line (``validate``, ``run``, ``exposure``, ``contract settle``,
+``contract value``, ``stockpile simulate``/``ledger``, ``risk``, ``data``, ``trace ...``) whose
+input file is a shipped example (``examples/`` or a built-in scenario) after one mutation:
+a field deleted or added, a value of the wrong type, a number made negative, zero, NaN, inf
+or 1e308, an impossible date, unicode, binary or latin-1 bytes, a duplicated key, deep nesting,
+a YAML alias bomb, a directory or an unreadable path in place of the file, a CSV field over
+the csv module's limit; or an option given a hostile value.
+
+The contract every case is held to (issue 13): exit code 0 or 2 (1 only where the command
+documents it: ``trace check``'s rule failure), never the catch-all's 70, at most one line on
+stderr, within a time and memory budget. A NaN or an infinity written into a number of an
+input file must be refused (exit 2).
+
+Cases run in a worker subprocess (``python harness.py --worker``) that imports critmin once
+and runs each case in-process through :func:`critmin.cli.main`; the parent gives each case a
+wall-clock budget and kills and restarts the worker on a hang, and the worker runs under an
+address-space limit, so a runaway case costs seconds, not the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import random
+import select
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+BUILTIN = REPO / "src" / "critmin" / "scenarios" / "builtin"
+
+#: exit code of the CLI's catch-all for unexpected errors (a bug when a test reaches it)
+UNEXPECTED = 70
+
+
+@dataclass
+class Case:
+    """One command line over one (mutated) input; ``files`` are written before it runs.
+
+    ``files`` maps a path relative to the case folder to bytes, or to ``"<dir>"`` (a folder
+    where a file is expected), ``"<unreadable>"`` (mode 000; root reads it anyway) or
+    ``"<fifo>"`` is not used (opening a FIFO blocks by design of the OS).
+    """
+
+    id: str
+    argv: list[str]
+    files: dict[str, bytes | str] = field(default_factory=dict)
+    codes: tuple[int, ...] = (0, 2)
+    must_refuse: bool = False  # a NaN/inf was put into a number: exit 2 expected
+    budget_s: float = 20.0
+
+
+@dataclass
+class Outcome:
+    case: Case
+    code: int | None  # None: killed (hang or crash)
+    stderr: str
+    seconds: float
+    note: str = ""
+
+    def problems(self) -> list[str]:
+        """What is wrong with this outcome (empty: the case keeps the contract)."""
+        out: list[str] = []
+        if self.code is None:
+            out.append(self.note or "killed")
+            return out
+        if self.code == UNEXPECTED:
+            out.append("reached the catch-all (a bug)")
+        elif self.code not in self.case.codes:
+            out.append(f"exit {self.code}")
+        lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
+        if len(lines) > 1:
+            out.append(f"{len(lines)} lines on stderr")
+        if self.case.must_refuse and self.code == 0:
+            out.append("accepted a non-finite number")
+        if self.code == 2 and not lines:
+            out.append("exit 2 without a message")
+        if self.seconds > self.case.budget_s:
+            out.append(f"took {self.seconds:.1f} s")
+        return out
+
+    def describe(self) -> str:
+        first = self.stderr.strip().splitlines()[-1:] or [""]
+        return (
+            f"{self.case.id}: {'; '.join(self.problems())} :: critmin "
+            f"{' '.join(self.case.argv)} :: {first[0][:300]}"
+        )
+
+
+# --------------------------------------------------------------------------- mutations
+
+NUMBERS: list[Any] = [
+    -1,
+    0,
+    -0.0,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    1e308,
+    -1e308,
+    1e-300,
+    10**30,
+    2**63,
+    1e-6,
+]
+NON_FINITE = {"nan", "inf", "-inf"}
+STRINGS: list[Any] = [
+    "",
+    "Ñandú ✓ 💥 \u202e",
+    "=cmd|' /C calc'!A0",
+    "2026-13-45",
+    "2026-02-30",
+    "2026-07-32",
+    "0000-00",
+    "x" * 2000,
+    "\x00\x01",
+    True,
+    None,
+    [],
+    {},
+    [1, 2, 3],
+    {"nested": {"deeper": [None]}},
+]
+
+
+def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every node path of plain YAML/JSON data (keys and indices), root excluded."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield (*prefix, k)
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield (*prefix, i)
+            yield from _paths(v, (*prefix, i))
+
+
+def _get(data: Any, path: tuple[Any, ...]) -> Any:
+    for p in path:
+        data = data[p]
+    return data
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k if isinstance(k, str | int) else str(k): _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    if isinstance(data, int | float | str | bool) or data is None:
+        return data
+    return str(data)
+
+
+def mutate_data(data: Any, rng: random.Random) -> tuple[Any, str, bool]:
+    """One structural mutation of plain data: ``(new data, label, must_refuse)``."""
+    data = _plain(data)  # a deep copy, dates as strings
+    paths = list(_paths(data))
+    if not paths:
+        return {"unknown_field": 1}, "replace-root", False
+    numeric = [p for p in paths if _is_number(_get(data, p))]
+    op = rng.choice(["delete", "unknown", "wrongtype", "number", "number", "string", "deep"])
+    path = rng.choice(numeric) if op == "number" and numeric else rng.choice(paths)
+    parent = _get(data, path[:-1])
+    key = path[-1]
+    label_path = ".".join(str(p) for p in path)
+    if op == "delete":
+        del parent[key]
+        return data, f"delete:{label_path}", False
+    if op == "unknown":
+        target = parent if isinstance(parent, dict) else _get(data, path)
+        if isinstance(target, dict):
+            target["nonsense_field_xyz"] = 1
+        else:
+            parent[key] = {"nonsense_field_xyz": 1}
+        return data, f"unknown:{label_path}", False
+    if op == "deep":
+        value: Any = 1
+        for _ in range(rng.choice([50, 200, 400])):
+            value = [value] if rng.random() < 0.5 else {"a": value}
+        parent[key] = value
+        return data, f"deep:{label_path}", False
+    if op == "number" or (op == "wrongtype" and rng.random() < 0.4):
+        new = rng.choice(NUMBERS)
+        old = parent[key]
+        parent[key] = new
+        refuse = _is_number(old) and isinstance(new, float) and not math.isfinite(new)
+        return data, f"number:{label_path}={new!r}", refuse
+    parent[key] = rng.choice(STRINGS)
+    return data, f"value:{label_path}={str(parent[key])[:20]!r}", False
+
+
+def dump_yaml(data: Any) -> bytes:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6).encode()
+
+
+def raw_mutation(text: bytes, rng: random.Random, kind: str) -> tuple[bytes | str, str]:
+    """A byte-level or file-system mutation of a file of format ``kind`` (yaml/csv/json/xlsx)."""
+    ops = ["latin1", "binary", "truncate", "bom", "crlf", "empty", "dir", "unreadable", "nul"]
+    ops += ["loop"]
+    if kind == "yaml":
+        ops += ["dupkey", "alias_bomb", "deep_flow", "deep_block", "tab", "anchor_loop"]
+    if kind == "csv":
+        ops += ["bigfield", "baddate", "badnum", "extra_col", "no_header", "dup_row", "quote"]
+    if kind == "json":
+        ops += ["deep_flow", "dupkey_json", "nan_json"]
+    op = rng.choice(ops)
+    if op == "latin1":
+        return text.decode("utf-8", "replace").replace("a", "\xe9", 3).encode(
+            "latin-1", "replace"
+        ), op
+    if op == "binary":
+        return bytes(rng.randrange(256) for _ in range(rng.choice([16, 512, 4096]))), op
+    if op == "truncate":
+        return text[: rng.randrange(max(1, len(text)))], op
+    if op == "bom":
+        return b"\xef\xbb\xbf" + text, op
+    if op == "crlf":
+        return text.replace(b"\n", b"\r\n"), op
+    if op == "empty":
+        return b"", op
+    if op == "dir":
+        return "<dir>", op
+    if op == "unreadable":
+        return "<unreadable>", op
+    if op == "loop":
+        return "<loop>", op
+    if op == "nul":
+        i = rng.randrange(max(1, len(text)))
+        return text[:i] + b"\x00" + text[i:], op
+    if op == "dupkey":
+        lines = text.splitlines(keepends=True)
+        tops = [i for i, ln in enumerate(lines) if ln[:1].isalpha() and b":" in ln]
+        if tops:
+            i = rng.choice(tops)
+            lines.append(lines[i] if lines[i].endswith(b"\n") else lines[i] + b"\n")
+        return b"".join(lines), op
+    if op == "alias_bomb":
+        bomb = b'x-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+        for i, name in enumerate("bcdefghi"):
+            prev = "abcdefghi"[i]
+            bomb += f"x-{name}: &{name} [{','.join(['*' + prev] * 9)}]\n".encode()
+        return bomb + text, op
+    if op == "anchor_loop":
+        return b"x-loop: &l [*l]\n" + text, op
+    if op in ("deep_flow",):
+        n = rng.choice([1000, 5000, 50_000])
+        return b"[" * n + b"]" * n, f"{op}:{n}"
+    if op == "deep_block":
+        n = rng.choice([1000, 5000])
+        return b"".join(b" " * i + b"a:\n" for i in range(n)) + b" " * n + b"1\n", f"{op}:{n}"
+    if op == "tab":
+        return text.replace(b"  ", b"\t", 2), op
+    if op == "dupkey_json":
+        return text.replace(b"{", b'{"type": "x", ', 1), op
+    if op == "nan_json":
+        return text.replace(b": 1", b": NaN", 3).replace(b": 2", b": Infinity", 3), op
+    # csv
+    lines = text.splitlines(keepends=True)
+    header, body = (lines[0], lines[1:]) if lines else (b"", [])
+    if op == "bigfield":
+        return header + b'"' + b"x" * 140_000 + b'"' + b"," * header.count(b",") + b"\n", op
+    if op == "quote":
+        return header + b'"unterminated,1,2\n' + b"".join(body), op
+    if op == "no_header":
+        return b"".join(body), op
+    if op == "extra_col":
+        return b"".join(ln.rstrip(b"\r\n") + b",extra\n" for ln in lines), op
+    if op == "dup_row":
+        return header + b"".join(body) + (body[0] if body else b""), op
+    if not body:
+        return text, op
+    i = rng.randrange(len(body))
+    cells = body[i].rstrip(b"\r\n").split(b",")
+    if op == "baddate":
+        cells[0] = rng.choice([b"2026-07-32", b"2026-13", b"2026-02-30", b"26-1", b"9999-99-99"])
+    else:  # badnum
+        j = rng.randrange(1, len(cells)) if len(cells) > 1 else 0
+        cells[j] = rng.choice([b"nan", b"inf", b"-inf", b"1e308", b"-1", b"1e999", b"0x10", b""])
+    body[i] = b",".join(cells) + b"\n"
+    return header + b"".join(body), f"{op}"
+
+
+def mutate_file(path: Path, rng: random.Random) -> tuple[bytes | str, str, bool]:
+    """One mutation of an example file, chosen by its format."""
+    kind = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv", ".jsonld": "json", ".json": "json"}
+    fmt = kind.get(path.suffix, "xlsx")
+    raw = path.read_bytes()
+    if fmt in ("yaml", "json") and rng.random() < 0.6:
+        data = yaml.safe_load(raw) if fmt == "yaml" else json.loads(raw)
+        new, label, refuse = mutate_data(data, rng)
+        if fmt == "yaml":
+            return dump_yaml(new), label, refuse
+        try:
+            body = json.dumps(new, allow_nan=True).encode()
+        except (ValueError, RecursionError):
+            body = raw
+        return body, label, refuse
+    content, label = raw_mutation(raw, rng, fmt)
+    refuse = label == "badnum" and isinstance(content, bytes) and False
+    return content, label, refuse
+
+
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """A command line over example files; ``{0}`` is the mutated input, ``{out}`` a folder."""
+
+    name: str
+    argv: tuple[str, ...]
+    inputs: tuple[str, ...]  # example files (relative to the repo); the first may be mutated
+    codes: tuple[int, ...] = (0, 2)
+    budget_s: float = 20.0
+    mutate: tuple[int, ...] = (0,)  # which inputs may be mutated
+
+
+def _ex(*parts: str) -> str:
+    return str(Path("examples", *parts))
+
+
+_SCEN = [
+    _ex("scenarios", "two_regions.yaml"),
+    _ex("scenarios", "magnet_chain_tariff.yaml"),
+    _ex("scenarios", "lithium_2035.yaml"),
+    _ex("scenarios", "lithium_2035_no_projects.yaml"),
+    _ex("scenarios", "managed_floor_130.yaml"),
+    "src/critmin/scenarios/builtin/ndpr_baseline.yaml",
+    "src/critmin/scenarios/builtin/ndpr_china_ban.yaml",
+    "src/critmin/scenarios/builtin/ndpr_managed_market.yaml",
+]
+
+CONTRACTS = [_ex("contracts", "lynas_japan_ndpr.yaml"), _ex("contracts", "dod_mp_ndpr_floor.yaml")]
+PRICES = _ex("contracts", "ndpr_prices_example.csv")
+STOCKPILES = [_ex("stockpile", "project_vault.yaml"), _ex("stockpile", "dla_nds_2025.yaml")]
+SIGNALS = _ex("stockpile", "signals_ban_2027.csv")
+BOMS = [_ex("bom", "ev_traction_motor.yaml"), _ex("bom", "battery_pack_75kwh_nmc811.yaml")]
+NETWORKS = [_ex("trace", "magnet_chain.jsonld"), _ex("trace", "magnet_chain_blend.jsonld")]
+RULES = _ex("trace", "rules.yaml")
+TEMPLATES = [_ex("trace", f) for f in ("cmrt_6.4_example.xlsx", "emrt_2.0_example.xlsx")]
+
+
+def file_targets(include_run: bool) -> list[Target]:
+    """Command lines whose first input file gets mutated."""
+    t: list[Target] = []
+    t += [Target("validate", ("validate", "{0}"), (s,)) for s in _SCEN]
+    if include_run:
+        t += [
+            Target("run", ("run", "{0}", "--out", "{out}", "--json"), (s,), budget_s=60)
+            for s in _SCEN[:2]
+        ]
+    t += [Target("exposure", ("exposure", "{0}", "--json"), (b,)) for b in BOMS]
+    for c in CONTRACTS:
+        t.append(
+            Target(
+                "settle",
+                ("contract", "settle", "{0}", "--prices", "{1}", "--out", "{out}/s.csv", "--json"),
+                (c, PRICES),
+                mutate=(0, 1),
+            )
+        )
+        t.append(
+            Target(
+                "value",
+                (
+                    "contract",
+                    "value",
+                    "{0}",
+                    "--forward-usd-per-kg",
+                    "120",
+                    "--vol",
+                    "0.3",
+                    "--rate",
+                    "0.04",
+                    "--paths",
+                    "2000",
+                    "--json",
+                ),
+                (c,),
+            )
+        )
+    for s in STOCKPILES:
+        t.append(
+            Target(
+                "stockpile",
+                ("stockpile", "simulate", "{0}", "--signals", "{1}", "--out", "{out}", "--json"),
+                (s, SIGNALS),
+                mutate=(0, 1),
+            )
+        )
+    t += [Target("trace-import", ("trace", "import", "{0}", "--json"), (n,)) for n in NETWORKS]
+    t += [Target("trace-import", ("trace", "import", "{0}", "--json"), (x,)) for x in TEMPLATES]
+    t.append(
+        Target(
+            "trace-check",
+            ("trace", "check", "{0}", "--rules", "{1}", "--on", "2027-06-01", "--json"),
+            (NETWORKS[1], RULES),
+            codes=(0, 1, 2),
+            mutate=(0, 1),
+        )
+    )
+    t.append(Target("trace-origin", ("trace", "origin", "{0}", "--json"), (NETWORKS[1],)))
+    t.append(
+        Target(
+            "trace-impact", ("trace", "impact", "{0}", "--country", "CN", "--json"), (NETWORKS[0],)
+        )
+    )
+    return t
+
+
+#: hostile option values, by the kind of option
+OPT_NUM = ["nan", "inf", "-inf", "-1", "0", "1e308", "-1e308", "1e-300", "abc", "", "1e999"]
+OPT_INT = ["-1", "0", "100000000", "99999999999999999999", "nan", "1.5", "abc", ""]
+OPT_STR = ["", "Ñandú 💥", "x" * 5000, "2026-13", "2026-02-30", "9999-99", "../../etc/passwd"]
+
+
+def option_cases() -> list[tuple[str, list[str], tuple[int, ...]]]:
+    """(label, argv, allowed codes) for hostile option values over valid input files."""
+    lyn, prices = CONTRACTS[0], PRICES
+    value = ["contract", "value", lyn, "--forward-usd-per-kg", "120", "--vol", "0.3"]
+    value += ["--rate", "0.04", "--paths", "1000", "--json"]
+    out: list[tuple[str, list[str], tuple[int, ...]]] = []
+
+    def swap(argv: list[str], opt: str, v: str) -> list[str]:
+        a = list(argv)
+        if opt in a:
+            a[a.index(opt) + 1] = v
+        else:
+            a += [opt, v]
+        return a
+
+    for opt in ("--vol", "--rate", "--forward-usd-per-kg", "--threshold"):
+        out += [(f"value{opt}={v}", swap(value, opt, v), (0, 2)) for v in OPT_NUM]
+    out += [(f"value--paths={v}", swap(value, "--paths", v), (0, 2)) for v in OPT_INT]
+    out += [(f"value--seed={v}", swap(value, "--seed", v), (0, 2)) for v in OPT_INT]
+    out += [(f"value--as-of={v}", swap(value, "--as-of", v), (0, 2)) for v in OPT_STR]
+    settle = ["contract", "settle", lyn, "--prices", prices, "--json"]
+    for opt in ("--from", "--through"):
+        out += [(f"settle{opt}={v}", swap(settle, opt, v), (0, 2)) for v in OPT_STR]
+    exposure = ["exposure", BOMS[0], "--json"]
+    out += [
+        (f"exposure--units={v}", swap(exposure, "--units-per-year", v), (0, 2)) for v in OPT_NUM
+    ]
+    out += [(f"exposure--year={v}", swap(exposure, "--year", v), (0, 2)) for v in OPT_INT]
+    out += [(f"exposure--top={v}", swap(exposure, "--top", v), (0, 2)) for v in OPT_INT]
+    out += [(f"exposure--bloc={v}", swap(exposure, "--bloc", v), (0, 2)) for v in OPT_STR]
+    risk = ["risk", "ndpr_oxide", "--json"]
+    out += [(f"risk--year={v}", swap(risk, "--year", v), (0, 2)) for v in OPT_INT]
+    out += [(f"risk--stage={v}", swap(risk, "--stage", v), (0, 2)) for v in OPT_STR]
+    out += [(f"risk--bloc={v}", swap(risk, "--bloc", v), (0, 2)) for v in OPT_STR]
+    out += [(f"risk-mineral={v}", ["risk", v, "--json"], (0, 2)) for v in OPT_STR]
+    prod = ["data", "production", "lithium", "--json"]
+    out += [(f"production--year={v}", swap(prod, "--year", v), (0, 2)) for v in OPT_INT]
+    out += [(f"production--stage={v}", swap(prod, "--stage", v), (0, 2)) for v in OPT_STR]
+    out += [
+        (f"production-mineral={v}", ["data", "production", v, "--json"], (0, 2)) for v in OPT_STR
+    ]
+    out += [(f"country={v}", ["data", "country", v], (0, 2)) for v in OPT_STR]
+    out += [(f"blocs--on={v}", ["data", "blocs", "forge", "--on", v], (0, 2)) for v in OPT_STR]
+    check = ["trace", "check", NETWORKS[1], "--rules", RULES, "--on", "2027-06-01", "--json"]
+    out += [(f"check--tol={v}", swap(check, "--tol", v), (0, 1, 2)) for v in OPT_NUM]
+    out += [(f"check--on={v}", swap(check, "--on", v), (0, 1, 2)) for v in OPT_STR]
+    ledger = ["stockpile", "ledger", STOCKPILES[0], "--signals", SIGNALS, "--csv"]
+    out += [(f"ledger--limit={v}", swap(ledger[:-1], "--limit", v), (0, 2)) for v in OPT_INT]
+    return out
+
+
+def out_cases() -> list[tuple[str, list[str], dict[str, bytes | str]]]:
+    """``--out`` at a file, under a file, at an unwritable or over-long path."""
+    lyn, prices = CONTRACTS[0], PRICES
+    bad_outs: list[tuple[str, str, dict[str, bytes | str]]] = [
+        ("file", "afile", {"afile": b"x"}),
+        ("under-file", "afile/sub", {"afile": b"x"}),
+        ("long", "n" * 300, {}),
+        ("proc", "/proc/version/x", {}),
+        ("dir-as-csv", "adir.csv", {"adir.csv": "<dir>"}),
+    ]
+    cases: list[tuple[str, list[str], dict[str, bytes | str]]] = []
+    for label, where, files in bad_outs:
+        cases.append(
+            (
+                f"run-out-{label}",
+                ["run", _SCEN[0], "--out", where, "--json"],
+                files,
+            )
+        )
+        csv_out = where if where.endswith(".csv") else where + ".csv"
+        cases.append(
+            (
+                f"settle-out-{label}",
+                ["contract", "settle", lyn, "--prices", prices, "--out", csv_out, "--json"],
+                files,
+            )
+        )
+        cases.append(
+            (
+                f"stockpile-out-{label}",
+                ["stockpile", "simulate", STOCKPILES[1], "--signals", SIGNALS, "--out", where],
+                files,
+            )
+        )
+        cases.append((f"risk-out-{label}", ["risk", "lithium", "--out", where], files))
+    return cases
+
+
+def build_cases(seed: int, n_file: int, include_run: bool = False) -> list[Case]:
+    """The seeded case list: ``n_file`` file mutations plus every option and --out case."""
+    rng = random.Random(seed)
+    targets = file_targets(include_run)
+    cases: list[Case] = []
+    for k in range(n_file):
+        tgt = targets[k % len(targets)]
+        which = rng.choice(tgt.mutate)
+        src = REPO / tgt.inputs[which]
+        content, label, refuse = mutate_file(src, rng)
+        # the mutated file sits beside copies of its siblings (``base:`` is relative)
+        name = f"mut{k}{src.suffix}"
+        rel_dir = Path(tgt.inputs[which]).parent
+        files: dict[str, bytes | str] = {str(rel_dir / name): content}
+        args = [str(rel_dir / name) if i == which else p for i, p in enumerate(tgt.inputs)]
+        argv = [a.format(*args, out=f"out{k}") for a in tgt.argv]
+        cases.append(
+            Case(
+                f"{seed}-{k}-{tgt.name}-{Path(tgt.inputs[which]).name}-{label}"[:160],
+                argv,
+                files,
+                tgt.codes,
+                refuse,
+                tgt.budget_s,
+            )
+        )
+    for label, argv, codes in option_cases():
+        cases.append(Case(f"opt-{label}"[:160], argv, {}, codes))
+    for label, argv, files in out_cases():
+        cases.append(Case(f"out-{label}", argv, files, (2,)))
+    return cases
+
+
+# --------------------------------------------------------------------------- running
+
+
+def materialise(case: Case, root: Path) -> None:
+    """Write the case's files under ``root`` (a copy of examples/ and the built-ins)."""
+    for rel, content in case.files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        elif p.is_symlink() or p.exists():
+            if not p.is_symlink():
+                p.chmod(0o644)
+            p.unlink()
+        if content == "<dir>":
+            p.mkdir()
+        elif content == "<unreadable>":
+            p.write_bytes(b"name: x\n")
+            p.chmod(0)
+        elif content == "<loop>":  # a symlink to itself: unreadable even for root (ELOOP)
+            p.symlink_to(p.name)
+        else:
+            assert isinstance(content, bytes)
+            p.write_bytes(content)
+
+
+def prepare_root(root: Path) -> None:
+    """A working folder holding copies of the shipped inputs at their repo paths."""
+    shutil.copytree(EXAMPLES, root / "examples", dirs_exist_ok=True)
+    dst = root / "src" / "critmin" / "scenarios" / "builtin"
+    shutil.copytree(BUILTIN, dst, dirs_exist_ok=True)
+
+
+def run_in_process(argv: list[str]) -> tuple[int, str, str]:
+    """``critmin argv`` in this process: (exit code, stdout, stderr)."""
+    from critmin.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_argv = sys.argv
+    sys.argv = ["critmin", *argv]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = old_argv
+    return code, out.getvalue(), err.getvalue()
+
+
+def _worker(mem_bytes: int) -> None:
+    """Serve cases read as JSON lines on stdin; answer one JSON line per case."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
+    sys.setrecursionlimit(10_000)
+    import critmin.cli
+
+    critmin.cli._register()  # import every command group once, outside the timed cases
+    for line in sys.stdin:
+        req = json.loads(line)
+        os.chdir(req["cwd"])
+        t0 = time.perf_counter()
+        try:
+            code, _out, err = run_in_process(req["argv"])
+        except BaseException as exc:  # the entry point let something through: a bug
+            code, err = -1, f"escaped main(): {type(exc).__name__}: {exc}"
+        ans = {"code": code, "stderr": err[-4000:], "seconds": time.perf_counter() - t0}
+        sys.__stdout__.write(json.dumps(ans) + "\n")
+        sys.__stdout__.flush()
+
+
+class Runner:
+    """A worker subprocess with a per-case wall-clock budget; restarted after a kill."""
+
+    def __init__(self, root: Path, mem_bytes: int = 3 * 2**30) -> None:
+        self.root = root
+        self.mem_bytes = mem_bytes
+        self.proc: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", COLUMNS="120")
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
+        return subprocess.Popen(
+            [sys.executable, __file__, "--worker", str(self.mem_bytes)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def run(self, case: Case) -> Outcome:
+        if self.proc is None:
+            self.proc = self._start()
+        materialise(case, self.root)
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"argv": case.argv, "cwd": str(self.root)}) + "\n")
+        self.proc.stdin.flush()
+        t0 = time.perf_counter()
+        # the first case also pays the worker's start-up (imports)
+        limit = case.budget_s * 3 + 15
+        ready, _, _ = select.select([self.proc.stdout], [], [], limit)
+        if not ready:
+            self.close()
+            return Outcome(case, None, "", time.perf_counter() - t0, f"hang over {limit:.0f} s")
+        line = self.proc.stdout.readline()
+        if not line:
+            rc = self.proc.wait()
+            self.proc = None
+            return Outcome(case, None, "", time.perf_counter() - t0, f"worker died ({rc})")
+        ans = json.loads(line)
+        return Outcome(case, ans["code"], ans["stderr"], ans["seconds"])
+
+
+def run_cases(
+    cases: list[Case], root: Path, progress: Callable[[Outcome], None] | None = None
+) -> list[Outcome]:
+    prepare_root(root)
+    runner = Runner(root)
+    outcomes: list[Outcome] = []
+    try:
+        for case in cases:
+            o = runner.run(case)
+            outcomes.append(o)
+            if progress:
+                progress(o)
+    finally:
+        runner.close()
+    return outcomes
+
+
+def main(argv: list[str]) -> int:
+    """``python tests/hostile/harness.py [SEED] [N]``: run and print every failing case."""
+    import tempfile
+
+    sys.setrecursionlimit(20_000)
+    seed = int(argv[0]) if argv else 0
+    n = int(argv[1]) if len(argv) > 1 else 300
+    cases = build_cases(seed, n, include_run="--run" in argv)
+    bad = 0
+    with tempfile.TemporaryDirectory(prefix="critmin-fuzz-") as tmp:
+
+        def show(o: Outcome) -> None:
+            nonlocal bad
+            if o.problems():
+                bad += 1
+                print(o.describe(), flush=True)
+
+        outs = run_cases(cases, Path(tmp), show)
+    total = sum(o.seconds for o in outs)
+    print(f"{len(outs)} cases, {bad} failing, {total:.1f} s in cases")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        _worker(int(sys.argv[2]))
+    else:
+        raise SystemExit(main(sys.argv[1:]))
