@@ -307,7 +307,9 @@ def parse_yaml(text: str, name: str, *, unique_keys: bool = True) -> Document:
     """
     if "\x00" in text:
         nul_line = text[: text.index("\x00")].count("\n") + 1
-        raise InputError("not valid YAML: a NUL character (a binary file?)", where=f"{name}:{nul_line}")
+        raise InputError(
+            "not valid YAML: a NUL character (a binary file?)", where=f"{name}:{nul_line}"
+        )
     loader = _Loader(text)
     try:
         try:

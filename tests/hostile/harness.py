@@ -491,7 +491,6 @@ def out_cases() -> list[tuple[str, list[str], dict[str, bytes | str]]]:
         ("under-file", "afile/sub", {"afile": b"x"}),
         ("long", "n" * 300, {}),
         ("proc", "/proc/version/x", {}),
-        ("dir-as-csv", "adir.csv", {"adir.csv": "<dir>"}),
     ]
     cases: list[tuple[str, list[str], dict[str, bytes | str]]] = []
     for label, where, files in bad_outs:
@@ -502,14 +501,14 @@ def out_cases() -> list[tuple[str, list[str], dict[str, bytes | str]]]:
                 files,
             )
         )
-        csv_out = where if where.endswith(".csv") else where + ".csv"
-        cases.append(
-            (
-                f"settle-out-{label}",
-                ["contract", "settle", lyn, "--prices", prices, "--out", csv_out, "--json"],
-                files,
+        if label != "file":  # (overwriting a CSV file is what --out is for)
+            cases.append(
+                (
+                    f"settle-out-{label}",
+                    ["contract", "settle", lyn, "--prices", prices, "--out", where + ".csv"],
+                    files,
+                )
             )
-        )
         cases.append(
             (
                 f"stockpile-out-{label}",
@@ -518,6 +517,13 @@ def out_cases() -> list[tuple[str, list[str], dict[str, bytes | str]]]:
             )
         )
         cases.append((f"risk-out-{label}", ["risk", "lithium", "--out", where], files))
+    cases.append(
+        (
+            "settle-out-dir-as-csv",
+            ["contract", "settle", lyn, "--prices", prices, "--out", "adir.csv"],
+            {"adir.csv": "<dir>"},
+        )
+    )
     return cases
 
 

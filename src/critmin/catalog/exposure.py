@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.catalog import minerals as mins
 from critmin.catalog import prices
 from critmin.catalog import production as prod
@@ -31,10 +32,10 @@ from critmin.errors import InputError
 from critmin.yamlio import Document, Loc, load_yaml, parse_yaml, validate
 
 
-class BomItem(BaseModel):
+class BomItem(BoundedNumbers, BaseModel):
     """One line of a BOM: a catalog product (or mineral) id and its mass per unit."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     product: str = Field(description="catalog product id (e.g. ndpr_oxide) or mineral id")
     kg_per_unit: float = Field(ge=0.0, description="kg of the product in one unit")
@@ -51,10 +52,10 @@ class BomItem(BaseModel):
         return value
 
 
-class Bom(BaseModel):
+class Bom(BoundedNumbers, BaseModel):
     """A bill of materials for one end product."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     unit: str = Field(default="unit", min_length=1, description="what one unit is")

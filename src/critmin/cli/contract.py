@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -114,31 +115,84 @@ def settle_cmd(
         console.print(f"  {line.month}: {line.explanation}", highlight=False)
 
 
+#: most Monte Carlo paths: memory grows ~20 bytes a path, time ~2 s a million; 10 million
+#: (~0.2 GB, a minute or two) is far past where the standard error stops mattering
+MAX_PATHS = 10_000_000
+MAX_USD_PER_KG = 1e6
+
+
+def _in_range(option: str, value: float | None, lo: float, hi: float, lo_open: bool) -> None:
+    if value is None:
+        return
+    low_ok = value > lo if lo_open else value >= lo
+    if not (math.isfinite(value) and low_ok and value <= hi):
+        sign = "<" if lo_open else "<="
+        raise InputError(
+            f"expected {lo:g} {sign} {option.lstrip('-')} <= {hi:,.0f}, got {value:g}",
+            where=option,
+        )
+
+
+def _check_value_options(
+    *,
+    vol: float,
+    rate: float,
+    forward: float | None,
+    threshold: float | None,
+    paths: int,
+    seed: int,
+) -> None:
+    """Refuse options outside the ranges ``--help`` states (NaN and inf included)."""
+    _in_range("--vol", vol, 0, 5, lo_open=True)
+    _in_range("--rate", rate, -1, 1, lo_open=False)
+    _in_range("--forward-usd-per-kg", forward, 0, MAX_USD_PER_KG, lo_open=True)
+    _in_range("--threshold", threshold, 0, MAX_USD_PER_KG, lo_open=True)
+    if not 0 <= paths <= MAX_PATHS:
+        raise InputError(f"expected 0 <= paths <= {MAX_PATHS:,}, got {paths:,}", where="--paths")
+    if not 0 <= seed < 2**63:
+        raise InputError(f"expected 0 <= seed < 2**63, got {seed}", where="--seed")
+
+
 @contract_app.command("value")
 def value_cmd(
     *,
     contract_file: Annotated[Path, typer.Argument(help="contract YAML", metavar="CONTRACT")],
-    vol: Annotated[float, typer.Option("--vol", help="annual volatility sigma, e.g. 0.35")],
-    rate: Annotated[float, typer.Option("--rate", help="continuously compounded rate, e.g. 0.04")],
+    vol: Annotated[
+        float, typer.Option("--vol", help="annual volatility sigma, e.g. 0.35 (0 < vol <= 5)")
+    ],
+    rate: Annotated[
+        float,
+        typer.Option("--rate", help="continuously compounded rate, e.g. 0.04 (-1 <= rate <= 1)"),
+    ],
     forward: Annotated[
         float | None,
-        typer.Option("--forward-usd-per-kg", help="flat forward price F (USD/kg)"),
+        typer.Option(
+            "--forward-usd-per-kg", help="flat forward price F (USD/kg, 0 < F <= 1,000,000)"
+        ),
     ] = None,
     curve: Annotated[
         Path | None,
         typer.Option("--curve", help="forward curve CSV month,forward_usd_per_kg (instead of F)"),
     ] = None,
     paths: Annotated[
-        int, typer.Option("--paths", help="Monte Carlo paths (0: closed form only)")
+        int,
+        typer.Option(
+            "--paths",
+            help=f"Monte Carlo paths, 0..{MAX_PATHS:,} (0: closed form only; ~20 MB and "
+            "~2 s per million on a laptop)",
+        ),
     ] = 200_000,
-    seed: Annotated[int, typer.Option("--seed", help="Monte Carlo seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Monte Carlo seed (0 <= seed < 2**63)")] = 0,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="valuation month YYYY-MM (default: contract start)"),
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option("--threshold", help="override/add the upside threshold (USD/kg)"),
+        typer.Option(
+            "--threshold",
+            help="override/add the upside threshold (USD/kg, 0 < threshold <= 1,000,000)",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="plain JSON on stdout")] = False,
 ) -> None:
@@ -148,8 +202,9 @@ def value_cmd(
             "give exactly one of --forward-usd-per-kg F or --curve CURVE.csv",
             where="contract value",
         )
-    if paths < 0:
-        raise InputError(f"expected --paths >= 0, got {paths}", where="--paths")
+    _check_value_options(
+        vol=vol, rate=rate, forward=forward, threshold=threshold, paths=paths, seed=seed
+    )
     from critmin.contracts import load_contract, value_contract  # scipy: on use only
     from critmin.contracts.prices import read_forward_curve
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from critmin.cli import app
+from critmin.errors import InputError
 
 
 def _console() -> Console:
@@ -28,7 +29,9 @@ def exposure_cmd(  # noqa: PLR0917
         ..., help="Bill of materials YAML (kg of product per unit)."
     ),
     units_per_year: float | None = typer.Option(
-        None, "--units-per-year", help="Units made per year (default: the BOM's)."
+        None,
+        "--units-per-year",
+        help="Units made per year, 0 < units <= 1e12 (default: the BOM's).",
     ),
     bloc: str = typer.Option("forge", "--bloc", help="Bloc for bloc share and import risk."),
     year: int | None = typer.Option(None, "--year", help="Data year (default: the BOM's)."),
@@ -38,6 +41,10 @@ def exposure_cmd(  # noqa: PLR0917
     """Per mineral: annual tonnage, where it comes from by country and stage, risk, cost."""
     from critmin.catalog.exposure import exposure
 
+    if units_per_year is not None and not (0 < units_per_year <= 1e12):  # NaN fails too
+        raise InputError(
+            f"expected 0 < units-per-year <= 1e12, got {units_per_year:g}", where="--units-per-year"
+        )
     result = exposure(bom, units_per_year=units_per_year, bloc=bloc, year=year)
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2, allow_nan=False, default=str))

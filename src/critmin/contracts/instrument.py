@@ -44,6 +44,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.contracts.prices import PriceSeries
 from critmin.contracts.settlement import KG_PER_T, price_terms, settle
 from critmin.contracts.spec import OfftakeContract, load_contract
@@ -62,10 +63,10 @@ TOP_WTP_USD_PER_T = 1.0e7
 RANK_STEP_USD_PER_T = 1.0e5
 
 
-class OfftakeEntry(BaseModel):
+class OfftakeEntry(BoundedNumbers, BaseModel):
     """One contract in the market: inline ``contract`` or a ``file``, at the buyer's ``region``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     region: str = Field(min_length=1, description="market region of the buyer")
     product: str | None = Field(None, description="market product; default contract.mineral")

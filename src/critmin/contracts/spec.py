@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError
 from critmin.periods import month_index, month_label
 from critmin.policy.parameters import parse_month
@@ -43,19 +44,19 @@ def _month(v: object) -> str:
         raise ValueError(str(exc)) from None
 
 
-class UpsideShare(BaseModel):
+class UpsideShare(BoundedNumbers, BaseModel):
     """Above ``above_usd_per_kg`` the buyer keeps ``buyer_share`` of the excess over it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     above_usd_per_kg: float = Field(gt=0, description="threshold market price")
     buyer_share: float = Field(ge=0, le=1, description="buyer's fraction of the upside (0..1)")
 
 
-class OfftakeContract(BaseModel):
+class OfftakeContract(BoundedNumbers, BaseModel):
     """An offtake (or price-floor) contract; money in USD, prices in USD/kg, volumes in t."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     buyer: str = Field(min_length=1)

@@ -11,10 +11,11 @@ list, ...) and returns ``(location, message)`` pairs so that a loader can point 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.periods import MONTH_RE, Month, month_index
 
 Loc = tuple[str | int, ...]
@@ -26,8 +27,11 @@ def _check_month(value: object) -> object:
     return value
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+class _Model(BoundedNumbers, BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True
+    )
+    lp_prices: ClassVar[bool] = True  # (critmin.bounds: sub-cent USD/t prices refused)
 
 
 NonNeg = Annotated[float, Field(ge=0)]

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
+from critmin.bounds import BoundedNumbers
 from critmin.periods import in_window
 
 IntArray = npt.NDArray[np.int64]
@@ -223,14 +224,15 @@ class Instrument(Protocol):
     def finalize(self) -> InstrumentReport: ...
 
 
-class InstrumentSpec(BaseModel):
+class InstrumentSpec(BoundedNumbers, BaseModel):
     """Base of the YAML form of an instrument: ``{kind: ..., mineral: ..., ...}``.
 
     Subclasses declare ``kind: Literal["..."]`` and implement :meth:`build`; register them
     with ``@register("kind")``. ``mineral`` None = the instrument acts on every market.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    lp_prices: ClassVar[bool] = True  # (critmin.bounds: sub-cent USD/t prices refused)
 
     kind: str
     mineral: str | None = None

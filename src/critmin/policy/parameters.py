@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError, UnknownNameError
 from critmin.yamlio import Document, Loc, load_yaml
 
@@ -92,10 +93,10 @@ def _parse_effective_date(key: object, where: str) -> dt.date:
 # --------------------------------------------------------------------------- definitions
 
 
-class ParameterValue(BaseModel):
+class ParameterValue(BoundedNumbers, BaseModel):
     """One dated value: in force from ``start`` until the next dated value of its parameter."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     start: dt.date
     value: ScalarValue
@@ -111,10 +112,10 @@ class ParameterValue(BaseModel):
         return v
 
 
-class Parameter(BaseModel):
+class Parameter(BoundedNumbers, BaseModel):
     """A named time series with a unit and, for every value, a reference."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
     description: str = Field(min_length=1)

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.market.spec import Market, Shock
 from critmin.periods import Month, month_index, month_label
 from critmin.policy.instrument import InstrumentSpec, parse_instrument
@@ -19,8 +20,8 @@ DEFAULT_START = "2026-01"
 DEFAULT_END = "2035-12"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Model(BoundedNumbers, BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Months(_Model):

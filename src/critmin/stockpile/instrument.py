@@ -67,6 +67,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError
 from critmin.periods import MONTH_PATTERN
 from critmin.policy.instrument import (
@@ -86,11 +87,11 @@ from critmin.stockpile.state import Decision, Stockpile, price_cents_per_t
 SHORTAGE_TOL_T = 1e-3  # unserved tonnes below this are not a shortage (as in the results)
 
 
-class EmergencyWindow(BaseModel):
+class EmergencyWindow(BoundedNumbers, BaseModel):
     """A declared emergency (national-defence determination): ``{start: 2026-07, end: ...}``
     (``end`` None = open). Only in these months may a ``requires_emergency`` account release."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     start: str = Field(pattern=MONTH_PATTERN)
     end: str | None = Field(None, pattern=MONTH_PATTERN)

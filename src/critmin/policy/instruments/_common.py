@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError
 from critmin.periods import Month
 from critmin.policy.parameters import Change, ParameterSet, baseline, diff
@@ -86,10 +87,10 @@ def plain_value(params: ParameterSet, name: str, month: str) -> float | bool | N
     return float(value)
 
 
-class DatedSpec(BaseModel):
+class DatedSpec(BoundedNumbers, BaseModel):
     """Mixin: an instrument's own ``start``/``end`` window and its parameter ``reform``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     start: Month | None = None
     end: Month | None = None

@@ -48,6 +48,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError, UnknownNameError
 from critmin.periods import Month, in_window
 from critmin.policy.instrument import (
@@ -72,10 +73,10 @@ from critmin.policy.parameters import ParameterSet
 DAYS_PER_YEAR = 365.0
 
 
-class CoveredBlock(BaseModel):
+class CoveredBlock(BoundedNumbers, BaseModel):
     """A covered producer: capacity (t/month or t/yr) at an all-in unit cost (usd_per_t)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str | None = None
     qty_t: NonNeg | None = None

@@ -1,0 +1,107 @@
+"""Numbers in range at the boundary: what an input file or an option may hold.
+
+Every number critmin reads must be finite (the pydantic specs use ``allow_inf_nan=False``)
+and of a size the model can compute with. :class:`BoundedNumbers` is a pydantic mixin that
+checks each number field of a spec (and numbers in its lists and dicts) against the limits
+below, by the unit its name carries:
+
+=====================  ============================  =========================================
+field name ends in     allowed                       why
+=====================  ============================  =========================================
+``_usd_per_t``         0, or 0.01 .. 1e9 in size     the clearing LP's tolerances are ~1e-7:
+                                                     prices under a cent per tonne (1e-6 USD/t)
+                                                     blur into zero and the equilibrium comes
+                                                     out wrong; 1e9 USD/t (1,000 USD per gram)
+                                                     is above any traded mineral
+``_t``, ``_t_per_year``  at most 1e10 in size        ten billion tonnes: above the world's
+``_t_per_month``                                     largest mined commodity (iron ore, ~2.5e9
+                                                     t a year)
+anything else          at most 1e15 in size          a quadrillion: above any amount of money
+                                                     or count the model uses; 1e308 overflows
+=====================  ============================  =========================================
+
+:func:`check_option` applies the same rules to a command-line option.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, model_validator
+
+from critmin.errors import InputError
+from critmin.yamlio import FieldValueError
+
+__all__ = ["MAX_ABS", "MAX_TONNES", "MAX_USD_PER_T", "MIN_USD_PER_T", "BoundedNumbers", "check"]
+
+MAX_ABS = 1e15
+MAX_TONNES = 1e10
+MAX_USD_PER_T = 1e9
+MIN_USD_PER_T = 0.01
+
+_TONNE_SUFFIXES = ("_t", "_t_per_year", "_t_per_month")
+
+
+def check(name: str, value: float, *, lp_price: bool = True) -> str | None:
+    """Why ``value`` cannot be the number ``name`` (None when it is fine); the floor of
+    :data:`MIN_USD_PER_T` applies when ``lp_price`` (the number reaches the clearing LP)."""
+    if not math.isfinite(value):
+        return f"expected a finite number, got {value}"
+    size = abs(value)
+    if name.endswith("_usd_per_t"):
+        if size > MAX_USD_PER_T:
+            return f"{value:g} USD/t is out of range (at most {MAX_USD_PER_T:g} USD/t)"
+        if lp_price and 0 < size < MIN_USD_PER_T:
+            return (
+                f"{value:g} USD/t is below {MIN_USD_PER_T} USD/t, under the solver's "
+                "tolerance: state prices in USD per tonne (or 0)"
+            )
+        return None
+    if name.endswith(_TONNE_SUFFIXES):
+        if size > MAX_TONNES:
+            return f"{value:g} t is out of range (at most {MAX_TONNES:g} t)"
+        return None
+    if size > MAX_ABS:
+        return f"{value:g} is out of range (at most {MAX_ABS:g} in size)"
+    return None
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, list | tuple):
+        return [x for v in value for x in _numbers(v)]
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _numbers(v)]
+    return []
+
+
+class BoundedNumbers(BaseModel):
+    """Mixin: every number field (and numbers in its lists and dicts) passes :func:`check`.
+
+    ``lp_prices`` (a class variable): the model's USD/t prices reach the clearing LP, so
+    non-zero prices under :data:`MIN_USD_PER_T` are refused (market and instrument specs).
+    """
+
+    lp_prices: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _numbers_in_range(self) -> BoundedNumbers:
+        for name in type(self).model_fields:
+            for x in _numbers(getattr(self, name)):
+                problem = check(name, x, lp_price=self.lp_prices)
+                if problem:
+                    raise FieldValueError(name, problem)
+        return self
+
+
+def check_option(option: str, value: float | None, *, name: str | None = None) -> None:
+    """Refuse a non-finite or out-of-range number given to ``option`` (``InputError``)."""
+    if value is None:
+        return
+    problem = check(name or option.lstrip("-").replace("-", "_"), value)
+    if problem:
+        raise InputError(problem, where=option)
