@@ -465,6 +465,13 @@ class OutputSet:
                 shutil.rmtree(self.staging, ignore_errors=True)
             self._unlock()
 
+    def _swappable(self) -> bool:
+        """Whether the whole folder may be swapped: never the working folder (or one above
+        it) nor the home folder, whose other contents may change while we mirror them."""
+        folder = self.folder.resolve()
+        cwd = Path.cwd().resolve()
+        return folder != Path.home().resolve() and not cwd.is_relative_to(folder)
+
     def _commit(self) -> None:
         assert self.staging is not None
         produced = sorted(p.name for p in self.staging.iterdir())
@@ -482,8 +489,10 @@ class OutputSet:
             return
         skip = set(produced) | set(self.names)
         budget = [self.MIRROR_LIMIT]
-        if _mirror(self.folder, self.staging, skip, budget) and _exchange(
-            self.staging, self.folder
+        if (
+            self._swappable()
+            and _mirror(self.folder, self.staging, skip, budget)
+            and _exchange(self.staging, self.folder)
         ):
             shutil.rmtree(self.staging, ignore_errors=True)  # now the old folder
             return

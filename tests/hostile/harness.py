@@ -27,6 +27,7 @@ import json
 import math
 import os
 import random
+import re
 import select
 import shutil
 import subprocess
@@ -191,11 +192,8 @@ def mutate_data(data: Any, rng: random.Random) -> tuple[Any, str, bool]:
         else:
             parent[key] = {"nonsense_field_xyz": 1}
         return data, f"unknown:{label_path}", False
-    if op == "deep":
-        value: Any = 1
-        for _ in range(rng.choice([50, 200, 400])):
-            value = [value] if rng.random() < 0.5 else {"a": value}
-        parent[key] = value
+    if op == "deep":  # a sentinel, replaced by flow-style nesting after dumping (no recursion)
+        parent[key] = f"__DEEP_{rng.choice([50, 200, 400])}_{rng.choice('la')}__"
         return data, f"deep:{label_path}", False
     if op == "number" or (op == "wrongtype" and rng.random() < 0.4):
         new = rng.choice(NUMBERS)
@@ -207,8 +205,21 @@ def mutate_data(data: Any, rng: random.Random) -> tuple[Any, str, bool]:
     return data, f"value:{label_path}={str(parent[key])[:20]!r}", False
 
 
+_DEEP_RE = re.compile(r"'?__DEEP_(\d+)_([la])__'?")
+
+
+def _deep(m: re.Match[str]) -> str:
+    n = int(m[1])
+    return "[" * n + "1" + "]" * n if m[2] == "l" else '{"a": ' * n + "1" + "}" * n
+
+
 def dump_yaml(data: Any) -> bytes:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6).encode()
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6)
+    return _DEEP_RE.sub(_deep, text).encode()
+
+
+def dump_json(data: Any) -> bytes:
+    return _DEEP_RE.sub(_deep, json.dumps(data, allow_nan=True)).encode()
 
 
 def raw_mutation(text: bytes, rng: random.Random, kind: str) -> tuple[bytes | str, str]:
@@ -308,11 +319,7 @@ def mutate_file(path: Path, rng: random.Random) -> tuple[bytes | str, str, bool]
         new, label, refuse = mutate_data(data, rng)
         if fmt == "yaml":
             return dump_yaml(new), label, refuse
-        try:
-            body = json.dumps(new, allow_nan=True).encode()
-        except (ValueError, RecursionError):
-            body = raw
-        return body, label, refuse
+        return dump_json(new), label, refuse
     content, label = raw_mutation(raw, rng, fmt)
     refuse = label == "badnum" and isinstance(content, bytes) and False
     return content, label, refuse
@@ -658,6 +665,9 @@ class Runner:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                if pipe is not None:
+                    pipe.close()
             self.proc = None
 
     def run(self, case: Case) -> Outcome:
@@ -678,7 +688,7 @@ class Runner:
         line = self.proc.stdout.readline()
         if not line:
             rc = self.proc.wait()
-            self.proc = None
+            self.close()
             return Outcome(case, None, "", time.perf_counter() - t0, f"worker died ({rc})")
         ans = json.loads(line)
         return Outcome(case, ans["code"], ans["stderr"], ans["seconds"])

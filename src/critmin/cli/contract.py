@@ -14,7 +14,7 @@ from rich.table import Table
 
 from critmin.cli import app
 from critmin.errors import InputError
-from critmin.fileio import atomic_write_text
+from critmin.fileio import atomic_write_text, safe_frame_csv
 
 contract_app = typer.Typer(
     no_args_is_help=True, help="Offtake contracts: settlement statements and valuation."
@@ -54,13 +54,17 @@ def settle_cmd(
     """The settlement statement month by month: who pays what, and why."""
     from critmin.contracts import load_contract, read_prices, settle  # scipy: on use only
 
+    if out is not None and out.suffix.lower() != ".csv":
+        raise InputError(f"expected a .csv output path, got {out.name!r}", where="--out")
     contract = load_contract(contract_file)
     series = read_prices(prices)
     statement = settle(contract, series, first, through)
     if out is not None:
         if out.suffix.lower() != ".csv":
             raise InputError(f"expected a .csv output path, got {out.name!r}", where="--out")
-        atomic_write_text(out, statement.to_frame().to_csv(index=False))
+        # party names and explanations come from the contract file: a cell such as
+        # ``=cmd|' /C calc'!A0`` is written as text, not as a formula (safe_frame_csv)
+        atomic_write_text(out, safe_frame_csv(statement.to_frame(), index=False))
     if as_json:
         _echo_json(statement.to_dict())
         return

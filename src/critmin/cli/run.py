@@ -24,12 +24,15 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print summary.json on stdout")] = False,
 ) -> None:
     """Run scenarios; write OUT/summary.json, OUT/series.parquet and OUT/report.html."""
+    from critmin.fileio import OutputSet, check_output_dir
     from critmin.scenarios.loader import load_study
-    from critmin.scenarios.runner import count_months, run_study, write_outputs
+    from critmin.scenarios.runner import RUN_FILES, count_months, run_study, write_outputs
 
+    check_output_dir(out)  # a bad --out fails now, not after the run
     loaded = load_study(scenarios or [])
     err = Console(stderr=True)
-    with Progress(
+    # the output folder is locked for the whole run: a second run into it is refused at once
+    with OutputSet(out, names=RUN_FILES) as outs, Progress(
         TextColumn("solving"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -41,7 +44,8 @@ def run(
     ) as progress:
         task = progress.add_task("run", total=count_months(loaded))
         series, summary = run_study(loaded, on_month=lambda _m: progress.advance(task))
-    written = write_outputs(out, series, summary)
+        write_outputs(outs, series, summary)
+    written = outs.written
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

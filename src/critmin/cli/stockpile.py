@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,17 +56,18 @@ def simulate_cmd(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Run SPEC month by month over SIGNALS: days of cover, cost, shortage avoided."""
+    from critmin.fileio import OutputSet, check_output_dir
+
+    if out is not None:
+        check_output_dir(out)  # a bad --out fails before the run
     result = _run(spec, signals, scenario)
     written: dict[str, str] = {}
     if out is not None:
-        # write into a temp dir first, then move the files: never a half-written output
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=out, prefix=".stockpile-") as tmp:
-            paths = result.write(Path(tmp))
-            for name, tmp_path in paths.items():
-                target = out / name
-                shutil.move(str(tmp_path), str(target))
-                written[name] = str(target)
+        # one output set: ledger and series appear together or not at all
+        with OutputSet(out, names=("ledger.parquet", "series.parquet")) as outs:
+            assert outs.staging is not None
+            result.write(outs.staging)
+        written = {p.name: str(p) for p in outs.written}
     if as_json:
         payload = dict(result.metrics)
         payload["written"] = written
@@ -134,7 +133,9 @@ def ledger_cmd(
     result = _run(spec, signals, None)
     df = result.ledger.to_frame()
     if as_csv:
-        sys.stdout.write(df.to_csv(index=False))
+        from critmin.fileio import safe_frame_csv
+
+        sys.stdout.write(safe_frame_csv(df, index=False))
         return
     shown = df if limit <= 0 else df.head(limit)
     table = Table(title=f"ledger {result.scenario}: {len(df)} entries")

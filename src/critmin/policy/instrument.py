@@ -261,7 +261,7 @@ def parse_instrument(data: Any) -> InstrumentSpec:
     if not isinstance(data, dict) or "kind" not in data:
         raise ValueError(f"an instrument needs a 'kind', one of {sorted(REGISTRY)}")
     kind = data["kind"]
-    if kind not in REGISTRY:
+    if not isinstance(kind, str) or kind not in REGISTRY:  # (a list or map is no kind either)
         from critmin.errors import suggest
 
         close = suggest(str(kind), REGISTRY)

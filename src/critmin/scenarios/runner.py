@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from critmin import __version__
-from critmin.fileio import atomic_write, atomic_write_text
+from critmin.fileio import OutputSet
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
 from critmin.market.results import SeriesParts, merge, scenario_metrics, series_columns
@@ -237,32 +237,27 @@ def run_study(
     return series, summary
 
 
-def write_outputs(out_dir: Path, series: pd.DataFrame, summary: dict[str, Any]) -> list[Path]:
-    """Write series.parquet, summary.json and report.html (if the report layer is present)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    series_path = out_dir / "series.parquet"
+#: the files of a run's output set (critmin.fileio.OutputSet): they appear together or not at all
+RUN_FILES = ("series.parquet", "summary.json", "report.html")
 
-    def _parquet(tmp: Path) -> None:
-        series.to_parquet(tmp, index=False)
 
-    atomic_write(series_path, _parquet)
-    written.append(series_path)
-    summary_path = out_dir / "summary.json"
+def write_outputs(
+    out_dir: Path | OutputSet, series: pd.DataFrame, summary: dict[str, Any]
+) -> list[Path]:
+    """Write series.parquet, summary.json and report.html (if the report layer is present)
+    as one output set: all three appear in the folder at once, or none (see OutputSet)."""
+    if not isinstance(out_dir, OutputSet):
+        with OutputSet(out_dir, names=RUN_FILES) as outs:
+            write_outputs(outs, series, summary)
+        return outs.written
+    outs = out_dir
+    series.to_parquet(outs.path("series.parquet"), index=False)
     text = json.dumps(summary, indent=2, sort_keys=False, allow_nan=False)
-
-    atomic_write_text(summary_path, text + "\n")
-    written.append(summary_path)
+    outs.path("summary.json").write_text(text + "\n", encoding="utf-8")
     build_report = _report_builder()
     if build_report is not None:
-        report_path = out_dir / "report.html"
-
-        def _build(tmp: Path) -> None:
-            build_report(series, summary, tmp)
-
-        atomic_write(report_path, _build)
-        written.append(report_path)
-    return written
+        build_report(series, summary, outs.path("report.html"))
+    return [outs.folder / n for n in RUN_FILES if outs.path(n).exists()]
 
 
 def _report_builder() -> Callable[[pd.DataFrame, dict[str, Any], Path], Path] | None:

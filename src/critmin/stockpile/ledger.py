@@ -26,7 +26,6 @@ money out = interest, storage, repayments and the cost basis of released materia
 from __future__ import annotations
 
 import math
-import tempfile
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -412,22 +411,18 @@ class Ledger:
 
 
 def write_atomic(df: pd.DataFrame, path: Path, fmt: str) -> Path:
-    """Write ``df`` to a temp file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    ) as fh:
-        tmp = Path(fh.name)
-    try:
+    """Write ``df`` to a temp file beside ``path``, then rename it into place
+    (:func:`critmin.fileio.atomic_write`); CSV text cells that a spreadsheet would run as
+    formulas are neutralised (:func:`critmin.fileio.safe_cell`)."""
+    from critmin.fileio import atomic_write, safe_frame_csv
+
+    def _write(tmp: Path) -> None:
         if fmt == "parquet":
             df.to_parquet(tmp, index=False)
         else:
-            df.to_csv(tmp, index=False)
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+            tmp.write_text(safe_frame_csv(df, index=False), encoding="utf-8")
+
+    return atomic_write(path, _write)
 
 
 _SIGN_RULES: dict[EntryKind, str] = {

@@ -1,0 +1,68 @@
+"""The seeded mutation fuzz over every shipped example and command (issue 13).
+
+Each case must exit 0 or 2 (1 only for ``trace check``'s rule failure), never reach the
+catch-all (70), print at most one line on stderr, refuse a NaN/inf put into a number, and stay
+within its time budget (a worker subprocess under a 3 GiB address-space limit; a hang is killed).
+See :mod:`tests.hostile.harness` for the mutations.
+
+The fast suite runs ~650 cases (seed 20261203) in a few chunks; ``make slow`` runs ~3,000 more
+over other seeds, ``critmin run`` included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.harness import Case, build_cases, run_cases
+
+SEED = 20261203
+N_FILE = 440
+CHUNKS = 4
+
+
+def _is_trace(case: Case) -> bool:
+    return case.argv[0] == "trace"
+
+
+def _cases(seed: int, n: int, include_run: bool) -> list[Case]:
+    return build_cases(seed, n, include_run=include_run)
+
+
+def _check(cases: list[Case], tmp_path: Path) -> None:
+    outcomes = run_cases(cases, tmp_path)
+    bad = [o.describe() for o in outcomes if o.problems()]
+    assert not bad, f"{len(bad)} of {len(outcomes)} cases broke the contract:\n" + "\n".join(bad)
+
+
+def test_the_fast_suite_has_at_least_500_non_trace_cases() -> None:
+    cases = [c for c in _cases(SEED, N_FILE, True) if not _is_trace(c)]
+    assert len(cases) >= 500
+    commands = {
+        " ".join(c.argv[:2]) if c.argv[0] in ("contract", "stockpile", "data") else c.argv[0]
+        for c in cases
+    }
+    assert {"validate", "run", "exposure", "contract settle", "contract value"} <= commands
+    assert {"stockpile simulate", "risk", "data production"} <= commands
+
+
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_mutated_inputs_give_one_line_and_exit_0_or_2(chunk: int, tmp_path: Path) -> None:
+    cases = [c for c in _cases(SEED, N_FILE, True) if not _is_trace(c)]
+    _check(cases[chunk::CHUNKS], tmp_path)
+
+
+@pytest.mark.xfail(
+    reason="trace input validation is issue 13's trace part (helper i10): EPCIS fields of the "
+    "wrong type, non-UTF-8 EPCIS, --tol nan still reach the catch-all",
+    strict=False,
+)
+def test_trace_commands_keep_the_contract(tmp_path: Path) -> None:
+    _check([c for c in _cases(SEED, N_FILE, False) if _is_trace(c)], tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_mutated_inputs_many_seeds(seed: int, tmp_path: Path) -> None:
+    _check([c for c in _cases(seed, 600, True) if not _is_trace(c)], tmp_path)
