@@ -32,16 +32,19 @@ def run(
     loaded = load_study(scenarios or [])
     err = Console(stderr=True)
     # the output folder is locked for the whole run: a second run into it is refused at once
-    with OutputSet(out, names=RUN_FILES) as outs, Progress(
-        TextColumn("solving"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("market-months"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=as_json or not err.is_terminal,
-    ) as progress:
+    with (
+        OutputSet(out, names=RUN_FILES) as outs,
+        Progress(
+            TextColumn("solving"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("market-months"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=as_json or not err.is_terminal,
+        ) as progress,
+    ):
         task = progress.add_task("run", total=count_months(loaded))
         series, summary = run_study(loaded, on_month=lambda _m: progress.advance(task))
         write_outputs(outs, series, summary)
