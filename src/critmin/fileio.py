@@ -140,9 +140,9 @@ def csv_rows(
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise InputError(
-                    f"not a valid CSV: {exc}", where=f"{path}:{reader.line_num}"
-                ) from None
+                # the csv module counts the failing line only once it is parsed
+                line = reader.line_num + (1 if "field limit" in str(exc) else 0)
+                raise InputError(f"not a valid CSV: {exc}", where=f"{path}:{line}") from None
             yield reader.line_num, row
 
     return header, rows()

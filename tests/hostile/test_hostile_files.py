@@ -1,0 +1,346 @@
+"""Each hostile input named in issue 13, through the CLI, with the message a user gets.
+
+Every test runs ``critmin ...`` in-process (:func:`tests.hostile.harness.run_in_process`) and
+checks the exit code (2), that stderr is exactly one line, and what the line says. The trace
+items of the issue (sparse/zip-bomb spreadsheets, deep EPCIS JSON, ``trace check --tol nan``)
+are the trace half of the issue (docs/trace.md); the shared pieces they use are tested here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.harness import REPO, run_in_process
+
+EX = REPO / "examples"
+TWO = EX / "scenarios" / "two_regions.yaml"
+TARIFF = EX / "scenarios" / "magnet_chain_tariff.yaml"
+LYNAS = EX / "contracts" / "lynas_japan_ndpr.yaml"
+PRICES = EX / "contracts" / "ndpr_prices_example.csv"
+VAULT = EX / "stockpile" / "dla_nds_2025.yaml"
+SIGNALS = EX / "stockpile" / "signals_ban_2027.csv"
+BOM = EX / "bom" / "ev_traction_motor.yaml"
+RULES = EX / "trace" / "rules.yaml"
+
+
+def refused(argv: list[str | Path], pattern: str) -> str:
+    """Run ``critmin argv``; assert exit 2, one line on stderr matching ``pattern``."""
+    code, _out, err = run_in_process([str(a) for a in argv])
+    lines = err.strip().splitlines()
+    assert code == 2, f"exit {code}: {err}"
+    assert len(lines) == 1, err
+    assert re.search(pattern, lines[0]), lines[0]
+    return lines[0]
+
+
+def _write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------ YAML limits
+
+
+def test_alias_bomb_is_refused_in_milliseconds(tmp_path: Path) -> None:
+    """Nine levels of nine aliases expand to 9**9 = 387 million nodes ("billion laughs";
+    issue 13 measured 2.5 GB in 20 s); the expanded size is counted before anything is built."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    bomb = _write(tmp_path / "bomb.yaml", "\n".join(lines) + "\nname: x\n")
+    t0 = time.perf_counter()
+    refused(
+        ["validate", bomb],
+        r"bomb\.yaml:\d+: YAML aliases expand to more than 1,000,000 nodes \(an alias bomb\?\)",
+    )
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_5000_nested_maps_give_a_line_not_a_recursion_error(tmp_path: Path) -> None:
+    """5,000 nested block maps used to end in a RecursionError traceback."""
+    text = "".join(" " * i + "a:\n" for i in range(5000)) + " " * 5000 + "1\n"
+    deep = _write(tmp_path / "deep.yaml", text)
+    refused(
+        ["validate", deep], r"deep\.yaml:\d+: (not valid YAML: exceeded maximum nesting|nested)"
+    )
+
+
+def test_50000_deep_flow_nesting_is_refused_cleanly(tmp_path: Path) -> None:
+    """50,000 ``[`` segfaulted PyYAML 6.0.3's libyaml binding; 6.0.4 (pinned) refuses it."""
+    deep = _write(tmp_path / "deep.yaml", "[" * 50_000 + "]" * 50_000)
+    refused(["validate", deep], r"deep\.yaml:1: not valid YAML: exceeded maximum nesting depth")
+
+
+def test_nesting_over_100_levels_is_refused_with_its_line(tmp_path: Path) -> None:
+    """Within libyaml's limit but over critmin's: refused at the line it starts."""
+    text = "name: x\nmarkets:\n  - " + "[" * 150 + "1" + "]" * 150 + "\n"
+    deep = _write(tmp_path / "deep.yaml", text)
+    refused(["validate", deep], r"deep\.yaml:3: nested deeper than 100 levels")
+
+
+def test_an_alias_loop_is_refused(tmp_path: Path) -> None:
+    loop = _write(tmp_path / "loop.yaml", "x-loop: &l [*l]\nname: x\n")
+    refused(["validate", loop], r"loop\.yaml:1: (an alias refers to itself|not valid YAML)")
+
+
+@pytest.mark.parametrize(
+    ("argv", "source", "key"),
+    [
+        (["validate", "{f}"], TWO, "months"),
+        (["exposure", "{f}"], BOM, "units_per_year"),
+        (["stockpile", "simulate", "{f}", "--signals", str(SIGNALS)], VAULT, "start"),
+        (["contract", "settle", "{f}", "--prices", str(PRICES)], LYNAS, "floor_usd_per_kg"),
+        (
+            ["trace", "check", str(EX / "trace" / "magnet_chain.jsonld"), "--rules", "{f}"],
+            RULES,
+            "expand_eu",
+        ),
+    ],
+    ids=["scenario", "bom", "stockpile", "contract", "rules"],
+)
+def test_duplicate_keys_are_an_error_naming_both_lines(
+    tmp_path: Path, argv: list[str], source: Path, key: str
+) -> None:
+    """A top-level key written twice: YAML keeps the last silently; critmin names both lines."""
+    text = source.read_text(encoding="utf-8")
+    first = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith(f"{key}:"))
+    line = next(ln for ln in text.splitlines() if ln.startswith(f"{key}:"))
+    dup = _write(tmp_path / source.name, text.rstrip("\n") + "\n" + line + "\n")
+    total = len(dup.read_text().splitlines())
+    refused(
+        [a.replace("{f}", str(dup)) for a in argv],
+        rf"{source.name}:{total}: duplicate key '{key}' \(first at line {first}\)",
+    )
+
+
+# ------------------------------------------------------------------ numbers
+
+
+def test_nan_tariff_is_refused_by_validate(tmp_path: Path) -> None:
+    """``specific_usd_per_t: .nan`` passed validate and then spun inside HiGHS forever."""
+    text = TARIFF.read_text().replace("specific_usd_per_t: 500", "specific_usd_per_t: .nan")
+    bad = _write(tmp_path / "nan.yaml", text)
+    refused(
+        ["validate", bad],
+        r"nan\.yaml:35 field 'instruments\[0\]\.specific_usd_per_t': .*finite number",
+    )
+
+
+def test_infinite_quantity_is_refused_before_any_output(tmp_path: Path) -> None:
+    """``qty_t: .inf`` was accepted and wrote NaN into series.parquet."""
+    text = TWO.read_text().replace("qty_t: 100,", "qty_t: .inf,")
+    bad = _write(tmp_path / "inf.yaml", text)
+    out = tmp_path / "out"
+    refused(["run", bad, "--out", out], r"inf\.yaml:8 field 'markets\[0\]\.supply\[0\]\.qty_t'")
+    assert not out.exists()
+
+
+def test_inf_cost_leaves_a_previous_output_set_untouched(tmp_path: Path) -> None:
+    """``inf`` in a cost made run fail after replacing series.parquet only (a mixed set)."""
+    out = tmp_path / "out"
+    code, _, err = run_in_process(["run", str(TWO), "--out", str(out), "--json"])
+    assert code == 0, err
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    text = TWO.read_text().replace("cost_usd_per_t: 50000", "cost_usd_per_t: .inf")
+    bad = _write(tmp_path / "inf.yaml", text)
+    refused(["run", bad, "--out", out], r"inf\.yaml:8 .*cost_usd_per_t.*finite")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_infinite_contract_volume_is_refused(tmp_path: Path) -> None:
+    """Infinite contract volumes ended in an AssertionError."""
+    text = LYNAS.read_text().replace("volume_t_per_year: 5000", "volume_t_per_year: .inf")
+    bad = _write(tmp_path / "c.yaml", text)
+    refused(["contract", "settle", bad, "--prices", PRICES], r"c\.yaml:\d+ .*volume_t_per_year")
+
+
+def test_huge_contract_volume_is_out_of_range(tmp_path: Path) -> None:
+    text = LYNAS.read_text().replace("volume_t_per_year: 5000", "volume_t_per_year: 1e308")
+    bad = _write(tmp_path / "c.yaml", text)
+    refused(["contract", "settle", bad, "--prices", PRICES], r"out of range \(at most 1e\+10 t\)")
+
+
+VALUE = ["contract", "value", str(LYNAS), "--forward-usd-per-kg", "120", "--rate", "0.04"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "pattern"),
+    [
+        (["--vol", "1e308"], r"^critmin: error: --vol: expected 0 < vol <= 5, got 1e\+308$"),
+        (["--vol", "nan"], r"--vol: expected 0 < vol <= 5, got nan"),
+        (
+            ["--vol", "0.3", "--threshold", "-1"],
+            r"--threshold: expected 0 < threshold <= 1,000,000",
+        ),
+        (
+            ["--vol", "0.3", "--paths", "100000000"],
+            r"--paths: expected 0 <= paths <= 10,000,000, got 100,000,000",
+        ),
+        (["--vol", "0.3", "--seed", "-1"], r"--seed: expected 0 <= seed < 2\*\*63"),
+        (["--vol", "abc"], r"Invalid value for '--vol'.*\(see 'critmin contract value --help'\)"),
+    ],
+    ids=["vol-1e308", "vol-nan", "threshold-negative", "paths-1e8", "seed-negative", "vol-text"],
+)
+def test_contract_value_options_out_of_range(extra: list[str], pattern: str) -> None:
+    """``--threshold -1`` printed a 52-line pydantic traceback, ``--vol 1e308`` overflowed,
+    ``--paths 100000000`` ran out of memory; each is now one line before any work."""
+    refused([*VALUE, *extra], pattern)
+
+
+def test_contract_value_help_states_the_ranges() -> None:
+    code, out, _ = run_in_process(["contract", "value", "--help"])
+    assert code == 0
+    flat = " ".join(out.split())
+    for text in ("0 < vol <= 5", "-1 <= rate <= 1", "0..10,000,000", "0 < threshold"):
+        assert text in flat.replace("│ ", ""), text
+
+
+def test_sub_cent_prices_are_refused_with_the_reason(tmp_path: Path) -> None:
+    """At ~1e-6 USD/t the equilibrium came out silently wrong (below HiGHS's 1e-7 tolerances)."""
+    text = TWO.read_text().replace("cost_usd_per_t: 50000", "cost_usd_per_t: 0.000001")
+    bad = _write(tmp_path / "tiny.yaml", text)
+    refused(["validate", bad], r"tiny\.yaml:8 .*below 0\.01 USD/t, under the solver's tolerance")
+
+
+def test_exposure_units_nan_is_refused() -> None:
+    refused(["exposure", BOM, "--units-per-year", "nan"], r"--units-per-year: expected 0 <")
+
+
+# ------------------------------------------------------------------ files
+
+
+def test_non_utf8_scenario_names_the_byte_and_line(tmp_path: Path) -> None:
+    text = TWO.read_bytes().replace(b"two regions, one stage", b"deux r\xe9gions")
+    bad = _write(tmp_path / "latin1.yaml", text)
+    refused(
+        ["validate", bad],
+        r"latin1\.yaml:3: cannot read scenario file: not UTF-8 text \(byte 0xe9 at line 3\)",
+    )
+
+
+def test_non_utf8_price_csv(tmp_path: Path) -> None:
+    bad = _write(tmp_path / "p.csv", PRICES.read_bytes().replace(b"USGS", b"USGS \xe9", 1))
+    refused(["contract", "settle", LYNAS, "--prices", bad], r"p\.csv:2: .*not UTF-8 text")
+
+
+def test_price_csv_day_must_be_a_real_date(tmp_path: Path) -> None:
+    bad = _write(tmp_path / "p.csv", "month,price_usd_per_kg\n2026-07-01,80\n2026-07-32,80\n")
+    refused(
+        ["contract", "settle", LYNAS, "--prices", bad],
+        r"p\.csv:3 column 'month': expected a real date YYYY-MM-DD .*'2026-07-32'",
+    )
+
+
+def test_csv_field_over_the_csv_limit(tmp_path: Path) -> None:
+    """A field over the csv module's 131,072 characters raised ``_csv.Error``."""
+    header = SIGNALS.read_text().splitlines()[0]
+    bad = _write(tmp_path / "s.csv", header + "\n2026-01," + "x" * 140_000 + ",1,1,1\n")
+    refused(
+        ["stockpile", "simulate", VAULT, "--signals", bad],
+        r"s\.csv:2: not a valid CSV: field larger than field limit \(131072\)",
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "{d}"],
+        ["exposure", "{d}"],
+        ["contract", "settle", str(LYNAS), "--prices", "{d}"],
+        ["stockpile", "simulate", str(VAULT), "--signals", "{d}"],
+    ],
+    ids=["scenario", "bom", "prices", "signals"],
+)
+def test_a_directory_given_as_a_file(tmp_path: Path, argv: list[str]) -> None:
+    d = tmp_path / "adir.yaml"
+    d.mkdir()
+    refused([a.replace("{d}", str(d)) for a in argv], r"adir\.yaml: cannot read .*is a directory")
+
+
+def test_an_unreadable_file(tmp_path: Path) -> None:
+    """A symlink loop is unreadable even for root; mode 000 is tested when not root."""
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to("loop.yaml")
+    refused(["exposure", loop], r"loop\.yaml: cannot read BOM file: too many levels of symbolic")
+    if os.geteuid() != 0:
+        locked = shutil.copy(BOM, tmp_path / "locked.yaml")
+        Path(locked).chmod(0)
+        refused(["exposure", locked], r"locked\.yaml: cannot read BOM file: permission denied")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", str(TWO), "--out", "{o}"],
+        ["stockpile", "simulate", str(VAULT), "--signals", str(SIGNALS), "--out", "{o}"],
+    ],
+    ids=["run", "stockpile"],
+)
+def test_out_pointing_at_a_file(tmp_path: Path, argv: list[str]) -> None:
+    f = _write(tmp_path / "afile", "precious")
+    refused([a.replace("{o}", str(f)) for a in argv], r"--out: .*afile' exists and is not a folder")
+    refused(
+        [a.replace("{o}", str(f / "sub")) for a in argv], r"--out: .*afile' is a file, not a folder"
+    )
+    assert f.read_text() == "precious"
+
+
+def test_settle_out_at_a_folder(tmp_path: Path) -> None:
+    d = tmp_path / "s.csv"
+    d.mkdir()
+    refused(
+        ["contract", "settle", LYNAS, "--prices", PRICES, "--out", d],
+        r"s\.csv: cannot write s\.csv: it is a folder",
+    )
+
+
+# ------------------------------------------------------------------ formula cells
+
+
+def test_formula_party_name_is_neutralised_in_the_settlement_csv(tmp_path: Path) -> None:
+    """OWASP CSV injection: a party named ``=cmd|' /C calc'!A0`` would run when the CSV is
+    opened in a spreadsheet; it is written with a leading apostrophe (text)."""
+    evil = "=cmd|' /C calc'!A0"
+    text = LYNAS.read_text().replace("buyer: JPN-consortium", f'buyer: "{evil}"')
+    contract = _write(tmp_path / "evil.yaml", text)
+    out = tmp_path / "s.csv"
+    code, _, err = run_in_process(
+        ["contract", "settle", str(contract), "--prices", str(PRICES), "--out", str(out), "--json"]
+    )
+    assert code == 0, err
+    import csv
+
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    cells = [v for r in rows for v in r.values()]
+    assert f"'{evil}" in cells
+    assert not any(v.startswith(("=", "+", "@", "\t", "\r")) for v in cells)
+    # numbers stay numbers (a negative number is not a formula)
+    assert all(float(r["volume_t"]) > 0 for r in rows)
+
+
+# ------------------------------------------------------------------ the entry point
+
+
+def test_an_unexpected_error_is_one_line_with_exit_70(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catch-all: a bug becomes one line, exit 70 and a hint to report it."""
+    from critmin.catalog import exposure
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(exposure, "exposure", boom)
+    code, _, err = run_in_process(["exposure", str(BOM)])
+    assert code == 70
+    assert err.strip() == (
+        "critmin: internal error: RuntimeError: simulated bug; this is a bug, please report it "
+        "with the command line (CRITMIN_DEBUG=1 shows the traceback)"
+    )
