@@ -38,3 +38,120 @@ def test_permissions_follow_umask_not_mkstemp(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+# ---------------------------------------------------------------- reading
+
+
+def test_read_text_errors_are_one_line_naming_the_file(tmp_path: Path) -> None:
+    from critmin.errors import InputError
+    from critmin.fileio import read_text
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "l1.txt").write_bytes(b"ok\nd\xe9j\xe0\n")
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfname: x\n")
+    cases = {
+        "missing.txt": r"missing\.txt: cannot read thing: no such file$",
+        "d": r"d: cannot read thing: is a directory, expected a file$",
+        "l1.txt": r"l1\.txt:2: cannot read thing: not UTF-8 text \(byte 0xe9 at line 2\)",
+    }
+    for name, pattern in cases.items():
+        with pytest.raises(InputError, match=pattern):
+            read_text(tmp_path / name, "thing")
+    assert read_text(tmp_path / "bom.txt") == "name: x\n"  # a byte-order mark is dropped
+    with pytest.raises(InputError, match=r"larger than 0 MiB"):
+        read_text(tmp_path / "bom.txt", max_bytes=3)
+
+
+# ---------------------------------------------------------------- output sets
+
+
+def _entries(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def test_output_set_appears_whole_and_keeps_other_files(tmp_path: Path) -> None:
+    from critmin.fileio import OutputSet
+
+    out = tmp_path / "out"
+    with OutputSet(out, names=("a.txt", "b.txt")) as o:
+        o.path("a.txt").write_text("1")
+        o.path("b.txt").write_text("1")
+        assert not out.exists()  # nothing visible before the set is complete
+    assert _entries(out) == {"a.txt", "b.txt"}
+    (out / "other.json").write_text("kept")
+    (out / "nested").mkdir()
+    (out / "nested" / "f").write_text("kept too")
+    with OutputSet(out, names=("a.txt", "b.txt")) as o:
+        o.path("a.txt").write_text("2")
+        o.path("b.txt").write_text("2")
+        assert (out / "a.txt").read_text() == "1"
+    assert (out / "a.txt").read_text() == (out / "b.txt").read_text() == "2"
+    assert (out / "other.json").read_text() == "kept"
+    assert (out / "nested" / "f").read_text() == "kept too"
+    assert _entries(tmp_path) == {"out"}  # no staging folder, no lock file left
+
+
+def test_output_set_failure_leaves_the_old_set(tmp_path: Path) -> None:
+    from critmin.fileio import OutputSet
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("old")
+
+    def run() -> None:
+        with OutputSet(out, names=("a.txt",)) as o:
+            o.path("a.txt").write_text("new")
+            raise RuntimeError("solver failed")
+
+    with pytest.raises(RuntimeError):
+        run()
+    assert (out / "a.txt").read_text() == "old"
+    assert _entries(tmp_path) == {"out"}
+
+
+def test_output_set_without_the_atomic_swap_still_renames_whole_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The weaker path (no renameat2): files renamed one by one; a set file not rewritten
+    this time is removed rather than left from the old run."""
+    from critmin import fileio
+
+    monkeypatch.setattr(fileio, "_exchange", lambda _a, _b: False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("old")
+    (out / "b.txt").write_text("old")
+    (out / "mine.txt").write_text("kept")
+    with fileio.OutputSet(out, names=("a.txt", "b.txt")) as o:
+        o.path("a.txt").write_text("new")
+    assert _entries(out) == {"a.txt", "mine.txt"}
+    assert (out / "a.txt").read_text() == "new"
+
+
+def test_a_second_writer_is_refused_and_stale_temps_are_removed(tmp_path: Path) -> None:
+    from critmin.fileio import OutputBusyError, OutputSet, atomic_write_text
+
+    out = tmp_path / "out"
+    dead = 2**22 + 12345  # above Linux's default pid_max: no such process
+    (tmp_path / f".out.{dead}.abcd1234.tmp").mkdir()  # a killed run's staging folder
+    out.mkdir()
+    (out / f".a.txt.{dead}.abcd1234.tmp").write_text("half")  # a killed atomic write
+    with OutputSet(out, names=("a.txt",)) as o:
+        with pytest.raises(OutputBusyError, match=r"another critmin process \(pid \d+\)"):
+            OutputSet(out).__enter__()
+        o.path("a.txt").write_text("x")
+    assert _entries(tmp_path) == {"out"}
+    assert _entries(out) == {"a.txt"}
+    (out / f".b.txt.{dead}.abcd1234.tmp").write_text("half")
+    atomic_write_text(out / "b.txt", "y")
+    assert _entries(out) == {"a.txt", "b.txt"}
+
+
+def test_safe_cell_follows_owasp() -> None:
+    from critmin.fileio import safe_cell
+
+    for bad in ("=1+1", "+1", "-1+A1", "@SUM(A1)", "\t=x", "\r=x"):
+        assert safe_cell(bad) == "'" + bad
+    for ok in ("ndpr", "", "1-2", -5, 3.5, None):
+        assert safe_cell(ok) == ok

@@ -259,3 +259,39 @@ def test_libyaml_parser_gives_the_same_document(rel: str, monkeypatch: pytest.Mo
     slow = parse_yaml(text, rel, unique_keys=True)
     assert fast.data == slow.data
     assert fast.lines == slow.lines
+
+
+def test_limits_are_counted_on_the_expanded_document() -> None:
+    """Depth 100 is allowed and 101 is not; the alias limit counts a node once per use:
+    ``b`` uses ``a`` (1 + 10 nodes) ten times -> 1 + 10 * 11 = 111 nodes for ``b``."""
+    ok = "[" * 99 + "1" + "]" * 99  # 99 lists + the scalar = depth 100
+    assert parse_yaml(ok, "d.yaml").data is not None
+    with pytest.raises(InputError, match=r"^d\.yaml:1: nested deeper than 100 levels$"):
+        parse_yaml("[" + ok + "]", "d.yaml")
+    text = "a: &a [1,1,1,1,1,1,1,1,1,1]\nb: [" + ", ".join(["*a"] * 10) + "]\n"
+    assert len(parse_yaml(text, "a.yaml").data["b"]) == 10
+    old = yamlio.MAX_NODES
+    try:
+        yamlio.MAX_NODES = 110
+        with pytest.raises(InputError, match=r"^a\.yaml:2: YAML aliases expand to more than 110"):
+            parse_yaml(text, "a.yaml")
+    finally:
+        yamlio.MAX_NODES = old
+
+
+def test_load_json_refuses_what_json_does_not_allow(tmp_path: Path) -> None:
+    from critmin.yamlio import load_json
+
+    cases = {
+        '{"a": 1, "a": 2}': r"not valid JSON: duplicate key 'a' in one object",
+        '{"q": NaN}': r"not valid JSON: NaN is not a JSON number",
+        '{"a": [1,\n 2,,]}': r"j\.json:2: not valid JSON: Expecting value",
+        "[" * 101 + "]" * 101: r"nested deeper than 100 levels",
+        "[" * 100_000 + "]" * 100_000: r"nested deeper than 100 levels",
+    }
+    for text, pattern in cases.items():
+        (tmp_path / "j.json").write_text(text)
+        with pytest.raises(InputError, match=pattern):
+            load_json(tmp_path / "j.json")
+    (tmp_path / "j.json").write_text('{"eventList": [{"quantity": 1.5}]}')
+    assert load_json(tmp_path / "j.json") == {"eventList": [{"quantity": 1.5}]}
