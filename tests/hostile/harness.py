@@ -22,6 +22,7 @@ address-space limit, so a runaway case costs seconds, not the machine.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import math
@@ -205,6 +206,21 @@ def mutate_data(data: Any, rng: random.Random) -> tuple[Any, str, bool]:
     return data, f"value:{label_path}={str(parent[key])[:20]!r}", False
 
 
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=64)
+def _source(path: Path) -> tuple[bytes, Any]:
+    """The bytes of an example file and its parsed data (parsed once; copied per mutation)."""
+    raw = path.read_bytes()
+    if path.suffix in (".yaml", ".yml"):
+        return raw, yaml.load(raw, Loader=_Loader)
+    if path.suffix in (".json", ".jsonld"):
+        return raw, json.loads(raw)
+    return raw, None
+
+
 _DEEP_RE = re.compile(r"'?__DEEP_(\d+)_([la])__'?")
 
 
@@ -214,7 +230,7 @@ def _deep(m: re.Match[str]) -> str:
 
 
 def dump_yaml(data: Any) -> bytes:
-    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6)
+    text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10**6)
     return _DEEP_RE.sub(_deep, text).encode()
 
 
@@ -313,9 +329,8 @@ def mutate_file(path: Path, rng: random.Random) -> tuple[bytes | str, str, bool]
     """One mutation of an example file, chosen by its format."""
     kind = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv", ".jsonld": "json", ".json": "json"}
     fmt = kind.get(path.suffix, "xlsx")
-    raw = path.read_bytes()
+    raw, data = _source(path)
     if fmt in ("yaml", "json") and rng.random() < 0.6:
-        data = yaml.safe_load(raw) if fmt == "yaml" else json.loads(raw)
         new, label, refuse = mutate_data(data, rng)
         if fmt == "yaml":
             return dump_yaml(new), label, refuse

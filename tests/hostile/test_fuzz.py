@@ -11,6 +11,7 @@ over other seeds, ``critmin run`` included.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ def _is_trace(case: Case) -> bool:
     return case.argv[0] == "trace"
 
 
+@functools.lru_cache(maxsize=4)  # built once per session, not once per chunk (~2 s)
 def _cases(seed: int, n: int, include_run: bool) -> list[Case]:
     return build_cases(seed, n, include_run=include_run)
 
@@ -53,6 +55,7 @@ def test_mutated_inputs_give_one_line_and_exit_0_or_2(chunk: int, tmp_path: Path
     _check(cases[chunk::CHUNKS], tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     reason="trace input validation is issue 13's trace part (helper i10): EPCIS fields of the "
     "wrong type, non-UTF-8 EPCIS, --tol nan still reach the catch-all",
