@@ -23,6 +23,10 @@ from critmin.errors import InputError
 from critmin.fileio import csv_rows
 from critmin.policy.parameters import parse_month
 
+#: the largest price read (USD/kg): a million dollars a kilogram, above any traded mineral
+#: (critmin.bounds allows 1e9 USD/t, the same); 1e308 overflowed the settlement sums to inf
+MAX_PRICE_USD_PER_KG = 1e6
+
 __all__ = ["MonthlyPrice", "PriceSeries", "read_forward_curve", "read_prices"]
 
 
@@ -106,9 +110,10 @@ def read_prices(path: Path, value_column: str = "price_usd_per_kg") -> PriceSeri
                 f"expected a number, got {raw_price!r}",
                 where=f"{path}:{line} column '{value_column}'",
             ) from None
-        if not math.isfinite(price) or price < 0:
+        if not (math.isfinite(price) and 0 <= price <= MAX_PRICE_USD_PER_KG):
             raise InputError(
-                f"price must be a finite number >= 0, got {raw_price}",
+                f"price must be a finite number 0 <= price <= {MAX_PRICE_USD_PER_KG:,.0f} USD/kg,"
+                f" got {raw_price}",
                 where=f"{path}:{line} column '{value_column}'",
             )
         sums[month] = sums.get(month, 0.0) + price

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from critmin.bounds import check
 from critmin.errors import InputError
 from critmin.fileio import csv_rows
 from critmin.periods import MONTH_RE
@@ -113,6 +114,9 @@ def _parse_row(row: dict[str, str | None], p: Path, line: int) -> dict[str, obje
             raise InputError(
                 f"expected a finite number >= 0, got {raw!r}", where=f"{p}:{line} field '{col}'"
             )
+        problem = check(col, val, lp_price=False)  # 1e308 t overflowed the ledger sums
+        if problem:
+            raise InputError(problem, where=f"{p}:{line} field '{col}'")
         out[col] = val
     for col in FLAGS:
         raw = (row.get(col) or "").strip().lower()
