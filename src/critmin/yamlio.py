@@ -246,6 +246,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Loc, line: int) -> Any:
         self.lines[path] = line
+        if len(path) >= MAX_DEPTH:  # the path's length is the nesting depth
+            raise InputError(f"nested deeper than {MAX_DEPTH} levels", where=f"{self.name}:{line}")
         if id(node) in self._open:
             raise InputError("an alias refers to itself", where=f"{self.name}:{line}")
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
@@ -316,7 +318,8 @@ def parse_yaml(text: str, name: str, *, unique_keys: bool = True) -> Document:
             node = loader.get_single_node()
             if node is None:
                 return Document(name, None, {})
-            _check_size(node, name)
+            if "&" in text:  # no anchor, no alias: the build below checks the depth
+                _check_size(node, name)
             builder = _Builder(loader, name, unique_keys)
             data = builder.build(node, (), node.start_mark.line + 1)
         finally:
