@@ -29,7 +29,7 @@ BOM = EX / "bom" / "ev_traction_motor.yaml"
 RULES = EX / "trace" / "rules.yaml"
 
 
-def refused(argv: list[str | Path], pattern: str) -> str:
+def refused(argv: list[str] | list[str | Path] | list[Path | str], pattern: str) -> str:
     """Run ``critmin argv``; assert exit 2, one line on stderr matching ``pattern``."""
     code, _out, err = run_in_process([str(a) for a in argv])
     lines = err.strip().splitlines()
@@ -343,4 +343,22 @@ def test_an_unexpected_error_is_one_line_with_exit_70(monkeypatch: pytest.Monkey
     assert err.strip() == (
         "critmin: internal error: RuntimeError: simulated bug; this is a bug, please report it "
         "with the command line (CRITMIN_DEBUG=1 shows the traceback)"
+    )
+
+
+def test_a_horizon_of_thousands_of_years_is_refused(tmp_path: Path) -> None:
+    """``months: {start: 0001-01, end: 9999-12}`` validated, then ran for hours."""
+    text = TWO.read_text().replace(
+        "{start: 2026-01, end: 2026-06}", "{start: 0001-01, end: 9999-12}"
+    )
+    bad = _write(tmp_path / "long.yaml", text)
+    refused(["validate", bad], r"long\.yaml:5 field 'months\.end': .*more than 100 years")
+
+
+def test_a_contract_term_of_thousands_of_years_is_refused(tmp_path: Path) -> None:
+    """A 9999-12 end made ``contract value`` allocate gigabytes (months x paths)."""
+    bad = _write(tmp_path / "c.yaml", LYNAS.read_text().replace("end: 2038-12", "end: 9999-12"))
+    refused(
+        ["contract", "value", bad, *VALUE[3:], "--vol", "0.3"],
+        r"c\.yaml:\d+ field 'end': a term of more than 100 years",
     )

@@ -136,3 +136,21 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path: Path) -> None:
     assert err.strip().endswith("wait for it to finish or choose another --out")
     assert {p.name for p in out.iterdir()} == RUN_FILES  # the first run's set, complete
     assert not lock.exists()
+
+
+def test_sigterm_cleans_up_at_once(tmp_path: Path) -> None:
+    """``kill`` (SIGTERM, also what ``timeout`` sends) ends a run with one line and exit 143,
+    removing its staging folder and lock there and then, and leaves no output set."""
+    out = tmp_path / "out"
+    run = _critmin("run", "--out", str(out))
+    lock = tmp_path / ".out.critmin.lock"
+    deadline = time.monotonic() + 60
+    while not lock.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=60) == 143
+    assert run.stderr is not None
+    err = run.stderr.read().decode()
+    run.stderr.close()
+    assert err.strip() == "critmin: terminated"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

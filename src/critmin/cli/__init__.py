@@ -15,6 +15,7 @@ them and turns every error into one line on stderr:
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import typer
@@ -65,9 +66,27 @@ def _usage_line(exc: typer.TyperException) -> str:
     return f"critmin: error: {msg} (see '{path} --help')"
 
 
+class _Terminated(BaseException):
+    """SIGTERM (``kill``, ``timeout``), raised so that output sets and locks are cleaned up."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise _Terminated
+
+
 def main() -> None:
     """Entry point: run the app; every error is one line on stderr (see the module doc)."""
     _register()
+    # Python's default for SIGTERM ends the process at once, leaving the staging folder and
+    # lock of an output set for the next run to remove; as an exception they go now.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        _main()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main() -> None:
     try:
         rv = app(standalone_mode=False)
     except CritminError as exc:
@@ -78,6 +97,9 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("critmin: aborted", err=True)
         sys.exit(130)
+    except _Terminated:
+        typer.echo("critmin: terminated", err=True)
+        sys.exit(143)
     except typer.TyperException as exc:  # usage errors from the (vendored) click layer
         if exc.format_message().strip():  # (a bare group prints its help and no message)
             typer.echo(_usage_line(exc), err=True)

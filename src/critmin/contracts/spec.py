@@ -32,6 +32,11 @@ _month_index = month_index
 _index_month = month_label
 
 
+#: the longest contract term: 100 years (offtakes run 5-20); the Monte Carlo holds months x
+#: paths numbers, so an unbounded term is unbounded memory
+MAX_TERM_MONTHS = 1200
+
+
 def month_range(start: str, end: str) -> list[str]:
     """Months from ``start`` to ``end`` inclusive (``'YYYY-MM'``)."""
     return [_index_month(i) for i in range(_month_index(start), _month_index(end) + 1)]
@@ -111,6 +116,12 @@ class OfftakeContract(BoundedNumbers, BaseModel):
     def _consistent(self) -> OfftakeContract:
         if _month_index(self.end) < _month_index(self.start):
             raise FieldValueError("end", f"end {self.end} is before start {self.start}")
+        if _month_index(self.end) - _month_index(self.start) >= MAX_TERM_MONTHS:
+            # a 9999-12 end made `contract value` allocate gigabytes (months x paths)
+            raise FieldValueError(
+                "end",
+                f"a term of more than {MAX_TERM_MONTHS // 12} years ({self.start} to {self.end})",
+            )
         if (
             self.floor_usd_per_kg is not None
             and self.cap_usd_per_kg is not None

@@ -18,6 +18,9 @@ from critmin.policy.instrument import InstrumentSpec, parse_instrument
 
 DEFAULT_START = "2026-01"
 DEFAULT_END = "2035-12"
+#: the longest horizon: 100 years of months (the default is 10); each month is one LP solve
+#: per chain, so the run time grows with it
+MAX_MONTHS = 1200
 
 
 class _Model(BoundedNumbers, BaseModel):
@@ -34,6 +37,11 @@ class Months(_Model):
         lo, hi = month_index(self.start), month_index(self.end)
         if hi < lo:
             raise ValueError(f"months.end {self.end} is before months.start {self.start}")
+        if hi - lo >= MAX_MONTHS:  # 0001-01..9999-12 (120,000 months) ran for hours
+            raise ValueError(
+                f"months {self.start}..{self.end} span more than {MAX_MONTHS // 12} years"
+                f" ({MAX_MONTHS:,} months), the longest horizon critmin runs"
+            )
         return [month_label(i) for i in range(lo, hi + 1)]
 
 
