@@ -24,7 +24,7 @@ from critmin.catalog import minerals as mins
 from critmin.catalog import production as prod
 from critmin.catalog.stages import parse_stage
 from critmin.errors import CritminError, InputError, UnknownNameError
-from critmin.fileio import atomic_write_text
+from critmin.fileio import OutputSet
 
 CHINA = "CHN"
 
@@ -271,15 +271,15 @@ def records_table(records: Sequence[RiskRecord]) -> pd.DataFrame:
 
 
 def write_records(records: Sequence[RiskRecord], out_dir: Path | str) -> list[Path]:
-    """Write ``risk.json`` and ``risk.csv`` atomically (temp file + rename)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write ``risk.json`` and ``risk.csv`` as one output set (:class:`critmin.fileio.OutputSet`):
+    both appear together or neither, under the folder's lock (a ``critmin run`` into the same
+    folder is waited for by neither: the second is refused)."""
     payload = json.dumps([r.as_json() for r in records], indent=2, allow_nan=False)
     csv_text = records_table(records).to_csv(index=False)
-    written = []
-    for name, text in (("risk.json", payload + "\n"), ("risk.csv", csv_text)):
-        written.append(atomic_write_text(out / name, text))
-    return written
+    with OutputSet(out_dir, names=("risk.json", "risk.csv")) as outs:
+        for name, text in (("risk.json", payload + "\n"), ("risk.csv", csv_text)):
+            outs.path(name).write_text(text, encoding="utf-8")
+    return outs.written
 
 
 def _catalog_ids() -> tuple[dict[str, str], list[str]]:
