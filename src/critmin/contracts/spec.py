@@ -193,6 +193,6 @@ class OfftakeContract(BoundedNumbers, BaseModel):
 
 def load_contract(path: Path) -> OfftakeContract:
     """Read and validate a contract YAML; errors name the file, line and field."""
-    doc = load_yaml(path, unique_keys=True)
+    doc = load_yaml(path, what="contract file")
     doc.require_mapping("a mapping of contract fields")
     return validate(OfftakeContract, doc)

@@ -227,6 +227,6 @@ def _unique(ids: list[str], what: str) -> None:
 
 def load_spec(path: Path | str) -> StockpileSpec:
     """Load a stockpile spec from YAML; errors name file, line and field."""
-    doc = load_yaml(path)
+    doc = load_yaml(path, what="stockpile spec")
     doc.require_mapping("a mapping with keys name, holder, start, funding, accounts")
     return validate(StockpileSpec, doc)
