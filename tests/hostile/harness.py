@@ -73,6 +73,7 @@ class Outcome:
     stderr: str
     seconds: float
     note: str = ""
+    litter: list[str] = field(default_factory=list)  # temp files or locks left behind
 
     def problems(self) -> list[str]:
         """What is wrong with this outcome (empty: the case keeps the contract)."""
@@ -93,6 +94,8 @@ class Outcome:
             out.append("exit 2 without a message")
         if self.seconds > self.case.budget_s:
             out.append(f"took {self.seconds:.1f} s")
+        if self.litter:
+            out.append(f"left {', '.join(self.litter[:3])}")
         return out
 
     def describe(self) -> str:
@@ -658,6 +661,16 @@ def _worker(mem_bytes: int) -> None:
         sys.__stdout__.flush()
 
 
+def litter(root: Path) -> list[str]:
+    """Temp files and lock files under ``root``: a finished command must leave none."""
+    found: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            if name.endswith((".tmp", ".critmin.lock")):
+                found.append(str(Path(folder, name).relative_to(root)))
+    return found
+
+
 class Runner:
     """A worker subprocess with a per-case wall-clock budget; restarted after a kill."""
 
@@ -708,7 +721,7 @@ class Runner:
             self.close()
             return Outcome(case, None, "", time.perf_counter() - t0, f"worker died ({rc})")
         ans = json.loads(line)
-        return Outcome(case, ans["code"], ans["stderr"], ans["seconds"])
+        return Outcome(case, ans["code"], ans["stderr"], ans["seconds"], litter=litter(self.root))
 
 
 def run_cases(
