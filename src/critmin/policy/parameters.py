@@ -282,6 +282,7 @@ class ParameterSet(Mapping[str, Parameter]):
                         f"unit {body['unit']!r} differs from the baseline unit {base.unit!r}",
                         where=here,
                     )
+                _same_kind(base, new_entries, here)
                 by_date = {pv.start: pv for pv in base.values}
                 by_date.update({pv.start: pv for pv in new_entries})
                 merged = list(by_date.values())
@@ -304,6 +305,22 @@ class ParameterSet(Mapping[str, Parameter]):
                     raise InputError(f"parameter {param.name!r} is defined twice", where=str(f))
                 params[param.name] = param
         return cls(params.values(), label=label)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _same_kind(base: Parameter, entries: Iterable[ParameterValue], where: str) -> None:
+    """A reform of a numeric parameter gives numbers: a text value passed ``validate`` and
+    failed only inside the run."""
+    if all(_is_number(pv.value) for pv in base.values):
+        for pv in entries:
+            if not _is_number(pv.value):
+                raise InputError(
+                    f"expected a number in {base.unit}, got {pv.value!r}",
+                    where=f"{where} date {pv.start}",
+                )
 
 
 def _close(name: str, choices: Iterable[str]) -> list[str]:
