@@ -155,3 +155,40 @@ def test_safe_cell_follows_owasp() -> None:
         assert safe_cell(bad) == "'" + bad
     for ok in ("ndpr", "", "1-2", -5, 3.5, None):
         assert safe_cell(ok) == ok
+
+
+def test_output_set_in_a_folder_whose_parent_is_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared mount: the folder is writable, its parent is not. The lock and the staging
+    folder go inside the folder and the files are renamed in one by one."""
+    import errno
+    import os
+
+    from critmin import fileio
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("old")
+    real_open = os.open
+
+    def no_parent(path: str | Path, flags: int, mode: int = 0o777, **kw: int) -> int:
+        if Path(path).parent == tmp_path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, mode, **kw)
+
+    real_mkdtemp = fileio.tempfile.mkdtemp
+
+    def mkdtemp(**kw: str) -> str:
+        assert Path(kw["dir"]) == out  # staged inside the folder, not beside it
+        return real_mkdtemp(**kw)
+
+    monkeypatch.setattr(fileio.os, "open", no_parent)
+    monkeypatch.setattr(fileio.tempfile, "mkdtemp", mkdtemp)
+    with fileio.OutputSet(out, names=("a.txt", "b.txt")) as o:
+        assert (out / ".critmin.lock").exists()
+        o.path("a.txt").write_text("new")
+        o.path("b.txt").write_text("new")
+    assert _entries(out) == {"a.txt", "b.txt"}
+    assert (out / "a.txt").read_text() == "new"
+    assert _entries(tmp_path) == {"out"}

@@ -368,6 +368,9 @@ class OutputSet:
         self._lock_path: Path | None = None
         self.staging: Path | None = None
         self.written: list[Path] = []
+        # where the lock and staging folder live: beside the folder, or inside it when its
+        # parent is not writable (a shared mount): then the set is renamed in file by file
+        self._inside = False
 
     # ---- locking
     def _lock(self) -> None:
@@ -384,6 +387,15 @@ class OutputSet:
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
             except OSError as exc:
+                if (
+                    exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+                    and not self._inside
+                    and self.folder.is_dir()
+                    and os.access(self.folder, os.W_OK | os.X_OK)
+                ):
+                    self._inside = True
+                    lock_path = self.folder / ".critmin.lock"
+                    continue
                 raise InputError(
                     f"cannot write the output folder: {_os_problem(exc)}", where=str(parent)
                 ) from None
@@ -424,7 +436,7 @@ class OutputSet:
         self._lock()
         try:
             name = self.folder.absolute().name
-            parent = self.folder.absolute().parent
+            parent = self.folder if self._inside else self.folder.absolute().parent
             _clean_stale_temps(parent, name)
             # with the lock held, every staging folder of this output is stale
             for entry in parent.glob(f".{glob_escape(name)}.*.tmp"):
@@ -490,7 +502,8 @@ class OutputSet:
         skip = set(produced) | set(self.names)
         budget = [self.MIRROR_LIMIT]
         if (
-            self._swappable()
+            not self._inside
+            and self._swappable()
             and _mirror(self.folder, self.staging, skip, budget)
             and _exchange(self.staging, self.folder)
         ):

@@ -5,8 +5,8 @@ catch-all (70), print at most one line on stderr, refuse a NaN/inf put into a nu
 within its time budget (a worker subprocess under a 3 GiB address-space limit; a hang is killed).
 See :mod:`tests.hostile.harness` for the mutations.
 
-The fast suite runs ~590 cases (trace commands apart) (seed 20261203) in a few chunks; ``make slow`` runs ~3,000 more
-over other seeds, ``critmin run`` included.
+The fast suite runs ~580 cases (seed 20261203; the trace commands apart) in a few chunks;
+``make slow`` runs ~3,000 more over other seeds, ``critmin run`` included.
 """
 
 from __future__ import annotations
