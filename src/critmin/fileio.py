@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import ctypes
-import ctypes.util
 import errno
 import io
 import os
@@ -287,6 +285,9 @@ _AT_FDCWD = -100
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    import ctypes  # (only when a set is committed: ctypes.util costs ~8 ms to import)
+    import ctypes.util
+
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name, use_errno=True)
