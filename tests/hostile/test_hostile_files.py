@@ -362,3 +362,15 @@ def test_a_contract_term_of_thousands_of_years_is_refused(tmp_path: Path) -> Non
         ["contract", "value", bad, *VALUE[3:], "--vol", "0.3"],
         r"c\.yaml:\d+ field 'end': a term of more than 100 years",
     )
+
+
+def test_validate_finds_what_run_would_refuse(tmp_path: Path) -> None:
+    """Found by fuzzing validate against run: an unknown tariff party and a text value in a
+    reform of a numeric parameter passed ``validate`` and failed only inside ``run``."""
+    text = TWO.read_text().replace("exporter: CHN, specific", "exporter: '', specific")
+    bad = _write(tmp_path / "party.yaml", text)
+    refused(["validate", bad], r"party\.yaml:11 field 'markets\[0\]\.tariffs\[0\]\.exporter': ''")
+    floor = EX / "scenarios" / "managed_floor_130.yaml"
+    text = floor.read_text().replace("{value: 130,", "{value: 'lots',", 1)
+    reform = _write(tmp_path / "reform.yaml", text)  # (its base is a built-in)
+    refused(["validate", reform], r"price_floor\.ndpr_oxide' .*expected a number in usd_per_kg")

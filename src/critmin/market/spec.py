@@ -238,6 +238,17 @@ def _default_stage(product_id: str) -> str:
         return "market"
 
 
+def _is_bloc(name: str) -> bool:
+    from critmin.catalog import blocs
+    from critmin.errors import CritminError
+
+    try:
+        blocs.get_bloc(name)
+    except (CritminError, ValueError):
+        return False
+    return True
+
+
 def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
     """Cross-field checks; returns ``(location, message)`` for each problem (empty = fine)."""
     problems: list[tuple[Loc, str]] = []
@@ -273,8 +284,23 @@ def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
         if r.from_ == r.to:
             problems.append(((*loc, "routes", i, "to"), "a route needs two different regions"))
         product(r.product, (*loc, "routes", i, "product"), required=False)
+    def party(value: str | list[str], where: Loc) -> None:
+        """A tariff party: ``*``, a region or a catalog bloc (the rule compile applies; checked
+        here so that ``validate`` finds what ``run`` would refuse)."""
+        for item in [value] if isinstance(value, str) else value:
+            if item != "*" and item not in regions and not _is_bloc(item):
+                problems.append(
+                    (
+                        where,
+                        f"{item!r} is neither a region of this market {regions} "
+                        "nor a known bloc (forge, usmca, eu27, feoc, us_fta)",
+                    )
+                )
+
     for i, t in enumerate(market.tariffs):
         product(t.product, (*loc, "tariffs", i, "product"), required=False)
+        party(t.importer, (*loc, "tariffs", i, "importer"))
+        party(t.exporter, (*loc, "tariffs", i, "exporter"))
     for i, b in enumerate(market.export_bans):
         region(b.exporter, (*loc, "export_bans", i, "exporter"))
         for p in [b.product] if isinstance(b.product, str) else b.product or []:

@@ -314,9 +314,10 @@ def _is_number(value: object) -> bool:
 def _same_kind(base: Parameter, entries: Iterable[ParameterValue], where: str) -> None:
     """A reform of a numeric parameter gives numbers: a text value passed ``validate`` and
     failed only inside the run."""
-    if all(_is_number(pv.value) for pv in base.values):
+    known = [pv.value for pv in base.values if pv.value is not None]  # None: not in force
+    if known and all(_is_number(v) for v in known):
         for pv in entries:
-            if not _is_number(pv.value):
+            if not (_is_number(pv.value) or pv.value is None):
                 raise InputError(
                     f"expected a number in {base.unit}, got {pv.value!r}",
                     where=f"{where} date {pv.start}",
