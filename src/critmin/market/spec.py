@@ -284,6 +284,7 @@ def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
         if r.from_ == r.to:
             problems.append(((*loc, "routes", i, "to"), "a route needs two different regions"))
         product(r.product, (*loc, "routes", i, "product"), required=False)
+
     def party(value: str | list[str], where: Loc) -> None:
         """A tariff party: ``*``, a region or a catalog bloc (the rule compile applies; checked
         here so that ``validate`` finds what ``run`` would refuse)."""
