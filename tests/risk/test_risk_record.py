@@ -116,3 +116,35 @@ def test_unit_to_tonnes() -> None:
     assert unit_to_tonnes("thousand metric tons") == 1e3
     assert unit_to_tonnes("million carats") is None
     assert math.isclose(unit_to_tonnes("kilograms") or 0, 1e-3)
+
+
+def test_shares_of_the_world_total() -> None:
+    """Same rows with a published world total of 1,250 t (T5's denominator).
+
+    Named shares CHN 600/1250 = .48, AUS .16, USA .08 (CAN withheld, Other 100 -> .08):
+    HHI = (.2304 + .0256 + .0064) e4 = 2,624; remainder 1 - .72 = .28 (Other .08 + withheld and
+    rounding .20); upper bound with the remainder as one producer 2,624 + .0784e4 = 3,408.
+    top-3 .72, China .48, bloc {USA, CAN} .08. The production rows' estimate flag is listed.
+    """
+    r = risk_record(
+        "x",
+        "mine",
+        2024,
+        production(),
+        political_stability=WGI,
+        bloc="test",
+        bloc_members={"USA", "CAN"},
+        world_total=1250.0,
+    )
+    assert r.share_basis == "world total"
+    assert r.world_total == 1250.0
+    assert r.hhi == pytest.approx(2624.0)
+    assert r.unallocated_share == pytest.approx(0.28)
+    assert r.other_share == pytest.approx(0.08)
+    assert r.hhi_upper == pytest.approx(3408.0)
+    assert (r.top1_iso3, r.top1_share) == ("CHN", pytest.approx(0.48))
+    assert r.top3_share == pytest.approx(0.72)
+    assert r.bloc_share == pytest.approx(0.08)
+    assert r.estimates == ("production rows",)
+    # EU-style SR on the same shares: .2304*6 + .0256*3 + .0064*5 = 1.4912
+    assert r.supply_risk_eu == pytest.approx(1.491, abs=1e-3)

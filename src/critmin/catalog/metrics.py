@@ -49,14 +49,20 @@ def _check_quantities(qty: pd.Series, what: str) -> pd.Series:
     return reported
 
 
-def shares(qty: pd.Series, what: str = "quantities") -> pd.Series:
-    """Shares (0..1) of each index entry in the total of the reported quantities.
+def shares(qty: pd.Series, what: str = "quantities", total: float | None = None) -> pd.Series:
+    """Shares (0..1) of each index entry in ``total`` (default: the sum of reported quantities).
 
     NaN entries (withheld) are dropped; an all-zero or empty input gives an empty Series.
-    The result is sorted by share, largest first (ties by index label).
+    With ``total`` (a published world total, as USGS table T5 divides by) the shares need not
+    add up to 1: see :func:`unallocated`. The result is sorted by share, largest first (ties by
+    index label).
     """
     reported = _check_quantities(qty, what)
-    total = float(reported.sum())
+    if total is not None and not (np.isfinite(total) and total > 0.0):
+        raise InputError(f"total={total}; expected a world total > 0", where=what)
+    if reported.empty:
+        return pd.Series(dtype=float, name="share")
+    total = float(reported.sum()) if total is None else float(total)
     if total <= 0.0:
         return pd.Series(dtype=float, name="share")
     out = (reported / total).rename("share")
@@ -77,6 +83,16 @@ def hhi(share: pd.Series, other_as: Literal["fragmented", "one"] = "fragmented")
     if other_as == "fragmented":
         s = s.drop(labels=[OTHER_ISO3], errors="ignore")
     return float((s.to_numpy() ** 2).sum() * 10_000.0)
+
+
+def unallocated(share: pd.Series) -> float:
+    """``1 - sum`` of the named countries' shares: "Other countries", withheld and rounding.
+
+    Negative when the named rows add up to more than the (rounded) world total. nan if empty.
+    """
+    if share.empty:
+        return float("nan")
+    return float(1.0 - named(share).sum())
 
 
 def named(share: pd.Series) -> pd.Series:

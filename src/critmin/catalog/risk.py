@@ -120,9 +120,12 @@ class RiskRecord(BaseModel):
     year: int
     unit: str
     total_qty: float | None
+    world_total: float | None
+    share_basis: str
     n_producers: int
     withheld_iso3: tuple[str, ...]
     other_share: float | None
+    unallocated_share: float | None
     hhi: float | None
     hhi_upper: float | None
     top1_iso3: str | None
@@ -138,6 +141,8 @@ class RiskRecord(BaseModel):
     import_risk: float | None
     import_risk_year: int | None
     is_estimate: bool
+    estimates: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
     source: str
     note: str = ""
 
@@ -145,6 +150,8 @@ class RiskRecord(BaseModel):
         """JSON-ready dict (tuples as lists, nan as null)."""
         out = self.model_dump()
         out["withheld_iso3"] = list(self.withheld_iso3)
+        out["estimates"] = list(self.estimates)
+        out["sources"] = list(self.sources)
         return out
 
 
@@ -191,12 +198,16 @@ def risk_record(
     trade: pd.DataFrame | None = None,
     trade_year: int | None = None,
     wgi_year: int | None = None,
+    world_total: float | None = None,
+    world_total_is_estimate: bool = False,
 ) -> RiskRecord:
     """The :class:`RiskRecord` of one mineral and stage from its production rows.
 
     ``production``: rows of the catalog production table for that mineral, stage and year
     (``country_iso3, qty, unit, withheld, is_estimate, source``). ``trade``: BACI flows of the
     mineral's HS codes in ``trade_year`` (any importer; the bloc's imports are selected here).
+    ``world_total``: the published world total (USGS "World total (rounded)"): every share is
+    of it, as USGS table T5 prints them; without it, of the sum of the rows.
     """
     members = frozenset(bloc_members)
     rows = production
@@ -206,7 +217,9 @@ def risk_record(
     )
     qty = qty.groupby(level=0).sum(min_count=1)
     withheld = tuple(sorted(qty.index[qty.isna()]))
-    share = m.shares(qty, what=f"production of {mineral} ({stage}, {year})")
+    basis = world_total if world_total is not None and world_total > 0 else None
+    share = m.shares(qty, what=f"production of {mineral} ({stage}, {year})", total=basis)
+    unalloc = m.unallocated(share)
     units = sorted(set(rows["unit"].astype(str))) if "unit" in rows else []
     if len(units) > 1:
         raise InputError(
@@ -232,19 +245,30 @@ def risk_record(
             gpr = m.geopolrisk(hhi, imports, g1, bloc_prod_t, members)
 
     sources = sorted(set(rows["source"].astype(str))) if "source" in rows else []
-    estimate = bool(rows["is_estimate"].astype(bool).any()) if "is_estimate" in rows else False
+    rows_estimate = bool(rows["is_estimate"].astype(bool).any()) if "is_estimate" in rows else False
+    estimates: list[str] = []
+    if rows_estimate:
+        estimates.append("production rows")
+    if world_total_is_estimate and basis is not None:
+        estimates.append("world total")
+    if math.isfinite(gpr):
+        estimates.append("import_risk: HS content shares")
     total = float(qty.sum()) if qty.notna().any() else float("nan")
+    hhi_up = hhi + 10_000.0 * max(unalloc, 0.0) ** 2 if math.isfinite(hhi) else float("nan")
     return RiskRecord(
         mineral=mineral,
         stage=str(stage),
         year=int(year),
         unit=unit,
         total_qty=_opt(total),
+        world_total=basis,
+        share_basis="world total" if basis is not None else "sum of rows",
         n_producers=int((share.drop(labels=[m.OTHER_ISO3], errors="ignore") > 0).sum()),
         withheld_iso3=withheld,
-        other_share=_opt(m.country_share(share, m.OTHER_ISO3)),
+        other_share=_round(_opt(m.country_share(share, m.OTHER_ISO3)), 4),
+        unallocated_share=_round(_opt(unalloc), 4),
         hhi=_round(_opt(hhi), 1),
-        hhi_upper=_round(_opt(m.hhi(share, other_as="one")), 1),
+        hhi_upper=_round(_opt(hhi_up), 1),
         top1_iso3=top1_iso3,
         top1_share=_round(_opt(top1_share), 4),
         top3_share=_round(_opt(m.top_n_share(share, 3)), 4),
@@ -257,7 +281,9 @@ def risk_record(
         wgi_year=wgi_year if math.isfinite(sr) else None,
         import_risk=_round(_opt(gpr), 5),
         import_risk_year=trade_year if math.isfinite(gpr) else None,
-        is_estimate=estimate,
+        is_estimate=bool(estimates),
+        estimates=tuple(estimates),
+        sources=tuple(sources),
         source="; ".join(sources),
     )
 
@@ -267,6 +293,8 @@ def records_table(records: Sequence[RiskRecord]) -> pd.DataFrame:
     rows = [r.as_json() for r in records]
     df = pd.DataFrame(rows, columns=list(RiskRecord.model_fields))
     df["withheld_iso3"] = df["withheld_iso3"].map(" ".join)
+    df["estimates"] = df["estimates"].map("; ".join)
+    df["sources"] = df["sources"].map(" | ".join)
     return df
 
 
@@ -354,20 +382,26 @@ def risk_records(
     stage: str | None = None,
     bloc: str = "forge",
     year: int = 2024,
+    all_minerals: bool = False,
 ) -> list[RiskRecord]:
-    """Risk records from the catalog for the given minerals (default: the core minerals).
+    """Risk records from the catalog for the given minerals (default: the core minerals;
+    ``all_minerals``: every mineral and product, see :func:`all_material_ids`).
 
     One record per mineral and stage with production data in ``year``; a mineral without
     any data that year gives one record of nulls with a note (never made-up values).
     """
 
-    ids = [resolve_mineral(x) for x in (minerals or CORE_MINERALS)]
+    table = prod.production_table()
+    if all_minerals:
+        ids = all_material_ids(table)
+    else:
+        ids = list(dict.fromkeys(resolve_mineral(x) for x in (minerals or CORE_MINERALS)))
     wanted = parse_stage(stage).value if stage else None
     bloc_id = blocs.get_bloc(bloc).id
     members = frozenset(blocs.members(bloc_id))
     wgi, wgi_year = _political_stability(year)
-    table = prod.production_table()
     table = table[table["year"] == year]
+    totals = _world_totals(year)
     records: list[RiskRecord] = []
     for mid in ids:
         rows = table[table["mineral"] == mid]
@@ -382,6 +416,7 @@ def risk_records(
             records.append(_empty_record(mid, wanted or "mine", year, bloc_id, nir))
             continue
         for st, group in rows.groupby(rows["stage"].astype(str), sort=False):
+            wt, wt_est = totals.get((mid, str(st)), (None, False))
             records.append(
                 risk_record(
                     mid,
@@ -395,9 +430,36 @@ def risk_records(
                     trade=flows,
                     trade_year=trade_year,
                     wgi_year=wgi_year,
+                    world_total=wt,
+                    world_total_is_estimate=wt_est,
                 )
             )
     return records
+
+
+def all_material_ids(table: pd.DataFrame | None = None) -> list[str]:
+    """Every mineral of the catalog (the 2025 list and aggregates) and every stage product with
+    production data: what ``critmin risk --all`` covers."""
+    table = prod.production_table() if table is None else table
+    have = set(table["mineral"].astype(str))
+    ids = [x.id for x in mins.list_minerals(listed_only=False)]
+    ids += [p.id for p in mins.list_products() if p.id in have and p.id not in ids]
+    return ids
+
+
+def _world_totals(year: int) -> dict[tuple[str, str], tuple[float, bool]]:
+    """(mineral, stage) -> (published world total, is_estimate) for ``year``; only rows with
+    a finite, positive, unbounded value (a ">" bound is not a total to divide by)."""
+    df = prod.world_totals_table()
+    df = df[df["year"] == year]
+    out: dict[tuple[str, str], tuple[float, bool]] = {}
+    qty = pd.to_numeric(df["qty"], errors="coerce").to_numpy(dtype=float)
+    keys = zip(df["mineral"].astype(str), df["stage"].astype(str), strict=True)
+    flags = zip(df["bound"].astype(str), df["is_estimate"].astype(bool), strict=True)
+    for key, value, (bound, est) in zip(keys, qty, flags, strict=True):
+        if math.isfinite(value) and value > 0 and not bound.strip():
+            out[key] = (float(value), bool(est))
+    return out
 
 
 def _empty_record(mineral: str, stage: str, year: int, bloc: str, nir: float | None) -> RiskRecord:
@@ -428,6 +490,7 @@ __all__ = [
     "CORE_MINERALS",
     "HS6_CONTENT_SHARE",
     "RiskRecord",
+    "all_material_ids",
     "bloc_imports_t",
     "records_table",
     "resolve_mineral",

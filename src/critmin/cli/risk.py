@@ -1,31 +1,159 @@
-"""``critmin risk``: concentration and dependency per mineral and stage."""
+"""``critmin risk``: concentration and dependency per mineral and stage.
+
+The terminal view is two narrow tables (concentration; dependency and risk) and a legend, so
+that it reads at 80 columns without cutting a number: every column is sized to its longest
+cell and only the mineral name may wrap. JSON and CSV carry every field.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from critmin.cli import app
 from critmin.errors import InputError
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def _fmt(value: object, pct: bool = False, digits: int = 0) -> str:
+    from critmin.catalog.risk import RiskRecord
+
+LEGEND = (
+    "Shares are of the USGS world total, as USGS table T5 prints them (sum of the rows where "
+    "no world total is published).",
+    "HHI: Herfindahl-Hirschman index 0-10,000 of the named countries' shares; 'unalloc.' is the "
+    "rest of the world total (USGS 'Other countries', withheld 'W' countries, rounding), "
+    "counted as many small producers; JSON hhi_upper counts it as one.",
+    "top-1 / top-3: largest named producer(s); China: CHN's share; bloc: the bloc members' share.",
+    "US NIR: U.S. net import reliance, USGS MCS 2025 (0-100 %).",
+    "SR (EU): EU-style supply risk 0-10 = sum of share^2 x WGI political instability (0-10); "
+    "global supply only, the other EU terms neutral: docs/risk.md.",
+    "import risk: GeoPolRisk 0-1 of the bloc's imports (HHI x instability-weighted import "
+    "share; CEPII BACI trade): docs/risk.md.",
+    "unalloc. < 0: the named rows add up to more than the rounded USGS world total.",
+    "* the figure rests on an estimate (JSON field 'estimates' says which). "
+    "'-': no data (null in JSON), never a made-up value.",
+)
+
+
+def _pct(value: float | None, estimate: bool = False) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return f"{value * 100:.1f}%" if pct else f"{value:,.{digits}f}"
-    return str(value)
+    return f"{value * 100:.1f}%" + ("*" if estimate else "")
+
+
+def _num(value: float | None, digits: int, estimate: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}" + ("*" if estimate else "")
+
+
+def _make_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], wrap_first: bool = True
+) -> object:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    for i, col in enumerate(columns):
+        width = max([len(col), *(len(r[i]) for r in rows)])
+        if i == 0 and wrap_first:
+            # names may wrap (fold) on a narrow terminal; numbers never do
+            table.add_column(col, overflow="fold", min_width=min(width, 10))
+        else:
+            table.add_column(
+                col,
+                justify="left" if i < 2 else "right",
+                no_wrap=True,
+                min_width=width,
+                overflow="ignore",
+            )
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+def print_risk_table(
+    records: Sequence[RiskRecord], *, year: int, bloc: str, console: Console | None = None
+) -> None:
+    """The terminal view of ``critmin risk``: two tables, the sources and a legend."""
+    from rich.console import Console
+
+    con = console or Console()
+    sources: list[str] = []
+
+    def src_keys(parts: Sequence[str]) -> str:
+        keys = []
+        for part in parts:
+            if part not in sources:
+                sources.append(part)
+            keys.append(str(sources.index(part) + 1))
+        return ",".join(keys) or "-"
+
+    conc, dep = [], []
+    for r in records:
+        est = "production rows" in r.estimates or "world total" in r.estimates
+        top1 = f"{r.top1_iso3} {_pct(r.top1_share)}" if r.top1_iso3 else "-"
+        if est and r.top1_iso3:
+            top1 += "*"
+        conc.append(
+            [
+                r.mineral,
+                r.stage,
+                _num(r.hhi, 0, est),
+                top1,
+                _pct(r.top3_share, est),
+                _pct(r.china_share, est),
+                _pct(r.unallocated_share, est),
+            ]
+        )
+        dep.append(
+            [
+                r.mineral,
+                r.stage,
+                _pct(r.bloc_share, est),
+                _pct(r.us_net_import_reliance),
+                _num(r.supply_risk_eu, 2, est),
+                _num(r.import_risk, 4, any(e.startswith("import_risk") for e in r.estimates)),
+                src_keys(r.sources),
+            ]
+        )
+    basis = "USGS world total"
+    con.print(
+        _make_table(
+            f"Concentration {year} (shares of the {basis})",
+            ("mineral", "stage", "HHI", "top-1", "top-3", "China", "unalloc."),
+            conc,
+        )
+    )
+    con.print(
+        _make_table(
+            f"Dependency and risk {year} (bloc: {bloc})",
+            ("mineral", "stage", "bloc", "US NIR", "SR (EU)", "import risk", "src"),
+            dep,
+        )
+    )
+    for i, s in enumerate(sources, 1):
+        con.print(f"[{i}] {s}", highlight=False, markup=False)
+    for line in LEGEND:
+        con.print(line, highlight=False, markup=False)
+    for r in records:
+        if r.note:
+            con.print(f"{r.mineral} ({r.stage}): {r.note}", highlight=False, markup=False)
 
 
 @app.command("risk")
 def risk_cmd(  # noqa: PLR0917
     minerals: list[str] | None = typer.Argument(  # noqa: B008
         None, help="Minerals or products (default: the core minerals)."
+    ),
+    all_: bool = typer.Option(
+        False, "--all", help="Every mineral of the catalog and every product with data."
     ),
     stage: str | None = typer.Option(None, "--stage", help="mine, refining, metal, component."),
     bloc: str = typer.Option("forge", "--bloc", help="Bloc for bloc share and import risk."),
@@ -41,7 +169,11 @@ def risk_cmd(  # noqa: PLR0917
 
     if as_json and as_csv:
         raise InputError("--json and --csv are exclusive; pick one", where="critmin risk")
-    records = risk_records(minerals or None, stage=stage, bloc=bloc, year=year)
+    if all_ and minerals:
+        raise InputError(
+            "--all and a list of minerals are exclusive; pick one", where="critmin risk"
+        )
+    records = risk_records(minerals or None, stage=stage, bloc=bloc, year=year, all_minerals=all_)
     if out is not None:
         write_records(records, out)
     if as_json:
@@ -50,35 +182,4 @@ def risk_cmd(  # noqa: PLR0917
     if as_csv:
         records_table(records).to_csv(sys.stdout, index=False)
         return
-    table = Table(title=f"Concentration and dependency, {year} (bloc: {bloc})")
-    for col in (
-        "mineral",
-        "stage",
-        "HHI",
-        "top-1",
-        "top-3",
-        "China",
-        "bloc",
-        "US NIR",
-        "SR (EU)",
-        "import risk",
-    ):
-        table.add_column(col, justify="left" if col in ("mineral", "stage") else "right")
-    for r in records:
-        top1 = f"{r.top1_iso3} {_fmt(r.top1_share, pct=True)}" if r.top1_iso3 else "-"
-        table.add_row(
-            r.mineral,
-            r.stage,
-            _fmt(r.hhi),
-            top1,
-            _fmt(r.top3_share, pct=True),
-            _fmt(r.china_share, pct=True),
-            _fmt(r.bloc_share, pct=True),
-            _fmt(r.us_net_import_reliance, pct=True),
-            _fmt(r.supply_risk_eu, digits=2),
-            _fmt(r.import_risk, digits=4),
-        )
-    Console().print(table)
-    notes = [f"{r.mineral}: {r.note}" for r in records if r.note]
-    for note in notes:
-        typer.echo(note)
+    print_risk_table(records, year=year, bloc=bloc)
