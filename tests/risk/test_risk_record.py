@@ -46,10 +46,9 @@ def test_risk_record_hand_computed() -> None:
     top-1 CHN .6, top-3 .9, China .6, bloc .1.
     WGI CHN -0.5, AUS 1.0, USA 0.0 -> g(0..10) 6, 3, 5: SR = .36*6 + .04*3 + .01*5 = 2.33,
     covering .9 of supply (Other has no score).
-    Imports of lithium carbonate (Li 0.188): CHN->USA 1000 t = 188 t Li, AUS->USA 500 t = 94 t;
-    CAN->USA is intra-bloc, CHN->JPN not the bloc's, HS 999999 has no content share.
-    P = 100 (USA production; CAN withheld -> 0) + 188 + 94 = 382; sum g f = .6*188 + .3*94 = 141;
-    GeoPolRisk = 0.41 * 141 / 382 = 0.151335.
+    Import risk: CAN, a member, has its production withheld ("W"), so the bloc's domestic
+    production is unknown: by the documented policy the import risk is null with the reason,
+    not computed with CAN = 0 (which would give 0.41 * 141 / 382 = 0.1513).
     """
     r = risk_record(
         "x",
@@ -76,8 +75,9 @@ def test_risk_record_hand_computed() -> None:
     assert r.total_qty == pytest.approx(1000.0)
     assert r.supply_risk_eu == pytest.approx(2.33)
     assert r.wgi_coverage == pytest.approx(0.9)
-    assert r.import_risk == pytest.approx(0.151335, abs=1e-5)
-    assert r.import_risk_year == 2023
+    assert r.import_risk is None
+    assert r.import_risk_year is None
+    assert "CAN withheld by USGS" in r.import_risk_note
     assert r.us_net_import_reliance == 0.5
     assert r.is_estimate is True
 

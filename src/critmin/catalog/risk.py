@@ -22,6 +22,7 @@ from critmin.catalog import blocs, governance, reliance, trade
 from critmin.catalog import metrics as m
 from critmin.catalog import minerals as mins
 from critmin.catalog import production as prod
+from critmin.catalog.countries import resolve_country
 from critmin.catalog.stages import parse_stage
 from critmin.errors import CritminError, InputError, UnknownNameError
 from critmin.fileio import atomic_write_text
@@ -139,7 +140,12 @@ class RiskRecord(BaseModel):
     wgi_coverage: float | None
     wgi_year: int | None
     import_risk: float | None
+    import_term: float | None = None
     import_risk_year: int | None
+    importer: str = ""
+    importer_members: tuple[str, ...] = ()
+    intra_bloc: str = "as-domestic"
+    import_risk_note: str = ""
     is_estimate: bool
     estimates: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -152,6 +158,7 @@ class RiskRecord(BaseModel):
         out["withheld_iso3"] = list(self.withheld_iso3)
         out["estimates"] = list(self.estimates)
         out["sources"] = list(self.sources)
+        out["importer_members"] = list(self.importer_members)
         return out
 
 
@@ -163,13 +170,23 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
+HS6_STOICHIOMETRIC: frozenset[str] = frozenset({"250410", "250490", "282520", "283691"})
+"""HS codes whose content share is exact (graphite basis, lithium compounds); the others in
+:data:`HS6_CONTENT_SHARE` are typical grades, so a GeoPolRisk resting on them is an estimate."""
+
+
 def bloc_imports_t(
-    trade: pd.DataFrame, members: Iterable[str], content: dict[str, tuple[float, str]] | None = None
+    trade: pd.DataFrame,
+    members: Iterable[str],
+    content: dict[str, tuple[float, str]] | None = None,
+    *,
+    include_intra: bool = False,
 ) -> pd.Series:
-    """Imports into the bloc by exporter outside it, in tonnes of mineral content.
+    """Imports into the bloc (or one country) by exporter, in tonnes of mineral content.
 
     ``trade`` has columns ``hs6, exporter_iso3, importer_iso3, qty_t``; HS codes without a
-    content share are dropped (see :data:`HS6_CONTENT_SHARE`).
+    content share are dropped (see :data:`HS6_CONTENT_SHARE`). Imports from members are left
+    out unless ``include_intra`` (the ``as-imports`` convention needs them).
     """
     content = HS6_CONTENT_SHARE if content is None else content
     inside = set(members)
@@ -177,12 +194,40 @@ def bloc_imports_t(
         return pd.Series(dtype=float)
     factor = trade["hs6"].astype(str).map({k: v[0] for k, v in content.items()})
     rows = trade.assign(content_t=pd.to_numeric(trade["qty_t"], errors="coerce") * factor)
-    rows = rows[
-        rows["importer_iso3"].isin(inside)
-        & ~rows["exporter_iso3"].isin(inside)
-        & rows["content_t"].notna()
-    ]
+    keep = rows["importer_iso3"].isin(inside) & rows["content_t"].notna()
+    if not include_intra:
+        keep &= ~rows["exporter_iso3"].isin(inside)
+    rows = rows[keep]
     return rows.groupby("exporter_iso3")["content_t"].sum().astype(float)
+
+
+def _domestic_production(
+    qty: pd.Series, members: frozenset[str], to_t: float
+) -> tuple[float | None, str]:
+    """The importer's domestic production (t) for GeoPolRisk, by the documented policy.
+
+    A member whose figure USGS withheld ("W") makes the value unknown: None with the reason
+    (never a silent zero). Members the table does not list count as 0, said in the note with
+    the bound USGS gives (their output is at most the "Other countries" row).
+    """
+    listed = qty[qty.index.isin(list(members))]
+    withheld = sorted(listed.index[listed.isna()])
+    if withheld:
+        return None, (
+            f"import risk not computed: domestic production of {', '.join(withheld)} withheld "
+            "by USGS ('W'); policy: null rather than a zero (docs/risk.md)"
+        )
+    value = float(listed.sum()) * to_t
+    note = ""
+    other = float(qty.get(m.OTHER_ISO3, float("nan")))
+    absent = sorted(members - set(qty.index))
+    if absent and math.isfinite(other) and other > 0:
+        who = ", ".join(absent) if len(absent) <= 3 else f"{len(absent)} members"
+        note = (
+            f"domestic production of {who} not listed by USGS: counted as 0 in import risk "
+            f"(at most 'Other countries', {other * to_t:,.6g} t)"
+        )
+    return value, note
 
 
 def risk_record(
@@ -200,6 +245,8 @@ def risk_record(
     wgi_year: int | None = None,
     world_total: float | None = None,
     world_total_is_estimate: bool = False,
+    intra_bloc: m.IntraBloc = "as-domestic",
+    importer: str | None = None,
 ) -> RiskRecord:
     """The :class:`RiskRecord` of one mineral and stage from its production rows.
 
@@ -235,14 +282,23 @@ def risk_record(
         sr = m.eu_supply_risk(share, g10)
         cov = m.hhi_wgi(share, g10)[1]
 
-    gpr = float("nan")
+    gpr = term = float("nan")
+    gpr_notes: list[str] = []
+    gpr_estimate = False
     to_t = unit_to_tonnes(unit) if unit else None
     if trade is not None and political_stability is not None and to_t is not None:
-        imports = bloc_imports_t(trade, members)
+        imports = bloc_imports_t(trade, members, include_intra=intra_bloc == "as-imports")
         if not imports.empty:
-            bloc_prod_t = float(qty[qty.index.isin(list(members))].fillna(0.0).sum()) * to_t
-            g1 = m.instability(political_stability, scale=1.0)
-            gpr = m.geopolrisk(hhi, imports, g1, bloc_prod_t, members)
+            domestic, why = _domestic_production(qty, members, to_t)
+            if why:
+                gpr_notes.append(why)
+            if domestic is not None:
+                g1 = m.instability(political_stability, scale=1.0)
+                gpr, term = m.geopolrisk_parts(
+                    hhi, imports, g1, domestic, members, intra_bloc=intra_bloc
+                )
+                used = set(trade["hs6"].astype(str)) & set(HS6_CONTENT_SHARE)
+                gpr_estimate = bool(used - HS6_STOICHIOMETRIC)
 
     sources = sorted(set(rows["source"].astype(str))) if "source" in rows else []
     rows_estimate = bool(rows["is_estimate"].astype(bool).any()) if "is_estimate" in rows else False
@@ -251,7 +307,7 @@ def risk_record(
         estimates.append("production rows")
     if world_total_is_estimate and basis is not None:
         estimates.append("world total")
-    if math.isfinite(gpr):
+    if math.isfinite(gpr) and gpr_estimate:
         estimates.append("import_risk: HS content shares")
     total = float(qty.sum()) if qty.notna().any() else float("nan")
     hhi_up = hhi + 10_000.0 * max(unalloc, 0.0) ** 2 if math.isfinite(hhi) else float("nan")
@@ -280,7 +336,12 @@ def risk_record(
         wgi_coverage=_round(_opt(cov), 4),
         wgi_year=wgi_year if math.isfinite(sr) else None,
         import_risk=_round(_opt(gpr), 5),
+        import_term=_round(_opt(term), 5),
         import_risk_year=trade_year if math.isfinite(gpr) else None,
+        importer=importer or bloc,
+        importer_members=tuple(sorted(members)),
+        intra_bloc=intra_bloc,
+        import_risk_note="; ".join(gpr_notes),
         is_estimate=bool(estimates),
         estimates=tuple(estimates),
         sources=tuple(sources),
@@ -295,6 +356,7 @@ def records_table(records: Sequence[RiskRecord]) -> pd.DataFrame:
     df["withheld_iso3"] = df["withheld_iso3"].map(" ".join)
     df["estimates"] = df["estimates"].map("; ".join)
     df["sources"] = df["sources"].map(" | ".join)
+    df["importer_members"] = df["importer_members"].map(" ".join)
     return df
 
 
@@ -376,19 +438,68 @@ def _parent_mineral(mineral_id: str) -> str:
         return mineral_id
 
 
+def resolve_viewpoint(
+    bloc: str | None = None,
+    importer: str | None = None,
+    members: Sequence[str] | str | None = None,
+) -> tuple[str, frozenset[str]]:
+    """``(label, member ISO3 codes)`` of the importing economy the risk is seen from.
+
+    Exactly one of: ``bloc`` (a built-in bloc id or name; a country name or code is taken as
+    one importer), ``importer`` (one country, ISO3/ISO2/name) or ``members`` (an ad-hoc group,
+    a list or ``"A,B,C"``; labelled ``members:A,B,C``). None of them: the ``forge`` bloc.
+    """
+    given = [x for x in (bloc, importer, members) if x]
+    if len(given) > 1:
+        raise InputError(
+            "give one of --bloc, --importer, --members; got "
+            + ", ".join(
+                n for n, x in (("bloc", bloc), ("importer", importer), ("members", members)) if x
+            ),
+            where="risk viewpoint",
+        )
+    if importer:
+        iso = resolve_country(importer)
+        return iso, frozenset({iso})
+    if members:
+        parts = members.split(",") if isinstance(members, str) else list(members)
+        codes = sorted({resolve_country(x) for x in parts if x.strip()})
+        if not codes:
+            raise InputError("--members is empty; expected A,B,C", where="risk viewpoint")
+        return "members:" + ",".join(codes), frozenset(codes)
+    name = bloc or "forge"
+    try:
+        bloc_id = blocs.get_bloc(name).id
+    except UnknownNameError:
+        try:
+            iso = resolve_country(name)
+        except CritminError:
+            raise UnknownNameError(
+                "bloc (or country)", name.strip(), [b.id for b in blocs.list_blocs()]
+            ) from None
+        return iso, frozenset({iso})
+    return bloc_id, frozenset(blocs.members(bloc_id))
+
+
 def risk_records(
     minerals: Sequence[str] | None = None,
     *,
     stage: str | None = None,
-    bloc: str = "forge",
+    bloc: str | None = None,
     year: int = 2024,
     all_minerals: bool = False,
+    importer: str | None = None,
+    members: Sequence[str] | str | None = None,
+    intra_bloc: m.IntraBloc = "as-domestic",
 ) -> list[RiskRecord]:
     """Risk records from the catalog for the given minerals (default: the core minerals;
     ``all_minerals``: every mineral and product, see :func:`all_material_ids`).
 
     One record per mineral and stage with production data in ``year``; a mineral without
-    any data that year gives one record of nulls with a note (never made-up values).
+    any data that year gives one record of nulls with a note (never made-up values). Bloc
+    share and import risk are seen from :func:`resolve_viewpoint` (``bloc``, ``importer`` or
+    ``members``), intra-bloc imports treated by ``intra_bloc`` (see
+    :func:`critmin.catalog.metrics.geopolrisk_parts`).
     """
 
     table = prod.production_table()
@@ -397,8 +508,13 @@ def risk_records(
     else:
         ids = list(dict.fromkeys(resolve_mineral(x) for x in (minerals or CORE_MINERALS)))
     wanted = parse_stage(stage).value if stage else None
-    bloc_id = blocs.get_bloc(bloc).id
-    members = frozenset(blocs.members(bloc_id))
+    if intra_bloc not in m.INTRA_BLOC_CONVENTIONS:
+        raise InputError(
+            f"intra-bloc convention {intra_bloc!r}; expected one of "
+            f"{list(m.INTRA_BLOC_CONVENTIONS)}",
+            where="critmin risk",
+        )
+    bloc_id, viewers = resolve_viewpoint(bloc, importer, members)
     wgi, wgi_year = _political_stability(year)
     table = table[table["year"] == year]
     totals = _world_totals(year)
@@ -425,13 +541,14 @@ def risk_records(
                     group,
                     political_stability=wgi,
                     bloc=bloc_id,
-                    bloc_members=members,
+                    bloc_members=viewers,
                     us_net_import_reliance=nir,
                     trade=flows,
                     trade_year=trade_year,
                     wgi_year=wgi_year,
                     world_total=wt,
                     world_total_is_estimate=wt_est,
+                    intra_bloc=intra_bloc,
                 )
             )
     return records
@@ -494,6 +611,7 @@ __all__ = [
     "bloc_imports_t",
     "records_table",
     "resolve_mineral",
+    "resolve_viewpoint",
     "risk_record",
     "risk_records",
     "unit_to_tonnes",

@@ -33,8 +33,9 @@ LEGEND = (
     "US NIR: U.S. net import reliance, USGS MCS 2025 (0-100 %).",
     "SR (EU): EU-style supply risk 0-10 = sum of share^2 x WGI political instability (0-10); "
     "global supply only, the other EU terms neutral: docs/risk.md.",
-    "import risk: GeoPolRisk 0-1 of the bloc's imports (HHI x instability-weighted import "
-    "share; CEPII BACI trade): docs/risk.md.",
+    "import risk: GeoPolRisk score 0-1 = HHI/10,000 x import term (imports weighted by the "
+    "exporters' WGI instability over domestic production + imports; CEPII BACI trade): "
+    "docs/risk.md.",
     "unalloc. < 0: the named rows add up to more than the rounded USGS world total.",
     "* the figure rests on an estimate (JSON field 'estimates' says which). "
     "'-': no data (null in JSON), never a made-up value.",
@@ -79,7 +80,12 @@ def _make_table(
 
 
 def print_risk_table(
-    records: Sequence[RiskRecord], *, year: int, bloc: str, console: Console | None = None
+    records: Sequence[RiskRecord],
+    *,
+    year: int,
+    bloc: str,
+    intra_bloc: str = "as-domestic",
+    console: Console | None = None,
 ) -> None:
     """The terminal view of ``critmin risk``: two tables, the sources and a legend."""
     from rich.console import Console
@@ -133,7 +139,7 @@ def print_risk_table(
     )
     con.print(
         _make_table(
-            f"Dependency and risk {year} (bloc: {bloc})",
+            f"Dependency and risk {year} (seen from {bloc}; intra-bloc {intra_bloc})",
             ("mineral", "stage", "bloc", "US NIR", "SR (EU)", "import risk", "src"),
             dep,
         )
@@ -143,8 +149,9 @@ def print_risk_table(
     for line in LEGEND:
         con.print(line, highlight=False, markup=False)
     for r in records:
-        if r.note:
-            con.print(f"{r.mineral} ({r.stage}): {r.note}", highlight=False, markup=False)
+        for note in (r.note, r.import_risk_note):
+            if note:
+                con.print(f"{r.mineral} ({r.stage}): {note}", highlight=False, markup=False)
 
 
 @app.command("risk")
@@ -156,7 +163,21 @@ def risk_cmd(  # noqa: PLR0917
         False, "--all", help="Every mineral of the catalog and every product with data."
     ),
     stage: str | None = typer.Option(None, "--stage", help="mine, refining, metal, component."),
-    bloc: str = typer.Option("forge", "--bloc", help="Bloc for bloc share and import risk."),
+    bloc: str | None = typer.Option(
+        None, "--bloc", help="Bloc seen from (default forge; a country code means one importer)."
+    ),
+    importer: str | None = typer.Option(
+        None, "--importer", help="One importing country (ISO3), instead of a bloc."
+    ),
+    members: str | None = typer.Option(
+        None, "--members", help="An ad-hoc group of importers: A,B,C (ISO3)."
+    ),
+    intra_bloc: str = typer.Option(
+        "as-domestic",
+        "--intra-bloc",
+        help="Imports between members: as-domestic (dropped) or as-imports (zero risk, "
+        "geopolrisk-py's convention).",
+    ),
     year: int = typer.Option(2024, "--year", help="Production year."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array of records."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
@@ -173,7 +194,21 @@ def risk_cmd(  # noqa: PLR0917
         raise InputError(
             "--all and a list of minerals are exclusive; pick one", where="critmin risk"
         )
-    records = risk_records(minerals or None, stage=stage, bloc=bloc, year=year, all_minerals=all_)
+    if intra_bloc not in ("as-domestic", "as-imports"):
+        raise InputError(
+            f"--intra-bloc {intra_bloc!r}; expected as-domestic or as-imports",
+            where="critmin risk",
+        )
+    records = risk_records(
+        minerals or None,
+        stage=stage,
+        bloc=bloc,
+        year=year,
+        all_minerals=all_,
+        importer=importer,
+        members=members,
+        intra_bloc="as-imports" if intra_bloc == "as-imports" else "as-domestic",
+    )
     if out is not None:
         write_records(records, out)
     if as_json:
@@ -182,4 +217,5 @@ def risk_cmd(  # noqa: PLR0917
     if as_csv:
         records_table(records).to_csv(sys.stdout, index=False)
         return
-    print_risk_table(records, year=year, bloc=bloc)
+    label = records[0].bloc if records else (bloc or "forge")
+    print_risk_table(records, year=year, bloc=label, intra_bloc=intra_bloc)
