@@ -491,6 +491,8 @@ def risk_records(
     importer: str | None = None,
     members: Sequence[str] | str | None = None,
     intra_bloc: m.IntraBloc = "as-domestic",
+    source: str = "usgs",
+    wmd_file: str | Path | None = None,
 ) -> list[RiskRecord]:
     """Risk records from the catalog for the given minerals (default: the core minerals;
     ``all_minerals``: every mineral and product, see :func:`all_material_ids`).
@@ -499,8 +501,11 @@ def risk_records(
     any data that year gives one record of nulls with a note (never made-up values). Bloc
     share and import risk are seen from :func:`resolve_viewpoint` (``bloc``, ``importer`` or
     ``members``), intra-bloc imports treated by ``intra_bloc`` (see
-    :func:`critmin.catalog.metrics.geopolrisk_parts`).
+    :func:`critmin.catalog.metrics.geopolrisk_parts`). ``source="wmd"``: production from a
+    user-supplied World Mining Data file (:mod:`critmin.catalog.wmd`) instead of USGS.
     """
+    if source not in ("usgs", "wmd"):
+        raise InputError(f"--source {source!r}; expected usgs or wmd", where="critmin risk")
 
     table = prod.production_table()
     if all_minerals:
@@ -519,6 +524,10 @@ def risk_records(
     table = table[table["year"] == year]
     totals = _world_totals(year)
     records: list[RiskRecord] = []
+    if source == "wmd":
+        return _wmd_records(
+            ids, wanted, year, bloc_id, viewers, wgi, wgi_year, intra_bloc, wmd_file
+        )
     for mid in ids:
         rows = table[table["mineral"] == mid]
         if wanted is not None:
@@ -551,6 +560,59 @@ def risk_records(
                     intra_bloc=intra_bloc,
                 )
             )
+    return records
+
+
+def _wmd_records(  # noqa: PLR0917  (the World Mining Data branch of risk_records)
+    ids: Sequence[str],
+    wanted: str | None,
+    year: int,
+    bloc_id: str,
+    viewers: frozenset[str],
+    wgi: pd.Series | None,
+    wgi_year: int | None,
+    intra_bloc: m.IntraBloc,
+    wmd_file: str | Path | None,
+) -> list[RiskRecord]:
+    from critmin.catalog import wmd
+
+    wmd.wmd_file(wmd_file)  # one clear error before any work when no file is given
+    records: list[RiskRecord] = []
+    for mid in ids:
+        parent = _parent_mineral(mid)
+        nir = _nir(parent, year)
+        if mid not in wmd.WMD_TABLES:
+            rec = _empty_record(mid, wanted or "mine", year, bloc_id, nir)
+            records.append(rec.model_copy(update={"note": f"no World Mining Data table for {mid}"}))
+            continue
+        rows, total, st = wmd.wmd_production(mid, year, wmd_file)
+        if (wanted is not None and wanted != st) or rows.empty:
+            rec = _empty_record(mid, wanted or st, year, bloc_id, nir)
+            why = (
+                f"World Mining Data has {mid} at stage {st} only"
+                if not rows.empty
+                else (f"no World Mining Data figures for {mid} in {year}")
+            )
+            records.append(rec.model_copy(update={"note": why}))
+            continue
+        flows, trade_year = _trade(parent, year)
+        records.append(
+            risk_record(
+                mid,
+                st,
+                year,
+                rows,
+                political_stability=wgi,
+                bloc=bloc_id,
+                bloc_members=viewers,
+                us_net_import_reliance=nir,
+                trade=flows,
+                trade_year=trade_year,
+                wgi_year=wgi_year,
+                world_total=total,
+                intra_bloc=intra_bloc,
+            )
+        )
     return records
 
 

