@@ -29,7 +29,8 @@ LEGEND = (
     "HHI: Herfindahl-Hirschman index 0-10,000 of the named countries' shares; 'unalloc.' is the "
     "rest of the world total (USGS 'Other countries', withheld 'W' countries, rounding), "
     "counted as many small producers; JSON hhi_upper counts it as one.",
-    "top-1 / top-3: largest named producer(s); China: CHN's share; bloc: the bloc members' share.",
+    "top-1 / top-3: largest named producer(s); China: CHN's share; bloc: the share of the "
+    "importer seen from (--bloc, --importer or --members).",
     "US NIR: U.S. net import reliance, USGS MCS 2025 (0-100 %).",
     "SR (EU): EU-style supply risk 0-10 = sum of share^2 x WGI political instability (0-10); "
     "global supply only, the other EU terms neutral: docs/risk.md.",
