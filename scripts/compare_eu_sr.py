@@ -33,6 +33,8 @@ def _reasons(rec: dict[str, Any], stages_assessed: set[str]) -> list[str]:
         out.append("critmin's shares at that stage are catalog estimates (refining/separation)")
     if rec["eu_sourcing_basis"].startswith("none"):
         out.append("no EU sourcing table at that stage: the global mix stands for both terms")
+    if rec["eu_sourcing_basis"].startswith("EU sourcing table incomplete"):
+        out.append(rec["eu_sourcing_basis"])
     if any(e.startswith("eol_rir") for e in rec["estimates"]):
         out.append("no EoL-RIR figure: 0 used")
     out.append(

@@ -49,6 +49,9 @@ SOURCING_ALIASES: dict[tuple[str, str], str] = {
     ("Dysprosium", "E"): "Heavy Rare earths Elements",
     ("Titanium", "E"): "Titanium ores",
 }
+MIN_SOURCING_COVERAGE = 0.5
+"""An EU sourcing table whose shares add to less than this is taken as incomplete (the 2023
+transcription lists 9 % of chromium's extraction-stage sourcing) and not used."""
 PARAM_KEYS = ("import_reliance", "eol_rir", "si_sr", "t", "eu_sourcing")
 
 
@@ -322,11 +325,17 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
     if src_over:
         eu_share = pd.Series(src_over, dtype=float)
         basis = "parameter file"
-    elif not eu_tab.empty:
+    elif not eu_tab.empty and float(eu_tab["share"].sum()) >= MIN_SOURCING_COVERAGE:
         eu_share = pd.Series(
             eu_tab["share"].to_numpy(dtype=float), index=eu_tab["country_iso3"].astype(str)
         )
         basis = "EU 2023 study, EU sourcing table (shares >= 1 %)"
+    elif not eu_tab.empty:
+        eu_share = None
+        basis = (
+            f"EU sourcing table incomplete (shares add to {eu_tab['share'].sum():.0%}): "
+            "global supply used for both terms"
+        )
     else:
         eu_share = None
         basis = "none tabulated: global supply used for both terms"
