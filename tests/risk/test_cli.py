@@ -102,3 +102,24 @@ def test_risk_table_fits_80_columns_without_cutting_numbers() -> None:
             assert f"{r['supply_risk_eu']:,.2f}" in env_run.stdout
     for word in ("HHI:", "SR (EU):", "import risk:", "US NIR:", "estimate", "[1] USGS"):
         assert word in env_run.stdout
+
+
+def test_risk_table_on_a_narrow_terminal_never_cuts_numbers() -> None:
+    """At 50 columns the tables keep their minimum width (the terminal wraps the lines):
+    every HHI and import-risk figure of the JSON output is printed whole, no ellipsis."""
+    import os
+
+    proc = subprocess.run(
+        [sys.executable, "-c", "from critmin.cli import main; main()", "risk", "cobalt", "lithium"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, "COLUMNS": "50", "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "…" not in proc.stdout
+    for r in json.loads(run_cli("risk", "cobalt", "lithium", "--json").stdout):
+        assert f"{r['hhi']:,.0f}" in proc.stdout
+        if r["import_risk"] is not None:
+            assert f"{r['import_risk']:,.4f}" in proc.stdout

@@ -77,7 +77,24 @@ def _make_table(
             )
     for r in rows:
         table.add_row(*r)
+    # every column at its widest cell plus one space each side, names folded to 10 characters
+    widths = [max([len(col), *(len(r[i]) for r in rows)]) for i, col in enumerate(columns)]
+    if wrap_first and widths:
+        widths[0] = min(widths[0], 10)
+    table.critmin_min_width = sum(widths) + 3 * len(widths) + 2  # type: ignore[attr-defined]
     return table
+
+
+def _print_table(con: Console, table: object) -> None:
+    """Print without cutting: on a terminal narrower than the table's minimum width the table
+    is laid out at that minimum (the terminal wraps the lines) instead of rich truncating
+    cells."""
+    from rich.console import Console as _Console
+
+    need = int(getattr(table, "critmin_min_width", 0))
+    if need > con.width:
+        con = _Console(width=need, file=con.file, no_color=con.no_color)
+    con.print(table)
 
 
 def print_risk_table(
@@ -131,19 +148,21 @@ def print_risk_table(
             ]
         )
     basis = "USGS world total"
-    con.print(
+    _print_table(
+        con,
         _make_table(
             f"Concentration {year} (shares of the {basis})",
             ("mineral", "stage", "HHI", "top-1", "top-3", "China", "unalloc."),
             conc,
-        )
+        ),
     )
-    con.print(
+    _print_table(
+        con,
         _make_table(
             f"Dependency and risk {year} (seen from {bloc}; intra-bloc {intra_bloc})",
             ("mineral", "stage", "bloc", "US NIR", "SR (EU)", "import risk", "src"),
             dep,
-        )
+        ),
     )
     for i, s in enumerate(sources, 1):
         con.print(f"[{i}] {s}", highlight=False, markup=False)
@@ -310,12 +329,13 @@ def _eu_crm(  # noqa: PLR0917  (the eu-crm branch of one command)
             ]
         )
     con = Console()
-    con.print(
+    _print_table(
+        con,
         _make_table(
             f"EU-method supply risk, {year} production",
             ("mineral", "st", "GS", "EU", "IR", "EoL", "SI", "SR", "bottleneck"),
             rows,
-        )
+        ),
     )
     for line in EU_LEGEND:
         con.print(line, highlight=False, markup=False)
