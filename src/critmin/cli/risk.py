@@ -233,6 +233,25 @@ def risk_cmd(  # noqa: PLR0917
             f"--method {method!r}; expected concentration or eu-crm", where="critmin risk"
         )
     if method == "eu-crm":
+        extra = [
+            flag
+            for flag, given in (
+                ("--stage", stage),
+                ("--bloc", bloc),
+                ("--importer", importer),
+                ("--members", members),
+                ("--intra-bloc", intra_bloc != "as-domestic"),
+                ("--source", source != "usgs"),
+                ("--wmd-file", wmd_file),
+            )
+            if given
+        ]
+        if extra:
+            raise InputError(
+                f"--method eu-crm does not take {', '.join(extra)}: it covers both stages, "
+                "the EU as importer, USGS production",
+                where="critmin risk",
+            )
         _eu_crm(minerals, all_, year, params, as_json, as_csv, out)
         return
     if params is not None:
