@@ -22,8 +22,37 @@ from scipy.stats import spearmanr
 LARGE_RANK_GAP = 5
 
 
+def _gs_from_eu_table(rec: dict[str, Any]) -> float | None:
+    """HHI_WGI,t of the EU study's own global supply shares at the record's stage, with
+    critmin's WGI and the same t: isolates the production-data difference."""
+    from critmin.catalog import governance
+    from critmin.catalog import metrics as m
+    from critmin.catalog._data import read_table
+
+    df = read_table("eu_crm_shares.csv")
+    sub = df[
+        (df["eu_name"] == rec["eu_name"])
+        & (df["stage"] == rec["stage"])
+        & (df["table"] == "global")
+    ]
+    if sub.empty:
+        return None
+    idx = sub["country_iso3"].astype(str)
+    share = pd.Series(sub["share"].to_numpy(dtype=float), index=idx)
+    t = pd.Series(sub["t"].to_numpy(dtype=float), index=idx)
+    g = m.instability(governance.political_stability(int(rec["year"])), scale=10.0)
+    return m.hhi_wgi_t(share, g, t)
+
+
 def _reasons(rec: dict[str, Any], stages_assessed: set[str]) -> list[str]:
     out = []
+    gs_eu = _gs_from_eu_table(rec)
+    gs = rec["hhi_wgi_t_gs"]
+    if gs_eu is not None and gs and abs(gs / gs_eu - 1.0) > 0.3:
+        out.append(
+            f"production data: critmin's USGS shares give HHI_WGI,t {gs:.2f} at stage "
+            f"{rec['stage']}, the EU study's own global shares {gs_eu:.2f} (same WGI and t)"
+        )
     if rec["bottleneck_stage"] not in stages_assessed:
         out.append(
             f"critmin's bottleneck is stage {rec['bottleneck_stage']}, which the EU 2023 tables "
