@@ -357,6 +357,8 @@ def records_table(records: Sequence[RiskRecord]) -> pd.DataFrame:
     df["estimates"] = df["estimates"].map("; ".join)
     df["sources"] = df["sources"].map(" | ".join)
     df["importer_members"] = df["importer_members"].map(" ".join)
+    for col in ("wgi_year", "import_risk_year"):  # years stay integers next to nulls
+        df[col] = df[col].astype("Int64")
     return df
 
 
