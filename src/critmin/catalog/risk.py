@@ -307,6 +307,10 @@ def risk_record(
         estimates.append("production rows")
     if world_total_is_estimate and basis is not None:
         estimates.append("world total")
+    notes = rows["note"].astype(str) if "note" in rows else pd.Series(dtype=str)
+    if bool(notes.str.contains("is a USGS estimate", regex=False).any()):
+        # MCS 2025 gives the latest year as USGS's own preliminary estimate: said, not starred
+        estimates.append("USGS preliminary estimate (latest year)")
     if math.isfinite(gpr) and gpr_estimate:
         estimates.append("import_risk: HS content shares")
     total = float(qty.sum()) if qty.notna().any() else float("nan")

@@ -38,7 +38,8 @@ LEGEND = (
     "exporters' WGI instability over domestic production + imports; CEPII BACI trade): "
     "docs/risk.md.",
     "unalloc. < 0: the named rows add up to more than the rounded USGS world total.",
-    "* the figure rests on an estimate (JSON field 'estimates' says which). "
+    "* the figure rests on a catalog estimate (JSON field 'estimates' says which; it also "
+    "lists USGS's own preliminary estimates of the latest year, not starred here). "
     "'-': no data (null in JSON), never a made-up value.",
 )
 
