@@ -169,10 +169,22 @@ def print_risk_table(
         con.print(f"[{i}] {s}", highlight=False, markup=False)
     for line in LEGEND:
         con.print(line, highlight=False, markup=False)
+    unlisted = False
     for r in records:
-        for note in (r.note, r.import_risk_note):
+        # a note that explains a null is printed; the routine "members not listed by USGS
+        # count as 0" of a large bloc stays in the JSON and is summarised in one line
+        shown = r.import_risk_note if r.import_risk is None else ""
+        unlisted |= bool(r.import_risk_note) and r.import_risk is not None
+        for note in (r.note, shown):
             if note:
                 con.print(f"{r.mineral} ({r.stage}): {note}", highlight=False, markup=False)
+    if unlisted:
+        con.print(
+            "import risk: members USGS does not list as producers count as 0 domestic "
+            "production (at most USGS 'Other countries'; JSON import_risk_note).",
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command("risk")
