@@ -243,8 +243,8 @@ def eu_crm_records(
     g10 = m.instability(wgi, scale=10.0)
     wgi_basis = f"WGI political stability {wgi_year}, (2.5 - w) x 2 (EU: mean of 6 dimensions)"
     if ov.get("wgi_scaled"):
-        g10 = pd.concat([g10.drop(labels=list(ov["wgi_scaled"]), errors="ignore"),
-                         pd.Series(ov["wgi_scaled"], dtype=float)])  # fmt: skip
+        given = pd.Series(ov["wgi_scaled"], dtype=float)
+        g10 = pd.concat([g10.drop(labels=list(given.index), errors="ignore"), given])
         wgi_basis += "; overridden for " + ",".join(sorted(ov["wgi_scaled"]))
     eu27 = blocs.members("eu27")
     table = prod.production_table()
@@ -255,12 +255,13 @@ def eu_crm_records(
         row = params.loc[mid]
         assert isinstance(row, pd.Series)  # mineral ids are unique in the parameter table
         mo: Mapping[str, Any] = ov_mats.get(mid, {})
-        recs = [
-            r
-            for st in STAGES
-            if (r := _stage_record(mid, str(row["eu_name"]), st, row, mo, table, totals, g10,
-                                   wgi_basis, eu27, year)) is not None
-        ]  # fmt: skip
+        recs: list[EuCrmRecord] = []
+        for st in STAGES:
+            rec = _stage_record(
+                mid, str(row["eu_name"]), st, row, mo, table, totals, g10, wgi_basis, eu27, year
+            )
+            if rec is not None:
+                recs.append(rec)
         srs = [r.sr for r in recs if r.sr is not None]
         if srs:
             best = max(recs, key=lambda r: -1.0 if r.sr is None else r.sr)
@@ -317,9 +318,10 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
         t_over = pd.Series(mo["t"], dtype=float)
         t_gs = pd.concat([t_gs.drop(labels=list(t_over.index), errors="ignore"), t_over])
         t_eu = pd.concat([t_eu.drop(labels=list(t_over.index), errors="ignore"), t_over])
-    if not gs_tab.empty or not eu_tab.empty or "t" in mo:
-        sources.append(str((gs_tab if not gs_tab.empty else eu_tab)["source"].iloc[0])
-                       if not (gs_tab.empty and eu_tab.empty) else "parameter file")  # fmt: skip
+    if not (gs_tab.empty and eu_tab.empty):
+        sources.append(str((gs_tab if not gs_tab.empty else eu_tab)["source"].iloc[0]))
+    if mo:
+        sources.append("parameter file")
 
     src_over = mo.get("eu_sourcing", {}).get(stage)
     if src_over:
