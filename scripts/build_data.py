@@ -680,6 +680,81 @@ def build_prices() -> pd.DataFrame:
     )
 
 
+# ---------------------------------------------------------------- EU criticality 2023
+
+EU_CRM = RAW / "eu_crm_2023"
+# Country spellings of the transcribed EU tables that the ISO3 resolver does not know.
+EU_CRM_COUNTRY_ALIASES = {
+    "Brasil": "BRA",
+    "Brasilia": "BRA",
+    "Congo, D.R.": "COD",
+    "Korea, South": "KOR",
+    "Libanon": "LBN",
+    "Surinam": "SUR",
+    "Turkyie": "TUR",
+}
+
+
+def _eu_share(text: str) -> tuple[float, str]:
+    """'12.3%' -> (0.123, ''); '<0.1%' -> (0.0005, '<'): half the bound, flagged."""
+    t = text.strip()
+    if t.startswith("<"):
+        return float(t.lstrip("<").rstrip("%")) / 200.0, "<"
+    return float(t.rstrip("%")) / 100.0, ""
+
+
+def build_eu_crm() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """EU 2023 assessment tables: supply shares + t, published SR/EI, critmin's parameters."""
+    frames = []
+    for table, name in (
+        ("global", "global_supply_shares_t.csv"),
+        ("eu_sourcing", "eu_sourcing_shares_t.csv"),
+    ):
+        raw = pd.read_csv(EU_CRM / name, encoding="latin-1", dtype=str)
+        raw = raw[raw["Material"] != "Material"]  # a repeated header row
+        rows = []
+        for r in raw.itertuples(index=False):
+            share, bound = _eu_share(str(r.Share))
+            country = str(r.Country).strip()
+            iso = EU_CRM_COUNTRY_ALIASES.get(country) or to_iso3(country)
+            rows.append(
+                {
+                    "eu_name": str(r.Material).strip(),
+                    "stage": str(r.Stage).strip(),
+                    "table": table,
+                    "country_iso3": iso,
+                    "share": share,
+                    "share_bound": bound,
+                    "t": float(r.t),
+                }
+            )
+        frames.append(pd.DataFrame(rows))
+    shares = pd.concat(frames, ignore_index=True)
+    shares = shares.groupby(["eu_name", "stage", "table", "country_iso3"], as_index=False).agg(
+        share=("share", "sum"), share_bound=("share_bound", "max"), t=("t", "max")
+    )
+    shares = shares.sort_values(["eu_name", "stage", "table", "country_iso3"]).reset_index(
+        drop=True
+    )
+    for k, v in _cite("ec_crm2023").items():
+        shares[k] = v
+    sr = pd.read_csv(EU_CRM / "sr_ei_by_assessment.csv", encoding="latin-1", dtype=str)
+    sr["Material"] = sr["Material"].str.replace("\n", " ", regex=True).str.split().str.join(" ")
+    sr = sr.rename(columns={"Material": "sr_name", "Year": "assessment_year"})
+    sr["sr"] = pd.to_numeric(sr["SR"], errors="coerce")
+    sr["ei"] = pd.to_numeric(sr["EI"], errors="coerce")
+    sr = sr[["sr_name", "assessment_year", "sr", "ei"]].sort_values(["sr_name", "assessment_year"])
+    sr = sr.reset_index(drop=True)
+    for k, v in _cite("ec_crm2023").items():
+        sr[k] = v
+    params = pd.read_csv(CURATED / "eu_crm_parameters.csv", dtype=str, keep_default_na=False)
+    params["source_id"] = [x or "critmin_estimate" for x in params["eol_rir_source_id"]]
+    params["source"] = [_cite(x)["source"] for x in params["source_id"]]
+    params["licence"] = [_cite(x)["licence"] for x in params["source_id"]]
+    params = params.drop(columns=["eol_rir_source_id"])
+    return shares, sr, params
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -716,6 +791,10 @@ def build(out: Path) -> dict[str, int]:
         "reliance.csv": build_reliance(),
         "prices.csv": build_prices(),
     }
+    eu_shares, eu_sr, eu_params = build_eu_crm()
+    tables["eu_crm_shares.csv"] = eu_shares
+    tables["eu_crm_sr.csv"] = eu_sr
+    tables["eu_crm_parameters.csv"] = eu_params
     counts: dict[str, int] = {}
     for name, df in tables.items():
         bad = set(df["source_id"]) - set(SOURCES)

@@ -77,3 +77,49 @@ def test_risk_json_shape(
     assert data[0]["hhi"] == 6250.0
     assert data[0]["bloc_share"] == 0.25
     assert data[0]["us_net_import_reliance"] is None
+
+
+def test_risk_table_fits_80_columns_without_cutting_numbers() -> None:
+    """`critmin risk` on an 80-column terminal: no line wider than 80, no ellipsis, and every
+    HHI and SR figure of the JSON output printed in full, with the legend."""
+    env_run = subprocess.run(
+        [sys.executable, "-c", "from critmin.cli import main; main()", "risk"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={**__import__("os").environ, "COLUMNS": "80", "NO_COLOR": "1"},
+    )
+    assert env_run.returncode == 0, env_run.stderr
+    lines = env_run.stdout.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    assert "…" not in env_run.stdout
+    records = json.loads(run_cli("risk", "--json").stdout)
+    for r in records:
+        if r["hhi"] is not None:
+            assert f"{r['hhi']:,.0f}" in env_run.stdout
+        if r["supply_risk_eu"] is not None:
+            assert f"{r['supply_risk_eu']:,.2f}" in env_run.stdout
+    for word in ("HHI:", "SR (EU):", "import risk:", "US NIR:", "estimate", "[1] USGS"):
+        assert word in env_run.stdout
+
+
+def test_risk_table_on_a_narrow_terminal_never_cuts_numbers() -> None:
+    """At 50 columns the tables keep their minimum width (the terminal wraps the lines):
+    every HHI and import-risk figure of the JSON output is printed whole, no ellipsis."""
+    import os
+
+    proc = subprocess.run(
+        [sys.executable, "-c", "from critmin.cli import main; main()", "risk", "cobalt", "lithium"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, "COLUMNS": "50", "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "…" not in proc.stdout
+    for r in json.loads(run_cli("risk", "cobalt", "lithium", "--json").stdout):
+        assert f"{r['hhi']:,.0f}" in proc.stdout
+        if r["import_risk"] is not None:
+            assert f"{r['import_risk']:,.4f}" in proc.stdout

@@ -164,3 +164,47 @@ def test_supply_risk_bounds(d: dict[str, float], w: float) -> None:
     gval = float(g.iloc[0])
     assert 0.0 <= sr <= 10.0 * m.hhi(s) / 1e4 + 1e-9
     assert sr == pytest.approx(gval * m.hhi(s) / 1e4, abs=1e-9)
+
+
+@given(quantities, st.floats(min_value=1.0, max_value=3.0))
+def test_world_total_shares_properties(d: dict[str, float], excess: float) -> None:
+    """Shares of a published world total W >= the sum of the rows: named shares + unallocated
+    = 1, unallocated >= the "Other countries" share, HHI on these shares <= HHI on shares of
+    the row sum (the remainder is fragmented), and top-1 <= top-3."""
+    qty = pd.Series(d)
+    total = float(qty.sum()) * excess
+    s = m.shares(qty, total=total)
+    rest = m.unallocated(s)
+    assert float(m.named(s).sum()) + rest == pytest.approx(1.0)
+    assert rest >= m.country_share(s, m.OTHER_ISO3) - 1e-12
+    assert m.hhi(s) <= m.hhi(m.shares(qty)) + 1e-6
+    if m.top1(s)[0] is not None:
+        assert m.top1(s)[1] <= m.top_n_share(s, 3) + 1e-12
+
+
+imports = st.dictionaries(
+    st.sampled_from(["CHN", "AUS", "CAN", "MEX", "COD", "IDN", "XKX"]),
+    st.floats(min_value=0.0, max_value=1e6, allow_nan=False),
+    min_size=1,
+)
+
+
+@given(
+    imports,
+    st.floats(min_value=0.0, max_value=1e6),
+    st.sets(st.sampled_from(["CAN", "MEX", "AUS"]), min_size=1),
+    st.floats(min_value=0.0, max_value=10_000.0),
+)
+def test_geopolrisk_conventions(
+    f: dict[str, float], domestic: float, members: set[str], hhi: float
+) -> None:
+    """Keeping intra-bloc imports at zero risk (as-imports) never raises the import term above
+    dropping them (as-domestic): same numerator, larger denominator. Both lie in [0, 1], and
+    the score is HHI/1e4 times the term."""
+    g = m.instability(pd.Series({"CHN": -0.5, "AUS": 1.0, "CAN": 1.2, "COD": -2.0}), scale=1.0)
+    dom = m.geopolrisk_parts(hhi, pd.Series(f), g, domestic, members, intra_bloc="as-domestic")
+    imp = m.geopolrisk_parts(hhi, pd.Series(f), g, domestic, members, intra_bloc="as-imports")
+    if math.isnan(dom[1]) or math.isnan(imp[1]):
+        return
+    assert 0.0 <= imp[1] <= dom[1] + 1e-12 <= 1.0 + 1e-9
+    assert dom[0] == pytest.approx(hhi / 1e4 * dom[1])

@@ -46,10 +46,9 @@ def test_risk_record_hand_computed() -> None:
     top-1 CHN .6, top-3 .9, China .6, bloc .1.
     WGI CHN -0.5, AUS 1.0, USA 0.0 -> g(0..10) 6, 3, 5: SR = .36*6 + .04*3 + .01*5 = 2.33,
     covering .9 of supply (Other has no score).
-    Imports of lithium carbonate (Li 0.188): CHN->USA 1000 t = 188 t Li, AUS->USA 500 t = 94 t;
-    CAN->USA is intra-bloc, CHN->JPN not the bloc's, HS 999999 has no content share.
-    P = 100 (USA production; CAN withheld -> 0) + 188 + 94 = 382; sum g f = .6*188 + .3*94 = 141;
-    GeoPolRisk = 0.41 * 141 / 382 = 0.151335.
+    Import risk: CAN, a member, has its production withheld ("W"), so the bloc's domestic
+    production is unknown: by the documented policy the import risk is null with the reason,
+    not computed with CAN = 0 (which would give 0.41 * 141 / 382 = 0.1513).
     """
     r = risk_record(
         "x",
@@ -76,8 +75,9 @@ def test_risk_record_hand_computed() -> None:
     assert r.total_qty == pytest.approx(1000.0)
     assert r.supply_risk_eu == pytest.approx(2.33)
     assert r.wgi_coverage == pytest.approx(0.9)
-    assert r.import_risk == pytest.approx(0.151335, abs=1e-5)
-    assert r.import_risk_year == 2023
+    assert r.import_risk is None
+    assert r.import_risk_year is None
+    assert "CAN withheld by USGS" in r.import_risk_note
     assert r.us_net_import_reliance == 0.5
     assert r.is_estimate is True
 
@@ -116,3 +116,35 @@ def test_unit_to_tonnes() -> None:
     assert unit_to_tonnes("thousand metric tons") == 1e3
     assert unit_to_tonnes("million carats") is None
     assert math.isclose(unit_to_tonnes("kilograms") or 0, 1e-3)
+
+
+def test_shares_of_the_world_total() -> None:
+    """Same rows with a published world total of 1,250 t (T5's denominator).
+
+    Named shares CHN 600/1250 = .48, AUS .16, USA .08 (CAN withheld, Other 100 -> .08):
+    HHI = (.2304 + .0256 + .0064) e4 = 2,624; remainder 1 - .72 = .28 (Other .08 + withheld and
+    rounding .20); upper bound with the remainder as one producer 2,624 + .0784e4 = 3,408.
+    top-3 .72, China .48, bloc {USA, CAN} .08. The production rows' estimate flag is listed.
+    """
+    r = risk_record(
+        "x",
+        "mine",
+        2024,
+        production(),
+        political_stability=WGI,
+        bloc="test",
+        bloc_members={"USA", "CAN"},
+        world_total=1250.0,
+    )
+    assert r.share_basis == "world total"
+    assert r.world_total == 1250.0
+    assert r.hhi == pytest.approx(2624.0)
+    assert r.unallocated_share == pytest.approx(0.28)
+    assert r.other_share == pytest.approx(0.08)
+    assert r.hhi_upper == pytest.approx(3408.0)
+    assert (r.top1_iso3, r.top1_share) == ("CHN", pytest.approx(0.48))
+    assert r.top3_share == pytest.approx(0.72)
+    assert r.bloc_share == pytest.approx(0.08)
+    assert r.estimates == ("production rows",)
+    # EU-style SR on the same shares: .2304*6 + .0256*3 + .0064*5 = 1.4912
+    assert r.supply_risk_eu == pytest.approx(1.491, abs=1e-3)

