@@ -321,6 +321,7 @@ class SupplierTemplate(BaseModel):
     mines: tuple[Mine, ...]
     sourcing: tuple[DeclaredSourcing, ...]
     unverified: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def facilities(self) -> tuple[Facility, ...]:
         out: dict[str, Facility] = {}

@@ -1,0 +1,258 @@
+"""The GS1 EPCIS event hash: a stable identity for events that carry no ``eventID``.
+
+GS1's Core Business Vocabulary 2.0 (section 8.9.2, "Event hash ID") names an event by the
+SHA-256 of a canonical "pre-hash string": the event type, then its fields in a fixed order
+(``eventTime`` in UTC at millisecond precision, ``eventTimeZoneOffset``, ``parentID``, the EPC
+and quantity lists with their elements sorted, ``action``, ``bizStep``, ``disposition``,
+``readPoint``, ``bizLocation``), then every other field (source/destination and business
+transaction lists, ILMD, extensions with their namespace written ``{namespace}name``) sorted
+as strings; ``eventID``, ``recordTime``, ``errorDeclaration`` and ``type`` are left out.
+Values are canonical: CBV short names and ``urn:epcglobal:cbv:...`` URNs become GS1 web
+vocabulary URIs (``https://ref.gs1.org/cbv/BizStep-shipping``), numbers lose trailing zeros,
+and GS1 EPC URNs (SGTIN, LGTIN, SGTIN patterns, SGLN, SSCC, PGLN, GRAI, GIAI) become GS1
+Digital Link URIs (``https://id.gs1.org/01/<GTIN-14>/10/<lot>``). The result is ``ni:///sha-256;<hex>
+?ver=CBV2.0`` (RFC 6920 named information).
+
+The reference implementation is GS1 Germany's ``epcis-event-hash-generator`` (PyPI, MIT);
+``tests/trace/test_eventhash.py`` checks this module against it. Known gaps, where the hash may
+differ from the reference: sensor element lists and certification info are canonicalised
+generically (sorted key=value strings), and EPC URN schemes other than those listed above
+are kept as written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import re
+from typing import Any
+
+GS1_CONTEXT_PREFIXES = {
+    "cbvmda": "urn:epcglobal:cbv:mda#",
+    "gs1": "https://gs1.org/voc/",
+}
+_IGNORED = frozenset({"eventID", "recordTime", "errorDeclaration", "type", "@context"})
+_EPC_LISTS = ("epcList", "inputEPCList", "childEPCs")
+_Q_LISTS_1 = ("quantityList", "childQuantityList", "inputQuantityList")
+# the fixed order of GS1's algorithm; the remaining fields are sorted after these
+_ORDER = (
+    "eventTime",
+    "eventTimeZoneOffset",
+    "certificationInfo",
+    "parentID",
+    *_EPC_LISTS,
+    *_Q_LISTS_1,
+    "outputEPCList",
+    "outputQuantityList",
+    "action",
+    "transformationID",
+    "bizStep",
+    "disposition",
+    "persistentDisposition",
+    "readPoint",
+    "bizLocation",
+)
+_VOCAB = {
+    "bizStep": "BizStep",
+    "disposition": "Disp",
+    "set": "Disp",
+    "unset": "Disp",
+    "source": "SDT",
+    "destination": "SDT",
+    "bizTransaction": "BTT",
+    "reason": "ER",
+}
+_URN_VOCAB = (
+    ("urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"),
+    ("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-"),
+    ("urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-"),
+    ("urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-"),
+    ("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"),
+)
+_URN = re.compile(r"^urn:epc:(id|class|idpat):(sgtin|lgtin|sgln|sscc|pgln|grai|giai):(.+)$")
+
+
+def gs1_check_digit(digits: str) -> str:
+    """GS1 mod-10 check digit of a digit string (weights 3,1,3,... from the right)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return str((10 - total % 10) % 10)
+
+
+def _gtin(company: str, item: str) -> str:
+    body = item[:1] + company + item[1:]
+    return body + gs1_check_digit(body)
+
+
+def digital_link(uri: str) -> str:
+    """GS1 Digital Link form of an EPC URN (SGTIN, LGTIN, SGTIN pattern, SGLN, SSCC, PGLN,
+    GRAI, GIAI); any other URI unchanged."""
+    m = _URN.match(uri)
+    if m is None:
+        return uri
+    kind, scheme, rest = m.groups()
+    parts = rest.split(".")
+    if not all(p.isdigit() for p in parts[:2]):
+        return uri
+    base = "https://id.gs1.org"
+    if scheme in ("sgtin", "lgtin") and len(parts) >= 3:
+        gtin = _gtin(parts[0], parts[1])
+        tail = ".".join(parts[2:])
+        if kind == "idpat" and tail == "*":
+            return f"{base}/01/{gtin}"
+        ai = "21" if scheme == "sgtin" else "10"
+        return f"{base}/01/{gtin}/{ai}/{tail}"
+    if scheme == "sgln" and len(parts) >= 3:
+        body = parts[0] + parts[1]
+        gln = body + gs1_check_digit(body)
+        ext = ".".join(parts[2:])
+        return f"{base}/414/{gln}" + ("" if ext == "0" else f"/254/{ext}")
+    if scheme == "sscc" and len(parts) == 2:
+        body = parts[1][:1] + parts[0] + parts[1][1:]
+        return f"{base}/00/{body}{gs1_check_digit(body)}"
+    if scheme == "grai" and len(parts) == 3:
+        body = "0" + parts[0] + parts[1]
+        return f"{base}/8003/{body}{gs1_check_digit(body)}{parts[2]}"
+    if scheme == "giai" and len(parts) == 2:
+        return f"{base}/8004/{parts[0]}{parts[1]}"
+    if scheme == "pgln" and len(parts) == 2:
+        body = parts[0] + parts[1]
+        return f"{base}/417/{body}{gs1_check_digit(body)}"
+    return uri
+
+
+def _number(text: str) -> str:
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(x):
+        return text
+    return str(int(x)) if x == int(x) else str(x)
+
+
+def _canon(value: Any, key: str, prefixes: dict[str, str]) -> str:
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value).strip()
+    for urn, web in _URN_VOCAB:
+        text = text.replace(urn, web)
+    if key in _VOCAB or key == "type":
+        vocab = _VOCAB.get(key, "SDT")
+        if re.fullmatch(r"[A-Za-z_]+", text):
+            text = f"https://ref.gs1.org/cbv/{vocab}-{text}"
+    head, sep, tail = text.partition(":")
+    if sep and head in prefixes:
+        text = prefixes[head] + tail
+    text = _number(text)
+    return digital_link(text)
+
+
+def _time(text: str) -> str:
+    try:
+        t = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return str(text)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    t = t.astimezone(dt.UTC)
+    micro = round(t.microsecond, -3)
+    if micro >= 1_000_000:
+        t = t.replace(microsecond=0) + dt.timedelta(seconds=1)
+    else:
+        t = t.replace(microsecond=micro)
+    return t.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def _key(k: str, prefixes: dict[str, str]) -> str:
+    head, sep, tail = k.partition(":")
+    if sep and head in prefixes:
+        return "{" + prefixes[head] + "}" + tail
+    return k
+
+
+def _generic(key: str, value: Any, prefixes: dict[str, str]) -> str:
+    """Fields outside the fixed order: nested objects as their sorted children."""
+    name = _key(key, prefixes)
+    if isinstance(value, dict):
+        kids = sorted(_generic(k, v, prefixes) for k, v in value.items())
+        return name + "".join(kids)
+    if isinstance(value, list):
+        if key in ("sourceList", "destinationList", "bizTransactionList"):
+            # each element is type=...<field>=..., the elements sorted like every list
+            inner = []
+            field = {"sourceList": "source", "destinationList": "destination"}.get(
+                key, "bizTransaction"
+            )
+            for item in value:
+                if isinstance(item, dict):
+                    s = ""
+                    if item.get("type"):
+                        s += "type=" + _canon(item["type"], field, prefixes)
+                    if item.get(field):
+                        s += f"{field}=" + _canon(item[field], "", prefixes)
+                    inner.append(s)
+            return name + "".join(sorted(inner))
+        return "".join(sorted(_generic(key, v, prefixes) for v in value))
+    text = _canon(value, key, prefixes)
+    return name + ("=" + text if text else "")
+
+
+def prehash(event: dict[str, Any], prefixes: dict[str, str] | None = None) -> str:
+    """The canonical pre-hash string of one EPCIS 2.0 JSON event."""
+    px = {**GS1_CONTEXT_PREFIXES, **(prefixes or {})}
+    out = ["eventType=" + str(event.get("type", ""))]
+    for key in _ORDER:
+        if key not in event or event[key] in (None, "", [], {}):
+            continue
+        v = event[key]
+        if key in ("eventTime",):
+            out.append(f"{key}={_time(v)}")
+        elif key in (*_EPC_LISTS, "outputEPCList") and isinstance(v, list):
+            out.append(key + "".join(sorted("epc=" + _canon(x, "", px) for x in v)))
+        elif key in (*_Q_LISTS_1, "outputQuantityList") and isinstance(v, list):
+            elems = []
+            for q in v:
+                if not isinstance(q, dict):
+                    continue
+                s = "quantityElement"
+                for f in ("epcClass", "quantity", "uom"):
+                    if q.get(f) not in (None, ""):
+                        s += f"{f}=" + _canon(q[f], f, px)
+                elems.append(s)
+            out.append(key + "".join(sorted(elems)))
+        elif key in ("readPoint", "bizLocation") and isinstance(v, dict):
+            if v.get("id"):
+                out.append(f"{key}id=" + _canon(v["id"], "", px))
+        elif key == "persistentDisposition" and isinstance(v, dict):
+            s = key
+            for f in ("set", "unset"):
+                for x in sorted(_canon(x, f, px) for x in v.get(f, []) or []):
+                    s += f"{f}={x}"
+            out.append(s)
+        elif isinstance(v, dict | list):
+            out.append(_generic(key, v, px))
+        else:
+            out.append(f"{key}=" + _canon(v, key, px))
+    rest = [
+        _generic(k, v, px)
+        for k, v in event.items()
+        if k not in _IGNORED and k not in _ORDER and v not in (None, "", [], {})
+    ]
+    return "".join(out) + "".join(sorted(rest))
+
+
+def event_hash(event: dict[str, Any], prefixes: dict[str, str] | None = None) -> str:
+    """``ni:///sha-256;<hex>?ver=CBV2.0`` of one EPCIS 2.0 JSON event."""
+    digest = hashlib.sha256(prehash(event, prefixes).encode("utf-8")).hexdigest()
+    return f"ni:///sha-256;{digest}?ver=CBV2.0"
+
+
+def context_prefixes(context: Any) -> dict[str, str]:
+    """Prefix -> namespace bindings declared inline in a JSON-LD ``@context`` (never fetched)."""
+    out: dict[str, str] = {}
+    items = context if isinstance(context, list) else [context]
+    for c in items:
+        if isinstance(c, dict):
+            for k, v in c.items():
+                if isinstance(v, str):
+                    out[str(k)] = v
+    return out
