@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critmin.errors import InputError
@@ -155,3 +155,33 @@ def test_bad_json_file(tmp_path: Path) -> None:
     p.write_text("{\n  nope\n")
     with pytest.raises(InputError, match=r"x\.jsonld:2"):
         read_epcis(p)
+
+
+def _without_ids(doc: dict) -> dict:  # type: ignore[type-arg]
+    for e in doc["epcisBody"]["eventList"]:
+        e.pop("eventID", None)
+    return doc
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), cut=st.floats(0.2, 0.8), with_ids=st.booleans())
+def test_import_export_import_and_idempotence(seed: int, cut: float, with_ids: bool) -> None:
+    """Importing a document, exporting it and importing the export gives the same network;
+    importing it twice over, or as two overlapping documents, changes nothing (events are
+    their eventID, else their GS1 event hash)."""
+    doc = to_epcis(random_network(seed))
+    if not with_ids:
+        doc = _without_ids(doc)
+    first = import_document(json.loads(json.dumps(doc))).network
+    again = import_document(json.loads(json.dumps(to_epcis(first)))).network
+    assert again == first
+    events = doc["epcisBody"]["eventList"]
+    twice = json.loads(json.dumps(doc))
+    twice["epcisBody"]["eventList"] = events + json.loads(json.dumps(events))
+    assert import_document(twice).network == first
+    k = max(1, int(len(events) * cut))
+    overlap = json.loads(json.dumps(doc))  # documents A = events[:k+2], B = events[k:]
+    overlap["epcisBody"]["eventList"] = events[: k + 2] + events[k:]
+    imp = import_document(overlap)
+    assert imp.network == first
+    assert imp.summary.duplicates == min(2, len(events) - k)
