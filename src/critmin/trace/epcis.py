@@ -74,6 +74,7 @@ import datetime as dt
 import json
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -495,7 +496,8 @@ class _Reader:
             w = f"{where}[{j}]"
             if not isinstance(q, dict) or "epcClass" not in q:
                 raise InputError(f"expected an object with 'epcClass' (got {q!r})", where=w)
-            lot = from_uri(str(q["epcClass"]))
+            # interned: a lot id recurs as output, input and master data (large imports)
+            lot = sys.intern(from_uri(str(q["epcClass"])))
             if q.get("quantity") is None:
                 raise InputError(
                     "expected a 'quantity' (without one the amount moved is unknown)",
@@ -596,7 +598,7 @@ class _Reader:
 
 
 def _loc(d: Any) -> str | None:
-    return from_uri(str(d["id"])) if isinstance(d, dict) and d.get("id") else None
+    return sys.intern(from_uri(str(d["id"]))) if isinstance(d, dict) and d.get("id") else None
 
 
 def _typed(items: Any, key: str) -> str | None:

@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import math
 import re
+from functools import lru_cache
 from typing import Any
 
 GS1_CONTEXT_PREFIXES = {
@@ -75,7 +76,8 @@ _URN = re.compile(r"^urn:epc:(id|class|idpat):(sgtin|lgtin|sgln|sscc|pgln|grai|g
 
 def gs1_check_digit(digits: str) -> str:
     """GS1 mod-10 check digit of a digit string (weights 3,1,3,... from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    rev = digits[::-1]
+    total = 3 * sum(map(int, rev[0::2])) + sum(map(int, rev[1::2]))
     return str((10 - total % 10) % 10)
 
 
@@ -84,6 +86,7 @@ def _gtin(company: str, item: str) -> str:
     return body + gs1_check_digit(body)
 
 
+@lru_cache(maxsize=65536)
 def digital_link(uri: str) -> str:
     """GS1 Digital Link form of an EPC URN (SGTIN, LGTIN, SGTIN pattern, SGLN, SSCC, PGLN,
     GRAI, GIAI); any other URI unchanged."""
@@ -131,19 +134,30 @@ def _number(text: str) -> str:
     return str(int(x)) if x == int(x) else str(x)
 
 
+_WORD = re.compile(r"[A-Za-z_]+")
+
+
 def _canon(value: Any, key: str, prefixes: dict[str, str]) -> str:
-    text = ("true" if value else "false") if isinstance(value, bool) else str(value).strip()
-    for urn, web in _URN_VOCAB:
-        text = text.replace(urn, web)
-    if key in _VOCAB or key == "type":
-        vocab = _VOCAB.get(key, "SDT")
-        if re.fullmatch(r"[A-Za-z_]+", text):
-            text = f"https://ref.gs1.org/cbv/{vocab}-{text}"
+    # fast paths first: this runs for every value of every event of a large import
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int | float):
+        return _number(repr(value)) if isinstance(value, float) else str(value)
+    else:
+        text = str(value).strip()
+    if text.startswith("urn:epcglobal:cbv:"):
+        for urn, web in _URN_VOCAB:
+            text = text.replace(urn, web)
+    if (key in _VOCAB or key == "type") and _WORD.fullmatch(text):
+        text = f"https://ref.gs1.org/cbv/{_VOCAB.get(key, 'SDT')}-{text}"
     head, sep, tail = text.partition(":")
     if sep and head in prefixes:
         text = prefixes[head] + tail
-    text = _number(text)
-    return digital_link(text)
+    if text[:1].isdigit() or text[:1] in ("+", "-", "."):
+        text = _number(text)
+    if text.startswith("urn:epc:"):
+        text = digital_link(text)
+    return text
 
 
 def _time(text: str) -> str:
