@@ -138,3 +138,53 @@ def test_check_on_a_network_without_lots(tmp_path: Path) -> None:
     res = runner.invoke(app, ["trace", "check", str(p), "--rules", RULES, "--on", "2027-06-01"])
     assert res.exit_code == 0, res.output
     assert "no lot to check" in res.stdout
+
+
+def test_price_file_errors_name_the_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = tmp_path / "prices.yaml"
+    p.write_text("ndpr_oxide: 110000\nrare_earth_concentrate: .nan\n", encoding="utf-8")
+    line = _refused(
+        ["trace", "origin", str(EX / "magnet_chain.jsonld"), "--prices", str(p)],
+        "prices.yaml:2",
+        monkeypatch,
+        capsys,
+    )
+    assert "finite price" in line
+    p.write_text("ndpr_oxide: 1\nndpr_oxide: 2\n", encoding="utf-8")
+    _refused(
+        ["trace", "origin", str(EX / "magnet_chain.jsonld"), "--prices", str(p)],
+        "prices.yaml",
+        monkeypatch,
+        capsys,
+    )
+
+
+def test_strict_refuses_events_that_move_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = json.loads((EX / "magnet_chain.jsonld").read_text(encoding="utf-8"))
+    doc["epcisBody"]["eventList"].append(
+        {
+            "type": "ObjectEvent",
+            "eventTime": "2027-05-01T00:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE",
+            "bizStep": "inspecting",
+            "epcList": ["urn:epc:id:sgtin:0614141.000001.1"],
+        }
+    )
+    p = tmp_path / "with_inspection.jsonld"
+    p.write_text(json.dumps(doc), encoding="utf-8")
+    res = runner.invoke(app, ["trace", "import", str(p), "--json"])
+    assert res.exit_code == 0
+    assert json.loads(res.stdout)["events_not_used_for_origin"] == {
+        "ObjectEvent OBSERVE inspecting: instance EPCs only, no quantityList": 1
+    }
+    _refused(
+        ["trace", "import", str(p), "--strict"],
+        "eventList[6]: event not used for origin",
+        monkeypatch,
+        capsys,
+    )
