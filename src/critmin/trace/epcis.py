@@ -400,6 +400,18 @@ def _finite(v: Any, where: str) -> float:
     return x
 
 
+# One shared "fields set" per model for the objects an import builds with model_construct
+# (values checked by the importer): a set per object would cost ~0.5 KB an event.
+_FS: dict[str, set[str]] = {
+    "q": {"lot", "qty", "uom"},
+    "x": {"id", "time", "facility", "outputs"},
+    "s": {"id", "time", "lots", "source", "destination", "biz_step"},
+    "t": {"id", "time", "facility", "inputs", "outputs", "yield_share"},
+    "a": {"id", "time", "facility", "parent", "children"},
+    "l": {"id", "qty", "uom"},
+}
+
+
 class _IncompleteLocation(InputError):
     """A location whose master data gives no country or no stage."""
 
@@ -522,7 +534,13 @@ class _Reader:
                     )
                 elif lot not in self.summary.counts_without_mass:
                     self.summary.counts_without_mass.append(lot)
-            out.append(Quantity(lot=lot, qty=qty, uom=None if uom is None else str(uom)))
+            # checked above (finite, >= 0, known unit): model_construct keeps the interned
+            # strings and skips a second validation (a 1,000,000-event import holds millions)
+            out.append(
+                Quantity.model_construct(
+                    _FS["q"], lot=lot, qty=qty, uom=None if uom is None else str(uom)
+                )
+            )
         return tuple(out)
 
     def classify(
@@ -549,14 +567,17 @@ class _Reader:
                 if loc is None:
                     return f"{typ} ADD {step or '-'}: no bizLocation or readPoint"
                 outs = self._quantities(e["quantityList"], where + ".quantityList")
-                return Extraction(id=eid, time=t, facility=loc, outputs=outs)
+                return Extraction.model_construct(
+                    _FS["x"], id=eid, time=t, facility=loc, outputs=outs
+                )
             if step in _MOVE_STEPS:
                 src = _typed(e.get("sourceList"), "source")
                 dst = _typed(e.get("destinationList"), "destination")
                 if not src or not dst:
                     return f"{typ} {step}: no sourceList/destinationList entry of type location"
                 lots = self._quantities(e["quantityList"], where + ".quantityList")
-                return Shipment(
+                return Shipment.model_construct(
+                    _FS["s"],
                     id=eid,
                     time=t,
                     lots=lots,
@@ -578,8 +599,8 @@ class _Reader:
                 raise InputError(
                     f"expected a yield > 0, got {ys:g}", where=where + ".critmin:yieldShare"
                 )
-            return Transformation(
-                id=eid, time=t, facility=loc, inputs=ins, outputs=outs, yield_share=ys
+            return Transformation.model_construct(
+                _FS["t"], id=eid, time=t, facility=loc, inputs=ins, outputs=outs, yield_share=ys
             )
         if typ == "AggregationEvent":
             if action != "ADD":
@@ -587,11 +608,12 @@ class _Reader:
             if not e.get("parentID") or "childQuantityList" not in e:
                 return f"{typ} ADD: no parentID or no childQuantityList"
             kids = self._quantities(e["childQuantityList"], where + ".childQuantityList")
-            return Aggregation(
+            return Aggregation.model_construct(
+                _FS["a"],
                 id=eid,
                 time=t,
                 facility=_loc(e.get("bizLocation")),
-                parent=str(e["parentID"]),
+                parent=sys.intern(from_uri(str(e["parentID"]))),
                 children=kids,
             )
         return f"{typ or 'event without type'}: no material movement"
@@ -770,7 +792,7 @@ def _network(
     known = {lot.id for lot in lots}
     for lid, q in seen_qty.items():  # lots without master data: quantity from their producer
         if lid not in known:
-            lots.append(Lot(id=lid, qty=q.qty, uom=q.uom))
+            lots.append(Lot.model_construct(_FS["l"], id=lid, qty=q.qty, uom=q.uom))
     return SupplyNetwork(facilities=tuple(facilities), lots=tuple(lots), events=tuple(events))
 
 

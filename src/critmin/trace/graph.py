@@ -250,7 +250,11 @@ def build_graph(net: SupplyNetwork) -> LotGraph:
 
     def fac_of(fac_id: str, event_id: str) -> int:
         if fac_id not in fac_index:
-            raise InputError(f"event {event_id!r} references unknown facility {fac_id!r}")
+            raise InputError(
+                f"event {event_id!r} references facility {fac_id!r}, which has no (complete) "
+                "master data; expected a BusinessLocation vocabulary element with "
+                "cbvmda:countryCode and a site type (cbvmda:sst or cbvmda:ssd, or critmin:stage)"
+            )
         return fac_index[fac_id]
 
     def produce(o: int, event_id: str, kind: int, st: int, f: int) -> None:

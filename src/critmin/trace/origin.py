@@ -142,7 +142,7 @@ class OriginResult:
         keep = m.data > 1e-12
         order = np.lexsort((m.col[keep], m.row[keep]))  # by lot, then column
         r, c, share = m.row[keep][order], m.col[keep][order], m.data[keep][order]
-        if self.arrays.value is not None:
+        if self.arrays.value is not None and r.size:
             val = np.asarray(self.arrays.value[rows][r, c]).ravel()
         else:
             val = np.full(r.size, np.nan)
