@@ -188,3 +188,16 @@ def test_strict_refuses_events_that_move_nothing(
         monkeypatch,
         capsys,
     )
+
+
+def test_rules_file_with_a_duplicate_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = tmp_path / "rules.yaml"
+    p.write_text("id: a\nid: b\nrules: []\n", encoding="utf-8")
+    _refused(
+        ["trace", "check", str(EX / "magnet_chain.jsonld"), "--rules", str(p)],
+        "rules.yaml:2",
+        monkeypatch,
+        capsys,
+    )
