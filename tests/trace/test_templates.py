@@ -279,3 +279,43 @@ def test_unsupported_versions_and_non_templates(tmp_path: Path) -> None:
     q.write_text("hello")
     with pytest.raises(InputError, match=r"not a readable \.xlsx"):
         read_template(q)
+
+
+def test_free_text_in_country_columns_is_a_row_warning(tmp_path: Path) -> None:
+    """What real CMRT 6.4 files hold in the mine-country column (O): a remark, a list of
+    countries, the "R/S" shorthand for recycled/scrap, a formula's 0. None aborts."""
+    rows = [
+        {
+            "metal": "Tantalum",
+            "name": "A",
+            "country": "Thailand",
+            "cid": "CID002544",
+            "mine_country": "Please see RCOI-List, available at the RMI Homepage",
+        },
+        {
+            "metal": "Tin",
+            "name": "B",
+            "country": "China",
+            "cid": "CID000228",
+            "mine_country": "Australia, Brazil, R/S",
+        },
+        {
+            "metal": "Tin",
+            "name": "C",
+            "country": "Japan",
+            "cid": "CID000402",
+            "mine_name": "0",
+            "mine_country": "0",
+        },
+        {"metal": "Gold", "name": "D", "country": "UNITED STATES OF AMERICA", "cid": "CID000292"},
+    ]
+    p = tmp_path / "cmrt.xlsx"
+    write_template(p, "CMRT", "6.4", declaration=DECL, smelters=rows)
+    t = read_template(p)
+    assert [s.country for s in t.smelters] == ["THA", "CHN", "JPN", "USA"]
+    assert t.warnings == (
+        "Smelter List!O5: mine country text 'Please see RCOI-List', 'available at the RMI "
+        "Homepage' names no country; left out",
+    )
+    got = [(x.smelter.rsplit("/", 1)[1], x.mine_country) for x in t.sourcing]
+    assert got == [("CID002544", None), ("CID000228", "AUS"), ("CID000228", "BRA")]

@@ -621,6 +621,7 @@ def _country_or_warn(text: str, cell: str, what: str, warnings: list[str]) -> st
 
 def _countries(text: str) -> tuple[list[str], list[str]]:
     """(countries, other parts) of a list like 'Australia, Brazil, China, see website'."""
+    text = re.sub(r"\bR\s*/\s*S\b", "recycled", text, flags=re.IGNORECASE)  # "R/S" shorthand
     parts = [x.strip(" .") for x in re.split(r"[,;/\n]|\band\b", text) if x.strip(" .")]
     out: list[str] = []
     rest: list[str] = []
