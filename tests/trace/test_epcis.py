@@ -185,3 +185,27 @@ def test_import_export_import_and_idempotence(seed: int, cut: float, with_ids: b
     imp = import_document(overlap)
     assert imp.network == first
     assert imp.summary.duplicates == min(2, len(events) - k)
+
+
+@pytest.mark.parametrize("query", [False, True])
+def test_streamed_import_equals_whole_document_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: bool
+) -> None:
+    """Large files are streamed with ijson (header, then one event at a time): same network,
+    same summary as parsing the whole document; broken JSON is one clear error."""
+    from critmin.trace import epcis
+
+    doc = to_epcis(magnet_chain(9.0))
+    if query:
+        doc["type"] = "EPCISQueryDocument"
+        doc["epcisBody"] = {"queryResults": {"resultsBody": doc["epcisBody"]}}
+    p = tmp_path / "n.jsonld"
+    p.write_text(json.dumps(doc), encoding="utf-8")
+    whole = epcis.read_epcis_import(p)
+    monkeypatch.setattr(epcis, "STREAM_ABOVE_BYTES", 0)
+    streamed = epcis.read_epcis_import(p)
+    assert streamed.network == whole.network == magnet_chain(9.0)
+    assert streamed.summary.to_dict() == whole.summary.to_dict()
+    p.write_text(json.dumps(doc)[:-40], encoding="utf-8")
+    with pytest.raises(InputError, match="not valid JSON"):
+        epcis.read_epcis_import(p)
