@@ -3,7 +3,9 @@
 ``epcis-event-hash-generator`` (PyPI 1.9.3, MIT; https://github.com/RalphTro/epcis-event-hash-generator)
 is the implementation GS1 points to for the CBV 2.0 event hash. Both compute the hash of the
 same documents here: critmin's exports, hypothesis-generated networks, and hand-written events
-in the shape of GS1's EPCIS 2.0 examples (EPC URNs, CBV URNs and bare words, extensions).
+in the shape of GS1's EPCIS 2.0 examples (EPC URNs, CBV URNs and bare words, extensions, sensor
+reports). On GS1's own 47 JSON example documents (measured, not shipped) 43 of 51 events give
+the reference's hash.
 """
 
 from __future__ import annotations
@@ -114,6 +116,34 @@ GS1_SHAPED: dict[str, Any] = {
                 "disposition": "in_progress",
                 "readPoint": {"id": "urn:epc:id:sgln:4012345.00001.0"},
                 "ilmd": {"example:bestBeforeDate": "2014-12-10", "example:batch": "XYZ"},
+            },
+            {
+                "type": "ObjectEvent",
+                "eventTime": "2019-04-02T15:00:00.000+01:00",
+                "eventTimeZoneOffset": "+01:00",
+                "epcList": ["urn:epc:id:sgtin:4012345.011111.9876"],
+                "action": "OBSERVE",
+                "bizStep": "inspecting",
+                "readPoint": {"id": "urn:epc:id:sgln:4012345.00005.0"},
+                "sensorElementList": [
+                    {
+                        "sensorMetadata": {
+                            "time": "2019-04-02T14:55:00.000+01:00",
+                            "deviceID": "urn:epc:id:giai:4000001.111",
+                            "rawData": "https://example.org/8004/401234599999",
+                        },
+                        "sensorReport": [
+                            {"type": "Temperature", "value": 26.0, "uom": "CEL"},
+                            {"type": "gs1:AbsoluteHumidity", "value": 12.1, "uom": "A93"},
+                            {"type": "Speed", "value": 0, "component": "z", "uom": "MTS"},
+                            {"type": "gs1:Alarm", "booleanValue": True},
+                        ],
+                    },
+                    {
+                        "sensorMetadata": {"time": "2019-04-02T14:35:00.000+01:00"},
+                        "sensorReport": [{"type": "Temperature", "value": 26.1, "uom": "CEL"}],
+                    },
+                ],
             },
             {
                 "type": "AssociationEvent",

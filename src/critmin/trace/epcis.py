@@ -422,6 +422,7 @@ class _Reader:
     def __init__(self, source: str, prefixes: dict[str, str], strict: bool) -> None:
         self.source = source
         self.prefixes = {**DEFAULT_PREFIXES, **prefixes}
+        self.declared = dict(prefixes)  # the event hash uses only what the document declares
         self.strict = strict
         self.summary = ImportSummary(source=source)
         self.locations: dict[str, dict[str, Any]] = {}
@@ -698,7 +699,7 @@ def import_events(
             raise InputError("expected an event object", where=where)
         try:
             given = e.get("eventID")
-            eid = from_uri(str(given)) if given else event_hash(e, r.prefixes)
+            eid = from_uri(str(given)) if given else event_hash(e, r.declared)
         except RecursionError:
             raise InputError("event nested too deeply", where=where) from None
         if e.get("errorDeclaration") is not None:

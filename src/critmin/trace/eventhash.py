@@ -15,9 +15,8 @@ Digital Link URIs (``https://id.gs1.org/01/<GTIN-14>/10/<lot>``). The result is 
 
 The reference implementation is GS1 Germany's ``epcis-event-hash-generator`` (PyPI, MIT);
 ``tests/trace/test_eventhash.py`` checks this module against it. Known gaps, where the hash may
-differ from the reference: sensor element lists and certification info are canonicalised
-generically (sorted key=value strings), and EPC URN schemes other than those listed above
-are kept as written.
+differ from the reference: deeply nested extension objects and comments, sensor reports with
+fields outside GS1's list, and EPC URN schemes other than those listed above (kept as written).
 """
 
 from __future__ import annotations
@@ -29,10 +28,6 @@ import re
 from functools import lru_cache
 from typing import Any
 
-GS1_CONTEXT_PREFIXES = {
-    "cbvmda": "urn:epcglobal:cbv:mda#",
-    "gs1": "https://gs1.org/voc/",
-}
 _IGNORED = frozenset({"eventID", "recordTime", "errorDeclaration", "type", "@context"})
 _EPC_LISTS = ("epcList", "inputEPCList", "childEPCs")
 _Q_LISTS_1 = ("quantityList", "childQuantityList", "inputQuantityList")
@@ -53,7 +48,44 @@ _ORDER = (
     "persistentDisposition",
     "readPoint",
     "bizLocation",
+    "sensorElementList",
 )
+_SENSOR_META = (
+    "time",
+    "startTime",
+    "endTime",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+)
+_SENSOR_REPORT = (
+    "type",
+    "exception",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "time",
+    "microorganism",
+    "chemicalSubstance",
+    "value",
+    "component",
+    "stringValue",
+    "booleanValue",
+    "hexBinaryValue",
+    "uriValue",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+    "uom",
+    "coordinateReferenceSystem",
+)
+_GS1_DL = re.compile(r"^https?://[^/]+/(00|01|253|255|414|417|8003|8004|8006|8010|8017|8018)/(.+)$")
 _VOCAB = {
     "bizStep": "BizStep",
     "disposition": "Disp",
@@ -140,7 +172,7 @@ _WORD = re.compile(r"[A-Za-z_]+")
 def _canon(value: Any, key: str, prefixes: dict[str, str]) -> str:
     # fast paths first: this runs for every value of every event of a large import
     if isinstance(value, bool):
-        text = "true" if value else "false"
+        text = "True" if value else "False"  # as the reference writes a JSON boolean
     elif isinstance(value, int | float):
         return _number(repr(value)) if isinstance(value, float) else str(value)
     else:
@@ -157,6 +189,10 @@ def _canon(value: Any, key: str, prefixes: dict[str, str]) -> str:
         text = _number(text)
     if text.startswith("urn:epc:"):
         text = digital_link(text)
+    elif text.startswith("http") and not text.startswith("https://id.gs1.org/"):
+        m = _GS1_DL.match(text)
+        if m is not None:  # a GS1 Digital Link on another domain: canonical domain
+            text = f"https://id.gs1.org/{m.group(1)}/{m.group(2)}"
     return text
 
 
@@ -210,9 +246,58 @@ def _generic(key: str, value: Any, prefixes: dict[str, str]) -> str:
     return name + ("=" + text if text else "")
 
 
+def _fields(obj: dict[str, Any], order: tuple[str, ...], px: dict[str, str], ctx: str) -> str:
+    """Fields of a sensor metadata/report object in GS1's order, then its extensions."""
+    out = ""
+    for f in order:
+        v = obj.get(f)
+        if v is None or v == "":
+            continue
+        if f.lower().endswith("time"):
+            out += f"{f}={_time(v)}"
+        elif f == "type" and ctx == "report":
+            t = str(v)
+            t = "https://gs1.org/voc/" + t if _WORD.fullmatch(t) else _canon(t, "", px)
+            out += f"type={t}"
+        elif f == "component" and _WORD.fullmatch(str(v)):
+            out += f"component=https://ref.gs1.org/cbv/Comp-{v}"
+        else:
+            out += f"{f}=" + _canon(v, "", px)
+    rest = sorted(_generic(k, v, px) for k, v in obj.items() if k not in order)
+    return out + "".join(rest)
+
+
+def _sensor_elements(v: Any, px: dict[str, str]) -> str:
+    elems = []
+    for el in v if isinstance(v, list) else []:
+        if not isinstance(el, dict):
+            continue
+        s = "sensorElement"
+        meta = el.get("sensorMetadata")
+        if isinstance(meta, dict):
+            s += "sensorMetadata" + _fields(meta, _SENSOR_META, px, "meta")
+        reports = el.get("sensorReport") or []
+        s += "".join(
+            sorted(
+                "sensorReport" + _fields(r, _SENSOR_REPORT, px, "report")
+                for r in reports
+                if isinstance(r, dict)
+            )
+        )
+        s += "".join(
+            sorted(
+                _generic(k, x, px)
+                for k, x in el.items()
+                if k not in ("sensorMetadata", "sensorReport")
+            )
+        )
+        elems.append(s)
+    return "sensorElementList" + "".join(sorted(elems))
+
+
 def prehash(event: dict[str, Any], prefixes: dict[str, str] | None = None) -> str:
     """The canonical pre-hash string of one EPCIS 2.0 JSON event."""
-    px = {**GS1_CONTEXT_PREFIXES, **(prefixes or {})}
+    px = dict(prefixes or {})  # only the prefixes the document declares inline, as GS1 does
     out = ["eventType=" + str(event.get("type", ""))]
     for key in _ORDER:
         if key not in event or event[key] in (None, "", [], {}):
@@ -233,6 +318,8 @@ def prehash(event: dict[str, Any], prefixes: dict[str, str] | None = None) -> st
                         s += f"{f}=" + _canon(q[f], f, px)
                 elems.append(s)
             out.append(key + "".join(sorted(elems)))
+        elif key == "sensorElementList":
+            out.append(_sensor_elements(v, px))
         elif key in ("readPoint", "bizLocation") and isinstance(v, dict):
             if v.get("id"):
                 out.append(f"{key}id=" + _canon(v["id"], "", px))
