@@ -133,6 +133,12 @@ def import_cmd(
         if summary["events_declared_erroneous"]:
             t.add_row("events declared erroneous", str(summary["events_declared_erroneous"]))
         con.print(t)
+        if summary["locations_without_master_data"]:
+            locs = summary["locations_without_master_data"]
+            con.print(
+                f"{len(locs)} location(s) used by events have no master data (origin needs "
+                "their cbvmda:countryCode and site type): " + ", ".join(locs[:5])
+            )
         if summary["lots_counted_without_mass"]:
             con.print(
                 "counted in instances with no mass per instance (origin by mass refuses them): "

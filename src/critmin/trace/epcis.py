@@ -347,6 +347,7 @@ class ImportSummary:
     duplicates: int = 0
     declared_erroneous: int = 0
     counts_without_mass: list[str] = field(default_factory=list)
+    locations_without_master_data: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -356,6 +357,7 @@ class ImportSummary:
             "duplicate_events_ignored": self.duplicates,
             "events_declared_erroneous": self.declared_erroneous,
             "lots_counted_without_mass": self.counts_without_mass,
+            "locations_without_master_data": self.locations_without_master_data,
         }
 
 
@@ -762,6 +764,8 @@ def _network(
         for q in outs:
             seen_qty.setdefault(q.lot, q)
     needed = set(used_locs)
+    # origin needs these; import reports them so the gap shows before origin refuses it
+    r.summary.locations_without_master_data = sorted(needed - set(r.locations))
     facilities: list[Facility] = []
     for fid in r.locations:
         if fid in needed:

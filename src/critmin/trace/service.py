@@ -58,6 +58,7 @@ def import_file(
             "mines": [m.model_dump() for m in tpl.mines],
             "sourcing": [s.model_dump() for s in tpl.sourcing],
             "warnings": list(tpl.warnings),
+            "unverified": list(tpl.unverified),
         }
     else:
         imp = load_network(p, strict=strict)
