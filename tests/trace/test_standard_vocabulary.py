@@ -310,3 +310,41 @@ def test_error_declaration_excludes_the_erroneous_event(tmp_path: Path) -> None:
     assert got == pytest.approx(
         {("mine", "CHN"): 1.0, ("refining", "CHN"): 1.0, ("component", "JPN"): 1.0}
     )
+
+
+def test_a_cbv_area_code_alone_names_no_stage(tmp_path: Path) -> None:
+    """CBV sub-site type 208 is "production area": it says where inside a site, not which
+    production stage; without words in ssd the error names the location, the file and the
+    attributes looked for."""
+    doc = _document()
+    sites = doc["epcisHeader"]["epcisMasterData"]["vocabularyList"][0]["vocabularyElementList"]
+    sites[2]["attributes"] = [a for a in sites[2]["attributes"] if not a["id"].endswith("#ssd")]
+    p = _write(tmp_path, doc)
+    from critmin.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        import_file(p)
+    msg = str(exc.value)
+    assert msg.startswith(f"{p}: master data location '{_loc('00002')}': needs a site type")
+    assert "its sst '208' names no production stage" in msg
+    assert "cbvmda:sst or cbvmda:ssd" in msg
+
+
+@pytest.mark.parametrize(
+    ("word", "stage"),
+    [
+        ("Mine Site", "mine"),
+        ("separation_plant", "refining"),
+        ("SMELTER", "refining"),
+        ("metal-plant", "metal"),
+        ("Magnet plant", "component"),
+        ("assembly plant", "product"),
+        ("warehouse", None),
+        ("208", None),
+    ],
+)
+def test_site_type_words(word: str, stage: str | None) -> None:
+    from critmin.trace.epcis import site_stage
+
+    got = site_stage(word)
+    assert (got.value if got else None) == stage
