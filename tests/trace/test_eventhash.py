@@ -202,3 +202,27 @@ def test_events_without_id_get_the_hash_and_count_once() -> None:
     assert twice.network == once.network
     assert twice.summary.duplicates == len(once.network.events)
     assert [e.id for e in once.network.events] == _reference(doc)[: len(once.network.events)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), data=st.data())
+def test_hash_ignores_order_and_ids_but_not_content(seed: int, data: st.DataObject) -> None:
+    """The hash is a content identity: key order, list order, eventID, recordTime and the time
+    zone the eventTime is written in do not change it; a different quantity does."""
+    ev = to_epcis(random_network(seed=seed, lots_per_stage=(3, 2)))["epcisBody"]["eventList"][-1]
+    base = event_hash(ev)
+    shuffled = dict(data.draw(st.permutations(list(ev.items()))))
+    for k in ("inputQuantityList", "outputQuantityList", "quantityList"):
+        if k in shuffled:
+            shuffled[k] = data.draw(st.permutations(shuffled[k]))
+    shuffled["eventID"] = "urn:uuid:00000000-0000-4000-8000-000000000000"
+    shuffled["recordTime"] = "2030-01-01T00:00:00Z"
+    assert event_hash(shuffled) == base
+    import datetime as dt
+
+    t = dt.datetime.fromisoformat(ev["eventTime"]).astimezone(dt.timezone(dt.timedelta(hours=9)))
+    assert event_hash({**ev, "eventTime": t.isoformat()}) == base
+    key = next(k for k in ("outputQuantityList", "quantityList") if k in ev)
+    changed = copy.deepcopy(ev)
+    changed[key][0]["quantity"] = ev[key][0]["quantity"] + 1
+    assert event_hash(changed) != base
