@@ -1,8 +1,9 @@
 """Regenerate the trace examples: ``.venv/bin/python examples/trace/make_examples.py``.
 
 Writes the magnet chain (pure and with 30 % Chinese-separated oxide) as EPCIS 2.0 JSON-LD and
-template-shaped CMRT/EMRT/AMRT workbooks made by critmin's own generator (same cell layout as
-the reader, see docs/trace.md "Supplier templates"; not RMI's official files).
+CMRT/EMRT/AMRT workbooks made by critmin's own generator in the official layout of each
+revision (title, revision cell, tabs, labels, cells: docs/trace.md "Supplier templates"); they
+are not RMI's files, and hold no real person's details.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ def test_import_epcis_and_reexport(tmp_path: Path) -> None:
     d = _json(["trace", "import", BLEND, "--out", str(out), "--json"])
     assert d["lots"] == 7
     assert d["events"] == {"extraction": 2, "shipment": 1, "transformation": 5}
+    assert d["events_not_used_for_origin"] == {}
     assert read_epcis(out) == magnet_chain(9.0)
 
 

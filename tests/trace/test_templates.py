@@ -14,7 +14,7 @@ import pytest
 
 from critmin.errors import InputError
 from critmin.trace.model import Stage
-from critmin.trace.templates import layout_for, read_template, write_template
+from critmin.trace.templates import layout_for, read_template, smelter_uri, write_template
 
 DECL = {
     "company_name": "Supplier KK",
@@ -49,16 +49,17 @@ def test_cmrt_64(tmp_path: Path) -> None:
         (None, "tungsten", "CHN"),
     ]
     assert t.sourcing[0].model_dump() == {
-        "smelter": "CID001234",
+        "smelter": smelter_uri("CID001234"),
         "metal": "tin",
         "mine": "Mine X",
         "mine_country": "IDN",
     }
     facs = t.to_network().facilities
     assert {f.stage for f in facs} == {Stage.REFINING}
+    assert facs[0].id == "https://w3id.org/critmin/id/rmi-smelter/CID001234"
     assert facs[2].id == "cmrt-smelter-row7"
-    assert "company_name" not in t.unverified
-    assert "completion_date" in t.unverified
+    assert t.unverified == ()  # every CMRT 6.x cell was checked against the official blanks
+    assert t.warnings == ()
 
 
 def test_cmrt_published_positions(tmp_path: Path) -> None:
@@ -156,13 +157,13 @@ def test_emrt_2_mine_list_and_amrt(tmp_path: Path) -> None:
     assert t.minerals == ("cobalt", "mica")
     assert [(m.mine_id, m.country, m.smelter_cid) for m in t.mines] == [("M-1", "COD", "CID003456")]
     assert t.sourcing[-1].model_dump() == {
-        "smelter": "CID003456",
+        "smelter": smelter_uri("CID003456"),
         "metal": "cobalt",
         "mine": "M-1",
         "mine_country": "COD",
     }
     stages = {f.id: f.stage for f in t.to_network().facilities}
-    assert stages == {"CID003456": Stage.REFINING, "M-1": Stage.MINE}
+    assert stages == {smelter_uri("CID003456"): Stage.REFINING, "M-1": Stage.MINE}
     a = read_template(EXAMPLES / "amrt_1.3_example.xlsx")
     assert (a.kind, a.version, a.mines[0].country) == ("AMRT", "1.3", "AUS")
     assert read_template(EXAMPLES / "emrt_2.0_example.xlsx").mines[0].country == "COD"
@@ -199,19 +200,21 @@ def test_amrt_12_plain_smelter_columns(tmp_path: Path) -> None:
 
 
 def test_amrt_13_other_minerals(tmp_path: Path) -> None:
-    """AMRT 1.3: 'Other [specify below]' is replaced by the text typed in D15:I16."""
+    """AMRT 1.3: 'Other [specify below]' in a minerals cell (row 12/13) is replaced by the text
+    typed three rows below it (rows 15/16), as the official template's validation rules say
+    ("If Other was selected in cell E12, enter the mineral/metal here": E15)."""
     p = tmp_path / "amrt13.xlsx"
     write_template(p, "AMRT", "1.3", declaration=DECL, smelters=[], mines=[])
     wb = openpyxl.load_workbook(p)
     lay = layout_for("AMRT", "1.3")
     wb["Declaration"][lay.minerals_cells[0]] = "Zinc"
     wb["Declaration"][lay.minerals_cells[1]] = "Other [specify below]"
-    wb["Declaration"]["D15"] = "Tellurium"
+    wb["Declaration"]["E15"] = "Tellurium"
     wb.save(p)
     assert read_template(p).minerals == ("zinc", "tellurium")
 
 
-def test_mine_with_unlisted_smelter_names_the_cell(tmp_path: Path) -> None:
+def test_mine_with_unlisted_smelter_is_a_row_warning(tmp_path: Path) -> None:
     p = tmp_path / "emrt.xlsx"
     write_template(
         p,
@@ -221,23 +224,26 @@ def test_mine_with_unlisted_smelter_names_the_cell(tmp_path: Path) -> None:
         smelters=[],
         mines=[{"metal": "Nickel", "smelter_name": "Ghost", "name": "N", "country": "Canada"}],
     )
-    with pytest.raises(InputError, match=r"Mine List!B5: smelter 'Ghost' \(nickel\) is not on"):
-        read_template(p)
+    t = read_template(p)
+    assert t.warnings == (
+        "Mine List!B5: smelter 'Ghost' (nickel) is not on the Smelter List; mine kept unlinked",
+    )
+    assert t.mines[0].smelter_cid is None
 
 
-def test_malformed_cid_names_the_cell(tmp_path: Path) -> None:
+def test_malformed_cid_is_a_row_warning(tmp_path: Path) -> None:
     p = tmp_path / "bad.xlsx"
     rows = [dict(SMELTERS[0]), {"metal": "Tin", "name": "X", "country": "Peru", "cid": "CID12"}]
     write_template(p, "CMRT", "6.4", declaration=DECL, smelters=rows)
-    with pytest.raises(
-        InputError,
-        match=r"Smelter List!F6: smelter identification 'CID12' is malformed; "
-        r"expected 'CID' \+ 6 digits",
-    ):
-        read_template(p)
+    t = read_template(p)
+    assert t.warnings == (
+        "Smelter List!F6: smelter identification 'CID12' is malformed; expected 'CID' + 6 "
+        "digits (e.g. CID001234); row kept without it",
+    )
+    assert [s.cid for s in t.smelters] == ["CID001234", None]
 
 
-def test_unknown_country_and_empty_company(tmp_path: Path) -> None:
+def test_unknown_country_and_empty_company_are_warnings(tmp_path: Path) -> None:
     p = tmp_path / "c.xlsx"
     write_template(
         p,
@@ -246,11 +252,13 @@ def test_unknown_country_and_empty_company(tmp_path: Path) -> None:
         declaration=DECL,
         smelters=[{"metal": "Tin", "name": "X", "country": "Atlantis", "cid": ""}],
     )
-    with pytest.raises(InputError, match=r"Smelter List!E5: unknown country 'Atlantis'"):
-        read_template(p)
+    t = read_template(p)
+    assert len(t.warnings) == 1
+    assert t.warnings[0].startswith("Smelter List!E5: smelter country 'Atlantis' is not a country")
+    assert t.smelters[0].country == ""
+    assert t.to_network().facilities == ()  # no country, no facility
     write_template(p, "CMRT", "6.4", declaration={"declaration_scope": "A"}, smelters=[])
-    with pytest.raises(InputError, match=r"expected it in CMRT 6\.x Declaration!D8"):
-        read_template(p)
+    assert read_template(p).warnings == ("Declaration!D8: company name is empty",)
 
 
 def test_unsupported_versions_and_non_templates(tmp_path: Path) -> None:
@@ -271,3 +279,43 @@ def test_unsupported_versions_and_non_templates(tmp_path: Path) -> None:
     q.write_text("hello")
     with pytest.raises(InputError, match=r"not a readable \.xlsx"):
         read_template(q)
+
+
+def test_free_text_in_country_columns_is_a_row_warning(tmp_path: Path) -> None:
+    """What real CMRT 6.4 files hold in the mine-country column (O): a remark, a list of
+    countries, the "R/S" shorthand for recycled/scrap, a formula's 0. None aborts."""
+    rows = [
+        {
+            "metal": "Tantalum",
+            "name": "A",
+            "country": "Thailand",
+            "cid": "CID002544",
+            "mine_country": "Please see RCOI-List, available at the RMI Homepage",
+        },
+        {
+            "metal": "Tin",
+            "name": "B",
+            "country": "China",
+            "cid": "CID000228",
+            "mine_country": "Australia, Brazil, R/S",
+        },
+        {
+            "metal": "Tin",
+            "name": "C",
+            "country": "Japan",
+            "cid": "CID000402",
+            "mine_name": "0",
+            "mine_country": "0",
+        },
+        {"metal": "Gold", "name": "D", "country": "UNITED STATES OF AMERICA", "cid": "CID000292"},
+    ]
+    p = tmp_path / "cmrt.xlsx"
+    write_template(p, "CMRT", "6.4", declaration=DECL, smelters=rows)
+    t = read_template(p)
+    assert [s.country for s in t.smelters] == ["THA", "CHN", "JPN", "USA"]
+    assert t.warnings == (
+        "Smelter List!O5: mine country text 'Please see RCOI-List', 'available at the RMI "
+        "Homepage' names no country; left out",
+    )
+    got = [(x.smelter.rsplit("/", 1)[1], x.mine_country) for x in t.sourcing]
+    assert got == [("CID002544", None), ("CID000228", "AUS"), ("CID000228", "BRA")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -64,29 +63,18 @@ def _table(title: str, df: pd.DataFrame, floats: str = "{:.4g}") -> Table:
     return t
 
 
-def _load_network(path: Path) -> Any:
-    from critmin.trace.epcis import read_epcis
+def _rows_table(title: str, rows: list[dict[str, Any]], cols: list[str] | None = None) -> Table:
+    import pandas as pd
 
-    return read_epcis(path)
+    df = pd.DataFrame(rows)
+    if cols is not None and not df.empty:
+        df = df[cols]
+    return _table(title, df)
 
 
-def _load_prices(path: Path | None) -> dict[str, float] | None:
-    if path is None:
-        return None
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read prices: {exc}", where=str(path)) from None
-    if isinstance(data, dict) and "reference_prices_usd_per_t" in data:
-        data = data["reference_prices_usd_per_t"]
-    if not isinstance(data, dict):
-        raise InputError("expected a mapping product -> USD/t", where=str(path))
-    try:
-        return {str(k): float(v) for k, v in data.items()}
-    except (TypeError, ValueError):
-        raise InputError("prices must be numbers (USD per tonne)", where=str(path)) from None
+_STRICT = typer.Option(
+    "--strict", help="refuse events that carry no material movement instead of counting them"
+)
 
 
 @trace_app.command("import")
@@ -97,40 +85,13 @@ def import_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="write the network as EPCIS 2.0 JSON-LD")
     ] = None,
+    strict: Annotated[bool, _STRICT] = False,
     as_json: Annotated[bool, typer.Option("--json", help="plain JSON on stdout")] = False,
 ) -> None:
     """Import a supply network or a supplier template; summarise it; optionally re-export."""
-    from critmin.trace.epcis import write_epcis
+    from critmin.trace.service import import_file
 
-    summary: dict[str, Any]
-    if file.suffix.lower() in (".xlsx", ".xlsm"):
-        from critmin.trace.templates import read_template
-
-        tpl = read_template(file)
-        net = tpl.to_network()
-        summary = {
-            "file": str(file),
-            "template": tpl.kind,
-            "version": tpl.version,
-            "declaration": tpl.declaration,
-            "minerals": list(tpl.minerals),
-            "smelters": [s.model_dump() for s in tpl.smelters],
-            "mines": [m.model_dump() for m in tpl.mines],
-            "sourcing": [s.model_dump() for s in tpl.sourcing],
-        }
-    else:
-        net = _load_network(file)
-        kinds = Counter(e.kind for e in net.events)
-        summary = {
-            "file": str(file),
-            "facilities": len(net.facilities),
-            "lots": len(net.lots),
-            "events": dict(sorted(kinds.items())),
-            "countries": sorted({f.country for f in net.facilities}),
-        }
-    if out is not None:
-        write_epcis(net, out)
-        summary["written"] = str(out)
+    summary, _ = import_file(file, out=out, strict=strict)
     if as_json:
         _print_json(summary)
         return
@@ -138,80 +99,100 @@ def import_cmd(
     if "template" in summary:
         company = summary["declaration"]["company_name"]
         con.print(f"{summary['template']} {summary['version']} from {company}")
-        import pandas as pd
-
-        df = pd.DataFrame(summary["smelters"])
-        if not df.empty:
-            con.print(_table("Smelters and refiners", df[["cid", "metal", "name", "country"]]))
-        dm = pd.DataFrame(summary["mines"])
-        if not dm.empty:
-            con.print(_table("Mines", dm[["mine_id", "metal", "name", "country", "smelter_cid"]]))
+        if summary["smelters"]:
+            con.print(
+                _rows_table(
+                    "Smelters and refiners",
+                    summary["smelters"],
+                    ["cid", "metal", "name", "country"],
+                )
+            )
+        if summary["mines"]:
+            con.print(
+                _rows_table(
+                    "Mines",
+                    summary["mines"],
+                    ["mine_id", "metal", "name", "country", "smelter_cid"],
+                )
+            )
+        for w in summary["warnings"]:
+            con.print(f"warning: {w}")
     else:
         t = Table(title=f"Network {file.name}")
         t.add_column("item")
         t.add_column("count")
         t.add_row("facilities", str(summary["facilities"]))
         t.add_row("lots", str(summary["lots"]))
+        t.add_row("events in the document", str(summary["events_total"]))
         for k, v in summary["events"].items():
-            t.add_row(f"{k} events", str(v))
+            t.add_row(f"{k} events (used for origin)", str(v))
+        for k, v in summary["events_not_used_for_origin"].items():
+            t.add_row(f"not used for origin: {k}", str(v))
+        if summary["duplicate_events_ignored"]:
+            t.add_row("duplicate events ignored", str(summary["duplicate_events_ignored"]))
+        if summary["events_declared_erroneous"]:
+            t.add_row("events declared erroneous", str(summary["events_declared_erroneous"]))
         con.print(t)
+        if summary["locations_without_master_data"]:
+            locs = summary["locations_without_master_data"]
+            con.print(
+                f"{len(locs)} location(s) used by events have no master data (origin needs "
+                "their cbvmda:countryCode and site type): " + ", ".join(locs[:5])
+            )
+        if summary["lots_counted_without_mass"]:
+            con.print(
+                "counted in instances with no mass per instance (origin by mass refuses them): "
+                + ", ".join(summary["lots_counted_without_mass"][:10])
+            )
     if out is not None:
         con.print(f"written: {out}")
 
 
 @trace_app.command("check")
-def check_cmd(
+def check_cmd(  # noqa: PLR0917
     network: Annotated[Path, typer.Argument(help="EPCIS 2.0 JSON-LD network")],
     rules: Annotated[Path, typer.Option("--rules", help="rules YAML")],
     on: Annotated[
         str | None, typer.Option("--on", help="check date YYYY-MM-DD (default: today)")
     ] = None,
-    tol: Annotated[float, typer.Option("--tol", help="relative mass-balance tolerance")] = 1e-6,
+    tol: Annotated[
+        float, typer.Option("--tol", help="relative mass-balance tolerance, finite, 0..1")
+    ] = 1e-6,
+    strict: Annotated[bool, _STRICT] = False,
     as_json: Annotated[bool, typer.Option("--json", help="plain JSON on stdout")] = False,
 ) -> None:
     """Mass balance + origin rules per lot, with failure chains and tariff treatment.
 
     Exit code 1 when a violation or a rule failure is found.
     """
-    from critmin.trace.rules import evaluate, load_rules
+    from critmin.trace.service import check
 
     try:
-        day = dt.date.fromisoformat(on) if on else dt.date.today()
+        day = dt.date.fromisoformat(on) if on else None
     except ValueError:
         raise InputError(f"--on {on!r} is not a date; expected YYYY-MM-DD") from None
-    rs = load_rules(rules)
-    report = evaluate(_load_network(network), rs, on=day, tol=tol)
+    rep = check(network, rules, on=day, tol=tol, strict=strict)
     if as_json:
-        _print_json(
-            {
-                "on": day.isoformat(),
-                "ok": report.ok,
-                "violations": [v.model_dump() for v in report.violations],
-                "results": [r.model_dump() for r in report.results],
-                "treatment": report.treatment,
-            }
-        )
+        _print_json({k: v for k, v in rep.items() if k != "table"})
     else:
         con = _console()
-        if report.violations:
-            import pandas as pd
-
-            dv = pd.DataFrame([v.model_dump() for v in report.violations])
-            con.print(
-                _table(
-                    "Mass-balance violations", dv[["kind", "events", "lots", "message"]].astype(str)
-                )
-            )
+        if rep["violations"]:
+            rows = [
+                {k: str(v[k]) for k in ("kind", "events", "lots", "message")}
+                for v in rep["violations"]
+            ]
+            con.print(_rows_table("Mass-balance violations", rows))
         else:
             con.print("mass balance: no violations")
-        df = report.table()
-        df = df[df["status"].isin(["pass", "fail"])]
-        con.print(_table(f"Rules on {day.isoformat()}", df))
-        for r in report.results:
-            if r.status == "fail":
-                for ch in r.chains:
-                    con.print(f"  {r.lot} fails {r.rule}: chain {' -> '.join(ch)}")
-    if not report.ok:
+        if rep["table"]:
+            con.print(_rows_table(f"Rules on {rep['on']}", rep["table"]))
+        else:
+            con.print(f"rules on {rep['on']}: no lot to check")
+        for r in rep["results"]:
+            if r["status"] == "fail":
+                for ch in r["chains"]:
+                    con.print(f"  {r['lot']} fails {r['rule']}: chain {' -> '.join(ch)}")
+    if not rep["ok"]:
         raise typer.Exit(1)
 
 
@@ -225,38 +206,33 @@ def origin_cmd(
             "--prices", help="YAML product -> USD/t (or a rules file) for lots without value"
         ),
     ] = None,
+    strict: Annotated[bool, _STRICT] = False,
     as_json: Annotated[bool, typer.Option("--json", help="plain JSON on stdout")] = False,
 ) -> None:
     """Composition of lots by (stage, country), by mass and by value; mines and refineries."""
-    net = _load_network(network)
-    res = net.origin(prices_usd_per_t=_load_prices(prices))
-    lots = lot or None
-    df = res.table(lots)
-    facs = {x: res.upstream_facilities(x).to_dict(orient="records") for x in lots or []}
+    from critmin.trace.service import origin
+
+    res = origin(network, lots=lot, prices=prices, strict=strict)
     if as_json:
-        _print_json(
-            {
-                "value_basis_missing_for": res.value_missing,
-                "shares": df.to_dict(orient="records"),
-                "upstream_facilities": facs,
-            }
-        )
+        _print_json(res)
         return
     con = _console()
-    con.print(_table("Origin shares (by stage; share_value blank when values are missing)", df))
-    if res.value_missing:
+    con.print(
+        _rows_table(
+            "Origin shares (by stage; share_value blank when values are missing)", res["shares"]
+        )
+    )
+    if res["value_basis_missing_for"]:
         con.print(
             "value basis unavailable; no value or reference price for: "
-            + ", ".join(res.value_missing)
+            + ", ".join(res["value_basis_missing_for"])
         )
-    for x, rows in facs.items():
-        import pandas as pd
-
-        con.print(_table(f"Mines and refineries of {x}", pd.DataFrame(rows)))
+    for x, rows in res["upstream_facilities"].items():
+        con.print(_rows_table(f"Mines and refineries of {x}", rows))
 
 
 @trace_app.command("impact")
-def impact_cmd(
+def impact_cmd(  # noqa: PLR0917
     network: Annotated[Path, typer.Argument(help="EPCIS 2.0 JSON-LD network")],
     facility: Annotated[
         str | None, typer.Option("--facility", help="facility id that stops")
@@ -267,15 +243,18 @@ def impact_cmd(
     stage: Annotated[
         str | None, typer.Option("--stage", help="only that stage of the country/facility")
     ] = None,
+    strict: Annotated[bool, _STRICT] = False,
     as_json: Annotated[bool, typer.Option("--json", help="plain JSON on stdout")] = False,
 ) -> None:
     """Who is hit if a facility or a country stops: lots, products, buyers, with shares."""
-    rep = _load_network(network).impact(facility=facility, country=country, stage=stage)
+    from critmin.trace.service import impact
+
+    rep = impact(network, facility=facility, country=country, stage=stage, strict=strict)
     if as_json:
-        _print_json(rep.to_dict())
+        _print_json(rep)
         return
     con = _console()
-    con.print(f"If {rep.target} stops:")
-    con.print(_table("Affected lots", rep.lots))
-    con.print(_table("Affected products", rep.products))
-    con.print(_table("Affected buyers", rep.buyers))
+    con.print(f"If {rep['target']} stops:")
+    con.print(_rows_table("Affected lots", rep["lots"]))
+    con.print(_rows_table("Affected products", rep["products"]))
+    con.print(_rows_table("Affected buyers", rep["buyers"]))

@@ -1,60 +1,164 @@
-"""GS1 EPCIS 2.0 JSON / JSON-LD import and export.
+"""GS1 EPCIS 2.0 JSON / JSON-LD import and export, as supply chains write it.
 
-Mapping (CBV 2.0 short names; full ``urn:epcglobal:cbv:bizstep:...`` URIs are accepted):
+Reading (``EPCISDocument`` and ``EPCISQueryDocument``)
+======================================================
+
+Master data (``epcisHeader.epcisMasterData.vocabularyList``), in the standard Core Business
+Vocabulary (CBV 2.0) first; critmin's own ``critmin:*`` attributes are an extension that
+overrides:
 
 =====================  ==============================================================
-critmin                EPCIS 2.0
+critmin                EPCIS 2.0 / CBV 2.0
 =====================  ==============================================================
-Facility               master data, vocabulary ``urn:epcglobal:epcis:vtype:BusinessLocation``;
-                       attributes ``urn:epcglobal:cbv:mda#name`` and ``critmin:country``,
-                       ``critmin:operator``, ``critmin:stage``, ``critmin:feoc``
-Lot                    master data, vocabulary ``urn:epcglobal:epcis:vtype:EPCClass``;
-                       attributes ``critmin:product``, ``critmin:quantity``, ``critmin:uom``,
-                       ``critmin:valueUSD``
-Extraction             ``ObjectEvent``, action ``ADD``, bizStep ``commissioning``,
-                       ``quantityList``, ``bizLocation`` = the mine
-Transformation         ``TransformationEvent`` with ``inputQuantityList`` /
-                       ``outputQuantityList``, ``bizLocation`` = the plant,
-                       extension ``critmin:yieldShare``
-Shipment               ``ObjectEvent``, action ``OBSERVE``, bizStep ``shipping`` or
-                       ``receiving``, ``sourceList`` / ``destinationList`` of type ``location``
-Aggregation            ``AggregationEvent``, action ``ADD``, bizStep ``packing``, ``parentID``
-                       = the parent lot, ``childQuantityList``
+Facility               vocabulary ``urn:epcglobal:epcis:vtype:BusinessLocation`` (or
+                       ``ReadPoint``); ``id`` = the location (SGLN URN or any URI)
+ .name                 ``urn:epcglobal:cbv:mda#name``
+ .country              ``urn:epcglobal:cbv:mda#countryCode`` (ISO 3166 alpha-2), else an
+                       address object's ``addressCountry`` / ``countryCode``
+                       (``https://gs1.org/voc/address``); ``critmin:country`` overrides
+ .stage                the site type: ``urn:epcglobal:cbv:mda#sst`` (and the sub-site detail
+                       ``#ssd``) read through :data:`SITE_TYPE_WORDS`; ``critmin:stage``
+                       overrides
+ .operator             the owning party ``urn:epcglobal:cbv:mda#owning_party``: its name in
+                       the ``urn:epcglobal:epcis:vtype:Party`` vocabulary, else its id;
+                       ``critmin:operator`` overrides
+ .feoc                 ``critmin:feoc`` only ("true"/"false"; no CBV equivalent)
+Lot                    vocabulary ``urn:epcglobal:epcis:vtype:EPCClass``: ``critmin:product``,
+                       ``critmin:quantity``, ``critmin:uom``, ``critmin:valueUSD``,
+                       ``critmin:massPerInstanceKg`` (turns counts into mass)
 =====================  ==============================================================
 
-Lots are EPC classes (LGTIN URNs ``urn:epc:class:lgtin:<company>.<item>.<lot>`` or any
-URI); facilities are SGLN URNs (``urn:epc:id:sgln:...``) or any URI. The ``critmin:`` prefix
-is bound to ``https://w3id.org/critmin/trace#`` in the document ``@context``. Quantities use
-UN/CEFACT unit codes (``TNE``, ``KGM``, ``GRM``, ``LBR``).
+CBV numeric sub-site types (201 backroom ... 299 undefined) name areas inside a site and say
+nothing about the production stage, so they never give one; the words accepted are listed in
+:data:`SITE_TYPE_WORDS` (mine, separation, refinery, smelter, magnet plant, ...).
+
+Events used for origin (material movements); every other event is kept, counted in the import
+summary as "not used for origin" with its reason, and never a reason to refuse the document
+(``strict=True`` refuses it):
+
+=====================  ==============================================================
+Extraction             ``ObjectEvent`` ``ADD`` (bizStep ``commissioning`` or none) with a
+                       ``quantityList`` and a ``bizLocation`` / ``readPoint``
+Transformation         ``TransformationEvent`` with ``inputQuantityList`` and
+                       ``outputQuantityList`` at a location; ``critmin:yieldShare``
+Shipment               ``ObjectEvent`` with bizStep ``shipping`` / ``receiving`` (or
+                       ``departing`` / ``arriving``), a ``quantityList`` and a
+                       ``sourceList`` and ``destinationList`` entry of type ``location``
+Aggregation            ``AggregationEvent`` ``ADD`` with ``parentID`` and a
+                       ``childQuantityList``
+=====================  ==============================================================
+
+Quantities: UN/CEFACT units (:data:`critmin.trace.model.UOM_TO_T`). A quantity without
+``uom`` is a count of instances (EPCIS 2.0 section 7.3.3.3): turned into kilograms when the
+EPC class declares ``critmin:massPerInstanceKg``, else kept as a count, which mass balance and
+origin by mass refuse with an error naming the lot.
+
+Identity: each event is its ``eventID``, else its GS1 event hash
+(:func:`critmin.trace.eventhash.event_hash`). An event seen twice (the same document imported
+twice, overlapping documents) counts once. ``errorDeclaration`` is honoured: an event declared
+erroneous (by a copy carrying ``errorDeclaration``, matched by eventID or hash) is excluded,
+and its corrective events count like any other.
+
+Writing: every document critmin writes validates against the GS1 EPCIS 2.0 JSON schema
+(``tests/trace/test_schema.py``). Ids that are not URIs are written as URIs in critmin's
+id space, ``https://w3id.org/critmin/id/<kind>/<id>`` (kind ``event``, ``lot``, ``facility``),
+and read back as the bare id, so a network built in Python survives the round trip; an RMI
+smelter CID is the facility ``https://w3id.org/critmin/id/rmi-smelter/CID000000`` (see
+:func:`critmin.trace.templates.smelter_uri`). critmin's fields live in its namespace
+``critmin:`` = ``https://w3id.org/critmin/trace#`` and take strings or numbers only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
 from critmin.errors import CritminError, InputError
 from critmin.fileio import atomic_write_text
+from critmin.trace.eventhash import context_prefixes, event_hash
 from critmin.trace.model import (
+    UOM_TO_T,
     Aggregation,
     Extraction,
     Facility,
     Lot,
     Quantity,
     Shipment,
+    Stage,
     SupplyNetwork,
     Transformation,
 )
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CRITMIN_NS = "https://w3id.org/critmin/trace#"
+ID_BASE = "https://w3id.org/critmin/id/"
 VT_LOCATION = "urn:epcglobal:epcis:vtype:BusinessLocation"
+VT_READPOINT = "urn:epcglobal:epcis:vtype:ReadPoint"
 VT_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
-MDA_NAME = "urn:epcglobal:cbv:mda#name"
+VT_PARTY = "urn:epcglobal:epcis:vtype:Party"
+MDA = "urn:epcglobal:cbv:mda#"
+MDA_NAME = MDA + "name"
+MDA_COUNTRY = MDA + "countryCode"
+MDA_SST = MDA + "sst"
+MDA_SSD = MDA + "ssd"
+MDA_OWNER = MDA + "owning_party"
+GS1_VOC = "https://gs1.org/voc/"
+COUNTRY_ATTRIBUTES = (MDA_COUNTRY, GS1_VOC + "countryCode", GS1_VOC + "addressCountry")
+ADDRESS_ATTRIBUTES = (GS1_VOC + "address", MDA + "address")
+DEFAULT_PREFIXES = {"cbvmda": MDA, "gs1": GS1_VOC, "critmin": CRITMIN_NS}
+# Largest document read whole with the json module; larger ones are streamed (ijson).
+STREAM_ABOVE_BYTES = 64 * 2**20
+
+# Site-type words -> stage. CBV 2.0 has no production-stage code list: its sub-site types
+# (``sst`` 201-299) name areas inside a site, so a site's stage comes from words.
+SITE_TYPE_WORDS: dict[str, Stage] = {
+    "mine": Stage.MINE,
+    "mine site": Stage.MINE,
+    "mining": Stage.MINE,
+    "extraction": Stage.MINE,
+    "quarry": Stage.MINE,
+    "open pit": Stage.MINE,
+    "separation": Stage.REFINING,
+    "separation plant": Stage.REFINING,
+    "refinery": Stage.REFINING,
+    "refining": Stage.REFINING,
+    "smelter": Stage.REFINING,
+    "smelting": Stage.REFINING,
+    "processing": Stage.REFINING,
+    "processing plant": Stage.REFINING,
+    "chemical plant": Stage.REFINING,
+    "metal": Stage.METAL,
+    "metal plant": Stage.METAL,
+    "metallisation": Stage.METAL,
+    "metallization": Stage.METAL,
+    "alloy plant": Stage.METAL,
+    "component": Stage.COMPONENT,
+    "component plant": Stage.COMPONENT,
+    "magnet": Stage.COMPONENT,
+    "magnet plant": Stage.COMPONENT,
+    "cathode plant": Stage.COMPONENT,
+    "product": Stage.PRODUCT,
+    "assembly": Stage.PRODUCT,
+    "assembly plant": Stage.PRODUCT,
+    "motor plant": Stage.PRODUCT,
+}
+_MOVE_STEPS = {"shipping": "shipping", "departing": "shipping", "receiving": "receiving"}
+_MOVE_STEPS["arriving"] = "receiving"
+
+
+# ----------------------------------------------------------------------------------------
+# writing
 
 
 def _time(t: dt.datetime) -> tuple[str, str]:
@@ -64,23 +168,109 @@ def _time(t: dt.datetime) -> tuple[str, str]:
     return t.isoformat(), f"{sign}{abs(mins) // 60:02d}:{abs(mins) % 60:02d}"
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+
+
+def is_uri(text: str) -> bool:
+    """True for an absolute URI (``scheme:rest`` without spaces)."""
+    return bool(_SCHEME.match(text))
+
+
+def as_uri(kind: str, ident: str) -> str:
+    """``ident`` if it is a URI, else ``https://w3id.org/critmin/id/<kind>/<ident>``."""
+    return ident if is_uri(ident) else f"{ID_BASE}{kind}/{quote(ident, safe='')}"
+
+
+def from_uri(uri: str) -> str:
+    """The bare id of a URI in critmin's id space (inverse of :func:`as_uri`), else ``uri``."""
+    if uri.startswith(ID_BASE):
+        kind, sep, rest = uri[len(ID_BASE) :].partition("/")
+        if sep and kind in ("event", "lot", "facility"):
+            return unquote(rest)
+    return uri
+
+
 def _qlist(qs: tuple[Quantity, ...]) -> list[dict[str, Any]]:
-    return [{"epcClass": q.lot, "quantity": q.qty, "uom": q.uom} for q in qs]
+    out = []
+    for q in qs:
+        d: dict[str, Any] = {"epcClass": as_uri("lot", q.lot), "quantity": q.qty}
+        if q.uom is not None:
+            d["uom"] = q.uom
+        out.append(d)
+    return out
 
 
 def _attrs(pairs: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-    return [{"id": k, "attribute": v} for k, v in pairs if v is not None]
+    out = []
+    for k, v in pairs:
+        if v is None or v == "":
+            continue
+        # the schema takes numbers, strings and objects only: booleans become strings
+        value = ("true" if v else "false") if isinstance(v, bool) else v
+        out.append({"id": k, "attribute": value})
+    return out
+
+
+def _event_dict(ev: Extraction | Transformation | Shipment | Aggregation) -> dict[str, Any]:
+    t, off = _time(ev.time)
+    base: dict[str, Any] = {"eventTime": t, "eventTimeZoneOffset": off}
+    if isinstance(ev, Extraction):
+        fac = as_uri("facility", ev.facility)
+        return {
+            "type": "ObjectEvent",
+            **base,
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "quantityList": _qlist(ev.outputs),
+            "readPoint": {"id": fac},
+            "bizLocation": {"id": fac},
+        }
+    if isinstance(ev, Transformation):
+        fac = as_uri("facility", ev.facility)
+        return {
+            "type": "TransformationEvent",
+            **base,
+            "inputQuantityList": _qlist(ev.inputs),
+            "outputQuantityList": _qlist(ev.outputs),
+            "readPoint": {"id": fac},
+            "bizLocation": {"id": fac},
+            "critmin:yieldShare": ev.yield_share,
+        }
+    if isinstance(ev, Shipment):
+        src, dst = as_uri("facility", ev.source), as_uri("facility", ev.destination)
+        return {
+            "type": "ObjectEvent",
+            **base,
+            "action": "OBSERVE",
+            "bizStep": ev.biz_step,
+            "quantityList": _qlist(ev.lots),
+            "readPoint": {"id": src if ev.biz_step == "shipping" else dst},
+            "sourceList": [{"type": "location", "source": src}],
+            "destinationList": [{"type": "location", "destination": dst}],
+        }
+    agg: dict[str, Any] = {
+        "type": "AggregationEvent",
+        **base,
+        "action": "ADD",
+        "bizStep": "packing",
+        "parentID": as_uri("lot", ev.parent),
+        "childQuantityList": _qlist(ev.children),
+    }
+    if ev.facility is not None:
+        agg["bizLocation"] = {"id": as_uri("facility", ev.facility)}
+    return agg
 
 
 def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> dict[str, Any]:
-    """The network as an EPCIS 2.0 ``EPCISDocument`` (a JSON-serialisable dict)."""
+    """The network as an EPCIS 2.0 ``EPCISDocument`` valid against GS1's JSON schema."""
     created = creation_date or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     locations = [
         {
-            "id": f.id,
+            "id": as_uri("facility", f.id),
             "attributes": _attrs(
                 [
                     (MDA_NAME, f.name),
+                    (MDA_COUNTRY, _iso2(f.country)),
                     ("critmin:operator", f.operator),
                     ("critmin:country", f.country),
                     ("critmin:stage", f.stage.value),
@@ -92,7 +282,7 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
     ]
     classes = [
         {
-            "id": lot.id,
+            "id": as_uri("lot", lot.id),
             "attributes": _attrs(
                 [
                     ("critmin:product", lot.product),
@@ -106,57 +296,8 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
     ]
     events: list[dict[str, Any]] = []
     for ev in net.events:
-        t, off = _time(ev.time)
-        base: dict[str, Any] = {"eventID": ev.id, "eventTime": t, "eventTimeZoneOffset": off}
-        if isinstance(ev, Extraction):
-            events.append(
-                {
-                    "type": "ObjectEvent",
-                    **base,
-                    "action": "ADD",
-                    "bizStep": "commissioning",
-                    "quantityList": _qlist(ev.outputs),
-                    "readPoint": {"id": ev.facility},
-                    "bizLocation": {"id": ev.facility},
-                }
-            )
-        elif isinstance(ev, Transformation):
-            events.append(
-                {
-                    "type": "TransformationEvent",
-                    **base,
-                    "inputQuantityList": _qlist(ev.inputs),
-                    "outputQuantityList": _qlist(ev.outputs),
-                    "readPoint": {"id": ev.facility},
-                    "bizLocation": {"id": ev.facility},
-                    "critmin:yieldShare": ev.yield_share,
-                }
-            )
-        elif isinstance(ev, Shipment):
-            events.append(
-                {
-                    "type": "ObjectEvent",
-                    **base,
-                    "action": "OBSERVE",
-                    "bizStep": ev.biz_step,
-                    "quantityList": _qlist(ev.lots),
-                    "readPoint": {"id": ev.source if ev.biz_step == "shipping" else ev.destination},
-                    "sourceList": [{"type": "location", "source": ev.source}],
-                    "destinationList": [{"type": "location", "destination": ev.destination}],
-                }
-            )
-        else:
-            agg: dict[str, Any] = {
-                "type": "AggregationEvent",
-                **base,
-                "action": "ADD",
-                "bizStep": "packing",
-                "parentID": ev.parent,
-                "childQuantityList": _qlist(ev.children),
-            }
-            if ev.facility is not None:
-                agg["bizLocation"] = {"id": ev.facility}
-            events.append(agg)
+        d = _event_dict(ev)
+        events.append({"eventID": as_uri("event", ev.id), **d})
     return {
         "@context": [EPCIS_CONTEXT, {"critmin": CRITMIN_NS}],
         "type": "EPCISDocument",
@@ -174,177 +315,358 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
     }
 
 
-def _short(v: str | None) -> str:
+def _iso2(iso3: str) -> str | None:
+    try:
+        import pycountry
+
+        c = pycountry.countries.get(alpha_3=iso3)
+    except (ImportError, LookupError, KeyError):
+        return None
+    return str(c.alpha_2) if c is not None else None
+
+
+def write_epcis(net: SupplyNetwork, path: str | Path) -> None:
+    """Write the network as EPCIS 2.0 JSON-LD (atomically: temp file + rename)."""
+    p = Path(path)
+    text = json.dumps(to_epcis(net), indent=2, ensure_ascii=False) + "\n"
+    atomic_write_text(p, text)
+
+
+# ----------------------------------------------------------------------------------------
+# reading
+
+
+@dataclass
+class ImportSummary:
+    """What an import read: events used for origin and not used (with reasons)."""
+
+    source: str
+    events_total: int = 0
+    used: Counter[str] = field(default_factory=Counter)
+    not_used: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    declared_erroneous: int = 0
+    counts_without_mass: list[str] = field(default_factory=list)
+    locations_without_master_data: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "events_total": self.events_total,
+            "events_used_for_origin": dict(sorted(self.used.items())),
+            "events_not_used_for_origin": dict(sorted(self.not_used.items())),
+            "duplicate_events_ignored": self.duplicates,
+            "events_declared_erroneous": self.declared_erroneous,
+            "lots_counted_without_mass": self.counts_without_mass,
+            "locations_without_master_data": self.locations_without_master_data,
+        }
+
+
+@dataclass
+class EpcisImport:
+    """A network and the summary of how it was read."""
+
+    network: SupplyNetwork
+    summary: ImportSummary
+
+
+def _short(v: Any) -> str:
     """``urn:epcglobal:cbv:bizstep:shipping`` or ``.../BizStep-shipping`` -> ``shipping``."""
     if not v:
         return ""
-    for sep in (":", "/", "-", "#"):
-        v = v.rsplit(sep, 1)[-1]
-    return v.lower()
+    s = str(v)
+    for sep in (":", "/", "#"):
+        s = s.rsplit(sep, 1)[-1]
+    if "-" in s and s.split("-", 1)[0] in ("BizStep", "Disp", "SDT", "BTT", "ER"):
+        s = s.split("-", 1)[1]
+    return s.lower()
 
 
-def _key(k: str) -> str:
-    if k.startswith(CRITMIN_NS):
-        return "critmin:" + k[len(CRITMIN_NS) :]
+def _expand(k: str, prefixes: dict[str, str]) -> str:
+    head, sep, tail = k.partition(":")
+    if sep and head in prefixes and not tail.startswith("//"):
+        return prefixes[head] + tail
     return k
 
 
-def _quantities(items: Any, where: str) -> tuple[Quantity, ...]:
-    if not isinstance(items, list):
-        raise InputError("expected a list of {epcClass, quantity, uom}", where=where)
-    out = []
-    for j, q in enumerate(items):
-        if not isinstance(q, dict) or "epcClass" not in q or "quantity" not in q:
-            raise InputError(
-                f"quantity element {j} needs 'epcClass' and 'quantity' (got {q!r})", where=where
-            )
-        out.append(
-            Quantity(lot=str(q["epcClass"]), qty=float(q["quantity"]), uom=q.get("uom", "TNE"))
-        )
-    return tuple(out)
+def _crit(attrs: dict[str, Any], name: str) -> Any:
+    return attrs.get(CRITMIN_NS + name)
 
 
-def _loc(d: Any) -> str | None:
-    return str(d["id"]) if isinstance(d, dict) and "id" in d else None
+def _finite(v: Any, where: str) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise InputError(f"expected a number, got {v!r}", where=where) from None
+    if not math.isfinite(x):
+        raise InputError(f"expected a finite number, got {v!r}", where=where)
+    return x
 
 
-def from_epcis(doc: dict[str, Any], source: str = "<document>") -> SupplyNetwork:
-    """A network from an EPCIS 2.0 document (dict). Errors name the event index and field."""
-    if doc.get("type") != "EPCISDocument":
-        raise InputError(f"expected type 'EPCISDocument', got {doc.get('type')!r}", where=source)
-    body = doc.get("epcisBody", {})
-    events_raw = body.get("eventList")
-    if not isinstance(events_raw, list):
-        raise InputError("expected 'epcisBody.eventList' to be a list of events", where=source)
-    fac_attrs: dict[str, dict[str, Any]] = {}
-    lot_attrs: dict[str, dict[str, Any]] = {}
-    vocab = doc.get("epcisHeader", {}).get("epcisMasterData", {}).get("vocabularyList", [])
-    for v in vocab:
-        target = {VT_LOCATION: fac_attrs, VT_CLASS: lot_attrs}.get(v.get("type"))
-        if target is None:
-            continue
-        for el in v.get("vocabularyElementList", []):
-            target[str(el["id"])] = {
-                _key(a["id"]): a.get("attribute") for a in el.get("attributes", [])
-            }
-    facilities: list[Facility] = []
-    for fid, a in fac_attrs.items():
-        where = f"{source}: master data location {fid!r}"
-        try:
-            facilities.append(
-                Facility(
-                    id=fid,
-                    name=a.get(MDA_NAME) or "",
-                    operator=a.get("critmin:operator") or "",
-                    country=a.get("critmin:country") or "",
-                    stage=a.get("critmin:stage") or "",
-                    feoc=bool(a.get("critmin:feoc", False)),
+# One shared "fields set" per model for the objects an import builds with model_construct
+# (values checked by the importer): a set per object would cost ~0.5 KB an event.
+_FS: dict[str, set[str]] = {
+    "q": {"lot", "qty", "uom"},
+    "x": {"id", "time", "facility", "outputs"},
+    "s": {"id", "time", "lots", "source", "destination", "biz_step"},
+    "t": {"id", "time", "facility", "inputs", "outputs", "yield_share"},
+    "a": {"id", "time", "facility", "parent", "children"},
+    "l": {"id", "qty", "uom"},
+}
+
+
+class _IncompleteLocation(InputError):
+    """A location whose master data gives no country or no stage."""
+
+
+class _Reader:
+    """State of one import: master data, identities seen, summary."""
+
+    def __init__(self, source: str, prefixes: dict[str, str], strict: bool) -> None:
+        self.source = source
+        self.prefixes = {**DEFAULT_PREFIXES, **prefixes}
+        self.declared = dict(prefixes)  # the event hash uses only what the document declares
+        self.strict = strict
+        self.summary = ImportSummary(source=source)
+        self.locations: dict[str, dict[str, Any]] = {}
+        self.classes: dict[str, dict[str, Any]] = {}
+        self.parties: dict[str, dict[str, Any]] = {}
+
+    # master data ------------------------------------------------------------------------
+    def master_data(self, header: Any) -> None:
+        if not isinstance(header, dict):
+            return
+        md = header.get("epcisMasterData", {})
+        vocab = md.get("vocabularyList", []) if isinstance(md, dict) else []
+        if not isinstance(vocab, list):
+            raise InputError("expected a list", where=f"{self.source}: epcisHeader.epcisMasterData")
+        for vi, v in enumerate(vocab):
+            if not isinstance(v, dict):
+                continue
+            vt = _expand(str(v.get("type", "")), self.prefixes)
+            tail = vt.rsplit(":", 1)[-1]
+            target = {
+                "BusinessLocation": self.locations,
+                "ReadPoint": self.locations,
+                "EPCClass": self.classes,
+                "Party": self.parties,
+            }.get(tail)
+            if target is None:
+                continue
+            for ei, el in enumerate(v.get("vocabularyElementList", []) or []):
+                where = (
+                    f"{self.source}: epcisHeader.epcisMasterData.vocabularyList[{vi}]"
+                    f".vocabularyElementList[{ei}]"
                 )
+                if not isinstance(el, dict) or "id" not in el:
+                    raise InputError("expected an object with an 'id'", where=where)
+                attrs: dict[str, Any] = target.setdefault(from_uri(str(el["id"])), {})
+                for a in el.get("attributes", []) or []:
+                    if isinstance(a, dict) and "id" in a:
+                        attrs[_expand(str(a["id"]), self.prefixes)] = a.get("attribute")
+
+    def facility(self, fid: str) -> Facility:
+        a = self.locations[fid]
+        where = f"{self.source}: master data location {fid!r}"
+        country = _crit(a, "country") or _standard_country(a)
+        stage = _crit(a, "stage") or _site_stage(a)
+        if not country or not stage:
+            missing = []
+            if not country:
+                missing.append(
+                    "a country (cbvmda:countryCode, an address's addressCountry, or "
+                    "critmin:country)"
+                )
+            if not stage:
+                sst = a.get(MDA_SST)
+                why = f" (its sst {sst!r} names no production stage)" if sst else ""
+                missing.append(
+                    f"a site type{why} (cbvmda:sst or cbvmda:ssd with one of "
+                    f"{', '.join(sorted({s.value for s in Stage}))}, mine, separation, "
+                    "refinery, smelter, magnet plant..., or critmin:stage)"
+                )
+            raise _IncompleteLocation("needs " + " and ".join(missing), where=where)
+        owner = a.get(MDA_OWNER)
+        operator = _crit(a, "operator")
+        if not operator and owner:
+            operator = self.parties.get(str(owner), {}).get(MDA_NAME) or str(owner)
+        feoc = _crit(a, "feoc")
+        try:
+            return Facility(
+                id=fid,
+                name=str(a.get(MDA_NAME) or ""),
+                operator=str(operator or ""),
+                country=str(country),
+                stage=str(stage),
+                feoc=str(feoc).strip().lower() in ("true", "1", "yes"),
             )
         except (ValidationError, CritminError) as exc:
-            raise InputError(
-                f"needs critmin:country and critmin:stage ({_first_error(exc)})", where=where
-            ) from None
-    events: list[Extraction | Transformation | Shipment | Aggregation] = []
-    seen_qty: dict[str, Quantity] = {}
-    for i, e in enumerate(events_raw):
-        where = f"{source}: eventList[{i}]"
-        typ = e.get("type")
-        eid = str(e.get("eventID") or f"event-{i}")
+            raise InputError(_first_error(exc), where=where) from None
+
+    # events -----------------------------------------------------------------------------
+    def _quantities(self, items: Any, where: str) -> tuple[Quantity, ...]:
+        if not isinstance(items, list):
+            raise InputError("expected a list of {epcClass, quantity, uom}", where=where)
+        out = []
+        for j, q in enumerate(items):
+            w = f"{where}[{j}]"
+            if not isinstance(q, dict) or "epcClass" not in q:
+                raise InputError(f"expected an object with 'epcClass' (got {q!r})", where=w)
+            # interned: a lot id recurs as output, input and master data (large imports)
+            lot = sys.intern(from_uri(str(q["epcClass"])))
+            if q.get("quantity") is None:
+                raise InputError(
+                    "expected a 'quantity' (without one the amount moved is unknown)",
+                    where=w + ".quantity",
+                )
+            qty = _finite(q["quantity"], w + ".quantity")
+            if qty < 0:
+                raise InputError(f"expected a quantity >= 0, got {qty:g}", where=w + ".quantity")
+            uom = q.get("uom")
+            if uom is not None and str(uom) not in UOM_TO_T:
+                raise InputError(
+                    f"unknown unit {uom!r}; expected one of {sorted(UOM_TO_T)} "
+                    "(UN/CEFACT mass units) or none (a count)",
+                    where=w + ".uom",
+                )
+            if uom is None:
+                mpi = _crit(self.classes.get(lot, {}), "massPerInstanceKg")
+                if mpi is not None:
+                    qty, uom = (
+                        qty * _finite(mpi, f"{self.source}: master data class {lot!r}"),
+                        "KGM",
+                    )
+                elif lot not in self.summary.counts_without_mass:
+                    self.summary.counts_without_mass.append(lot)
+            # checked above (finite, >= 0, known unit): model_construct keeps the interned
+            # strings and skips a second validation (a 1,000,000-event import holds millions)
+            out.append(
+                Quantity.model_construct(
+                    _FS["q"], lot=lot, qty=qty, uom=None if uom is None else str(uom)
+                )
+            )
+        return tuple(out)
+
+    def classify(
+        self, e: dict[str, Any], eid: str, where: str
+    ) -> Extraction | Transformation | Shipment | Aggregation | str:
+        """The model event, or the reason it carries no material movement."""
+        typ = str(e.get("type", ""))
+        step = _short(e.get("bizStep"))
+        action = str(e.get("action", ""))
+        loc = _loc(e.get("bizLocation")) or _loc(e.get("readPoint"))
         try:
             t = dt.datetime.fromisoformat(str(e["eventTime"]).replace("Z", "+00:00"))
         except (KeyError, ValueError):
             raise InputError(
-                f"needs an ISO 'eventTime' (got {e.get('eventTime')!r})", where=where
+                f"needs an ISO 8601 'eventTime' (got {e.get('eventTime')!r})",
+                where=where + ".eventTime",
             ) from None
-        step = _short(e.get("bizStep"))
-        if typ == "ObjectEvent" and e.get("action") == "ADD" and step == "commissioning":
-            fac = _loc(e.get("bizLocation")) or _loc(e.get("readPoint"))
-            if fac is None:
-                raise InputError("extraction (commissioning) needs a bizLocation", where=where)
-            outs = _quantities(e.get("quantityList"), where + " field 'quantityList'")
-            events.append(Extraction(id=eid, time=t, facility=fac, outputs=outs))
-            for q in outs:
-                seen_qty.setdefault(q.lot, q)
-        elif typ == "ObjectEvent" and step in ("shipping", "receiving"):
-            src = [
-                s.get("source")
-                for s in e.get("sourceList", [])
-                if s.get("type", "").endswith("location")
-            ]
-            dst = [
-                d.get("destination")
-                for d in e.get("destinationList", [])
-                if d.get("type", "").endswith("location")
-            ]
-            if not src or not dst:
-                raise InputError(
-                    "shipment needs a sourceList and destinationList entry of type 'location'",
-                    where=where,
+        if t.tzinfo is None:
+            raise InputError("eventTime needs a time zone offset", where=where + ".eventTime")
+        if typ == "ObjectEvent":
+            if "quantityList" not in e:
+                return f"{typ} {action or '-'} {step or '-'}: instance EPCs only, no quantityList"
+            if action == "ADD" and step in ("commissioning", "creating_class_instance", ""):
+                if loc is None:
+                    return f"{typ} ADD {step or '-'}: no bizLocation or readPoint"
+                outs = self._quantities(e["quantityList"], where + ".quantityList")
+                return Extraction.model_construct(
+                    _FS["x"], id=eid, time=t, facility=loc, outputs=outs
                 )
-            events.append(
-                Shipment(
+            if step in _MOVE_STEPS:
+                src = _typed(e.get("sourceList"), "source")
+                dst = _typed(e.get("destinationList"), "destination")
+                if not src or not dst:
+                    return f"{typ} {step}: no sourceList/destinationList entry of type location"
+                lots = self._quantities(e["quantityList"], where + ".quantityList")
+                return Shipment.model_construct(
+                    _FS["s"],
                     id=eid,
                     time=t,
-                    lots=_quantities(e.get("quantityList"), where + " field 'quantityList'"),
-                    source=str(src[0]),
-                    destination=str(dst[0]),
-                    biz_step="shipping" if step == "shipping" else "receiving",
+                    lots=lots,
+                    source=src,
+                    destination=dst,
+                    biz_step="shipping" if _MOVE_STEPS[step] == "shipping" else "receiving",
                 )
-            )
-        elif typ == "TransformationEvent":
-            fac = _loc(e.get("bizLocation")) or _loc(e.get("readPoint"))
-            if fac is None:
-                raise InputError("transformation needs a bizLocation", where=where)
-            ins = _quantities(e.get("inputQuantityList"), where + " field 'inputQuantityList'")
-            outs = _quantities(e.get("outputQuantityList"), where + " field 'outputQuantityList'")
+            return f"{typ} {action or '-'} {step or '-'}: no material movement"
+        if typ == "TransformationEvent":
+            if "inputQuantityList" not in e or "outputQuantityList" not in e:
+                return f"{typ}: instance EPCs only, no input/output quantity lists"
+            if loc is None:
+                return f"{typ}: no bizLocation or readPoint"
+            ins = self._quantities(e["inputQuantityList"], where + ".inputQuantityList")
+            outs = self._quantities(e["outputQuantityList"], where + ".outputQuantityList")
             y = e.get("critmin:yieldShare", e.get(CRITMIN_NS + "yieldShare", 1.0))
-            events.append(
-                Transformation(
-                    id=eid, time=t, facility=fac, inputs=ins, outputs=outs, yield_share=float(y)
+            ys = _finite(y, where + ".critmin:yieldShare")
+            if ys <= 0:
+                raise InputError(
+                    f"expected a yield > 0, got {ys:g}", where=where + ".critmin:yieldShare"
                 )
+            return Transformation.model_construct(
+                _FS["t"], id=eid, time=t, facility=loc, inputs=ins, outputs=outs, yield_share=ys
             )
-            for q in outs:
-                seen_qty.setdefault(q.lot, q)
-        elif typ == "AggregationEvent" and e.get("action", "ADD") == "ADD":
-            parent = e.get("parentID")
-            if not parent:
-                raise InputError("aggregation needs a parentID", where=where)
-            kids = _quantities(e.get("childQuantityList"), where + " field 'childQuantityList'")
-            total_t = sum(q.qty_t for q in kids)
-            seen_qty.setdefault(str(parent), Quantity(lot=str(parent), qty=total_t, uom="TNE"))
-            events.append(
-                Aggregation(
-                    id=eid,
-                    time=t,
-                    facility=_loc(e.get("bizLocation")),
-                    parent=str(parent),
-                    children=kids,
-                )
+        if typ == "AggregationEvent":
+            if action != "ADD":
+                return f"{typ} {action or '-'}: not a packing (ADD)"
+            if not e.get("parentID") or "childQuantityList" not in e:
+                return f"{typ} ADD: no parentID or no childQuantityList"
+            kids = self._quantities(e["childQuantityList"], where + ".childQuantityList")
+            return Aggregation.model_construct(
+                _FS["a"],
+                id=eid,
+                time=t,
+                facility=_loc(e.get("bizLocation")),
+                parent=sys.intern(from_uri(str(e["parentID"]))),
+                children=kids,
             )
-        else:
-            raise InputError(
-                f"unsupported event: type {typ!r}, action {e.get('action')!r}, bizStep "
-                f"{e.get('bizStep')!r}; expected commissioning/shipping/receiving ObjectEvents, "
-                "TransformationEvents or AggregationEvents (ADD)",
-                where=where,
-            )
-    lots: list[Lot] = []
-    for lid, a in lot_attrs.items():
-        lots.append(
-            Lot(
-                id=lid,
-                product=a.get("critmin:product") or "",
-                qty=float(a.get("critmin:quantity", seen_qty[lid].qty if lid in seen_qty else 0.0)),
-                uom=a.get("critmin:uom") or (seen_qty[lid].uom if lid in seen_qty else "TNE"),
-                value_usd=a.get("critmin:valueUSD"),
-            )
-        )
-    known = {lot.id for lot in lots}
-    for lid, q in seen_qty.items():  # lots without master data: quantity from their producer
-        if lid not in known:
-            lots.append(Lot(id=lid, qty=q.qty, uom=q.uom))
-    return SupplyNetwork(facilities=tuple(facilities), lots=tuple(lots), events=tuple(events))
+        return f"{typ or 'event without type'}: no material movement"
+
+
+def _loc(d: Any) -> str | None:
+    return sys.intern(from_uri(str(d["id"]))) if isinstance(d, dict) and d.get("id") else None
+
+
+def _typed(items: Any, key: str) -> str | None:
+    if not isinstance(items, list):
+        return None
+    for s in items:
+        if isinstance(s, dict) and _short(s.get("type")) == "location" and s.get(key):
+            return from_uri(str(s[key]))
+    return None
+
+
+def _standard_country(a: dict[str, Any]) -> str | None:
+    for k in COUNTRY_ATTRIBUTES:
+        if a.get(k):
+            return str(a[k])
+    for k in ADDRESS_ATTRIBUTES:
+        addr = a.get(k)
+        if isinstance(addr, dict):
+            for kk, v in addr.items():
+                if kk.rsplit("/", 1)[-1].rsplit(":", 1)[-1] in ("addressCountry", "countryCode"):
+                    code = v.get("countryCode") or v.get("id") if isinstance(v, dict) else v
+                    if code:
+                        return str(code)
+    return None
+
+
+def site_stage(text: str) -> Stage | None:
+    """The stage a site-type word names (:data:`SITE_TYPE_WORDS`, or a stage name); else None."""
+    key = " ".join(str(text).strip().lower().replace("_", " ").replace("-", " ").split())
+    if key in {s.value for s in Stage}:
+        return Stage(key)
+    return SITE_TYPE_WORDS.get(key)
+
+
+def _site_stage(a: dict[str, Any]) -> str | None:
+    for k in (MDA_SST, MDA_SSD):
+        v = a.get(k)
+        if v is None:
+            continue
+        st = site_stage(_short(v) if is_uri(str(v)) else str(v))
+        if st is not None:
+            return st.value
+    return None
 
 
 def _first_error(exc: Exception) -> str:
@@ -354,25 +676,253 @@ def _first_error(exc: Exception) -> str:
     return str(exc)
 
 
-def read_epcis(path: str | Path) -> SupplyNetwork:
-    """Read an EPCIS 2.0 JSON / JSON-LD file."""
-    p = Path(path)
+def import_events(
+    header: Any,
+    events: Iterable[Any],
+    *,
+    prefixes: dict[str, str] | None = None,
+    source: str = "<document>",
+    strict: bool = False,
+    events_path: str = "epcisBody.eventList",
+) -> EpcisImport:
+    """A network from EPCIS master data and an event stream (one pass over the events).
+
+    Events are held only as critmin model events; the raw dicts are dropped as they are read,
+    so a streamed document costs the size of its network, not of its JSON.
+    """
+    r = _Reader(source, prefixes or {}, strict)
+    r.master_data(header)
+    kept: dict[str, Extraction | Transformation | Shipment | Aggregation] = {}
+    declared: set[str] = set()
+    for i, e in enumerate(events):
+        where = f"{source}: {events_path}[{i}]"
+        r.summary.events_total += 1
+        if not isinstance(e, dict):
+            raise InputError("expected an event object", where=where)
+        try:
+            given = e.get("eventID")
+            eid = from_uri(str(given)) if given else event_hash(e, r.declared)
+        except RecursionError:
+            raise InputError("event nested too deeply", where=where) from None
+        if e.get("errorDeclaration") is not None:
+            declared.add(eid)
+            r.summary.not_used["error declaration"] += 1
+            continue
+        if eid in kept or eid in declared:
+            r.summary.duplicates += 1
+            continue
+        try:
+            got = r.classify(e, eid, where)
+        except ValidationError as exc:
+            raise InputError(_first_error(exc), where=where) from None
+        if isinstance(got, str):
+            if strict:
+                raise InputError(
+                    f"event not used for origin ({got}); --strict refuses such events",
+                    where=where,
+                )
+            r.summary.not_used[got] += 1
+            continue
+        kept[eid] = got
+    for eid in declared:
+        if kept.pop(eid, None) is not None:
+            r.summary.declared_erroneous += 1
+    for ev in kept.values():
+        r.summary.used[ev.kind] += 1
+    return EpcisImport(network=_network(r, list(kept.values())), summary=r.summary)
+
+
+def _network(
+    r: _Reader, events: list[Extraction | Transformation | Shipment | Aggregation]
+) -> SupplyNetwork:
+    used_locs: list[str] = []
+    seen_qty: dict[str, Quantity] = {}
+    for ev in events:
+        if isinstance(ev, Extraction):
+            used_locs.append(ev.facility)
+            outs: tuple[Quantity, ...] = ev.outputs
+        elif isinstance(ev, Transformation):
+            used_locs.append(ev.facility)
+            outs = ev.outputs
+        elif isinstance(ev, Shipment):
+            used_locs += [ev.source, ev.destination]
+            outs = ()
+        else:
+            if ev.facility:
+                used_locs.append(ev.facility)
+            uoms = {q.uom for q in ev.children}
+            if len(uoms) == 1 and None in uoms:
+                total = Quantity(lot=ev.parent, qty=sum(q.qty for q in ev.children), uom=None)
+            else:
+                try:
+                    total = Quantity(
+                        lot=ev.parent, qty=sum(q.qty_t for q in ev.children), uom="TNE"
+                    )
+                except CritminError:
+                    total = Quantity(lot=ev.parent, qty=0.0, uom=None)
+            outs = (total,)
+        for q in outs:
+            seen_qty.setdefault(q.lot, q)
+    needed = set(used_locs)
+    # origin needs these; import reports them so the gap shows before origin refuses it
+    r.summary.locations_without_master_data = sorted(needed - set(r.locations))
+    facilities: list[Facility] = []
+    for fid in r.locations:
+        if fid in needed:
+            facilities.append(r.facility(fid))  # a location an event uses must be complete
+        else:
+            try:  # others (warehouses, offices) are kept when they are complete
+                facilities.append(r.facility(fid))
+            except _IncompleteLocation:
+                continue
+    lots: list[Lot] = []
+    for lid, a in r.classes.items():
+        where = f"{r.source}: master data class {lid!r}"
+        made = seen_qty.get(lid)
+        try:
+            qty = _crit(a, "quantity")
+            uom = _crit(a, "uom")
+            value = _crit(a, "valueUSD")
+            lots.append(
+                Lot(
+                    id=lid,
+                    product=str(_crit(a, "product") or ""),
+                    qty=_finite(qty, where) if qty is not None else (made.qty if made else 0.0),
+                    uom=str(uom) if uom else (made.uom if made else "TNE"),
+                    value_usd=None if value is None else _finite(value, where),
+                )
+            )
+        except ValidationError as exc:
+            raise InputError(_first_error(exc), where=where) from None
+    known = {lot.id for lot in lots}
+    for lid, q in seen_qty.items():  # lots without master data: quantity from their producer
+        if lid not in known:
+            lots.append(Lot.model_construct(_FS["l"], id=lid, qty=q.qty, uom=q.uom))
+    return SupplyNetwork(facilities=tuple(facilities), lots=tuple(lots), events=tuple(events))
+
+
+def _body_events(doc: dict[str, Any], source: str) -> tuple[list[Any], str]:
+    typ = doc.get("type")
+    if typ not in ("EPCISDocument", "EPCISQueryDocument"):
+        raise InputError(
+            f"expected type 'EPCISDocument' or 'EPCISQueryDocument', got {typ!r}", where=source
+        )
+    body = doc.get("epcisBody")
+    if not isinstance(body, dict):
+        raise InputError("expected an 'epcisBody' object", where=source)
+    if typ == "EPCISQueryDocument":
+        qr = body.get("queryResults")
+        rb = qr.get("resultsBody") if isinstance(qr, dict) else None
+        ev = rb.get("eventList") if isinstance(rb, dict) else None
+        path = "epcisBody.queryResults.resultsBody.eventList"
+    else:
+        ev = body.get("eventList")
+        path = "epcisBody.eventList"
+        if ev is None and isinstance(body.get("event"), dict):
+            ev, path = [body["event"]], "epcisBody.event"
+    if not isinstance(ev, list):
+        raise InputError(f"expected '{path}' to be a list of events", where=source)
+    return ev, path
+
+
+def import_document(
+    doc: dict[str, Any], source: str = "<document>", strict: bool = False
+) -> EpcisImport:
+    """Import a parsed EPCIS 2.0 document (dict)."""
+    events, path = _body_events(doc, source)
+    return import_events(
+        doc.get("epcisHeader"),
+        events,
+        prefixes=context_prefixes(doc.get("@context")),
+        source=source,
+        strict=strict,
+        events_path=path,
+    )
+
+
+def from_epcis(doc: dict[str, Any], source: str = "<document>") -> SupplyNetwork:
+    """A network from an EPCIS 2.0 document (dict). Errors name the event index and field."""
+    return import_document(doc, source).network
+
+
+def _open_checked(p: Path) -> None:
+    if p.is_dir():
+        raise InputError("is a directory; expected an EPCIS 2.0 JSON/JSON-LD file", where=str(p))
+    if not p.exists():
+        raise InputError("file not found", where=str(p))
+
+
+def load_json(p: Path) -> Any:
+    """Parse a JSON file: UTF-8 (BOM allowed), nesting and syntax errors as one clear line."""
+    _open_checked(p)
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
+        raw = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", where=str(p)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); EPCIS JSON "
+            "must be UTF-8",
+            where=f"{p}:{line}",
+        ) from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", where=f"{p}:{exc.lineno}") from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", where=str(p)) from None
+
+
+def _stream(p: Path, strict: bool) -> EpcisImport:
+    """Stream a large document with ijson: the header first, then one event at a time."""
+    import ijson
+
+    where = str(p)
+
+    def items(prefix: str) -> Iterator[Any]:
+        with p.open("rb") as f:
+            yield from ijson.items(f, prefix, use_float=True)
+
+    try:
+        heads = {k: next(items(k), None) for k in ("type", "@context", "epcisHeader")}
+        typ = heads["type"]
+        if typ == "EPCISQueryDocument":
+            path = "epcisBody.queryResults.resultsBody.eventList"
+        elif typ == "EPCISDocument":
+            path = "epcisBody.eventList"
+        else:
+            raise InputError(
+                f"expected type 'EPCISDocument' or 'EPCISQueryDocument', got {typ!r}", where=where
+            )
+        return import_events(
+            heads["epcisHeader"],
+            items(path + ".item"),
+            prefixes=context_prefixes(heads["@context"]),
+            source=where,
+            strict=strict,
+            events_path=path,
+        )
+    except ijson.JSONError as exc:
+        raise InputError(f"not valid JSON: {exc}", where=where) from None
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text; EPCIS JSON must be UTF-8", where=where) from None
+
+
+def read_epcis_import(path: str | Path, strict: bool = False) -> EpcisImport:
+    """Read an EPCIS 2.0 JSON / JSON-LD file with its import summary (large files streamed)."""
+    p = Path(path)
+    _open_checked(p)
+    if p.stat().st_size > STREAM_ABOVE_BYTES:
+        return _stream(p, strict)
+    doc = load_json(p)
     if not isinstance(doc, dict):
         raise InputError("expected a JSON object (EPCISDocument)", where=str(p))
-    try:
-        return from_epcis(doc, source=str(p))
-    except ValidationError as exc:
-        raise InputError(_first_error(exc), where=str(p)) from None
+    return import_document(doc, source=str(p), strict=strict)
 
 
-def write_epcis(net: SupplyNetwork, path: str | Path) -> None:
-    """Write the network as EPCIS 2.0 JSON-LD (atomically: temp file + rename)."""
-    p = Path(path)
-    text = json.dumps(to_epcis(net), indent=2, ensure_ascii=False) + "\n"
-    atomic_write_text(p, text)
+def read_epcis(path: str | Path, strict: bool = False) -> SupplyNetwork:
+    """Read an EPCIS 2.0 JSON / JSON-LD file."""
+    return read_epcis_import(path, strict=strict).network

@@ -145,13 +145,24 @@ def random_network(
 
 
 def random_graph(
-    n_lots: int, n_edges: int, seed: int, countries_per_stage: tuple[int, ...] = (25, 12, 8, 8, 10)
+    n_lots: int,
+    n_edges: int,
+    seed: int,
+    countries_per_stage: tuple[int, ...] = (25, 12, 8, 8, 10),
+    facilities_per_stage: int | None = None,
 ) -> LotGraph:
     """A large layered lot graph built directly as arrays (no Python objects per lot).
 
-    20 % of lots are mined; the rest are split evenly over the later stages and draw their
-    inputs uniformly from the previous stage; input fractions are random and sum to 1 per lot.
+    20 % of lots are mined; the rest are split evenly over the later stages; input fractions
+    are random and sum to 1 per lot. Without ``facilities_per_stage`` every lot draws its inputs
+    uniformly from the whole previous stage (every lot ends up with material from nearly every
+    country). With it, lots belong to facilities (a facility sits in one country), each facility
+    buys from one supplier facility of the previous stage (30 %: two), and a lot draws its
+    inputs from its facility's suppliers' lots: most lots come from few places, as in real
+    chains.
     """
+    if facilities_per_stage:
+        return _facility_graph(n_lots, n_edges, seed, countries_per_stage, facilities_per_stage)
     rng = np.random.default_rng(seed)
     n_st = len(countries_per_stage)
     n_mine = n_lots // 5
@@ -174,6 +185,76 @@ def random_graph(
     lo = starts[out_stage - 1]
     hi = starts[out_stage]
     inp = lo + (rng.random(out.size) * (hi - lo)).astype(np.int64)
+    w = rng.uniform(0.1, 1.0, out.size)
+    w /= np.bincount(out, weights=w, minlength=n_lots)[out]
+    producer = np.where(stage == 0, EXTRACTED, TRANSFORMED).astype(np.int8)
+    return LotGraph(
+        n=n_lots,
+        producer=producer,
+        stage=stage,
+        country=country,
+        facility=np.full(n_lots, -1, dtype=np.int32),
+        edge_out=out,
+        edge_in=inp,
+        edge_w=w,
+        countries=country_names,
+        stages=[st.value for st in STAGES[:n_st]],
+    )
+
+
+def _facility_graph(
+    n_lots: int,
+    n_edges: int,
+    seed: int,
+    countries_per_stage: tuple[int, ...],
+    n_fac: int,
+) -> LotGraph:
+    rng = np.random.default_rng(seed)
+    n_st = len(countries_per_stage)
+    n_mine = n_lots // 5
+    per = (n_lots - n_mine) // (n_st - 1)
+    sizes = [n_mine] + [per] * (n_st - 2) + [n_lots - n_mine - per * (n_st - 2)]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    stage = np.repeat(np.arange(n_st, dtype=np.int8), sizes)
+    pool = _COUNTRY_POOL
+    country_names = sorted({c for k in countries_per_stage for c in pool[:k]})
+    c_index = {c: i for i, c in enumerate(country_names)}
+    # facility f of stage s owns the lots [f_lo, f_hi) of that stage (contiguous, by facility)
+    fac_country = []
+    fac_lo = []
+    fac_hi = []
+    lot_fac = np.empty(n_lots, dtype=np.int64)
+    country = np.empty(n_lots, dtype=np.int32)
+    for s in range(n_st):
+        local = np.array([c_index[c] for c in pool[: countries_per_stage[s]]], dtype=np.int32)
+        fc = local[rng.integers(0, local.size, n_fac)]
+        cuts = np.sort(rng.integers(0, sizes[s] + 1, n_fac - 1))
+        lo = starts[s] + np.concatenate([[0], cuts])
+        hi = starts[s] + np.concatenate([cuts, [sizes[s]]])
+        fac_country.append(fc)
+        fac_lo.append(lo)
+        fac_hi.append(hi)
+        owner = np.repeat(np.arange(n_fac), hi - lo)
+        lot_fac[starts[s] : starts[s + 1]] = owner
+        country[starts[s] : starts[s + 1]] = fc[owner]
+    # suppliers: each facility of stage s >= 1 buys from 1 (70 %) or 2 (30 %) facilities of
+    # stage s-1 that own at least one lot
+    n_out = n_lots - n_mine
+    k = np.full(n_out, n_edges // n_out, dtype=np.int64)
+    k[: n_edges - int(k.sum())] += 1
+    out = np.repeat(np.arange(n_mine, n_lots, dtype=np.int64), k)
+    out_stage = stage[out].astype(np.int64)
+    inp = np.empty(out.size, dtype=np.int64)
+    for s in range(1, n_st):
+        sel = np.flatnonzero(out_stage == s)
+        prev_lo, prev_hi = fac_lo[s - 1], fac_hi[s - 1]
+        nonempty = np.flatnonzero(prev_hi > prev_lo)
+        sup = nonempty[rng.integers(0, nonempty.size, (n_fac, 2))]
+        two = rng.random(n_fac) < 0.3
+        f = lot_fac[out[sel]]
+        pick = np.where(two[f] & (rng.random(sel.size) < 0.5), sup[f, 1], sup[f, 0])
+        lo, hi = prev_lo[pick], prev_hi[pick]
+        inp[sel] = lo + (rng.random(sel.size) * (hi - lo)).astype(np.int64)
     w = rng.uniform(0.1, 1.0, out.size)
     w /= np.bincount(out, weights=w, minlength=n_lots)[out]
     producer = np.where(stage == 0, EXTRACTED, TRANSFORMED).astype(np.int8)

@@ -141,6 +141,58 @@ def propagate_blocks(
     return X
 
 
+def propagate_sparse(
+    graph: LotGraph,
+    own_col: npt.NDArray[np.int64],
+    own_val: FloatArray,
+    col_block: npt.NDArray[np.int64],
+    n_cols: int,
+) -> sp.csr_matrix:
+    """Sparse form of :func:`propagate_blocks` for compositions that touch few columns.
+
+    ``own_col[i]`` is the column lot ``i`` sets itself (-1: none) with value ``own_val[i]``;
+    ``col_block[j]`` is the block (stage) of column ``j``. A lot inherits every column from its
+    inputs by mass (``A X``) except its own column's block, which it replaces by its own
+    entry. Rows are built level by level as sparse products; nothing is densified, so memory
+    grows with the number of (lot, column) pairs that are non-zero, not with lots x columns.
+    """
+    A = graph.A
+    n = graph.n
+    levels = graph.levels
+    first = levels[0] if levels else np.zeros(0, dtype=np.int64)
+    sel = first[own_col[first] >= 0]
+    # every row is written once, at its level, with no duplicate column: keep (row, col,
+    # value) chunks and build the CSR once per level (coo -> csr is linear; adding CSR
+    # matrices level after level would merge every earlier row again)
+    i32 = np.int32  # lots and columns fit; halves the chunks' memory
+    r_parts: list[npt.NDArray[np.int32]] = [sel.astype(i32)]
+    c_parts: list[npt.NDArray[np.int32]] = [own_col[sel].astype(i32)]
+    v_parts: list[FloatArray] = [own_val[sel]]
+
+    def build() -> sp.csr_matrix:
+        return sp.csr_matrix(
+            (np.concatenate(v_parts), (np.concatenate(r_parts), np.concatenate(c_parts))),
+            shape=(n, n_cols),
+        )
+
+    X: sp.csr_matrix | None = build()
+    for rows in levels[1:]:
+        Y = (A[rows] @ X).tocoo()  # type: ignore[operator]
+        yr = rows[Y.row]
+        oc = own_col[yr]
+        own_block = np.where(oc >= 0, col_block[np.maximum(oc, 0)], -1)
+        keep = col_block[Y.col] != own_block
+        mine = rows[own_col[rows] >= 0]
+        r_parts += [yr[keep].astype(i32), mine.astype(i32)]
+        c_parts += [Y.col[keep].astype(i32), own_col[mine].astype(i32)]
+        v_parts += [Y.data[keep], own_val[mine]]
+        del Y, yr, oc, own_block, keep
+        X = None  # free the previous level's matrix before building the next
+        X = build()
+    assert X is not None
+    return X
+
+
 def propagate_vector(
     graph: LotGraph, override: npt.NDArray[np.bool_], values: FloatArray
 ) -> FloatArray:
@@ -198,7 +250,11 @@ def build_graph(net: SupplyNetwork) -> LotGraph:
 
     def fac_of(fac_id: str, event_id: str) -> int:
         if fac_id not in fac_index:
-            raise InputError(f"event {event_id!r} references unknown facility {fac_id!r}")
+            raise InputError(
+                f"event {event_id!r} references facility {fac_id!r}, which has no (complete) "
+                "master data; expected a BusinessLocation vocabulary element with "
+                "cbvmda:countryCode and a site type (cbvmda:sst or cbvmda:ssd, or critmin:stage)"
+            )
         return fac_index[fac_id]
 
     def produce(o: int, event_id: str, kind: int, st: int, f: int) -> None:

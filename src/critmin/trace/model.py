@@ -4,7 +4,11 @@ A :class:`SupplyNetwork` is the container noun; computations live in sibling mod
 reached through its accessors (``net.check_mass_balance()``, ``net.origin()``, ...).
 
 Quantities carry a UN/CEFACT unit code (``TNE`` tonne, ``KGM`` kilogram, ``GRM`` gram,
-``LBR`` pound); every computation converts to tonnes (``qty_t``).
+``LBR`` pound, ``ONZ`` ounce, ``MGM`` milligram, ``KTN`` kilotonne); every computation converts
+to tonnes (``qty_t``). A quantity without a unit (``uom`` None) is what EPCIS says it is: a
+count of instances, never tonnes. Its ``qty_t`` is an error naming the lot, so mass balance and
+origin by mass refuse it, unless the importer could turn it into a mass from a declared mass
+per instance (see :mod:`critmin.trace.epcis`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,33 @@ if TYPE_CHECKING:
     from critmin.trace.massbalance import Violation
     from critmin.trace.origin import OriginResult
 
-UOM_TO_T: dict[str, float] = {"TNE": 1.0, "KGM": 1e-3, "GRM": 1e-6, "LBR": 0.45359237e-3}
+# UN/CEFACT Recommendation 20 codes for mass (1 lb = 0.45359237 kg, 1 oz = 28.349523125 g)
+UOM_TO_T: dict[str, float] = {
+    "TNE": 1.0,
+    "KTN": 1e3,
+    "KGM": 1e-3,
+    "GRM": 1e-6,
+    "MGM": 1e-9,
+    "LBR": 0.45359237e-3,
+    "ONZ": 28.349523125e-9,
+}
+
+
+def _check_uom(v: str | None) -> str | None:
+    if v is not None and v not in UOM_TO_T:
+        raise ValueError(
+            f"unknown unit {v!r}; expected one of {sorted(UOM_TO_T)} or none (a count)"
+        )
+    return v
+
+
+def _to_t(qty: float, uom: str | None, lot: str) -> float:
+    if uom is None:
+        raise InputError(
+            f"lot {lot!r} is a count of {qty:g} instances with no mass; declare its mass per "
+            "instance (EPCClass master data attribute critmin:massPerInstanceKg) to use it by mass"
+        )
+    return qty * UOM_TO_T[uom]
 
 
 class Stage(StrEnum):
@@ -90,39 +120,35 @@ class Lot(_Frozen):
 
     id: str
     product: str = ""
-    qty: float = Field(ge=0)
-    uom: str = "TNE"
-    value_usd: float | None = Field(default=None, ge=0)
+    qty: float = Field(ge=0, allow_inf_nan=False)
+    uom: str | None = "TNE"
+    value_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
     @field_validator("uom")
     @classmethod
-    def _uom(cls, v: str) -> str:
-        if v not in UOM_TO_T:
-            raise ValueError(f"unknown unit {v!r}; expected one of {sorted(UOM_TO_T)}")
-        return v
+    def _uom(cls, v: str | None) -> str | None:
+        return _check_uom(v)
 
     @property
     def qty_t(self) -> float:
-        return self.qty * UOM_TO_T[self.uom]
+        return _to_t(self.qty, self.uom, self.id)
 
 
 class Quantity(_Frozen):
     """A quantity of a lot inside an event (EPCIS ``QuantityElement``)."""
 
     lot: str
-    qty: float = Field(ge=0)
-    uom: str = "TNE"
+    qty: float = Field(ge=0, allow_inf_nan=False)
+    uom: str | None = "TNE"
 
     @field_validator("uom")
     @classmethod
-    def _uom(cls, v: str) -> str:
-        if v not in UOM_TO_T:
-            raise ValueError(f"unknown unit {v!r}; expected one of {sorted(UOM_TO_T)}")
-        return v
+    def _uom(cls, v: str | None) -> str | None:
+        return _check_uom(v)
 
     @property
     def qty_t(self) -> float:
-        return self.qty * UOM_TO_T[self.uom]
+        return _to_t(self.qty, self.uom, self.lot)
 
 
 class Extraction(_Frozen):
@@ -147,7 +173,7 @@ class Transformation(_Frozen):
     facility: str
     inputs: tuple[Quantity, ...]
     outputs: tuple[Quantity, ...]
-    yield_share: float = Field(default=1.0, gt=0)
+    yield_share: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
 
 class Shipment(_Frozen):

@@ -27,7 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from critmin.errors import InputError, UnknownNameError
-from critmin.trace.graph import LotGraph, build_graph, propagate_blocks, upstream_weights
+from critmin.trace.graph import LotGraph, build_graph, propagate_sparse, upstream_weights
 from critmin.trace.model import SupplyNetwork
 
 FloatArray = npt.NDArray[np.float64]
@@ -35,12 +35,23 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass
 class OriginArrays:
-    """Dense origin matrices: rows are lots, columns are (stage, country) pairs."""
+    """Origin matrices (sparse CSR): rows are lots, columns are (stage, country) pairs.
+
+    Sparse because a lot comes from few places: memory follows the non-zero shares, not
+    lots x columns (5,000,000 lots x 63 columns would be 2.5 GB per dense float64 matrix).
+    """
 
     columns: list[tuple[str, str]]
     blocks: list[tuple[int, int]]
-    mass: FloatArray
-    value: FloatArray | None
+    mass: sp.csr_matrix
+    value: sp.csr_matrix | None
+
+    def row(self, i: int, basis: str = "mass") -> dict[int, float]:
+        """Column -> share of lot ``i``."""
+        mat = self.mass if basis == "mass" else self.value
+        assert mat is not None
+        lo, hi = mat.indptr[i], mat.indptr[i + 1]
+        return dict(zip(mat.indices[lo:hi].tolist(), mat.data[lo:hi].tolist(), strict=True))
 
 
 def _columns(
@@ -68,18 +79,23 @@ def _columns(
 def origin_arrays(graph: LotGraph, unit_value_usd_per_t: FloatArray | None = None) -> OriginArrays:
     """Mass composition (and value composition if unit values are given) of every lot."""
     columns, blocks, lot_col = _columns(graph)
-    ov = graph.stage >= 0
-    rows = np.flatnonzero(ov)
     k = len(columns)
-    ones = sp.csr_matrix((np.ones(rows.size), (rows, lot_col[rows])), shape=(graph.n, k))
-    mass = propagate_blocks(graph, ov, ones, graph.stage, blocks)
+    col_block = np.zeros(k, dtype=np.int64)
+    for b, (lo, hi) in enumerate(blocks):
+        col_block[lo:hi] = b
+    mass = propagate_sparse(graph, lot_col, np.ones(graph.n), col_block, k)
     value = None
     if unit_value_usd_per_t is not None:
-        v = sp.csr_matrix((unit_value_usd_per_t[rows], (rows, lot_col[rows])), shape=(graph.n, k))
-        raw = propagate_blocks(graph, ov, v, graph.stage, blocks)
-        for lo, hi in blocks:
-            tot = raw[:, lo:hi].sum(axis=1, keepdims=True)
-            np.divide(raw[:, lo:hi], tot, out=raw[:, lo:hi], where=tot > 0)
+        uv = np.where(lot_col >= 0, np.nan_to_num(unit_value_usd_per_t), 0.0)
+        raw = propagate_sparse(graph, lot_col, uv, col_block, k)
+        # value shares are normalised per (lot, stage block), in place on the CSR data
+        row_of = np.repeat(np.arange(graph.n, dtype=np.int64), np.diff(raw.indptr))
+        key = row_of * len(blocks) + col_block[raw.indices]
+        del row_of
+        tot = np.bincount(key, weights=raw.data, minlength=graph.n * len(blocks))[key]
+        del key
+        np.divide(raw.data, tot, out=raw.data, where=tot > 0)
+        raw.data[tot <= 0] = 0.0
         value = raw
     return OriginArrays(columns=columns, blocks=blocks, mass=mass, value=value)
 
@@ -92,8 +108,9 @@ def unit_values(
     out = np.full(len(net.lots), np.nan)
     missing: set[str] = set()
     for i, lot in enumerate(net.lots):
-        if lot.value_usd is not None and lot.qty_t > 0:
-            out[i] = lot.value_usd / lot.qty_t
+        if lot.value_usd is not None:
+            # an empty lot (0 t) carries no material, so any finite unit value weighs nothing
+            out[i] = lot.value_usd / lot.qty_t if lot.qty_t > 0 else 0.0
         elif lot.product.lower() in prices:
             out[i] = prices[lot.product.lower()]
         else:
@@ -121,17 +138,21 @@ class OriginResult:
         """Tidy shares: lot, stage, country_iso3, share_mass, share_value (non-zero rows)."""
         ids = self.graph.lot_ids or []
         rows = [self._row(x) for x in lots] if lots is not None else list(range(self.graph.n))
-        m = self.arrays.mass[rows]
-        r, c = np.nonzero(m > 1e-12)
+        m = self.arrays.mass[rows].tocoo()
+        keep = m.data > 1e-12
+        order = np.lexsort((m.col[keep], m.row[keep]))  # by lot, then column
+        r, c, share = m.row[keep][order], m.col[keep][order], m.data[keep][order]
+        if self.arrays.value is not None and r.size:
+            val = np.asarray(self.arrays.value[rows][r, c]).ravel()
+        else:
+            val = np.full(r.size, np.nan)
         df = pd.DataFrame(
             {
                 "lot": [ids[rows[i]] for i in r],
                 "stage": [self.arrays.columns[j][0] for j in c],
                 "country_iso3": [self.arrays.columns[j][1] for j in c],
-                "share_mass": m[r, c],
-                "share_value": (
-                    self.arrays.value[rows][r, c] if self.arrays.value is not None else np.nan
-                ),
+                "share_mass": share,
+                "share_value": val,
             }
         )
         return df.reset_index(drop=True)
@@ -139,16 +160,16 @@ class OriginResult:
     def shares(self, lot_id: str, stage: str, basis: str = "mass") -> dict[str, float]:
         """Country -> share of one lot at one stage."""
         i = self._row(lot_id)
-        mat = self.arrays.mass if basis == "mass" else self.arrays.value
-        if mat is None:
+        if basis != "mass" and self.arrays.value is None:
             raise InputError(
                 "value basis unavailable: no declared value or reference price for products "
                 + ", ".join(self.value_missing)
             )
+        row = self.arrays.row(i, basis)
         return {
-            c: float(mat[i, j])
+            c: float(row[j])
             for j, (s, c) in enumerate(self.arrays.columns)
-            if s == stage and mat[i, j] > 1e-12
+            if s == stage and row.get(j, 0.0) > 1e-12
         }
 
     def coverage(self, lot_id: str, stage: str) -> float:

@@ -129,7 +129,7 @@ class RuleSet(_Frozen):
 def load_rules(path: str | Path) -> RuleSet:
     """Read a rules YAML file; errors name the file, line and field."""
     p = Path(path)
-    doc = load_yaml(p, what="rules file")
+    doc = load_yaml(p, what="rules file", unique_keys=True)
     doc.require_mapping("a mapping with a 'rules' list")
     try:
         rs = RuleSet.model_validate(doc.data)

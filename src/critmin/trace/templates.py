@@ -1,40 +1,45 @@
-"""RMI supplier templates (CMRT 6.x, EMRT 1.x-2.x, AMRT 1.x) from .xlsx, by version and cell.
+"""RMI supplier templates (CMRT 6.x, EMRT 1.x-2.x, AMRT 1.x) from .xlsx, by revision and cell.
 
-The templates exist in several languages, so nothing here reads header text. The template kind
-and version are found by the acronym and number pattern (``CMRT``/``EMRT``/``AMRT`` and
-``d.d``) in the title cells (rows 1-4, columns A-F) of the first sheets; every value is then
-read from the cell positions of :data:`LAYOUTS` for that kind and version. Tab names are
-English in every language edition, so sheets are looked up by name, else by position.
+Where RMI puts things (checked against the official blank templates of every revision listed in
+``docs/trace.md`` "Supplier templates"; the blank files are RMI's and are not shipped):
 
-Each layout records which cells were checked against public sources (``verified``) and which
-are critmin's inference (``TemplateLayout.unverified``, exposed on every
-:class:`SupplierTemplate`). Sources, per position, are listed in ``docs/trace.md`` section
-"Supplier templates"; in short:
+* Kind and revision: the ``Declaration`` sheet's title cell ``D2`` ("Conflict Minerals
+  Reporting Template (CMRT)", translated in other language editions but always with the
+  acronym in parentheses) and its revision cell ``J3`` ("Revision 6.4" followed by the release
+  date). critmin scans rows 1-4 of the Declaration sheet for the acronym and "Revision d.d";
+  where the Declaration sheet gives no acronym, the ``Revision`` sheet's English document title
+  (``B3``) names the kind.
+* Declaration, column D: company name row 8, declaration scope 9, description of scope 10; then
+  company unique id, id authority, address, contact name, e-mail, phone, authorizer name,
+  title, e-mail, phone, effective date on consecutive rows starting at row 12 (CMRT 6.x,
+  EMRT 1.x), 16 (EMRT 2.x, after the minerals grid in rows 12-13), 14 (AMRT 1.2) or
+  17 (AMRT 1.3, after the "Other" minerals rows 15-16).
+* Minerals in scope: CMRT tantalum, tin, gold, tungsten and EMRT 1.x cobalt and mica (fixed);
+  EMRT 2.x drop-downs ``D12 E12 G12 D13 E13 G13`` (each "Cobalt" or "(Delete Cobalt)", ...);
+  AMRT ``D12 E12 G12 H12 I12 D13 E13 G13 H13 I13`` (free text in 1.2, a list with
+  "Other [specify below]" in 1.3, the other mineral typed in row 15/16 below it).
+* Smelter List: header row 4, data from row 5. CMRT 6.x, EMRT and AMRT 1.3: A id input,
+  B metal, C smelter look-up, D name, E country, F smelter identification (CID), G source of
+  id, H street, I city, J state/province, K contact, L e-mail, M next steps, N mine name,
+  O mine country, P 100 % recycled, Q comments. AMRT 1.2: no id-input and no look-up column
+  (A metal, B name, C country, D CID, ... L mine name, M mine country, N recycled, O comments).
+* Mine List (EMRT 2.x, AMRT): data from row 5; A metal, B name of the smelter sourcing from
+  the mine, C mine name, D mine identification, E source of id, F country, G street, H city,
+  I state/province, J contact, K e-mail, L next steps, M comments.
 
-* Smelter List (all kinds): header row 4, data from row 5; CMRT 6.x, EMRT 1.x-2.x and AMRT 1.3+
-  columns A-Q = id input, metal, smelter look-up, smelter name, country, smelter
-  identification, source of id, street, city, state/province, contact name, contact e-mail,
-  proposed next steps, mine name, mine country, 100 % recycled, comments. AMRT 1.1-1.2 have no
-  id-input and no look-up column: metal in A, name in B, country in C, the rest shifted left.
-* Mine List (EMRT 2.x, AMRT 1.x): data from row 5; A metal, B name of the smelter sourcing
-  from the mine, C mine name, D mine identification, E source of the mine id, F country,
-  G street, H city, I state/province, J contact, K contact e-mail, L next steps, M comments.
-  There is no smelter-CID column: the smelter is linked by name (B) to the Smelter List.
-* Declaration: the company name in D8 (CMRT 6.x), the company-information block in rows 8-22
-  (CMRT 6.x), 7-26 (EMRT 2.1) and 8-24 (AMRT 1.3) with the field order company name,
-  declaration scope, description of scope, [minerals in scope: EMRT 2.x, AMRT], company
-  unique id, id authority, address, contact name/e-mail/phone, authorizer name/title/e-mail/
-  phone, effective date; AMRT 1.3 "Other" minerals in D15:I16. The row of each field other
-  than the CMRT company name is inferred from that order and is reported as unverified.
-* Minerals: CMRT tantalum, tin, gold, tungsten (fixed); EMRT 1.x cobalt and mica (fixed);
-  EMRT 2.x a selection of cobalt, copper, graphite, lithium, mica, nickel; AMRT a free list
-  (1.1-1.2) or a selection with "Other" (1.3) of minerals outside CMRT/EMRT scope.
+Suppliers type free text where a country or mine is expected ("Please see RCOI list...",
+"Australia, Brazil, China"): a list of countries becomes one declared source per country, any
+other text a warning on that row (``SupplierTemplate.warnings``), never an abort. Only a file
+that is no template, an unsupported revision, or a hostile workbook (more than
+:data:`MAX_SHEET_ROWS` rows, more than :data:`MAX_INFLATED_BYTES` once inflated) is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings as _pywarnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +52,31 @@ from critmin.trace.geo import resolve_country
 from critmin.trace.model import Facility, Stage, SupplyNetwork
 
 CID_RE = re.compile(r"^CID\d{6}$")
+KIND_RE = re.compile(r"\((CMRT|EMRT|AMRT|CRT)\)|\b(CMRT|EMRT|AMRT|CRT)\b")
+REVISION_RE = re.compile(r"\b(?:Revision|Rev\.?|Version)\s*(\d+)\.(\d+)", re.IGNORECASE)
 TITLE_RE = re.compile(r"\b(CMRT|EMRT|AMRT)\b\D{0,40}?(\d+)\.(\d+)")
+ENGLISH_TITLES = {
+    "conflict minerals reporting template": "CMRT",
+    "extended minerals reporting template": "EMRT",
+    "extended mineral reporting template": "EMRT",  # the EMRT Revision sheet's spelling
+    "additional minerals reporting template": "AMRT",
+    "cobalt reporting template": "CRT",
+}
+SMELTER_URI = "https://w3id.org/critmin/id/rmi-smelter/"
+# Hostile-workbook limits: the official templates have at most 6,226 rows per sheet and
+# inflate to about 11 MB; a limit far above both refuses sparse and zip-bomb files quickly.
+MAX_SHEET_ROWS = 100_000
+MAX_INFLATED_BYTES = 200 * 2**20
+# Text that means "nothing" in a country or mine cell (a formula's 0, n/a, ...)
+_EMPTY_TOKENS = frozenset({"0", "-", "--", "n/a", "na", "none", "nil", "tbd", "not applicable"})
+# "Recycled" / "Scrap" are the answers the template asks for instead of a mine country
+_RECYCLED = frozenset({"recycled", "scrap", "recycled or scrap", "recycled/scrap"})
+
+
+def smelter_uri(cid: str) -> str:
+    """The facility URI of an RMI smelter/refiner identification: ``.../rmi-smelter/CID001234``."""
+    return SMELTER_URI + cid
+
 
 # Smelter List with id-input (A) and look-up (C) columns: CMRT 6.x, EMRT 1.x-2.x, AMRT 1.3+.
 _SMELTER_LOOKUP = {
@@ -116,17 +145,32 @@ _COMPANY_FIELDS = (
     "authorizer_phone",
     "completion_date",
 )
+# English labels of column B (the official templates' English edition), written by the
+# generator so that its files look like the real ones
+_LABELS = {
+    "company_name": "Company Name (*):",
+    "declaration_scope": "Declaration Scope or Class (*):",
+    "scope_description": "Description of Scope:",
+    "company_id": "Company Unique ID:",
+    "company_id_authority": "Company Unique ID Authority:",
+    "address": "Address:",
+    "contact_name": "Contact Name (*):",
+    "contact_email": "Email – Contact (*):",
+    "contact_phone": "Phone – Contact (*):",
+    "authorizer_name": "Authorizer (*):",
+    "authorizer_title": "Title - Authorizer:",
+    "authorizer_email": "Email - Authorizer (*):",
+    "authorizer_phone": "Phone - Authorizer:",
+    "completion_date": "Effective Date (*):",
+}
 
 
-def _decl(name_row: int, after_scope_row: int) -> dict[str, str]:
-    """Declaration cells in column D in the documented field order (rows inferred)."""
-    cells = {
-        "company_name": f"D{name_row}",
-        "declaration_scope": f"D{name_row + 1}",
-        "scope_description": f"D{name_row + 2}",
-    }
+def _decl(first_company_row: int) -> dict[str, str]:
+    """Declaration cells in column D: name/scope/description in rows 8-10, then the company
+    block on consecutive rows from ``first_company_row``."""
+    cells = {"company_name": "D8", "declaration_scope": "D9", "scope_description": "D10"}
     for i, key in enumerate(_COMPANY_FIELDS):
-        cells[key] = f"D{after_scope_row + i}"
+        cells[key] = f"D{first_company_row + i}"
     return cells
 
 
@@ -136,7 +180,11 @@ def _grid(cols: str, rows: tuple[int, ...]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class TemplateLayout:
-    """Where things are in one template kind/version range, and which positions are verified."""
+    """Where things are in one template kind/revision range, and what was checked.
+
+    ``verified_against`` names the official blank revisions whose cells were compared with
+    this layout; ``unverified`` lists the fields whose cell is critmin's inference.
+    """
 
     kind: str
     major: int
@@ -147,29 +195,32 @@ class TemplateLayout:
     smelter_cols: dict[str, str]
     fixed_minerals: tuple[str, ...] = ()
     minerals_cells: tuple[str, ...] = ()
+    other_minerals_cells: tuple[str, ...] = ()
     smelter_first_row: int = 5
     mine_first_row: int = 5
     mine_cols: dict[str, str] | None = None
-    verified: frozenset[str] = frozenset()
+    verified_against: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         lo, hi = self.minors.start, self.minors.stop - 1
         if hi >= 99:
             return f"{self.kind} {self.major}.x" if lo == 0 else f"{self.kind} {self.major}.{lo}+"
+        if lo == hi:
+            return f"{self.kind} {self.major}.{lo}"
         return f"{self.kind} {self.major}.{lo}-{self.major}.{hi}"
 
     @property
     def unverified(self) -> tuple[str, ...]:
-        """Declaration fields whose cell is critmin's inference, not checked against a source."""
+        """Fields whose cell was not compared with an official blank template."""
+        if self.verified_against:
+            return ()
         keys = list(self.declaration_cells)
         if self.minerals_cells:
             keys.append("minerals")
-        return tuple(k for k in keys if k not in self.verified)
+        return (*keys, "smelter_list")
 
 
-_SMELTER_VERIFIED = frozenset({"smelter_list"})
-_MINE_VERIFIED = frozenset({"mine_list"})
 _CMRT_SHEETS = (
     "Revision",
     "Instructions",
@@ -181,8 +232,9 @@ _CMRT_SHEETS = (
     "Smelter Look-up",
 )
 _EMRT1_SHEETS = ("Instructions", "Revision", *_CMRT_SHEETS[2:])
-_EMRT2_SHEETS = (*_EMRT1_SHEETS[:5], "Mine List", *_EMRT1_SHEETS[5:])
-_AMRT_SHEETS = (
+# EMRT 2.0: Mine List after Checker
+_EMRT2_SHEETS = (*_EMRT1_SHEETS[:6], "Mine List", *_EMRT1_SHEETS[6:])
+_AMRT13_SHEETS = (
     "Revision",
     "Instructions",
     "Definitions",
@@ -194,8 +246,10 @@ _AMRT_SHEETS = (
     "Product List",
     "Smelter Look-up",
 )
-_AMRT_MINERALS = _grid("DEFGHI", (12, 13))
-_AMRT_OTHER = _grid("DEFGHI", (15, 16))
+_AMRT12_SHEETS = ("Instructions", "Revision", *_AMRT13_SHEETS[2:-1])
+_EMRT2_MINERALS = _grid("DEG", (12, 13))
+_AMRT_MINERALS = _grid("DEGHI", (12, 13))
+_AMRT_OTHER = _grid("DEGHI", (15, 16))
 
 LAYOUTS: tuple[TemplateLayout, ...] = (
     TemplateLayout(
@@ -204,10 +258,10 @@ LAYOUTS: tuple[TemplateLayout, ...] = (
         range(100),
         _CMRT_SHEETS,
         False,
-        declaration_cells=_decl(8, 11),
+        declaration_cells=_decl(12),
         smelter_cols=_SMELTER_LOOKUP,
         fixed_minerals=("tantalum", "tin", "gold", "tungsten"),
-        verified=_SMELTER_VERIFIED | {"company_name"},
+        verified_against=("6.01", "6.1", "6.22", "6.31", "6.4", "6.5"),
     ),
     TemplateLayout(
         "EMRT",
@@ -215,46 +269,71 @@ LAYOUTS: tuple[TemplateLayout, ...] = (
         range(100),
         _EMRT1_SHEETS,
         False,
-        declaration_cells=_decl(8, 11),
+        declaration_cells=_decl(12),
         smelter_cols=_SMELTER_LOOKUP,
         fixed_minerals=("cobalt", "mica"),
-        verified=_SMELTER_VERIFIED,
+        verified_against=("1.1", "1.11", "1.2", "1.3"),
     ),
     TemplateLayout(
         "EMRT",
         2,
-        range(100),
+        range(1),
         _EMRT2_SHEETS,
         True,
-        declaration_cells=_decl(7, 16),
+        declaration_cells=_decl(16),
         smelter_cols=_SMELTER_LOOKUP,
-        minerals_cells=tuple(f"D{r}" for r in range(10, 16)),
+        minerals_cells=_EMRT2_MINERALS,
         mine_cols=_MINE_COLS,
-        verified=_SMELTER_VERIFIED | _MINE_VERIFIED,
+        verified_against=("2.0",),
+    ),
+    TemplateLayout(  # 2.1 moved the Revision tab first; the cells did not move
+        "EMRT",
+        2,
+        range(1, 100),
+        ("Revision", "Instructions", *_EMRT2_SHEETS[2:]),
+        True,
+        declaration_cells=_decl(16),
+        smelter_cols=_SMELTER_LOOKUP,
+        minerals_cells=_EMRT2_MINERALS,
+        mine_cols=_MINE_COLS,
+        verified_against=("2.1",),
+    ),
+    # AMRT 1.1: no official blank could be read (the stored copy is empty); assumed as 1.2
+    TemplateLayout(
+        "AMRT",
+        1,
+        range(2),
+        _AMRT12_SHEETS,
+        True,
+        declaration_cells=_decl(14),
+        smelter_cols=_SMELTER_PLAIN,
+        minerals_cells=_AMRT_MINERALS,
+        mine_cols=_MINE_COLS,
     ),
     TemplateLayout(
         "AMRT",
         1,
-        range(3),
-        tuple(s for s in _AMRT_SHEETS if s != "Smelter Look-up"),
+        range(2, 3),
+        _AMRT12_SHEETS,
         True,
-        declaration_cells=_decl(8, 17),
+        declaration_cells=_decl(14),
         smelter_cols=_SMELTER_PLAIN,
         minerals_cells=_AMRT_MINERALS,
         mine_cols=_MINE_COLS,
-        verified=_SMELTER_VERIFIED | _MINE_VERIFIED,
+        verified_against=("1.2",),
     ),
     TemplateLayout(
         "AMRT",
         1,
         range(3, 100),
-        _AMRT_SHEETS,
+        _AMRT13_SHEETS,
         True,
-        declaration_cells=_decl(8, 17),
+        declaration_cells=_decl(17),
         smelter_cols=_SMELTER_LOOKUP,
-        minerals_cells=_AMRT_MINERALS + _AMRT_OTHER,
+        minerals_cells=_AMRT_MINERALS,
+        other_minerals_cells=_AMRT_OTHER,
         mine_cols=_MINE_COLS,
-        verified=_SMELTER_VERIFIED | _MINE_VERIFIED,
+        verified_against=("1.3",),
     ),
 )
 SUPPORTED = "CMRT 6.x, EMRT 1.x-2.x, AMRT 1.x"
@@ -262,7 +341,7 @@ _OTHER = "other [specify below]"
 
 
 def layout_for(kind: str, version: str) -> TemplateLayout:
-    """The layout of a template kind and ``major.minor`` version; a clear error if unsupported."""
+    """The layout of a template kind and ``major.minor`` revision; a clear error if unsupported."""
     m = re.fullmatch(r"(\d+)\.(\d+)", version.strip())
     if m is None:
         raise InputError(f"template version {version!r} is not of the form major.minor")
@@ -274,6 +353,8 @@ def layout_for(kind: str, version: str) -> TemplateLayout:
 
 
 class Smelter(BaseModel):
+    """A Smelter List row. ``country`` is ISO3, or empty when the row gave no usable one."""
+
     model_config = ConfigDict(frozen=True)
     row: int
     metal: str
@@ -307,8 +388,10 @@ class DeclaredSourcing(BaseModel):
 class SupplierTemplate(BaseModel):
     """The content of one RMI reporting template.
 
-    ``unverified`` names the declaration fields read from cells that critmin inferred rather
-    than checked against a public source (see ``docs/trace.md``).
+    ``warnings`` name the cells whose content was not what the template asks for (free text
+    instead of a country, a malformed CID, ...); those values were left out, the rest of the
+    row kept. ``unverified`` names fields read from cells not checked against an official
+    blank of this revision (see ``docs/trace.md``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -321,11 +404,18 @@ class SupplierTemplate(BaseModel):
     mines: tuple[Mine, ...]
     sourcing: tuple[DeclaredSourcing, ...]
     unverified: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def _smelter_id(self, s: Smelter) -> str:
+        return smelter_uri(s.cid) if s.cid else f"{self.kind.lower()}-smelter-row{s.row}"
 
     def facilities(self) -> tuple[Facility, ...]:
+        """Smelters (stage refining, id :func:`smelter_uri`) and mines with a known country."""
         out: dict[str, Facility] = {}
         for s in self.smelters:
-            fid = s.cid or f"{self.kind.lower()}-smelter-row{s.row}"
+            if not s.country:
+                continue
+            fid = self._smelter_id(s)
             out.setdefault(
                 fid,
                 Facility(
@@ -333,6 +423,8 @@ class SupplierTemplate(BaseModel):
                 ),
             )
         for m in self.mines:
+            if not m.country:
+                continue
             out.setdefault(
                 m.mine_id,
                 Facility(
@@ -351,7 +443,56 @@ def _text(v: Any) -> str:
         return ""
     if isinstance(v, dt.datetime | dt.date):
         return v.isoformat()[:10]
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
     return str(v).strip()
+
+
+class _Grid:
+    """The values of a sheet's first rows, by cell address (read once, read-only mode)."""
+
+    def __init__(self, ws: Any, max_row: int, max_col: int = 12) -> None:
+        self.cells: dict[str, Any] = {}
+        from openpyxl.utils import get_column_letter
+
+        for r, row in enumerate(
+            ws.iter_rows(min_row=1, max_row=max_row, max_col=max_col, values_only=True), 1
+        ):
+            for c, v in enumerate(row, 1):
+                if v is not None:
+                    self.cells[f"{get_column_letter(c)}{r}"] = v
+
+    def text(self, addr: str) -> str:
+        return _text(self.cells.get(addr))
+
+
+def check_workbook_archive(p: Path) -> None:
+    """Refuse an .xlsx that would inflate past :data:`MAX_INFLATED_BYTES` (a zip bomb)."""
+    try:
+        with zipfile.ZipFile(p) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError(
+            f"not a readable .xlsx workbook ({type(exc).__name__})", where=str(p)
+        ) from None
+    if total > MAX_INFLATED_BYTES:
+        raise InputError(
+            f"workbook inflates to {total / 2**20:,.0f} MiB; RMI templates inflate to about "
+            f"11 MiB (limit {MAX_INFLATED_BYTES / 2**20:,.0f} MiB)",
+            where=str(p),
+        )
+
+
+def _rows(ws: Any, name: str, where: str) -> int:
+    """The number of rows a sheet declares, refused above :data:`MAX_SHEET_ROWS`."""
+    n = int(ws.max_row or 0)
+    if n > MAX_SHEET_ROWS:
+        raise InputError(
+            f"sheet '{name}' declares {n:,} rows; RMI templates have at most ~6,300 "
+            f"(limit {MAX_SHEET_ROWS:,})",
+            where=where,
+        )
+    return n
 
 
 def _sheet(wb: Any, name: str, lay: TemplateLayout, path: str) -> Any:
@@ -363,68 +504,95 @@ def _sheet(wb: Any, name: str, lay: TemplateLayout, path: str) -> Any:
     raise InputError(f"{lay.label} template has no '{name}' sheet (position {idx + 1})", where=path)
 
 
-def _country(text: str, where: str) -> str:
-    try:
-        return resolve_country(text)
-    except CritminError as exc:
-        raise InputError(f"{exc}; expected a country name or ISO code", where=where) from None
-
-
 def detect(wb: Any, path: str) -> tuple[str, str]:
-    """(kind, 'major.minor') from the title cells of the first sheets."""
-    for ws in wb.worksheets[:4]:
-        for row in ws.iter_rows(min_row=1, max_row=4, max_col=6, values_only=True):
-            for v in row:
-                m = TITLE_RE.search(_text(v))
-                if m:
-                    return m.group(1), f"{m.group(2)}.{m.group(3)}"
-    raise InputError(
-        f"not an RMI reporting template: no 'CMRT|EMRT|AMRT <version>' title in rows 1-4 of the "
-        f"first sheets; supported: {SUPPORTED}",
-        where=path,
-    )
+    """(kind, 'major.minor'): the Declaration sheet's title and revision cells (rows 1-4),
+    else the Revision sheet's English title, else the title cells of the first sheets."""
+    kind: str | None = None
+    version: str | None = None
+    sheets = [wb["Declaration"]] if "Declaration" in wb.sheetnames else []
+    sheets += [ws for ws in wb.worksheets[:4] if ws not in sheets]
+    for ws in sheets:
+        grid = _Grid(ws, 4)
+        for addr in sorted(grid.cells, key=lambda a: (int(re.sub(r"\D", "", a)), a)):
+            t = grid.text(addr)
+            if kind is None and (m := KIND_RE.search(t)):
+                kind = m.group(1) or m.group(2)
+            if version is None and (m := REVISION_RE.search(t)):
+                version = f"{m.group(1)}.{m.group(2)}"
+            if (kind is None or version is None) and (m := TITLE_RE.search(t)):
+                kind = kind or m.group(1)
+                version = version or f"{m.group(2)}.{m.group(3)}"
+        if kind and version:
+            break
+    if kind is None and "Revision" in wb.sheetnames:
+        title = _Grid(wb["Revision"], 4).text("B3").lower()
+        kind = ENGLISH_TITLES.get(title)
+    if kind is None or version is None:
+        raise InputError(
+            "not an RMI reporting template: no 'CMRT|EMRT|AMRT' title and 'Revision d.d' in "
+            f"Declaration!D2:J3 (rows 1-4 of the first sheets); supported: {SUPPORTED}",
+            where=path,
+        )
+    return kind, version
 
 
-def _minerals(decl: Any, lay: TemplateLayout) -> tuple[str, ...]:
+def _minerals(decl: _Grid, lay: TemplateLayout) -> tuple[str, ...]:
     if not lay.minerals_cells:
         return lay.fixed_minerals
     out: list[str] = []
+    others = dict(zip(lay.minerals_cells, lay.other_minerals_cells, strict=False))
     for c in lay.minerals_cells:
-        for part in re.split(r"[,;/]", _text(decl[c].value)):
+        raw = decl.text(c)
+        if raw.strip().lower() == _OTHER and c in others:
+            raw = decl.text(others[c])
+        for part in re.split(r"[,;/]", raw):
             x = part.strip().lower()
-            if x and x != _OTHER and not x.startswith("delete") and x not in out:
+            if x and x != _OTHER and not x.startswith("(delete") and x not in out:
                 out.append(x)
     return tuple(out)
 
 
 def read_template(path: str | Path) -> SupplierTemplate:
-    """Read a CMRT/EMRT/AMRT .xlsx by its version's cell positions."""
+    """Read a CMRT/EMRT/AMRT .xlsx by its revision's cell positions."""
     import openpyxl
 
     p = Path(path)
     where = str(p)
-    try:
-        wb = openpyxl.load_workbook(p, read_only=False, data_only=True)
-    except FileNotFoundError:
-        raise InputError("file not found", where=where) from None
-    except Exception as exc:  # openpyxl raises many types for non-xlsx input
-        raise InputError(
-            f"not a readable .xlsx workbook ({type(exc).__name__})", where=where
-        ) from None
+    if p.is_dir():
+        raise InputError("is a directory; expected an RMI template .xlsx", where=where)
+    if not p.exists():
+        raise InputError("file not found", where=where)
+    check_workbook_archive(p)
+    # openpyxl warns (UserWarning) about Excel features it drops on reading, e.g. the official
+    # templates' conditional-formatting extensions; they do not touch the values read here
+    with _pywarnings.catch_warnings():
+        _pywarnings.simplefilter("ignore", UserWarning)
+        try:
+            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for non-xlsx input
+            raise InputError(
+                f"not a readable .xlsx workbook ({type(exc).__name__})", where=where
+            ) from None
+        try:
+            return _read(wb, where)
+        finally:
+            wb.close()
+
+
+def _read(wb: Any, where: str) -> SupplierTemplate:
     kind, version = detect(wb, where)
     lay = layout_for(kind, version)
-    decl = _sheet(wb, "Declaration", lay, where)
-    declaration = {k: _text(decl[c].value) for k, c in lay.declaration_cells.items()}
+    warnings: list[str] = []
+    decl = _Grid(_sheet(wb, "Declaration", lay, where), 30)
+    declaration = {k: decl.text(c) for k, c in lay.declaration_cells.items()}
     if not declaration["company_name"]:
-        raise InputError(
-            f"company name is empty; expected it in {lay.label} "
-            f"Declaration!{lay.declaration_cells['company_name']}",
-            where=where,
+        warnings.append(
+            f"Declaration!{lay.declaration_cells['company_name']}: company name is empty"
         )
-    smelters, sourcing = _read_smelters(wb, lay, kind, where)
+    smelters, sourcing = _read_smelters(wb, lay, kind, where, warnings)
     mines: list[Mine] = []
-    if lay.mine_list and lay.mine_cols and ("Mine List" in wb.sheetnames or kind == "EMRT"):
-        mines, mine_sourcing = _read_mines(wb, lay, kind, where, smelters)
+    if lay.mine_list and lay.mine_cols and "Mine List" in wb.sheetnames:
+        mines, mine_sourcing = _read_mines(wb, lay, kind, where, smelters, warnings=warnings)
         sourcing.extend(mine_sourcing)
     return SupplierTemplate(
         source=where,
@@ -436,18 +604,65 @@ def read_template(path: str | Path) -> SupplierTemplate:
         mines=tuple(mines),
         sourcing=tuple(sourcing),
         unverified=lay.unverified,
+        warnings=tuple(warnings),
     )
 
 
+def _country_or_warn(text: str, cell: str, what: str, warnings: list[str]) -> str:
+    """ISO3 of a country cell; empty (with a warning naming the cell) for free text."""
+    if not text or text.lower() in _EMPTY_TOKENS:
+        return ""
+    try:
+        return resolve_country(text)
+    except CritminError as exc:
+        warnings.append(f"{cell}: {what} {text[:60]!r} is not a country ({exc}); left out")
+        return ""
+
+
+def _countries(text: str) -> tuple[list[str], list[str]]:
+    """(countries, other parts) of a list like 'Australia, Brazil, China, see website'."""
+    text = re.sub(r"\bR\s*/\s*S\b", "recycled", text, flags=re.IGNORECASE)  # "R/S" shorthand
+    parts = [x.strip(" .") for x in re.split(r"[,;/\n]|\band\b", text) if x.strip(" .")]
+    out: list[str] = []
+    rest: list[str] = []
+    for x in parts:
+        if x.lower() in _RECYCLED:
+            continue
+        try:
+            iso3 = resolve_country(x)
+        except CritminError:
+            rest.append(x)
+            continue
+        if iso3 not in out:
+            out.append(iso3)
+    return out, rest
+
+
+def _col_index(letter: str) -> int:
+    from openpyxl.utils import column_index_from_string
+
+    return int(column_index_from_string(letter)) - 1
+
+
+def _iter_rows(ws: Any, name: str, first: int, cols: dict[str, str], where: str) -> Any:
+    n = _rows(ws, name, where)
+    width = max(_col_index(c) for c in cols.values()) + 1
+    idx = {k: _col_index(c) for k, c in cols.items()}
+    for r, row in enumerate(
+        ws.iter_rows(min_row=first, max_row=max(n, first), max_col=width, values_only=True), first
+    ):
+        vals = {k: _text(row[i]) if i < len(row) else "" for k, i in idx.items()}
+        yield r, vals
+
+
 def _read_smelters(
-    wb: Any, lay: TemplateLayout, kind: str, where: str
+    wb: Any, lay: TemplateLayout, kind: str, where: str, warnings: list[str]
 ) -> tuple[list[Smelter], list[DeclaredSourcing]]:
     smelters: list[Smelter] = []
     sourcing: list[DeclaredSourcing] = []
     ws = _sheet(wb, "Smelter List", lay, where)
     col = lay.smelter_cols
-    for r in range(lay.smelter_first_row, ws.max_row + 1):
-        vals = {k: _text(ws[f"{c}{r}"].value) for k, c in col.items()}
+    for r, vals in _iter_rows(ws, "Smelter List", lay.smelter_first_row, col, where):
         name = vals["name"] or vals.get("lookup", "")
         cid_col = col["cid"]
         cid_raw = vals["cid"]
@@ -455,47 +670,62 @@ def _read_smelters(
             cid_col, cid_raw = col["id_input"], vals["id_input"]
         if not (vals["metal"] or name or cid_raw):
             continue
-        cell = f"{where}: Smelter List!"
+        cell = "Smelter List!"
         if not vals["metal"]:
-            raise InputError(
-                "metal is empty; expected the metal of this smelter",
-                where=f"{cell}{col['metal']}{r}",
-            )
-        if not vals["country"]:
-            raise InputError("smelter country is empty", where=f"{cell}{col['country']}{r}")
-        cid = cid_raw or None
+            warnings.append(f"{cell}{col['metal']}{r}: metal is empty; row left out")
+            continue
+        cid: str | None = cid_raw or None
         if cid is not None and not CID_RE.match(cid):
-            raise InputError(
-                f"smelter identification {cid!r} is malformed; "
-                "expected 'CID' + 6 digits (e.g. CID001234)",
-                where=f"{cell}{cid_col}{r}",
+            warnings.append(
+                f"{cell}{cid_col}{r}: smelter identification {cid!r} is malformed; expected "
+                "'CID' + 6 digits (e.g. CID001234); row kept without it"
             )
-        country = _country(vals["country"], f"{cell}{col['country']}{r}")
+            cid = None
+        country = _country_or_warn(
+            vals["country"], f"{cell}{col['country']}{r}", "smelter country", warnings
+        )
+        if not vals["country"]:
+            warnings.append(f"{cell}{col['country']}{r}: smelter country is empty")
         metal = vals["metal"].lower()
         smelters.append(
             Smelter(
                 row=r, metal=metal, name=name, country=country, cid=cid, recycled=vals["recycled"]
             )
         )
-        if vals["mine_name"] or vals["mine_country"]:
-            mc = vals["mine_country"]
-            sourcing.append(
-                DeclaredSourcing(
-                    smelter=cid or f"{kind.lower()}-smelter-row{r}",
-                    metal=metal,
-                    mine=vals["mine_name"],
-                    mine_country=(
-                        None
-                        if mc.lower() in ("", "recycled", "scrap")
-                        else _country(mc, f"{cell}{col['mine_country']}{r}")
-                    ),
+        mine, mc = vals["mine_name"], vals["mine_country"]
+        mine = "" if mine.lower() in _EMPTY_TOKENS else mine
+        mc = "" if mc.lower() in _EMPTY_TOKENS else mc
+        if not (mine or mc):
+            continue
+        smelter_id = smelter_uri(cid) if cid else f"{kind.lower()}-smelter-row{r}"
+        if mc.lower() in _RECYCLED:
+            countries: list[str | None] = [None]
+        elif not mc:
+            countries = [None]
+        else:
+            found, rest = _countries(mc)
+            countries = list(found) or [None]
+            if rest:
+                left = ", ".join(repr(x[:40]) for x in rest[:3]) + (" ..." if len(rest) > 3 else "")
+                warnings.append(
+                    f"{cell}{col['mine_country']}{r}: mine country text {left} names no "
+                    f"country; left out" + (f" (kept: {', '.join(found)})" if found else "")
                 )
+        for c in countries:
+            sourcing.append(
+                DeclaredSourcing(smelter=smelter_id, metal=metal, mine=mine, mine_country=c)
             )
     return smelters, sourcing
 
 
 def _read_mines(
-    wb: Any, lay: TemplateLayout, kind: str, where: str, smelters: list[Smelter]
+    wb: Any,
+    lay: TemplateLayout,
+    kind: str,
+    where: str,
+    smelters: list[Smelter],
+    *,
+    warnings: list[str],
 ) -> tuple[list[Mine], list[DeclaredSourcing]]:
     """Mine List rows; the sourcing smelter is matched by name (and metal) to the Smelter List."""
     assert lay.mine_cols is not None
@@ -504,30 +734,28 @@ def _read_mines(
     sourcing: list[DeclaredSourcing] = []
     ws = _sheet(wb, "Mine List", lay, where)
     col = lay.mine_cols
-    for r in range(lay.mine_first_row, ws.max_row + 1):
-        vals = {k: _text(ws[f"{c}{r}"].value) for k, c in col.items()}
+    for r, vals in _iter_rows(ws, "Mine List", lay.mine_first_row, col, where):
         if not (vals["metal"] or vals["name"] or vals["mine_id"] or vals["smelter_name"]):
             continue
-        cell = f"{where}: Mine List!"
-        if not vals["country"]:
-            raise InputError(
-                "mine country is empty; expected the mine's country",
-                where=f"{cell}{col['country']}{r}",
-            )
+        cell = "Mine List!"
         metal = vals["metal"].lower()
         smelter = by_name.get((metal, vals["smelter_name"].casefold()))
         if vals["smelter_name"] and smelter is None:
-            raise InputError(
-                f"smelter {vals['smelter_name']!r} ({metal or 'no metal'}) is not on the "
-                "Smelter List; expected the name of a listed smelter of the same metal",
-                where=f"{cell}{col['smelter_name']}{r}",
+            warnings.append(
+                f"{cell}{col['smelter_name']}{r}: smelter {vals['smelter_name']!r} "
+                f"({metal or 'no metal'}) is not on the Smelter List; mine kept unlinked"
             )
+        country = _country_or_warn(
+            vals["country"], f"{cell}{col['country']}{r}", "mine country", warnings
+        )
+        if not vals["country"]:
+            warnings.append(f"{cell}{col['country']}{r}: mine country is empty")
         mine = Mine(
             row=r,
             mine_id=vals["mine_id"] or f"{kind.lower()}-mine-row{r}",
             metal=metal,
             name=vals["name"],
-            country=_country(vals["country"], f"{cell}{col['country']}{r}"),
+            country=country,
             smelter_name=vals["smelter_name"],
             smelter_cid=smelter.cid if smelter else None,
         )
@@ -535,13 +763,22 @@ def _read_mines(
         if smelter is not None:
             sourcing.append(
                 DeclaredSourcing(
-                    smelter=smelter.cid or f"{kind.lower()}-smelter-row{smelter.row}",
+                    smelter=smelter_uri(smelter.cid)
+                    if smelter.cid
+                    else f"{kind.lower()}-smelter-row{smelter.row}",
                     metal=metal,
                     mine=mine.mine_id,
-                    mine_country=mine.country,
+                    mine_country=mine.country or None,
                 )
             )
     return mines, sourcing
+
+
+_TITLES = {
+    "CMRT": "Conflict Minerals Reporting Template",
+    "EMRT": "Extended Minerals Reporting Template",
+    "AMRT": "Additional Minerals Reporting Template",
+}
 
 
 def write_template(
@@ -554,14 +791,16 @@ def write_template(
     mines: list[dict[str, str]] | None = None,
     minerals: tuple[str, ...] = (),
     title: str | None = None,
+    release_date: str = "",
 ) -> None:
-    """Write a template-shaped workbook (critmin's own generator, for tests and examples).
+    """Write a workbook in the official layout of ``kind`` ``version`` (tests and examples).
 
-    It follows the same :data:`LAYOUTS` as the reader, tab names and order included.
-    ``smelters`` / ``mines`` rows use the keys of the layout's column maps (``metal``,
-    ``name``, ``country``, ``cid``, ``smelter_name``, ...). ``minerals`` fill the layout's
-    minerals cells one per cell. ``title`` overrides the title text of cell B2, e.g. to
-    produce a translated template.
+    Reproduces what the reader relies on, as RMI's English edition has it: the tab names and
+    order, the Declaration title ``D2`` ("... (CMRT)"), revision ``J3`` ("Revision 6.4"), the
+    Revision sheet's title ``B3``, the labels of column B, the Smelter/Mine List header row 4
+    and data from row 5. ``smelters`` / ``mines`` rows use the keys of the layout's column maps
+    (``metal``, ``name``, ``country``, ``cid``, ``smelter_name``, ...); ``minerals`` fill the
+    minerals cells one per cell; ``title`` replaces the ``D2`` text (a translated edition).
     """
     import openpyxl
 
@@ -572,9 +811,16 @@ def write_template(
         if name == "Mine List" and mines is None:
             continue
         wb.create_sheet(name)
+    rev = wb["Revision"]
+    rev["B2"] = "DOCUMENT TITLE"
+    rev["B3"] = _TITLES[kind.upper()]
     decl = wb["Declaration"]
-    decl["B2"] = title or f"Reporting Template ({kind}) Version {version}"
-    wb[lay.sheet_order[0]]["B2"] = title or f"{kind} Revision {version}"
+    decl["D2"] = title or f"{_TITLES[kind.upper()]} ({kind.upper()})"
+    decl["D3"] = "English"
+    decl["J3"] = f"Revision {version}" + (f"\n{release_date}" if release_date else "")
+    decl["B7"] = "Company Information"
+    for k, c in lay.declaration_cells.items():
+        decl[f"B{c[1:]}"] = _LABELS[k]
     for k, v in declaration.items():
         decl[lay.declaration_cells[k]] = v
     if minerals:
@@ -585,14 +831,16 @@ def write_template(
         for c, m in zip(lay.minerals_cells, minerals, strict=False):
             decl[c] = m
     ws = wb["Smelter List"]
-    for k in ("metal", "name", "country", "cid"):
-        ws[f"{lay.smelter_cols[k]}4"] = f"({k})"
+    for k, c in lay.smelter_cols.items():
+        ws[f"{c}4"] = k.replace("_", " ").capitalize()
     for i, row in enumerate(smelters):
         for k, v in row.items():
             ws[f"{lay.smelter_cols[k]}{lay.smelter_first_row + i}"] = v
     if mines is not None:
         assert lay.mine_cols is not None
         ws = wb["Mine List"]
+        for k, c in lay.mine_cols.items():
+            ws[f"{c}4"] = k.replace("_", " ").capitalize()
         for i, row in enumerate(mines):
             for k, v in row.items():
                 ws[f"{lay.mine_cols[k]}{lay.mine_first_row + i}"] = v

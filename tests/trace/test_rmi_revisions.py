@@ -1,0 +1,202 @@
+"""Every supported RMI template revision, against facts read from RMI's official blank files.
+
+RMI's blank templates are copyrighted ("© Responsible Minerals Initiative. All rights
+reserved") and are not shipped. The table below was read by hand from the official blanks of
+each revision (the files RMI publishes at responsiblemineralsinitiative.org, as mirrored in the
+public repository github.com/cirscn/cm-reporting, folder ``app/templates``): the Declaration
+sheet's revision cell ``J3``, the first two tabs, and the rows of the column-B labels
+"Company Name (*)" (always row 8), "Company Unique ID" and "Effective Date (*)", plus the
+minerals drop-down cells (from the sheets' data-validation ranges). The generated files
+reproduce that layout; a supplier's filled copy must read back every value it was given.
+
+``CRITMIN_RMI_TEMPLATES=/path/to/folder`` (files named ``RMI_<KIND>_<revision>.xlsx``) also
+runs the reader on the official blanks themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from critmin.trace.templates import layout_for, read_template, write_template
+
+# kind, revision, J3 text, first two tabs, row of "Company Unique ID", row of "Effective Date",
+# minerals cells (empty: fixed minerals)
+OFFICIAL = [
+    ("CMRT", "6.01", "Revision 6.01\nMay 19, 2020", ("Revision", "Instructions"), 12, 22, ()),
+    ("CMRT", "6.1", "Revision 6.1\nApril 28, 2021", ("Revision", "Instructions"), 12, 22, ()),
+    ("CMRT", "6.22", "Revision 6.22\nMay 11, 2022", ("Revision", "Instructions"), 12, 22, ()),
+    ("CMRT", "6.31", "Revision 6.31\nMay 26, 2023", ("Revision", "Instructions"), 12, 22, ()),
+    ("CMRT", "6.4", "Revision 6.4\nApril 26, 2024", ("Revision", "Instructions"), 12, 22, ()),
+    ("CMRT", "6.5", "Revision 6.5\nApril 25, 2025", ("Revision", "Instructions"), 12, 22, ()),
+    ("EMRT", "1.1", "Revision 1.1\nOctober 14, 2022", ("Instructions", "Revision"), 12, 22, ()),
+    ("EMRT", "1.11", "Revision 1.11\nNovember 4, 2022", ("Instructions", "Revision"), 12, 22, ()),
+    ("EMRT", "1.2", "Revision 1.2\nMay 12, 2023", ("Instructions", "Revision"), 12, 22, ()),
+    ("EMRT", "1.3", "Revision 1.3\nApril 26, 2024", ("Instructions", "Revision"), 12, 22, ()),
+    (
+        "EMRT",
+        "2.0",
+        "Revision 2.0\nApril 25, 2025",
+        ("Instructions", "Revision"),
+        16,
+        26,
+        ("D12", "E12", "G12", "D13", "E13", "G13"),
+    ),
+    (
+        "EMRT",
+        "2.1",
+        "Revision 2.1\nOctober 17, 2025",
+        ("Revision", "Instructions"),
+        16,
+        26,
+        ("D12", "E12", "G12", "D13", "E13", "G13"),
+    ),
+    (
+        "AMRT",
+        "1.2",
+        "Revision 1.2\nOctober 4, 2024",
+        ("Instructions", "Revision"),
+        14,
+        24,
+        ("D12", "E12", "G12", "H12", "I12", "D13", "E13", "G13", "H13", "I13"),
+    ),
+    (
+        "AMRT",
+        "1.3",
+        "Revision 1.3\nOctober 17, 2025",
+        ("Revision", "Instructions"),
+        17,
+        27,
+        ("D12", "E12", "G12", "H12", "I12", "D13", "E13", "G13", "H13", "I13"),
+    ),
+]
+DECLARATION = {
+    "company_name": "Example Components Co.",
+    "declaration_scope": "C. User defined",
+    "scope_description": "Magnet assemblies",
+    "company_id": "GLN 0614141000012",
+    "company_id_authority": "GS1",
+    "address": "1 Example Street, Example City",
+    "contact_name": "Compliance desk",
+    "contact_email": "compliance@example.com",
+    "contact_phone": "+1 555 0100",
+    "authorizer_name": "Head of sourcing",
+    "authorizer_title": "Director",
+    "authorizer_email": "sourcing@example.com",
+    "authorizer_phone": "+1 555 0101",
+    "completion_date": "2026-03-31",
+}
+
+
+def _smelters(kind: str, version: str) -> list[dict[str, str]]:
+    metal = {"CMRT": "Tin", "EMRT": "Cobalt", "AMRT": "Silver"}[kind]
+    rows = [
+        {"metal": metal, "name": "Example Smelter A", "country": "Malaysia", "cid": "CID001234"},
+        {"metal": metal, "name": "Example Smelter B", "country": "Peru", "cid": "CID000042"},
+    ]
+    if layout_for(kind, version).smelter_cols.get("mine_name"):
+        rows[0] |= {"mine_name": "Example Mine", "mine_country": "Indonesia"}
+    return rows
+
+
+@pytest.mark.parametrize(("kind", "version", "j3", "tabs", "id_row", "date_row", "cells"), OFFICIAL)
+def test_official_layout_is_recognised_and_read_back(  # noqa: PLR0917 - one table row
+    tmp_path: Path,
+    kind: str,
+    version: str,
+    j3: str,
+    tabs: tuple[str, str],
+    id_row: int,
+    date_row: int,
+    cells: tuple[str, ...],
+) -> None:
+    lay = layout_for(kind, version)
+    p = tmp_path / f"RMI_{kind}_{version}.xlsx"
+    minerals = ("cobalt", "lithium") if kind == "EMRT" and cells else ()
+    minerals = ("silver", "zinc") if kind == "AMRT" else minerals
+    mines = None
+    if lay.mine_list:
+        mines = [
+            {
+                "metal": _smelters(kind, version)[1]["metal"],
+                "smelter_name": "Example Smelter B",
+                "name": "Example Mine B",
+                "mine_id": "MINE-PE-1",
+                "country": "Peru",
+            }
+        ]
+    write_template(
+        p,
+        kind,
+        version,
+        declaration=DECLARATION,
+        smelters=_smelters(kind, version),
+        mines=mines,
+        minerals=minerals,
+        release_date=j3.split("\n")[1],
+    )
+    # the generated file has the official cells (positions from the table, not from LAYOUTS)
+    wb = openpyxl.load_workbook(p)
+    d = wb["Declaration"]
+    assert d["J3"].value == j3
+    assert "(" + kind + ")" in d["D2"].value
+    assert tuple(wb.sheetnames[:2]) == tabs
+    assert d["D8"].value == DECLARATION["company_name"]
+    assert d[f"D{id_row}"].value == DECLARATION["company_id"]
+    assert d[f"D{date_row}"].value == DECLARATION["completion_date"]
+    assert tuple(c for c in cells if d[c].value) == cells[: len(minerals)]
+    wb.close()
+    # ... and the reader finds kind, revision and every value
+    t = read_template(p)
+    assert (t.kind, t.version) == (kind, version)
+    assert t.declaration == DECLARATION
+    assert t.unverified == ()
+    assert t.warnings == ()
+    assert [(s.name, s.country, s.cid) for s in t.smelters] == [
+        ("Example Smelter A", "MYS", "CID001234"),
+        ("Example Smelter B", "PER", "CID000042"),
+    ]
+    if minerals:
+        assert t.minerals == minerals
+    if mines:
+        assert [(m.mine_id, m.country, m.smelter_cid) for m in t.mines] == [
+            ("MINE-PE-1", "PER", "CID000042")
+        ]
+
+
+def test_amrt_11_is_read_but_reported_unverified(tmp_path: Path) -> None:
+    """No official AMRT 1.1 blank could be read (the public copy is an empty file): its
+    layout is assumed to be 1.2's and every field is reported unverified."""
+    p = tmp_path / "amrt11.xlsx"
+    write_template(p, "AMRT", "1.1", declaration=DECLARATION, smelters=[], mines=[])
+    t = read_template(p)
+    assert t.version == "1.1"
+    assert "company_name" in t.unverified
+
+
+def test_revision_sheet_names_the_kind(tmp_path: Path) -> None:
+    """A Declaration title without the acronym (edited by a supplier): the Revision sheet's
+    English title (B3) still names the kind."""
+    p = tmp_path / "x.xlsx"
+    write_template(p, "EMRT", "1.3", declaration=DECLARATION, smelters=[], title="Declaración")
+    wb = openpyxl.load_workbook(p)
+    wb["Revision"]["B3"] = "Extended Mineral Reporting Template"
+    wb.save(p)
+    assert read_template(p).kind == "EMRT"
+
+
+OFFICIAL_DIR = os.environ.get("CRITMIN_RMI_TEMPLATES")
+
+
+@pytest.mark.skipif(not OFFICIAL_DIR, reason="set CRITMIN_RMI_TEMPLATES to RMI's blank files")
+@pytest.mark.parametrize(("kind", "version"), [(k, v) for k, v, *_ in OFFICIAL])
+def test_official_blank_files(kind: str, version: str) -> None:  # pragma: no cover - opt-in
+    p = Path(str(OFFICIAL_DIR)) / f"RMI_{kind}_{version}.xlsx"
+    if not p.exists():
+        pytest.skip(f"{p} not present")
+    t = read_template(p)
+    assert (t.kind, t.version) == (kind, version)
+    assert t.unverified == ()
