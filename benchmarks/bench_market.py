@@ -42,14 +42,18 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import highspy
 import numpy as np
 
-from critmin.market.compile import CompiledMarket, clear_caches, compile_market
+from critmin.market import engine
+from critmin.market.compile import CompiledMarket, compile_market
 from critmin.market.engine import run_market
 from critmin.market.lp import ClearingLP, ColumnLayout, ExtraColumn
+from critmin.market.probe import Probe
 from critmin.scenarios.loader import LoadedScenario, load_study
 from critmin.scenarios.runner import count_months, run_study
 from critmin.scenarios.spec import Months
@@ -65,7 +69,6 @@ class NaiveLP:
         self.cm, self.extras = cm, extras
         self.layout = _layout(cm, extras)
         self.objectives: list[float] = []
-        self.solver_seconds = self.highs_seconds = self.update_seconds = 0.0
 
     def solve(
         self, cost: np.ndarray, upper: np.ndarray, quota_upper: np.ndarray | None = None
@@ -130,14 +133,14 @@ class LinopyLP:
 
     def __init__(self, cm: CompiledMarket, extras: list[ExtraColumn], every: int = 1) -> None:
         self.cm, self.extras, self.every = cm, extras, every
+        self.ref_probe = Probe(objectives=[])
         self.layout = _layout(cm, extras)
-        self.critmin = ClearingLP(cm, extras)
+        self.critmin = ClearingLP(cm, extras, probe=self.ref_probe)
         self.month = 0  # index of the month being solved (advanced by ``next_month``)
         self.months: set[int] = set()  # sampled months solved with linopy
         self.seconds = 0.0  # inside the linopy build + solve + read of sampled months
         self.solves = 0
         self.max_rel_gap = 0.0  # |linopy - critmin| / (1 + |critmin|), same LP, every solve
-        self.solver_seconds = self.highs_seconds = self.update_seconds = 0.0  # not measured
 
     def next_month(self, _label: str) -> None:
         self.month += 1
@@ -148,7 +151,8 @@ class LinopyLP:
         ref = self.critmin.solve(cost, upper, quota_upper)
         if self.month % self.every:
             return ref
-        ref_objective = float(self.critmin.highs.getInfo().objective_function_value)
+        assert self.ref_probe.objectives is not None
+        ref_objective = self.ref_probe.objectives[-1]
         t0 = time.perf_counter()
         col, price, objective = self._build_and_solve(cost, upper, quota_upper)
         self.seconds += time.perf_counter() - t0
@@ -249,13 +253,17 @@ def _layout(cm: CompiledMarket, extras: list[ExtraColumn]) -> ColumnLayout:
     )
 
 
-class RecordingLP(ClearingLP):
-    """critmin's LP recording each solve's objective (verification only, never timed); the
-    batched month loop records too, so the check covers the path the timed runs take."""
-
-    def __init__(self, cm: CompiledMarket, extras: list[ExtraColumn]) -> None:
-        super().__init__(cm, extras)
-        self.objectives: list[float] = []
+@contextmanager
+def _engine_lp(factory: Any) -> Iterator[None]:
+    """Let :func:`run_market` build ``factory``'s solver object instead of its
+    :class:`ClearingLP` (the baselines are driven by the same month loop and instruments);
+    a benchmark-only substitution, not an engine option."""
+    saved = engine.ClearingLP
+    engine.ClearingLP = factory  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        engine.ClearingLP = saved  # type: ignore[misc]
 
 
 def _markets(loaded: list[LoadedScenario]) -> list[tuple[CompiledMarket, list[Any]]]:
@@ -270,17 +278,24 @@ def _markets(loaded: list[LoadedScenario]) -> list[tuple[CompiledMarket, list[An
 
 
 def _run_all(loaded: list[LoadedScenario], factory: Any) -> list[tuple[Any, Any]]:
-    """Compile every market and run it with ``factory``; returns (LP object, run) pairs."""
+    """Compile every market and run it with ``factory`` as the solver object; returns
+    (solver object, run) pairs."""
     lps: list[Any] = []
-    runs: list[Any] = []
 
-    def make(cm: CompiledMarket, extras: list[ExtraColumn]) -> Any:
+    def make(cm: CompiledMarket, extras: list[ExtraColumn], **_: Any) -> Any:
         lps.append(factory(cm, extras))
         return lps[-1]
 
-    for cm, instruments in _markets(loaded):
-        runs.append(run_market(cm, instruments, lp_factory=make))
+    runs = []
+    with _engine_lp(make):
+        for cm, instruments in _markets(loaded):
+            runs.append(run_market(cm, instruments))
     return list(zip(lps, runs, strict=True))
+
+
+def _run_critmin(loaded: list[LoadedScenario], probe: Probe | None = None) -> list[Any]:
+    """Compile every market and run it with critmin's engine (a probe if given)."""
+    return [run_market(cm, instruments, probe=probe) for cm, instruments in _markets(loaded)]
 
 
 def _measure_linopy(loaded: list[LoadedScenario], every: int) -> dict[str, Any]:
@@ -293,17 +308,17 @@ def _measure_linopy(loaded: list[LoadedScenario], every: int) -> dict[str, Any]:
         return {"skipped": "linopy not installed: pip install -r requirements-bench.lock"}
     lps: list[LinopyLP] = []
 
-    def make(cm: CompiledMarket, extras: list[ExtraColumn]) -> Any:  # ClearingLP's interface
+    def make(cm: CompiledMarket, extras: list[ExtraColumn], **_: Any) -> Any:
         lps.append(LinopyLP(cm, extras, every))
         return lps[-1]
 
     def next_month(label: str) -> None:
         lps[-1].next_month(label)
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _engine_lp(make):
         warnings.simplefilter("error")  # a linopy warning would mean a changed formulation
         for cm, instruments in _markets(loaded):
-            run_market(cm, instruments, lp_factory=make, on_month=next_month)
+            run_market(cm, instruments, on_month=next_month)
     months = sum(len(lp.months) for lp in lps)
     seconds = sum(lp.seconds for lp in lps)
     return {
@@ -336,19 +351,17 @@ def _objective_gap(loaded: list[LoadedScenario]) -> tuple[int, float]:
     """(solves, max relative gap) between the naive and critmin objective of every month's
     final solve (iteration counts may differ where duals are degenerate)."""
     naive_lps = _run_all(loaded, NaiveLP)
-    crit_lps = _run_all(loaded, RecordingLP)
-    solves = sum(len(lp.objectives) for lp, _ in crit_lps)
-    gap = max(
-        float(np.max(np.abs(a - b) / (1.0 + np.abs(a))))
-        for (n_lp, n_run), (c_lp, c_run) in zip(naive_lps, crit_lps, strict=True)
-        for a, b in [
-            (
-                np.array(n_lp.objectives)[np.cumsum(n_run.iterations) - 1],
-                np.array(c_lp.objectives)[np.cumsum(c_run.iterations) - 1],
-            )
-        ]
-    )
-    return solves, gap
+    gaps = []
+    solves = 0
+    for (n_lp, n_run), (cm, instruments) in zip(naive_lps, _markets(loaded), strict=True):
+        probe = Probe(objectives=[])
+        c_run = run_market(cm, instruments, probe=probe)
+        assert probe.objectives is not None
+        solves += len(probe.objectives)
+        a = np.array(n_lp.objectives)[np.cumsum(n_run.iterations) - 1]
+        b = np.array(probe.objectives)[np.cumsum(c_run.iterations) - 1]
+        gaps.append(float(np.max(np.abs(a - b) / (1.0 + np.abs(a)))))
+    return solves, max(gaps)
 
 
 def _measure(label: str, loaded: list[LoadedScenario]) -> dict[str, Any]:
@@ -359,25 +372,16 @@ def _measure(label: str, loaded: list[LoadedScenario]) -> dict[str, Any]:
     engine_s: list[tuple[float, float, float]] = []  # (wall, in Highs.run, in any HiGHS call)
     series_rows = 0
     for _ in range(REPEATS):  # interleaved, so both see the same machine load
-        # every timed run starts without compile's value-keyed caches, as `critmin run` does
-        clear_caches()
         t0 = time.perf_counter()
         _run_all(loaded, NaiveLP)
         naive_s.append(time.perf_counter() - t0)
         # critmin over the naive side's scope: compile + months (no tables, metrics, comparison)
-        clear_caches()
+        probe = Probe()
         t0 = time.perf_counter()
-        pairs = _run_all(loaded, ClearingLP)
+        _run_critmin(loaded, probe)
         wall = time.perf_counter() - t0
-        engine_s.append(
-            (
-                wall,
-                sum(run.solver_seconds for _, run in pairs),
-                sum(run.highs_seconds for _, run in pairs),
-            )
-        )
+        engine_s.append((wall, probe.highs_run_s, probe.highs_calls_s))
         timings: dict[str, float] = {}
-        clear_caches()
         t0 = time.perf_counter()
         series, _summary = run_study(loaded, timings=timings)
         crit_s.append(time.perf_counter() - t0)
