@@ -4,7 +4,8 @@ What is stored (one compressed ``.npz`` per case under ``tests/golden/``): for e
 every scenario of the case, the arrays :func:`~critmin.market.compile.compile_market` resolves
 (capacities, bids, tariffs, route bounds, quota limits, node numbering) and the series
 :func:`~critmin.market.engine.run_market` solves (prices, supply, demand, flows, conversions,
-wedges, instrument columns, iterations). ``tests/market/test_golden.py`` recomputes them and
+wedges, instrument columns, iterations) and every instrument's report (series rows and headline
+metrics). ``tests/market/test_golden.py`` recomputes them and
 compares: compiled arrays exactly, solved series to a tight tolerance (they are HiGHS's optima:
 a different HiGHS build may move the last bits).
 
@@ -80,6 +81,8 @@ SOLVED = (
 )
 #: solved fields compared exactly (iteration counts, convergence flags)
 SOLVED_EXACT = ("iterations", "converged")
+#: instrument report fields (rows and headline metrics), values compared to the tolerance
+REPORT_VALUES = ("row_values", "metric_values")
 RTOL = 1e-9
 ATOL = 1e-6  # t and usd_per_t: far below any figure a user reads
 
@@ -99,6 +102,9 @@ def cases() -> dict[str, list[LoadedScenario]]:
     # a scenario written for these tests: every kind compile_market resolves, in two markets
     for path in sorted((HERE / "cases").glob("*.yaml")):
         out[f"case_{path.stem}"] = [load_scenario(str(path))]
+    # the FORGE levy's variants of bound, damping, window and membership on a small market
+    levy = HERE / "cases" / "levy"
+    out["case_levy"] = [load_scenario(str(p)) for p in sorted(levy.glob("*.yaml"))]
     return out
 
 
@@ -121,6 +127,15 @@ def arrays(loaded: list[LoadedScenario]) -> dict[str, npt.NDArray[Any]]:
             out[f"{key}/compiled/{name}"] = np.asarray(getattr(cm, name))
         for name in SOLVED + SOLVED_EXACT:
             out[f"{key}/solved/{name}"] = np.asarray(getattr(run, name))
+        for i, (inst, report) in enumerate(run.reports):
+            where = f"{key}/report/{i}_{inst}"
+            rows = report.rows
+            out[f"{where}/row_labels"] = np.array(
+                [f"{r.month}|{r.product}|{r.region}|{r.variable}|{r.unit}" for r in rows], dtype=str
+            )
+            out[f"{where}/row_values"] = np.array([r.value for r in rows], dtype=float)
+            out[f"{where}/metric_names"] = np.array(list(report.metrics), dtype=str)
+            out[f"{where}/metric_values"] = np.array(list(report.metrics.values()), dtype=float)
     return out
 
 
@@ -140,7 +155,7 @@ def differences(case: str, now: dict[str, npt.NDArray[Any]]) -> list[str]:
         a, b = old[key], now[key]
         if a.shape != b.shape or a.dtype != b.dtype:
             problems.append(f"{key}: {a.dtype}{a.shape} stored, {b.dtype}{b.shape} now")
-        elif "/solved/" in key and key.rsplit("/", 1)[1] in SOLVED:
+        elif key.rsplit("/", 1)[1] in (*SOLVED, *REPORT_VALUES) and "/compiled/" not in key:
             if not np.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True):
                 worst = float(np.nanmax(np.abs(a - b))) if a.size else 0.0
                 problems.append(f"{key}: differs by up to {worst:.3g}")
@@ -154,6 +169,8 @@ def max_abs_difference(case: str, now: dict[str, npt.NDArray[Any]]) -> float:
     worst = 0.0
     with np.load(path_of(case)) as stored:
         for key in stored.files:
+            if stored[key].dtype.kind not in "fiub":
+                continue  # labels: compared exactly by differences()
             a, b = stored[key].astype(float), now[key].astype(float)
             if a.shape != b.shape:
                 return float("inf")

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from tests.golden import arrays, cases, differences, max_abs_difference, path_of
+from tests.golden import arrays, cases, compare, differences, max_abs_difference, path_of
 
 
 def main(argv: list[str]) -> int:
@@ -26,6 +26,16 @@ def main(argv: list[str]) -> int:
         problems = differences(case, now)
         worst = max_abs_difference(case, now) if not problems else float("nan")
         print(f"{case}: {'same' if not problems else 'DIFFERS'}, max |diff| {worst:.3g}")
+        for p in problems[:20]:
+            print(f"  {p}")
+        failed += bool(problems)
+    now = compare.figures()
+    if update:
+        compare.write(now)
+        print(f"comparison figures: wrote {compare.PATH.name}")
+    else:
+        problems = compare.differences(now)
+        print(f"comparison figures: {'same' if not problems else 'DIFFERS'}")
         for p in problems[:20]:
             print(f"  {p}")
         failed += bool(problems)
