@@ -17,6 +17,7 @@ conversion outputs, route exporters, route importers.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -397,18 +398,25 @@ def define_tariffs(frame: Frame, routes: Routes) -> tuple[FloatArray, FloatArray
 
 
 def define_bans(frame: Frame, routes: Routes) -> FloatArray:
-    """``(n_months, n_routes)`` route upper bounds: 0 where a ban (the market's or a shock's)
-    is in force, unbounded elsewhere. Bans naming an exporter outside the market do nothing."""
+    """``(n_months, n_routes)`` route upper bounds: 0 where a ban (the market's or an
+    ``export_ban`` shock's) is in force, unbounded elsewhere."""
     upper = np.full((frame.n_months, len(routes)), INF)
-    bans: list[ExportBan | ExportBanShock] = list(frame.market.export_bans)
-    bans += [s for s in frame.shocks if isinstance(s, ExportBanShock)]
+    apply_bans(frame, routes, [*frame.market.export_bans, *frame.shocks], upper)
+    return upper
+
+
+def apply_bans(
+    frame: Frame, routes: Routes, bans: Sequence[ExportBan | Shock], upper: FloatArray
+) -> None:
+    """Set ``upper`` to 0 on the routes each ban (``ExportBan`` or ``export_ban`` shock; other
+    shocks are skipped) closes in its months. A ban naming an exporter outside the market
+    does nothing."""
     for ban in bans:
-        if ban.exporter not in frame.regions:
+        if not isinstance(ban, ExportBan | ExportBanShock) or ban.exporter not in frame.regions:
             continue
         products = [ban.product] if isinstance(ban.product, str) else ban.product
         mask = routes.select([ban.exporter], ban.to, products, frame)
         upper[frame.window(ban.start, ban.end)[:, None] & mask[None, :]] = 0.0
-    return upper
 
 
 def define_quotas(frame: Frame, routes: Routes) -> tuple[list[IntArray], FloatArray]:
@@ -519,6 +527,55 @@ def compile_market(
         reexport=market.reexport,
         _cited=(market, supply_blocks),
         _labels=frame.labels,
+    )
+
+
+def apply_shocks(cm: CompiledMarket, shocks: Sequence[Shock]) -> CompiledMarket:
+    """``cm`` with more shocks, without compiling again: the same steps as
+    :func:`compile_market` (bans, then outages, then demand surges) on copies of its arrays;
+    shocks for another mineral are skipped. Equal to compiling with the market's shocks
+    followed by ``shocks``, bit for bit (``tests/market/test_variants.py``)."""
+    market = Market(mineral=cm.mineral)  # the steps below read no market field
+    frame = Frame(
+        market=market,
+        months=cm.months,
+        labels=cm.month_labels(),
+        regions=list(cm.regions),
+        products=list(cm.products),
+        shocks=[s for s in shocks if s.mineral in (None, cm.mineral)],
+        nodes=NodeNumbering(len(cm.products)),
+    )
+    routes = Routes(
+        exporter=cm.node_region[cm.r_from_node],
+        importer=cm.node_region[cm.r_to_node],
+        product=cm.node_product[cm.r_from_node],
+        transport=cm.r_transport,
+        from_node=cm.r_from_node,
+        to_node=cm.r_to_node,
+    )
+    r_upper = cm.r_upper.copy()
+    apply_bans(frame, routes, frame.shocks, r_upper)
+    supply = _compiled_blocks(cm, cm.s_node, cm.s_cost, cm.s_cap, cm.s_name)
+    conversions = _compiled_blocks(cm, cm.k_out_node, cm.k_cost, cm.k_cap, cm.k_name)
+    demand = _compiled_blocks(cm, cm.d_node, cm.d_wtp, cm.d_qty, cm.d_name)
+    apply_outages(frame, supply, conversions)
+    apply_demand_surges(frame, demand)
+    return dataclasses.replace(
+        cm, s_cap=supply.qty, k_cap=conversions.qty, d_qty=demand.qty, r_upper=r_upper
+    )
+
+
+def _compiled_blocks(
+    cm: CompiledMarket, node: IntArray, price: FloatArray, qty: FloatArray, name: list[str]
+) -> Blocks:
+    """A compiled block kind as :class:`Blocks` (quantities copied: the shocks scale them)."""
+    return Blocks(
+        node=node,
+        region=cm.node_region[node],
+        product=cm.node_product[node],
+        price=price,
+        qty=qty.copy(),
+        name=name,
     )
 
 
