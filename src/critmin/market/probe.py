@@ -51,3 +51,9 @@ class Probe:
         self.simplex_iterations += iterations
         if self.objectives is not None:
             self.objectives.append(objective)
+
+    def record_kept(self, objective: float) -> None:
+        """One solve answered from the kept basis (no HiGHS call)."""
+        self.basis_kept += 1
+        if self.objectives is not None:
+            self.objectives.append(objective)
