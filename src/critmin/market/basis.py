@@ -91,62 +91,78 @@ class KeptBasis:
         (quota and origin rows; node rows are ``>= 0``)."""
         self.highs = highs
         self.a = a
+        n, m = a.n_cols, a.n_rows
         is_col = basic >= 0
+        # variables indexed 0..n-1 (columns) then n..n+m-1 (row activities)
+        self.b_var = np.where(is_col, basic, n - basic - 1).astype(np.int64)
         self.b_is_col = is_col
-        self.b_cols = np.where(is_col, basic, 0).astype(np.int64)
-        self.b_rows = np.where(is_col, 0, -basic - 1).astype(np.int64)
-        self.col_b = self.b_cols[is_col]
-        self.row_b = self.b_rows[~is_col]
-        self.row_b_upper = row_is_upper[self.row_b]
+        self.b_cost_col = np.where(is_col, basic, 0).astype(np.int64)
         self.sign = np.where(is_col, 1.0, -1.0)  # HiGHS's logical is -r_i
-        nonbasic = np.ones(a.n_cols, dtype=bool)
-        nonbasic[self.col_b] = False
-        # where each nonbasic column sits: at its upper bound (> 0), at 0, or fixed at 0
-        self.at_upper = nonbasic & (col_upper > 0) & (col_value == col_upper)
-        self.fixed = nonbasic & (col_upper == 0)
-        self.at_lower = nonbasic & ~self.at_upper & ~self.fixed
-        row_nonbasic = np.ones(a.n_rows, dtype=bool)
-        row_nonbasic[self.row_b] = False
-        self.row_at_upper = row_nonbasic & row_is_upper
-        self.row_at_lower = row_nonbasic & ~row_is_upper
+        # lower bounds of the basic variables: 0 (columns, node rows), -inf (quota, origin rows)
+        row_lower = np.where(row_is_upper, -np.inf, 0.0)
+        self.b_lower = np.concatenate([np.zeros(n), row_lower])[self.b_var]
+        # nonbasic variables: where each sits; +1 at its lower bound (reduced cost >= 0),
+        # -1 at its upper bound (<= 0), 0 basic or fixed at 0 (a column with upper bound 0)
+        basic_all = np.zeros(n + m, dtype=bool)
+        basic_all[self.b_var] = True
+        upper_all = np.concatenate([col_upper, np.where(row_is_upper, 0.0, np.inf)])
+        is_row_upper = np.concatenate([np.zeros(n, dtype=bool), row_is_upper])
+        col_at_upper = np.concatenate(
+            [(col_upper > 0) & (col_value == col_upper), np.zeros(m, dtype=bool)]
+        )
+        self.at_upper = ~basic_all & (col_at_upper | is_row_upper)
+        fixed = ~basic_all & (upper_all == 0) & ~is_row_upper
+        fixed[n:] = False
+        self.fixed = np.flatnonzero(fixed)
+        self.dual_sign = np.where(basic_all | fixed, 0.0, np.where(self.at_upper, -1.0, 1.0))
+        # A x_N needs only the columns at their upper bound (the others are 0)
+        cols_up = np.flatnonzero(self.at_upper[:n])
+        entries = np.isin(a.entry_col, cols_up)
+        self.up_index = a.index[entries]
+        self.up_value = a.value[entries]
+        self.up_col = a.entry_col[entries]
+        # the costs whose dual feasibility was last shown, and their duals: months that
+        # change only bounds (growing demand) need no dual check
+        self.dual_ok_cost: FloatArray | None = None
+        self.dual_ok_pi: FloatArray | None = None
 
     def answer(
         self, cost: FloatArray, upper: FloatArray, row_upper: FloatArray
     ) -> tuple[FloatArray, FloatArray] | None:
         """``(col_value, row_dual)`` of the kept basis under the new data if it is optimal,
         else None. ``row_upper``: every row's upper bound (node rows: inf)."""
-        if upper[self.fixed].any():
+        n, m = self.a.n_cols, self.a.n_rows
+        if len(self.fixed) and upper[self.fixed].any():
             return None  # a fixed column opened: which bound it sits at is not known
-        x = np.where(self.at_upper, upper, 0.0)
-        r_n = np.where(self.row_at_upper, row_upper, 0.0)
-        if np.isinf(x).any() or np.isinf(r_n).any():
+        bound = np.concatenate([upper, row_upper])
+        v = np.where(self.at_upper, bound, 0.0)  # nonbasic values (basic ones set below)
+        if np.isinf(v).any():
             return None  # a variable at its upper bound lost it (a bound or quota lifted)
-        status, y = self.highs.getBasisSolve(r_n - self.a.times(x))
+        a_x = np.bincount(self.up_index, weights=self.up_value * v[self.up_col], minlength=m)
+        status, y = self.highs.getBasisSolve(v[n:] - a_x)
         if status != _OK:
             return None
         v_b = y * self.sign  # B v_B = -N v_N in [A, -I] terms
-        x_b = v_b[self.b_is_col]
-        r_b = v_b[~self.b_is_col]
-        up = self.row_b_upper
-        if (
-            (x_b < -TOL).any()
-            or (x_b > upper[self.col_b] + TOL).any()
-            or (r_b[up] > row_upper[self.row_b][up] + TOL).any()
-            or (r_b[~up] < -TOL).any()  # node rows: activity >= 0
-        ):
-            return None
+        if (v_b - self.b_lower).min() < -TOL or (v_b - bound[self.b_var]).max() > TOL:
+            return None  # primal infeasible under the new bounds
+        pi = self._duals(cost)
+        if pi is None:
+            return None  # dual infeasible under the new costs
+        v[self.b_var] = v_b
+        return v[:n], pi
+
+    def _duals(self, cost: FloatArray) -> FloatArray | None:
+        """The basis's duals under ``cost`` if they are dual feasible, else None."""
+        if self.dual_ok_cost is not None and np.array_equal(cost, self.dual_ok_cost):
+            return self.dual_ok_pi
         status, pi = self.highs.getBasisTransposeSolve(
-            np.where(self.b_is_col, cost[self.b_cols], 0.0)
+            np.where(self.b_is_col, cost[self.b_cost_col], 0.0)
         )
         if status != _OK:
             return None
-        d = cost - self.a.transpose_times(pi)
-        if (
-            (d[self.at_lower] < -TOL).any()
-            or (d[self.at_upper] > TOL).any()
-            or (pi[self.row_at_lower] < -TOL).any()
-            or (pi[self.row_at_upper] > TOL).any()
-        ):
+        reduced = np.concatenate([cost - self.a.transpose_times(pi), pi])
+        if (reduced * self.dual_sign).min() < -TOL:
             return None
-        x[self.col_b] = x_b
-        return x, np.asarray(pi, dtype=np.float64)
+        self.dual_ok_cost = cost.copy()
+        self.dual_ok_pi = np.asarray(pi, dtype=np.float64)
+        return self.dual_ok_pi

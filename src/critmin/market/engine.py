@@ -493,11 +493,14 @@ class _MonthLoop:
         self.e_sign = np.array([e.sign for e in ctx.extras], dtype=float)
         self.has_adval = bool((cm.r_ad_valorem > 0).any())
         self.r_base = cm.r_transport[None, :] + cm.r_specific  # (n_months, n_r)
+        self.s, self.d = slice(0, lay.d0), slice(lay.d0, lay.r0)
+        self.r, self.k, self.e = slice(lay.r0, lay.k0), slice(lay.k0, lay.e0), slice(lay.e0, None)
         self.cost = np.zeros(lay.n_cols)
         self.upper = np.zeros(lay.n_cols)
-        self.cost[: lay.d0] = cm.s_cost
-        self.cost[lay.d0 : lay.r0] = -cm.d_wtp
-        self.cost[lay.k0 : lay.e0] = cm.k_cost
+        self.cost[self.s] = cm.s_cost
+        self.cost[self.d] = -cm.d_wtp
+        self.cost[self.k] = cm.k_cost
+        self.no_wedge = np.zeros(lay.n_r)
         self.previous: _Solved | None = None
         self.last_price = np.zeros(cm.n_nodes)
 
@@ -509,16 +512,23 @@ class _MonthLoop:
             self.probe.instruments_s += time.perf_counter() - t0
 
     def _solve(self, t: int, month: str, iteration: int, adval: FloatArray) -> _Solved:
-        """Assemble month ``t``'s costs and bounds from the view and solve."""
-        cm, lay, view = self.cm, self.lay, self.view
-        cost, upper = self.cost, self.upper
-        cost[lay.r0 : lay.k0] = self.r_base[t] + view.r_wedge + adval
-        cost[lay.e0 :] = self.e_sign * view.e_price  # supply: +price, demand: -wtp
-        upper[: lay.d0] = view.s_cap
-        upper[lay.d0 : lay.r0] = view.d_qty
-        upper[lay.r0 : lay.k0] = view.r_upper
-        upper[lay.k0 : lay.e0] = cm.k_cap[t]
-        upper[lay.e0 :] = view.e_qty
+        """Assemble month ``t``'s costs and bounds and solve: from the view the instruments
+        acted on, or (no instruments) straight from the compiled rows."""
+        cm, cost, upper = self.cm, self.cost, self.upper
+        if self.instruments:
+            view = self.view
+            cost[self.r] = self.r_base[t] + view.r_wedge + adval
+            cost[self.e] = self.e_sign * view.e_price  # supply: +price, demand: -wtp
+            upper[self.s] = view.s_cap
+            upper[self.d] = d_qty = view.d_qty.copy()
+            upper[self.r] = view.r_upper
+            upper[self.e] = view.e_qty
+        else:
+            cost[self.r] = self.r_base[t] + adval if self.has_adval else self.r_base[t]
+            upper[self.s] = cm.s_cap[t]
+            upper[self.d] = d_qty = cm.d_qty[t]
+            upper[self.r] = cm.r_upper[t]
+        upper[self.k] = cm.k_cap[t]
         try:
             col, price = self.lp.solve(cost, upper, cm.q_upper[t])
         except SolverError as exc:
@@ -528,7 +538,7 @@ class _MonthLoop:
                 month=month,
                 iteration=iteration,
             ) from None
-        return _Solved(self.ctx, month, col, price, lay, d_qty=view.d_qty.copy())
+        return _Solved(self.ctx, month, col, price, self.lay, d_qty=d_qty)
 
     def month(
         self, t: int, month: str, tol_rel: float, max_iterations: int
@@ -537,15 +547,18 @@ class _MonthLoop:
         of the final solve)``."""
         cm, view = self.cm, self.view
         rate = cm.r_ad_valorem[t]
-        adval = rate * np.maximum(self.last_price[cm.r_from_node], 0.0)
+        adval = self.no_wedge
+        if self.has_adval:
+            adval = rate * np.maximum(self.last_price[cm.r_from_node], 0.0)
         status = SolveStatus.ITERATION_LIMIT
         for iteration in range(1, max_iterations + 1):
-            view.reset(t, month)
-            view.previous = self.previous
-            t0 = self._tick()
-            for inst in self.instruments:
-                inst.before_solve(month, view)
-            self._tock(t0)
+            if self.instruments:
+                view.reset(t, month)
+                view.previous = self.previous
+                t0 = self._tick()
+                for inst in self.instruments:
+                    inst.before_solve(month, view)
+                self._tock(t0)
             applied = adval
             solved = self._solve(t, month, iteration, adval)
             self.previous = solved
@@ -607,12 +620,16 @@ def run_market(
         out_price[t] = solved.node_price
         out_col[t] = solved.col
         out_tw[t] = cm.r_specific[t] + applied
-        out_iw[t] = view.r_wedge
-        out_scap[t] = view.s_cap
-        out_dqty[t] = view.d_qty
-        out_eqty[t] = view.e_qty
+        if instruments:  # what the instruments made of the month (else: the compiled rows)
+            out_iw[t] = view.r_wedge
+            out_scap[t] = view.s_cap
+            out_dqty[t] = view.d_qty
+            out_eqty[t] = view.e_qty
         if on_month is not None:
             on_month(month)
+    if not instruments:
+        out_scap[:] = cm.s_cap
+        out_dqty[:] = cm.d_qty
     t0 = loop._tick()
     reports = [(inst.name, inst.finalize()) for inst in instruments]
     loop._tock(t0)

@@ -168,7 +168,7 @@ class ClearingLP:
                 col, dual = known
                 if probe is not None:
                     probe.record_kept(float(cost @ col))
-                return col, dual[: self.n_nodes]
+                return col, dual[: self.n_nodes].copy()
         t0 = time.perf_counter() if probe is not None else 0.0
         # push only what changed since the last solve (HiGHS keeps the basis either way)
         changed = np.flatnonzero(cost != self._cost).astype(np.int32)
