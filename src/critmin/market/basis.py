@@ -105,19 +105,14 @@ class KeptBasis:
         # -1 at its upper bound (<= 0), 0 basic or fixed at 0 (a column with upper bound 0)
         basic_all = np.zeros(n + m, dtype=bool)
         basic_all[self.b_var] = True
-        upper_all = np.concatenate([col_upper, np.where(row_is_upper, 0.0, np.inf)])
-        is_row_upper = np.concatenate([np.zeros(n, dtype=bool), row_is_upper])
-        col_at_upper = np.concatenate(
-            [(col_upper > 0) & (col_value == col_upper), np.zeros(m, dtype=bool)]
-        )
-        self.at_upper = ~basic_all & (col_at_upper | is_row_upper)
-        fixed = ~basic_all & (upper_all == 0) & ~is_row_upper
-        fixed[n:] = False
+        at_upper = np.concatenate([(col_upper > 0) & (col_value == col_upper), row_is_upper])
+        self.at_upper = ~basic_all & at_upper
+        fixed = np.zeros(n + m, dtype=bool)
+        fixed[:n] = ~basic_all[:n] & (col_upper == 0)
         self.fixed = np.flatnonzero(fixed)
         self.dual_sign = np.where(basic_all | fixed, 0.0, np.where(self.at_upper, -1.0, 1.0))
         # A x_N needs only the columns at their upper bound (the others are 0)
-        cols_up = np.flatnonzero(self.at_upper[:n])
-        entries = np.isin(a.entry_col, cols_up)
+        entries = self.at_upper[:n][a.entry_col]
         self.up_index = a.index[entries]
         self.up_value = a.value[entries]
         self.up_col = a.entry_col[entries]

@@ -212,6 +212,7 @@ class Frame:
 
 
 def make_frame(market: Market, months: Sequence[str], shocks: Sequence[Shock]) -> Frame:
+    """The frame of ``market`` over ``months`` with the shocks that name it (or every market)."""
     codes = np.array([month_index(m) for m in months], dtype=np.int64)
     products = market.product_ids()
     regions = list(dict.fromkeys(market.region_list()))
