@@ -116,11 +116,6 @@ class KeptBasis:
         self.up_index = a.index[entries]
         self.up_value = a.value[entries]
         self.up_col = a.entry_col[entries]
-        # the same entries grouped by row, for A x_N of many months at once
-        order = np.argsort(self.up_index, kind="stable")
-        self.up_rows, self.up_starts = np.unique(self.up_index[order], return_index=True)
-        self.up_col_by_row = self.up_col[order]
-        self.up_value_by_row = self.up_value[order]
         # the costs whose dual feasibility was last shown, and their duals: months that
         # change only bounds (growing demand) need no dual check
         self.dual_ok_cost: FloatArray | None = None
@@ -166,45 +161,3 @@ class KeptBasis:
         self.dual_ok_cost = cost.copy()
         self.dual_ok_pi = np.asarray(pi, dtype=np.float64)
         return self.dual_ok_pi
-
-    def answer_months(
-        self, cost: FloatArray, upper: FloatArray, row_upper: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
-        """:meth:`answer` for consecutive months that share ``cost``: ``upper`` and
-        ``row_upper`` hold one row per month. Returns ``(col_values, row_dual)`` of the
-        leading months the kept basis answers (``col_values`` has one row per answered month,
-        possibly none; ``row_dual`` is theirs, the same for every such month). The checks are
-        those of :meth:`answer`, made for all months at once; only the basis solve is one
-        HiGHS call per month."""
-        n, m = self.a.n_cols, self.a.n_rows
-        k = len(upper)
-        pi = self._duals(cost)
-        if pi is None or k == 0:
-            return np.zeros((0, n)), np.zeros(m)
-        bound = np.concatenate([upper, row_upper], axis=1)
-        v = np.where(self.at_upper, bound, 0.0)
-        ok = ~np.isinf(v).any(axis=1)
-        if len(self.fixed):
-            ok &= ~upper[:, self.fixed].any(axis=1)
-        a_x = np.zeros((k, m))
-        if len(self.up_rows):
-            terms = self.up_value_by_row * v[:, self.up_col_by_row]
-            a_x[:, self.up_rows] = np.add.reduceat(terms, self.up_starts, axis=1)
-        rhs = v[:, n:] - a_x
-        n_ok = int(np.argmin(ok)) if not ok.all() else k
-        v_b = np.empty((n_ok, len(self.b_var)))
-        upper_b = bound[:n_ok, self.b_var]
-        for i in range(n_ok):  # stop at the first month the basis does not answer
-            status, y = self.highs.getBasisSolve(rhs[i])
-            row = y * self.sign
-            if (
-                status != _OK
-                or (row - self.b_lower).min(initial=np.inf) < -TOL
-                or (row - upper_b[i]).max(initial=-np.inf) > TOL
-            ):
-                n_ok = i
-                break
-            v_b[i] = row
-        v = v[:n_ok]
-        v[:, self.b_var] = v_b[:n_ok]
-        return v[:, :n], pi

@@ -49,9 +49,6 @@ def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 TOL_REL = 1e-6
 MAX_ITERATIONS = 50
-#: months a plain chain checks against the kept basis in one pass (bounds memory: a block
-#: holds AHEAD x (columns + rows) floats)
-AHEAD = 12
 
 
 class SolveStatus(StrEnum):
@@ -504,11 +501,6 @@ class _MonthLoop:
         self.cost[self.d] = -cm.d_wtp
         self.cost[self.k] = cm.k_cost
         self.no_wedge = np.zeros(lay.n_r)
-        # one solve a month, straight from the compiled rows: months the kept basis answers
-        # can be taken a block at a time (ahead); a block ends where route costs change
-        self.plain = not self.instruments and not self.has_adval
-        changes = np.flatnonzero((self.r_base[1:] != self.r_base[:-1]).any(axis=1)) + 1
-        self.cost_changes = np.append(changes, len(cm.months))
         self.previous: _Solved | None = None
         self.last_price = np.zeros(cm.n_nodes)
 
@@ -547,18 +539,6 @@ class _MonthLoop:
                 iteration=iteration,
             ) from None
         return _Solved(self.ctx, month, col, price, self.lay, d_qty=d_qty)
-
-    def ahead(self, t: int) -> tuple[FloatArray, FloatArray]:
-        """Months ``t, t + 1, ...`` (at most :data:`AHEAD`, with month ``t``'s route costs) that
-        the kept basis answers: ``(col_values, node_price)``, one row per month answered (a
-        plain chain only; see :meth:`ClearingLP.solve_ahead`)."""
-        cm = self.cm
-        end = min(int(self.cost_changes[np.searchsorted(self.cost_changes, t, "right")]), t + AHEAD)
-        self.cost[self.r] = self.r_base[t]
-        upper = np.concatenate(
-            [cm.s_cap[t:end], cm.d_qty[t:end], cm.r_upper[t:end], cm.k_cap[t:end]], axis=1
-        )
-        return self.lp.solve_ahead(self.cost, upper, cm.q_upper[t:end])
 
     def month(
         self, t: int, month: str, tol_rel: float, max_iterations: int
@@ -634,23 +614,7 @@ def run_market(
     iterations = np.zeros(n_m, dtype=np.int64)
     status: list[SolveStatus] = []
     view = loop.view
-    t = 0
-    while t < n_m:
-        if loop.plain:  # months the kept basis answers, a block at a time
-            cols, price = loop.ahead(t)
-            k = len(cols)
-            if k:
-                out_col[t : t + k] = cols
-                out_price[t : t + k] = price
-                out_tw[t : t + k] = cm.r_specific[t : t + k]
-                iterations[t : t + k] = 1
-                status.extend([SolveStatus.OPTIMAL] * k)
-                if on_month is not None:
-                    for month in ctx.months[t : t + k]:
-                        on_month(month)
-                t += k
-                continue
-        month = ctx.months[t]
+    for t, month in enumerate(ctx.months):
         solved, iterations[t], month_status, applied = loop.month(t, month, tol_rel, max_iterations)
         status.append(month_status)
         out_price[t] = solved.node_price
@@ -663,7 +627,6 @@ def run_market(
             out_eqty[t] = view.e_qty
         if on_month is not None:
             on_month(month)
-        t += 1
     if not instruments:
         out_scap[:] = cm.s_cap
         out_dqty[:] = cm.d_qty

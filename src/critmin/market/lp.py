@@ -223,23 +223,6 @@ class ClearingLP:
             )
         return col, price
 
-    def solve_ahead(
-        self, cost: FloatArray, upper: FloatArray, quota_upper: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
-        """The leading months of a block that the kept basis answers (see
-        :meth:`KeptBasis.answer_months`), without calling HiGHS: ``upper``/``quota_upper``
-        hold one row per month, all with column costs ``cost``. Returns ``(col_values,
-        node_price)`` of those months (no rows when none; then :meth:`solve` the next)."""
-        if self._kept is None or not self.reuse_basis:
-            return np.zeros((0, self.layout.n_cols)), np.zeros(self.n_nodes)
-        row_upper = np.repeat(self._row_upper[None, :], len(upper), axis=0)
-        row_upper[:, self._q_idx] = quota_upper
-        cols, dual = self._kept.answer_months(cost, upper, row_upper)
-        if self.probe is not None:
-            for col in cols:
-                self.probe.record_kept(float(cost @ col))
-        return cols, dual[: self.n_nodes].copy()
-
 
 def constraint_matrix(
     cm: CompiledMarket, extras: list[ExtraColumn], lay: ColumnLayout
