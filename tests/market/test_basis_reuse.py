@@ -9,7 +9,10 @@ answered from the kept basis, some go to HiGHS).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -97,3 +100,50 @@ def test_reuse_was_exercised() -> None:
         TOTALS["highs"] += probe.solves
     assert TOTALS["kept"] > 0
     assert TOTALS["highs"] > 0
+
+
+def test_managed_market_with_instruments_equals_always_solving() -> None:
+    """The built-in managed market (FORGE levy iterations, floors, offtakes, Project Vault
+    columns) with kept-basis answers equals every solve sent to HiGHS: iterations, statuses,
+    series and every instrument's report (rows and metrics) to rounding."""
+    from critmin.scenarios.loader import load_scenario
+
+    sc = load_scenario("ndpr_managed_market").scenario
+    specs = sc.instrument_specs()
+    saved = engine.ClearingLP
+
+    def every_solve_to_highs(*args: object, **kw: object) -> ClearingLP:
+        return saved(*args, reuse_basis=False, **kw)  # type: ignore[arg-type]
+
+    for market in sc.markets or []:
+        cm = compile_market(market, sc.month_labels(), sc.shocks)
+
+        def build(m: Market = market) -> list[Any]:
+            return [s.build() for s in specs if s.mineral in (None, m.mineral)]
+
+        probe = Probe()
+        kept = run_market(cm, build(), probe=probe)
+        engine.ClearingLP = every_solve_to_highs  # type: ignore[assignment,misc]
+        try:
+            always = run_market(cm, build())
+        finally:
+            engine.ClearingLP = saved  # type: ignore[misc]
+        assert kept.iterations.tolist() == always.iterations.tolist()
+        assert kept.status == always.status
+        for name in SOLVED:
+            np.testing.assert_allclose(
+                getattr(kept, name), getattr(always, name), rtol=1e-9, atol=1e-6, err_msg=name
+            )
+        for (name_a, a), (name_b, b) in zip(kept.reports, always.reports, strict=True):
+            assert name_a == name_b
+            assert [(r.month, r.region, r.variable) for r in a.rows] == [
+                (r.month, r.region, r.variable) for r in b.rows
+            ]
+            np.testing.assert_allclose(
+                [r.value for r in a.rows], [r.value for r in b.rows], rtol=1e-9, atol=1e-6
+            )
+            assert a.metrics.keys() == b.metrics.keys()
+            for key in a.metrics:
+                assert a.metrics[key] == pytest.approx(b.metrics[key], rel=1e-9, abs=1e-6)
+        if market.mineral == "ndpr":
+            assert probe.basis_kept > 0  # the instruments' months were answered too
