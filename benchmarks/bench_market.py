@@ -404,15 +404,9 @@ def passmodel_loop(cm: CompiledMarket) -> tuple[float, list[float]]:
 def _critmin_loop(chains: list[CompiledMarket], *, reuse: bool) -> tuple[float, Probe]:
     """critmin's month loop (``run_market``, LP build included) over ``chains``."""
     probe = Probe(objectives=[])
-    saved = engine.ClearingLP
-
-    def lp(*args: Any, **kw: Any) -> ClearingLP:
-        return saved(*args, reuse_basis=reuse, **kw)
-
     t0 = time.perf_counter()
-    with _engine_lp(lp):
-        for cm in chains:
-            run_market(cm, probe=probe)
+    for cm in chains:
+        run_market(cm, probe=probe, reuse_basis=reuse)
     return time.perf_counter() - t0, probe
 
 

@@ -16,10 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from critmin.market import engine
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
-from critmin.market.lp import ClearingLP
 from critmin.market.probe import Probe
 from critmin.market.spec import Market, Shock
 from tests.golden import SOLVED
@@ -33,18 +31,7 @@ TOTALS = {"kept": 0, "highs": 0}
 def _run(market: Market, own: list[Shock], *, reuse: bool) -> tuple[MarketRun, Probe]:
     probe = Probe()
     cm = compile_market(market, MONTHS, own)
-    if reuse:
-        return run_market(cm, probe=probe), probe
-    saved = engine.ClearingLP
-
-    def every_solve_to_highs(*args: object, **kw: object) -> ClearingLP:
-        return saved(*args, reuse_basis=False, **kw)  # type: ignore[arg-type]
-
-    engine.ClearingLP = every_solve_to_highs  # type: ignore[assignment,misc]
-    try:
-        return run_market(cm, probe=probe), probe
-    finally:
-        engine.ClearingLP = saved  # type: ignore[misc]
+    return run_market(cm, probe=probe, reuse_basis=reuse), probe
 
 
 @settings(max_examples=80, deadline=None)
@@ -110,11 +97,6 @@ def test_managed_market_with_instruments_equals_always_solving() -> None:
 
     sc = load_scenario("ndpr_managed_market").scenario
     specs = sc.instrument_specs()
-    saved = engine.ClearingLP
-
-    def every_solve_to_highs(*args: object, **kw: object) -> ClearingLP:
-        return saved(*args, reuse_basis=False, **kw)  # type: ignore[arg-type]
-
     for market in sc.markets or []:
         cm = compile_market(market, sc.month_labels(), sc.shocks)
 
@@ -123,11 +105,7 @@ def test_managed_market_with_instruments_equals_always_solving() -> None:
 
         probe = Probe()
         kept = run_market(cm, build(), probe=probe)
-        engine.ClearingLP = every_solve_to_highs  # type: ignore[assignment,misc]
-        try:
-            always = run_market(cm, build())
-        finally:
-            engine.ClearingLP = saved  # type: ignore[misc]
+        always = run_market(cm, build(), reuse_basis=False)
         assert kept.iterations.tolist() == always.iterations.tolist()
         assert kept.status == always.status
         for name in SOLVED:

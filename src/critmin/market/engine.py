@@ -590,17 +590,20 @@ def run_market(
     max_iterations: int = MAX_ITERATIONS,
     on_month: Callable[[str], None] | None = None,
     probe: Probe | None = None,
+    reuse_basis: bool = True,
 ) -> MarketRun:
     """Solve every month of ``cm`` (see module docstring); returns stacked results.
 
     ``probe``, when given, receives timings and solve counts (benchmarks; see
-    :mod:`critmin.market.probe`).
+    :mod:`critmin.market.probe`). ``reuse_basis=False`` sends every solve to HiGHS instead of
+    answering the ones the kept basis provably answers (:mod:`critmin.market.basis`; the
+    results agree to rounding; for verification and benchmarks).
     """
     t_start = time.perf_counter()
     ctx = _Context(cm)
     for inst in instruments:
         inst.initialize(ctx)
-    lp = ClearingLP(cm, ctx.extras, probe=probe)
+    lp = ClearingLP(cm, ctx.extras, probe=probe, reuse_basis=reuse_basis)
     loop = _MonthLoop(ctx, instruments, lp, probe)
     lay = lp.layout
     n_m = len(ctx.months)
