@@ -38,7 +38,24 @@ class UnknownNameError(CritminError):
 
 
 class SolverError(CritminError):
-    """The optimisation problem could not be solved (infeasible, unbounded, ...)."""
+    """The optimisation problem could not be solved (infeasible, unbounded, ...).
+
+    From the market engine it names where: the ``chain`` (market id), the ``month`` and the
+    instrument ``iteration`` of that month (1 = the first solve).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        chain: str | None = None,
+        month: str | None = None,
+        iteration: int | None = None,
+    ) -> None:
+        self.chain = chain
+        self.month = month
+        self.iteration = iteration
+        super().__init__(message)
 
 
 def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:

@@ -39,3 +39,65 @@ def test_dataset_supply_is_annual_production_times_share_over_12() -> None:
     chn_blocks = [i for i, n in enumerate(cm.s_name) if n.startswith("CHN")]
     assert cm.s_cap[0, chn_blocks].sum() == pytest.approx(chn * 0.2 / 12)
     assert chn > 0.5 * world
+
+
+def test_repeated_region_is_refused() -> None:
+    """A market listing a region twice is an input error naming the field (compile numbers
+    nodes by region; a repeat would make two names for one place)."""
+    from critmin.errors import InputError
+    from critmin.scenarios.loader import validate_text
+
+    text = """
+name: repeat
+markets:
+  - mineral: x
+    regions: [A, B, A]
+    supply: [{region: A, qty_t: 1, cost_usd_per_t: 1}]
+    demand: [{region: B, qty_t: 1, wtp_usd_per_t: 2}]
+"""
+    with pytest.raises(InputError, match="duplicate region 'A'"):
+        validate_text(text, "repeat.yaml")
+
+
+def test_broken_catalog_is_not_a_silent_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalog that fails to load (here: its product table raises) must surface, not turn
+    the product's stage into the default ``"market"``; an unknown product still does."""
+    from critmin.catalog import minerals
+    from critmin.market.spec import Market
+
+    assert Market.model_validate({"mineral": "no_such_product"}).product_defs()[0].stage == (
+        "market"
+    )
+
+    def broken(_name: str) -> None:
+        raise ValueError("products.csv line 7: bad stage")
+
+    monkeypatch.setattr(minerals, "get_product", broken)
+    with pytest.raises(ValueError, match=r"products\.csv"):
+        Market.model_validate({"mineral": "ndpr_oxide"}).product_defs()
+
+
+def test_tariff_bloc_errors_surface(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tariff party that is no region and no bloc is an input error listing the blocs; a
+    bloc table that fails to load raises its own error instead of reading as "no bloc"."""
+    from critmin.catalog import blocs
+    from critmin.errors import InputError
+
+    market = Market.model_validate(
+        {
+            "mineral": "x",
+            "supply": [{"region": "USA", "qty_t": 1, "cost_usd_per_t": 1}],
+            "demand": [{"region": "CHN", "qty_t": 1, "wtp_usd_per_t": 2}],
+            "default_route_cost_usd_per_t": 1,
+            "tariffs": [{"importer": "USA", "exporter": "nowhere", "specific_usd_per_t": 1}],
+        }
+    )
+    with pytest.raises(InputError, match="neither a region"):
+        compile_market(market, ["2026-01"])
+
+    def broken(*_args: object, **_kw: object) -> None:
+        raise ValueError("blocs.csv line 3: bad date")
+
+    monkeypatch.setattr(blocs, "members", broken)
+    with pytest.raises(ValueError, match=r"blocs\.csv"):
+        compile_market(market, ["2026-01"])

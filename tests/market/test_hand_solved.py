@@ -230,3 +230,27 @@ def test_transshipment_dodges_a_tariff_unless_reexport_is_off() -> None:
     assert price(origin, "USA") == pytest.approx(42)
     assert flow(origin, "CHN", "MYS") == pytest.approx(0)
     assert flow(origin, "MYS", "USA") == pytest.approx(50)
+
+
+QUOTA_MARKET = """
+mineral: x
+supply: [{region: EXP, qty_t: 200, cost_usd_per_t: 10}, {region: IMP, qty_t: 100, cost_usd_per_t: 40}]
+demand: [{region: IMP, qty_t: 150, wtp_usd_per_t: 100}, {region: EXP, qty_t: 10, wtp_usd_per_t: 100}]
+routes: [{from: EXP, to: IMP, cost_usd_per_t: 5}]
+export_quotas: [{exporter: EXP, to: [IMP], qty_t: 60, start: 2026-02, end: 2026-02}]
+"""
+
+
+def test_quota_in_force_for_one_month() -> None:
+    """EXP 200 t @ 10 (+10 t local bid), IMP 100 t @ 40 with a 150 t bid @ 100, route cost 5;
+    an export quota of 60 t in 2026-02 only.
+
+    2026-01 and 2026-03: IMP imports all 150 t (landed 15 < 40), p_IMP = 10 + 5 = 15.
+    2026-02: 60 t cross, IMP produces 90 t of its own 100 t (partly used) so p_IMP = 40 and
+    p_EXP = 10. The quota row's limit must be pushed and lifted again month by month.
+    """
+    run = solve(QUOTA_MARKET, ("2026-01", "2026-02", "2026-03"))
+    for t, (f, p_imp) in enumerate([(150, 15), (60, 40), (150, 15)]):
+        assert flow(run, "EXP", "IMP", t=t) == pytest.approx(f)
+        assert price(run, "IMP", t=t) == pytest.approx(p_imp)
+        assert price(run, "EXP", t=t) == pytest.approx(10)

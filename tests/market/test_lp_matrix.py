@@ -1,10 +1,11 @@
-"""The direct CSC construction of the clearing LP equals the sorted one.
+"""The clearing LP's constraint matrix is the one the module docstring of
+:mod:`critmin.market.lp` defines, in valid CSC form.
 
-:func:`critmin.market.lp.constraint_matrix` writes the matrix of a chain without quotas or
-origin rows directly (one entry per supply/demand/instrument column, two per route and
-conversion, smaller row first); :func:`critmin.market.lp._matrix_sorted` lists every entry
-and sorts by (column, row). HiGHS receives the arrays as they are, so the two must agree
-element for element, or the solves (and their degenerate duals) could differ.
+The reference below writes the matrix densely, entry by entry, from that definition (node
+rows: +1 supply, -1 demand, -1 exporter / +1 importer of a route, +1 conversion output /
+-a input, +/-1 instrument column; quota rows: +1 per covered route; origin rows when
+``reexport: false``: +1 route out, -1 supply, -1 conversion output, -1 supply-side instrument
+column), and HiGHS receives exactly the CSC arrays checked here.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from critmin.market.compile import CompiledMarket, compile_market
-from critmin.market.lp import ClearingLP, ColumnLayout, ExtraColumn, _matrix_sorted
-from critmin.market.lp import constraint_matrix as matrix
+from critmin.market.lp import ClearingLP, ColumnLayout, ExtraColumn, constraint_matrix
 from critmin.market.spec import Market
-from critmin.scenarios.loader import load_study
 from tests.market.test_properties import markets
 
 
@@ -28,42 +27,70 @@ def _layout(cm: CompiledMarket, extras: list[ExtraColumn]) -> ColumnLayout:
     )
 
 
-def _same(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> None:
-    for x, y in zip(a, b, strict=True):
-        assert x.dtype == y.dtype
-        assert np.array_equal(x, y)
+def _dense_reference(
+    cm: CompiledMarket, extras: list[ExtraColumn], lay: ColumnLayout
+) -> np.ndarray:
+    n_nodes, n_q = cm.n_nodes, len(cm.q_routes)
+    n_o = 0 if cm.reexport else n_nodes
+    a = np.zeros((n_nodes + n_q + n_o, lay.n_cols))
+    o0 = n_nodes + n_q
+    for j, n in enumerate(cm.s_node):
+        a[n, j] += 1.0
+        if n_o:
+            a[o0 + n, j] -= 1.0
+    for j, n in enumerate(cm.d_node):
+        a[n, lay.d0 + j] -= 1.0
+    for j, (src, dst) in enumerate(zip(cm.r_from_node, cm.r_to_node, strict=True)):
+        a[src, lay.r0 + j] -= 1.0
+        a[dst, lay.r0 + j] += 1.0
+        if n_o:
+            a[o0 + src, lay.r0 + j] += 1.0
+    for j, (n_in, n_out) in enumerate(zip(cm.k_in_node, cm.k_out_node, strict=True)):
+        a[n_out, lay.k0 + j] += 1.0
+        a[n_in, lay.k0 + j] -= cm.k_input_t_per_t[j]
+        if n_o:
+            a[o0 + n_out, lay.k0 + j] -= 1.0
+    for j, e in enumerate(extras):
+        a[e.node, lay.e0 + j] += e.sign
+        if n_o and e.sign > 0:
+            a[o0 + e.node, lay.e0 + j] -= 1.0
+    for q, routes in enumerate(cm.q_routes):
+        a[n_nodes + q, lay.r0 + routes] += 1.0
+    return a
 
 
-@given(markets(), st.lists(st.tuples(st.integers(0, 50), st.sampled_from([1.0, -1.0]))))
-def test_direct_matrix_equals_sorted(market: Market, extra_spec: list[tuple[int, float]]) -> None:
+def _check(cm: CompiledMarket, extras: list[ExtraColumn]) -> None:
+    lay = _layout(cm, extras)
+    start, index, value = constraint_matrix(cm, extras, lay)
+    assert (start.dtype, index.dtype, value.dtype) == (np.int32, np.int32, np.float64)
+    assert (len(start), start[0], start[-1]) == (lay.n_cols + 1, 0, len(index))
+    assert np.all(np.diff(start) >= 0)
+    dense = np.zeros_like(_dense_reference(cm, extras, lay))
+    for j in range(lay.n_cols):
+        rows = index[start[j] : start[j + 1]]
+        assert np.all(np.diff(rows) > 0), "rows ascending, no repeats, within a column"
+        dense[rows, j] = value[start[j] : start[j + 1]]
+    assert np.array_equal(dense, _dense_reference(cm, extras, lay))
+
+
+@given(
+    markets(),
+    st.lists(st.tuples(st.integers(0, 50), st.sampled_from([1.0, -1.0])), max_size=4),
+    st.booleans(),
+)
+def test_matrix_is_the_documented_lp(
+    market: Market, extra_spec: list[tuple[int, float]], reexport: bool
+) -> None:
+    market = market.model_copy(update={"reexport": reexport})
     cm = compile_market(market, ["2026-01"])
     extras = [ExtraColumn(n % cm.n_nodes, sign, f"e{i}") for i, (n, sign) in enumerate(extra_spec)]
-    lay = _layout(cm, extras)
-    fast = matrix(cm, extras, lay)
-    _same(fast, _matrix_sorted(cm, extras, lay))
-    # shape: one start per column + 1, ending at the number of entries
-    assert len(fast[0]) == lay.n_cols + 1
-    assert fast[0][-1] == len(fast[1])
+    _check(cm, extras)
 
 
-@pytest.mark.parametrize("name", ["ndpr_baseline", "ndpr_china_ban", "ndpr_managed_market"])
-def test_direct_matrix_on_the_seed_chains(name: str) -> None:
-    """The built-in chains (NdPr: 489 columns, 44 nodes; with the managed market's
-    instrument columns) take the direct path and give the sorted arrays."""
-    (loaded,) = load_study([name])
-    sc = loaded.scenario
-    for m in sc.markets or []:
-        cm = compile_market(m, sc.month_labels(), sc.shocks)
-        extras = [ExtraColumn(0, 1.0, "a"), ExtraColumn(cm.n_nodes - 1, -1.0, "b")]
-        for ex in ([], extras):
-            lay = _layout(cm, ex)
-            _same(matrix(cm, ex, lay), _matrix_sorted(cm, ex, lay))
-
-
-def test_quota_and_origin_rows_take_the_sorted_path() -> None:
-    """With a quota row or origin rows (``reexport: false``) the matrix has more than two
-    entries in some columns; the LP still solves the hand-checkable case: B buys 5 t from
-    A (cost 10, transport 1) under a 5 t quota although it bids for 8 t at 100."""
+def test_quota_and_origin_rows() -> None:
+    """With a quota row and origin rows (``reexport: false``) a route column has four
+    entries; the LP solves the hand-checkable case: B buys 5 t from A (cost 10, transport 1)
+    under a 5 t quota although it bids for 8 t at 100."""
     market = Market.model_validate(
         {
             "mineral": "m",
@@ -76,10 +103,10 @@ def test_quota_and_origin_rows_take_the_sorted_path() -> None:
         }
     )
     cm = compile_market(market, ["2026-01"])
+    _check(cm, [])
     lp = ClearingLP(cm)
     lay = lp.layout
-    start, index, value = matrix(cm, [], lay)
-    _same((start, index, value), _matrix_sorted(cm, [], lay))
+    start, _index, _value = constraint_matrix(cm, [], lay)
     route = lay.r0 + cm.route_index("A", "B", cm.products[0])
     # the route column: exporter node, importer node, quota row, origin row
     assert start[route + 1] - start[route] == 4

@@ -4,10 +4,20 @@ Everything that depends on the month (capacities under schedules and outages, de
 growth and surges, route bounds under bans, specific and ad-valorem tariffs, quota limits) is
 resolved here once, vectorised over months, as ``(n_months, n_items)`` matrices. The monthly
 loop then only pushes rows of these matrices to the solver.
+
+:func:`compile_market` is a sequence of named steps, one per kind of input, in the manner of
+PyPSA's ``define_*`` functions: :func:`define_supply`, :func:`define_demand`,
+:func:`define_conversions`, :func:`define_routes`, :func:`define_tariffs`, :func:`define_bans`,
+:func:`define_quotas`, then the shocks (:func:`apply_outages`, :func:`apply_demand_surges`).
+Each reads the market and the :class:`Frame` (months, regions, products, node numbering) and
+returns its own arrays. Nodes -- the (region, product) pairs something touches -- are numbered
+in one place, :class:`NodeNumbering`, in order of first use: supply, demand, conversion inputs,
+conversion outputs, route exporters, route importers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,11 +29,9 @@ import numpy.typing as npt
 from critmin.errors import InputError, UnknownNameError
 from critmin.market.spec import (
     DatasetSupply,
-    DemandBlock,
     DemandSurgeShock,
     ExportBan,
     ExportBanShock,
-    ExportQuota,
     Market,
     OutageShock,
     Shock,
@@ -132,30 +140,453 @@ class CompiledMarket:
             raise UnknownNameError("route", f"{exporter}->{importer} {product}", []) from None
 
 
-def _window(months: IntArray, start: str | None, end: str | None) -> BoolArray:
-    lo = month_index(start) if start else -(10**9)
-    hi = month_index(end) if end else 10**9
-    return (months >= lo) & (months <= hi)
+# --- the frame every step reads --------------------------------------------------------------
 
 
-def _windows(months: IntArray, items: Sequence[Any]) -> BoolArray:
-    """``(n_months, n_items)``: column ``j`` is :func:`_window` of ``items[j]``'s start/end."""
-    lo = np.array([month_index(i.start) if i.start else -(10**9) for i in items], np.int64)
-    hi = np.array([month_index(i.end) if i.end else 10**9 for i in items], np.int64)
-    return (months[:, None] >= lo) & (months[:, None] <= hi)
+class NodeNumbering:
+    """The nodes of a chain: every (region, product) that something touches, numbered in order
+    of first use. A node's key is ``region code x n_products + product code``."""
+
+    def __init__(self, n_products: int) -> None:
+        self.n_products = n_products
+        self._ids: dict[int, int] = {}  # key -> node id, in id order
+
+    def number_all(self, region: IntArray, product: IntArray) -> IntArray:
+        """The node ids of the pairs (region code, product code), numbering new ones in turn."""
+        keys = region * self.n_products + product
+        for key in dict.fromkeys(keys.tolist()):
+            self._ids.setdefault(key, len(self._ids))
+        return self.lookup()[keys]
+
+    def lookup(self) -> IntArray:
+        """Node id by key (-1 for keys not numbered)."""
+        keys = np.array(list(self._ids), dtype=np.int64)
+        size = int(keys.max()) + 1 if len(keys) else 0
+        out = np.full(size, -1, dtype=np.int64)
+        out[keys] = np.arange(len(keys))
+        return out
+
+    def region_product(self) -> tuple[IntArray, IntArray]:
+        """``(node_region, node_product)`` codes of every node, in id order."""
+        keys = np.array(list(self._ids), dtype=np.int64)
+        region, product = np.divmod(keys, self.n_products)
+        return region, product
 
 
-def _member(codes: IntArray, wanted: Sequence[int], n: int) -> BoolArray:
-    """``np.isin(codes, wanted)`` for codes in ``0..n-1`` (a lookup table: ~1 us, not ~30)."""
-    table = np.zeros(n, dtype=bool)
-    table[list(wanted)] = True
-    return table[codes]
+@dataclass
+class Frame:
+    """What every step of :func:`compile_market` reads: the market, its months, regions and
+    products (names and codes), the shocks that apply to it, and the node numbering."""
+
+    market: Market
+    months: IntArray  # month indices (periods.month_index)
+    labels: list[str]  # the same as YYYY-MM
+    regions: list[str]
+    products: list[str]
+    shocks: list[Shock]
+    nodes: NodeNumbering
+
+    @property
+    def n_months(self) -> int:
+        return len(self.months)
+
+    def region(self, name: str) -> int:
+        return self.regions.index(name)
+
+    def product(self, name: str | None) -> int:
+        """Code of a product; ``None`` = the single product of a one-product market (or the
+        first: :func:`~critmin.market.spec.check_references` rejects it elsewhere)."""
+        return self.products.index(name) if name is not None else 0
+
+    def window(self, start: str | None, end: str | None) -> BoolArray:
+        """``(n_months,)``: months from ``start`` to ``end`` inclusive (None = open)."""
+        lo = month_index(start) if start else -(10**9)
+        hi = month_index(end) if end else 10**9
+        return (self.months >= lo) & (self.months <= hi)
+
+    def windows(self, items: Sequence[Any]) -> BoolArray:
+        """``(n_months, n_items)``: column ``j`` is :meth:`window` of ``items[j]``."""
+        lo = np.array([month_index(i.start) if i.start else -(10**9) for i in items], np.int64)
+        hi = np.array([month_index(i.end) if i.end else 10**9 for i in items], np.int64)
+        return (self.months[:, None] >= lo) & (self.months[:, None] <= hi)
+
+
+def make_frame(market: Market, months: Sequence[str], shocks: Sequence[Shock]) -> Frame:
+    """The frame of ``market`` over ``months`` with the shocks that name it (or every market)."""
+    codes = np.array([month_index(m) for m in months], dtype=np.int64)
+    products = market.product_ids()
+    regions = list(dict.fromkeys(market.region_list()))
+    return Frame(
+        market=market,
+        months=codes,
+        labels=[month_label(int(m)) for m in codes],
+        regions=regions,
+        products=products,
+        shocks=[s for s in shocks if s.mineral in (None, market.mineral)],
+        nodes=NodeNumbering(len(products)),
+    )
+
+
+# --- one step per kind ------------------------------------------------------------------------
+
+
+@dataclass
+class Blocks:
+    """Supply blocks, demand bids or conversions: one column each, a monthly bound matrix."""
+
+    node: IntArray  # the node a block feeds (supply, conversion output) or draws from (demand)
+    region: IntArray  # region code of ``node``
+    product: IntArray  # product code of ``node``
+    price: FloatArray  # cost (supply, conversion) or willingness to pay (demand), usd_per_t
+    qty: FloatArray  # (n_months, n) t per month
+    name: list[str]
+
+
+def define_supply(frame: Frame, blocks: Sequence[SupplyBlock]) -> Blocks:
+    """Supply blocks: capacity ``qty_t_per_month`` within each block's dates, 0 outside."""
+    single = frame.products[0] if len(frame.products) == 1 else None
+    region = np.array([frame.region(b.region) for b in blocks], dtype=np.int64)
+    product = np.array([frame.product(b.product) for b in blocks], dtype=np.int64)
+    qty = np.array([b.qty_t_per_month for b in blocks], dtype=float)
+    return Blocks(
+        node=frame.nodes.number_all(region, product),
+        region=region,
+        product=product,
+        price=np.array([b.cost_usd_per_t for b in blocks], dtype=float),
+        qty=qty * frame.windows(blocks),
+        name=[
+            b.name or f"{b.region} {b.product or single} supply {j}" for j, b in enumerate(blocks)
+        ],
+    )
+
+
+def define_demand(frame: Frame) -> tuple[Blocks, BoolArray]:
+    """Demand bids with growth ``(1 + growth_per_year) ** (years since base_month)`` (base:
+    the market's ``base_month``, else the first month), within each bid's dates; and which
+    bids are critical."""
+    bids = frame.market.demand
+    single = frame.products[0] if len(frame.products) == 1 else None
+    region = np.array([frame.region(b.region) for b in bids], dtype=np.int64)
+    product = np.array([frame.product(b.product) for b in bids], dtype=np.int64)
+    base_month = frame.market.base_month
+    base = month_index(base_month) if base_month else int(frame.months[0]) if frame.n_months else 0
+    years = (frame.months - base) / 12.0
+    rate = np.array([b.growth_per_year for b in bids], dtype=float)
+    qty = np.array([b.qty_t_per_month for b in bids], dtype=float)
+    growth = (1.0 + rate)[None, :] ** years[:, None]
+    demand = Blocks(
+        node=frame.nodes.number_all(region, product),
+        region=region,
+        product=product,
+        price=np.array([b.wtp_usd_per_t for b in bids], dtype=float),
+        qty=qty * growth * frame.windows(bids),
+        name=[b.name or f"{b.region} {b.product or single} demand {j}" for j, b in enumerate(bids)],
+    )
+    return demand, np.array([b.critical for b in bids], dtype=bool)
+
+
+def define_conversions(frame: Frame) -> tuple[Blocks, IntArray, FloatArray]:
+    """Conversions (a stage: input product -> output product in one region), capacity in t of
+    output within their dates: ``(blocks at the output node, input node, t input per t)``.
+    Every input node is numbered before every output node."""
+    conv = frame.market.conversions
+    region = np.array([frame.region(c.region) for c in conv], dtype=np.int64)
+    p_in = np.array([frame.product(c.input) for c in conv], dtype=np.int64)
+    p_out = np.array([frame.product(c.output) for c in conv], dtype=np.int64)
+    node_in = frame.nodes.number_all(region, p_in)
+    node_out = frame.nodes.number_all(region, p_out)
+    qty = np.array([c.qty_t_per_month for c in conv], dtype=float)
+    blocks = Blocks(
+        node=node_out,
+        region=region,
+        product=p_out,
+        price=np.array([c.cost_usd_per_t for c in conv], dtype=float),
+        qty=qty * frame.windows(conv),
+        name=[c.name or f"{c.region} {c.input}->{c.output}" for c in conv],
+    )
+    return blocks, node_in, np.array([c.input_t_per_t for c in conv], dtype=float)
+
+
+@dataclass
+class Routes:
+    """Routes (exporter -> importer, one product): region and product codes, transport cost,
+    and the end nodes."""
+
+    exporter: IntArray
+    importer: IntArray
+    product: IntArray
+    transport: FloatArray  # usd_per_t
+    from_node: IntArray
+    to_node: IntArray
+
+    def __len__(self) -> int:
+        return len(self.product)
+
+    def select(
+        self,
+        exporters: Sequence[str] | None,
+        importers: Sequence[str] | None,
+        products: Sequence[str] | None,
+        frame: Frame,
+    ) -> BoolArray:
+        """Routes from any of ``exporters`` to any of ``importers`` carrying any of
+        ``products`` (None = any; names not in the market match nothing)."""
+        mask = np.ones(len(self), dtype=bool)
+        for names, codes, known in (
+            (exporters, self.exporter, frame.regions),
+            (importers, self.importer, frame.regions),
+            (products, self.product, frame.products),
+        ):
+            if names is not None:
+                mask &= np.isin(codes, [known.index(n) for n in names if n in known])
+        return mask
+
+
+def define_routes(frame: Frame) -> Routes:
+    """Default routes for every ordered pair of distinct regions, per product with a default
+    cost (product, exporter, importer order), then the explicit routes: a stated pair
+    overrides its default cost in place, a new one is appended. Numbers the route nodes
+    (every exporter's node, then every importer's)."""
+    market, products = frame.market, frame.products
+    default = market.default_route_cost_usd_per_t
+    by_key: dict[tuple[int, int, int], float] = {}  # (exporter, importer, product) -> cost
+    if default is not None:
+        n_u = len(frame.regions)
+        pairs = [(a, b) for a in range(n_u) for b in range(n_u) if a != b]
+        for p, name in enumerate(products):
+            cost = default.get(name) if isinstance(default, dict) else default
+            if cost is not None:
+                by_key.update({(a, b, p): float(cost) for a, b in pairs})
+    for r in market.routes:
+        for name in [r.product] if r.product else products:
+            by_key[(frame.region(r.from_), frame.region(r.to), frame.product(name))] = (
+                r.cost_usd_per_t
+            )
+    keys = np.array(list(by_key), dtype=np.int64).reshape(-1, 3)
+    exporter, importer, product = keys[:, 0], keys[:, 1], keys[:, 2]
+    ends = frame.nodes.number_all(
+        np.concatenate([exporter, importer]), np.concatenate([product, product])
+    )
+    return Routes(
+        exporter=exporter,
+        importer=importer,
+        product=product,
+        transport=np.array(list(by_key.values()), dtype=float),
+        from_node=ends[: len(product)],
+        to_node=ends[len(product) :],
+    )
+
+
+def define_tariffs(frame: Frame, routes: Routes) -> tuple[FloatArray, FloatArray]:
+    """``(specific usd_per_t, ad-valorem rate)``, each ``(n_months, n_routes)``: the sum of
+    every tariff in force on a route in a month. Parties are regions, lists, ``"*"`` or
+    catalog blocs (membership on the first month)."""
+    market = frame.market
+    specific = np.zeros((frame.n_months, len(routes)))
+    ad_valorem = np.zeros((frame.n_months, len(routes)))
+    on = frame.labels[0] if frame.n_months else None
+    for i, t in enumerate(market.tariffs):
+        where = f"market {market.mineral!r} tariffs[{i}]"
+        importers = resolve_parties(t.importer, frame.regions, f"{where}.importer", on)
+        exporters = resolve_parties(t.exporter, frame.regions, f"{where}.exporter", on)
+        mask = routes.select(
+            exporters, importers, None if t.product is None else [t.product], frame
+        )
+        in_force = frame.window(t.start, t.end)[:, None] & mask[None, :]
+        specific += in_force * t.specific_usd_per_t
+        ad_valorem += in_force * t.ad_valorem
+    return specific, ad_valorem
+
+
+def define_bans(frame: Frame, routes: Routes) -> FloatArray:
+    """``(n_months, n_routes)`` route upper bounds: 0 where a ban (the market's or an
+    ``export_ban`` shock's) is in force, unbounded elsewhere."""
+    upper = np.full((frame.n_months, len(routes)), INF)
+    apply_bans(frame, routes, [*frame.market.export_bans, *frame.shocks], upper)
+    return upper
+
+
+def apply_bans(
+    frame: Frame, routes: Routes, bans: Sequence[ExportBan | Shock], upper: FloatArray
+) -> None:
+    """Set ``upper`` to 0 on the routes each ban (``ExportBan`` or ``export_ban`` shock; other
+    shocks are skipped) closes in its months. A ban naming an exporter outside the market
+    does nothing."""
+    for ban in bans:
+        if not isinstance(ban, ExportBan | ExportBanShock) or ban.exporter not in frame.regions:
+            continue
+        products = [ban.product] if isinstance(ban.product, str) else ban.product
+        mask = routes.select([ban.exporter], ban.to, products, frame)
+        upper[frame.window(ban.start, ban.end)[:, None] & mask[None, :]] = 0.0
+
+
+def define_quotas(frame: Frame, routes: Routes) -> tuple[list[IntArray], FloatArray]:
+    """Export quotas: the routes each covers and its ``(n_months, n_quotas)`` limit in t per
+    month (unbounded outside its dates)."""
+    quotas = frame.market.export_quotas
+    members: list[IntArray] = []
+    upper = np.full((frame.n_months, len(quotas)), INF)
+    for j, q in enumerate(quotas):
+        product = q.product or frame.products[0]
+        mask = routes.select([q.exporter], q.to, [product], frame)
+        members.append(np.flatnonzero(mask).astype(np.int64))
+        upper[frame.window(q.start, q.end), j] = q.qty_t_per_month
+    return members, upper
+
+
+def _matches(blocks: Blocks, frame: Frame, region: str | None, product: str | None) -> BoolArray:
+    """Which blocks sit at a node of ``region`` and ``product`` (None = any; unknown names
+    match nothing)."""
+    sel = np.ones(len(blocks.node), dtype=bool)
+    if region is not None:
+        sel &= blocks.region == (frame.region(region) if region in frame.regions else -1)
+    if product is not None:
+        sel &= blocks.product == (frame.product(product) if product in frame.products else -1)
+    return sel
+
+
+def apply_outages(frame: Frame, supply: Blocks, conversions: Blocks) -> None:
+    """Outage shocks: capacity of the supply blocks and conversions (by output node) of a
+    region (and product, and block name) times ``1 - share`` in the shock's months."""
+    for shock in frame.shocks:
+        if not isinstance(shock, OutageShock) or shock.region not in frame.regions:
+            continue
+        in_force = frame.window(shock.start, shock.end)
+        for blocks in (supply, conversions):
+            sel = _matches(blocks, frame, shock.region, shock.product)
+            if shock.block is not None:
+                sel &= np.array([name == shock.block for name in blocks.name], dtype=bool)
+            blocks.qty[np.ix_(in_force, sel)] *= 1.0 - shock.share
+
+
+def apply_demand_surges(frame: Frame, demand: Blocks) -> None:
+    """Demand surge shocks: bids of a region (None = every region) and product times
+    ``1 + share`` in the shock's months; a surge naming a region outside the market does
+    nothing."""
+    for shock in frame.shocks:
+        if not isinstance(shock, DemandSurgeShock):
+            continue
+        if shock.region is not None and shock.region not in frame.regions:
+            continue
+        sel = _matches(demand, frame, shock.region, shock.product)
+        demand.qty[np.ix_(frame.window(shock.start, shock.end), sel)] *= 1.0 + shock.share
+
+
+def compile_market(
+    market: Market, months: Sequence[str], shocks: Sequence[Shock] = ()
+) -> CompiledMarket:
+    """Resolve one market over ``months`` (labels ``YYYY-MM``) with the given shocks."""
+    frame = make_frame(market, months, shocks)
+    supply_blocks = list(market.supply)
+    for ds in market.from_dataset:
+        supply_blocks.extend(dataset_supply(ds, ds.product or frame.products[0]))
+    for b in supply_blocks:  # dataset regions the market does not name
+        if b.region not in frame.regions:
+            frame.regions.append(b.region)
+    # the order of these steps is the order nodes are numbered in
+    supply = define_supply(frame, supply_blocks)
+    demand, critical = define_demand(frame)
+    conversions, k_in_node, k_input = define_conversions(frame)
+    routes = define_routes(frame)
+    specific, ad_valorem = define_tariffs(frame, routes)
+    r_upper = define_bans(frame, routes)
+    q_routes, q_upper = define_quotas(frame, routes)
+    apply_outages(frame, supply, conversions)
+    apply_demand_surges(frame, demand)
+    node_region, node_product = frame.nodes.region_product()
+    return CompiledMarket(
+        mineral=market.mineral,
+        products=frame.products,
+        stages=[p.stage for p in market.product_defs()],
+        regions=frame.regions,
+        months=frame.months,
+        node_region=node_region,
+        node_product=node_product,
+        s_node=supply.node,
+        s_cost=supply.price,
+        s_cap=supply.qty,
+        s_name=supply.name,
+        d_node=demand.node,
+        d_wtp=demand.price,
+        d_qty=demand.qty,
+        d_critical=critical,
+        d_name=demand.name,
+        k_in_node=k_in_node,
+        k_out_node=conversions.node,
+        k_input_t_per_t=k_input,
+        k_cost=conversions.price,
+        k_cap=conversions.qty,
+        k_name=conversions.name,
+        r_from_node=routes.from_node,
+        r_to_node=routes.to_node,
+        r_transport=routes.transport,
+        r_specific=specific,
+        r_ad_valorem=ad_valorem,
+        r_upper=r_upper,
+        q_routes=q_routes,
+        q_upper=q_upper,
+        reexport=market.reexport,
+        _cited=(market, supply_blocks),
+        _labels=frame.labels,
+    )
+
+
+def apply_shocks(cm: CompiledMarket, shocks: Sequence[Shock]) -> CompiledMarket:
+    """``cm`` with more shocks, without compiling again: the same steps as
+    :func:`compile_market` (bans, then outages, then demand surges) on copies of its arrays;
+    shocks for another mineral are skipped. Equal to compiling with the market's shocks
+    followed by ``shocks``, bit for bit (``tests/market/test_variants.py``)."""
+    market = Market(mineral=cm.mineral)  # the steps below read no market field
+    frame = Frame(
+        market=market,
+        months=cm.months,
+        labels=cm.month_labels(),
+        regions=list(cm.regions),
+        products=list(cm.products),
+        shocks=[s for s in shocks if s.mineral in (None, cm.mineral)],
+        nodes=NodeNumbering(len(cm.products)),
+    )
+    routes = Routes(
+        exporter=cm.node_region[cm.r_from_node],
+        importer=cm.node_region[cm.r_to_node],
+        product=cm.node_product[cm.r_from_node],
+        transport=cm.r_transport,
+        from_node=cm.r_from_node,
+        to_node=cm.r_to_node,
+    )
+    r_upper = cm.r_upper.copy()
+    apply_bans(frame, routes, frame.shocks, r_upper)
+    supply = _compiled_blocks(cm, cm.s_node, cm.s_cost, cm.s_cap, cm.s_name)
+    conversions = _compiled_blocks(cm, cm.k_out_node, cm.k_cost, cm.k_cap, cm.k_name)
+    demand = _compiled_blocks(cm, cm.d_node, cm.d_wtp, cm.d_qty, cm.d_name)
+    apply_outages(frame, supply, conversions)
+    apply_demand_surges(frame, demand)
+    return dataclasses.replace(
+        cm, s_cap=supply.qty, k_cap=conversions.qty, d_qty=demand.qty, r_upper=r_upper
+    )
+
+
+def _compiled_blocks(
+    cm: CompiledMarket, node: IntArray, price: FloatArray, qty: FloatArray, name: list[str]
+) -> Blocks:
+    """A compiled block kind as :class:`Blocks` (quantities copied: the shocks scale them)."""
+    return Blocks(
+        node=node,
+        region=cm.node_region[node],
+        product=cm.node_product[node],
+        price=price,
+        qty=qty.copy(),
+        name=name,
+    )
 
 
 def resolve_parties(
     value: str | list[str], regions: Sequence[str], where: str, on: str | None = None
 ) -> list[str]:
-    """Regions named by a tariff party: ``"*"``, a region, a list, or a catalog bloc id."""
+    """Regions named by a tariff party: ``"*"``, a region, a list, or a catalog bloc id
+    (members on month ``on``, ``YYYY-MM``)."""
+    from critmin.catalog import blocs
+
     items = [value] if isinstance(value, str) else list(value)
     out: list[str] = []
     for item in items:
@@ -164,27 +595,17 @@ def resolve_parties(
         elif item in regions:
             out.append(item)
         else:
-            members = _bloc_members(item, on)
-            if members is None:
+            # only "no such bloc" means "not a bloc"; a broken bloc table must not read as one
+            try:
+                members = blocs.members(item, on=f"{on}-01" if on else None)
+            except UnknownNameError:
                 raise InputError(
                     f"{item!r} is neither a region of this market {list(regions)} "
-                    "nor a known bloc (forge, usmca, eu27, feoc)",
+                    f"nor a known bloc ({', '.join(b.id for b in blocs.list_blocs())})",
                     where=where,
-                )
+                ) from None
             out.extend(r for r in regions if r in members)
     return list(dict.fromkeys(out))
-
-
-def _bloc_members(name: str, on: str | None) -> frozenset[str] | None:
-    try:
-        from critmin.catalog import blocs  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    try:
-        when = f"{on}-01" if on else None
-        return frozenset(blocs.members(name, on=when))
-    except Exception:
-        return None
 
 
 def dataset_supply(ds: DatasetSupply, product: str) -> list[SupplyBlock]:
@@ -225,388 +646,6 @@ def dataset_supply(ds: DatasetSupply, product: str) -> list[SupplyBlock]:
         )
         for region, qty in qty_by_region.items()
     ]
-
-
-@functools.lru_cache(maxsize=64)
-def _month_codes(months: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """Month indices of ``months`` and their ``YYYY-MM`` labels (a study compiles every chain
-    of a scenario, and every scenario, over the same months)."""
-    codes = tuple(month_index(m) for m in months)
-    return codes, tuple(month_label(i) for i in codes)
-
-
-@functools.lru_cache(maxsize=256)
-def _window_at(codes: tuple[int, ...], start: str | None, end: str | None) -> BoolArray:
-    """Read-only :func:`_window` of the months ``codes`` (tariffs, bans, quotas and shocks
-    of a study share a few windows)."""
-    out = _window(np.array(codes, dtype=np.int64), start, end)
-    out.flags.writeable = False
-    return out
-
-
-@functools.lru_cache(maxsize=256)
-def _growth(codes: tuple[int, ...], base: int, rate: float) -> FloatArray:
-    """Read-only growth factors ``(1 + rate) ** years since base`` at months ``codes``."""
-    years = (np.array(codes, dtype=np.int64) - base) / 12.0
-    out: FloatArray = (1.0 + rate) ** years
-    out.flags.writeable = False
-    return out
-
-
-def _rows(row: FloatArray, n_m: int) -> FloatArray:
-    """``(n_m, len(row))``: ``row`` repeated (a fresh array; ``row * True`` without a product)."""
-    out = np.empty((n_m, len(row)))
-    out[...] = row
-    return out
-
-
-@functools.lru_cache(maxsize=64)
-def _default_routes(
-    n_u: int, prods: tuple[int, ...], n_p: int
-) -> tuple[IntArray, IntArray, IntArray, IntArray, tuple[int, ...]]:
-    """Default routes between ``n_u`` distinct regions for products ``prods`` (product,
-    exporter, importer order; exporter != importer), read-only: ``(exporter, importer,
-    product, keys, first_keys)``. ``keys`` are the exporters' then the importers' node keys
-    (region x n_p + product; right when no region repeats), ``first_keys`` the distinct keys
-    in order of first appearance."""
-    pair_a, pair_b = np.nonzero(~np.eye(n_u, dtype=bool))  # a outer, b inner, a != b
-    k = len(prods)
-    exp = np.tile(pair_a.astype(np.int64), k)
-    imp = np.tile(pair_b.astype(np.int64), k)
-    prod = np.repeat(np.array(prods, dtype=np.int64), len(pair_a))
-    keys = np.concatenate([exp * n_p + prod, imp * n_p + prod])
-    for arr in (exp, imp, prod, keys):
-        arr.flags.writeable = False
-    return exp, imp, prod, keys, _first_keys(keys)
-
-
-def _first_keys(keys: IntArray) -> tuple[int, ...]:
-    """The distinct values of ``keys`` in order of first appearance."""
-    return tuple(dict.fromkeys(keys.tolist()))
-
-
-def compile_market(
-    market: Market, months: Sequence[str], shocks: Sequence[Shock] = ()
-) -> CompiledMarket:
-    """Resolve one market over ``months`` (labels ``YYYY-MM``) with the given shocks."""
-    # (speed: this runs once per scenario x chain; it reads each block's fields once, in one
-    # Python pass per block kind, and builds month matrices only where something is dated)
-    codes, labels = _month_codes(tuple(months))
-    m_idx = np.array(codes, dtype=np.int64)
-    n_m = len(codes)
-    pdefs = market.product_defs()
-    products = [p.id for p in pdefs]
-    stages = [p.stage for p in pdefs]
-    n_p = len(products)
-    single = products[0] if n_p == 1 else None
-    supply_blocks = list(market.supply)
-    for ds in market.from_dataset:
-        supply_blocks.extend(dataset_supply(ds, ds.product or products[0]))
-    regions = market.region_list()
-    for b in supply_blocks:
-        if b.region not in regions:
-            regions.append(b.region)
-    own = [s for s in shocks if s.mineral in (None, market.mineral)]
-
-    # nodes: every (region, product) that something touches, keyed region x n_p + product
-    # (region code = last position of the name in ``regions``), numbered in order of use
-    node_ids: dict[int, int] = {}
-    region_at = {r: i for i, r in enumerate(regions)}
-    product_at = {p: i for i, p in enumerate(products)}
-    fallback = single or products[0]
-    number = node_ids.setdefault  # number(key, len(node_ids)): the node id of a key
-
-    # supply blocks
-    s_nodes: list[int] = []
-    s_costs: list[float] = []
-    s_qtys: list[float] = []
-    s_name: list[str] = []
-    dated = False
-    for j, b in enumerate(supply_blocks):
-        region, product = b.region, b.product
-        s_nodes.append(
-            number(region_at[region] * n_p + product_at[product or fallback], len(node_ids))
-        )
-        s_costs.append(b.cost_usd_per_t)
-        s_qtys.append(b.qty_t_per_month)
-        s_name.append(b.name or f"{region} {product or single} supply {j}")
-        dated = dated or bool(b.start or b.end)
-    s_node = np.array(s_nodes, dtype=np.int64)
-    s_cost = np.array(s_costs, dtype=float)
-    s_qty = np.array(s_qtys, dtype=float)
-    s_cap = s_qty * _windows(m_idx, supply_blocks) if dated else _rows(s_qty, n_m)
-
-    # demand bids with growth
-    dem: list[DemandBlock] = list(market.demand)
-    d_nodes: list[int] = []
-    d_wtps: list[float] = []
-    d_qtys: list[float] = []
-    d_crit: list[bool] = []
-    d_name = []
-    rate_col: dict[float, int] = {}  # bids share a few growth rates
-    d_col: list[int] = []
-    dated = False
-    for j, db in enumerate(dem):
-        region, product = db.region, db.product
-        d_nodes.append(
-            number(region_at[region] * n_p + product_at[product or fallback], len(node_ids))
-        )
-        d_wtps.append(db.wtp_usd_per_t)
-        d_qtys.append(db.qty_t_per_month)
-        d_crit.append(db.critical)
-        d_name.append(db.name or f"{region} {product or single} demand {j}")
-        d_col.append(rate_col.setdefault(db.growth_per_year, len(rate_col)))
-        dated = dated or bool(db.start or db.end)
-    d_node = np.array(d_nodes, dtype=np.int64)
-    d_wtp = np.array(d_wtps, dtype=float)
-    d_base = np.array(d_qtys, dtype=float)
-    d_critical = np.array(d_crit, dtype=bool)
-    if rate_col:
-        base = month_index(market.base_month) if market.base_month else codes[0] if n_m else 0
-        if len(rate_col) == 1:
-            growth = _growth(codes, base, next(iter(rate_col)))[:, None]
-        else:
-            rates = np.empty((n_m, len(rate_col)))
-            for rate, col in rate_col.items():
-                rates[:, col] = _growth(codes, base, rate)
-            growth = rates[:, d_col]
-        d_qty = d_base * growth
-        if dated:
-            d_qty = d_qty * _windows(m_idx, dem)
-    else:
-        d_qty = np.empty((n_m, 0))
-
-    # conversions
-    conv = list(market.conversions)
-    k_ins: list[int] = []
-    k_outs: list[int] = []
-    k_as: list[float] = []
-    k_costs: list[float] = []
-    k_qtys: list[float] = []
-    k_name = []
-    dated = False
-    for c in conv:  # every input node first, then every output node (node numbering)
-        k_ins.append(
-            number(region_at[c.region] * n_p + product_at[c.input or fallback], len(node_ids))
-        )
-    for c in conv:
-        region = c.region
-        k_outs.append(
-            number(region_at[region] * n_p + product_at[c.output or fallback], len(node_ids))
-        )
-        k_as.append(c.input_t_per_t)
-        k_costs.append(c.cost_usd_per_t)
-        k_qtys.append(c.qty_t_per_month)
-        k_name.append(c.name or f"{region} {c.input}->{c.output}")
-        dated = dated or bool(c.start or c.end)
-    k_in = np.array(k_ins, dtype=np.int64)
-    k_out = np.array(k_outs, dtype=np.int64)
-    k_a = np.array(k_as, dtype=float)
-    k_cost = np.array(k_costs, dtype=float)
-    k_qty = np.array(k_qtys, dtype=float)
-    k_cap = k_qty * _windows(m_idx, conv) if dated else _rows(k_qty, n_m)
-
-    # routes: defaults for every ordered pair of distinct regions, per product with a default
-    # cost (product, exporter, importer order), then the explicit routes (a stated pair
-    # overrides its default cost in place, a new one is appended)
-    first_at: dict[str, int] = {}  # list.index semantics, should a region repeat
-    for i, name in enumerate(regions):
-        first_at.setdefault(name, i)
-    uniq = list(first_at)  # regions without repeats, in first-appearance order
-    plain = len(uniq) == len(regions)  # no repeats: u index == first index == node code
-    default = market.default_route_cost_usd_per_t
-    def_prods: list[int] = []
-    def_costs: list[float] = []
-    if default is not None:
-        for pi, p in enumerate(products):
-            cost = default.get(p) if isinstance(default, dict) else default
-            if cost is not None:
-                def_prods.append(pi)
-                def_costs.append(float(cost))
-    r_exp_u, r_imp_u, r_prod, keys, first_keys = _default_routes(len(uniq), tuple(def_prods), n_p)
-    r_transport = np.repeat(np.array(def_costs, dtype=float), len(r_prod) // max(len(def_prods), 1))
-    if market.routes:
-        u_index = {name: i for i, name in enumerate(uniq)}
-        exp_l, imp_l, prod_l = r_exp_u.tolist(), r_imp_u.tolist(), r_prod.tolist()
-        cost_l = r_transport.tolist()
-        at = {k: i for i, k in enumerate(zip(exp_l, imp_l, prod_l, strict=True))}
-        for r in market.routes:
-            for p in [r.product] if r.product else products:
-                key = (u_index[r.from_], u_index[r.to], product_at[p])
-                i = at.setdefault(key, len(cost_l))
-                if i == len(cost_l):
-                    exp_l.append(key[0])
-                    imp_l.append(key[1])
-                    prod_l.append(key[2])
-                    cost_l.append(r.cost_usd_per_t)
-                else:
-                    cost_l[i] = r.cost_usd_per_t
-        r_exp_u = np.array(exp_l, dtype=np.int64)
-        r_imp_u = np.array(imp_l, dtype=np.int64)
-        r_prod = np.array(prod_l, dtype=np.int64)
-        r_transport = np.array(cost_l, dtype=float)
-        if plain:
-            keys = np.concatenate([r_exp_u * n_p + r_prod, r_imp_u * n_p + r_prod])
-            first_keys = _first_keys(keys)
-    n_r = len(r_prod)
-    if plain:
-        r_exp, r_imp = r_exp_u, r_imp_u
-    else:
-        u_first = np.array([first_at[name] for name in uniq], dtype=np.int64)
-        u_code = np.array([region_at[name] for name in uniq], dtype=np.int64)  # node key codes
-        r_exp = u_first[r_exp_u]
-        r_imp = u_first[r_imp_u]
-        keys = np.concatenate([u_code[r_exp_u] * n_p + r_prod, u_code[r_imp_u] * n_p + r_prod])
-        first_keys = _first_keys(keys)
-    # route nodes: new (region, product) pairs get ids in first-appearance order, all
-    # exporters' nodes first, then all importers', as if numbered one by one
-    for nk in first_keys:
-        node_ids.setdefault(nk, len(node_ids))
-    node_key = np.array(list(node_ids), dtype=np.int64)  # node keys in id order
-    lut = np.empty(len(regions) * n_p, dtype=np.int64)
-    lut[node_key] = np.arange(len(node_key))
-    ends = lut[keys]
-    r_from = ends[:n_r]
-    r_to = ends[n_r:]
-    if n_p == 1:  # (node_key // 1, node_key % 1)
-        node_region, node_product = node_key, np.zeros(len(node_key), dtype=np.int64)
-    else:
-        node_region, node_product = np.divmod(node_key, n_p)
-
-    # tariffs
-    r_specific = np.zeros((n_m, n_r))
-    r_adval = np.zeros((n_m, n_r))
-    first = months[0] if n_m else None
-    for i, t in enumerate(market.tariffs):
-        where = f"market {market.mineral!r} tariffs[{i}]"
-        imps = resolve_parties(t.importer, regions, f"{where}.importer", first)
-        exps = resolve_parties(t.exporter, regions, f"{where}.exporter", first)
-        mask = _member(r_imp, [regions.index(x) for x in imps], len(regions)) & _member(
-            r_exp, [regions.index(x) for x in exps], len(regions)
-        )
-        if t.product:
-            mask &= r_prod == products.index(t.product)
-        win = _window_at(codes, t.start, t.end)[:, None] & mask[None, :]
-        r_specific += win * t.specific_usd_per_t
-        r_adval += win * t.ad_valorem
-
-    # bans: market-level and shocks (a ban shock has the fields of its ExportBan)
-    r_upper = np.full((n_m, n_r), INF)
-    bans: list[ExportBan | ExportBanShock] = list(market.export_bans)
-    bans += [s for s in own if isinstance(s, ExportBanShock)]
-    for ban in bans:
-        if ban.exporter not in regions:
-            continue
-        mask = r_exp == regions.index(ban.exporter)
-        if ban.to is not None:
-            mask &= _member(r_imp, [regions.index(x) for x in ban.to if x in regions], len(regions))
-        if ban.product is not None:
-            plist = [ban.product] if isinstance(ban.product, str) else ban.product
-            wanted = [products.index(p) for p in plist if p in products]
-            if len(set(wanted)) < n_p:  # (a ban of every product keeps the mask)
-                mask &= _member(r_prod, wanted, n_p)
-        r_upper[_window_at(codes, ban.start, ban.end)[:, None] & mask[None, :]] = 0.0
-
-    # quotas
-    quotas: list[ExportQuota] = list(market.export_quotas)
-    q_routes: list[IntArray] = []
-    q_upper = np.full((n_m, len(quotas)), INF)
-    for j, q in enumerate(quotas):
-        mask = r_exp == regions.index(q.exporter)
-        if q.to is not None:
-            mask &= _member(r_imp, [regions.index(x) for x in q.to], len(regions))
-        mask &= r_prod == products.index(q.product or products[0])
-        q_routes.append(np.flatnonzero(mask).astype(np.int64))
-        win = _window_at(codes, q.start, q.end)
-        q_upper[win, j] = q.qty_t_per_month
-
-    # outages and demand surges
-    for shock in own:
-        if isinstance(shock, OutageShock):
-            if shock.region not in regions:
-                continue
-            win = _window_at(codes, shock.start, shock.end)
-            rg = regions.index(shock.region)
-            for nodes, names, cap in ((s_node, s_name, s_cap), (k_out, k_name, k_cap)):
-                sel = _node_sel(
-                    node_region,
-                    node_product,
-                    nodes,
-                    region=rg,
-                    product=shock.product,
-                    products=products,
-                )
-                if shock.block is not None:
-                    sel &= np.array([nm == shock.block for nm in names], dtype=bool)
-                cap[np.ix_(win, sel)] *= 1.0 - shock.share
-        elif isinstance(shock, DemandSurgeShock):
-            rg_opt = regions.index(shock.region) if shock.region in regions else None
-            if shock.region is not None and rg_opt is None:
-                continue
-            win = _window_at(codes, shock.start, shock.end)
-            sel = _node_sel(
-                node_region,
-                node_product,
-                d_node,
-                region=rg_opt,
-                product=shock.product,
-                products=products,
-            )
-            d_qty[np.ix_(win, sel)] *= 1.0 + shock.share
-
-    return CompiledMarket(
-        mineral=market.mineral,
-        products=products,
-        stages=stages,
-        regions=regions,
-        months=m_idx,
-        node_region=node_region,
-        node_product=node_product,
-        s_node=s_node,
-        s_cost=s_cost,
-        s_cap=s_cap,
-        s_name=s_name,
-        d_node=d_node,
-        d_wtp=d_wtp,
-        d_qty=d_qty,
-        d_critical=d_critical,
-        d_name=d_name,
-        k_in_node=k_in,
-        k_out_node=k_out,
-        k_input_t_per_t=k_a,
-        k_cost=k_cost,
-        k_cap=k_cap,
-        k_name=k_name,
-        r_from_node=r_from,
-        r_to_node=r_to,
-        r_transport=r_transport,
-        r_specific=r_specific,
-        r_ad_valorem=r_adval,
-        r_upper=r_upper,
-        q_routes=q_routes,
-        q_upper=q_upper,
-        reexport=market.reexport,
-        _cited=(market, supply_blocks),
-        _labels=list(labels),
-    )
-
-
-def _node_sel(
-    node_region: IntArray,
-    node_product: IntArray,
-    nodes: IntArray,
-    *,
-    region: int | None,
-    product: str | None,
-    products: list[str],
-) -> BoolArray:
-    """Which of ``nodes`` are in ``region`` (code; None = any) and of ``product``."""
-    sel = np.ones(len(nodes), dtype=bool)
-    if region is not None:
-        sel &= node_region[nodes] == region
-    if product is not None:
-        sel &= node_product[nodes] == (products.index(product) if product in products else -1)
-    return sel
 
 
 def market_assumptions(market: Market, supply: Sequence[SupplyBlock]) -> list[dict[str, Any]]:
@@ -668,11 +707,3 @@ def market_assumptions(market: Market, supply: Sequence[SupplyBlock]) -> list[di
         value = f"specific {t.specific_usd_per_t:g} usd_per_t, ad valorem {t.ad_valorem:g}"
         add(label, value, "", t.source, t.estimate)
     return rows
-
-
-def clear_caches() -> None:
-    """Forget the value-keyed caches of :func:`compile_market` (month codes, windows, growth
-    factors, default routes), as in a fresh process; the benchmark calls it before every
-    timed run so that cached pieces are not carried from one repeat to the next."""
-    for cached in (_month_codes, _window_at, _growth, _default_routes):
-        cached.cache_clear()

@@ -8,10 +8,15 @@
 4. re-solves the one LP built at the start (warm start from the previous basis),
 5. repeats 2-4 until the ad-valorem wedges move by at most ``tol_rel`` (relative, with an
    absolute floor of 1 USD/t x ``tol_rel``) and every instrument ``is_converged``, for at
-   most ``max_iterations`` solves; a month that does not converge is flagged, not hidden.
+   most ``max_iterations`` solves; a month that does not converge is flagged
+   (:attr:`SolveStatus.ITERATION_LIMIT`), not hidden.
 
 Ad-valorem wedge on a route = rate x max(exporter price, 0) (the FOB price at the origin
 node), evaluated from the previous iteration's prices (the previous month's in the first).
+
+A chain without instruments or ad-valorem tariffs takes the same loop: it converges after one
+solve a month. (A separate batched loop for that case was measured at under 10 % of a run and
+removed.)
 """
 
 from __future__ import annotations
@@ -19,15 +24,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from critmin.errors import UnknownNameError
+from critmin.errors import SolverError, UnknownNameError
 from critmin.market.compile import CompiledMarket
-from critmin.market.lp import ClearingLP, ExtraColumn
+from critmin.market.lp import ClearingLP, ColumnLayout, ExtraColumn
+from critmin.market.probe import Probe
 from critmin.policy.instrument import ActiveShock, Instrument, InstrumentReport
 
 FloatArray = npt.NDArray[np.float64]
@@ -44,6 +51,20 @@ TOL_REL = 1e-6
 MAX_ITERATIONS = 50
 
 
+class SolveStatus(StrEnum):
+    """How a month ended (as linopy's ``TerminationCondition`` constants: plain strings).
+
+    A month whose LP HiGHS cannot solve to optimality does not get a status: the run stops with
+    a :class:`~critmin.errors.SolverError` naming the chain, month and iteration.
+    """
+
+    #: every solve optimal, and the instruments and ad-valorem wedges settled
+    OPTIMAL = "optimal"
+    #: every solve optimal, but ``max_iterations`` solves did not settle the instruments or the
+    #: ad-valorem wedges; the month holds the last solve
+    ITERATION_LIMIT = "iteration_limit"
+
+
 @dataclass
 class MarketRun:
     """Solved months of one chain: stacked arrays, one row per month."""
@@ -58,8 +79,8 @@ class MarketRun:
     instrument_wedge: FloatArray  # (n_m, n_r) usd_per_t added by instruments
     s_cap: FloatArray  # (n_m, n_s) capacity in force after instruments
     d_qty: FloatArray  # (n_m, n_d) bids in force after instruments
-    iterations: npt.NDArray[np.int64]
-    converged: BoolArray
+    iterations: npt.NDArray[np.int64]  # solves per month
+    status: tuple[SolveStatus, ...]  # per month
     reports: list[tuple[str, InstrumentReport]] = field(default_factory=list)
     # instrument columns (ctx.add_supply / add_demand), one per ExtraColumn
     extra: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (n_m, n_e) t
@@ -68,13 +89,13 @@ class MarketRun:
     extra_sign: FloatArray = field(default_factory=lambda: np.zeros(0))  # +1 supply, -1 demand
     # per instrument column: True = production (covered output), False = a stock release
     extra_production: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    solver_seconds: float = 0.0  # inside Highs.run()
-    highs_seconds: float = 0.0  # inside any HiGHS call (model build, updates, run, solution)
-    update_seconds: float = 0.0  # pushing changed costs/bounds to HiGHS
-    instrument_seconds: float = 0.0  # inside the instruments' lifecycle methods
-    total_seconds: float = 0.0
     # node variables computed once by market.results.node_table (tables and metrics share it)
     node_cache: dict[str, FloatArray] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def converged(self) -> BoolArray:
+        """Per month: did it end :attr:`SolveStatus.OPTIMAL`?"""
+        return np.array([s is SolveStatus.OPTIMAL for s in self.status], dtype=bool)
 
 
 class _Context:
@@ -226,7 +247,7 @@ class _Solved:
         month: str,
         col: FloatArray,
         price: FloatArray,
-        lp: ClearingLP,
+        layout: ColumnLayout,
         *,
         d_qty: FloatArray,
     ) -> None:
@@ -234,7 +255,7 @@ class _Solved:
         self._month = month
         self.col = col
         self.node_price = price
-        self._lay = lp.layout
+        self._lay = layout
         self._d_qty = d_qty  # bids in force at this solve (copy), for unserved demand
         self._flows: list[float] | None = None  # route flows as Python floats, on first use
         self._prices: list[float] | None = None
@@ -454,6 +475,113 @@ class _View:
         self.d_qty[self._node_mask(self._ctx.cm.d_node, region, product)] *= max(factor, 0.0)
 
 
+class _MonthLoop:
+    """One chain's months: the LP, the instruments and the arrays every month writes into."""
+
+    def __init__(
+        self,
+        ctx: _Context,
+        instruments: Sequence[Instrument],
+        lp: ClearingLP,
+        probe: Probe | None,
+    ) -> None:
+        cm = ctx.cm
+        self.ctx, self.cm, self.lp, self.probe = ctx, cm, lp, probe
+        self.instruments = list(instruments)
+        self.view = _View(ctx)
+        lay = self.lay = lp.layout
+        self.e_sign = np.array([e.sign for e in ctx.extras], dtype=float)
+        self.has_adval = bool((cm.r_ad_valorem > 0).any())
+        self.r_base = cm.r_transport[None, :] + cm.r_specific  # (n_months, n_r)
+        self.s, self.d = slice(0, lay.d0), slice(lay.d0, lay.r0)
+        self.r, self.k, self.e = slice(lay.r0, lay.k0), slice(lay.k0, lay.e0), slice(lay.e0, None)
+        self.cost = np.zeros(lay.n_cols)
+        self.upper = np.zeros(lay.n_cols)
+        self.cost[self.s] = cm.s_cost
+        self.cost[self.d] = -cm.d_wtp
+        self.cost[self.k] = cm.k_cost
+        self.no_wedge = np.zeros(lay.n_r)
+        self.previous: _Solved | None = None
+        self.last_price = np.zeros(cm.n_nodes)
+
+    def _tick(self) -> float:
+        return time.perf_counter() if self.probe is not None else 0.0
+
+    def _tock(self, t0: float) -> None:
+        if self.probe is not None:
+            self.probe.instruments_s += time.perf_counter() - t0
+
+    def _solve(self, t: int, month: str, iteration: int, adval: FloatArray) -> _Solved:
+        """Assemble month ``t``'s costs and bounds and solve: from the view the instruments
+        acted on, or (no instruments) straight from the compiled rows."""
+        cm, cost, upper = self.cm, self.cost, self.upper
+        if self.instruments:
+            view = self.view
+            cost[self.r] = self.r_base[t] + view.r_wedge + adval
+            cost[self.e] = self.e_sign * view.e_price  # supply: +price, demand: -wtp
+            upper[self.s] = view.s_cap
+            upper[self.d] = d_qty = view.d_qty.copy()
+            upper[self.r] = view.r_upper
+            upper[self.e] = view.e_qty
+        else:
+            cost[self.r] = self.r_base[t] + adval if self.has_adval else self.r_base[t]
+            upper[self.s] = cm.s_cap[t]
+            upper[self.d] = d_qty = cm.d_qty[t]
+            upper[self.r] = cm.r_upper[t]
+        upper[self.k] = cm.k_cap[t]
+        try:
+            col, price = self.lp.solve(cost, upper, cm.q_upper[t])
+        except SolverError as exc:
+            raise SolverError(
+                f"chain {cm.mineral!r}, month {month}, instrument iteration {iteration}: {exc}",
+                chain=cm.mineral,
+                month=month,
+                iteration=iteration,
+            ) from None
+        return _Solved(self.ctx, month, col, price, self.lay, d_qty=d_qty)
+
+    def month(
+        self, t: int, month: str, tol_rel: float, max_iterations: int
+    ) -> tuple[_Solved, int, SolveStatus, FloatArray]:
+        """Solve month ``t`` until it settles: ``(solution, solves, status, ad-valorem wedge
+        of the final solve)``."""
+        cm, view = self.cm, self.view
+        rate = cm.r_ad_valorem[t]
+        adval = self.no_wedge
+        if self.has_adval:
+            adval = rate * np.maximum(self.last_price[cm.r_from_node], 0.0)
+        status = SolveStatus.ITERATION_LIMIT
+        for iteration in range(1, max_iterations + 1):
+            if self.instruments:
+                view.reset(t, month)
+                view.previous = self.previous
+                t0 = self._tick()
+                for inst in self.instruments:
+                    inst.before_solve(month, view)
+                self._tock(t0)
+            applied = adval
+            solved = self._solve(t, month, iteration, adval)
+            self.previous = solved
+            done = True
+            if self.has_adval:
+                new = rate * np.maximum(solved.node_price[cm.r_from_node], 0.0)
+                done = bool(np.all(np.abs(new - adval) <= tol_rel * np.maximum(np.abs(new), 1.0)))
+                adval = new
+            if self.instruments:
+                t0 = self._tick()
+                done = all(inst.is_converged(month, solved) for inst in self.instruments) and done
+                self._tock(t0)
+            if done:
+                status = SolveStatus.OPTIMAL
+                break
+        t0 = self._tick()
+        for inst in self.instruments:
+            inst.after_solve(month, solved)
+        self._tock(t0)
+        self.last_price = solved.node_price
+        return solved, iteration, status, applied
+
+
 def run_market(
     cm: CompiledMarket,
     instruments: Sequence[Instrument] = (),
@@ -461,133 +589,55 @@ def run_market(
     tol_rel: float = TOL_REL,
     max_iterations: int = MAX_ITERATIONS,
     on_month: Callable[[str], None] | None = None,
-    lp_factory: Callable[[CompiledMarket, list[ExtraColumn]], ClearingLP] = ClearingLP,
+    probe: Probe | None = None,
+    reuse_basis: bool = True,
 ) -> MarketRun:
     """Solve every month of ``cm`` (see module docstring); returns stacked results.
 
-    ``lp_factory`` builds the solver object (the default builds one HiGHS model and re-solves
-    it warm; the benchmark passes a from-scratch rebuild as its naive baseline).
+    ``probe``, when given, receives timings and solve counts (benchmarks; see
+    :mod:`critmin.market.probe`). ``reuse_basis=False`` sends every solve to HiGHS instead of
+    answering the ones the kept basis provably answers (:mod:`critmin.market.basis`; the
+    results agree to rounding; for verification and benchmarks).
     """
     t_start = time.perf_counter()
-    clock = time.perf_counter
-    inst_s = 0.0
     ctx = _Context(cm)
     for inst in instruments:
         inst.initialize(ctx)
-    lp = lp_factory(cm, ctx.extras)
+    lp = ClearingLP(cm, ctx.extras, probe=probe, reuse_basis=reuse_basis)
+    loop = _MonthLoop(ctx, instruments, lp, probe)
     lay = lp.layout
-    months = ctx.months
-    n_m = len(months)
+    n_m = len(ctx.months)
     out_price = np.zeros((n_m, cm.n_nodes))
     out_col = np.zeros((n_m, lay.n_cols))
+    out_tw = np.zeros((n_m, lay.n_r))
     out_iw = np.zeros((n_m, lay.n_r))
+    out_scap = np.zeros((n_m, lay.n_s))
+    out_dqty = np.zeros((n_m, lay.n_d))
     out_eqty = np.zeros((n_m, lay.n_e))
-    e_sign = np.array([e.sign for e in ctx.extras], dtype=float)
-    has_adval = bool((cm.r_ad_valorem > 0).any())
-
-    if not instruments and not has_adval:
-        # nothing iterates (and no instrument columns): one solve per month straight from
-        # the compiled matrices
-        upper_all = np.concatenate([cm.s_cap, cm.d_qty, cm.r_upper, cm.k_cap], axis=1)
-        cost_all = np.empty((n_m, lay.n_cols))
-        cost_all[:, : lay.d0] = cm.s_cost
-        cost_all[:, lay.d0 : lay.r0] = -cm.d_wtp
-        np.add(cm.r_transport, cm.r_specific, out=cost_all[:, lay.r0 : lay.k0])
-        cost_all[:, lay.k0 :] = cm.k_cost
-        solve_months = getattr(lp, "solve_months", None)
-        if solve_months is not None:  # ClearingLP: changes found once, solutions read in place
-            report = None if on_month is None else (lambda t: on_month(months[t]))
-            solve_months(
-                cost_all,
-                upper_all,
-                cm.q_upper,
-                col_out=out_col,
-                price_out=out_price,
-                on_month=report,
-            )
-        else:  # another solver object (the benchmark's baselines): one solve call per month
-            for t, month in enumerate(months):
-                out_col[t], out_price[t] = lp.solve(cost_all[t], upper_all[t], cm.q_upper[t])
-                if on_month is not None:
-                    on_month(month)
-        iterations = np.ones(n_m, dtype=np.int64)
-        converged = np.ones(n_m, dtype=bool)
-        out_tw = cm.r_specific.copy()
-        out_scap = cm.s_cap.copy()
-        out_dqty = cm.d_qty.copy()
-    else:
-        view = _View(ctx)
-        out_tw = np.zeros((n_m, lay.n_r))
-        out_scap = np.zeros((n_m, lay.n_s))
-        out_dqty = np.zeros((n_m, lay.n_d))
-        iterations = np.zeros(n_m, dtype=np.int64)
-        converged = np.ones(n_m, dtype=bool)
-        cost = np.zeros(lay.n_cols)
-        upper = np.zeros(lay.n_cols)
-        cost[: lay.n_s] = cm.s_cost
-        cost[lay.d0 : lay.r0] = -cm.d_wtp
-        cost[lay.k0 : lay.e0] = cm.k_cost
-        last_price = np.zeros(cm.n_nodes)
-        d0, r0, k0, e0 = lay.d0, lay.r0, lay.k0, lay.e0
-        r_base = cm.r_transport[None, :] + cm.r_specific  # (n_months, n_r)
-        previous: _Solved | None = None
-        adval = np.zeros(lay.n_r)
-        applied = adval
-        for t, month in enumerate(months):
-            rate = cm.r_ad_valorem[t]
-            adval = rate * np.maximum(last_price[cm.r_from_node], 0.0) if has_adval else adval
-            for it in range(1, max_iterations + 1):
-                view.reset(t, month)
-                view.previous = previous
-                t0 = clock()
-                for inst in instruments:
-                    inst.before_solve(month, view)
-                inst_s += clock() - t0
-                cost[r0:k0] = r_base[t] + view.r_wedge + adval
-                cost[e0:] = e_sign * view.e_price  # supply: +price, demand: -wtp
-                upper[:d0] = view.s_cap
-                upper[d0:r0] = view.d_qty
-                upper[r0:k0] = view.r_upper
-                upper[k0:e0] = cm.k_cap[t]
-                upper[e0:] = view.e_qty
-                applied = adval
-                col, price = lp.solve(cost, upper, cm.q_upper[t])
-                previous = _Solved(ctx, month, col, price, lp, d_qty=view.d_qty.copy())
-                iterations[t] = it
-                done = True
-                if has_adval:
-                    new = rate * np.maximum(price[cm.r_from_node], 0.0)
-                    done = bool(
-                        np.all(np.abs(new - adval) <= tol_rel * np.maximum(np.abs(new), 1.0))
-                    )
-                    adval = new
-                if instruments:
-                    t0 = clock()
-                    done = all(inst.is_converged(month, previous) for inst in instruments) and done
-                    inst_s += clock() - t0
-                if done:
-                    break
-            else:
-                converged[t] = False
-            assert previous is not None
-            t0 = clock()
-            for inst in instruments:
-                inst.after_solve(month, previous)
-            inst_s += clock() - t0
-            out_price[t] = price
-            out_col[t] = col
-            out_tw[t] = cm.r_specific[t] + applied
+    iterations = np.zeros(n_m, dtype=np.int64)
+    status: list[SolveStatus] = []
+    view = loop.view
+    for t, month in enumerate(ctx.months):
+        solved, iterations[t], month_status, applied = loop.month(t, month, tol_rel, max_iterations)
+        status.append(month_status)
+        out_price[t] = solved.node_price
+        out_col[t] = solved.col
+        out_tw[t] = cm.r_specific[t] + applied
+        if instruments:  # what the instruments made of the month (else: the compiled rows)
             out_iw[t] = view.r_wedge
             out_scap[t] = view.s_cap
             out_dqty[t] = view.d_qty
             out_eqty[t] = view.e_qty
-            last_price = price
-            if on_month is not None:
-                on_month(month)
-
-    t0 = clock()
+        if on_month is not None:
+            on_month(month)
+    if not instruments:
+        out_scap[:] = cm.s_cap
+        out_dqty[:] = cm.d_qty
+    t0 = loop._tick()
     reports = [(inst.name, inst.finalize()) for inst in instruments]
-    inst_s += clock() - t0
+    loop._tock(t0)
+    if probe is not None:
+        probe.engine_s += time.perf_counter() - t_start
     return MarketRun(
         cm=cm,
         price=out_price,
@@ -600,16 +650,11 @@ def run_market(
         s_cap=out_scap,
         d_qty=out_dqty,
         iterations=iterations,
-        converged=converged,
+        status=tuple(status),
         reports=reports,
         extra=out_col[:, lay.e0 :],
         extra_qty=out_eqty,
         extra_node=np.array([e.node for e in ctx.extras], dtype=np.int64),
-        extra_sign=e_sign,
+        extra_sign=loop.e_sign,
         extra_production=np.array(ctx.extra_production, dtype=bool),
-        solver_seconds=lp.solver_seconds,
-        highs_seconds=lp.highs_seconds,
-        update_seconds=lp.update_seconds,
-        instrument_seconds=inst_s,
-        total_seconds=time.perf_counter() - t_start,
     )

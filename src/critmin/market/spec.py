@@ -16,6 +16,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critmin.bounds import BoundedNumbers
+from critmin.errors import UnknownNameError
 from critmin.periods import MONTH_RE, Month, month_index
 
 Loc = tuple[str | int, ...]
@@ -230,11 +231,13 @@ class Market(_Model):
 
 def _default_stage(product_id: str) -> str:
     """The stage of a catalog product, if the catalog knows it; else ``"market"``."""
-    try:
-        from critmin.catalog import minerals  # type: ignore[attr-defined,unused-ignore]
+    from critmin.catalog import minerals
 
+    # only "no such product" means "not a catalog product"; a broken catalog file must raise,
+    # not turn into the default stage
+    try:
         return str(minerals.get_product(product_id).stage)
-    except Exception:
+    except UnknownNameError:
         return "market"
 
 
@@ -268,6 +271,10 @@ def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
         if value not in regions:
             problems.append((where, f"unknown region {value!r}; expected one of {regions}"))
 
+    stated = market.regions or []
+    for i, name in enumerate(stated):
+        if name in stated[:i]:
+            problems.append(((*loc, "regions", i), f"duplicate region {name!r}"))
     for name in ("supply", "demand", "conversions"):
         for i, block in enumerate(getattr(market, name)):
             region(block.region, (*loc, name, i, "region"))

@@ -22,6 +22,7 @@ from critmin import __version__
 from critmin.fileio import OutputSet
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
+from critmin.market.probe import Probe
 from critmin.market.results import SeriesParts, merge, scenario_metrics, series_columns
 from critmin.scenarios.compare import compare_to_baseline
 from critmin.scenarios.loader import LoadedScenario
@@ -84,16 +85,18 @@ def run_scenario(
         cm = compile_market(market, months, sc.shocks)
         instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
         t1 = clock()
-        run = run_market(cm, instruments, on_month=on_month)
+        probe = Probe() if timings is not None else None
+        run = run_market(cm, instruments, on_month=on_month, probe=probe)
         t2 = clock()
         runs.append(run)
         parts.append(series_columns(sc.name, run))
         assumptions.extend(cm.assumptions)
         _add(timings, "compile", t1 - t0)
         _add(timings, "engine", t2 - t1)
-        _add(timings, "highs_run", run.solver_seconds)
-        _add(timings, "highs_other", run.highs_seconds - run.solver_seconds)
-        _add(timings, "instruments", run.instrument_seconds)
+        if probe is not None:
+            _add(timings, "highs_run", probe.highs_run_s)
+            _add(timings, "highs_other", probe.highs_calls_s - probe.highs_run_s)
+            _add(timings, "instruments", probe.instruments_s)
         _add(timings, "tables", clock() - t2)
     for shock in sc.shocks:
         if shock.source or shock.estimate:
