@@ -273,6 +273,7 @@ def eu_crm_records(
     return out
 
 
+# long: one stage of the EU CRM method, its terms in the order of the 2023 methodology guide
 def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are needed)
     mid: str,
     eu_name: str,

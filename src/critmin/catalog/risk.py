@@ -230,6 +230,39 @@ def _domestic_production(
     return value, note
 
 
+def _import_risk(
+    qty: pd.Series,
+    hhi: float,
+    unit: str,
+    *,
+    trade: pd.DataFrame | None,
+    political_stability: pd.Series | None,
+    members: frozenset[str],
+    intra_bloc: m.IntraBloc,
+) -> tuple[float, float, list[str], bool]:
+    """GeoPolRisk of the bloc's imports: (score, import term, notes, whether HS content shares
+    that are estimates were used); NaN without trade, stability scores or a tonnage unit."""
+    gpr = term = float("nan")
+    notes: list[str] = []
+    estimate = False
+    to_t = unit_to_tonnes(unit) if unit else None
+    if trade is None or political_stability is None or to_t is None:
+        return gpr, term, notes, estimate
+    imports = bloc_imports_t(trade, members, include_intra=intra_bloc == "as-imports")
+    if imports.empty:
+        return gpr, term, notes, estimate
+    domestic, why = _domestic_production(qty, members, to_t)
+    if why:
+        notes.append(why)
+    if domestic is not None:
+        g1 = m.instability(political_stability, scale=1.0)
+        gpr, term = m.geopolrisk_parts(hhi, imports, g1, domestic, members, intra_bloc=intra_bloc)
+        used = set(trade["hs6"].astype(str)) & set(HS6_CONTENT_SHARE)
+        estimate = bool(used - HS6_STOICHIOMETRIC)
+    return gpr, term, notes, estimate
+
+
+# long: the 16-argument signature and the 36-field RiskRecord it fills are two thirds of it
 def risk_record(
     mineral: str,
     stage: str,
@@ -282,23 +315,15 @@ def risk_record(
         sr = m.eu_supply_risk(share, g10)
         cov = m.hhi_wgi(share, g10)[1]
 
-    gpr = term = float("nan")
-    gpr_notes: list[str] = []
-    gpr_estimate = False
-    to_t = unit_to_tonnes(unit) if unit else None
-    if trade is not None and political_stability is not None and to_t is not None:
-        imports = bloc_imports_t(trade, members, include_intra=intra_bloc == "as-imports")
-        if not imports.empty:
-            domestic, why = _domestic_production(qty, members, to_t)
-            if why:
-                gpr_notes.append(why)
-            if domestic is not None:
-                g1 = m.instability(political_stability, scale=1.0)
-                gpr, term = m.geopolrisk_parts(
-                    hhi, imports, g1, domestic, members, intra_bloc=intra_bloc
-                )
-                used = set(trade["hs6"].astype(str)) & set(HS6_CONTENT_SHARE)
-                gpr_estimate = bool(used - HS6_STOICHIOMETRIC)
+    gpr, term, gpr_notes, gpr_estimate = _import_risk(
+        qty,
+        hhi,
+        unit,
+        trade=trade,
+        political_stability=political_stability,
+        members=members,
+        intra_bloc=intra_bloc,
+    )
 
     sources = sorted(set(rows["source"].astype(str))) if "source" in rows else []
     rows_estimate = bool(rows["is_estimate"].astype(bool).any()) if "is_estimate" in rows else False

@@ -31,6 +31,7 @@ def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 150)
 
 
+# long: typer option declarations (one per flag) are most of it
 @contract_app.command("settle")
 def settle_cmd(
     *,
@@ -157,6 +158,7 @@ def _check_value_options(
         raise InputError(f"expected 0 <= seed < 2**63, got {seed}", where="--seed")
 
 
+# long: typer option declarations (one per flag) are most of it
 @contract_app.command("value")
 def value_cmd(
     *,

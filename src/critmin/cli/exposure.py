@@ -23,6 +23,7 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+# long: typer option declarations (one per flag) are most of it
 @app.command("exposure")
 def exposure_cmd(  # noqa: PLR0917
     bom: Path = typer.Argument(  # noqa: B008

@@ -98,6 +98,7 @@ def _print_table(con: Console, table: object) -> None:
     con.print(table)
 
 
+# long: one column per field of the 80-column table, with its legend beside it
 def print_risk_table(
     records: Sequence[RiskRecord],
     *,
@@ -187,6 +188,7 @@ def print_risk_table(
         )
 
 
+# long: typer option declarations (one per flag) are most of it
 @app.command("risk")
 def risk_cmd(  # noqa: PLR0917
     minerals: list[str] | None = typer.Argument(  # noqa: B008

@@ -546,7 +546,8 @@ class _Reader:
             )
         return tuple(out)
 
-    def classify(
+    # one return per EPCIS event type and business step, read top to bottom like the CBV table
+    def classify(  # noqa: PLR0911
         self, e: dict[str, Any], eid: str, where: str
     ) -> Extraction | Transformation | Shipment | Aggregation | str:
         """The model event, or the reason it carries no material movement."""

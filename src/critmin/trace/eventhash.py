@@ -118,8 +118,9 @@ def _gtin(company: str, item: str) -> str:
     return body + gs1_check_digit(body)
 
 
+# one return per EPC scheme of the GS1 EPC Tag Data Standard
 @lru_cache(maxsize=65536)
-def digital_link(uri: str) -> str:
+def digital_link(uri: str) -> str:  # noqa: PLR0911
     """GS1 Digital Link form of an EPC URN (SGTIN, LGTIN, SGTIN pattern, SGLN, SSCC, PGLN,
     GRAI, GIAI); any other URI unchanged."""
     m = _URN.match(uri)

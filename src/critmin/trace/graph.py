@@ -226,6 +226,7 @@ def upstream_weights(graph: LotGraph, lot: int, stop: npt.NDArray[np.bool_]) -> 
     return acc
 
 
+# long: the five index arrays are built in one pass so the 5M-lot network is read once
 def build_graph(net: SupplyNetwork) -> LotGraph:
     """The :class:`LotGraph` of a network; unknown references and double production are errors."""
     lot_index = {lot.id: i for i, lot in enumerate(net.lots)}
