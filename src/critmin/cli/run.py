@@ -24,10 +24,9 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print summary.json on stdout")] = False,
 ) -> None:
     """Run scenarios; write OUT/summary.json, OUT/series.parquet and OUT/report.html."""
-    from critmin.scenarios.loader import load_study
-    from critmin.scenarios.runner import count_months, run_study, write_outputs
+    from critmin.facade import load, write
 
-    loaded = load_study(scenarios or [])
+    study = load(*(scenarios or []))
     err = Console(stderr=True)
     with Progress(
         TextColumn("solving"),
@@ -39,9 +38,10 @@ def run(
         transient=True,
         disable=as_json or not err.is_terminal,
     ) as progress:
-        task = progress.add_task("run", total=count_months(loaded))
-        series, summary = run_study(loaded, on_month=lambda _m: progress.advance(task))
-    written = write_outputs(out, series, summary)
+        task = progress.add_task("run", total=study.market_months)
+        result = study.run(on_month=lambda _m: progress.advance(task))
+    written = write(result, out)
+    summary = result.summary
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -70,14 +70,7 @@ def validate(
     files: Annotated[list[str], typer.Argument(help="scenario YAML files (or built-in names)")],
 ) -> None:
     """Check scenario files without running them (one error line naming file, line, field)."""
-    from critmin.scenarios.loader import load_scenario
+    from critmin.facade import validate as check
 
     for ref in files:
-        loaded = load_scenario(ref)
-        sc = loaded.scenario
-        months = sc.month_labels()
-        typer.echo(
-            f"{loaded.source}: ok - {sc.name!r}, {len(sc.markets or [])} market(s), "
-            f"{months[0]}..{months[-1]}, {len(sc.shocks)} shock(s), "
-            f"{len(sc.instruments)} instrument(s)"
-        )
+        typer.echo(check(ref).line())

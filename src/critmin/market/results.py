@@ -27,7 +27,7 @@ rows when they carry flow in at least one month.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -102,20 +102,39 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
     return table
 
 
-UNITS = {
-    "price": "usd_per_t",
-    "production": "t",
-    "supply_capacity": "t",
-    "consumption": "t",
-    "conversion_input": "t",
-    "unserved": "t",
-    "unserved_critical": "t",
-    "consumer_surplus": "usd",
-    "producer_surplus": "usd",
-    "tariff_revenue": "usd",
-    "stock_release": "t",
-    "flow": "t",
-}
+@dataclass(frozen=True)
+class OutputVariable:
+    """One output variable of the tidy table, declared once: its ``unit``, how it adds up
+    over months and regions (``aggregation``: ``sum`` for flows of tonnes and money,
+    ``mean`` for prices and rates, ``last`` for stocks), what it means and who writes it
+    (``producer``: ``engine`` or an instrument kind)."""
+
+    name: str
+    unit: str
+    aggregation: str
+    description: str
+    producer: str = "engine"
+
+
+#: the engine's output variables (module docstring has the definitions); instruments
+#: declare theirs on their spec class (``variables``), see :func:`output_variables`
+VARIABLES: tuple[OutputVariable, ...] = (
+    OutputVariable("price", "usd_per_t", "mean", "node price: dual of the node balance"),
+    OutputVariable("production", "t", "sum", "supply-block, conversion and covered output"),
+    OutputVariable("supply_capacity", "t", "sum", "capacity in force of the producing columns"),
+    OutputVariable("consumption", "t", "sum", "final demand served"),
+    OutputVariable("conversion_input", "t", "sum", "tonnes used as input by conversions"),
+    OutputVariable("unserved", "t", "sum", "bid quantity not served"),
+    OutputVariable("unserved_critical", "t", "sum", "unserved quantity of critical bids"),
+    OutputVariable("consumer_surplus", "usd", "sum", "sum of (wtp - price) x consumed"),
+    OutputVariable("producer_surplus", "usd", "sum", "supply and conversion margins"),
+    OutputVariable("tariff_revenue", "usd", "sum", "(specific + ad-valorem wedge) x flow"),
+    OutputVariable("stock_release", "t", "sum", "tonnes supplied from a stock's releases"),
+    OutputVariable("flow", "t", "sum", "tonnes on a route; region is EXPORTER->IMPORTER"),
+)
+
+#: unit of each engine variable (read from :data:`VARIABLES`)
+UNITS = {v.name: v.unit for v in VARIABLES}
 
 
 def active_nodes(run: MarketRun) -> npt.NDArray[np.int64]:
@@ -341,3 +360,54 @@ def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
     }
     metrics.update(extra)
     return metrics
+
+
+@dataclass(frozen=True)
+class HeadlineMetrics:
+    """The headline metrics of one scenario, typed (what :func:`scenario_metrics` computes).
+
+    ``other`` holds every figure this class does not declare: the totals instruments report
+    (``levy_revenue_usd``, ``floor_fiscal_cost_usd``, ...) and any metric added to
+    :func:`scenario_metrics` later, so nothing is dropped on the way to ``summary.json``.
+    :meth:`to_dict` gives back exactly the mapping :meth:`from_dict` read.
+    """
+
+    avg_price_usd_per_t: dict[str, float]
+    peak_price_usd_per_t: dict[str, float]
+    unserved_t: float
+    unserved_t_by_region: dict[str, float]
+    unserved_critical_t: float
+    tariff_revenue_usd: float
+    shortage_months: int
+    consumer_surplus_usd: float
+    producer_surplus_usd: float
+    non_converged_months: int
+    other: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, metrics: Mapping[str, Any]) -> HeadlineMetrics:
+        """From the ``metrics`` mapping of a scenario (as in ``summary.json``)."""
+        declared = {f for f in cls.__dataclass_fields__ if f != "other"}
+        missing = sorted(declared - set(metrics))
+        if missing:
+            raise KeyError(f"headline metrics without {', '.join(missing)}")
+        known = {k: metrics[k] for k in declared}
+        rest = {k: v for k, v in metrics.items() if k not in declared}
+        return cls(**known, other=rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``metrics`` mapping of ``summary.json`` (declared figures first, in order)."""
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "other"}
+        out.update(self.other)
+        return out
+
+    def __getitem__(self, name: str) -> Any:
+        """``metrics["levy_revenue_usd"]``: any figure by its ``summary.json`` name."""
+        if name in self.__dataclass_fields__ and name != "other":
+            return getattr(self, name)
+        return self.other[name]
+
+
+def read_series(path: Any) -> pd.DataFrame:
+    """A ``series.parquet`` written by ``critmin run`` (or :meth:`StudyResult.write`)."""
+    return pd.read_parquet(path)

@@ -374,3 +374,57 @@ def compare_to_baseline(
         metrics.update(cover[s])
         out[name] = metrics
     return out
+
+
+@dataclass(frozen=True)
+class BaselineComparison:
+    """One scenario's managed-market figures against a named baseline (module docstring).
+
+    ``baseline`` is the scenario compared with; the other fields are the keys
+    :func:`compare_to_baseline` returns, typed. ``days_of_cover_last``/``_min`` are empty
+    when the scenario has no stockpile.
+    """
+
+    baseline: str
+    avg_price_inside_forge_usd_per_t: dict[str, float]
+    avg_price_outside_forge_usd_per_t: dict[str, float]
+    unserved_t: float
+    shortage_months: int
+    floor_fiscal_cost_usd: float
+    levy_revenue_usd: float
+    imports_from_members_t: float
+    imports_from_nonmembers_t: float
+    trade_diversion_t: dict[str, float]
+    oem_security_premium_usd: float
+    oem_security_premium_usd_per_t: float
+    oem_security_premium_usd_by_product: dict[str, float]
+    floor_kept_t: float
+    subsidy_kept_usd_per_t: float | None
+    production_change_t: float
+    days_of_cover_last: dict[str, float] = field(default_factory=dict)
+    days_of_cover_min: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, baseline: str, figures: Mapping[str, Any]) -> BaselineComparison:
+        names = set(cls.__dataclass_fields__) - {"baseline"}
+        return cls(baseline=baseline, **{k: v for k, v in figures.items() if k in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping :func:`compare_to_baseline` gives (cover keys only when present)."""
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "baseline"}
+        for key in ("days_of_cover_last", "days_of_cover_min"):
+            if not out[key]:
+                del out[key]
+        return out
+
+
+def compare(
+    series: pd.DataFrame,
+    baseline: str,
+    *,
+    bloc: str = "forge",
+    region_membership: Mapping[str, bool] | None = None,
+) -> dict[str, BaselineComparison]:
+    """:func:`compare_to_baseline`, typed: per scenario name, a :class:`BaselineComparison`."""
+    raw = compare_to_baseline(series, baseline, bloc=bloc, region_membership=region_membership)
+    return {name: BaselineComparison.from_dict(baseline, figs) for name, figs in raw.items()}

@@ -1,31 +1,39 @@
 """Run scenarios through the market engine and write the run-results contract.
 
-``run_study`` -> for each scenario, each market: compile, build instruments, run the months;
-collect tidy series and headline metrics; ``write_outputs`` writes ``series.parquet``,
-``summary.json`` and (when :mod:`critmin.reports` provides ``build_report``) ``report.html``,
-each to a temporary file renamed into place.
+``execute`` -> for each scenario, each market: compile, build instruments, run the months;
+collect tidy series and headline metrics, compare with the named baseline; returns a
+:class:`~critmin.scenarios.outcome.StudyResult` (``run_study`` is its untyped form).
+Writing the files (and composing the report) is :func:`~critmin.scenarios.outcome.write_outputs`,
+called by the face.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from critmin import __version__
-from critmin.fileio import atomic_write, atomic_write_text
+from critmin.errors import UnknownNameError
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
-from critmin.market.results import SeriesParts, merge, scenario_metrics, series_columns
-from critmin.scenarios.compare import compare_to_baseline
+from critmin.market.results import (
+    HeadlineMetrics,
+    SeriesParts,
+    merge,
+    scenario_metrics,
+    series_columns,
+)
+from critmin.scenarios.compare import BaselineComparison, compare_to_baseline
 from critmin.scenarios.loader import LoadedScenario
+from critmin.scenarios.outcome import ScenarioOutcome, StudyResult, write_outputs
 from critmin.scenarios.plugins import reform_changes
+
+__all__ = ["BASELINE_SCENARIO", "execute", "run_scenario", "run_study", "write_outputs"]
 
 #: the free-trade run other scenarios are compared with (security premium, trade diversion)
 BASELINE_SCENARIO = "baseline_free_trade"
@@ -212,63 +220,65 @@ def run_study(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run every scenario; returns (tidy series of all scenarios, summary dict).
 
-    ``timings``, when given, receives the seconds spent per phase (:data:`TIMED_PHASES`).
+    The untyped form of :func:`execute` (default baseline). ``timings``, when given,
+    receives the seconds spent per phase (:data:`TIMED_PHASES`).
     """
+    result = execute(loaded, on_month, timings)
+    return result.series, result.summary
+
+
+#: ``baseline=`` of :func:`execute`: the free-trade run when the study has it
+AUTO = "auto"
+
+
+def _pick_baseline(names: list[str], baseline: str | None) -> str | None:
+    if baseline == AUTO:
+        return BASELINE_SCENARIO if BASELINE_SCENARIO in names and len(set(names)) > 1 else None
+    if baseline is not None and baseline not in names:
+        raise UnknownNameError("baseline scenario", baseline, names)
+    return baseline
+
+
+def execute(
+    loaded: Sequence[LoadedScenario],
+    on_month: Callable[[str], None] | None = None,
+    timings: dict[str, float] | None = None,
+    baseline: str | None = AUTO,
+) -> StudyResult:
+    """Run every scenario and compare them with ``baseline`` (a scenario name of the study;
+    :data:`AUTO`: ``baseline_free_trade`` when present; None: no comparison)."""
+    names = [ls.scenario.name for ls in loaded]
+    base = _pick_baseline(names, baseline)
     clock = time.perf_counter
     results = [run_scenario(ls, on_month, timings) for ls in loaded]
     t0 = clock()
-    whole = merge([part for r in results for part in r.series_parts])
-    coded = whole.coded()  # the string columns' codes, shared by the frame and the comparison
-    series = whole.frame(coded)
+    series = merge([part for r in results for part in r.series_parts]).frame()
     t1 = clock()
     summary = summary_dict(results)
     t2 = clock()
     _add(timings, "tables", t1 - t0)
     _add(timings, "metrics", t2 - t1)
-    names = {r.loaded.scenario.name for r in results}
-    if BASELINE_SCENARIO in names and len(names) > 1:
+    figures: dict[str, dict[str, Any]] = {}
+    if base is not None:
         # the managed-market figures join each scenario's metrics, so the report compares them
-        t0 = clock()
-        comparison = compare_to_baseline(series, BASELINE_SCENARIO, coded=coded)
-        _add(timings, "comparison", clock() - t0)
+        figures = compare_to_baseline(series, base)
+        _add(timings, "comparison", clock() - t2)
         for entry in summary["scenarios"]:
-            entry["metrics"].update(comparison.get(entry["name"], {}))
-        summary["baseline_scenario"] = BASELINE_SCENARIO
-    return series, summary
-
-
-def write_outputs(out_dir: Path, series: pd.DataFrame, summary: dict[str, Any]) -> list[Path]:
-    """Write series.parquet, summary.json and report.html (if the report layer is present)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    series_path = out_dir / "series.parquet"
-
-    def _parquet(tmp: Path) -> None:
-        series.to_parquet(tmp, index=False)
-
-    atomic_write(series_path, _parquet)
-    written.append(series_path)
-    summary_path = out_dir / "summary.json"
-    text = json.dumps(summary, indent=2, sort_keys=False, allow_nan=False)
-
-    atomic_write_text(summary_path, text + "\n")
-    written.append(summary_path)
-    build_report = _report_builder()
-    if build_report is not None:
-        report_path = out_dir / "report.html"
-
-        def _build(tmp: Path) -> None:
-            build_report(series, summary, tmp)
-
-        atomic_write(report_path, _build)
-        written.append(report_path)
-    return written
-
-
-def _report_builder() -> Callable[[pd.DataFrame, dict[str, Any], Path], Path] | None:
-    try:
-        from critmin import reports
-    except ImportError:  # pragma: no cover - the package always exists
-        return None
-    builder = getattr(reports, "build_report", None)
-    return builder if callable(builder) else None
+            entry["metrics"].update(figures.get(entry["name"], {}))
+        summary["baseline_scenario"] = base
+    outcomes = tuple(
+        ScenarioOutcome(
+            name=r.loaded.scenario.name,
+            source=r.loaded.source,
+            months=(entry["months"]["start"], entry["months"]["end"]),
+            seed=r.loaded.scenario.seed,
+            metrics=HeadlineMetrics.from_dict(r.metrics),
+            comparison=(
+                BaselineComparison.from_dict(base, figures[r.loaded.scenario.name])
+                if base is not None
+                else None
+            ),
+        )
+        for r, entry in zip(results, summary["scenarios"], strict=True)
+    )
+    return StudyResult(series, summary, outcomes, base)
