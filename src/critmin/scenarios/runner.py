@@ -28,6 +28,7 @@ from critmin.market.results import (
     scenario_metrics,
     series_columns,
 )
+from critmin.policy.parameters import ParameterReads, trace_reads
 from critmin.scenarios.compare import BaselineComparison, compare_to_baseline
 from critmin.scenarios.loader import LoadedScenario
 from critmin.scenarios.outcome import ScenarioOutcome, StudyResult, write_outputs
@@ -48,6 +49,8 @@ class ScenarioResult:
     metrics: dict[str, Any]
     runs: list[MarketRun] = field(default_factory=list)
     assumptions: list[dict[str, Any]] = field(default_factory=list)
+    #: the dated parameters the instruments read while running (policy.parameters tracer)
+    parameter_reads: ParameterReads = field(default_factory=ParameterReads)
 
 
 def count_months(loaded: Sequence[LoadedScenario]) -> int:
@@ -87,13 +90,19 @@ def run_scenario(
     runs: list[MarketRun] = []
     parts: list[SeriesParts] = []
     assumptions: list[dict[str, Any]] = []
+    reads = ParameterReads()
     for market in sc.markets or []:
         t0 = clock()
         cm = compile_market(market, months, sc.shocks)
-        instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
-        t1 = clock()
-        run = run_market(cm, instruments, on_month=on_month)
+        # every parameter an instrument reads while it is built and run is recorded, so the
+        # summary lists what was used without the runner knowing any instrument
+        with trace_reads() as market_reads:
+            instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
+            t1 = clock()
+            run = run_market(cm, instruments, on_month=on_month)
         t2 = clock()
+        for key, seen in market_reads.months.items():
+            reads.months.setdefault(key, set()).update(seen)
         runs.append(run)
         parts.append(series_columns(sc.name, run))
         assumptions.extend(cm.assumptions)
@@ -120,16 +129,11 @@ def run_scenario(
     t0 = clock()
     metrics = scenario_metrics(runs)
     _add(timings, "metrics", clock() - t0)
-    return ScenarioResult(loaded, parts, metrics, runs, assumptions)
+    return ScenarioResult(loaded, parts, metrics, runs, assumptions, reads)
 
 
 def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
     """``summary.json`` content (see the run-results contract)."""
-    # the shipped baseline, parsed once per process (the instruments share the same cache):
-    # re-parsing its YAML took ~15 ms of every run
-    from critmin.policy.instruments._common import _baseline as baseline
-    from critmin.policy.parameters import month_end
-
     inputs: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()
     assumptions: list[dict[str, Any]] = []
@@ -142,56 +146,6 @@ def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
                 assumptions.append(row)
     seeds = {res.loaded.scenario.seed for res in results} - {None}
     months = [res.loaded.scenario.month_labels() for res in results]
-    base = baseline()
-
-    def parameters_used(instruments: Sequence[Any], first: str, last: str) -> list[dict[str, Any]]:
-        # baseline parameters an instrument reads: one its YAML names (floor_parameter, a reform
-        # key), and for a bloc instrument (forge_levy) <bloc>.in_force, .levy_bound.* unless a
-        # bound is given, .reference_price.* of its products unless given explicitly
-        users: dict[str, list[str]] = {}
-        for i, item in enumerate(instruments):
-            if not isinstance(item, dict):
-                continue
-            label = str(item.get("name") or f"{item.get('kind', 'instrument')}[{i}]")
-            names = {v for v in item.values() if isinstance(v, str) and v in base}
-            names.update(k for k in item.get("parameters") or {} if k in base)
-            bloc = item.get("bloc")
-            if isinstance(bloc, str):
-                names.add(f"{bloc}.in_force")
-                if item.get("bound_share") is None and item.get("bound_usd_per_t") is None:
-                    names.add(f"{bloc}.levy_bound.ad_valorem_share")
-                given, wanted = item.get("reference_prices_usd_per_t") or {}, item.get("products")
-                names.update(
-                    n
-                    for n in base
-                    if n.startswith(f"{bloc}.reference_price.")
-                    and (wanted is None or n.rsplit(".", 1)[1] in wanted)
-                    and n.rsplit(".", 1)[1] not in given
-                )
-            for name in names & set(base):
-                users.setdefault(name, []).append(label)
-        rows: list[dict[str, Any]] = []
-        start, end = month_end(first), month_end(last)
-        for name in sorted(users):
-            param = base[name]
-            for pv in param.values:  # values in force at some time of the run
-                nxt = next((v.start for v in param.values if v.start > pv.start), None)
-                if pv.start <= end and (nxt is None or nxt > start):
-                    value = list(pv.value) if isinstance(pv.value, tuple) else pv.value
-                    rows.append(
-                        {
-                            "parameter": name,
-                            "description": param.description,
-                            "from": pv.start.isoformat(),
-                            "value": value,
-                            "unit": param.unit,
-                            "reference": pv.reference,
-                            "estimate": pv.estimate,
-                            "instruments": sorted(set(users[name])),
-                        }
-                    )
-        return rows
-
     return {
         "critmin_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -205,7 +159,7 @@ def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
                 "months": {"start": m[0], "end": m[-1]},
                 "metrics": res.metrics,
                 "reform_changes": reform_changes(res.loaded.scenario.instruments),
-                "parameters_used": parameters_used(res.loaded.scenario.instruments, m[0], m[-1]),
+                "parameters_used": res.parameter_reads.used(),
             }
             for res, m in zip(results, months, strict=True)
         ],

@@ -68,7 +68,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from critmin.errors import InputError
-from critmin.periods import MONTH_PATTERN
+from critmin.periods import Month
 from critmin.policy.instrument import (
     InstrumentReport,
     InstrumentSpec,
@@ -92,8 +92,8 @@ class EmergencyWindow(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: str = Field(pattern=MONTH_PATTERN)
-    end: str | None = Field(None, pattern=MONTH_PATTERN)
+    start: Month
+    end: Month | None = None
 
     def covers(self, month: str) -> bool:
         return self.start <= month and (self.end is None or month <= self.end)
