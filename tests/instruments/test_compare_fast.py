@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from critmin.errors import UnknownNameError
+from critmin.market.results import upgrade_series
 from critmin.policy.instruments.forge_levy import member_regions
 from critmin.reports.testing import REGIONS, SCENARIOS, synthetic_run
 from critmin.scenarios.compare import compare_to_baseline
@@ -72,13 +73,13 @@ def _ref_avg_prices(df: pd.DataFrame, members: pd.DataFrame) -> tuple[dict[str, 
     inside = _ref_is_member(price, members, "region")
     out: list[dict[str, float]] = []
     for mask in (inside, ~inside):
-        grouped = price[mask].groupby("mineral")["value"].mean()
+        grouped = price[mask].groupby("product")["value"].mean()
         out.append({str(k): round(float(v), 6) for k, v in grouped.items()})
     return out[0], out[1]
 
 
 def _ref_premium(df: pd.DataFrame, base: pd.DataFrame) -> tuple[float, float, dict[str, float]]:
-    keys = ["month", "mineral", "stage", "region"]
+    keys = ["month", "product", "stage", "region"]
     cons = df[(df["variable"] == "consumption") & (df["value"] > 0)][[*keys, "value"]]
     price = df[df["variable"] == "price"][[*keys, "value"]]
     base_price = base[base["variable"] == "price"][[*keys, "value"]]
@@ -89,7 +90,7 @@ def _ref_premium(df: pd.DataFrame, base: pd.DataFrame) -> tuple[float, float, di
     merged["premium"] = (merged["value_p"] - merged["value_b"]) * merged["value_t"]
     total = float(merged["premium"].sum())
     tonnes = float(merged["value_t"].sum())
-    by_product = {str(k): float(v) for k, v in merged.groupby("mineral")["premium"].sum().items()}
+    by_product = {str(k): float(v) for k, v in merged.groupby("product")["premium"].sum().items()}
     return total, (total / tonnes if tonnes > 0 else 0.0), by_product
 
 
@@ -97,7 +98,7 @@ def _ref_cover(df: pd.DataFrame) -> dict[str, dict[str, float]]:
     cover = df[df["variable"] == "days_of_cover"]
     if cover.empty:
         return {}
-    key = cover["mineral"] + "/" + cover["region"]
+    key = cover["product"] + "/" + cover["region"]
     ordered = cover.assign(key=key).sort_values("month")
     last = ordered.groupby("key")["value"].last()
     low = ordered.groupby("key")["value"].min()
@@ -114,6 +115,7 @@ def _reference_compare(
     bloc: str = "forge",
     region_membership: Mapping[str, bool] | None = None,
 ) -> dict[str, dict[str, Any]]:
+    series = upgrade_series(series)  # the synthetic runs use the earlier `mineral` column
     scenarios = [str(s) for s in pd.unique(series["scenario"])]
     if baseline not in scenarios:
         raise UnknownNameError("baseline scenario", baseline, scenarios)

@@ -176,3 +176,23 @@ def test_study_runs_bit_for_bit_in_a_spawned_process() -> None:
     assert here.scenarios == there.scenarios
     copy = pickle.loads(pickle.dumps(here))
     assert copy.scenarios == here.scenarios
+
+
+def test_series_names_chain_and_product_and_old_files_still_read(tmp_path: Path) -> None:
+    """The seed study's table says which chain each row belongs to (the NdPr magnet chain
+    ``ndpr`` holds ``ndpr_oxide``); a file in the earlier format (``mineral`` = product id)
+    reads back with ``product`` and an empty ``chain``."""
+    result = critmin.run("ndpr_baseline")
+    series = result.series
+    assert list(series.columns[:4]) == ["scenario", "month", "chain", "product"]
+    oxide = series[series["product"] == "ndpr_oxide"]
+    assert set(oxide["chain"]) == {"ndpr"}
+    assert {"ndpr", "dysprosium_oxide", "terbium_oxide"} <= set(series["chain"])
+    old = series.drop(columns="chain").rename(columns={"product": "mineral"})
+    path = tmp_path / "old.parquet"
+    old.to_parquet(path, index=False)
+    back = critmin.read_series(path)
+    assert list(back.columns) == list(series.columns)
+    assert back["product"].tolist() == series["product"].tolist()
+    assert set(back["chain"]) == {""}
+    assert back["value"].tolist() == series["value"].tolist()

@@ -37,10 +37,24 @@ import numpy.typing as npt
 import pandas as pd
 
 from critmin.market.engine import MarketRun
+from critmin.policy.instrument import REGISTRY, OutputVariable
 
 FloatArray = npt.NDArray[np.float64]
 
-SERIES_COLUMNS = ["scenario", "month", "mineral", "stage", "region", "variable", "value", "unit"]
+#: the tidy table's columns: ``chain`` is the market (``Market.mineral``: ``ndpr``,
+#: ``lithium``), ``product`` the product id within it (``ndpr_oxide``). Files written before
+#: these two had one column ``mineral`` holding the product id; :func:`read_series` reads both.
+SERIES_COLUMNS = [
+    "scenario",
+    "month",
+    "chain",
+    "product",
+    "stage",
+    "region",
+    "variable",
+    "value",
+    "unit",
+]
 STRING_COLUMNS: list[str] = [c for c in SERIES_COLUMNS if c != "value"]
 SHORTAGE_TOL_T = 1e-3
 
@@ -102,20 +116,6 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
     return table
 
 
-@dataclass(frozen=True)
-class OutputVariable:
-    """One output variable of the tidy table, declared once: its ``unit``, how it adds up
-    over months and regions (``aggregation``: ``sum`` for flows of tonnes and money,
-    ``mean`` for prices and rates, ``last`` for stocks), what it means and who writes it
-    (``producer``: ``engine`` or an instrument kind)."""
-
-    name: str
-    unit: str
-    aggregation: str
-    description: str
-    producer: str = "engine"
-
-
 #: the engine's output variables (module docstring has the definitions); instruments
 #: declare theirs on their spec class (``variables``), see :func:`output_variables`
 VARIABLES: tuple[OutputVariable, ...] = (
@@ -135,6 +135,18 @@ VARIABLES: tuple[OutputVariable, ...] = (
 
 #: unit of each engine variable (read from :data:`VARIABLES`)
 UNITS = {v.name: v.unit for v in VARIABLES}
+
+
+def output_variables() -> dict[str, OutputVariable]:
+    """Every declared output variable by name: the engine's (:data:`VARIABLES`) and those of
+    every registered instrument kind (``InstrumentSpec.variables``). A name two producers
+    declare keeps its first declaration (they must agree on unit and aggregation; a test
+    checks it)."""
+    out: dict[str, OutputVariable] = {v.name: v for v in VARIABLES}
+    for kind in sorted(REGISTRY):
+        for var in REGISTRY[kind].variables:
+            out.setdefault(var.name, var)
+    return out
 
 
 def active_nodes(run: MarketRun) -> npt.NDArray[np.int64]:
@@ -238,11 +250,13 @@ def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
     m_codes = np.arange(n_m)
     block = n_m * k
     v_codes = np.repeat(np.arange(n_v), block)
+    zeros_nodes = np.zeros(block * n_v, dtype=np.int64)
     parts.add(
         np.concatenate([arr[:, nodes].ravel() for arr in table.values()]),
-        scenario=(np.zeros(block * n_v, dtype=np.int64), [scenario]),
+        scenario=(zeros_nodes, [scenario]),
         month=(np.tile(np.repeat(m_codes, k), n_v), months),
-        mineral=(np.tile(cm.node_product[nodes], n_m * n_v), cm.products),
+        chain=(zeros_nodes, [cm.mineral]),
+        product=(np.tile(cm.node_product[nodes], n_m * n_v), cm.products),
         stage=(np.tile(cm.node_product[nodes], n_m * n_v), cm.stages),
         region=(np.tile(cm.node_region[nodes], n_m * n_v), cm.regions),
         variable=(v_codes, list(table)),
@@ -262,7 +276,8 @@ def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
             run.flow[:, used].ravel(),
             scenario=(zeros, [scenario]),
             month=(np.repeat(m_codes, r), months),
-            mineral=(np.tile(cm.node_product[fr], n_m), cm.products),
+            chain=(zeros, [cm.mineral]),
+            product=(np.tile(cm.node_product[fr], n_m), cm.products),
             stage=(np.tile(cm.node_product[fr], n_m), cm.stages),
             region=(np.tile(np.arange(r), n_m), labels),
             variable=(zeros, ["flow"]),
@@ -273,12 +288,14 @@ def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
         rows = report.rows
         if rows:
             idx = np.arange(len(rows))
+            zeros_rows = np.zeros(len(rows), dtype=np.int64)
             products = list(map(_PRODUCT, rows))
             parts.add(
                 np.fromiter(map(_VALUE, rows), dtype=np.float64, count=len(rows)),
-                scenario=(np.zeros(len(rows), dtype=np.int64), [scenario]),
+                scenario=(zeros_rows, [scenario]),
                 month=(idx, list(map(_MONTH, rows))),
-                mineral=(idx, products),
+                chain=(zeros_rows, [cm.mineral]),
+                product=(idx, products),
                 stage=(idx, [stage_of.get(p, "") for p in products]),
                 region=(idx, list(map(_REGION, rows))),
                 variable=(idx, list(map(_VARIABLE, rows))),
@@ -409,5 +426,18 @@ class HeadlineMetrics:
 
 
 def read_series(path: Any) -> pd.DataFrame:
-    """A ``series.parquet`` written by ``critmin run`` (or :meth:`StudyResult.write`)."""
-    return pd.read_parquet(path)
+    """A ``series.parquet`` written by ``critmin run`` (or :meth:`StudyResult.write`), in
+    :data:`SERIES_COLUMNS`. A file of the earlier format (one ``mineral`` column holding the
+    product id, no chain) is read too: ``mineral`` becomes ``product`` and ``chain`` is empty
+    (that format did not record it)."""
+    frame = pd.read_parquet(path)
+    return upgrade_series(frame)
+
+
+def upgrade_series(frame: pd.DataFrame) -> pd.DataFrame:
+    """A tidy table of the earlier format (``mineral`` = product id) in today's columns."""
+    if "mineral" in frame.columns and "product" not in frame.columns:
+        frame = frame.rename(columns={"mineral": "product"})
+        frame.insert(list(frame.columns).index("product"), "chain", "")
+        frame["chain"] = frame["chain"].astype(frame["product"].dtype)
+    return frame

@@ -68,6 +68,25 @@ class SeriesRow:
     unit: str
 
 
+@dataclass(frozen=True)
+class OutputVariable:
+    """One output variable of the tidy table, declared once: its ``unit``, how it adds up
+    over months and regions (``aggregation``: ``sum`` for flows of tonnes and money,
+    ``mean`` for prices and rates, ``last`` for stocks), what it means and who writes it
+    (``producer``: ``engine`` or an instrument kind)."""
+
+    name: str
+    unit: str
+    aggregation: str
+    description: str
+    producer: str = "engine"
+
+
+def declare(producer: str, *rows: tuple[str, str, str, str]) -> tuple[OutputVariable, ...]:
+    """``(name, unit, aggregation, description)`` rows as :class:`OutputVariable` s."""
+    return tuple(OutputVariable(n, u, a, d, producer) for n, u, a, d in rows)
+
+
 @dataclass
 class InstrumentReport:
     """What an instrument hands back at the end: extra series rows and headline metrics."""
@@ -236,6 +255,9 @@ class InstrumentSpec(BaseModel):
     mineral: str | None = None
     name: str | None = None
 
+    #: the series variables the instrument records (read by tables, metrics and the report)
+    variables: ClassVar[tuple[OutputVariable, ...]] = ()
+
     def build(self) -> Instrument:
         raise NotImplementedError
 
@@ -349,6 +371,11 @@ def parse_instrument(data: Any) -> InstrumentSpec:
 class ImportTariffSpec(InstrumentSpec):
     """``{kind: import_tariff, importers: [USA], exporters: [CHN], product: ndpr_oxide,
     specific_usd_per_t: 5000, start: 2026-07, end: 2027-06}``; None lists = everyone."""
+
+    variables: ClassVar[tuple[OutputVariable, ...]] = declare(
+        "import_tariff",
+        ("import_tariff_revenue", "usd", "sum", "specific tariff x flow on taxed routes"),
+    )
 
     kind: str = "import_tariff"
     importers: list[str] | None = None

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from critmin.errors import UnknownNameError
+from critmin.market.results import upgrade_series
 from critmin.policy.instruments.forge_levy import _catalog_members, member_regions
 from critmin.policy.parameters import month_end
 
@@ -55,7 +56,7 @@ class _Coded:
     """The series as integer codes: each column used is factorized once, on the whole table.
 
     ``month`` codes index the sorted month list; ``region`` codes index ``regions_all`` (node
-    regions and route names as they appear); ``mineral`` and ``stage`` are coded on first use
+    regions and route names as they appear); ``product`` and ``stage`` are coded on first use
     (:meth:`codes`).
     """
 
@@ -170,7 +171,7 @@ def _sorted_dict(names: list[str], values: FloatArray, present: BoolArray) -> di
 def _avg_prices(coded: _Coded, member: BoolArray) -> list[tuple[dict[str, float], ...]]:
     """Per scenario, (inside, outside) mean node price by product, rounded to 1e-6 usd/t."""
     rows = coded.rows("price")
-    product, products = coded.codes("mineral", rows)
+    product, products = coded.codes("product", rows)
     inside = member[coded.month[rows], coded.region[rows]]
     n_s, n_p = len(coded.scenarios), len(products)
     group = (coded.scenario[rows] * 2 + (~inside)) * n_p + product
@@ -222,7 +223,7 @@ def _premium(coded: _Coded, base: int) -> tuple[FloatArray, FloatArray, list[dic
     cons = coded.rows("consumption")
     cons = cons[coded.value[cons] > 0]
     both = np.concatenate([price, cons])
-    product, products = coded.codes("mineral", both)
+    product, products = coded.codes("product", both)
     stage, stages = coded.codes("stage", both)
     n_p, n_st, n_r = len(products), len(stages), len(coded.regions_all)
     node = ((coded.month[both] * n_p + product) * n_st + stage) * n_r + coded.region[both]
@@ -256,7 +257,7 @@ def _cover(coded: _Coded) -> list[dict[str, dict[str, float]]]:
     out: list[dict[str, dict[str, float]]] = [{} for _ in coded.scenarios]
     if not len(rows):
         return out
-    product, products = coded.codes("mineral", rows)
+    product, products = coded.codes("product", rows)
     n_r = len(coded.regions_all)
     group = (coded.scenario[rows] * len(products) + product) * n_r + coded.region[rows]
     order = np.lexsort((coded.month[rows], group))  # by group, then month; stable
@@ -288,14 +289,14 @@ def compare_to_baseline(
 
     One pass: every column used is factorized once, bloc membership is a (month, region)
     boolean matrix, and each metric is a ``bincount`` over the rows of its variable. The
-    series is assumed to have at most one row per (scenario, month, mineral, stage, region,
+    series is assumed to have at most one row per (scenario, month, product, stage, region,
     variable), as the run-results contract says.
 
     One path only: passing the table builder's own codes instead (a second path, removed)
     saved ~3 ms of a 1.2 s ``critmin run`` of the seed study (0.3%), under the 10% a twin
     must win.
     """
-    table = _Coded.of(series)
+    table = _Coded.of(upgrade_series(series))
     if baseline not in table.scenarios:
         raise UnknownNameError("baseline scenario", baseline, table.scenarios)
     base = table.scenarios.index(baseline)

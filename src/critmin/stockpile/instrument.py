@@ -64,6 +64,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,8 +75,10 @@ from critmin.policy.instrument import (
     InstrumentSpec,
     MarketContext,
     MonthView,
+    OutputVariable,
     SeriesRow,
     SolvedMonth,
+    declare,
     register,
 )
 from critmin.stockpile.ledger import t_to_kg
@@ -102,6 +105,16 @@ class EmergencyWindow(BaseModel):
 @register("stockpile")
 class StockpileInstrumentSpec(InstrumentSpec):
     """YAML form: ``spec_file`` (or inline ``spec``), optional ``signals_file``, ``products``."""
+
+    variables: ClassVar[tuple[OutputVariable, ...]] = declare(
+        "stockpile",
+        ("stock_inventory", "t", "last", "tonnes held at the month's end"),
+        ("days_of_cover", "days", "last", "inventory / daily protected demand"),
+        ("stock_purchases", "t", "sum", "tonnes bought"),
+        ("stock_releases", "t", "sum", "tonnes released"),
+        ("shortage_avoided", "t", "sum", "unserved demand the releases avoided"),
+        ("stock_cash", "usd", "last", "cash of the stockpile's holder"),
+    )
 
     kind: str = "stockpile"
     spec_file: str | None = None
