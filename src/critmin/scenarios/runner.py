@@ -25,6 +25,7 @@ from critmin.market.results import (
     HeadlineMetrics,
     SeriesParts,
     merge,
+    release_routes,
     scenario_metrics,
     series_columns,
 )
@@ -103,7 +104,6 @@ def run_scenario(
         t2 = clock()
         for key, seen in market_reads.months.items():
             reads.months.setdefault(key, set()).update(seen)
-        runs.append(run)
         parts.append(series_columns(sc.name, run))
         assumptions.extend(cm.assumptions)
         _add(timings, "compile", t1 - t0)
@@ -111,6 +111,10 @@ def run_scenario(
         _add(timings, "highs_run", run.solver_seconds)
         _add(timings, "highs_other", run.highs_seconds - run.solver_seconds)
         _add(timings, "instruments", run.instrument_seconds)
+        # keep what the headline metrics read and release the chain's per-route month arrays
+        # (a 60-chain study held every chain's ~30 MB of them until the end)
+        runs.append(release_routes(run))
+        del run, cm
         _add(timings, "tables", clock() - t2)
     for shock in sc.shocks:
         if shock.source or shock.estimate:
