@@ -39,6 +39,7 @@ def test_documented_examples_run(
 ) -> None:
     blocks = _python_blocks(ROOT / doc)
     assert blocks, f"{doc} has no python example"
+    (tmp_path / "examples").symlink_to(ROOT / "examples")  # the docs' relative paths
     monkeypatch.chdir(tmp_path)
     for i, block in enumerate(blocks):
         exec(compile(block, f"{doc}[python block {i}]", "exec"), {"__name__": "__doc_example__"})
