@@ -48,6 +48,8 @@ class ScenarioResult:
     loaded: LoadedScenario
     series_parts: list[SeriesParts]
     metrics: dict[str, Any]
+    #: each chain's run as its metrics read it: node table, shape, reports, convergence; the
+    #: per-route month arrays are released (:func:`~critmin.market.results.release_routes`)
     runs: list[MarketRun] = field(default_factory=list)
     assumptions: list[dict[str, Any]] = field(default_factory=list)
     #: the dated parameters the instruments read while running (policy.parameters tracer)
