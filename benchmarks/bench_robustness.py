@@ -78,9 +78,11 @@ def bench_output_set() -> dict[str, float]:
     from critmin.fileio import atomic_write, atomic_write_text
     from critmin.reports import build_report
     from critmin.scenarios.loader import load_study
-    from critmin.scenarios.runner import run_study, write_outputs
+    from critmin.scenarios.outcome import write_outputs
+    from critmin.scenarios.runner import execute
 
-    series, summary = run_study(load_study([]))
+    result = execute(load_study([]))
+    series, summary = result.series, result.summary
     root = Path(tempfile.mkdtemp(prefix="critmin-bench-"))
     try:
 
@@ -91,7 +93,7 @@ def bench_output_set() -> dict[str, float]:
             atomic_write(out / "report.html", lambda p: build_report(series, summary, p))
 
         def output_set() -> None:
-            write_outputs(root / "set", series, summary)
+            write_outputs(root / "set", series, summary, build_report)
 
         per_file()
         output_set()

@@ -1,7 +1,138 @@
 """critmin: the managed critical-minerals market, modelled and operated.
 
 Layers (see docs/architecture.md): catalog -> policy -> engines (market, contracts,
-stockpile, trace) -> scenarios -> reports -> cli.
+stockpile, trace) -> scenarios -> reports -> the faces (:mod:`critmin.facade`, cli).
+
+The public Python API (docs/api.md) is importable from here; names resolve on first use
+(PEP 562), so ``import critmin`` and ``critmin --help`` do not load pandas, HiGHS or SciPy::
+
+    import critmin
+    result = critmin.run("ndpr_baseline", "ndpr_managed_market")
+    result.metrics("managed_market").unserved_t
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+#: public name -> module that defines it
+_WHERE = {
+    # scenarios and runs
+    "load": "critmin.facade",
+    "run": "critmin.facade",
+    "write": "critmin.facade",
+    "validate": "critmin.facade",
+    "ScenarioCheck": "critmin.facade",
+    "Study": "critmin.scenarios.study",
+    "StudyResult": "critmin.scenarios.outcome",
+    "ScenarioOutcome": "critmin.scenarios.outcome",
+    "Scenario": "critmin.scenarios.spec",
+    "Months": "critmin.scenarios.spec",
+    "BASELINE_SCENARIO": "critmin.scenarios.runner",
+    "compare": "critmin.scenarios.compare",
+    "BaselineComparison": "critmin.scenarios.compare",
+    "Market": "critmin.market.spec",
+    "HeadlineMetrics": "critmin.market.results",
+    "read_series": "critmin.market.results",
+    "VARIABLES": "critmin.market.results",
+    # risk and exposure (catalog)
+    "risk_record": "critmin.catalog.risk",
+    "risk_records": "critmin.catalog.risk",
+    "RiskRecord": "critmin.catalog.risk",
+    "exposure": "critmin.catalog.exposure",
+    "load_bom": "critmin.catalog.exposure",
+    "Exposure": "critmin.catalog.exposure",
+    # contracts
+    "load_contract": "critmin.contracts",
+    "read_prices": "critmin.contracts",
+    "settle": "critmin.contracts",
+    "value_contract": "critmin.contracts",
+    # stockpile
+    "load_stockpile": "critmin.stockpile",
+    "load_signals": "critmin.stockpile",
+    "simulate_stockpile": "critmin.stockpile",
+    # trace
+    "read_epcis": "critmin.trace.epcis",
+    "write_epcis": "critmin.trace.epcis",
+    "check_mass_balance": "critmin.trace.massbalance",
+    "load_rules": "critmin.trace.rules",
+    "read_template": "critmin.trace.templates",
+}
+#: public names whose name in their module differs
+_RENAMED = {"load_stockpile": "load_spec", "simulate_stockpile": "simulate"}
+
+__all__ = [
+    "BASELINE_SCENARIO",
+    "VARIABLES",
+    "BaselineComparison",
+    "Exposure",
+    "HeadlineMetrics",
+    "Market",
+    "Months",
+    "RiskRecord",
+    "Scenario",
+    "ScenarioCheck",
+    "ScenarioOutcome",
+    "Study",
+    "StudyResult",
+    "__version__",
+    "check_mass_balance",
+    "compare",
+    "exposure",
+    "load",
+    "load_bom",
+    "load_contract",
+    "load_rules",
+    "load_signals",
+    "load_stockpile",
+    "read_epcis",
+    "read_prices",
+    "read_series",
+    "read_template",
+    "risk_record",
+    "risk_records",
+    "run",
+    "settle",
+    "simulate_stockpile",
+    "validate",
+    "value_contract",
+    "write",
+    "write_epcis",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'critmin' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
+    from critmin.catalog.exposure import Exposure, exposure, load_bom
+    from critmin.catalog.risk import RiskRecord, risk_record, risk_records
+    from critmin.contracts import load_contract, read_prices, settle, value_contract
+    from critmin.facade import ScenarioCheck, load, run, validate, write
+    from critmin.market.results import VARIABLES, HeadlineMetrics, read_series
+    from critmin.market.spec import Market
+    from critmin.scenarios.compare import BaselineComparison, compare
+    from critmin.scenarios.outcome import ScenarioOutcome, StudyResult
+    from critmin.scenarios.runner import BASELINE_SCENARIO
+    from critmin.scenarios.spec import Months, Scenario
+    from critmin.scenarios.study import Study
+    from critmin.stockpile import load_signals
+    from critmin.stockpile import load_spec as load_stockpile
+    from critmin.stockpile import simulate as simulate_stockpile
+    from critmin.trace.epcis import read_epcis, write_epcis
+    from critmin.trace.massbalance import check_mass_balance
+    from critmin.trace.rules import load_rules
+    from critmin.trace.templates import read_template

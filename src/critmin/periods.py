@@ -10,13 +10,24 @@ import functools
 import re
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 MONTH_RE = re.compile(MONTH_PATTERN)
 
-#: a month as ``YYYY-MM`` in a pydantic model
-Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="month YYYY-MM")]
+
+def _check_month(value: object) -> object:
+    """Refuse anything but ``YYYY-MM`` with a message that says what a month looks like
+    (pydantic's own would quote the regular expression)."""
+    if isinstance(value, str) and MONTH_RE.match(value):
+        return value
+    raise ValueError(f"expected a month YYYY-MM (e.g. 2026-07), got {value!r}")
+
+
+#: a month as ``YYYY-MM`` in a pydantic model: the one month type of every spec's dates
+Month = Annotated[
+    str, BeforeValidator(_check_month), Field(pattern=MONTH_PATTERN, description="month YYYY-MM")
+]
 
 
 @functools.lru_cache(maxsize=4096)  # a few hundred distinct months recur in every compile

@@ -63,13 +63,13 @@ def test_scenario_file_cites_every_instrument_and_shock() -> None:
 def test_levy_rates_follow_the_formula_at_solved_prices() -> None:
     series, summary = _run()
     sc = series[series["scenario"] == "managed_market"]
-    price = sc[sc["variable"] == "price"].set_index(["month", "mineral", "region"])["value"]
+    price = sc[sc["variable"] == "price"].set_index(["month", "product", "region"])["value"]
     rates = sc[sc["variable"] == "levy_rate"]
     assert len(rates) > 0
     for row in rates.itertuples():
-        landed = max(float(price[(row.month, row.mineral, row.region)]), 0.0)
-        landed += TRANSPORT[str(row.mineral)]
-        ref = REF_USD_PER_T[str(row.mineral)]
+        landed = max(float(price[(row.month, row.product, row.region)]), 0.0)
+        landed += TRANSPORT[str(row.product)]
+        ref = REF_USD_PER_T[str(row.product)]
         expected = min(max(ref - landed, 0.0), 0.25 * landed)
         assert row.value == pytest.approx(expected, abs=1.0), row  # tol_usd_per_t = 1
     metrics = next(s for s in summary["scenarios"] if s["name"] == "managed_market")["metrics"]
@@ -135,23 +135,23 @@ def test_vault_release_cuts_the_ban_shortage() -> None:
         can tie in price, and an optimum may serve either)."""
         sc = series[(series["scenario"] == name) & (series["variable"] == "unserved")]
         sc = sc[sc["month"].isin(ban_months)]
-        return float(sc.loc[sc["mineral"] == "ndfeb_magnet", "value"].sum())
+        return float(sc.loc[sc["product"] == "ndfeb_magnet", "value"].sum())
 
     mm = series[series["scenario"] == "managed_market"]
-    rel = mm[(mm["variable"] == "stock_releases") & (mm["mineral"] == "ndfeb_magnet")]
+    rel = mm[(mm["variable"] == "stock_releases") & (mm["product"] == "ndfeb_magnet")]
     released = float(rel["value"].sum())
     assert released > 1000  # the ban drives the USA magnet price above the 100 usd/kg trigger
     cut = magnet_unserved("china_export_ban") - magnet_unserved("managed_market")
     assert cut == pytest.approx(released, abs=0.01)
     months_released = set(rel.loc[rel["value"] > 0, "month"])
     assert months_released <= ban_months  # only inside the ban
-    inv = mm[(mm["variable"] == "stock_inventory") & (mm["mineral"] == "ndfeb_magnet")]
+    inv = mm[(mm["variable"] == "stock_inventory") & (mm["product"] == "ndfeb_magnet")]
     assert float(inv["value"].min()) >= 0.0
     # the Lynas NdPr leg settles every month from 2026-04 on the JPN oxide price
     topup = mm[mm["variable"] == "offtake_floor_topup"]
-    oxide = topup[topup["mineral"] == "ndpr_oxide"].set_index("month")["value"]
+    oxide = topup[topup["product"] == "ndpr_oxide"].set_index("month")["value"]
     jpn_price = mm[
-        (mm["variable"] == "price") & (mm["mineral"] == "ndpr_oxide") & (mm["region"] == "JPN")
+        (mm["variable"] == "price") & (mm["product"] == "ndpr_oxide") & (mm["region"] == "JPN")
     ].set_index("month")["value"]
     assert len(oxide) == 21
     for month, value in oxide.items():

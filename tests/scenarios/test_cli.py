@@ -79,7 +79,8 @@ def test_run_writes_contract_files(tmp_path: Path, critmin) -> None:  # type: ig
     assert list(series.columns) == [
         "scenario",
         "month",
-        "mineral",
+        "chain",
+        "product",
         "stage",
         "region",
         "variable",

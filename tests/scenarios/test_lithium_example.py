@@ -56,7 +56,7 @@ def node(series: pd.DataFrame, scenario: str, product: str, region: str, var: st
     """Monthly values of one node variable, indexed by month (every month of the run)."""
     sel = series[
         (series["scenario"] == scenario)
-        & (series["mineral"] == product)
+        & (series["product"] == product)
         & (series["region"] == region)
         & (series["variable"] == var)
     ]
@@ -95,7 +95,7 @@ def test_dataset_capacities_and_no_us_row(series: pd.DataFrame) -> None:
     cap = series[
         (series["scenario"] == WITH)
         & (series["month"] == "2026-01")
-        & (series["mineral"] == LI)
+        & (series["product"] == LI)
         & (series["variable"] == "supply_capacity")
     ]
     assert cap["value"].sum() == pytest.approx(float(mine["qty"].sum()) / 12)
@@ -154,7 +154,7 @@ def test_china_ships_no_lce_during_the_2029_ban(series: pd.DataFrame) -> None:
         flows = series[
             (series["scenario"] == scenario)
             & (series["variable"] == "flow")
-            & (series["mineral"] == LCE)
+            & (series["product"] == LCE)
             & series["region"].str.startswith("CHN->")
             & (series["month"] >= "2029-01")
             & (series["month"] <= "2029-06")

@@ -20,7 +20,7 @@ def value(series: pd.DataFrame, *key: str) -> float:
     sel = series[
         (series["scenario"] == scenario)
         & (series["month"] == month)
-        & (series["mineral"] == product)
+        & (series["product"] == product)
         & (series["region"] == region)
         & (series["variable"] == var)
     ]
@@ -49,7 +49,7 @@ def test_baseline_serves_all_magnet_demand_in_2026(study: tuple[pd.DataFrame, di
     sel = series[
         (series["scenario"] == "baseline_free_trade")
         & series["month"].str.startswith("2026")
-        & (series["mineral"] == "ndfeb_magnet")
+        & (series["product"] == "ndfeb_magnet")
         & (series["variable"] == "unserved")
     ]
     assert sel["value"].abs().max() == pytest.approx(0, abs=1e-6)

@@ -24,12 +24,12 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print summary.json on stdout")] = False,
 ) -> None:
     """Run scenarios; write OUT/summary.json, OUT/series.parquet and OUT/report.html."""
+    from critmin.facade import load, write
     from critmin.fileio import OutputSet, check_output_dir
-    from critmin.scenarios.loader import load_study
-    from critmin.scenarios.runner import RUN_FILES, count_months, run_study, write_outputs
+    from critmin.scenarios.outcome import RUN_FILES
 
     check_output_dir(out)  # a bad --out fails now, not after the run
-    loaded = load_study(scenarios or [])
+    study = load(*(scenarios or []))
     err = Console(stderr=True)
     # the output folder is locked for the whole run: a second run into it is refused at once
     with (
@@ -45,10 +45,11 @@ def run(
             disable=as_json or not err.is_terminal,
         ) as progress,
     ):
-        task = progress.add_task("run", total=count_months(loaded))
-        series, summary = run_study(loaded, on_month=lambda _m: progress.advance(task))
-        write_outputs(outs, series, summary)
+        task = progress.add_task("run", total=study.market_months)
+        result = study.run(on_month=lambda _m: progress.advance(task))
+        write(result, outs)
     written = outs.written
+    summary = result.summary
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -77,14 +78,7 @@ def validate(
     files: Annotated[list[str], typer.Argument(help="scenario YAML files (or built-in names)")],
 ) -> None:
     """Check scenario files without running them (one error line naming file, line, field)."""
-    from critmin.scenarios.loader import load_scenario
+    from critmin.facade import validate as check
 
     for ref in files:
-        loaded = load_scenario(ref)
-        sc = loaded.scenario
-        months = sc.month_labels()
-        typer.echo(
-            f"{loaded.source}: ok - {sc.name!r}, {len(sc.markets or [])} market(s), "
-            f"{months[0]}..{months[-1]}, {len(sc.shocks)} shock(s), "
-            f"{len(sc.instruments)} instrument(s)"
-        )
+        typer.echo(check(ref).line())

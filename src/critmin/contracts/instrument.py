@@ -54,8 +54,10 @@ from critmin.policy.instrument import (
     InstrumentSpec,
     MarketContext,
     MonthView,
+    OutputVariable,
     SeriesRow,
     SolvedMonth,
+    declare,
     register,
 )
 
@@ -89,6 +91,14 @@ class OfftakeEntry(BoundedNumbers, BaseModel):
 @register("offtake")
 class OfftakeSpec(InstrumentSpec):
     """YAML: ``{kind: offtake, contracts: [{region: JPN, contract: {...}}]}``."""
+
+    variables: ClassVar[tuple[OutputVariable, ...]] = declare(
+        "offtake",
+        ("offtake_due", "t", "sum", "contracted tonnes due"),
+        ("offtake_delivered", "t", "sum", "tonnes delivered to the buyer"),
+        ("offtake_shortfall", "t", "sum", "due - delivered"),
+        ("offtake_floor_topup", "usd", "sum", "floor top-up paid on delivered tonnes"),
+    )
 
     kind: str = "offtake"
     contracts: list[OfftakeEntry] = Field(min_length=1)
@@ -201,6 +211,16 @@ class SettlementEntry(OfftakeEntry):
 @register("offtake_settlement")
 class OfftakeSettlementSpec(InstrumentSpec):
     """YAML: ``{kind: offtake_settlement, contracts: [{region: JPN, contract: {...}}]}``."""
+
+    variables: ClassVar[tuple[OutputVariable, ...]] = declare(
+        "offtake_settlement",
+        ("offtake_settled_volume", "t", "sum", "volume settled"),
+        ("offtake_settlement_price", "usd_per_t", "mean", "cleared price the contract settles on"),
+        ("offtake_market_value", "usd", "sum", "volume x settlement price"),
+        ("offtake_floor_topup", "usd", "sum", "floor top-up paid"),
+        ("offtake_upside_to_buyer", "usd", "sum", "upside shared with the buyer"),
+        ("offtake_seller_receives", "usd", "sum", "what the seller receives"),
+    )
 
     kind: str = "offtake_settlement"
     contracts: list[SettlementEntry] = Field(min_length=1)

@@ -27,7 +27,8 @@ rows when they carry flow in at least one month.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -37,18 +38,42 @@ import numpy.typing as npt
 import pandas as pd
 
 from critmin.market.engine import MarketRun
+from critmin.policy.instrument import REGISTRY, OutputVariable
 
 FloatArray = npt.NDArray[np.float64]
 
-SERIES_COLUMNS = ["scenario", "month", "mineral", "stage", "region", "variable", "value", "unit"]
+#: the tidy table's columns: ``chain`` is the market (``Market.mineral``: ``ndpr``,
+#: ``lithium``), ``product`` the product id within it (``ndpr_oxide``). Files written before
+#: these two had one column ``mineral`` holding the product id; :func:`read_series` reads both.
+SERIES_COLUMNS = [
+    "scenario",
+    "month",
+    "chain",
+    "product",
+    "stage",
+    "region",
+    "variable",
+    "value",
+    "unit",
+]
 STRING_COLUMNS: list[str] = [c for c in SERIES_COLUMNS if c != "value"]
 SHORTAGE_TOL_T = 1e-3
 
 
-def _incidence(nodes: npt.NDArray[np.int64], n_nodes: int) -> FloatArray:
-    m = np.zeros((len(nodes), n_nodes))
-    m[np.arange(len(nodes)), nodes] = 1.0
-    return m
+def _scatter(values: FloatArray, nodes: npt.NDArray[np.int64], n_nodes: int) -> FloatArray:
+    """``(n_months, n_nodes)`` sums of ``values`` (``(n_months, k)``, one column per block)
+    into the node of each column. A grouped sum (columns sorted by node, ``add.reduceat``)
+    instead of ``values @ incidence``: the dense ``k x n_nodes`` incidence matrix of the
+    routes took 38% of building the tables of a 12-chain study and ~1 GB at 200 regions."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.zeros((values.shape[0], n_nodes))
+    if len(nodes) == 0 or values.shape[0] == 0:
+        return out
+    order = np.argsort(nodes, kind="stable")
+    sorted_nodes = nodes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_nodes[1:] != sorted_nodes[:-1]])
+    out[:, sorted_nodes[starts]] = np.add.reduceat(values[:, order], starts, axis=1)
+    return out
 
 
 def node_table(run: MarketRun) -> dict[str, FloatArray]:
@@ -57,41 +82,36 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
         return run.node_cache
     cm = run.cm
     n = cm.n_nodes
-    s_inc = _incidence(cm.s_node, n)
-    d_inc = _incidence(cm.d_node, n)
-    k_out = _incidence(cm.k_out_node, n)
-    k_in = _incidence(cm.k_in_node, n)
-    r_to = _incidence(cm.r_to_node, n)
     p = run.price
     crit = cm.d_critical.astype(float)
     unserved = np.maximum(run.d_qty - run.demand, 0.0)
     margin_k = p[:, cm.k_out_node] - cm.k_input_t_per_t * p[:, cm.k_in_node] - cm.k_cost
-    production = run.supply @ s_inc + run.conversion @ k_out
-    capacity = run.s_cap @ s_inc + cm.k_cap @ k_out
+    production = _scatter(run.supply, cm.s_node, n) + _scatter(run.conversion, cm.k_out_node, n)
+    capacity = _scatter(run.s_cap, cm.s_node, n) + _scatter(cm.k_cap, cm.k_out_node, n)
     is_prod = run.extra_production
     if len(is_prod) != len(run.extra_sign):  # a MarketRun built without the flags
         is_prod = np.ones(len(run.extra_sign), dtype=bool)
     e_supply = (run.extra_sign > 0) & is_prod
     if e_supply.any():  # instrument production columns (e.g. a floor's covered output)
-        e_inc = _incidence(run.extra_node[e_supply], n)
-        production = production + run.extra[:, e_supply] @ e_inc
-        capacity = capacity + run.extra_qty[:, e_supply] @ e_inc
+        e_nodes = run.extra_node[e_supply]
+        production = production + _scatter(run.extra[:, e_supply], e_nodes, n)
+        capacity = capacity + _scatter(run.extra_qty[:, e_supply], e_nodes, n)
     e_release = (run.extra_sign > 0) & ~is_prod
     extra: dict[str, FloatArray] = {}
     if e_release.any():  # stock releases: supply at the node, not production
-        extra["stock_release"] = run.extra[:, e_release] @ _incidence(run.extra_node[e_release], n)
+        extra["stock_release"] = _scatter(run.extra[:, e_release], run.extra_node[e_release], n)
     table = {
         "price": p,
         "production": production,
         "supply_capacity": capacity,
-        "consumption": run.demand @ d_inc,
-        "conversion_input": (run.conversion * cm.k_input_t_per_t) @ k_in,
-        "unserved": unserved @ d_inc,
-        "unserved_critical": (unserved * crit) @ d_inc,
-        "consumer_surplus": ((cm.d_wtp - p[:, cm.d_node]) * run.demand) @ d_inc,
-        "producer_surplus": ((p[:, cm.s_node] - cm.s_cost) * run.supply) @ s_inc
-        + (margin_k * run.conversion) @ k_out,
-        "tariff_revenue": (run.tariff_wedge * run.flow) @ r_to,
+        "consumption": _scatter(run.demand, cm.d_node, n),
+        "conversion_input": _scatter(run.conversion * cm.k_input_t_per_t, cm.k_in_node, n),
+        "unserved": _scatter(unserved, cm.d_node, n),
+        "unserved_critical": _scatter(unserved * crit, cm.d_node, n),
+        "consumer_surplus": _scatter((cm.d_wtp - p[:, cm.d_node]) * run.demand, cm.d_node, n),
+        "producer_surplus": _scatter((p[:, cm.s_node] - cm.s_cost) * run.supply, cm.s_node, n)
+        + _scatter(margin_k * run.conversion, cm.k_out_node, n),
+        "tariff_revenue": _scatter(run.tariff_wedge * run.flow, cm.r_to_node, n),
         **extra,
     }
     for key, arr in table.items():
@@ -102,20 +122,37 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
     return table
 
 
-UNITS = {
-    "price": "usd_per_t",
-    "production": "t",
-    "supply_capacity": "t",
-    "consumption": "t",
-    "conversion_input": "t",
-    "unserved": "t",
-    "unserved_critical": "t",
-    "consumer_surplus": "usd",
-    "producer_surplus": "usd",
-    "tariff_revenue": "usd",
-    "stock_release": "t",
-    "flow": "t",
-}
+#: the engine's output variables (module docstring has the definitions); instruments
+#: declare theirs on their spec class (``variables``), see :func:`output_variables`
+VARIABLES: tuple[OutputVariable, ...] = (
+    OutputVariable("price", "usd_per_t", "mean", "node price: dual of the node balance"),
+    OutputVariable("production", "t", "sum", "supply-block, conversion and covered output"),
+    OutputVariable("supply_capacity", "t", "sum", "capacity in force of the producing columns"),
+    OutputVariable("consumption", "t", "sum", "final demand served"),
+    OutputVariable("conversion_input", "t", "sum", "tonnes used as input by conversions"),
+    OutputVariable("unserved", "t", "sum", "bid quantity not served"),
+    OutputVariable("unserved_critical", "t", "sum", "unserved quantity of critical bids"),
+    OutputVariable("consumer_surplus", "usd", "sum", "sum of (wtp - price) x consumed"),
+    OutputVariable("producer_surplus", "usd", "sum", "supply and conversion margins"),
+    OutputVariable("tariff_revenue", "usd", "sum", "(specific + ad-valorem wedge) x flow"),
+    OutputVariable("stock_release", "t", "sum", "tonnes supplied from a stock's releases"),
+    OutputVariable("flow", "t", "sum", "tonnes on a route; region is EXPORTER->IMPORTER"),
+)
+
+#: unit of each engine variable (read from :data:`VARIABLES`)
+UNITS = {v.name: v.unit for v in VARIABLES}
+
+
+def output_variables() -> dict[str, OutputVariable]:
+    """Every declared output variable by name: the engine's (:data:`VARIABLES`) and those of
+    every registered instrument kind (``InstrumentSpec.variables``). A name two producers
+    declare keeps its first declaration (they must agree on unit and aggregation; a test
+    checks it)."""
+    out: dict[str, OutputVariable] = {v.name: v for v in VARIABLES}
+    for kind in sorted(REGISTRY):
+        for var in REGISTRY[kind].variables:
+            out.setdefault(var.name, var)
+    return out
 
 
 def active_nodes(run: MarketRun) -> npt.NDArray[np.int64]:
@@ -136,7 +173,7 @@ class SeriesParts:
     the blocks once: per column, labels deduplicated across blocks (so they stay a few hundred
     even for tens of thousands of rows) and every row's code written in one gather."""
 
-    blocks: list[dict[str, tuple[npt.NDArray[np.int64], Sequence[Any]]]] = field(
+    blocks: list[dict[str, tuple[npt.NDArray[np.int32], Sequence[Any]]]] = field(
         default_factory=list
     )
     values: list[FloatArray] = field(default_factory=list)
@@ -153,10 +190,16 @@ class SeriesParts:
     def add(self, value: Any, **columns: tuple[Any, Sequence[Any]]) -> None:
         """Append rows: ``column=(codes, labels)`` for every string column, and the values."""
         values = np.asarray(value, dtype=np.float64)
-        block: dict[str, tuple[npt.NDArray[np.int64], Sequence[Any]]] = {}
+        block: dict[str, tuple[npt.NDArray[np.int32], Sequence[Any]]] = {}
+        # codes kept as int32 (label lists are small), and a codes array given for several
+        # columns (scenario and chain, product and stage, variable and unit) kept once: a
+        # 60-chain study holds 4.6 M rows of them until the frame is built
+        converted: dict[int, npt.NDArray[np.int32]] = {}
         for name in STRING_COLUMNS:
             codes, labels = columns[name]
-            arr = np.asarray(codes, dtype=np.int64)
+            arr = converted.get(id(codes))
+            if arr is None:
+                arr = converted[id(codes)] = np.asarray(codes, dtype=np.int32)
             if arr.shape != values.shape:
                 raise ValueError(f"column {name!r}: {arr.shape} codes for {values.shape} values")
             block[name] = (arr, labels)
@@ -218,13 +261,16 @@ def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
     parts = SeriesParts()
     m_codes = np.arange(n_m)
     block = n_m * k
-    v_codes = np.repeat(np.arange(n_v), block)
+    v_codes = np.repeat(np.arange(n_v, dtype=np.int32), block)
+    zeros_nodes = np.zeros(block * n_v, dtype=np.int32)
+    node_products = np.tile(cm.node_product[nodes].astype(np.int32), n_m * n_v)
     parts.add(
         np.concatenate([arr[:, nodes].ravel() for arr in table.values()]),
-        scenario=(np.zeros(block * n_v, dtype=np.int64), [scenario]),
+        scenario=(zeros_nodes, [scenario]),
         month=(np.tile(np.repeat(m_codes, k), n_v), months),
-        mineral=(np.tile(cm.node_product[nodes], n_m * n_v), cm.products),
-        stage=(np.tile(cm.node_product[nodes], n_m * n_v), cm.stages),
+        chain=(zeros_nodes, [cm.mineral]),
+        product=(node_products, cm.products),
+        stage=(node_products, cm.stages),
         region=(np.tile(cm.node_region[nodes], n_m * n_v), cm.regions),
         variable=(v_codes, list(table)),
         unit=(v_codes, [UNITS[v] for v in table]),
@@ -238,13 +284,15 @@ def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
             for a, b in zip(cm.node_region[fr], cm.node_region[to], strict=True)
         ]
         r = len(used)
-        zeros = np.zeros(n_m * r, dtype=np.int64)
+        zeros = np.zeros(n_m * r, dtype=np.int32)
+        route_products = np.tile(cm.node_product[fr].astype(np.int32), n_m)
         parts.add(
             run.flow[:, used].ravel(),
             scenario=(zeros, [scenario]),
             month=(np.repeat(m_codes, r), months),
-            mineral=(np.tile(cm.node_product[fr], n_m), cm.products),
-            stage=(np.tile(cm.node_product[fr], n_m), cm.stages),
+            chain=(zeros, [cm.mineral]),
+            product=(route_products, cm.products),
+            stage=(route_products, cm.stages),
             region=(np.tile(np.arange(r), n_m), labels),
             variable=(zeros, ["flow"]),
             unit=(zeros, ["t"]),
@@ -254,18 +302,51 @@ def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
         rows = report.rows
         if rows:
             idx = np.arange(len(rows))
+            zeros_rows = np.zeros(len(rows), dtype=np.int64)
             products = list(map(_PRODUCT, rows))
             parts.add(
                 np.fromiter(map(_VALUE, rows), dtype=np.float64, count=len(rows)),
-                scenario=(np.zeros(len(rows), dtype=np.int64), [scenario]),
+                scenario=(zeros_rows, [scenario]),
                 month=(idx, list(map(_MONTH, rows))),
-                mineral=(idx, products),
+                chain=(zeros_rows, [cm.mineral]),
+                product=(idx, products),
                 stage=(idx, [stage_of.get(p, "") for p in products]),
                 region=(idx, list(map(_REGION, rows))),
                 variable=(idx, list(map(_VARIABLE, rows))),
                 unit=(idx, list(map(_UNIT, rows))),
             )
     return parts
+
+
+def _without_routes(obj: Any, n_routes: int) -> Any:
+    """``obj`` (a dataclass) with every ``(n_months, n_routes)`` array replaced by an empty
+    ``(n_months, 0)`` one; anything else is kept (and ``obj`` itself when it is not a
+    dataclass)."""
+    if not dataclasses.is_dataclass(obj) or isinstance(obj, type) or n_routes == 0:
+        return obj
+    empty: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        is_route_matrix = isinstance(value, np.ndarray) and value.ndim == 2
+        if f.init and is_route_matrix and value.shape[1] == n_routes:
+            empty[f.name] = np.zeros((value.shape[0], 0), dtype=value.dtype)
+    return dataclasses.replace(obj, **empty) if empty else obj
+
+
+def release_routes(run: MarketRun) -> MarketRun:
+    """A copy of ``run`` for the headline metrics, without its per-route month arrays (flows,
+    wedges, route bounds of the compiled market), which are most of a chain's memory
+    (~30 of ~40 MB at 55 regions): the runner keeps this copy once a chain's tidy rows are
+    built, so a study's memory no longer grows with every chain's route arrays. The node
+    table (:func:`node_table`) is computed first and travels with the copy."""
+    node_table(run)
+    n_routes = len(run.cm.r_to_node)
+    slim = _without_routes(run, n_routes)
+    cm = _without_routes(slim.cm, n_routes)
+    if cm is not slim.cm:
+        slim = dataclasses.replace(slim, cm=cm)
+    slim.node_cache = run.node_cache
+    return slim
 
 
 def merge(parts: Sequence[SeriesParts]) -> SeriesParts:
@@ -341,3 +422,67 @@ def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
     }
     metrics.update(extra)
     return metrics
+
+
+@dataclass(frozen=True)
+class HeadlineMetrics:
+    """The headline metrics of one scenario, typed (what :func:`scenario_metrics` computes).
+
+    ``other`` holds every figure this class does not declare: the totals instruments report
+    (``levy_revenue_usd``, ``floor_fiscal_cost_usd``, ...) and any metric added to
+    :func:`scenario_metrics` later, so nothing is dropped on the way to ``summary.json``.
+    :meth:`to_dict` gives back exactly the mapping :meth:`from_dict` read.
+    """
+
+    avg_price_usd_per_t: dict[str, float]
+    peak_price_usd_per_t: dict[str, float]
+    unserved_t: float
+    unserved_t_by_region: dict[str, float]
+    unserved_critical_t: float
+    tariff_revenue_usd: float
+    shortage_months: int
+    consumer_surplus_usd: float
+    producer_surplus_usd: float
+    non_converged_months: int
+    other: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, metrics: Mapping[str, Any]) -> HeadlineMetrics:
+        """From the ``metrics`` mapping of a scenario (as in ``summary.json``)."""
+        declared = {f for f in cls.__dataclass_fields__ if f != "other"}
+        missing = sorted(declared - set(metrics))
+        if missing:
+            raise KeyError(f"headline metrics without {', '.join(missing)}")
+        known = {k: metrics[k] for k in declared}
+        rest = {k: v for k, v in metrics.items() if k not in declared}
+        return cls(**known, other=rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``metrics`` mapping of ``summary.json`` (declared figures first, in order)."""
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "other"}
+        out.update(self.other)
+        return out
+
+    def __getitem__(self, name: str) -> Any:
+        """``metrics["levy_revenue_usd"]``: any figure by its ``summary.json`` name."""
+        if name in self.__dataclass_fields__ and name != "other":
+            return getattr(self, name)
+        return self.other[name]
+
+
+def read_series(path: Any) -> pd.DataFrame:
+    """A ``series.parquet`` written by ``critmin run`` (or :meth:`StudyResult.write`), in
+    :data:`SERIES_COLUMNS`. A file of the earlier format (one ``mineral`` column holding the
+    product id, no chain) is read too: ``mineral`` becomes ``product`` and ``chain`` is empty
+    (that format did not record it)."""
+    frame = pd.read_parquet(path)
+    return upgrade_series(frame)
+
+
+def upgrade_series(frame: pd.DataFrame) -> pd.DataFrame:
+    """A tidy table of the earlier format (``mineral`` = product id) in today's columns."""
+    if "mineral" in frame.columns and "product" not in frame.columns:
+        frame = frame.rename(columns={"mineral": "product"})
+        frame.insert(list(frame.columns).index("product"), "chain", "")
+        frame["chain"] = frame["chain"].astype(frame["product"].dtype)
+    return frame

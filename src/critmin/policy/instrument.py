@@ -35,7 +35,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from critmin.bounds import BoundedNumbers
-from critmin.periods import in_window
+from critmin.periods import Month, in_window
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -67,6 +67,25 @@ class SeriesRow:
     variable: str
     value: float
     unit: str
+
+
+@dataclass(frozen=True)
+class OutputVariable:
+    """One output variable of the tidy table, declared once: its ``unit``, how it adds up
+    over months and regions (``aggregation``: ``sum`` for flows of tonnes and money,
+    ``mean`` for prices and rates, ``last`` for stocks), what it means and who writes it
+    (``producer``: ``engine`` or an instrument kind)."""
+
+    name: str
+    unit: str
+    aggregation: str
+    description: str
+    producer: str = "engine"
+
+
+def declare(producer: str, *rows: tuple[str, str, str, str]) -> tuple[OutputVariable, ...]:
+    """``(name, unit, aggregation, description)`` rows as :class:`OutputVariable` s."""
+    return tuple(OutputVariable(n, u, a, d, producer) for n, u, a, d in rows)
 
 
 @dataclass
@@ -238,6 +257,9 @@ class InstrumentSpec(BoundedNumbers, BaseModel):
     mineral: str | None = None
     name: str | None = None
 
+    #: the series variables the instrument records (read by tables, metrics and the report)
+    variables: ClassVar[tuple[OutputVariable, ...]] = ()
+
     def build(self) -> Instrument:
         raise NotImplementedError
 
@@ -245,15 +267,88 @@ class InstrumentSpec(BoundedNumbers, BaseModel):
 REGISTRY: dict[str, type[InstrumentSpec]] = {}
 S = TypeVar("S", bound=type[InstrumentSpec])
 
+#: the entry-point group that declares instrument kinds: ``kind = "module:SpecClass"``
+ENTRY_POINT_GROUP = "critmin.instruments"
+
 
 def register(kind: str) -> Callable[[S], S]:
-    """Class decorator: make ``kind`` usable under ``instruments:`` in scenario files."""
+    """Class decorator: make ``kind`` usable under ``instruments:`` in scenario files.
+
+    A package makes its instruments known to every critmin run by declaring each spec class
+    in its ``pyproject.toml`` (``[project.entry-points."critmin.instruments"]``, see
+    :func:`discover`); this decorator registers a class defined in the running process.
+    """
 
     def deco(cls: S) -> S:
         REGISTRY[kind] = cls
         return cls
 
     return deco
+
+
+def discover() -> list[str]:
+    """Register every instrument kind declared under the ``critmin.instruments`` entry points
+    of the installed packages (critmin's own and any plug-in's); returns the known kinds.
+
+    Each entry point is ``kind = "module:SpecClass"``; loading it imports the module only
+    then. An entry whose class is not an :class:`InstrumentSpec`, or whose ``kind`` default
+    differs from the entry's name, is a packaging bug and raises ``TypeError``.
+    """
+    from importlib.metadata import entry_points
+
+    found = entry_points(group=ENTRY_POINT_GROUP)
+    if not found:
+        raise RuntimeError(
+            f"no {ENTRY_POINT_GROUP!r} entry points: critmin is not installed as a package "
+            "(run `make` or `pip install -e .` in the repository)"
+        )
+    for ep in found:
+        if ep.name in REGISTRY:
+            continue
+        cls = ep.load()
+        if not (isinstance(cls, type) and issubclass(cls, InstrumentSpec)):
+            raise TypeError(f"entry point {ep.name} = {ep.value!r} is not an InstrumentSpec")
+        default = cls.model_fields["kind"].default
+        if default != ep.name:
+            raise TypeError(f"entry point {ep.name} = {ep.value!r} declares kind {default!r}")
+        REGISTRY[ep.name] = cls
+    return sorted(REGISTRY)
+
+
+class BaseInstrument:
+    """The lifecycle's no-op defaults (module docstring): subclass and override what acts.
+
+    ``record`` appends a tidy row; ``finalize`` returns the rows and :meth:`metrics`.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rows: list[SeriesRow] = []
+
+    def initialize(self, ctx: MarketContext) -> None:
+        """Reserve columns, build masks (default: nothing)."""
+
+    def before_solve(self, month: str, view: MonthView) -> None:
+        """Act on this month's problem (default: nothing)."""
+
+    def is_converged(self, month: str, result: SolvedMonth) -> bool:  # noqa: ARG002
+        """Whether this month needs another solve (default: never)."""
+        return True
+
+    def after_solve(self, month: str, result: SolvedMonth) -> None:
+        """Read the solved month (default: nothing)."""
+
+    def metrics(self) -> dict[str, float]:
+        """Headline totals for the summary (default: none)."""
+        return {}
+
+    def record(  # noqa: PLR0917  (the six fields of a SeriesRow, in its order)
+        self, month: str, product: str, region: str, variable: str, value: float, unit: str
+    ) -> None:
+        self.rows.append(SeriesRow(month, product, region, variable, value, unit))
+
+    def finalize(self) -> InstrumentReport:
+        return InstrumentReport(rows=list(self.rows), metrics=self.metrics())
 
 
 def parse_instrument(data: Any) -> InstrumentSpec:
@@ -279,19 +374,24 @@ class ImportTariffSpec(InstrumentSpec):
     """``{kind: import_tariff, importers: [USA], exporters: [CHN], product: ndpr_oxide,
     specific_usd_per_t: 5000, start: 2026-07, end: 2027-06}``; None lists = everyone."""
 
+    variables: ClassVar[tuple[OutputVariable, ...]] = declare(
+        "import_tariff",
+        ("import_tariff_revenue", "usd", "sum", "specific tariff x flow on taxed routes"),
+    )
+
     kind: str = "import_tariff"
     importers: list[str] | None = None
     exporters: list[str] | None = None
     product: str | None = None
     specific_usd_per_t: float
-    start: str | None = None
-    end: str | None = None
+    start: Month | None = None
+    end: Month | None = None
 
     def build(self) -> ImportTariff:
         return ImportTariff(self)
 
 
-class ImportTariff:
+class ImportTariff(BaseInstrument):
     """Specific per-tonne import tariff acting through ``view.add_route_wedge``.
 
     Records ``import_tariff_revenue`` (usd, region = importer) = wedge x flow on taxed routes.
@@ -300,9 +400,8 @@ class ImportTariff:
     kind: ClassVar[str] = "import_tariff"
 
     def __init__(self, spec: ImportTariffSpec) -> None:
+        super().__init__(spec.name or "import_tariff")
         self.spec = spec
-        self.name = spec.name or "import_tariff"
-        self._rows: list[SeriesRow] = []
         self._products: list[str] = []
         self._regions: list[str] = []
         self._taxed: IntArray = np.zeros(0, dtype=np.int64)
@@ -335,9 +434,6 @@ class ImportTariff:
                 product=self.spec.product,
             )
 
-    def is_converged(self, month: str, result: SolvedMonth) -> bool:  # noqa: ARG002
-        return True  # a fixed wedge needs no iteration
-
     def after_solve(self, month: str, result: SolvedMonth) -> None:
         if not self._active(month):
             return
@@ -348,8 +444,7 @@ class ImportTariff:
             value = self.spec.specific_usd_per_t * float(flow[r])
             revenue[key] = revenue.get(key, 0.0) + value
         for (imp, prod), value in revenue.items():
-            self._rows.append(SeriesRow(month, prod, imp, "import_tariff_revenue", value, "usd"))
+            self.record(month, prod, imp, "import_tariff_revenue", value, "usd")
 
-    def finalize(self) -> InstrumentReport:
-        total = sum(r.value for r in self._rows)
-        return InstrumentReport(rows=list(self._rows), metrics={"import_tariff_revenue_usd": total})
+    def metrics(self) -> dict[str, float]:
+        return {"import_tariff_revenue_usd": sum(r.value for r in self.rows)}

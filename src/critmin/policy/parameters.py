@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from dataclasses import field as _field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -37,6 +41,7 @@ from critmin.yamlio import Document, Loc, load_yaml
 __all__ = [
     "Change",
     "Parameter",
+    "ParameterReads",
     "ParameterSet",
     "ParameterValue",
     "ScalarValue",
@@ -44,6 +49,7 @@ __all__ = [
     "diff",
     "month_end",
     "parse_month",
+    "trace_reads",
 ]
 
 ScalarValue = float | int | bool | str | tuple[str, ...] | None
@@ -185,7 +191,7 @@ def _fmt(v: ScalarValue) -> str:
 class ParameterSet(Mapping[str, Parameter]):
     """An immutable collection of named :class:`Parameter` s (a baseline or a reformed copy)."""
 
-    __slots__ = ("_params", "label")
+    __slots__ = ("_params", "label", "reader")
 
     def __init__(self, parameters: Iterable[Parameter], label: str = "baseline") -> None:
         params: dict[str, Parameter] = {}
@@ -195,6 +201,26 @@ class ParameterSet(Mapping[str, Parameter]):
             params[p.name] = p
         self._params: Mapping[str, Parameter] = MappingProxyType(dict(sorted(params.items())))
         self.label = label
+        #: who reads through this set (an instrument's name), for the read tracer
+        self.reader: str = label
+
+    def for_reader(self, reader: str) -> ParameterSet:
+        """The same parameters (shared, not copied), with reads recorded under ``reader``."""
+        view = object.__new__(ParameterSet)
+        view._params = self._params
+        view.label = self.label
+        view.reader = reader
+        return view
+
+    def entry_in(self, name: str, month: str) -> ParameterValue | None:
+        """The dated value of ``name`` in force in ``month`` (on its last day; None before
+        the first date). The read is recorded by the active :func:`trace_reads`, if any:
+        this is how a run learns which parameters its instruments actually used."""
+        param = self[name]
+        tracer = _TRACER.get()
+        if tracer is not None:
+            tracer.record(self.reader, param, month)
+        return param.entry_at(month_end(month))
 
     # Mapping protocol
     def __getitem__(self, name: str) -> Parameter:
@@ -221,7 +247,11 @@ class ParameterSet(Mapping[str, Parameter]):
 
     # values
     def value(self, name: str, month: str) -> ScalarValue:
-        """Value of ``name`` in force in ``month`` (``'YYYY-MM'``): the one on its last day."""
+        """Value of ``name`` in force in ``month`` (``'YYYY-MM'``): the one on its last day
+        (recorded by the active :func:`trace_reads`, like :meth:`entry_in`)."""
+        tracer = _TRACER.get()
+        if tracer is not None:
+            tracer.record(self.reader, self[name], month)
         return self[name].value_at(month_end(month))
 
     def value_on(self, name: str, day: dt.date) -> ScalarValue:
@@ -324,6 +354,74 @@ def _same_kind(base: Parameter, entries: Iterable[ParameterValue], where: str) -
                 )
 
 
+# --------------------------------------------------------------------------- the read tracer
+
+
+@dataclass
+class ParameterReads:
+    """Which parameters were read, by whom and for which months (OpenFisca's tracer idea:
+    record parameter access while computing, instead of guessing it from the inputs).
+
+    ``record`` is called by :meth:`ParameterSet.entry_in` / :meth:`ParameterSet.value`
+    while a :func:`trace_reads` block is active. Keys are the :class:`Parameter` read (the
+    reformed one when a reform applies) and the reader's name.
+    """
+
+    months: dict[tuple[Parameter, str], set[str]] = _field(default_factory=dict)
+
+    def record(self, reader: str, param: Parameter, month: str) -> None:
+        key = (param, reader)
+        seen = self.months.get(key)
+        if seen is None:
+            self.months[key] = {month}
+        else:
+            seen.add(month)
+
+    def used(self) -> list[dict[str, Any]]:
+        """One row per parameter value in force in a month it was read, sorted by name and
+        date: ``parameter``, ``description``, ``from``, ``value``, ``unit``, ``reference``,
+        ``estimate``, ``instruments`` (the readers)."""
+        readers: dict[tuple[str, ParameterValue], tuple[Parameter, set[str]]] = {}
+        for (param, reader), months in self.months.items():
+            for month in months:
+                pv = param.entry_at(month_end(month))
+                if pv is None:
+                    continue
+                _, who = readers.setdefault((param.name, pv), (param, set()))
+                who.add(reader)
+        rows: list[dict[str, Any]] = []
+        for (name, pv), (param, who) in sorted(
+            readers.items(), key=lambda kv: (kv[0][0], kv[0][1].start)
+        ):
+            rows.append(
+                {
+                    "parameter": name,
+                    "description": param.description,
+                    "from": pv.start.isoformat(),
+                    "value": list(pv.value) if isinstance(pv.value, tuple) else pv.value,
+                    "unit": param.unit,
+                    "reference": pv.reference,
+                    "estimate": pv.estimate,
+                    "instruments": sorted(who),
+                }
+            )
+        return rows
+
+
+_TRACER: ContextVar[ParameterReads | None] = ContextVar("critmin_parameter_reads", default=None)
+
+
+@contextmanager
+def trace_reads() -> Iterator[ParameterReads]:
+    """Record every parameter read inside the block (nested blocks each see their own)."""
+    reads = ParameterReads()
+    token = _TRACER.set(reads)
+    try:
+        yield reads
+    finally:
+        _TRACER.reset(token)
+
+
 def _close(name: str, choices: Iterable[str]) -> list[str]:
     from critmin.errors import suggest
 
@@ -404,8 +502,10 @@ def _read_file(path: Path) -> list[Parameter]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def baseline() -> ParameterSet:
-    """The shipped baseline (``critmin/policy/data/*.yaml``)."""
+    """The shipped baseline (``critmin/policy/data/*.yaml``), parsed once per process (the
+    set is immutable, so every caller can share it; parsing takes ~15 ms)."""
     root = resources.files("critmin.policy") / "data"
     with resources.as_file(root) as folder:
         return ParameterSet.load(Path(folder), label="baseline")

@@ -123,6 +123,10 @@ def check_series(series: object) -> pd.DataFrame:
             f"expected a pandas DataFrame of tidy rows, got {type(series).__name__}",
             where="series.parquet",
         )
+    if "product" in series.columns and "mineral" not in series.columns:
+        # today's run output names the product id `product` (and adds `chain`); the report
+        # keeps its own name for it
+        series = series.rename(columns={"product": "mineral"})
     missing = [c for c in SERIES_COLUMNS if c not in series.columns]
     if missing:
         raise InputError(

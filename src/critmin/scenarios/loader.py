@@ -24,6 +24,7 @@ from critmin.scenarios.plugins import load_instruments
 from critmin.scenarios.spec import Scenario
 from critmin.yamlio import (
     Document,
+    dotted,
     error_message,
     field_names,
     first_error,
@@ -61,7 +62,17 @@ def validate_text(text: str, name: str) -> Scenario:
 
 def _validate(doc: Document) -> Scenario:
     scenario = validate(Scenario, doc, extra_names=_INSTRUMENT_FIELDS)
-    # (location, message, whether the location's last part is a field missing from the file)
+    problems = _problems(scenario)
+    if problems:
+        loc, msg, keep_last = problems[0]
+        raise doc.error(loc, msg, len(problems) - 1, keep_last)
+    return scenario
+
+
+def _problems(scenario: Scenario) -> list[tuple[Loc, str, bool]]:
+    """What a valid schema can still get wrong: references between markets, instruments'
+    own fields, the month range. Each: (location, message, whether the location's last part
+    is a field missing from the file)."""
     problems: list[tuple[Loc, str, bool]] = []
     for i, market in enumerate(scenario.markets or []):
         problems += [(loc, msg, False) for loc, msg in check_references(market, ("markets", i))]
@@ -79,13 +90,18 @@ def _validate(doc: Document) -> Scenario:
             scenario.months.labels()
         except ValueError as exc:
             problems.append((("months", "end"), str(exc), False))
-    if problems:
-        loc, msg, keep_last = problems[0]
-        raise doc.error(loc, msg, len(problems) - 1, keep_last)
-    return scenario
+    return problems
 
 
 def _check_shocks(scenario: Scenario, doc: Document) -> None:
+    problems = _shock_problems(scenario)
+    if problems:
+        raise doc.error(*problems[0])
+
+
+def _shock_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """Shocks naming a market, product or region the scenario does not have."""
+    problems: list[tuple[Loc, str]] = []
     markets = scenario.markets or []
     ids = [m.mineral for m in markets]
     all_products = {p for m in markets for p in m.product_ids()}
@@ -93,17 +109,18 @@ def _check_shocks(scenario: Scenario, doc: Document) -> None:
     for i, shock in enumerate(scenario.shocks):
         if shock.mineral is not None and shock.mineral not in ids:
             msg = UnknownNameError("market", shock.mineral, ids)
-            raise doc.error(("shocks", i, "mineral"), str(msg))
+            problems.append((("shocks", i, "mineral"), str(msg)))
         products = getattr(shock, "product", None)
         for p in [products] if isinstance(products, str) else products or []:
             if p not in all_products:
                 msg = UnknownNameError("product", p, sorted(all_products))
-                raise doc.error(("shocks", i, "product"), str(msg))
+                problems.append((("shocks", i, "product"), str(msg)))
         for field in ("region", "exporter"):
             reg = getattr(shock, field, None)
             if reg is not None and reg not in all_regions:
                 msg = UnknownNameError("region", reg, sorted(all_regions))
-                raise doc.error(("shocks", i, field), str(msg))
+                problems.append((("shocks", i, field), str(msg)))
+    return problems
 
 
 def _sha256(data: bytes) -> str:
@@ -159,6 +176,22 @@ def _apply_reform(
     return out
 
 
+def _extend(b: Scenario, scenario: Scenario) -> Scenario:
+    """``scenario`` with what it leaves out taken from its base ``b`` (shocks, instruments
+    and reform entries add up; the scenario's own win)."""
+    return scenario.model_copy(
+        update={
+            "base": None,
+            "markets": scenario.markets if scenario.markets is not None else b.markets,
+            "months": scenario.months or b.months,
+            "seed": scenario.seed if scenario.seed is not None else b.seed,
+            "shocks": [*b.shocks, *scenario.shocks],
+            "instruments": [*b.instruments, *scenario.instruments],
+            "reform": {**b.reform, **scenario.reform},
+        }
+    )
+
+
 def load_scenario(
     ref: str, _seen: tuple[str, ...] = (), _relative_to: Path | None = None
 ) -> LoadedScenario:
@@ -172,18 +205,7 @@ def load_scenario(
     if scenario.base is not None:
         base_ref = scenario.base
         base = load_scenario(base_ref, (*_seen, name), path)
-        b = base.scenario
-        scenario = scenario.model_copy(
-            update={
-                "base": None,
-                "markets": scenario.markets if scenario.markets is not None else b.markets,
-                "months": scenario.months or b.months,
-                "seed": scenario.seed if scenario.seed is not None else b.seed,
-                "shocks": [*b.shocks, *scenario.shocks],
-                "instruments": [*b.instruments, *scenario.instruments],
-                "reform": {**b.reform, **scenario.reform},
-            }
-        )
+        scenario = _extend(base.scenario, scenario)
         inputs = {**base.inputs, **inputs}
     if scenario.reform and not _seen:  # only the top scenario applies its (merged) reform
         scenario = scenario.model_copy(
@@ -198,3 +220,38 @@ def load_scenario(
 def load_study(refs: Sequence[str]) -> list[LoadedScenario]:
     """The scenarios to run: ``refs`` or, when empty, the built-in NdPr seed study."""
     return [load_scenario(r) for r in (refs or DEFAULT_STUDY)]
+
+
+def scenario_from_object(scenario: Scenario, source: str | None = None) -> LoadedScenario:
+    """A :class:`Scenario` built in Python, checked as a file would be (references, instrument
+    fields, shocks; ``base`` resolved as a path or built-in name from the working folder),
+    with its reform applied. Errors name ``source`` (default ``python:<name>``) and the field.
+
+    Its input hash is the SHA-256 of the scenario's canonical JSON, so two equal objects
+    record the same input.
+    """
+    name = source or f"python:{scenario.name}"
+
+    def fail(loc: Loc, msg: str, more: int = 0) -> InputError:
+        extra = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        return InputError(msg + extra, where=f"{name} field {dotted(loc)!r}")
+
+    problems = _problems(scenario)
+    if problems:
+        loc, msg, _ = problems[0]
+        raise fail(loc, msg, len(problems) - 1)
+    inputs = {name: _sha256(scenario.model_dump_json().encode("utf-8"))}
+    if scenario.base is not None:
+        base = load_scenario(scenario.base, (name,))
+        scenario = _extend(base.scenario, scenario)
+        inputs = {**base.inputs, **inputs}
+    if scenario.reform:
+        scenario = scenario.model_copy(
+            update={"instruments": _apply_reform(scenario.reform, scenario.instruments, name)}
+        )
+    if not scenario.markets:
+        raise InputError("a scenario needs 'markets' (or a 'base' that has them)", where=name)
+    shock_problems = _shock_problems(scenario)
+    if shock_problems:
+        raise fail(*shock_problems[0])
+    return LoadedScenario(scenario, name, inputs)

@@ -1,34 +1,25 @@
-"""Instrument plug-ins: import every instrument module so its ``kind`` is registered.
+"""Instrument plug-ins: every kind declared by an installed package is registered.
 
-``register(kind)`` runs when a module is imported; scenario parsing looks kinds up in
-:data:`critmin.policy.instrument.REGISTRY`, so :func:`load_instruments` must run before a
+Instruments are declared as entry points (group ``critmin.instruments``, ``kind =
+"module:SpecClass"``) in a package's pyproject.toml; critmin declares its own the same way,
+so adding an instrument edits no list in the code. Scenario parsing looks kinds up in
+:data:`critmin.policy.instrument.REGISTRY`, so :func:`load_instruments` runs before a
 scenario is validated (the loader calls it once). :func:`reform_changes` lists what the
 instruments' ``parameters:`` reforms change against the shipped baseline, for summary.json.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from typing import Any
 
-#: every module that registers an instrument kind
-INSTRUMENT_MODULES = (
-    "critmin.policy.instrument",  # import_tariff
-    "critmin.policy.instruments.forge_levy",  # forge_levy
-    "critmin.policy.instruments.floors",  # topup_floor, purchase_floor
-    "critmin.contracts.instrument",  # offtake
-    "critmin.stockpile.instrument",  # stockpile
-)
-
 
 def load_instruments() -> list[str]:
-    """Import the instrument modules; returns the registered kinds, sorted."""
-    for mod in INSTRUMENT_MODULES:
-        importlib.import_module(mod)
-    from critmin.policy.instrument import REGISTRY
+    """Register every instrument kind the installed packages declare (entry points of the
+    group ``critmin.instruments``, critmin's own in its pyproject.toml); returns the kinds."""
+    from critmin.policy.instrument import discover
 
-    return sorted(REGISTRY)
+    return discover()
 
 
 def reform_changes(instruments: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -37,7 +28,13 @@ def reform_changes(instruments: Iterable[dict[str, Any]]) -> list[dict[str, Any]
     ``instruments`` are the scenario's raw ``instruments:`` entries. Each row: ``instrument``,
     ``parameter``, ``from`` (date), ``before``, ``after``, ``unit``, ``reference``, ``kind``.
     """
-    from critmin.policy.instruments._common import reform_changes as changes
+    from critmin.policy.parameters import baseline, diff
+
+    base = baseline()
+
+    def changes(overrides: dict[str, Any], label: str) -> list[Any]:
+        where = f"instrument {label!r} parameters"
+        return diff(base, base.with_reform(overrides, label=label, where=where))
 
     rows: list[dict[str, Any]] = []
     for i, item in enumerate(instruments):

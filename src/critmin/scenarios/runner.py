@@ -1,32 +1,42 @@
 """Run scenarios through the market engine and write the run-results contract.
 
-``run_study`` -> for each scenario, each market: compile, build instruments, run the months;
-collect tidy series and headline metrics; ``write_outputs`` writes ``series.parquet``,
-``summary.json`` and (when :mod:`critmin.reports` provides ``build_report``) ``report.html``,
-each to a temporary file renamed into place.
+``execute`` -> for each scenario, each market: compile, build instruments, run the months;
+collect tidy series and headline metrics, compare with the named baseline; returns a
+:class:`~critmin.scenarios.outcome.StudyResult` (``run_study`` is its untyped form).
+Writing the files (and composing the report) is :func:`~critmin.scenarios.outcome.write_outputs`,
+called by the face.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from critmin import __version__
-from critmin.fileio import OutputSet
+from critmin.errors import UnknownNameError
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
 from critmin.market.probe import Probe
-from critmin.market.results import SeriesParts, merge, scenario_metrics, series_columns
-from critmin.scenarios.compare import compare_to_baseline
+from critmin.market.results import (
+    HeadlineMetrics,
+    SeriesParts,
+    merge,
+    release_routes,
+    scenario_metrics,
+    series_columns,
+)
+from critmin.policy.parameters import ParameterReads, trace_reads
+from critmin.scenarios.compare import BaselineComparison, compare_to_baseline
 from critmin.scenarios.loader import LoadedScenario
+from critmin.scenarios.outcome import ScenarioOutcome, StudyResult, write_outputs
 from critmin.scenarios.plugins import reform_changes
+
+__all__ = ["BASELINE_SCENARIO", "execute", "run_scenario", "run_study", "write_outputs"]
 
 #: the free-trade run other scenarios are compared with (security premium, trade diversion)
 BASELINE_SCENARIO = "baseline_free_trade"
@@ -39,8 +49,12 @@ class ScenarioResult:
     loaded: LoadedScenario
     series_parts: list[SeriesParts]
     metrics: dict[str, Any]
+    #: each chain's run as its metrics read it: node table, shape, reports, convergence; the
+    #: per-route month arrays are released (:func:`~critmin.market.results.release_routes`)
     runs: list[MarketRun] = field(default_factory=list)
     assumptions: list[dict[str, Any]] = field(default_factory=list)
+    #: the dated parameters the instruments read while running (policy.parameters tracer)
+    parameter_reads: ParameterReads = field(default_factory=ParameterReads)
 
 
 def count_months(loaded: Sequence[LoadedScenario]) -> int:
@@ -80,15 +94,20 @@ def run_scenario(
     runs: list[MarketRun] = []
     parts: list[SeriesParts] = []
     assumptions: list[dict[str, Any]] = []
+    reads = ParameterReads()
     for market in sc.markets or []:
         t0 = clock()
         cm = compile_market(market, months, sc.shocks)
-        instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
-        t1 = clock()
-        probe = Probe() if timings is not None else None
-        run = run_market(cm, instruments, on_month=on_month, probe=probe)
+        # every parameter an instrument reads while it is built and run is recorded, so the
+        # summary lists what was used without the runner knowing any instrument
+        with trace_reads() as market_reads:
+            instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
+            t1 = clock()
+            probe = Probe() if timings is not None else None
+            run = run_market(cm, instruments, on_month=on_month, probe=probe)
         t2 = clock()
-        runs.append(run)
+        for key, seen in market_reads.months.items():
+            reads.months.setdefault(key, set()).update(seen)
         parts.append(series_columns(sc.name, run))
         assumptions.extend(cm.assumptions)
         _add(timings, "compile", t1 - t0)
@@ -97,6 +116,10 @@ def run_scenario(
             _add(timings, "highs_run", probe.highs_run_s)
             _add(timings, "highs_other", probe.highs_calls_s - probe.highs_run_s)
             _add(timings, "instruments", probe.instruments_s)
+        # keep what the headline metrics read and release the chain's per-route month arrays
+        # (a 60-chain study held every chain's ~30 MB of them until the end)
+        runs.append(release_routes(run))
+        del run, cm
         _add(timings, "tables", clock() - t2)
     for shock in sc.shocks:
         if shock.source or shock.estimate:
@@ -115,16 +138,11 @@ def run_scenario(
     t0 = clock()
     metrics = scenario_metrics(runs)
     _add(timings, "metrics", clock() - t0)
-    return ScenarioResult(loaded, parts, metrics, runs, assumptions)
+    return ScenarioResult(loaded, parts, metrics, runs, assumptions, reads)
 
 
 def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
     """``summary.json`` content (see the run-results contract)."""
-    # the shipped baseline, parsed once per process (the instruments share the same cache):
-    # re-parsing its YAML took ~15 ms of every run
-    from critmin.policy.instruments._common import _baseline as baseline
-    from critmin.policy.parameters import month_end
-
     inputs: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()
     assumptions: list[dict[str, Any]] = []
@@ -137,56 +155,6 @@ def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
                 assumptions.append(row)
     seeds = {res.loaded.scenario.seed for res in results} - {None}
     months = [res.loaded.scenario.month_labels() for res in results]
-    base = baseline()
-
-    def parameters_used(instruments: Sequence[Any], first: str, last: str) -> list[dict[str, Any]]:
-        # baseline parameters an instrument reads: one its YAML names (floor_parameter, a reform
-        # key), and for a bloc instrument (forge_levy) <bloc>.in_force, .levy_bound.* unless a
-        # bound is given, .reference_price.* of its products unless given explicitly
-        users: dict[str, list[str]] = {}
-        for i, item in enumerate(instruments):
-            if not isinstance(item, dict):
-                continue
-            label = str(item.get("name") or f"{item.get('kind', 'instrument')}[{i}]")
-            names = {v for v in item.values() if isinstance(v, str) and v in base}
-            names.update(k for k in item.get("parameters") or {} if k in base)
-            bloc = item.get("bloc")
-            if isinstance(bloc, str):
-                names.add(f"{bloc}.in_force")
-                if item.get("bound_share") is None and item.get("bound_usd_per_t") is None:
-                    names.add(f"{bloc}.levy_bound.ad_valorem_share")
-                given, wanted = item.get("reference_prices_usd_per_t") or {}, item.get("products")
-                names.update(
-                    n
-                    for n in base
-                    if n.startswith(f"{bloc}.reference_price.")
-                    and (wanted is None or n.rsplit(".", 1)[1] in wanted)
-                    and n.rsplit(".", 1)[1] not in given
-                )
-            for name in names & set(base):
-                users.setdefault(name, []).append(label)
-        rows: list[dict[str, Any]] = []
-        start, end = month_end(first), month_end(last)
-        for name in sorted(users):
-            param = base[name]
-            for pv in param.values:  # values in force at some time of the run
-                nxt = next((v.start for v in param.values if v.start > pv.start), None)
-                if pv.start <= end and (nxt is None or nxt > start):
-                    value = list(pv.value) if isinstance(pv.value, tuple) else pv.value
-                    rows.append(
-                        {
-                            "parameter": name,
-                            "description": param.description,
-                            "from": pv.start.isoformat(),
-                            "value": value,
-                            "unit": param.unit,
-                            "reference": pv.reference,
-                            "estimate": pv.estimate,
-                            "instruments": sorted(set(users[name])),
-                        }
-                    )
-        return rows
-
     return {
         "critmin_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -200,7 +168,7 @@ def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
                 "months": {"start": m[0], "end": m[-1]},
                 "metrics": res.metrics,
                 "reform_changes": reform_changes(res.loaded.scenario.instruments),
-                "parameters_used": parameters_used(res.loaded.scenario.instruments, m[0], m[-1]),
+                "parameters_used": res.parameter_reads.used(),
             }
             for res, m in zip(results, months, strict=True)
         ],
@@ -215,58 +183,65 @@ def run_study(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run every scenario; returns (tidy series of all scenarios, summary dict).
 
-    ``timings``, when given, receives the seconds spent per phase (:data:`TIMED_PHASES`).
+    The untyped form of :func:`execute` (default baseline). ``timings``, when given,
+    receives the seconds spent per phase (:data:`TIMED_PHASES`).
     """
+    result = execute(loaded, on_month, timings)
+    return result.series, result.summary
+
+
+#: ``baseline=`` of :func:`execute`: the free-trade run when the study has it
+AUTO = "auto"
+
+
+def _pick_baseline(names: list[str], baseline: str | None) -> str | None:
+    if baseline == AUTO:
+        return BASELINE_SCENARIO if BASELINE_SCENARIO in names and len(set(names)) > 1 else None
+    if baseline is not None and baseline not in names:
+        raise UnknownNameError("baseline scenario", baseline, names)
+    return baseline
+
+
+def execute(
+    loaded: Sequence[LoadedScenario],
+    on_month: Callable[[str], None] | None = None,
+    timings: dict[str, float] | None = None,
+    baseline: str | None = AUTO,
+) -> StudyResult:
+    """Run every scenario and compare them with ``baseline`` (a scenario name of the study;
+    :data:`AUTO`: ``baseline_free_trade`` when present; None: no comparison)."""
+    names = [ls.scenario.name for ls in loaded]
+    base = _pick_baseline(names, baseline)
     clock = time.perf_counter
     results = [run_scenario(ls, on_month, timings) for ls in loaded]
     t0 = clock()
-    whole = merge([part for r in results for part in r.series_parts])
-    coded = whole.coded()  # the string columns' codes, shared by the frame and the comparison
-    series = whole.frame(coded)
+    series = merge([part for r in results for part in r.series_parts]).frame()
     t1 = clock()
     summary = summary_dict(results)
     t2 = clock()
     _add(timings, "tables", t1 - t0)
     _add(timings, "metrics", t2 - t1)
-    names = {r.loaded.scenario.name for r in results}
-    if BASELINE_SCENARIO in names and len(names) > 1:
+    figures: dict[str, dict[str, Any]] = {}
+    if base is not None:
         # the managed-market figures join each scenario's metrics, so the report compares them
-        t0 = clock()
-        comparison = compare_to_baseline(series, BASELINE_SCENARIO, coded=coded)
-        _add(timings, "comparison", clock() - t0)
+        figures = compare_to_baseline(series, base)
+        _add(timings, "comparison", clock() - t2)
         for entry in summary["scenarios"]:
-            entry["metrics"].update(comparison.get(entry["name"], {}))
-        summary["baseline_scenario"] = BASELINE_SCENARIO
-    return series, summary
-
-
-#: the files of a run's output set (critmin.fileio.OutputSet): they appear together or not at all
-RUN_FILES = ("series.parquet", "summary.json", "report.html")
-
-
-def write_outputs(
-    out_dir: Path | OutputSet, series: pd.DataFrame, summary: dict[str, Any]
-) -> list[Path]:
-    """Write series.parquet, summary.json and report.html (if the report layer is present)
-    as one output set: all three appear in the folder at once, or none (see OutputSet)."""
-    if not isinstance(out_dir, OutputSet):
-        with OutputSet(out_dir, names=RUN_FILES) as outs:
-            write_outputs(outs, series, summary)
-        return outs.written
-    outs = out_dir
-    series.to_parquet(outs.path("series.parquet"), index=False)
-    text = json.dumps(summary, indent=2, sort_keys=False, allow_nan=False)
-    outs.path("summary.json").write_text(text + "\n", encoding="utf-8")
-    build_report = _report_builder()
-    if build_report is not None:
-        build_report(series, summary, outs.path("report.html"))
-    return [outs.folder / n for n in RUN_FILES if outs.path(n).exists()]
-
-
-def _report_builder() -> Callable[[pd.DataFrame, dict[str, Any], Path], Path] | None:
-    try:
-        from critmin import reports
-    except ImportError:  # pragma: no cover - the package always exists
-        return None
-    builder = getattr(reports, "build_report", None)
-    return builder if callable(builder) else None
+            entry["metrics"].update(figures.get(entry["name"], {}))
+        summary["baseline_scenario"] = base
+    outcomes = tuple(
+        ScenarioOutcome(
+            name=r.loaded.scenario.name,
+            source=r.loaded.source,
+            months=(entry["months"]["start"], entry["months"]["end"]),
+            seed=r.loaded.scenario.seed,
+            metrics=HeadlineMetrics.from_dict(r.metrics),
+            comparison=(
+                BaselineComparison.from_dict(base, figures[r.loaded.scenario.name])
+                if base is not None
+                else None
+            ),
+        )
+        for r, entry in zip(results, summary["scenarios"], strict=True)
+    )
+    return StudyResult(series, summary, outcomes, base)

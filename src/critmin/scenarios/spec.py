@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critmin.bounds import BoundedNumbers
@@ -21,6 +22,8 @@ DEFAULT_END = "2035-12"
 #: the longest horizon: 100 years of months (the default is 10); each month is one LP solve
 #: per chain, so the run time grows with it
 MAX_MONTHS = 1200
+#: the entropy of :meth:`Scenario.seed_sequence` when a scenario gives no ``seed``
+DEFAULT_SEED = 0
 
 
 class _Model(BoundedNumbers, BaseModel):
@@ -54,7 +57,14 @@ class Scenario(_Model):
         default=None, description="scenario to extend: a path relative to this file or builtin:NAME"
     )
     months: Months | None = None
-    seed: int | None = None
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "root of every random draw made for this scenario (numpy SeedSequence entropy; "
+            "none = 0); recorded in summary.json"
+        ),
+    )
     markets: list[Market] | None = None
     shocks: list[Shock] = []
     instruments: list[dict[str, Any]] = []
@@ -74,6 +84,17 @@ class Scenario(_Model):
         if isinstance(data, dict):
             return {k: v for k, v in data.items() if not str(k).startswith("x-")}
         return data
+
+    def seed_sequence(self) -> np.random.SeedSequence:
+        """The root of everything stochastic in a run of this scenario.
+
+        Anything random (sampled shocks, Monte Carlo valuation, a sweep's samples) draws from
+        this sequence or from children it :meth:`~numpy.random.SeedSequence.spawn` s, never
+        from global state: the same scenario and seed give the same draws in any process.
+        ``seed`` None means entropy :data:`DEFAULT_SEED`, so an unseeded run is reproducible
+        too. The market clearing itself is deterministic and draws nothing.
+        """
+        return np.random.SeedSequence(DEFAULT_SEED if self.seed is None else self.seed)
 
     def month_labels(self) -> list[str]:
         return (self.months or Months()).labels()

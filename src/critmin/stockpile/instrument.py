@@ -64,19 +64,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError
-from critmin.periods import MONTH_PATTERN
+from critmin.periods import Month
 from critmin.policy.instrument import (
     InstrumentReport,
     InstrumentSpec,
     MarketContext,
     MonthView,
+    OutputVariable,
     SeriesRow,
     SolvedMonth,
+    declare,
     register,
 )
 from critmin.stockpile.ledger import t_to_kg
@@ -93,8 +96,8 @@ class EmergencyWindow(BoundedNumbers, BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    start: str = Field(pattern=MONTH_PATTERN)
-    end: str | None = Field(None, pattern=MONTH_PATTERN)
+    start: Month
+    end: Month | None = None
 
     def covers(self, month: str) -> bool:
         return self.start <= month and (self.end is None or month <= self.end)
@@ -103,6 +106,16 @@ class EmergencyWindow(BoundedNumbers, BaseModel):
 @register("stockpile")
 class StockpileInstrumentSpec(InstrumentSpec):
     """YAML form: ``spec_file`` (or inline ``spec``), optional ``signals_file``, ``products``."""
+
+    variables: ClassVar[tuple[OutputVariable, ...]] = declare(
+        "stockpile",
+        ("stock_inventory", "t", "last", "tonnes held at the month's end"),
+        ("days_of_cover", "days", "last", "inventory / daily protected demand"),
+        ("stock_purchases", "t", "sum", "tonnes bought"),
+        ("stock_releases", "t", "sum", "tonnes released"),
+        ("shortage_avoided", "t", "sum", "unserved demand the releases avoided"),
+        ("stock_cash", "usd", "last", "cash of the stockpile's holder"),
+    )
 
     kind: str = "stockpile"
     spec_file: str | None = None

@@ -37,8 +37,9 @@ def parameter_set(overrides: Mapping[str, Any] | None, label: str) -> ParameterS
     """The baseline parameters with ``overrides`` applied as a reform (baseline untouched)."""
     base = _baseline()
     if not overrides:
-        return base
-    return base.with_reform(overrides, label=label, where=f"instrument {label!r} parameters")
+        return base.for_reader(label)
+    reformed = base.with_reform(overrides, label=label, where=f"instrument {label!r} parameters")
+    return reformed.for_reader(label)
 
 
 def reform_changes(overrides: Mapping[str, Any] | None, label: str) -> list[Change]:
@@ -61,9 +62,7 @@ def price_usd_per_t(params: ParameterSet, name: str, month: str) -> float | None
             f"{' or '.join(PRICE_UNITS)}",
             where=f"parameter {name!r}",
         )
-    from critmin.policy.parameters import month_end
-
-    entry = param.entry_at(month_end(month))
+    entry = params.entry_in(name, month)
     if entry is None or entry.value is None:
         return None
     value = entry.value
@@ -74,9 +73,7 @@ def price_usd_per_t(params: ParameterSet, name: str, month: str) -> float | None
 
 def plain_value(params: ParameterSet, name: str, month: str) -> float | bool | None:
     """A numeric or boolean parameter in force in ``month`` (None when ended or not yet set)."""
-    from critmin.policy.parameters import month_end
-
-    entry = params[name].entry_at(month_end(month))
+    entry = params.entry_in(name, month)
     if entry is None or entry.value is None:
         return None
     value = entry.value

@@ -56,8 +56,10 @@ from critmin.policy.instrument import (
     InstrumentSpec,
     MarketContext,
     MonthView,
+    OutputVariable,
     SeriesRow,
     SolvedMonth,
+    declare,
     register,
 )
 from critmin.policy.instruments._common import (
@@ -167,6 +169,19 @@ class TopUpFloorSpec(_FloorSpec):
     """YAML: ``{kind: topup_floor, region: USA, product: ndpr_oxide, floor_parameter: ...,
     covered: [{qty_t_per_year: 1300, cost_usd_per_t: 56750}]}``."""
 
+    variables: ClassVar[tuple[OutputVariable, ...]] = declare(
+        "topup_floor",
+        ("floor_payment", "usd", "sum", "top-up paid: (floor - reference) x covered output"),
+        (
+            "floor_reference_price",
+            "usd_per_t",
+            "mean",
+            "reference the floor is compared with",
+        ),
+        ("floor_covered_output", "t", "sum", "output covered by the floor"),
+        ("floor_kept", "t", "sum", "covered output that the floor keeps producing"),
+    )
+
     kind: str = "topup_floor"
     covered: list[CoveredBlock] = Field(min_length=1)
 
@@ -243,6 +258,22 @@ class TopUpFloor(_FloorBase):
 class PurchaseFloorSpec(_FloorSpec):
     """YAML: ``{kind: purchase_floor, region: USA, product: ndpr_oxide, floor_usd_per_t:
     110000, budget_usd: 5.0e8, max_buy_t_per_month: 200}``."""
+
+    variables: ClassVar[tuple[OutputVariable, ...]] = declare(
+        "purchase_floor",
+        ("floor_payment", "usd", "sum", "money spent buying at the floor"),
+        (
+            "floor_reference_price",
+            "usd_per_t",
+            "mean",
+            "reference the floor is compared with",
+        ),
+        ("floor_purchase", "t", "sum", "tonnes bought at the floor"),
+        ("floor_kept", "t", "sum", "tonnes the floor keeps producing (bought)"),
+        ("floor_stock", "t", "last", "stock held by the purchasing holder"),
+        ("floor_budget_left", "usd", "last", "budget left"),
+        ("days_of_cover", "days", "last", "stock / daily consumption"),
+    )
 
     kind: str = "purchase_floor"
     payer: str = "stockpile"

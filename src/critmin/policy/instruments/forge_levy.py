@@ -54,8 +54,10 @@ from critmin.policy.instrument import (
     InstrumentSpec,
     MarketContext,
     MonthView,
+    OutputVariable,
     SeriesRow,
     SolvedMonth,
+    declare,
     register,
 )
 from critmin.policy.instruments._common import (
@@ -138,6 +140,14 @@ def member_regions(
 @register("forge_levy")
 class ForgeLevySpec(InstrumentSpec, DatedSpec):
     """YAML: ``{kind: forge_levy, mineral: ndpr, transport_usd_per_t: {ndpr_oxide: 1000}}``."""
+
+    variables: ClassVar[tuple[OutputVariable, ...]] = declare(
+        "forge_levy",
+        ("levy_revenue", "usd", "sum", "levy x non-member imports, at the importer"),
+        ("levy_rate", "usd_per_t", "mean", "levy in force on a non-member exporter's routes"),
+        ("imports_from_members", "t", "sum", "imports of members from bloc members"),
+        ("imports_from_nonmembers", "t", "sum", "imports of members from non-members"),
+    )
 
     kind: str = "forge_levy"
     bloc: str = Field("forge", min_length=1, description="catalog bloc id")

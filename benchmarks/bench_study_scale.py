@@ -1,0 +1,152 @@
+"""Benchmark: a whole-list study through ``critmin run`` -- wall time and peak memory.
+
+The workload of issue 9's "Scale and speed": one scenario with 60 mineral chains (the size of
+the 2025 U.S. critical-minerals list) x 55 regions (the size of FORGE's delegations) x 120
+months (2026-01..2035-12), written as an ordinary scenario YAML file and run end to end by the
+CLI in a fresh process (compile, solve, tidy table, metrics, series.parquet, summary.json and
+report.html). Peak memory is the child process's maximum resident set size
+(``getrusage(RUSAGE_CHILDREN).ru_maxrss``).
+
+Each chain is synthetic but shaped like the real ones: an ore product mined in 10 regions, a
+refined product made from it (1.1 t ore per t) in 6 regions, demand for the refined product in
+40 regions growing 4 % a year with one critical bid each, and default routes between every
+pair of regions for both products (2 x 55 x 54 = 5,940 routes a chain). Numbers come from one
+seeded generator (``numpy.random.default_rng(SEED)``), so every run solves the same study.
+
+Run: ``.venv/bin/python -m benchmarks bench_study_scale`` (full size) or
+``.venv/bin/python benchmarks/bench_study_scale.py --chains 12`` (a smaller study).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+SEED = 20261203
+CHAINS, REGIONS, MONTHS = 60, 55, 120
+
+
+def study(chains: int, regions: int, months: int) -> dict[str, Any]:
+    """The scenario document (see module docstring)."""
+    rng = np.random.default_rng(SEED)
+    names = [f"R{i:02d}" for i in range(regions)]
+    end_index = 2026 * 12 + months - 1
+    end = f"{end_index // 12:04d}-{end_index % 12 + 1:02d}"
+    markets = []
+    for c in range(chains):
+        ore, refined = f"m{c:02d}_ore", f"m{c:02d}_refined"
+        scale = float(rng.uniform(1_000, 50_000))  # t refined a year
+        price = float(rng.uniform(5_000, 80_000))  # usd per t refined
+        mines = rng.choice(regions, size=min(10, regions), replace=False)
+        refiners = rng.choice(regions, size=min(6, regions), replace=False)
+        buyers = rng.choice(regions, size=min(40, regions), replace=False)
+        mine_share = rng.dirichlet(np.ones(len(mines)))
+        refine_share = rng.dirichlet(np.ones(len(refiners)))
+        buy_share = rng.dirichlet(np.ones(len(buyers)))
+        markets.append(
+            {
+                "mineral": f"m{c:02d}",
+                "products": [
+                    {"id": ore, "stage": "mine"},
+                    {"id": refined, "stage": "refining"},
+                ],
+                "regions": names,
+                "base_month": "2026-01",
+                "supply": [
+                    {
+                        "region": names[r],
+                        "product": ore,
+                        "qty_t_per_year": round(1.3 * scale * float(s), 1),
+                        "cost_usd_per_t": round(price * float(rng.uniform(0.2, 0.5)), 1),
+                    }
+                    for r, s in zip(mines, mine_share, strict=True)
+                ],
+                "conversions": [
+                    {
+                        "region": names[r],
+                        "input": ore,
+                        "output": refined,
+                        "input_t_per_t": 1.1,
+                        "qty_t_per_year": round(1.2 * scale * float(s), 1),
+                        "cost_usd_per_t": round(price * float(rng.uniform(0.1, 0.3)), 1),
+                    }
+                    for r, s in zip(refiners, refine_share, strict=True)
+                ],
+                "demand": [
+                    {
+                        "region": names[r],
+                        "product": refined,
+                        "qty_t_per_year": round(scale * float(s) * (0.9 if crit else 0.1), 1),
+                        "wtp_usd_per_t": round(price * (5.0 if crit else 1.2), 1),
+                        "critical": crit,
+                        "growth_per_year": 0.04,
+                    }
+                    for r, s in zip(buyers, buy_share, strict=True)
+                    for crit in (False, True)
+                ],
+                "default_route_cost_usd_per_t": {
+                    ore: round(price * 0.02, 1),
+                    refined: round(price * 0.01, 1),
+                },
+            }
+        )
+    return {
+        "name": "scale",
+        "description": f"synthetic study, {chains} chains x {regions} regions x {months} months",
+        "months": {"start": "2026-01", "end": end},
+        "seed": SEED,
+        "markets": markets,
+    }
+
+
+def measure(chains: int, regions: int, months: int) -> dict[str, Any]:
+    """Write the study, run ``critmin run`` on it in a fresh process; time and peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="critmin-scale-") as tmp:
+        path = Path(tmp) / "scale.yaml"
+        path.write_text(yaml.safe_dump(study(chains, regions, months), sort_keys=False))
+        exe = Path(sys.executable).with_name("critmin")
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [str(exe), "run", str(path), "--out", str(Path(tmp) / "out"), "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        series = Path(tmp) / "out" / "series.parquet"
+        summary = json.loads(proc.stdout)
+        return {
+            "chains": chains,
+            "regions": regions,
+            "months": months,
+            "wall_s": round(wall, 2),
+            "peak_rss_gib": round(peak_kib / 2**20, 3),
+            "series_parquet_mib": round(series.stat().st_size / 2**20, 1),
+            "unserved_t": summary["scenarios"][0]["metrics"]["unserved_t"],
+        }
+
+
+def main() -> dict[str, Any]:
+    return measure(CHAINS, REGIONS, MONTHS)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--chains", type=int, default=CHAINS)
+    ap.add_argument("--regions", type=int, default=REGIONS)
+    ap.add_argument("--months", type=int, default=MONTHS)
+    args = ap.parse_args()
+    print(json.dumps(measure(args.chains, args.regions, args.months), indent=2))
