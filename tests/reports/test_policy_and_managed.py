@@ -111,7 +111,7 @@ def test_parameters_used_table_lists_value_unit_reference_and_badge(report_html:
     assert "estimate" in body
     cls, body = by_name["policy.price_floor.ndpr_oxide"]
     assert cls == "sourced"
-    for expected in ("110", "USD/kg", "2025-07-01", "seed 000", "sourced"):
+    for expected in ("110", "USD/kg", "2025-07-01", "MP Materials/DoD release", "sourced"):
         assert expected in body, expected
 
 
