@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from critmin.market.curves import curve_step_mask
 from critmin.market.engine import MarketRun
 
 FloatArray = npt.NDArray[np.float64]
@@ -64,7 +65,8 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
     r_to = _incidence(cm.r_to_node, n)
     p = run.price
     crit = cm.d_critical.astype(float)
-    unserved = np.maximum(run.d_qty - run.demand, 0.0)
+    # a demand curve's interior steps left unserved are priced out, not unserved demand
+    unserved = np.maximum(run.d_qty - run.demand, 0.0) * ~curve_step_mask(cm)
     margin_k = p[:, cm.k_out_node] - cm.k_input_t_per_t * p[:, cm.k_in_node] - cm.k_cost
     production = run.supply @ s_inc + run.conversion @ k_out
     capacity = run.s_cap @ s_inc + cm.k_cap @ k_out
@@ -340,4 +342,8 @@ def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
         "non_converged_months": int(sum(int((~r.converged).sum()) for r in runs)),
     }
     metrics.update(extra)
+    # physical shortage apart from price-driven demand reduction, per product (its own module)
+    from critmin.market.metrics import physical_metrics
+
+    metrics.update(physical_metrics(runs))
     return metrics

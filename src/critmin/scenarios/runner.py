@@ -19,9 +19,11 @@ from typing import Any
 import pandas as pd
 
 from critmin import __version__
+from critmin.errors import UnknownNameError
 from critmin.fileio import atomic_write, atomic_write_text
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
+from critmin.market.metrics import compare_physical
 from critmin.market.results import SeriesParts, merge, scenario_metrics, series_columns
 from critmin.scenarios.compare import compare_to_baseline
 from critmin.scenarios.loader import LoadedScenario
@@ -209,11 +211,17 @@ def run_study(
     loaded: Sequence[LoadedScenario],
     on_month: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
+    baseline: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run every scenario; returns (tidy series of all scenarios, summary dict).
 
     ``timings``, when given, receives the seconds spent per phase (:data:`TIMED_PHASES`).
+    ``baseline`` names the scenario the others are compared with (default: the free-trade
+    run :data:`BASELINE_SCENARIO` when present, else the first scenario).
     """
+    names_in_order = [ls.scenario.name for ls in loaded]
+    if baseline is not None and baseline not in names_in_order:
+        raise UnknownNameError("baseline scenario", baseline, names_in_order)
     clock = time.perf_counter
     results = [run_scenario(ls, on_month, timings) for ls in loaded]
     t0 = clock()
@@ -226,14 +234,18 @@ def run_study(
     _add(timings, "tables", t1 - t0)
     _add(timings, "metrics", t2 - t1)
     names = {r.loaded.scenario.name for r in results}
-    if BASELINE_SCENARIO in names and len(names) > 1:
+    if baseline is None:
+        baseline = BASELINE_SCENARIO if BASELINE_SCENARIO in names else names_in_order[0]
+    if len(names) > 1:
         # the managed-market figures join each scenario's metrics, so the report compares them
         t0 = clock()
-        comparison = compare_to_baseline(series, BASELINE_SCENARIO, coded=coded)
+        comparison = compare_to_baseline(series, baseline, coded=coded)
         _add(timings, "comparison", clock() - t0)
+        base_metrics = next(e["metrics"] for e in summary["scenarios"] if e["name"] == baseline)
         for entry in summary["scenarios"]:
             entry["metrics"].update(comparison.get(entry["name"], {}))
-        summary["baseline_scenario"] = BASELINE_SCENARIO
+            entry["metrics"].update(compare_physical(base_metrics, entry["metrics"]))
+        summary["baseline_scenario"] = baseline
     return series, summary
 
 
