@@ -126,6 +126,12 @@ def _read(ref: str, relative_to: Path | None) -> tuple[str, str, Path | None]:
         text = (resources.files("critmin.scenarios") / "builtin" / f"{key}.yaml").read_text("utf-8")
         return text, f"{BUILTIN_PREFIX}{key}", None
     path = Path(ref) if relative_to is None else (relative_to.parent / ref)
+    if path.is_dir():
+        raise InputError(
+            f"{str(path)!r} is a folder, not a scenario file; name the YAML files in it "
+            f"(e.g. {path}/*.yaml) or a built-in scenario (critmin scenarios list)",
+            where=ref,
+        )
     if not path.is_file():
         raise InputError(f"no such scenario file {str(path)!r}", where=ref)
     return path.read_text("utf-8"), str(path), path
