@@ -34,6 +34,7 @@ months: {start: 2026-01, end: 2026-01}
 markets:
   - mineral: widget
     regions: [A]
+    aggregates: {A: "a test region"}
     supply:
       - {region: A, qty_t: 60, cost_usd_per_t: 0, name: "A fixed supply"}
     demand_curves:

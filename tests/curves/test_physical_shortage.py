@@ -21,6 +21,7 @@ months: {{start: 2026-01, end: 2026-03}}
 markets:
   - mineral: widget
     regions: [A, B]
+    aggregates: {{A: "producer", B: "importer"}}
     default_route_cost_usd_per_t: 100
     supply:
       - {{region: A, qty_t: {supply}, cost_usd_per_t: 1000, name: "A mine"}}

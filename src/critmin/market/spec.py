@@ -223,6 +223,11 @@ class Market(_Model):
     stage: str | None = None
     products: list[ProductDef] | None = None
     regions: list[str] | None = None
+    aggregates: dict[str, str] = Field(
+        default={},
+        description="region codes that are not ISO 3166 alpha-3 countries nor catalog "
+        "aggregates (EU, ROW), each with what it stands for",
+    )
     base_month: Month | None = None
     supply: list[SupplyBlock] = []
     demand: list[DemandBlock] = []
@@ -315,6 +320,24 @@ def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
         if value not in regions:
             problems.append((where, f"unknown region {value!r}; expected one of {regions}"))
 
+    # every region code is a country, a catalog aggregate or declared (a typo such as
+    # AUSTRALIA would otherwise be a new, empty region); reported where the code is written
+    from critmin.market.regions import region_problem
+
+    checked: set[str] = set()
+    listed = list(market.regions or [])
+    for name in ("supply", "demand", "conversions", "demand_curves"):
+        for block in getattr(market, name):
+            if getattr(block, "curve", None) is None and block.region not in listed:
+                listed.append(block.region)
+    for code in listed:
+        if code in checked:
+            continue
+        checked.add(code)
+        msg = region_problem(code, market.aggregates)
+        if msg is not None:
+            problems.append((_where_region(market, code, loc), msg))
+
     for name in ("supply", "demand", "conversions", "demand_curves"):
         for i, block in enumerate(getattr(market, name)):
             if getattr(block, "curve", None) is not None:
@@ -357,6 +380,17 @@ def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
     for i, ds in enumerate(market.from_dataset):
         product(ds.product, (*loc, "from_dataset", i, "product"), required=True)
     return problems
+
+
+def _where_region(market: Market, code: str, loc: Loc) -> Loc:
+    """Where a region code is first written: the ``regions`` list, else the first block."""
+    if market.regions and code in market.regions:
+        return (*loc, "regions", market.regions.index(code))
+    for name in ("supply", "demand", "conversions", "demand_curves"):
+        for i, block in enumerate(getattr(market, name)):
+            if block.region == code:
+                return (*loc, name, i, "region")
+    return (*loc, "regions")
 
 
 class _ShockBase(_Dated, _Cited):
