@@ -38,6 +38,7 @@ import pandas as pd
 
 from critmin.market.curves import curve_step_mask
 from critmin.market.engine import MarketRun
+from critmin.market.metrics import shortage_by_block
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -94,6 +95,8 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
         "producer_surplus": ((p[:, cm.s_node] - cm.s_cost) * run.supply) @ s_inc
         + (margin_k * run.conversion) @ k_out,
         "tariff_revenue": (run.tariff_wedge * run.flow) @ r_to,
+        # unmet critical and curve-ceiling demand, rationed bids (critmin.market.metrics)
+        "physical_shortage": shortage_by_block(run)[0] @ d_inc,
         **extra,
     }
     for key, arr in table.items():
@@ -115,6 +118,7 @@ UNITS = {
     "consumer_surplus": "usd",
     "producer_surplus": "usd",
     "tariff_revenue": "usd",
+    "physical_shortage": "t",
     "stock_release": "t",
     "flow": "t",
 }

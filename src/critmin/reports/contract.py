@@ -32,6 +32,7 @@ CORE_VARIABLES: frozenset[str] = frozenset(
         "production",
         "consumption",
         "unserved",
+        "physical_shortage",
         "supply_capacity",
         "flow",
         "tariff_revenue",

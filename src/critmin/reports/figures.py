@@ -282,7 +282,7 @@ def indexed(view: RunView) -> IndexedRunView:
         (str(m), str(s)): fmt.price_unit(float(v))
         for m, s, v in zip(*_levels(typical, 2), typical.tolist(), strict=True)
     }
-    unserved = by_variable.get("unserved", series.iloc[0:0])
+    unserved = by_variable.get(SHORTAGE_VARIABLE, by_variable.get("unserved", series.iloc[0:0]))
     per_month = unserved.groupby(["scenario", "month"])["value"].sum()
     shortages: dict[str, list[str]] = {}
     for scenario, month, value in zip(*_levels(per_month, 2), per_month.tolist(), strict=True):
@@ -358,7 +358,7 @@ def shortage_runs(view: RunView, scenario: str) -> list[tuple[str, str]]:
     """Contiguous runs of months with unserved demand > 0 in ``scenario`` (first, last)."""
     if isinstance(view, IndexedRunView):
         return list(view.shortages.get(scenario, []))
-    unserved = view.variable("unserved")
+    unserved = shortage_rows(view)
     per_month = unserved[unserved["scenario"] == scenario].groupby("month")["value"].sum()
     return _runs([str(m) for m in per_month[per_month > 1e-9].index])
 
@@ -472,65 +472,75 @@ def prices_figure(view: RunView) -> Figure | None:
     return {"data": data, "layout": layout}
 
 
+#: the series variable of the shortage chart and shading (older runs: ``unserved``)
+SHORTAGE_VARIABLE = "physical_shortage"
+
+
+def shortage_rows(view: RunView) -> pd.DataFrame:
+    """Rows of physical shortage (or, for runs written before it existed, unserved demand)."""
+    rows = view.variable(SHORTAGE_VARIABLE)
+    return rows if not rows.empty else view.variable("unserved")
+
+
 def unserved_figure(view: RunView) -> Figure | None:
-    """Stacked monthly bars of unserved demand by region, one panel per scenario."""
+    """Stacked monthly bars of physical shortage by region: one row of panels per product
+    (tonnes of different products are never stacked together), one column per scenario."""
     view = indexed(view)
-    unserved = view.variable("unserved")
+    unserved = shortage_rows(view)
     if unserved.empty or float(unserved["value"].abs().sum()) <= 1e-9:
         return None
-    agg = unserved.groupby(["scenario", "region", "month"], as_index=False)["value"].sum()
+    agg = unserved.groupby(["scenario", "mineral", "region", "month"], as_index=False)[
+        "value"
+    ].sum()
     in_agg = set(agg["scenario"].unique().tolist())
     scenarios = [s for s in view.scenario_names if s in in_agg]
+    per_product = agg.groupby("mineral")["value"].sum()
+    products = [p for p in view.products if float(per_product.get(p.mineral, 0.0)) > 1e-9]
     months = sorted(view.series["month"].unique().tolist())
     colors = region_colors(view.regions)
     layout, cells = subplot_grid(
-        1, len(scenarios), column_titles=scenarios, horizontal_spacing=0.025, shared_yaxes=True
-    )
+        len(products), len(scenarios), column_titles=scenarios, horizontal_spacing=0.025,
+        vertical_spacing=0.12 if len(products) > 1 else 0.0, shared_yaxes=True,
+    )  # fmt: skip
     shown: set[str] = set()
     positive = agg.groupby("region")["value"].sum()
     regions = [r for r in view.regions if float(positive.get(r, 0.0)) > 1e-9]
-    keys = zip(agg["scenario"].tolist(), agg["region"].tolist(), agg["month"].tolist(), strict=True)
+    keys = zip(
+        agg["scenario"].tolist(), agg["mineral"].tolist(), agg["region"].tolist(),
+        agg["month"].tolist(), strict=True,
+    )  # fmt: skip
     lookup = dict(zip(keys, agg["value"].tolist(), strict=True))
     dates = _month_dates(months)
     data: list[dict[str, Any]] = []
-    for c, scenario in enumerate(scenarios):
-        for region in regions:
-            values = np.array([lookup.get((scenario, region, m), 0.0) for m in months])
-            data.append(
-                {
-                    "hovertemplate": f"{region} · %{{y:,.0f}} t<extra></extra>",
-                    "legendgroup": region,
-                    "marker": {"color": colors[region], "line": {"width": 0}},
-                    "name": region,
-                    "showlegend": region not in shown,
-                    "x": list(dates),
-                    "y": typed_array(np.round(values, 1)),
-                    "type": "bar",
-                    "xaxis": cells[0][c].xref,
-                    "yaxis": cells[0][c].yref,
-                }
-            )
-            shown.add(region)
-    layout["yaxis"]["title"] = {"text": "t per month"}
+    for r, product in enumerate(products):
+        for c, scenario in enumerate(scenarios):
+            for region in regions:
+                values = np.array(
+                    [lookup.get((scenario, product.mineral, region, m), 0.0) for m in months]
+                )
+                if not values.any():
+                    continue
+                data.append(
+                    {
+                        "hovertemplate": f"{region} · %{{y:,.0f}} t<extra></extra>",
+                        "legendgroup": region,
+                        "marker": {"color": colors[region], "line": {"width": 0}},
+                        "name": region,
+                        "showlegend": region not in shown,
+                        "x": list(dates),
+                        "y": typed_array(np.round(values, 1)),
+                        "type": "bar",
+                        "xaxis": cells[r][c].xref,
+                        "yaxis": cells[r][c].yref,
+                    }
+                )
+                shown.add(region)
+        axis = cells[r][0].yref.replace("y", "yaxis", 1)
+        layout[axis]["title"] = {"text": f"{product.label}<br>t per month"}
     _update_axes(layout, "x", **MONTH_AXIS)
-    totals = agg.groupby("scenario")["value"].sum()
-    for c, scenario in enumerate(scenarios):
-        if float(totals.get(scenario, 0.0)) <= 1e-9:
-            cell = cells[0][c]
-            layout["annotations"].append(
-                {
-                    "font": dict(TITLE_FONT),  # the titles' font, as update_annotations set it
-                    "showarrow": False,
-                    "text": "no unserved demand",
-                    "x": 0.5,
-                    "xref": f"{cell.xref} domain",
-                    "y": 0.5,
-                    "yref": f"{cell.yref} domain",
-                }
-            )
     layout.update(
         template=TEMPLATE, barmode="stack", bargap=0.15, hovermode="x unified",
-        margin={"l": 70, "r": 20},
+        margin={"l": 70, "r": 20}, height=max(380, 90 + 230 * len(products)),
     )  # fmt: skip
     _legend_above(layout, 380, 84, 40)
     return {"data": data, "layout": layout}

@@ -255,6 +255,23 @@ def _metrics(series: pd.DataFrame, scenario: str) -> dict[str, object]:
         "tariff_revenue_usd": float(sc.loc[sc["variable"] == "tariff_revenue", "value"].sum()),
         "shortage_months": int((per_month > 1e-6).sum()),
     }
+    # the physical-shortage figures of critmin.market.metrics, taking the synthetic unserved
+    # rows as physical shortage and the first scenario as the baseline
+    short = unserved.groupby("mineral", sort=True)["value"].sum()
+    cons = sc[sc["variable"] == "consumption"].groupby("mineral", sort=True)["value"].sum()
+    first = series[series["scenario"] == series["scenario"].iloc[0]]
+    base_cons = first[first["variable"] == "consumption"].groupby("mineral")["value"].sum()
+    base_short = first[first["variable"] == "unserved"].groupby("mineral")["value"].sum()
+    metrics["physical_shortage_t_by_product"] = {str(k): float(v) for k, v in short.items()}
+    metrics["physical_shortage_months"] = int((per_month > 1e-6).sum())
+    metrics["demand_reduction_by_price_t_by_product"] = {
+        str(k): max(
+            float(base_cons.get(k, 0.0)) - float(v)
+            - max(float(short.get(k, 0.0)) - float(base_short.get(k, 0.0)), 0.0),
+            0.0,
+        )
+        for k, v in cons.items()
+    }  # fmt: skip
     if scenario == "forge_managed":
         levy = float(sc.loc[sc["variable"] == "levy_revenue", "value"].sum())
         floor = float(sc.loc[sc["variable"] == "floor_payment", "value"].sum())

@@ -102,9 +102,16 @@ def run_scenario(
             what = shock.model_dump(
                 exclude={"source", "estimate", "start", "end"}, exclude_none=True
             )
+            # "export_ban shock: exporter CHN, product ndpr_oxide/ndpr_metal" rather than a
+            # Python dict repr in the report's assumptions table
+            kind = what.pop("kind", "shock")
+            details = ", ".join(
+                f"{k} {'/'.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in what.items()
+            )
             assumptions.append(
                 {
-                    "item": f"{sc.name}: shock {what}",
+                    "item": f"{sc.name}: {kind} shock ({details})",
                     "value": f"{shock.start or 'start'}..{shock.end or 'end'}",
                     "unit": "months",
                     "source": shock.source or "",
