@@ -120,9 +120,11 @@ def physical_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
     months_by_product: dict[str, int] = {}
     basis: dict[str, str] = {}
     ceilings: list[dict[str, Any]] = []
+    chains: dict[str, list[str]] = {}
     any_month: BoolArray | None = None
     for run in runs:
         cm = run.cm
+        chains[cm.mineral] = list(cm.products)
         months = cm.month_labels()
         basis.update(product_basis(run))
         short, sets_price = shortage_by_block(run)
@@ -175,6 +177,8 @@ def physical_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
         "physical_shortage_t_by_node": _clean(short_by_node),
         "consumption_t_by_node": _clean(cons_by_node),
         "price_set_by_demand_ceiling": ceilings,
+        # each market's products in chain order (the report's Sankey follows it)
+        "chains": chains,
     }
 
 

@@ -33,6 +33,7 @@ STANDARD_METRICS: tuple[str, ...] = (
 HIDDEN_METRICS: frozenset[str] = frozenset(
     {
         "product_basis",
+        "chains",
         "price_set_by_demand_ceiling",
         "consumption_t_by_node",
         "physical_shortage_t_by_node",
@@ -359,6 +360,9 @@ def _kpi_section(view: RunView) -> str:
                     if _is_number(per_t)
                     else "vs free trade"
                 )
+            elif name.endswith("_per_t") or "_per_t_" in name:
+                # a per-tonne figure stays per tonne (USD/kg would misread as a price)
+                text, detail_text = fmt.price(value, "USD/t"), detail
             else:
                 text, detail_text = _metric_text(name, value), detail
             cards.append(_kpi(label, text, detail_text if value is not None else ""))
@@ -830,8 +834,15 @@ def _unserved_section(view: RunView) -> str:
     variable = figures.SHORTAGE_VARIABLE
     if not (view.series["variable"] == variable).any():
         variable = "unserved"
+    rows = view.series[view.series["variable"] == variable]
+    total = rows.groupby("scenario")["value"].sum()
+    none = [s for s in view.scenario_names if float(total.get(s, 0.0)) <= 1e-9]
     if fig is not None:
         content = figures.figure_div(fig, "fig-unserved")
+        if none:
+            content = (
+                f'<p class="note">No physical shortage in {_e(", ".join(none))}.</p>' + content
+            )
     elif (view.series["variable"] == variable).any():
         content = '<div class="empty">No physical shortage in any scenario.</div>'
     else:
@@ -862,25 +873,38 @@ def _tabs(group: str, names: Sequence[str], panels: Sequence[str]) -> str:
 
 
 def _flows_section(view: RunView) -> str:
+    chains = figures.sankey_chains(view)
     names, panels = [], []
     for i, scenario in enumerate(view.scenario_names):
-        fig = figures.sankey_figure(view, scenario)
+        parts = []
+        for j, chain in enumerate(chains):
+            fig = figures.sankey_figure(view, scenario, chain)
+            if fig is None:
+                continue
+            title = " → ".join(
+                next((p.label for p in view.products if p.mineral == m), m) for m in chain
+            )
+            parts.append(
+                f"<h4>{_e(title)} → use</h4>"
+                + figures.figure_div(fig, f"fig-sankey-{i}-{j}", modebar=False)
+            )
         names.append(scenario)
-        if fig is None:
-            panels.append('<div class="empty">No flows reported for this scenario.</div>')
-        else:
-            panels.append(figures.figure_div(fig, f"fig-sankey-{i}", modebar=False))
-    if not (view.series["variable"] == "flow").any():
+        panels.append(
+            "".join(parts) or '<div class="empty">No flows reported for this scenario.</div>'
+        )
+    if not (view.series["variable"].isin(["flow", "consumption"])).any():
         content = '<div class="empty">The series has no <code>flow</code> rows.</div>'
     else:
         content = _tabs("sankey", names, panels)
     return _section(
         "flows",
-        "Flows by stage and country",
-        "Tonnes of each product moved between regions, summed over the run. A link from "
-        "“CHN · oxide” to “JPN · metal” is Chinese oxide going to Japan’s next stage; links "
-        "into “· use” end in final use (or in a region with no next-stage output). Node "
-        "colour = region. Tonnes are of the product moved, so stage widths differ by yield.",
+        "Flows along each chain",
+        "Where each product went, tonnes summed over the run, one diagram per chain: columns "
+        "follow the chain (mine → refining → metal → component → use). A link from “CHN · "
+        "oxide” to “JPN · metal” is Chinese oxide made into metal in Japan; links into “· use” "
+        "are final consumption. A region's supply of a product (its own output kept at home, "
+        "imports, stock releases) is split between its conversion and its consumption in "
+        "proportion. Node colour = region; each link is in tonnes of the product it carries.",
         content,
     )
 
@@ -996,6 +1020,12 @@ def _assumption_value(value: object, unit: str) -> str:
     """A readable value with its unit: numbers grouped (6,000,000 not 6e+06), prices per kg
     where the market quotes them so; text (date ranges, names) as written."""
     text = str(value)
+    low, sep, high = text.partition("-")
+    if sep and low and high:  # a range "9250-222000" (a curve's price range)
+        try:
+            return f"{_assumption_value(float(low), unit)} – {_assumption_value(float(high), unit)}"
+        except ValueError:
+            pass
     try:
         number = float(text)
     except ValueError:
@@ -1121,9 +1151,9 @@ def render_html(view: RunView) -> str:
         ("comparison", "Comparison", _comparison_section(view)),
         ("policy", "Policy parameters", _policy_section(view)),
         ("prices", "Prices", _prices_section(view)),
-        ("unserved", "Unserved demand", _unserved_section(view)),
+        ("unserved", "Physical shortage", _unserved_section(view)),
         ("flows", "Flows", _flows_section(view)),
-        ("more", "Further results", _extras_section(view)),
+        ("more", "Instrument results", _extras_section(view)),
         ("assumptions", "Assumptions", _assumptions_section(view)),
         ("metadata", "Run metadata", _metadata_section(view)),
     ]

@@ -52,6 +52,7 @@ STAGE_ORDER: tuple[str, ...] = (
     "oxide",
     "separated",
     "refined",
+    "refining",
     "chemical",
     "hydroxide",
     "sulfate",
