@@ -74,7 +74,9 @@ TEMPLATE: dict[str, Any] = {
 #: Font of the column titles of the small multiples.
 TITLE_FONT = {"size": 13, "color": "#111827"}
 #: Month axes of the time-series panels.
-MONTH_AXIS = {"tickformat": "%b %Y", "dtick": "M6", "hoverformat": "%b %Y"}
+# at most ~6 month labels per panel, whatever the run length: a fixed 6-month step put 20
+# overlapping labels under each panel of a ten-year run
+MONTH_AXIS = {"tickformat": "%b %Y", "nticks": 6, "hoverformat": "%b %Y"}
 
 
 def region_colors(regions: Sequence[str]) -> dict[str, str]:
@@ -732,13 +734,24 @@ def sankey_figure(
 def extra_figure(view: RunView, variable: str) -> Figure | None:
     """Lines of an extra variable per region, one panel per scenario that reports it.
 
-    Rows of the same region (several products) are summed for tonnes and USD and
-    averaged for other units (days, shares, prices).
+    Rows of the same region and several products are summed for USD; for tonnes, days and
+    other units each product keeps its own line (tonnes of an oxide and of magnets are
+    never added).
     """
-    if view.variable(variable).empty:
+    rows = view.variable(variable)
+    if rows.empty:
         return None
     unit = variable_unit(view, variable)
-    agg = extra_aggregate(view, variable, by_region=True)
+    products = rows["mineral"].to_numpy()
+    if (products[1:] != products[:1]).any() and fmt.quantity_of_unit(
+        unit
+    ) is not fmt.Quantity.MONEY:
+        # tonnes (or days) of different products are never added: one line per region and
+        # product ("USA · ndfeb_magnet"); money of several products adds up
+        keyed = rows.assign(region=rows["region"] + " · " + rows["mineral"])
+        agg = keyed.groupby(["scenario", "region", "month"])["value"].sum().sort_index()
+    else:
+        agg = extra_aggregate(view, variable, by_region=True)
     # agg is sorted by its keys, so each group's months are in order
     scenario_of, region_of, month_of = _levels(agg, 3)
     groups = _group_positions([scenario_of, region_of])
@@ -760,7 +773,7 @@ def extra_figure(view: RunView, variable: str) -> Figure | None:
         regions = [region for sc, region in groups if sc == scenario]
         for region in _ordered(regions, view.regions):
             pos = groups[(scenario, region)]
-            color = colors.get(region, "#6b7280")
+            color = colors.get(region.split(" · ")[0], "#6b7280")
             data.append(
                 {
                     "hovertemplate": f"{region} · %{{y:,.2f}} {axis_unit}<extra></extra>",
@@ -786,4 +799,6 @@ def extra_figure(view: RunView, variable: str) -> Figure | None:
 
 def _ordered(names: Sequence[str], regions: Sequence[str]) -> list[str]:
     rank = {r: i for i, r in enumerate(regions)}
-    return sorted((str(n) for n in names), key=lambda r: (rank.get(r, len(rank)), r))
+    return sorted(
+        (str(n) for n in names), key=lambda r: (rank.get(r.split(" · ")[0], len(rank)), r)
+    )
