@@ -823,7 +823,7 @@ def _prices_section(view: RunView) -> str:
         "Prices by stage and region",
         "Monthly clearing price of each product (rows, in the order of the chain) per region "
         "(lines), one column per scenario; rows share their scale. High-value products are in "
-        "USD/kg (market convention), others in USD/t. Shaded: months with unserved demand in "
+        "USD/kg (market convention), others in USD/t. Shaded: months with physical shortage in "
         "that scenario. Click a region in the legend to hide or isolate it.",
         content,
     )
