@@ -188,14 +188,18 @@ def compare_physical(base: Mapping[str, Any], scenario: Mapping[str, Any]) -> di
     b_cons, s_cons = base["consumption_t_by_node"], scenario["consumption_t_by_node"]
     b_short, s_short = base["physical_shortage_t_by_node"], scenario["physical_shortage_t_by_node"]
     reduction: dict[str, float] = {}
+    # only products both runs model: a scenario of another market has no "reduction"
+    shared = set(base["consumption_t_by_product"]) & set(scenario["consumption_t_by_product"])
     for node in sorted(set(b_cons) | set(s_cons)):
         product = node.rsplit("/", 1)[0]
+        if product not in shared:
+            continue
         more_short = max(s_short.get(node, 0.0) - b_short.get(node, 0.0), 0.0)
         cut = max(b_cons.get(node, 0.0) - s_cons.get(node, 0.0) - more_short, 0.0)
         reduction[product] = reduction.get(product, 0.0) + cut
     key = "physical_shortage_t_by_product"
     b_prod, s_prod = base[key], scenario[key]
-    change = {p: s_prod.get(p, 0.0) - b_prod.get(p, 0.0) for p in sorted(set(b_prod) | set(s_prod))}
+    change = {p: s_prod.get(p, 0.0) - b_prod.get(p, 0.0) for p in sorted(set(b_prod) & set(s_prod))}
     return {
         "demand_reduction_by_price_t_by_product": _clean(reduction),
         "physical_shortage_change_t_by_product": _clean(change),
