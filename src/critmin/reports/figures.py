@@ -557,13 +557,18 @@ def unserved_figure(view: RunView) -> Figure | None:
 
 def sankey_chains(view: RunView) -> list[list[str]]:
     """Each market's products in chain order: the ``chains`` metric of ``critmin run``
-    (identical in every scenario), else one chain of every product in stage order."""
+    (every scenario's, each chain once), else one chain of every product in stage order."""
     known = {p.mineral for p in view.products}
+    found: dict[tuple[str, ...], None] = {}  # every scenario's chains, first seen first
     for scenario in view.scenarios:
         raw = scenario.metrics.get("chains")
         if isinstance(raw, Mapping):
-            chains = [[str(p) for p in products if str(p) in known] for products in raw.values()]
-            return [c for c in chains if c]
+            for products in raw.values():
+                chain = tuple(str(p) for p in products if str(p) in known)
+                if chain:
+                    found.setdefault(chain, None)
+    if found:
+        return [list(c) for c in found]
     return [[p.mineral for p in view.products]] if view.products else []
 
 
