@@ -49,3 +49,6 @@ def test_default_study_report_is_under_2_mb_and_uses_bundled_traces(
     page = html.replace(_template(PLOTLY_BUNDLE), "")  # the page without plotly.js itself
     assert "{'" not in page  # no Python dict reprs in tables or text
     assert "the issue" not in page
+    # the ban's magnet prices at the curves' ceiling are listed as such, not as results
+    assert "Prices set by a demand ceiling" in page
+    assert "curve ceiling" in page

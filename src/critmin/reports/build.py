@@ -829,6 +829,39 @@ def _prices_section(view: RunView) -> str:
     )
 
 
+def _ceiling_table(view: RunView) -> str:
+    """Node prices set by a demand ceiling (an assumed willingness to pay or the top of a
+    demand curve): listed so that no one reads such a price as a market result."""
+    rows = []
+    for scenario in view.scenarios:
+        hits = scenario.metrics.get("price_set_by_demand_ceiling")
+        if not isinstance(hits, list):
+            continue
+        for hit in hits:
+            if not isinstance(hit, Mapping):
+                continue
+            rows.append(
+                f"<tr><td>{_e(scenario.name)}</td><td>{_e(str(hit.get('product', '')))}</td>"
+                f"<td>{_e(str(hit.get('region', '')))}</td><td>{_e(str(hit.get('kind', '')))}"
+                f' <span class="note">({_e(str(hit.get("block", "")))})</span></td>'
+                f'<td class="num">{_e(fmt.price(hit.get("price_usd_per_t")))}</td>'
+                f'<td class="num">{_e(str(hit.get("months", "")))}</td>'
+                f"<td>{_e(str(hit.get('first_month', '')))} – {_e(str(hit.get('last_month', '')))}"
+                "</td></tr>"
+            )
+    if not rows:
+        return ""
+    return (
+        '<h3>Prices set by a demand ceiling</h3><p class="note">In these node-months the '
+        "price is a critical bid's assumed willingness to pay or the top of a demand curve, "
+        "not a supply cost: an input repeated as a result. The demand left unserved there is "
+        "physical shortage.</p>"
+        '<table class="ceilings"><thead><tr><th>Scenario</th><th>Product</th><th>Region</th>'
+        '<th>Set by</th><th class="num">Price</th><th class="num">Months</th><th>From – to</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _unserved_section(view: RunView) -> str:
     fig = figures.unserved_figure(view)
     variable = figures.SHORTAGE_VARIABLE
@@ -847,6 +880,7 @@ def _unserved_section(view: RunView) -> str:
         content = '<div class="empty">No physical shortage in any scenario.</div>'
     else:
         content = f'<div class="empty">The series has no <code>{variable}</code> rows.</div>'
+    content += _ceiling_table(view)
     return _section(
         "unserved",
         "Physical shortage",
