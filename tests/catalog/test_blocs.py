@@ -1,4 +1,5 @@
-"""Blocs with dated membership (FORGE from seed 002, USMCA, EU-27, FEOC)."""
+"""Blocs with dated membership (FORGE from the State Dept. media note of 2026-02-04,
+USMCA, EU-27, FEOC)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ FORGE_DAY = date(2026, 2, 4)
 
 
 def test_forge_has_55_delegations_since_2026_02_04() -> None:
-    """Seed 002: 54 countries + the European Commission = 55 delegations, on 2026-02-04."""
+    """State Dept. media note 2026-02-04: 54 countries + the European Commission = 55
+    delegations, on 2026-02-04."""
     forge = get_bloc("FORGE")
     delegations = [m for m in forge.memberships if m.role == "delegation"]
     assert len(delegations) == 55

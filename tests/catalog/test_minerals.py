@@ -14,7 +14,8 @@ from critmin.catalog.minerals import (
 from critmin.catalog.stages import Stage, parse_stage
 from critmin.errors import UnknownNameError
 
-# FACTS.md (seed 000): added copper, silver, uranium, boron, lead, metallurgical coal,
+# USGS Final 2025 List of Critical Minerals (90 FR 50494): added copper, silver, uranium,
+# boron, lead, metallurgical coal,
 # phosphate, potash, rhenium, silicon.
 ADDED_2025 = {
     "copper",

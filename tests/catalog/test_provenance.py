@@ -104,7 +104,7 @@ def test_curated_shares_sum_to_one_per_group() -> None:
 
 
 def test_china_rare_earth_refining_is_the_seed_figure() -> None:
-    """Seed 003: China ~90% of rare-earth refining; 0.90 x 390,000 t REO = 351,000 t."""
+    """IEA GCMO 2024: China ~90% of rare-earth refining; 0.90 x 390,000 t REO = 351,000 t."""
     df = production_table()
     row = df[
         (df["mineral"] == "rare_earths")
@@ -112,7 +112,7 @@ def test_china_rare_earth_refining_is_the_seed_figure() -> None:
         & (df["country_iso3"] == "CHN")
     ].iloc[0]
     assert row["qty"] == pytest.approx(351_000)
-    assert row["source_id"] == "seed_003"
+    assert row["source_id"] == "iea_gcmo2024"
 
 
 def test_built_tables_read_back_as_frames() -> None:

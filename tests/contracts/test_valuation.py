@@ -59,7 +59,8 @@ def test_zero_cost_share_makes_net_value_zero(cap: float | None) -> None:
 
 
 def test_no_share_makes_floor_free_is_reported() -> None:
-    """At F = 60 $/kg (seed 000's China price) the puts dwarf the calls above 150."""
+    """At F = 60 $/kg (the China price quoted in the MP Materials/DoD release) the puts
+    dwarf the calls above 150."""
     v = value_contract(load_contract(EXAMPLES / "lynas_japan_ndpr.yaml"), 60.0, 0.3, 0.04)
     assert v.zero_cost_share is None
     assert "no share in [0, 1]" in v.zero_cost_note

@@ -83,7 +83,8 @@ demand: [{region: USA, qty_t: 300, wtp_usd_per_t: 1000}]
 
 
 def test_topup_floor_reads_the_dated_parameter() -> None:
-    """policy.price_floor.ndpr_oxide = 110 usd/kg = 110,000 usd/t from 2025-07 (seed 000)."""
+    """policy.price_floor.ndpr_oxide = 110 usd/kg = 110,000 usd/t from 2025-07 (MP
+    Materials/DoD release, 2025-07-10)."""
     inst = parse_instrument(
         {
             "kind": "topup_floor",

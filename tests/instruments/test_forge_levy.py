@@ -72,7 +72,8 @@ def test_variable_levy_formula_edges() -> None:
 
 
 def test_forge_membership_mapping_of_market_regions() -> None:
-    """Seed 002: JPN, KOR, AUS, MYS, THA are delegations, USA is host, EC a delegation
+    """State Dept. media note 2026-02-04: JPN, KOR, AUS, MYS, THA are delegations, USA is
+    host, EC a delegation
     (so region EU is inside); CHN, MMR, VNM are not; ROW is treated as a non-member."""
     regions = ["CHN", "AUS", "USA", "MMR", "MYS", "THA", "VNM", "JPN", "KOR", "EU", "ROW"]
     inside = member_regions("forge", regions, "2026-03")

@@ -36,9 +36,10 @@ def test_every_baseline_value_has_unit_and_reference() -> None:
                     )
 
 
-def test_baseline_loads_and_holds_the_seed_figures() -> None:
-    """Figures from the seeds (FACTS.md): floor 110 (000), threshold 150 and 5,000 t/yr (003),
-    DLA ceilings 500M/245M/100M/~45M of 1B (001), Vault 10B EXIM + 1.67B private (002, 004)."""
+def test_baseline_loads_and_holds_the_published_figures() -> None:
+    """Published figures: floor 110 (MP Materials/DoD release, 2025-07-10), threshold 150 and
+    5,000 t/yr (Lynas-Japan revision, 2026-03), DLA ceilings 500M/245M/100M/~45M of 1B
+    (Reuters, 2025-10), Vault 10B EXIM + 1.67B private (State Dept. and Bloomberg, 2026-02)."""
     b = baseline()
     assert b.value("policy.price_floor.ndpr_oxide", "2026-01") == 110
     assert b.value("contract.lynas_japan.upside_threshold", "2026-06") == 150

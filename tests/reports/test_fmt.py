@@ -34,7 +34,8 @@ def test_tonnes(value: float, text: str) -> None:
 
 
 def test_ndpr_floor_reads_in_market_convention() -> None:
-    """The DoD-MP floor of USD 110/kg is 110,000 USD/t internally (seed 000)."""
+    """The DoD-MP floor of USD 110/kg is 110,000 USD/t internally (MP Materials/DoD
+    release, 2025-07-10)."""
     assert fmt.price(110_000.0) == "$110.00/kg"
     assert fmt.price(5_200.0) == "$5,200/t"
     assert fmt.price(5_200.0, "USD/kg") == "$5.20/kg"

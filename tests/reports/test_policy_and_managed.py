@@ -111,7 +111,7 @@ def test_parameters_used_table_lists_value_unit_reference_and_badge(report_html:
     assert "estimate" in body
     cls, body = by_name["policy.price_floor.ndpr_oxide"]
     assert cls == "sourced"
-    for expected in ("110", "USD/kg", "2025-07-01", "seed 000", "sourced"):
+    for expected in ("110", "USD/kg", "2025-07-01", "MP Materials/DoD release", "sourced"):
         assert expected in body, expected
 
 
@@ -129,8 +129,9 @@ def test_parameters_used_must_be_a_list_of_objects(tmp_path: Path) -> None:
 _MANAGED_METRICS: dict[str, object] = {
     "avg_price_inside_forge_usd_per_t": {"ndpr_oxide": 53_805.31, "ndpr_concentrate": 9_000.0},
     "avg_price_outside_forge_usd_per_t": {"ndpr_oxide": 52_136.52, "ndpr_concentrate": 8_500.0},
-    "unserved_t": 56_266.0,
-    "shortage_months": 12,
+    "physical_shortage_t_by_product": {"ndfeb_magnet": 25_514.5, "ndpr_oxide": 12.0},
+    "physical_shortage_months": 12,
+    "demand_reduction_by_price_t_by_product": {"ndfeb_magnet": 31_508.1, "ndpr_oxide": 0.0},
     "days_of_cover_last": {"ndpr_oxide/USA": 174.9, "ndfeb_magnet/USA": 91.0},
     "days_of_cover_min": {"ndpr_oxide/USA": 0.0, "ndfeb_magnet/USA": 0.0},
     "floor_fiscal_cost_usd": 241_418_194.4,
@@ -247,7 +248,7 @@ def test_kpi_strip_keeps_to_the_headline_figures(tmp_path: Path) -> None:
     counts = [s.count('<div class="kpi">') for s in strips]
     assert counts[0] == counts[1] <= MAX_KPIS
     labels = re.findall(r'<div class="label">([^<]+)</div>', strips[1])
-    assert labels[:3] == ["Unserved demand", "Months with shortage", "Largest price rise"]
+    assert labels[:3] == ["Physical shortage", "Months of physical shortage", "Largest price rise"]
     assert {"Cost to OEMs", "Levy revenue", "Floor fiscal cost", "Days of cover"} <= set(labels)
     assert "side-by-side comparison" in text
 

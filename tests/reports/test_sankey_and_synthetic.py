@@ -18,14 +18,15 @@ def _row(variable: str, stage: str, region: str, value: float, month: str = "202
 
 
 def test_sankey_two_stage_hand_case() -> None:
-    """Stage 'concentrate' -> 'oxide'; regions A, B; two months.
+    """Chain concentrate -> oxide; regions A, B; two months (per month):
 
-    A mines 25 t/month of concentrate and ships 10 t/month to B (no A->A row).
-    B makes oxide (4 t/month) and sells 4 t/month to A (no B->B row, B exports all).
-    Summed over 2 months:
-      A·concentrate -> B·oxide   = 2 x 10 = 20 t   (B makes the next stage)
-      A·concentrate -> A·use     = 2 x (25-10) = 30 t   (domestic remainder; A makes no oxide)
-      B·oxide -> A·use           = 2 x 4 = 8 t    (last stage ends in use)
+    A mines 25 t of concentrate, ships 10 t to B and uses 15 t itself as final demand.
+    B converts the 10 t (conversion_input 10) into 4 t of oxide, exports all 4 t to A,
+    where they are consumed. Summed over 2 months:
+      A·concentrate -> B·oxide = 2 x 10 = 20 t    (B's conversion input, all imported)
+      A·concentrate -> A·use   = 2 x 15 = 30 t    (A's own output kept and consumed)
+      B·oxide       -> A·use   = 2 x 4  =  8 t    (imported oxide consumed in A)
+    No link goes from a later column to an earlier one.
     """
     rows = []
     for month in ("2026-01", "2026-02"):
@@ -33,11 +34,16 @@ def test_sankey_two_stage_hand_case() -> None:
             _row("price", "concentrate", "A", 5_000.0, month),
             _row("price", "oxide", "B", 60_000.0, month),
             _row("production", "concentrate", "A", 25.0, month),
+            _row("consumption", "concentrate", "A", 15.0, month),
+            _row("conversion_input", "concentrate", "B", 10.0, month),
             _row("production", "oxide", "B", 4.0, month),
+            _row("consumption", "oxide", "A", 4.0, month),
             _row("flow", "concentrate", "A->B", 10.0, month),
             _row("flow", "oxide", "B->A", 4.0, month),
         ]
-    view = run_view(pd.DataFrame(rows), {"scenarios": [{"name": "s", "metrics": {}}]})
+    summary = {"scenarios": [{"name": "s", "metrics": {"chains": {"x": ["x_concentrate",
+                                                                        "x_oxide"]}}}]}  # fmt: skip
+    view = run_view(pd.DataFrame(rows), summary)
     links = sankey_links(view, "s")
     got = {(s, t): v for s, t, v in links[["source", "target", "value_t"]].itertuples(index=False)}
     assert got == {
@@ -45,6 +51,7 @@ def test_sankey_two_stage_hand_case() -> None:
         ("A · concentrate", "A · use"): 30.0,
         ("B · oxide", "A · use"): 8.0,
     }
+    assert (links["target_col"] > links["source_col"]).all()
 
 
 def test_synthetic_run_is_contract_shaped_and_reproducible() -> None:
@@ -77,6 +84,7 @@ def test_synthetic_ban_stops_chinese_exports_and_metrics_match_series() -> None:
         price["value"].mean()
     )
     assert scen["chn_export_ban"]["shortage_months"] == 12
+    assert scen["chn_export_ban"]["physical_shortage_months"] == 12
     assert scen["baseline"]["unserved_t"] == 0.0
     assert "levy_revenue_usd" in scen["forge_managed"]
     assert "levy_revenue_usd" not in scen["baseline"]

@@ -113,8 +113,10 @@ def test_us_refining_jumps_by_thacker_pass_then_rhyolite_ridge(
     40 000 / 12 = 3 333.3 t in 2027-10 and by a further 22 000 / 12 = 1 833.3 t in 2028-07.
 
     Why both projects clear (cost 7 000 $/t LCE each): suppose one is not at capacity in
-    such a month. Its reduced cost is then >= 0, so the US price p_US <= 7 000. Every US bid
-    has willingness to pay >= 15 000 > p_US, so every US bid is fully served: at least
+    such a month. Its reduced cost is then >= 0, so the US price p_US <= 7 000. The US demand
+    curve asks Q0 = 80 000 t/yr (x growth) at 15 000 $/t and more at any lower price (e < 0);
+    its steps bid the geometric middle of grid intervals of ratio <= 1.05^2, so at p_US <=
+    7 000 every step down to a grid price <= 7 000 x 1.05 < 15 000 is served: at least
     80 000 x 1.12^(21/12) / 12 = 8 127 t in 2027-10 (8 850 t in 2028-07), more than the
     3 333 (5 167) t the projects can make, so the USA imports and p_US = p_exporter + 300
     (route cost). LCE outside the USA comes only from conversions, so the exporter's price is
@@ -125,7 +127,10 @@ def test_us_refining_jumps_by_thacker_pass_then_rhyolite_ridge(
     tp, rr = block(m, "Thacker Pass"), block(m, "Rhyolite Ridge")
     assert (tp.qty_t_per_year, tp.start, tp.cost_usd_per_t) == (40000, "2027-10", 7000)
     assert (rr.qty_t_per_year, rr.start, rr.cost_usd_per_t) == (22000, "2028-07", 7000)
-    assert min(d.wtp_usd_per_t for d in m.demand if d.region == "USA") == 15000
+    (us_curve,) = [c for c in m.demand_curves if c.region == "USA"]
+    assert (us_curve.qty_t_per_year, us_curve.ref_price_usd_per_t) == (80000, 15000)
+    assert us_curve.elasticity < 0
+    assert us_curve.tolerance <= 0.05
     assert min(c.cost_usd_per_t for c in m.conversions) == 2500
     assert min(ds.cost_usd_per_t for ds in m.from_dataset) == 25000
     assert min(s.cost_usd_per_t for s in m.supply if s.product == LI) > 25000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -44,75 +46,140 @@ def test_baseline_china_prices_follow_the_cost_chain(study: tuple[pd.DataFrame, 
     assert value(series, b, m, "ndfeb_magnet", "JPN", "price") == pytest.approx(38190)
 
 
-def test_baseline_serves_all_magnet_demand_in_2026(study: tuple[pd.DataFrame, dict]) -> None:  # type: ignore[type-arg]
-    series, _ = study
-    sel = series[
-        (series["scenario"] == "baseline_free_trade")
-        & series["month"].str.startswith("2026")
-        & (series["product"] == "ndfeb_magnet")
-        & (series["variable"] == "unserved")
-    ]
-    assert sel["value"].abs().max() == pytest.approx(0, abs=1e-6)
+# The seed study's demand, read off its YAML (src/critmin/scenarios/builtin/ndpr_baseline.yaml):
+# critical magnet bids (t/yr) and the non-critical constant-elasticity curves (Q0 t/yr at
+# p0 = 37,000 usd/t, e = -0.3, range 0.25..6 x p0, growth 6 %/yr from 2026-01)
+MAGNET_CRITICAL = {"CHN": 9000, "JPN": 2000, "EU": 2000, "USA": 3000, "KOR": 1000}
+MAGNET_CURVE_Q0 = {
+    "CHN": 105000, "JPN": 16000, "EU": 18000, "USA": 12000, "KOR": 7000, "VNM": 5000,
+    "ROW": 10000,
+}  # fmt: skip
+P0, E, LO, HI, TOL = 37000.0, -0.3, 0.25, 6.0, 0.05
 
 
-NON_CHINA_MAGNET_BIDS_T_PER_YEAR = (
-    18000 + 20000 + 15000 + 8000 + 5000 + 10000
-)  # JPN EU USA KOR VNM ROW
+def growth(month: str, rate: float = 0.06) -> float:
+    y, m = map(int, month.split("-"))
+    return (1 + rate) ** (((y - 2026) * 12 + m - 1) / 12)
 
 
-def test_ban_unserved_magnets_equal_bids_minus_non_china_metal(
-    study: tuple[pd.DataFrame, dict],
-) -> None:  # type: ignore[type-arg]
-    """2026-08 under the ban: outside China magnets are limited by NdPr metal capacity
-    (VNM 2 500 + JPN 3 000 + USA 1 000 + EU 300 = 6 800 t/yr -> 6 800 / 0.3 = 22 667 t/yr of
-    magnets, below the 30 000 t/yr of magnet plants; the 8 160 t/yr of oxide it needs is
-    below the 13 100 t/yr non-China separation). Non-China bids are 76 000 t/yr x 1.06^(7/12).
-    Unserved per month = (bids - 22 667) / 12; critical bids (8 000 t/yr) are all served and
-    the marginal (contracted, 120 000 $/t) bid sets the price in Japan."""
-    series, _ = study
-    s, m = "china_export_ban", "2026-08"
-    regions = ["JPN", "EU", "USA", "KOR", "VNM", "ROW"]
-    unserved = sum(value(series, s, m, "ndfeb_magnet", r, "unserved") for r in regions)
-    bids = NON_CHINA_MAGNET_BIDS_T_PER_YEAR * 1.06 ** (7 / 12)
-    assert unserved == pytest.approx((bids - 6800 / 0.3) / 12, rel=1e-6)
-    crit = sum(value(series, s, m, "ndfeb_magnet", r, "unserved_critical") for r in regions)
-    assert crit == pytest.approx(0, abs=1e-6)
-    assert value(series, s, m, "ndfeb_magnet", "JPN", "price") == pytest.approx(120000)
-    assert value(series, s, m, "ndfeb_magnet", "CHN", "unserved") == pytest.approx(0, abs=1e-6)
+def curve_quantity_at(price: float, q0: float, p0: float = P0, e: float = E) -> float:
+    """Consumption of a stepped curve at a cleared price strictly inside its range: every
+    step whose mid-price is above the price is served. Grid: n = ceil(ln(HI/LO) / (2 ln 1.05))
+    = ceil(3.178 / 0.0976) = 33 intervals of ratio r = 24 ** (1/33); the step above grid price
+    p_j bids sqrt(p_j p_j+1), and the served steps add up to Q(p_j) for the lowest such j."""
+    n = math.ceil(math.log(HI / LO) / (2 * math.log(1 + TOL)))
+    assert n == 33
+    grid = [p0 * LO * (HI / LO) ** (j / n) for j in range(n + 1)]
+    j = min(j for j in range(n) if math.sqrt(grid[j] * grid[j + 1]) > price)
+    return q0 * (grid[j] / p0) ** e
+
+
+def test_baseline_consumption_follows_the_demand_curves(study: tuple[pd.DataFrame, dict]) -> None:  # type: ignore[type-arg]
+    """2026-01, free trade: every critical bid is served and each region consumes its curve's
+    stepped quantity at its cleared price (CHN 36,690 usd/t, importers 38,190); nothing is
+    physically short in any month of the baseline."""
+    series, summary = study
+    b, m = "baseline_free_trade", "2026-01"
+    for region, q0 in MAGNET_CURVE_Q0.items():
+        price = value(series, b, m, "ndfeb_magnet", region, "price")
+        expected = (MAGNET_CRITICAL.get(region, 0) + curve_quantity_at(price, q0)) / 12
+        got = value(series, b, m, "ndfeb_magnet", region, "consumption")
+        assert got == pytest.approx(expected, rel=1e-6), region
+    base = summary["scenarios"][0]["metrics"]
+    assert base["physical_shortage_months"] == 0
+    assert all(v == 0 for v in base["physical_shortage_t_by_product"].values())
+    assert base["price_set_by_demand_ceiling"] == []
+
+
+NON_CHINA_MAGNET_T_PER_YEAR = 6800 / 0.3  # non-China NdPr metal 6,800 t/yr -> magnets
+BAN_MONTHS = [f"2026-{m:02d}" for m in range(7, 13)] + [f"2027-{m:02d}" for m in range(1, 7)]
+
+
+def test_ban_magnet_shortage_is_ceiling_demand_beyond_non_china_metal(
+    study: tuple[pd.DataFrame, dict],  # type: ignore[type-arg]
+) -> None:
+    """Under the ban, magnets outside China are limited by non-China NdPr metal (VNM 2,500 +
+    JPN 3,000 + USA 1,000 + EU 300 = 6,800 t/yr -> 22,667 t/yr of magnets; the 8,160 t/yr of
+    oxide it needs is below the 13,100 t/yr non-China separation). Prices outside China reach
+    the curves' ceiling (6 x 37,000 = 222,000 usd/t; the exporters JPN and VNM 1,500 below it),
+    where each curve still asks Q0 x 6 ** -0.3 = 0.5842 Q0. Physical shortage per month =
+    (critical 8,000 + 68,000 x 0.5842) x growth - 22,667, over 12, summed over the 12 ban months
+    = 27,806 t; the ceilings are flagged as price-setting."""
+    series, summary = study
+    ban = summary["scenarios"][1]["metrics"]
+    non_china = [r for r in MAGNET_CURVE_Q0 if r != "CHN"]
+    ceiling_demand = (
+        sum(MAGNET_CRITICAL.get(r, 0) for r in non_china)
+        + sum(MAGNET_CURVE_Q0[r] for r in non_china) * HI**E
+    )
+    expected = sum(
+        (ceiling_demand * growth(m) - NON_CHINA_MAGNET_T_PER_YEAR) / 12 for m in BAN_MONTHS
+    )
+    assert expected == pytest.approx(27806.2, abs=0.1)
+    assert ban["physical_shortage_t_by_product"]["ndfeb_magnet"] == pytest.approx(
+        expected, rel=1e-6
+    )
+    assert ban["physical_shortage_critical_t_by_product"]["ndfeb_magnet"] == pytest.approx(
+        0, abs=1e-6
+    )
+    assert ban["physical_shortage_months_by_product"]["ndfeb_magnet"] == 12
+    assert value(
+        series, "china_export_ban", "2026-08", "ndfeb_magnet", "EU", "price"
+    ) == pytest.approx(P0 * HI)
+    assert value(
+        series, "china_export_ban", "2026-08", "ndfeb_magnet", "JPN", "price"
+    ) == pytest.approx(P0 * HI - 1500)
+    flagged = {
+        (c["region"], c["kind"])
+        for c in ban["price_set_by_demand_ceiling"]
+        if c["product"] == "ndfeb_magnet"
+    }
+    assert ("EU", "curve ceiling") in flagged
+    assert ("USA", "curve ceiling") in flagged
 
 
 def test_ban_dysprosium_outside_china_only_gets_lynas(study: tuple[pd.DataFrame, dict]) -> None:  # type: ignore[type-arg]
-    """Non-China Dy bids 700 t/yr (100 t critical) x 1.05^(7/12); only Lynas (MYS, 60 t/yr)
-    supplies them: unserved = (700 g - 60)/12 per month, critical unserved (100 g - 60)/12."""
-    series, _ = study
+    """Non-China Dy: critical bids 100 t/yr (JPN 60, USA 40, 2,000,000 usd/t) and curves of
+    600 t/yr at p0 = 260,000 usd/t, e = -0.2, ceiling 6 x p0; only Lynas (MYS, 60 t/yr)
+    supplies them. Critical bids come first: critical unserved = (100 g - 60) / 12 per month
+    and the critical bid sets the price (flagged); every curve's ceiling demand 600 x 6 **
+    -0.2 = 419.3 t/yr is unmet. Physical shortage = sum over the ban months of
+    ((100 + 419.3) g - 60) / 12 with g = 1.05 ** (months since 2026-01 / 12)."""
+    series, summary = study
     s, m = "china_export_ban", "2026-08"
-    regions = ["MYS", "JPN", "EU", "USA", "KOR", "VNM", "ROW"]
     g = 1.05 ** (7 / 12)
-    uns = sum(value(series, s, m, "dysprosium_oxide", r, "unserved") for r in regions if r != "MYS")
-    crit = sum(
-        value(series, s, m, "dysprosium_oxide", r, "unserved_critical")
-        for r in regions
-        if r != "MYS"
-    )
-    assert uns == pytest.approx((700 * g - 60) / 12, rel=1e-6)
+    regions = ["JPN", "EU", "USA", "KOR", "VNM", "ROW"]
+    crit = sum(value(series, s, m, "dysprosium_oxide", r, "unserved_critical") for r in regions)
     assert crit == pytest.approx((100 * g - 60) / 12, rel=1e-6)
+    assert value(series, s, m, "dysprosium_oxide", "JPN", "price") == pytest.approx(2_000_000)
+    ban = summary["scenarios"][1]["metrics"]
+    expected = sum(((100 + 600 * 6**-0.2) * growth(mo, 0.05) - 60) / 12 for mo in BAN_MONTHS)
+    assert ban["physical_shortage_t_by_product"]["dysprosium_oxide"] == pytest.approx(
+        expected, rel=1e-6
+    )
+    kinds = {
+        c["kind"] for c in ban["price_set_by_demand_ceiling"] if c["product"] == "dysprosium_oxide"
+    }
+    assert "critical bid" in kinds
 
 
 def test_summary_headlines(study: tuple[pd.DataFrame, dict]) -> None:  # type: ignore[type-arg]
-    """Baseline capacity covers every bid in all 24 months (2027-12 magnet bids
-    190 kt x 1.06^(23/12) = 212 kt need 80 kt of NdPr in concentrate of 83.4 kt; Dy 1 800 x
-    1.05^(23/12) = 1 976 t of 2 060 t; Tb 480 x 1.05^(23/12) = 527 t of 530 t): no shortage.
-    The ban makes exactly its 12 months (2026-07..2027-06) short."""
+    """Baseline capacity covers every critical bid and curve in all 24 months: no physical
+    shortage. The ban makes exactly its 12 months (2026-07..2027-06) physically short; the
+    managed market has the same ban, so the same months; consumption below the baseline's that
+    is not physical shortage is demand reduction by price, reported per product."""
     _, summary = study
     base, ban, managed = summary["scenarios"]
-    assert base["metrics"]["shortage_months"] == 0
-    assert base["metrics"]["unserved_t"] == pytest.approx(0, abs=1e-6)
-    assert ban["metrics"]["shortage_months"] == 12
+    assert summary["baseline_scenario"] == "baseline_free_trade"
+    assert base["metrics"]["physical_shortage_months"] == 0
+    assert ban["metrics"]["physical_shortage_months"] == 12
+    assert managed["metrics"]["physical_shortage_months"] == 12
+    assert ban["metrics"]["demand_reduction_by_price_t_by_product"]["ndfeb_magnet"] > 0
+    assert set(ban["metrics"]["product_basis"]) == {
+        "ndpr_concentrate", "ndpr_oxide", "ndpr_metal", "ndfeb_magnet", "dysprosium_oxide",
+        "terbium_oxide",
+    }  # fmt: skip
     assert all(isinstance(a["estimate"], bool) and a["source"] for a in summary["assumptions"])
-    # the ban's 12 months, and 2027-12: there a USA magnet bid and Project Vault's purchase
-    # bid tie in price, and the optimum reported leaves 6.2 t of the bid unserved (serving it
-    # instead is equally optimal; which one HiGHS reports depends on the basis it starts from)
-    assert managed["metrics"]["shortage_months"] == 13
     assert set(summary["inputs"]) == {
         "builtin:ndpr_baseline",
         "builtin:ndpr_china_ban",

@@ -194,8 +194,9 @@ def test_largest_remainder_allocation() -> None:
 
 
 def test_dla_antimony_target_is_an_eighth_of_2024_consumption() -> None:
-    """Seed 001: ~3,000 t antimony = 1/8 of 2024 US consumption; USGS MCS 2025 gives
-    24,000 t apparent consumption -> 3,000 t = 45.6 days of cover (3,000 / (24,000/365))."""
+    """DLA plan as reported (Reuters, 2025-10): ~3,000 t antimony = 1/8 of 2024 US
+    consumption; USGS MCS 2025 gives 24,000 t apparent consumption -> 3,000 t = 45.6 days of
+    cover (3,000 / (24,000/365))."""
     from pathlib import Path
 
     from critmin.stockpile import load_spec

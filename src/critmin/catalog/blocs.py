@@ -1,7 +1,8 @@
 """Blocs with dated membership: FORGE, USMCA, EU-27, the FEOC covered nations, US FTA partners.
 
 FORGE is the Forum on Resource Geostrategic Engagement launched at the 2026 Critical Minerals
-Ministerial on 2026-02-04 (seed 002): 55 delegations = 54 countries + the European Commission,
+Ministerial on 2026-02-04 (U.S. State Department media note of that date): 55 delegations =
+54 countries + the European Commission,
 hosted by the United States. Documented choices (see docs/data.md):
 
 - the United States is FORGE's host and founder, not one of the 55 delegations; it is a member
@@ -9,8 +10,8 @@ hosted by the United States. Documented choices (see docs/data.md):
 - the European Commission is a delegation, not a country (pseudo-code ``ZZ_EU``); EU-27 member
   states that did not send their own delegation count as inside FORGE only with
   ``expand_eu=True`` (default False: the literal list);
-- Angola is in seed 002's full translation of the State Department release but missing from its
-  English bullet list (53 countries + EC); the release says 54 countries, so Angola is included.
+- Angola is in the release's full delegation list but missing from a shorter bullet list of it
+  as reported (53 countries + EC); the release says 54 countries, so Angola is included.
 """
 
 from __future__ import annotations

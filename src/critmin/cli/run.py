@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,11 +23,23 @@ def run(
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
     as_json: Annotated[bool, typer.Option("--json", help="print summary.json on stdout")] = False,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="scenario the others are compared with (default: the free-trade run if "
+            "present, else the first)",
+        ),
+    ] = None,
+    prices: Annotated[
+        bool, typer.Option("--prices", help="also print average and peak price per node")
+    ] = False,
 ) -> None:
     """Run scenarios; write OUT/summary.json, OUT/series.parquet and OUT/report.html."""
     from critmin.facade import load, write
     from critmin.fileio import OutputSet, check_output_dir
     from critmin.scenarios.outcome import RUN_FILES
+    from critmin.scenarios.runner import AUTO
 
     check_output_dir(out)  # a bad --out fails now, not after the run
     study = load(*(scenarios or []))
@@ -46,31 +59,62 @@ def run(
         ) as progress,
     ):
         task = progress.add_task("run", total=study.market_months)
-        result = study.run(on_month=lambda _m: progress.advance(task))
+        result = study.run(
+            baseline=AUTO if baseline is None else baseline,
+            on_month=lambda _m: progress.advance(task),
+        )
         write(result, outs)
     written = outs.written
     summary = result.summary
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    console = Console()
+    # piped output gets a fixed width wide enough for three scenarios side by side (rich
+    # would otherwise wrap every label at 80 columns)
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    _print_policy(console, summary)
+    if prices:
+        _print_prices(console, summary)
+    console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _print_policy(console: Console, summary: dict[str, Any]) -> None:
+    """The policy figures per scenario and their change against the baseline."""
+    from critmin.reports.headline import ceiling_lines, policy_rows
+
+    names, rows = policy_rows(summary)
+    first = summary["scenarios"][0]["months"]
+    base = summary.get("baseline_scenario")
+    title = f"policy figures, {first['start']}..{first['end']}"
+    if base is not None:
+        title += f" (change against {base})"
+    table = Table(title=title)
+    table.add_column("figure", no_wrap=True)
+    for name in names:
+        table.add_column(name + (" (baseline)" if name == base else ""), justify="right")
+    for row in rows:
+        table.add_row(row.label, *row.cells)
+    console.print(table)
+    for line in ceiling_lines(summary):
+        console.print(line, soft_wrap=True)
+
+
+def _print_prices(console: Console, summary: dict[str, Any]) -> None:
+    from critmin.reports import fmt
+
     for sc in summary["scenarios"]:
         m = sc["metrics"]
-        table = Table(title=f"{sc['name']} ({sc['months']['start']}..{sc['months']['end']})")
-        table.add_column("product/stage/region")
-        table.add_column("avg price $/kg", justify="right")
-        table.add_column("peak price $/kg", justify="right")
-        for key, avg in m["avg_price_usd_per_t"].items():
-            table.add_row(
-                key, f"{avg / 1000:,.1f}", f"{m['peak_price_usd_per_t'][key] / 1000:,.1f}"
-            )
-        console.print(table)
-        console.print(
-            f"unserved {m['unserved_t']:,.0f} t (critical {m['unserved_critical_t']:,.0f} t), "
-            f"shortage months {m['shortage_months']}, "
-            f"tariff revenue ${m['tariff_revenue_usd']:,.0f}"
+        table = Table(
+            title=f"{sc['name']}: node prices ({sc['months']['start']}..{sc['months']['end']})"
         )
-    console.print("wrote " + ", ".join(str(p) for p in written))
+        table.add_column("product/stage/region")
+        table.add_column("average", justify="right")
+        table.add_column("peak", justify="right")
+        for key, avg in m["avg_price_usd_per_t"].items():
+            peak = m["peak_price_usd_per_t"][key]
+            unit = fmt.price_unit(max(abs(avg), abs(peak)))
+            table.add_row(key, fmt.price(avg, unit), fmt.price(peak, unit))
+        console.print(table)
 
 
 @app.command("validate")

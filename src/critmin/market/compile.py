@@ -673,6 +673,8 @@ def market_assumptions(market: Market, supply: Sequence[SupplyBlock]) -> list[di
         add(f"{label} capacity", f"{qty:g}", unit, b.source, b.estimate)
         add(f"{label} cost", f"{b.cost_usd_per_t:g}", "usd_per_t", b.source, b.estimate)
     for d in market.demand:
+        if d.curve is not None:
+            continue  # a curve's steps: the curve's own rows below say where they come from
         qty = d.qty_t_per_year if d.qty_t_per_year is not None else d.qty_t
         unit = "t/yr" if d.qty_t_per_year is not None else "t/month"
         label = d.name or f"{d.region} {d.product or mk} demand"
@@ -682,6 +684,11 @@ def market_assumptions(market: Market, supply: Sequence[SupplyBlock]) -> list[di
         )
         if d.growth_per_year:
             add(f"{label} growth", f"{d.growth_per_year:g}", "per year", d.source, d.estimate)
+    if market.demand_curves:
+        from critmin.market.curves import curve_assumptions
+
+        for row in curve_assumptions(market.demand_curves):
+            add(*row)
     for c in market.conversions:
         qty = c.qty_t_per_year if c.qty_t_per_year is not None else c.qty_t
         unit = "t/yr" if c.qty_t_per_year is not None else "t/month"

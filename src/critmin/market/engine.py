@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from critmin.errors import SolverError, UnknownNameError
 from critmin.market.compile import CompiledMarket
+from critmin.market.curves import curve_step_mask
 from critmin.market.lp import ClearingLP, ColumnLayout, ExtraColumn
 from critmin.market.probe import Probe
 from critmin.policy.instrument import ActiveShock, Instrument, InstrumentReport
@@ -309,6 +310,9 @@ class _Solved:
             cm = self._ctx.cm
             served = self.col[self._lay.d0 : self._lay.r0]
             short = np.maximum(self._d_qty - served, 0.0)
+            # a demand curve's interior steps left unserved are buyers priced out, not a
+            # shortage an instrument should answer (critmin.market.metrics)
+            short[curve_step_mask(cm)] = 0.0
             per_node = np.bincount(cm.d_node, weights=short, minlength=cm.n_nodes).astype(float)
             self._unserved = self._node_matrix(per_node, 0.0)
         return self._unserved

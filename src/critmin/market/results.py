@@ -37,7 +37,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from critmin.market.curves import curve_step_mask
 from critmin.market.engine import MarketRun
+from critmin.market.metrics import shortage_by_block
 from critmin.policy.instrument import REGISTRY, OutputVariable
 
 FloatArray = npt.NDArray[np.float64]
@@ -84,7 +86,8 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
     n = cm.n_nodes
     p = run.price
     crit = cm.d_critical.astype(float)
-    unserved = np.maximum(run.d_qty - run.demand, 0.0)
+    # a demand curve's interior steps left unserved are priced out, not unserved demand
+    unserved = np.maximum(run.d_qty - run.demand, 0.0) * ~curve_step_mask(cm)
     margin_k = p[:, cm.k_out_node] - cm.k_input_t_per_t * p[:, cm.k_in_node] - cm.k_cost
     production = _scatter(run.supply, cm.s_node, n) + _scatter(run.conversion, cm.k_out_node, n)
     capacity = _scatter(run.s_cap, cm.s_node, n) + _scatter(cm.k_cap, cm.k_out_node, n)
@@ -112,6 +115,8 @@ def node_table(run: MarketRun) -> dict[str, FloatArray]:
         "producer_surplus": _scatter((p[:, cm.s_node] - cm.s_cost) * run.supply, cm.s_node, n)
         + _scatter(margin_k * run.conversion, cm.k_out_node, n),
         "tariff_revenue": _scatter(run.tariff_wedge * run.flow, cm.r_to_node, n),
+        # unmet critical and curve-ceiling demand, rationed bids (critmin.market.metrics)
+        "physical_shortage": _scatter(shortage_by_block(run)[0], cm.d_node, n),
         **extra,
     }
     for key, arr in table.items():
@@ -135,6 +140,9 @@ VARIABLES: tuple[OutputVariable, ...] = (
     OutputVariable("consumer_surplus", "usd", "sum", "sum of (wtp - price) x consumed"),
     OutputVariable("producer_surplus", "usd", "sum", "supply and conversion margins"),
     OutputVariable("tariff_revenue", "usd", "sum", "(specific + ad-valorem wedge) x flow"),
+    OutputVariable(
+        "physical_shortage", "t", "sum", "unmet critical and curve-ceiling demand, rationed bids"
+    ),
     OutputVariable("stock_release", "t", "sum", "tonnes supplied from a stock's releases"),
     OutputVariable("flow", "t", "sum", "tonnes on a route; region is EXPORTER->IMPORTER"),
 )
@@ -318,18 +326,25 @@ def series_columns(scenario: str, run: MarketRun) -> SeriesParts:
     return parts
 
 
+#: the per-route month arrays (n_months, n_routes) of a run and of its compiled market, by name:
+#: a shape test would also drop a node or block array that happens to have n_routes columns
+_ROUTE_ARRAYS = {
+    "MarketRun": ("flow", "tariff_wedge", "instrument_wedge"),
+    "CompiledMarket": ("r_specific", "r_ad_valorem", "r_upper"),
+}
+
+
 def _without_routes(obj: Any, n_routes: int) -> Any:
-    """``obj`` (a dataclass) with every ``(n_months, n_routes)`` array replaced by an empty
-    ``(n_months, 0)`` one; anything else is kept (and ``obj`` itself when it is not a
-    dataclass)."""
-    if not dataclasses.is_dataclass(obj) or isinstance(obj, type) or n_routes == 0:
+    """``obj`` (a :class:`MarketRun` or :class:`CompiledMarket`) with its per-route month
+    arrays (:data:`_ROUTE_ARRAYS`) replaced by empty ``(n_months, 0)`` ones."""
+    names = _ROUTE_ARRAYS.get(type(obj).__name__, ())
+    if not names or n_routes == 0:
         return obj
     empty: dict[str, Any] = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        is_route_matrix = isinstance(value, np.ndarray) and value.ndim == 2
-        if f.init and is_route_matrix and value.shape[1] == n_routes:
-            empty[f.name] = np.zeros((value.shape[0], 0), dtype=value.dtype)
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[1] == n_routes:
+            empty[name] = np.zeros((value.shape[0], 0), dtype=value.dtype)
     return dataclasses.replace(obj, **empty) if empty else obj
 
 
@@ -421,6 +436,10 @@ def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
         "non_converged_months": int(sum(int((~r.converged).sum()) for r in runs)),
     }
     metrics.update(extra)
+    # physical shortage apart from price-driven demand reduction, per product (its own module)
+    from critmin.market.metrics import physical_metrics
+
+    metrics.update(physical_metrics(runs))
     return metrics
 
 

@@ -81,6 +81,11 @@ class ProductDef(_Model):
     id: str = Field(min_length=1)
     stage: str = Field(min_length=1)
     name: str | None = None
+    basis: str | None = Field(
+        default=None,
+        description="what a tonne of this product counts, e.g. 't NdPr oxide eq.', 't LCE'; "
+        "metrics report each product in its own basis and never add across products",
+    )
 
 
 class SupplyBlock(_Quantity, _Dated, _Cited):
@@ -105,6 +110,45 @@ class DemandBlock(_Quantity, _Dated, _Cited):
     critical: bool = False
     growth_per_year: float = Field(default=0.0, gt=-1)
     name: str | None = None
+    curve: str | None = Field(
+        default=None, description="set on blocks generated from a demand curve: the curve's label"
+    )
+    curve_ceiling: bool = Field(
+        default=False, description="the curve's ceiling step (demand left at the top price)"
+    )
+
+
+class DemandCurve(_Quantity, _Dated, _Cited):
+    """Constant-elasticity demand of one (region, product): ``Q(p) = Q0 (p / p0) ** e``.
+
+    ``qty_t`` / ``qty_t_per_year`` is the reference quantity ``Q0`` bought at
+    ``ref_price_usd_per_t`` (``p0``); ``elasticity`` (``e`` < 0) with its own
+    ``elasticity_source`` / ``elasticity_estimate``. The curve is cut into step blocks between
+    ``price_min_ratio * p0`` and ``price_max_ratio * p0`` so that a cleared price inside that
+    range is within ``tolerance`` of the curve's price (:mod:`critmin.market.curves`).
+    """
+
+    region: str
+    product: str | None = None
+    ref_price_usd_per_t: float = Field(gt=0)
+    elasticity: float = Field(lt=0, ge=-10)
+    elasticity_source: str | None = None
+    elasticity_estimate: bool = False
+    growth_per_year: float = Field(default=0.0, gt=-1)
+    price_min_ratio: float = Field(default=0.25, gt=0, le=1)
+    price_max_ratio: float = Field(default=8.0, ge=1, le=1000)
+    tolerance: float = Field(default=0.05, gt=0.001, le=0.5)
+    name: str | None = None
+
+    @property
+    def ref_qty(self) -> float:
+        """The reference quantity in the unit it was given (t per year or t per month)."""
+        return self.qty_t_per_year if self.qty_t_per_year is not None else float(self.qty_t or 0)
+
+    def label(self, index: int) -> str:
+        return self.name or f"{self.region} {self.product or ''} demand curve {index}".replace(
+            "  ", " "
+        )
 
 
 class Conversion(_Quantity, _Dated, _Cited):
@@ -184,9 +228,18 @@ class Market(_Model):
     stage: str | None = None
     products: list[ProductDef] | None = None
     regions: list[str] | None = None
+    aggregates: dict[str, str] = Field(
+        default={},
+        description="region codes that are not ISO 3166 alpha-3 countries nor catalog "
+        "aggregates (EU, ROW), each with what it stands for",
+    )
     base_month: Month | None = None
     supply: list[SupplyBlock] = []
     demand: list[DemandBlock] = []
+    demand_curves: list[DemandCurve] = Field(
+        default=[],
+        description="constant-elasticity curves, expanded into step blocks appended to demand",
+    )
     conversions: list[Conversion] = []
     routes: list[Route] = []
     default_route_cost_usd_per_t: NonNeg | dict[str, NonNeg] | None = None
@@ -200,6 +253,20 @@ class Market(_Model):
         default=True,
         description="False = a region exports only what it produces or converts (rules of origin)",
     )
+
+    @model_validator(mode="after")
+    def _expand_curves(self) -> Market:
+        """Append the curves' step blocks to ``demand`` (compile and the engine see blocks
+        only). Blocks generated earlier (a dumped and re-read market) are replaced, so
+        validating twice gives the same market."""
+        if not self.demand_curves and not any(b.curve for b in self.demand):
+            return self
+        from critmin.market.curves import expand_all
+
+        own = [b for b in self.demand if b.curve is None]
+        # frozen model: set once, during validation, before anyone holds the object
+        object.__setattr__(self, "demand", [*own, *expand_all(self.demand_curves)])
+        return self
 
     def product_defs(self) -> list[ProductDef]:
         """The products of the chain (a single-product market is its own product)."""
@@ -215,7 +282,7 @@ class Market(_Model):
         if self.regions:
             return list(self.regions)
         seen: dict[str, None] = {}
-        for blocks in (self.supply, self.demand, self.conversions):
+        for blocks in (self.supply, self.demand, self.conversions, self.demand_curves):
             for b in blocks:
                 seen.setdefault(b.region, None)
         for r in self.routes:
@@ -252,6 +319,34 @@ def _is_bloc(name: str) -> bool:
     return True
 
 
+def _region_code_problems(market: Market, loc: Loc) -> list[tuple[Loc, str]]:
+    """Duplicate stated regions, and region codes that are neither a country, a catalog
+    aggregate nor declared (a typo such as AUSTRALIA would otherwise be a new, empty region);
+    each reported where the code is written."""
+    problems: list[tuple[Loc, str]] = []
+    stated = market.regions or []
+    for i, name in enumerate(stated):
+        if name in stated[:i]:
+            problems.append(((*loc, "regions", i), f"duplicate region {name!r}"))
+    from critmin.market.regions import region_problem
+
+    checked: set[str] = set()
+    listed = list(market.regions or [])
+    for name in ("supply", "demand", "conversions", "demand_curves"):
+        for block in getattr(market, name):
+            if getattr(block, "curve", None) is None and block.region not in listed:
+                listed.append(block.region)
+    for code in listed:
+        if code in checked:
+            continue
+        checked.add(code)
+        msg = region_problem(code, market.aggregates)
+        if msg is not None:
+            problems.append((_where_region(market, code, loc), msg))
+
+    return problems
+
+
 def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
     """Cross-field checks; returns ``(location, message)`` for each problem (empty = fine)."""
     problems: list[tuple[Loc, str]] = []
@@ -271,12 +366,12 @@ def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
         if value not in regions:
             problems.append((where, f"unknown region {value!r}; expected one of {regions}"))
 
-    stated = market.regions or []
-    for i, name in enumerate(stated):
-        if name in stated[:i]:
-            problems.append(((*loc, "regions", i), f"duplicate region {name!r}"))
-    for name in ("supply", "demand", "conversions"):
+    problems.extend(_region_code_problems(market, loc))
+
+    for name in ("supply", "demand", "conversions", "demand_curves"):
         for i, block in enumerate(getattr(market, name)):
+            if getattr(block, "curve", None) is not None:
+                continue  # generated from a curve: checked as the curve
             region(block.region, (*loc, name, i, "region"))
             if name != "conversions":
                 product(block.product, (*loc, name, i, "product"), required=True)
@@ -331,6 +426,17 @@ def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
     for i, ds in enumerate(market.from_dataset):
         product(ds.product, (*loc, "from_dataset", i, "product"), required=True)
     return problems
+
+
+def _where_region(market: Market, code: str, loc: Loc) -> Loc:
+    """Where a region code is first written: the ``regions`` list, else the first block."""
+    if market.regions and code in market.regions:
+        return (*loc, "regions", market.regions.index(code))
+    for name in ("supply", "demand", "conversions", "demand_curves"):
+        for i, block in enumerate(getattr(market, name)):
+            if block.region == code:
+                return (*loc, name, i, "region")
+    return (*loc, "regions")
 
 
 class _ShockBase(_Dated, _Cited):

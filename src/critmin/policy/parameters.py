@@ -6,7 +6,7 @@ A parameter file is YAML in the OpenFisca style::
       description: FORGE reference price for NdPr oxide
       unit: usd_per_kg
       values:
-        2026-02-04: {value: 110, reference: "seed 000 ...", estimate: true}
+        2026-02-04: {value: 110, reference: "MP Materials/DoD release, 2025-07-10", estimate: true}
 
 A value takes effect on its date and stays in force until the next dated value
 (``value: null`` ends a parameter). :meth:`ParameterSet.value` resolves a parameter

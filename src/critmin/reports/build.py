@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-import plotly.offline
 
 from critmin.errors import InputError
 from critmin.fileio import atomic_write_text
@@ -23,12 +22,27 @@ from critmin.reports.contract import RunView, run_view
 
 #: Summary metrics with their own place in the KPI strip, in display order.
 STANDARD_METRICS: tuple[str, ...] = (
-    "unserved_t",
-    "shortage_months",
+    "physical_shortage_months",
     "tariff_revenue_usd",
     "avg_price_usd_per_t",
     "peak_price_usd_per_t",
-    "unserved_t_by_region",
+)
+#: Metrics the comparison does not list: bookkeeping for other figures (per-node totals,
+#: product bases, the ceiling list shown in its own table) and the older "unserved" figures,
+#: which added priced-out bids and tonnes of different products together
+HIDDEN_METRICS: frozenset[str] = frozenset(
+    {
+        "product_basis",
+        "chains",
+        "price_set_by_demand_ceiling",
+        "consumption_t_by_node",
+        "physical_shortage_t_by_node",
+        "unserved_t",
+        "unserved_t_by_region",
+        "unserved_critical_t",
+        "shortage_months",
+        "production_change_t",
+    }
 )
 #: The managed-market comparison block, in the order of the issue (issue 4 part 6): metric
 #: (aliases: older names of the same figure), row label, one-line definition.
@@ -45,14 +59,22 @@ MANAGED_BLOCK: tuple[tuple[tuple[str, ...], str, str], ...] = (
         "Mean clearing price over the months and nodes of non-members, per product, in USD/kg.",
     ),
     (
-        ("unserved_t",),
-        "Shortage (unserved demand)",
-        "Demand not met, summed over months, products and regions.",
+        ("physical_shortage_t_by_product",),
+        "Physical shortage",
+        "Demand no supply could meet: unmet critical bids and the demand still there at a "
+        "demand curve's ceiling price, per product in its own tonnes, summed over months. "
+        "Buyers priced out along a curve are not counted here.",
     ),
     (
-        ("shortage_months",),
-        "Months with shortage",
-        "Months with more than 0.001 t of unserved demand.",
+        ("physical_shortage_months",),
+        "Months of physical shortage",
+        "Months in which some product's physical shortage exceeds 0.001 t.",
+    ),
+    (
+        ("demand_reduction_by_price_t_by_product",),
+        "Demand cut by price",
+        "Consumption below the baseline run's that is not physical shortage: buyers who bought "
+        "less at the higher price, per product, summed over months and regions.",
     ),
     (
         ("days_of_cover_last",),
@@ -96,20 +118,28 @@ MANAGED_BLOCK: tuple[tuple[tuple[str, ...], str, str], ...] = (
 #: Metrics of the block that show it is a managed-market run (the others are always there).
 _MANAGED_MARKERS: frozenset[str] = frozenset(
     name for names, _, _ in MANAGED_BLOCK for name in names
-) - {"unserved_t", "shortage_months"}
+) - {"physical_shortage_t_by_product", "physical_shortage_months",
+     "demand_reduction_by_price_t_by_product"}  # fmt: skip
 #: At most this many KPI tiles per scenario; everything else is in the comparison table.
 MAX_KPIS = 8
 #: Series variables summed over the run in the "series totals" table.
 TOTAL_VARIABLES: tuple[str, ...] = (
     "production",
     "consumption",
-    "unserved",
+    "physical_shortage",
     "tariff_revenue",
     "consumer_surplus",
     "producer_surplus",
 )
 
 _e = html.escape
+
+
+#: plotly.js with only the trace types the report draws (scatter, bar, sankey): 1.4 MB instead
+#: of the full 4.8 MB bundle (how it is built: scripts/plotly_bundle/README.md)
+PLOTLY_BUNDLE = "plotly-critmin.min.js"
+#: the trace types in :data:`PLOTLY_BUNDLE`; a figure of another type would not render
+BUNDLED_TRACES = frozenset({"scatter", "bar", "sankey"})
 
 
 def _template(name: str) -> str:
@@ -199,6 +229,14 @@ def _largest_price_rise(
     return best
 
 
+def _baseline_index(view: RunView) -> int:
+    """Position of the scenario the others are compared with: the summary's
+    ``baseline_scenario`` (``critmin run --baseline``), else the first."""
+    name = view.summary.get("baseline_scenario")
+    names = list(view.scenario_names)
+    return names.index(name) if isinstance(name, str) and name in names else 0
+
+
 def _kpi(label: str, value: str, detail: str = "") -> str:
     extra = f'<div class="detail">{_e(detail)}</div>' if detail else ""
     return (
@@ -254,33 +292,48 @@ def _headline_tiles(view: RunView) -> list[tuple[tuple[str, ...], str, str]]:
     return [t for t in tiles if _present(view, t[0])]
 
 
+def _shortage_kpi(metrics: Mapping[str, object]) -> str:
+    """Physical shortage: the product with the most (in its own tonnes), the others named in
+    the detail; older summaries without it fall back to their unserved demand."""
+    by_product = metrics.get("physical_shortage_t_by_product")
+    if not isinstance(by_product, Mapping):
+        return _kpi("Unserved demand", fmt.tonnes(metrics.get("unserved_t")), "all products")
+    basis = metrics.get("product_basis")
+    basis = basis if isinstance(basis, Mapping) else {}
+    short = {str(k): float(v) for k, v in by_product.items() if _is_number(v) and float(v) > 1e-6}
+    if not short:
+        return _kpi("Physical shortage", "none", "no product short in any month")
+    order = sorted(short, key=lambda k: -short[k])
+    top = order[0]
+    others = "; ".join(f"{fmt.tonnes(short[k])} {basis.get(k, k)}" for k in order[1:3])
+    return _kpi(
+        "Physical shortage",
+        fmt.tonnes(short[top]),
+        f"{basis.get(top, top)}" + (f"; also {others}" if others else ""),
+    )
+
+
 def _kpi_section(view: RunView) -> str:
-    first = view.scenarios[0]
+    first = view.scenarios[_baseline_index(view)]
     tiles = _headline_tiles(view)[: MAX_KPIS - 3]
-    shown: set[str] = {"unserved_t", "shortage_months", "avg_price_usd_per_t"}
+    shown: set[str] = {
+        "physical_shortage_t_by_product",
+        "physical_shortage_months",
+        "avg_price_usd_per_t",
+    } | HIDDEN_METRICS
     shown.update(name for names, _, _ in tiles for name in names)
     rows = []
     for scenario in view.scenarios:
         m = scenario.metrics
-        cards = []
-        unserved = m.get("unserved_t")
-        if unserved is None:
-            sc = view.series[view.series["scenario"] == scenario.name]
-            has = (sc["variable"] == "unserved").any()
-            unserved = float(sc.loc[sc["variable"] == "unserved", "value"].sum()) if has else None
-        share = _unserved_share(view, scenario.name)
-        cards.append(
-            _kpi(
-                "Unserved demand",
-                fmt.tonnes(unserved),
-                f"{fmt.share(share)} of demand" if share is not None else "",
-            )
+        cards = [_shortage_kpi(m)]
+        months_key = (
+            "physical_shortage_months" if "physical_shortage_months" in m else "shortage_months"
         )
-        if _present(view, ["shortage_months"]):
+        if _present(view, [months_key]):
             cards.append(
                 _kpi(
-                    "Months with shortage",
-                    fmt.number(m.get("shortage_months")),
+                    "Months of physical shortage",
+                    fmt.number(m.get(months_key)),
                     f"of {_months_in(view, scenario.name)} months",
                 )
             )
@@ -307,6 +360,9 @@ def _kpi_section(view: RunView) -> str:
                     if _is_number(per_t)
                     else "vs free trade"
                 )
+            elif name.endswith("_per_t") or "_per_t_" in name:
+                # a per-tonne figure stays per tonne (USD/kg would misread as a price)
+                text, detail_text = fmt.price(value, "USD/t"), detail
             else:
                 text, detail_text = _metric_text(name, value), detail
             cards.append(_kpi(label, text, detail_text if value is not None else ""))
@@ -327,8 +383,10 @@ def _kpi_section(view: RunView) -> str:
     return _section(
         "overview",
         "Scenarios at a glance",
-        "Headline results per scenario. Changes are relative to the first scenario, "
-        f"<b>{_e(first.name)}</b>. Shares of demand are unserved ÷ (consumed + unserved).{more}",
+        "Headline results per scenario. Changes are relative to the baseline scenario, "
+        f"<b>{_e(first.name)}</b>. Physical shortage is demand no supply could meet (unmet "
+        "critical bids, demand left at a demand curve's ceiling), in the product's own "
+        f"tonnes.{more}",
         "".join(rows),
     )
 
@@ -370,8 +428,10 @@ def _metric_names(view: RunView, scalar: bool) -> list[str]:
     for scenario in view.scenarios:
         for name, value in scenario.metrics.items():
             is_dict = isinstance(value, Mapping)
-            if is_dict != (not scalar) or name in names:
+            if is_dict != (not scalar) or name in names or name in HIDDEN_METRICS:
                 continue
+            if not is_dict and not _is_number(value) and value is not None:
+                continue  # lists and text have their own tables, never a repr in a cell
             names.append(name)
     standard = [n for n in STANDARD_METRICS if n in names]
     return standard + [n for n in names if n not in standard]
@@ -406,12 +466,13 @@ def _metric_row(
         if key is not None:
             raw = raw.get(key) if isinstance(raw, Mapping) else None
         values.append(raw)
-    reference, ref_name = values[0], view.scenarios[0].name
+    b = _baseline_index(view)
+    reference, ref_name = values[b], view.scenarios[b].name
     cells = []
     for i, (scenario, value) in enumerate(zip(view.scenarios, values, strict=True)):
         text = _metric_text(metric, value, price_unit)
         cells.append(
-            _value_cell(value, scenario.name, text, reference, ref_name if i > 0 else None)
+            _value_cell(value, scenario.name, text, reference, ref_name if i != b else None)
         )
     key_attr = f' data-key="{_e(key)}"' if key is not None else ""
     unit = f' <span class="unit">{_e(unit_label)}</span>' if unit_label else ""
@@ -491,8 +552,9 @@ def _managed_block(view: RunView) -> tuple[str, set[str]]:
                 ).replace("<tr ", '<tr class="sub" ', 1)
             )
     html_block = (
-        '<h3>Managed-market instruments</h3><p class="note">What the managed market changes, in '
-        "the order the issue asks for; hover a row name for its definition (numbered below).</p>"
+        '<h3>Policy figures</h3><p class="note">What the scenarios change: shortage first, then '
+        "the instruments' money and stocks; hover a row name for its definition (numbered "
+        "below).</p>"
         f'<table class="comparison" data-table="managed">{_header(view, "Metric")}'
         f'<tbody>{"".join(rows)}</tbody></table><ol class="defs">{"".join(notes)}</ol>'
         "<h3>All other metrics</h3>"
@@ -552,7 +614,7 @@ def _comparison_section(view: RunView) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></details>"
         )
     body.append(_totals_table(view))
-    ref = _e(view.scenarios[0].name)
+    ref = _e(view.scenarios[_baseline_index(view)].name)
     return _section(
         "comparison",
         "Side-by-side comparison",
@@ -564,37 +626,73 @@ def _comparison_section(view: RunView) -> str:
 
 
 def _totals_table(view: RunView) -> str:
+    """Production, consumption and physical shortage per product (each in its own tonnes:
+    concentrate, oxide, metal and magnet tonnes are never added), summed over months and
+    regions; money totals over everything."""
     present = [v for v in TOTAL_VARIABLES if (view.series["variable"] == v).any()]
     if not present:
         return ""
     grouped = (
         view.series[view.series["variable"].isin(present)]
+        .groupby(["variable", "mineral", "scenario"])["value"]
+        .sum()
+    )
+    money = (
+        view.series[view.series["variable"].isin(present)]
         .groupby(["variable", "scenario"])["value"]
         .sum()
     )
+    b = _baseline_index(view)
+    ref_name = view.scenario_names[b]
     rows = []
-    first = view.scenarios[0].name
-    for variable in present:
-        unit = str(view.variable(variable)["unit"].mode().iloc[0])
+
+    def row(label: str, unit: str, values: list[object], attrs: str) -> str:
         quantity = fmt.quantity_of_unit(unit)
-        values: list[object] = [
-            float(grouped[(variable, s)]) if (variable, s) in grouped.index else None
-            for s in view.scenario_names
-        ]
         cells = [
             _value_cell(
                 v, s, fmt.by_quantity(v, quantity) if v is not None else fmt.DASH,
-                values[0], first if i > 0 else None,
+                values[b], ref_name if i != b else None,
             )
             for i, (s, v) in enumerate(zip(view.scenario_names, values, strict=True))
         ]  # fmt: skip
-        rows.append(
-            f'<tr data-variable="{_e(variable)}"><th scope="row">{_e(fmt.humanize(variable))}'
-            f' <span class="unit">{_e(fmt.unit_label(unit))}</span></th>{"".join(cells)}</tr>'
-        )
+        return f'<tr {attrs}><th scope="row">{label}</th>{"".join(cells)}</tr>'
+
+    basis: dict[str, str] = {}
+    for sc in view.scenarios:
+        raw = sc.metrics.get("product_basis")
+        if isinstance(raw, Mapping):
+            basis.update({str(k): str(v) for k, v in raw.items()})
+    for variable in present:
+        unit = str(view.variable(variable)["unit"].mode().iloc[0])
+        if unit != "t":
+            values: list[object] = [
+                float(money[(variable, s)]) if (variable, s) in money.index else None
+                for s in view.scenario_names
+            ]
+            label = (
+                f'{_e(fmt.humanize(variable))} <span class="unit">{_e(fmt.unit_label(unit))}</span>'
+            )
+            rows.append(row(label, unit, values, f'data-variable="{_e(variable)}"'))
+            continue
+        for product in view.products:
+            values = [
+                float(grouped[(variable, product.mineral, s)])
+                if (variable, product.mineral, s) in grouped.index
+                else None
+                for s in view.scenario_names
+            ]
+            if all(v is None or abs(float(v)) < 1e-9 for v in values):  # type: ignore[arg-type]
+                continue
+            what = basis.get(product.mineral, f"t {product.label}")
+            label = (
+                f"{_e(fmt.humanize(variable))}, {_e(product.label)} "
+                f'<span class="unit">{_e(what)}</span>'
+            )
+            attrs = f'data-variable="{_e(variable)}" data-product="{_e(product.mineral)}"'
+            rows.append(row(label, unit, values, attrs))
     return (
-        '<h3>Totals from the series</h3><p class="note">Sums over all months, products and '
-        "regions of the tidy series (flows excluded).</p>"
+        '<h3>Totals from the series</h3><p class="note">Sums over all months and regions of the '
+        "tidy series, per product in that product's own tonnes (flows excluded).</p>"
         f'<table class="totals">{_header(view, "Variable")}<tbody>{"".join(rows)}</tbody></table>'
     )
 
@@ -725,36 +823,72 @@ def _prices_section(view: RunView) -> str:
         "Prices by stage and region",
         "Monthly clearing price of each product (rows, in the order of the chain) per region "
         "(lines), one column per scenario; rows share their scale. High-value products are in "
-        "USD/kg (market convention), others in USD/t. Shaded: months with unserved demand in "
+        "USD/kg (market convention), others in USD/t. Shaded: months with physical shortage in "
         "that scenario. Click a region in the legend to hide or isolate it.",
         content,
     )
 
 
+def _ceiling_table(view: RunView) -> str:
+    """Node prices set by a demand ceiling (an assumed willingness to pay or the top of a
+    demand curve): listed so that no one reads such a price as a market result."""
+    rows = []
+    for scenario in view.scenarios:
+        hits = scenario.metrics.get("price_set_by_demand_ceiling")
+        if not isinstance(hits, list):
+            continue
+        for hit in hits:
+            if not isinstance(hit, Mapping):
+                continue
+            rows.append(
+                f"<tr><td>{_e(scenario.name)}</td><td>{_e(str(hit.get('product', '')))}</td>"
+                f"<td>{_e(str(hit.get('region', '')))}</td><td>{_e(str(hit.get('kind', '')))}"
+                f' <span class="note">({_e(str(hit.get("block", "")))})</span></td>'
+                f'<td class="num">{_e(fmt.price(hit.get("price_usd_per_t")))}</td>'
+                f'<td class="num">{_e(str(hit.get("months", "")))}</td>'
+                f"<td>{_e(str(hit.get('first_month', '')))} – {_e(str(hit.get('last_month', '')))}"
+                "</td></tr>"
+            )
+    if not rows:
+        return ""
+    return (
+        '<h3>Prices set by a demand ceiling</h3><p class="note">In these node-months the '
+        "price is a critical bid's assumed willingness to pay or the top of a demand curve, "
+        "not a supply cost: an input repeated as a result. The demand left unserved there is "
+        "physical shortage.</p>"
+        '<table class="ceilings"><thead><tr><th>Scenario</th><th>Product</th><th>Region</th>'
+        '<th>Set by</th><th class="num">Price</th><th class="num">Months</th><th>From – to</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _unserved_section(view: RunView) -> str:
     fig = figures.unserved_figure(view)
+    variable = figures.SHORTAGE_VARIABLE
+    if not (view.series["variable"] == variable).any():
+        variable = "unserved"
+    rows = view.series[view.series["variable"] == variable]
+    total = rows.groupby("scenario")["value"].sum()
+    none = [s for s in view.scenario_names if float(total.get(s, 0.0)) <= 1e-9]
     if fig is not None:
         content = figures.figure_div(fig, "fig-unserved")
-    elif (view.series["variable"] == "unserved").any():
-        content = '<div class="empty">No unserved demand in any scenario.</div>'
+        if none:
+            content = (
+                f'<p class="note">No physical shortage in {_e(", ".join(none))}.</p>' + content
+            )
+    elif (view.series["variable"] == variable).any():
+        content = '<div class="empty">No physical shortage in any scenario.</div>'
     else:
-        content = '<div class="empty">The series has no <code>unserved</code> rows.</div>'
-    by_region = {
-        s.name: s.metrics.get("unserved_t_by_region")
-        for s in view.scenarios
-        if isinstance(s.metrics.get("unserved_t_by_region"), Mapping)
-    }
-    note = ""
-    if by_region:
-        note = (
-            '<p class="note">Totals by region are in the comparison table '
-            "(“Unserved demand by region”).</p>"
-        )
+        content = f'<div class="empty">The series has no <code>{variable}</code> rows.</div>'
+    content += _ceiling_table(view)
     return _section(
         "unserved",
-        "Unserved demand",
-        "Demand that could not be met, tonnes per month, stacked by region (all products).",
-        content + note,
+        "Physical shortage",
+        "Demand no supply could meet, tonnes per month, stacked by region: unmet critical "
+        "bids and the demand still there at a demand curve's ceiling price. One row of panels "
+        "per product, each in its own tonnes. Buyers who bought less because the price rose "
+        "are not shortage (see “Demand cut by price” in the comparison).",
+        content,
     )
 
 
@@ -773,53 +907,108 @@ def _tabs(group: str, names: Sequence[str], panels: Sequence[str]) -> str:
 
 
 def _flows_section(view: RunView) -> str:
+    chains = figures.sankey_chains(view)
     names, panels = [], []
     for i, scenario in enumerate(view.scenario_names):
-        fig = figures.sankey_figure(view, scenario)
+        parts = []
+        for j, chain in enumerate(chains):
+            fig = figures.sankey_figure(view, scenario, chain)
+            if fig is None:
+                continue
+            title = " → ".join(
+                next((p.label for p in view.products if p.mineral == m), m) for m in chain
+            )
+            parts.append(
+                f"<h4>{_e(title)} → use</h4>"
+                + figures.figure_div(fig, f"fig-sankey-{i}-{j}", modebar=False)
+            )
         names.append(scenario)
-        if fig is None:
-            panels.append('<div class="empty">No flows reported for this scenario.</div>')
-        else:
-            panels.append(figures.figure_div(fig, f"fig-sankey-{i}", modebar=False))
-    if not (view.series["variable"] == "flow").any():
+        panels.append(
+            "".join(parts) or '<div class="empty">No flows reported for this scenario.</div>'
+        )
+    if not (view.series["variable"].isin(["flow", "consumption"])).any():
         content = '<div class="empty">The series has no <code>flow</code> rows.</div>'
     else:
         content = _tabs("sankey", names, panels)
     return _section(
         "flows",
-        "Flows by stage and country",
-        "Tonnes of each product moved between regions, summed over the run. A link from "
-        "“CHN · oxide” to “JPN · metal” is Chinese oxide going to Japan’s next stage; links "
-        "into “· use” end in final use (or in a region with no next-stage output). Node "
-        "colour = region. Tonnes are of the product moved, so stage widths differ by yield.",
+        "Flows along each chain",
+        "Where each product went, tonnes summed over the run, one diagram per chain: columns "
+        "follow the chain (mine → refining → metal → component → use). A link from “CHN · "
+        "oxide” to “JPN · metal” is Chinese oxide made into metal in Japan; links into “· use” "
+        "are final consumption. A region's supply of a product (its own output kept at home, "
+        "imports, stock releases) is split between its conversion and its consumption in "
+        "proportion. Node colour = region; each link is in tonnes of the product it carries.",
         content,
     )
+
+
+#: instrument variables drawn month by month (when a run reports them); every other extra
+#: variable is only summarised in the table: 25 monthly charts said less than one table
+CHARTED_EXTRAS = ("levy_revenue", "floor_payment", "stock_inventory", "days_of_cover")
 
 
 def _extras_section(view: RunView) -> str:
     extras = view.extra_variables
     if not extras:
         return ""
-    blocks = []
-    for i, variable in enumerate(extras):
+    rows = []
+    for variable in extras:
+        rows.append(_extra_summary_row(view, variable))
+    table = (
+        f'<table class="extra-table">{_header(view, "Variable (unit; how summarised)")}'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    charts = []
+    for i, variable in enumerate(v for v in CHARTED_EXTRAS if v in extras):
         unit = figures.variable_unit(view, variable)
         fig = figures.extra_figure(view, variable)
-        chart = figures.figure_div(fig, f"fig-extra-{i}") if fig is not None else ""
+        if fig is None:
+            continue
         title = (
             f'<h3>{_e(fmt.humanize(variable))} <span class="note">({_e(variable)}, '
-            f"{_e(fmt.unit_label(unit))})</span></h3>"
+            f"{_e(fmt.unit_label(unit))}, monthly by region)</span></h3>"
         )
-        blocks.append(
+        charts.append(
             f'<div class="extra" data-variable="{_e(variable)}">{title}'
-            f"{_extra_table(view, variable, unit)}{chart}</div>"
+            f"{figures.figure_div(fig, f'fig-extra-{i}')}</div>"
         )
     return _section(
         "more",
-        "Further results",
-        "Variables reported by instruments (levies, floors, stockpiles, ...) beyond the "
-        "core market results, shown as they come: per scenario over the run, then monthly "
-        "by region. Scenarios that do not report a variable show “—”.",
-        "".join(blocks),
+        "Instrument results",
+        "Variables the instruments report (levies, floors, offtakes, stockpiles) beyond the "
+        "core market results, one row each: the total over the run for flows of money or "
+        "tonnes, the monthly mean for prices, rates, stocks and days of cover. Levy revenue, "
+        "floor payments, stock inventory and days of cover are also drawn month by month. "
+        "Scenarios that do not report a variable show “—”; every value is in series.parquet.",
+        table + "".join(charts),
+    )
+
+
+def _extra_summary_row(view: RunView, variable: str) -> str:
+    unit = figures.variable_unit(view, variable)
+    quantity = fmt.quantity_of_unit(unit)
+    additive = unit in figures.ADDITIVE_UNITS and not any(
+        word in variable for word in ("stock", "inventory", "level", "cover", "price", "rate")
+    )
+    per_month = figures.extra_aggregate(view, variable, by_region=False)
+    reporting = set(per_month.index.get_level_values(0))
+    cells = []
+    for scenario in view.scenario_names:
+        if scenario in reporting:
+            months = per_month.loc[scenario]
+            value = float(months.sum()) if additive else float(months.mean())
+            cells.append(_value_cell(value, scenario, fmt.by_quantity(value, quantity)))
+        else:
+            cells.append(_value_cell(None, scenario, fmt.DASH))
+    how = "total over the run" if additive else "monthly mean"
+    label = (
+        f'{_e(fmt.humanize(variable))} <span class="note">({_e(fmt.unit_label(unit))}; '
+        f"{how})</span>"
+    )
+    return (
+        f'<tr data-variable="{_e(variable)}" data-metric="{_e(variable)}">'
+        f'<th scope="row">{label}</th>{"".join(cells)}</tr>'
     )
 
 
@@ -861,10 +1050,42 @@ def _extra_table(view: RunView, variable: str, unit: str) -> str:
 # --------------------------------------------------------------------------- provenance
 
 
+def _assumption_value(value: object, unit: str) -> str:
+    """A readable value with its unit: numbers grouped (6,000,000 not 6e+06), prices per kg
+    where the market quotes them so; text (date ranges, names) as written."""
+    text = str(value)
+    low, sep, high = text.partition("-")
+    if sep and low and high:  # a range "9250-222000" (a curve's price range)
+        try:
+            return f"{_assumption_value(float(low), unit)} – {_assumption_value(float(high), unit)}"
+        except ValueError:
+            pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if unit == "usd_per_t":
+        return fmt.price(number)
+    if unit in ("usd",):
+        return fmt.money(number)
+    return fmt.number(number)
+
+
+def _assumption_unit(unit: str) -> str:
+    if unit == "usd_per_t":
+        return ""  # the formatted price says $/kg or $/t
+    return {"t/yr": "t per year", "t/month": "t per month", "usd": ""}.get(
+        unit, fmt.unit_label(unit)
+    )
+
+
 def _assumptions_section(view: RunView) -> str:
     if not view.assumptions:
         content = '<div class="empty">The summary lists no assumptions.</div>'
     else:
+        # each source is written once, as a numbered note under the table: the same citation
+        # repeated on forty rows made the table unreadable (and half the page's text)
+        notes: dict[str, int] = {}
         rows = []
         for item in view.assumptions:
             estimate = bool(item.get("estimate"))
@@ -873,27 +1094,38 @@ def _assumptions_section(view: RunView) -> str:
                 if estimate
                 else '<span class="badge src">sourced</span>'
             )
+            source = str(item.get("source", "")).strip()
+            ref = ""
+            if source:
+                n = notes.setdefault(source, len(notes) + 1)
+                ref = f'<a href="#src-{n}">[{n}]</a>'
+            unit = str(item.get("unit", ""))
             rows.append(
                 f'<tr class="{"estimate" if estimate else "sourced"}">'
                 f'<th scope="row">{_e(str(item.get("item", "")))}</th>'
-                f'<td class="num">{_e(str(item.get("value", "")))}</td>'
-                f"<td>{_e(str(item.get('unit', '')))}</td>"
-                f'<td class="source">{_e(str(item.get("source", "")))}</td>'
+                f'<td class="num">{_e(_assumption_value(item.get("value", ""), unit))}</td>'
+                f"<td>{_e(_assumption_unit(unit))}</td>"
+                f'<td class="source">{ref}</td>'
                 f"<td>{badge}</td></tr>"
             )
+        listing = "".join(
+            f'<li id="src-{n}" value="{n}">{_e(text)}</li>' for text, n in notes.items()
+        )
         content = (
-            '<table class="assumptions"><colgroup><col style="width:31%"><col style="width:9%">'
-            '<col style="width:10%"><col style="width:40%"><col style="width:10%"></colgroup>'
+            '<table class="assumptions"><colgroup><col style="width:52%"><col style="width:14%">'
+            '<col style="width:14%"><col style="width:8%"><col style="width:12%"></colgroup>'
             '<thead><tr><th>Assumption</th><th class="num">Value</th><th>Unit</th>'
             "<th>Source</th><th>Status</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
+            f'<h3>Sources</h3><ol class="sources">{listing}</ol>'
         )
     n_est = sum(1 for a in view.assumptions if a.get("estimate"))
     return _section(
         "assumptions",
         "Assumptions and sources",
         f"The inputs this run rests on. {n_est} of {len(view.assumptions)} are estimates "
-        "(highlighted): analyst or scenario choices rather than published figures.",
+        "(highlighted): analyst or scenario choices rather than published figures. Each row "
+        "points to its source, listed once below the table.",
         content,
     )
 
@@ -953,9 +1185,9 @@ def render_html(view: RunView) -> str:
         ("comparison", "Comparison", _comparison_section(view)),
         ("policy", "Policy parameters", _policy_section(view)),
         ("prices", "Prices", _prices_section(view)),
-        ("unserved", "Unserved demand", _unserved_section(view)),
+        ("unserved", "Physical shortage", _unserved_section(view)),
         ("flows", "Flows", _flows_section(view)),
-        ("more", "Further results", _extras_section(view)),
+        ("more", "Instrument results", _extras_section(view)),
         ("assumptions", "Assumptions", _assumptions_section(view)),
         ("metadata", "Run metadata", _metadata_section(view)),
     ]
@@ -969,7 +1201,7 @@ def render_html(view: RunView) -> str:
         f"<b>{_e(period)}</b> · {len(view.products)} products · {len(view.regions)} regions"
         f" · critmin {version} · created {created}"
     )
-    plotly_js = plotly.offline.get_plotlyjs()
+    plotly_js = _template(PLOTLY_BUNDLE)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

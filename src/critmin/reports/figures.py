@@ -74,7 +74,9 @@ TEMPLATE: dict[str, Any] = {
 #: Font of the column titles of the small multiples.
 TITLE_FONT = {"size": 13, "color": "#111827"}
 #: Month axes of the time-series panels.
-MONTH_AXIS = {"tickformat": "%b %Y", "dtick": "M6", "hoverformat": "%b %Y"}
+# at most ~6 month labels per panel, whatever the run length: a fixed 6-month step put 20
+# overlapping labels under each panel of a ten-year run
+MONTH_AXIS = {"tickformat": "%b %Y", "nticks": 6, "hoverformat": "%b %Y"}
 
 
 def region_colors(regions: Sequence[str]) -> dict[str, str]:
@@ -282,7 +284,7 @@ def indexed(view: RunView) -> IndexedRunView:
         (str(m), str(s)): fmt.price_unit(float(v))
         for m, s, v in zip(*_levels(typical, 2), typical.tolist(), strict=True)
     }
-    unserved = by_variable.get("unserved", series.iloc[0:0])
+    unserved = by_variable.get(SHORTAGE_VARIABLE, by_variable.get("unserved", series.iloc[0:0]))
     per_month = unserved.groupby(["scenario", "month"])["value"].sum()
     shortages: dict[str, list[str]] = {}
     for scenario, month, value in zip(*_levels(per_month, 2), per_month.tolist(), strict=True):
@@ -358,7 +360,7 @@ def shortage_runs(view: RunView, scenario: str) -> list[tuple[str, str]]:
     """Contiguous runs of months with unserved demand > 0 in ``scenario`` (first, last)."""
     if isinstance(view, IndexedRunView):
         return list(view.shortages.get(scenario, []))
-    unserved = view.variable("unserved")
+    unserved = shortage_rows(view)
     per_month = unserved[unserved["scenario"] == scenario].groupby("month")["value"].sum()
     return _runs([str(m) for m in per_month[per_month > 1e-9].index])
 
@@ -444,174 +446,251 @@ def prices_figure(view: RunView) -> Figure | None:
                     }
                 )
                 shown.add(region)
-            for first, last in shortage_runs(view, scenario):
-                shapes.append(
-                    {
-                        "fillcolor": "#9ca3af",
-                        "layer": "below",
-                        "line": {"width": 0},
-                        "opacity": 0.13,
-                        "type": "rect",
-                        "x0": f"{first}-01",
-                        "x1": _next_month(last),
-                        "xref": cell.xref,
-                        "y0": 0,
-                        "y1": 1,
-                        "yref": f"{cell.yref} domain",
-                    }
-                )
+            shapes.extend(_shortage_shading(view, scenario, cell.xref, cell.yref))
         layout[_axis_key(cells[r][0].yref)]["title"] = {
-            "text": f"<b>{product.label}</b><br>{unit}",
+            # product and stage on two lines: one rotated line ran past the plot's left edge
+            "text": "<b>"
+            + product.label.replace(" · ", "</b><br>")
+            + ("" if " · " in product.label else "</b>")
+            + f"<br>{unit}",
             "standoff": 6,
         }
     _update_axes(layout, "x", **MONTH_AXIS)
     if shapes:
         layout["shapes"] = shapes
-    layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 90, "r": 20})
+    layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 110, "r": 20})
     _legend_above(layout, 110 + 190 * len(products), 84, 30)
     return {"data": data, "layout": layout}
 
 
+def _shortage_shading(view: RunView, scenario: str, xref: str, yref: str) -> list[dict[str, Any]]:
+    """Grey bands over the months of ``scenario`` with a physical shortage."""
+    return [
+        {
+            "fillcolor": "#9ca3af",
+            "layer": "below",
+            "line": {"width": 0},
+            "opacity": 0.13,
+            "type": "rect",
+            "x0": f"{first}-01",
+            "x1": _next_month(last),
+            "xref": xref,
+            "y0": 0,
+            "y1": 1,
+            "yref": f"{yref} domain",
+        }
+        for first, last in shortage_runs(view, scenario)
+    ]
+
+
+#: the series variable of the shortage chart and shading (older runs: ``unserved``)
+SHORTAGE_VARIABLE = "physical_shortage"
+
+
+def shortage_rows(view: RunView) -> pd.DataFrame:
+    """Rows of physical shortage (or, for runs written before it existed, unserved demand)."""
+    rows = view.variable(SHORTAGE_VARIABLE)
+    return rows if not rows.empty else view.variable("unserved")
+
+
 def unserved_figure(view: RunView) -> Figure | None:
-    """Stacked monthly bars of unserved demand by region, one panel per scenario."""
+    """Stacked monthly bars of physical shortage by region: one row of panels per product
+    (tonnes of different products are never stacked together), one column per scenario."""
     view = indexed(view)
-    unserved = view.variable("unserved")
+    unserved = shortage_rows(view)
     if unserved.empty or float(unserved["value"].abs().sum()) <= 1e-9:
         return None
-    agg = unserved.groupby(["scenario", "region", "month"], as_index=False)["value"].sum()
-    in_agg = set(agg["scenario"].unique().tolist())
-    scenarios = [s for s in view.scenario_names if s in in_agg]
+    agg = unserved.groupby(["scenario", "mineral", "region", "month"], as_index=False)[
+        "value"
+    ].sum()
+    # only scenarios with some shortage get a column (plotly draws no axes for a panel
+    # without traces, so an all-zero column would lose the row titles); the section's text
+    # names the others
+    per_scenario = agg.groupby("scenario")["value"].sum()
+    scenarios = [s for s in view.scenario_names if float(per_scenario.get(s, 0.0)) > 1e-9]
+    per_product = agg.groupby("mineral")["value"].sum()
+    products = [p for p in view.products if float(per_product.get(p.mineral, 0.0)) > 1e-9]
     months = sorted(view.series["month"].unique().tolist())
     colors = region_colors(view.regions)
     layout, cells = subplot_grid(
-        1, len(scenarios), column_titles=scenarios, horizontal_spacing=0.025, shared_yaxes=True
-    )
+        len(products), len(scenarios), column_titles=scenarios, horizontal_spacing=0.025,
+        vertical_spacing=0.12 if len(products) > 1 else 0.0, shared_yaxes=True,
+    )  # fmt: skip
     shown: set[str] = set()
     positive = agg.groupby("region")["value"].sum()
     regions = [r for r in view.regions if float(positive.get(r, 0.0)) > 1e-9]
-    keys = zip(agg["scenario"].tolist(), agg["region"].tolist(), agg["month"].tolist(), strict=True)
+    keys = zip(
+        agg["scenario"].tolist(), agg["mineral"].tolist(), agg["region"].tolist(),
+        agg["month"].tolist(), strict=True,
+    )  # fmt: skip
     lookup = dict(zip(keys, agg["value"].tolist(), strict=True))
     dates = _month_dates(months)
     data: list[dict[str, Any]] = []
-    for c, scenario in enumerate(scenarios):
-        for region in regions:
-            values = np.array([lookup.get((scenario, region, m), 0.0) for m in months])
-            data.append(
-                {
-                    "hovertemplate": f"{region} · %{{y:,.0f}} t<extra></extra>",
-                    "legendgroup": region,
-                    "marker": {"color": colors[region], "line": {"width": 0}},
-                    "name": region,
-                    "showlegend": region not in shown,
-                    "x": list(dates),
-                    "y": typed_array(np.round(values, 1)),
-                    "type": "bar",
-                    "xaxis": cells[0][c].xref,
-                    "yaxis": cells[0][c].yref,
-                }
-            )
-            shown.add(region)
-    layout["yaxis"]["title"] = {"text": "t per month"}
+    for r, product in enumerate(products):
+        for c, scenario in enumerate(scenarios):
+            for region in regions:
+                values = np.array(
+                    [lookup.get((scenario, product.mineral, region, m), 0.0) for m in months]
+                )
+                if not values.any():
+                    continue
+                data.append(
+                    {
+                        "hovertemplate": f"{region} · %{{y:,.0f}} t<extra></extra>",
+                        "legendgroup": region,
+                        "marker": {"color": colors[region], "line": {"width": 0}},
+                        "name": region,
+                        "showlegend": region not in shown,
+                        "x": list(dates),
+                        "y": typed_array(np.round(values, 1)),
+                        "type": "bar",
+                        "xaxis": cells[r][c].xref,
+                        "yaxis": cells[r][c].yref,
+                    }
+                )
+                shown.add(region)
+        axis = cells[r][0].yref.replace("y", "yaxis", 1)
+        layout[axis]["title"] = {"text": product.label.replace(" · ", "<br>") + "<br>t per month"}
     _update_axes(layout, "x", **MONTH_AXIS)
-    totals = agg.groupby("scenario")["value"].sum()
-    for c, scenario in enumerate(scenarios):
-        if float(totals.get(scenario, 0.0)) <= 1e-9:
-            cell = cells[0][c]
-            layout["annotations"].append(
-                {
-                    "font": dict(TITLE_FONT),  # the titles' font, as update_annotations set it
-                    "showarrow": False,
-                    "text": "no unserved demand",
-                    "x": 0.5,
-                    "xref": f"{cell.xref} domain",
-                    "y": 0.5,
-                    "yref": f"{cell.yref} domain",
-                }
-            )
     layout.update(
         template=TEMPLATE, barmode="stack", bargap=0.15, hovermode="x unified",
-        margin={"l": 70, "r": 20},
+        margin={"l": 110, "r": 20},
     )  # fmt: skip
-    _legend_above(layout, 380, 84, 40)
+    _legend_above(layout, 130 + 200 * len(products), 84, 40)
     return {"data": data, "layout": layout}
 
 
-def sankey_links(view: RunView, scenario: str) -> pd.DataFrame:
-    """Links ``source, target, value_t, region`` of a scenario's Sankey, summed over months.
+def sankey_chains(view: RunView) -> list[list[str]]:
+    """Each market's products in chain order: the ``chains`` metric of ``critmin run``
+    (every scenario's, each chain once), else one chain of every product in stage order."""
+    known = {p.mineral for p in view.products}
+    found: dict[tuple[str, ...], None] = {}  # every scenario's chains, first seen first
+    for scenario in view.scenarios:
+        raw = scenario.metrics.get("chains")
+        if isinstance(raw, Mapping):
+            for products in raw.values():
+                chain = tuple(str(p) for p in products if str(p) in known)
+                if chain:
+                    found.setdefault(chain, None)
+    if found:
+        return [list(c) for c in found]
+    return [[p.mineral for p in view.products]] if view.products else []
 
-    A flow of a stage's product from A to B becomes ``"A · stage" -> "B · next stage"`` when
-    B produces the next stage of the (single) chain, else ``"A · stage" -> "B · use"``.
-    When the engine reports no domestic flow (``A->A``) for a product, the part of A's
-    production it did not export is drawn as a domestic link.
+
+def _sum_by(rows: pd.DataFrame, keys: list[str]) -> dict[tuple[str, ...], float]:
+    if rows.empty:
+        return {}
+    total = rows.groupby(keys)["value"].sum()
+    return {
+        tuple(map(str, k if isinstance(k, tuple) else (k,))): float(v)
+        for k, v in zip(total.index, total.tolist(), strict=True)
+    }
+
+
+def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = None) -> pd.DataFrame:
+    """Links ``source, target, value_t, region, source_col, target_col`` of one chain's
+    Sankey in ``scenario``, tonnes summed over the run's months.
+
+    The links follow the chain: the supply of product ``P`` at region ``B`` (``B``'s own
+    output it did not export, imports from each ``A``, stock releases) is split, in
+    proportion, between ``B``'s conversion input (a link to ``B · next product``) and its
+    consumption (a link to ``B · use``). So a link only runs from a stage to the next one or
+    to use, crossing regions where the product was traded, and the links into ``B · next``
+    from ``P`` add up to ``B``'s conversion input of ``P``, those into ``B · use`` to its
+    consumption (when supply covers them; stock purchases and other uses are not drawn).
+    Each link carries tonnes of its source product.
     """
-    flows = view.variable("flow")
-    flows = flows[flows["scenario"] == scenario]
-    if flows.empty:
-        return pd.DataFrame(columns=["source", "target", "value_t", "region"])
-    products = list(view.products)
-    single_chain = len({p.stage for p in products}) == len(products)
-    index = {(p.mineral, p.stage): i for i, p in enumerate(products)}
-    production = view.variable("production")
-    production = production[production["scenario"] == scenario]
-    made_t = production.groupby(["mineral", "stage", "region"])["value"].sum()
-    made = dict(zip(zip(*_levels(made_t, 3), strict=True), made_t.tolist(), strict=True))
-
-    def target(dest: str, k: int) -> str:
-        if single_chain and k + 1 < len(products):
-            nxt = products[k + 1]
-            if made.get((nxt.mineral, nxt.stage, dest), 0.0) > 1e-9:
-                return f"{dest} · {nxt.label}"
-        return f"{dest} · use"
-
-    totals = flows.groupby(["mineral", "stage", "region"], as_index=False)["value"].sum()
-    links: list[tuple[str, str, float, str]] = []
-    for mineral, stage, route, value in totals.itertuples(index=False):
-        src, dst = split_route(str(route))
-        k = index.get((str(mineral), str(stage)))
-        if k is None or float(value) <= 1e-9:
+    chain = list(chain) if chain is not None else (sankey_chains(view) or [[]])[0]
+    cols = ["source", "target", "value_t", "region", "source_col", "target_col"]
+    if not chain:
+        return pd.DataFrame(columns=cols)
+    label = {p.mineral: p.label for p in view.products}
+    series = view.series[view.series["scenario"] == scenario]
+    series = series[series["mineral"].isin(chain)]
+    by_var = {str(k): g for k, g in series.groupby("variable", observed=True)}
+    empty = series.iloc[0:0]
+    prod = _sum_by(by_var.get("production", empty), ["mineral", "region"])
+    cons = _sum_by(by_var.get("consumption", empty), ["mineral", "region"])
+    conv = _sum_by(by_var.get("conversion_input", empty), ["mineral", "region"])
+    release = _sum_by(by_var.get("stock_release", empty), ["mineral", "region"])
+    flows = _sum_by(by_var.get("flow", empty), ["mineral", "region"])
+    imports: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    exports: dict[tuple[str, str], float] = {}
+    for (product, route), value in flows.items():
+        src, dst = split_route(route)
+        if value <= 1e-9 or src == dst:
             continue
-        links.append((f"{src} · {products[k].label}", target(dst, k), float(value), src))
-    routes = set(totals["region"].tolist())
-    # the routes of each (product, exporter): every route "A->B" starts with "A->"
-    exports: dict[tuple[str, str, str], list[float]] = {}
-    for mineral, stage, raw_route, value in totals.itertuples(index=False):
-        route = str(raw_route)
-        at = route.find("->")
-        while at >= 0:
-            exports.setdefault((str(mineral), str(stage), route[:at]), []).append(float(value))
-            at = route.find("->", at + 1)
-    for (mineral, stage, region), value in made.items():
-        k = index.get((mineral, stage))
-        if k is None or f"{region}->{region}" in routes:
-            continue
-        # summed as pandas sums a filtered column (numpy's pairwise sum, rows in order)
-        exported = np.sum(np.asarray(exports.get((mineral, stage, region), []), dtype=float))
-        domestic = float(value) - float(exported)
-        if domestic > 1e-6 * max(1.0, float(value)):
-            links.append((f"{region} · {products[k].label}", target(region, k), domestic, region))
-    out = pd.DataFrame(links, columns=["source", "target", "value_t", "region"])
-    summed: pd.DataFrame = out.groupby(["source", "target", "region"], as_index=False).agg(
-        value_t=("value_t", "sum")
-    )
-    return summed
+        imports.setdefault((product, dst), []).append((src, value))
+        exports[(product, src)] = exports.get((product, src), 0.0) + value
+    regions = sorted({r for _, r in prod} | {r for _, r in cons} | {r for _, r in conv}
+                     | {d for _, d in imports} | {r for _, r in release})  # fmt: skip
+    use_col = len(chain)
+    links: list[tuple[str, str, float, str, int, int]] = []
+    for k, product in enumerate(chain):
+        nxt = chain[k + 1] if k + 1 < len(chain) else None
+        for region in regions:
+            to_next = conv.get((product, region), 0.0) if nxt is not None else 0.0
+            to_use = cons.get((product, region), 0.0)
+            if to_next + to_use <= 1e-9:
+                continue
+            kept = max(prod.get((product, region), 0.0) - exports.get((product, region), 0.0), 0.0)
+            sources = [(f"{region} · {label.get(product, product)}", kept, region)]
+            sources += [
+                (f"{a} · {label.get(product, product)}", v, a)
+                for a, v in imports.get((product, region), [])
+            ]
+            if release.get((product, region), 0.0) > 1e-9:
+                sources.append((f"{region} · stockpile", release[(product, region)], region))
+            supply = sum(v for _, v, _ in sources)
+            if supply <= 1e-9:
+                continue
+            uses = max(supply, to_next + to_use)  # the rest (stock purchases) is not drawn
+            for node, value, origin in sources:
+                if value <= 1e-9:
+                    continue
+                if to_next > 0 and nxt is not None:
+                    links.append((node, f"{region} · {label.get(nxt, nxt)}",
+                                  value * to_next / uses, origin, k, k + 1))  # fmt: skip
+                if to_use > 0:
+                    links.append((node, f"{region} · use", value * to_use / uses, origin, k,
+                                  use_col))  # fmt: skip
+    out = pd.DataFrame(links, columns=cols)
+    return out.groupby(["source", "target", "region", "source_col", "target_col"],
+                       as_index=False).agg(value_t=("value_t", "sum"))[cols]  # fmt: skip
 
 
-def sankey_figure(view: RunView, scenario: str) -> Figure | None:
-    """Sankey of a scenario's flows by stage and country (t, summed over the run's months)."""
-    links = sankey_links(view, scenario)
+def sankey_figure(
+    view: RunView, scenario: str, chain: Sequence[str] | None = None
+) -> Figure | None:
+    """Sankey of one chain's flows in ``scenario``: columns in chain order (mine, refining,
+    metal, component, use), node colour = region, tonnes summed over the run's months."""
+    chain = list(chain) if chain is not None else (sankey_chains(view) or [[]])[0]
+    links = sankey_links(view, scenario, chain)
     if links.empty:
         return None
     colors = region_colors(view.regions)
-    stage_rank = {p.label: i for i, p in enumerate(view.products)}
     region_rank = {r: i for i, r in enumerate(view.regions)}
-
-    def node_key(label: str) -> tuple[int, int, str]:
-        region, _, stage = label.partition(" · ")
-        return (stage_rank.get(stage, len(stage_rank)), region_rank.get(region, 99), label)
-
-    labels = sorted(set(links["source"]) | set(links["target"]), key=node_key)
-    position = {label: i for i, label in enumerate(labels)}
-    node_colors = [colors.get(label.partition(" · ")[0], "#9ca3af") for label in labels]
+    col_of: dict[str, int] = {}
+    for s_, t_, sc, tc in links[["source", "target", "source_col", "target_col"]].itertuples(
+        index=False
+    ):
+        col_of[str(s_)] = int(sc)
+        col_of[str(t_)] = int(tc)
+    labels = sorted(col_of, key=lambda n: (col_of[n], region_rank.get(n.split(" · ")[0], 99), n))
+    position = {lab: i for i, lab in enumerate(labels)}
+    n_cols = max(col_of.values()) + 1
+    per_col: dict[int, list[str]] = {}
+    for lab in labels:
+        per_col.setdefault(col_of[lab], []).append(lab)
+    xs, ys = [], []
+    for lab in labels:
+        c = col_of[lab]
+        members = per_col[c]
+        # explicit columns keep every stage in its place (plotly would otherwise push a node
+        # as far right as its longest path); rows spread the regions of a column
+        xs.append(0.001 + 0.998 * c / max(1, n_cols - 1))
+        ys.append(0.001 + 0.998 * (members.index(lab) + 0.5) / len(members))
+    node_colors = [colors.get(lab.split(" · ")[0], "#9ca3af") for lab in labels]
     link_colors = [_rgba(colors.get(r, "#9ca3af"), 0.38) for r in links["region"]]
     sankey = {
         "arrangement": "snap",
@@ -625,52 +704,64 @@ def sankey_figure(view: RunView, scenario: str) -> Figure | None:
             "color": node_colors,
             "label": labels,
             "line": {"color": "#ffffff", "width": 0.5},
-            "pad": 10,
+            "pad": 8,
             "thickness": 14,
+            "x": xs,
+            "y": ys,
         },
         "valueformat": ",.0f",
         "valuesuffix": " t",
         "type": "sankey",
     }
+    label = {p.mineral: p.label for p in view.products}
+    columns = [label.get(p, p) for p in chain] + ["use"]
+    annotations = []
+    for i, name in enumerate(columns[:n_cols]):
+        x = i / max(1, n_cols - 1)
+        annotations.append(
+            {
+                "font": {"size": 12, "color": "#374151"},
+                "showarrow": False,
+                "text": f"<b>{name}</b>",
+                "x": x,
+                "xanchor": "left" if i == 0 else "right" if i == n_cols - 1 else "center",
+                "xref": "paper",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "yref": "paper",
+            }
+        )
     layout: dict[str, Any] = {
         "template": TEMPLATE,
-        "height": max(480, 26 * len(labels) // 2 + 200),
+        "height": max(360, 22 * max(len(m) for m in per_col.values()) + 120),
         "margin": {"l": 10, "r": 10, "t": 34, "b": 10},
         "font": {"size": 11},
+        "annotations": annotations,
     }
-    columns = [p.label for p in view.products if any(n.endswith(f" · {p.label}") for n in labels)]
-    if len({p.stage for p in view.products}) == len(view.products) and columns:
-        columns.append("use")
-        annotations = []
-        for i, name in enumerate(columns):
-            x = i / max(1, len(columns) - 1)
-            annotations.append(
-                {
-                    "font": {"size": 12, "color": "#374151"},
-                    "showarrow": False,
-                    "text": f"<b>{name}</b>",
-                    "x": x,
-                    "xanchor": "left" if i == 0 else "right" if x == 1 else "center",
-                    "xref": "paper",
-                    "y": 1.0,
-                    "yanchor": "bottom",
-                    "yref": "paper",
-                }
-            )
-        layout["annotations"] = annotations
     return {"data": [sankey], "layout": layout}
 
 
 def extra_figure(view: RunView, variable: str) -> Figure | None:
     """Lines of an extra variable per region, one panel per scenario that reports it.
 
-    Rows of the same region (several products) are summed for tonnes and USD and
-    averaged for other units (days, shares, prices).
+    Rows of the same region and several products are summed for USD; for tonnes, days and
+    other units each product keeps its own line (tonnes of an oxide and of magnets are
+    never added).
     """
-    if view.variable(variable).empty:
+    rows = view.variable(variable)
+    if rows.empty:
         return None
     unit = variable_unit(view, variable)
-    agg = extra_aggregate(view, variable, by_region=True)
+    products = rows["mineral"].to_numpy()
+    if (products[1:] != products[:1]).any() and fmt.quantity_of_unit(
+        unit
+    ) is not fmt.Quantity.MONEY:
+        # tonnes (or days) of different products are never added: one line per region and
+        # product ("USA · ndfeb_magnet"); money of several products adds up
+        keyed = rows.assign(region=rows["region"] + " · " + rows["mineral"])
+        agg = keyed.groupby(["scenario", "region", "month"])["value"].sum().sort_index()
+    else:
+        agg = extra_aggregate(view, variable, by_region=True)
     # agg is sorted by its keys, so each group's months are in order
     scenario_of, region_of, month_of = _levels(agg, 3)
     groups = _group_positions([scenario_of, region_of])
@@ -692,7 +783,7 @@ def extra_figure(view: RunView, variable: str) -> Figure | None:
         regions = [region for sc, region in groups if sc == scenario]
         for region in _ordered(regions, view.regions):
             pos = groups[(scenario, region)]
-            color = colors.get(region, "#6b7280")
+            color = colors.get(region.split(" · ")[0], "#6b7280")
             data.append(
                 {
                     "hovertemplate": f"{region} · %{{y:,.2f}} {axis_unit}<extra></extra>",
@@ -718,4 +809,6 @@ def extra_figure(view: RunView, variable: str) -> Figure | None:
 
 def _ordered(names: Sequence[str], regions: Sequence[str]) -> list[str]:
     rank = {r: i for i, r in enumerate(regions)}
-    return sorted((str(n) for n in names), key=lambda r: (rank.get(r, len(rank)), r))
+    return sorted(
+        (str(n) for n in names), key=lambda r: (rank.get(r.split(" · ")[0], len(rank)), r)
+    )

@@ -80,11 +80,20 @@ def _finite(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+_MINUS_ZERO = re.compile(r"^(\$?)-(\$?0(?:[.,]0*)?)(?![.,]?[0-9])")
+
+
+def _no_minus_zero(text: str) -> str:
+    """``"-0"``, ``"-$0"``, ``"-0.00 t"`` -> without the sign: a value that rounds to zero
+    is zero, whichever side of it the float fell (``-0.0`` from a solver's dual)."""
+    return _MINUS_ZERO.sub(r"\1\2", text)
+
+
 def _grouped(number: float, decimals: int) -> str:
     return f"{number:,.{decimals}f}"
 
 
-def money(value: object) -> str:
+def _money_raw(value: object) -> str:
     """USD with a B/M/k suffix: ``money(1.234e9) == "$1.23B"``, ``money(-4500) == "-$4.5k"``."""
     number = _finite(value)
     if number is None:
@@ -99,7 +108,12 @@ def money(value: object) -> str:
     return f"{sign}${size:,.0f}"
 
 
-def tonnes(value: object) -> str:
+def money(value: object) -> str:
+    """USD with a B/M/k suffix: ``money(1.234e9) == "$1.23B"``, ``money(-4500) == "-$4.5k"``."""
+    return _no_minus_zero(_money_raw(value))
+
+
+def _tonnes_raw(value: object) -> str:
     """Tonnes: ``"1,234 t"`` below 10 kt, ``"12.3 kt"`` below 1 Mt, else ``"1.23 Mt"``."""
     number = _finite(value)
     if number is None:
@@ -114,6 +128,11 @@ def tonnes(value: object) -> str:
     return f"{number:.2f} t"
 
 
+def tonnes(value: object) -> str:
+    """Tonnes: ``"1,234 t"`` below 10 kt, ``"12.3 kt"`` below 1 Mt, else ``"1.23 Mt"``."""
+    return _no_minus_zero(_tonnes_raw(value))
+
+
 def price_unit(typical_usd_per_t: float) -> str:
     """``"USD/kg"`` for high-value products, ``"USD/t"`` otherwise (see module doc)."""
     return "USD/kg" if abs(typical_usd_per_t) >= KG_THRESHOLD_USD_PER_T else "USD/t"
@@ -124,7 +143,7 @@ def price_factor(unit: str) -> float:
     return 1e-3 if unit == "USD/kg" else 1.0
 
 
-def price(value: object, unit: str | None = None) -> str:
+def _price_raw(value: object, unit: str | None = None) -> str:
     """A USD/t price in its display unit: ``price(110000) == "$110.00/kg"``."""
     number = _finite(value)
     if number is None:
@@ -135,7 +154,12 @@ def price(value: object, unit: str | None = None) -> str:
     return f"${number:,.0f}/t"
 
 
-def days(value: object) -> str:
+def price(value: object, unit: str | None = None) -> str:
+    """A USD/t price in its display unit: ``price(110000) == "$110.00/kg"``."""
+    return _no_minus_zero(_price_raw(value, unit))
+
+
+def _days_raw(value: object) -> str:
     """Days of cover: ``"183 days"``."""
     number = _finite(value)
     if number is None:
@@ -143,13 +167,23 @@ def days(value: object) -> str:
     return f"{number:,.0f} days" if abs(number) >= 10 else f"{number:.1f} days"
 
 
-def share(value: object) -> str:
+def days(value: object) -> str:
+    """Days of cover: ``"183 days"``."""
+    return _no_minus_zero(_days_raw(value))
+
+
+def _share_raw(value: object) -> str:
     """A 0..1 fraction as a percentage: ``share(0.153) == "15.3%"``."""
     number = _finite(value)
     return DASH if number is None else f"{number * 100:.1f}%"
 
 
-def number(value: object) -> str:
+def share(value: object) -> str:
+    """A 0..1 fraction as a percentage: ``share(0.153) == "15.3%"``."""
+    return _no_minus_zero(_share_raw(value))
+
+
+def _number_raw(value: object) -> str:
     """A plain number with sensible precision."""
     num = _finite(value)
     if num is None:
@@ -157,6 +191,11 @@ def number(value: object) -> str:
     if num == int(num) and abs(num) < 1e15:
         return _grouped(num, 0)
     return f"{num:,.2f}" if abs(num) >= 1 else f"{num:.3g}"
+
+
+def number(value: object) -> str:
+    """A plain number with sensible precision."""
+    return _no_minus_zero(_number_raw(value))
 
 
 def by_quantity(value: object, quantity: Quantity, price_display_unit: str | None = None) -> str:

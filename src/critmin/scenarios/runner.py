@@ -21,6 +21,7 @@ from critmin import __version__
 from critmin.errors import UnknownNameError
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
+from critmin.market.metrics import compare_physical
 from critmin.market.probe import Probe
 from critmin.market.results import (
     HeadlineMetrics,
@@ -126,9 +127,16 @@ def run_scenario(
             what = shock.model_dump(
                 exclude={"source", "estimate", "start", "end"}, exclude_none=True
             )
+            # "export_ban shock: exporter CHN, product ndpr_oxide/ndpr_metal" rather than a
+            # Python dict repr in the report's assumptions table
+            kind = what.pop("kind", "shock")
+            details = ", ".join(
+                f"{k} {'/'.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in what.items()
+            )
             assumptions.append(
                 {
-                    "item": f"{sc.name}: shock {what}",
+                    "item": f"{sc.name}: {kind} shock ({details})",
                     "value": f"{shock.start or 'start'}..{shock.end or 'end'}",
                     "unit": "months",
                     "source": shock.source or "",
@@ -180,13 +188,14 @@ def run_study(
     loaded: Sequence[LoadedScenario],
     on_month: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
+    baseline: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run every scenario; returns (tidy series of all scenarios, summary dict).
 
-    The untyped form of :func:`execute` (default baseline). ``timings``, when given,
-    receives the seconds spent per phase (:data:`TIMED_PHASES`).
+    The untyped form of :func:`execute`; ``baseline`` None picks as :data:`AUTO` does.
+    ``timings``, when given, receives the seconds spent per phase (:data:`TIMED_PHASES`).
     """
-    result = execute(loaded, on_month, timings)
+    result = execute(loaded, on_month, timings, AUTO if baseline is None else baseline)
     return result.series, result.summary
 
 
@@ -196,7 +205,9 @@ AUTO = "auto"
 
 def _pick_baseline(names: list[str], baseline: str | None) -> str | None:
     if baseline == AUTO:
-        return BASELINE_SCENARIO if BASELINE_SCENARIO in names and len(set(names)) > 1 else None
+        if len(set(names)) < 2:
+            return None  # nothing to compare
+        return BASELINE_SCENARIO if BASELINE_SCENARIO in names else names[0]
     if baseline is not None and baseline not in names:
         raise UnknownNameError("baseline scenario", baseline, names)
     return baseline
@@ -209,7 +220,8 @@ def execute(
     baseline: str | None = AUTO,
 ) -> StudyResult:
     """Run every scenario and compare them with ``baseline`` (a scenario name of the study;
-    :data:`AUTO`: ``baseline_free_trade`` when present; None: no comparison)."""
+    :data:`AUTO`: ``baseline_free_trade`` when present, else the first scenario, when the
+    study has two or more; None: no comparison)."""
     names = [ls.scenario.name for ls in loaded]
     base = _pick_baseline(names, baseline)
     clock = time.perf_counter
@@ -226,8 +238,13 @@ def execute(
         # the managed-market figures join each scenario's metrics, so the report compares them
         figures = compare_to_baseline(series, base)
         _add(timings, "comparison", clock() - t2)
+        base_metrics = next(e["metrics"] for e in summary["scenarios"] if e["name"] == base)
+        physical = {
+            e["name"]: compare_physical(base_metrics, e["metrics"]) for e in summary["scenarios"]
+        }
         for entry in summary["scenarios"]:
             entry["metrics"].update(figures.get(entry["name"], {}))
+            entry["metrics"].update(physical[entry["name"]])
         summary["baseline_scenario"] = base
     outcomes = tuple(
         ScenarioOutcome(

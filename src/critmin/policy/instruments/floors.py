@@ -7,7 +7,8 @@ price; ``reference_months: N`` makes it the trailing average of the last N month
 (the current one included), as in contracts settled on a monthly or quarterly index.
 
 **(a) Top-up floor** (``kind: topup_floor``; the DoD-MP Materials NdPr oxide floor of $110/kg,
-seed 000). The payer tops the covered producers' price up to the floor on what they sell::
+MP Materials/DoD release, 2025-07-10). The payer tops the covered producers' price up to
+the floor on what they sell::
 
     floor_payment = max(floor - reference, 0) x covered output
 
