@@ -6,6 +6,7 @@ from critmin.cli import (  # noqa: F401
     exposure,
     risk,
     run,
+    serve,
     stockpile,
     trace,
 )

@@ -1,0 +1,58 @@
+"""Request plumbing: the engine, the caller, the audit helper."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from critmin.api.auth import Principal, authenticate
+from critmin.store import audit as audit_log
+
+_bearer = HTTPBearer(
+    auto_error=False, description="an access token from POST /v1/users/{id}/tokens"
+)
+
+
+def get_engine(request: Request) -> sa.Engine:
+    engine: sa.Engine = request.app.state.engine
+    return engine
+
+
+def _principal(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    token = creds.credentials if creds is not None else request.cookies.get("critmin_token")
+    with get_engine(request).connect() as conn:
+        return authenticate(conn, token)
+
+
+Caller = Annotated[Principal, Depends(_principal)]
+Engine = Annotated[sa.Engine, Depends(get_engine)]
+
+
+def record(
+    conn: sa.Connection,
+    who: Principal,
+    action: str,
+    entity: str,
+    entity_id: object,
+    *,
+    member_id: str | None = None,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    """One audit row for a change made in ``conn``'s transaction."""
+    audit_log.append(
+        conn,
+        actor=f"user:{who.user_id}:{who.name}",
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        member_id=member_id,
+        before=before,
+        after=after,
+    )

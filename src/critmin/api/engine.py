@@ -1,0 +1,417 @@
+"""The one place where the service calls critmin's domain code.
+
+The service computes with the same code as the CLI, never a copy: the FORGE levy with
+:class:`critmin.policy.instruments.forge_levy.ForgeLevy` and the baseline's dated parameters,
+settlement with :func:`critmin.contracts.settle`, the stockpile ledger with
+:class:`critmin.stockpile.ledger.Ledger`, origin with :func:`critmin.trace.epcis.from_epcis`
+and :meth:`SupplyNetwork.origin`. Everything here takes and returns plain data (dicts,
+floats) so the HTTP layer never touches a domain type; when the public Python API
+(``critmin.__init__``) lands, only this module changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from critmin import __version__
+from critmin.errors import InputError
+
+KG_PER_T = 1000.0
+LEVY_BLOC = "forge"
+
+
+# --------------------------------------------------------------------------- FORGE levy
+
+
+def forge_members(on: dt.date) -> list[str]:
+    """ISO3 codes of the FORGE members on ``on`` (the catalog's dated bloc)."""
+    from critmin.catalog import blocs
+
+    return sorted(blocs.members(LEVY_BLOC, on=on.isoformat()))
+
+
+def parameter_in_force(name: str, month: str) -> dict[str, Any] | None:
+    """A baseline parameter's dated value in force in ``month`` with its reference."""
+    from critmin.policy.instruments._common import parameter_set
+    from critmin.policy.parameters import month_end
+
+    params = parameter_set(None, "service")
+    if name not in params:
+        return None
+    p = params[name]
+    entry = p.entry_at(month_end(month))
+    if entry is None:
+        return None
+    return {
+        "name": name,
+        "value": entry.value,
+        "unit": p.unit,
+        "in_force_from": entry.start.isoformat(),
+        "reference": entry.reference,
+        "estimate": entry.estimate,
+    }
+
+
+def assess_levy(
+    *,
+    product: str,
+    quantity_t: float,
+    customs_value_usd: float,
+    declared_on: dt.date,
+    origin_shares: Mapping[str, float],
+    published: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The FORGE levy on one import declaration, with every step.
+
+    The instrument's own rule (see :mod:`critmin.policy.instruments.forge_levy`), per tonne::
+
+        levy_usd_per_t = min(max(reference - landed, 0), bound)
+        landed = customs value / quantity;  bound = ad-valorem share x landed
+
+    applied to the share of the goods whose origin is outside FORGE in the declaration's
+    month (members trade duty-free). ``reference`` is the registry's published reference
+    price (``published``: its latest version as of the assessment) when there is one, else
+    the baseline parameter ``forge.reference_price.<product>``; parameters and membership
+    are resolved as the instrument resolves them in a market run: the value in force on the
+    last day of the month.
+    """
+    from critmin.policy.instruments.forge_levy import (
+        ForgeLevySpec,
+        member_regions,
+        variable_levy,
+    )
+    from critmin.policy.parameters import month_end, parse_month
+
+    if quantity_t <= 0:
+        raise InputError("quantity_t must be > 0", where="field 'quantity_t'")
+    month = parse_month(declared_on)
+    steps: list[dict[str, Any]] = []
+    explicit = {product: float(published["price_usd_per_t"])} if published else {}
+    levy = ForgeLevySpec(bloc=LEVY_BLOC, reference_prices_usd_per_t=explicit).build()
+    active = levy.active(month)
+    in_force = parameter_in_force(f"{LEVY_BLOC}.in_force", month)
+    steps.append(
+        {
+            "step": "instrument_in_force",
+            "value": active,
+            "rule": f"{LEVY_BLOC}.in_force on {month_end(month).isoformat()}",
+            "parameter": in_force,
+        }
+    )
+    reference = levy.reference(product, month) if active else None
+    if published:
+        ref_source: dict[str, Any] = {
+            "source": "published reference price",
+            "price_id": published["id"],
+            "version": published["version"],
+            "status": published["status"],
+            "month": published["month"],
+        }
+    else:
+        ref_source = {
+            "source": "baseline parameter",
+            "parameter": parameter_in_force(f"{LEVY_BLOC}.reference_price.{product}", month),
+        }
+    steps.append({"step": "reference_price", "value": reference, "unit": "usd_per_t", **ref_source})
+    landed = customs_value_usd / quantity_t
+    steps.append(
+        {
+            "step": "landed_price",
+            "value": landed,
+            "unit": "usd_per_t",
+            "rule": "customs_value_usd / quantity_t",
+        }
+    )
+    per_t = 0.0
+    if reference is not None:
+        bound = levy.bound(product, month, landed)
+        steps.append(
+            {
+                "step": "bound",
+                "value": bound,
+                "unit": "usd_per_t",
+                "rule": "ad-valorem share x landed price",
+                "parameter": parameter_in_force(f"{LEVY_BLOC}.levy_bound.ad_valorem_share", month),
+            }
+        )
+        per_t = variable_levy(reference, landed, bound)
+        steps.append(
+            {
+                "step": "levy_rate",
+                "value": per_t,
+                "unit": "usd_per_t",
+                "rule": "min(max(reference - landed, 0), bound)",
+            }
+        )
+    inside = member_regions(LEVY_BLOC, list(origin_shares), month) if active else frozenset()
+    total = 0.0
+    by_origin = []
+    for country, share in sorted(origin_shares.items()):
+        member = country in inside
+        amount = 0.0 if member else per_t * quantity_t * share
+        total += amount
+        by_origin.append(
+            {
+                "country_iso3": country,
+                "share": share,
+                "forge_member": member,
+                "quantity_t": quantity_t * share,
+                "levy_usd": amount,
+            }
+        )
+    steps.append(
+        {
+            "step": "origin",
+            "value": by_origin,
+            "rule": "members trade duty-free; levy_usd = levy_rate x quantity_t x share "
+            "for each non-member origin",
+        }
+    )
+    steps.append({"step": "levy", "value": total, "unit": "usd"})
+    return {
+        "month": month,
+        "levy_usd": total,
+        "levy_usd_per_t": per_t,
+        "steps": steps,
+        "critmin_version": __version__,
+    }
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+def validate_contract(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a contract's fields as the contract file format; return them normalised."""
+    from pydantic import ValidationError
+
+    from critmin.contracts.spec import OfftakeContract
+
+    try:
+        contract = OfftakeContract.model_validate(dict(fields))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "contract"
+        raise InputError(err["msg"], where=f"field {loc!r}") from None
+    return contract.model_dump(mode="json", exclude_none=True)
+
+
+def settle_statement(
+    fields: Mapping[str, Any],
+    prices_usd_per_kg: Mapping[str, float],
+    first: str | None,
+    through: str | None,
+) -> dict[str, Any]:
+    """The settlement statement (as ``critmin contract settle --json`` prints it)."""
+    from critmin.contracts import settle
+    from critmin.contracts.prices import PriceSeries
+    from critmin.contracts.spec import OfftakeContract
+
+    contract = OfftakeContract.model_validate(dict(fields))
+    series = PriceSeries.from_mapping(prices_usd_per_kg, origin="registry reference prices")
+    statement = settle(contract, series, first, through)
+    statement.check_balance()
+    return statement.to_dict()
+
+
+# --------------------------------------------------------------------------- stockpile
+
+
+def ledger_from_rows(rows: Iterable[Mapping[str, Any]]) -> Any:
+    """Rebuild a :class:`~critmin.stockpile.ledger.Ledger` from stored entries, in order."""
+    from critmin.stockpile.ledger import EntryKind, Ledger
+
+    ledger = Ledger()
+    for r in rows:
+        ledger.append(
+            month=r["month"],
+            holder=r["holder"],
+            account=r["account"],
+            kind=EntryKind(r["kind"]),
+            qty_kg=r["qty_kg"],
+            cash_cents=r["cash_cents"],
+            cost_cents=r["cost_cents"],
+            debt_cents=r["debt_cents"],
+            counterparty=r["counterparty"],
+            reason=r["reason"],
+            price_usd_per_t=r["price_usd_per_t"],
+            corrects=r["corrects"],
+        )
+    return ledger
+
+
+def fifo_basis_cents(ledger: Any, account: str, qty_kg: int) -> int:
+    """Cost basis (cents) of releasing ``qty_kg`` of ``account``, FIFO over the ledger."""
+    from critmin.stockpile.ledger import EntryKind, LedgerError, Lots
+
+    lots = Lots()
+    for e in ledger:
+        if e.account != account:
+            continue
+        if e.kind in (EntryKind.PURCHASE, EntryKind.OPENING_STOCK):
+            lots.add(e.qty_kg, e.cost_cents)
+        elif e.kind is EntryKind.RELEASE_SALE:
+            lots.take(-e.qty_kg)
+    try:
+        return int(lots.take(qty_kg))
+    except LedgerError as exc:
+        raise InputError(str(exc), where="field 'qty_t'") from None
+
+
+def book_entry(rows: Sequence[Mapping[str, Any]], movement: Mapping[str, Any]) -> dict[str, Any]:
+    """Append one movement to the holder's ledger and check the balance.
+
+    ``movement``: ``kind`` (fund_in, purchase, release, draw), ``month``, ``account``
+    (mineral), ``qty_t``, ``price_usd_per_t``, ``amount_usd``, ``counterparty``, ``reason``.
+    Returns the new entry's fields; raises :class:`InputError` when the ledger would not
+    balance (a release without stock, negative cash), and nothing is booked.
+    """
+    from critmin.stockpile.ledger import (
+        CASH_ACCOUNT,
+        EntryKind,
+        LedgerError,
+        t_to_kg,
+        usd_to_cents,
+    )
+    from critmin.stockpile.state import value_cents
+
+    holder = rows[0]["holder"] if rows else movement["holder"]
+    ledger = ledger_from_rows(rows)
+    kind = movement["kind"]
+    month = movement["month"]
+    common = {"month": month, "holder": holder, "counterparty": movement.get("counterparty", "")}
+    reason = movement.get("reason") or kind
+    try:
+        if kind == "fund_in":
+            entry = ledger.append(
+                **common,
+                account=CASH_ACCOUNT,
+                kind=EntryKind.FUND_IN,
+                cash_cents=usd_to_cents(movement["amount_usd"]),
+                reason=reason,
+            )
+        elif kind == "purchase":
+            kg = t_to_kg(movement["qty_t"])
+            cost = value_cents(kg, movement["price_usd_per_t"])
+            entry = ledger.append(
+                **common,
+                account=movement["account"],
+                kind=EntryKind.PURCHASE,
+                qty_kg=kg,
+                cash_cents=-cost,
+                cost_cents=cost,
+                reason=reason,
+                price_usd_per_t=movement["price_usd_per_t"],
+            )
+        elif kind in ("release", "draw"):
+            kg = t_to_kg(movement["qty_t"])
+            basis = fifo_basis_cents(ledger, movement["account"], kg)
+            proceeds = value_cents(kg, movement["price_usd_per_t"])
+            entry = ledger.append(
+                **common,
+                account=movement["account"],
+                kind=EntryKind.RELEASE_SALE,
+                qty_kg=-kg,
+                cash_cents=proceeds,
+                cost_cents=-basis,
+                reason=reason,
+                price_usd_per_t=movement["price_usd_per_t"],
+            )
+        else:
+            raise InputError(
+                f"unknown movement kind {kind!r}; expected fund_in, purchase, release or draw",
+                where="field 'kind'",
+            )
+    except LedgerError as exc:
+        raise InputError(str(exc), where="field 'month'") from None
+    report = ledger.check_balance()
+    if not report.ok:
+        raise InputError("; ".join(report.problems), where="ledger balance")
+    out = {
+        k: getattr(entry, k)
+        for k in (
+            "seq",
+            "month",
+            "holder",
+            "account",
+            "qty_kg",
+            "cash_cents",
+            "cost_cents",
+            "debt_cents",
+            "counterparty",
+            "reason",
+            "price_usd_per_t",
+            "corrects",
+        )
+    }
+    out["kind"] = entry.kind.value
+    return out
+
+
+def ledger_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Balance check of the holder's ledger (``Ledger.check_balance``) as JSON."""
+    if not rows:
+        return {"ok": True, "entries": 0, "inventory_t": {}, "cash_usd": 0.0}
+    report = ledger_from_rows(rows).check_balance()
+    return {
+        "ok": report.ok,
+        "problems": list(report.problems),
+        "entries": len(rows),
+        "inventory_t": {k: v / KG_PER_T for k, v in sorted(report.inventory_kg.items())},
+        **report.summary(),
+    }
+
+
+# --------------------------------------------------------------------------- traceability
+
+
+def read_network(document: Mapping[str, Any], source: str) -> Any:
+    """Parse an EPCIS 2.0 JSON-LD document with critmin's trace import."""
+    from critmin.trace.epcis import from_epcis
+
+    return from_epcis(dict(document), source=source)
+
+
+def network_lots(document: Mapping[str, Any], source: str) -> list[dict[str, Any]]:
+    """The lots an EPCIS document registers: id, product, quantity in t."""
+    net = read_network(document, source)
+    return [
+        {"id": lot.id, "product": lot.product or None, "quantity_t": lot.qty_t} for lot in net.lots
+    ]
+
+
+def lot_origin(document: Mapping[str, Any], lot_id: str, source: str) -> dict[str, Any]:
+    """Origin of one lot as ``critmin trace origin --json --lot`` reports it."""
+    import math
+
+    net = read_network(document, source)
+    res = net.origin()
+    df = res.table([lot_id])
+    shares = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in df.to_dict(orient="records")
+    ]
+    facs = res.upstream_facilities(lot_id).to_dict(orient="records")
+    return {
+        "lot": lot_id,
+        "value_basis_missing_for": res.value_missing,
+        "shares": shares,
+        "upstream_facilities": facs,
+    }
+
+
+def origin_shares_at_stage(origin: Mapping[str, Any], stage: str) -> dict[str, float]:
+    """Country -> mass share of a lot at ``stage`` (normalised to the covered share)."""
+    acc: dict[str, float] = defaultdict(float)
+    for row in origin["shares"]:
+        if row["stage"] == stage:
+            acc[row["country_iso3"]] += float(row["share_mass"])
+    total = sum(acc.values())
+    if total <= 0:
+        raise InputError(
+            f"lot {origin['lot']!r} has no traced origin at stage {stage!r}",
+            where="field 'lot_id'",
+        )
+    return {c: s / total for c, s in sorted(acc.items())}

@@ -1,0 +1,104 @@
+"""CLI group ``serve``: run the registry service, check its audit trail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from critmin.cli import app
+from critmin.errors import InputError
+
+serve_app = typer.Typer(
+    help="The registry service (HTTP API + dashboard) on SQLite or PostgreSQL.",
+    invoke_without_command=True,
+)
+app.add_typer(serve_app, name="serve")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL (default: sqlite file critmin-registry.sqlite3 in the working "
+        "folder; e.g. postgresql+psycopg://user@host/db)",
+    ),
+]
+
+
+def _url(db: str | None) -> str:
+    from critmin.store import sqlite_url_for
+
+    if db is None:
+        return sqlite_url_for(Path.cwd())
+    if not db.startswith(("sqlite", "postgresql")):
+        raise InputError(
+            f"expected a sqlite:/// or postgresql+psycopg:// URL, got {db!r}", where="--db"
+        )
+    return db
+
+
+def _open(db: str | None) -> object:
+    import sqlalchemy as sa
+
+    from critmin.store import open_store
+
+    url = _url(db)
+    try:
+        return open_store(url)
+    except sa.exc.OperationalError as exc:
+        raise InputError(f"cannot open the database: {exc.orig}", where="--db") from None
+
+
+@serve_app.callback()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8714,
+    db: DbOption = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="seed the demonstration registry (once) and print tokens")
+    ] = False,
+) -> None:
+    """Start the service (creates and migrates the database on first start)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import sqlalchemy as sa
+    import uvicorn
+
+    from critmin.api.app import create_app
+    from critmin.api.demo import seed_demo
+
+    engine = _open(db)
+    assert isinstance(engine, sa.Engine)
+    if demo:
+        try:
+            tokens = seed_demo(engine)
+        except RuntimeError as exc:
+            raise InputError(str(exc), where="--demo") from None
+        typer.echo(f"demonstration registry seeded; operator token: {tokens['operator']}")
+        for name, token in tokens.items():
+            if name != "operator":
+                typer.echo(f"  {name}: {token}")
+    typer.echo(f"critmin registry on http://{host}:{port}/ (API /v1, docs /docs, dashboard /)")
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+
+
+@serve_app.command("verify-audit")
+def verify_audit(db: DbOption = None) -> None:
+    """Recompute the audit trail's hash chain; exit 1 when a row was altered or removed."""
+    import sqlalchemy as sa
+
+    from critmin.store.audit import verify_chain
+
+    engine = _open(db)
+    assert isinstance(engine, sa.Engine)
+    with engine.connect() as conn:
+        rep = verify_chain(conn)
+    for p in rep.problems:
+        typer.echo(p)
+    typer.echo(
+        f"{rep.rows} audit rows, head sha256 {rep.head_sha256}: {'ok' if rep.ok else 'TAMPERED'}"
+    )
+    if not rep.ok:
+        raise typer.Exit(1)

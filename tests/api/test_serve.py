@@ -1,0 +1,151 @@
+"""``critmin serve`` as a user runs it: a real process, a real port, a SQLite file."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+CRITMIN = [sys.executable, "-m", "critmin.cli.__main__"]
+
+
+def critmin_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("critmin")
+    return [str(exe)] if exe.exists() else CRITMIN
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(cwd: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*critmin_cmd(), "serve", "--port", str(port), *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("serve did not answer within 60 s")
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()
+    out, _ = proc.communicate(timeout=30)
+    return out
+
+
+def test_serve_demo_creates_wal_sqlite_and_prints_a_working_operator_token(tmp_path: Path) -> None:
+    proc, port = start(tmp_path, "--demo")
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        m = re.search(r"operator token: (cm_\S+)", first)
+        assert m, first
+        me = httpx.get(
+            f"http://127.0.0.1:{port}/v1/me", headers={"Authorization": f"Bearer {m.group(1)}"}
+        )
+        assert me.status_code == 200
+        assert me.json()["roles"] == ["operator"]
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/me").status_code == 401
+    finally:
+        stop(proc)
+    db = tmp_path / "critmin-registry.sqlite3"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        # tokens are stored only as hashes
+        hashes = [r[0] for r in conn.execute("SELECT token_sha256 FROM tokens")]
+        assert m.group(1) not in hashes
+        assert all(len(h) == 64 for h in hashes)
+    # a second start migrates nothing and keeps the data; seeding twice is refused (exit 2)
+    again = subprocess.run(
+        [*critmin_cmd(), "serve", "--demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == 2
+    assert again.stderr.count("\n") == 1
+    assert "already seeded" in again.stderr
+
+
+def test_verify_audit_detects_an_edited_row(tmp_path: Path) -> None:
+    proc, _ = start(tmp_path, "--demo")
+    stop(proc)
+    ok = subprocess.run(
+        [*critmin_cmd(), "serve", "verify-audit"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.strip().endswith(": ok")
+    with sqlite3.connect(tmp_path / "critmin-registry.sqlite3") as conn:
+        conn.execute("UPDATE audit_log SET actor = 'someone else' WHERE seq = 5")
+    bad = subprocess.run(
+        [*critmin_cmd(), "serve", "verify-audit"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "audit row 5: content does not match its sha256" in bad.stdout
+    with sqlite3.connect(tmp_path / "critmin-registry.sqlite3") as conn:
+        conn.execute("DELETE FROM audit_log WHERE seq = 7")
+    gone = subprocess.run(
+        [*critmin_cmd(), "serve", "verify-audit"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "audit row 8: expected seq 7" in gone.stdout
+
+
+def test_bad_db_url_is_one_line_exit_2(tmp_path: Path) -> None:
+    res = subprocess.run(
+        [*critmin_cmd(), "serve", "--db", "mysql://x/y"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 2
+    assert res.stderr.startswith("critmin: error: --db:")
+    assert res.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("flag", ["--help"])
+def test_serve_help_lists_options(flag: str) -> None:
+    res = subprocess.run(
+        [*critmin_cmd(), "serve", flag], capture_output=True, text=True, check=False
+    )
+    assert res.returncode == 0
+    for opt in ("--host", "--port", "--db", "--demo", "verify-audit"):
+        assert opt in res.stdout
