@@ -144,6 +144,11 @@ class DeclarationIn(In):
     declared_on: dt.date
     origin_iso3: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     lot_id: str | None = Field(None, min_length=1, max_length=200)
+    origin_stage: Literal["mine", "refining", "metal", "component", "product"] | None = Field(
+        None,
+        description="with lot_id: the traced stage whose countries are the origin "
+        "(default: the stage that makes the declared product's stage)",
+    )
 
 
 class Declaration(BaseModel):

@@ -268,7 +268,8 @@ def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> di
     if row is None or row.member_id != who.member_id:
         raise bad_input("body.lot_id", f"no lot {body.lot_id!r} registered by your member")
     origin = domain.lot_origin(row.document, str(body.lot_id), source=f"lot {body.lot_id}")
-    return domain.origin_shares_at_stage(origin, TRACE_STAGE.get(body.stage, body.stage))
+    stage = body.origin_stage or TRACE_STAGE.get(body.stage, body.stage)
+    return domain.origin_shares_at_stage(origin, stage)
 
 
 def assess(
@@ -277,7 +278,10 @@ def assess(
     shares = _origin_of(conn, who, body)
     month = f"{body.declared_on.year:04d}-{body.declared_on.month:02d}"
     published = price_in_force(conn, body.product, month, as_of)
-    return domain.assess_levy(
+    basis = {"origin_basis": "declared" if body.lot_id is None else "traced lot"}
+    if body.lot_id is not None:
+        basis["origin_stage"] = body.origin_stage or TRACE_STAGE.get(body.stage, body.stage)
+    return basis | domain.assess_levy(
         product=body.product,
         quantity_t=body.quantity_t,
         customs_value_usd=body.customs_value_usd,
@@ -343,6 +347,7 @@ def get_declaration(
     declaration_id: int, who: Caller, engine: Engine, as_of: dt.date | None = None
 ) -> dict[str, Any]:
     """One declaration; ``as_of`` re-assesses it with the prices as published on that day."""
+    who.require(OPERATOR, AUDITOR, INITIATOR, "approver")
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(declarations).where(declarations.c.id == declaration_id)
@@ -359,6 +364,7 @@ def get_declaration(
                 declared_on=dt.date.fromisoformat(row.declared_on),
                 origin_iso3=row.origin_iso3,
                 lot_id=row.lot_id,
+                origin_stage=row.assessment.get("origin_stage"),
             )
             owner = Principal(who.user_id, who.name, row.member_id, who.roles)
             out["assessment"] = assess(conn, owner, body, as_of) | {"as_of": as_of.isoformat()}
