@@ -212,13 +212,14 @@ def test_levy_from_a_traced_lot_is_assessed_on_its_origin_shares(registry: Regis
 
 def test_lot_origin_equals_the_cli(registry: Registry) -> None:
     net = EXAMPLES / "trace" / "magnet_chain.jsonld"
-    for lot in registry.get("jpn_initiator", "/v1/lots").json()["items"]:
-        api = registry.get("jpn_initiator", f"/v1/lots/{lot['id']}/origin").json()
-        cli = cli_json("trace", "origin", str(net), "--lot", lot["id"], "--json")
-        assert api["shares"] == cli["shares"]
-        assert api["upstream_facilities"] == cli["upstream_facilities"][lot["id"]]
-    first = registry.get("jpn_initiator", "/v1/lots").json()["items"][0]["id"]
-    assert registry.get("usa_initiator", f"/v1/lots/{first}/origin").status_code == 404
+    ids = [lot["id"] for lot in registry.get("jpn_initiator", "/v1/lots").json()["items"]]
+    assert len(ids) >= 4
+    cli = cli_json("trace", "origin", str(net), *(a for i in ids for a in ("--lot", i)), "--json")
+    for lot in ids:
+        api = registry.get("jpn_initiator", f"/v1/lots/{lot}/origin").json()
+        assert api["shares"] == [s for s in cli["shares"] if s["lot"] == lot]
+        assert api["upstream_facilities"] == cli["upstream_facilities"][lot]
+    assert registry.get("usa_initiator", f"/v1/lots/{ids[0]}/origin").status_code == 404
 
 
 def _monthly_means(path: Path) -> dict[str, float]:

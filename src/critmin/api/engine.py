@@ -415,3 +415,41 @@ def origin_shares_at_stage(origin: Mapping[str, Any], stage: str) -> dict[str, f
             where="field 'lot_id'",
         )
     return {c: s / total for c, s in sorted(acc.items())}
+
+
+def lot_events(document: Mapping[str, Any], lot_id: str, source: str) -> list[dict[str, Any]]:
+    """The events of a lot's chain: every event that made, moved or packed the lot or any
+    lot upstream of it (transformation outputs -> inputs, aggregation parent -> children),
+    in time order, as JSON."""
+    from critmin.trace.model import Aggregation, Extraction, Shipment, Transformation
+
+    net = read_network(document, source)
+    chain = {lot_id}
+    grew = True
+    while grew:
+        grew = False
+        for ev in net.events:
+            if isinstance(ev, Transformation) and {q.lot for q in ev.outputs} & chain:
+                new = {q.lot for q in ev.inputs} - chain
+            elif isinstance(ev, Aggregation) and ev.parent in chain:
+                new = {q.lot for q in ev.children} - chain
+            else:
+                continue
+            if new:
+                chain |= new
+                grew = True
+
+    def lots_of(ev: Any) -> set[str]:
+        if isinstance(ev, Transformation):
+            return {q.lot for q in (*ev.inputs, *ev.outputs)}
+        if isinstance(ev, Aggregation):
+            return {ev.parent, *(q.lot for q in ev.children)}
+        if isinstance(ev, Shipment):
+            return {q.lot for q in ev.lots}
+        if isinstance(ev, Extraction):
+            return {q.lot for q in ev.outputs}
+        return set()
+
+    hits = [ev for ev in net.events if lots_of(ev) & chain]
+    hits.sort(key=lambda ev: ev.time)
+    return [ev.model_dump(mode="json") for ev in hits]
