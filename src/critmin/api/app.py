@@ -35,6 +35,18 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    from starlette.routing import Match, Route
+
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**request.scope, "method": "GET"})
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
+
+
 def create_app(engine: sa.Engine) -> FastAPI:
     """The service on ``engine`` (already migrated)."""
     from critmin.api import (
@@ -80,13 +92,18 @@ def create_app(engine: sa.Engine) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; a path served by several
+            # routes (GET and POST /v1/members) must list them all (RFC 9110 15.5.6)
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem_response(
             request,
             exc.status_code,
             "http-" + str(exc.status_code),
             str(exc.detail),
             str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.get("/v1/health", tags=["service"])

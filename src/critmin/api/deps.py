@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from critmin.api.auth import Principal, authenticate
@@ -31,6 +31,9 @@ def _principal(
 
 
 Caller = Annotated[Principal, Depends(_principal)]
+#: a row id in a path: bounded to the 32-bit range both databases store (a larger
+#: number is a 422 naming the path parameter, not an overflow inside the driver)
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Engine = Annotated[sa.Engine, Depends(get_engine)]
 
 

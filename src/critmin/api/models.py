@@ -7,14 +7,25 @@ silently ignored. Quantities carry their unit in the name, as everywhere in crit
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False, le=1e15)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, le=1e12)]
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-04"])]
+
+
+def _iso_date_text(v: object) -> object:
+    # pydantic's lax mode would read 0 or "0" as 1970-01-01; dates travel as ISO text only
+    if isinstance(v, dt.date) or (isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)):
+        return v
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+Date = Annotated[dt.date, BeforeValidator(_iso_date_text)]
 Role = Literal["operator", "price_publisher", "initiator", "approver", "auditor"]
 
 
@@ -27,8 +38,8 @@ class In(BaseModel):
 
 class MembershipIn(In):
     bloc: Ident
-    start_date: dt.date
-    end_date: dt.date | None = None
+    start_date: Date
+    end_date: Date | None = None
 
 
 class Membership(BaseModel):
@@ -141,7 +152,7 @@ class DeclarationIn(In):
     stage: Ident
     quantity_t: Positive
     customs_value_usd: Money
-    declared_on: dt.date
+    declared_on: Date
     origin_iso3: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     lot_id: str | None = Field(None, min_length=1, max_length=200)
     origin_stage: Literal["mine", "refining", "metal", "component", "product"] | None = Field(

@@ -13,7 +13,7 @@ from critmin import __version__
 from critmin.api import engine as domain
 from critmin.api import models as m
 from critmin.api.auth import AUDITOR, INITIATOR, OPERATOR, PUBLISHER, Principal
-from critmin.api.deps import Caller, Engine, record
+from critmin.api.deps import Caller, Engine, RowId, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
     ProblemError,
@@ -98,7 +98,7 @@ def list_prices(
     engine: Engine,
     product: str | None = None,
     month: str | None = None,
-    as_of: dt.date | None = None,
+    as_of: m.Date | None = None,
     all_versions: bool = False,
     limit: int = Query(DEFAULT_LIMIT),
     cursor: str | None = None,
@@ -117,7 +117,7 @@ def list_prices(
 
 
 @router.get("/prices/{price_id}", response_model=m.Price, tags=["prices"])
-def get_price(price_id: int, _who: Caller, engine: Engine) -> dict[str, Any]:
+def get_price(price_id: RowId, _who: Caller, engine: Engine) -> dict[str, Any]:
     """One version of a reference price."""
     with engine.connect() as conn:
         row = conn.execute(sa.select(prices).where(prices.c.id == price_id)).first()
@@ -161,7 +161,7 @@ def publish_price(body: m.PriceIn, who: Caller, engine: Engine, request: Request
     return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
 
 
-def _latest_version(conn: sa.Connection, price_id: int) -> Any:
+def _latest_version(conn: sa.Connection, price_id: RowId) -> Any:
     row = conn.execute(sa.select(prices).where(prices.c.id == price_id)).first()
     if row is None:
         raise not_found("price", price_id)
@@ -181,7 +181,7 @@ def _latest_version(conn: sa.Connection, price_id: int) -> Any:
     "/prices/{price_id}/finalize", response_model=m.Price, status_code=201, tags=["prices"]
 )
 def finalize_price(
-    price_id: int, body: m.Empty, who: Caller, engine: Engine, request: Request
+    price_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Make a preliminary price final (a new version; price publisher)."""
     who.require(PUBLISHER)
@@ -215,7 +215,7 @@ def finalize_price(
 
 @router.post("/prices/{price_id}/correct", response_model=m.Price, status_code=201, tags=["prices"])
 def correct_price(
-    price_id: int, body: m.PriceCorrection, who: Caller, engine: Engine, request: Request
+    price_id: RowId, body: m.PriceCorrection, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Correct a final price: a new version with a reason (price publisher)."""
     who.require(PUBLISHER)
@@ -344,7 +344,7 @@ def list_declarations(
 
 @router.get("/declarations/{declaration_id}", response_model=m.Declaration, tags=["declarations"])
 def get_declaration(
-    declaration_id: int, who: Caller, engine: Engine, as_of: dt.date | None = None
+    declaration_id: RowId, who: Caller, engine: Engine, as_of: m.Date | None = None
 ) -> dict[str, Any]:
     """One declaration; ``as_of`` re-assesses it with the prices as published on that day."""
     who.require(OPERATOR, AUDITOR, INITIATOR, "approver")
@@ -432,7 +432,7 @@ def list_contracts(
         return page(conn, q, contracts.c.id, limit, cursor, contract_dict)
 
 
-def _contract_row(conn: sa.Connection, who: Principal, contract_id: int) -> Any:
+def _contract_row(conn: sa.Connection, who: Principal, contract_id: RowId) -> Any:
     row = conn.execute(sa.select(contracts).where(contracts.c.id == contract_id)).first()
     if row is None or not who.may_see(row.member_id):
         raise not_found("contract", contract_id)
@@ -440,7 +440,7 @@ def _contract_row(conn: sa.Connection, who: Principal, contract_id: int) -> Any:
 
 
 @router.get("/contracts/{contract_id}", response_model=m.Contract, tags=["contracts"])
-def get_contract(contract_id: int, who: Caller, engine: Engine) -> dict[str, Any]:
+def get_contract(contract_id: RowId, who: Caller, engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         return contract_dict(_contract_row(conn, who, contract_id))
 
@@ -492,7 +492,7 @@ def compute_statement(inputs: dict[str, Any]) -> dict[str, Any]:
     tags=["contracts"],
 )
 def create_statement(
-    contract_id: int, body: m.StatementIn, who: Caller, engine: Engine, request: Request
+    contract_id: RowId, body: m.StatementIn, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Settle the contract month by month on the published reference prices (operator, or
     the contract member's initiator); the statement stores every input it used."""
@@ -532,7 +532,7 @@ def create_statement(
 
 @router.get("/contracts/{contract_id}/statements", response_model=StatementPage, tags=["contracts"])
 def list_statements(
-    contract_id: int,
+    contract_id: RowId,
     who: Caller,
     engine: Engine,
     limit: int = Query(DEFAULT_LIMIT),
@@ -576,7 +576,7 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any
     return diffs
 
 
-def _statement_row(conn: sa.Connection, who: Principal, statement_id: int) -> Any:
+def _statement_row(conn: sa.Connection, who: Principal, statement_id: RowId) -> Any:
     row = conn.execute(sa.select(statements).where(statements.c.id == statement_id)).first()
     if row is None:
         raise not_found("statement", statement_id)
@@ -586,7 +586,7 @@ def _statement_row(conn: sa.Connection, who: Principal, statement_id: int) -> An
 
 @router.post("/statements/{statement_id}/verify", response_model=m.Verification, tags=["contracts"])
 def verify_statement(
-    statement_id: int, body: m.Empty, who: Caller, engine: Engine, request: Request
+    statement_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Recompute a statement from its stored inputs and compare it to the cent."""
 
@@ -617,7 +617,7 @@ def verify_statement(
     tags=["contracts"],
 )
 def restate(
-    statement_id: int, body: m.Empty, who: Caller, engine: Engine, request: Request
+    statement_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """A new statement on the prices published now (after corrections); its inputs name the
     statement it restates and list the differences line by line."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from critmin.api import models as m
 from critmin.api.auth import AUDITOR, MEMBER_ROLES, OPERATOR, issue_token
-from critmin.api.deps import Caller, Engine, record
+from critmin.api.deps import Caller, Engine, RowId, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
     bad_input,
@@ -249,7 +249,7 @@ def create_user(body: m.UserIn, who: Caller, engine: Engine, request: Request) -
 
 @router.post("/users/{user_id}/tokens", response_model=m.Token, status_code=201, tags=["registry"])
 def create_token(
-    user_id: int, body: m.TokenIn, who: Caller, engine: Engine, request: Request
+    user_id: RowId, body: m.TokenIn, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Issue an access token (operator). The token is returned once; only its hash is kept."""
     who.require(OPERATOR)
@@ -267,7 +267,7 @@ def create_token(
 
 @router.post("/tokens/{token_id}/revoke", response_model=m.TokenRevoked, tags=["registry"])
 def revoke_token(
-    token_id: int, body: m.Empty, who: Caller, engine: Engine, request: Request
+    token_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Revoke a token (operator); it stops working at once."""
     who.require(OPERATOR)

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Query, Request, Response
 from critmin.api import engine as domain
 from critmin.api import models as m
 from critmin.api.auth import APPROVER, INITIATOR, OPERATOR, Principal
-from critmin.api.deps import Caller, Engine, record
+from critmin.api.deps import Caller, Engine, RowId, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
     bad_input,
@@ -257,7 +257,7 @@ def list_movements(
 
 
 def _decide(
-    movement_id: int,
+    movement_id: RowId,
     approve: bool,
     who: Principal,
     engine: sa.Engine,
@@ -310,7 +310,7 @@ def _decide(
 
 @router.post("/movements/{movement_id}/approve", response_model=m.Movement, tags=["stockpiles"])
 def approve(
-    movement_id: int, body: m.Empty, who: Caller, engine: Engine, request: Request
+    movement_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Approve a pending release or draw (a second person: approver or operator); books it."""
     return _decide(movement_id, True, who, engine, request, body)
@@ -318,7 +318,7 @@ def approve(
 
 @router.post("/movements/{movement_id}/reject", response_model=m.Movement, tags=["stockpiles"])
 def reject(
-    movement_id: int, body: m.Empty, who: Caller, engine: Engine, request: Request
+    movement_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Reject a pending release or draw; nothing is booked."""
     return _decide(movement_id, False, who, engine, request, body)
