@@ -16,6 +16,28 @@ _bearer = HTTPBearer(
 )
 
 
+def known_query_only(request: Request) -> None:
+    """Refuse query parameters the endpoint does not declare (a misspelt ``?curser=`` is a
+    422 naming it, not silently ignored)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {p.alias for p in _all_query_params(dependant)}
+    for name in request.query_params:
+        if name not in known:
+            from critmin.api.http import bad_input
+
+            raise bad_input(f"query.{name}", "unknown query parameter")
+
+
+def _all_query_params(dependant: Any) -> list[Any]:
+    out = list(dependant.query_params)
+    for sub in dependant.dependencies:
+        out += _all_query_params(sub)
+    return out
+
+
 def get_engine(request: Request) -> sa.Engine:
     engine: sa.Engine = request.app.state.engine
     return engine

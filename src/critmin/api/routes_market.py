@@ -7,13 +7,13 @@ import math
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from critmin import __version__
 from critmin.api import engine as domain
 from critmin.api import models as m
 from critmin.api.auth import AUDITOR, INITIATOR, OPERATOR, PUBLISHER, Principal
-from critmin.api.deps import Caller, Engine, RowId, record
+from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
     ProblemError,
@@ -27,7 +27,7 @@ from critmin.api.http import (
 from critmin.store.audit import now_iso
 from critmin.store.schema import contracts, declarations, lots, prices, statements
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
 
 PricePage = m.page_of(m.Price)
 DeclarationPage = m.page_of(m.Declaration)

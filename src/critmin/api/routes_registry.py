@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from critmin.api import models as m
 from critmin.api.auth import AUDITOR, MEMBER_ROLES, OPERATOR, issue_token
-from critmin.api.deps import Caller, Engine, RowId, record
+from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
     bad_input,
@@ -24,7 +24,7 @@ from critmin.store.audit import now_iso, verify_chain
 from critmin.store.db import write_tx
 from critmin.store.schema import audit, members, memberships, tokens, users
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
 
 MemberPage = m.page_of(m.Member)
 UserPage = m.page_of(m.User)

@@ -16,12 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from critmin.api import engine as domain
 from critmin.api import models as m
 from critmin.api.auth import APPROVER, INITIATOR, OPERATOR, Principal
-from critmin.api.deps import Caller, Engine, RowId, record
+from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
     bad_input,
@@ -35,7 +35,7 @@ from critmin.errors import InputError
 from critmin.store.audit import now_iso
 from critmin.store.schema import ledger_entries, members, movements, stockpiles
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
 
 StockpilePage = m.page_of(m.Stockpile)
 EntryPage = m.page_of(m.LedgerEntry)

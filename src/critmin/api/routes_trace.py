@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from critmin.api import engine as domain
 from critmin.api import models as m
 from critmin.api.auth import INITIATOR, OPERATOR, Principal
-from critmin.api.deps import Caller, Engine, record
+from critmin.api.deps import Caller, Engine, known_query_only, record
 from critmin.api.http import DEFAULT_LIMIT, bad_input, conflict, idempotent_post, not_found, page
 from critmin.errors import CritminError
 from critmin.store.audit import now_iso
 from critmin.store.schema import lots, members, networks
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
 
 LotPage = m.page_of(m.LotRow)
 
