@@ -119,3 +119,12 @@ def create_app(engine: sa.Engine) -> FastAPI:
     app.include_router(routes_trace.router)
     app.include_router(dashboard.router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app on ``$CRITMIN_SERVE_DB`` (used by ``critmin serve --workers N``)."""
+    import os
+
+    from critmin.store.db import make_engine
+
+    return create_app(make_engine(os.environ["CRITMIN_SERVE_DB"]))

@@ -53,12 +53,19 @@ def _open(db: str | None) -> object:
 @serve_app.callback()
 def serve(
     ctx: typer.Context,
+    *,
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port")] = 8714,
     db: DbOption = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="seed the demonstration registry (once) and print tokens")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, max=64, help="worker processes (one per core on a server)"
+        ),
+    ] = 1,
 ) -> None:
     """Start the service (creates and migrates the database on first start)."""
     if ctx.invoked_subcommand is not None:
@@ -81,7 +88,22 @@ def serve(
             if name != "operator":
                 typer.echo(f"  {name}: {token}")
     typer.echo(f"critmin registry on http://{host}:{port}/ (API /v1, docs /docs, dashboard /)")
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+        return
+    # several processes: each builds its app from the URL (the database is already migrated)
+    import os
+
+    engine.dispose()
+    os.environ["CRITMIN_SERVE_DB"] = engine.url.render_as_string(hide_password=False)
+    uvicorn.run(
+        "critmin.api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 @serve_app.command("verify-audit")

