@@ -77,6 +77,28 @@ def _start(
     return proc, base, tokens
 
 
+def _tree_cpu_s(root: int) -> float:
+    """User + system CPU seconds of ``root`` and all its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, (ppid, _) in stats.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(stats[p][1] for p in tree if p in stats)
+
+
 def _pcts(lat_s: list[float]) -> dict[str, float]:
     a = np.array(lat_s) * 1000
     return {f"p{q}_ms": round(float(np.percentile(a, q)), 2) for q in (50, 90, 99)} | {
@@ -191,11 +213,19 @@ def _run(db: str | None, workers: int) -> dict[str, Any]:
     proc, base, tokens = _start(folder, db, workers)
     try:
         asyncio.run(_prepare(base, tokens, 2000))
-        out = {
-            "reads_open_loop_200rps": asyncio.run(_open_loop_reads(base, tokens)),
-            "reads_saturation": asyncio.run(_closed_loop(base, tokens, 64, 10, write=False)),
-            "writes_declarations": asyncio.run(_closed_loop(base, tokens, 32, 10, write=True)),
-        }
+        out: dict[str, Any] = {}
+        phases = (
+            ("reads_open_loop_200rps", lambda: _open_loop_reads(base, tokens)),
+            ("reads_saturation", lambda: _closed_loop(base, tokens, 64, 10, write=False)),
+            ("writes_declarations", lambda: _closed_loop(base, tokens, 32, 10, write=True)),
+        )
+        for name, phase in phases:
+            cpu0 = _tree_cpu_s(proc.pid)
+            res = asyncio.run(phase())
+            # the server's own CPU per request: steadier than wall time on a shared machine
+            cpu = _tree_cpu_s(proc.pid) - cpu0
+            res["server_cpu_ms_per_request"] = round(cpu * 1000 / max(res["requests"], 1), 2)
+            out[name] = res
     finally:
         proc.terminate()
         proc.wait(timeout=30)
