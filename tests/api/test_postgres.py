@@ -82,7 +82,7 @@ def test_core_flow_on_postgres(pg_registry: Registry) -> None:
     )
     assert dec.json()["levy_usd"] == 120_000
     assert again.json() == dec.json()
-    # 20 concurrent draws of 7 t on 100 t: row lock on the account, exactly 14 fit
+    # 20 concurrent releases of 7 t on 100 t: row lock on the account, exactly 14 fit
     vault = "/v1/stockpiles/project_vault"
     reg.post(
         "vault_initiator",
@@ -100,7 +100,7 @@ def test_core_flow_on_postgres(pg_registry: Registry) -> None:
             "vault_initiator",
             f"{vault}/movements",
             {
-                "kind": "draw",
+                "kind": "release",
                 "month": "2026-04",
                 "account": "ndpr_oxide",
                 "qty_t": 7,

@@ -217,7 +217,7 @@ def _fund(
             "counterparty": f.get("counterparty", f["id"]),
             "reason": f"{f['kind']} {f['id']}",
         }
-        entry = domain.book_entry(rows, movement)
+        (entry,) = domain.book_entry(rows, movement)
         conn.execute(ledger_entries.insert().values(**entry, created_at=now_iso()))
         rows.append(entry)
         record(

@@ -260,75 +260,7 @@ def fifo_basis_cents(ledger: Any, account: str, qty_kg: int) -> int:
         raise InputError(str(exc), where="field 'qty_t'") from None
 
 
-def book_entry(rows: Sequence[Mapping[str, Any]], movement: Mapping[str, Any]) -> dict[str, Any]:
-    """Append one movement to the holder's ledger and check the balance.
-
-    ``movement``: ``kind`` (fund_in, purchase, release, draw), ``month``, ``account``
-    (mineral), ``qty_t``, ``price_usd_per_t``, ``amount_usd``, ``counterparty``, ``reason``.
-    Returns the new entry's fields; raises :class:`InputError` when the ledger would not
-    balance (a release without stock, negative cash), and nothing is booked.
-    """
-    from critmin.stockpile.ledger import (
-        CASH_ACCOUNT,
-        EntryKind,
-        LedgerError,
-        t_to_kg,
-        usd_to_cents,
-    )
-    from critmin.stockpile.state import value_cents
-
-    holder = rows[0]["holder"] if rows else movement["holder"]
-    ledger = ledger_from_rows(rows)
-    kind = movement["kind"]
-    month = movement["month"]
-    common = {"month": month, "holder": holder, "counterparty": movement.get("counterparty", "")}
-    reason = movement.get("reason") or kind
-    try:
-        if kind == "fund_in":
-            entry = ledger.append(
-                **common,
-                account=CASH_ACCOUNT,
-                kind=EntryKind.FUND_IN,
-                cash_cents=usd_to_cents(movement["amount_usd"]),
-                reason=reason,
-            )
-        elif kind == "purchase":
-            kg = t_to_kg(movement["qty_t"])
-            cost = value_cents(kg, movement["price_usd_per_t"])
-            entry = ledger.append(
-                **common,
-                account=movement["account"],
-                kind=EntryKind.PURCHASE,
-                qty_kg=kg,
-                cash_cents=-cost,
-                cost_cents=cost,
-                reason=reason,
-                price_usd_per_t=movement["price_usd_per_t"],
-            )
-        elif kind in ("release", "draw"):
-            kg = t_to_kg(movement["qty_t"])
-            basis = fifo_basis_cents(ledger, movement["account"], kg)
-            proceeds = value_cents(kg, movement["price_usd_per_t"])
-            entry = ledger.append(
-                **common,
-                account=movement["account"],
-                kind=EntryKind.RELEASE_SALE,
-                qty_kg=-kg,
-                cash_cents=proceeds,
-                cost_cents=-basis,
-                reason=reason,
-                price_usd_per_t=movement["price_usd_per_t"],
-            )
-        else:
-            raise InputError(
-                f"unknown movement kind {kind!r}; expected fund_in, purchase, release or draw",
-                where="field 'kind'",
-            )
-    except LedgerError as exc:
-        raise InputError(str(exc), where="field 'month'") from None
-    report = ledger.check_balance()
-    if not report.ok:
-        raise InputError("; ".join(report.problems), where="ledger balance")
+def _entry_dict(entry: Any) -> dict[str, Any]:
     out = {
         k: getattr(entry, k)
         for k in (
@@ -348,6 +280,151 @@ def book_entry(rows: Sequence[Mapping[str, Any]], movement: Mapping[str, Any]) -
     }
     out["kind"] = entry.kind.value
     return out
+
+
+def drawn_kg(ledger: Any, account: str, member: str) -> int:
+    """Kilograms of ``account`` a member has drawn on its pre-purchase right so far."""
+    from critmin.stockpile.ledger import EntryKind
+
+    return sum(
+        -e.qty_kg
+        for e in ledger
+        if e.kind is EntryKind.RELEASE_SALE
+        and e.account == account
+        and e.counterparty == member
+        and e.reason.startswith("draw")
+    )
+
+
+def acquired_kg(ledger: Any, account: str) -> int:
+    """Kilograms of ``account`` ever bought or held at opening."""
+    from critmin.stockpile.ledger import EntryKind
+
+    return sum(
+        e.qty_kg
+        for e in ledger
+        if e.account == account and e.kind in (EntryKind.PURCHASE, EntryKind.OPENING_STOCK)
+    )
+
+
+def book_entry(
+    rows: Sequence[Mapping[str, Any]],
+    movement: Mapping[str, Any],
+    members: Sequence[tuple[str, float]] = (),
+) -> list[dict[str, Any]]:
+    """Append one movement to the holder's ledger and check the balance.
+
+    ``movement``: ``kind`` (fund_in, purchase, release, draw), ``month``, ``account``
+    (mineral), ``qty_t``, ``price_usd_per_t``, ``amount_usd``, ``counterparty``, ``reason``;
+    ``members``: the stockpile's members and their pre-purchase shares (its file's
+    ``members``). A **release** is allocated to the members pro rata to their shares with
+    :func:`critmin.stockpile.state.allocate_kg` (largest remainder on whole kilograms, as
+    ``critmin stockpile simulate`` allocates releases), one entry per member; without
+    members it goes to ``counterparty``. A **draw** is one member exercising its
+    pre-purchase right: at most ``share x`` the kilograms the account ever acquired, less
+    what it drew before. Returns the new entries; raises :class:`InputError` when the
+    ledger would not balance or a right would be exceeded, and nothing is booked.
+    """
+    from critmin.stockpile.ledger import (
+        CASH_ACCOUNT,
+        EntryKind,
+        LedgerError,
+        t_to_kg,
+        usd_to_cents,
+    )
+    from critmin.stockpile.state import allocate_kg, value_cents
+
+    holder = rows[0]["holder"] if rows else movement["holder"]
+    ledger = ledger_from_rows(rows)
+    kind = movement["kind"]
+    month = movement["month"]
+    counterparty = movement.get("counterparty", "")
+    reason = movement.get("reason") or kind
+    entries = []
+    try:
+        if kind == "fund_in":
+            entries.append(
+                ledger.append(
+                    month=month,
+                    holder=holder,
+                    counterparty=counterparty,
+                    account=CASH_ACCOUNT,
+                    kind=EntryKind.FUND_IN,
+                    cash_cents=usd_to_cents(movement["amount_usd"]),
+                    reason=reason,
+                )
+            )
+        elif kind == "purchase":
+            kg = t_to_kg(movement["qty_t"])
+            cost = value_cents(kg, movement["price_usd_per_t"])
+            entries.append(
+                ledger.append(
+                    month=month,
+                    holder=holder,
+                    counterparty=counterparty or "market",
+                    account=movement["account"],
+                    kind=EntryKind.PURCHASE,
+                    qty_kg=kg,
+                    cash_cents=-cost,
+                    cost_cents=cost,
+                    reason=reason,
+                    price_usd_per_t=movement["price_usd_per_t"],
+                )
+            )
+        elif kind in ("release", "draw"):
+            account = movement["account"]
+            kg = t_to_kg(movement["qty_t"])
+            shares = dict(members)
+            if kind == "draw":
+                if members and counterparty not in shares:
+                    raise InputError(
+                        f"{counterparty!r} holds no pre-purchase right on this stockpile; "
+                        f"members: {', '.join(sorted(shares))}",
+                        where="field 'counterparty'",
+                    )
+                if members:
+                    right = int(shares[counterparty] * acquired_kg(ledger, account))
+                    used = drawn_kg(ledger, account, counterparty)
+                    if used + kg > right:
+                        raise InputError(
+                            f"draw of {kg} kg exceeds {counterparty}'s pre-purchase right: "
+                            f"{shares[counterparty]:g} x {acquired_kg(ledger, account)} kg "
+                            f"acquired = {right} kg, {used} kg drawn already",
+                            where="field 'qty_t'",
+                        )
+                alloc = [(counterparty, kg)]
+                reason = "draw" + (f": {movement['reason']}" if movement.get("reason") else "")
+            else:
+                alloc = allocate_kg(kg, list(members)) if members else [(counterparty, kg)]
+            for who, part in alloc:
+                if part <= 0:
+                    continue
+                basis = fifo_basis_cents(ledger, account, part)
+                entries.append(
+                    ledger.append(
+                        month=month,
+                        holder=holder,
+                        counterparty=who,
+                        account=account,
+                        kind=EntryKind.RELEASE_SALE,
+                        qty_kg=-part,
+                        cash_cents=value_cents(part, movement["price_usd_per_t"]),
+                        cost_cents=-basis,
+                        reason=reason,
+                        price_usd_per_t=movement["price_usd_per_t"],
+                    )
+                )
+        else:
+            raise InputError(
+                f"unknown movement kind {kind!r}; expected fund_in, purchase, release or draw",
+                where="field 'kind'",
+            )
+    except LedgerError as exc:
+        raise InputError(str(exc), where="field 'month'") from None
+    report = ledger.check_balance()
+    if not report.ok:
+        raise InputError("; ".join(report.problems), where="ledger balance")
+    return [_entry_dict(e) for e in entries]
 
 
 def ledger_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

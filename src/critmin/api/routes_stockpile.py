@@ -152,32 +152,39 @@ def list_entries(
         )
 
 
-def _book(
-    conn: sa.Connection, who: Principal, row: Any, movement: dict[str, Any]
-) -> dict[str, Any]:
-    """Book one movement on the holder's ledger (critmin's Ledger) or raise 409."""
+def _members(row: Any) -> list[tuple[str, float]]:
+    """The stockpile file's members and their pre-purchase shares (none: no rights)."""
+    return [(str(x["id"]), float(x["share"])) for x in (row.spec or {}).get("members", [])]
+
+
+def _book(conn: sa.Connection, who: Principal, row: Any, movement: dict[str, Any]) -> int:
+    """Book one movement on the holder's ledger (critmin's Ledger) or raise 409; return the
+    last new entry's seq."""
     rows = _entries(conn, row.id)
     try:
-        entry = domain.book_entry(rows, {**movement, "holder": row.id})
+        entries = domain.book_entry(rows, {**movement, "holder": row.id}, _members(row))
     except InputError as exc:
-        raise conflict(
-            str(exc), "body.qty_t" if movement.get("qty_t") else "body.amount_usd"
-        ) from None
-    conn.execute(ledger_entries.insert().values(**entry, created_at=now_iso()))
+        field = (exc.where or "").removeprefix("field ").strip("'")
+        if field not in ("counterparty", "qty_t", "amount_usd"):
+            field = "qty_t" if movement.get("qty_t") else "amount_usd"
+        raise conflict(str(exc), f"body.{field}") from None
+    at = now_iso()
+    for entry in entries:
+        conn.execute(ledger_entries.insert().values(**entry, created_at=at))
+        record(
+            conn,
+            who,
+            "book",
+            "ledger_entry",
+            f"{row.id}:{entry['seq']}",
+            member_id=row.member_id,
+            after=entry,
+        )
     # bump the account row: on SQLite this is also the write that holds the lock
     conn.execute(
         stockpiles.update().where(stockpiles.c.id == row.id).values(version=row.version + 1)
     )
-    record(
-        conn,
-        who,
-        "book",
-        "ledger_entry",
-        f"{row.id}:{entry['seq']}",
-        member_id=row.member_id,
-        after=entry,
-    )
-    return entry
+    return int(entries[-1]["seq"])
 
 
 def movement_dict(r: Any) -> dict[str, Any]:
@@ -215,7 +222,7 @@ def initiate_movement(
         req = body.model_dump(mode="json")
         status, seq = "pending", None
         if body.kind not in APPROVAL_KINDS:
-            seq = _book(conn, who, row, req)["seq"]
+            seq = _book(conn, who, row, req)
             status = "approved"
         res = conn.execute(
             movements.insert().values(
@@ -279,7 +286,7 @@ def _decide(
         if mv.initiated_by == who.user_id:
             raise forbidden("a release or draw needs a second person: you initiated this one")
         before = movement_dict(mv)
-        seq = _book(conn, who, row, dict(mv.request))["seq"] if approve else None
+        seq = _book(conn, who, row, dict(mv.request)) if approve else None
         conn.execute(
             movements.update()
             .where(movements.c.id == movement_id, movements.c.version == mv.version)
