@@ -78,9 +78,12 @@ def latest_prices(as_of: dt.date | None = None) -> sa.Select[Any]:
 def price_in_force(
     conn: sa.Connection, product: str, month: str, as_of: dt.date | None = None
 ) -> dict[str, Any] | None:
-    row = conn.execute(
-        latest_prices(as_of).where(prices.c.product == product, prices.c.month == month)
-    ).first()
+    """The newest version of one product-month published by ``as_of`` (index lookup)."""
+    q = sa.select(prices).where(prices.c.product == product, prices.c.month == month)
+    bound = _as_of_bound(as_of)
+    if bound is not None:
+        q = q.where(prices.c.published_at < bound)
+    row = conn.execute(q.order_by(prices.c.version.desc()).limit(1)).first()
     return price_dict(row) if row is not None else None
 
 

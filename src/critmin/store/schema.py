@@ -212,3 +212,11 @@ audit = sa.Table(
     sa.Column("prev_sha256", sa.String(64), nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
 )
+
+# 0002: the lookups every request makes (a member's rows, a product-month's newest price)
+sa.Index("ix_prices_product_month_version", prices.c.product, prices.c.month, prices.c.version)
+sa.Index("ix_declarations_member_id", declarations.c.member_id, declarations.c.id)
+sa.Index("ix_contracts_member_id", contracts.c.member_id)
+sa.Index("ix_lots_member_id", lots.c.member_id)
+sa.Index("ix_movements_holder", movements.c.holder, movements.c.id)
+sa.Index("ix_statements_contract_id", statements.c.contract_id)
