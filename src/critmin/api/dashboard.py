@@ -187,6 +187,7 @@ def overview(request: Request) -> Response:
         "overview.html",
         "Market overview",
         prices=plist[-12:],
+        n_prices=len(plist),
         price_fig=price_fig,
         levy_fig=levy_fig if decs else None,
         n_declarations=len(decs),

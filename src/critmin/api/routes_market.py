@@ -179,7 +179,7 @@ def _latest_version(conn: sa.Connection, price_id: RowId) -> Any:
     "/prices/{price_id}/finalize", response_model=m.Price, status_code=201, tags=["prices"]
 )
 def finalize_price(
-    price_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
+    price_id: RowId, _body: m.Empty | None = None, *, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Make a preliminary price final (a new version; price publisher)."""
     who.require(PUBLISHER)
@@ -208,7 +208,7 @@ def finalize_price(
         record(conn, who, "finalize", "price", out["id"], before=before, after=out)
         return 201, out
 
-    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+    return idempotent_post(engine, request, who.user_id, {}, work)
 
 
 @router.post("/prices/{price_id}/correct", response_model=m.Price, status_code=201, tags=["prices"])
@@ -585,7 +585,12 @@ def _statement_row(conn: sa.Connection, who: Principal, statement_id: RowId) -> 
 
 @router.post("/statements/{statement_id}/verify", response_model=m.Verification, tags=["contracts"])
 def verify_statement(
-    statement_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
+    statement_id: RowId,
+    _body: m.Empty | None = None,
+    *,
+    who: Caller,
+    engine: Engine,
+    request: Request,
 ) -> Response:
     """Recompute a statement from its stored inputs and compare it to the cent."""
 
@@ -606,7 +611,7 @@ def verify_statement(
             "recomputed": recomputed,
         }
 
-    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+    return idempotent_post(engine, request, who.user_id, {}, work)
 
 
 @router.post(
@@ -616,7 +621,12 @@ def verify_statement(
     tags=["contracts"],
 )
 def restate(
-    statement_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
+    statement_id: RowId,
+    _body: m.Empty | None = None,
+    *,
+    who: Caller,
+    engine: Engine,
+    request: Request,
 ) -> Response:
     """A new statement on the prices published now (after corrections); its inputs name the
     statement it restates and list the differences line by line."""
@@ -656,4 +666,4 @@ def restate(
         )
         return 201, out
 
-    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+    return idempotent_post(engine, request, who.user_id, {}, work)

@@ -267,7 +267,7 @@ def create_token(
 
 @router.post("/tokens/{token_id}/revoke", response_model=m.TokenRevoked, tags=["registry"])
 def revoke_token(
-    token_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
+    token_id: RowId, _body: m.Empty | None = None, *, who: Caller, engine: Engine, request: Request
 ) -> Response:
     """Revoke a token (operator); it stops working at once."""
     who.require(OPERATOR)
@@ -291,7 +291,7 @@ def revoke_token(
         )
         return 200, {"id": token_id, "revoked_at": at}
 
-    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+    return idempotent_post(engine, request, who.user_id, {}, work)
 
 
 def audit_dict(r: Any) -> dict[str, Any]:

@@ -269,7 +269,7 @@ def _decide(
     who: Principal,
     engine: sa.Engine,
     request: Request,
-    body: m.Empty,
+    _body: m.Empty | None,
 ) -> Response:
     who.require(OPERATOR, APPROVER)
 
@@ -312,12 +312,17 @@ def _decide(
         )
         return 200, out
 
-    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+    return idempotent_post(engine, request, who.user_id, {}, work)
 
 
 @router.post("/movements/{movement_id}/approve", response_model=m.Movement, tags=["stockpiles"])
 def approve(
-    movement_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
+    movement_id: RowId,
+    body: m.Empty | None = None,
+    *,
+    who: Caller,
+    engine: Engine,
+    request: Request,
 ) -> Response:
     """Approve a pending release or draw (a second person: approver or operator); books it."""
     return _decide(movement_id, True, who, engine, request, body)
@@ -325,7 +330,12 @@ def approve(
 
 @router.post("/movements/{movement_id}/reject", response_model=m.Movement, tags=["stockpiles"])
 def reject(
-    movement_id: RowId, body: m.Empty, who: Caller, engine: Engine, request: Request
+    movement_id: RowId,
+    body: m.Empty | None = None,
+    *,
+    who: Caller,
+    engine: Engine,
+    request: Request,
 ) -> Response:
     """Reject a pending release or draw; nothing is booked."""
     return _decide(movement_id, False, who, engine, request, body)
