@@ -290,3 +290,26 @@ def test_restatement_after_a_price_correction_shows_the_difference(registry: Reg
     assert diffs["market_price_usd_per_kg"]["after"] == 63.0
     assert math.isclose(diffs["market_value_usd"]["difference"], 5000 / 12 * 1000)
     assert registry.get("usa_initiator", f"/v1/contracts/{cid}").status_code == 404
+
+
+def test_statement_as_of_a_day_settles_on_the_prices_published_by_then(registry: Registry) -> None:
+    """A statement ``as_of`` yesterday sees no price (none was published yet): nothing to
+    settle, a 422 naming the missing prices; as of today it settles."""
+    import datetime as dt
+
+    publish(registry, "ndpr_oxide", "2026-04", 62_000)
+    cid = next(c["id"] for c in registry.get("jpn_initiator", "/v1/contracts").json()["items"])
+    body = {"first_month": "2026-04", "through_month": "2026-04"}
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    old = registry.post(
+        "jpn_initiator", f"/v1/contracts/{cid}/statements", body | {"as_of": yesterday}
+    )
+    assert old.status_code == 422
+    today = registry.post(
+        "jpn_initiator",
+        f"/v1/contracts/{cid}/statements",
+        body | {"as_of": dt.date.today().isoformat()},
+    )
+    assert today.status_code == 201
+    assert today.json()["inputs"]["as_of"] == dt.date.today().isoformat()
+    assert today.json()["result"]["lines"][0]["market_price_usd_per_kg"] == 62.0

@@ -196,6 +196,9 @@ class Contract(BaseModel):
 class StatementIn(In):
     first_month: Month | None = None
     through_month: Month | None = None
+    as_of: Date | None = Field(
+        None, description="settle on the prices as published by the end of this day (UTC)"
+    )
 
 
 class Statement(BaseModel):

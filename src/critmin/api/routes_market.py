@@ -449,14 +449,19 @@ def statement_dict(r: Any) -> dict[str, Any]:
 
 
 def _statement_inputs(
-    conn: sa.Connection, row: Any, first: str | None, through: str | None
+    conn: sa.Connection,
+    row: Any,
+    first: str | None,
+    through: str | None,
+    as_of: dt.date | None = None,
 ) -> dict[str, Any]:
     """What a statement is computed from: contract version, the price versions, versions."""
     spec = row.spec
     used = conn.execute(
-        latest_prices().where(prices.c.product == spec["mineral"]).order_by(prices.c.month)
+        latest_prices(as_of).where(prices.c.product == spec["mineral"]).order_by(prices.c.month)
     ).all()
     return {
+        "as_of": as_of.isoformat() if as_of else None,
         "contract_id": row.id,
         "contract_version": row.version,
         "contract": spec,
@@ -499,7 +504,7 @@ def create_statement(
 
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
         row = _contract_row(conn, who, contract_id)
-        inputs = _statement_inputs(conn, row, body.first_month, body.through_month)
+        inputs = _statement_inputs(conn, row, body.first_month, body.through_month, body.as_of)
         result = compute_statement(inputs)
         res = conn.execute(
             statements.insert().values(
