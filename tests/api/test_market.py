@@ -313,3 +313,49 @@ def test_statement_as_of_a_day_settles_on_the_prices_published_by_then(registry:
     assert today.status_code == 201
     assert today.json()["inputs"]["as_of"] == dt.date.today().isoformat()
     assert today.json()["result"]["lines"][0]["market_price_usd_per_kg"] == 62.0
+
+
+def test_verdicts_equal_the_cli_and_certificates_are_hashed(registry: Registry) -> None:
+    """The rule verdicts of a lot equal ``critmin trace check --json`` on the shipped rules;
+    its origin certificate carries them and a SHA-256 a reader can recompute."""
+    import hashlib
+
+    from critmin.store.audit import canonical
+
+    lot = "urn:epc:class:lgtin:0614141.magnet.JPN1"
+    rs = registry.get("auditor", "/v1/rulesets").json()["items"][0]
+    got = registry.get(
+        "jpn_initiator",
+        f"/v1/lots/{lot}/verdicts",
+        params={"ruleset_id": rs["id"], "on": "2027-06-01"},
+    )
+    assert got.status_code == 200, got.text
+    cli = cli_json(
+        "trace",
+        "check",
+        str(EXAMPLES / "trace" / "magnet_chain.jsonld"),
+        "--rules",
+        str(EXAMPLES / "trace" / "rules.yaml"),
+        "--on",
+        "2027-06-01",
+        "--json",
+    )
+    assert got.json()["results"] == [r for r in cli["results"] if r["lot"] == lot]
+    assert got.json()["treatment"] == cli["treatment"][lot]
+    cert = registry.post(
+        "jpn_initiator", f"/v1/lots/{lot}/certificate", {"ruleset_id": rs["id"], "on": "2027-06-01"}
+    )
+    assert cert.status_code == 201, cert.text
+    body = cert.json()
+    assert hashlib.sha256(canonical(body["content"]).encode()).hexdigest() == body["sha256"]
+    assert body["content"]["verdicts"] == got.json()
+    assert registry.get("jpn_initiator", f"/v1/certificates/{body['id']}").json() == body
+    assert registry.get("usa_initiator", f"/v1/certificates/{body['id']}").status_code == 404
+    assert (
+        registry.get(
+            "usa_initiator",
+            f"/v1/lots/{lot}/verdicts",
+            params={"ruleset_id": rs["id"], "on": "2027-06-01"},
+        ).status_code
+        == 404
+    )

@@ -54,6 +54,11 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/lots"): ALL,
     ("GET", "/v1/lots/{lot_id}"): ALL,
     ("GET", "/v1/lots/{lot_id}/origin"): ALL,
+    ("GET", "/v1/lots/{lot_id}/verdicts"): ALL,
+    ("POST", "/v1/lots/{lot_id}/certificate"): {"operator", "initiator"},
+    ("GET", "/v1/certificates/{certificate_id}"): ALL,
+    ("GET", "/v1/rulesets"): ALL,
+    ("POST", "/v1/rulesets"): {"operator"},
 }
 USERS = {
     "operator": "operator",
@@ -119,7 +124,11 @@ def _setup(reg: Registry) -> dict[str, Any]:
     user = reg.post("operator", "/v1/users", {"name": "spare", "roles": ["auditor"]}).json()
     tok = reg.post("operator", f"/v1/users/{user['id']}/tokens", {}).json()
     lot = reg.get("operator", "/v1/lots").json()["items"][0]["id"]
+    cert = reg.post(
+        "jpn_initiator", f"/v1/lots/{lot}/certificate", {"ruleset_id": 1, "on": "2027-06-01"}
+    ).json()
     return {
+        "certificate_id": cert["id"],
         "member_id": "project_vault",
         "price_id": price["id"],
         "declaration_id": dec["id"],
@@ -174,6 +183,8 @@ def _body(method: str, path: str, role: str) -> Any:
             "amount_usd": 1,
         },
         "/v1/epcis": {"document": {}},
+        "/v1/rulesets": {"name": "r", "ruleset": {"rules": []}},
+        "/v1/lots/{lot_id}/certificate": {"ruleset_id": 1, "on": "2027-06-01"},
     }
     return bodies.get(path, {}) if method in ("POST", "PATCH") else None
 

@@ -37,13 +37,24 @@ from critmin.api.auth import (
 from critmin.api.deps import record
 from critmin.store.audit import now_iso
 from critmin.store.db import write_tx
-from critmin.store.schema import contracts, lots, members, memberships, networks, stockpiles, users
+from critmin.store.schema import (
+    contracts,
+    lots,
+    members,
+    memberships,
+    networks,
+    rulesets,
+    stockpiles,
+    users,
+)
 from critmin.yamlio import load_yaml
 
 FORGE_FOUNDED = dt.date(2026, 2, 4)
 DEMO_CONTRACTS = ("dod_mp_ndpr_floor.yaml", "lynas_japan_ndpr.yaml")
 DEMO_STOCKPILES = ("project_vault.yaml", "dla_nds_2025.yaml")
 DEMO_NETWORK = "magnet_chain.jsonld"
+DEMO_RULES = "rules.yaml"
+DEMO_RULES = "rules.yaml"
 
 
 def examples_dir() -> Path:
@@ -196,6 +207,18 @@ def seed_demo(engine: sa.Engine) -> dict[str, str]:
             member_id="JPN",
             after={"lots": [x["id"] for x in found]},
         )
+        rules = domain.validate_ruleset(_yaml(ex / "trace" / DEMO_RULES))
+        res = conn.execute(
+            rulesets.insert().values(
+                name=str(rules.get("id", "rules")),
+                spec=rules,
+                created_by=op_id,
+                created_at=now_iso(),
+            )
+        )
+        pk = res.inserted_primary_key
+        assert pk is not None
+        record(conn, op, "register", "ruleset", pk[0], after={"name": rules.get("id")})
     return out
 
 

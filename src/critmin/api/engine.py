@@ -530,3 +530,55 @@ def lot_events(document: Mapping[str, Any], lot_id: str, source: str) -> list[di
     hits = [ev for ev in net.events if lots_of(ev) & chain]
     hits.sort(key=lambda ev: ev.time)
     return [ev.model_dump(mode="json") for ev in hits]
+
+
+def validate_ruleset(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a rule set with critmin's own reader (:func:`critmin.trace.rules.load_rules`,
+    the reader of ``critmin trace check --rules``): the fields go through a temporary YAML
+    file so every check of the file format applies. Returns the fields as given."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from critmin.trace.rules import load_rules
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ruleset.yaml"
+        path.write_text(json.dumps(dict(fields)), encoding="utf-8")  # JSON is YAML
+        try:
+            load_rules(path)
+        except InputError as exc:
+            msg = str(exc).replace(str(path), "ruleset")
+            raise InputError(msg, where="field 'ruleset'") from None
+    return dict(fields)
+
+
+def _ruleset(fields: Mapping[str, Any]) -> Any:
+    from critmin.trace.rules import RuleSet
+
+    return RuleSet.model_validate(dict(fields))
+
+
+def lot_verdicts(
+    document: Mapping[str, Any],
+    lot_id: str,
+    ruleset: Mapping[str, Any],
+    on: dt.date,
+    source: str,
+) -> dict[str, Any]:
+    """Mass balance and every rule on one lot on ``on``, as ``critmin trace check --json``
+    reports them (the rows of that lot), with the lot's tariff treatment."""
+    from critmin.trace.rules import evaluate
+
+    net = read_network(document, source)
+    report = evaluate(net, _ruleset(ruleset), on=on)
+    results = [r.model_dump(mode="json") for r in report.results if r.lot == lot_id]
+    violations = [v.model_dump(mode="json") for v in report.violations if lot_id in v.lots]
+    return {
+        "lot": lot_id,
+        "on": on.isoformat(),
+        "ok": not violations and all(r["status"] != "fail" for r in results),
+        "violations": violations,
+        "results": results,
+        "treatment": report.treatment.get(lot_id),
+    }

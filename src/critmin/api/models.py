@@ -333,3 +333,42 @@ def page_of(item: type[BaseModel]) -> type[BaseModel]:
         items=(list[item], ...),  # type: ignore[valid-type]
         next_cursor=(str | None, None),
     )
+
+
+# --------------------------------------------------------------------------- origin rules
+
+
+class RulesetIn(In):
+    name: str = Field(min_length=1, max_length=200)
+    ruleset: dict[str, Any] = Field(description="the fields of a critmin rules file")
+
+
+class Ruleset(BaseModel):
+    id: int
+    name: str
+    ruleset: dict[str, Any]
+    created_at: str
+
+
+class Verdicts(BaseModel):
+    lot: str
+    on: str
+    ok: bool
+    violations: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+    treatment: str | None
+
+
+class CertificateIn(In):
+    ruleset_id: Annotated[int, Field(ge=1, le=2_147_483_647)]
+    on: Date
+
+
+class Certificate(BaseModel):
+    id: int
+    lot_id: str
+    member_id: str
+    ruleset_id: int
+    content: dict[str, Any]
+    sha256: str = Field(description="SHA-256 of the canonical JSON of content")
+    issued_at: str

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from critmin import __version__
 from critmin.api import engine as domain
 from critmin.api import models as m
 from critmin.api.auth import INITIATOR, OPERATOR, Principal
-from critmin.api.deps import Caller, Engine, known_query_only, record
+from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import DEFAULT_LIMIT, bad_input, conflict, idempotent_post, not_found, page
 from critmin.errors import CritminError
-from critmin.store.audit import now_iso
-from critmin.store.schema import lots, members, networks
+from critmin.store.audit import canonical, now_iso
+from critmin.store.schema import certificates, lots, members, networks, rulesets
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
 
@@ -109,3 +111,161 @@ def lot_origin(lot_id: str, who: Caller, engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         row = _lot(conn, who, lot_id)
     return domain.lot_origin(row.document, lot_id, source=f"document {row.document_id}")
+
+
+# --------------------------------------------------------------------------- rules, certificates
+
+RulesetPage = m.page_of(m.Ruleset)
+
+
+def ruleset_dict(r: Any) -> dict[str, Any]:
+    return {"id": r.id, "name": r.name, "ruleset": r.spec, "created_at": r.created_at}
+
+
+@router.post("/rulesets", response_model=m.Ruleset, status_code=201, tags=["lots"])
+def register_ruleset(body: m.RulesetIn, who: Caller, engine: Engine, request: Request) -> Response:
+    """Register an origin rule set (operator) in critmin's rules file format."""
+    who.require(OPERATOR)
+    try:
+        spec = domain.validate_ruleset(body.ruleset)
+    except CritminError as exc:
+        raise bad_input("body.ruleset", str(exc)) from None
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        res = conn.execute(
+            rulesets.insert().values(
+                name=body.name, spec=spec, created_by=who.user_id, created_at=now_iso()
+            )
+        )
+        pk = res.inserted_primary_key
+        assert pk is not None
+        row = conn.execute(sa.select(rulesets).where(rulesets.c.id == pk[0])).one()
+        out = ruleset_dict(row)
+        record(conn, who, "register", "ruleset", pk[0], after=out)
+        return 201, out
+
+    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+
+
+@router.get("/rulesets", response_model=RulesetPage, tags=["lots"])
+def list_rulesets(
+    _who: Caller, engine: Engine, limit: int = Query(DEFAULT_LIMIT), cursor: str | None = None
+) -> dict[str, Any]:
+    """Registered origin rule sets (every role may read them)."""
+    with engine.connect() as conn:
+        return page(conn, sa.select(rulesets), rulesets.c.id, limit, cursor, ruleset_dict)
+
+
+def _ruleset_row(conn: sa.Connection, ruleset_id: int, field: str) -> Any:
+    row = conn.execute(sa.select(rulesets).where(rulesets.c.id == ruleset_id)).first()
+    if row is None:
+        raise bad_input(field, f"no rule set {ruleset_id}")
+    return row
+
+
+@router.get("/lots/{lot_id}/verdicts", response_model=m.Verdicts, tags=["lots"])
+def lot_verdicts(
+    lot_id: str,
+    ruleset_id: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    on: m.Date,
+    who: Caller,
+    engine: Engine,
+) -> dict[str, Any]:
+    """Mass balance and each rule of a rule set on the lot on a day (as
+    ``critmin trace check --json``), with its tariff treatment."""
+    with engine.connect() as conn:
+        row = _lot(conn, who, lot_id)
+        rs = _ruleset_row(conn, ruleset_id, "query.ruleset_id")
+    return domain.lot_verdicts(row.document, lot_id, rs.spec, on, f"document {row.document_id}")
+
+
+@router.post(
+    "/lots/{lot_id}/certificate", response_model=m.Certificate, status_code=201, tags=["lots"]
+)
+def issue_certificate(
+    lot_id: str, body: m.CertificateIn, who: Caller, engine: Engine, request: Request
+) -> Response:
+    """Issue an origin certificate for a lot (its member's initiator, or the operator): the
+    lot's origin, the rule verdicts on a day and its treatment, hashed and kept."""
+    who.require(INITIATOR, OPERATOR)
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        row = _lot(conn, who, lot_id)
+        rs = _ruleset_row(conn, body.ruleset_id, "body.ruleset_id")
+        source = f"document {row.document_id}"
+        origin = domain.lot_origin(row.document, lot_id, source)
+        verdicts = domain.lot_verdicts(row.document, lot_id, rs.spec, body.on, source)
+        content = {
+            "lot": lot_id,
+            "member_id": row.member_id,
+            "product": row.product,
+            "quantity_t": row.quantity_t,
+            "epcis_document_id": row.document_id,
+            "epcis_document_sha256": hashlib.sha256(canonical(row.document).encode()).hexdigest(),
+            "ruleset": {
+                "id": rs.id,
+                "name": rs.name,
+                "sha256": hashlib.sha256(canonical(rs.spec).encode()).hexdigest(),
+            },
+            "on": body.on.isoformat(),
+            "origin": origin["shares"],
+            "upstream_facilities": origin["upstream_facilities"],
+            "verdicts": verdicts,
+            "critmin_version": __version__,
+        }
+        digest = hashlib.sha256(canonical(content).encode()).hexdigest()
+        at = now_iso()
+        res = conn.execute(
+            certificates.insert().values(
+                lot_id=lot_id,
+                member_id=row.member_id,
+                ruleset_id=rs.id,
+                content=content,
+                sha256=digest,
+                issued_by=who.user_id,
+                issued_at=at,
+            )
+        )
+        pk = res.inserted_primary_key
+        assert pk is not None
+        out = {
+            "id": int(pk[0]),
+            "lot_id": lot_id,
+            "member_id": row.member_id,
+            "ruleset_id": rs.id,
+            "content": content,
+            "sha256": digest,
+            "issued_at": at,
+        }
+        record(
+            conn,
+            who,
+            "issue",
+            "certificate",
+            pk[0],
+            member_id=row.member_id,
+            after={"lot": lot_id, "sha256": digest, "ok": verdicts["ok"]},
+        )
+        return 201, out
+
+    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+
+
+@router.get("/certificates/{certificate_id}", response_model=m.Certificate, tags=["lots"])
+def get_certificate(certificate_id: RowId, who: Caller, engine: Engine) -> dict[str, Any]:
+    """An issued origin certificate (recompute ``sha256`` over its content to check it)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(certificates).where(certificates.c.id == certificate_id)
+        ).first()
+    if row is None or not who.may_see(row.member_id):
+        raise not_found("certificate", certificate_id)
+    return {
+        "id": row.id,
+        "lot_id": row.lot_id,
+        "member_id": row.member_id,
+        "ruleset_id": row.ruleset_id,
+        "content": row.content,
+        "sha256": row.sha256,
+        "issued_at": row.issued_at,
+    }

@@ -220,3 +220,28 @@ sa.Index("ix_contracts_member_id", contracts.c.member_id)
 sa.Index("ix_lots_member_id", lots.c.member_id)
 sa.Index("ix_movements_holder", movements.c.holder, movements.c.id)
 sa.Index("ix_statements_contract_id", statements.c.contract_id)
+
+# 0003: origin rule sets and the origin certificates issued under them
+rulesets = sa.Table(
+    "rulesets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),  # the fields of a critmin rules file
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+certificates = sa.Table(
+    "certificates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("lot_id", sa.String(200), sa.ForeignKey("lots.id"), nullable=False),
+    sa.Column("member_id", sa.String(64), sa.ForeignKey("members.id"), nullable=False),
+    sa.Column("ruleset_id", sa.Integer, sa.ForeignKey("rulesets.id"), nullable=False),
+    sa.Column("content", sa.JSON, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("issued_by", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("issued_at", TS, nullable=False),
+)
+sa.Index("ix_certificates_lot_id", certificates.c.lot_id)
