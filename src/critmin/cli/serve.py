@@ -46,8 +46,18 @@ def _open(db: str | None) -> object:
     url = _url(db)
     try:
         return open_store(url)
+    except ImportError as exc:  # the PostgreSQL driver is an optional install
+        raise InputError(
+            f"no database driver for {url.split(':', 1)[0]!r} ({exc.name} is not installed); "
+            "run `make .venv/.installed-postgres` or pip install -r requirements-postgres.lock",
+            where="--db",
+        ) from None
     except sa.exc.OperationalError as exc:
-        raise InputError(f"cannot open the database: {exc.orig}", where="--db") from None
+        # the driver's message can span lines; the CLI's contract is one line
+        reason = " ".join(str(exc.orig).split())
+        raise InputError(f"cannot open the database: {reason}", where="--db") from None
+    except sa.exc.SQLAlchemyError as exc:
+        raise InputError(f"cannot open the database: {exc}", where="--db") from None
 
 
 @serve_app.callback()
