@@ -423,6 +423,16 @@ def lot_page(request: Request, lot_id: str) -> Response:
     if row is None or not who.may_see(row.member_id):
         return _not_found(request, who, f"lot {lot_id}")
     origin = domain.lot_origin(row.document, lot_id, source=f"document {row.document_id}")
+    from critmin.store.schema import rulesets
+
+    with request.app.state.engine.connect() as conn:
+        rs = conn.execute(sa.select(rulesets).order_by(rulesets.c.id).limit(1)).first()
+    today = dt.date.today()
+    verdicts = (
+        domain.lot_verdicts(row.document, lot_id, rs.spec, today, f"document {row.document_id}")
+        if rs is not None
+        else None
+    )
     events = domain.lot_events(row.document, lot_id, source=f"document {row.document_id}")
     stages = sorted(
         {s["stage"] for s in origin["shares"]},
@@ -451,7 +461,16 @@ def lot_page(request: Request, lot_id: str) -> Response:
         barmode="stack",
     )
     return _page(
-        request, who, "lot.html", f"Lot {lot_id}", lot=row, origin=origin, events=events, fig=fig
+        request,
+        who,
+        "lot.html",
+        f"Lot {lot_id}",
+        lot=row,
+        origin=origin,
+        events=events,
+        fig=fig,
+        verdicts=verdicts,
+        ruleset=rs,
     )
 
 

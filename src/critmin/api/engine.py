@@ -529,7 +529,15 @@ def lot_events(document: Mapping[str, Any], lot_id: str, source: str) -> list[di
 
     hits = [ev for ev in net.events if lots_of(ev) & chain]
     hits.sort(key=lambda ev: ev.time)
-    return [ev.model_dump(mode="json") for ev in hits]
+    names = {f.id: f"{f.name} ({f.country})" for f in net.facilities}
+    out = []
+    for ev in hits:
+        d = ev.model_dump(mode="json")
+        for key in ("facility", "source", "destination"):
+            if d.get(key) in names:
+                d[f"{key}_name"] = names[d[key]]
+        out.append(d)
+    return out
 
 
 def validate_ruleset(fields: Mapping[str, Any]) -> dict[str, Any]:
