@@ -294,7 +294,7 @@ def test_restatement_after_a_price_correction_shows_the_difference(registry: Reg
 
 def test_statement_as_of_a_day_settles_on_the_prices_published_by_then(registry: Registry) -> None:
     """A statement ``as_of`` yesterday sees no price (none was published yet): nothing to
-    settle, a 422 naming the missing prices; as of today it settles."""
+    settle, a 409 naming the missing prices; as of today it settles."""
     import datetime as dt
 
     publish(registry, "ndpr_oxide", "2026-04", 62_000)
@@ -304,7 +304,8 @@ def test_statement_as_of_a_day_settles_on_the_prices_published_by_then(registry:
     old = registry.post(
         "jpn_initiator", f"/v1/contracts/{cid}/statements", body | {"as_of": yesterday}
     )
-    assert old.status_code == 422
+    assert old.status_code == 409
+    assert "cannot settle: no prices" in old.json()["detail"]
     today = registry.post(
         "jpn_initiator",
         f"/v1/contracts/{cid}/statements",

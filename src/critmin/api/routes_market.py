@@ -16,7 +16,6 @@ from critmin.api.auth import AUDITOR, INITIATOR, OPERATOR, PUBLISHER, Principal
 from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
-    ProblemError,
     bad_input,
     conflict,
     forbidden,
@@ -24,6 +23,7 @@ from critmin.api.http import (
     not_found,
     page,
 )
+from critmin.errors import CritminError
 from critmin.store.audit import now_iso
 from critmin.store.schema import contracts, declarations, lots, prices, statements
 
@@ -388,13 +388,11 @@ def register_contract(
     who.require(OPERATOR)
     try:
         fields = domain.validate_contract(body.contract)
-    except ProblemError:
-        raise
-    except Exception as exc:
-        where = getattr(exc, "where", None) or "contract"
-        raise bad_input(
-            f"body.contract.{where.removeprefix('field ').strip(chr(39))}", str(exc)
-        ) from None
+    except CritminError as exc:
+        where = (getattr(exc, "where", None) or "").removeprefix("field ").strip("'")
+        # a rule across fields (end before start) is reported on the contract itself
+        field = "body.contract" if where in ("", "contract") else f"body.contract.{where}"
+        raise bad_input(field, str(exc)) from None
 
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
         from critmin.store.schema import members
@@ -484,9 +482,14 @@ def _statement_inputs(
 
 def compute_statement(inputs: dict[str, Any]) -> dict[str, Any]:
     by_month = {p["month"]: p["price_usd_per_t"] / domain.KG_PER_T for p in inputs["prices"]}
-    return domain.settle_statement(
-        inputs["contract"], by_month, inputs["first_month"], inputs["through_month"]
-    )
+    try:
+        return domain.settle_statement(
+            inputs["contract"], by_month, inputs["first_month"], inputs["through_month"]
+        )
+    except CritminError as exc:
+        # the registry's prices do not cover the months: a state of the registry, not input
+        detail = str(exc).removeprefix("registry reference prices: ")
+        raise conflict(f"cannot settle: {detail}", "prices") from None
 
 
 @router.post(
