@@ -299,8 +299,14 @@ def file_declaration(
     if who.member_id is None:
         raise forbidden("only a member's representative files declarations")
 
+    # assessed before the write transaction: reading the price and the lot and running the
+    # levy need no lock, and on SQLite every write waits for the one holding it (a price
+    # published meanwhile is seen by the next declaration, as if this one came first)
+    with engine.connect() as read:
+        result = assess(read, who, body)
+
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
-        result = assess(conn, who, body)
+        created_at = now_iso()
         res = conn.execute(
             declarations.insert().values(
                 member_id=who.member_id,
@@ -314,14 +320,25 @@ def file_declaration(
                 levy_usd=result["levy_usd"],
                 assessment=result,
                 created_by=who.user_id,
-                created_at=now_iso(),
+                created_at=created_at,
             )
         )
         pk = res.inserted_primary_key
         assert pk is not None
-        out = declaration_dict(
-            conn.execute(sa.select(declarations).where(declarations.c.id == pk[0])).one()
-        )
+        out = m.Declaration(
+            id=int(pk[0]),
+            member_id=str(who.member_id),
+            product=body.product,
+            stage=body.stage,
+            quantity_t=body.quantity_t,
+            customs_value_usd=body.customs_value_usd,
+            declared_on=body.declared_on.isoformat(),
+            origin_iso3=body.origin_iso3,
+            lot_id=body.lot_id,
+            levy_usd=result["levy_usd"],
+            assessment=result,
+            created_at=created_at,
+        ).model_dump(mode="json")
         record(conn, who, "file", "declaration", pk[0], member_id=who.member_id, after=out)
         return 201, out
 
