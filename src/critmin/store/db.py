@@ -10,6 +10,7 @@ upgrades a read lock. PostgreSQL needs none of this; its writers serialise on ro
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,10 +55,27 @@ def write_tx(engine: sa.Engine) -> Iterator[sa.Connection]:
     On SQLite it starts with ``BEGIN IMMEDIATE`` (see the module docstring); readers use
     ``engine.connect()`` and start a deferred transaction.
     """
-    with engine.connect() as raw:
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as raw, raw.begin():
+            yield raw
+        return
+    # one writer at a time per process, queued in order on a Python lock: SQLite's own busy
+    # handler polls with growing sleeps, which lets an unlucky writer wait a second or more
+    # behind later arrivals; across processes the busy handler still arbitrates
+    with _writer_lock(engine), engine.connect() as raw:
         conn = raw.execution_options(critmin_write=True)
         with conn.begin():
             yield conn
+
+
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: sa.Engine) -> threading.Lock:
+    key = engine.url.render_as_string(hide_password=False)
+    with _LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.Lock())
 
 
 def make_engine(url: str) -> sa.Engine:
