@@ -71,4 +71,5 @@ def test_fuzz_every_operation(case: Any) -> None:
 @pytest.mark.slow
 def test_fuzz_sent_at_least_1000_requests() -> None:
     """Runs after the slow fuzz test in the same session (file order)."""
+    print(f"schemathesis sent {len(SENT)} requests")
     assert len(SENT) >= 1000, len(SENT)
