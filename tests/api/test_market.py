@@ -360,3 +360,38 @@ def test_verdicts_equal_the_cli_and_certificates_are_hashed(registry: Registry) 
         ).status_code
         == 404
     )
+
+
+def test_contract_amendment_is_a_new_version_and_old_statements_still_verify(
+    registry: Registry,
+) -> None:
+    """Raise Lynas-Japan's floor from 110 to 120 $/kg: a new version (If-Match needed); the
+    statement issued on version 1 still verifies; a new one is computed on version 2
+    (April at 62 $/kg: top-up 58 instead of 48 $/kg on 416,667 kg)."""
+    publish(registry, "ndpr_oxide", "2026-04", 62_000)
+    cid = next(c["id"] for c in registry.get("jpn_initiator", "/v1/contracts").json()["items"])
+    body = {"first_month": "2026-04", "through_month": "2026-04"}
+    st1 = registry.post("jpn_initiator", f"/v1/contracts/{cid}/statements", body).json()
+    got = registry.get("operator", f"/v1/contracts/{cid}")
+    amended = got.json()["contract"] | {"floor_usd_per_kg": 120}
+    patch = {"contract": amended, "reason": "2027 renegotiation"}
+    c = registry.client
+    assert (
+        c.patch(f"/v1/contracts/{cid}", json=patch, headers=registry.h("operator")).status_code
+        == 428
+    )
+    ok = c.patch(
+        f"/v1/contracts/{cid}",
+        json=patch,
+        headers=registry.h("operator", **{"If-Match": got.headers["etag"]}),
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["version"] == 2
+    assert (
+        registry.post("jpn_initiator", f"/v1/statements/{st1['id']}/verify").json()["matches"]
+        is True
+    )
+    st2 = registry.post("jpn_initiator", f"/v1/contracts/{cid}/statements", body).json()
+    assert st2["inputs"]["contract_version"] == 2
+    assert st2["result"]["lines"][0]["floor_topup_usd"] == pytest.approx(58 * 5000 / 12 * 1000)
+    assert st1["result"]["lines"][0]["floor_topup_usd"] == pytest.approx(48 * 5000 / 12 * 1000)

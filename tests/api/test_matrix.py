@@ -38,6 +38,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/contracts"): ALL,
     ("POST", "/v1/contracts"): {"operator"},
     ("GET", "/v1/contracts/{contract_id}"): ALL,
+    ("PATCH", "/v1/contracts/{contract_id}"): {"operator"},
     ("GET", "/v1/contracts/{contract_id}/statements"): ALL,
     ("POST", "/v1/contracts/{contract_id}/statements"): {"operator", "initiator"},
     ("POST", "/v1/statements/{statement_id}/verify"): ALL,
@@ -146,6 +147,18 @@ def _body(method: str, path: str, role: str) -> Any:
     bodies: dict[str, Any] = {
         "/v1/members": {"id": f"m_{role}", "name": "x", "kind": "company"},
         "/v1/members/{member_id}": {"name": "Project Vault"},
+        "/v1/contracts/{contract_id}": {
+            "reason": "r",
+            "contract": {
+                "name": "c",
+                "buyer": "b",
+                "seller": "s",
+                "mineral": "ndpr_oxide",
+                "volume_t_per_year": 1,
+                "start": "2026-01",
+                "end": "2026-12",
+            },
+        },
         "/v1/members/{member_id}/memberships": {"bloc": "forge", "start_date": "2026-02-04"},
         "/v1/users": {"name": f"u_{role}", "roles": ["auditor"]},
         "/v1/prices": {

@@ -185,6 +185,13 @@ class ContractIn(In):
     contract: dict[str, Any] = Field(description="the fields of a critmin contract file")
 
 
+class ContractAmendment(In):
+    contract: dict[str, Any] = Field(
+        description="the amended contract: every field of a critmin contract file"
+    )
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class Contract(BaseModel):
     id: int
     member_id: str

@@ -17,7 +17,9 @@ from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
     bad_input,
+    check_if_match,
     conflict,
+    etag,
     forbidden,
     idempotent_post,
     not_found,
@@ -25,6 +27,7 @@ from critmin.api.http import (
 )
 from critmin.errors import CritminError
 from critmin.store.audit import now_iso
+from critmin.store.db import write_tx
 from critmin.store.schema import contracts, declarations, lots, prices, statements
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
@@ -403,13 +406,7 @@ def register_contract(
 ) -> Response:
     """Register an offtake or floor contract (operator) in critmin's contract format."""
     who.require(OPERATOR)
-    try:
-        fields = domain.validate_contract(body.contract)
-    except CritminError as exc:
-        where = (getattr(exc, "where", None) or "").removeprefix("field ").strip("'")
-        # a rule across fields (end before start) is reported on the contract itself
-        field = "body.contract" if where in ("", "contract") else f"body.contract.{where}"
-        raise bad_input(field, str(exc)) from None
+    fields = _contract_fields(body.contract)
 
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
         from critmin.store.schema import members
@@ -454,9 +451,63 @@ def _contract_row(conn: sa.Connection, who: Principal, contract_id: RowId) -> An
 
 
 @router.get("/contracts/{contract_id}", response_model=m.Contract, tags=["contracts"])
-def get_contract(contract_id: RowId, who: Caller, engine: Engine) -> dict[str, Any]:
+def get_contract(
+    contract_id: RowId, who: Caller, engine: Engine, response: Response
+) -> dict[str, Any]:
+    """One contract (ETag = its version)."""
     with engine.connect() as conn:
-        return contract_dict(_contract_row(conn, who, contract_id))
+        row = _contract_row(conn, who, contract_id)
+    response.headers["ETag"] = etag(row.version)
+    return contract_dict(row)
+
+
+def _contract_fields(contract: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return domain.validate_contract(contract)
+    except CritminError as exc:
+        where = (getattr(exc, "where", None) or "").removeprefix("field ").strip("'")
+        # a rule across fields (end before start) is reported on the contract itself
+        field = "body.contract" if where in ("", "contract") else f"body.contract.{where}"
+        raise bad_input(field, str(exc)) from None
+
+
+@router.patch("/contracts/{contract_id}", response_model=m.Contract, tags=["contracts"])
+def amend_contract(
+    contract_id: RowId,
+    body: m.ContractAmendment,
+    who: Caller,
+    engine: Engine,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    """Amend a contract (operator; needs If-Match): a new version with a reason. Statements
+    already issued keep the version they were computed on (it is in their inputs)."""
+    who.require(OPERATOR)
+    fields = _contract_fields(body.contract)
+    with write_tx(engine) as conn:
+        row = _contract_row(conn, who, contract_id)
+        check_if_match(request, row.version)
+        before = contract_dict(row)
+        conn.execute(
+            contracts.update()
+            .where(contracts.c.id == contract_id, contracts.c.version == row.version)
+            .values(spec=fields, name=fields["name"], version=row.version + 1)
+        )
+        after = contract_dict(
+            conn.execute(sa.select(contracts).where(contracts.c.id == contract_id)).one()
+        )
+        record(
+            conn,
+            who,
+            "amend",
+            "contract",
+            contract_id,
+            member_id=row.member_id,
+            before=before,
+            after=after | {"reason": body.reason},
+        )
+    response.headers["ETag"] = etag(after["version"])
+    return after
 
 
 def statement_dict(r: Any) -> dict[str, Any]:
