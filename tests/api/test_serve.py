@@ -141,3 +141,29 @@ def test_serve_help_lists_options(flag: str) -> None:
     assert res.returncode == 0
     for opt in ("--host", "--port", "--db", "--demo", "verify-audit"):
         assert opt in res.stdout
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_shares_one_database(tmp_path: Path) -> None:
+    """``--workers 2``: two processes on one SQLite file; writes from either are seen by both
+    and the audit chain stays whole."""
+    proc, port = start(tmp_path, "--demo", "--workers", "2")
+    try:
+        assert proc.stdout is not None
+        token = proc.stdout.readline().rsplit(" ", 1)[1].strip()
+        h = {"Authorization": f"Bearer {token}"}
+        base = f"http://127.0.0.1:{port}"
+        for i in range(20):
+            r = httpx.post(
+                f"{base}/v1/members",
+                json={"id": f"co{i}", "name": f"Company {i}", "kind": "company"},
+                headers=h,
+            )
+            assert r.status_code == 201, r.text
+        ids = {
+            m["id"] for m in httpx.get(f"{base}/v1/members?limit=500", headers=h).json()["items"]
+        }
+        assert {f"co{i}" for i in range(20)} <= ids
+        assert httpx.get(f"{base}/v1/audit/verify", headers=h).json()["ok"] is True
+    finally:
+        stop(proc)
