@@ -60,6 +60,22 @@ def _open(db: str | None) -> object:
         raise InputError(f"cannot open the database: {exc}", where="--db") from None
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail before touching the database when the address is taken (uvicorn would log an
+    error and exit 3 after the start-up banner)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        raise InputError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port or --host",
+            where="--port",
+        ) from None
+
+
 @serve_app.callback()
 def serve(
     ctx: typer.Context,
@@ -86,6 +102,7 @@ def serve(
     from critmin.api.app import create_app
     from critmin.api.demo import seed_demo
 
+    _check_port(host, port)
     engine = _open(db)
     assert isinstance(engine, sa.Engine)
     if demo:
