@@ -395,3 +395,38 @@ def test_contract_amendment_is_a_new_version_and_old_statements_still_verify(
     assert st2["inputs"]["contract_version"] == 2
     assert st2["result"]["lines"][0]["floor_topup_usd"] == pytest.approx(58 * 5000 / 12 * 1000)
     assert st1["result"]["lines"][0]["floor_topup_usd"] == pytest.approx(48 * 5000 / 12 * 1000)
+
+
+def test_origin_follows_lots_registered_by_another_member(registry: Registry) -> None:
+    """The magnet chain split in two EPCIS documents: Lynas registers the mine and the
+    refinery (E1, T1: concentrate -> oxide), Japan the rest (T2-T4, S1: oxide -> metal ->
+    magnet -> motor). Japan's magnet lot's origin, read across both documents, equals
+    ``critmin trace origin`` on the unsplit file; Japan's document alone would not reach the
+    mine (its oxide input would be untraced)."""
+    full = json.loads(
+        (EXAMPLES / "trace" / "magnet_chain.jsonld").read_text().replace("0614141", "0614143")
+    )
+    events = full["epcisBody"]["eventList"]
+    upstream = full | {"epcisBody": {"eventList": events[:2]}}
+    downstream = full | {"epcisBody": {"eventList": events[2:]}}
+    assert (
+        registry.post(
+            "operator", "/v1/epcis", {"member_id": "lynas", "document": upstream}
+        ).status_code
+        == 201
+    )
+    r = registry.post("jpn_initiator", "/v1/epcis", {"document": downstream})
+    assert r.status_code == 201, r.text
+    lot = "urn:epc:class:lgtin:0614143.magnet.JPN1"
+    api = registry.get("jpn_initiator", f"/v1/lots/{lot}/origin").json()
+    cli = cli_json(
+        "trace",
+        "origin",
+        str(EXAMPLES / "trace" / "magnet_chain.jsonld"),
+        "--lot",
+        lot.replace("0614143", "0614141"),
+        "--json",
+    )
+    expect = [s | {"lot": lot} for s in cli["shares"] if s["lot"].endswith("magnet.JPN1")]
+    assert api["shares"] == expect
+    assert {f["country_iso3"] for f in api["upstream_facilities"]} == {"AUS", "MYS"}

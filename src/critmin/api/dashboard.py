@@ -422,18 +422,18 @@ def lot_page(request: Request, lot_id: str) -> Response:
         ).first()
     if row is None or not who.may_see(row.member_id):
         return _not_found(request, who, f"lot {lot_id}")
-    origin = domain.lot_origin(row.document, lot_id, source=f"document {row.document_id}")
+    from critmin.api.routes_trace import upstream_documents
+
+    with request.app.state.engine.connect() as conn:
+        docs = upstream_documents(conn, row)
+    origin = domain.lot_origin(docs, lot_id)
     from critmin.store.schema import rulesets
 
     with request.app.state.engine.connect() as conn:
         rs = conn.execute(sa.select(rulesets).order_by(rulesets.c.id).limit(1)).first()
     today = dt.date.today()
-    verdicts = (
-        domain.lot_verdicts(row.document, lot_id, rs.spec, today, f"document {row.document_id}")
-        if rs is not None
-        else None
-    )
-    events = domain.lot_events(row.document, lot_id, source=f"document {row.document_id}")
+    verdicts = domain.lot_verdicts(docs, lot_id, rs.spec, today) if rs is not None else None
+    events = domain.lot_events(docs, lot_id)
     stages = sorted(
         {s["stage"] for s in origin["shares"]},
         key=["mine", "refining", "metal", "component", "product"].index,

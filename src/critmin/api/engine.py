@@ -452,31 +452,30 @@ def read_network(document: Mapping[str, Any], source: str) -> Any:
 
 
 def network_lots(document: Mapping[str, Any], source: str) -> list[dict[str, Any]]:
-    """The lots an EPCIS document registers: id, product, quantity in t."""
+    """The lots an EPCIS document registers: those its events produce (extractions,
+    transformation outputs, aggregation parents), with product and quantity in t. Lots it
+    only uses or describes belong to the document that produced them."""
     net = read_network(document, source)
+    produced, _ = _produced_and_used(net)
     return [
-        {"id": lot.id, "product": lot.product or None, "quantity_t": lot.qty_t} for lot in net.lots
+        {"id": lot.id, "product": lot.product or None, "quantity_t": lot.qty_t}
+        for lot in net.lots
+        if lot.id in produced
     ]
 
 
-def lot_origin(document: Mapping[str, Any], lot_id: str, source: str) -> dict[str, Any]:
-    """Origin of one lot as ``critmin trace origin --json --lot`` reports it."""
-    import math
+def _network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
+    """The network of a lot's documents (its own first, then those upstream of it)."""
+    if len(documents) == 1:
+        source, document = documents[0]
+        return read_network(document, source)
+    return merged_network(documents)
 
-    net = read_network(document, source)
-    res = net.origin()
-    df = res.table([lot_id])
-    shares = [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        for row in df.to_dict(orient="records")
-    ]
-    facs = res.upstream_facilities(lot_id).to_dict(orient="records")
-    return {
-        "lot": lot_id,
-        "value_basis_missing_for": res.value_missing,
-        "shares": shares,
-        "upstream_facilities": facs,
-    }
+
+def lot_origin(documents: Sequence[tuple[str, Mapping[str, Any]]], lot_id: str) -> dict[str, Any]:
+    """Origin of one lot as ``critmin trace origin --json --lot`` reports it, over the lot's
+    document and the documents upstream of it."""
+    return network_origin(_network(documents), lot_id)
 
 
 def origin_shares_at_stage(origin: Mapping[str, Any], stage: str) -> dict[str, float]:
@@ -494,13 +493,15 @@ def origin_shares_at_stage(origin: Mapping[str, Any], stage: str) -> dict[str, f
     return {c: s / total for c, s in sorted(acc.items())}
 
 
-def lot_events(document: Mapping[str, Any], lot_id: str, source: str) -> list[dict[str, Any]]:
+def lot_events(
+    documents: Sequence[tuple[str, Mapping[str, Any]]], lot_id: str
+) -> list[dict[str, Any]]:
     """The events of a lot's chain: every event that made, moved or packed the lot or any
     lot upstream of it (transformation outputs -> inputs, aggregation parent -> children),
     in time order, as JSON."""
     from critmin.trace.model import Aggregation, Extraction, Shipment, Transformation
 
-    net = read_network(document, source)
+    net = _network(documents)
     chain = {lot_id}
     grew = True
     while grew:
@@ -568,17 +569,16 @@ def _ruleset(fields: Mapping[str, Any]) -> Any:
 
 
 def lot_verdicts(
-    document: Mapping[str, Any],
+    documents: Sequence[tuple[str, Mapping[str, Any]]],
     lot_id: str,
     ruleset: Mapping[str, Any],
     on: dt.date,
-    source: str,
 ) -> dict[str, Any]:
     """Mass balance and every rule on one lot on ``on``, as ``critmin trace check --json``
     reports them (the rows of that lot), with the lot's tariff treatment."""
     from critmin.trace.rules import evaluate
 
-    net = read_network(document, source)
+    net = _network(documents)
     report = evaluate(net, _ruleset(ruleset), on=on)
     results = [r.model_dump(mode="json") for r in report.results if r.lot == lot_id]
     violations = [v.model_dump(mode="json") for v in report.violations if lot_id in v.lots]
@@ -589,4 +589,73 @@ def lot_verdicts(
         "violations": violations,
         "results": results,
         "treatment": report.treatment.get(lot_id),
+    }
+
+
+def _produced_and_used(net: Any) -> tuple[set[str], set[str]]:
+    """Lots a network's events produce, and lots they take as inputs (or pack as children)."""
+    from critmin.trace.model import Aggregation, Extraction, Transformation
+
+    produced: set[str] = set()
+    used: set[str] = set()
+    for ev in net.events:
+        if isinstance(ev, Extraction | Transformation):
+            produced |= {q.lot for q in ev.outputs}
+        if isinstance(ev, Transformation):
+            used |= {q.lot for q in ev.inputs}
+        if isinstance(ev, Aggregation):
+            produced.add(ev.parent)
+            used |= {q.lot for q in ev.children}
+    return produced, used
+
+
+def untraced_inputs(document: Mapping[str, Any], source: str) -> set[str]:
+    """Lots a document uses but does not produce: registered elsewhere, or untraced."""
+    produced, used = _produced_and_used(read_network(document, source))
+    return used - produced
+
+
+def merged_network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
+    """One :class:`~critmin.trace.model.SupplyNetwork` from several EPCIS documents (a lot's
+    own and those that produced its inputs): facilities and events united by id; a lot
+    described twice keeps the description of the document that produced it."""
+    from critmin.trace.model import SupplyNetwork
+
+    facilities: dict[str, Any] = {}
+    lots: dict[str, Any] = {}
+    owner: dict[str, bool] = {}
+    events: dict[str, Any] = {}
+    for source, document in documents:
+        net = read_network(document, source)
+        produced, _ = _produced_and_used(net)
+        for f in net.facilities:
+            facilities.setdefault(f.id, f)
+        for lot in net.lots:
+            if lot.id not in lots or (lot.id in produced and not owner[lot.id]):
+                lots[lot.id] = lot
+                owner[lot.id] = lot.id in produced
+        for ev in net.events:
+            events.setdefault(ev.id, ev)
+    return SupplyNetwork(
+        facilities=tuple(facilities.values()),
+        lots=tuple(lots.values()),
+        events=tuple(events.values()),
+    )
+
+
+def network_origin(net: Any, lot_id: str) -> dict[str, Any]:
+    """Origin of one lot of a (merged) network, as ``critmin trace origin --json --lot``."""
+    import math
+
+    res = net.origin()
+    df = res.table([lot_id])
+    shares = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in df.to_dict(orient="records")
+    ]
+    return {
+        "lot": lot_id,
+        "value_basis_missing_for": res.value_missing,
+        "shares": shares,
+        "upstream_facilities": res.upstream_facilities(lot_id).to_dict(orient="records"),
     }

@@ -260,16 +260,17 @@ def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> di
         raise bad_input("body.origin_iso3", "give exactly one of origin_iso3 or lot_id")
     if body.origin_iso3 is not None:
         return {body.origin_iso3: 1.0}
+    from critmin.api.routes_trace import upstream_documents
     from critmin.store.schema import networks
 
     row = conn.execute(
-        sa.select(lots.c.member_id, networks.c.document)
+        sa.select(lots, networks.c.document)
         .join(networks, networks.c.id == lots.c.document_id)
         .where(lots.c.id == body.lot_id)
     ).first()
     if row is None or row.member_id != who.member_id:
         raise bad_input("body.lot_id", f"no lot {body.lot_id!r} registered by your member")
-    origin = domain.lot_origin(row.document, str(body.lot_id), source=f"lot {body.lot_id}")
+    origin = domain.lot_origin(upstream_documents(conn, row), str(body.lot_id))
     stage = body.origin_stage or TRACE_STAGE.get(body.stage, body.stage)
     return domain.origin_shares_at_stage(origin, stage)
 

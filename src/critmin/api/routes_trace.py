@@ -98,6 +98,41 @@ def _lot(conn: sa.Connection, who: Principal, lot_id: str) -> Any:
     return row
 
 
+MAX_UPSTREAM_DOCUMENTS = 1000
+
+
+def upstream_documents(conn: sa.Connection, row: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The lot's own EPCIS document, then every registered document that produced a lot it
+    (transitively) uses: only the lot's upstream chain is read, never the whole registry."""
+    docs: list[tuple[str, dict[str, Any]]] = [(f"document {row.document_id}", row.document)]
+    seen = {row.document_id}
+    frontier = [row.document]
+    while frontier:
+        wanted: set[str] = set()
+        for doc in frontier:
+            wanted |= domain.untraced_inputs(doc, "upstream document")
+        frontier = []
+        if not wanted:
+            break
+        found = conn.execute(
+            sa.select(networks.c.id, networks.c.document)
+            .join(lots, lots.c.document_id == networks.c.id)
+            .where(lots.c.id.in_(sorted(wanted)))
+            .distinct()
+        ).all()
+        for doc_id, document in found:
+            if doc_id not in seen:
+                if len(seen) >= MAX_UPSTREAM_DOCUMENTS:
+                    raise conflict(
+                        f"lot {row.id!r} has more than {MAX_UPSTREAM_DOCUMENTS} upstream documents",
+                        "lot_id",
+                    )
+                seen.add(doc_id)
+                docs.append((f"document {doc_id}", document))
+                frontier.append(document)
+    return docs
+
+
 @router.get("/lots/{lot_id}", response_model=m.LotRow, tags=["lots"])
 def get_lot(lot_id: str, who: Caller, engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
@@ -106,11 +141,13 @@ def get_lot(lot_id: str, who: Caller, engine: Engine) -> dict[str, Any]:
 
 @router.get("/lots/{lot_id}/origin", response_model=m.Origin, tags=["lots"])
 def lot_origin(lot_id: str, who: Caller, engine: Engine) -> dict[str, Any]:
-    """Origin by stage and country, by mass and value, with the mines and refineries
-    (as ``critmin trace origin --json --lot``)."""
+    """Origin by stage and country, by mass and value, with the mines and refineries (as
+    ``critmin trace origin --json --lot``), through the documents registered upstream of it
+    (a refiner's lots registered by another member are followed to their mine)."""
     with engine.connect() as conn:
         row = _lot(conn, who, lot_id)
-    return domain.lot_origin(row.document, lot_id, source=f"document {row.document_id}")
+        docs = upstream_documents(conn, row)
+    return domain.lot_origin(docs, lot_id)
 
 
 # --------------------------------------------------------------------------- rules, certificates
@@ -176,7 +213,8 @@ def lot_verdicts(
     with engine.connect() as conn:
         row = _lot(conn, who, lot_id)
         rs = _ruleset_row(conn, ruleset_id, "query.ruleset_id")
-    return domain.lot_verdicts(row.document, lot_id, rs.spec, on, f"document {row.document_id}")
+        docs = upstream_documents(conn, row)
+    return domain.lot_verdicts(docs, lot_id, rs.spec, on)
 
 
 @router.post(
@@ -192,9 +230,9 @@ def issue_certificate(
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
         row = _lot(conn, who, lot_id)
         rs = _ruleset_row(conn, body.ruleset_id, "body.ruleset_id")
-        source = f"document {row.document_id}"
-        origin = domain.lot_origin(row.document, lot_id, source)
-        verdicts = domain.lot_verdicts(row.document, lot_id, rs.spec, body.on, source)
+        docs = upstream_documents(conn, row)
+        origin = domain.lot_origin(docs, lot_id)
+        verdicts = domain.lot_verdicts(docs, lot_id, rs.spec, body.on)
         content = {
             "lot": lot_id,
             "member_id": row.member_id,
