@@ -248,13 +248,14 @@ def _idempotent_once(
         status, payload = work(conn)
         if key is not None:
             conn.execute(
-                idempotency.insert().values(
-                    user_id=user_id,
-                    key=key,
-                    request_sha256=fp,
-                    status_code=status,
-                    body=payload,
-                    created_at=now_iso(),
-                )
+                idempotency.insert(),
+                {
+                    "user_id": user_id,
+                    "key": key,
+                    "request_sha256": fp,
+                    "status_code": status,
+                    "body": payload,
+                    "created_at": now_iso(),
+                },
             )
     return JSONResponse(payload, status_code=status, headers=headers(payload) if headers else None)

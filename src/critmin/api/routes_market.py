@@ -312,20 +312,21 @@ def file_declaration(
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
         created_at = now_iso()
         res = conn.execute(
-            declarations.insert().values(
-                member_id=who.member_id,
-                product=body.product,
-                stage=body.stage,
-                quantity_t=body.quantity_t,
-                customs_value_usd=body.customs_value_usd,
-                declared_on=body.declared_on.isoformat(),
-                origin_iso3=body.origin_iso3,
-                lot_id=body.lot_id,
-                levy_usd=result["levy_usd"],
-                assessment=result,
-                created_by=who.user_id,
-                created_at=created_at,
-            )
+            declarations.insert(),
+            {
+                "member_id": who.member_id,
+                "product": body.product,
+                "stage": body.stage,
+                "quantity_t": body.quantity_t,
+                "customs_value_usd": body.customs_value_usd,
+                "declared_on": body.declared_on.isoformat(),
+                "origin_iso3": body.origin_iso3,
+                "lot_id": body.lot_id,
+                "levy_usd": result["levy_usd"],
+                "assessment": result,
+                "created_by": who.user_id,
+                "created_at": created_at,
+            },
         )
         pk = res.inserted_primary_key
         assert pk is not None
