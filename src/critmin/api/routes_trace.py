@@ -114,12 +114,22 @@ def upstream_documents(conn: sa.Connection, row: Any) -> list[tuple[str, dict[st
         frontier = []
         if not wanted:
             break
-        found = conn.execute(
-            sa.select(networks.c.id, networks.c.document)
-            .join(lots, lots.c.document_id == networks.c.id)
-            .where(lots.c.id.in_(sorted(wanted)))
-            .distinct()
-        ).all()
+        # ids first: PostgreSQL's json type has no equality, so no DISTINCT over documents
+        doc_ids = (
+            conn.execute(
+                sa.select(lots.c.document_id).where(lots.c.id.in_(sorted(wanted))).distinct()
+            )
+            .scalars()
+            .all()
+        )
+        new_ids = sorted(set(doc_ids) - seen)
+        found = (
+            conn.execute(
+                sa.select(networks.c.id, networks.c.document).where(networks.c.id.in_(new_ids))
+            ).all()
+            if new_ids
+            else []
+        )
         for doc_id, document in found:
             if doc_id not in seen:
                 if len(seen) >= MAX_UPSTREAM_DOCUMENTS:
