@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -126,6 +127,20 @@ def test_core_flow_on_postgres(pg_registry: Registry) -> None:
     assert bal["ok"] is True
     assert bal["inventory_t"]["ndpr_oxide"] == pytest.approx(2.0)
     assert reg.get("auditor", "/v1/audit/verify").json()["ok"] is True
+    # a lot whose input was registered by another member (upstream document lookup)
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "examples" / "trace" / "magnet_chain.jsonld").read_text()
+    full = json.loads(text.replace("0614141", "0614149"))
+    events = full["epcisBody"]["eventList"]
+    up = full | {"epcisBody": {"eventList": events[:2]}}
+    down = full | {"epcisBody": {"eventList": events[2:]}}
+    assert (
+        reg.post("operator", "/v1/epcis", {"member_id": "lynas", "document": up}).status_code == 201
+    )
+    assert reg.post("jpn_initiator", "/v1/epcis", {"document": down}).status_code == 201
+    origin = reg.get("jpn_initiator", "/v1/lots/urn:epc:class:lgtin:0614149.magnet.JPN1/origin")
+    assert origin.status_code == 200, origin.text
+    assert {s["stage"] for s in origin.json()["shares"]} >= {"mine", "refining"}
     reg.client.close()
     reg.engine.dispose()
 
