@@ -430,3 +430,28 @@ def test_origin_follows_lots_registered_by_another_member(registry: Registry) ->
     expect = [s | {"lot": lot} for s in cli["shares"] if s["lot"].endswith("magnet.JPN1")]
     assert api["shares"] == expect
     assert {f["country_iso3"] for f in api["upstream_facilities"]} == {"AUS", "MYS"}
+
+
+def test_a_membership_recorded_in_the_registry_changes_the_levy(registry: Registry) -> None:
+    """Viet Nam joins FORGE on 2026-05-01 in the registry (it is not in the catalog's bloc of
+    2026-02-04): an import from Viet Nam in April is levied, one in May is duty-free (the
+    instrument resolves membership on the month's last day)."""
+    publish(registry, "ndpr_oxide", "2026-04", 62_000)
+    publish(registry, "ndpr_oxide", "2026-05", 62_000)
+    assert declare(registry, origin_iso3="VNM").json()["levy_usd"] == pytest.approx(120_000)
+    registry.post(
+        "operator",
+        "/v1/members",
+        {"id": "VNM", "name": "Viet Nam", "kind": "state", "country_iso3": "VNM"},
+    )
+    r = registry.post(
+        "operator", "/v1/members/VNM/memberships", {"bloc": "forge", "start_date": "2026-05-01"}
+    )
+    assert r.status_code == 201, r.text
+    april = declare(registry, origin_iso3="VNM").json()
+    may = declare(registry, origin_iso3="VNM", declared_on="2026-05-15").json()
+    assert april["levy_usd"] == pytest.approx(120_000)
+    assert may["levy_usd"] == 0
+    origin = next(s for s in may["assessment"]["steps"] if s["step"] == "origin")
+    assert origin["membership"] == "registry membership records"
+    assert origin["value"][0]["forge_member"] is True

@@ -63,8 +63,12 @@ def assess_levy(
     declared_on: dt.date,
     origin_shares: Mapping[str, float],
     published: Mapping[str, Any] | None,
+    members: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The FORGE levy on one import declaration, with every step.
+
+    ``members``: the member countries (ISO3) on the month's last day from the registry's own
+    dated membership records; None = the catalog's bloc, as in a market run.
 
     The instrument's own rule (see :mod:`critmin.policy.instruments.forge_levy`), per tonne::
 
@@ -146,7 +150,11 @@ def assess_levy(
                 "rule": "min(max(reference - landed, 0), bound)",
             }
         )
-    inside = member_regions(LEVY_BLOC, list(origin_shares), month) if active else frozenset()
+    inside = (
+        member_regions(LEVY_BLOC, list(origin_shares), month, members=members)
+        if active
+        else frozenset()
+    )
     total = 0.0
     by_origin = []
     for country, share in sorted(origin_shares.items()):
@@ -168,6 +176,9 @@ def assess_levy(
             "value": by_origin,
             "rule": "members trade duty-free; levy_usd = levy_rate x quantity_t x share "
             "for each non-member origin",
+            "membership": "registry membership records"
+            if members is not None
+            else f"critmin catalog bloc {LEVY_BLOC!r}",
         }
     )
     steps.append({"step": "levy", "value": total, "unit": "usd"})

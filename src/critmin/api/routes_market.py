@@ -275,6 +275,29 @@ def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> di
     return domain.origin_shares_at_stage(origin, stage)
 
 
+def registry_members(conn: sa.Connection, month: str) -> list[str] | None:
+    """Countries (ISO3) with a FORGE membership in force on ``month``'s last day in the
+    registry's records; None when the registry records no FORGE membership at all (then the
+    catalog's bloc decides, as in a market run)."""
+    from critmin.policy.parameters import month_end
+    from critmin.store.schema import members, memberships
+
+    day = month_end(month).isoformat()
+    q = sa.select(memberships.c.bloc).where(memberships.c.bloc == domain.LEVY_BLOC).limit(1)
+    if conn.execute(q).first() is None:
+        return None
+    rows = conn.execute(
+        sa.select(members.c.id, members.c.country_iso3)
+        .join(memberships, memberships.c.member_id == members.c.id)
+        .where(
+            memberships.c.bloc == domain.LEVY_BLOC,
+            memberships.c.start_date <= day,
+            sa.or_(memberships.c.end_date.is_(None), memberships.c.end_date >= day),
+        )
+    ).all()
+    return sorted({r.country_iso3 or r.id for r in rows})
+
+
 def assess(
     conn: sa.Connection, who: Principal, body: m.DeclarationIn, as_of: dt.date | None = None
 ) -> dict[str, Any]:
@@ -285,6 +308,7 @@ def assess(
     if body.lot_id is not None:
         basis["origin_stage"] = body.origin_stage or TRACE_STAGE.get(body.stage, body.stage)
     return basis | domain.assess_levy(
+        members=registry_members(conn, month),
         product=body.product,
         quantity_t=body.quantity_t,
         customs_value_usd=body.customs_value_usd,
