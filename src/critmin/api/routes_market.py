@@ -1,0 +1,771 @@
+"""Reference prices, import declarations (with the FORGE levy), contracts and statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from critmin import __version__
+from critmin.api import engine as domain
+from critmin.api import models as m
+from critmin.api.auth import AUDITOR, INITIATOR, OPERATOR, PUBLISHER, Principal
+from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
+from critmin.api.http import (
+    DEFAULT_LIMIT,
+    bad_input,
+    check_if_match,
+    conflict,
+    etag,
+    forbidden,
+    idempotent_post,
+    not_found,
+    page,
+)
+from critmin.errors import CritminError
+from critmin.store.audit import now_iso
+from critmin.store.db import write_tx
+from critmin.store.schema import contracts, declarations, lots, prices, statements
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
+
+PricePage = m.page_of(m.Price)
+DeclarationPage = m.page_of(m.Declaration)
+ContractPage = m.page_of(m.Contract)
+StatementPage = m.page_of(m.Statement)
+
+#: trace stage whose country is a product stage's origin (oxide is made by refining)
+TRACE_STAGE = {"oxide": "refining", "concentrate": "mine", "ore": "mine", "magnet": "component"}
+
+
+_PRICE_FIELDS = tuple(m.Price.model_fields)
+_DECLARATION_FIELDS = tuple(m.Declaration.model_fields)
+
+
+def price_dict(r: Any) -> dict[str, Any]:
+    # rows come from our own tables; the response model validates them once on the way out
+    # (validating here too doubled the cost of a list page)
+    row = r._mapping
+    return {k: row[k] for k in _PRICE_FIELDS}
+
+
+def _as_of_bound(as_of: dt.date | None) -> str | None:
+    """Records published up to the end of ``as_of`` (UTC) count as of that day."""
+    if as_of is None:
+        return None
+    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.UTC).isoformat(
+        timespec="microseconds"
+    )
+
+
+def latest_prices(as_of: dt.date | None = None) -> sa.Select[Any]:
+    """The newest version of every (product, month) published by ``as_of`` (default: now)."""
+    bound = _as_of_bound(as_of)
+    inner = sa.select(prices.c.product, prices.c.month, sa.func.max(prices.c.version).label("v"))
+    if bound is not None:
+        inner = inner.where(prices.c.published_at < bound)
+    sub = inner.group_by(prices.c.product, prices.c.month).subquery()
+    return sa.select(prices).join(
+        sub,
+        sa.and_(
+            prices.c.product == sub.c.product,
+            prices.c.month == sub.c.month,
+            prices.c.version == sub.c.v,
+        ),
+    )
+
+
+def price_in_force(
+    conn: sa.Connection, product: str, month: str, as_of: dt.date | None = None
+) -> dict[str, Any] | None:
+    """The newest version of one product-month published by ``as_of`` (index lookup)."""
+    q = sa.select(prices).where(prices.c.product == product, prices.c.month == month)
+    bound = _as_of_bound(as_of)
+    if bound is not None:
+        q = q.where(prices.c.published_at < bound)
+    row = conn.execute(q.order_by(prices.c.version.desc()).limit(1)).first()
+    return price_dict(row) if row is not None else None
+
+
+# --------------------------------------------------------------------------- prices
+
+
+@router.get("/prices", response_model=PricePage, tags=["prices"])
+def list_prices(
+    _who: Caller,
+    engine: Engine,
+    product: str | None = None,
+    month: str | None = None,
+    as_of: m.Date | None = None,
+    all_versions: bool = False,
+    limit: int = Query(DEFAULT_LIMIT),
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Published reference prices: the newest version of each (product, month) by default;
+    ``as_of`` = as published by the end of that day; ``all_versions`` = the full history."""
+    q = sa.select(prices) if all_versions else latest_prices(as_of)
+    if all_versions and as_of is not None:
+        q = q.where(prices.c.published_at < _as_of_bound(as_of))
+    if product is not None:
+        q = q.where(prices.c.product == product)
+    if month is not None:
+        q = q.where(prices.c.month == month)
+    with engine.connect() as conn:
+        return page(conn, q, prices.c.id, limit, cursor, price_dict)
+
+
+@router.get("/prices/{price_id}", response_model=m.Price, tags=["prices"])
+def get_price(price_id: RowId, _who: Caller, engine: Engine) -> dict[str, Any]:
+    """One version of a reference price."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(prices).where(prices.c.id == price_id)).first()
+    if row is None:
+        raise not_found("price", price_id)
+    return price_dict(row)
+
+
+def _insert_price(conn: sa.Connection, who: Principal, values: dict[str, Any]) -> dict[str, Any]:
+    res = conn.execute(
+        prices.insert().values(**values, published_by=who.user_id, published_at=now_iso())
+    )
+    pk = res.inserted_primary_key
+    assert pk is not None
+    return price_dict(conn.execute(sa.select(prices).where(prices.c.id == pk[0])).one())
+
+
+@router.post("/prices", response_model=m.Price, status_code=201, tags=["prices"])
+def publish_price(body: m.PriceIn, who: Caller, engine: Engine, request: Request) -> Response:
+    """Publish a preliminary reference price for a product and month (price publisher)."""
+    who.require(PUBLISHER)
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        if conn.execute(
+            sa.select(prices.c.id).where(
+                prices.c.product == body.product, prices.c.month == body.month
+            )
+        ).first():
+            raise conflict(
+                f"{body.product} {body.month} is already published; finalise or correct it",
+                "body.month",
+            )
+        out = _insert_price(
+            conn,
+            who,
+            {**body.model_dump(mode="json"), "version": 1, "status": "preliminary", "reason": None},
+        )
+        record(conn, who, "publish", "price", out["id"], after=out)
+        return 201, out
+
+    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+
+
+def _latest_version(conn: sa.Connection, price_id: RowId) -> Any:
+    row = conn.execute(sa.select(prices).where(prices.c.id == price_id)).first()
+    if row is None:
+        raise not_found("price", price_id)
+    newest = conn.execute(
+        sa.select(sa.func.max(prices.c.version)).where(
+            prices.c.product == row.product, prices.c.month == row.month
+        )
+    ).scalar_one()
+    if newest != row.version:
+        raise conflict(
+            f"price {price_id} is version {row.version}; version {newest} supersedes it", "price_id"
+        )
+    return row
+
+
+@router.post(
+    "/prices/{price_id}/finalize", response_model=m.Price, status_code=201, tags=["prices"]
+)
+def finalize_price(
+    price_id: RowId, _body: m.Empty | None = None, *, who: Caller, engine: Engine, request: Request
+) -> Response:
+    """Make a preliminary price final (a new version; price publisher)."""
+    who.require(PUBLISHER)
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        row = _latest_version(conn, price_id)
+        if row.status != "preliminary":
+            raise conflict(f"price {price_id} is {row.status}, not preliminary", "price_id")
+        before = price_dict(row)
+        out = _insert_price(
+            conn,
+            who,
+            {
+                k: before[k]
+                for k in (
+                    "product",
+                    "stage",
+                    "month",
+                    "price_usd_per_t",
+                    "methodology_version",
+                    "data",
+                )
+            }
+            | {"version": row.version + 1, "status": "final", "reason": None},
+        )
+        record(conn, who, "finalize", "price", out["id"], before=before, after=out)
+        return 201, out
+
+    return idempotent_post(engine, request, who.user_id, {}, work)
+
+
+@router.post("/prices/{price_id}/correct", response_model=m.Price, status_code=201, tags=["prices"])
+def correct_price(
+    price_id: RowId, body: m.PriceCorrection, who: Caller, engine: Engine, request: Request
+) -> Response:
+    """Correct a final price: a new version with a reason (price publisher)."""
+    who.require(PUBLISHER)
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        row = _latest_version(conn, price_id)
+        if row.status == "preliminary":
+            raise conflict(f"price {price_id} is preliminary: finalise it first", "price_id")
+        before = price_dict(row)
+        out = _insert_price(
+            conn,
+            who,
+            {
+                "product": row.product,
+                "stage": row.stage,
+                "month": row.month,
+                "price_usd_per_t": body.price_usd_per_t,
+                "methodology_version": body.methodology_version or row.methodology_version,
+                "data": row.data,
+                "version": row.version + 1,
+                "status": "corrected",
+                "reason": body.reason,
+            },
+        )
+        record(conn, who, "correct", "price", out["id"], before=before, after=out)
+        return 201, out
+
+    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+def declaration_dict(r: Any) -> dict[str, Any]:
+    row = r._mapping
+    return {k: row[k] for k in _DECLARATION_FIELDS}
+
+
+def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> dict[str, float]:
+    if (body.origin_iso3 is None) == (body.lot_id is None):
+        raise bad_input("body.origin_iso3", "give exactly one of origin_iso3 or lot_id")
+    if body.origin_iso3 is not None:
+        return {body.origin_iso3: 1.0}
+    from critmin.api.routes_trace import upstream_documents
+    from critmin.store.schema import networks
+
+    row = conn.execute(
+        sa.select(lots, networks.c.document)
+        .join(networks, networks.c.id == lots.c.document_id)
+        .where(lots.c.id == body.lot_id)
+    ).first()
+    if row is None or row.member_id != who.member_id:
+        raise bad_input("body.lot_id", f"no lot {body.lot_id!r} registered by your member")
+    origin = domain.lot_origin(upstream_documents(conn, row), str(body.lot_id))
+    stage = body.origin_stage or TRACE_STAGE.get(body.stage, body.stage)
+    return domain.origin_shares_at_stage(origin, stage)
+
+
+def registry_members(conn: sa.Connection, month: str) -> list[str] | None:
+    """Countries (ISO3) with a FORGE membership in force on ``month``'s last day in the
+    registry's records; None when the registry records no FORGE membership at all (then the
+    catalog's bloc decides, as in a market run)."""
+    from critmin.policy.parameters import month_end
+    from critmin.store.schema import members, memberships
+
+    day = month_end(month).isoformat()
+    q = sa.select(memberships.c.bloc).where(memberships.c.bloc == domain.LEVY_BLOC).limit(1)
+    if conn.execute(q).first() is None:
+        return None
+    rows = conn.execute(
+        sa.select(members.c.id, members.c.country_iso3)
+        .join(memberships, memberships.c.member_id == members.c.id)
+        .where(
+            memberships.c.bloc == domain.LEVY_BLOC,
+            memberships.c.start_date <= day,
+            sa.or_(memberships.c.end_date.is_(None), memberships.c.end_date >= day),
+        )
+    ).all()
+    return sorted({r.country_iso3 or r.id for r in rows})
+
+
+def assess(
+    conn: sa.Connection, who: Principal, body: m.DeclarationIn, as_of: dt.date | None = None
+) -> dict[str, Any]:
+    shares = _origin_of(conn, who, body)
+    month = f"{body.declared_on.year:04d}-{body.declared_on.month:02d}"
+    published = price_in_force(conn, body.product, month, as_of)
+    basis = {"origin_basis": "declared" if body.lot_id is None else "traced lot"}
+    if body.lot_id is not None:
+        basis["origin_stage"] = body.origin_stage or TRACE_STAGE.get(body.stage, body.stage)
+    return basis | domain.assess_levy(
+        members=registry_members(conn, month),
+        product=body.product,
+        quantity_t=body.quantity_t,
+        customs_value_usd=body.customs_value_usd,
+        declared_on=body.declared_on,
+        origin_shares=shares,
+        published=published,
+    )
+
+
+@router.post("/declarations", response_model=m.Declaration, status_code=201, tags=["declarations"])
+def file_declaration(
+    body: m.DeclarationIn, who: Caller, engine: Engine, request: Request
+) -> Response:
+    """File an import declaration (member initiator); the levy is assessed at once."""
+    who.require(INITIATOR)
+    if who.member_id is None:
+        raise forbidden("only a member's representative files declarations")
+
+    # assessed before the write transaction: reading the price and the lot and running the
+    # levy need no lock, and on SQLite every write waits for the one holding it (a price
+    # published meanwhile is seen by the next declaration, as if this one came first)
+    with engine.connect() as read:
+        result = assess(read, who, body)
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        created_at = now_iso()
+        res = conn.execute(
+            declarations.insert(),
+            {
+                "member_id": who.member_id,
+                "product": body.product,
+                "stage": body.stage,
+                "quantity_t": body.quantity_t,
+                "customs_value_usd": body.customs_value_usd,
+                "declared_on": body.declared_on.isoformat(),
+                "origin_iso3": body.origin_iso3,
+                "lot_id": body.lot_id,
+                "levy_usd": result["levy_usd"],
+                "assessment": result,
+                "created_by": who.user_id,
+                "created_at": created_at,
+            },
+        )
+        pk = res.inserted_primary_key
+        assert pk is not None
+        out = m.Declaration(
+            id=int(pk[0]),
+            member_id=str(who.member_id),
+            product=body.product,
+            stage=body.stage,
+            quantity_t=body.quantity_t,
+            customs_value_usd=body.customs_value_usd,
+            declared_on=body.declared_on.isoformat(),
+            origin_iso3=body.origin_iso3,
+            lot_id=body.lot_id,
+            levy_usd=result["levy_usd"],
+            assessment=result,
+            created_at=created_at,
+        ).model_dump(mode="json")
+        record(conn, who, "file", "declaration", pk[0], member_id=who.member_id, after=out)
+        return 201, out
+
+    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+
+
+@router.get("/declarations", response_model=DeclarationPage, tags=["declarations"])
+def list_declarations(
+    who: Caller, engine: Engine, limit: int = Query(DEFAULT_LIMIT), cursor: str | None = None
+) -> dict[str, Any]:
+    """Declarations (a member sees its own)."""
+    who.require(OPERATOR, AUDITOR, INITIATOR, "approver")
+    q = sa.select(declarations)
+    if not who.sees_all:
+        q = q.where(declarations.c.member_id == (who.member_id or ""))
+    with engine.connect() as conn:
+        return page(conn, q, declarations.c.id, limit, cursor, declaration_dict)
+
+
+@router.get("/declarations/{declaration_id}", response_model=m.Declaration, tags=["declarations"])
+def get_declaration(
+    declaration_id: RowId, who: Caller, engine: Engine, as_of: m.Date | None = None
+) -> dict[str, Any]:
+    """One declaration; ``as_of`` re-assesses it with the prices as published on that day."""
+    who.require(OPERATOR, AUDITOR, INITIATOR, "approver")
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(declarations).where(declarations.c.id == declaration_id)
+        ).first()
+        if row is None or not who.may_see(row.member_id):
+            raise not_found("declaration", declaration_id)
+        out = declaration_dict(row)
+        if as_of is not None:
+            body = m.DeclarationIn(
+                product=row.product,
+                stage=row.stage,
+                quantity_t=row.quantity_t,
+                customs_value_usd=row.customs_value_usd,
+                declared_on=dt.date.fromisoformat(row.declared_on),
+                origin_iso3=row.origin_iso3,
+                lot_id=row.lot_id,
+                origin_stage=row.assessment.get("origin_stage"),
+            )
+            owner = Principal(who.user_id, who.name, row.member_id, who.roles)
+            out["assessment"] = assess(conn, owner, body, as_of) | {"as_of": as_of.isoformat()}
+            out["levy_usd"] = out["assessment"]["levy_usd"]
+    return out
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+def contract_dict(r: Any) -> dict[str, Any]:
+    return m.Contract(
+        id=r.id, member_id=r.member_id, name=r.name, version=r.version, contract=r.spec
+    ).model_dump(mode="json")
+
+
+@router.post("/contracts", response_model=m.Contract, status_code=201, tags=["contracts"])
+def register_contract(
+    body: m.ContractIn, who: Caller, engine: Engine, request: Request
+) -> Response:
+    """Register an offtake or floor contract (operator) in critmin's contract format."""
+    who.require(OPERATOR)
+    fields = _contract_fields(body.contract)
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        from critmin.store.schema import members
+
+        if not conn.execute(sa.select(members.c.id).where(members.c.id == body.member_id)).first():
+            raise bad_input("body.member_id", f"no member {body.member_id!r}")
+        res = conn.execute(
+            contracts.insert().values(
+                member_id=body.member_id,
+                name=fields["name"],
+                spec=fields,
+                version=1,
+                created_at=now_iso(),
+            )
+        )
+        pk = res.inserted_primary_key
+        assert pk is not None
+        out = contract_dict(conn.execute(sa.select(contracts).where(contracts.c.id == pk[0])).one())
+        record(conn, who, "register", "contract", pk[0], member_id=body.member_id, after=out)
+        return 201, out
+
+    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+
+
+@router.get("/contracts", response_model=ContractPage, tags=["contracts"])
+def list_contracts(
+    who: Caller, engine: Engine, limit: int = Query(DEFAULT_LIMIT), cursor: str | None = None
+) -> dict[str, Any]:
+    """Contracts (a member sees its own)."""
+    q = sa.select(contracts)
+    if not who.sees_all:
+        q = q.where(contracts.c.member_id == (who.member_id or ""))
+    with engine.connect() as conn:
+        return page(conn, q, contracts.c.id, limit, cursor, contract_dict)
+
+
+def _contract_row(conn: sa.Connection, who: Principal, contract_id: RowId) -> Any:
+    row = conn.execute(sa.select(contracts).where(contracts.c.id == contract_id)).first()
+    if row is None or not who.may_see(row.member_id):
+        raise not_found("contract", contract_id)
+    return row
+
+
+@router.get("/contracts/{contract_id}", response_model=m.Contract, tags=["contracts"])
+def get_contract(
+    contract_id: RowId, who: Caller, engine: Engine, response: Response
+) -> dict[str, Any]:
+    """One contract (ETag = its version)."""
+    with engine.connect() as conn:
+        row = _contract_row(conn, who, contract_id)
+    response.headers["ETag"] = etag(row.version)
+    return contract_dict(row)
+
+
+def _contract_fields(contract: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return domain.validate_contract(contract)
+    except CritminError as exc:
+        where = (getattr(exc, "where", None) or "").removeprefix("field ").strip("'")
+        # a rule across fields (end before start) is reported on the contract itself
+        field = "body.contract" if where in ("", "contract") else f"body.contract.{where}"
+        raise bad_input(field, str(exc)) from None
+
+
+@router.patch("/contracts/{contract_id}", response_model=m.Contract, tags=["contracts"])
+def amend_contract(
+    contract_id: RowId,
+    body: m.ContractAmendment,
+    who: Caller,
+    engine: Engine,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    """Amend a contract (operator; needs If-Match): a new version with a reason. Statements
+    already issued keep the version they were computed on (it is in their inputs)."""
+    who.require(OPERATOR)
+    fields = _contract_fields(body.contract)
+    with write_tx(engine) as conn:
+        row = _contract_row(conn, who, contract_id)
+        check_if_match(request, row.version)
+        before = contract_dict(row)
+        conn.execute(
+            contracts.update()
+            .where(contracts.c.id == contract_id, contracts.c.version == row.version)
+            .values(spec=fields, name=fields["name"], version=row.version + 1)
+        )
+        after = contract_dict(
+            conn.execute(sa.select(contracts).where(contracts.c.id == contract_id)).one()
+        )
+        record(
+            conn,
+            who,
+            "amend",
+            "contract",
+            contract_id,
+            member_id=row.member_id,
+            before=before,
+            after=after | {"reason": body.reason},
+        )
+    response.headers["ETag"] = etag(after["version"])
+    return after
+
+
+def statement_dict(r: Any) -> dict[str, Any]:
+    return m.Statement.model_validate(r._mapping).model_dump(mode="json")
+
+
+def _statement_inputs(
+    conn: sa.Connection,
+    row: Any,
+    first: str | None,
+    through: str | None,
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """What a statement is computed from: contract version, the price versions, versions."""
+    spec = row.spec
+    used = conn.execute(
+        latest_prices(as_of).where(prices.c.product == spec["mineral"]).order_by(prices.c.month)
+    ).all()
+    return {
+        "as_of": as_of.isoformat() if as_of else None,
+        "contract_id": row.id,
+        "contract_version": row.version,
+        "contract": spec,
+        "first_month": first,
+        "through_month": through,
+        "prices": [
+            {
+                "month": p.month,
+                "price_id": p.id,
+                "version": p.version,
+                "status": p.status,
+                "price_usd_per_t": p.price_usd_per_t,
+            }
+            for p in used
+        ],
+        "rules_version": f"critmin.contracts.settle {__version__}",
+        "critmin_version": __version__,
+    }
+
+
+def compute_statement(inputs: dict[str, Any]) -> dict[str, Any]:
+    by_month = {p["month"]: p["price_usd_per_t"] / domain.KG_PER_T for p in inputs["prices"]}
+    try:
+        return domain.settle_statement(
+            inputs["contract"], by_month, inputs["first_month"], inputs["through_month"]
+        )
+    except CritminError as exc:
+        # the registry's prices do not cover the months: a state of the registry, not input
+        detail = str(exc).removeprefix("registry reference prices: ")
+        raise conflict(f"cannot settle: {detail}", "prices") from None
+
+
+@router.post(
+    "/contracts/{contract_id}/statements",
+    response_model=m.Statement,
+    status_code=201,
+    tags=["contracts"],
+)
+def create_statement(
+    contract_id: RowId, body: m.StatementIn, who: Caller, engine: Engine, request: Request
+) -> Response:
+    """Settle the contract month by month on the published reference prices (operator, or
+    the contract member's initiator); the statement stores every input it used."""
+    who.require(OPERATOR, INITIATOR)
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        row = _contract_row(conn, who, contract_id)
+        inputs = _statement_inputs(conn, row, body.first_month, body.through_month, body.as_of)
+        result = compute_statement(inputs)
+        res = conn.execute(
+            statements.insert().values(
+                contract_id=contract_id,
+                inputs=inputs,
+                result=result,
+                created_by=who.user_id,
+                created_at=now_iso(),
+            )
+        )
+        pk = res.inserted_primary_key
+        assert pk is not None
+        out = statement_dict(
+            conn.execute(sa.select(statements).where(statements.c.id == pk[0])).one()
+        )
+        record(
+            conn,
+            who,
+            "settle",
+            "statement",
+            pk[0],
+            member_id=row.member_id,
+            after={"contract_id": contract_id, "totals": result["totals"]},
+        )
+        return 201, out
+
+    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+
+
+@router.get("/contracts/{contract_id}/statements", response_model=StatementPage, tags=["contracts"])
+def list_statements(
+    contract_id: RowId,
+    who: Caller,
+    engine: Engine,
+    limit: int = Query(DEFAULT_LIMIT),
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    with engine.connect() as conn:
+        _contract_row(conn, who, contract_id)
+        q = sa.select(statements).where(statements.c.contract_id == contract_id)
+        return page(conn, q, statements.c.id, limit, cursor, statement_dict)
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Line by line, field by field: what changed between two statements (to the cent)."""
+    diffs: list[dict[str, Any]] = []
+    old_lines = {line["month"]: line for line in old["lines"]}
+    new_lines = {line["month"]: line for line in new["lines"]}
+    for month in sorted(set(old_lines) | set(new_lines)):
+        a, b = old_lines.get(month), new_lines.get(month)
+        if a is None or b is None:
+            diffs.append(
+                {"month": month, "field": "line", "before": a is not None, "after": b is not None}
+            )
+            continue
+        for k, va in a.items():
+            vb = b.get(k)
+            if isinstance(va, float) and isinstance(vb, float):
+                if (k.endswith("_usd") and round(va, 2) != round(vb, 2)) or (
+                    not k.endswith("_usd") and not math.isclose(va, vb, rel_tol=0, abs_tol=1e-9)
+                ):
+                    diffs.append(
+                        {
+                            "month": month,
+                            "field": k,
+                            "before": va,
+                            "after": vb,
+                            "difference": vb - va,
+                        }
+                    )
+            elif va != vb and k != "explanation":
+                diffs.append({"month": month, "field": k, "before": va, "after": vb})
+    return diffs
+
+
+def _statement_row(conn: sa.Connection, who: Principal, statement_id: RowId) -> Any:
+    row = conn.execute(sa.select(statements).where(statements.c.id == statement_id)).first()
+    if row is None:
+        raise not_found("statement", statement_id)
+    _contract_row(conn, who, row.contract_id)
+    return row
+
+
+@router.post("/statements/{statement_id}/verify", response_model=m.Verification, tags=["contracts"])
+def verify_statement(
+    statement_id: RowId,
+    _body: m.Empty | None = None,
+    *,
+    who: Caller,
+    engine: Engine,
+    request: Request,
+) -> Response:
+    """Recompute a statement from its stored inputs and compare it to the cent."""
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        row = _statement_row(conn, who, statement_id)
+        inputs = dict(row.inputs)
+        # the prices exactly as the statement used them, re-read by id from the registry
+        used = []
+        for p in inputs["prices"]:
+            pr = conn.execute(sa.select(prices).where(prices.c.id == p["price_id"])).one()
+            used.append({**p, "price_usd_per_t": pr.price_usd_per_t})
+        recomputed = compute_statement({**inputs, "prices": used})
+        diffs = _differences(row.result, recomputed)
+        return 200, {
+            "statement_id": statement_id,
+            "matches": not diffs,
+            "differences": diffs,
+            "recomputed": recomputed,
+        }
+
+    return idempotent_post(engine, request, who.user_id, {}, work)
+
+
+@router.post(
+    "/statements/{statement_id}/restate",
+    response_model=m.Statement,
+    status_code=201,
+    tags=["contracts"],
+)
+def restate(
+    statement_id: RowId,
+    _body: m.Empty | None = None,
+    *,
+    who: Caller,
+    engine: Engine,
+    request: Request,
+) -> Response:
+    """A new statement on the prices published now (after corrections); its inputs name the
+    statement it restates and list the differences line by line."""
+    who.require(OPERATOR, INITIATOR)
+
+    def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
+        old = _statement_row(conn, who, statement_id)
+        crow = _contract_row(conn, who, old.contract_id)
+        inputs = _statement_inputs(
+            conn, crow, old.inputs["first_month"], old.inputs["through_month"]
+        )
+        result = compute_statement(inputs)
+        inputs["restates"] = statement_id
+        inputs["differences"] = _differences(old.result, result)
+        res = conn.execute(
+            statements.insert().values(
+                contract_id=old.contract_id,
+                inputs=inputs,
+                result=result,
+                created_by=who.user_id,
+                created_at=now_iso(),
+            )
+        )
+        pk = res.inserted_primary_key
+        assert pk is not None
+        out = statement_dict(
+            conn.execute(sa.select(statements).where(statements.c.id == pk[0])).one()
+        )
+        record(
+            conn,
+            who,
+            "restate",
+            "statement",
+            pk[0],
+            member_id=crow.member_id,
+            after={"restates": statement_id, "differences": inputs["differences"]},
+        )
+        return 201, out
+
+    return idempotent_post(engine, request, who.user_id, {}, work)
