@@ -319,6 +319,29 @@ def acquired_kg(ledger: Any, account: str) -> int:
     )
 
 
+def _check_draw_right(
+    ledger: Any, account: str, counterparty: str, kg: int, shares: Mapping[str, float]
+) -> None:
+    """A member draws at most ``share x`` the kilograms the account ever acquired, less what
+    it drew before; anyone else holds no right."""
+    if counterparty not in shares:
+        raise InputError(
+            f"{counterparty!r} holds no pre-purchase right on this stockpile; "
+            f"members: {', '.join(sorted(shares))}",
+            where="field 'counterparty'",
+        )
+    right = int(shares[counterparty] * acquired_kg(ledger, account))
+    used = drawn_kg(ledger, account, counterparty)
+    if used + kg > right:
+        raise InputError(
+            f"draw of {kg} kg exceeds {counterparty}'s pre-purchase right: "
+            f"{shares[counterparty]:g} x {acquired_kg(ledger, account)} kg "
+            f"acquired = {right} kg, {used} kg drawn already",
+            where="field 'qty_t'",
+        )
+
+
+# long: one branch per movement kind, each building a whole ledger entry with its fields named
 def book_entry(
     rows: Sequence[Mapping[str, Any]],
     movement: Mapping[str, Any],
@@ -388,22 +411,8 @@ def book_entry(
             kg = t_to_kg(movement["qty_t"])
             shares = dict(members)
             if kind == "draw":
-                if members and counterparty not in shares:
-                    raise InputError(
-                        f"{counterparty!r} holds no pre-purchase right on this stockpile; "
-                        f"members: {', '.join(sorted(shares))}",
-                        where="field 'counterparty'",
-                    )
                 if members:
-                    right = int(shares[counterparty] * acquired_kg(ledger, account))
-                    used = drawn_kg(ledger, account, counterparty)
-                    if used + kg > right:
-                        raise InputError(
-                            f"draw of {kg} kg exceeds {counterparty}'s pre-purchase right: "
-                            f"{shares[counterparty]:g} x {acquired_kg(ledger, account)} kg "
-                            f"acquired = {right} kg, {used} kg drawn already",
-                            where="field 'qty_t'",
-                        )
+                    _check_draw_right(ledger, account, counterparty, kg, shares)
                 alloc = [(counterparty, kg)]
                 reason = "draw" + (f": {movement['reason']}" if movement.get("reason") else "")
             else:
