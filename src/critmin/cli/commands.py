@@ -7,5 +7,6 @@ from critmin.cli import (  # noqa: F401
     risk,
     run,
     stockpile,
+    sweep,
     trace,
 )
