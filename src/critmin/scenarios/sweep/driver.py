@@ -306,6 +306,8 @@ def run_sweep(
         table.to_parquet(tmp, index=False)
 
     atomic_write(out / TABLE, _w)
+    # the table as written (a monthly outcome reads back as arrays, however it was built)
+    table = pd.read_parquet(out / TABLE)
     failed = [
         {"sample_id": int(sid), "error": str(err)}
         for sid, status, err in zip(

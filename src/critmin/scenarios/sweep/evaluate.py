@@ -280,7 +280,8 @@ _CACHE: dict[str, tuple[LoadedStudy, dict[str, Any]]] = {}
 
 #: fault injection for the fault-tolerance tests (docs/sweeps.md "Testing faults"):
 #: ``kill:<sample_id>`` SIGKILLs the worker process at that sample every time;
-#: ``kill-once:<sample_id>:<flag file>`` only while the flag file does not exist yet
+#: ``kill-once:<sample_id>:<flag file>`` only while the flag file does not exist yet;
+#: ``sleep:<sample_id>:<seconds>`` makes that sample slow (an interruptible long run)
 FAULT_ENV = "CRITMIN_SWEEP_FAULT"
 
 
@@ -300,6 +301,8 @@ def _fault(sample_id: int) -> None:
             return
     if kind in ("kill", "kill-once"):
         os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "sleep":
+        time.sleep(float(flag))
 
 
 def _study(text: str, source: str, base_dir: str) -> tuple[LoadedStudy, dict[str, Any]]:
