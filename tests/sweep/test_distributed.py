@@ -76,10 +76,20 @@ def test_interrupted_driver_resumes_missing_batches_only(
     """Sample 9 (batch 3) is made slow; the driver is interrupted (SIGINT) once batches 0-2
     are written; ``--resume`` computes batch 3 only and the table is the undisturbed one."""
     out = tmp_path / "out"
-    env = {**os.environ, FAULT_ENV: "sleep:9:120"}
+    env = {**os.environ, FAULT_ENV: "sleep:9:60"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from critmin.cli import main; main()", "sweep", str(SMALL)]
-        + ["--out", str(out), "--workers", "2", "--no-report"],
+        [
+            sys.executable,
+            "-c",
+            "from critmin.cli import main; main()",
+            "sweep",
+            str(SMALL),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--no-report",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
