@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -95,29 +95,62 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
     Console().print("wrote " + ", ".join(str(p) for p in written))
 
 
-def _print(summary: dict[str, object], console: Console) -> None:
+def _fmt(x: float) -> str:
+    """4 significant digits with a k/M/G/T suffix: 16,580 -> 16.58k."""
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.4g}{suffix}"
+    return f"{x:.4g}"
+
+
+def _print(summary: dict[str, Any], console: Console) -> None:
     b = summary["batches"]
-    assert isinstance(b, dict)
     console.print(
         f"{summary['study']}: {summary['samples']} samples ({summary['samples_failed']} failed), "
         f"{b['computed']} batches computed, {b['reused']} reused"
         + (", stopped early (standard-error target met)" if summary["stopped_early"] else "")
     )
-    for fail in summary["failed"][:10]:  # type: ignore[index]
+    for fail in summary["failed"][:10]:
         console.print(f"  failed sample {fail['sample_id']}: {fail['error']}")
-    for entry in summary["policies"]:  # type: ignore[attr-defined]
+    for entry in summary["policies"]:
         title = "outcomes" + (f" - policy {entry['levers']}" if entry["levers"] else "")
         table = Table(title=title)
-        for col in ("outcome", "P5 [95% CI]", "P50 [95% CI]", "P95 [95% CI]", "mean", "rse"):
-            table.add_column(col, justify="left" if col == "outcome" else "right")
+        table.add_column("outcome")
+        for col in ("P5", "P50", "P95", "mean", "rse"):
+            table.add_column(col, justify="right")
         for name, st in entry["outcomes"].items():
             if not st.get("n"):
                 table.add_row(name, "-", "-", "-", "-", "-")
                 continue
-            cells = [
-                f"{st[q]:,.4g} [{st[q + '_ci95'][0]:,.4g}, {st[q + '_ci95'][1]:,.4g}]"
-                for q in ("p5", "p50", "p95")
-            ]
+            cells = []
+            for q in ("p5", "p50", "p95"):
+                ci = st.get(q + "_ci95")
+                cells.append(_fmt(st[q]) + (f"\n[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""))
             rse = st.get("rse")
-            table.add_row(name, *cells, f"{st['mean']:,.4g}", "-" if rse is None else f"{rse:.3%}")
+            table.add_row(name, *cells, _fmt(st["mean"]), "-" if rse is None else f"{rse:.2%}")
         console.print(table)
+        imp = entry.get("disruptions")
+        if imp and "events" in imp:
+            _print_impacts(imp, console)
+
+
+def _print_impacts(imp: dict[str, Any], console: Console) -> None:
+    names = list(imp["expected_impact"])
+    table = Table(title="disruptions: probability x impact (impact = outcome - no disruption)")
+    table.add_column("event")
+    table.add_column("p/yr", justify="right")
+    for n in names:
+        table.add_column(n, justify="right")
+    for ev in sorted(imp["events"], key=lambda e: -abs(e[names[0]]["p_x_impact"] or 0)):
+        table.add_row(
+            ev["event"],
+            f"{ev['probability']:.3f}",
+            *[
+                f"{_fmt(ev[n]['impact'] or 0)}\n(p x {_fmt(ev[n]['p_x_impact'] or 0)})"
+                for n in names
+            ],
+        )
+    table.add_row(
+        "expected impact", "", *[_fmt(imp["expected_impact"][n]) for n in names], style="bold"
+    )
+    console.print(table)

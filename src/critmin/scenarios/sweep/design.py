@@ -11,6 +11,8 @@ order in which they finish.
   one design of N points from ``SeedSequence(seed, spawn_key=(0,))``.
 * ``sobol``: SALib's Saltelli/Sobol' design (``SALib.sample.sobol``, first and total
   order, N x (d + 2) runs), scrambled with the study seed.
+* ``enumerate``: every combination of the values of discrete and categorical inputs, once,
+  with its probability (the product of the values' weights) in the ``weight`` column.
 * ``morris``: SALib's Morris trajectories (``SALib.sample.morris``, N x (d + 1) runs) on
   ``levels`` levels; level ``k`` of ``L`` is read as the unit value ``(k + 0.5) / L`` (the
   middle of the k-th equal-probability bin), so unbounded distributions stay finite.
@@ -47,6 +49,7 @@ class Design:
     values: dict[str, npt.NDArray[Any]]  # name -> (n_scenarios,) values
     policies: list[dict[str, float]]  # grid lever values of each policy
     seed: int
+    weights: FloatArray  # (n_scenarios,) probability of each scenario (1/n when sampled)
 
     @property
     def n_scenarios(self) -> int:
@@ -68,7 +71,8 @@ class Design:
             v = self.values[name][s]
             values[name] = v if isinstance(v, str) else float(v)
         values.update(self.policies[p])
-        return SamplePlan(sample_id, s, p, self.sample_seed(sample_id), values)
+        weight = float(self.weights[s])
+        return SamplePlan(sample_id, s, p, self.sample_seed(sample_id), values, weight)
 
 
 def salib_problem(names: list[str]) -> dict[str, Any]:
@@ -113,15 +117,37 @@ def morris_unit(points: FloatArray, levels: int) -> FloatArray:
     return (k + 0.5) / levels
 
 
+def enumerate_points(study: Study) -> tuple[FloatArray, FloatArray]:
+    """Every combination of the discrete/categorical inputs' values (zero-weight values
+    left out) as unit points - the middle of each value's cumulative-weight bin, which the
+    inverse CDF maps back to the value - and the probability of each combination."""
+    axes: list[list[tuple[float, float]]] = []
+    for inp in study.sampled_inputs():
+        dist = inp.distribution
+        items = getattr(dist, "values", None) or getattr(dist, "choices", [])
+        w = np.asarray(getattr(dist, "weights", None) or [1.0] * len(items), dtype=np.float64)
+        w = w / w.sum()
+        cum = np.concatenate([[0.0], np.cumsum(w)])
+        axes.append([((cum[j] + cum[j + 1]) / 2, w[j]) for j in range(len(items)) if w[j] > 0])
+    combos = list(itertools.product(*axes))
+    unit = np.array([[u for u, _ in c] for c in combos], dtype=np.float64).reshape(len(combos), -1)
+    weights = np.array([float(np.prod([w for _, w in c])) for c in combos])
+    return unit, weights
+
+
 def make_design(study: Study, n: int | None = None) -> Design:
     """The study's design for ``n`` samples (default: ``sampler.samples``)."""
     n = study.sampler.samples if n is None else n
     inputs = study.sampled_inputs()
-    unit = unit_points(study, n)
+    if study.sampler.kind == "enumerate":
+        unit, weights = enumerate_points(study)
+    else:
+        unit = unit_points(study, n)
+        weights = np.full(unit.shape[0], 1.0 / unit.shape[0])
     mapped = morris_unit(unit, study.sampler.levels) if study.sampler.kind == "morris" else unit
     mapped = unit_clip(mapped)
     values = {inp.name: inp.distribution.ppf(mapped[:, j]) for j, inp in enumerate(inputs)}
     grid = study.grid_levers()
     combos = itertools.product(*[lv.values or [] for lv in grid]) if grid else [()]
     policies = [{lv.name: float(v) for lv, v in zip(grid, combo, strict=True)} for combo in combos]
-    return Design([i.name for i in inputs], unit, values, policies, study.seed)
+    return Design([i.name for i in inputs], unit, values, policies, study.seed, weights)

@@ -116,7 +116,7 @@ def _read_batch(path: Path, expected: int) -> pd.DataFrame | None:
 def columns(loaded: LoadedStudy) -> list[str]:
     """The table's columns in order: ids, seed, status, error, inputs, levers, outcomes."""
     study = loaded.study
-    ids = ["sample_id", "scenario_id", "policy_id", "seed", "status", "error"]
+    ids = ["sample_id", "scenario_id", "policy_id", "weight", "seed", "status", "error"]
     names = [i.name for i in study.uncertainties] + [lv.name for lv in study.levers]
     return ids + names + [o.name for o in study.outcomes]
 
@@ -336,6 +336,7 @@ def _crashed_row(plan: SamplePlan, exc: BaseException) -> dict[str, Any]:
         "sample_id": plan.sample_id,
         "scenario_id": plan.scenario_id,
         "policy_id": plan.policy_id,
+        "weight": plan.weight,
         "seed": plan.seed,
         **plan.values,
         "status": "failed",

@@ -46,6 +46,7 @@ class SamplePlan:
     policy_id: int
     seed: int
     values: dict[str, float | str]
+    weight: float = 1.0
 
 
 def base_data(loaded: LoadedStudy) -> dict[str, Any]:
@@ -81,7 +82,25 @@ def check_shock_set(
     regions = {r for m in markets for r in _regions(m)}
     products = {p for m in markets for p in _products(m)}
     minerals = {m["mineral"] for m in markets}
+    from critmin.market.spec import ExportQuota
+
     for i, raw in enumerate(shocks):
+        if isinstance(raw, dict) and raw.get("kind") == "export_quota":
+            # an export cap (a market's export_quotas entry) carried in a shock set
+            fields = {k: v for k, v in raw.items() if k not in ("kind", "mineral")}
+            mineral = raw.get("mineral")
+            if mineral is not None and mineral not in minerals:
+                return i, f"unknown market {mineral!r}; expected one of {sorted(minerals)}"
+            try:
+                quota = ExportQuota.model_validate(fields)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                return i, f"{dotted(err['loc'])}: {err['msg']}"
+            if quota.exporter not in regions:
+                return i, f"unknown region {quota.exporter!r}; expected one of {sorted(regions)}"
+            if quota.product is not None and quota.product not in products:
+                return i, f"unknown product {quota.product!r}; expected one of {sorted(products)}"
+            continue
         try:
             shock = _SHOCK.validate_python(raw)
         except ValidationError as exc:
@@ -155,8 +174,14 @@ def scenario_data(loaded: LoadedStudy, base: dict[str, Any], plan: SamplePlan) -
             continue
         for steps in item.steps():
             apply(data, steps, item.op, float(value))
-    if added:
-        data["shocks"] = [*data.get("shocks", []), *added]
+    shocks = [x for x in added if x.get("kind") != "export_quota"]
+    for quota in (x for x in added if x.get("kind") == "export_quota"):
+        cap = {k: v for k, v in quota.items() if k not in ("kind", "mineral")}
+        for market in data.get("markets") or []:
+            if quota.get("mineral") in (None, market["mineral"]):
+                market["export_quotas"] = [*market.get("export_quotas", []), cap]
+    if shocks:
+        data["shocks"] = [*data.get("shocks", []), *shocks]
     return data
 
 
@@ -333,6 +358,7 @@ def evaluate_plans(
             "sample_id": plan.sample_id,
             "scenario_id": plan.scenario_id,
             "policy_id": plan.policy_id,
+            "weight": plan.weight,
             "seed": plan.seed,
             **plan.values,
         }

@@ -72,22 +72,84 @@ def scalar_outcomes(study: Study) -> list[str]:
     return [o.name for o in study.outcomes if not o.monthly]
 
 
+def weighted_percentiles(x: FloatArray, w: FloatArray) -> dict[str, Any]:
+    """Expected value and P5/P50/P95 of a discrete distribution (values ``x``, probabilities
+    ``w``): the smallest value whose cumulative probability reaches q (the inverse CDF)."""
+    keep = np.isfinite(x)
+    x, w = x[keep], w[keep]
+    out: dict[str, Any] = {"n": len(x)}
+    if not len(x):
+        return out
+    w = w / w.sum()
+    order = np.argsort(x, kind="stable")
+    xs, cum = x[order], np.cumsum(w[order])
+    for q in QUANTILES:
+        idx = min(int(np.searchsorted(cum, q / 100 - 1e-12, side="left")), len(xs) - 1)
+        out[f"p{q:g}"] = float(xs[idx])
+    out["mean"] = float(np.dot(w, x))
+    out["sd"] = float(np.sqrt(np.dot(w, (x - out["mean"]) ** 2)))
+    return out
+
+
 def describe(table: pd.DataFrame, study: Study, design: Design) -> dict[str, Any]:
-    """Per policy and scalar outcome: percentiles, convergence; and sensitivity indices."""
+    """Per policy and scalar outcome: percentiles, convergence; and sensitivity indices.
+
+    An ``enumerate`` design is a discrete distribution: probability-weighted percentiles and
+    expected value, and for a disruption study each event's probability x impact."""
     ok = table[table["status"] == "ok"]
     out: dict[str, Any] = {"policies": []}
+    weighted = study.sampler.kind == "enumerate"
     for p, policy in enumerate(design.policies):
         rows = ok[ok["policy_id"] == p]
         entry: dict[str, Any] = {"policy_id": p, "levers": policy, "outcomes": {}}
         for name in scalar_outcomes(study):
             x = rows[name].to_numpy(dtype=np.float64)
+            if weighted:
+                w = rows["weight"].to_numpy(dtype=np.float64)
+                entry["outcomes"][name] = weighted_percentiles(x, w)
+                continue
             entry["outcomes"][name] = {
                 **percentiles(x, study.seed),
                 "convergence": running_mean(x),
             }
+        if weighted and study.disruptions is not None:
+            entry["disruptions"] = disruption_impacts(table[table["policy_id"] == p], study)
         out["policies"].append(entry)
     out["sensitivity"] = sensitivity(table, study, design)
     return out
+
+
+def disruption_impacts(rows: pd.DataFrame, study: Study) -> dict[str, Any]:
+    """Per event: probability, outcome, impact = outcome - outcome without disruption, and
+    probability x impact; per outcome the expected impact (their sum). Needs the disruption
+    to be the design's only input (else impacts would mix with the other inputs)."""
+    from critmin.scenarios.sweep.usgs import NONE
+
+    d = study.disruptions
+    assert d is not None
+    if len(study.sampled_inputs()) != 1:
+        return {"skipped": "impacts need the disruption to be the only sampled input"}
+    names = scalar_outcomes(study)
+    none = rows[rows[d.name] == NONE]
+    if none.empty or none["status"].iloc[0] != "ok":
+        return {"skipped": "the run without disruption failed"}
+    ref = {n: float(none[n].iloc[0]) for n in names}
+    events: list[dict[str, Any]] = []
+    expected = dict.fromkeys(names, 0.0)
+    for row in rows.to_dict("records"):
+        event = str(row[d.name])
+        if event == NONE:
+            continue
+        p = float(row["weight"])
+        item: dict[str, Any] = {"event": event, "probability": p, "status": str(row["status"])}
+        for n in names:
+            value = float(row[n])
+            impact = value - ref[n]
+            item[n] = {"outcome": value, "impact": impact, "p_x_impact": p * impact}
+            if np.isfinite(impact):
+                expected[n] += p * impact
+        events.append(item)
+    return {"baseline": ref, "expected_impact": expected, "events": events}
 
 
 def sensitivity(table: pd.DataFrame, study: Study, design: Design) -> dict[str, Any]:

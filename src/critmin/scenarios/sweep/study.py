@@ -146,13 +146,17 @@ class Outcome(_Model):
 
 
 class Sampler(_Model):
-    """The design: ``monte_carlo``, ``latin_hypercube``, ``sobol`` or ``morris``.
+    """The design: ``monte_carlo``, ``latin_hypercube``, ``sobol``, ``morris`` or
+    ``enumerate``.
 
     ``samples`` = scenarios drawn (Sobol: base samples N, runs N x (d + 2); Morris:
-    trajectories, runs N x (d + 1)).
+    trajectories, runs N x (d + 1)). ``enumerate`` runs every combination of the values of
+    discrete and categorical inputs once, weighted by its probability (``samples`` unused).
     """
 
-    kind: Literal["monte_carlo", "latin_hypercube", "sobol", "morris"] = "latin_hypercube"
+    kind: Literal["monte_carlo", "latin_hypercube", "sobol", "morris", "enumerate"] = (
+        "latin_hypercube"
+    )
     samples: int = Field(default=100, ge=1)
     levels: int = Field(default=4, ge=2, description="Morris grid levels")
 
@@ -163,6 +167,48 @@ class Stop(_Model):
     outcomes: list[str] = Field(min_length=1)
     rse: float = Field(gt=0, lt=1)
     min_samples: int = Field(default=50, ge=2)
+
+
+class DisruptionEvent(_Model):
+    """One exporter and stage of the chain: the annual probability of a one-year export
+    disruption of each size (share of its exports withheld, 1.0 = a ban)."""
+
+    exporter: str = Field(min_length=1)
+    stage: str = Field(min_length=1, description="product stage (mine, refining, metal...)")
+    products: list[str] | None = Field(default=None, description="default: the stage's products")
+    probabilities: dict[float, float] = Field(min_length=1)
+    source: str | None = None
+    estimate: bool = False
+
+    @model_validator(mode="after")
+    def _sizes(self) -> DisruptionEvent:
+        for size, prob in self.probabilities.items():
+            if not 0 < size <= 1:
+                raise FieldValueError("probabilities", f"size {size} is not in (0, 1]")
+            if not 0 <= prob <= 1:
+                raise FieldValueError("probabilities", f"probability {prob} is not in [0, 1]")
+        return self
+
+
+class Disruptions(_Model):
+    """A USGS-shaped set of one-year export disruptions of one chain (docs/sweeps.md)."""
+
+    name: str = Field(default="disruption", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    mineral: str = Field(min_length=1)
+    start: Month
+    length_months: int = Field(default=12, ge=1)
+    events: list[DisruptionEvent] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _total(self) -> Disruptions:
+        total = sum(p for ev in self.events for p in ev.probabilities.values())
+        if total > 1 + 1e-12:
+            raise FieldValueError(
+                "events",
+                f"the probabilities add up to {total:.4g} > 1 (the events of a year "
+                "are taken as mutually exclusive)",
+            )
+        return self
 
 
 class Study(_Model):
@@ -181,6 +227,7 @@ class Study(_Model):
     lever_design: Literal["grid", "sampled"] = "grid"
     outcomes: list[Outcome] = Field(min_length=1)
     stop: Stop | None = None
+    disruptions: Disruptions | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -223,8 +270,18 @@ class Study(_Model):
                     raise FieldValueError(
                         f"stop.outcomes.{j}", str(UnknownNameError("scalar outcome", name, names))
                     )
-        if self.sampler.kind in ("sobol", "morris") and not self.sampled_inputs():
-            raise FieldValueError("sampler.kind", f"a {self.sampler.kind} design needs inputs")
+        kind = self.sampler.kind
+        if kind in ("sobol", "morris") and not self.sampled_inputs():
+            raise FieldValueError("sampler.kind", f"a {kind} design needs inputs")
+        if kind == "enumerate":
+            for i, inp in enumerate(self.sampled_inputs()):
+                if not isinstance(inp.distribution, Discrete | Categorical):
+                    raise FieldValueError(
+                        f"uncertainties.{i}.distribution",
+                        "an 'enumerate' design takes discrete and categorical inputs only",
+                    )
+        if self.disruptions is not None and self.disruptions.name in self.shock_sets:
+            raise FieldValueError("disruptions.name", "the name is already a shock set")
         return self
 
     def sampled_inputs(self) -> list[Input]:
@@ -238,7 +295,7 @@ class Study(_Model):
 
 #: columns every sample row has; no input, lever or outcome may take these names
 RESERVED = frozenset(
-    {"sample_id", "scenario_id", "policy_id", "batch_id", "seed", "status", "error", "seconds"}
+    {"sample_id", "scenario_id", "policy_id", "weight", "seed", "status", "error", "seconds"}
 )
 
 
@@ -271,6 +328,10 @@ def load_study_text(text: str, name: str, base_dir: str = ".") -> LoadedStudy:
 def _loaded(doc: Document, text: str, name: str, base_dir: str) -> LoadedStudy:
     doc.require_mapping("a study: a mapping with 'name', 'base', 'seed' and 'outcomes'")
     study = validate(Study, doc)
+    if study.disruptions is not None:
+        from critmin.scenarios.sweep.usgs import expand_disruptions
+
+        study = expand_disruptions(study, base_dir, doc)
     loaded = LoadedStudy(
         study=study,
         source=name,
