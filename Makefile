@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench data clean slow
+.PHONY: run test lint typecheck pytest bench data clean slow discovery
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,16 @@ $(BENCH_STAMP): requirements-bench.lock $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
+
+## Scenario discovery extra for critmin sweep (EMA Workbench's PRIM; not needed by make test)
+DISCOVERY_STAMP := $(VENV)/.installed-discovery
+
+$(DISCOVERY_STAMP): requirements-discovery.lock $(STAMP)
+	@echo "critmin: installing the pinned discovery extra (EMA Workbench 2.5.3) into $(VENV)"
+	$(BIN)/python -m pip install --quiet -r requirements-discovery.lock $(QUIET)
+	@touch $(DISCOVERY_STAMP)
+
+discovery: $(DISCOVERY_STAMP)
 
 ## Rebuild the embedded dataset from data/raw (the shipped result is committed)
 data: $(STAMP)

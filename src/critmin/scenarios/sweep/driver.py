@@ -54,8 +54,10 @@ class SweepRun:
     batches_reused: list[int]
     stopped_early: bool = False
     wall_seconds: float = 0.0
-    engine_seconds: float = 0.0
-    solver_seconds: float = 0.0
+    engine_seconds: float = 0.0  # compile + run_market, summed over the computed samples
+    solver_seconds: float = 0.0  # inside Highs.run()
+    sample_seconds: float = 0.0  # the evaluator's whole time (scenario, engine, outcomes)
+    startup_seconds: float = 0.0  # starting / connecting to the cluster
     workers: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
 
@@ -215,7 +217,7 @@ def run_sweep(
     done = sum(len(batches[b]) for b in frames)
     if on_batch is not None:
         on_batch(done, total)
-    engine = solver = 0.0
+    engine = solver = sample_s = startup = 0.0
     computed: list[int] = []
     stopped = False
     own_client = client is None
@@ -223,7 +225,9 @@ def run_sweep(
     n_workers = 0
     if todo:
         if own_client:
+            t0 = time.perf_counter()
             client, cluster = _client(scheduler, workers)
+            startup = time.perf_counter() - t0
         try:
             n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
             args = (loaded.text, loaded.source, loaded.base_dir)
@@ -271,6 +275,7 @@ def run_sweep(
                     b, rows = tag, result
                 engine += sum(float(r.get("_engine_s", 0.0)) for r in rows)
                 solver += sum(float(r.get("_solver_s", 0.0)) for r in rows)
+                sample_s += sum(float(r.get("_sample_s", 0.0)) for r in rows)
                 frame = _frame(rows, cols)
                 _write_batch(out, b, frame)
                 frames[b] = frame
@@ -326,6 +331,8 @@ def run_sweep(
         wall_seconds=time.perf_counter() - t_start,
         engine_seconds=engine,
         solver_seconds=solver,
+        sample_seconds=sample_s,
+        startup_seconds=startup,
         workers=n_workers,
         failed=failed,
     )

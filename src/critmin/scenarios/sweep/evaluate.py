@@ -349,10 +349,12 @@ def evaluate_plans(
 ) -> list[dict[str, Any]]:
     """Rows of one batch: ids, seed, status, error and outcomes (a failed sample keeps its
     row with ``status = "failed"`` and the error, its outcomes NaN). Engine and solver
-    seconds come back under the private keys ``_engine_s`` / ``_solver_s``."""
+    seconds and the sample's whole evaluation come back under the private keys
+    ``_engine_s`` / ``_solver_s`` / ``_sample_s`` (not in the table: they vary run to run)."""
     loaded, base = _study(text, source, base_dir)
     rows = []
     for plan in plans:
+        t0 = time.perf_counter()
         _fault(plan.sample_id)
         row: dict[str, Any] = {
             "sample_id": plan.sample_id,
@@ -375,6 +377,7 @@ def evaluate_plans(
             last = traceback.format_exception_only(exc)[-1].strip()
             row.update(status="failed", error=f"{type(exc).__name__}: {last}")
             row["_engine_s"] = row["_solver_s"] = 0.0
+        row["_sample_s"] = time.perf_counter() - t0
         rows.append(row)
     return rows
 

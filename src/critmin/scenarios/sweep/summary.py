@@ -12,6 +12,7 @@ import yaml
 
 from critmin import __version__
 from critmin.fileio import atomic_write_text
+from critmin.scenarios.sweep.discovery import discover
 from critmin.scenarios.sweep.driver import SweepRun
 from critmin.scenarios.sweep.evaluate import base_data, scenario_data
 from critmin.scenarios.sweep.stats import describe
@@ -39,6 +40,8 @@ def summarize(loaded: LoadedStudy, run: SweepRun) -> dict[str, Any]:
         "wall_s": run.wall_seconds,
         "engine_s": run.engine_seconds,
         "highs_run_s": run.solver_seconds,
+        "evaluator_s": run.sample_seconds,
+        "cluster_startup_s": run.startup_seconds,
         "workers": run.workers,
     }
     return _clean(
@@ -74,6 +77,16 @@ def summarize(loaded: LoadedStudy, run: SweepRun) -> dict[str, Any]:
             "levers": {lv.name: lv.model_dump(exclude_none=True) for lv in study.levers},
             "timing": timing,
             **describe(run.table, study, run.design),
+            "discovery": {
+                "skipped": "an enumerate design lists cases with probabilities, not a sample: "
+                "see the probability-weighted figures"
+            }
+            if study.sampler.kind == "enumerate"
+            else discover(
+                run.table,
+                [i.name for i in study.uncertainties],
+                [o.name for o in study.outcomes if not o.monthly],
+            ),
         }
     )
 
