@@ -220,6 +220,8 @@ def run_sweep(
     engine = solver = sample_s = startup = 0.0
     computed: list[int] = []
     stopped = False
+    stop_at: int | None = None
+    watch = _StopWatch(study.stop) if study.stop is not None else None
     own_client = client is None
     cluster = None
     n_workers = 0
@@ -283,7 +285,9 @@ def run_sweep(
                 done += len(rows)
                 if on_batch is not None:
                     on_batch(done, total)
-                if study.stop is not None and _should_stop(study.stop, frames, len(batches)):
+                if watch is not None:
+                    stop_at = watch.update(frames)
+                if stop_at is not None:
                     stopped = True
                     for f in futures:
                         f.cancel()
@@ -293,8 +297,10 @@ def run_sweep(
                 client.close()
                 if cluster is not None:
                     cluster.close()
-    if stopped:  # keep the first contiguous batches only: the stop point is order-free
-        keep = _prefix(frames, len(batches))
+    if stopped and stop_at is not None:
+        # keep the first stop_at batches only: the smallest prefix of the design that meets
+        # the target, the same however the batches finished
+        keep = stop_at
         for b in list(frames):
             if b >= keep:
                 frames.pop(b)
@@ -359,18 +365,40 @@ def _prefix(frames: dict[int, pd.DataFrame], n: int) -> int:
     return k
 
 
-def _should_stop(stop: Any, frames: dict[int, pd.DataFrame], n: int) -> bool:
-    """True when the first contiguous batches meet the relative-standard-error target."""
-    from critmin.scenarios.sweep.stats import relative_standard_error
+class _StopWatch:
+    """Finds the smallest k such that batches 0..k-1 are done and meet the stop rule's
+    relative-standard-error target; each batch of the prefix is added once (running sums)."""
 
-    k = _prefix(frames, n)
-    if k == 0:
-        return False
-    part = pd.concat([frames[b] for b in range(k)], ignore_index=True)
-    ok = part[part["status"] == "ok"]
-    if len(ok) < stop.min_samples:
-        return False
-    return all(
-        relative_standard_error(ok[name].to_numpy(dtype=np.float64)) < stop.rse
-        for name in stop.outcomes
-    )
+    def __init__(self, stop: Any) -> None:
+        self.stop = stop
+        self.k = 0  # batches of the prefix already added
+        self.n = 0  # ok samples in them
+        self.sums = dict.fromkeys(stop.outcomes, 0.0)
+        self.squares = dict.fromkeys(stop.outcomes, 0.0)
+
+    def _met(self) -> bool:
+        if self.n < max(self.stop.min_samples, 2):
+            return False
+        for name in self.stop.outcomes:
+            mean = self.sums[name] / self.n
+            var = max(self.squares[name] - self.n * mean * mean, 0.0) / (self.n - 1)
+            sd = var**0.5
+            if sd == 0.0:
+                continue
+            if mean == 0.0 or sd / (self.n**0.5 * abs(mean)) >= self.stop.rse:
+                return False
+        return True
+
+    def update(self, frames: dict[int, pd.DataFrame]) -> int | None:
+        while self.k in frames:
+            frame = frames[self.k]
+            self.k += 1
+            ok = frame[frame["status"] == "ok"]
+            self.n += len(ok)
+            for name in self.stop.outcomes:
+                x = ok[name].to_numpy(dtype=np.float64)
+                self.sums[name] += float(x.sum())
+                self.squares[name] += float((x * x).sum())
+            if self._met():
+                return self.k
+        return None
