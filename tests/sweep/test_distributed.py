@@ -22,10 +22,15 @@ from .conftest import SMALL, critmin
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    """The undisturbed table, one worker process, batches in order."""
-    out = tmp_path_factory.mktemp("ref")
-    return run_sweep(load_study_file(SMALL), out, workers=1).table
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """The undisturbed run, one worker process, batches in order: its folder and table."""
+    out = tmp_path_factory.mktemp("ref") / "out"
+    return out, run_sweep(load_study_file(SMALL), out, workers=1).table
+
+
+@pytest.fixture
+def reference(reference_run: tuple[Path, pd.DataFrame]) -> pd.DataFrame:
+    return reference_run[1]
 
 
 def test_two_workers_and_shuffled_order_give_the_same_table(
@@ -119,15 +124,17 @@ def test_interrupted_driver_resumes_missing_batches_only(
     pd.testing.assert_frame_equal(table, reference, check_exact=True)
 
 
-def test_rerun_without_resume_refuses_a_used_folder(tmp_path: Path) -> None:
-    out = tmp_path / "o"
-    run_sweep(load_study_file(SMALL), out, workers=1, samples=1)
-    res = critmin("sweep", str(SMALL), "--out", str(out), "--samples", "1")
+def test_rerun_without_resume_refuses_a_used_folder(
+    reference_run: tuple[Path, pd.DataFrame],
+) -> None:
+    out = reference_run[0]
+    res = critmin("sweep", str(SMALL), "--out", str(out))
     assert res.returncode == 2
     assert "pass --resume" in res.stderr
     res = critmin("sweep", str(SMALL), "--out", str(out), "--samples", "2", "--resume")
     assert res.returncode == 2
     assert "samples differ" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 def test_stop_rule_keeps_the_smallest_prefix_that_meets_the_target(tmp_path: Path) -> None:

@@ -32,11 +32,13 @@ import pandas as pd
 from critmin.errors import InputError
 from critmin.fileio import atomic_write, atomic_write_text
 from critmin.scenarios.sweep.design import Design, make_design
-from critmin.scenarios.sweep.evaluate import SamplePlan, evaluate_plans
+from critmin.scenarios.sweep.evaluate import SamplePlan, base_data, evaluate_plans
 from critmin.scenarios.sweep.study import LoadedStudy
 
 #: a task is given up after it was on this many + 1 workers that died (3 crashes)
 ALLOWED_FAILURES = 2
+#: the worker resource that limits a worker to one sweep task at a time
+SLOT = "critmin_sweep_slot"
 MANIFEST = "sweep.json"
 BATCH_DIR = "batches"
 TABLE = "samples.parquet"
@@ -158,6 +160,10 @@ def _client(scheduler: str, workers: int) -> tuple[Any, Any]:
             processes=True,
             dashboard_address=None,
             silence_logs=50,
+            # one task at a time per worker (tasks ask for the slot): a worker that dies then
+            # takes only the task it was running into Dask's count of suspects, not tasks
+            # merely queued on it, so a sample that kills workers is the one blamed
+            resources={SLOT: 1},
         )
         return Client(cluster), cluster
     if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
@@ -231,13 +237,23 @@ def run_sweep(
             client, cluster = _client(scheduler, workers)
             startup = time.perf_counter() - t0
         try:
-            n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-            args = (loaded.text, loaded.source, loaded.base_dir)
+            info = client.scheduler_info(n_workers=-1).get("workers", {})
+            n_workers = len(info)
+            # a remote cluster's workers started with --resources critmin_sweep_slot=1 get the
+            # same one-task-at-a-time guarantee; without it tasks are not restricted
+            slots = bool(info) and all(SLOT in w.get("resources", {}) for w in info.values())
+            restrict = {"resources": {SLOT: 1}} if slots else {}
+            args = (loaded, base_data(loaded))
             key = loaded.sha256[:12]
 
             def submit(plans: list[SamplePlan], tag: str) -> Any:
                 return client.submit(
-                    evaluate_plans, *args, plans, key=f"critmin-sweep-{key}-{tag}", pure=False
+                    evaluate_plans,
+                    *args,
+                    plans,
+                    key=f"critmin-sweep-{key}-{tag}",
+                    pure=False,
+                    **restrict,
                 )
 
             # a future's tag: its batch, or ("single", batch, sample id) after a batch was split

@@ -301,8 +301,6 @@ def _reduce(series: FloatArray, how: str) -> float:
 
 # ----------------------------------------------------------------- worker side
 
-_CACHE: dict[str, tuple[LoadedStudy, dict[str, Any]]] = {}
-
 #: fault injection for the fault-tolerance tests (docs/sweeps.md "Testing faults"):
 #: ``kill:<sample_id>`` SIGKILLs the worker process at that sample every time;
 #: ``kill-once:<sample_id>:<flag file>`` only while the flag file does not exist yet;
@@ -330,28 +328,16 @@ def _fault(sample_id: int) -> None:
         time.sleep(float(flag))
 
 
-def _study(text: str, source: str, base_dir: str) -> tuple[LoadedStudy, dict[str, Any]]:
-    import hashlib
-
-    key = hashlib.sha256(f"{base_dir}\0{text}".encode()).hexdigest()
-    got = _CACHE.get(key)
-    if got is None:
-        from critmin.scenarios.sweep.study import load_study_text
-
-        loaded = load_study_text(text, source, base_dir)
-        got = (loaded, base_data(loaded))
-        _CACHE[key] = got
-    return got
-
-
 def evaluate_plans(
-    text: str, source: str, base_dir: str, plans: Sequence[SamplePlan]
+    loaded: LoadedStudy, base: dict[str, Any], plans: Sequence[SamplePlan]
 ) -> list[dict[str, Any]]:
     """Rows of one batch: ids, seed, status, error and outcomes (a failed sample keeps its
     row with ``status = "failed"`` and the error, its outcomes NaN). Engine and solver
     seconds and the sample's whole evaluation come back under the private keys
     ``_engine_s`` / ``_solver_s`` / ``_sample_s`` (not in the table: they vary run to run)."""
-    loaded, base = _study(text, source, base_dir)
+    # the study and its base scenario arrive as objects: a worker reads no file, so a
+    # remote worker needs critmin installed and nothing else
+    source = loaded.source
     rows = []
     for plan in plans:
         t0 = time.perf_counter()
