@@ -161,3 +161,50 @@ def test_stop_rule_keeps_the_smallest_prefix_that_meets_the_target(tmp_path: Pat
     shorter = x[: n - 3]
     assert len(shorter) < 4 or relative_standard_error(shorter) >= 0.25
     assert sorted(run.table["sample_id"]) == list(range(n))
+
+
+def test_running_scheduler_by_address(tmp_path: Path, reference: pd.DataFrame) -> None:
+    """``--scheduler tcp://HOST:PORT``: the CLI drives an already running cluster (here one
+    in this process, its worker started with the one-task slot) and gets the same table."""
+    from distributed import LocalCluster
+
+    from critmin.scenarios.sweep.driver import SLOT
+
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        dashboard_address=None,
+        resources={SLOT: 1},
+    ) as cluster:
+        out = tmp_path / "remote"
+        res = critmin(
+            "sweep",
+            str(SMALL),
+            "--out",
+            str(out),
+            "--scheduler",
+            cluster.scheduler_address,
+            "--no-report",
+        )
+    assert res.returncode == 0, res.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "samples.parquet"), reference)
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
+    res = critmin(
+        "sweep",
+        str(SMALL),
+        "--out",
+        str(tmp_path / "o"),
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+        timeout=120,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1].startswith("critmin: error: --scheduler")
+    assert "Traceback" not in res.stderr
+    res = critmin("sweep", str(SMALL), "--out", str(tmp_path / "o"), "--scheduler", "nowhere")
+    assert res.returncode == 2
+    assert "expected 'local' or an address like tcp://HOST:8786" in res.stderr

@@ -166,13 +166,13 @@ def _client(scheduler: str, workers: int) -> tuple[Any, Any]:
             resources={SLOT: 1},
         )
         return Client(cluster), cluster
-    if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+    if not scheduler.startswith(("tcp://", "tls://", "ucx://")):
         raise InputError(
             f"--scheduler {scheduler!r}: expected 'local' or an address like tcp://HOST:8786"
         )
     try:
         return Client(scheduler, timeout="10s"), None
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"--scheduler {scheduler}: cannot reach the scheduler ({exc})") from None
 
 
