@@ -38,8 +38,10 @@ STUDY = Path(__file__).parent / "studies" / "ndpr_ban_uncertainty.yaml"
 TARGET = 10_000
 
 
-def _study(instruments: bool) -> Any:
+def _study(instruments: bool, n: int) -> Any:
     text = STUDY.read_text("utf-8")
+    # >= 16 batches, so that two workers share the load evenly (50 a batch at full size)
+    text = text.replace("batch_size: 50", f"batch_size: {max(5, min(50, n // 16))}")
     if instruments:
         text = text.replace("base: builtin:ndpr_china_ban", "base: builtin:ndpr_managed_market")
     return load_study_text(text, str(STUDY), str(STUDY.parent))
@@ -83,7 +85,7 @@ def _baseline(loaded: Any, n: int) -> dict[str, Any]:
 
 
 def _part(instruments: bool, n: int, n_base: int) -> dict[str, Any]:
-    loaded = _study(instruments)
+    loaded = _study(instruments, n)
     one = _sweep(loaded, n, 1)
     two = _sweep(loaded, n, 2)
     base = _baseline(loaded, n_base)

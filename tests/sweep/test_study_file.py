@@ -89,3 +89,27 @@ def test_month_field_needs_add(tmp_path: Path) -> None:
     path = _broken(tmp_path, "shocks[kind=export_ban].length_months", "shocks[0].start")
     with pytest.raises(InputError, match=r"is a month \(2026-07\); use op 'add'"):
         load_study_file(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no_such_study.yaml"], "no such study file 'no_such_study.yaml'"),
+        ([str(SMALL), "--samples", "0"], "--samples 0: expected a whole number >= 1"),
+        ([str(SMALL), "--workers", "0"], "--workers 0: expected a whole number >= 1"),
+        ([str(SMALL), "--export-sample", "99"], "sample id 99 is outside 0..11"),
+    ],
+)
+def test_cli_bad_arguments_are_one_line(args: list[str], message: str) -> None:
+    res = critmin("sweep", *args)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        f"critmin: error: {res.stderr.split('error: ', 1)[1].strip()}"
+    ]
+    assert message in res.stderr
+
+
+def test_study_that_is_a_list_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "- just\n- a list\n")
+    with pytest.raises(InputError, match=r"study.yaml:1: expected a study: a mapping"):
+        load_study_file(path)
