@@ -1,0 +1,45 @@
+"""The stockpile DP reproduces the GAMS Model Library's MARKOV model (SEQ=82, Teisberg 1981):
+its linear programme, solved as GAMS states it, and Bellman's equation solved by value
+iteration give the same policy and values; the model's own data behave as stated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from critmin.scenarios.sweep.dp import solve_lp, teisberg_markov, value_iteration
+
+
+def test_normal_price_at_no_stock_change_is_the_models_pn() -> None:
+    """No stock change in the normal state: p = (k / (q - d))^(1/e) = (342 / 240)^10
+    = 34.526 US$/bbl, the model's ``pn``; so the consumers' loss term is ~0 and the
+    period's cost is the storage h x level alone."""
+    m = teisberg_markov()
+    p = (342 / 240) ** 10
+    assert p == pytest.approx(34.526, abs=5e-4)
+    for s in range(8):
+        assert m.cost[s, 0, s] == pytest.approx(0.32 * m.levels[s], abs=0.01)
+
+
+def test_lp_and_value_iteration_agree_on_policy_and_values() -> None:
+    m = teisberg_markov()
+    lp, vi = solve_lp(m), value_iteration(m)
+    np.testing.assert_array_equal(lp.action, vi.action)
+    np.testing.assert_allclose(lp.value, vi.value, rtol=1e-9)
+    # the LP's objective = sum of initial weights x values (0.0625 x 16 states)
+    assert lp.expected_cost == pytest.approx(0.0625 * vi.value.sum(), rel=1e-9)
+
+
+def test_policy_builds_in_normal_times_and_draws_down_in_disruptions() -> None:
+    """The model forbids build-up while disrupted; the optimum also draws the reserve down
+    in every disrupted state above empty, and never holds more in a disruption than in
+    normal times from the same level."""
+    m = teisberg_markov()
+    act = solve_lp(m).action
+    levels = np.arange(8)
+    assert (act[:, 1] <= levels).all()
+    assert (act[1:, 1] < levels[1:]).all()
+    assert (act[:, 1] <= act[:, 0]).all()
+    assert act[0, 0] > 0  # an empty reserve is filled in normal times
+    # a monotone rule: a larger reserve never leads to a smaller next reserve
+    assert (np.diff(act, axis=0) >= 0).all()
