@@ -17,14 +17,18 @@ z(s, i, s') = beta`` (``beta`` the initial weight of each state), and the object
 Bellman equation directly; the two must agree (tests/sweep/test_dp.py).
 :func:`teisberg_markov` builds the GAMS model's own data.
 
-Not done yet: pointing it at critmin's markets (the disruption chain of a disruption study,
-the price response from critmin runs) and comparing its rule with the simple release rules
-on the same samples (docs/sweeps.md).
+:func:`market_markov` points it at a critmin chain: the period cost of each (market state,
+stock change) is a year of critmin's own market run with the change at the stockpile's node
+(a release as a zero-cost supply block, a purchase as a must-buy bid); the disruption is a
+list of shocks. :func:`evaluate_policy` prices a fixed rule exactly and :func:`simulate`
+runs every rule on the same sampled market paths, so the optimum can be compared with the
+simple rules (release on ban, hold, pro-rata) on the same futures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -121,3 +125,184 @@ def value_iteration(model: MarkovModel, tol: float = 1e-12, max_iter: int = 100_
     q = model.cost + model.discount * (v @ model.transition.T).T[None, :, :]
     action = np.argmin(q, axis=2).astype(np.int64)
     return Policy(action, v, float((model.initial * v).sum()))
+
+
+# ------------------------------------------------------------------ critmin's own markets
+
+
+@dataclass(frozen=True)
+class MarketStock:
+    """Where a stockpile acts in a critmin chain and what it costs to hold."""
+
+    mineral: str
+    region: str
+    product: str
+    levels_t: tuple[float, ...]  # stock levels (tonnes), ascending, the first 0
+    storage_usd_per_t_year: float
+    start: str  # first month of the one-year period solved for each (state, stock change)
+    #: buying at this willingness to pay (usd/t) always clears: a purchase is a must-buy bid
+    purchase_wtp_usd_per_t: float = 1.0e7
+
+
+def _period_cost(
+    base: dict[str, Any], stock: MarketStock, change_t: float, shocks: list[dict[str, Any]]
+) -> float:
+    """One year of the chain with the stock change at the node: the protected region's
+    buyers' surplus lost (negative surplus) + what the stockpile pays for a purchase (or
+    receives for a release) at the node's price."""
+    import copy
+
+    from critmin.market.compile import compile_market
+    from critmin.market.engine import run_market
+    from critmin.periods import month_index, month_label
+    from critmin.scenarios.sweep.evaluate import build_scenario
+
+    data = copy.deepcopy(base)
+    start = stock.start
+    data["months"] = {"start": start, "end": month_label(month_index(start) + 11)}
+    data["shocks"] = [*data.get("shocks", []), *copy.deepcopy(shocks)]
+    market = next(m for m in data["markets"] if m["mineral"] == stock.mineral)
+    added = None
+    if change_t < 0:
+        market["supply"] = [
+            *market.get("supply", []),
+            {
+                "region": stock.region,
+                "product": stock.product,
+                "qty_t_per_year": -change_t,
+                "cost_usd_per_t": 0.0,
+                "name": "stockpile release",
+            },
+        ]
+    elif change_t > 0:
+        market["demand"] = [
+            *market.get("demand", []),
+            {
+                "region": stock.region,
+                "product": stock.product,
+                "qty_t_per_year": change_t,
+                "wtp_usd_per_t": stock.purchase_wtp_usd_per_t,
+                "name": "stockpile purchase",
+            },
+        ]
+        added = len(market["demand"]) - 1
+    scenario = build_scenario(data, "stockpile DP")
+    spec = next(m for m in scenario.markets if m.mineral == stock.mineral)
+    cm = compile_market(spec, scenario.month_labels(), scenario.shocks)
+    instruments = [
+        s.build() for s in scenario.instrument_specs() if s.mineral in (None, stock.mineral)
+    ]
+    run = run_market(cm, instruments)
+    r = cm.regions.index(stock.region)
+    bids = np.flatnonzero(cm.node_region[cm.d_node] == r)
+    if added is not None:
+        bids = bids[bids != added]
+    price_bids = run.price[:, cm.d_node[bids]]
+    surplus = float(((cm.d_wtp[bids] - price_bids) * run.demand[:, bids]).sum())
+    node = cm.node_index(stock.region, stock.product)
+    trade = float((run.price[:, node] * change_t / 12.0).sum())
+    return -surplus + trade
+
+
+def market_markov(
+    base: dict[str, Any],
+    stock: MarketStock,
+    transition: FloatArray,
+    disrupted_shocks: list[dict[str, Any]],
+    discount: float,
+    *,
+    no_buildup_when_disrupted: bool = True,
+) -> MarkovModel:
+    """The Markov model of a stockpile in a critmin chain: states normal / disrupted (the
+    disruption = ``disrupted_shocks`` added to the base), yearly periods, the period cost of
+    every stock change taken from a critmin market run (the year from ``stock.start``) less
+    the no-change normal year, plus storage of the new level."""
+    levels = np.asarray(stock.levels_t, dtype=np.float64)
+    changes = sorted({float(b - a) for a in levels for b in levels})
+    cost_of: dict[tuple[int, float], float] = {}
+    for i, shocks in enumerate(([], disrupted_shocks)):
+        for ch in changes:
+            cost_of[(i, ch)] = _period_cost(base, stock, ch, shocks)
+    ref = cost_of[(0, 0.0)]
+    n = len(levels)
+    cost = np.empty((n, 2, n))
+    for s in range(n):
+        for i in range(2):
+            for sp in range(n):
+                ch = float(levels[sp] - levels[s])
+                cost[s, i, sp] = cost_of[(i, ch)] - ref + stock.storage_usd_per_t_year * levels[sp]
+    if no_buildup_when_disrupted:
+        up = levels[None, :] > levels[:, None]
+        cost[:, 1, :][up] = np.inf
+    return MarkovModel(
+        levels,
+        ("normal", "disrupted"),
+        np.asarray(transition, dtype=np.float64),
+        cost,
+        discount,
+        np.full((n, 2), 1.0 / (2 * n)),
+    )
+
+
+def evaluate_policy(model: MarkovModel, action: IntArray) -> Policy:
+    """Exact discounted expected cost of a fixed rule: V = (I - b P_rule)^-1 c_rule."""
+    n_s, n_i = model.initial.shape
+    size = n_s * n_i
+    p = np.zeros((size, size))
+    c = np.zeros(size)
+    for s in range(n_s):
+        for i in range(n_i):
+            sp = int(action[s, i])
+            c[s * n_i + i] = model.cost[s, i, sp]
+            for j in range(n_i):
+                p[s * n_i + i, sp * n_i + j] += model.transition[i, j]
+    if not np.isfinite(c).all():
+        raise ValueError("the rule takes an action the model forbids")
+    v = np.asarray(np.linalg.solve(np.eye(size) - model.discount * p, c), dtype=np.float64)
+    v = v.reshape(n_s, n_i)
+    return Policy(np.asarray(action, dtype=np.int64), v, float((model.initial * v).sum()))
+
+
+def simple_rules(n_levels: int, target: int) -> dict[str, IntArray]:
+    """Rules to compare with the optimum (indices of the next level per (level, state)):
+
+    * ``release_on_ban``: fill to ``target`` in normal times, release everything in a
+      disruption (the Project Vault rule of releasing on an export ban);
+    * ``hold``: fill to ``target`` and never release (stock held as insurance);
+    * ``pro_rata``: fill to ``target``; in a disruption release half the stock, rounded
+      down to a level (IEA-style sharing of a shortfall, here a fixed share).
+    """
+    levels = np.arange(n_levels)
+    fill = np.full(n_levels, target, dtype=np.int64)
+    return {
+        "release_on_ban": np.stack([fill, np.zeros(n_levels, dtype=np.int64)], axis=1),
+        "hold": np.stack([fill, levels], axis=1),
+        "pro_rata": np.stack([fill, levels // 2], axis=1),
+    }
+
+
+def simulate(
+    model: MarkovModel, rules: dict[str, IntArray], periods: int, paths: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """Every rule on the same sampled market paths (from ``SeedSequence(seed)``), starting
+    empty in normal times: mean and P95 of the discounted cost over the paths."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    n_i = len(model.states)
+    states = np.zeros((paths, periods), dtype=np.int64)
+    u = rng.random((paths, periods))
+    cum = np.cumsum(model.transition, axis=1)
+    for t in range(1, periods):
+        prev = states[:, t - 1]
+        states[:, t] = np.minimum((u[:, t, None] > cum[prev]).sum(axis=1), n_i - 1)
+    disc = model.discount ** np.arange(periods)
+    out: dict[str, dict[str, float]] = {}
+    for name, action in rules.items():
+        level = np.zeros(paths, dtype=np.int64)
+        total = np.zeros(paths)
+        for t in range(periods):
+            i = states[:, t]
+            nxt = action[level, i]
+            total += disc[t] * model.cost[level, i, nxt]
+            level = nxt
+        out[name] = {"mean": float(total.mean()), "p95": float(np.percentile(total, 95))}
+    return out
