@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import os
+import pickle
 import signal
 import time
 import traceback
@@ -158,7 +159,8 @@ def outcome_nodes_error(data: dict[str, Any], outcome: Outcome) -> tuple[str, st
 def scenario_data(loaded: LoadedStudy, base: dict[str, Any], plan: SamplePlan) -> dict[str, Any]:
     """The sample's scenario as a dict: the base with every value written in."""
     study = loaded.study
-    data = copy.deepcopy(base)
+    # a pickle round trip copies the nested plain data ~4x faster than copy.deepcopy
+    data: dict[str, Any] = pickle.loads(pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL))
     data["name"] = f"{study.name}__sample_{plan.sample_id}"
     data["seed"] = plan.seed
     inputs = {i.name: i for i in study.sampled_inputs()}
