@@ -30,6 +30,8 @@ uncertainties:
     distribution: {kind: uniform, low: 1, high: 5}
 outcomes:
   - {name: unserved_magnet_t, variable: unserved, mineral: ndpr, product: ndfeb_magnet}
+  - {name: magnet_price_eu, variable: price, mineral: ndpr, product: ndfeb_magnet, region: EU,
+     monthly: true}
 """
 
 
@@ -82,8 +84,15 @@ def test_report_is_written_with_its_sections(tmp_path: Path) -> None:
         "Convergence of the running mean",
         "Sensitivity indices",
         "Scenario discovery",
+        "Monthly outcomes",
     ):
         assert f"<h2>{heading}</h2>" in page
     assert page.count("<script type='text/javascript'>") == 1  # plotly.js once, inline
     assert "sobol: unserved_magnet_t" in page
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    bands = summary["policies"][0]["monthly"]["magnet_price_eu"]
+    assert len(bands["p50"]) == 6  # 2026-05..2026-10
+    assert all(a <= b <= c for a, b, c in zip(bands["p5"], bands["p50"], bands["p95"], strict=True))
     assert "http://" not in page.split("<script")[0]  # nothing fetched from outside

@@ -114,6 +114,39 @@ def _distributions(
     return "<div class='grid'>" + "".join(figs) + "</div>"
 
 
+def _monthly(summary: dict[str, Any], months: list[str]) -> str:
+    """Fan charts of monthly outcomes: P5-P95 band, median, mean, per policy."""
+    import plotly.graph_objects as go
+
+    names = sorted({n for e in summary["policies"] for n in e.get("monthly", {})})
+    figs = []
+    for name in names:
+        fig = go.Figure()
+        for entry in summary["policies"]:
+            band = entry.get("monthly", {}).get(name)
+            if not band:
+                continue
+            label = _policy_label(entry["levers"])
+            x = months[: len(band["p50"])]
+            fig.add_trace(
+                go.Scatter(x=x, y=band["p95"], mode="lines", line_width=0, showlegend=False)
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=band["p5"],
+                    mode="lines",
+                    line_width=0,
+                    fill="tonexty",
+                    name=f"{label} P5-P95",
+                )
+            )
+            fig.add_trace(go.Scatter(x=x, y=band["p50"], mode="lines", name=f"{label} P50"))
+        fig.update_layout(title=f"{name} by month")
+        figs.append(_fig(fig))
+    return "<div class='grid'>" + "".join(figs) + "</div>"
+
+
 def _percentile_table(summary: dict[str, Any], weighted: bool) -> str:
     rows = []
     for entry in summary["policies"]:
@@ -332,6 +365,12 @@ def write_report(out: Path, loaded: LoadedStudy, run: SweepRun, summary: dict[st
             _percentile_table(summary, weighted),
         ),
     ]
+    if any(o.monthly for o in study.outcomes):
+        from critmin.scenarios.spec import Months
+        from critmin.scenarios.sweep.evaluate import base_data
+
+        months = Months(**base_data(loaded).get("months", {})).labels()
+        sections.append(("Monthly outcomes", _monthly(summary, months)))
     if study.sampler.kind != "enumerate":
         sections.append(("Convergence of the running mean", _convergence(summary, outcomes)))
     sections.append(("Sensitivity indices", _sensitivity(summary)))

@@ -91,6 +91,18 @@ def weighted_percentiles(x: FloatArray, w: FloatArray) -> dict[str, Any]:
     return out
 
 
+def monthly_bands(column: pd.Series) -> dict[str, list[float]]:
+    """P5/P50/P95 and the mean of a monthly outcome, month by month (index = month of the
+    horizon, 0-based)."""
+    arrays = [np.asarray(v, dtype=np.float64) for v in column if v is not None and len(v)]
+    if not arrays:
+        return {}
+    stack = np.vstack(arrays)
+    out = {f"p{q:g}": np.percentile(stack, q, axis=0).tolist() for q in QUANTILES}
+    out["mean"] = stack.mean(axis=0).tolist()
+    return out
+
+
 def describe(table: pd.DataFrame, study: Study, design: Design) -> dict[str, Any]:
     """Per policy and scalar outcome: percentiles, convergence; and sensitivity indices.
 
@@ -112,6 +124,9 @@ def describe(table: pd.DataFrame, study: Study, design: Design) -> dict[str, Any
                 **percentiles(x, study.seed),
                 "convergence": running_mean(x),
             }
+        monthly = [o.name for o in study.outcomes if o.monthly]
+        if monthly:
+            entry["monthly"] = {name: monthly_bands(rows[name]) for name in monthly}
         if weighted and study.disruptions is not None:
             entry["disruptions"] = disruption_impacts(table[table["policy_id"] == p], study)
         out["policies"].append(entry)
