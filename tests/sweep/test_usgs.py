@@ -116,3 +116,22 @@ def test_shipped_example_runs(tmp_path: Path) -> None:
     run = run_sweep(load_study_file(EXAMPLE), out, workers=2)
     assert (run.table["status"] == "ok").all()
     assert run.table["weight"].sum() == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_shipped_lever_example_runs(tmp_path: Path) -> None:
+    """examples/studies/managed_market_levers.yaml: 12 policies (floor x levy bound x vault
+    target), every sample under every policy, no failures; a higher floor never costs the
+    treasury less on the same future."""
+    lever_example = EXAMPLE.parent / "managed_market_levers.yaml"
+    run = run_sweep(load_study_file(lever_example), tmp_path / "levers", samples=4, workers=2)
+    t = run.table
+    assert (t["status"] == "ok").all()
+    assert len(t) == 4 * 12
+    by = t.pivot_table(
+        index=["scenario_id", "forge_levy_bound_share", "vault_oxide_target_days"],
+        columns="dod_floor_usd_per_t",
+        values="floor_fiscal_cost_usd",
+    )
+    assert (by[110000.0] >= by[90000.0]).all()
+    assert (by[130000.0] >= by[110000.0]).all()

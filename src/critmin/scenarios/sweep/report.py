@@ -74,18 +74,56 @@ def _fig(fig: Any) -> str:
     )
 
 
-def _policy_label(levers: dict[str, float]) -> str:
+#: above this many policies the report draws box plots per policy instead of overlaid histograms
+MANY_POLICIES = 3
+
+
+def _policy_label(levers: dict[str, Any]) -> str:
+    if set(levers) == {"policy"}:
+        return str(levers["policy"])
     return ", ".join(f"{k}={_fmt(v)}" for k, v in levers.items()) or "all samples"
 
 
 def _distributions(
     run: SweepRun, summary: dict[str, Any], outcomes: list[str], weighted: bool
 ) -> str:
-    """Histograms (probability-weighted for an ``enumerate`` design)."""
+    """Histograms (probability-weighted for an ``enumerate`` design); with more than
+    :data:`MANY_POLICIES` policies, box plots side by side (P5-P95 whiskers), one per policy."""
     import plotly.graph_objects as go
 
     ok = run.table[run.table["status"] == "ok"]
     figs = []
+    if len(summary["policies"]) > MANY_POLICIES and not weighted:
+        for name in outcomes:
+            fig = go.Figure()
+            for entry in summary["policies"]:
+                st = entry["outcomes"][name]
+                if not st.get("n"):
+                    continue
+                rows = ok[ok["policy_id"] == entry["policy_id"]][name]
+                q1, q3 = np.percentile(rows.to_numpy(dtype=np.float64), [25, 75])
+                fig.add_trace(
+                    go.Box(
+                        x=[f"P{entry['policy_id']}"],
+                        lowerfence=[st["p5"]],
+                        q1=[q1],
+                        median=[st["p50"]],
+                        q3=[q3],
+                        upperfence=[st["p95"]],
+                        mean=[st["mean"]],
+                        name=f"P{entry['policy_id']}",
+                        hovertext=_policy_label(entry["levers"]),
+                        showlegend=False,
+                    )
+                )
+            fig.update_layout(
+                title=f"{name} (whiskers P5-P95, box quartiles)", xaxis_title="policy"
+            )
+            figs.append(_fig(fig))
+        head = ["policy", *summary["policies"][0]["levers"]]
+        rows_t = [[f"P{e['policy_id']}", *e["levers"].values()] for e in summary["policies"]]
+        note = "<p class='note'>Per policy: whiskers P5-P95, box quartiles, line median.</p>"
+        return _table(head, rows_t) + note + "<div class='grid'>" + "".join(figs) + "</div>"
     for name in outcomes:
         fig = go.Figure()
         for entry in summary["policies"]:
@@ -149,7 +187,12 @@ def _monthly(summary: dict[str, Any], months: list[str]) -> str:
 
 def _percentile_table(summary: dict[str, Any], weighted: bool) -> str:
     rows = []
-    for entry in summary["policies"]:
+    many = len(summary["policies"]) > MANY_POLICIES
+    for original in summary["policies"]:
+        # with many policies the policy table above names the levers of each id
+        entry = (
+            {**original, "levers": {"policy": f"P{original['policy_id']}"}} if many else original
+        )
         for name, st in entry["outcomes"].items():
             if weighted:
                 row = [st.get(k) for k in ("n", "p5", "p50", "p95", "mean", "sd")]
@@ -195,7 +238,7 @@ def _convergence(summary: dict[str, Any], outcomes: list[str]) -> str:
     figs = []
     for name in outcomes:
         fig = go.Figure()
-        for entry in summary["policies"]:
+        for entry in summary["policies"][:MANY_POLICIES]:
             conv = entry["outcomes"][name].get("convergence")
             if not conv or not conv["n"]:
                 continue
