@@ -83,3 +83,40 @@ def test_market_stockpile_policy_beats_the_simple_rules_on_the_same_paths() -> N
     assert evaluate_policy(m, lp.action).expected_cost == pytest.approx(lp.expected_cost)
     sim = simulate(m, {"optimal": lp.action, **rules}, periods=20, paths=500, seed=3)
     assert all(sim["optimal"]["mean"] <= r["mean"] + 1e-6 for r in sim.values())
+
+
+def test_disruption_chain_from_the_usgs_example_feeds_the_dp() -> None:
+    """The NdPr example study's Myanmar concentrate ban (p = 0.03 a year) as the disrupted
+    state: transition [[0.97, 0.03], [0.97, 0.03]] for independent years; its shocks run
+    through critmin's market in the DP, and the DP's policy never does worse than holding."""
+    from pathlib import Path
+
+    from critmin.scenarios.sweep import load_study_file
+    from critmin.scenarios.sweep.dp import (
+        MarketStock,
+        disruption_chain,
+        evaluate_policy,
+        market_markov,
+        simple_rules,
+    )
+    from critmin.scenarios.sweep.evaluate import base_data
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "studies"
+    loaded = load_study_file(example / "ndpr_usgs_disruptions.yaml")
+    transition, shocks = disruption_chain(loaded.study, "mmr_mine_100pct")
+    np.testing.assert_allclose(transition, [[0.97, 0.03], [0.97, 0.03]])
+    assert shocks[0]["kind"] == "export_ban"
+    stock = MarketStock(
+        mineral="ndpr",
+        region="CHN",
+        product="ndpr_concentrate",
+        levels_t=(0.0, 2000.0, 4000.0),
+        storage_usd_per_t_year=600.0,
+        start="2027-01",
+    )
+    m = market_markov(base_data(loaded), stock, transition, shocks, 0.95)
+    best = solve_lp(m)
+    hold = evaluate_policy(m, simple_rules(3, target=1)["hold"])
+    assert best.expected_cost <= hold.expected_cost + 1e-6 * abs(hold.expected_cost)
+    with pytest.raises(ValueError, match="unknown disruption event"):
+        disruption_chain(loaded.study, "none")

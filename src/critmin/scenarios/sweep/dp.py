@@ -155,12 +155,12 @@ def _period_cost(
     from critmin.market.compile import compile_market
     from critmin.market.engine import run_market
     from critmin.periods import month_index, month_label
-    from critmin.scenarios.sweep.evaluate import build_scenario
+    from critmin.scenarios.sweep.evaluate import add_shock_set, build_scenario
 
     data = copy.deepcopy(base)
     start = stock.start
     data["months"] = {"start": start, "end": month_label(month_index(start) + 11)}
-    data["shocks"] = [*data.get("shocks", []), *copy.deepcopy(shocks)]
+    add_shock_set(data, copy.deepcopy(shocks))
     market = next(m for m in data["markets"] if m["mineral"] == stock.mineral)
     added = None
     if change_t < 0:
@@ -242,6 +242,29 @@ def market_markov(
         discount,
         np.full((n, 2), 1.0 / (2 * n)),
     )
+
+
+def disruption_chain(
+    study: Any, event: str, persistence: float | None = None
+) -> tuple[FloatArray, list[dict[str, Any]]]:
+    """The two-state market chain of one event of a disruption study: (transition matrix,
+    the event's shocks). P(normal -> disrupted) = the event's annual probability; P(disrupted
+    -> disrupted) = ``persistence`` (default: the same probability, i.e. independent years,
+    as the USGS one-year scenarios assume)."""
+    from critmin.scenarios.sweep.distributions import Categorical
+
+    d = study.disruptions
+    if d is None:
+        raise ValueError("the study has no 'disruptions' section")
+    dist = next(u.distribution for u in study.uncertainties if u.name == d.name)
+    assert isinstance(dist, Categorical)
+    if event not in dist.choices or event == "none":
+        raise ValueError(f"unknown disruption event {event!r}; expected one of {dist.choices[1:]}")
+    weights = np.asarray(dist.weights or [1.0] * len(dist.choices), dtype=np.float64)
+    p = float(weights[dist.choices.index(event)] / weights.sum())
+    stay = p if persistence is None else persistence
+    transition = np.array([[1.0 - p, p], [1.0 - stay, stay]])
+    return transition, list(study.shock_sets[event])
 
 
 def evaluate_policy(model: MarkovModel, action: IntArray) -> Policy:

@@ -176,6 +176,13 @@ def scenario_data(loaded: LoadedStudy, base: dict[str, Any], plan: SamplePlan) -
             continue
         for steps in item.steps():
             apply(data, steps, item.op, float(value))
+    add_shock_set(data, added)
+    return data
+
+
+def add_shock_set(data: dict[str, Any], added: Sequence[dict[str, Any]]) -> None:
+    """Add a shock set's items to a scenario dict (in place): shocks to ``shocks``, the
+    ``export_quota`` items (export caps) to their market's ``export_quotas``."""
     shocks = [x for x in added if x.get("kind") != "export_quota"]
     for quota in (x for x in added if x.get("kind") == "export_quota"):
         cap = {k: v for k, v in quota.items() if k not in ("kind", "mineral")}
@@ -184,7 +191,6 @@ def scenario_data(loaded: LoadedStudy, base: dict[str, Any], plan: SamplePlan) -
                 market["export_quotas"] = [*market.get("export_quotas", []), cap]
     if shocks:
         data["shocks"] = [*data.get("shocks", []), *shocks]
-    return data
 
 
 def build_scenario(data: dict[str, Any], where: str) -> Any:
