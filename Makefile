@@ -12,7 +12,7 @@ GPR_STAMP := $(GPR_VENV)/.installed
 BROWSER_STAMP  := $(VENV)/.installed-browser
 POSTGRES_STAMP := $(VENV)/.installed-postgres
 
-.PHONY: run test lint typecheck pytest bench data clean slow gpr gpr-compare
+.PHONY: run test lint typecheck pytest bench data clean slow gpr gpr-compare discovery
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -86,6 +86,16 @@ gpr: $(GPR_STAMP)
 ## critmin's GeoPolRisk next to geopolrisk-py's, 8 materials x (JPN, DEU, USA, EU-27), 2023
 gpr-compare: $(STAMP) $(GPR_STAMP)
 	$(BIN)/python -m benchmarks.compare_geopolrisk_py --year 2023
+
+## Scenario discovery extra for critmin sweep (EMA Workbench's PRIM; not needed by make test)
+DISCOVERY_STAMP := $(VENV)/.installed-discovery
+
+$(DISCOVERY_STAMP): requirements-discovery.lock $(STAMP)
+	@echo "critmin: installing the pinned discovery extra (EMA Workbench 2.5.3) into $(VENV)"
+	$(BIN)/python -m pip install --quiet -r requirements-discovery.lock $(QUIET)
+	@touch $(DISCOVERY_STAMP)
+
+discovery: $(DISCOVERY_STAMP)
 
 ## Rebuild the embedded dataset from data/raw (the shipped result is committed)
 data: $(STAMP)

@@ -9,5 +9,6 @@ from critmin.cli import (  # noqa: F401
     scenarios,
     serve,
     stockpile,
+    sweep,
     trace,
 )

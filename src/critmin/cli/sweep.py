@@ -1,0 +1,156 @@
+"""CLI: ``critmin sweep`` (uncertainty studies on a Dask cluster)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from critmin.cli import app
+from critmin.errors import InputError
+
+
+@app.command("sweep")
+def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
+    study_file: Annotated[Path, typer.Argument(help="study YAML (docs/sweeps.md)")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out/sweep"),
+    samples: Annotated[
+        int | None, typer.Option("--samples", help="samples (default: the study's sampler)")
+    ] = None,
+    scheduler: Annotated[
+        str, typer.Option("--scheduler", help="'local' (a LocalCluster) or tcp://HOST:PORT")
+    ] = "local",
+    workers: Annotated[int, typer.Option("--workers", help="LocalCluster worker processes")] = 2,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="finish an interrupted sweep: missing batches only")
+    ] = False,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="write report.html")] = True,
+    export_sample: Annotated[
+        int | None,
+        typer.Option("--export-sample", help="print sample N's scenario YAML and exit"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print summary.json on stdout")] = False,
+) -> None:
+    """Run a study's samples on a Dask cluster; write OUT/samples.parquet, summary.json,
+    report.html."""
+    from critmin.scenarios.sweep import (
+        load_study_file,
+        run_sweep,
+        sample_scenario_yaml,
+        summarize,
+        write_summary,
+    )
+
+    if samples is not None and samples < 1:
+        raise InputError(f"--samples {samples}: expected a whole number >= 1")
+    if workers < 1:
+        raise InputError(f"--workers {workers}: expected a whole number >= 1")
+    loaded = load_study_file(study_file)
+    if export_sample is not None:
+        try:
+            typer.echo(sample_scenario_yaml(loaded, export_sample, samples), nl=False)
+        except ValueError as exc:
+            raise InputError(f"--export-sample: {exc}") from None
+        return
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("samples"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json or not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("sweep", total=None)
+
+        def on_batch(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        run = run_sweep(
+            loaded,
+            out,
+            samples=samples,
+            scheduler=scheduler,
+            workers=workers,
+            resume=resume,
+            on_batch=on_batch,
+        )
+    summary = summarize(loaded, run)
+    written = [out / "samples.parquet", write_summary(out, summary)]
+    if report:
+        from critmin.scenarios.sweep.report import write_report
+
+        written.append(write_report(out, loaded, run, summary))
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    _print(summary, Console())
+    Console().print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _fmt(x: float) -> str:
+    """4 significant digits with a k/M/G/T suffix: 16,580 -> 16.58k."""
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.4g}{suffix}"
+    return f"{x:.4g}"
+
+
+def _print(summary: dict[str, Any], console: Console) -> None:
+    b = summary["batches"]
+    console.print(
+        f"{summary['study']}: {summary['samples']} samples ({summary['samples_failed']} failed), "
+        f"{b['computed']} batches computed, {b['reused']} reused"
+        + (", stopped early (standard-error target met)" if summary["stopped_early"] else "")
+    )
+    for fail in summary["failed"][:10]:
+        console.print(f"  failed sample {fail['sample_id']}: {fail['error']}")
+    for entry in summary["policies"]:
+        title = "outcomes" + (f" - policy {entry['levers']}" if entry["levers"] else "")
+        table = Table(title=title)
+        table.add_column("outcome")
+        for col in ("P5", "P50", "P95", "mean", "rse"):
+            table.add_column(col, justify="right")
+        for name, st in entry["outcomes"].items():
+            if not st.get("n"):
+                table.add_row(name, "-", "-", "-", "-", "-")
+                continue
+            cells = []
+            for q in ("p5", "p50", "p95"):
+                ci = st.get(q + "_ci95")
+                cells.append(_fmt(st[q]) + (f"\n[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""))
+            rse = st.get("rse")
+            table.add_row(name, *cells, _fmt(st["mean"]), "-" if rse is None else f"{rse:.2%}")
+        console.print(table)
+        imp = entry.get("disruptions")
+        if imp and "events" in imp:
+            _print_impacts(imp, console)
+
+
+def _print_impacts(imp: dict[str, Any], console: Console) -> None:
+    names = list(imp["expected_impact"])
+    table = Table(title="disruptions: probability x impact (impact = outcome - no disruption)")
+    table.add_column("event")
+    table.add_column("p/yr", justify="right")
+    for n in names:
+        table.add_column(n, justify="right")
+    for ev in sorted(imp["events"], key=lambda e: -abs(e[names[0]]["p_x_impact"] or 0)):
+        table.add_row(
+            ev["event"],
+            f"{ev['probability']:.3f}",
+            *[
+                f"{_fmt(ev[n]['impact'] or 0)}\n(p x {_fmt(ev[n]['p_x_impact'] or 0)})"
+                for n in names
+            ],
+        )
+    table.add_row(
+        "expected impact", "", *[_fmt(imp["expected_impact"][n]) for n in names], style="bold"
+    )
+    console.print(table)

@@ -1,0 +1,331 @@
+"""A stochastic dynamic programme for a strategic stockpile, in Teisberg's manner.
+
+State: (stockpile level s, market state i); action: the next level s'. Each period costs
+``c(s, s', i)`` (consumers' loss from the price, the purchase or sale of s' - s at that
+price, storage of s') and the market moves i -> j with probability ``P[i, j]``,
+independently of the stockpile. The optimal policy minimises the discounted expected cost:
+
+    V(s, i) = min_{s' allowed} c(s, s', i) + b * sum_j P[i, j] V(s', j)
+
+:func:`solve_lp` solves it as the linear programme of the GAMS Model Library's ``MARKOV``
+model (SEQ=82, "Strategic Petroleum Reserve", after Teisberg, T. J. (1981), "A Dynamic
+Programming Model of the U.S. Strategic Petroleum Reserve", Bell Journal of Economics 12(2),
+526-546, doi:10.2307/3003570): variables ``z(s, i, s') >= 0`` (discounted state-action
+frequencies), one balance row per state, ``sum_s' z(s', j, s'') - b sum_{s,i} P[i, j]
+z(s, i, s') = beta`` (``beta`` the initial weight of each state), and the objective
+``sum c z``; the policy is the action with ``z > 0``. :func:`value_iteration` solves the same
+Bellman equation directly; the two must agree (tests/sweep/test_dp.py).
+:func:`teisberg_markov` builds the GAMS model's own data.
+
+:func:`market_markov` points it at a critmin chain: the period cost of each (market state,
+stock change) is a year of critmin's own market run with the change at the stockpile's node
+(a release as a zero-cost supply block, a purchase as a must-buy bid); the disruption is a
+list of shocks. :func:`evaluate_policy` prices a fixed rule exactly and :func:`simulate`
+runs every rule on the same sampled market paths, so the optimum can be compared with the
+simple rules (release on ban, hold, pro-rata) on the same futures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class MarkovModel:
+    """Levels (n_s), market states (n_i), transition (n_i, n_i), cost (n_s, n_i, n_s) with
+    ``inf`` for a forbidden action, discount factor, initial weights (n_s, n_i)."""
+
+    levels: FloatArray
+    states: tuple[str, ...]
+    transition: FloatArray
+    cost: FloatArray
+    discount: float
+    initial: FloatArray
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The optimal next level index per (level, state), its value and expected cost."""
+
+    action: IntArray  # (n_s, n_i) index of the next level
+    value: FloatArray  # (n_s, n_i) present value of expected cost
+    expected_cost: float  # sum of initial weight x value (the LP's objective)
+
+
+def teisberg_markov() -> MarkovModel:
+    """The data of the GAMS Model Library's MARKOV model (SEQ=82).
+
+    Reserve levels 0, 3, ..., 21 (million barrels); market normal or disrupted (supply
+    11 lower); P = [[.8, .2], [.5, .5]]; supply q = 110; demand d(p) = d + k p^-e with
+    d = -130, k = 342, e = 0.1, so the price after a stock change D is
+    p = (k / (q - dis - d - D))^(1/e); cost = g (d (p - pn) + k (p^(1-e) - pn^(1-e)) /
+    (1 - e)) + p D + h s' with g = 0.25 (the U.S. share), pn = 34.526, h = 0.32; discount
+    0.95; initial weight 0.0625 per state; no build-up while disrupted.
+    """
+    levels = 3.0 * np.arange(8, dtype=np.float64)
+    b, beta, g, e, q, d, k, pn, h = 0.95, 0.0625, 0.25, 0.1, 110.0, -130.0, 342.0, 34.526, 0.32
+    dis = np.array([0.0, 11.0])
+    change = levels[None, :] - levels[:, None]  # (s, s') = lev(s') - lev(s)
+    cost = np.empty((8, 2, 8))
+    for i in range(2):
+        p = (k / (q - dis[i] - d - change)) ** (1 / e)
+        loss = g * (d * (p - pn) + k * (p ** (1 - e) - pn ** (1 - e)) / (1 - e))
+        cost[:, i, :] = loss + p * change + h * levels[None, :]
+    cost[:, 1, :][change > 0] = np.inf  # GAMS equil: z(s, disrupted, s') = 0 when s' > s
+    transition = np.array([[0.8, 0.2], [0.5, 0.5]])
+    return MarkovModel(levels, ("normal", "disrupted"), transition, cost, b, np.full((8, 2), beta))
+
+
+def solve_lp(model: MarkovModel) -> Policy:
+    """The GAMS MARKOV linear programme (HiGHS through scipy), and the policy it implies."""
+    from scipy.optimize import linprog
+
+    n_s, n_i = model.initial.shape
+    allowed = np.isfinite(model.cost)  # (s, i, s')
+    cols = np.argwhere(allowed)  # each column: (s, i, s')
+    n = len(cols)
+    # row (s', j): + z(s', j, .) - b P[i, j] z(s, i, s')  = beta(s', j)
+    a = np.zeros((n_s * n_i, n))
+    for c, (s, i, sp) in enumerate(cols):
+        a[s * n_i + i, c] += 1.0
+        for j in range(n_i):
+            a[sp * n_i + j, c] -= model.discount * model.transition[i, j]
+    cost = model.cost[allowed]
+    res = linprog(cost, A_eq=a, b_eq=model.initial.ravel(), bounds=(0, None), method="highs")
+    if res.status != 0:
+        raise ValueError(f"the Markov LP did not solve: {res.message}")
+    z = np.zeros((n_s, n_i, n_s))
+    z[allowed] = res.x
+    action = np.argmax(z, axis=2).astype(np.int64)
+    # the balance rows' duals (d objective / d beta(s, i)) are the state values V(s, i)
+    value = np.asarray(res.eqlin.marginals, dtype=np.float64).reshape(n_s, n_i)
+    return Policy(action, value, float(res.fun or 0.0))
+
+
+def value_iteration(model: MarkovModel, tol: float = 1e-12, max_iter: int = 100_000) -> Policy:
+    """Bellman's equation iterated to a fixed point (a contraction with factor b)."""
+    n_s, n_i = model.initial.shape
+    v = np.zeros((n_s, n_i))
+    for _ in range(max_iter):
+        # future[s', i] = sum_j P[i, j] v[s', j]; q[s, i, s'] = c + b future[s', i]
+        future = v @ model.transition.T
+        q = model.cost + model.discount * future.T[None, :, :]
+        new = q.min(axis=2)
+        if np.max(np.abs(new - v)) < tol:
+            v = new
+            break
+        v = new
+    q = model.cost + model.discount * (v @ model.transition.T).T[None, :, :]
+    action = np.argmin(q, axis=2).astype(np.int64)
+    return Policy(action, v, float((model.initial * v).sum()))
+
+
+# ------------------------------------------------------------------ critmin's own markets
+
+
+@dataclass(frozen=True)
+class MarketStock:
+    """Where a stockpile acts in a critmin chain and what it costs to hold."""
+
+    mineral: str
+    region: str
+    product: str
+    levels_t: tuple[float, ...]  # stock levels (tonnes), ascending, the first 0
+    storage_usd_per_t_year: float
+    start: str  # first month of the one-year period solved for each (state, stock change)
+    #: buying at this willingness to pay (usd/t) always clears: a purchase is a must-buy bid
+    purchase_wtp_usd_per_t: float = 1.0e7
+
+
+def _period_cost(
+    base: dict[str, Any], stock: MarketStock, change_t: float, shocks: list[dict[str, Any]]
+) -> float:
+    """One year of the chain with the stock change at the node: the protected region's
+    buyers' surplus lost (negative surplus) + what the stockpile pays for a purchase (or
+    receives for a release) at the node's price."""
+    import copy
+
+    from critmin.market.compile import compile_market
+    from critmin.market.engine import run_market
+    from critmin.periods import month_index, month_label
+    from critmin.scenarios.sweep.evaluate import add_shock_set, build_scenario
+
+    data = copy.deepcopy(base)
+    start = stock.start
+    data["months"] = {"start": start, "end": month_label(month_index(start) + 11)}
+    add_shock_set(data, copy.deepcopy(shocks))
+    market = next(m for m in data["markets"] if m["mineral"] == stock.mineral)
+    added = None
+    if change_t < 0:
+        market["supply"] = [
+            *market.get("supply", []),
+            {
+                "region": stock.region,
+                "product": stock.product,
+                "qty_t_per_year": -change_t,
+                "cost_usd_per_t": 0.0,
+                "name": "stockpile release",
+            },
+        ]
+    elif change_t > 0:
+        market["demand"] = [
+            *market.get("demand", []),
+            {
+                "region": stock.region,
+                "product": stock.product,
+                "qty_t_per_year": change_t,
+                "wtp_usd_per_t": stock.purchase_wtp_usd_per_t,
+                "name": "stockpile purchase",
+            },
+        ]
+        added = len(market["demand"]) - 1
+    scenario = build_scenario(data, "stockpile DP")
+    spec = next(m for m in scenario.markets if m.mineral == stock.mineral)
+    cm = compile_market(spec, scenario.month_labels(), scenario.shocks)
+    instruments = [
+        s.build() for s in scenario.instrument_specs() if s.mineral in (None, stock.mineral)
+    ]
+    run = run_market(cm, instruments)
+    r = cm.regions.index(stock.region)
+    bids = np.flatnonzero(cm.node_region[cm.d_node] == r)
+    if added is not None:
+        bids = bids[bids != added]
+    price_bids = run.price[:, cm.d_node[bids]]
+    surplus = float(((cm.d_wtp[bids] - price_bids) * run.demand[:, bids]).sum())
+    node = cm.node_index(stock.region, stock.product)
+    trade = float((run.price[:, node] * change_t / 12.0).sum())
+    return -surplus + trade
+
+
+def market_markov(
+    base: dict[str, Any],
+    stock: MarketStock,
+    transition: FloatArray,
+    disrupted_shocks: list[dict[str, Any]],
+    discount: float,
+    *,
+    no_buildup_when_disrupted: bool = True,
+) -> MarkovModel:
+    """The Markov model of a stockpile in a critmin chain: states normal / disrupted (the
+    disruption = ``disrupted_shocks`` added to the base), yearly periods, the period cost of
+    every stock change taken from a critmin market run (the year from ``stock.start``) less
+    the no-change normal year, plus storage of the new level."""
+    levels = np.asarray(stock.levels_t, dtype=np.float64)
+    changes = sorted({float(b - a) for a in levels for b in levels})
+    cost_of: dict[tuple[int, float], float] = {}
+    for i, shocks in enumerate(([], disrupted_shocks)):
+        for ch in changes:
+            cost_of[(i, ch)] = _period_cost(base, stock, ch, shocks)
+    ref = cost_of[(0, 0.0)]
+    n = len(levels)
+    cost = np.empty((n, 2, n))
+    for s in range(n):
+        for i in range(2):
+            for sp in range(n):
+                ch = float(levels[sp] - levels[s])
+                cost[s, i, sp] = cost_of[(i, ch)] - ref + stock.storage_usd_per_t_year * levels[sp]
+    if no_buildup_when_disrupted:
+        up = levels[None, :] > levels[:, None]
+        cost[:, 1, :][up] = np.inf
+    return MarkovModel(
+        levels,
+        ("normal", "disrupted"),
+        np.asarray(transition, dtype=np.float64),
+        cost,
+        discount,
+        np.full((n, 2), 1.0 / (2 * n)),
+    )
+
+
+def disruption_chain(
+    study: Any, event: str, persistence: float | None = None
+) -> tuple[FloatArray, list[dict[str, Any]]]:
+    """The two-state market chain of one event of a disruption study: (transition matrix,
+    the event's shocks). P(normal -> disrupted) = the event's annual probability; P(disrupted
+    -> disrupted) = ``persistence`` (default: the same probability, i.e. independent years,
+    as the USGS one-year scenarios assume)."""
+    from critmin.scenarios.sweep.distributions import Categorical
+
+    d = study.disruptions
+    if d is None:
+        raise ValueError("the study has no 'disruptions' section")
+    dist = next(u.distribution for u in study.uncertainties if u.name == d.name)
+    assert isinstance(dist, Categorical)
+    if event not in dist.choices or event == "none":
+        raise ValueError(f"unknown disruption event {event!r}; expected one of {dist.choices[1:]}")
+    weights = np.asarray(dist.weights or [1.0] * len(dist.choices), dtype=np.float64)
+    p = float(weights[dist.choices.index(event)] / weights.sum())
+    stay = p if persistence is None else persistence
+    transition = np.array([[1.0 - p, p], [1.0 - stay, stay]])
+    return transition, list(study.shock_sets[event])
+
+
+def evaluate_policy(model: MarkovModel, action: IntArray) -> Policy:
+    """Exact discounted expected cost of a fixed rule: V = (I - b P_rule)^-1 c_rule."""
+    n_s, n_i = model.initial.shape
+    size = n_s * n_i
+    p = np.zeros((size, size))
+    c = np.zeros(size)
+    for s in range(n_s):
+        for i in range(n_i):
+            sp = int(action[s, i])
+            c[s * n_i + i] = model.cost[s, i, sp]
+            for j in range(n_i):
+                p[s * n_i + i, sp * n_i + j] += model.transition[i, j]
+    if not np.isfinite(c).all():
+        raise ValueError("the rule takes an action the model forbids")
+    v = np.asarray(np.linalg.solve(np.eye(size) - model.discount * p, c), dtype=np.float64)
+    v = v.reshape(n_s, n_i)
+    return Policy(np.asarray(action, dtype=np.int64), v, float((model.initial * v).sum()))
+
+
+def simple_rules(n_levels: int, target: int) -> dict[str, IntArray]:
+    """Rules to compare with the optimum (indices of the next level per (level, state)):
+
+    * ``release_on_ban``: fill to ``target`` in normal times, release everything in a
+      disruption (the Project Vault rule of releasing on an export ban);
+    * ``hold``: fill to ``target`` and never release (stock held as insurance);
+    * ``pro_rata``: fill to ``target``; in a disruption release half the stock, rounded
+      down to a level (IEA-style sharing of a shortfall, here a fixed share).
+    """
+    levels = np.arange(n_levels)
+    fill = np.full(n_levels, target, dtype=np.int64)
+    return {
+        "release_on_ban": np.stack([fill, np.zeros(n_levels, dtype=np.int64)], axis=1),
+        "hold": np.stack([fill, levels], axis=1),
+        "pro_rata": np.stack([fill, levels // 2], axis=1),
+    }
+
+
+def simulate(
+    model: MarkovModel, rules: dict[str, IntArray], periods: int, paths: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """Every rule on the same sampled market paths (from ``SeedSequence(seed)``), starting
+    empty in normal times: mean and P95 of the discounted cost over the paths."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    n_i = len(model.states)
+    states = np.zeros((paths, periods), dtype=np.int64)
+    u = rng.random((paths, periods))
+    cum = np.cumsum(model.transition, axis=1)
+    for t in range(1, periods):
+        prev = states[:, t - 1]
+        states[:, t] = np.minimum((u[:, t, None] > cum[prev]).sum(axis=1), n_i - 1)
+    disc = model.discount ** np.arange(periods)
+    out: dict[str, dict[str, float]] = {}
+    for name, action in rules.items():
+        level = np.zeros(paths, dtype=np.int64)
+        total = np.zeros(paths)
+        for t in range(periods):
+            i = states[:, t]
+            nxt = action[level, i]
+            total += disc[t] * model.cost[level, i, nxt]
+            level = nxt
+        out[name] = {"mean": float(total.mean()), "p95": float(np.percentile(total, 95))}
+    return out

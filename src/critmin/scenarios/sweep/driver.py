@@ -1,0 +1,422 @@
+"""The sweep driver: batches of samples on a Dask cluster, written batch by batch.
+
+``run_sweep`` turns a study into a design (:mod:`.design`), cuts the samples into batches of
+``batch_size`` consecutive sample ids and submits one task per batch to a Dask distributed
+cluster (a ``LocalCluster`` of worker processes, or any running scheduler by address).
+Each finished batch is written at once to ``OUT/batches/batch-NNNNNN.parquet`` (a temporary
+file renamed into place, so a batch file is whole or absent). ``--resume`` reads the batch
+files already there and submits only the missing batches. At the end the batches are joined,
+sorted by sample id, into ``OUT/samples.parquet``; statistics go to ``OUT/summary.json``.
+
+Fault tolerance comes from the Dask scheduler: a worker that dies has its tasks re-run
+elsewhere (the nanny restarts the process). A task that has been on
+``ALLOWED_FAILURES + 1`` workers that died is given up (``KilledWorker``); the driver then
+re-submits that batch one sample per task, so the one sample that kills its worker is
+isolated, reported as failed with its id and error, and every other sample of the batch
+still counts. Python errors inside a sample never reach Dask: the evaluator records them in
+the sample's row.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from critmin.errors import InputError
+from critmin.fileio import atomic_write, atomic_write_text
+from critmin.scenarios.sweep.design import Design, make_design
+from critmin.scenarios.sweep.evaluate import SamplePlan, base_data, evaluate_plans
+from critmin.scenarios.sweep.study import LoadedStudy
+
+#: a task is given up after it was on this many + 1 workers that died (3 crashes)
+ALLOWED_FAILURES = 2
+#: the worker resource that limits a worker to one sweep task at a time
+SLOT = "critmin_sweep_slot"
+MANIFEST = "sweep.json"
+BATCH_DIR = "batches"
+TABLE = "samples.parquet"
+
+
+@dataclass
+class SweepRun:
+    """What :func:`run_sweep` did: the table, where it is, and how the time was spent."""
+
+    table: pd.DataFrame
+    out_dir: Path
+    design: Design
+    batches_total: int
+    batches_computed: list[int]
+    batches_reused: list[int]
+    stopped_early: bool = False
+    wall_seconds: float = 0.0
+    engine_seconds: float = 0.0  # compile + run_market, summed over the computed samples
+    solver_seconds: float = 0.0  # inside Highs.run()
+    sample_seconds: float = 0.0  # the evaluator's whole time (scenario, engine, outcomes)
+    startup_seconds: float = 0.0  # starting / connecting to the cluster
+    workers: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _manifest(loaded: LoadedStudy, design: Design) -> dict[str, Any]:
+    study = loaded.study
+    return {
+        "study": loaded.source,
+        "study_sha256": loaded.sha256,
+        "samples": design.n_samples,
+        "scenarios": design.n_scenarios,
+        "policies": len(design.policies),
+        "batch_size": study.batch_size,
+        "sampler": study.sampler.kind,
+        "seed": study.seed,
+    }
+
+
+def _batch_path(out: Path, b: int) -> Path:
+    return out / BATCH_DIR / f"batch-{b:06d}.parquet"
+
+
+def _check_resume(out: Path, manifest: dict[str, Any], resume: bool) -> None:
+    path = out / MANIFEST
+    if not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    keys = ("study_sha256", "samples", "batch_size", "seed", "sampler")
+    same = all(old.get(k) == manifest[k] for k in keys)
+    if not resume:
+        if (out / BATCH_DIR).exists() and any((out / BATCH_DIR).iterdir()):
+            raise InputError(
+                "the folder already holds a sweep; pass --resume to finish it, or choose "
+                "another --out",
+                where=str(out),
+            )
+        return
+    if not same:
+        diff = [k for k in keys if old.get(k) != manifest[k]]
+        raise InputError(
+            f"--resume: the folder holds a sweep of a different study or size ({', '.join(diff)} "
+            "differ); run without --resume into another --out",
+            where=str(out / MANIFEST),
+        )
+
+
+def _read_batch(path: Path, expected: int) -> pd.DataFrame | None:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception:  # a damaged file is recomputed, not trusted
+        return None
+    return frame if len(frame) == expected else None
+
+
+def columns(loaded: LoadedStudy) -> list[str]:
+    """The table's columns in order: ids, seed, status, error, inputs, levers, outcomes."""
+    study = loaded.study
+    ids = ["sample_id", "scenario_id", "policy_id", "weight", "seed", "status", "error"]
+    names = [i.name for i in study.uncertainties] + [lv.name for lv in study.levers]
+    return ids + names + [o.name for o in study.outcomes]
+
+
+def _frame(rows: list[dict[str, Any]], cols: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
+    frame = frame.reindex(columns=cols)  # a failed sample has no outcomes: NaN
+    for col in frame.columns:  # monthly outcomes: plain lists (Parquet list<double>)
+        if frame[col].dtype == object and len(frame) and isinstance(frame[col].iloc[0], np.ndarray):
+            frame[col] = [np.asarray(v, dtype=np.float64).tolist() for v in frame[col]]
+    return frame
+
+
+def _write_batch(out: Path, b: int, frame: pd.DataFrame) -> None:
+    def _w(tmp: Path) -> None:
+        frame.to_parquet(tmp, index=False)
+
+    atomic_write(_batch_path(out, b), _w)
+
+
+def _batches(design: Design, batch_size: int) -> list[list[int]]:
+    ids = list(range(design.n_samples))
+    return [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+
+
+def _client(scheduler: str, workers: int) -> tuple[Any, Any]:
+    """(client, cluster or None). ``scheduler``: ``local`` or ``tcp://host:port``."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    # read by the scheduler of a LocalCluster (a remote scheduler reads its own config)
+    dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,  # HiGHS and numpy in one thread each: one sample per core
+            processes=True,
+            dashboard_address=None,
+            silence_logs=50,
+            # one task at a time per worker (tasks ask for the slot): a worker that dies then
+            # takes only the task it was running into Dask's count of suspects, not tasks
+            # merely queued on it, so a sample that kills workers is the one blamed
+            resources={SLOT: 1},
+        )
+        return Client(cluster), cluster
+    if not scheduler.startswith(("tcp://", "tls://", "ucx://")):
+        raise InputError(
+            f"--scheduler {scheduler!r}: expected 'local' or an address like tcp://HOST:8786"
+        )
+    try:
+        return Client(scheduler, timeout="10s"), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"--scheduler {scheduler}: cannot reach the scheduler ({exc})") from None
+
+
+# resume, the batch loop with its stop rule and the write-out share their state; to be split
+# long: into a class holding that state
+def run_sweep(  # noqa: PLR0912, PLR0915
+    loaded: LoadedStudy,
+    out: Path,
+    *,
+    samples: int | None = None,
+    scheduler: str = "local",
+    workers: int = 2,
+    resume: bool = False,
+    order: Sequence[int] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    client: Any = None,
+) -> SweepRun:
+    """Run (or finish, with ``resume``) the sweep of ``loaded`` into ``out``.
+
+    ``order`` permutes the submission order of the batches (tests: the table must not
+    change); ``on_batch(done_samples, total_samples)`` is called as batches finish;
+    ``client``: an existing Dask client to use instead of starting one.
+    """
+    from distributed import as_completed
+    from distributed.client import FutureCancelledError
+
+    t_start = time.perf_counter()
+    study = loaded.study
+    design = make_design(study, samples)
+    manifest = _manifest(loaded, design)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resume(out, manifest, resume)
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    (out / BATCH_DIR).mkdir(exist_ok=True)
+    batches = _batches(design, study.batch_size)
+    cols = columns(loaded)
+    frames: dict[int, pd.DataFrame] = {}
+    reused: list[int] = []
+    if resume:
+        for b, ids in enumerate(batches):
+            got = _read_batch(_batch_path(out, b), len(ids))
+            if got is not None:
+                frames[b] = got
+                reused.append(b)
+    todo = [b for b in range(len(batches)) if b not in frames]
+    if order is not None:
+        rank = {b: i for i, b in enumerate(order)}
+        todo.sort(key=lambda b: rank.get(b, len(rank) + b))
+    total = design.n_samples
+    done = sum(len(batches[b]) for b in frames)
+    if on_batch is not None:
+        on_batch(done, total)
+    engine = solver = sample_s = startup = 0.0
+    computed: list[int] = []
+    stopped = False
+    stop_at: int | None = None
+    watch = _StopWatch(study.stop) if study.stop is not None else None
+    own_client = client is None
+    cluster = None
+    n_workers = 0
+    if todo:
+        if own_client:
+            t0 = time.perf_counter()
+            client, cluster = _client(scheduler, workers)
+            startup = time.perf_counter() - t0
+        try:
+            info = client.scheduler_info(n_workers=-1).get("workers", {})
+            n_workers = len(info)
+            # a remote cluster's workers started with --resources critmin_sweep_slot=1 get the
+            # same one-task-at-a-time guarantee; without it tasks are not restricted
+            slots = bool(info) and all(SLOT in w.get("resources", {}) for w in info.values())
+            restrict = {"resources": {SLOT: 1}} if slots else {}
+            args = (loaded, base_data(loaded))
+            key = loaded.sha256[:12]
+
+            def submit(plans: list[SamplePlan], tag: str) -> Any:
+                return client.submit(
+                    evaluate_plans,
+                    *args,
+                    plans,
+                    key=f"critmin-sweep-{key}-{tag}",
+                    pure=False,
+                    **restrict,
+                )
+
+            # a future's tag: its batch, or ("single", batch, sample id) after a batch was split
+            futures: dict[Any, int | tuple[str, int, int]] = {
+                submit([design.plan(i) for i in batches[b]], f"b{b}"): b for b in todo
+            }
+            singles: dict[int, dict[int, Any]] = {}  # batch -> sample id -> row
+            pending_single: dict[int, int] = {}  # batch -> samples still out
+            queue = as_completed(list(futures))
+            for fut in queue:
+                tag = futures[fut]
+                rows: list[dict[str, Any]] | None = None
+                try:
+                    result = fut.result()
+                except FutureCancelledError:
+                    continue
+                except Exception as exc:
+                    if isinstance(tag, int):  # a whole batch given up: one sample per task
+                        singles[tag] = {}
+                        pending_single[tag] = len(batches[tag])
+                        for i in batches[tag]:
+                            f2 = submit([design.plan(i)], f"b{tag}-s{i}")
+                            futures[f2] = ("single", tag, i)
+                            queue.add(f2)
+                        continue
+                    _, b, i = tag
+                    plan = design.plan(i)
+                    result = [_crashed_row(plan, exc)]
+                if isinstance(tag, tuple):
+                    _, b, i = tag
+                    singles[b][i] = result[0]
+                    pending_single[b] -= 1
+                    if pending_single[b]:
+                        continue
+                    rows = [singles[b][i] for i in batches[b]]
+                else:
+                    b, rows = tag, result
+                engine += sum(float(r.get("_engine_s", 0.0)) for r in rows)
+                solver += sum(float(r.get("_solver_s", 0.0)) for r in rows)
+                sample_s += sum(float(r.get("_sample_s", 0.0)) for r in rows)
+                frame = _frame(rows, cols)
+                _write_batch(out, b, frame)
+                frames[b] = frame
+                computed.append(b)
+                done += len(rows)
+                if on_batch is not None:
+                    on_batch(done, total)
+                if watch is not None:
+                    stop_at = watch.update(frames)
+                if stop_at is not None:
+                    stopped = True
+                    for f in futures:
+                        f.cancel()
+                    break
+        finally:
+            if own_client:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    if stopped and stop_at is not None:
+        # keep the first stop_at batches only: the smallest prefix of the design that meets
+        # the target, the same however the batches finished
+        keep = stop_at
+        for b in list(frames):
+            if b >= keep:
+                frames.pop(b)
+                _batch_path(out, b).unlink(missing_ok=True)
+                if b in computed:
+                    computed.remove(b)
+    if not stopped and len(frames) < len(batches):  # pragma: no cover - defensive
+        missing = sorted(set(range(len(batches))) - set(frames))
+        raise InputError(f"batches {missing} did not finish; run again with --resume")
+    table = pd.concat([frames[b] for b in sorted(frames)], ignore_index=True)
+    table = table.sort_values("sample_id", kind="stable").reset_index(drop=True)
+
+    def _w(tmp: Path) -> None:
+        table.to_parquet(tmp, index=False)
+
+    atomic_write(out / TABLE, _w)
+    # the table as written (a monthly outcome reads back as arrays, however it was built)
+    table = pd.read_parquet(out / TABLE)
+    failed = [
+        {"sample_id": int(sid), "error": str(err)}
+        for sid, status, err in zip(
+            table["sample_id"], table["status"], table["error"], strict=True
+        )
+        if status != "ok"
+    ]
+    return SweepRun(
+        table=table,
+        out_dir=out,
+        design=design,
+        batches_total=len(batches),
+        batches_computed=sorted(computed),
+        batches_reused=reused,
+        stopped_early=stopped,
+        wall_seconds=time.perf_counter() - t_start,
+        engine_seconds=engine,
+        solver_seconds=solver,
+        sample_seconds=sample_s,
+        startup_seconds=startup,
+        workers=n_workers,
+        failed=failed,
+    )
+
+
+def _crashed_row(plan: SamplePlan, exc: BaseException) -> dict[str, Any]:
+    return {
+        "sample_id": plan.sample_id,
+        "scenario_id": plan.scenario_id,
+        "policy_id": plan.policy_id,
+        "weight": plan.weight,
+        "seed": plan.seed,
+        **plan.values,
+        "status": "failed",
+        "error": f"{type(exc).__name__}: the sample killed its worker process "
+        f"{ALLOWED_FAILURES + 1} times ({exc})",
+    }
+
+
+def _prefix(frames: dict[int, pd.DataFrame], n: int) -> int:
+    k = 0
+    while k < n and k in frames:
+        k += 1
+    return k
+
+
+class _StopWatch:
+    """Finds the smallest k such that batches 0..k-1 are done and meet the stop rule's
+    relative-standard-error target; each batch of the prefix is added once (running sums)."""
+
+    def __init__(self, stop: Any) -> None:
+        self.stop = stop
+        self.k = 0  # batches of the prefix already added
+        self.n = 0  # ok samples in them
+        self.sums = dict.fromkeys(stop.outcomes, 0.0)
+        self.squares = dict.fromkeys(stop.outcomes, 0.0)
+
+    def _met(self) -> bool:
+        if self.n < max(self.stop.min_samples, 2):
+            return False
+        for name in self.stop.outcomes:
+            mean = self.sums[name] / self.n
+            var = max(self.squares[name] - self.n * mean * mean, 0.0) / (self.n - 1)
+            sd = var**0.5
+            if sd == 0.0:
+                continue
+            if mean == 0.0 or sd / (self.n**0.5 * abs(mean)) >= self.stop.rse:
+                return False
+        return True
+
+    def update(self, frames: dict[int, pd.DataFrame]) -> int | None:
+        while self.k in frames:
+            frame = frames[self.k]
+            self.k += 1
+            ok = frame[frame["status"] == "ok"]
+            self.n += len(ok)
+            for name in self.stop.outcomes:
+                x = ok[name].to_numpy(dtype=np.float64)
+                self.sums[name] += float(x.sum())
+                self.squares[name] += float((x * x).sum())
+            if self._met():
+                return self.k
+        return None

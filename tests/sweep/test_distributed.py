@@ -1,0 +1,210 @@
+"""The table does not depend on the workers: 1 or 2 worker processes, shuffled submission,
+a worker SIGKILLed halfway, a sample that kills its worker every time, an interrupted
+driver finished with ``--resume``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from critmin.scenarios.sweep import load_study_file, run_sweep
+from critmin.scenarios.sweep.evaluate import FAULT_ENV
+
+from .conftest import SMALL, critmin
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """The undisturbed run, one worker process, batches in order: its folder and table."""
+    out = tmp_path_factory.mktemp("ref") / "out"
+    return out, run_sweep(load_study_file(SMALL), out, workers=1).table
+
+
+@pytest.fixture
+def reference(reference_run: tuple[Path, pd.DataFrame]) -> pd.DataFrame:
+    return reference_run[1]
+
+
+def test_two_workers_and_shuffled_order_give_the_same_table(
+    tmp_path: Path, reference: pd.DataFrame
+) -> None:
+    loaded = load_study_file(SMALL)
+    run = run_sweep(loaded, tmp_path / "two", workers=2, order=[3, 0, 2, 1])
+    assert run.workers == 2
+    assert run.batches_computed == [0, 1, 2, 3]
+    pd.testing.assert_frame_equal(run.table, reference, check_exact=True)
+
+
+def test_worker_killed_halfway(
+    tmp_path: Path, reference: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sample 6 (batch 2 of 4) SIGKILLs its worker once: the scheduler re-runs the batch on
+    the other (or restarted) worker; the table has exactly N samples, none twice, and equals
+    the undisturbed one."""
+    flag = tmp_path / "killed"
+    monkeypatch.setenv(FAULT_ENV, f"kill-once:6:{flag}")
+    run = run_sweep(load_study_file(SMALL), tmp_path / "killed_run", workers=2)
+    assert flag.exists()  # the kill did happen
+    assert len(run.table) == 12
+    assert run.table["sample_id"].is_unique
+    pd.testing.assert_frame_equal(run.table, reference, check_exact=True)
+
+
+@pytest.mark.slow
+def test_sample_that_always_kills_its_worker_is_reported(
+    tmp_path: Path, reference: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sample 4 kills every worker that runs it: after 3 crashes of its batch and 3 of the
+    sample alone it is reported failed with its id; the 11 others are as undisturbed."""
+    monkeypatch.setenv(FAULT_ENV, "kill:4")
+    start = time.monotonic()
+    run = run_sweep(load_study_file(SMALL), tmp_path / "poison", workers=2)
+    assert time.monotonic() - start < 180
+    assert [f["sample_id"] for f in run.failed] == [4]
+    assert "KilledWorker" in run.failed[0]["error"]
+    ok = run.table[run.table["sample_id"] != 4].reset_index(drop=True)
+    ref = reference[reference["sample_id"] != 4].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ok, ref, check_exact=True)
+
+
+def test_interrupted_driver_resumes_missing_batches_only(
+    tmp_path: Path, reference: pd.DataFrame
+) -> None:
+    """Sample 9 (batch 3) is made slow; the driver is interrupted (SIGINT) once batches 0-2
+    are written; ``--resume`` computes batch 3 only and the table is the undisturbed one."""
+    out = tmp_path / "out"
+    env = {**os.environ, FAULT_ENV: "sleep:9:60"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from critmin.cli import main; main()",
+            "sweep",
+            str(SMALL),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--no-report",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    batches = out / "batches"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if batches.exists() and len(list(batches.glob("batch-*.parquet"))) >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    before = {p.name: p.stat().st_mtime_ns for p in batches.glob("batch-*.parquet")}
+    assert sorted(before) == [f"batch-{b:06d}.parquet" for b in range(3)]
+    assert not (out / "samples.parquet").exists()
+
+    res = critmin("sweep", str(SMALL), "--out", str(out), "--resume", "--no-report", "--json")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["batches"] == {"total": 4, "computed": 1, "reused": 3}
+    after = {p.name: p.stat().st_mtime_ns for p in batches.glob("batch-*.parquet")}
+    assert {k: after[k] for k in before} == before  # the finished batches were not rewritten
+    table = pd.read_parquet(out / "samples.parquet")
+    pd.testing.assert_frame_equal(table, reference, check_exact=True)
+
+
+def test_rerun_without_resume_refuses_a_used_folder(
+    reference_run: tuple[Path, pd.DataFrame],
+) -> None:
+    out = reference_run[0]
+    res = critmin("sweep", str(SMALL), "--out", str(out))
+    assert res.returncode == 2
+    assert "pass --resume" in res.stderr
+    res = critmin("sweep", str(SMALL), "--out", str(out), "--samples", "2", "--resume")
+    assert res.returncode == 2
+    assert "samples differ" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_stop_rule_keeps_the_smallest_prefix_that_meets_the_target(tmp_path: Path) -> None:
+    """With a 25 % relative-standard-error target on unserved_t, the sweep stops at the first
+    batches 0..k-1 whose samples meet it (at least 4 samples); batches after k are dropped,
+    and the prefix without its last batch did not meet it."""
+    import numpy as np
+
+    from critmin.scenarios.sweep.stats import relative_standard_error
+
+    text = SMALL.read_text("utf-8").replace("samples: 6}", "samples: 30}")
+    text += "stop: {outcomes: [unserved_t], rse: 0.25, min_samples: 4}\n"
+    study = tmp_path / "study.yaml"
+    study.write_text(text, encoding="utf-8")
+    run = run_sweep(
+        load_study_file(study), tmp_path / "o", workers=2, order=list(range(19, -1, -1))
+    )
+    assert run.stopped_early
+    n = len(run.table)
+    assert n % 3 == 0
+    assert 4 <= n < 60
+    x = run.table["unserved_t"].to_numpy(dtype=np.float64)
+    assert relative_standard_error(x) < 0.25
+    shorter = x[: n - 3]
+    assert len(shorter) < 4 or relative_standard_error(shorter) >= 0.25
+    assert sorted(run.table["sample_id"]) == list(range(n))
+
+
+def test_running_scheduler_by_address(tmp_path: Path, reference: pd.DataFrame) -> None:
+    """``--scheduler tcp://HOST:PORT``: the CLI drives an already running cluster (here one
+    in this process, its worker started with the one-task slot) and gets the same table."""
+    from distributed import LocalCluster
+
+    from critmin.scenarios.sweep.driver import SLOT
+
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        dashboard_address=None,
+        resources={SLOT: 1},
+    ) as cluster:
+        out = tmp_path / "remote"
+        res = critmin(
+            "sweep",
+            str(SMALL),
+            "--out",
+            str(out),
+            "--scheduler",
+            cluster.scheduler_address,
+            "--no-report",
+        )
+    assert res.returncode == 0, res.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "samples.parquet"), reference)
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
+    res = critmin(
+        "sweep",
+        str(SMALL),
+        "--out",
+        str(tmp_path / "o"),
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+        timeout=120,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1].startswith("critmin: error: --scheduler")
+    assert "Traceback" not in res.stderr
+    res = critmin("sweep", str(SMALL), "--out", str(tmp_path / "o"), "--scheduler", "nowhere")
+    assert res.returncode == 2
+    assert "expected 'local' or an address like tcp://HOST:8786" in res.stderr
