@@ -175,7 +175,7 @@ def test_running_scheduler_by_address(tmp_path: Path, reference: pd.DataFrame) -
         threads_per_worker=1,
         processes=False,
         protocol="tcp",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # None means 8787 to Dask: taken by a parallel test
         resources={SLOT: 1},
     ) as cluster:
         out = tmp_path / "remote"

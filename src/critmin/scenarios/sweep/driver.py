@@ -158,7 +158,9 @@ def _client(scheduler: str, workers: int) -> tuple[Any, Any]:
             n_workers=workers,
             threads_per_worker=1,  # HiGHS and numpy in one thread each: one sample per core
             processes=True,
-            dashboard_address=None,
+            # a free loopback port: None still means 8787 to Dask, which a second sweep on
+            # the machine finds taken (a warning on the user's terminal)
+            dashboard_address="127.0.0.1:0",
             silence_logs=50,
             # one task at a time per worker (tasks ask for the slot): a worker that dies then
             # takes only the task it was running into Dask's count of suspects, not tasks
