@@ -49,6 +49,9 @@ def test_metric_quantities_from_suffix() -> None:
     assert q("days_of_cover_min") is fmt.Quantity.DAYS
     assert q("shortage_months") is fmt.Quantity.MONTHS
     assert q("mystery") is fmt.Quantity.NUMBER
+    # "_by_price" is part of the figure's name; only the last "_by_product" names the keys
+    assert q("demand_reduction_by_price_t_by_product") is fmt.Quantity.TONNES
+    assert q("physical_shortage_months_by_product") is fmt.Quantity.MONTHS
     assert fmt.humanize("unserved_t_by_region") == "Unserved demand by region"
     assert fmt.humanize("levy_revenue_usd") == "Levy revenue"
 

@@ -56,8 +56,12 @@ def quantity_of_metric(name: str) -> Quantity:
 
     >>> quantity_of_metric("avg_price_usd_per_t"), quantity_of_metric("levy_revenue_usd")
     (<Quantity.PRICE: 'usd_per_t'>, <Quantity.MONEY: 'usd'>)
+    >>> quantity_of_metric("demand_reduction_by_price_t_by_product")
+    <Quantity.TONNES: 't'>
     """
-    base = re.sub(r"_by_[a-z0-9_]+$", "", name)
+    # only the last "_by_<key>" names the dict's keys: demand_reduction_by_price_t_by_product
+    # is tonnes (one "_by_" is part of the figure's name)
+    base = re.sub(r"_by_[a-z0-9]+$", "", name)
     if "days_of_cover" in base:
         return Quantity.DAYS
     for suffix, quantity in _SUFFIXES:
