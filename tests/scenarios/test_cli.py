@@ -98,3 +98,31 @@ def test_run_bad_scenario_writes_nothing(tmp_path: Path, critmin) -> None:  # ty
     res = critmin("run", str(tmp_path / "missing.yaml"), "--out", str(out))
     assert res.returncode == 2
     assert not out.exists()
+
+
+def test_an_instrument_for_a_market_the_scenario_lacks_is_refused(tmp_path: Path, critmin) -> None:  # type: ignore[no-untyped-def]
+    """The runner hands an instrument only the markets of its ``mineral``: an offtake naming a
+    market the scenario does not have would do nothing, silently. ``validate`` and ``run``
+    refuse it at the instrument's line, and ``run`` writes nothing."""
+    text = EXAMPLE.read_text("utf-8") + (
+        "instruments:\n"
+        "  - kind: offtake\n"
+        "    name: typo\n"
+        "    mineral: ndpr_oxyde\n"
+        "    contracts:\n"
+        "      - region: JPN\n"
+        "        contract: {name: x, buyer: JPN, seller: AUS, mineral: ndpr_oxide,\n"
+        "                   volume_t_per_year: 60, start: 2026-04, end: 2027-12,\n"
+        "                   floor_usd_per_kg: 10}\n"
+    )
+    path = tmp_path / "typo.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("    mineral: ndpr_oxyde") + 1
+    for args in (["validate", str(path)], ["run", str(path), "--out", str(tmp_path / "out")]):
+        res = critmin(*args)
+        assert res.returncode == 2, res.stderr
+        assert f"typo.yaml:{line} field 'instruments[0].mineral': unknown market 'ndpr_oxyde'" in (
+            res.stderr
+        )
+        assert "ndpr_oxide" in res.stderr  # the nearest market is suggested
+    assert not (tmp_path / "out").exists()

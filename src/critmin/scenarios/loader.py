@@ -100,10 +100,17 @@ def _check_shocks(scenario: Scenario, doc: Document) -> None:
 
 
 def _shock_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
-    """Shocks naming a market, product or region the scenario does not have."""
+    """Shocks naming a market, product or region the scenario does not have, and instruments
+    naming a market it does not have (the runner gives an instrument only the markets of its
+    ``mineral``: a typo there was an instrument that silently did nothing)."""
     problems: list[tuple[Loc, str]] = []
     markets = scenario.markets or []
     ids = [m.mineral for m in markets]
+    for i, item in enumerate(scenario.instruments):
+        named = item.get("mineral") if isinstance(item, dict) else None
+        if named is not None and named not in ids:
+            msg = UnknownNameError("market", str(named), ids)
+            problems.append((("instruments", i, "mineral"), str(msg)))
     all_products = {p for m in markets for p in m.product_ids()}
     all_regions = {r for m in markets for r in m.region_list()}
     for i, shock in enumerate(scenario.shocks):
