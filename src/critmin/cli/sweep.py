@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -91,8 +92,11 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    _print(summary, Console())
-    Console().print("wrote " + ", ".join(str(p) for p in written))
+    # piped output gets a fixed width that holds outcome names and their intervals (rich would
+    # otherwise cut names and wrap every figure at 80 columns), as `critmin run` does
+    console = Console() if sys.stdout.isatty() else Console(width=120)
+    _print(summary, console)
+    console.print("wrote " + ", ".join(str(p) for p in written))
 
 
 def _fmt(x: float) -> str:
@@ -113,9 +117,14 @@ def _print(summary: dict[str, Any], console: Console) -> None:
     for fail in summary["failed"][:10]:
         console.print(f"  failed sample {fail['sample_id']}: {fail['error']}")
     for entry in summary["policies"]:
-        title = "outcomes" + (f" - policy {entry['levers']}" if entry["levers"] else "")
-        table = Table(title=title)
-        table.add_column("outcome")
+        levers = ", ".join(f"{k} = {_fmt(v)}" for k, v in (entry["levers"] or {}).items())
+        title = "outcomes" + (f" - policy {levers}" if levers else "")
+        table = Table(
+            title=title,
+            caption="under each percentile: its 95% bootstrap interval; rse: relative standard "
+            "error of the mean",
+        )
+        table.add_column("outcome", no_wrap=True)
         for col in ("P5", "P50", "P95", "mean", "rse"):
             table.add_column(col, justify="right")
         for name, st in entry["outcomes"].items():

@@ -152,6 +152,49 @@ def _distributions(
     return "<div class='grid'>" + "".join(figs) + "</div>"
 
 
+#: one colour per policy (Plotly's default colourway assigns one per trace, so a policy's band
+#: and its line got different colours, and the next policy's band another)
+POLICY_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
+
+
+def _band(
+    fig: Any,
+    x: Any,
+    low: Any,
+    high: Any,
+    line: Any,
+    *,
+    entry: dict[str, Any],
+    names: tuple[str, str],
+) -> None:
+    """A shaded band (low..high) and a line, both in the policy's colour, one legend group."""
+    import plotly.graph_objects as go
+
+    band_name, line_name = names
+    label = _policy_label(entry["levers"])
+    color = POLICY_COLORS[int(entry.get("policy_id", 0)) % len(POLICY_COLORS)]
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    group = {"legendgroup": label}
+    fig.add_trace(go.Scatter(x=x, y=high, mode="lines", line_width=0, showlegend=False, **group))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=low,
+            mode="lines",
+            line_width=0,
+            fill="tonexty",
+            fillcolor=f"rgba({r},{g},{b},0.18)",
+            name=f"{label} {band_name}",
+            **group,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=line, mode="lines", line={"color": color}, name=f"{label} {line_name}", **group
+        )
+    )
+
+
 def _monthly(summary: dict[str, Any], months: list[str]) -> str:
     """Fan charts of monthly outcomes: P5-P95 band, median, mean, per policy."""
     import plotly.graph_objects as go
@@ -164,22 +207,10 @@ def _monthly(summary: dict[str, Any], months: list[str]) -> str:
             band = entry.get("monthly", {}).get(name)
             if not band:
                 continue
-            label = _policy_label(entry["levers"])
             x = months[: len(band["p50"])]
-            fig.add_trace(
-                go.Scatter(x=x, y=band["p95"], mode="lines", line_width=0, showlegend=False)
+            _band(
+                fig, x, band["p5"], band["p95"], band["p50"], entry=entry, names=("P5-P95", "P50")
             )
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=band["p5"],
-                    mode="lines",
-                    line_width=0,
-                    fill="tonexty",
-                    name=f"{label} P5-P95",
-                )
-            )
-            fig.add_trace(go.Scatter(x=x, y=band["p50"], mode="lines", name=f"{label} P50"))
         fig.update_layout(title=f"{name} by month")
         figs.append(_fig(fig))
     return "<div class='grid'>" + "".join(figs) + "</div>"
@@ -243,21 +274,7 @@ def _convergence(summary: dict[str, Any], outcomes: list[str]) -> str:
             if not conv or not conv["n"]:
                 continue
             n, m, se = (np.asarray(conv[k], dtype=np.float64) for k in ("n", "mean", "se"))
-            label = _policy_label(entry["levers"])
-            fig.add_trace(
-                go.Scatter(x=n, y=m + 2 * se, mode="lines", line_width=0, showlegend=False)
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=n,
-                    y=m - 2 * se,
-                    mode="lines",
-                    line_width=0,
-                    fill="tonexty",
-                    name=f"{label} +-2 se",
-                )
-            )
-            fig.add_trace(go.Scatter(x=n, y=m, mode="lines", name=f"{label} mean"))
+            _band(fig, n, m - 2 * se, m + 2 * se, m, entry=entry, names=("+-2 se", "mean"))
         fig.update_layout(title=f"running mean: {name}", xaxis_title="samples (design order)")
         figs.append(_fig(fig))
     return "<div class='grid'>" + "".join(figs) + "</div>"
