@@ -126,3 +126,32 @@ def test_an_instrument_for_a_market_the_scenario_lacks_is_refused(tmp_path: Path
         )
         assert "ndpr_oxide" in res.stderr  # the nearest market is suggested
     assert not (tmp_path / "out").exists()
+
+
+def test_an_instrument_naming_a_product_its_market_lacks_is_refused_by_validate(
+    tmp_path: Path,
+    critmin,  # type: ignore[no-untyped-def]
+) -> None:
+    """An offtake contract on a product the market does not have: ``run`` refused it
+    mid-run without saying where; ``validate`` accepted it. Both now refuse it at the
+    instrument (its items are initialised against the compiled market, no month solved)."""
+    text = EXAMPLE.read_text("utf-8") + (
+        "instruments:\n"
+        "  - kind: offtake\n"
+        "    name: wrong product\n"
+        "    mineral: ndpr_oxide\n"
+        "    contracts:\n"
+        "      - region: JPN\n"
+        "        contract: {name: x, buyer: JPN, seller: AUS, mineral: lithium_carbonate,\n"
+        "                   volume_t_per_year: 60, start: 2026-04, end: 2027-12,\n"
+        "                   floor_usd_per_kg: 10}\n"
+    )
+    path = tmp_path / "product.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("  - kind: offtake") + 1
+    for args in (["validate", str(path)], ["run", str(path), "--out", str(tmp_path / "out")]):
+        res = critmin(*args)
+        assert res.returncode == 2, res.stderr
+        assert f"product.yaml:{line} field 'instruments[0]'" in res.stderr
+        assert "unknown product (offtake) 'lithium_carbonate'" in res.stderr
+    assert not (tmp_path / "out").exists()

@@ -586,6 +586,16 @@ class _MonthLoop:
         return solved, iteration, status, applied
 
 
+def initialize_instruments(cm: CompiledMarket, instruments: Sequence[Instrument]) -> None:
+    """Run the instruments' ``initialize`` against ``cm`` without solving a month: a product,
+    region or route an instrument names that the chain lacks fails here as it would in
+    :func:`run_market` (``critmin validate`` calls it, so that what ``run`` refuses,
+    ``validate`` refuses first)."""
+    ctx = _Context(cm)
+    for inst in instruments:
+        inst.initialize(ctx)
+
+
 def run_market(
     cm: CompiledMarket,
     instruments: Sequence[Instrument] = (),

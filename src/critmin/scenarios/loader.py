@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from critmin.errors import InputError, UnknownNameError
+from critmin.errors import CritminError, InputError, UnknownNameError
 from critmin.fileio import read_text
 from critmin.market.spec import Loc, check_references
 from critmin.policy.instrument import REGISTRY, parse_instrument
@@ -93,10 +93,57 @@ def _problems(scenario: Scenario) -> list[tuple[Loc, str, bool]]:
     return problems
 
 
-def _check_shocks(scenario: Scenario, doc: Document) -> None:
-    problems = _shock_problems(scenario)
+def _reference_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """What a scenario whose markets, shocks and instruments are each valid can still get
+    wrong between them; a run would refuse the same (``validate`` finds it first)."""
+    return _shock_problems(scenario) or _instrument_problems(scenario)
+
+
+def _instrument_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """Each instrument initialised against the compiled markets it acts on, without solving:
+    a product, region or route it names that its market lacks is refused here, at the
+    instrument, instead of in the middle of a run with no location."""
+    from critmin.market.compile import compile_market
+    from critmin.market.engine import initialize_instruments
+
+    specs = scenario.instrument_specs()
+    if not specs:
+        return []
+    months = scenario.month_labels()
+    for market in scenario.markets or []:
+        mine = [i for i, spec in enumerate(specs) if spec.mineral in (None, market.mineral)]
+        if not mine:
+            continue
+        cm = compile_market(market, months, scenario.shocks)
+        for i in mine:
+            try:
+                initialize_instruments(cm, [specs[i].build()])
+            except CritminError as exc:
+                return [(("instruments", i), str(exc))]
+    return []
+
+
+def _locate(problem: tuple[Loc, str], base: LoadedScenario | None) -> tuple[Loc, str, str | None]:
+    """A problem found in the merged scenario, located in the file that wrote it: items of
+    ``shocks`` and ``instruments`` come first from the base (``_extend``), then the file's own.
+    Returns (location, message, source of a base item or None for the file itself)."""
+    loc, msg = problem
+    if base is None or len(loc) < 2 or loc[0] not in ("shocks", "instruments"):
+        return loc, msg, None
+    inherited = len(getattr(base.scenario, str(loc[0])))
+    index = int(loc[1])
+    if index < inherited:
+        return loc, msg, base.source
+    return (loc[0], index - inherited, *loc[2:]), msg, None
+
+
+def _check_references(scenario: Scenario, doc: Document, base: LoadedScenario | None) -> None:
+    problems = _reference_problems(scenario)
     if problems:
-        raise doc.error(*problems[0])
+        loc, msg, source = _locate(problems[0], base)
+        if source is not None:
+            raise InputError(msg, where=f"{source} (the base) field {dotted(loc)!r}")
+        raise doc.error(loc, msg)
 
 
 def _shock_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
@@ -215,9 +262,9 @@ def load_scenario(
     doc = _parse(text, name)
     scenario = _validate(doc)
     inputs = {name: _sha256(text.encode("utf-8"))}
+    base: LoadedScenario | None = None
     if scenario.base is not None:
-        base_ref = scenario.base
-        base = load_scenario(base_ref, (*_seen, name), path)
+        base = load_scenario(scenario.base, (*_seen, name), path)
         scenario = _extend(base.scenario, scenario)
         inputs = {**base.inputs, **inputs}
     if scenario.reform and not _seen:  # only the top scenario applies its (merged) reform
@@ -226,7 +273,7 @@ def load_scenario(
         )
     if not scenario.markets:
         raise InputError("a scenario needs 'markets' (or a 'base' that has them)", where=name)
-    _check_shocks(scenario, doc)
+    _check_references(scenario, doc, base)
     return LoadedScenario(scenario, name, inputs)
 
 
@@ -254,6 +301,7 @@ def scenario_from_object(scenario: Scenario, source: str | None = None) -> Loade
         loc, msg, _ = problems[0]
         raise fail(loc, msg, len(problems) - 1)
     inputs = {name: _sha256(scenario.model_dump_json().encode("utf-8"))}
+    base: LoadedScenario | None = None
     if scenario.base is not None:
         base = load_scenario(scenario.base, (name,))
         scenario = _extend(base.scenario, scenario)
@@ -264,7 +312,10 @@ def scenario_from_object(scenario: Scenario, source: str | None = None) -> Loade
         )
     if not scenario.markets:
         raise InputError("a scenario needs 'markets' (or a 'base' that has them)", where=name)
-    shock_problems = _shock_problems(scenario)
-    if shock_problems:
-        raise fail(*shock_problems[0])
+    ref_problems = _reference_problems(scenario)
+    if ref_problems:
+        loc, msg, source = _locate(ref_problems[0], base)
+        if source is not None:
+            raise InputError(msg, where=f"{source} (the base) field {dotted(loc)!r}")
+        raise fail(loc, msg)
     return LoadedScenario(scenario, name, inputs)
