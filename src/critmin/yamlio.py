@@ -355,11 +355,15 @@ def _json_depth_ok(data: Any) -> bool:
     return True
 
 
-def load_json(path: Path | str, *, what: str = "JSON file", text: str | None = None) -> Any:
+def load_json(
+    path: Path | str, *, what: str = "JSON file", text: str | None = None, unique_keys: bool = True
+) -> Any:
     """Read and parse a JSON file with the same limits as YAML; one ``InputError`` each for:
     unreadable or not UTF-8 (:func:`~critmin.fileio.read_text`), not JSON (with line and
-    column), nested deeper than :data:`MAX_DEPTH`, a key given twice in one object, and
-    ``NaN``/``Infinity`` (not JSON, though Python's parser accepts them)."""
+    column), nested deeper than :data:`MAX_DEPTH`, a key given twice in one object (unless
+    ``unique_keys=False``: the last one wins, as in every JSON-LD processor; GS1's own EPCIS
+    examples hold such keys), an integer of more than 4,300 digits, and ``NaN``/``Infinity``
+    (not JSON, though Python's parser accepts them)."""
     import json
 
     if text is None:
@@ -377,7 +381,9 @@ def load_json(path: Path | str, *, what: str = "JSON file", text: str | None = N
         raise ValueError(f"{name} is not a JSON number")
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+        data = json.loads(
+            text, object_pairs_hook=pairs if unique_keys else None, parse_constant=constant
+        )
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}") from None
     except RecursionError:
