@@ -343,15 +343,20 @@ def load_yaml(path: Path | str, *, what: str = "file", unique_keys: bool = True)
 
 
 def _json_depth_ok(data: Any) -> bool:
-    stack = [(data, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
+    """No node deeper than :data:`MAX_DEPTH` (the root is level 1). Walked level by level over
+    containers only: a 40 MB EPCIS document has millions of scalars (a stack of (node, depth)
+    pairs over every node cost a tenth of its import time)."""
+    level = [data] if isinstance(data, dict | list) else []
+    depth = 1
+    while level:
+        if depth >= MAX_DEPTH and any(level):  # a non-empty container: children deeper
             return False
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+        below: list[Any] = []
+        for node in level:
+            for v in node.values() if isinstance(node, dict) else node:
+                if isinstance(v, dict | list):
+                    below.append(v)
+        level, depth = below, depth + 1
     return True
 
 
