@@ -87,7 +87,7 @@ def test_deep_json_nesting(
     p = tmp_path / "deep.jsonld"
     deep = "[" * 50_000 + "]" * 50_000
     p.write_text('{"type": "EPCISDocument", "epcisBody": {"eventList": [' + deep + "]}}")
-    _refused(["trace", "import", str(p)], "nested too deeply", monkeypatch, capsys)
+    _refused(["trace", "import", str(p)], "nested deeper than 100 levels", monkeypatch, capsys)
 
 
 def test_non_utf8_epcis(

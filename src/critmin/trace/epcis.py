@@ -84,6 +84,7 @@ from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
+from critmin.bounds import MAX_ABS, MAX_TONNES
 from critmin.errors import CritminError, InputError
 from critmin.fileio import atomic_write_text
 from critmin.trace.eventhash import context_prefixes, event_hash
@@ -392,14 +393,55 @@ def _crit(attrs: dict[str, Any], name: str) -> Any:
     return attrs.get(CRITMIN_NS + name)
 
 
-def _finite(v: Any, where: str) -> float:
+def _shown(v: Any) -> str:
+    """A value as a message shows it: its repr, cut to 60 characters (a field may be huge)."""
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _finite(v: Any, where: str, *, strings: bool = True, limit: float = MAX_ABS) -> float:
+    """A finite number of at most ``limit`` in size, or one ``InputError`` at ``where``.
+
+    ``strings``: a numeric string is taken too. critmin's own attributes and extension
+    fields take "strings or numbers" (master data converted from EPCIS XML holds strings);
+    the EPCIS 2.0 JSON schema types ``quantity`` as a number, so an event's quantity is not.
+    A boolean is never a number here (``float(True)`` is 1.0).
+    """
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, int | float | str)
+        or (isinstance(v, str) and not strings)
+    ):
+        if isinstance(v, str):  # only where strings=False: the schema's JSON number
+            raise InputError(
+                f"expected a JSON number (EPCIS 2.0 JSON schema), got the string {_shown(v)}",
+                where=where,
+            )
+        raise InputError(f"expected a number, got {_shown(v)}", where=where)
     try:
         x = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"expected a number, got {v!r}", where=where) from None
+    except (ValueError, OverflowError):
+        raise InputError(f"expected a number, got {_shown(v)}", where=where) from None
     if not math.isfinite(x):
-        raise InputError(f"expected a finite number, got {v!r}", where=where)
+        raise InputError(f"expected a finite number, got {_shown(v)}", where=where)
+    if abs(x) > limit:
+        raise InputError(f"{x:g} is out of range (at most {limit:g} in size)", where=where)
     return x
+
+
+def _text(v: Any, where: str, what: str = "a string") -> str:
+    """``v`` if it is a string; else one ``InputError`` naming the field and what was given."""
+    if isinstance(v, str):
+        return v
+    raise InputError(f"expected {what}, got {_shown(v)}", where=where)
+
+
+def _ident(v: Any, where: str) -> str:
+    """An identifier (a URI, or critmin's bare id), interned: ids recur across events."""
+    text = _text(v, where, "an identifier (a URI string)")
+    if not text.strip():
+        raise InputError("expected an identifier (a URI string), got ''", where=where)
+    return sys.intern(from_uri(text))
 
 
 # One shared "fields set" per model for the objects an import builds with model_construct
@@ -412,6 +454,40 @@ _FS: dict[str, set[str]] = {
     "a": {"id", "time", "facility", "parent", "children"},
     "l": {"id", "qty", "uom"},
 }
+
+
+# Master-data attributes critmin reads, by the kind of value each must hold. Others (and
+# attributes of vocabularies critmin does not read) are kept as written and never looked at.
+_TEXT_ATTRIBUTES = frozenset(
+    {MDA_NAME, MDA_OWNER, *COUNTRY_ATTRIBUTES}
+    | {CRITMIN_NS + n for n in ("operator", "country", "stage", "product", "uom")}
+)
+_CODE_ATTRIBUTES = frozenset({MDA_SST, MDA_SSD})  # CBV codes: "201" or 201, or a word
+_NUMBER_ATTRIBUTES = frozenset(
+    CRITMIN_NS + n for n in ("quantity", "valueUSD", "massPerInstanceKg")
+)
+
+
+def _attribute(key: str, value: Any, where: str) -> Any:
+    """A master-data attribute's value, checked when critmin reads that attribute."""
+    if value is None:
+        return None
+    if key in _TEXT_ATTRIBUTES:
+        return _text(value, where, "a string")
+    if key in _CODE_ATTRIBUTES:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return _text(value, where, "a site-type code or word (a string)")
+    if key in _NUMBER_ATTRIBUTES:
+        return _finite(value, where)
+    if key == CRITMIN_NS + "feoc":
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        flag = _text(value, where, '"true" or "false"').strip().lower()
+        if flag not in ("true", "false", "1", "0", "yes", "no"):
+            raise InputError(f'expected "true" or "false", got {_shown(value)}', where=where)
+        return flag
+    return value
 
 
 class _IncompleteLocation(InputError):
@@ -433,16 +509,34 @@ class _Reader:
 
     # master data ------------------------------------------------------------------------
     def master_data(self, header: Any) -> None:
-        if not isinstance(header, dict):
+        """Read the master data; a part critmin uses that has the wrong shape is an error
+        naming its JSON path (``epcisHeader.epcisMasterData.vocabularyList[0]...``)."""
+        base = f"{self.source}: epcisHeader"
+        if header is None:
             return
-        md = header.get("epcisMasterData", {})
-        vocab = md.get("vocabularyList", []) if isinstance(md, dict) else []
+        if not isinstance(header, dict):
+            raise InputError(f"expected an object, got {_shown(header)}", where=base)
+        md = header.get("epcisMasterData")
+        if md is None:
+            return
+        if not isinstance(md, dict):
+            raise InputError(
+                f"expected an object, got {_shown(md)}", where=base + ".epcisMasterData"
+            )
+        vocab = md.get("vocabularyList")
+        base += ".epcisMasterData.vocabularyList"
+        if vocab is None:
+            return
         if not isinstance(vocab, list):
-            raise InputError("expected a list", where=f"{self.source}: epcisHeader.epcisMasterData")
+            raise InputError(f"expected a list, got {_shown(vocab)}", where=base)
         for vi, v in enumerate(vocab):
             if not isinstance(v, dict):
-                continue
-            vt = _expand(str(v.get("type", "")), self.prefixes)
+                raise InputError(
+                    f"expected a vocabulary object, got {_shown(v)}", where=f"{base}[{vi}]"
+                )
+            vt = _expand(
+                _text(v.get("type"), f"{base}[{vi}].type", "a vocabulary type URI"), self.prefixes
+            )
             tail = vt.rsplit(":", 1)[-1]
             target = {
                 "BusinessLocation": self.locations,
@@ -452,17 +546,33 @@ class _Reader:
             }.get(tail)
             if target is None:
                 continue
-            for ei, el in enumerate(v.get("vocabularyElementList", []) or []):
-                where = (
-                    f"{self.source}: epcisHeader.epcisMasterData.vocabularyList[{vi}]"
-                    f".vocabularyElementList[{ei}]"
+            elements = v.get("vocabularyElementList") or []
+            if not isinstance(elements, list):
+                raise InputError(
+                    f"expected a list, got {_shown(elements)}",
+                    where=f"{base}[{vi}].vocabularyElementList",
                 )
+            for ei, el in enumerate(elements):
+                where = f"{base}[{vi}].vocabularyElementList[{ei}]"
                 if not isinstance(el, dict) or "id" not in el:
-                    raise InputError("expected an object with an 'id'", where=where)
-                attrs: dict[str, Any] = target.setdefault(from_uri(str(el["id"])), {})
-                for a in el.get("attributes", []) or []:
-                    if isinstance(a, dict) and "id" in a:
-                        attrs[_expand(str(a["id"]), self.prefixes)] = a.get("attribute")
+                    raise InputError(
+                        f"expected an object with an 'id', got {_shown(el)}", where=where
+                    )
+                attrs: dict[str, Any] = target.setdefault(_ident(el["id"], where + ".id"), {})
+                items = el.get("attributes") or []
+                if not isinstance(items, list):
+                    raise InputError(
+                        f"expected a list of {{id, attribute}}, got {_shown(items)}",
+                        where=where + ".attributes",
+                    )
+                for ai, a in enumerate(items):
+                    w = f"{where}.attributes[{ai}]"
+                    if not isinstance(a, dict) or "id" not in a:
+                        raise InputError(
+                            f"expected an object with an 'id', got {_shown(a)}", where=w
+                        )
+                    key = _expand(_text(a["id"], w + ".id", "an attribute URI"), self.prefixes)
+                    attrs[key] = _attribute(key, a.get("attribute"), w + ".attribute")
 
     def facility(self, fid: str) -> Facility:
         a = self.locations[fid]
@@ -512,17 +622,17 @@ class _Reader:
             if not isinstance(q, dict) or "epcClass" not in q:
                 raise InputError(f"expected an object with 'epcClass' (got {q!r})", where=w)
             # interned: a lot id recurs as output, input and master data (large imports)
-            lot = sys.intern(from_uri(str(q["epcClass"])))
+            lot = _ident(q["epcClass"], w + ".epcClass")
             if q.get("quantity") is None:
                 raise InputError(
                     "expected a 'quantity' (without one the amount moved is unknown)",
                     where=w + ".quantity",
                 )
-            qty = _finite(q["quantity"], w + ".quantity")
+            qty = _finite(q["quantity"], w + ".quantity", strings=False)
             if qty < 0:
                 raise InputError(f"expected a quantity >= 0, got {qty:g}", where=w + ".quantity")
             uom = q.get("uom")
-            if uom is not None and str(uom) not in UOM_TO_T:
+            if uom is not None and (not isinstance(uom, str) or uom not in UOM_TO_T):
                 raise InputError(
                     f"unknown unit {uom!r}; expected one of {sorted(UOM_TO_T)} "
                     "(UN/CEFACT mass units) or none (a count)",
@@ -531,12 +641,15 @@ class _Reader:
             if uom is None:
                 mpi = _crit(self.classes.get(lot, {}), "massPerInstanceKg")
                 if mpi is not None:
-                    qty, uom = (
-                        qty * _finite(mpi, f"{self.source}: master data class {lot!r}"),
-                        "KGM",
-                    )
+                    qty, uom = qty * float(mpi), "KGM"  # mpi checked in master_data
                 elif lot not in self.summary.counts_without_mass:
                     self.summary.counts_without_mass.append(lot)
+            if uom is not None and qty * UOM_TO_T[uom] > MAX_TONNES:
+                raise InputError(
+                    f"{qty:g} {uom} is out of range (at most {MAX_TONNES:g} t, four times the "
+                    "world's yearly iron-ore output)",
+                    where=w + ".quantity",
+                )
             # checked above (finite, >= 0, known unit): model_construct keeps the interned
             # strings and skips a second validation (a 1,000,000-event import holds millions)
             out.append(
@@ -551,10 +664,12 @@ class _Reader:
         self, e: dict[str, Any], eid: str, where: str
     ) -> Extraction | Transformation | Shipment | Aggregation | str:
         """The model event, or the reason it carries no material movement."""
-        typ = str(e.get("type", ""))
-        step = _short(e.get("bizStep"))
-        action = str(e.get("action", ""))
-        loc = _loc(e.get("bizLocation")) or _loc(e.get("readPoint"))
+        typ = _text(e.get("type", ""), where + ".type", "an event type")
+        step = _short(_text(e.get("bizStep") or "", where + ".bizStep", "a bizStep (a string)"))
+        action = _text(e.get("action", ""), where + ".action", "ADD, OBSERVE or DELETE")
+        loc = _loc(e.get("bizLocation"), where + ".bizLocation") or _loc(
+            e.get("readPoint"), where + ".readPoint"
+        )
         try:
             t = dt.datetime.fromisoformat(str(e["eventTime"]).replace("Z", "+00:00"))
         except (KeyError, ValueError):
@@ -575,8 +690,8 @@ class _Reader:
                     _FS["x"], id=eid, time=t, facility=loc, outputs=outs
                 )
             if step in _MOVE_STEPS:
-                src = _typed(e.get("sourceList"), "source")
-                dst = _typed(e.get("destinationList"), "destination")
+                src = _typed(e.get("sourceList"), "source", where + ".sourceList")
+                dst = _typed(e.get("destinationList"), "destination", where + ".destinationList")
                 if not src or not dst:
                     return f"{typ} {step}: no sourceList/destinationList entry of type location"
                 lots = self._quantities(e["quantityList"], where + ".quantityList")
@@ -611,28 +726,41 @@ class _Reader:
                 return f"{typ} {action or '-'}: not a packing (ADD)"
             if not e.get("parentID") or "childQuantityList" not in e:
                 return f"{typ} ADD: no parentID or no childQuantityList"
+            parent = _ident(e["parentID"], where + ".parentID")
             kids = self._quantities(e["childQuantityList"], where + ".childQuantityList")
             return Aggregation.model_construct(
                 _FS["a"],
                 id=eid,
                 time=t,
-                facility=_loc(e.get("bizLocation")),
-                parent=sys.intern(from_uri(str(e["parentID"]))),
+                facility=_loc(e.get("bizLocation"), where + ".bizLocation"),
+                parent=parent,
                 children=kids,
             )
         return f"{typ or 'event without type'}: no material movement"
 
 
-def _loc(d: Any) -> str | None:
-    return sys.intern(from_uri(str(d["id"]))) if isinstance(d, dict) and d.get("id") else None
-
-
-def _typed(items: Any, key: str) -> str | None:
-    if not isinstance(items, list):
+def _loc(d: Any, where: str) -> str | None:
+    """The location of a ``bizLocation`` / ``readPoint`` object ``{"id": URI}``, or None."""
+    if d is None:
         return None
-    for s in items:
-        if isinstance(s, dict) and _short(s.get("type")) == "location" and s.get(key):
-            return from_uri(str(s[key]))
+    if not isinstance(d, dict):
+        raise InputError(f'expected an object {{"id": URI}}, got {_shown(d)}', where=where)
+    return _ident(d["id"], where + ".id") if d.get("id") is not None else None
+
+
+def _typed(items: Any, key: str, where: str) -> str | None:
+    """The first entry of type ``location`` of a source or destination list, or None."""
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise InputError(f"expected a list, got {_shown(items)}", where=where)
+    for i, s in enumerate(items):
+        w = f"{where}[{i}]"
+        if not isinstance(s, dict):
+            raise InputError(f"expected an object {{type, {key}}}, got {_shown(s)}", where=w)
+        typ = _short(_text(s.get("type") or "", w + ".type", "a source/destination type"))
+        if typ == "location" and s.get(key) is not None:
+            return _ident(s[key], f"{w}.{key}")
     return None
 
 
@@ -702,10 +830,16 @@ def import_events(
             raise InputError("expected an event object", where=where)
         try:
             given = e.get("eventID")
-            eid = from_uri(str(given)) if given else event_hash(e, r.declared)
+            eid = _ident(given, where + ".eventID") if given else event_hash(e, r.declared)
         except RecursionError:
             raise InputError("event nested too deeply", where=where) from None
-        if e.get("errorDeclaration") is not None:
+        declaration = e.get("errorDeclaration")
+        if declaration is not None and not isinstance(declaration, dict):
+            raise InputError(
+                f"expected an object {{declarationTime, reason}}, got {_shown(declaration)}",
+                where=where + ".errorDeclaration",
+            )
+        if declaration is not None:
             declared.add(eid)
             r.summary.not_used["error declaration"] += 1
             continue
@@ -854,27 +988,15 @@ def _open_checked(p: Path) -> None:
 
 
 def load_json(p: Path) -> Any:
-    """Parse a JSON file: UTF-8 (BOM allowed), nesting and syntax errors as one clear line."""
+    """Parse an EPCIS JSON file with the limits every critmin input has
+    (:func:`critmin.yamlio.load_json`): UTF-8 (BOM allowed), nesting deeper than 100 levels,
+    ``NaN``/``Infinity`` (not JSON), integers of thousands of digits: one line each."""
+    from critmin.yamlio import load_json as load_checked_json
+
     _open_checked(p)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", where=str(p)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); EPCIS JSON "
-            "must be UTF-8",
-            where=f"{p}:{line}",
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", where=f"{p}:{exc.lineno}") from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply", where=str(p)) from None
+    # Duplicate keys are let through, the last one winning (RFC 8259 leaves them to the
+    # parser; GS1's example AssociationEvent-h.jsonld has two eventIDs in one event).
+    return load_checked_json(p, what="EPCIS file", unique_keys=False)
 
 
 def _stream(p: Path, strict: bool) -> EpcisImport:
@@ -910,6 +1032,8 @@ def _stream(p: Path, strict: bool) -> EpcisImport:
         raise InputError(f"not valid JSON: {exc}", where=where) from None
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text; EPCIS JSON must be UTF-8", where=where) from None
+    except RecursionError:
+        raise InputError("not valid JSON: nested too deeply", where=where) from None
 
 
 def read_epcis_import(path: str | Path, strict: bool = False) -> EpcisImport:

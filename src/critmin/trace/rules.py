@@ -24,13 +24,14 @@ import datetime as dt
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from critmin.bounds import MAX_USD_PER_T
 from critmin.errors import CritminError, InputError, UnknownNameError
 from critmin.trace.geo import bloc_members, known_blocs, resolve_country
 from critmin.trace.graph import EXTRACTED, LotGraph, build_graph, propagate_vector
@@ -51,7 +52,33 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # allow_inf_nan=False: a NaN share or price would make every comparison false and
+    # hide a rule failure
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
+
+
+def _names(v: Any, what: str) -> list[str]:
+    """The items of a YAML list of names. A bare string or number is refused (iterating
+    ``"forge"`` gave the blocs 'f', 'o', ...; iterating a number raised a TypeError)."""
+    if v is None:
+        return []
+    if not isinstance(v, list | tuple):
+        raise ValueError(f"expected a list of {what}")
+    for x in v:
+        if not isinstance(x, str):
+            raise ValueError(f"expected a list of {what}, got an item {x!r}")
+    return list(v)
+
+
+def _named(parse: Any, v: Any, what: str) -> tuple[Any, ...]:
+    """Each name parsed; an unknown name becomes a ValueError, so that the error names the
+    file line and field of the rule (pydantic locates ValueErrors, not CritminErrors)."""
+    try:
+        return tuple(parse(x) for x in _names(v, what))
+    except CritminError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class CountrySet(_Frozen):
@@ -63,19 +90,20 @@ class CountrySet(_Frozen):
     @field_validator("countries", mode="before")
     @classmethod
     def _iso3(cls, v: Any) -> tuple[str, ...]:
-        return tuple(resolve_country(str(c)) for c in (v or ()))
+        return _named(resolve_country, v, "countries (ISO2, ISO3 or names)")
 
     @field_validator("blocs", mode="before")
     @classmethod
     def _blocs(cls, v: Any) -> tuple[str, ...]:
         known = known_blocs()
-        out = []
-        for b in v or ():
-            key = str(b).strip().lower()
+
+        def bloc(b: str) -> str:
+            key = b.strip().lower()
             if key not in known:
-                raise UnknownNameError("bloc", str(b), known)
-            out.append(key)
-        return tuple(out)
+                raise UnknownNameError("bloc", b, known)
+            return key
+
+        return _named(bloc, v, "bloc ids")
 
     def resolve(self, on: dt.date, expand_eu: bool = False) -> frozenset[str]:
         out: set[str] = set(self.countries)
@@ -105,7 +133,7 @@ class Rule(_Frozen):
     @field_validator("stages", mode="before")
     @classmethod
     def _stages(cls, v: Any) -> tuple[Stage, ...]:
-        return tuple(parse_stage(str(s)) for s in (v or ()))
+        return _named(parse_stage, v, "stages (mine, refining, metal, component, product)")
 
     def in_force(self, on: dt.date) -> bool:
         return self.from_ <= on and (self.until is None or on < self.until)
@@ -121,7 +149,9 @@ class RuleSet(_Frozen):
     id: str = "rules"
     description: str = ""
     expand_eu: bool = False
-    reference_prices_usd_per_t: dict[str, float] = Field(default_factory=dict)
+    reference_prices_usd_per_t: dict[str, Annotated[float, Field(ge=0, le=MAX_USD_PER_T)]] = Field(
+        default_factory=dict
+    )
     treatment: Treatment = Treatment()
     rules: tuple[Rule, ...]
 
