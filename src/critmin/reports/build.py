@@ -814,7 +814,7 @@ def _policy_section(view: RunView) -> str:
 def _prices_section(view: RunView) -> str:
     fig = figures.prices_figure(view)
     content = (
-        figures.figure_div(fig, "fig-prices")
+        figures.left_out_note(view, "the chart") + figures.figure_div(fig, "fig-prices")
         if fig is not None
         else '<div class="empty">The series has no <code>price</code> rows.</div>'
     )
@@ -871,7 +871,7 @@ def _unserved_section(view: RunView) -> str:
     total = rows.groupby("scenario")["value"].sum()
     none = [s for s in view.scenario_names if float(total.get(s, 0.0)) <= 1e-9]
     if fig is not None:
-        content = figures.figure_div(fig, "fig-unserved")
+        content = figures.left_out_note(view, "the chart") + figures.figure_div(fig, "fig-unserved")
         if none:
             content = (
                 f'<p class="note">No physical shortage in {_e(", ".join(none))}.</p>' + content
@@ -907,7 +907,9 @@ def _tabs(group: str, names: Sequence[str], panels: Sequence[str]) -> str:
 
 
 def _flows_section(view: RunView) -> str:
-    chains = figures.sankey_chains(view)
+    # a study too large to draw every chain draws those of the charted products
+    drawn = {p.mineral for p in figures.indexed(view).drawn_products}
+    chains = [c for c in figures.sankey_chains(view) if drawn.intersection(c)]
     names, panels = [], []
     for i, scenario in enumerate(view.scenario_names):
         parts = []
@@ -929,7 +931,7 @@ def _flows_section(view: RunView) -> str:
     if not (view.series["variable"].isin(["flow", "consumption"])).any():
         content = '<div class="empty">The series has no <code>flow</code> rows.</div>'
     else:
-        content = _tabs("sankey", names, panels)
+        content = figures.left_out_note(view, "this section") + _tabs("sankey", names, panels)
     return _section(
         "flows",
         "Flows along each chain",

@@ -248,11 +248,12 @@ def _products(series: pd.DataFrame) -> tuple[Product, ...]:
 
 def _regions(series: pd.DataFrame) -> tuple[str, ...]:
     """Node regions, the largest producer-consumer first (China usually leads)."""
-    node = series[~series["region"].str.contains("->", regex=False)]
-    weight = (
-        node[node["variable"].isin(["production", "consumption"])].groupby("region")["value"].sum()
-    )
-    names = set(node["region"].unique().tolist())
+    # the string tests run on the few distinct labels, not on every row (a 60-chain study
+    # has 5 M rows and a few thousand labels)
+    labels = series["region"].unique().tolist()
+    names = {r for r in labels if "->" not in r}
+    rows = series[series["variable"].isin(["production", "consumption"])]
+    weight = rows[rows["region"].isin(names)].groupby("region")["value"].sum()
     flows = series[series["variable"] == "flow"]["region"]
     for route in flows.unique().tolist():
         names.update(p.strip() for p in str(route).split("->", 1))
