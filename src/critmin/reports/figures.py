@@ -830,7 +830,7 @@ def extra_figure(view: RunView, variable: str) -> Figure | None:
     ) is not fmt.Quantity.MONEY:
         # tonnes (or days) of different products are never added: one line per region and
         # product ("USA · ndfeb_magnet"); money of several products adds up
-        keyed = rows.assign(region=rows["region"] + " · " + rows["mineral"])
+        keyed = rows.assign(region=rows["region"].astype(str) + " · " + rows["mineral"].astype(str))
         agg = keyed.groupby(["scenario", "region", "month"])["value"].sum().sort_index()
     else:
         agg = extra_aggregate(view, variable, by_region=True)
