@@ -584,7 +584,8 @@ def unserved_figure(view: RunView) -> Figure | None:
     colors = region_colors(view.regions)
     layout, cells = subplot_grid(
         len(products), len(scenarios), column_titles=scenarios, horizontal_spacing=0.025,
-        vertical_spacing=0.12 if len(products) > 1 else 0.0, shared_yaxes=True,
+        vertical_spacing=min(0.12, 0.5 / (len(products) - 1)) if len(products) > 1 else 0.0,
+        shared_yaxes=True,
     )  # fmt: skip
     shown: set[str] = set()
     positive = agg.groupby("region")["value"].sum()
