@@ -14,7 +14,8 @@ pair of regions for both products (2 x 55 x 54 = 5,940 routes a chain). Numbers 
 seeded generator (``numpy.random.default_rng(SEED)``), so every run solves the same study.
 
 Run: ``.venv/bin/python -m benchmarks bench_study_scale`` (full size) or
-``.venv/bin/python benchmarks/bench_study_scale.py --chains 12`` (a smaller study).
+``.venv/bin/python benchmarks/bench_study_scale.py --chains 12`` (a smaller study); add
+``--phases`` for the time and memory of each phase, in one process.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def study(chains: int, regions: int, months: int) -> dict[str, Any]:
     """The scenario document (see module docstring)."""
     rng = np.random.default_rng(SEED)
     names = [f"R{i:02d}" for i in range(regions)]
+    aggregates = {n: f"synthetic region {n}" for n in names}
     end_index = 2026 * 12 + months - 1
     end = f"{end_index // 12:04d}-{end_index % 12 + 1:02d}"
     markets = []
@@ -61,6 +63,9 @@ def study(chains: int, regions: int, months: int) -> dict[str, Any]:
                     {"id": refined, "stage": "refining"},
                 ],
                 "regions": names,
+                # synthetic codes declared as the market's own aggregates (scenario files
+                # are checked against ISO 3166 since issue 11)
+                "aggregates": aggregates,
                 "base_month": "2026-01",
                 "supply": [
                     {
@@ -139,6 +144,48 @@ def measure(chains: int, regions: int, months: int) -> dict[str, Any]:
         }
 
 
+def _rss_gib() -> tuple[float, float]:
+    """(resident now, peak so far) of this process, GiB (Linux /proc; peak from getrusage)."""
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    now = pages * resource.getpagesize() / 2**30
+    return round(now, 3), round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
+
+
+def phases(chains: int, regions: int, months: int) -> dict[str, Any]:
+    """The same study in this process, time and memory per phase: load, the runner's own
+    phases (``run_study(timings=...)``), series.parquet + summary.json, report.html."""
+    from critmin.reports import build_report
+    from critmin.scenarios.loader import load_study
+    from critmin.scenarios.runner import run_study
+
+    out: dict[str, Any] = {"chains": chains, "regions": regions, "months": months}
+    with tempfile.TemporaryDirectory(prefix="critmin-scale-") as tmp:
+        path = Path(tmp) / "scale.yaml"
+        path.write_text(yaml.safe_dump(study(chains, regions, months), sort_keys=False))
+        t0 = time.perf_counter()
+        loaded = load_study([str(path)])
+        out["load_s"] = round(time.perf_counter() - t0, 2)
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        series, summary = run_study(loaded, timings=timings)
+        out["run_study_s"] = round(time.perf_counter() - t0, 2)
+        out.update({f"{k}_s": round(v, 2) for k, v in timings.items()})
+        out["rows"] = len(series)
+        out["frame_mib"] = round(series.memory_usage(deep=True).sum() / 2**20, 1)
+        out["rss_after_run_gib"], out["peak_after_run_gib"] = _rss_gib()
+        t0 = time.perf_counter()
+        series.to_parquet(Path(tmp) / "series.parquet", index=False)
+        (Path(tmp) / "summary.json").write_text(json.dumps(summary, indent=2))
+        out["parquet_json_s"] = round(time.perf_counter() - t0, 2)
+        t0 = time.perf_counter()
+        build_report(series, summary, Path(tmp) / "report.html")
+        out["report_s"] = round(time.perf_counter() - t0, 2)
+        out["report_mib"] = round((Path(tmp) / "report.html").stat().st_size / 2**20, 2)
+        out["rss_after_report_gib"], out["peak_after_report_gib"] = _rss_gib()
+    return out
+
+
 def main() -> dict[str, Any]:
     return measure(CHAINS, REGIONS, MONTHS)
 
@@ -148,5 +195,9 @@ if __name__ == "__main__":
     ap.add_argument("--chains", type=int, default=CHAINS)
     ap.add_argument("--regions", type=int, default=REGIONS)
     ap.add_argument("--months", type=int, default=MONTHS)
+    ap.add_argument(
+        "--phases", action="store_true", help="in this process, time and memory per phase"
+    )
     args = ap.parse_args()
-    print(json.dumps(measure(args.chains, args.regions, args.months), indent=2))
+    run = phases if args.phases else measure
+    print(json.dumps(run(args.chains, args.regions, args.months), indent=2))

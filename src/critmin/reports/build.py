@@ -562,6 +562,11 @@ def _managed_block(view: RunView) -> tuple[str, set[str]]:
     return html_block, used
 
 
+#: a dict-metric table longer than this starts folded, the prices too (a whole-list study
+#: has 6,600 node prices: an open table of them pushed the rest of the page far down)
+MAX_OPEN_ROWS = 300
+
+
 def _comparison_section(view: RunView) -> str:
     block, in_block = _managed_block(view)
     scalars = [n for n in _metric_names(view, scalar=True) if n not in in_block]
@@ -602,7 +607,9 @@ def _comparison_section(view: RunView) -> str:
             rows.append(_metric_row(view, name, key, label=label, price_unit=price_unit))
         # prices open unless the block already shows the prices inside/outside FORGE
         forge_prices = "avg_price_inside_forge_usd_per_t" in in_block
-        wide_open = len(keys) <= 12 or (name == "avg_price_usd_per_t" and not forge_prices)
+        wide_open = len(keys) <= 12 or (
+            name == "avg_price_usd_per_t" and not forge_prices and len(keys) <= MAX_OPEN_ROWS
+        )
         is_open = " open" if wide_open else ""
         note = ""
         if quantity is fmt.Quantity.PRICE:
@@ -690,10 +697,18 @@ def _totals_table(view: RunView) -> str:
             )
             attrs = f'data-variable="{_e(variable)}" data-product="{_e(product.mineral)}"'
             rows.append(row(label, unit, values, attrs))
+    table = (
+        f'<table class="totals">{_header(view, "Variable")}<tbody>{"".join(rows)}</tbody></table>'
+    )
+    if len(rows) > MAX_OPEN_ROWS // 6:
+        # a whole-list study has ~300 rows here: folded, as the long dict tables above
+        table = (
+            f'<details><summary>Every product <span class="note">({len(rows)} rows)</span>'
+            f"</summary>{table}</details>"
+        )
     return (
         '<h3>Totals from the series</h3><p class="note">Sums over all months and regions of the '
-        "tidy series, per product in that product's own tonnes (flows excluded).</p>"
-        f'<table class="totals">{_header(view, "Variable")}<tbody>{"".join(rows)}</tbody></table>'
+        "tidy series, per product in that product's own tonnes (flows excluded).</p>" + table
     )
 
 
@@ -814,7 +829,7 @@ def _policy_section(view: RunView) -> str:
 def _prices_section(view: RunView) -> str:
     fig = figures.prices_figure(view)
     content = (
-        figures.figure_div(fig, "fig-prices")
+        figures.left_out_note(view, "the chart") + figures.figure_div(fig, "fig-prices")
         if fig is not None
         else '<div class="empty">The series has no <code>price</code> rows.</div>'
     )
@@ -851,14 +866,21 @@ def _ceiling_table(view: RunView) -> str:
             )
     if not rows:
         return ""
+    table = (
+        '<table class="ceilings"><thead><tr><th>Scenario</th><th>Product</th><th>Region</th>'
+        '<th>Set by</th><th class="num">Price</th><th class="num">Months</th><th>From – to</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    if len(rows) > MAX_OPEN_ROWS // 6:  # a whole-list study lists thousands of bids
+        table = (
+            f'<details><summary>Every bid <span class="note">({len(rows)} rows)</span>'
+            f"</summary>{table}</details>"
+        )
     return (
         '<h3>Prices set by a demand ceiling</h3><p class="note">In these node-months the '
         "price is a critical bid's assumed willingness to pay or the top of a demand curve, "
         "not a supply cost: an input repeated as a result. The demand left unserved there is "
-        "physical shortage.</p>"
-        '<table class="ceilings"><thead><tr><th>Scenario</th><th>Product</th><th>Region</th>'
-        '<th>Set by</th><th class="num">Price</th><th class="num">Months</th><th>From – to</th>'
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "physical shortage.</p>" + table
     )
 
 
@@ -871,7 +893,7 @@ def _unserved_section(view: RunView) -> str:
     total = rows.groupby("scenario")["value"].sum()
     none = [s for s in view.scenario_names if float(total.get(s, 0.0)) <= 1e-9]
     if fig is not None:
-        content = figures.figure_div(fig, "fig-unserved")
+        content = figures.left_out_note(view, "the chart") + figures.figure_div(fig, "fig-unserved")
         if none:
             content = (
                 f'<p class="note">No physical shortage in {_e(", ".join(none))}.</p>' + content
@@ -907,7 +929,9 @@ def _tabs(group: str, names: Sequence[str], panels: Sequence[str]) -> str:
 
 
 def _flows_section(view: RunView) -> str:
-    chains = figures.sankey_chains(view)
+    # a study too large to draw every chain draws those of the charted products
+    drawn = {p.mineral for p in figures.indexed(view).drawn_products}
+    chains = [c for c in figures.sankey_chains(view) if drawn.intersection(c)]
     names, panels = [], []
     for i, scenario in enumerate(view.scenario_names):
         parts = []
@@ -929,7 +953,7 @@ def _flows_section(view: RunView) -> str:
     if not (view.series["variable"].isin(["flow", "consumption"])).any():
         content = '<div class="empty">The series has no <code>flow</code> rows.</div>'
     else:
-        content = _tabs("sankey", names, panels)
+        content = figures.left_out_note(view, "this section") + _tabs("sankey", names, panels)
     return _section(
         "flows",
         "Flows along each chain",

@@ -140,7 +140,7 @@ def check_series(series: object) -> pd.DataFrame:
     out = series.loc[:, list(SERIES_COLUMNS)].copy()
     for col in SERIES_COLUMNS:
         if col != "value":
-            out[col] = out[col].astype(str)
+            out[col] = _sorted_categorical(out[col].astype(str))
     try:
         out["value"] = pd.to_numeric(out["value"]).astype(float)
     except (TypeError, ValueError) as exc:
@@ -154,6 +154,24 @@ def check_series(series: object) -> pd.DataFrame:
             f"month {first!r} is not a YYYY-MM period", where="series.parquet column 'month'"
         )
     return out.reset_index(drop=True)
+
+
+def _sorted_categorical(column: pd.Series) -> pd.Series:
+    """``column`` as an ordered categorical: its distinct labels, sorted, are the categories
+    (so ``min``/``max`` and sorting give what the strings gave).
+
+    The report splits, filters and groups the series hundreds of times; with string columns
+    each split copied every label (a 60-chain study: 5 M rows, +0.6 GiB and seconds of copying
+    for one split by variable). Codes copy in a few bytes a row. Sorted categories keep every
+    grouping in the order string keys gave (pandas groups categoricals in category order), and
+    grouping keeps only the observed labels (the pandas 3 default), so every figure and table
+    is the same."""
+    codes, labels = pd.factorize(column, sort=True)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype=str), ordered=True),
+        index=column.index,
+        name=column.name,
+    )
 
 
 def _object_list(raw: object, where: str) -> tuple[Mapping[str, object], ...] | None:
@@ -248,11 +266,12 @@ def _products(series: pd.DataFrame) -> tuple[Product, ...]:
 
 def _regions(series: pd.DataFrame) -> tuple[str, ...]:
     """Node regions, the largest producer-consumer first (China usually leads)."""
-    node = series[~series["region"].str.contains("->", regex=False)]
-    weight = (
-        node[node["variable"].isin(["production", "consumption"])].groupby("region")["value"].sum()
-    )
-    names = set(node["region"].unique().tolist())
+    # the string tests run on the few distinct labels, not on every row (a 60-chain study
+    # has 5 M rows and a few thousand labels)
+    labels = series["region"].unique().tolist()
+    names = {r for r in labels if "->" not in r}
+    rows = series[series["variable"].isin(["production", "consumption"])]
+    weight = rows[rows["region"].isin(names)].groupby("region")["value"].sum()
     flows = series[series["variable"] == "flow"]["region"]
     for route in flows.unique().tolist():
         names.update(p.strip() for p in str(route).split("->", 1))

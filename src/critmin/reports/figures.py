@@ -73,6 +73,8 @@ TEMPLATE: dict[str, Any] = {
 }
 #: Font of the column titles of the small multiples.
 TITLE_FONT = {"size": 13, "color": "#111827"}
+#: the variables a Sankey diagram reads, in the order :func:`sankey_links` unpacks them
+SANKEY_VARIABLES = ("production", "consumption", "conversion_input", "stock_release", "flow")
 #: Month axes of the time-series panels.
 # at most ~6 month labels per panel, whatever the run length: a fixed 6-month step put 20
 # overlapping labels under each panel of a ten-year run
@@ -264,6 +266,15 @@ class IndexedRunView(RunView):
     #: summed (t, USD) or averaged (other units), see :func:`extra_aggregate`
     extra_by_region: Mapping[str, pd.Series] = field(default_factory=dict, repr=False)
     extra_by_month: Mapping[str, pd.Series] = field(default_factory=dict, repr=False)
+    #: the products the price and shortage charts draw, in the view's order: all of them, or
+    #: for a study with more than :data:`MAX_DRAWN_PRODUCTS` the most telling ones
+    #: (:func:`drawn_products`)
+    drawn_products: tuple[Product, ...] = ()
+    #: per variable of the Sankey diagrams, tonnes by (scenario, product, region) summed over
+    #: the months (one grouping for all chains instead of a scan of the series per chain)
+    sankey_sums: Mapping[str, Mapping[tuple[str, ...], float]] = field(
+        default_factory=dict, repr=False
+    )
 
     def variable(self, name: str) -> pd.DataFrame:
         part = self.by_variable.get(name)
@@ -307,6 +318,8 @@ def indexed(view: RunView) -> IndexedRunView:
         for table in tables
     )
     base = {f.name: getattr(view, f.name) for f in fields(RunView)}
+    keys = ["scenario", "mineral", "region"]
+    sankey_sums = {v: _sum_by(by_variable[v], keys) for v in SANKEY_VARIABLES if v in by_variable}
     return IndexedRunView(
         **base,
         by_variable=by_variable,
@@ -315,6 +328,63 @@ def indexed(view: RunView) -> IndexedRunView:
         extra_units=extra_units,
         extra_by_region=by_region,
         extra_by_month=by_month,
+        drawn_products=drawn_products(view.products, price, unserved),
+        sankey_sums=sankey_sums,
+    )
+
+
+#: A study with more priced products than this (60 chains: 120) draws this many rows of
+#: panels in the price and shortage charts, and the Sankey diagrams of their chains only: 120
+#: rows of 55 lines each and 60 Sankeys made a 21 MB page that took 30-40 s to write and that
+#: no reader takes in. Every product's average and peak prices stay in the comparison tables,
+#: every month of every node in series.parquet; each section names what it leaves out.
+MAX_DRAWN_PRODUCTS = 12
+
+
+def drawn_products(
+    products: Sequence[Product], price: pd.DataFrame, shortage: pd.DataFrame
+) -> tuple[Product, ...]:
+    """``products`` when there are at most :data:`MAX_DRAWN_PRODUCTS`; else that many, in
+    their order in ``products``, picked by most physical shortage (tonnes, all scenarios),
+    then widest price range relative to the typical price (max - min over months, regions and
+    scenarios, divided by the median), then order in ``products``."""
+    if len(products) <= MAX_DRAWN_PRODUCTS:
+        return tuple(products)
+    short = shortage.groupby("mineral")["value"].sum()
+    stats = price.groupby(["mineral", "stage"])["value"].agg(["min", "max", "median"])
+    spread = {
+        (str(m), str(s)): (hi - lo) / max(abs(mid), 1e-9)
+        for (m, s), lo, hi, mid in zip(
+            stats.index, stats["min"], stats["max"], stats["median"], strict=True
+        )
+    }
+
+    def rank(item: tuple[int, Product]) -> tuple[float, float, int]:
+        i, p = item
+        return (-float(short.get(p.mineral, 0.0)), -spread.get((p.mineral, p.stage), 0.0), i)
+
+    chosen = sorted(enumerate(products), key=rank)[:MAX_DRAWN_PRODUCTS]
+    return tuple(p for _, p in sorted(chosen, key=lambda item: item[0]))
+
+
+def drawn_rows(view: IndexedRunView, rows: pd.DataFrame) -> pd.DataFrame:
+    """The ``rows`` of the drawn products (all rows when every product is drawn)."""
+    if len(view.drawn_products) >= len(view.products):
+        return rows
+    return rows[rows["mineral"].isin([p.mineral for p in view.drawn_products])]
+
+
+def left_out_note(view: RunView, what: str) -> str:
+    """One HTML sentence naming how many products a chart leaves out (empty when none)."""
+    view = indexed(view)
+    n_all, n_drawn = len(view.products), len(view.drawn_products)
+    if n_drawn >= n_all:
+        return ""
+    return (
+        f'<p class="note">This study has {n_all} products; {what} draws the {n_drawn} with the '
+        f"most physical shortage, then the widest price range (at most {MAX_DRAWN_PRODUCTS}, "
+        "so that the page stays readable). Every product's average and peak prices are in the "
+        "comparison tables above, every month of every node in <code>series.parquet</code>.</p>"
     )
 
 
@@ -394,11 +464,11 @@ def _group_positions(columns: Sequence[list[str]]) -> dict[tuple[str, ...], np.n
 def prices_figure(view: RunView) -> Figure | None:
     """Small multiples: one row per priced product, one column per scenario, a line per region."""
     view = indexed(view)
-    price = view.variable("price")
+    price = drawn_rows(view, view.variable("price"))
     if price.empty:
         return None
     priced = set(zip(price["mineral"].tolist(), price["stage"].tolist(), strict=True))
-    products = [p for p in view.products if (p.mineral, p.stage) in priced]
+    products = [p for p in view.drawn_products if (p.mineral, p.stage) in priced]
     in_series = set(price["scenario"].unique().tolist())
     scenarios = [s for s in view.scenario_names if s in in_series]
     colors = region_colors(view.regions)
@@ -509,12 +579,13 @@ def unserved_figure(view: RunView) -> Figure | None:
     per_scenario = agg.groupby("scenario")["value"].sum()
     scenarios = [s for s in view.scenario_names if float(per_scenario.get(s, 0.0)) > 1e-9]
     per_product = agg.groupby("mineral")["value"].sum()
-    products = [p for p in view.products if float(per_product.get(p.mineral, 0.0)) > 1e-9]
+    products = [p for p in view.drawn_products if float(per_product.get(p.mineral, 0.0)) > 1e-9]
     months = sorted(view.series["month"].unique().tolist())
     colors = region_colors(view.regions)
     layout, cells = subplot_grid(
         len(products), len(scenarios), column_titles=scenarios, horizontal_spacing=0.025,
-        vertical_spacing=0.12 if len(products) > 1 else 0.0, shared_yaxes=True,
+        vertical_spacing=min(0.12, 0.5 / (len(products) - 1)) if len(products) > 1 else 0.0,
+        shared_yaxes=True,
     )  # fmt: skip
     shown: set[str] = set()
     positive = agg.groupby("region")["value"].sum()
@@ -605,15 +676,17 @@ def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = Non
     if not chain:
         return pd.DataFrame(columns=cols)
     label = {p.mineral: p.label for p in view.products}
-    series = view.series[view.series["scenario"] == scenario]
-    series = series[series["mineral"].isin(chain)]
-    by_var = {str(k): g for k, g in series.groupby("variable", observed=True)}
-    empty = series.iloc[0:0]
-    prod = _sum_by(by_var.get("production", empty), ["mineral", "region"])
-    cons = _sum_by(by_var.get("consumption", empty), ["mineral", "region"])
-    conv = _sum_by(by_var.get("conversion_input", empty), ["mineral", "region"])
-    release = _sum_by(by_var.get("stock_release", empty), ["mineral", "region"])
-    flows = _sum_by(by_var.get("flow", empty), ["mineral", "region"])
+    # each variable's sums of this scenario and chain, by (product, region), in key order
+    # (the same sums as grouping the chain's rows: a group holds the same rows in order)
+    members = set(chain)
+    prod, cons, conv, release, flows = (
+        {
+            (m, r): v
+            for (s, m, r), v in indexed(view).sankey_sums.get(name, {}).items()
+            if s == scenario and m in members
+        }
+        for name in SANKEY_VARIABLES
+    )
     imports: dict[tuple[str, str], list[tuple[str, float]]] = {}
     exports: dict[tuple[str, str], float] = {}
     for (product, route), value in flows.items():
@@ -758,7 +831,7 @@ def extra_figure(view: RunView, variable: str) -> Figure | None:
     ) is not fmt.Quantity.MONEY:
         # tonnes (or days) of different products are never added: one line per region and
         # product ("USA · ndfeb_magnet"); money of several products adds up
-        keyed = rows.assign(region=rows["region"] + " · " + rows["mineral"])
+        keyed = rows.assign(region=rows["region"].astype(str) + " · " + rows["mineral"].astype(str))
         agg = keyed.groupby(["scenario", "region", "month"])["value"].sum().sort_index()
     else:
         agg = extra_aggregate(view, variable, by_region=True)
