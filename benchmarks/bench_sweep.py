@@ -144,7 +144,7 @@ def _validation_cost(loaded: Any, n: int) -> dict[str, Any]:
     """Checking a sample's scenario (``build_scenario``) with the bounds check's per-class
     field list cached (as shipped) and recomputed for every object (as before 2026-12-03:
     ``str()`` of each field's annotation), alternating sample by sample."""
-    import critmin.bounds as bounds
+    from critmin import bounds
 
     design = make_design(loaded.study, n)
     base = base_data(loaded)
