@@ -1,13 +1,12 @@
 """The evaluator: one sample's values -> its scenario -> the market runs -> its outcomes.
 
-This is the only module of the sweep that touches the engine, so that moving to a faster
-path (the engine's batch re-solve of one compiled chain) changes one place. Today a sample
-is evaluated the way ``critmin run`` evaluates a scenario (:func:`run_scenario`'s steps:
-``compile_market`` per chain, the scenario's instruments built, ``run_market``), without the
-tidy tables that a sweep does not need; the outcomes are read from the same
-``node_table`` / ``scenario_metrics`` as ``summary.json``. Hence a sample equals the
-deterministic run of the scenario with its sampled values written into it, bit for bit
-(tests/sweep/test_equivalence.py).
+This is the only module of the sweep that touches the engine, and it does so through public
+entry points: the loader's ``load_scenario(fold_reform=False)`` / ``scenario_from_data``, and
+the market's ``compile_market``, ``run_market`` and batch re-solve path ``run_variants``
+(:func:`run_samples` says which chains share a compile or a run). The outcomes are read from
+the same ``node_table`` / ``scenario_metrics`` as ``summary.json``, without the tidy tables a
+sweep does not need. Hence a sample equals the deterministic run of the scenario with its
+sampled values written into it, bit for bit, batched or not (tests/sweep/test_equivalence.py).
 """
 
 from __future__ import annotations
