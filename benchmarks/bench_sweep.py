@@ -15,10 +15,17 @@ Measured, each in this one process run (the machine is shared: compare ratios, n
   time (scheduling, serialisation, Parquet writing, idle tails);
 * the straightforward baseline: a Python loop that builds each sample's scenario and calls
   ``run_study`` (tables, metrics, summary) on a subsample;
-* 10,000-sample figures extrapolated linearly from the measured rate when fewer were run.
+* 10,000-sample figures extrapolated linearly from the measured rate when fewer were run;
+* the evaluator's batch path (chains shared between the samples of a batch compiled once and
+  solved through the engine's ``run_variants``, equal runs solved once) against one compile
+  and run per sample, batch by batch alternating in this process, on the benchmark study
+  and on ``examples/studies/managed_market_levers.yaml`` (a lever grid over instruments:
+  12 policies per sampled future).
 
 Run: ``.venv/bin/python -m benchmarks bench_sweep`` (``BENCH_SWEEP_SAMPLES``, default 1000;
-``BENCH_SWEEP_BASELINE``, default 40; ``BENCH_SWEEP_INSTRUMENTS=0`` skips that part).
+``BENCH_SWEEP_BASELINE``, default 40; ``BENCH_SWEEP_INSTRUMENTS=0`` skips that part;
+``BENCH_SWEEP_BATCH``, default 120, samples of each batch-path comparison, 0 skips it;
+``BENCH_SWEEP_CLUSTER=0`` skips the cluster runs and the loop).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from critmin.scenarios.sweep.evaluate import (
 )
 
 STUDY = Path(__file__).parent / "studies" / "ndpr_ban_uncertainty.yaml"
+LEVERS = Path(__file__).parents[1] / "examples" / "studies" / "managed_market_levers.yaml"
 TARGET = 10_000
 
 
@@ -102,6 +110,67 @@ def _baseline(loaded: Any, n: int) -> dict[str, Any]:
     }
 
 
+def _batch_vs_single(loaded: Any, n: int) -> dict[str, Any]:
+    """The evaluator with its batch path and without (one compile and run per sample), on
+    the same batches of the study's design, alternating batch by batch in this process."""
+    design = make_design(loaded.study, max(1, n // max(1, len(design_policies(loaded)))))
+    base = base_data(loaded)
+    ids = list(range(min(n, design.n_samples)))
+    size = loaded.study.batch_size
+    evaluate_plans(loaded, base, [design.plan(0), design.plan(1)])  # warm imports and caches
+    spent = {True: 0.0, False: 0.0}
+    for k, start in enumerate(range(0, len(ids), size)):
+        plans = [design.plan(i) for i in ids[start : start + size]]
+        order = (True, False) if k % 2 == 0 else (False, True)
+        rows = {}
+        for batch in order:
+            t0 = time.perf_counter()
+            rows[batch] = evaluate_plans(loaded, base, plans, batch=batch)
+            spent[batch] += time.perf_counter() - t0
+        # the two paths must agree (tests/sweep/test_equivalence.py checks it bit for bit)
+        assert [r.get("unserved_t") for r in rows[True]] == [
+            r.get("unserved_t") for r in rows[False]
+        ]
+    return {
+        "samples": len(ids),
+        "batch_size": size,
+        "per_sample_ms": round(1000 * spent[False] / len(ids), 2),
+        "batched_ms": round(1000 * spent[True] / len(ids), 2),
+        "per_sample_over_batched": round(spent[False] / spent[True], 2),
+    }
+
+
+def _validation_cost(loaded: Any, n: int) -> dict[str, Any]:
+    """Checking a sample's scenario (``build_scenario``) with the bounds check's per-class
+    field list cached (as shipped) and recomputed for every object (as before 2026-12-03:
+    ``str()`` of each field's annotation), alternating sample by sample."""
+    from critmin import bounds
+
+    design = make_design(loaded.study, n)
+    base = base_data(loaded)
+    cached = bounds._checked_fields
+    spent = {"cached": 0.0, "uncached": 0.0}
+    for i in range(n):
+        data = scenario_data(loaded, base, design.plan(i))
+        for label, fn in (("cached", cached), ("uncached", cached.__wrapped__)):
+            bounds._checked_fields = fn  # type: ignore[assignment]
+            try:
+                t0 = time.perf_counter()
+                build_scenario(data, f"sample {i}")
+                spent[label] += time.perf_counter() - t0
+            finally:
+                bounds._checked_fields = cached
+    return {
+        "samples": n,
+        "cached_ms": round(1000 * spent["cached"] / n, 2),
+        "uncached_ms": round(1000 * spent["uncached"] / n, 2),
+    }
+
+
+def design_policies(loaded: Any) -> list[Any]:
+    return make_design(loaded.study, 1).policies
+
+
 def _part(instruments: bool, n: int, n_base: int) -> dict[str, Any]:
     loaded = _study(instruments, n)
     one = _sweep(loaded, n, 1)
@@ -121,7 +190,20 @@ def _part(instruments: bool, n: int, n_base: int) -> dict[str, Any]:
 def main() -> dict[str, Any]:
     n = int(os.environ.get("BENCH_SWEEP_SAMPLES", "1000"))
     n_base = int(os.environ.get("BENCH_SWEEP_BASELINE", "40"))
-    out: dict[str, Any] = {"cpu_count": os.cpu_count(), "no_instruments": _part(False, n, n_base)}
+    n_batch = int(os.environ.get("BENCH_SWEEP_BATCH", "120"))
+    out: dict[str, Any] = {"cpu_count": os.cpu_count()}
+    if n_batch:
+        out["batch_path"] = {
+            "bench_study": _batch_vs_single(_study(False, n_batch), n_batch),
+            "managed_market_levers": _batch_vs_single(
+                load_study_text(LEVERS.read_text("utf-8"), str(LEVERS), str(LEVERS.parent)),
+                n_batch,
+            ),
+        }
+        out["scenario_check"] = _validation_cost(_study(False, n_batch), min(n_batch, 40))
+    if os.environ.get("BENCH_SWEEP_CLUSTER", "1") == "0":
+        return out
+    out["no_instruments"] = _part(False, n, n_base)
     if os.environ.get("BENCH_SWEEP_INSTRUMENTS", "1") != "0":
         out["with_instruments"] = _part(True, max(n // 4, 50), max(n_base // 4, 10))
     return out

@@ -9,7 +9,7 @@ import pytest
 
 from critmin.errors import InputError
 from critmin.policy.parameters import baseline
-from critmin.scenarios.loader import load_scenario
+from critmin.scenarios.loader import load_scenario, scenario_from_data
 from critmin.scenarios.runner import run_study
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "scenarios" / "managed_floor_130.yaml"
@@ -71,3 +71,29 @@ def test_raising_the_floor_costs_the_difference_on_covered_output() -> None:
         ("policy.price_floor.ndpr_oxide", 110, 130),
         ("forge.reference_price.ndpr_oxide", 110, 130),
     }
+
+
+def test_unfolded_reform_folds_once_from_data() -> None:
+    """``load_scenario(fold_reform=False)`` keeps the reform as data; the scenario dumped,
+    changed (the reform's floor raised) and checked with ``scenario_from_data`` folds the
+    changed reform: the same instruments as a file that states the changed value."""
+    raw = load_scenario(str(EXAMPLE), fold_reform=False).scenario
+    assert not any("parameters" in i for i in raw.instruments)
+    data = raw.model_dump(by_alias=True, exclude_none=True, mode="python")
+    data["reform"]["policy.price_floor.ndpr_oxide"] = {"2026-01": 150}
+    folded = scenario_from_data(data, "changed").scenario
+    floor = next(i for i in folded.instruments if i["kind"] == "topup_floor")
+    assert floor["parameters"]["policy.price_floor.ndpr_oxide"] == {"2026-01": 150}
+    # unchanged, it folds to what load_scenario gives
+    same = raw.model_dump(by_alias=True, exclude_none=True, mode="python")
+    assert scenario_from_data(same, "same").scenario == load_scenario(str(EXAMPLE)).scenario
+
+
+def test_scenario_from_data_names_source_and_field() -> None:
+    data = load_scenario(str(EXAMPLE), fold_reform=False).scenario.model_dump(
+        by_alias=True, exclude_none=True, mode="python"
+    )
+    data["markets"][0]["supply"][0]["cost_usd_per_t"] = "cheap"
+    with pytest.raises(InputError) as err:
+        scenario_from_data(data, "sample 3")
+    assert str(err.value).startswith("sample 3 field 'markets[0].supply[0].cost_usd_per_t': ")

@@ -1,4 +1,4 @@
-"""A sample equals the deterministic run of its scenario, bit for bit.
+"""A sample equals the deterministic run of its scenario, bit for bit, batched or not.
 
 ``critmin sweep --export-sample N`` writes sample N's scenario (the base with the sampled
 values written in) as a scenario file; ``critmin run`` of that file and the public runner
@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from critmin.scenarios.loader import load_scenario
+import critmin.market.variants as variants_mod
+from critmin.scenarios.loader import load_scenario, scenario_from_data
 from critmin.scenarios.runner import run_scenario
-from critmin.scenarios.sweep import load_study_file, run_sweep
-from critmin.scenarios.sweep.evaluate import read_outcomes
+from critmin.scenarios.sweep import load_study_file, load_study_text, make_design, run_sweep
+from critmin.scenarios.sweep.evaluate import base_data, evaluate_plans, read_outcomes, scenario_data
+from critmin.scenarios.sweep.study import LoadedStudy
 
 from .conftest import SMALL, critmin
 
@@ -49,3 +53,133 @@ def test_samples_equal_their_deterministic_runs(tmp_path: Path) -> None:
         metrics = json.loads((out / "summary.json").read_text())["scenarios"][0]["metrics"]
         assert metrics["unserved_t"] == row["unserved_t"]
         assert metrics["shortage_months"] == row["shortage_months"]
+
+
+# -------------------------------------------------------------- the batch re-solve path
+
+#: four policies (levy bound x floor, instruments of the NdPr chain) under two shock sets,
+#: enumerated: 8 samples in one batch whose chains share one market each
+LEVERS = """
+name: batch_levers
+base: builtin:ndpr_managed_market
+months: {start: 2026-04, end: 2026-09}
+seed: 3
+sampler: {kind: enumerate}
+batch_size: 8
+shock_sets:
+  none: []
+  mmr_outage: [{kind: outage, mineral: ndpr, region: MMR, share: 0.5, start: 2026-05}]
+uncertainties:
+  - name: extra
+    distribution: {kind: categorical, choices: [none, mmr_outage]}
+levers:
+  - name: levy_bound
+    path: "instruments[name=forge_levy].bound_share"
+    values: [0.1, 0.25]
+  - name: floor_usd_per_t
+    path: "instruments[name=dod_mp_floor].floor_usd_per_t"
+    unset: ["instruments[name=dod_mp_floor].floor_parameter"]
+    values: [90000, 130000]
+outcomes:
+  - {name: unserved_t, metric: unserved_t}
+  - {name: floor_fiscal_cost_usd, metric: floor_fiscal_cost_usd}
+  - {name: levy_revenue_usd, metric: levy_revenue_usd}
+  - {name: oxide_price_usa, variable: price, mineral: ndpr, product: ndpr_oxide, region: USA,
+     monthly: true}
+  - {name: dy_price_jpn_max, variable: price, mineral: dysprosium_oxide, region: JPN, reduce: max}
+"""
+
+
+def _rows(loaded: LoadedStudy, batch: bool) -> list[dict[str, Any]]:
+    design = make_design(loaded.study)
+    plans = [design.plan(i) for i in range(design.n_samples)]
+    rows = evaluate_plans(loaded, base_data(loaded), plans, batch=batch)
+    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+
+
+def _assert_same_rows(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x.keys() == y.keys()
+        for name, value in x.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(value, y[name], err_msg=name)
+            else:
+                assert value == y[name], (x["sample_id"], name)  # bit for bit
+
+
+@pytest.fixture
+def spied(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """(mineral, variants) of every run_variants call in this process."""
+    calls: list[tuple[str, int]] = []
+    real = variants_mod.run_variants
+
+    def spy(cm: Any, variants: Any, *args: Any, **kwargs: Any) -> Any:
+        variants = list(variants)
+        calls.append((cm.mineral, len(variants)))
+        return real(cm, variants, *args, **kwargs)
+
+    monkeypatch.setattr(variants_mod, "run_variants", spy)
+    return calls
+
+
+def test_batched_lever_grid_equals_one_run_per_sample(spied: list[tuple[str, int]]) -> None:
+    """Eight samples sharing the NdPr market (two shock sets x four policies): the batch
+    compiles the chain once and solves all eight through ``run_variants`` (the outage as a
+    variant's shock, each policy's instruments built for its own variant); every outcome
+    equals one compile and run per sample, and the exported sample run by the public
+    runner, bit for bit."""
+    loaded = load_study_text(LEVERS, "levers.yaml", str(SMALL.parent))
+    batched = _rows(loaded, batch=True)
+    assert spied == [("ndpr", 8)]  # Dy and Tb: the same run for all eight, solved once
+    single = _rows(loaded, batch=False)
+    assert spied == [("ndpr", 8)]  # the per-sample path does not use it
+    assert all(r["status"] == "ok" for r in batched), [r["error"] for r in batched]
+    _assert_same_rows(batched, single)
+    # the policies and the shock sets do change the outcomes (the batch is not one run)
+    assert len({r["floor_fiscal_cost_usd"] for r in batched}) > 1
+    assert len({r["levy_revenue_usd"] for r in batched}) > 1
+    assert len({r["oxide_price_usa"].tobytes() for r in batched}) > 1
+    # and the public runner on sample 5's scenario (the outage, levy 0.25, floor 90,000)
+    design = make_design(loaded.study)
+    plan = design.plan(5)
+    data = scenario_data(loaded, base_data(loaded), plan)
+    result = run_scenario(scenario_from_data(data, "sample 5"))
+    again = read_outcomes(loaded.study.outcomes, result.runs)
+    _assert_same_rows([{**batched[5], **again}], [batched[5]])
+
+
+def test_samples_that_cannot_be_batched_run_one_by_one(spied: list[tuple[str, int]]) -> None:
+    """The small study samples NdPr market numbers (Chinese mine output, demand growth) and
+    a conversion cost lever: no two samples share the NdPr market, so its chains are
+    compiled per sample (a variant's ``scale`` rounds differently from writing the number
+    into the market); only the Dy and Tb chains, which the study does not change, share runs.
+    The table equals one run per sample."""
+    loaded = load_study_file(SMALL)
+    batched = _rows(loaded, batch=True)
+    assert spied  # Dy and Tb batched
+    assert all(mineral != "ndpr" for mineral, _ in spied)
+    _assert_same_rows(batched, _rows(loaded, batch=False))
+
+
+def test_a_batch_stopped_halfway_finishes_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the batch's generator fails at its third variant (here: an injected engine
+    error), that sample and the rest are solved one by one: the same table, no sample lost
+    or failed."""
+    loaded = load_study_text(LEVERS, "levers.yaml", str(SMALL.parent))
+    real = variants_mod.run_market
+    count = {"n": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        count["n"] += 1
+        if count["n"] == 3:
+            raise RuntimeError("injected")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(variants_mod, "run_market", flaky)
+    batched = _rows(loaded, batch=True)
+    assert count["n"] == 3
+    assert all(r["status"] == "ok" for r in batched)
+    _assert_same_rows(batched, _rows(loaded, batch=False))

@@ -17,6 +17,7 @@ _WHERE = {
     "load_scenario": "loader",
     "load_study": "loader",
     "scenario_from_object": "loader",
+    "scenario_from_data": "loader",
     "builtin_names": "loader",
     "Study": "study",
     "StudyResult": "outcome",
@@ -47,6 +48,7 @@ __all__ = [
     "load_scenario",
     "load_study",
     "run_study",
+    "scenario_from_data",
     "scenario_from_object",
     "write_outputs",
 ]
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
         builtin_names,
         load_scenario,
         load_study,
+        scenario_from_data,
         scenario_from_object,
     )
     from critmin.scenarios.outcome import ScenarioOutcome, StudyResult, write_outputs

@@ -8,7 +8,7 @@ Pydantic reports locations as paths (``("markets", 0, "supply", 1, "qty_t")``);
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -253,21 +253,36 @@ def _extend(b: Scenario, scenario: Scenario) -> Scenario:
 
 
 def load_scenario(
-    ref: str, _seen: tuple[str, ...] = (), _relative_to: Path | None = None
+    ref: str, *, relative_to: Path | None = None, fold_reform: bool = True
 ) -> LoadedScenario:
-    """Load, validate and resolve ``base`` inheritance of a scenario file or built-in name."""
-    text, name, path = _read(ref, _relative_to)
-    if name in _seen:
+    """Load, validate and resolve ``base`` inheritance of a scenario file or built-in name.
+
+    ``relative_to``: a file that ``ref`` is relative to (as a ``base:`` is read relative to
+    the scenario naming it; None: the working folder, or a built-in name).
+    ``fold_reform=False`` keeps the scenario's merged ``reform`` as data, not yet written
+    under its instruments' ``parameters`` - for a caller that changes the scenario before
+    running it (a sweep writes sampled values, perhaps into the reform) and then checks the
+    result with :func:`scenario_from_data`, which folds it once.
+    """
+    return _load(ref, (), relative_to, fold_reform)
+
+
+def _load(
+    ref: str, seen: tuple[str, ...], relative_to: Path | None, fold_reform: bool
+) -> LoadedScenario:
+    text, name, path = _read(ref, relative_to)
+    if name in seen:
         raise InputError(f"'base' chain loops back to {name}", where=name)
     doc = _parse(text, name)
     scenario = _validate(doc)
     inputs = {name: _sha256(text.encode("utf-8"))}
     base: LoadedScenario | None = None
     if scenario.base is not None:
-        base = load_scenario(scenario.base, (*_seen, name), path)
+        # a base never folds its reform: the top scenario folds the merged one
+        base = _load(scenario.base, (*seen, name), path, False)
         scenario = _extend(base.scenario, scenario)
         inputs = {**base.inputs, **inputs}
-    if scenario.reform and not _seen:  # only the top scenario applies its (merged) reform
+    if scenario.reform and fold_reform:
         scenario = scenario.model_copy(
             update={"instruments": _apply_reform(scenario.reform, scenario.instruments, name)}
         )
@@ -303,7 +318,7 @@ def scenario_from_object(scenario: Scenario, source: str | None = None) -> Loade
     inputs = {name: _sha256(scenario.model_dump_json().encode("utf-8"))}
     base: LoadedScenario | None = None
     if scenario.base is not None:
-        base = load_scenario(scenario.base, (name,))
+        base = _load(scenario.base, (name,), None, False)
         scenario = _extend(base.scenario, scenario)
         inputs = {**base.inputs, **inputs}
     if scenario.reform:
@@ -319,3 +334,18 @@ def scenario_from_object(scenario: Scenario, source: str | None = None) -> Loade
             raise InputError(msg, where=f"{source} (the base) field {dotted(loc)!r}")
         raise fail(loc, msg)
     return LoadedScenario(scenario, name, inputs)
+
+
+def scenario_from_data(data: Mapping[str, Any], source: str) -> LoadedScenario:
+    """A scenario given as plain data (what a scenario file holds, e.g. a scenario dumped
+    with ``model_dump(by_alias=True)`` and changed), validated and checked as
+    :func:`scenario_from_object` checks an object, its reform folded in. The first problem
+    raises :class:`~critmin.errors.InputError` naming ``source`` and the field."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        err, more = first_error(exc)
+        extra = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        loc = dotted(err["loc"])
+        raise InputError(f"{err['msg']}{extra}", where=f"{source} field {loc!r}") from None
+    return scenario_from_object(scenario, source)

@@ -148,7 +148,7 @@ def prim_box(
                 "threshold": cut,
                 "cases": int(hit.sum()),
             }
-        lims = box.box_lims[box._cur_box]
+        lims = box.box_lim  # EMA's documented accessor of the selected box
         initial = box.box_lims[0]
     limits: dict[str, Any] = {}
     for col in frame.columns:

@@ -1,24 +1,24 @@
 """The evaluator: one sample's values -> its scenario -> the market runs -> its outcomes.
 
-This is the only module of the sweep that touches the engine, so that moving to a faster
-path (the engine's batch re-solve of one compiled chain) changes one place. Today a sample
-is evaluated the way ``critmin run`` evaluates a scenario (:func:`run_scenario`'s steps:
-``compile_market`` per chain, the scenario's instruments built, ``run_market``), without the
-tidy tables that a sweep does not need; the outcomes are read from the same
-``node_table`` / ``scenario_metrics`` as ``summary.json``. Hence a sample equals the
-deterministic run of the scenario with its sampled values written into it, bit for bit
-(tests/sweep/test_equivalence.py).
+This is the only module of the sweep that touches the engine, and it does so through public
+entry points: the loader's ``load_scenario(fold_reform=False)`` / ``scenario_from_data``, and
+the market's ``compile_market``, ``run_market`` and batch re-solve path ``run_variants``
+(:func:`run_samples` says which chains share a compile or a run). The outcomes are read from
+the same ``node_table`` / ``scenario_metrics`` as ``summary.json``, without the tidy tables a
+sweep does not need. Hence a sample equals the deterministic run of the scenario with its
+sampled values written into it, bit for bit, batched or not (tests/sweep/test_equivalence.py).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import pickle
 import signal
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +58,11 @@ def base_data(loaded: LoadedStudy) -> dict[str, Any]:
     from critmin.scenarios.loader import load_scenario
 
     study = loaded.study
-    # the loader folds a reform into the instruments only for the top scenario; loading the
-    # base as if it were inherited leaves that to build_scenario, after the sample's values
-    # (which may change the reform) are written
+    # the base's reform stays data (fold_reform=False): build_scenario folds it after the
+    # sample's values (which may change the reform) are written
     ref = study.base
-    anchor = Path(loaded.base_dir) / "study.yaml"
-    base = load_scenario(ref, ("<sweep>",), None if ref.startswith("builtin:") else anchor)
+    anchor = None if ref.startswith("builtin:") else Path(loaded.base_dir) / "study.yaml"
+    base = load_scenario(ref, relative_to=anchor, fold_reform=False)
     data = base.scenario.model_dump(by_alias=True, exclude_none=True, mode="python")
     if study.months:
         months = dict(data.get("months") or {"start": "2026-01", "end": "2035-12"})
@@ -204,20 +203,11 @@ def add_shock_set(data: dict[str, Any], added: Sequence[dict[str, Any]]) -> None
 
 
 def build_scenario(data: dict[str, Any], where: str) -> Any:
-    """A validated :class:`~critmin.scenarios.spec.Scenario` from a sample's dict, its reform
-    folded into its instruments as the loader does."""
-    from critmin.scenarios.loader import _apply_reform
-    from critmin.scenarios.spec import Scenario
+    """A validated :class:`~critmin.scenarios.spec.Scenario` from a sample's dict, checked as
+    a scenario file is, its reform folded in (the loader's public ``scenario_from_data``)."""
+    from critmin.scenarios.loader import scenario_from_data
 
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(f"{dotted(err['loc'])}: {err['msg']}", where=where) from None
-    if scenario.reform:
-        instruments = _apply_reform(scenario.reform, scenario.instruments, where)
-        scenario = scenario.model_copy(update={"instruments": instruments})
-    return scenario
+    return scenario_from_data(data, where).scenario
 
 
 @dataclass
@@ -230,23 +220,183 @@ class Evaluation:
 
 
 def run_sample(study: Study, scenario: Any) -> Evaluation:
-    """Solve every market of ``scenario`` and read the study's outcomes from the runs."""
-    from critmin.market.compile import compile_market
-    from critmin.market.engine import run_market
-    from critmin.market.probe import Probe
+    """Solve every market of ``scenario`` and read the study's outcomes from the runs (one
+    sample alone: each chain compiled for it, as ``critmin run`` does)."""
+    (result,) = run_samples(study, [scenario], batch=False)
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
-    t0 = time.perf_counter()
-    probe = Probe()
-    months = scenario.month_labels()
-    specs = scenario.instrument_specs()
-    runs = []
-    for market in scenario.markets or []:
-        cm = compile_market(market, months, scenario.shocks)
-        instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
-        runs.append(run_market(cm, instruments, probe=probe))
-    engine = time.perf_counter() - t0
-    outcomes = read_outcomes(study.outcomes, runs)
-    return Evaluation(outcomes, engine, probe.highs_run_s)
+
+@dataclass
+class _Chain:
+    """One chain (a market of one sample's scenario) waiting to be solved."""
+
+    sample: int  # index into the batch's scenarios
+    market: Any  # critmin.market.spec.Market
+    months: list[str]
+    shocks: list[Any]
+    instruments: Callable[[], list[Any]]
+    #: chains with equal keys have the same market, months, shocks and instruments: the
+    #: same run (run_market is a pure function of them; the sample's seed drives nothing)
+    run_key: Any
+
+
+def run_samples(
+    study: Study, scenarios: Sequence[Any], *, batch: bool = True
+) -> list[Evaluation | BaseException]:
+    """Each scenario's runs and outcomes (or the exception that stopped it), in order.
+
+    With ``batch``, chains of different samples that have the same market (as data) over the
+    same months are compiled once and solved with the engine's batch re-solve path
+    (:func:`~critmin.market.variants.run_variants`): the chain is compiled with the shocks
+    all of them start with, and each sample's further shocks come as its
+    :class:`~critmin.market.variants.Variant`. That is what a lever grid over instruments
+    (every policy of a sampled future) and sampled shock sets give. A variant's run equals
+    compiling its shocks in, bit for bit (``apply_shocks``; ``tests/market/test_variants.py``),
+    and instruments are built afresh for every sample, so a batched sample equals its own
+    run (``tests/sweep/test_equivalence.py``). Sampled market numbers (a capacity, a
+    growth rate, a cost) change the compiled arrays by other roundings than a variant's
+    ``scale`` (``q x f / 12`` is not ``q / 12 x f`` in floating point), so samples that differ
+    there are compiled one by one.
+    """
+    chains: list[_Chain] = []
+    groups: dict[Any, list[int]] = {}
+    for i, sc in enumerate(scenarios):
+        months, specs = sc.month_labels(), sc.instrument_specs()
+        for market in sc.markets or []:
+            mine = [k for k, s in enumerate(specs) if s.mineral in (None, market.mineral)]
+            # only the shocks for this market (or every market) reach its chain: compiling
+            # with these is compiling with all (compile_market's frame keeps the same ones)
+            shocks = [x for x in sc.shocks if x.mineral in (None, market.mineral)]
+            run_key: Any = len(chains)  # without batch: every chain its own
+            if batch:
+                chain = (market.model_dump_json(), tuple(months))
+                given = json.dumps([sc.instruments[k] for k in mine], sort_keys=True, default=repr)
+                run_key = (chain, json.dumps([x.model_dump(mode="json") for x in shocks]), given)
+            groups.setdefault(run_key[0] if batch else run_key, []).append(len(chains))
+            builder = _builder([specs[k] for k in mine])
+            chains.append(_Chain(i, market, months, shocks, builder, run_key))
+    solver = _Solver(chains, len(scenarios))
+    for members in groups.values():
+        solver.solve(members)
+    runs, failed = solver.runs, solver.failed
+    out: list[Evaluation | BaseException] = []
+    for i in range(len(scenarios)):
+        if i in failed:
+            out.append(failed[i])
+            continue
+        mine = [runs[j] for j, ch in enumerate(chains) if ch.sample == i]
+        try:
+            outcomes = read_outcomes(study.outcomes, mine)
+            out.append(Evaluation(outcomes, solver.engine[i], solver.highs[i]))
+        except Exception as exc:  # reported in the sample's row, like an engine error
+            out.append(exc)
+    return out
+
+
+def _builder(specs: list[Any]) -> Callable[[], list[Any]]:
+    return lambda: [s.build() for s in specs]
+
+
+class _Solver:
+    """The runs of a batch's chains, with each sample's engine and HiGHS seconds and the
+    error of each sample that failed."""
+
+    def __init__(self, chains: list[_Chain], n_samples: int) -> None:
+        from critmin.market.probe import Probe
+
+        self.chains = chains
+        self.runs: list[Any] = [None] * len(chains)
+        self.engine = [0.0] * n_samples
+        self.highs = [0.0] * n_samples
+        self.failed: dict[int, BaseException] = {}
+        self.probe = Probe()
+
+    def solve(self, members: list[int]) -> None:
+        """Solve chains that share a market: compiled once and :func:`run_variants` when
+        there are several, else compiled and run as ``critmin run`` does."""
+        first: dict[Any, int] = {}
+        same: list[tuple[int, int]] = []
+        unique: list[int] = []
+        for j in members:
+            k = first.setdefault(self.chains[j].run_key, j)
+            if k == j:
+                unique.append(j)
+            else:
+                same.append((j, k))
+        if len(unique) > 1:
+            unique = unique[self._batched(unique) :]
+        for j in unique:
+            self._one(j)
+        for j, k in same:  # solved once: the run is shared, its seconds counted once
+            sample, solved = self.chains[j].sample, self.chains[k].sample
+            if solved in self.failed:
+                self.failed.setdefault(sample, self.failed[solved])
+            self.runs[j] = self.runs[k]
+
+    def _batched(self, members: list[int]) -> int:
+        """How many of ``members`` the batch path solved (the rest go one by one: a
+        sample that fails ends the batch's generator)."""
+        from critmin.market.compile import compile_market
+        from critmin.market.variants import Variant, run_variants
+
+        group = [self.chains[j] for j in members]
+        t0 = time.perf_counter()
+        common = _common_prefix([ch.shocks for ch in group])
+        try:
+            cm = compile_market(group[0].market, group[0].months, common)
+        except Exception:  # let each sample meet (and report) the problem on its own
+            return 0
+        share = (time.perf_counter() - t0) / len(group)
+        variants = [Variant(shocks=tuple(ch.shocks[len(common) :])) for ch in group]
+        builders = iter([ch.instruments for ch in group])
+
+        def fresh() -> list[Any]:
+            # run_variants asks for one fresh set of instruments per variant, in order:
+            # this hands it each sample's own (the policies of a lever grid differ there)
+            return next(builders)()
+
+        solved = run_variants(cm, variants, fresh, probe=self.probe)
+        done = 0
+        for j, ch in zip(members, group, strict=True):
+            t1, h1 = time.perf_counter(), self.probe.highs_run_s
+            try:
+                self.runs[j] = next(solved)
+            except Exception:
+                # an error ends the generator: _one solves this sample and the rest one by
+                # one, and keeps the error of the sample that failed
+                return done
+            self.engine[ch.sample] += share + time.perf_counter() - t1
+            self.highs[ch.sample] += self.probe.highs_run_s - h1
+            done += 1
+        return done
+
+    def _one(self, j: int) -> None:
+        from critmin.market.compile import compile_market
+        from critmin.market.engine import run_market
+
+        # solved even when its sample failed in another chain: other samples may share
+        # this run
+        ch = self.chains[j]
+        t1, h1 = time.perf_counter(), self.probe.highs_run_s
+        try:
+            cm = compile_market(ch.market, ch.months, ch.shocks)
+            self.runs[j] = run_market(cm, ch.instruments(), probe=self.probe)
+        except Exception as exc:
+            self.failed.setdefault(ch.sample, exc)
+        self.engine[ch.sample] += time.perf_counter() - t1
+        self.highs[ch.sample] += self.probe.highs_run_s - h1
+
+
+def _common_prefix(lists: Sequence[list[Any]]) -> list[Any]:
+    """The shocks every list starts with (compiled into the shared chain)."""
+    first = lists[0]
+    n = len(first)
+    for other in lists[1:]:
+        n = min(n, len(other))
+        n = next((k for k in range(n) if other[k] != first[k]), n)
+    return list(first[:n])
 
 
 def read_outcomes(
@@ -349,7 +499,11 @@ def _fault(sample_id: int) -> None:
 
 
 def evaluate_plans(
-    loaded: LoadedStudy, base: dict[str, Any], plans: Sequence[SamplePlan]
+    loaded: LoadedStudy,
+    base: dict[str, Any],
+    plans: Sequence[SamplePlan],
+    *,
+    batch: bool = True,
 ) -> list[dict[str, Any]]:
     """Rows of one batch: ids, seed, status, error and outcomes (a failed sample keeps its
     row with ``status = "failed"`` and the error, its outcomes NaN). Engine and solver
@@ -358,7 +512,8 @@ def evaluate_plans(
     # the study and its base scenario arrive as objects: a worker reads no file, so a
     # remote worker needs critmin installed and nothing else
     source = loaded.source
-    rows = []
+    rows: list[dict[str, Any]] = []
+    built: list[tuple[dict[str, Any], Any]] = []
     for plan in plans:
         t0 = time.perf_counter()
         _fault(plan.sample_id)
@@ -369,23 +524,39 @@ def evaluate_plans(
             "weight": plan.weight,
             "seed": plan.seed,
             **plan.values,
+            "_engine_s": 0.0,
+            "_solver_s": 0.0,
         }
         try:
             data = scenario_data(loaded, base, plan)
-            scenario = build_scenario(data, f"{source} sample {plan.sample_id}")
-            ev = run_sample(loaded.study, scenario)
-            row.update(status="ok", error="", **ev.outcomes)
-            row["_engine_s"], row["_solver_s"] = ev.engine_seconds, ev.solver_seconds
-        except (CritminError, ValueError, ArithmeticError) as exc:
-            row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-            row["_engine_s"] = row["_solver_s"] = 0.0
-        except Exception as exc:  # an engine bug must not kill the batch: keep it visible
-            last = traceback.format_exception_only(exc)[-1].strip()
-            row.update(status="failed", error=f"{type(exc).__name__}: {last}")
-            row["_engine_s"] = row["_solver_s"] = 0.0
+            built.append((row, build_scenario(data, f"{source} sample {plan.sample_id}")))
+        except Exception as exc:
+            _failed(row, exc)
         row["_sample_s"] = time.perf_counter() - t0
         rows.append(row)
+    t0 = time.perf_counter()
+    results = run_samples(loaded.study, [sc for _, sc in built], batch=batch)
+    # the batch's engine and outcome time, shared out by each sample's own engine time
+    spent = time.perf_counter() - t0
+    total = sum(r.engine_seconds for r in results if isinstance(r, Evaluation)) or 1.0
+    for (row, _), result in zip(built, results, strict=True):
+        if isinstance(result, BaseException):
+            _failed(row, result)
+            row["_sample_s"] += spent / len(built)
+            continue
+        row.update(status="ok", error="", **result.outcomes)
+        row["_engine_s"], row["_solver_s"] = result.engine_seconds, result.solver_seconds
+        row["_sample_s"] += spent * result.engine_seconds / total
     return rows
+
+
+def _failed(row: dict[str, Any], exc: BaseException) -> None:
+    if isinstance(exc, CritminError | ValueError | ArithmeticError):
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        return
+    # an engine bug must not kill the batch: keep it visible
+    last = traceback.format_exception_only(exc)[-1].strip()
+    row.update(status="failed", error=f"{type(exc).__name__}: {last}")
 
 
 def find_places(data: dict[str, Any], path: str) -> int:
