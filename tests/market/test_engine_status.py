@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +124,41 @@ def test_run_pickles() -> None:
     assert np.array_equal(back.price, run.price)
     assert np.array_equal(back.flow, run.flow)
     assert back.cm.regions == run.cm.regions
+
+
+def test_solver_error_of_a_run_names_the_scenario_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through ``critmin.run`` a solver failure also names the scenario file (a study runs
+    several): ``<file>: chain 'x', month 2026-03, ...``, still a SolverError with its fields."""
+    import critmin
+    from critmin.policy.instrument import REGISTRY, InstrumentSpec
+
+    class FreeLunchSpec(InstrumentSpec):
+        kind: str = "free_lunch_test"
+        bad_month: str = "2026-03"
+
+        def build(self) -> FreeLunch:  # type: ignore[override]
+            return FreeLunch(self.bad_month)
+
+    monkeypatch.setitem(REGISTRY, "free_lunch_test", FreeLunchSpec)
+    scenario = tmp_path / "lunch.yaml"
+    scenario.write_text(
+        """\
+name: lunch
+months: {start: 2026-01, end: 2026-03}
+markets:
+  - mineral: x
+    aggregates: {EXP: exporter of the test, IMP: importer of the test}
+    supply: [{region: EXP, qty_t: 200, cost_usd_per_t: 10}]
+    demand: [{region: IMP, qty_t: 100, wtp_usd_per_t: 100}]
+    routes: [{from: EXP, to: IMP, cost_usd_per_t: 5}]
+instruments:
+  - {kind: free_lunch_test, mineral: x}
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(SolverError) as err:
+        critmin.run(str(scenario))
+    assert str(err.value).startswith(f"{scenario}: chain 'x', month 2026-03")
+    assert (err.value.chain, err.value.month, err.value.iteration) == ("x", "2026-03", 1)

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from critmin import __version__
-from critmin.errors import UnknownNameError
+from critmin.errors import SolverError, UnknownNameError
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, run_market
 from critmin.market.metrics import compare_physical
@@ -105,7 +105,16 @@ def run_scenario(
             instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
             t1 = clock()
             probe = Probe() if timings is not None else None
-            run = run_market(cm, instruments, on_month=on_month, probe=probe)
+            try:
+                run = run_market(cm, instruments, on_month=on_month, probe=probe)
+            except SolverError as exc:
+                # the engine names chain, month and iteration; the study also needs the file
+                raise SolverError(
+                    f"{loaded.source}: {exc}",
+                    chain=exc.chain,
+                    month=exc.month,
+                    iteration=exc.iteration,
+                ) from None
         t2 = clock()
         for key, seen in market_reads.months.items():
             reads.months.setdefault(key, set()).update(seen)
