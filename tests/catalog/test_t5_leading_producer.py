@@ -12,66 +12,23 @@ Skipped T5 rows, and why:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from critmin.catalog.countries import to_iso3
 from critmin.catalog.production import leading_producer, production
-from critmin.catalog.usgs import parse_value, read_usgs_csv
-
-T5 = (
-    Path(__file__).resolve().parents[2]
-    / "data/raw/usgs_mcs_2025/industry_trends/MCS2025_T5_Critical_Minerals_Salient.csv"
-)
-
-# T5 "Critical_mineral" -> (mineral id, stage) in critmin's production table.
-T5_MAP: dict[str, tuple[str, str]] = {
-    "Aluminum (bauxite)": ("aluminum", "mine"),
-    "Antimony": ("antimony", "mine"),
-    "Arsenic": ("arsenic", "refining"),
-    "Barite": ("barite", "mine"),
-    "Beryllium": ("beryllium", "mine"),
-    "Bismuth": ("bismuth", "refining"),
-    "Chromium": ("chromium", "mine"),
-    "Cobalt": ("cobalt", "mine"),
-    "Fluorspar": ("fluorspar", "mine"),
-    "Gallium": ("gallium", "refining"),
-    "Graphite (natural)": ("graphite", "mine"),
-    "Indium": ("indium", "refining"),
-    "Lithium": ("lithium", "mine"),
-    "Magnesium": ("magnesium", "metal"),
-    "Manganese": ("manganese", "mine"),
-    "Nickel": ("nickel", "mine"),
-    "Niobium": ("niobium", "mine"),
-    "Palladium": ("palladium", "mine"),
-    "Platinum": ("platinum", "mine"),
-    "Rare earths (compounds and metals)": ("rare_earths", "mine"),
-    "Tantalum": ("tantalum", "mine"),
-    "Tellurium": ("tellurium", "refining"),
-    "Tin": ("tin", "mine"),
-    "Titanium (metal)": ("titanium", "metal"),
-    "Tungsten": ("tungsten", "mine"),
-    "Vanadium": ("vanadium", "mine"),
-    "Zinc": ("zinc", "mine"),
-    "Zirconium (ores and concentrates)": ("zirconium", "mine"),
-}
-SKIPPED = {"Germanium", "Scandium", "Yttrium"}
-
-
-def _t5_rows() -> list[dict[str, str]]:
-    return list(read_usgs_csv(T5).to_dict("records"))
+from critmin.catalog.usgs import parse_value
+from tests.t5 import SKIPPED, T5_MAP, t5_rows
 
 
 def test_every_t5_row_is_compared_or_skipped_with_a_reason() -> None:
-    names = {r["Critical_mineral"] for r in _t5_rows()}
+    names = {r["Critical_mineral"] for r in t5_rows()}
     assert names == set(T5_MAP) | SKIPPED
-    for r in _t5_rows():
+    for r in t5_rows():
         if r["Critical_mineral"] in SKIPPED:
             assert parse_value(r["Leading_source_precent_world"]).is_missing
 
 
-@pytest.mark.parametrize("row", _t5_rows(), ids=lambda r: r["Critical_mineral"])
+@pytest.mark.parametrize("row", t5_rows(), ids=lambda r: r["Critical_mineral"])
 def test_leading_share_matches_t5(row: dict[str, str]) -> None:
     name = row["Critical_mineral"]
     if name in SKIPPED:

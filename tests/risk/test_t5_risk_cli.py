@@ -12,49 +12,14 @@ Skipped T5 rows: Germanium, Scandium, Yttrium (T5 prints "NA" for the leader's s
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from critmin.catalog.countries import to_iso3
-from critmin.catalog.usgs import parse_value, read_usgs_csv
-
-ROOT = Path(__file__).resolve().parents[2]
-T5 = ROOT / "data/raw/usgs_mcs_2025/industry_trends/MCS2025_T5_Critical_Minerals_Salient.csv"
-
-T5_MAP: dict[str, tuple[str, str]] = {
-    "Aluminum (bauxite)": ("aluminum", "mine"),
-    "Antimony": ("antimony", "mine"),
-    "Arsenic": ("arsenic", "refining"),
-    "Barite": ("barite", "mine"),
-    "Beryllium": ("beryllium", "mine"),
-    "Bismuth": ("bismuth", "refining"),
-    "Chromium": ("chromium", "mine"),
-    "Cobalt": ("cobalt", "mine"),
-    "Fluorspar": ("fluorspar", "mine"),
-    "Gallium": ("gallium", "refining"),
-    "Graphite (natural)": ("graphite", "mine"),
-    "Indium": ("indium", "refining"),
-    "Lithium": ("lithium", "mine"),
-    "Magnesium": ("magnesium", "metal"),
-    "Manganese": ("manganese", "mine"),
-    "Nickel": ("nickel", "mine"),
-    "Niobium": ("niobium", "mine"),
-    "Palladium": ("palladium", "mine"),
-    "Platinum": ("platinum", "mine"),
-    "Rare earths (compounds and metals)": ("rare_earths", "mine"),
-    "Tantalum": ("tantalum", "mine"),
-    "Tellurium": ("tellurium", "refining"),
-    "Tin": ("tin", "mine"),
-    "Titanium (metal)": ("titanium", "metal"),
-    "Tungsten": ("tungsten", "mine"),
-    "Vanadium": ("vanadium", "mine"),
-    "Zinc": ("zinc", "mine"),
-    "Zirconium (ores and concentrates)": ("zirconium", "mine"),
-}
-SKIPPED = {"Germanium", "Scandium", "Yttrium"}
+from critmin.catalog.usgs import parse_value
+from tests.t5 import SKIPPED, T5_MAP, t5_rows
 
 
 @pytest.fixture(scope="module")
@@ -69,17 +34,13 @@ def printed() -> dict[tuple[str, str], dict[str, Any]]:
     return {(r["mineral"], r["stage"]): r for r in records}
 
 
-def _t5_rows() -> list[dict[str, str]]:
-    return list(read_usgs_csv(T5).to_dict("records"))
-
-
 def test_all_covers_every_t5_mineral(printed: dict[tuple[str, str], dict[str, Any]]) -> None:
-    names = {r["Critical_mineral"] for r in _t5_rows()}
+    names = {r["Critical_mineral"] for r in t5_rows()}
     assert names == set(T5_MAP) | SKIPPED
     assert set(T5_MAP.values()) <= set(printed)
 
 
-@pytest.mark.parametrize("row", _t5_rows(), ids=lambda r: r["Critical_mineral"])
+@pytest.mark.parametrize("row", t5_rows(), ids=lambda r: r["Critical_mineral"])
 def test_risk_all_json_top1_matches_t5(
     row: dict[str, str], printed: dict[tuple[str, str], dict[str, Any]]
 ) -> None:
