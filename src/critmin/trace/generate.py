@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import numpy.typing as npt
 
 from critmin.trace.graph import EXTRACTED, TRANSFORMED, LotGraph
 from critmin.trace.model import (
@@ -185,6 +186,22 @@ def random_graph(
     lo = starts[out_stage - 1]
     hi = starts[out_stage]
     inp = lo + (rng.random(out.size) * (hi - lo)).astype(np.int64)
+    return _lot_graph(rng, stage, country, out=out, inp=inp, country_names=country_names, n_st=n_st)
+
+
+def _lot_graph(
+    rng: np.random.Generator,
+    stage: npt.NDArray[np.int8],
+    country: npt.NDArray[np.int32],
+    *,
+    out: npt.NDArray[np.int64],
+    inp: npt.NDArray[np.int64],
+    country_names: list[str],
+    n_st: int,
+) -> LotGraph:
+    """The graph of both generators: random input weights (drawn last, so each generator's
+    draws stay in their order), normalised to sum to one per output lot."""
+    n_lots = len(stage)
     w = rng.uniform(0.1, 1.0, out.size)
     w /= np.bincount(out, weights=w, minlength=n_lots)[out]
     producer = np.where(stage == 0, EXTRACTED, TRANSFORMED).astype(np.int8)
@@ -255,18 +272,4 @@ def _facility_graph(
         pick = np.where(two[f] & (rng.random(sel.size) < 0.5), sup[f, 1], sup[f, 0])
         lo, hi = prev_lo[pick], prev_hi[pick]
         inp[sel] = lo + (rng.random(sel.size) * (hi - lo)).astype(np.int64)
-    w = rng.uniform(0.1, 1.0, out.size)
-    w /= np.bincount(out, weights=w, minlength=n_lots)[out]
-    producer = np.where(stage == 0, EXTRACTED, TRANSFORMED).astype(np.int8)
-    return LotGraph(
-        n=n_lots,
-        producer=producer,
-        stage=stage,
-        country=country,
-        facility=np.full(n_lots, -1, dtype=np.int32),
-        edge_out=out,
-        edge_in=inp,
-        edge_w=w,
-        countries=country_names,
-        stages=[st.value for st in STAGES[:n_st]],
-    )
+    return _lot_graph(rng, stage, country, out=out, inp=inp, country_names=country_names, n_st=n_st)
