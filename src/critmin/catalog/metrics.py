@@ -234,18 +234,16 @@ def eu_supply_risk(
     ``SR = (HHI_WGI(global) * IR/2 + HHI_WGI(sourcing) * (1 - IR/2)) * (1 - EoL_RIR) * SI``.
     Without ``sourcing_share`` the global supply mix is used for both terms, and the
     defaults (``IR=0, EoL_RIR=0, SI=1``) reduce it to ``HHI_WGI`` of global supply.
+    The SR of :func:`eu_supply_risk_parts` with no trade factors (t = 1).
     """
-    for name, value in (("import_reliance", import_reliance), ("eol_rir", eol_rir)):
-        if not 0.0 <= value <= 1.0:
-            raise InputError(f"{name}={value}; expected a fraction 0..1", where="eu_supply_risk")
-    if substitution_index < 0.0:
-        raise InputError(
-            f"substitution_index={substitution_index}; expected >= 0", where="eu_supply_risk"
-        )
-    gs, _ = hhi_wgi(global_share, instability_0_10)
-    src = gs if sourcing_share is None else hhi_wgi(sourcing_share, instability_0_10)[0]
-    mix = gs * import_reliance / 2.0 + src * (1.0 - import_reliance / 2.0)
-    return float(mix * (1.0 - eol_rir) * substitution_index)
+    return eu_supply_risk_parts(
+        global_share,
+        instability_0_10,
+        sourcing_share=sourcing_share,
+        import_reliance=import_reliance,
+        eol_rir=eol_rir,
+        substitution_index=substitution_index,
+    )[2]
 
 
 IntraBloc = Literal["as-domestic", "as-imports"]
