@@ -29,18 +29,10 @@ def _console() -> Console:
     return Console(width=160)
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    return v
-
-
 def _print_json(obj: Any) -> None:
-    typer.echo(json.dumps(_clean(obj), indent=2, default=str))
+    from critmin.trace.service import json_ready
+
+    typer.echo(json.dumps(json_ready(obj), indent=2, default=str))
 
 
 def _table(title: str, df: pd.DataFrame, floats: str = "{:.4g}") -> Table:

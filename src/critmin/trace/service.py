@@ -24,13 +24,14 @@ def load_network(path: str | Path, strict: bool = False) -> EpcisImport:
     return read_epcis_import(path, strict=strict)
 
 
-def _clean(v: Any) -> Any:
+def json_ready(v: Any) -> Any:
+    """``v`` with NaN as None and tuples as lists, nested (what JSON can hold)."""
     if isinstance(v, float) and math.isnan(v):
         return None
     if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
+        return {k: json_ready(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
+        return [json_ready(x) for x in v]
     return v
 
 
@@ -73,7 +74,7 @@ def import_file(
     if out is not None:
         write_epcis(net, out)
         summary["written"] = str(out)
-    return _clean(summary), net
+    return json_ready(summary), net
 
 
 def read_prices(path: str | Path | None) -> dict[str, float] | None:
@@ -133,7 +134,7 @@ def check(
     df = report.table()
     # a network with no lot the rules apply to gives an empty table without columns
     shown = df[df["status"].isin(["pass", "fail"])] if "status" in df.columns else df
-    return _clean(
+    return json_ready(
         {
             "on": day.isoformat(),
             "ok": report.ok,
@@ -156,7 +157,7 @@ def origin(
     res = net.origin(prices_usd_per_t=read_prices(prices))
     df = res.table(lots or None)
     facs = {x: res.upstream_facilities(x).to_dict(orient="records") for x in lots or []}
-    return _clean(
+    return json_ready(
         {
             "value_basis_missing_for": res.value_missing,
             "shares": df.to_dict(orient="records"),
@@ -174,4 +175,4 @@ def impact(
 ) -> dict[str, Any]:
     """Who is hit if a facility or a country stops: lots, products, buyers, with shares."""
     net = load_network(network, strict=strict).network
-    return _clean(net.impact(facility=facility, country=country, stage=stage).to_dict())
+    return json_ready(net.impact(facility=facility, country=country, stage=stage).to_dict())
