@@ -40,6 +40,15 @@ NODE_VARIABLES = (
 REDUCTIONS = ("sum", "mean", "max", "min", "last", "p95", "p50", "p5")
 
 
+def _check_paths(paths: list[str]) -> None:
+    """Each path parses, or the field ``path`` is refused with the parser's reason."""
+    for p in paths:
+        try:
+            parse_path(p)
+        except PathError as exc:
+            raise FieldValueError("path", str(exc)) from None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -62,11 +71,7 @@ class Input(_Model):
             raise FieldValueError("path", "a categorical input adds a shock set: leave out 'path'")
         if not categorical and self.path is None:
             raise FieldValueError("path", "a numeric input needs a 'path' into the scenario")
-        for p in self.paths():
-            try:
-                parse_path(p)
-            except PathError as exc:
-                raise FieldValueError("path", str(exc)) from None
+        _check_paths(self.paths())
         return self
 
     def paths(self) -> list[str]:
@@ -96,11 +101,7 @@ class Lever(_Model):
             raise FieldValueError("values", "give exactly one of 'values' or 'distribution'")
         if isinstance(self.distribution, Categorical):
             raise FieldValueError("distribution", "a lever takes numbers; use 'discrete'")
-        for p in self.paths():
-            try:
-                parse_path(p)
-            except PathError as exc:
-                raise FieldValueError("path", str(exc)) from None
+        _check_paths(self.paths())
         return self
 
     def paths(self) -> list[str]:
