@@ -154,3 +154,48 @@ def test_steps_add_up_to_the_curve_at_every_grid_price() -> None:
     # validating the dumped market again gives the same blocks (generated ones are replaced)
     again = Market.model_validate(market.model_dump(by_alias=True))
     assert again.demand == market.demand
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    elasticity=st.floats(-3.0, -0.05),
+    ref_price=st.floats(1.0, 1e6),
+    qty=st.floats(1e-3, 1e6),
+    low=st.floats(0.05, 1.0),
+    high=st.floats(1.0, 50.0),
+    per_year=st.booleans(),
+)
+def test_generated_blocks_are_what_validating_them_gives(
+    elasticity: float, ref_price: float, qty: float, low: float, high: float, per_year: bool
+) -> None:
+    """The curve's blocks are built without pydantic validation (speed, see expand_curve):
+    each must equal the block that validating its own fields gives, field for field."""
+    from critmin.market.spec import DemandBlock
+
+    market = Market.model_validate(
+        {"mineral": "w", "demand_curves": [
+            {"region": "A", "ref_price_usd_per_t": ref_price, "elasticity": elasticity,
+             "price_min_ratio": low, "price_max_ratio": high,
+             ("qty_t_per_year" if per_year else "qty_t"): qty,
+             "start": "2026-03", "source": "test", "estimate": True}]}
+    )  # fmt: skip
+    for block in market.demand:
+        again = DemandBlock.model_validate(block.model_dump())
+        assert again == block
+        assert again.model_dump() == block.model_dump()
+
+
+def test_curve_whose_steps_leave_the_numeric_range_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Q(p_lo) = 100 t x 0.01 ** -10 = 1e22 t at the grid's lowest price: above the 1e10 t
+    any quantity may hold (critmin.bounds). Refused by validate with the curve named."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        SCENARIO.replace("elasticity: -0.5,", "elasticity: -10, price_min_ratio: 0.01,"),
+        "utf-8",
+    )
+    assert _run_cli(["validate", str(path)], monkeypatch) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "'A widget curve'" in err and "out of range (at most 1e+10 t)" in err

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from critmin import bounds
 from critmin.market.spec import DemandBlock, DemandCurve
 
 if TYPE_CHECKING:
@@ -85,9 +86,29 @@ def quantity_at(curve: DemandCurve, price_usd_per_t: float) -> float:
 
 
 def expand_curve(curve: DemandCurve, index: int) -> list[DemandBlock]:
-    """The step blocks of one curve (module docstring), highest bid first."""
+    """The step blocks of one curve (module docstring), highest bid first.
+
+    The blocks are built without pydantic validation (``model_construct``): every value is
+    derived from the validated curve, and a sweep expands every curve of every sample, where
+    validating ~700 blocks was a fifth of a sample's time. What validation would have caught
+    is checked here: the largest quantity and the lowest and highest bids are in range, so
+    every step (a difference of two quantities, a mid-price between two bids) is.
+    """
     prices = grid(curve)
     label = curve.label(index)
+    per_year = curve.qty_t_per_year is not None
+    key = "qty_t_per_year" if per_year else "qty_t"
+    for name, value in (
+        (key, quantity_at(curve, prices[0])),
+        ("wtp_usd_per_t", prices[0]),
+        ("wtp_usd_per_t", prices[-1]),
+    ):
+        problem = bounds.check(name, value)
+        if problem:
+            raise ValueError(
+                f"demand curve {label!r}: a generated step's {name}: {problem}; "
+                "narrow price_min_ratio/price_max_ratio or check the reference values"
+            )
     common: dict[str, Any] = {
         "region": curve.region,
         "product": curve.product,
@@ -98,26 +119,23 @@ def expand_curve(curve: DemandCurve, index: int) -> list[DemandBlock]:
         "source": curve.source,
         "estimate": curve.estimate,
     }
-    per_year = curve.qty_t_per_year is not None
-    key = "qty_t_per_year" if per_year else "qty_t"
-    blocks = [
-        DemandBlock(
-            **common,
-            **{key: quantity_at(curve, prices[-1])},
-            wtp_usd_per_t=prices[-1],
-            curve_ceiling=True,
-            name=f"{label} ceiling",
-        )
-    ]
+    common[key] = quantity_at(curve, prices[-1])
+    top = DemandBlock.model_construct(
+        **common, wtp_usd_per_t=prices[-1], curve_ceiling=True, name=f"{label} ceiling"
+    )
+    blocks = [top]
     n = len(prices) - 1
     for j in range(n - 1, -1, -1):
         lo, hi = prices[j], prices[j + 1]
+        # a copy of the ceiling block with its own numbers: ~3x cheaper than constructing
         blocks.append(
-            DemandBlock(
-                **common,
-                **{key: quantity_at(curve, lo) - quantity_at(curve, hi)},
-                wtp_usd_per_t=math.sqrt(lo * hi),
-                name=f"{label} step {n - j}/{n}",
+            top.model_copy(
+                update={
+                    key: quantity_at(curve, lo) - quantity_at(curve, hi),
+                    "wtp_usd_per_t": math.sqrt(lo * hi),
+                    "curve_ceiling": False,
+                    "name": f"{label} step {n - j}/{n}",
+                }
             )
         )
     return blocks

@@ -63,14 +63,25 @@ def parse_month(text: object, where: str | None = None) -> str:
     if isinstance(text, dt.date):
         return f"{text.year:04d}-{text.month:02d}"
     if isinstance(text, str):
-        parts = text.strip().split("-")
-        if len(parts) == 2 and len(parts[0]) == 4 and parts[0].isdigit() and parts[1].isdigit():
-            year, month = int(parts[0]), int(parts[1])
-            if 1 <= month <= 12:
-                return f"{year:04d}-{month:02d}"
+        month = _month_text(text)
+        if month is not None:
+            return month
     raise InputError(f"expected a month as YYYY-MM (e.g. 2026-04), got {text!r}", where=where)
 
 
+# Instruments look months up every market-month of every run (~2,000 times a sample of a
+# sweep); the answers of these two pure functions of a short string are kept.
+@functools.lru_cache(maxsize=4096)
+def _month_text(text: str) -> str | None:
+    parts = text.strip().split("-")
+    if len(parts) == 2 and len(parts[0]) == 4 and parts[0].isdigit() and parts[1].isdigit():
+        year, month = int(parts[0]), int(parts[1])
+        if 1 <= month <= 12:
+            return f"{year:04d}-{month:02d}"
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
 def month_end(month: str) -> dt.date:
     """The last day of month ``'YYYY-MM'``."""
     year, mon = (int(p) for p in parse_month(month).split("-"))
