@@ -158,27 +158,30 @@ def test_steps_add_up_to_the_curve_at_every_grid_price() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    elasticity=st.floats(-3.0, -0.05),
-    ref_price=st.floats(1.0, 1e6),
+    curve=st.fixed_dictionaries(
+        {
+            "region": st.just("A"),
+            "ref_price_usd_per_t": st.floats(1.0, 1e6),
+            "elasticity": st.floats(-3.0, -0.05),
+            "price_min_ratio": st.floats(0.05, 1.0),
+            "price_max_ratio": st.floats(1.0, 50.0),
+            "start": st.just("2026-03"),
+            "source": st.just("test"),
+            "estimate": st.just(True),
+        }
+    ),
     qty=st.floats(1e-3, 1e6),
-    low=st.floats(0.05, 1.0),
-    high=st.floats(1.0, 50.0),
     per_year=st.booleans(),
 )
 def test_generated_blocks_are_what_validating_them_gives(
-    elasticity: float, ref_price: float, qty: float, low: float, high: float, per_year: bool
+    curve: dict[str, object], qty: float, per_year: bool
 ) -> None:
     """The curve's blocks are built without pydantic validation (speed, see expand_curve):
     each must equal the block that validating its own fields gives, field for field."""
     from critmin.market.spec import DemandBlock
 
-    market = Market.model_validate(
-        {"mineral": "w", "demand_curves": [
-            {"region": "A", "ref_price_usd_per_t": ref_price, "elasticity": elasticity,
-             "price_min_ratio": low, "price_max_ratio": high,
-             ("qty_t_per_year" if per_year else "qty_t"): qty,
-             "start": "2026-03", "source": "test", "estimate": True}]}
-    )  # fmt: skip
+    curve = {**curve, ("qty_t_per_year" if per_year else "qty_t"): qty}
+    market = Market.model_validate({"mineral": "w", "demand_curves": [curve]})
     for block in market.demand:
         again = DemandBlock.model_validate(block.model_dump())
         assert again == block
@@ -198,4 +201,5 @@ def test_curve_whose_steps_leave_the_numeric_range_is_refused(
     assert _run_cli(["validate", str(path)], monkeypatch) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert "'A widget curve'" in err and "out of range (at most 1e+10 t)" in err
+    assert "'A widget curve'" in err
+    assert "out of range (at most 1e+10 t)" in err

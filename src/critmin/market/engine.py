@@ -496,7 +496,6 @@ class _MonthLoop:
         lay = self.lay = lp.layout
         self.e_sign = np.array([e.sign for e in ctx.extras], dtype=float)
         self.has_adval = bool((cm.r_ad_valorem > 0).any())
-        self.r_base = cm.r_transport[None, :] + cm.r_specific  # (n_months, n_r)
         self.s, self.d = slice(0, lay.d0), slice(lay.d0, lay.r0)
         self.r, self.k, self.e = slice(lay.r0, lay.k0), slice(lay.k0, lay.e0), slice(lay.e0, None)
         self.cost = np.zeros(lay.n_cols)
@@ -521,14 +520,15 @@ class _MonthLoop:
         cm, cost, upper = self.cm, self.cost, self.upper
         if self.instruments:
             view = self.view
-            cost[self.r] = self.r_base[t] + view.r_wedge + adval
+            cost[self.r] = cm.r_transport + cm.r_specific[t] + view.r_wedge + adval
             cost[self.e] = self.e_sign * view.e_price  # supply: +price, demand: -wtp
             upper[self.s] = view.s_cap
             upper[self.d] = d_qty = view.d_qty.copy()
             upper[self.r] = view.r_upper
             upper[self.e] = view.e_qty
         else:
-            cost[self.r] = self.r_base[t] + adval if self.has_adval else self.r_base[t]
+            base = cm.r_transport + cm.r_specific[t]
+            cost[self.r] = base + adval if self.has_adval else base
             upper[self.s] = cm.s_cap[t]
             upper[self.d] = d_qty = cm.d_qty[t]
             upper[self.r] = cm.r_upper[t]
@@ -596,6 +596,12 @@ def initialize_instruments(cm: CompiledMarket, instruments: Sequence[Instrument]
         inst.initialize(ctx)
 
 
+def _read_only(a: FloatArray) -> FloatArray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def run_market(
     cm: CompiledMarket,
     instruments: Sequence[Instrument] = (),
@@ -623,7 +629,9 @@ def run_market(
     n_m = len(ctx.months)
     out_price = np.zeros((n_m, cm.n_nodes))
     out_col = np.zeros((n_m, lay.n_cols))
-    out_tw = np.zeros((n_m, lay.n_r))
+    # without ad-valorem tariffs the wedge is the compiled specific tariff (often a
+    # month-constant view, see compile.month_constant): shared, not copied month by month
+    out_tw = np.zeros((n_m, lay.n_r)) if loop.has_adval else _read_only(cm.r_specific)
     out_iw = np.zeros((n_m, lay.n_r))
     out_scap = np.zeros((n_m, lay.n_s))
     out_dqty = np.zeros((n_m, lay.n_d))
@@ -636,7 +644,8 @@ def run_market(
         status.append(month_status)
         out_price[t] = solved.node_price
         out_col[t] = solved.col
-        out_tw[t] = cm.r_specific[t] + applied
+        if loop.has_adval:
+            out_tw[t] = cm.r_specific[t] + applied
         if instruments:  # what the instruments made of the month (else: the compiled rows)
             out_iw[t] = view.r_wedge
             out_scap[t] = view.s_cap
