@@ -37,11 +37,15 @@ def run(
     *items: Study | str | Path | Scenario,
     baseline: str | None = AUTO,
     on_month: Callable[[str], None] | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
 ) -> StudyResult:
     """Run a study (or the scenarios named/given, or the seed study when nothing is given).
 
     ``baseline`` names the scenario the others are compared with (default: the free-trade
-    run ``baseline_free_trade`` when present; None: no comparison).
+    run ``baseline_free_trade`` when present; None: no comparison). ``scheduler``: None
+    solves in this process; ``"local"`` or ``"tcp://HOST:PORT"`` solves the chains on a Dask
+    cluster (``workers`` processes for ``"local"``), with identical results.
     """
     if len(items) == 1 and isinstance(items[0], Study):
         study = items[0]
@@ -49,7 +53,7 @@ def run(
         if any(isinstance(i, Study) for i in items):
             raise TypeError("pass one Study, or scenarios, not both")
         study = load(*items)  # type: ignore[arg-type]  # Study excluded just above
-    return study.run(baseline=baseline, on_month=on_month)
+    return study.run(baseline=baseline, on_month=on_month, scheduler=scheduler, workers=workers)
 
 
 def write(

@@ -13,10 +13,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from critmin.cli import app
+from critmin.errors import InputError
 
 
 @app.command("run")
-def run(
+def run(  # noqa: PLR0917 - typer maps each option to a parameter
     scenarios: Annotated[
         list[str] | None,
         typer.Argument(help="scenario YAML files or built-in names; none = the NdPr seed study"),
@@ -34,14 +35,30 @@ def run(
     prices: Annotated[
         bool, typer.Option("--prices", help="also print average and peak price per node")
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="solve the chains on a Dask cluster: 'local' (a LocalCluster of --workers "
+            "processes) or tcp://HOST:PORT; default: in this process",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="LocalCluster worker processes, 1..64")
+    ] = 2,
 ) -> None:
     """Run scenarios; write OUT/summary.json, OUT/series.parquet and OUT/report.html."""
     from critmin.facade import load, write
     from critmin.fileio import OutputSet, check_output_dir
+    from critmin.scenarios.cluster import check_scheduler
     from critmin.scenarios.outcome import RUN_FILES
     from critmin.scenarios.runner import AUTO
 
     check_output_dir(out)  # a bad --out fails now, not after the run
+    if not 1 <= workers <= 64:
+        raise InputError(f"--workers {workers}: expected a whole number from 1 to 64")
+    if scheduler is not None:
+        check_scheduler(scheduler)
     study = load(*(scenarios or []))
     err = Console(stderr=True)
     # the output folder is locked for the whole run: a second run into it is refused at once
@@ -62,6 +79,8 @@ def run(
         result = study.run(
             baseline=AUTO if baseline is None else baseline,
             on_month=lambda _m: progress.advance(task),
+            scheduler=scheduler,
+            workers=workers,
         )
         write(result, outs)
     written = outs.written

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,56 +82,146 @@ def _add(timings: dict[str, float] | None, key: str, seconds: float) -> None:
         timings[key] = timings.get(key, 0.0) + seconds
 
 
+@dataclass(frozen=True)
+class ChainTask:
+    """One chain of a scenario to solve: everything :func:`solve_chain` needs, as data (a
+    Dask worker receives it pickled and reads no file)."""
+
+    source: str  # the scenario's file, for error messages
+    scenario: str  # the scenario's name (the tidy table's ``scenario`` column)
+    market: Any  # critmin.market.spec.Market
+    months: list[str]
+    shocks: list[Any]
+    instruments: list[Any]  # the instrument specs that apply to this market
+    timed: bool = False  # probe the engine (timings requested)
+
+
+@dataclass
+class ChainRun:
+    """What one chain gives its scenario: tidy rows, the run as the metrics read it (route
+    arrays released), assumptions, parameter reads and the phases' seconds."""
+
+    parts: SeriesParts
+    run: MarketRun
+    assumptions: list[dict[str, Any]]
+    reads: dict[Any, set[str]]
+    seconds: dict[str, float]
+
+
+def solve_chain(task: ChainTask, on_month: Callable[[str], None] | None = None) -> ChainRun:
+    """Compile one chain, build its instruments, run its months and build its tidy rows: a
+    pure function of ``task`` (the same in any process)."""
+    clock = time.perf_counter
+    t0 = clock()
+    cm = compile_market(task.market, task.months, task.shocks)
+    # every parameter an instrument reads while it is built and run is recorded, so the
+    # summary lists what was used without the runner knowing any instrument
+    with trace_reads() as market_reads:
+        instruments = [s.build() for s in task.instruments]
+        t1 = clock()
+        probe = Probe() if task.timed else None
+        try:
+            run = run_market(cm, instruments, on_month=on_month, probe=probe)
+        except SolverError as exc:
+            # the engine names chain, month and iteration; the study also needs the file
+            raise SolverError(
+                f"{task.source}: {exc}",
+                chain=exc.chain,
+                month=exc.month,
+                iteration=exc.iteration,
+            ) from None
+    t2 = clock()
+    seconds = {"compile": t1 - t0, "engine": t2 - t1}
+    if probe is not None:
+        seconds["highs_run"] = probe.highs_run_s
+        seconds["highs_other"] = probe.highs_calls_s - probe.highs_run_s
+        seconds["instruments"] = probe.instruments_s
+    parts = series_columns(task.scenario, run)
+    # keep what the headline metrics read and release the chain's per-route month arrays
+    # (a 60-chain study held every chain's ~30 MB of them until the end)
+    kept = release_routes(run)
+    seconds["tables"] = clock() - t2
+    return ChainRun(parts, kept, list(cm.assumptions), dict(market_reads.months), seconds)
+
+
+def chain_tasks(loaded: LoadedScenario, *, timed: bool = False) -> list[ChainTask]:
+    """The chains of one scenario, in market order."""
+    sc = loaded.scenario
+    months, specs = sc.month_labels(), sc.instrument_specs()
+    return [
+        ChainTask(
+            source=loaded.source,
+            scenario=sc.name,
+            market=market,
+            months=months,
+            shocks=list(sc.shocks),
+            instruments=[s for s in specs if s.mineral in (None, market.mineral)],
+            timed=timed,
+        )
+        for market in sc.markets or []
+    ]
+
+
+#: runs chains: ``(tasks, on_month) -> ChainRun`` for each task, in order (see ``execute``)
+ChainMap = Callable[[list[ChainTask], Callable[[str], None] | None], Iterable[ChainRun]]
+
+
+def _in_process(
+    tasks: list[ChainTask], on_month: Callable[[str], None] | None
+) -> Iterator[ChainRun]:
+    return (solve_chain(task, on_month) for task in tasks)
+
+
+@contextmanager
+def _on_cluster(scheduler: str, workers: int) -> Iterator[ChainMap]:
+    """A :data:`ChainMap` that solves chains on a Dask cluster (closed on leaving)."""
+    from critmin.scenarios.cluster import connect, ordered_map
+
+    client, cluster = connect(scheduler, workers)
+
+    def chains(
+        tasks: list[ChainTask], on_month: Callable[[str], None] | None
+    ) -> Iterator[ChainRun]:
+        # a few chains ahead per worker: enough to keep them busy, while the driver holds
+        # only those chains' tables
+        for task, chain in zip(
+            tasks, ordered_map(client, solve_chain, tasks, window=2 * workers), strict=True
+        ):
+            if on_month is not None:  # progress by chain: workers cannot call back
+                for month in task.months:
+                    on_month(month)
+            yield chain
+
+    try:
+        yield chains
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def run_scenario(
     loaded: LoadedScenario,
     on_month: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
+    chains: ChainMap = _in_process,
 ) -> ScenarioResult:
     """Solve every market of one scenario over its months (``timings``: see
-    :data:`TIMED_PHASES`)."""
+    :data:`TIMED_PHASES`; ``chains``: where the chains run, see :func:`execute`)."""
     clock = time.perf_counter
     sc = loaded.scenario
-    months = sc.month_labels()
-    specs = sc.instrument_specs()
     runs: list[MarketRun] = []
     parts: list[SeriesParts] = []
     assumptions: list[dict[str, Any]] = []
     reads = ParameterReads()
-    for market in sc.markets or []:
-        t0 = clock()
-        cm = compile_market(market, months, sc.shocks)
-        # every parameter an instrument reads while it is built and run is recorded, so the
-        # summary lists what was used without the runner knowing any instrument
-        with trace_reads() as market_reads:
-            instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
-            t1 = clock()
-            probe = Probe() if timings is not None else None
-            try:
-                run = run_market(cm, instruments, on_month=on_month, probe=probe)
-            except SolverError as exc:
-                # the engine names chain, month and iteration; the study also needs the file
-                raise SolverError(
-                    f"{loaded.source}: {exc}",
-                    chain=exc.chain,
-                    month=exc.month,
-                    iteration=exc.iteration,
-                ) from None
-        t2 = clock()
-        for key, seen in market_reads.months.items():
+    for chain in chains(chain_tasks(loaded, timed=timings is not None), on_month):
+        for key, seen in chain.reads.items():
             reads.months.setdefault(key, set()).update(seen)
-        parts.append(series_columns(sc.name, run))
-        assumptions.extend(cm.assumptions)
-        _add(timings, "compile", t1 - t0)
-        _add(timings, "engine", t2 - t1)
-        if probe is not None:
-            _add(timings, "highs_run", probe.highs_run_s)
-            _add(timings, "highs_other", probe.highs_calls_s - probe.highs_run_s)
-            _add(timings, "instruments", probe.instruments_s)
-        # keep what the headline metrics read and release the chain's per-route month arrays
-        # (a 60-chain study held every chain's ~30 MB of them until the end)
-        runs.append(release_routes(run))
-        del run, cm
-        _add(timings, "tables", clock() - t2)
+        parts.append(chain.parts)
+        assumptions.extend(chain.assumptions)
+        for phase, seconds in chain.seconds.items():
+            _add(timings, phase, seconds)
+        runs.append(chain.run)
     for shock in sc.shocks:
         if shock.source or shock.estimate:
             what = shock.model_dump(
@@ -227,14 +318,26 @@ def execute(
     on_month: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
     baseline: str | None = AUTO,
+    *,
+    scheduler: str | None = None,
+    workers: int = 2,
 ) -> StudyResult:
     """Run every scenario and compare them with ``baseline`` (a scenario name of the study;
     :data:`AUTO`: ``baseline_free_trade`` when present, else the first scenario, when the
-    study has two or more; None: no comparison)."""
+    study has two or more; None: no comparison).
+
+    ``scheduler``: None solves the chains in this process; ``local`` (a LocalCluster of
+    ``workers`` processes) or a scheduler's address solves them on a Dask cluster
+    (:mod:`critmin.scenarios.cluster`). Each chain is a pure function of its inputs, so the
+    results are identical either way (``tests/scenarios/test_chains_on_dask.py``)."""
     names = [ls.scenario.name for ls in loaded]
     base = _pick_baseline(names, baseline)
     clock = time.perf_counter
-    results = [run_scenario(ls, on_month, timings) for ls in loaded]
+    if scheduler is None:
+        results = [run_scenario(ls, on_month, timings) for ls in loaded]
+    else:
+        with _on_cluster(scheduler, workers) as chains:
+            results = [run_scenario(ls, on_month, timings, chains) for ls in loaded]
     t0 = clock()
     series = merge([part for r in results for part in r.series_parts]).frame()
     t1 = clock()

@@ -74,8 +74,18 @@ class Study:
         *,
         baseline: str | None = AUTO,
         on_month: Callable[[str], None] | None = None,
+        scheduler: str | None = None,
+        workers: int = 2,
     ) -> StudyResult:
         """Solve every scenario; compare each with the scenario named ``baseline``
         (default: ``baseline_free_trade`` when the study has it; None: no comparison).
-        ``on_month`` is called after every solved chain-month (progress)."""
-        return execute(self.scenarios, on_month=on_month, baseline=baseline)
+        ``on_month`` is called after every solved chain-month (progress). ``scheduler``:
+        None solves in this process; ``"local"`` (``workers`` processes) or
+        ``"tcp://HOST:PORT"`` solves the chains on a Dask cluster, with identical results."""
+        return execute(
+            self.scenarios,
+            on_month=on_month,
+            baseline=baseline,
+            scheduler=scheduler,
+            workers=workers,
+        )

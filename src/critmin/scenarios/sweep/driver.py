@@ -31,12 +31,11 @@ import pandas as pd
 
 from critmin.errors import InputError
 from critmin.fileio import atomic_write, atomic_write_text
+from critmin.scenarios.cluster import ALLOWED_FAILURES, connect
 from critmin.scenarios.sweep.design import Design, make_design
 from critmin.scenarios.sweep.evaluate import SamplePlan, base_data, evaluate_plans
 from critmin.scenarios.sweep.study import LoadedStudy
 
-#: a task is given up after it was on this many + 1 workers that died (3 crashes)
-ALLOWED_FAILURES = 2
 #: the worker resource that limits a worker to one sweep task at a time
 SLOT = "critmin_sweep_slot"
 MANIFEST = "sweep.json"
@@ -147,35 +146,12 @@ def _batches(design: Design, batch_size: int) -> list[list[int]]:
 
 
 def _client(scheduler: str, workers: int) -> tuple[Any, Any]:
-    """(client, cluster or None). ``scheduler``: ``local`` or ``tcp://host:port``."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    # read by the scheduler of a LocalCluster (a remote scheduler reads its own config)
-    dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
-    if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,  # HiGHS and numpy in one thread each: one sample per core
-            processes=True,
-            # a free loopback port: None still means 8787 to Dask, which a second sweep on
-            # the machine finds taken (a warning on the user's terminal)
-            dashboard_address="127.0.0.1:0",
-            silence_logs=50,
-            # one task at a time per worker (tasks ask for the slot): a worker that dies then
-            # takes only the task it was running into Dask's count of suspects, not tasks
-            # merely queued on it, so a sample that kills workers is the one blamed
-            resources={SLOT: 1},
-        )
-        return Client(cluster), cluster
-    if not scheduler.startswith(("tcp://", "tls://", "ucx://")):
-        raise InputError(
-            f"--scheduler {scheduler!r}: expected 'local' or an address like tcp://HOST:8786"
-        )
-    try:
-        return Client(scheduler, timeout="10s"), None
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(f"--scheduler {scheduler}: cannot reach the scheduler ({exc})") from None
+    """(client, cluster or None): the scheduler option shared with ``critmin run``, each local
+    worker offering one sample slot."""
+    # one task at a time per worker (tasks ask for the slot): a worker that dies then takes
+    # only the task it was running into Dask's count of suspects, not tasks merely queued on
+    # it, so a sample that kills workers is the one blamed
+    return connect(scheduler, workers, resources={SLOT: 1})
 
 
 # resume, the batch loop with its stop rule and the write-out share their state; to be split

@@ -1,0 +1,99 @@
+"""Where independent pieces of work run: in this process, or on a Dask cluster.
+
+A study's chains (each market of each scenario) are independent of each other, and so are a
+sweep's batches of samples. Both commands take the same option, ``--scheduler``:
+
+* none (``critmin run``'s default): in this process, one piece after the other;
+* ``local``: a Dask ``LocalCluster`` of ``--workers`` worker processes on this machine;
+* ``tcp://HOST:PORT`` (or ``tls://``, ``ucx://``): a running Dask scheduler, e.g. started with
+  ``dask scheduler`` and ``dask worker tcp://HOST:8786`` on other machines (each with critmin
+  installed: tasks carry the data they need and read no file).
+
+:func:`connect` opens a client; :func:`ordered_map` runs a function over items on it and
+gives the results back in the items' order, with a bounded number in flight, so that the
+driver holds only a few results at a time (a 60-chain study streams its chains' tables).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from critmin.errors import InputError
+
+__all__ = ["ALLOWED_FAILURES", "check_scheduler", "connect", "ordered_map"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: a task that has taken this many workers down with it is reported failed, not retried
+ALLOWED_FAILURES = 2
+
+
+def connect(
+    scheduler: str, workers: int, *, resources: dict[str, float] | None = None
+) -> tuple[Any, Any]:
+    """``(client, cluster or None)`` for ``scheduler``: ``local`` starts a LocalCluster of
+    ``workers`` single-threaded processes (closed by the caller), an address connects to a
+    running scheduler. ``resources``: what each local worker offers (see the sweep)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if workers < 1:
+        raise InputError(f"--workers {workers}: expected a whole number >= 1")
+    # read by the scheduler of a LocalCluster (a remote scheduler reads its own config)
+    dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,  # HiGHS and numpy in one thread each: one task per core
+            processes=True,
+            # a free loopback port: None still means 8787 to Dask, which a second cluster on
+            # the machine finds taken (a warning on the user's terminal)
+            dashboard_address="127.0.0.1:0",
+            silence_logs=50,
+            resources=resources,
+        )
+        return Client(cluster), cluster
+    check_scheduler(scheduler)
+    try:
+        return Client(scheduler, timeout="10s"), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"--scheduler {scheduler}: cannot reach the scheduler ({exc})") from None
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Refuse a ``--scheduler`` that is neither ``local`` nor a scheduler address."""
+    if scheduler != "local" and not scheduler.startswith(("tcp://", "tls://", "ucx://")):
+        raise InputError(
+            f"--scheduler {scheduler!r}: expected 'local' or an address like tcp://HOST:8786"
+        )
+
+
+def ordered_map(
+    client: Any, fn: Callable[[T], R], items: Iterable[T], *, window: int
+) -> Iterator[R]:
+    """``fn(item)`` for each item, run on ``client``'s workers, yielded in the items' order.
+    At most ``window`` tasks are submitted ahead of the one being read. An exception raised
+    by ``fn`` is raised here (the remaining tasks are cancelled)."""
+    pending: deque[Any] = deque()
+    source = iter(items)
+
+    def submit_next() -> None:
+        for item in source:
+            pending.append(client.submit(fn, item, pure=False))
+            return
+
+    for _ in range(max(1, window)):
+        submit_next()
+    try:
+        while pending:
+            future = pending.popleft()
+            result = future.result()
+            future.release()
+            submit_next()
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
