@@ -6,6 +6,7 @@
 Importing this package registers them (see :func:`critmin.scenarios.plugins.load_instruments`).
 """
 
+from critmin.policy.instruments._common import parameter_set
 from critmin.policy.instruments.floors import (
     PurchaseFloor,
     PurchaseFloorSpec,
@@ -15,6 +16,7 @@ from critmin.policy.instruments.floors import (
 from critmin.policy.instruments.forge_levy import (
     ForgeLevy,
     ForgeLevySpec,
+    bloc_membership,
     member_regions,
     variable_levy,
 )
@@ -26,6 +28,8 @@ __all__ = [
     "PurchaseFloorSpec",
     "TopUpFloor",
     "TopUpFloorSpec",
+    "bloc_membership",
     "member_regions",
+    "parameter_set",
     "variable_levy",
 ]

@@ -98,7 +98,12 @@ def variable_levy(reference: float, landed: float, bound: float) -> float:
 
 
 @lru_cache(maxsize=256)
-def _catalog_members(bloc: str, day: str) -> tuple[frozenset[str], bool]:
+def bloc_membership(bloc: str, day: str) -> tuple[frozenset[str], bool]:
+    """The catalog's membership of ``bloc`` on ``day`` (ISO date): the member countries'
+    ISO3 codes, and whether the European Commission's delegation is a member (then the
+    market region ``EU`` is inside). :func:`member_regions` depends on the month only
+    through this pair, so callers mapping many months (the baseline comparison) group the
+    months by it; cached, as many months share one membership."""
     from critmin.catalog import blocs
 
     try:
@@ -121,7 +126,7 @@ def member_regions(
     if members is not None:
         inside = {r for r in regions if r in set(members)}
     else:
-        iso, has_eu = _catalog_members(bloc, month_end(month).isoformat())
+        iso, has_eu = bloc_membership(bloc, month_end(month).isoformat())
         inside = set()
         for r in regions:
             if r == "EU":
