@@ -88,6 +88,25 @@ def declare(producer: str, *rows: tuple[str, str, str, str]) -> tuple[OutputVari
     return tuple(OutputVariable(n, u, a, d, producer) for n, u, a, d in rows)
 
 
+@dataclass(frozen=True)
+class HeadlineMetric:
+    """One headline figure of a scenario (``summary.json`` ``metrics``), declared once: its
+    ``unit`` (``usd``, ``t``, ``usd_per_t``, ``months``, ``count``, ``flag``, ``text``),
+    what it means, and who computes it (``producer``: ``engine``, ``comparison`` or an
+    instrument kind). The typed :class:`critmin.scenarios.headline.HeadlineMetrics` has one
+    field per declared figure (a test checks it)."""
+
+    name: str
+    unit: str
+    description: str
+    producer: str = "engine"
+
+
+def declare_metrics(producer: str, *rows: tuple[str, str, str]) -> tuple[HeadlineMetric, ...]:
+    """``(name, unit, description)`` rows as :class:`HeadlineMetric` s."""
+    return tuple(HeadlineMetric(n, u, d, producer) for n, u, d in rows)
+
+
 @dataclass
 class InstrumentReport:
     """What an instrument hands back at the end: extra series rows and headline metrics."""
@@ -259,6 +278,8 @@ class InstrumentSpec(BoundedNumbers, BaseModel):
 
     #: the series variables the instrument records (read by tables, metrics and the report)
     variables: ClassVar[tuple[OutputVariable, ...]] = ()
+    #: the headline totals its :meth:`Instrument.finalize` report holds (``metrics``)
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = ()
 
     def build(self) -> Instrument:
         raise NotImplementedError
@@ -377,6 +398,10 @@ class ImportTariffSpec(InstrumentSpec):
     variables: ClassVar[tuple[OutputVariable, ...]] = declare(
         "import_tariff",
         ("import_tariff_revenue", "usd", "sum", "specific tariff x flow on taxed routes"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "import_tariff",
+        ("import_tariff_revenue_usd", "usd", "specific tariff revenue, all months and routes"),
     )
 
     kind: str = "import_tariff"

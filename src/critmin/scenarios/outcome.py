@@ -18,8 +18,8 @@ import pandas as pd
 
 from critmin.errors import UnknownNameError
 from critmin.fileio import OutputSet
-from critmin.market.results import HeadlineMetrics
 from critmin.scenarios.compare import BaselineComparison, compare
+from critmin.scenarios.headline import HeadlineMetrics
 
 #: writes report.html from (series, summary) to a path; supplied by the face (cli, facade)
 ReportBuilder = Callable[[pd.DataFrame, dict[str, Any], Path], object]

@@ -24,7 +24,6 @@ from critmin.market.engine import MarketRun, run_market
 from critmin.market.metrics import compare_physical
 from critmin.market.probe import Probe
 from critmin.market.results import (
-    HeadlineMetrics,
     SeriesParts,
     merge,
     release_routes,
@@ -33,6 +32,7 @@ from critmin.market.results import (
 )
 from critmin.policy.parameters import ParameterReads, trace_reads
 from critmin.scenarios.compare import BaselineComparison, compare_to_baseline
+from critmin.scenarios.headline import HeadlineMetrics
 from critmin.scenarios.loader import LoadedScenario
 from critmin.scenarios.outcome import ScenarioOutcome, StudyResult, write_outputs
 from critmin.scenarios.plugins import reform_changes

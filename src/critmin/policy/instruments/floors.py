@@ -53,6 +53,7 @@ from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError, UnknownNameError
 from critmin.periods import Month, in_window
 from critmin.policy.instrument import (
+    HeadlineMetric,
     InstrumentReport,
     InstrumentSpec,
     MarketContext,
@@ -61,6 +62,7 @@ from critmin.policy.instrument import (
     SeriesRow,
     SolvedMonth,
     declare,
+    declare_metrics,
     register,
 )
 from critmin.policy.instruments._common import (
@@ -182,6 +184,12 @@ class TopUpFloorSpec(_FloorSpec):
         ("floor_covered_output", "t", "sum", "output covered by the floor"),
         ("floor_kept", "t", "sum", "covered output that the floor keeps producing"),
     )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "topup_floor",
+        ("floor_fiscal_cost_usd", "usd", "top-up payments to covered producers"),
+        ("floor_kept_t", "t", "covered output the floor keeps producing"),
+        ("floor_covered_output_t", "t", "output covered by the floor"),
+    )
 
     kind: str = "topup_floor"
     covered: list[CoveredBlock] = Field(min_length=1)
@@ -274,6 +282,12 @@ class PurchaseFloorSpec(_FloorSpec):
         ("floor_stock", "t", "last", "stock held by the purchasing holder"),
         ("floor_budget_left", "usd", "last", "budget left"),
         ("days_of_cover", "days", "last", "stock / daily consumption"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "purchase_floor",
+        ("floor_fiscal_cost_usd", "usd", "money spent buying at the floor"),
+        ("floor_kept_t", "t", "tonnes the floor keeps producing (bought)"),
+        ("floor_purchases_t", "t", "tonnes bought at the floor"),
     )
 
     kind: str = "purchase_floor"

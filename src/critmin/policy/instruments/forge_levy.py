@@ -50,6 +50,7 @@ from pydantic import Field
 from critmin.errors import InputError, UnknownNameError
 from critmin.periods import in_window
 from critmin.policy.instrument import (
+    HeadlineMetric,
     InstrumentReport,
     InstrumentSpec,
     MarketContext,
@@ -58,6 +59,7 @@ from critmin.policy.instrument import (
     SeriesRow,
     SolvedMonth,
     declare,
+    declare_metrics,
     register,
 )
 from critmin.policy.instruments._common import (
@@ -152,6 +154,14 @@ class ForgeLevySpec(InstrumentSpec, DatedSpec):
         ("levy_rate", "usd_per_t", "mean", "levy in force on a non-member exporter's routes"),
         ("imports_from_members", "t", "sum", "imports of members from bloc members"),
         ("imports_from_nonmembers", "t", "sum", "imports of members from non-members"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "forge_levy",
+        ("levy_revenue_usd", "usd", "levy paid on non-member imports into members"),
+        ("imports_from_members_t", "t", "imports of members from bloc members"),
+        ("imports_from_nonmembers_t", "t", "imports of members from non-members"),
+        ("levy_iterations_max", "count", "most solves any month needed for the levy's fixed point"),
+        ("levy_non_converged_months", "months", "months whose levy stopped at the iteration cap"),
     )
 
     kind: str = "forge_levy"
