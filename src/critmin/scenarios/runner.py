@@ -20,7 +20,7 @@ import pandas as pd
 from critmin import __version__
 from critmin.errors import SolverError, UnknownNameError
 from critmin.market.compile import compile_market
-from critmin.market.engine import MarketRun, run_market
+from critmin.market.engine import MarketRun, SolveStatus, run_market
 from critmin.market.metrics import compare_physical
 from critmin.market.probe import Probe
 from critmin.market.results import (
@@ -56,6 +56,8 @@ class ScenarioResult:
     assumptions: list[dict[str, Any]] = field(default_factory=list)
     #: the dated parameters the instruments read while running (policy.parameters tracer)
     parameter_reads: ParameterReads = field(default_factory=ParameterReads)
+    #: per chain, how each month was solved (:func:`month_status`)
+    solve_status: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def count_months(loaded: Sequence[LoadedScenario]) -> int:
@@ -74,6 +76,45 @@ TIMED_PHASES = (
     "metrics",  # headline metrics per scenario, summary dict
     "comparison",  # compare_to_baseline
 )
+
+
+#: a month every solve of which the kept basis answered (HiGHS was not called)
+BASIS_KEPT = "optimal_basis_kept"
+
+
+class _MonthSolves:
+    """Counts the solves HiGHS ran in each month, from the probe's counter at each month's
+    end (the engine calls ``on_month`` once a month is solved); passes the month on."""
+
+    def __init__(self, probe: Probe, on_month: Callable[[str], None] | None) -> None:
+        self.probe, self.on_month = probe, on_month
+        self.seen = 0
+        self.highs: list[int] = []
+
+    def __call__(self, month: str) -> None:
+        self.highs.append(self.probe.solves - self.seen)
+        self.seen = self.probe.solves
+        if self.on_month is not None:
+            self.on_month(month)
+
+
+def month_status(run: MarketRun, highs_solves: Sequence[int]) -> tuple[str, ...]:
+    """Per month, how it was solved: the engine's :class:`~critmin.market.engine.SolveStatus`
+    (``optimal``, ``iteration_limit``, ...), except that an optimal month HiGHS was not
+    called for (every solve answered from the kept basis, :mod:`critmin.market.basis`) is
+    :data:`BASIS_KEPT`."""
+    return tuple(
+        BASIS_KEPT if s is SolveStatus.OPTIMAL and n == 0 else str(s)
+        for s, n in zip(run.status, highs_solves, strict=True)
+    )
+
+
+def status_counts(status: Sequence[str]) -> dict[str, int]:
+    """``{status: months}`` (summary.json ``solve_status`` of one chain), sorted by status."""
+    counts: dict[str, int] = {}
+    for s in status:
+        counts[s] = counts.get(s, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _add(timings: dict[str, float] | None, key: str, seconds: float) -> None:
@@ -96,6 +137,7 @@ def run_scenario(
     parts: list[SeriesParts] = []
     assumptions: list[dict[str, Any]] = []
     reads = ParameterReads()
+    solve_status: dict[str, tuple[str, ...]] = {}
     for market in sc.markets or []:
         t0 = clock()
         cm = compile_market(market, months, sc.shocks)
@@ -104,9 +146,12 @@ def run_scenario(
         with trace_reads() as market_reads:
             instruments = [s.build() for s in specs if s.mineral in (None, market.mineral)]
             t1 = clock()
-            probe = Probe() if timings is not None else None
+            # always a probe: its solve counter tells the months HiGHS was not called for
+            # from the others (summary.json solve_status); it adds no measurable time
+            probe = Probe()
+            solves = _MonthSolves(probe, on_month)
             try:
-                run = run_market(cm, instruments, on_month=on_month, probe=probe)
+                run = run_market(cm, instruments, on_month=solves, probe=probe)
             except SolverError as exc:
                 # the engine names chain, month and iteration; the study also needs the file
                 raise SolverError(
@@ -118,11 +163,12 @@ def run_scenario(
         t2 = clock()
         for key, seen in market_reads.months.items():
             reads.months.setdefault(key, set()).update(seen)
+        solve_status[cm.mineral] = month_status(run, solves.highs)
         parts.append(series_columns(sc.name, run))
         assumptions.extend(cm.assumptions)
         _add(timings, "compile", t1 - t0)
         _add(timings, "engine", t2 - t1)
-        if probe is not None:
+        if timings is not None:
             _add(timings, "highs_run", probe.highs_run_s)
             _add(timings, "highs_other", probe.highs_calls_s - probe.highs_run_s)
             _add(timings, "instruments", probe.instruments_s)
@@ -155,7 +201,7 @@ def run_scenario(
     t0 = clock()
     metrics = scenario_metrics(runs)
     _add(timings, "metrics", clock() - t0)
-    return ScenarioResult(loaded, parts, metrics, runs, assumptions, reads)
+    return ScenarioResult(loaded, parts, metrics, runs, assumptions, reads, solve_status)
 
 
 def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
@@ -186,6 +232,7 @@ def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
                 "metrics": res.metrics,
                 "reform_changes": reform_changes(res.loaded.scenario.instruments),
                 "parameters_used": res.parameter_reads.used(),
+                "solve_status": {c: status_counts(s) for c, s in res.solve_status.items()},
             }
             for res, m in zip(results, months, strict=True)
         ],
@@ -262,6 +309,7 @@ def execute(
             months=(entry["months"]["start"], entry["months"]["end"]),
             seed=r.loaded.scenario.seed,
             metrics=HeadlineMetrics.from_dict(r.metrics),
+            solve_status=r.solve_status,
             comparison=(
                 BaselineComparison.from_dict(base, figures[r.loaded.scenario.name])
                 if base is not None
