@@ -116,3 +116,19 @@ def test_missing_engine_figure_is_named() -> None:
     del entry["physical_shortage_months"]
     with pytest.raises(KeyError, match="physical_shortage_months"):
         HeadlineMetrics.from_dict(entry)
+
+
+def test_engine_figures_carry_their_variables_unit() -> None:
+    """A headline figure named after a declared engine variable (``unserved_t``,
+    ``avg_price_usd_per_t``, ``unserved_t_by_region``) is in that variable's declared unit,
+    and every engine total the tables declare has its figure."""
+    from critmin.market.results import VARIABLES, metric_name
+
+    engine = {m.name: m for m in METRICS if m.producer == "engine"}
+    for var in VARIABLES:
+        stem = metric_name(var.name)
+        for name, m in engine.items():
+            if name.removeprefix("avg_").removeprefix("peak_").startswith(stem):
+                assert m.unit == var.unit, (name, var.name)
+    totals = ("unserved", "unserved_critical", "tariff_revenue", "consumer_surplus")
+    assert {metric_name(v) for v in (*totals, "producer_surplus")} <= set(engine)

@@ -151,6 +151,12 @@ VARIABLES: tuple[OutputVariable, ...] = (
 UNITS = {v.name: v.unit for v in VARIABLES}
 
 
+def metric_name(variable: str) -> str:
+    """The headline figure of a declared engine variable: ``<name>_<unit>``
+    (``unserved`` -> ``unserved_t``, ``tariff_revenue`` -> ``tariff_revenue_usd``)."""
+    return f"{variable}_{UNITS[variable]}"
+
+
 def output_variables() -> dict[str, OutputVariable]:
     """Every declared output variable by name: the engine's (:data:`VARIABLES`) and those of
     every registered instrument kind (``InstrumentSpec.variables``). A name two producers
@@ -423,16 +429,19 @@ def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
         for _, report in run.reports:
             for name, value in report.metrics.items():
                 extra[name] = extra.get(name, 0.0) + float(value)
+    # figures are named from the declared variables (``<variable>_<unit>``), so renaming a
+    # variable or its unit in VARIABLES renames its headline figures too
+    m = metric_name
     metrics: dict[str, Any] = {
-        "avg_price_usd_per_t": dict(sorted(avg.items())),
-        "peak_price_usd_per_t": dict(sorted(peak.items())),
-        "unserved_t": totals["unserved"],
-        "unserved_t_by_region": dict(sorted(by_region.items())),
-        "unserved_critical_t": totals["unserved_critical"],
-        "tariff_revenue_usd": totals["tariff_revenue"],
+        f"avg_{m('price')}": dict(sorted(avg.items())),
+        f"peak_{m('price')}": dict(sorted(peak.items())),
+        m("unserved"): totals["unserved"],
+        f"{m('unserved')}_by_region": dict(sorted(by_region.items())),
+        m("unserved_critical"): totals["unserved_critical"],
+        m("tariff_revenue"): totals["tariff_revenue"],
         "shortage_months": int((per_month > SHORTAGE_TOL_T).sum()) if per_month is not None else 0,
-        "consumer_surplus_usd": totals["consumer_surplus"],
-        "producer_surplus_usd": totals["producer_surplus"],
+        m("consumer_surplus"): totals["consumer_surplus"],
+        m("producer_surplus"): totals["producer_surplus"],
         "non_converged_months": int(sum(int((~r.converged).sum()) for r in runs)),
     }
     metrics.update(extra)
