@@ -85,4 +85,5 @@ def test_summary_rows_follow_the_declaration(tmp_path: Path) -> None:
     }
     for name, value in expected.items():
         assert float(rows[name].cells[0].value) == pytest.approx(value), name
-    assert "last month" in text and "tonnes held at the month" in text
+    assert "last month" in text
+    assert "tonnes held at the month" in text
