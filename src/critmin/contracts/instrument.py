@@ -60,7 +60,6 @@ from critmin.policy.instrument import (
     SolvedMonth,
     declare,
     declare_metrics,
-    register,
 )
 
 TOP_WTP_USD_PER_T = 1.0e7
@@ -90,7 +89,6 @@ class OfftakeEntry(BoundedNumbers, BaseModel):
         return load_contract(Path(self.file))
 
 
-@register("offtake")
 class OfftakeSpec(InstrumentSpec):
     """YAML: ``{kind: offtake, contracts: [{region: JPN, contract: {...}}]}``."""
 
@@ -216,7 +214,6 @@ class SettlementEntry(OfftakeEntry):
     price_region: str | None = Field(None, description="market region of the settlement price")
 
 
-@register("offtake_settlement")
 class OfftakeSettlementSpec(InstrumentSpec):
     """YAML: ``{kind: offtake_settlement, contracts: [{region: JPN, contract: {...}}]}``."""
 

@@ -82,7 +82,6 @@ from critmin.policy.instrument import (
     SolvedMonth,
     declare,
     declare_metrics,
-    register,
 )
 from critmin.stockpile.ledger import t_to_kg
 from critmin.stockpile.signals import MarketSignal, MineralSignal, load_signals
@@ -105,7 +104,6 @@ class EmergencyWindow(BoundedNumbers, BaseModel):
         return self.start <= month and (self.end is None or month <= self.end)
 
 
-@register("stockpile")
 class StockpileInstrumentSpec(InstrumentSpec):
     """YAML form: ``spec_file`` (or inline ``spec``), optional ``signals_file``, ``products``."""
 

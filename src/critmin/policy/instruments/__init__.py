@@ -3,7 +3,8 @@
 * ``forge_levy`` (:mod:`.forge_levy`): FORGE variable border levy on non-member imports.
 * ``topup_floor`` and ``purchase_floor`` (:mod:`.floors`): the two price-floor designs.
 
-Importing this package registers them (see :func:`critmin.scenarios.plugins.load_instruments`).
+Importing this package registers them: each spec class registers its ``kind`` when it is
+defined (:class:`critmin.policy.instrument.InstrumentSpec`).
 """
 
 from critmin.policy.instruments._common import parameter_set

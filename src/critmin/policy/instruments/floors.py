@@ -63,7 +63,6 @@ from critmin.policy.instrument import (
     SolvedMonth,
     declare,
     declare_metrics,
-    register,
 )
 from critmin.policy.instruments._common import (
     DatedSpec,
@@ -167,7 +166,6 @@ class _FloorBase:
         self._rows.append(SeriesRow(month, spec.product, spec.region, variable, value, unit))
 
 
-@register("topup_floor")
 class TopUpFloorSpec(_FloorSpec):
     """YAML: ``{kind: topup_floor, region: USA, product: ndpr_oxide, floor_parameter: ...,
     covered: [{qty_t_per_year: 1300, cost_usd_per_t: 56750}]}``."""
@@ -263,7 +261,6 @@ class TopUpFloor(_FloorBase):
         )
 
 
-@register("purchase_floor")
 class PurchaseFloorSpec(_FloorSpec):
     """YAML: ``{kind: purchase_floor, region: USA, product: ndpr_oxide, floor_usd_per_t:
     110000, budget_usd: 5.0e8, max_buy_t_per_month: 200}``."""

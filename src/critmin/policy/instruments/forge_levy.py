@@ -60,7 +60,6 @@ from critmin.policy.instrument import (
     SolvedMonth,
     declare,
     declare_metrics,
-    register,
 )
 from critmin.policy.instruments._common import (
     DatedSpec,
@@ -144,7 +143,6 @@ def member_regions(
     return frozenset(r for r in inside if r in set(regions) or r in overrides)
 
 
-@register("forge_levy")
 class ForgeLevySpec(InstrumentSpec, DatedSpec):
     """YAML: ``{kind: forge_levy, mineral: ndpr, transport_usd_per_t: {ndpr_oxide: 1000}}``."""
 
