@@ -35,7 +35,7 @@ _WHERE = {
     "compare": "critmin.scenarios.compare",
     "BaselineComparison": "critmin.scenarios.compare",
     "Market": "critmin.market.spec",
-    "HeadlineMetrics": "critmin.market.results",
+    "HeadlineMetrics": "critmin.scenarios.headline",
     "read_series": "critmin.market.results",
     "VARIABLES": "critmin.market.results",
     # risk and exposure (catalog)
@@ -122,9 +122,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.catalog.risk import RiskRecord, risk_record, risk_records
     from critmin.contracts import load_contract, read_prices, settle, value_contract
     from critmin.facade import ScenarioCheck, load, run, validate, write
-    from critmin.market.results import VARIABLES, HeadlineMetrics, read_series
+    from critmin.market.results import VARIABLES, read_series
     from critmin.market.spec import Market
     from critmin.scenarios.compare import BaselineComparison, compare
+    from critmin.scenarios.headline import HeadlineMetrics
     from critmin.scenarios.outcome import ScenarioOutcome, StudyResult
     from critmin.scenarios.runner import BASELINE_SCENARIO
     from critmin.scenarios.spec import Months, Scenario

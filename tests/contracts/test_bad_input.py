@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from critmin.contracts import load_contract, read_prices, settle
 from critmin.errors import InputError
@@ -102,3 +104,49 @@ def test_cli_error_is_one_line_exit_2_and_no_output_file(tmp_path: Path) -> None
     assert "floor_above_cap.yaml:8 field 'floor_usd_per_kg'" in lines[0]
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_contract_months_are_the_one_month_type_and_old_spellings_still_load(
+    tmp_path: Path,
+) -> None:
+    """``start: 2026-4`` (as contract files have been written) loads as ``2026-04``; what is no
+    month gets the message of every other spec's dates (critmin.periods.Month), with file,
+    line and field."""
+    good = tmp_path / "c.yaml"
+    head = "name: x\nbuyer: b\nseller: s\nmineral: ndpr_oxide\nvolume_t_per_year: 12\n"
+    good.write_text(head + "start: 2026-4\nend: 2027-01-01\n")
+    contract = load_contract(good)
+    assert (contract.start, contract.end) == ("2026-04", "2027-01")
+    assert len(contract.months) == 10
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(head + "start: July 2026\nend: 2027-01\n")
+    with pytest.raises(InputError) as info:
+        load_contract(bad)
+    assert str(info.value).startswith(f"{bad}:6 field 'start': ")
+    assert "expected a month YYYY-MM (e.g. 2026-07), got 'July 2026'" in str(info.value)
+
+
+@given(st.one_of(st.text(max_size=9), st.from_regex(r"\A\s?\d{4}-\d{1,2}\s?\Z")))
+def test_a_contract_month_is_a_month_or_refused(text: str) -> None:
+    """Whatever is written, a contract's month is either refused with the month message or
+    the ``YYYY-MM`` month that :data:`critmin.periods.Month` accepts unchanged (one type,
+    one format); what it becomes is what ``parse_month`` (the parameter files' reader) reads."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from critmin.contracts.spec import OfftakeContract
+    from critmin.periods import MONTH_RE, Month
+    from critmin.policy.parameters import parse_month
+
+    fields = {"name": "x", "buyer": "b", "seller": "s", "mineral": "m", "volume_t_per_year": 1}
+    try:
+        expected: str | None = parse_month(text)
+    except InputError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValidationError, match="expected a month YYYY-MM"):
+            OfftakeContract(**fields, start=text, end=text)
+        return
+    contract = OfftakeContract(**fields, start=text, end=text)
+    assert contract.start == contract.end == expected
+    assert MONTH_RE.match(expected)
+    assert TypeAdapter(Month).validate_python(expected) == expected

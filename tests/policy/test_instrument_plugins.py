@@ -119,3 +119,135 @@ def test_instrument_dates_use_the_month_type(tmp_path: Path) -> None:
         r"expected a month YYYY-MM",
     ):
         critmin.validate(bad)
+
+
+def _route_cap_kind() -> type:
+    """An instrument kind defined the way a user writes one: a subclass, nothing else (no
+    entry point, no decorator, no list)."""
+    from typing import Literal
+
+    from critmin.policy.instrument import BaseInstrument, InstrumentSpec, MonthView
+
+    class RouteCap(BaseInstrument):
+        def __init__(self, spec: RouteCapSpec) -> None:
+            super().__init__(spec.name or "route_cap_test")
+            self.spec = spec
+
+        def before_solve(self, month: str, view: MonthView) -> None:  # noqa: ARG002  (the same cap every month)
+            view.cap_routes(self.spec.cap_t, exporters=[self.spec.exporter])
+
+    class RouteCapSpec(InstrumentSpec):
+        kind: Literal["route_cap_test"] = "route_cap_test"
+        exporter: str
+        cap_t: float
+
+        def build(self) -> RouteCap:
+            return RouteCap(self)
+
+    return RouteCapSpec
+
+
+@pytest.fixture
+def route_cap() -> Iterator[type]:
+    try:
+        yield _route_cap_kind()
+    finally:
+        REGISTRY.pop("route_cap_test", None)
+
+
+def test_a_subclass_is_a_kind_scenario_files_can_use(route_cap: type, tmp_path: Path) -> None:
+    """China's exports capped at 50 t a month: Japan (150 t bid at 200 000 $/t) gets 50 t,
+    100 t stay unserved each month and Japan's price is its own bid (the unserved bid sets
+    it), 200 000 $/t; China's price stays its cost, 40 000 $/t."""
+    assert REGISTRY["route_cap_test"] is route_cap
+    scenario = tmp_path / "cap.yaml"
+    scenario.write_text(
+        textwrap.dedent(
+            """\
+            name: cap
+            months: {start: 2026-01, end: 2026-02}
+            markets:
+              - mineral: ndpr_oxide
+                supply: [{region: CHN, qty_t: 300, cost_usd_per_t: 40000}]
+                demand: [{region: JPN, qty_t: 150, wtp_usd_per_t: 200000}]
+                routes: [{from: CHN, to: JPN, cost_usd_per_t: 2000}]
+            instruments:
+              - {kind: route_cap_test, exporter: CHN, cap_t: 50}
+            """
+        ),
+        encoding="utf-8",
+    )
+    assert critmin.validate(scenario).line()
+    result = critmin.run(str(scenario))
+    assert result.flows()["value"].tolist() == pytest.approx([50, 50])
+    assert result.metrics("cap").unserved_t == pytest.approx(200)
+    prices = result.prices("cap").set_index(["month", "region"])["value"]
+    assert prices[("2026-01", "JPN")] == pytest.approx(200_000)
+    assert prices[("2026-02", "CHN")] == pytest.approx(40_000)
+
+
+def test_two_classes_cannot_claim_one_kind(route_cap: type) -> None:
+    from typing import Literal
+
+    from critmin.policy.instrument import InstrumentSpec
+
+    with pytest.raises(TypeError, match="'route_cap_test' is declared by both"):
+
+        class Impostor(InstrumentSpec):
+            kind: Literal["route_cap_test"] = "route_cap_test"
+
+    assert REGISTRY["route_cap_test"] is route_cap
+
+
+def test_a_base_without_a_kind_is_not_registered() -> None:
+    from critmin.policy.instrument import InstrumentSpec
+
+    before = dict(REGISTRY)
+
+    class Intermediate(InstrumentSpec):
+        shared_option: float = 1.0
+
+    assert before == REGISTRY
+    assert Intermediate.model_fields["shared_option"].default == 1.0
+
+
+@pytest.fixture
+def restless() -> Iterator[None]:
+    from critmin.policy.instrument import BaseInstrument, InstrumentSpec
+
+    class Restless(BaseInstrument):
+        def is_converged(self, month: str, result: object) -> bool:  # noqa: ARG002
+            return False  # never settles: every month hits the engine's cap
+
+    class RestlessSpec(InstrumentSpec):
+        kind: str = "restless_test"
+
+        def build(self) -> Restless:
+            return Restless("restless_test")
+
+    try:
+        yield
+    finally:
+        REGISTRY.pop("restless_test", None)
+
+
+def test_months_at_the_iteration_cap_say_so_in_the_summary(restless: None) -> None:
+    """An instrument that never settles: both months stop at the engine's cap of solves and
+    are ``iteration_limit`` in ``solve_status`` (and counted in ``non_converged_months``)."""
+    market = Market(
+        mineral="ndpr_oxide",
+        supply=[SupplyBlock(region="CHN", qty_t=300, cost_usd_per_t=40_000)],
+        demand=[DemandBlock(region="JPN", qty_t=150, wtp_usd_per_t=200_000)],
+        routes=[Route(from_="CHN", to="JPN", cost_usd_per_t=2_000)],
+    )
+    scenario = critmin.Scenario(
+        name="restless",
+        months=critmin.Months(start="2026-01", end="2026-02"),
+        markets=[market],
+        instruments=[{"kind": "restless_test"}],
+    )
+    result = critmin.run(scenario)
+    outcome = result.scenario("restless")
+    assert outcome.solve_status == {"ndpr_oxide": ("iteration_limit", "iteration_limit")}
+    assert result.summary["scenarios"][0]["solve_status"] == {"ndpr_oxide": {"iteration_limit": 2}}
+    assert outcome.metrics.non_converged_months == 2

@@ -219,3 +219,28 @@ def test_check_balance_catches_release_without_acquisition_and_wrong_basis() -> 
         cost_cents=0,
     )
     assert "without prior acquisition" in " ".join(led.check_balance().problems)
+
+
+def test_series_has_the_run_contract_columns_and_old_files_still_read(tmp_path: Path) -> None:
+    """The simulation's table has the run-results columns (``product``, not ``mineral``);
+    a file of the earlier format (``mineral``, no ``chain``) reads back as the same table."""
+    import pandas as pd
+
+    import critmin
+    from critmin.market.results import SERIES_COLUMNS
+    from critmin.stockpile import simulate
+
+    result = simulate(
+        load_spec(EXAMPLES / "project_vault.yaml"),
+        load_signals(EXAMPLES / "signals_ban_2027.csv"),
+    )
+    assert list(result.series.columns) == SERIES_COLUMNS
+    assert set(result.series["chain"]) == {""}
+    accounts = {a for a in result.series["product"] if a != "all"}
+    assert accounts == set(load_spec(EXAMPLES / "project_vault.yaml").minerals)
+    result.write(tmp_path / "new")
+    old = result.series.drop(columns="chain").rename(columns={"product": "mineral"})
+    old.to_parquet(tmp_path / "old.parquet", index=False)
+    new_read = critmin.read_series(tmp_path / "new" / "series.parquet")
+    old_read = critmin.read_series(tmp_path / "old.parquet")
+    pd.testing.assert_frame_equal(old_read, new_read, check_dtype=False)

@@ -201,7 +201,8 @@ def test_series_inventory_matches_ledger_running_sum(
     assert list(s.columns) == [
         "scenario",
         "month",
-        "mineral",
+        "chain",
+        "product",
         "stage",
         "region",
         "variable",
@@ -212,7 +213,7 @@ def test_series_inventory_matches_ledger_running_sum(
     led = r.ledger.to_frame()
     for m in spec.minerals:
         running = led[led["account"] == m].groupby("month")["qty_kg"].sum().cumsum()
-        got = inv[inv["mineral"] == m].set_index("month")["value"]
+        got = inv[inv["product"] == m].set_index("month")["value"]
         for month, value in got.items():
             upto = running[running.index <= month]
             expected = int(upto.iloc[-1]) if len(upto) else 0

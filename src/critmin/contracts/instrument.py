@@ -50,6 +50,7 @@ from critmin.contracts.settlement import KG_PER_T, price_terms, settle
 from critmin.contracts.spec import OfftakeContract, load_contract
 from critmin.errors import UnknownNameError
 from critmin.policy.instrument import (
+    HeadlineMetric,
     InstrumentReport,
     InstrumentSpec,
     MarketContext,
@@ -58,7 +59,7 @@ from critmin.policy.instrument import (
     SeriesRow,
     SolvedMonth,
     declare,
-    register,
+    declare_metrics,
 )
 
 TOP_WTP_USD_PER_T = 1.0e7
@@ -88,7 +89,6 @@ class OfftakeEntry(BoundedNumbers, BaseModel):
         return load_contract(Path(self.file))
 
 
-@register("offtake")
 class OfftakeSpec(InstrumentSpec):
     """YAML: ``{kind: offtake, contracts: [{region: JPN, contract: {...}}]}``."""
 
@@ -98,6 +98,12 @@ class OfftakeSpec(InstrumentSpec):
         ("offtake_delivered", "t", "sum", "tonnes delivered to the buyer"),
         ("offtake_shortfall", "t", "sum", "due - delivered"),
         ("offtake_floor_topup", "usd", "sum", "floor top-up paid on delivered tonnes"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "offtake",
+        ("offtake_delivered_t", "t", "tonnes delivered to the buyers"),
+        ("offtake_shortfall_t", "t", "contracted tonnes not delivered"),
+        ("offtake_floor_topup_usd", "usd", "floor top-up paid on delivered tonnes"),
     )
 
     kind: str = "offtake"
@@ -208,7 +214,6 @@ class SettlementEntry(OfftakeEntry):
     price_region: str | None = Field(None, description="market region of the settlement price")
 
 
-@register("offtake_settlement")
 class OfftakeSettlementSpec(InstrumentSpec):
     """YAML: ``{kind: offtake_settlement, contracts: [{region: JPN, contract: {...}}]}``."""
 
@@ -220,6 +225,14 @@ class OfftakeSettlementSpec(InstrumentSpec):
         ("offtake_floor_topup", "usd", "sum", "floor top-up paid"),
         ("offtake_upside_to_buyer", "usd", "sum", "upside shared with the buyer"),
         ("offtake_seller_receives", "usd", "sum", "what the seller receives"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "offtake_settlement",
+        ("settlement_volume_t", "t", "volume settled"),
+        ("settlement_market_value_usd", "usd", "volume x settlement price"),
+        ("settlement_floor_topup_usd", "usd", "floor top-up paid to the seller"),
+        ("settlement_upside_to_buyer_usd", "usd", "upside shared with the buyer"),
+        ("settlement_seller_receives_usd", "usd", "what the seller receives"),
     )
 
     kind: str = "offtake_settlement"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError
-from critmin.periods import month_index, month_label
+from critmin.periods import Month, month_index, month_label
 from critmin.policy.parameters import parse_month
 from critmin.yamlio import FieldValueError, load_yaml, validate
 
@@ -49,6 +50,21 @@ def _month(v: object) -> str:
         raise ValueError(str(exc)) from None
 
 
+def _written_month(v: object) -> object:
+    """``2026-4`` or a YAML date (``2026-04-01``) as ``2026-04``, the forms contract files
+    have always accepted; anything else is left for :data:`~critmin.periods.Month` to refuse
+    with its message (``expected a month YYYY-MM (e.g. 2026-07), got 'July 2026'``)."""
+    try:
+        return parse_month(v)
+    except InputError:
+        return v
+
+
+#: a contract's delivery month: the one month type (:data:`critmin.periods.Month`, so the
+#: value is always ``YYYY-MM``), read leniently from files (``2026-4``, a YAML date)
+ContractMonth = Annotated[Month, BeforeValidator(_written_month)]
+
+
 class UpsideShare(BoundedNumbers, BaseModel):
     """Above ``above_usd_per_kg`` the buyer keeps ``buyer_share`` of the excess over it."""
 
@@ -73,8 +89,8 @@ class OfftakeContract(BoundedNumbers, BaseModel):
         default_factory=dict,
         description="overrides: 'YYYY' -> t per year (spread /12) or 'YYYY-MM' -> t that month",
     )
-    start: str = Field(description="first delivery month YYYY-MM")
-    end: str = Field(description="last delivery month YYYY-MM (inclusive)")
+    start: ContractMonth = Field(description="first delivery month YYYY-MM")
+    end: ContractMonth = Field(description="last delivery month YYYY-MM (inclusive)")
     floor_usd_per_kg: float | None = Field(None, ge=0)
     cap_usd_per_kg: float | None = Field(None, gt=0)
     upside_share: UpsideShare | None = None
@@ -84,11 +100,6 @@ class OfftakeContract(BoundedNumbers, BaseModel):
     priority_rank: int = Field(1, ge=1, description="1 is served first in a shortage")
     source: str | None = Field(None, description="where the terms come from (seed, document)")
     assumptions: tuple[str, ...] = Field((), description="terms not in the source, labelled")
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _months(cls, v: object) -> str:
-        return _month(v)
 
     @field_validator("volume_schedule", mode="before")
     @classmethod

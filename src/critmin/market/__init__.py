@@ -27,7 +27,6 @@ _WHERE = {
     "compile_market": "compile",
     "MarketRun": "engine",
     "run_market": "engine",
-    "HeadlineMetrics": "results",
     "OutputVariable": "results",
     "VARIABLES": "results",
     "read_series": "results",
@@ -43,7 +42,6 @@ __all__ = [
     "DemandBlock",
     "ExportBan",
     "ExportQuota",
-    "HeadlineMetrics",
     "Market",
     "MarketRun",
     "OutputVariable",
@@ -78,7 +76,6 @@ if TYPE_CHECKING:
     from critmin.market.engine import MarketRun, run_market
     from critmin.market.results import (
         VARIABLES,
-        HeadlineMetrics,
         OutputVariable,
         read_series,
         scenario_metrics,

@@ -28,7 +28,7 @@ rows when they carry flow in at least one month.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -149,6 +149,12 @@ VARIABLES: tuple[OutputVariable, ...] = (
 
 #: unit of each engine variable (read from :data:`VARIABLES`)
 UNITS = {v.name: v.unit for v in VARIABLES}
+
+
+def metric_name(variable: str) -> str:
+    """The headline figure of a declared engine variable: ``<name>_<unit>``
+    (``unserved`` -> ``unserved_t``, ``tariff_revenue`` -> ``tariff_revenue_usd``)."""
+    return f"{variable}_{UNITS[variable]}"
 
 
 def output_variables() -> dict[str, OutputVariable]:
@@ -423,16 +429,19 @@ def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
         for _, report in run.reports:
             for name, value in report.metrics.items():
                 extra[name] = extra.get(name, 0.0) + float(value)
+    # figures are named from the declared variables (``<variable>_<unit>``), so renaming a
+    # variable or its unit in VARIABLES renames its headline figures too
+    m = metric_name
     metrics: dict[str, Any] = {
-        "avg_price_usd_per_t": dict(sorted(avg.items())),
-        "peak_price_usd_per_t": dict(sorted(peak.items())),
-        "unserved_t": totals["unserved"],
-        "unserved_t_by_region": dict(sorted(by_region.items())),
-        "unserved_critical_t": totals["unserved_critical"],
-        "tariff_revenue_usd": totals["tariff_revenue"],
+        f"avg_{m('price')}": dict(sorted(avg.items())),
+        f"peak_{m('price')}": dict(sorted(peak.items())),
+        m("unserved"): totals["unserved"],
+        f"{m('unserved')}_by_region": dict(sorted(by_region.items())),
+        m("unserved_critical"): totals["unserved_critical"],
+        m("tariff_revenue"): totals["tariff_revenue"],
         "shortage_months": int((per_month > SHORTAGE_TOL_T).sum()) if per_month is not None else 0,
-        "consumer_surplus_usd": totals["consumer_surplus"],
-        "producer_surplus_usd": totals["producer_surplus"],
+        m("consumer_surplus"): totals["consumer_surplus"],
+        m("producer_surplus"): totals["producer_surplus"],
         "non_converged_months": int(sum(int((~r.converged).sum()) for r in runs)),
     }
     metrics.update(extra)
@@ -441,52 +450,6 @@ def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
 
     metrics.update(physical_metrics(runs))
     return metrics
-
-
-@dataclass(frozen=True)
-class HeadlineMetrics:
-    """The headline metrics of one scenario, typed (what :func:`scenario_metrics` computes).
-
-    ``other`` holds every figure this class does not declare: the totals instruments report
-    (``levy_revenue_usd``, ``floor_fiscal_cost_usd``, ...) and any metric added to
-    :func:`scenario_metrics` later, so nothing is dropped on the way to ``summary.json``.
-    :meth:`to_dict` gives back exactly the mapping :meth:`from_dict` read.
-    """
-
-    avg_price_usd_per_t: dict[str, float]
-    peak_price_usd_per_t: dict[str, float]
-    unserved_t: float
-    unserved_t_by_region: dict[str, float]
-    unserved_critical_t: float
-    tariff_revenue_usd: float
-    shortage_months: int
-    consumer_surplus_usd: float
-    producer_surplus_usd: float
-    non_converged_months: int
-    other: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, metrics: Mapping[str, Any]) -> HeadlineMetrics:
-        """From the ``metrics`` mapping of a scenario (as in ``summary.json``)."""
-        declared = {f for f in cls.__dataclass_fields__ if f != "other"}
-        missing = sorted(declared - set(metrics))
-        if missing:
-            raise KeyError(f"headline metrics without {', '.join(missing)}")
-        known = {k: metrics[k] for k in declared}
-        rest = {k: v for k, v in metrics.items() if k not in declared}
-        return cls(**known, other=rest)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``metrics`` mapping of ``summary.json`` (declared figures first, in order)."""
-        out = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "other"}
-        out.update(self.other)
-        return out
-
-    def __getitem__(self, name: str) -> Any:
-        """``metrics["levy_revenue_usd"]``: any figure by its ``summary.json`` name."""
-        if name in self.__dataclass_fields__ and name != "other":
-            return getattr(self, name)
-        return self.other[name]
 
 
 def read_series(path: Any) -> pd.DataFrame:

@@ -21,7 +21,8 @@ Structure is fixed when the problem is built (the LP is built once and only its 
 bounds change), so an instrument that needs its own supply or demand column (a stockpile
 release, a stockpile purchase, an offtake) asks for it in ``initialize`` with
 ``ctx.add_supply`` / ``ctx.add_demand`` and sets its quantity and price each month with
-``view.set_block``. Instruments are built from scenario YAML through :func:`register`.
+``view.set_block``. Instruments are built from scenario YAML by ``kind``: an
+:class:`InstrumentSpec` subclass registers its kind when it is defined.
 """
 
 from __future__ import annotations
@@ -86,6 +87,25 @@ class OutputVariable:
 def declare(producer: str, *rows: tuple[str, str, str, str]) -> tuple[OutputVariable, ...]:
     """``(name, unit, aggregation, description)`` rows as :class:`OutputVariable` s."""
     return tuple(OutputVariable(n, u, a, d, producer) for n, u, a, d in rows)
+
+
+@dataclass(frozen=True)
+class HeadlineMetric:
+    """One headline figure of a scenario (``summary.json`` ``metrics``), declared once: its
+    ``unit`` (``usd``, ``t``, ``usd_per_t``, ``months``, ``count``, ``flag``, ``text``),
+    what it means, and who computes it (``producer``: ``engine``, ``comparison`` or an
+    instrument kind). The typed :class:`critmin.scenarios.headline.HeadlineMetrics` has one
+    field per declared figure (a test checks it)."""
+
+    name: str
+    unit: str
+    description: str
+    producer: str = "engine"
+
+
+def declare_metrics(producer: str, *rows: tuple[str, str, str]) -> tuple[HeadlineMetric, ...]:
+    """``(name, unit, description)`` rows as :class:`HeadlineMetric` s."""
+    return tuple(HeadlineMetric(n, u, d, producer) for n, u, d in rows)
 
 
 @dataclass
@@ -246,8 +266,11 @@ class Instrument(Protocol):
 class InstrumentSpec(BoundedNumbers, BaseModel):
     """Base of the YAML form of an instrument: ``{kind: ..., mineral: ..., ...}``.
 
-    Subclasses declare ``kind: Literal["..."]`` and implement :meth:`build`; register them
-    with ``@register("kind")``. ``mineral`` None = the instrument acts on every market.
+    A subclass that gives ``kind`` a default (``kind: Literal["my_cap"] = "my_cap"``) and
+    implements :meth:`build` is registered under that kind as soon as the class is defined
+    (:meth:`__pydantic_init_subclass__`): scenario files can use ``kind: my_cap`` with no
+    list or decorator to edit. A subclass without a ``kind`` default is an intermediate
+    base and is not registered. ``mineral`` None = the instrument acts on every market.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
@@ -259,28 +282,57 @@ class InstrumentSpec(BoundedNumbers, BaseModel):
 
     #: the series variables the instrument records (read by tables, metrics and the report)
     variables: ClassVar[tuple[OutputVariable, ...]] = ()
+    #: the headline totals its :meth:`Instrument.finalize` report holds (``metrics``)
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = ()
 
     def build(self) -> Instrument:
         raise NotImplementedError
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # pydantic's hook runs once the subclass's fields are built (plain __init_subclass__
+        # runs before, when ``kind``'s default is not known yet)
+        super().__pydantic_init_subclass__(**kwargs)
+        kind = cls.model_fields["kind"].default
+        if isinstance(kind, str) and kind:
+            _register(kind, cls)
+
 
 REGISTRY: dict[str, type[InstrumentSpec]] = {}
 S = TypeVar("S", bound=type[InstrumentSpec])
+
+
+def _register(kind: str, cls: type[InstrumentSpec]) -> None:
+    """``REGISTRY[kind] = cls``; a second class of the same kind from elsewhere is a
+    packaging bug (two plug-ins claiming one kind) and raises ``TypeError``. The same class
+    defined again (a module reloaded) replaces the first."""
+    known = REGISTRY.get(kind)
+    if known is not None and known is not cls:
+        same = (known.__module__, known.__qualname__) == (cls.__module__, cls.__qualname__)
+        if not same:
+            raise TypeError(
+                f"instrument kind {kind!r} is declared by both "
+                f"{known.__module__}.{known.__qualname__} and {cls.__module__}.{cls.__qualname__}"
+            )
+    REGISTRY[kind] = cls
+
 
 #: the entry-point group that declares instrument kinds: ``kind = "module:SpecClass"``
 ENTRY_POINT_GROUP = "critmin.instruments"
 
 
 def register(kind: str) -> Callable[[S], S]:
-    """Class decorator: make ``kind`` usable under ``instruments:`` in scenario files.
+    """Class decorator kept for plug-ins written against it: defining an
+    :class:`InstrumentSpec` subclass with a ``kind`` default already registers it. Here it
+    also registers a class under a ``kind`` other than its default (an alias).
 
     A package makes its instruments known to every critmin run by declaring each spec class
     in its ``pyproject.toml`` (``[project.entry-points."critmin.instruments"]``, see
-    :func:`discover`); this decorator registers a class defined in the running process.
+    :func:`discover`): loading the entry point imports the module, which defines the class.
     """
 
     def deco(cls: S) -> S:
-        REGISTRY[kind] = cls
+        _register(kind, cls)
         return cls
 
     return deco
@@ -305,13 +357,13 @@ def discover() -> list[str]:
     for ep in found:
         if ep.name in REGISTRY:
             continue
-        cls = ep.load()
+        cls = ep.load()  # defining the class registered it (InstrumentSpec subclasses)
         if not (isinstance(cls, type) and issubclass(cls, InstrumentSpec)):
             raise TypeError(f"entry point {ep.name} = {ep.value!r} is not an InstrumentSpec")
         default = cls.model_fields["kind"].default
         if default != ep.name:
             raise TypeError(f"entry point {ep.name} = {ep.value!r} declares kind {default!r}")
-        REGISTRY[ep.name] = cls
+        _register(ep.name, cls)
     return sorted(REGISTRY)
 
 
@@ -369,7 +421,6 @@ def parse_instrument(data: Any) -> InstrumentSpec:
 # A simple instrument proving the protocol: a specific import tariff by bloc.
 
 
-@register("import_tariff")
 class ImportTariffSpec(InstrumentSpec):
     """``{kind: import_tariff, importers: [USA], exporters: [CHN], product: ndpr_oxide,
     specific_usd_per_t: 5000, start: 2026-07, end: 2027-06}``; None lists = everyone."""
@@ -377,6 +428,10 @@ class ImportTariffSpec(InstrumentSpec):
     variables: ClassVar[tuple[OutputVariable, ...]] = declare(
         "import_tariff",
         ("import_tariff_revenue", "usd", "sum", "specific tariff x flow on taxed routes"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "import_tariff",
+        ("import_tariff_revenue_usd", "usd", "specific tariff revenue, all months and routes"),
     )
 
     kind: str = "import_tariff"

@@ -1001,34 +1001,44 @@ def _extras_section(view: RunView) -> str:
         "more",
         "Instrument results",
         "Variables the instruments report (levies, floors, offtakes, stockpiles) beyond the "
-        "core market results, one row each: the total over the run for flows of money or "
-        "tonnes, the monthly mean for prices, rates, stocks and days of cover. Levy revenue, "
+        "core market results, one row each, summarised as the variable is declared: the total "
+        "over the run for flows of money or tonnes, the monthly mean for prices and rates, the "
+        "last month for stocks and days of cover. Levy revenue, "
         "floor payments, stock inventory and days of cover are also drawn month by month. "
         "Scenarios that do not report a variable show “—”; every value is in series.parquet.",
         table + "".join(charts),
     )
 
 
+#: what the summary row of an extra variable shows, by its declared aggregation over months
+OVER_MONTHS = {"sum": "total over the run", "mean": "monthly mean", "last": "last month"}
+
+
+def _over_months(months: pd.Series, how: str) -> float:
+    if how == "sum":
+        return float(months.sum())
+    if how == "last":
+        return float(months.sort_index().iloc[-1])
+    return float(months.mean())
+
+
 def _extra_summary_row(view: RunView, variable: str) -> str:
     unit = figures.variable_unit(view, variable)
     quantity = fmt.quantity_of_unit(unit)
-    additive = unit in figures.ADDITIVE_UNITS and not any(
-        word in variable for word in ("stock", "inventory", "level", "cover", "price", "rate")
-    )
+    how = figures.summarised(variable, unit)
     per_month = figures.extra_aggregate(view, variable, by_region=False)
     reporting = set(per_month.index.get_level_values(0))
     cells = []
     for scenario in view.scenario_names:
         if scenario in reporting:
-            months = per_month.loc[scenario]
-            value = float(months.sum()) if additive else float(months.mean())
+            value = _over_months(per_month.loc[scenario], how.over_months)
             cells.append(_value_cell(value, scenario, fmt.by_quantity(value, quantity)))
         else:
             cells.append(_value_cell(None, scenario, fmt.DASH))
-    how = "total over the run" if additive else "monthly mean"
+    described = f"<br>{_e(how.description)}" if how.description else ""
     label = (
         f'{_e(fmt.humanize(variable))} <span class="note">({_e(fmt.unit_label(unit))}; '
-        f"{how})</span>"
+        f"{OVER_MONTHS[how.over_months]}){described}</span>"
     )
     return (
         f'<tr data-variable="{_e(variable)}" data-metric="{_e(variable)}">'
@@ -1038,12 +1048,10 @@ def _extra_summary_row(view: RunView, variable: str) -> str:
 
 def _extra_table(view: RunView, variable: str, unit: str) -> str:
     quantity = fmt.quantity_of_unit(unit)
-    additive = unit in figures.ADDITIVE_UNITS and not any(
-        word in variable for word in ("stock", "inventory", "level", "cover")
-    )
+    summary = figures.summarised(variable, unit)
     per_month = figures.extra_aggregate(view, variable, by_region=False)
     stats: list[tuple[str, Callable[[pd.Series], float]]] = []
-    if additive:
+    if summary.over_months == "sum":
         stats.append(("Total over the run", lambda s: float(s.sum())))
     stats += [
         ("Monthly mean", lambda s: float(s.mean())),
@@ -1064,7 +1072,7 @@ def _extra_table(view: RunView, variable: str, unit: str) -> str:
                 value, text = None, fmt.DASH
             cells.append(_value_cell(value, scenario, text))
         body.append(f'<tr><th scope="row">{_e(label)}</th>{"".join(cells)}</tr>')
-    how = "summed" if unit in figures.ADDITIVE_UNITS else "averaged"
+    how = "summed" if summary.across == "sum" else "averaged"
     return (
         f'<table class="extra-table">{_header(view, f"All regions ({how})")}'
         f"<tbody>{''.join(body)}</tbody></table>"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -312,7 +313,7 @@ def indexed(view: RunView) -> IndexedRunView:
     ]
     by_region, by_month = (
         {
-            str(name): part[_how(extra_units[str(name)])].droplevel(0)
+            str(name): part[_how(str(name), extra_units[str(name)])].droplevel(0)
             for name, part in table.groupby(level=0, sort=False)
         }
         for table in tables
@@ -388,12 +389,56 @@ def left_out_note(view: RunView, what: str) -> str:
     )
 
 
+#: units whose values add up across regions and products (undeclared variables only)
 ADDITIVE_UNITS = frozenset({"t", "usd"})
 
 
-def _how(unit: str) -> str:
-    """How rows of one region or month are combined: summed for t and USD, else averaged."""
-    return "sum" if unit in ADDITIVE_UNITS else "mean"
+@dataclass(frozen=True)
+class Summarised:
+    """How the report summarises one variable, read from its declaration
+    (:class:`critmin.policy.instrument.OutputVariable`): ``across`` combines the rows of one
+    month (regions, products: ``sum`` or ``mean``), ``over_months`` the months of a run
+    (``sum``: total over the run, ``mean``: monthly mean, ``last``: the last month)."""
+
+    across: str
+    over_months: str
+    description: str = ""
+    declared: bool = True
+
+
+@cache
+def _discover() -> None:
+    # the installed instrument kinds, once per process (a report may be built without a run)
+    from critmin.policy.instrument import discover
+
+    discover()
+
+
+def _declared() -> Mapping[str, Any]:
+    """The declared output variables by name (the engine's and every instrument kind's)."""
+    from critmin.market.results import output_variables
+
+    _discover()
+    return output_variables()
+
+
+def summarised(variable: str, unit: str) -> Summarised:
+    """How rows of ``variable`` (in ``unit``) are combined: as declared. A stock (``last``)
+    adds up across holders when it is tonnes or money, not when it is days of cover. A
+    variable nobody declared (e.g. a plug-in's that does not) falls back to its unit:
+    tonnes and USD are summed over regions and the run, anything else averaged."""
+    var = _declared().get(variable)
+    if var is None:
+        how = "sum" if unit in ADDITIVE_UNITS else "mean"
+        return Summarised(how, how, declared=False)
+    agg = var.aggregation
+    across = "sum" if agg == "sum" or (agg == "last" and var.unit in ADDITIVE_UNITS) else "mean"
+    return Summarised(across, agg, var.description)
+
+
+def _how(variable: str, unit: str) -> str:
+    """How rows of one region or month are combined (:func:`summarised`)."""
+    return summarised(variable, unit).across
 
 
 def variable_unit(view: RunView, variable: str) -> str:
@@ -404,15 +449,16 @@ def variable_unit(view: RunView, variable: str) -> str:
 
 
 def extra_aggregate(view: RunView, variable: str, *, by_region: bool) -> pd.Series:
-    """A variable by (scenario, region, month) or (scenario, month), rows summed for t and
-    USD, averaged for other units (days, shares, prices)."""
+    """A variable by (scenario, region, month) or (scenario, month), rows combined as the
+    variable is declared (:func:`summarised`: summed for flows and stocks of tonnes and
+    money, averaged for prices, rates and days of cover)."""
     keys = ["scenario", "region", "month"] if by_region else ["scenario", "month"]
     if isinstance(view, IndexedRunView):
         cached = (view.extra_by_region if by_region else view.extra_by_month).get(variable)
         if cached is not None:
             return cached
     rows = view.variable(variable)
-    return rows.groupby(keys)["value"].agg(_how(variable_unit(view, variable)))
+    return rows.groupby(keys)["value"].agg(_how(variable, variable_unit(view, variable)))
 
 
 def _runs(months: Sequence[str]) -> list[tuple[str, str]]:

@@ -27,6 +27,8 @@ _WHERE = {
     "execute": "runner",
     "run_study": "runner",
     "BaselineComparison": "compare",
+    "HeadlineMetrics": "headline",
+    "headline_metrics": "headline",
     "compare": "compare",
     "compare_to_baseline": "compare",
 }
@@ -35,6 +37,7 @@ __all__ = [
     "BASELINE_SCENARIO",
     "DEFAULT_SEED",
     "BaselineComparison",
+    "HeadlineMetrics",
     "LoadedScenario",
     "Months",
     "Scenario",
@@ -45,6 +48,7 @@ __all__ = [
     "compare",
     "compare_to_baseline",
     "execute",
+    "headline_metrics",
     "load_scenario",
     "load_study",
     "run_study",
@@ -69,6 +73,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from critmin.scenarios.compare import BaselineComparison, compare, compare_to_baseline
+    from critmin.scenarios.headline import HeadlineMetrics, headline_metrics
     from critmin.scenarios.loader import (
         LoadedScenario,
         builtin_names,

@@ -34,7 +34,7 @@ import pandas as pd
 
 from critmin.errors import UnknownNameError
 from critmin.market.results import upgrade_series
-from critmin.policy.instruments.forge_levy import _catalog_members, member_regions
+from critmin.policy.instruments.forge_levy import bloc_membership, member_regions
 from critmin.policy.parameters import month_end
 
 SHORTAGE_TOL_T = 1e-3
@@ -147,10 +147,10 @@ def _membership(
     imp_idx = np.array([never if imp is None else place[imp] for _, imp in ends], dtype=np.int64)
     member = np.zeros((len(coded.months), never + 1), dtype=bool)
     # member_regions depends on the month only through the bloc's catalog membership on the
-    # month's last day (_catalog_members, cached there): one call per distinct membership
+    # month's last day (bloc_membership, cached there): one call per distinct membership
     by_state: dict[tuple[frozenset[str], bool], BoolArray] = {}
     for m, month in enumerate(coded.months):
-        state = _catalog_members(bloc, month_end(month).isoformat())
+        state = bloc_membership(bloc, month_end(month).isoformat())
         row = by_state.get(state)
         if row is None:
             row = np.zeros(never + 1, dtype=bool)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ import pandas as pd
 
 from critmin.errors import UnknownNameError
 from critmin.fileio import OutputSet
-from critmin.market.results import HeadlineMetrics
 from critmin.scenarios.compare import BaselineComparison, compare
+from critmin.scenarios.headline import HeadlineMetrics
 
 #: writes report.html from (series, summary) to a path; supplied by the face (cli, facade)
 ReportBuilder = Callable[[pd.DataFrame, dict[str, Any], Path], object]
@@ -35,6 +35,20 @@ class ScenarioOutcome:
     seed: int | None
     metrics: HeadlineMetrics
     comparison: BaselineComparison | None
+    #: per chain (market), how each month was solved, in month order: ``optimal`` (HiGHS
+    #: solved it), ``optimal_basis_kept`` (the kept basis answered every solve of the month,
+    #: HiGHS was not called), ``iteration_limit`` (the instruments did not settle within the
+    #: engine's cap; the month holds the last solve); summary.json has the counts
+    solve_status: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def status_counts(self) -> dict[str, dict[str, int]]:
+        """Per chain, months per status (what summary.json ``solve_status`` holds)."""
+        out: dict[str, dict[str, int]] = {}
+        for chain, months in self.solve_status.items():
+            counts = out.setdefault(chain, {})
+            for s in months:
+                counts[s] = counts.get(s, 0) + 1
+        return {c: dict(sorted(n.items())) for c, n in out.items()}
 
 
 @dataclass(frozen=True)

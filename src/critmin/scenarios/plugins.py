@@ -1,8 +1,10 @@
 """Instrument plug-ins: every kind declared by an installed package is registered.
 
-Instruments are declared as entry points (group ``critmin.instruments``, ``kind =
-"module:SpecClass"``) in a package's pyproject.toml; critmin declares its own the same way,
-so adding an instrument edits no list in the code. Scenario parsing looks kinds up in
+An instrument kind registers itself when its spec class (an ``InstrumentSpec`` subclass
+with a ``kind`` default) is defined. Packages declare their classes as entry points (group
+``critmin.instruments``, ``kind = "module:SpecClass"``) in their pyproject.toml so that every
+run imports them; critmin declares its own the same way, so adding an instrument edits no
+list in the code. Scenario parsing looks kinds up in
 :data:`critmin.policy.instrument.REGISTRY`, so :func:`load_instruments` runs before a
 scenario is validated (the loader calls it once). :func:`reform_changes` lists what the
 instruments' ``parameters:`` reforms change against the shipped baseline, for summary.json.

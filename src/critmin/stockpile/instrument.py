@@ -72,6 +72,7 @@ from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError
 from critmin.periods import Month
 from critmin.policy.instrument import (
+    HeadlineMetric,
     InstrumentReport,
     InstrumentSpec,
     MarketContext,
@@ -80,7 +81,7 @@ from critmin.policy.instrument import (
     SeriesRow,
     SolvedMonth,
     declare,
-    register,
+    declare_metrics,
 )
 from critmin.stockpile.ledger import t_to_kg
 from critmin.stockpile.signals import MarketSignal, MineralSignal, load_signals
@@ -103,7 +104,6 @@ class EmergencyWindow(BoundedNumbers, BaseModel):
         return self.start <= month and (self.end is None or month <= self.end)
 
 
-@register("stockpile")
 class StockpileInstrumentSpec(InstrumentSpec):
     """YAML form: ``spec_file`` (or inline ``spec``), optional ``signals_file``, ``products``."""
 
@@ -115,6 +115,15 @@ class StockpileInstrumentSpec(InstrumentSpec):
         ("stock_releases", "t", "sum", "tonnes released"),
         ("shortage_avoided", "t", "sum", "unserved demand the releases avoided"),
         ("stock_cash", "usd", "last", "cash of the stockpile's holder"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "stockpile",
+        ("stock_shortage_avoided_t", "t", "unserved demand the releases avoided"),
+        ("stock_releases_t", "t", "tonnes released"),
+        ("stock_purchases_t", "t", "tonnes bought"),
+        ("stock_cash_usd", "usd", "cash of the holder at the end"),
+        ("stock_debt_usd", "usd", "debt of the holder at the end"),
+        ("stock_ledger_balanced", "flag", "1 when the holder's ledger balances, else 0"),
     )
 
     kind: str = "stockpile"

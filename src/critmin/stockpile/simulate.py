@@ -2,8 +2,10 @@
 
 ``simulate(spec, signals)`` steps a :class:`~critmin.stockpile.state.Stockpile` through
 every month of ``signals`` from ``spec.start`` and returns the ledger, a tidy series in
-the run-results shape (``scenario, month, mineral, stage, region, variable, value,
-unit``) and the headline metrics.
+the run-results shape (``scenario, month, chain, product, stage, region, variable, value,
+unit``; ``product`` is the account's product id, ``chain`` is empty: a standalone simulation
+clears no market) and the headline metrics. Files written before ``product`` had a
+``mineral`` column in its place; :func:`critmin.read_series` reads both.
 """
 
 from __future__ import annotations
@@ -19,8 +21,22 @@ from critmin.stockpile.signals import signals_by_month
 from critmin.stockpile.spec import StockpileSpec
 from critmin.stockpile.state import Stockpile
 
-SERIES_COLUMNS = ["scenario", "month", "mineral", "stage", "region", "variable", "value", "unit"]
-HOLDER_MINERAL = "all"
+#: the run-results contract's columns (critmin.market.results.SERIES_COLUMNS; an engine does
+#: not import another, tests/stockpile check that the two agree)
+SERIES_COLUMNS = [
+    "scenario",
+    "month",
+    "chain",
+    "product",
+    "stage",
+    "region",
+    "variable",
+    "value",
+    "unit",
+]
+#: ``chain`` of every row: no market is cleared, so no chain
+NO_CHAIN = ""
+HOLDER_PRODUCT = "all"
 HOLDER_STAGE = "all"
 
 
@@ -50,7 +66,7 @@ def simulate(
     months = signals_by_month(signals, spec.minerals, spec.start)
     sp = Stockpile(spec)
     region = spec.holder.region
-    rows: list[tuple[str, str, str, str, str, str, float, str]] = []
+    rows: list[tuple[str, str, str, str, str, str, str, float, str]] = []
     totals: dict[str, dict[str, float]] = {
         a.mineral: {
             "purchased_t": 0.0,
@@ -87,7 +103,7 @@ def simulate(
                 ("shortage_avoided", am.shortage_avoided_kg / 1000, "t"),
                 ("cost_per_day_of_cover", cpd, "usd_per_day"),
             ]
-            rows.extend((name, m, mi, st, region, v, float(x), u) for v, x, u in vals)
+            rows.extend((name, m, NO_CHAIN, mi, st, region, v, float(x), u) for v, x, u in vals)
             t = totals[mi]
             t["purchased_t"] += am.bought_kg / 1000
             t["purchase_cost_usd"] += am.bought_cents / 100
@@ -106,7 +122,7 @@ def simulate(
             ("stock_repayment", rec.repaid_cents / 100, "usd"),
         ]
         rows.extend(
-            (name, m, HOLDER_MINERAL, HOLDER_STAGE, region, v, float(x), u)
+            (name, m, NO_CHAIN, HOLDER_PRODUCT, HOLDER_STAGE, region, v, float(x), u)
             for v, x, u in holder_vals
         )
         interest += rec.interest_cents

@@ -3,9 +3,11 @@
 * ``forge_levy`` (:mod:`.forge_levy`): FORGE variable border levy on non-member imports.
 * ``topup_floor`` and ``purchase_floor`` (:mod:`.floors`): the two price-floor designs.
 
-Importing this package registers them (see :func:`critmin.scenarios.plugins.load_instruments`).
+Importing this package registers them: each spec class registers its ``kind`` when it is
+defined (:class:`critmin.policy.instrument.InstrumentSpec`).
 """
 
+from critmin.policy.instruments._common import parameter_set
 from critmin.policy.instruments.floors import (
     PurchaseFloor,
     PurchaseFloorSpec,
@@ -15,6 +17,7 @@ from critmin.policy.instruments.floors import (
 from critmin.policy.instruments.forge_levy import (
     ForgeLevy,
     ForgeLevySpec,
+    bloc_membership,
     member_regions,
     variable_levy,
 )
@@ -26,6 +29,8 @@ __all__ = [
     "PurchaseFloorSpec",
     "TopUpFloor",
     "TopUpFloorSpec",
+    "bloc_membership",
     "member_regions",
+    "parameter_set",
     "variable_levy",
 ]

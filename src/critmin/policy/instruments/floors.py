@@ -53,6 +53,7 @@ from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError, UnknownNameError
 from critmin.periods import Month, in_window
 from critmin.policy.instrument import (
+    HeadlineMetric,
     InstrumentReport,
     InstrumentSpec,
     MarketContext,
@@ -61,7 +62,7 @@ from critmin.policy.instrument import (
     SeriesRow,
     SolvedMonth,
     declare,
-    register,
+    declare_metrics,
 )
 from critmin.policy.instruments._common import (
     DatedSpec,
@@ -165,7 +166,6 @@ class _FloorBase:
         self._rows.append(SeriesRow(month, spec.product, spec.region, variable, value, unit))
 
 
-@register("topup_floor")
 class TopUpFloorSpec(_FloorSpec):
     """YAML: ``{kind: topup_floor, region: USA, product: ndpr_oxide, floor_parameter: ...,
     covered: [{qty_t_per_year: 1300, cost_usd_per_t: 56750}]}``."""
@@ -181,6 +181,12 @@ class TopUpFloorSpec(_FloorSpec):
         ),
         ("floor_covered_output", "t", "sum", "output covered by the floor"),
         ("floor_kept", "t", "sum", "covered output that the floor keeps producing"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "topup_floor",
+        ("floor_fiscal_cost_usd", "usd", "top-up payments to covered producers"),
+        ("floor_kept_t", "t", "covered output the floor keeps producing"),
+        ("floor_covered_output_t", "t", "output covered by the floor"),
     )
 
     kind: str = "topup_floor"
@@ -255,7 +261,6 @@ class TopUpFloor(_FloorBase):
         )
 
 
-@register("purchase_floor")
 class PurchaseFloorSpec(_FloorSpec):
     """YAML: ``{kind: purchase_floor, region: USA, product: ndpr_oxide, floor_usd_per_t:
     110000, budget_usd: 5.0e8, max_buy_t_per_month: 200}``."""
@@ -274,6 +279,12 @@ class PurchaseFloorSpec(_FloorSpec):
         ("floor_stock", "t", "last", "stock held by the purchasing holder"),
         ("floor_budget_left", "usd", "last", "budget left"),
         ("days_of_cover", "days", "last", "stock / daily consumption"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "purchase_floor",
+        ("floor_fiscal_cost_usd", "usd", "money spent buying at the floor"),
+        ("floor_kept_t", "t", "tonnes the floor keeps producing (bought)"),
+        ("floor_purchases_t", "t", "tonnes bought at the floor"),
     )
 
     kind: str = "purchase_floor"

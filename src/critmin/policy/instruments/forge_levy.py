@@ -50,6 +50,7 @@ from pydantic import Field
 from critmin.errors import InputError, UnknownNameError
 from critmin.periods import in_window
 from critmin.policy.instrument import (
+    HeadlineMetric,
     InstrumentReport,
     InstrumentSpec,
     MarketContext,
@@ -58,7 +59,7 @@ from critmin.policy.instrument import (
     SeriesRow,
     SolvedMonth,
     declare,
-    register,
+    declare_metrics,
 )
 from critmin.policy.instruments._common import (
     DatedSpec,
@@ -98,7 +99,12 @@ def variable_levy(reference: float, landed: float, bound: float) -> float:
 
 
 @lru_cache(maxsize=256)
-def _catalog_members(bloc: str, day: str) -> tuple[frozenset[str], bool]:
+def bloc_membership(bloc: str, day: str) -> tuple[frozenset[str], bool]:
+    """The catalog's membership of ``bloc`` on ``day`` (ISO date): the member countries'
+    ISO3 codes, and whether the European Commission's delegation is a member (then the
+    market region ``EU`` is inside). :func:`member_regions` depends on the month only
+    through this pair, so callers mapping many months (the baseline comparison) group the
+    months by it; cached, as many months share one membership."""
     from critmin.catalog import blocs
 
     try:
@@ -121,7 +127,7 @@ def member_regions(
     if members is not None:
         inside = {r for r in regions if r in set(members)}
     else:
-        iso, has_eu = _catalog_members(bloc, month_end(month).isoformat())
+        iso, has_eu = bloc_membership(bloc, month_end(month).isoformat())
         inside = set()
         for r in regions:
             if r == "EU":
@@ -137,7 +143,6 @@ def member_regions(
     return frozenset(r for r in inside if r in set(regions) or r in overrides)
 
 
-@register("forge_levy")
 class ForgeLevySpec(InstrumentSpec, DatedSpec):
     """YAML: ``{kind: forge_levy, mineral: ndpr, transport_usd_per_t: {ndpr_oxide: 1000}}``."""
 
@@ -147,6 +152,14 @@ class ForgeLevySpec(InstrumentSpec, DatedSpec):
         ("levy_rate", "usd_per_t", "mean", "levy in force on a non-member exporter's routes"),
         ("imports_from_members", "t", "sum", "imports of members from bloc members"),
         ("imports_from_nonmembers", "t", "sum", "imports of members from non-members"),
+    )
+    headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
+        "forge_levy",
+        ("levy_revenue_usd", "usd", "levy paid on non-member imports into members"),
+        ("imports_from_members_t", "t", "imports of members from bloc members"),
+        ("imports_from_nonmembers_t", "t", "imports of members from non-members"),
+        ("levy_iterations_max", "count", "most solves any month needed for the levy's fixed point"),
+        ("levy_non_converged_months", "months", "months whose levy stopped at the iteration cap"),
     )
 
     kind: str = "forge_levy"

@@ -1,0 +1,191 @@
+"""The headline metrics of a scenario, declared once as data and typed.
+
+A scenario's ``metrics`` (``summary.json``) come from three producers: the engine
+(:func:`critmin.market.results.scenario_metrics`, with the physical-shortage figures of
+:mod:`critmin.market.metrics`), each instrument's report (declared on its spec class,
+``InstrumentSpec.headline``) and, when the study has a baseline, the comparison with it
+(:func:`critmin.scenarios.compare.compare_to_baseline` and
+:func:`critmin.market.metrics.compare_physical`). :data:`METRICS` declares the engine's and
+the comparison's; :func:`headline_metrics` adds every registered instrument's.
+
+:class:`HeadlineMetrics` has one typed field per declared figure of critmin's own producers.
+A test checks the fields against the declaration and every figure the shipped scenarios
+write against both, so a renamed metric fails a test instead of drifting into ``other``.
+Figures nobody declared (a plug-in instrument's; per-product keys such as
+``stock_days_of_cover_end_<product>``) stay readable through ``other`` and ``metrics[name]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from critmin.policy.instrument import REGISTRY, HeadlineMetric, declare_metrics
+
+#: the engine's figures (every scenario has them), then the comparison's (only with a baseline)
+METRICS: tuple[HeadlineMetric, ...] = (
+    *declare_metrics(
+        "engine",
+        ("avg_price_usd_per_t", "usd_per_t", "mean node price by product/stage/region"),
+        ("peak_price_usd_per_t", "usd_per_t", "highest node price by product/stage/region"),
+        ("unserved_t", "t", "bid quantity not served, all months, nodes and chains"),
+        ("unserved_t_by_region", "t", "unserved_t by region"),
+        ("unserved_critical_t", "t", "unserved quantity of critical bids"),
+        ("tariff_revenue_usd", "usd", "(specific + ad-valorem wedge) x flow"),
+        ("shortage_months", "months", "months with more than 0.001 t unserved"),
+        ("consumer_surplus_usd", "usd", "sum of (wtp - price) x consumed"),
+        ("producer_surplus_usd", "usd", "supply and conversion margins"),
+        ("non_converged_months", "months", "months whose instruments did not converge"),
+        ("product_basis", "text", "what a tonne of each product counts"),
+        ("physical_shortage_t_by_product", "t", "demand no allowed price could serve"),
+        ("physical_shortage_critical_t_by_product", "t", "physical shortage of critical bids"),
+        ("physical_shortage_months", "months", "months with physical shortage in some product"),
+        ("physical_shortage_months_by_product", "months", "the same per product"),
+        ("consumption_t_by_product", "t", "final demand served per product"),
+        ("physical_shortage_t_by_node", "t", "physical shortage per product/region"),
+        ("consumption_t_by_node", "t", "consumption per product/region"),
+        ("price_set_by_demand_ceiling", "rows", "node-months priced at an unserved bid"),
+        ("chains", "text", "each market's products in chain order"),
+    ),
+    *declare_metrics(
+        "comparison",
+        ("avg_price_inside_forge_usd_per_t", "usd_per_t", "mean price at member nodes"),
+        ("avg_price_outside_forge_usd_per_t", "usd_per_t", "mean price at non-member nodes"),
+        ("trade_diversion_t", "t", "imports from (non-)members minus the baseline's"),
+        ("oem_security_premium_usd", "usd", "(price - baseline price) x consumption"),
+        ("oem_security_premium_usd_per_t", "usd_per_t", "the premium per tonne consumed"),
+        ("oem_security_premium_usd_by_product", "usd", "the premium by product"),
+        ("subsidy_kept_usd_per_t", "usd_per_t", "floor fiscal cost / kept tonnes"),
+        ("production_change_t", "t", "production minus the baseline's"),
+        ("days_of_cover_last", "days", "stock cover in the last month, by product/region"),
+        ("days_of_cover_min", "days", "lowest stock cover, by product/region"),
+        ("demand_reduction_by_price_t_by_product", "t", "consumption cut by price, not shortage"),
+        ("physical_shortage_change_t_by_product", "t", "physical shortage minus the baseline's"),
+    ),
+)
+
+
+def headline_metrics() -> dict[str, HeadlineMetric]:
+    """Every declared headline figure by name: :data:`METRICS` and each registered instrument
+    kind's ``headline``. A figure two producers write (the comparison recomputes
+    ``levy_revenue_usd`` from the series) keeps its first declaration."""
+    out = {m.name: m for m in METRICS}
+    for kind in sorted(REGISTRY):
+        for m in REGISTRY[kind].headline:
+            out.setdefault(m.name, m)
+    return out
+
+
+@dataclass(frozen=True)
+class HeadlineMetrics:
+    """The headline metrics of one scenario, typed: one field per declared figure.
+
+    Engine figures are always there. Instrument and comparison figures are None when the
+    scenario has no such instrument or the study no baseline. ``other`` holds every figure
+    not declared here, so nothing is dropped on the way to ``summary.json``; ``m["name"]``
+    reads any figure by its ``summary.json`` name, and :meth:`to_dict` gives back exactly
+    (same keys, same order) the mapping :meth:`from_dict` read.
+    """
+
+    # engine (critmin.market.results.scenario_metrics)
+    avg_price_usd_per_t: dict[str, float]
+    peak_price_usd_per_t: dict[str, float]
+    unserved_t: float
+    unserved_t_by_region: dict[str, float]
+    unserved_critical_t: float
+    tariff_revenue_usd: float
+    shortage_months: int
+    consumer_surplus_usd: float
+    producer_surplus_usd: float
+    non_converged_months: int
+    # engine, physical shortage (critmin.market.metrics.physical_metrics)
+    product_basis: dict[str, str]
+    physical_shortage_t_by_product: dict[str, float]
+    physical_shortage_critical_t_by_product: dict[str, float]
+    physical_shortage_months: int
+    physical_shortage_months_by_product: dict[str, int]
+    consumption_t_by_product: dict[str, float]
+    physical_shortage_t_by_node: dict[str, float]
+    consumption_t_by_node: dict[str, float]
+    price_set_by_demand_ceiling: list[dict[str, Any]]
+    chains: dict[str, list[str]]
+    # instruments (InstrumentSpec.headline of each kind)
+    import_tariff_revenue_usd: float | None = None
+    levy_revenue_usd: float | None = None
+    imports_from_members_t: float | None = None
+    imports_from_nonmembers_t: float | None = None
+    levy_iterations_max: float | None = None
+    levy_non_converged_months: float | None = None
+    floor_fiscal_cost_usd: float | None = None
+    floor_kept_t: float | None = None
+    floor_covered_output_t: float | None = None
+    floor_purchases_t: float | None = None
+    offtake_delivered_t: float | None = None
+    offtake_shortfall_t: float | None = None
+    offtake_floor_topup_usd: float | None = None
+    settlement_volume_t: float | None = None
+    settlement_market_value_usd: float | None = None
+    settlement_floor_topup_usd: float | None = None
+    settlement_upside_to_buyer_usd: float | None = None
+    settlement_seller_receives_usd: float | None = None
+    stock_shortage_avoided_t: float | None = None
+    stock_releases_t: float | None = None
+    stock_purchases_t: float | None = None
+    stock_cash_usd: float | None = None
+    stock_debt_usd: float | None = None
+    stock_ledger_balanced: float | None = None
+    # comparison with the baseline (critmin.scenarios.compare, compare_physical)
+    avg_price_inside_forge_usd_per_t: dict[str, float] | None = None
+    avg_price_outside_forge_usd_per_t: dict[str, float] | None = None
+    trade_diversion_t: dict[str, float] | None = None
+    oem_security_premium_usd: float | None = None
+    oem_security_premium_usd_per_t: float | None = None
+    oem_security_premium_usd_by_product: dict[str, float] | None = None
+    subsidy_kept_usd_per_t: float | None = None
+    production_change_t: float | None = None
+    days_of_cover_last: dict[str, float] | None = None
+    days_of_cover_min: dict[str, float] | None = None
+    demand_reduction_by_price_t_by_product: dict[str, float] | None = None
+    physical_shortage_change_t_by_product: dict[str, float] | None = None
+    other: dict[str, Any] = field(default_factory=dict)
+    #: the figures' names in the order they were read (so :meth:`to_dict` keeps it)
+    order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def declared(cls) -> tuple[str, ...]:
+        """The names of the typed figures, in field order."""
+        return tuple(f.name for f in fields(cls) if f.name not in {"other", "order"})
+
+    @classmethod
+    def from_dict(cls, metrics: Mapping[str, Any]) -> HeadlineMetrics:
+        """From the ``metrics`` mapping of a scenario (as in ``summary.json``); a missing
+        engine figure raises ``KeyError`` naming it."""
+        names = set(cls.declared())
+        required = [f.name for f in fields(cls) if f.name in names and f.default is not None]
+        missing = [n for n in required if n not in metrics]
+        if missing:
+            raise KeyError(f"headline metrics without {', '.join(missing)}")
+        known = {k: v for k, v in metrics.items() if k in names}
+        rest = {k: v for k, v in metrics.items() if k not in names}
+        return cls(**known, other=rest, order=tuple(metrics))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``metrics`` mapping of ``summary.json``, keys in the order read (an object
+        built in Python: declared figures that are set, then ``other``)."""
+        order = self.order or (
+            *(n for n in self.declared() if getattr(self, n) is not None),
+            *self.other,
+        )
+        return {name: self[name] for name in order}
+
+    def __getitem__(self, name: str) -> Any:
+        """``metrics["levy_revenue_usd"]``: any figure by its ``summary.json`` name (a
+        declared figure the scenario does not have raises ``KeyError``, as ``other`` does)."""
+        if name in self.other:
+            return self.other[name]
+        if name in self.declared() and (name in self.order or not self.order):
+            value = getattr(self, name)
+            if value is not None or name in self.order:
+                return value
+        raise KeyError(name)

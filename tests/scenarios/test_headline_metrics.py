@@ -1,0 +1,134 @@
+"""The typed headline metrics against their one declaration and against what runs write.
+
+The declaration (:data:`critmin.scenarios.headline.METRICS` and each instrument kind's
+``InstrumentSpec.headline``) names every figure; :class:`HeadlineMetrics` must have exactly
+those fields, and the shipped scenarios (the built-in study and every example) must write
+nothing undeclared, so renaming a metric in the engine, an instrument or the class without
+the others fails here instead of moving the figure silently into ``metrics.other``.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import critmin
+from critmin.policy.instrument import REGISTRY, discover
+from critmin.scenarios.headline import METRICS, HeadlineMetrics, headline_metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+#: per-product figures whose names carry the product id (kept in ``other``)
+PER_PRODUCT = re.compile(r"stock_days_of_cover_end_\w+")
+
+
+@cache
+def _runs() -> tuple[critmin.StudyResult, ...]:
+    examples = sorted(str(p) for p in (ROOT / "examples" / "scenarios").glob("*.yaml"))
+    return (critmin.run(), critmin.run(*examples))
+
+
+def test_typed_fields_are_the_declared_metrics() -> None:
+    discover()
+    declared = set(headline_metrics())
+    fields = set(HeadlineMetrics.declared())
+    assert fields - declared == set(), "fields nobody declares"
+    assert declared - fields == set(), "declared metrics without a typed field"
+    producers = {m.producer for m in headline_metrics().values()}
+    assert producers <= {"engine", "comparison", *REGISTRY}
+
+
+def test_no_figure_is_declared_twice_differently() -> None:
+    discover()
+    seen: dict[str, str] = {}
+    for kind in sorted(REGISTRY):
+        for m in (*METRICS, *REGISTRY[kind].headline):
+            assert seen.setdefault(m.name, m.unit) == m.unit, m.name
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """``value`` is of the annotated type (None, float (int accepted), int, str, dict, list)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, float | int) and not isinstance(value, bool)
+    if hint is Any:
+        return True
+    if origin is dict:
+        k, v = typing.get_args(hint)
+        return isinstance(value, dict) and all(
+            _fits(a, k) and _fits(b, v) for a, b in value.items()
+        )
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_fits(x, item) for x in value)
+    return isinstance(value, hint)
+
+
+def test_shipped_scenarios_write_only_declared_figures_of_the_declared_types() -> None:
+    hints = typing.get_type_hints(HeadlineMetrics)
+    typed_seen: set[str] = set()
+    for result in _runs():
+        for entry, outcome in zip(result.summary["scenarios"], result.scenarios, strict=True):
+            m = outcome.metrics
+            undeclared = [k for k in m.other if not PER_PRODUCT.fullmatch(k)]
+            assert undeclared == [], f"{entry['name']}: undeclared {undeclared}"
+            for name in HeadlineMetrics.declared():
+                value = getattr(m, name)
+                assert _fits(value, hints[name]), (entry["name"], name, value)
+                if name in entry["metrics"]:
+                    typed_seen.add(name)
+                    assert value == entry["metrics"][name]
+                else:
+                    assert value is None
+    # the shipped scenarios exercise all but the purchase floor's own figure
+    assert set(HeadlineMetrics.declared()) - typed_seen <= {"floor_purchases_t"}
+
+
+def test_issue_11_figures_are_typed_and_round_trip() -> None:
+    result = _runs()[0]
+    managed = result.scenario("managed_market").metrics
+    entry = next(e for e in result.summary["scenarios"] if e["name"] == "managed_market")
+    assert managed.levy_revenue_usd == entry["metrics"]["levy_revenue_usd"] > 0
+    assert (
+        managed.physical_shortage_t_by_product == entry["metrics"]["physical_shortage_t_by_product"]
+    )
+    assert managed.demand_reduction_by_price_t_by_product is not None
+    assert managed["levy_revenue_usd"] == managed.levy_revenue_usd
+    # the same mapping, keys in the same order: summary.json can be rebuilt from the object
+    assert list(managed.to_dict().items()) == list(entry["metrics"].items())
+    free = result.scenario("baseline_free_trade").metrics
+    assert free.stock_releases_t is None
+    with pytest.raises(KeyError):
+        free["stock_releases_t"]
+
+
+def test_missing_engine_figure_is_named() -> None:
+    entry = dict(_runs()[0].summary["scenarios"][0]["metrics"])
+    del entry["physical_shortage_months"]
+    with pytest.raises(KeyError, match="physical_shortage_months"):
+        HeadlineMetrics.from_dict(entry)
+
+
+def test_engine_figures_carry_their_variables_unit() -> None:
+    """A headline figure named after a declared engine variable (``unserved_t``,
+    ``avg_price_usd_per_t``, ``unserved_t_by_region``) is in that variable's declared unit,
+    and every engine total the tables declare has its figure."""
+    from critmin.market.results import VARIABLES, metric_name
+
+    engine = {m.name: m for m in METRICS if m.producer == "engine"}
+    for var in VARIABLES:
+        stem = metric_name(var.name)
+        for name, m in engine.items():
+            if name.removeprefix("avg_").removeprefix("peak_").startswith(stem):
+                assert m.unit == var.unit, (name, var.name)
+    totals = ("unserved", "unserved_critical", "tariff_revenue", "consumer_surplus")
+    assert {metric_name(v) for v in (*totals, "producer_surplus")} <= set(engine)
