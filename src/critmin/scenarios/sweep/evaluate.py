@@ -64,6 +64,12 @@ def base_data(loaded: LoadedStudy) -> dict[str, Any]:
     anchor = None if ref.startswith("builtin:") else Path(loaded.base_dir) / "study.yaml"
     base = load_scenario(ref, relative_to=anchor, fold_reform=False)
     data = base.scenario.model_dump(by_alias=True, exclude_none=True, mode="python")
+    for market in data.get("markets") or []:
+        # the blocks a demand curve generated are rebuilt from the curve whenever the market
+        # is validated: a path that reached them (demand[*].growth_per_year) would write
+        # values the sample's scenario then drops. Paths see the market as written; a curve
+        # is changed through demand_curves[...]
+        market["demand"] = [b for b in market.get("demand") or [] if not b.get("curve")]
     if study.months:
         months = dict(data.get("months") or {"start": "2026-01", "end": "2035-12"})
         months.update(study.months)
