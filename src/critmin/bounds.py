@@ -34,12 +34,24 @@ from pydantic import BaseModel, model_validator
 from critmin.errors import InputError
 from critmin.yamlio import FieldValueError
 
-__all__ = ["MAX_ABS", "MAX_TONNES", "MAX_USD_PER_T", "MIN_USD_PER_T", "BoundedNumbers", "check"]
+__all__ = [
+    "MAX_ABS",
+    "MAX_TONNES",
+    "MAX_USD_PER_T",
+    "MIN_USD_PER_T",
+    "YEAR_MAX",
+    "YEAR_MIN",
+    "BoundedNumbers",
+    "check",
+]
 
 MAX_ABS = 1e15
 MAX_TONNES = 1e10
 MAX_USD_PER_T = 1e9
 MIN_USD_PER_T = 0.01
+#: years a data option (``--year``) may name: the catalog's sources cover 1984 (World Mining
+#: Data) to 2024 (USGS); a year outside 1900..2100 is a typo, not a question about data
+YEAR_MIN, YEAR_MAX = 1900, 2100
 
 _TONNE_SUFFIXES = ("_t", "_t_per_year", "_t_per_month")
 
