@@ -562,6 +562,7 @@ def _more_option_cases(
     both = [*risk, "--importer", "USA", "--members", "JPN"]
     out.append(("risk-importer-and-members", both, (2,)))
     each("run", ["run", _SCEN[0], "--out", "out-baseline", "--json"], "--baseline", OPT_WORD)
+    each("run", ["run", _SCEN[0], "--out", "out-limit", "--json"], "--time-limit-s", OPT_NUM)
     out += [(f"reconcile={v[:20]}", ["data", "reconcile", v, "--json"], (2,)) for v in OPT_WORD]
     each("reconcile", ["data", "reconcile", "lithium", "--json"], "--year", OPT_INT)
     each("reconcile", ["data", "reconcile", "lithium", "--json"], "--wmd-file", OPT_PATH)
