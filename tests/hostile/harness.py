@@ -589,6 +589,9 @@ def out_cases() -> list[tuple[str, list[str], dict[str, bytes | str]]]:
         ("under-file", "afile/sub", {"afile": b"x"}),
         ("long", "n" * 300, {}),
         ("proc", "/proc/version/x", {}),
+        # the working folder and one above it cannot be swapped as a whole: refused
+        ("dot", ".", {}),
+        ("parent", "..", {}),
     ]
     cases: list[tuple[str, list[str], dict[str, bytes | str]]] = []
     for label, where, files in bad_outs:
@@ -599,7 +602,7 @@ def out_cases() -> list[tuple[str, list[str], dict[str, bytes | str]]]:
                 files,
             )
         )
-        if label != "file":  # (overwriting a CSV file is what --out is for)
+        if label not in ("file", "dot", "parent"):  # (--out x.csv is a file, not a set)
             cases.append(
                 (
                     f"settle-out-{label}",
