@@ -765,9 +765,10 @@ class _Reader:
             outs = self._quantities(e["outputQuantityList"], where + ".outputQuantityList")
             y = e.get("critmin:yieldShare", e.get(CRITMIN_NS + "yieldShare", 1.0))
             ys = _finite(y, where + ".critmin:yieldShare")
-            if ys <= 0:
+            if not 0 < ys <= 1:  # above 1, outputs could exceed inputs unflagged
                 raise InputError(
-                    f"expected a yield > 0, got {ys:g}", where=where + ".critmin:yieldShare"
+                    f"expected a yield share 0 < y <= 1 (output/input mass), got {ys:g}",
+                    where=where + ".critmin:yieldShare",
                 )
             return Transformation.model_construct(
                 _FS["t"], id=eid, time=t, facility=loc, inputs=ins, outputs=outs, yield_share=ys
