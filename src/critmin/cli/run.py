@@ -21,12 +21,11 @@ DEFAULT_TIME_LIMIT_S = 3600.0
 
 
 @app.command("run")
-def run(
+def run(  # noqa: PLR0917 - typer maps each option to a parameter
     scenarios: Annotated[
         list[str] | None,
         typer.Argument(help="scenario YAML files or built-in names; none = the NdPr seed study"),
     ] = None,
-    *,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
     as_json: Annotated[bool, typer.Option("--json", help="print summary.json on stdout")] = False,
     baseline: Annotated[
