@@ -107,8 +107,39 @@ def bench_output_set() -> dict[str, float]:
     }
 
 
+def bench_time_limit() -> dict[str, float]:
+    """``critmin run --time-limit-s``: the same 30-year, 20-region chain (380 routes, demand
+    growing every month) solved with no limit and under the default one-hour limit, every
+    month through HiGHS (``reuse_basis=False``: the limit costs something per HiGHS call
+    only). CPU seconds, best of 9 alternating runs."""
+    from critmin.bounds import time_limit
+    from critmin.market.compile import compile_market
+    from critmin.market.engine import run_market
+    from critmin.scenarios.spec import Scenario
+    from tests.hostile.test_time_limit import huge_scenario
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = huge_scenario(Path(tmp) / "huge.yaml", years=30)
+        sc = Scenario.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    cm = compile_market(sc.markets[0], sc.month_labels())
+    best = {0.0: float("inf"), 3600.0: float("inf")}
+    for _ in range(9):
+        for limit in (0.0, 3600.0):
+            with time_limit(limit):
+                t0 = time.process_time()
+                run_market(cm, reuse_basis=False)
+                best[limit] = min(best[limit], time.process_time() - t0)
+    solves = len(cm.months)
+    return {
+        "solve_no_limit_ms": round(best[0.0] * 1e3, 1),
+        "solve_time_limit_ms": round(best[3600.0] * 1e3, 1),
+        "time_limit_us_per_solve": round((best[3600.0] - best[0.0]) / solves * 1e6, 2),
+        "time_limit_ratio": round(best[3600.0] / best[0.0], 3),
+    }
+
+
 def main() -> dict[str, float]:
-    return {**bench_yaml(), **bench_output_set()}
+    return {**bench_yaml(), **bench_output_set(), **bench_time_limit()}
 
 
 if __name__ == "__main__":

@@ -192,3 +192,49 @@ def test_output_set_in_a_folder_whose_parent_is_read_only(
     assert _entries(out) == {"a.txt", "b.txt"}
     assert (out / "a.txt").read_text() == "new"
     assert _entries(tmp_path) == {"out"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["run", "two_regions", "--out", "."], "'.' is the working folder"),
+        (["run", "two_regions", "--out", ".."], "'..' contains the working folder"),
+        (["risk", "lithium", "--out", ""], "'.' is the working folder"),
+        (
+            [
+                "stockpile",
+                "simulate",
+                "examples/stockpile/dla_nds_2025.yaml",
+                "--signals",
+                "examples/stockpile/signals_ban_2027.csv",
+                "--out",
+                "..",
+            ],
+            "'..' contains the working folder",
+        ),
+    ],
+    ids=["run-dot", "run-parent", "risk-empty", "stockpile-parent"],
+)
+def test_an_output_folder_that_cannot_be_swapped_is_refused(
+    argv: list[str], reason: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out .`` (or a folder above the working folder) cannot be swapped for the staging
+    folder; renaming the files in one by one there let a kill leave an old/new mix (issue
+    13's weaker case). It is refused with one line asking for a subfolder, before anything
+    is written: the folders hold exactly what they held."""
+    from tests.hostile.harness import REPO, run_in_process
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "examples").symlink_to(REPO / "examples")
+    (work / "summary.json").write_text("old")
+    monkeypatch.chdir(work)
+    code, _out, err = run_in_process(argv)
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"critmin: error: --out: {reason}; "), lines[0]
+    assert lines[0].endswith("give a subfolder, e.g. --out out"), lines[0]
+    assert _entries(work) == {"examples", "summary.json"}
+    assert (work / "summary.json").read_text() == "old"
+    assert _entries(tmp_path) == {"work"}

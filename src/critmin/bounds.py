@@ -25,11 +25,16 @@ anything else          at most 1e15 in size          a quadrillion: above any am
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import enum
 import functools
 import math
+import time
 import typing
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, model_validator
@@ -37,12 +42,28 @@ from pydantic import BaseModel, model_validator
 from critmin.errors import InputError
 from critmin.yamlio import FieldValueError
 
-__all__ = ["MAX_ABS", "MAX_TONNES", "MAX_USD_PER_T", "MIN_USD_PER_T", "BoundedNumbers", "check"]
+__all__ = [
+    "MAX_ABS",
+    "MAX_TONNES",
+    "MAX_USD_PER_T",
+    "MIN_USD_PER_T",
+    "YEAR_MAX",
+    "YEAR_MIN",
+    "BoundedNumbers",
+    "TimeLimit",
+    "check",
+    "check_time_limit",
+    "current_time_limit",
+    "time_limit",
+]
 
 MAX_ABS = 1e15
 MAX_TONNES = 1e10
 MAX_USD_PER_T = 1e9
 MIN_USD_PER_T = 0.01
+#: years a data option (``--year``) may name: the catalog's sources cover 1984 (World Mining
+#: Data) to 2024 (USGS); a year outside 1900..2100 is a typo, not a question about data
+YEAR_MIN, YEAR_MAX = 1900, 2100
 
 _TONNE_SUFFIXES = ("_t", "_t_per_year", "_t_per_month")
 
@@ -136,3 +157,72 @@ def check_option(option: str, value: float | None, *, name: str | None = None) -
     problem = check(name or option.lstrip("-").replace("-", "_"), value)
     if problem:
         raise InputError(problem, where=option)
+
+
+# ------------------------------------------------------------------------ solver time limit
+
+#: the largest ``--time-limit-s``: about four months, beyond which a limit means nothing
+MAX_TIME_LIMIT_S = 1e7
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """A wall-clock budget for solving, set by ``critmin run --time-limit-s``.
+
+    The clearing LP (:mod:`critmin.market.lp`) reads it before every solve: it refuses to
+    start a solve once the budget is spent, and passes what is left to HiGHS as its
+    ``time_limit`` option, so one runaway solve of a valid but huge model stops too.
+    ``clock`` is :func:`time.monotonic`; a test may give a frozen one.
+    """
+
+    seconds: float
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default=-1.0)
+
+    def __post_init__(self) -> None:
+        if self.started < 0:
+            object.__setattr__(self, "started", self.clock())
+
+    def remaining(self) -> float:
+        """Seconds left (<= 0: spent)."""
+        return self.seconds - (self.clock() - self.started)
+
+    def message(self) -> str:
+        return (
+            f"solver time limit of {self.seconds:g} s reached (--time-limit-s): the model is "
+            "too large to solve in that time; raise the limit (0: none) or make the "
+            "scenario smaller (fewer months, regions or supply blocks)"
+        )
+
+
+_TIME_LIMIT: ContextVar[TimeLimit | None] = ContextVar("critmin_time_limit", default=None)
+
+
+def current_time_limit() -> TimeLimit | None:
+    """The :class:`TimeLimit` of the solves now running, or None (no limit)."""
+    return _TIME_LIMIT.get()
+
+
+def check_time_limit(seconds: float) -> float:
+    """``seconds`` if it is 0 (no limit) or in (0, :data:`MAX_TIME_LIMIT_S`]; else one
+    ``InputError`` naming ``--time-limit-s`` (NaN, inf and negatives are refused)."""
+    if not 0 <= seconds <= MAX_TIME_LIMIT_S:  # NaN fails too
+        raise InputError(
+            f"expected 0 (no limit) or seconds up to {MAX_TIME_LIMIT_S:g}, got {seconds:g}",
+            where="--time-limit-s",
+        )
+    return seconds
+
+
+@contextlib.contextmanager
+def time_limit(limit: float | TimeLimit | None) -> Iterator[TimeLimit | None]:
+    """Solves inside the block share one wall-clock budget of ``limit`` seconds (None or 0:
+    no limit), starting now. Out-of-range values are refused (:func:`check_time_limit`)."""
+    if isinstance(limit, int | float):
+        seconds = check_time_limit(float(limit))
+        limit = TimeLimit(seconds) if seconds > 0 else None
+    token = _TIME_LIMIT.set(limit)
+    try:
+        yield limit
+    finally:
+        _TIME_LIMIT.reset(token)

@@ -352,9 +352,11 @@ class OutputSet:
       ``folder``. On success, files already in ``folder`` that are not part of the set are
       hard-linked into the staging folder, and the two folders are swapped atomically
       (``renameat2(RENAME_EXCHANGE)``); the old folder is then deleted. A new folder is
-      simply renamed into place. Where the swap is impossible (not Linux, another file
-      system, ``--out .``, a folder with more than 10,000 entries), files are renamed in one
-      by one (each file whole, the set not atomic) and this is the documented weaker case.
+      simply renamed into place. The working folder, a folder above it and the home folder
+      cannot be swapped: they are refused (:func:`refuse_enclosing_folder`). Where the swap
+      is impossible otherwise (not Linux, another file system, a folder with more than
+      10,000 entries, a parent that is not writable), files are renamed in one by one (each
+      file whole, the set not atomic) and this is the documented weaker case.
     * Staging folders and temp files of dead processes are removed when the lock is taken.
     """
 
@@ -377,6 +379,7 @@ class OutputSet:
     def _lock(self) -> None:
         import fcntl
 
+        refuse_enclosing_folder(self.folder)
         parent = self.folder.absolute().parent
         if self.folder.exists() and not self.folder.is_dir():
             raise InputError(
@@ -480,10 +483,10 @@ class OutputSet:
 
     def _swappable(self) -> bool:
         """Whether the whole folder may be swapped: never the working folder (or one above
-        it) nor the home folder, whose other contents may change while we mirror them."""
-        folder = self.folder.resolve()
-        cwd = Path.cwd().resolve()
-        return folder != Path.home().resolve() and not cwd.is_relative_to(folder)
+        it) nor the home folder, whose other contents may change while we mirror them.
+        (Such a folder is refused when the set starts, :func:`refuse_enclosing_folder`;
+        this stays as a guard for a working folder changed during the run.)"""
+        return _enclosing(self.folder) is None
 
     def _commit(self) -> None:
         assert self.staging is not None
@@ -521,6 +524,38 @@ class OutputSet:
             os.replace(src, dst)
 
 
+def _enclosing(folder: Path) -> str | None:
+    """Why ``folder`` cannot be replaced as a whole (None: it can)."""
+    resolved = folder.resolve()
+    if resolved == Path.home().resolve():
+        return "is your home folder"
+    if Path.cwd().resolve().is_relative_to(resolved):
+        return (
+            "is the working folder"
+            if resolved == Path.cwd().resolve()
+            else ("contains the working folder")
+        )
+    return None
+
+
+def refuse_enclosing_folder(folder: str | Path) -> None:
+    """Refuse an output folder that is the working folder, one above it, or the home folder.
+
+    A set is made visible by swapping the whole folder for the staging one; the folder a
+    shell stands in (or one above it) and the home folder cannot be swapped, and renaming
+    the files in one by one there would let a kill leave an old/new mix. Refusing is the
+    decision (issue 13): ``--out .`` gets one line asking for a subfolder, not a weaker set.
+    """
+    reason = _enclosing(Path(folder))
+    if reason is not None:
+        raise InputError(
+            f"{str(folder) or '.'!r} {reason}; a run's files are written as one set by "
+            "replacing the output folder as a whole, which cannot be done to this folder: "
+            "give a subfolder, e.g. --out out",
+            where="--out",
+        )
+
+
 def glob_escape(name: str) -> str:
     """``name`` with glob wildcards escaped (``[`` ``*`` ``?``)."""
     return re.sub(r"([\[\]*?])", r"[\1]", name)
@@ -543,6 +578,7 @@ def check_output_dir(folder: str | Path) -> Path:
         raise InputError(f"{str(probe)!r} is a file, not a folder", where="--out")
     if len(p.absolute().name.encode()) > 200:
         raise InputError("folder name too long (over 200 bytes)", where="--out")
+    refuse_enclosing_folder(p)
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"cannot write into {str(probe)!r}: permission denied", where="--out")
     return p

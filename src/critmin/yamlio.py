@@ -71,7 +71,8 @@ class FieldValueError(ValueError):
     ``field`` (a dotted name relative to the model) instead of at the model itself.
     """
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
+        # a tuple is a path with list indices, ("markets", 0, "demand", 2, "growth_per_year")
         self.field = field
         super().__init__(message)
 
@@ -530,7 +531,8 @@ def validation_error(
     keep_last = err["type"] == "missing"
     cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, FieldValueError):
-        loc = (*loc, *cause.field.split("."))
+        field = cause.field
+        loc = (*loc, *(field.split(".") if isinstance(field, str) else field))
         keep_last = True
     return doc.error(loc, error_message(err, names, model), more, keep_last)
 

@@ -507,6 +507,77 @@ def option_cases() -> list[tuple[str, list[str], tuple[int, ...]]]:
     out += [(f"check--on={v}", swap(check, "--on", v), (0, 1, 2)) for v in OPT_STR]
     ledger = ["stockpile", "ledger", STOCKPILES[0], "--signals", SIGNALS, "--csv"]
     out += [(f"ledger--limit={v}", swap(ledger[:-1], "--limit", v), (0, 2)) for v in OPT_INT]
+    return out + _more_option_cases(swap)
+
+
+#: hostile names and ids (``--country``, ``--lot``, ``--baseline``, ...), and paths given to
+#: options that read a file: missing, a folder, under a file, under /proc, over-long. None of
+#: them names a file outside the case folder (an ``--out`` of ``../../etc/passwd`` would
+#: write there).
+OPT_WORD = ["", "Ñandú 💥", "x" * 5000, "2026-13", ",,,", "nul\x01byte", "-x"]
+OPT_PATH = [
+    "",
+    "missing-file.yaml",
+    "examples",
+    "examples/bom/ev_traction_motor.yaml/sub",
+    "/proc/version/x",
+    "p" * 5000,
+]
+
+
+def _more_option_cases(
+    swap: Callable[[list[str], str, str], list[str]],
+) -> list[tuple[str, list[str], tuple[int, ...]]]:
+    """Every option of ``trace``, ``risk``, ``run``, ``data``, ``stockpile simulate``,
+    ``contract value --curve`` and ``serve`` that the table above leaves out."""
+    net = NETWORKS[0]
+    out: list[tuple[str, list[str], tuple[int, ...]]] = []
+
+    def each(label: str, argv: list[str], opt: str, values: list[str], codes: Any = (0, 2)) -> None:
+        out.extend((f"{label}{opt}={v[:20]}", swap(argv, opt, v), codes) for v in values)
+
+    impact = ["trace", "impact", net, "--json"]
+    each("impact", impact, "--facility", OPT_WORD)
+    each("impact", impact, "--country", OPT_WORD)
+    each("impact", [*impact, "--country", "CN"], "--stage", OPT_WORD)
+    out.append(("impact-none", impact, (2,)))
+    out.append(("impact-both", [*impact, "--country", "CN", "--facility", "x"], (2,)))
+    origin = ["trace", "origin", net, "--json"]
+    each("origin", origin, "--lot", OPT_WORD)
+    each("origin", origin, "--prices", OPT_PATH)
+    out.append(("origin-500-lots", [*origin, *["--lot", "x"] * 500], (2,)))
+    check = ["trace", "check", net, "--on", "2027-06-01", "--json"]
+    each("check", check, "--rules", OPT_PATH, (0, 1, 2))
+    out += [(f"import-file={v[:20]}", ["trace", "import", v, "--json"], (2,)) for v in OPT_PATH]
+    out_paths = ["", "o" * 5000, "examples", "examples/bom/ev_traction_motor.yaml/x.jsonld"]
+    out_paths += ["/proc/version/x.jsonld", "Ñandú 💥.jsonld"]
+    each("import", ["trace", "import", net, "--json"], "--out", out_paths)
+    risk = ["risk", "lithium", "--json"]
+    for opt in ("--importer", "--members", "--intra-bloc", "--source", "--method"):
+        each("risk", risk, opt, OPT_WORD)
+    each("risk", [*risk, "--source", "wmd"], "--wmd-file", OPT_PATH)
+    each("risk", [*risk, "--method", "eu-crm"], "--params", OPT_PATH)
+    out.append(("risk-all-and-mineral", [*risk, "--all"], (2,)))
+    out.append(("risk-csv-and-json", [*risk, "--csv"], (2,)))
+    both = [*risk, "--importer", "USA", "--members", "JPN"]
+    out.append(("risk-importer-and-members", both, (2,)))
+    each("run", ["run", _SCEN[0], "--out", "out-baseline", "--json"], "--baseline", OPT_WORD)
+    each("run", ["run", _SCEN[0], "--out", "out-limit", "--json"], "--time-limit-s", OPT_NUM)
+    out += [(f"reconcile={v[:20]}", ["data", "reconcile", v, "--json"], (2,)) for v in OPT_WORD]
+    each("reconcile", ["data", "reconcile", "lithium", "--json"], "--year", OPT_INT)
+    each("reconcile", ["data", "reconcile", "lithium", "--json"], "--wmd-file", OPT_PATH)
+    out += [(f"blocs={v[:20]}", ["data", "blocs", v, "--json"], (0, 2)) for v in OPT_WORD]
+    simulate = ["stockpile", "simulate", STOCKPILES[0], "--signals", SIGNALS, "--json"]
+    each("simulate", simulate, "--scenario", OPT_WORD)
+    each("simulate", simulate, "--signals", OPT_PATH)
+    value = ["contract", "value", CONTRACTS[0], "--vol", "0.3", "--rate", "0.04"]
+    each("value", [*value, "--paths", "100", "--json"], "--curve", OPT_PATH)
+    dbs = [*OPT_WORD, "sqlite:///examples", "sqlite:////proc/version/x.db"]
+    each("verify-audit", ["serve", "verify-audit"], "--db", dbs, (0, 1, 2))
+    # only values ``serve`` must refuse: one it accepted would start the server (a hang)
+    each("serve", ["serve"], "--port", OPT_INT, (2,))
+    each("serve", ["serve", "--port", "8999"], "--host", ["a\x00b", "h" * 5000], (2,))
+    each("serve", ["serve", "--port", "-1"], "--workers", OPT_INT, (2,))
     return out
 
 
@@ -518,6 +589,9 @@ def out_cases() -> list[tuple[str, list[str], dict[str, bytes | str]]]:
         ("under-file", "afile/sub", {"afile": b"x"}),
         ("long", "n" * 300, {}),
         ("proc", "/proc/version/x", {}),
+        # the working folder and one above it cannot be swapped as a whole: refused
+        ("dot", ".", {}),
+        ("parent", "..", {}),
     ]
     cases: list[tuple[str, list[str], dict[str, bytes | str]]] = []
     for label, where, files in bad_outs:
@@ -528,7 +602,7 @@ def out_cases() -> list[tuple[str, list[str], dict[str, bytes | str]]]:
                 files,
             )
         )
-        if label != "file":  # (overwriting a CSV file is what --out is for)
+        if label not in ("file", "dot", "parent"):  # (--out x.csv is a file, not a set)
             cases.append(
                 (
                     f"settle-out-{label}",

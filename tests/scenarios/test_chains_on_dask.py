@@ -106,3 +106,18 @@ def test_solver_error_keeps_where_it_happened_across_processes() -> None:
         "2027-03",
         2,
     )
+
+
+def test_time_limit_reaches_the_workers(tmp_path: Path) -> None:
+    """``--time-limit-s`` holds on a cluster too: each chain is sent with what is left of the
+    budget and its worker stops solving when it is spent. A budget of 1e-9 s is spent before
+    the first solve: one line naming the limit, exit 2, nothing written."""
+    out = tmp_path / "o"
+    res = _cli(
+        "run", "--out", str(out), "--scheduler", "local", "--workers", "1",
+        "--time-limit-s", "1e-9",
+    )  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert "solver time limit of 1e-09 s reached (--time-limit-s)" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())

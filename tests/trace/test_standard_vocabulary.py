@@ -325,7 +325,10 @@ def test_a_cbv_area_code_alone_names_no_stage(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
         import_file(p)
     msg = str(exc.value)
-    assert msg.startswith(f"{p}: master data location '{_loc('00002')}': needs a site type")
+    assert msg.startswith(
+        f"{p}: epcisHeader.epcisMasterData.vocabularyList[0].vocabularyElementList[2] "
+        f"(location '{_loc('00002')}'): needs a site type"
+    )
     assert "its sst '208' names no production stage" in msg
     assert "cbvmda:sst or cbvmda:ssd" in msg
 

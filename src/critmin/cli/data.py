@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from critmin.bounds import YEAR_MAX, YEAR_MIN
 from critmin.cli import app
 
 data_app = typer.Typer(no_args_is_help=True, help="The embedded, cited critical-minerals dataset.")
@@ -100,7 +101,9 @@ def products_cmd(as_json: bool = typer.Option(False, "--json", help="Plain JSON.
 def production_cmd(
     mineral: str = typer.Argument(..., help="Mineral or product: lithium, REE, ndpr_oxide, ..."),
     stage: str = typer.Option("mine", "--stage", help="mine, refining, metal, component"),
-    year: int = typer.Option(2024, "--year", help="Year (USGS: 2023, 2024)"),
+    year: int = typer.Option(
+        2024, "--year", min=YEAR_MIN, max=YEAR_MAX, help="Year (USGS: 2023, 2024)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Plain JSON on stdout."),
 ) -> None:
     """Production by country of one mineral, stage and year, with its source."""
@@ -230,7 +233,9 @@ def _qty(x: float | None) -> str:
 @data_app.command("reconcile")
 def reconcile_cmd(
     mineral: str = typer.Argument(..., help="A mineral with a World Mining Data table."),
-    year: int = typer.Option(2023, "--year", help="Year (USGS: 2023, 2024; WMD to 2024)."),
+    year: int = typer.Option(
+        2023, "--year", min=YEAR_MIN, max=YEAR_MAX, help="Year (USGS: 2023, 2024; WMD to 2024)."
+    ),
     wmd_file: str | None = typer.Option(
         None, "--wmd-file", help="World Mining Data SQLite file (or $CRITMIN_WMD_FILE)."
     ),

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from critmin.bounds import YEAR_MAX, YEAR_MIN
 from critmin.cli import app
 from critmin.errors import InputError
 
@@ -35,9 +36,13 @@ def exposure_cmd(  # noqa: PLR0917
         help="Units made per year, 0 < units <= 1e12 (default: the BOM's).",
     ),
     bloc: str = typer.Option("forge", "--bloc", help="Bloc for bloc share and import risk."),
-    year: int | None = typer.Option(None, "--year", help="Data year (default: the BOM's)."),
+    year: int | None = typer.Option(
+        None, "--year", min=YEAR_MIN, max=YEAR_MAX, help="Data year (default: the BOM's)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    top: int = typer.Option(5, "--top", help="Countries shown per stage in the table."),
+    top: int = typer.Option(
+        5, "--top", min=1, max=1000, help="Countries shown per stage in the table."
+    ),
 ) -> None:
     """Per mineral: annual tonnage, where it comes from by country and stage, risk, cost."""
     from critmin.catalog.exposure import exposure

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from critmin.bounds import YEAR_MAX, YEAR_MIN
 from critmin.cli import app
 from critmin.errors import InputError
 
@@ -213,7 +214,7 @@ def risk_cmd(  # noqa: PLR0917
         help="Imports between members: as-domestic (dropped) or as-imports (zero risk, "
         "geopolrisk-py's convention).",
     ),
-    year: int = typer.Option(2024, "--year", help="Production year."),
+    year: int = typer.Option(2024, "--year", min=YEAR_MIN, max=YEAR_MAX, help="Production year."),
     source: str = typer.Option(
         "usgs", "--source", help="Production source: usgs (shipped) or wmd (World Mining Data)."
     ),

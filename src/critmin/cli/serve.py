@@ -74,6 +74,11 @@ def _check_port(host: str, port: int) -> None:
             f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port or --host",
             where="--port",
         ) from None
+    except (ValueError, TypeError) as exc:  # a NUL in the host, a label over 63 characters
+        raise InputError(
+            f"cannot listen on {host[:80]!r}: {exc}; expected a host name or IP address",
+            where="--host",
+        ) from None
 
 
 @serve_app.callback()
@@ -81,7 +86,8 @@ def serve(
     ctx: typer.Context,
     *,
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8714,
+    # 0 would let the OS pick a port the banner cannot name; > 65535 is OverflowError in bind
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8714,
     db: DbOption = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="seed the demonstration registry (once) and print tokens")

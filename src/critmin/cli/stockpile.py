@@ -26,7 +26,7 @@ OUT_OPT = typer.Option(None, "--out", help="Write ledger.parquet and series.parq
 SCENARIO_OPT = typer.Option(None, "--scenario", help="Scenario name in the series.")
 JSON_OPT = typer.Option(False, "--json", help="Print metrics as JSON on stdout.")
 CSV_OPT = typer.Option(False, "--csv", help="Print the whole ledger as CSV on stdout.")
-LIMIT_OPT = typer.Option(40, "--limit", help="Rows shown in the table (0 = all).")
+LIMIT_OPT = typer.Option(40, "--limit", min=0, max=10**9, help="Rows shown in the table (0 = all).")
 
 
 def _run(spec_path: Path, signals_path: Path, scenario: str | None) -> StockpileResult:

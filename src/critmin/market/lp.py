@@ -31,6 +31,7 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
+from critmin.bounds import current_time_limit
 from critmin.errors import SolverError
 from critmin.market.basis import KeptBasis, Matrix
 from critmin.market.compile import CompiledMarket
@@ -161,6 +162,9 @@ class ClearingLP:
         model status) if the LP is not solved to optimality."""
         h = self.highs
         probe = self.probe
+        limit = current_time_limit()  # critmin run --time-limit-s: a budget for all solves
+        if limit is not None and limit.remaining() <= 0:
+            raise SolverError(limit.message())
         if self._kept is not None:
             self._row_upper[self._q_idx] = quota_upper
             known = self._kept.answer(cost, upper, self._row_upper)
@@ -191,11 +195,15 @@ class ClearingLP:
             # then depends on the basis and the month's data only, so skipping runs whose
             # answer is known (reuse_basis) leaves every later answer unchanged
             h.changeCoeff(*self._refresh)
+        if limit is not None:  # HiGHS's clock counts all runs of this model: add what is left
+            h.setOptionValue("time_limit", h.getRunTime() + limit.remaining())
         t1 = time.perf_counter() if probe is not None else 0.0
         h.run()
         t2 = time.perf_counter() if probe is not None else 0.0
         status = h.getModelStatus()
         if status != _OPTIMAL:
+            if limit is not None and status == highspy.HighsModelStatus.kTimeLimit:
+                raise SolverError(limit.message())
             raise SolverError(
                 f"HiGHS did not solve the clearing problem: {h.modelStatusToString(status)}"
             )

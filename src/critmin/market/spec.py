@@ -108,7 +108,7 @@ class DemandBlock(_Quantity, _Dated, _Cited):
     product: str | None = None
     wtp_usd_per_t: NonNeg
     critical: bool = False
-    growth_per_year: float = Field(default=0.0, gt=-1)
+    growth_per_year: float = Field(default=0.0, gt=-1, le=1)  # +100 %/yr: see critmin.bounds
     name: str | None = None
     curve: str | None = Field(
         default=None, description="set on blocks generated from a demand curve: the curve's label"
@@ -134,7 +134,7 @@ class DemandCurve(_Quantity, _Dated, _Cited):
     elasticity: float = Field(lt=0, ge=-10)
     elasticity_source: str | None = None
     elasticity_estimate: bool = False
-    growth_per_year: float = Field(default=0.0, gt=-1)
+    growth_per_year: float = Field(default=0.0, gt=-1, le=1)  # +100 %/yr: see critmin.bounds
     price_min_ratio: float = Field(default=0.25, gt=0, le=1)
     price_max_ratio: float = Field(default=8.0, ge=1, le=1000)
     tolerance: float = Field(default=0.05, gt=0.001, le=0.5)
@@ -160,7 +160,7 @@ class Conversion(_Quantity, _Dated, _Cited):
     region: str
     input: str
     output: str
-    input_t_per_t: float = Field(gt=0)
+    input_t_per_t: float = Field(ge=1e-6, le=1e6)  # a ratio beyond blurs the LP's tolerances
     cost_usd_per_t: NonNeg = 0.0
     name: str | None = None
 
@@ -476,7 +476,7 @@ class DemandSurgeShock(_ShockBase):
     kind: Literal["demand_surge"]
     region: str | None = None
     product: str | None = None
-    share: float = Field(gt=-1)
+    share: float = Field(gt=-1, le=10)  # at most +1,000 %; 1e15 made 1e17 t bids
 
 
 Shock = Annotated[ExportBanShock | OutageShock | DemandSurgeShock, Field(discriminator="kind")]

@@ -9,16 +9,18 @@ called by the face.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from critmin import __version__
+from critmin.bounds import TimeLimit, current_time_limit, time_limit
 from critmin.errors import SolverError, UnknownNameError
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, SolveStatus, run_market
@@ -135,6 +137,9 @@ class ChainTask:
     shocks: list[Any]
     instruments: list[Any]  # the instrument specs that apply to this market
     timed: bool = False  # report the engine's phases (timings requested)
+    #: on a cluster: ``critmin run --time-limit-s``'s budget, ``(seconds, already spent)``
+    #: when the chain was sent (a worker has its own clock; in process the budget is shared)
+    time_limit: tuple[float, float] | None = None
 
 
 @dataclass
@@ -157,9 +162,13 @@ def solve_chain(task: ChainTask, on_month: Callable[[str], None] | None = None) 
     clock = time.perf_counter
     t0 = clock()
     cm = compile_market(task.market, task.months, task.shocks)
+    budget: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if task.time_limit is not None:
+        limit_s, spent_s = task.time_limit
+        budget = time_limit(TimeLimit(limit_s, started=time.monotonic() - spent_s))
     # every parameter an instrument reads while it is built and run is recorded, so the
     # summary lists what was used without the runner knowing any instrument
-    with trace_reads() as market_reads:
+    with budget, trace_reads() as market_reads:
         instruments = [s.build() for s in task.instruments]
         t1 = clock()
         # always a probe: its solve counter tells the months HiGHS was not called for
@@ -219,7 +228,7 @@ def _in_process(
     return (solve_chain(task, on_month) for task in tasks)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _on_cluster(scheduler: str, workers: int) -> Iterator[ChainMap]:
     """A :data:`ChainMap` that solves chains on a Dask cluster (closed on leaving)."""
     from critmin.scenarios.cluster import connect, ordered_map
@@ -231,8 +240,9 @@ def _on_cluster(scheduler: str, workers: int) -> Iterator[ChainMap]:
     ) -> Iterator[ChainRun]:
         # a few chains ahead per worker: enough to keep them busy, while the driver holds
         # only those chains' tables
+        sent = (_with_budget(task) for task in tasks)  # stamped as each is submitted
         for task, chain in zip(
-            tasks, ordered_map(client, solve_chain, tasks, window=2 * workers), strict=True
+            tasks, ordered_map(client, solve_chain, sent, window=2 * workers), strict=True
         ):
             if on_month is not None:  # progress by chain: workers cannot call back
                 for month in task.months:
@@ -245,6 +255,14 @@ def _on_cluster(scheduler: str, workers: int) -> Iterator[ChainMap]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _with_budget(task: ChainTask) -> ChainTask:
+    """``task`` carrying what is left of the run's time budget, for a worker to enforce."""
+    limit = current_time_limit()
+    if limit is None:
+        return task
+    return dataclasses.replace(task, time_limit=(limit.seconds, limit.seconds - limit.remaining()))
 
 
 def run_scenario(

@@ -7,15 +7,17 @@ documented field by field in docs/scenarios.md.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from critmin.bounds import BoundedNumbers
+from critmin.bounds import MAX_TONNES, BoundedNumbers
 from critmin.market.spec import Market, Shock
 from critmin.periods import Month, month_index, month_label
 from critmin.policy.instrument import InstrumentSpec, parse_instrument
+from critmin.yamlio import FieldValueError
 
 DEFAULT_START = "2026-01"
 DEFAULT_END = "2035-12"
@@ -84,6 +86,42 @@ class Scenario(_Model):
         if isinstance(data, dict):
             return {k: v for k, v in data.items() if not str(k).startswith("x-")}
         return data
+
+    @model_validator(mode="after")
+    def _bids_within_bounds(self) -> Scenario:
+        """Every bid, grown at its ``growth_per_year`` over the horizon, stays within
+        :data:`~critmin.bounds.MAX_TONNES` a month: each field can be in range (150 t, +100 %
+        a year, 100 years) and their product not (1.9e32 t by the end), which the solver got
+        as a quantity before. Computed in logarithms (the power itself overflows)."""
+        if not self.markets:
+            return self
+        try:
+            labels = self.month_labels()
+        except ValueError:
+            return self  # the horizon itself is reported by Months
+        ends = (month_index(labels[0]), month_index(labels[-1]))
+        for i, market in enumerate(self.markets):
+            base = month_index(market.base_month) if market.base_month else ends[0]
+            for j, bid in enumerate(market.demand):
+                qty, g = bid.qty_t_per_month, bid.growth_per_year
+                if qty <= 0:
+                    continue
+                # the largest factor is at one end of the horizon (growth is monotone)
+                logs = [math.log10(qty) + (m - base) / 12.0 * math.log10(1.0 + g) for m in ends]
+                worst = max(range(2), key=lambda k: logs[k])
+                if logs[worst] <= math.log10(MAX_TONNES):
+                    continue
+                field: tuple[str | int, ...] = ("markets", i, "demand", j, "growth_per_year")
+                if bid.curve is not None:  # a step of a demand curve, not a line of the file
+                    field = ("markets", i, "demand_curves")
+                raise FieldValueError(
+                    field,
+                    f"{qty:g} t a month growing {g:+.0%} a year from {month_label(base)} is "
+                    f"1e{logs[worst]:.0f} t a month by {month_label(ends[worst])}, over "
+                    f"{MAX_TONNES:g} t (the bound on any quantity); lower the growth or "
+                    "shorten the horizon",
+                )
+        return self
 
     def seed_sequence(self) -> np.random.SeedSequence:
         """The root of everything stochastic in a run of this scenario.

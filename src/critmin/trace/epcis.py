@@ -88,6 +88,7 @@ from critmin.bounds import MAX_ABS, MAX_TONNES
 from critmin.errors import CritminError, InputError
 from critmin.fileio import atomic_write_text
 from critmin.trace.eventhash import context_prefixes, event_hash
+from critmin.trace.geo import resolve_country
 from critmin.trace.model import (
     UOM_TO_T,
     Aggregation,
@@ -99,6 +100,7 @@ from critmin.trace.model import (
     Stage,
     SupplyNetwork,
     Transformation,
+    parse_stage,
 )
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -460,12 +462,34 @@ _FS: dict[str, set[str]] = {
 # attributes of vocabularies critmin does not read) are kept as written and never looked at.
 _TEXT_ATTRIBUTES = frozenset(
     {MDA_NAME, MDA_OWNER, *COUNTRY_ATTRIBUTES}
-    | {CRITMIN_NS + n for n in ("operator", "country", "stage", "product", "uom")}
+    | {CRITMIN_NS + n for n in ("operator", "country", "stage", "product")}
 )
 _CODE_ATTRIBUTES = frozenset({MDA_SST, MDA_SSD})  # CBV codes: "201" or 201, or a word
 _NUMBER_ATTRIBUTES = frozenset(
     CRITMIN_NS + n for n in ("quantity", "valueUSD", "massPerInstanceKg")
 )
+
+
+def _lot_attribute(key: str, value: Any, where: str) -> float | str:
+    """A lot's unit (a UN/CEFACT mass code), or its quantity, value or mass per instance:
+    finite, >= 0 (mass per instance > 0).
+
+    Checked here, at the attribute's JSON path: the Lot model would name only its field."""
+    if key == CRITMIN_NS + "uom":
+        unit = _text(value, where, "a unit code (a string)")
+        if unit and unit not in UOM_TO_T:
+            raise InputError(
+                f"unknown unit {unit!r}; expected one of {sorted(UOM_TO_T)} "
+                "(UN/CEFACT mass units) or none (a count)",
+                where=where,
+            )
+        return unit
+    x = _finite(value, where)
+    if key == CRITMIN_NS + "massPerInstanceKg" and x <= 0:
+        raise InputError(f"expected a mass per instance > 0 kg, got {x:g}", where=where)
+    if x < 0:
+        raise InputError(f"expected a number >= 0, got {x:g}", where=where)
+    return x
 
 
 def _attribute(key: str, value: Any, where: str) -> Any:
@@ -478,8 +502,8 @@ def _attribute(key: str, value: Any, where: str) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         return _text(value, where, "a site-type code or word (a string)")
-    if key in _NUMBER_ATTRIBUTES:
-        return _finite(value, where)
+    if key in _NUMBER_ATTRIBUTES or key == CRITMIN_NS + "uom":
+        return _lot_attribute(key, value, where)
     if key == CRITMIN_NS + "feoc":
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -506,6 +530,10 @@ class _Reader:
         self.locations: dict[str, dict[str, Any]] = {}
         self.classes: dict[str, dict[str, Any]] = {}
         self.parties: dict[str, dict[str, Any]] = {}
+        # "file: JSON path" of master-data elements and attributes, so that a value found
+        # wrong when the model object is built is named where it is written in the file
+        self.element_paths: dict[str, str] = {}
+        self.attribute_paths: dict[tuple[str, str], str] = {}
 
     # master data ------------------------------------------------------------------------
     def master_data(self, header: Any) -> None:
@@ -558,7 +586,9 @@ class _Reader:
                     raise InputError(
                         f"expected an object with an 'id', got {_shown(el)}", where=where
                     )
-                attrs: dict[str, Any] = target.setdefault(_ident(el["id"], where + ".id"), {})
+                ident = _ident(el["id"], where + ".id")
+                attrs: dict[str, Any] = target.setdefault(ident, {})
+                self.element_paths.setdefault(ident, where)
                 items = el.get("attributes") or []
                 if not isinstance(items, list):
                     raise InputError(
@@ -573,10 +603,21 @@ class _Reader:
                         )
                     key = _expand(_text(a["id"], w + ".id", "an attribute URI"), self.prefixes)
                     attrs[key] = _attribute(key, a.get("attribute"), w + ".attribute")
+                    self.attribute_paths[(ident, key)] = w + ".attribute"
+
+    def _where(self, ident: str, key: str | None = None) -> str:
+        """``file: <JSON path>`` of a master-data attribute, or of its element when ``key`` is
+        None or was not written (the element's id is named too: it says which one)."""
+        path = self.attribute_paths.get((ident, key)) if key else None
+        if path is not None:
+            return path  # the paths held begin with the file
+        element = self.element_paths.get(ident, f"{self.source}: epcisHeader.epcisMasterData")
+        kind = "location" if ident in self.locations else "class"
+        return f"{element} ({kind} {ident!r})"
 
     def facility(self, fid: str) -> Facility:
         a = self.locations[fid]
-        where = f"{self.source}: master data location {fid!r}"
+        where = self._where(fid)
         country = _crit(a, "country") or _standard_country(a)
         stage = _crit(a, "stage") or _site_stage(a)
         if not country or not stage:
@@ -600,13 +641,23 @@ class _Reader:
         if not operator and owner:
             operator = self.parties.get(str(owner), {}).get(MDA_NAME) or str(owner)
         feoc = _crit(a, "feoc")
+        # country and stage are resolved here so that an unknown one is named at its attribute
+        ckey = CRITMIN_NS + "country" if _crit(a, "country") else _country_key(a)
+        try:
+            iso3 = resolve_country(str(country))
+        except CritminError as exc:
+            raise InputError(str(exc), where=self._where(fid, ckey)) from None
+        try:
+            st = parse_stage(str(stage))
+        except CritminError as exc:
+            raise InputError(str(exc), where=self._where(fid, CRITMIN_NS + "stage")) from None
         try:
             return Facility(
                 id=fid,
                 name=str(a.get(MDA_NAME) or ""),
                 operator=str(operator or ""),
-                country=str(country),
-                stage=str(stage),
+                country=iso3,
+                stage=st,
                 feoc=str(feoc).strip().lower() in ("true", "1", "yes"),
             )
         except (ValidationError, CritminError) as exc:
@@ -714,9 +765,10 @@ class _Reader:
             outs = self._quantities(e["outputQuantityList"], where + ".outputQuantityList")
             y = e.get("critmin:yieldShare", e.get(CRITMIN_NS + "yieldShare", 1.0))
             ys = _finite(y, where + ".critmin:yieldShare")
-            if ys <= 0:
+            if not 0 < ys <= 1:  # above 1, outputs could exceed inputs unflagged
                 raise InputError(
-                    f"expected a yield > 0, got {ys:g}", where=where + ".critmin:yieldShare"
+                    f"expected a yield share 0 < y <= 1 (output/input mass), got {ys:g}",
+                    where=where + ".critmin:yieldShare",
                 )
             return Transformation.model_construct(
                 _FS["t"], id=eid, time=t, facility=loc, inputs=ins, outputs=outs, yield_share=ys
@@ -761,6 +813,17 @@ def _typed(items: Any, key: str, where: str) -> str | None:
         typ = _short(_text(s.get("type") or "", w + ".type", "a source/destination type"))
         if typ == "location" and s.get(key) is not None:
             return _ident(s[key], f"{w}.{key}")
+    return None
+
+
+def _country_key(a: dict[str, Any]) -> str | None:
+    """The attribute :func:`_standard_country` takes the country from (for messages)."""
+    for k in COUNTRY_ATTRIBUTES:
+        if a.get(k):
+            return k
+    for k in ADDRESS_ATTRIBUTES:
+        if isinstance(a.get(k), dict):
+            return k
     return None
 
 
@@ -912,23 +975,31 @@ def _network(
                 continue
     lots: list[Lot] = []
     for lid, a in r.classes.items():
-        where = f"{r.source}: master data class {lid!r}"
         made = seen_qty.get(lid)
+        # quantity, valueUSD and uom were checked (finite, >= 0, a known unit) at their JSON
+        # paths when the master data was read; what is left is the mass in tonnes
+        qty = _crit(a, "quantity")
+        uom = _crit(a, "uom")
+        value = _crit(a, "valueUSD")
+        unit = str(uom) if uom else (made.uom if made else "TNE")
+        if qty is not None and unit is not None and qty * UOM_TO_T[unit] > MAX_TONNES:
+            raise InputError(
+                f"{qty:g} {unit} is out of range (at most {MAX_TONNES:g} t, four times the "
+                "world's yearly iron-ore output)",
+                where=r._where(lid, CRITMIN_NS + "quantity"),
+            )
         try:
-            qty = _crit(a, "quantity")
-            uom = _crit(a, "uom")
-            value = _crit(a, "valueUSD")
             lots.append(
                 Lot(
                     id=lid,
                     product=str(_crit(a, "product") or ""),
-                    qty=_finite(qty, where) if qty is not None else (made.qty if made else 0.0),
-                    uom=str(uom) if uom else (made.uom if made else "TNE"),
-                    value_usd=None if value is None else _finite(value, where),
+                    qty=qty if qty is not None else (made.qty if made else 0.0),
+                    uom=unit,
+                    value_usd=value,
                 )
             )
         except ValidationError as exc:
-            raise InputError(_first_error(exc), where=where) from None
+            raise InputError(_first_error(exc), where=r._where(lid)) from None
     known = {lot.id for lot in lots}
     for lid, q in seen_qty.items():  # lots without master data: quantity from their producer
         if lid not in known:

@@ -173,7 +173,9 @@ class Transformation(_Frozen):
     facility: str
     inputs: tuple[Quantity, ...]
     outputs: tuple[Quantity, ...]
-    yield_share: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    # at most 1: a declared yield above 1 lets outputs exceed inputs without a
+    # yield_exceeded violation (1e15 hid any mass created: a compliance bypass)
+    yield_share: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
 
 
 class Shipment(_Frozen):
