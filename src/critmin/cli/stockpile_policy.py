@@ -56,8 +56,12 @@ def policy_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print policy.json on stdout")] = False,
 ) -> None:
-    """The optimal fill-and-release rule of a stockpile by market state and stock level,
-    its expected discounted cost, and the simple rules' on the same sampled paths."""
+    """Optimal fill-and-release rule of a stockpile, compared with simple rules.
+
+    The rule by market state and stock level and its expected discounted cost, from a
+    stochastic dynamic programme on critmin's market runs; release-on-ban, hold and pro-rata
+    priced exactly and simulated on the same sampled paths. --teisberg: the GAMS MARKOV model.
+    """
     from critmin.fileio import check_output_dir
     from critmin.scenarios.sweep.dp_file import load_policy_file, solve_policy_file, teisberg_result
 
