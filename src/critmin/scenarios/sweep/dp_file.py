@@ -31,9 +31,11 @@ from critmin.periods import Month, month_index, month_label
 from critmin.yamlio import Document, FieldValueError, load_yaml, validate
 
 __all__ = [
+    "MAX_PATH_YEARS",
     "Disruption",
     "LoadedPolicyFile",
     "PolicyFile",
+    "check_simulation_size",
     "load_policy_file",
     "solve_policy_file",
     "teisberg_result",
@@ -301,6 +303,19 @@ def _check_year(
 
 # --------------------------------------------------------------------------- solving
 
+#: most sampled path-years of a simulation: the paths' uniforms and states take 16 bytes a
+#: path-year, so this bounds the simulation's memory to ~160 MB
+MAX_PATH_YEARS = 10_000_000
+
+
+def check_simulation_size(paths: int, years: int) -> None:
+    """One ``InputError`` when ``paths x years`` would not fit in :data:`MAX_PATH_YEARS`."""
+    if paths * years > MAX_PATH_YEARS:
+        raise InputError(
+            f"{paths:,} paths x {years:,} years = {paths * years:,} sampled path-years; at most "
+            f"{MAX_PATH_YEARS:,} (fewer --paths or simulation.years)"
+        )
+
 
 def _comparison(
     model: Any, optimal: Any, rules: dict[str, Any], *, sim_paths: int, years: int, seed: int
@@ -364,6 +379,11 @@ def solve_policy_file(
 
     spec = loaded.spec
     st = spec.stockpile
+    sim = spec.simulation
+    n_paths = sim.paths if paths is None else paths
+    n_seed = sim.seed if seed is None else seed
+    years = sim.years or horizon_periods(spec.discount)
+    check_simulation_size(n_paths, years)  # before the market runs
     stock = MarketStock(
         mineral=loaded.mineral,
         region=st.region,
@@ -385,10 +405,6 @@ def solve_policy_file(
     lp, vi = solve_lp(model), value_iteration(model)
     fill = spec.rules.fill_to_t
     target = len(st.levels_t) - 1 if fill is None else st.levels_t.index(fill)
-    sim = spec.simulation
-    n_paths = sim.paths if paths is None else paths
-    n_seed = sim.seed if seed is None else seed
-    years = sim.years or horizon_periods(model.discount)
     rules = simple_rules(len(st.levels_t), target)
     return {
         "kind": "critmin stockpile policy",
@@ -431,8 +447,9 @@ def teisberg_result(*, paths: int = 2000, seed: int = 0) -> dict[str, Any]:
     )
 
     model = teisberg_markov()
-    lp, vi = solve_lp(model), value_iteration(model)
     years = horizon_periods(model.discount)
+    check_simulation_size(paths, years)
+    lp, vi = solve_lp(model), value_iteration(model)
     return {
         "kind": "GAMS Model Library MARKOV (SEQ=82), Teisberg 1981",
         "name": "teisberg_markov",
