@@ -9,6 +9,7 @@ from critmin.cli import (  # noqa: F401
     scenarios,
     serve,
     stockpile,
+    stockpile_policy,
     sweep,
     trace,
 )

@@ -27,6 +27,8 @@ simple rules (release on ban, hold, pro-rata) on the same futures.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,6 +146,10 @@ class MarketStock:
     purchase_wtp_usd_per_t: float = 1.0e7
 
 
+#: the name of the stockpile's purchase bid in a period's market (found by it afterwards)
+_PURCHASE = "critmin stockpile DP purchase"
+
+
 def _period_cost(
     base: dict[str, Any], stock: MarketStock, change_t: float, shocks: list[dict[str, Any]]
 ) -> float:
@@ -162,7 +168,6 @@ def _period_cost(
     data["months"] = {"start": start, "end": month_label(month_index(start) + 11)}
     add_shock_set(data, copy.deepcopy(shocks))
     market = next(m for m in data["markets"] if m["mineral"] == stock.mineral)
-    added = None
     if change_t < 0:
         market["supply"] = [
             *market.get("supply", []),
@@ -182,10 +187,9 @@ def _period_cost(
                 "product": stock.product,
                 "qty_t_per_year": change_t,
                 "wtp_usd_per_t": stock.purchase_wtp_usd_per_t,
-                "name": "stockpile purchase",
+                "name": _PURCHASE,
             },
         ]
-        added = len(market["demand"]) - 1
     scenario = build_scenario(data, "stockpile DP")
     spec = next(m for m in scenario.markets if m.mineral == stock.mineral)
     cm = compile_market(spec, scenario.month_labels(), scenario.shocks)
@@ -194,9 +198,12 @@ def _period_cost(
     ]
     run = run_market(cm, instruments)
     r = cm.regions.index(stock.region)
-    bids = np.flatnonzero(cm.node_region[cm.d_node] == r)
-    if added is not None:
-        bids = bids[bids != added]
+    # the purchase bid is found by its name, not its place in the market's list: validating
+    # the market moves the demand curves' step blocks after every own block, so the block
+    # appended last is not the last bid (taking the last bid once counted the purchase,
+    # at its must-buy WTP, as the region's buyers' surplus)
+    purchase = np.array([name == _PURCHASE for name in cm.d_name], dtype=bool)
+    bids = np.flatnonzero((cm.node_region[cm.d_node] == r) & ~purchase)
     price_bids = run.price[:, cm.d_node[bids]]
     surplus = float(((cm.d_wtp[bids] - price_bids) * run.demand[:, bids]).sum())
     node = cm.node_index(stock.region, stock.product)
@@ -212,17 +219,24 @@ def market_markov(
     discount: float,
     *,
     no_buildup_when_disrupted: bool = True,
+    on_run: Callable[[int, int], None] | None = None,
 ) -> MarkovModel:
     """The Markov model of a stockpile in a critmin chain: states normal / disrupted (the
     disruption = ``disrupted_shocks`` added to the base), yearly periods, the period cost of
     every stock change taken from a critmin market run (the year from ``stock.start``) less
-    the no-change normal year, plus storage of the new level."""
+    the no-change normal year, plus storage of the new level.
+
+    ``on_run(done, total)`` is called after each market run (2 x the number of distinct
+    stock changes: a progress bar's hook)."""
     levels = np.asarray(stock.levels_t, dtype=np.float64)
     changes = sorted({float(b - a) for a in levels for b in levels})
     cost_of: dict[tuple[int, float], float] = {}
+    total = 2 * len(changes)
     for i, shocks in enumerate(([], disrupted_shocks)):
         for ch in changes:
             cost_of[(i, ch)] = _period_cost(base, stock, ch, shocks)
+            if on_run is not None:
+                on_run(len(cost_of), total)
     ref = cost_of[(0, 0.0)]
     n = len(levels)
     cost = np.empty((n, 2, n))
@@ -308,7 +322,9 @@ def simulate(
     model: MarkovModel, rules: dict[str, IntArray], periods: int, paths: int, seed: int
 ) -> dict[str, dict[str, float]]:
     """Every rule on the same sampled market paths (from ``SeedSequence(seed)``), starting
-    empty in normal times: mean and P95 of the discounted cost over the paths."""
+    empty in normal times: mean, standard error of the mean and P95 of the discounted cost
+    over the paths. The mean estimates ``V(0, normal)`` of :func:`evaluate_policy` less the
+    discounted cost after ``periods`` (see :func:`horizon_periods`)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     n_i = len(model.states)
     states = np.zeros((paths, periods), dtype=np.int64)
@@ -327,5 +343,38 @@ def simulate(
             nxt = action[level, i]
             total += disc[t] * model.cost[level, i, nxt]
             level = nxt
-        out[name] = {"mean": float(total.mean()), "p95": float(np.percentile(total, 95))}
+        out[name] = {
+            "mean": float(total.mean()),
+            "std_error": float(total.std(ddof=1) / math.sqrt(paths)) if paths > 1 else math.nan,
+            "p95": float(np.percentile(total, 95)),
+        }
     return out
+
+
+def horizon_periods(discount: float, tail: float = 1e-3) -> int:
+    """Periods after which the discount factor is below ``tail``: a simulation that long
+    leaves out at most ``tail / (1 - b)`` times the largest period cost."""
+    if not 0 < discount < 1:
+        raise ValueError(f"discount factor {discount} is not in (0, 1)")
+    return max(1, math.ceil(math.log(tail) / math.log(discount)))
+
+
+def policy_rows(model: MarkovModel, policy: Policy, rule: str = "optimal") -> list[dict[str, Any]]:
+    """The policy as rows (one per level x market state): level, state, next level,
+    change, this period's cost and the state's value (present value of expected cost)."""
+    rows: list[dict[str, Any]] = []
+    for s, level in enumerate(model.levels):
+        for i, state in enumerate(model.states):
+            nxt = int(policy.action[s, i])
+            rows.append(
+                {
+                    "rule": rule,
+                    "level": float(level),
+                    "state": state,
+                    "next_level": float(model.levels[nxt]),
+                    "change": float(model.levels[nxt] - level),
+                    "period_cost": float(model.cost[s, i, nxt]),
+                    "value": float(policy.value[s, i]),
+                }
+            )
+    return rows

@@ -1,0 +1,229 @@
+"""CLI: ``critmin stockpile policy`` — the optimal fill-and-release rule of a stockpile.
+
+A stochastic dynamic programme over (stock level, market state) in the manner of Teisberg's
+model of the U.S. Strategic Petroleum Reserve, with each state's yearly cost taken from
+critmin's own market runs (:mod:`critmin.scenarios.sweep.dp`), compared with the simple
+rules on the same sampled market paths. ``--teisberg`` solves the GAMS Model Library's
+``MARKOV`` model instead, so that the method can be checked on the published model first.
+It registers on the ``stockpile`` group of :mod:`critmin.cli.stockpile`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from critmin.cli.stockpile import sub
+from critmin.errors import InputError
+
+#: output files of one run: they appear together or not at all (critmin.fileio.OutputSet)
+OUTPUTS = ("policy.json", "policy.csv", "policy.parquet")
+
+_RULES = {
+    "optimal": "by state (table above)",
+    "release_on_ban": "fill to {fill}; release all when disrupted",
+    "hold": "fill to {fill}; never release",
+    "pro_rata": "fill to {fill}; release half when disrupted",
+}
+
+
+@sub.command("policy")
+def policy_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
+    policy_file: Annotated[
+        Path | None,
+        typer.Argument(help="stockpile policy YAML (docs/sweeps.md); leave out with --teisberg"),
+    ] = None,
+    teisberg: Annotated[
+        bool,
+        typer.Option("--teisberg", help="solve the GAMS MARKOV model (Teisberg 1981) instead"),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="write policy.json, policy.csv, policy.parquet here"),
+    ] = None,
+    paths: Annotated[
+        int | None, typer.Option("--paths", help="simulated market paths (default: the file's)")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="simulation seed (default: the file's)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print policy.json on stdout")] = False,
+) -> None:
+    """Optimal fill-and-release rule of a stockpile, compared with simple rules.
+
+    The rule by market state and stock level and its expected discounted cost, from a
+    stochastic dynamic programme on critmin's market runs; release-on-ban, hold and pro-rata
+    priced exactly and simulated on the same sampled paths. --teisberg: the GAMS MARKOV model.
+    """
+    from critmin.fileio import check_output_dir
+    from critmin.scenarios.sweep.dp_file import load_policy_file, solve_policy_file, teisberg_result
+
+    if (policy_file is None) == (not teisberg):
+        raise InputError(
+            "give a stockpile policy file or --teisberg (the GAMS MARKOV model), not both"
+            if teisberg
+            else "give a stockpile policy file (docs/sweeps.md) or --teisberg"
+        )
+    if paths is not None and paths < 2:
+        raise InputError(f"--paths {paths}: expected a whole number >= 2")
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed {seed}: expected a whole number >= 0")
+    if out is not None:
+        check_output_dir(out)  # a bad --out fails before the market runs
+    if teisberg:
+        result = teisberg_result(
+            paths=2000 if paths is None else paths, seed=0 if seed is None else seed
+        )
+    else:
+        assert policy_file is not None
+        loaded = load_policy_file(policy_file)
+        err = Console(stderr=True)
+        with Progress(
+            TextColumn("market runs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=as_json or not err.is_terminal,
+        ) as progress:
+            task = progress.add_task("runs", total=None)
+
+            def on_run(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = solve_policy_file(loaded, paths=paths, seed=seed, on_run=on_run)
+    written = _write(out, result) if out is not None else []
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=120)
+    _print(result, console)
+    if written:
+        console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def policy_frame(result: dict[str, Any]) -> Any:
+    """Every rule's policy as one long table, unit suffixes in the column names."""
+    import pandas as pd
+
+    level_unit = "t" if result["units"]["level"] == "t" else "mbbl"
+    cost_unit = "usd" if result["units"]["cost"] == "usd" else "model_units"
+    rows = [row for entry in result["rules"].values() for row in entry["policy"]]
+    df = pd.DataFrame(rows)
+    return df.rename(
+        columns={
+            "level": f"level_{level_unit}",
+            "next_level": f"next_level_{level_unit}",
+            "change": f"change_{level_unit}",
+            "period_cost": f"period_cost_{cost_unit}",
+            "value": f"value_{cost_unit}",
+        }
+    )
+
+
+def _write(out: Path, result: dict[str, Any]) -> list[Path]:
+    from critmin.fileio import OutputSet, safe_frame_csv
+
+    df = policy_frame(result)
+    with OutputSet(out, names=OUTPUTS) as outs:
+        assert outs.staging is not None
+        (outs.staging / "policy.json").write_text(
+            json.dumps(result, indent=2, default=str) + "\n", "utf-8"
+        )
+        (outs.staging / "policy.csv").write_text(safe_frame_csv(df, index=False), "utf-8")
+        df.to_parquet(outs.staging / "policy.parquet", index=False)
+    return [out / name for name in OUTPUTS]
+
+
+def _fmt(x: float | None) -> str:
+    """4 significant digits with a k/M/G suffix (as ``critmin sweep`` prints)."""
+    if x is None:
+        return "-"
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.4g}{suffix}"
+    return f"{x:.4g}"
+
+
+def _level(x: float, unit: str) -> str:
+    return f"{x:,.0f} t" if unit == "t" else f"{x:g}"
+
+
+def _print(result: dict[str, Any], console: Console) -> None:
+    unit = result["units"]["level"]
+    cost_unit = result["units"]["cost"]
+    model = result["model"]
+    states = model["states"]
+    p = model["transition"]
+    if "stockpile" in result:
+        st = result["stockpile"]
+        dis = result["disruption"]
+        disrupted = dis["event"] or f"{len(dis['shocks'])} shock(s)"
+        what = (
+            f"{st['region']} {st['product']} ({st['mineral']}), year from {result['year_start']}; "
+            f"disrupted: {disrupted}"
+        )
+    else:
+        what = "GAMS Model Library MARKOV (SEQ=82), Teisberg 1981, reserve in million barrels"
+    console.print(f"[bold]{result['name']}[/bold]: {what}")
+    console.print(
+        f"P(normal -> disrupted) {p[0][1]:.4g}/yr, P(disrupted -> disrupted) {p[1][1]:.4g}; "
+        f"discount factor {model['discount_factor']:.4g}/yr; costs in {cost_unit}"
+    )
+    optimal = result["rules"]["optimal"]["policy"]
+    table = Table(title="optimal policy: next level by stock level and market state")
+    table.add_column(f"level ({unit})", justify="right")
+    for s in states:
+        table.add_column(f"{s}: next", justify="right")
+    for s in states:
+        table.add_column(f"{s}: value", justify="right")
+    for lv in model["levels"]:
+        rows = {r["state"]: r for r in optimal if r["level"] == lv}
+        table.add_row(
+            _level(lv, unit),
+            *[_level(rows[s]["next_level"], unit) for s in states],
+            *[_fmt(rows[s]["value"]) for s in states],
+        )
+    console.print(table)
+    sim = result["simulation"]
+    comp = Table(
+        title="rules compared",
+        caption=f"expected: exact (I - bP)^-1 c, mean over the initial weights; from empty: "
+        f"V(0, normal); simulated: the same {sim['paths']} sampled paths of {sim['years']} "
+        f"years for every rule (seed {sim['seed']}), starting empty in normal times",
+    )
+    for col in (
+        "rule",
+        "what it does",
+        "expected",
+        "vs optimal",
+        "from empty",
+        "simulated mean",
+        "simulated P95",
+    ):
+        comp.add_column(col, justify="left" if col in ("rule", "what it does") else "right")
+    fill = _level(result["fill_to"], unit)
+    for name, entry in result["rules"].items():
+        comp.add_row(
+            name,
+            _RULES.get(name, "").format(fill=fill),
+            _fmt(entry["expected_cost"]),
+            "+" + _fmt(entry["excess_over_optimal"]) if name != "optimal" else "",
+            _fmt(entry["cost_from_empty_normal"]),
+            f"{_fmt(entry['simulated_mean'])} ± {_fmt(entry['simulated_std_error'])}",
+            _fmt(entry["simulated_p95"]),
+        )
+    console.print(comp)
+    agree = "yes" if result["lp_equals_value_iteration"] else "NO"
+    line = f"policy of the linear programme (as GAMS states it) = value iteration's: {agree}"
+    if "max_value_difference" in result:
+        line += f"; largest value difference {result['max_value_difference']:.2g}"
+    console.print(line)
