@@ -335,6 +335,21 @@ def _mirror(src: Path, dst: Path, skip: set[str], budget: list[int]) -> bool:
     return True
 
 
+def _drop_lock_file(fd: int, path: Path) -> None:
+    """Close ``fd`` (a lock file this process created but does not hold) and remove the file
+    if nobody holds it: an interrupted run leaves no lock file behind."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(path).st_ino == os.fstat(fd).st_ino:
+            path.unlink()
+    except OSError:
+        pass  # held by another process, or already gone: theirs to remove
+    finally:
+        os.close(fd)
+
+
 class OutputSet:
     """Files of one run written together: all appear in ``folder`` at once, or none do.
 
@@ -414,17 +429,27 @@ class OutputSet:
                     f"another critmin process{holder} is writing to {str(self.folder)!r}; "
                     "wait for it to finish or choose another --out"
                 ) from None
-            # the holder before us may have removed the file after we opened it: retry then
+            except BaseException:
+                _drop_lock_file(fd, lock_path)  # interrupted: see below
+                raise
             try:
-                same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
+                # the holder before us may have removed the file after we opened it: retry
+                try:
+                    same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    same = False
+            except BaseException:
+                # interrupted (SIGTERM, Ctrl-C) before the lock is recorded: remove the file
+                # if it is still ours, so an interrupted run leaves no lock file behind
+                _drop_lock_file(fd, lock_path)
+                raise
             if same:
+                # from here _unlock removes the file, however the run ends
+                self._lock_fd, self._lock_path = fd, lock_path
                 break
             os.close(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd, self._lock_path = fd, lock_path
 
     def _unlock(self) -> None:
         if self._lock_fd is None:
@@ -437,8 +462,8 @@ class OutputSet:
 
     # ---- staging
     def __enter__(self) -> OutputSet:
-        self._lock()
         try:
+            self._lock()
             name = self.folder.absolute().name
             parent = self.folder if self._inside else self.folder.absolute().parent
             _clean_stale_temps(parent, name)
