@@ -260,17 +260,18 @@ def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> di
         raise bad_input("body.origin_iso3", "give exactly one of origin_iso3 or lot_id")
     if body.origin_iso3 is not None:
         return {body.origin_iso3: 1.0}
-    from critmin.api.routes_trace import upstream_documents
-    from critmin.store.schema import networks
+    from critmin.store.schema import lot_origins
+    from critmin.trace.origin import LotOrigin
 
     row = conn.execute(
-        sa.select(lots, networks.c.document)
-        .join(networks, networks.c.id == lots.c.document_id)
+        sa.select(lots.c.member_id, lot_origins.c.origin)
+        .join(lot_origins, lot_origins.c.lot_id == lots.c.id)
         .where(lots.c.id == body.lot_id)
     ).first()
     if row is None or row.member_id != who.member_id:
         raise bad_input("body.lot_id", f"no lot {body.lot_id!r} registered by your member")
-    origin = domain.lot_origin(upstream_documents(conn, row), str(body.lot_id))
+    # the lot's stored origin: composed when it was registered, not recomputed per declaration
+    origin = domain.stored_lot_origin(LotOrigin.from_json(row.origin), str(body.lot_id))
     stage = body.origin_stage or TRACE_STAGE.get(body.stage, body.stage)
     return domain.origin_shares_at_stage(origin, stage)
 

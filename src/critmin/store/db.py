@@ -104,6 +104,9 @@ def migrate(engine: sa.Engine) -> None:
 
 def open_store(url: str) -> sa.Engine:
     """Open (create, migrate) the registry database at ``url`` and return its engine."""
+    from critmin.store.origins import backfill_origins
+
     engine = make_engine(url)
     migrate(engine)
+    backfill_origins(engine)
     return engine

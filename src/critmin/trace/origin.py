@@ -521,11 +521,12 @@ def lot_recipes(
         elif isinstance(ev, Aggregation):
             f_agg = fac_of(ev.facility, ev.id) if ev.facility else None
             add(ev.parent, ev.id, None, f_agg, ev.children)
-    return {lot: recipes[lot] for lot in _topological(recipes)}
+    return in_topological_order(recipes)
 
 
-def _topological(recipes: Mapping[str, Recipe]) -> list[str]:
-    """Lots in an order where each comes after the lots of ``recipes`` it uses (Kahn)."""
+def in_topological_order(recipes: Mapping[str, Recipe]) -> dict[str, Recipe]:
+    """The recipes in an order where each lot comes after the lots of ``recipes`` it uses
+    (Kahn's algorithm); a cycle is an error naming lots."""
     users: dict[str, list[str]] = {}
     indeg = dict.fromkeys(recipes, 0)
     for lot, r in recipes.items():
@@ -548,7 +549,7 @@ def _topological(recipes: Mapping[str, Recipe]) -> list[str]:
             "the lot graph has a cycle: a lot is (indirectly) an input of itself; "
             f"lots on or after the cycle: {', '.join(stuck)}"
         )
-    return order
+    return {lot: recipes[lot] for lot in order}
 
 
 def extend_lot_origins(
