@@ -471,8 +471,9 @@ def lot_recipes(
     """The recipe of every lot the network's events produce (extractions, transformation
     outputs, aggregation parents), in topological order: a lot comes after the lots of this
     network it uses. Inputs the network does not produce stay as references (registered
-    elsewhere, or untraced). Double production, unknown lots or facilities and cycles are
-    errors, as in :func:`~critmin.trace.graph.build_graph`."""
+    elsewhere, or untraced), and need not be described in it (the batch
+    :func:`~critmin.trace.graph.build_graph` calls such a lot unknown). Double production,
+    undescribed produced lots, unknown facilities and cycles are errors, as there."""
     uv, _ = unit_values(net, prices_usd_per_t)
     lot_index = {lot.id: i for i, lot in enumerate(net.lots)}
     facs = {f.id: f for f in net.facilities}
@@ -496,8 +497,8 @@ def lot_recipes(
         by[lot] = eid
         merged: dict[str, float] = {}
         for q in ins:
-            if q.lot not in lot_index:
-                raise InputError(f"event {eid!r} references unknown lot {q.lot!r}")
+            # an input the document does not describe is a reference to a lot described and
+            # produced elsewhere (a registry's other documents): its mass is the event's
             merged[q.lot] = merged.get(q.lot, 0.0) + q.qty_t
         i = lot_index[lot]
         recipes[lot] = Recipe(
