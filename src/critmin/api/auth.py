@@ -6,8 +6,12 @@ be revoked; a request with a missing, unknown, expired or revoked token is a 401
 
 Roles (a user has one or more):
 
-* ``operator``: registers members, users, contracts and stockpile accounts; reads all.
-* ``price_publisher``: publishes, finalises and corrects reference prices.
+* ``operator``: runs the service for the market's secretariat: registers members, users,
+  contracts and stockpile accounts; publishes, finalises and corrects reference prices (the
+  secretariat publishes them, and the issue's own flow has the operator publish); approves
+  releases and draws as the second person; reads all.
+* ``price_publisher``: publishes, finalises and corrects reference prices and nothing else
+  (a methodology desk that should not administer the service).
 * ``initiator`` (member representative): files its member's declarations, registers its
   lots, initiates its stockpile movements.
 * ``approver`` (member representative): approves or rejects its member's releases and

@@ -193,7 +193,7 @@ def overview(request: Request) -> Response:
         n_declarations=len(decs),
         sees_declarations=who.has(OPERATOR, AUDITOR, INITIATOR, "approver"),
         levy_total=sum(d.levy_usd for d in decs),
-        can_publish=who.has(PUBLISHER),
+        can_publish=who.has(PUBLISHER, OPERATOR),
         today=dt.date.today().isoformat(),
     )
 

@@ -138,8 +138,9 @@ def _insert_price(conn: sa.Connection, who: Principal, values: dict[str, Any]) -
 
 @router.post("/prices", response_model=m.Price, status_code=201, tags=["prices"])
 def publish_price(body: m.PriceIn, who: Caller, engine: Engine, request: Request) -> Response:
-    """Publish a preliminary reference price for a product and month (price publisher)."""
-    who.require(PUBLISHER)
+    """Publish a preliminary reference price for a product and month (price publisher or
+    operator)."""
+    who.require(PUBLISHER, OPERATOR)
 
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
         if conn.execute(
@@ -184,8 +185,8 @@ def _latest_version(conn: sa.Connection, price_id: RowId) -> Any:
 def finalize_price(
     price_id: RowId, _body: m.Empty | None = None, *, who: Caller, engine: Engine, request: Request
 ) -> Response:
-    """Make a preliminary price final (a new version; price publisher)."""
-    who.require(PUBLISHER)
+    """Make a preliminary price final (a new version; price publisher or operator)."""
+    who.require(PUBLISHER, OPERATOR)
 
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
         row = _latest_version(conn, price_id)
@@ -218,8 +219,8 @@ def finalize_price(
 def correct_price(
     price_id: RowId, body: m.PriceCorrection, who: Caller, engine: Engine, request: Request
 ) -> Response:
-    """Correct a final price: a new version with a reason (price publisher)."""
-    who.require(PUBLISHER)
+    """Correct a final price: a new version with a reason (price publisher or operator)."""
+    who.require(PUBLISHER, OPERATOR)
 
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
         row = _latest_version(conn, price_id)
