@@ -219,6 +219,12 @@ def idempotent_post(
         return _idempotent_once(engine, user_id, key, fp, work, headers)
 
 
+# built once (a hot statement: every POST with a key runs it)
+_PRIOR = sa.select(idempotency).where(
+    idempotency.c.user_id == sa.bindparam("user_id"), idempotency.c.key == sa.bindparam("key")
+)
+
+
 def _idempotent_once(
     engine: sa.Engine,
     user_id: int,
@@ -229,11 +235,7 @@ def _idempotent_once(
 ) -> JSONResponse:
     with write_tx(engine) as conn:
         if key is not None:
-            prior = conn.execute(
-                sa.select(idempotency).where(
-                    idempotency.c.user_id == user_id, idempotency.c.key == key
-                )
-            ).first()
+            prior = conn.execute(_PRIOR, {"user_id": user_id, "key": key}).first()
             if prior is not None:
                 if prior.request_sha256 != fp:
                     raise ProblemError(

@@ -28,7 +28,7 @@ from critmin.api.http import (
 from critmin.errors import CritminError
 from critmin.store.audit import now_iso
 from critmin.store.db import write_tx
-from critmin.store.schema import contracts, declarations, lots, prices, statements
+from critmin.store.schema import contracts, declarations, prices, statements
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
 
@@ -82,12 +82,24 @@ def price_in_force(
     conn: sa.Connection, product: str, month: str, as_of: dt.date | None = None
 ) -> dict[str, Any] | None:
     """The newest version of one product-month published by ``as_of`` (index lookup)."""
-    q = sa.select(prices).where(prices.c.product == product, prices.c.month == month)
     bound = _as_of_bound(as_of)
-    if bound is not None:
-        q = q.where(prices.c.published_at < bound)
-    row = conn.execute(q.order_by(prices.c.version.desc()).limit(1)).first()
+    if bound is None:
+        row = conn.execute(_PRICE_IN_FORCE, {"product": product, "month": month}).first()
+    else:
+        q = sa.select(prices).where(
+            prices.c.product == product, prices.c.month == month, prices.c.published_at < bound
+        )
+        row = conn.execute(q.order_by(prices.c.version.desc()).limit(1)).first()
     return price_dict(row) if row is not None else None
+
+
+# built once: every declaration runs it
+_PRICE_IN_FORCE = (
+    sa.select(prices)
+    .where(prices.c.product == sa.bindparam("product"), prices.c.month == sa.bindparam("month"))
+    .order_by(prices.c.version.desc())
+    .limit(1)
+)
 
 
 # --------------------------------------------------------------------------- prices
@@ -261,14 +273,10 @@ def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> di
         raise bad_input("body.origin_iso3", "give exactly one of origin_iso3 or lot_id")
     if body.origin_iso3 is not None:
         return {body.origin_iso3: 1.0}
-    from critmin.store.schema import lot_origins
+    from critmin.api.routes_trace import STORED_ORIGIN
     from critmin.trace.origin import LotOrigin
 
-    row = conn.execute(
-        sa.select(lots.c.member_id, lot_origins.c.origin)
-        .join(lot_origins, lot_origins.c.lot_id == lots.c.id)
-        .where(lots.c.id == body.lot_id)
-    ).first()
+    row = conn.execute(STORED_ORIGIN, {"lot_id": body.lot_id}).first()
     if row is None or row.member_id != who.member_id:
         raise bad_input("body.lot_id", f"no lot {body.lot_id!r} registered by your member")
     # the lot's stored origin: composed when it was registered, not recomputed per declaration
@@ -282,22 +290,33 @@ def registry_members(conn: sa.Connection, month: str) -> list[str] | None:
     registry's records; None when the registry records no FORGE membership at all (then the
     catalog's bloc decides, as in a market run)."""
     from critmin.policy.parameters import month_end
-    from critmin.store.schema import members, memberships
 
     day = month_end(month).isoformat()
-    q = sa.select(memberships.c.bloc).where(memberships.c.bloc == domain.LEVY_BLOC).limit(1)
-    if conn.execute(q).first() is None:
+    rows = conn.execute(_MEMBERS_ON, {"bloc": domain.LEVY_BLOC, "day": day}).all()
+    # no member on that day: the registry may keep no FORGE records at all (then the catalog)
+    if not rows and conn.execute(_ANY_MEMBERSHIP, {"bloc": domain.LEVY_BLOC}).first() is None:
         return None
-    rows = conn.execute(
+    return sorted({r.country_iso3 or r.id for r in rows})
+
+
+def _membership_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    from critmin.store.schema import members, memberships
+
+    on = (
         sa.select(members.c.id, members.c.country_iso3)
         .join(memberships, memberships.c.member_id == members.c.id)
         .where(
-            memberships.c.bloc == domain.LEVY_BLOC,
-            memberships.c.start_date <= day,
-            sa.or_(memberships.c.end_date.is_(None), memberships.c.end_date >= day),
+            memberships.c.bloc == sa.bindparam("bloc"),
+            memberships.c.start_date <= sa.bindparam("day"),
+            sa.or_(memberships.c.end_date.is_(None), memberships.c.end_date >= sa.bindparam("day")),
         )
-    ).all()
-    return sorted({r.country_iso3 or r.id for r in rows})
+    )
+    anyone = sa.select(memberships.c.bloc).where(memberships.c.bloc == sa.bindparam("bloc"))
+    return on, anyone.limit(1)
+
+
+# built once: every declaration runs them (the second only when nobody is a member that day)
+_MEMBERS_ON, _ANY_MEMBERSHIP = _membership_queries()
 
 
 def assess(

@@ -167,14 +167,18 @@ def lot_origin(lot_id: str, who: Caller, engine: Engine) -> dict[str, Any]:
         return lot_origin_of(conn, who, lot_id)
 
 
+#: a lot's member and stored origin (built once: origin reads and traced levies run it)
+STORED_ORIGIN = (
+    sa.select(lots.c.member_id, lot_origins.c.origin)
+    .join(lot_origins, lot_origins.c.lot_id == lots.c.id)
+    .where(lots.c.id == sa.bindparam("lot_id"))
+)
+
+
 def lot_origin_of(conn: sa.Connection, who: Principal, lot_id: str) -> dict[str, Any]:
     """The lot's stored origin (composed when it, or a late input, was registered): one
     primary-key read whatever the size of the registry or the length of the lot's chain."""
-    row = conn.execute(
-        sa.select(lots.c.member_id, lot_origins.c.origin)
-        .join(lot_origins, lot_origins.c.lot_id == lots.c.id)
-        .where(lots.c.id == lot_id)
-    ).first()
+    row = conn.execute(STORED_ORIGIN, {"lot_id": lot_id}).first()
     if row is None or not who.may_see(row.member_id):
         raise not_found("lot", lot_id)
     return domain.stored_lot_origin(LotOrigin.from_json(row.origin), lot_id)

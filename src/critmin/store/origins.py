@@ -86,8 +86,8 @@ def store_origins(conn: sa.Connection, recipes: Mapping[str, Recipe], at: str) -
     Reads: one indexed lookup of lots waiting for the new ones and the stored origins of the
     new lots' direct inputs (one query per 500); only when some lots were waiting, their
     downstream closure and its recipes. A set of lots with a cycle (a lot that would be,
-    indirectly, an input of itself) is a :class:`critmin.errors.InputError` before anything is written
-    to ``lot_origins`` (the caller's transaction rolls the rest back)."""
+    indirectly, an input of itself) is a :class:`critmin.errors.InputError` before anything
+    is written to ``lot_origins`` (the caller's transaction rolls the rest back)."""
     new = set(recipes)
     waiting = _downstream(conn, new)
     todo: dict[str, Recipe] = dict(recipes)
