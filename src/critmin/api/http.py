@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from critmin.store.audit import canonical, now_iso
-from critmin.store.db import write_tx
+from critmin.store.db import run_write
 from critmin.store.schema import idempotency
 
 PROBLEM_TYPE_BASE = "https://github.com/critmin/critmin/blob/main/docs/service.md#problem-"
@@ -233,7 +233,8 @@ def _idempotent_once(
     work: Callable[[sa.Connection], tuple[int, dict[str, Any]]],
     headers: Callable[[dict[str, Any]], dict[str, str]] | None,
 ) -> JSONResponse:
-    with write_tx(engine) as conn:
+
+    def tx(conn: sa.Connection) -> tuple[int, Any, dict[str, str] | None]:
         if key is not None:
             prior = conn.execute(_PRIOR, {"user_id": user_id, "key": key}).first()
             if prior is not None:
@@ -246,7 +247,7 @@ def _idempotent_once(
                         [("header.Idempotency-Key", "already used with another body or path")],
                     )
                 hdrs = {"Idempotent-Replayed": "true", **(headers(prior.body) if headers else {})}
-                return JSONResponse(prior.body, status_code=prior.status_code, headers=hdrs)
+                return prior.status_code, prior.body, hdrs
         status, payload = work(conn)
         if key is not None:
             conn.execute(
@@ -260,4 +261,8 @@ def _idempotent_once(
                     "created_at": now_iso(),
                 },
             )
-    return JSONResponse(payload, status_code=status, headers=headers(payload) if headers else None)
+        return status, payload, headers(payload) if headers else None
+
+    # the response is rendered after the commit, outside the (shared) write transaction
+    status, payload, hdrs = run_write(engine, tx)
+    return JSONResponse(payload, status_code=status, headers=hdrs)
