@@ -16,6 +16,13 @@ installed), and drives it from this process over loopback:
   32 clients in a closed loop for 10 s: throughput and latency percentiles. Every
   acknowledged write is durable (SQLite ``synchronous=FULL``; PostgreSQL default fsync).
 
+* **origin in a large registry** (:func:`origin_in_large_registry`): a registry of
+  ``CRITMIN_BENCH_SERVICE_LOTS`` (default 1,000,000) lots with stored origins, bulk-loaded by
+  direct SQL, then ``CRITMIN_BENCH_SERVICE_REGISTRATIONS`` (300) new lots registered one at
+  a time: their incremental origin, the registration and the read, p50/p99; SQLite, then
+  PostgreSQL when installed.
+
+``CRITMIN_BENCH_SERVICE_ONLY=load`` runs the first three, ``=origin`` the last only.
 The load generator shares the machine with the server (2 cores): figures are lower bounds
 for the service on its own. Nothing here is a timed unit test.
 """
