@@ -68,17 +68,17 @@ def test_publish_declare_see_levy_and_isolation(live: tuple[str, Registry]) -> N
             ],
         )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        # publisher: log in, publish the April reference price
+        # the operator: log in, publish the April reference price
         page.goto(base + "/")
         assert page.url.endswith("/login")
-        page.fill("#token", reg.tokens["publisher"])
+        page.fill("#token", reg.tokens["operator"])
         page.click("button[type=submit]")
         page.fill("#publish-form input[name=month]", "2026-04")
         page.fill("#publish-form input[name=price_usd_per_t]", "62000")
         page.click("#publish-form button[type=submit]")
         page.wait_for_selector("#prices td:has-text('62,000')")
         page.wait_for_selector("#prices-chart .main-svg")
-        page.screenshot(path=str(SHOTS / "overview-publisher.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / "overview-operator.png"), full_page=True)
         page.click("text=Log out")
         # Japan's representative: file a declaration, see the levy and its steps
         page.fill("#token", reg.tokens["jpn_initiator"])

@@ -455,3 +455,25 @@ def test_a_membership_recorded_in_the_registry_changes_the_levy(registry: Regist
     origin = next(s for s in may["assessment"]["steps"] if s["step"] == "origin")
     assert origin["membership"] == "registry membership records"
     assert origin["value"][0]["forge_member"] is True
+
+
+def test_declaration_list_items_equal_the_declarations(registry: Registry) -> None:
+    """The list page copies each stored assessment as stored (no re-encoding): every item
+    equals the declaration read on its own, through the response model, field by field,
+    and the page is valid for the OpenAPI list model."""
+    from critmin.api import models as m
+
+    publish(registry, "ndpr_oxide", "2026-04", 62_000)
+    for origin in ("CHN", "AUS", "VNM"):
+        assert declare(registry, origin_iso3=origin).status_code == 201
+    page = registry.get("usa_initiator", "/v1/declarations", params={"limit": 2}).json()
+    rest = registry.get(
+        "usa_initiator", "/v1/declarations", params={"cursor": page["next_cursor"]}
+    ).json()
+    items = page["items"] + rest["items"]
+    assert len(items) == 3
+    assert rest["next_cursor"] is None
+    for item in items:
+        one = registry.get("usa_initiator", f"/v1/declarations/{item['id']}").json()
+        assert item == one
+    m.page_of(m.Declaration).model_validate(page)

@@ -6,8 +6,12 @@ be revoked; a request with a missing, unknown, expired or revoked token is a 401
 
 Roles (a user has one or more):
 
-* ``operator``: registers members, users, contracts and stockpile accounts; reads all.
-* ``price_publisher``: publishes, finalises and corrects reference prices.
+* ``operator``: runs the service for the market's secretariat: registers members, users,
+  contracts and stockpile accounts; publishes, finalises and corrects reference prices (the
+  secretariat publishes them, and the issue's own flow has the operator publish); approves
+  releases and draws as the second person; reads all.
+* ``price_publisher``: publishes, finalises and corrects reference prices and nothing else
+  (a methodology desk that should not administer the service).
 * ``initiator`` (member representative): files its member's declarations, registers its
   lots, initiates its stockpile movements.
 * ``approver`` (member representative): approves or rejects its member's releases and
@@ -114,22 +118,27 @@ def _unauthorized(detail: str) -> ProblemError:
     )
 
 
+# built once: every request runs it, and building a select plus its cache key cost about as
+# much as executing it (an in-process loop: 1.1 ms -> 0.5 ms per authentication on SQLite)
+_TOKEN_QUERY = (
+    sa.select(
+        tokens.c.expires_at,
+        tokens.c.revoked_at,
+        users.c.id,
+        users.c.name,
+        users.c.member_id,
+        users.c.roles,
+    )
+    .join(users, users.c.id == tokens.c.user_id)
+    .where(tokens.c.token_sha256 == sa.bindparam("token_sha256"))
+)
+
+
 def authenticate(conn: sa.Connection, token: str | None) -> Principal:
     """The principal of a bearer token, or a 401 problem."""
     if not token:
         raise _unauthorized("missing bearer token")
-    row = conn.execute(
-        sa.select(
-            tokens.c.expires_at,
-            tokens.c.revoked_at,
-            users.c.id,
-            users.c.name,
-            users.c.member_id,
-            users.c.roles,
-        )
-        .join(users, users.c.id == tokens.c.user_id)
-        .where(tokens.c.token_sha256 == hash_token(token))
-    ).first()
+    row = conn.execute(_TOKEN_QUERY, {"token_sha256": hash_token(token)}).first()
     if row is None:
         raise _unauthorized("unknown token")
     if row.revoked_at is not None:

@@ -193,7 +193,7 @@ def overview(request: Request) -> Response:
         n_declarations=len(decs),
         sees_declarations=who.has(OPERATOR, AUDITOR, INITIATOR, "approver"),
         levy_total=sum(d.levy_usd for d in decs),
-        can_publish=who.has(PUBLISHER),
+        can_publish=who.has(PUBLISHER, OPERATOR),
         today=dt.date.today().isoformat(),
     )
 
@@ -422,11 +422,11 @@ def lot_page(request: Request, lot_id: str) -> Response:
         ).first()
     if row is None or not who.may_see(row.member_id):
         return _not_found(request, who, f"lot {lot_id}")
-    from critmin.api.routes_trace import upstream_documents
+    from critmin.api.routes_trace import lot_origin_of, upstream_documents
 
     with request.app.state.engine.connect() as conn:
         docs = upstream_documents(conn, row)
-    origin = domain.lot_origin(docs, lot_id)
+        origin = lot_origin_of(conn, who, lot_id)
     from critmin.store.schema import rulesets
 
     with request.app.state.engine.connect() as conn:

@@ -37,6 +37,7 @@ from critmin.api.auth import (
 from critmin.api.deps import record
 from critmin.store.audit import now_iso
 from critmin.store.db import write_tx
+from critmin.store.origins import store_origins
 from critmin.store.schema import (
     contracts,
     lots,
@@ -191,7 +192,7 @@ def seed_demo(engine: sa.Engine) -> dict[str, str]:
             )
             _fund(conn, op, holder, member, spec)
         doc = json.loads((ex / "trace" / DEMO_NETWORK).read_text(encoding="utf-8"))
-        found = domain.network_lots(doc, source=DEMO_NETWORK)
+        found, recipes = domain.registered_lots(doc, source=DEMO_NETWORK)
         res = conn.execute(
             networks.insert().values(member_id="JPN", document=doc, created_at=now_iso())
         )
@@ -199,6 +200,7 @@ def seed_demo(engine: sa.Engine) -> dict[str, str]:
         assert pk is not None
         for x in found:
             conn.execute(lots.insert().values(member_id="JPN", document_id=int(pk[0]), **x))
+        store_origins(conn, recipes, now_iso())
         record(
             conn,
             op,

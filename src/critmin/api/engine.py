@@ -472,17 +472,34 @@ def read_network(document: Mapping[str, Any], source: str) -> Any:
     return from_epcis(dict(document), source=source)
 
 
-def network_lots(document: Mapping[str, Any], source: str) -> list[dict[str, Any]]:
-    """The lots an EPCIS document registers: those its events produce (extractions,
-    transformation outputs, aggregation parents), with product and quantity in t. Lots it
-    only uses or describes belong to the document that produced them."""
+def registered_lots(
+    document: Mapping[str, Any], source: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The lots an EPCIS document registers (those its events produce: extractions,
+    transformation outputs, aggregation parents; lots it only uses or describes belong to the
+    document that produced them) and their recipes for
+    the stored origin (:func:`critmin.trace.origin.lot_recipes`), from one parse."""
+    from critmin.store.origins import document_recipes
+
     net = read_network(document, source)
     produced, _ = _produced_and_used(net)
-    return [
+    found = [
         {"id": lot.id, "product": lot.product or None, "quantity_t": lot.qty_t}
         for lot in net.lots
         if lot.id in produced
     ]
+    return found, document_recipes(net, produced)
+
+
+def stored_lot_origin(origin: Any, lot_id: str) -> dict[str, Any]:
+    """A stored :class:`~critmin.trace.origin.LotOrigin` as ``critmin trace origin --json
+    --lot`` reports a lot (shares by stage and country, mines and refineries)."""
+    return {
+        "lot": lot_id,
+        "value_basis_missing_for": list(origin.value_missing),
+        "shares": origin.table(lot_id),
+        "upstream_facilities": origin.upstream_facilities(),
+    }
 
 
 def _network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
@@ -491,12 +508,6 @@ def _network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
         source, document = documents[0]
         return read_network(document, source)
     return merged_network(documents)
-
-
-def lot_origin(documents: Sequence[tuple[str, Mapping[str, Any]]], lot_id: str) -> dict[str, Any]:
-    """Origin of one lot as ``critmin trace origin --json --lot`` reports it, over the lot's
-    document and the documents upstream of it."""
-    return network_origin(_network(documents), lot_id)
 
 
 def origin_shares_at_stage(origin: Mapping[str, Any], stage: str) -> dict[str, float]:
@@ -662,21 +673,3 @@ def merged_network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
         lots=tuple(lots.values()),
         events=tuple(events.values()),
     )
-
-
-def network_origin(net: Any, lot_id: str) -> dict[str, Any]:
-    """Origin of one lot of a (merged) network, as ``critmin trace origin --json --lot``."""
-    import math
-
-    res = net.origin()
-    df = res.table([lot_id])
-    shares = [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        for row in df.to_dict(orient="records")
-    ]
-    return {
-        "lot": lot_id,
-        "value_basis_missing_for": res.value_missing,
-        "shares": shares,
-        "upstream_facilities": res.upstream_facilities(lot_id).to_dict(orient="records"),
-    }

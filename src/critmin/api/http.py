@@ -23,12 +23,12 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from critmin.store.audit import canonical, now_iso
-from critmin.store.db import write_tx
+from critmin.store.db import run_write
 from critmin.store.schema import idempotency
 
 PROBLEM_TYPE_BASE = "https://github.com/critmin/critmin/blob/main/docs/service.md#problem-"
@@ -162,6 +162,29 @@ def page(
     return {"items": items, "next_cursor": nxt}
 
 
+def page_response(
+    conn: sa.Connection,
+    query: sa.Select[Any],
+    key_col: sa.ColumnElement[Any],
+    limit: int,
+    cursor: str | None,
+    render_json: Callable[[Any], str],
+) -> Response:
+    """:func:`page` rendered straight to JSON bytes by ``render_json`` (one item's JSON text):
+    for lists whose items carry stored JSON documents, which are then copied as stored
+    instead of being parsed, validated and encoded again for every row of every page."""
+    limit = check_limit(limit)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(key_col > after)
+    rows = conn.execute(query.order_by(key_col).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = encode_cursor(getattr(rows[-1], str(key_col.key))) if more and rows else None
+    body = '{"items":[' + ",".join(render_json(r) for r in rows) + '],"next_cursor":'
+    return Response(body + json.dumps(nxt) + "}", media_type="application/json")
+
+
 # --------------------------------------------------------------------------- ETags
 
 
@@ -219,6 +242,12 @@ def idempotent_post(
         return _idempotent_once(engine, user_id, key, fp, work, headers)
 
 
+# built once (a hot statement: every POST with a key runs it)
+_PRIOR = sa.select(idempotency).where(
+    idempotency.c.user_id == sa.bindparam("user_id"), idempotency.c.key == sa.bindparam("key")
+)
+
+
 def _idempotent_once(
     engine: sa.Engine,
     user_id: int,
@@ -227,13 +256,10 @@ def _idempotent_once(
     work: Callable[[sa.Connection], tuple[int, dict[str, Any]]],
     headers: Callable[[dict[str, Any]], dict[str, str]] | None,
 ) -> JSONResponse:
-    with write_tx(engine) as conn:
+
+    def tx(conn: sa.Connection) -> tuple[int, Any, dict[str, str] | None]:
         if key is not None:
-            prior = conn.execute(
-                sa.select(idempotency).where(
-                    idempotency.c.user_id == user_id, idempotency.c.key == key
-                )
-            ).first()
+            prior = conn.execute(_PRIOR, {"user_id": user_id, "key": key}).first()
             if prior is not None:
                 if prior.request_sha256 != fp:
                     raise ProblemError(
@@ -244,7 +270,7 @@ def _idempotent_once(
                         [("header.Idempotency-Key", "already used with another body or path")],
                     )
                 hdrs = {"Idempotent-Replayed": "true", **(headers(prior.body) if headers else {})}
-                return JSONResponse(prior.body, status_code=prior.status_code, headers=hdrs)
+                return prior.status_code, prior.body, hdrs
         status, payload = work(conn)
         if key is not None:
             conn.execute(
@@ -258,4 +284,8 @@ def _idempotent_once(
                     "created_at": now_iso(),
                 },
             )
-    return JSONResponse(payload, status_code=status, headers=headers(payload) if headers else None)
+        return status, payload, headers(payload) if headers else None
+
+    # the response is rendered after the commit, outside the (shared) write transaction
+    status, payload, hdrs = run_write(engine, tx)
+    return JSONResponse(payload, status_code=status, headers=hdrs)

@@ -16,7 +16,9 @@ from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import DEFAULT_LIMIT, bad_input, conflict, idempotent_post, not_found, page
 from critmin.errors import CritminError
 from critmin.store.audit import canonical, now_iso
-from critmin.store.schema import certificates, lots, members, networks, rulesets
+from critmin.store.origins import store_origins
+from critmin.store.schema import certificates, lot_origins, lots, members, networks, rulesets
+from critmin.trace.origin import LotOrigin
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
 
@@ -24,7 +26,8 @@ LotPage = m.page_of(m.LotRow)
 
 
 def lot_dict(r: Any) -> dict[str, Any]:
-    return m.LotRow.model_validate(r._mapping).model_dump(mode="json")
+    row = r if isinstance(r, dict) else r._mapping
+    return m.LotRow.model_validate(row).model_dump(mode="json")
 
 
 @router.post("/epcis", response_model=m.EpcisReceipt, status_code=201, tags=["lots"])
@@ -36,7 +39,7 @@ def submit_epcis(body: m.EpcisIn, who: Caller, engine: Engine, request: Request)
     if owner is None:
         raise bad_input("body.member_id", "name the member whose lots these are")
     try:
-        found = domain.network_lots(body.document, source="body.document")
+        found, recipes = domain.registered_lots(body.document, source="body.document")
     except CritminError as exc:
         raise bad_input("body.document", str(exc)) from None
 
@@ -55,21 +58,27 @@ def submit_epcis(body: m.EpcisIn, who: Caller, engine: Engine, request: Request)
         pk = res.inserted_primary_key
         assert pk is not None
         doc_id = int(pk[0])
-        for x in found:
-            conn.execute(lots.insert().values(member_id=owner, document_id=doc_id, **x))
-        rows = conn.execute(
-            sa.select(lots).where(lots.c.document_id == doc_id).order_by(lots.c.id)
-        ).all()
-        out = {"document_id": doc_id, "lots": [lot_dict(r) for r in rows]}
-        record(
-            conn,
-            who,
-            "register",
-            "epcis_document",
-            doc_id,
-            member_id=owner,
-            after={"lots": [x["id"] for x in found]},
-        )
+        if found:
+            conn.execute(
+                lots.insert(), [{"member_id": owner, "document_id": doc_id, **x} for x in found]
+            )
+        try:
+            # each new lot's origin, composed from its inputs' stored origins, and the
+            # stored lots that were waiting for one of the new lots, composed again
+            recomposed = store_origins(conn, recipes, now_iso())
+        except CritminError as exc:
+            raise conflict(str(exc), "body.document") from None
+        out = {
+            "document_id": doc_id,
+            "lots": [
+                lot_dict({"member_id": owner, "document_id": doc_id, **x})
+                for x in sorted(found, key=lambda x: x["id"])
+            ],
+        }
+        after: dict[str, Any] = {"lots": [x["id"] for x in found]}
+        if recomposed:
+            after["origins_recomposed"] = recomposed
+        record(conn, who, "register", "epcis_document", doc_id, member_id=owner, after=after)
         return 201, out
 
     return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
@@ -155,9 +164,24 @@ def lot_origin(lot_id: str, who: Caller, engine: Engine) -> dict[str, Any]:
     ``critmin trace origin --json --lot``), through the documents registered upstream of it
     (a refiner's lots registered by another member are followed to their mine)."""
     with engine.connect() as conn:
-        row = _lot(conn, who, lot_id)
-        docs = upstream_documents(conn, row)
-    return domain.lot_origin(docs, lot_id)
+        return lot_origin_of(conn, who, lot_id)
+
+
+#: a lot's member and stored origin (built once: origin reads and traced levies run it)
+STORED_ORIGIN = (
+    sa.select(lots.c.member_id, lot_origins.c.origin)
+    .join(lot_origins, lot_origins.c.lot_id == lots.c.id)
+    .where(lots.c.id == sa.bindparam("lot_id"))
+)
+
+
+def lot_origin_of(conn: sa.Connection, who: Principal, lot_id: str) -> dict[str, Any]:
+    """The lot's stored origin (composed when it, or a late input, was registered): one
+    primary-key read whatever the size of the registry or the length of the lot's chain."""
+    row = conn.execute(STORED_ORIGIN, {"lot_id": lot_id}).first()
+    if row is None or not who.may_see(row.member_id):
+        raise not_found("lot", lot_id)
+    return domain.stored_lot_origin(LotOrigin.from_json(row.origin), lot_id)
 
 
 # --------------------------------------------------------------------------- rules, certificates
@@ -241,7 +265,7 @@ def issue_certificate(
         row = _lot(conn, who, lot_id)
         rs = _ruleset_row(conn, body.ruleset_id, "body.ruleset_id")
         docs = upstream_documents(conn, row)
-        origin = domain.lot_origin(docs, lot_id)
+        origin = lot_origin_of(conn, who, lot_id)
         verdicts = domain.lot_verdicts(docs, lot_id, rs.spec, body.on)
         content = {
             "lot": lot_id,

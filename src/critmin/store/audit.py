@@ -52,6 +52,10 @@ def _lock(conn: sa.Connection) -> None:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
 
 
+# built once: every change runs it
+_HEAD = sa.select(audit.c.seq, audit.c.sha256).order_by(audit.c.seq.desc()).limit(1)
+
+
 def append(
     conn: sa.Connection,
     *,
@@ -65,9 +69,7 @@ def append(
 ) -> dict[str, Any]:
     """Append one audit row in the caller's transaction; return it."""
     _lock(conn)
-    head = conn.execute(
-        sa.select(audit.c.seq, audit.c.sha256).order_by(audit.c.seq.desc()).limit(1)
-    ).first()
+    head = conn.execute(_HEAD).first()
     seq, prev = (1, GENESIS) if head is None else (head.seq + 1, head.sha256)
     fields = {
         "seq": seq,

@@ -245,3 +245,26 @@ certificates = sa.Table(
     sa.Column("issued_at", TS, nullable=False),
 )
 sa.Index("ix_certificates_lot_id", certificates.c.lot_id)
+
+# 0004: each lot's origin, stored when the lot is registered and composed from its inputs'
+# stored origins (critmin.trace.origin's incremental entry point), with how the lot was made
+# (its recipe) so that it can be composed again when an input is registered late
+lot_origins = sa.Table(
+    "lot_origins",
+    metadata,
+    sa.Column("lot_id", sa.String(200), sa.ForeignKey("lots.id"), primary_key=True),
+    sa.Column("origin", sa.JSON, nullable=False),  # LotOrigin.to_json()
+    sa.Column("recipe", sa.JSON, nullable=False),  # Recipe.to_json()
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+# every (lot, input lot) pair, the input registered or not: "which stored lots use this lot"
+# is one indexed lookup when a document registers a lot that others were waiting for
+lot_inputs = sa.Table(
+    "lot_inputs",
+    metadata,
+    sa.Column("lot_id", sa.String(200), sa.ForeignKey("lots.id"), primary_key=True),
+    sa.Column("input_lot_id", sa.String(200), primary_key=True),
+    sa.Column("qty_t", sa.Float, nullable=False),
+)
+sa.Index("ix_lot_inputs_input_lot_id", lot_inputs.c.input_lot_id)
