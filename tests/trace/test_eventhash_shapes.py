@@ -1,0 +1,404 @@
+"""The GS1 event hash on the shapes where critmin and the reference used to differ.
+
+Before this round critmin's hash differed from the reference ``epcis-event-hash-generator``
+1.9.3 on 8 of the 51 events of GS1's JSON examples: deeply nested user extensions, an
+``rdfs:comment``, sensor reports with fields outside GS1's order, sensor exception words, and
+EPC URNs of schemes other than SGTIN/LGTIN/SGLN/SSCC/PGLN/GRAI/GIAI. The events here are written
+for this test in those shapes (GS1's files may not be copied) and hashed by both, through
+``critmin.trace.eventhash.event_hash``, the function ``critmin trace import`` calls for events
+without an ``eventID``. A hypothesis test generates nested extension structures and puts them
+wherever GS1's order has a field that can hold them.
+
+``CRITMIN_GS1_EPCIS=<checkout of github.com/gs1/EPCIS>`` runs the comparison on every event of
+every GS1 JSON example (``JSON``, ``JSON-simple-context``, ``XML/WithEventHashID``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from critmin.trace.epcis import import_document, to_epcis
+from critmin.trace.eventhash import context_prefixes, digital_link, event_hash
+from critmin.trace.examples import magnet_chain
+
+ref_json = pytest.importorskip("epcis_event_hash_generator.json_to_py")
+ref_hash = pytest.importorskip("epcis_event_hash_generator.hash_generator")
+ref_dl = pytest.importorskip("epcis_event_hash_generator.dl_normaliser")
+
+CONTEXT: list[Any] = [
+    "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+    # one namespace ending in '/', one not: the reference writes the extensions of a sensor
+    # report right after it only in the first case (see docs/trace.md, "Event hash")
+    {"ext1": "http://example.com/ext1/", "ext2": "https://ns.example.com/epcis"},
+]
+
+
+def _doc(events: list[dict[str, Any]], context: Any = None) -> dict[str, Any]:
+    return {
+        "@context": CONTEXT if context is None else context,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2024-03-01T00:00:00Z",
+        "epcisBody": {"eventList": events},
+    }
+
+
+def _reference(doc: dict[str, Any]) -> list[str]:
+    ref_json._namespaces.clear()  # the reference keeps prefixes from one document to the next
+    with warnings.catch_warnings():
+        # importlib.resources.open_text in the reference: deprecated in Python 3.11
+        warnings.simplefilter("ignore", DeprecationWarning)
+        events = ref_json.event_list_from_epcis_document_json(copy.deepcopy(doc))
+        return list(ref_hash.epcis_hashes_from_events(events))
+
+
+def _mine(doc: dict[str, Any]) -> list[str]:
+    px = context_prefixes(doc.get("@context"))
+    return [event_hash(e, px) for e in doc["epcisBody"]["eventList"]]
+
+
+NESTED = {
+    "type": "ObjectEvent",
+    "eventTime": "2024-05-02T10:00:00.000+02:00",
+    "eventTimeZoneOffset": "+02:00",
+    "epcList": ["urn:epc:id:sgtin:4012345.011111.9876"],
+    "action": "OBSERVE",
+    "bizStep": "inspecting",
+    "readPoint": {"id": "urn:epc:id:sgln:4012345.00001.0", "ext1:gate": "G7"},
+    "bizLocation": {"id": "urn:epc:id:sgln:4012345.00001.0", "ext2:bay": "B2"},
+    # an extension object holding numbers, booleans, arrays, arrays of objects and of arrays,
+    # a key ending in 'List' (the reference renames its elements) and objects three deep
+    "ext1:assay": {
+        "ext1:grade_pct": 38.50,
+        "ext1:certified": True,
+        "ext1:readings": [12, "2024-05-01T10:00:00Z", 22.0, "text", False],
+        "ext1:sampleList": [{"ext1:id": "S1", "ext1:mass_g": 100.0}, {"ext1:id": "S2"}],
+        "ext1:matrix": [[1, 2], ["a", {"type": "cell", "ext2:v": 3}]],
+        "ext2:lab": {
+            "ext2:name": "Lab A",
+            "ext2:address": {"ext2:country": "AU", "ext1:zip": 6000},
+        },
+        "rdfs:comment": "dropped at every depth",
+    },
+    "ext2:empty": {},
+    "ext2:blank": "",
+    "ext1:nothing": None,
+    "ilmd": {"ext1:lot": {"ext1:origin": "AU", "ext1:seq": [3, 1, 2]}, "cbvmda:lotNumber": "L1"},
+    "rdfs:comment": "An ObjectEvent may be used for reporting an observation",
+}
+
+SENSOR = {
+    "type": "AggregationEvent",
+    "eventTime": "2019-10-07T15:30:00.000+01:00",
+    "eventTimeZoneOffset": "+01:00",
+    "parentID": "urn:epc:id:sscc:4012345.1111111111",
+    "childQuantityList": [
+        {
+            "epcClass": "urn:epc:class:lgtin:4012345.011111.1234",
+            "quantity": 52,
+            "uom": "KGM",
+            "ext1:moisture_pct": 1.5,
+        }
+    ],
+    "action": "ADD",
+    "bizStep": "packing",
+    "disposition": "in_progress",
+    "readPoint": {"id": "urn:epc:id:sgln:4012345.00025.0"},
+    "sensorElementList": [
+        {
+            "sensorMetadata": {
+                "startTime": "2019-04-01T15:00:00.000+01:00",
+                "endTime": "2019-04-02T14:59:59.999+01:00",
+                "ext1:furtherMetaData": "someText",
+                "ext2:calibration": "2019-01-01",
+            },
+            "sensorReport": [
+                {
+                    "type": "Temperature",
+                    "minValue": 12.4,
+                    "maxValue": 13.8,
+                    "uom": "CEL",
+                    "ext1:cv": "123",
+                    "ext2:cv": "456",
+                    # a metadata field inside a report: outside the report's order
+                    "bizRules": "https://example.org/253/4012345000054987",
+                },
+                {"type": "ext1:someSensorProperty", "stringValue": "someSensorOutput"},
+                {"type": "AbsoluteHumidity", "exception": "ALARM_CONDITION", "booleanValue": True},
+                {"type": "Speed", "value": 0.0, "component": "z", "uom": "MTS"},
+                {"type": "Radiance", "value": 3},  # not a GS1 measurement type: kept as written
+            ],
+            "ext1:furtherSensorData": [{"ext1:measure1": "123.5"}, {"ext1:measure2": "0.987"}],
+            "ext2:someUserField": "abc123",
+        },
+        {
+            # a single field: the reference does not gather it into the metadata
+            "sensorMetadata": {"ext1:only": "x"},
+            "sensorReport": [{"type": "Temperature", "value": 26.1, "uom": "CEL"}],
+        },
+    ],
+    "sourceList": [{"type": "location", "source": "urn:epc:id:sgln:4012345.00225.0"}],
+}
+
+SCHEMES = {
+    "type": "TransactionEvent",
+    "eventTime": "2019-10-04T13:12:00.000Z",
+    "eventTimeZoneOffset": "+01:00",
+    "action": "ADD",
+    "bizStep": "urn:epcglobal:cbv:bizstep:shipping",
+    "epcList": [
+        "urn:epc:id:gsrn:0614141.0000010253",
+        "urn:epc:id:gsrnp:0614141.0000010253",
+        "urn:epc:id:gdti:0614141.00001.1618034",
+        "urn:epc:id:cpi:0614141.5PQ7%2FZ43.12345",
+        "urn:epc:id:sgcn:4012345.67890.04711",
+        "urn:epc:id:ginc:0614141.xyz3311cba",
+        "urn:epc:id:gsin:0614141.123456789",
+        "urn:epc:id:itip:4012345.012345.01.02.987",
+        "urn:epc:id:upui:1234567.098765.51qIgY)%3C%26Jp3*j7'SDB",
+        "urn:epc:id:pgln:0614141.00000",
+        "urn:epc:id:giai:4000001.1%2A2",
+        "urn:epc:id:grai:4012345.55555.987",
+        "urn:epc:id:sgtin:0614141.107346.2018",
+        "urn:epc:id:sgtin:0614141.107346.bad serial",  # not an EPC URI: kept as written
+        "https://example.com/gtin/9780345418913/ser/765tz?17=201231",
+        "https://example.org/01/09506000134369/22/2A/10/ABC123/21/XYZ",
+        "https://example.org/01/9506000134369",
+        "https://example.org/01/123",  # not a valid GS1 key: kept as written
+    ],
+    "childEPCs": ["urn:epc:idpat:sgtin:4012345.012345.*"],
+    "quantityList": [
+        {"epcClass": "urn:epc:idpat:grai:4012345.55555.*", "quantity": 2},
+        {"epcClass": "urn:epc:idpat:gdti:0614141.00001.*", "quantity": 1},
+        {"epcClass": "urn:epc:idpat:sgcn:4012345.67890.*", "quantity": 1},
+        {"epcClass": "urn:epc:idpat:cpi:0614141.123ABC.*", "quantity": 1},
+        {"epcClass": "urn:epc:idpat:itip:4012345.012345.01.02.*", "quantity": 1},
+        {"epcClass": "urn:epc:idpat:upui:1234567.098765.*", "quantity": 1},
+    ],
+    "bizTransactionList": [
+        {"type": "pedigree", "bizTransaction": "urn:epc:id:gsrn:0614141.0000010253"},
+        {"type": "po", "bizTransaction": "urn:epc:id:gdti:0614141.00001.1618034"},
+        {"bizTransaction": "http://transaction.example.com/po/1", "type": "inv"},
+    ],
+    "persistentDisposition": {"set": ["completeness_verified"], "unset": ["completeness_inferred"]},
+}
+
+
+@pytest.mark.parametrize("event", [NESTED, SENSOR, SCHEMES], ids=["nested", "sensor", "schemes"])
+def test_shapes_that_differed_match_the_reference(event: dict[str, Any]) -> None:
+    doc = _doc([event])
+    assert _mine(doc) == _reference(doc)
+
+
+def test_the_comment_does_not_change_the_hash() -> None:
+    """GS1's example 9.6.1 exists with and without an ``rdfs:comment``: one event, one hash."""
+    plain = {k: v for k, v in NESTED.items() if k != "rdfs:comment"}
+    assert _mine(_doc([plain])) == _mine(_doc([NESTED])) == _reference(_doc([plain]))
+
+
+def test_every_epc_scheme_gives_the_reference_digital_link() -> None:
+    for uri in [*SCHEMES["epcList"], *(q["epcClass"] for q in SCHEMES["quantityList"])]:
+        assert digital_link(uri) == (ref_dl.normaliser(uri) or uri), uri
+
+
+def test_import_uses_the_same_hash_for_events_with_extensions() -> None:
+    """``trace import`` of critmin's export without eventIDs, each event carrying a nested
+    extension and a comment: the network's event ids are the reference's hashes."""
+    doc = to_epcis(magnet_chain(0.0))
+    doc["@context"] = [*doc["@context"], {"ext1": "http://example.com/ext1/"}]
+    for i, e in enumerate(doc["epcisBody"]["eventList"]):
+        del e["eventID"]
+        e["ext1:audit"] = {"ext1:by": f"auditor {i}", "ext1:checks": [{"ext1:ok": True}]}
+        e["rdfs:comment"] = "not hashed"
+    net = import_document(copy.deepcopy(doc)).network
+    assert [e.id for e in net.events] == _reference(doc)[: len(net.events)]
+
+
+# --- generated nested extensions ----------------------------------------------------------
+
+# Keys: both namespaces, a plain key, keys ending in 'List', 'type', the comment; values:
+# texts from a small alphabet (digits and '.' so that numbers in text are canonicalised too),
+# numbers, booleans, null, lists and objects nested up to four deep.
+_keys = st.sampled_from(
+    [
+        "ext1:a",
+        "ext1:b",
+        "ext1:itemList",
+        "ext2:a",
+        "ext2:c",
+        "ext2:pointList",
+        "plain",
+        "type",
+        "rdfs:comment",
+        "childEPCs",
+    ]
+)
+_texts = st.text(alphabet="abcxyz0123.-", max_size=6)
+_scalars = st.one_of(
+    _texts,
+    st.integers(-(10**18), 10**18),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.booleans(),
+    st.none(),
+)
+
+
+def _extend(children: Any) -> Any:
+    return st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(_keys, children, max_size=3).map(
+            # a 'type' inside an object names it when it sits in a list of lists: text only
+            lambda d: {k: (v if k != "type" or isinstance(v, str) else "t") for k, v in d.items()}
+        ),
+    )
+
+
+_values = st.recursive(_scalars, _extend, max_leaves=12)
+_slots = st.sampled_from(
+    ["event", "ilmd", "readPoint", "quantity", "metadata", "report", "element", "persistent"]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ext=st.lists(
+        st.tuples(_slots, st.sampled_from(["ext1:x", "ext2:y", "ext1:zList", "other"]), _values),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_generated_nested_extensions_match_the_reference(ext: list[tuple[str, str, Any]]) -> None:
+    """Extension values of any nesting, placed top level, in ILMD, a read point, a quantity
+    element, a sensor's metadata, report or element, or a persistent disposition."""
+    event = copy.deepcopy(SENSOR)
+    event["ilmd"] = {"ext1:lot": "L1"}
+    event["persistentDisposition"] = {"set": ["recalled"]}
+    where = {
+        "event": event,
+        "ilmd": event["ilmd"],
+        "readPoint": event["readPoint"],
+        "quantity": event["childQuantityList"][0],
+        "metadata": event["sensorElementList"][0]["sensorMetadata"],
+        "report": event["sensorElementList"][0]["sensorReport"][0],
+        "element": event["sensorElementList"][0],
+        "persistent": event["persistentDisposition"],
+    }
+    for slot, key, value in ext:
+        where[slot][key] = value
+    doc = _doc([event])
+    assert _mine(doc) == _reference(doc)
+
+
+# --- GS1's own examples (opt-in) -----------------------------------------------------------
+
+GS1 = os.environ.get("CRITMIN_GS1_EPCIS")
+
+
+def _gs1_documents(root: Path) -> list[Path]:
+    return sorted(
+        f
+        for d in ("JSON", "JSON-simple-context", "XML/WithEventHashID")
+        for f in (root / d).rglob("*")
+        if f.suffix in (".json", ".jsonld")
+    )
+
+
+def _as_the_reference_reads_it(doc: dict[str, Any], gs1_terms: set[str]) -> dict[str, Any]:
+    """The same events in a document the reference can read: it reads only
+    ``epcisBody.eventList`` (not a query document's results), fails on a context term defined by
+    an object (TypeError in its prefix reader), and JSON-LD refuses an inline redefinition of
+    one of GS1's protected terms (``cbvmda``). Both implementations hash this document."""
+    doc = copy.deepcopy(doc)
+    body = doc["epcisBody"]
+    if "queryResults" in body:
+        doc["epcisBody"] = {"eventList": body["queryResults"]["resultsBody"]["eventList"]}
+    ctx = doc.get("@context")
+    if isinstance(ctx, list):
+        doc["@context"] = [
+            c
+            if not isinstance(c, dict)
+            else {k: v for k, v in c.items() if isinstance(v, str) and k not in gs1_terms}
+            for c in ctx
+        ]
+    return doc
+
+
+@pytest.mark.skipif(not GS1, reason="set CRITMIN_GS1_EPCIS to a checkout of github.com/gs1/EPCIS")
+def test_every_gs1_example_event_matches_the_reference() -> None:  # pragma: no cover - opt-in
+    """Every event of every GS1 JSON example: critmin's hash equals the reference's.
+    Measured on gs1/EPCIS 2b888be (94 documents, 111 events): 108 identical; 2 the reference
+    cannot hash (a bizTransaction without type: IndexError); 1 known difference below."""
+    from importlib import resources
+
+    from pyld import jsonld
+
+    root = Path(str(GS1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        bundled = resources.files("epcis_event_hash_generator").joinpath(
+            "e532647e8eb371379b8b0e8602d8981c8566bc60f7351f22c76a5bc865962008.jsonld"
+        )
+        gs1_terms = set(json.loads(bundled.read_text(encoding="utf-8"))["@context"])
+    # the simple context (JSON-simple-context examples) is served from the checkout: the
+    # reference ships only the full one, and tests never go to the network
+    simple = json.loads((root / "epcis-context-simple.jsonld").read_text(encoding="utf-8"))
+    previous = jsonld.get_document_loader()
+
+    def loader(url: str, options: Any = None) -> Any:
+        if url.endswith("epcis-context-simple.jsonld"):
+            return {
+                "contentType": "application/ld+json",
+                "contextUrl": None,
+                "documentUrl": url,
+                "document": simple,
+            }
+        return previous(url, options or {})
+
+    jsonld.set_document_loader(loader)
+    try:
+        same = total = 0
+        differ: list[str] = []
+        failed: list[str] = []
+        for f in _gs1_documents(root):
+            doc = _as_the_reference_reads_it(json.loads(f.read_text(encoding="utf-8")), gs1_terms)
+            events = doc["epcisBody"]["eventList"]
+            mine = _mine(doc)
+            try:
+                ref: list[str | None] = list(_reference(doc))
+            except Exception:  # the reference fails on the whole document
+                # then one event at a time, to compare all the events it can read
+                ref = []
+                for e in events:
+                    try:
+                        ref += _reference({**doc, "epcisBody": {"eventList": [e]}})
+                    except Exception as exc:
+                        ref.append(None)
+                        failed.append(f"{f.relative_to(root)}[{len(ref) - 1}]: {exc!r}")
+            assert len(ref) == len(mine), f
+            total += len(mine)
+            for i, (a, b) in enumerate(zip(mine, ref, strict=True)):
+                if a == b:
+                    same += 1
+                elif b is not None:
+                    differ.append(f"{f.relative_to(root)}[{i}]")
+    finally:
+        jsonld.set_document_loader(previous)
+    print(f"\nGS1 examples: {same} of {total} events give the reference's hash;")
+    print(f"the reference fails on {len(failed)}: {failed}")
+    assert differ == KNOWN_DIFFERENCES, differ
+
+
+# GS1's simple context maps the sensor exception words to https://ref.gs1.org/voc/, its full
+# context (and the EPCIS 2.0 standard, gs1:ALARM_CONDITION) to https://gs1.org/voc/; the
+# reference expands only the latter, so the same event hashes differently under the two
+# contexts. critmin gives both the full context's hash (docs/trace.md, "Event hash").
+KNOWN_DIFFERENCES = ["JSON-simple-context/WithSensorData/SensorDataExample9.jsonld[0]"]
