@@ -223,6 +223,52 @@ def test_import_uses_the_same_hash_for_events_with_extensions() -> None:
     assert [e.id for e in net.events] == _reference(doc)[: len(net.events)]
 
 
+# --- generated GS1 keys ----------------------------------------------------------------------
+
+_SCHEMES = [
+    "id:sgtin", "id:sscc", "id:sgln", "id:grai", "id:giai", "id:gsrn", "id:gsrnp", "id:gdti",
+    "id:cpi", "id:sgcn", "id:ginc", "id:gsin", "id:itip", "id:upui", "id:pgln", "class:lgtin",
+    "idpat:sgtin", "idpat:grai", "idpat:gdti", "idpat:sgcn", "idpat:cpi", "idpat:itip",
+    "idpat:upui", "id:usdod", "id:adi",
+]  # fmt: skip
+# serial characters: plain, URI-escaped and ones EPC URIs forbid (such URNs stay as written)
+_serial = st.lists(
+    st.sampled_from([*"09AZaz-_.!*'(),:;=+", "%2F", "%25", "%3C", "%7E", " "]), max_size=8
+).map("".join)
+
+
+@st.composite
+def _epc_uri(draw: st.DrawFn) -> str:
+    scheme = draw(st.sampled_from(_SCHEMES))
+    cp = draw(st.integers(6, 12))
+    digits = st.text(alphabet="0123456789", min_size=1, max_size=1)
+    key_len = draw(st.sampled_from([12, 13, 16, 17]))
+    ref = "".join(draw(st.lists(digits, min_size=max(0, key_len - cp), max_size=key_len - cp)))
+    prefix = "".join(draw(st.lists(digits, min_size=cp, max_size=cp)))
+    parts = [prefix, ref]
+    for _ in range(draw(st.integers(0, 3))):
+        parts.append(draw(st.one_of(_serial, st.just("*"), st.just("01"), st.just("0"))))
+    return f"urn:epc:{scheme}:" + ".".join(parts)
+
+
+@st.composite
+def _web_uri(draw: st.DrawFn) -> str:
+    host = draw(st.sampled_from(["https://id.gs1.org", "https://example.com", "http://x.org/a"]))
+    ai = draw(st.sampled_from(["01", "gtin", "00", "414", "gln", "8004", "253", "8010", "22x"]))
+    key = "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=4, max_size=19)))
+    tail = draw(st.sampled_from(["", "/21/S1", "/10/L1", "/22/2A/10/L1/21/S", "/10/L/21/S"]))
+    query = draw(st.sampled_from(["", "?17=201231", "/"]))
+    return f"{host}/{ai}/{key}{tail}{query}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(uri=st.one_of(_epc_uri(), _web_uri()))
+def test_generated_gs1_keys_give_the_reference_digital_link(uri: str) -> None:
+    """EPC URIs of every scheme (valid and not) and Digital Links on any domain: critmin's
+    canonical form is the reference normaliser's (a URI it cannot normalise stays as is)."""
+    assert digital_link(uri) == (ref_dl.normaliser(uri) or uri)
+
+
 # --- generated nested extensions ----------------------------------------------------------
 
 # Keys: both namespaces, a plain key, keys ending in 'List', 'type', the comment; values:

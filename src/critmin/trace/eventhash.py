@@ -349,6 +349,10 @@ def _node(name: str, v: Any, c: _Ctx, fix: bool) -> Node:
     return (name, _scalar(v, c), [])
 
 
+def _type_name(v: Any) -> str:
+    return str(v.get("type", "")) if type(v) is dict else ""
+
+
 def _anonymous(items: list[Any], c: _Ctx, fix: bool) -> list[Node]:
     """Children of a list inside a list: nameless nodes (a dict is named by its ``type``)."""
     kids: list[Node] = []
@@ -374,7 +378,14 @@ def _kids(d: dict[str, Any], c: _Ctx, fix: bool = True) -> list[Node]:
         # the reference corrects nothing below a source/destination/bizTransaction list
         sub = fix and k not in _PAIR_LISTS
         if type(v) is list:
-            kids.extend(_node(name, x, c, sub) for x in v)
+            elems = [_node(name, x, c, sub) for x in v]
+            if len(elems) > 1 and not any(type(x) is str and x in _UNSORTED for x in v):
+                # the reference reads a list as nameless nodes (an object named by its type),
+                # sorted, before they take the key's name: it shows where order is kept
+                keys = [(_type_name(x), e[1], e[2]) for x, e in zip(v, elems, strict=True)]
+                order = sorted(range(len(elems)), key=keys.__getitem__)
+                elems = [elems[i] for i in order]
+            kids.extend(elems)
         else:
             kids.append(_node(name, v, c, sub))
     if "bizTransaction" not in d and "source" not in d and "destination" not in d:
