@@ -17,13 +17,13 @@ points to. This module computes the same string as that implementation (checked 
   lists, ``action``, ``transformationID``, ``bizStep``, ``disposition``,
   ``persistentDisposition``, ``readPoint``, ``bizLocation``, ``sensorElementList`` with the
   metadata and report fields in their order); the values of one name are sorted;
-* inside a field of that order (a sensor report, a read point...), user extensions whose
-  namespace ends in ``/`` follow the field's own children; anything else the order does not
-  name is left over and written, with the path it sits on (``sensorElementList``
-  ``sensorElement`` ``sensorReport`` ``bizRules=...``), after the ordered part, together with
-  every other top-level field (source/destination/business-transaction lists, ILMD, top-level
-  extensions), all sorted as strings; ``eventID``, ``recordTime``, ``errorDeclaration`` and
-  ``type`` are left out;
+* inside a field of that order (a sensor report, a read point...), user extensions
+  (``{namespace}name``) follow the field's own children; anything else the order does not
+  name (a metadata field such as ``bizRules`` inside a report) is left over and written, with
+  the path it sits on (``sensorElementList`` ``sensorElement`` ``sensorReport``
+  ``bizRules=...``), after the ordered part, together with every other top-level field
+  (source/destination/business-transaction lists, ILMD, top-level extensions), all sorted as
+  strings; ``eventID``, ``recordTime``, ``errorDeclaration`` and ``type`` are left out;
 * values: CBV words are the GS1 web vocabulary
   (``shipping`` -> ``https://ref.gs1.org/cbv/BizStep-shipping``, ``Temperature`` ->
   ``https://gs1.org/voc/Temperature``), as GS1's JSON-LD context defines them; old
@@ -35,10 +35,13 @@ points to. This module computes the same string as that implementation (checked 
 The result is ``ni:///sha-256;<hex>?ver=CBV2.0`` (RFC 6920 named information).
 
 Where critmin deliberately differs from the reference (each a reference defect; docs/trace.md
-"Event hash" lists them): CBV words are expanded from the event itself, not from every other
-event of the same document; a JSON-LD ``@context`` object (not a list) still declares
-prefixes; prefixes never leak from one document into the next; a time rounding up to the next
-second and a source entry with a single field are hashed instead of failing.
+"Event hash" lists them with their sources): an extension inside an ordered field stays in
+place whatever its namespace (the reference does so only for namespaces ending in ``/`` and
+otherwise writes a second ``sensorElementList``, which GS1 Germany called wrong in the
+reference's issue 83); CBV words are expanded from the event itself, not from every other event
+of the same document; a JSON-LD ``@context`` object (not a list) still declares prefixes;
+prefixes never leak from one document into the next; a time rounding up to the next second and
+a business transaction without type are hashed instead of failing.
 """
 
 from __future__ import annotations
@@ -445,16 +448,18 @@ _EMPTY: Node = ("", "", [])
 
 
 def _gather_extensions(kids: list[Any]) -> list[Any]:
-    """User extensions (namespace ending in ``/``) of a field in GS1's order: written right
-    after that field's ordered children. Not at the top level, nor in a field of one child."""
-    if len(kids) <= 1:
-        return []
-    for k in kids:
-        if "eventTime" in k[0] or "action" in k[0]:
-            return []
-    ext = [k for k in kids if "{" in k[0] and "/}" in k[0]]
-    for k in ext:
-        kids.remove(k)
+    """User extensions (``{namespace}name``) inside a field of GS1's order: written right
+    after that field's ordered children, so the field appears once.
+
+    The reference gathers them only if their namespace ends in ``/``, the field has more than
+    one child and no child's name contains ``eventTime`` or ``action``; otherwise it writes them
+    again under the field's path among the left-over fields (a second ``sensorElementList``).
+    GS1 Germany, the reference's author, called that second list wrong
+    (https://github.com/RalphTro/epcis-event-hash-generator/issues/83); the fix made then covers
+    '/'-terminated namespaces only. critmin writes every extension in place."""
+    ext = [k for k in kids if "{" in k[0] and "}" in k[0]]
+    if ext:
+        kids[:] = [k for k in kids if not ("{" in k[0] and "}" in k[0])]
     return ext
 
 
@@ -932,7 +937,7 @@ def prehash(event: dict[str, Any], prefixes: dict[str, str] | None = None) -> st
     if ("eventTime" not in event and "action" not in event) or any(k in event for k in _UNSORTED):
         # rare shapes where the top level itself behaves differently: the whole tree
         kids = _kids(event, c)
-        ordered = _ordered(kids, _ORDER)
+        ordered = "".join(p for _, p in _ordered_parts(kids, _ORDER, top=True))
         rest = [k for k in kids if k[0] not in _LEFT_OUT]
         return head + ordered + (_generic(rest) if rest else "")
     # Common case, fast: fields of the usual shapes are written directly, the others (sensor
