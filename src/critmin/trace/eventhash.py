@@ -506,7 +506,8 @@ def _child(k: Node, sub: _Order | None) -> str:
     return name + t + grand if t or grand else ""
 
 
-def _generic(nodes: list[Any]) -> str:
+def _generic_parts(nodes: list[Any]) -> list[str]:
+    """Each node written as name=value followed by its children (unsorted)."""
     vals = []
     for n in nodes:
         if len(n) == 2:  # a source/destination/bizTransaction entry
@@ -515,6 +516,13 @@ def _generic(nodes: list[Any]) -> str:
         t = n[1].strip()
         s = n[0] + ("=" + _canon(t) if t else "")
         vals.append(s + _generic(n[2]) if n[2] else s)
+    return vals
+
+
+def _generic(nodes: list[Any]) -> str:
+    """Nodes outside GS1's order, sorted as strings (unless an object keeps its written order:
+    one with a ``source``, ``destination`` or ``bizTransaction`` key, as the reference does)."""
+    vals = _generic_parts(nodes)
     if len(vals) > 1 and not any(n[0] in _UNSORTED for n in nodes if len(n) == 3):
         vals.sort()
     return "".join(vals)
@@ -944,6 +952,7 @@ def prehash(event: dict[str, Any], prefixes: dict[str, str] | None = None) -> st
     # reports, extensions, lists of sources...) go through the tree; each top-level field's
     # part depends only on that field, so the two can be mixed.
     parts: list[tuple[int, str]] = []
+    loose: list[str] = []  # left-over top-level fields with a plain value, written directly
     other: dict[str, Any] = {}
     pos = _ORDER.pos
     for k, v in event.items():
@@ -956,13 +965,25 @@ def prehash(event: dict[str, Any], prefixes: dict[str, str] | None = None) -> st
                 if s:
                     parts.append((i, s))
                 continue
+        elif (
+            not isinstance(v, _CONTAINERS)
+            and not k.endswith("List")
+            and k not in _RENAMED
+            and not k.startswith("@xmlns")
+        ):
+            t = _scalar(v, c).strip()
+            loose.append(_name(k, c.px) + ("=" + _canon(t) if t else ""))
+            continue
         other[k] = v
-    left: list[Node] = []
     if other:
         left = _kids(other, c)
         parts += _ordered_parts(left, _ORDER, top=True)
-    parts.sort(key=lambda p: p[0])
-    return head + "".join(s for _, s in parts) + (_generic(left) if left else "")
+        loose += _generic_parts(left)
+    if len(parts) > 1:
+        parts.sort(key=lambda p: p[0])
+    if len(loose) > 1:
+        loose.sort()
+    return head + "".join(s for _, s in parts) + "".join(loose)
 
 
 def event_hash(event: dict[str, Any], prefixes: dict[str, str] | None = None) -> str:
