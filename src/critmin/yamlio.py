@@ -43,6 +43,7 @@ __all__ = [
     "FieldValueError",
     "Loc",
     "dotted",
+    "drop_extension_keys",
     "error_message",
     "field_names",
     "fields_at",
@@ -75,6 +76,14 @@ class FieldValueError(ValueError):
         # a tuple is a path with list indices, ("markets", 0, "demand", 2, "growth_per_year")
         self.field = field
         super().__init__(message)
+
+
+def drop_extension_keys(data: Any) -> Any:
+    """``data`` without its top-level ``x-`` keys: room for YAML anchors in every file format
+    (``x-defaults: &d ...``), ignored by the models (a ``mode="before"`` validator's body)."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+    return data
 
 
 def dotted(loc: Sequence[Any]) -> str:

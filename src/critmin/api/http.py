@@ -150,16 +150,27 @@ def page(
     render: Callable[[Any], dict[str, Any]],
 ) -> dict[str, Any]:
     """One page of ``query`` ordered by ``key_col`` after the cursor's key."""
+    rows, nxt = _page_rows(conn, query, key_col, limit, cursor)
+    return {"items": [render(r) for r in rows], "next_cursor": nxt}
+
+
+def _page_rows(
+    conn: sa.Connection,
+    query: sa.Select[Any],
+    key_col: sa.ColumnElement[Any],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """The page's rows (at most ``limit``) after the cursor's key, and the next cursor."""
     limit = check_limit(limit)
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(key_col > after)
-    rows = conn.execute(query.order_by(key_col).limit(limit + 1)).all()
+    rows = list(conn.execute(query.order_by(key_col).limit(limit + 1)).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [render(r) for r in rows]
     nxt = encode_cursor(getattr(rows[-1], str(key_col.key))) if more and rows else None
-    return {"items": items, "next_cursor": nxt}
+    return rows, nxt
 
 
 def page_response(
@@ -173,14 +184,7 @@ def page_response(
     """:func:`page` rendered straight to JSON bytes by ``render_json`` (one item's JSON text):
     for lists whose items carry stored JSON documents, which are then copied as stored
     instead of being parsed, validated and encoded again for every row of every page."""
-    limit = check_limit(limit)
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(key_col > after)
-    rows = conn.execute(query.order_by(key_col).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = encode_cursor(getattr(rows[-1], str(key_col.key))) if more and rows else None
+    rows, nxt = _page_rows(conn, query, key_col, limit, cursor)
     body = '{"items":[' + ",".join(render_json(r) for r in rows) + '],"next_cursor":'
     return Response(body + json.dumps(nxt) + "}", media_type="application/json")
 

@@ -17,7 +17,7 @@ from critmin.bounds import MAX_TONNES, BoundedNumbers
 from critmin.market.spec import Market, Shock
 from critmin.periods import Month, month_index, month_label
 from critmin.policy.instrument import InstrumentSpec, parse_instrument
-from critmin.yamlio import FieldValueError
+from critmin.yamlio import FieldValueError, drop_extension_keys
 
 DEFAULT_START = "2026-01"
 DEFAULT_END = "2035-12"
@@ -83,9 +83,7 @@ class Scenario(_Model):
     @classmethod
     def _drop_extensions(cls, data: Any) -> Any:
         """Top-level keys starting with ``x-`` are ignored (room for YAML anchors)."""
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
-        return data
+        return drop_extension_keys(data)
 
     @model_validator(mode="after")
     def _bids_within_bounds(self) -> Scenario:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critmin.errors import InputError, UnknownNameError
 from critmin.periods import Month, month_index, month_label
-from critmin.yamlio import Document, FieldValueError, load_yaml, validate
+from critmin.yamlio import Document, FieldValueError, drop_extension_keys, load_yaml, validate
 
 __all__ = [
     "MAX_PATH_YEARS",
@@ -138,9 +138,7 @@ class PolicyFile(_Model):
     @model_validator(mode="before")
     @classmethod
     def _drop_extensions(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
-        return data
+        return drop_extension_keys(data)
 
     @model_validator(mode="after")
     def _fill(self) -> PolicyFile:

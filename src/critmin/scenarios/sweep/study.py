@@ -20,7 +20,14 @@ from critmin.errors import InputError, UnknownNameError
 from critmin.periods import Month
 from critmin.scenarios.sweep.distributions import Categorical, Discrete, Distribution
 from critmin.scenarios.sweep.paths import Op, PathError, Step, check_target, parse_path
-from critmin.yamlio import Document, FieldValueError, load_yaml, parse_yaml, validate
+from critmin.yamlio import (
+    Document,
+    FieldValueError,
+    drop_extension_keys,
+    load_yaml,
+    parse_yaml,
+    validate,
+)
 
 #: node variables an outcome can read (critmin.market.results.node_table), plus derived ones
 NODE_VARIABLES = (
@@ -233,9 +240,7 @@ class Study(_Model):
     @model_validator(mode="before")
     @classmethod
     def _drop_extensions(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
-        return data
+        return drop_extension_keys(data)
 
     @model_validator(mode="after")
     def _names(self) -> Study:
