@@ -208,3 +208,26 @@ def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
     res = critmin("sweep", str(SMALL), "--out", str(tmp_path / "o"), "--scheduler", "nowhere")
     assert res.returncode == 2
     assert "expected 'local' or an address like tcp://HOST:8786" in res.stderr
+
+
+def test_time_limit_fails_the_samples_over_it_and_finishes(tmp_path: Path) -> None:
+    """``--time-limit-s`` bounds each chain of each sample (untrusted studies cannot hold the
+    cluster): with a budget spent before the first solve every sample is reported failed with
+    the solver's time-limit message naming chain and month, the table is complete and the
+    command ends normally; a non-finite budget is refused in one line."""
+    out = tmp_path / "limited"
+    res = critmin(
+        "sweep", str(SMALL), "--out", str(out), "--samples", "3", "--workers", "1",
+        "--no-report", "--time-limit-s", "1e-9",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    table = pd.read_parquet(out / "samples.parquet")
+    assert len(table) >= 3
+    assert set(table["status"]) == {"failed"}
+    assert table["error"].str.contains("solver time limit of 1e-09 s reached").all()
+    assert table["error"].str.contains(r"chain '\w+', month \d{4}-\d{2}").all()
+    bad = critmin("sweep", str(SMALL), "--out", str(tmp_path / "x"), "--time-limit-s", "nan")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        "critmin: error: --time-limit-s: expected 0 (no limit) or seconds up to 1e+07, got nan"
+    )

@@ -12,11 +12,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from critmin.bounds import check_time_limit
 from critmin.cli import app
 from critmin.errors import InputError
 
+#: ``critmin sweep --time-limit-s``: a chain of the shipped studies solves in well under a
+#: second; an hour is the same bound ``critmin run`` puts on a whole study by default
+DEFAULT_SAMPLE_TIME_LIMIT_S = 3600.0
+
 
 @app.command("sweep")
+# long: ten typer options (their help is the --help text) are half of its lines
 def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
     study_file: Annotated[Path, typer.Argument(help="study YAML (docs/sweeps.md)")],
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out/sweep"),
@@ -36,6 +42,14 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         typer.Option("--export-sample", help="print sample N's scenario YAML and exit"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print summary.json on stdout")] = False,
+    time_limit_s: Annotated[
+        float,
+        typer.Option(
+            "--time-limit-s",
+            help="seconds of solving for each chain of each sample, 0 (no limit) .. 1e7; a "
+            "sample over it is reported failed with the time-limit message, the others go on",
+        ),
+    ] = DEFAULT_SAMPLE_TIME_LIMIT_S,
 ) -> None:
     """Run a study's samples on a Dask cluster; write OUT/samples.parquet, summary.json,
     report.html."""
@@ -51,6 +65,7 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         raise InputError(f"--samples {samples}: expected a whole number >= 1")
     if workers < 1:
         raise InputError(f"--workers {workers}: expected a whole number >= 1")
+    check_time_limit(time_limit_s)
     loaded = load_study_file(study_file)
     if export_sample is not None:
         try:
@@ -82,6 +97,7 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
             workers=workers,
             resume=resume,
             on_batch=on_batch,
+            time_limit_s=time_limit_s,
         )
     summary = summarize(loaded, run)
     written = [out / "samples.parquet", write_summary(out, summary)]

@@ -167,12 +167,14 @@ def run_sweep(  # noqa: PLR0912, PLR0915
     order: Sequence[int] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     client: Any = None,
+    time_limit_s: float = 0.0,
 ) -> SweepRun:
     """Run (or finish, with ``resume``) the sweep of ``loaded`` into ``out``.
 
     ``order`` permutes the submission order of the batches (tests: the table must not
     change); ``on_batch(done_samples, total_samples)`` is called as batches finish;
-    ``client``: an existing Dask client to use instead of starting one.
+    ``client``: an existing Dask client to use instead of starting one; ``time_limit_s``:
+    the solving budget of each chain of each sample (0: none; a sample over it fails).
     """
     from distributed import as_completed
     from distributed.client import FutureCancelledError
@@ -233,6 +235,7 @@ def run_sweep(  # noqa: PLR0912, PLR0915
                     plans,
                     key=f"critmin-sweep-{key}-{tag}",
                     pure=False,
+                    time_limit_s=time_limit_s,
                     **restrict,
                 )
 

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import TypeAdapter, ValidationError
 
+from critmin.bounds import time_limit
 from critmin.errors import CritminError, InputError
 from critmin.market.spec import Shock
 from critmin.scenarios.sweep.paths import apply, find, parse_path, remove
@@ -249,7 +250,7 @@ class _Chain:
 
 
 def run_samples(
-    study: Study, scenarios: Sequence[Any], *, batch: bool = True
+    study: Study, scenarios: Sequence[Any], *, batch: bool = True, time_limit_s: float = 0.0
 ) -> list[Evaluation | BaseException]:
     """Each scenario's runs and outcomes (or the exception that stopped it), in order.
 
@@ -265,6 +266,10 @@ def run_samples(
     growth rate, a cost) change the compiled arrays by other roundings than a variant's
     ``scale`` (``q x f / 12`` is not ``q / 12 x f`` in floating point), so samples that differ
     there are compiled one by one.
+
+    ``time_limit_s`` (0: none) bounds the solving of each chain of each sample
+    (``critmin sweep --time-limit-s``): a sample whose chain runs over it fails with the
+    solver's time-limit message, and the others go on.
     """
     chains: list[_Chain] = []
     groups: dict[Any, list[int]] = {}
@@ -283,7 +288,7 @@ def run_samples(
             groups.setdefault(run_key[0] if batch else run_key, []).append(len(chains))
             builder = _builder([specs[k] for k in mine])
             chains.append(_Chain(i, market, months, shocks, builder, run_key))
-    solver = _Solver(chains, len(scenarios))
+    solver = _Solver(chains, len(scenarios), time_limit_s)
     for members in groups.values():
         solver.solve(members)
     runs, failed = solver.runs, solver.failed
@@ -309,10 +314,11 @@ class _Solver:
     """The runs of a batch's chains, with each sample's engine and HiGHS seconds and the
     error of each sample that failed."""
 
-    def __init__(self, chains: list[_Chain], n_samples: int) -> None:
+    def __init__(self, chains: list[_Chain], n_samples: int, time_limit_s: float = 0.0) -> None:
         from critmin.market.probe import Probe
 
         self.chains = chains
+        self.time_limit_s = time_limit_s  # a fresh budget for each chain's run
         self.runs: list[Any] = [None] * len(chains)
         self.engine = [0.0] * n_samples
         self.highs = [0.0] * n_samples
@@ -368,7 +374,8 @@ class _Solver:
         for j, ch in zip(members, group, strict=True):
             t1, h1 = time.perf_counter(), self.probe.highs_run_s
             try:
-                self.runs[j] = next(solved)
+                with time_limit(self.time_limit_s):
+                    self.runs[j] = next(solved)
             except Exception:
                 # an error ends the generator: _one solves this sample and the rest one by
                 # one, and keeps the error of the sample that failed
@@ -388,7 +395,8 @@ class _Solver:
         t1, h1 = time.perf_counter(), self.probe.highs_run_s
         try:
             cm = compile_market(ch.market, ch.months, ch.shocks)
-            self.runs[j] = run_market(cm, ch.instruments(), probe=self.probe)
+            with time_limit(self.time_limit_s):
+                self.runs[j] = run_market(cm, ch.instruments(), probe=self.probe)
         except Exception as exc:
             self.failed.setdefault(ch.sample, exc)
         self.engine[ch.sample] += time.perf_counter() - t1
@@ -510,6 +518,7 @@ def evaluate_plans(
     plans: Sequence[SamplePlan],
     *,
     batch: bool = True,
+    time_limit_s: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Rows of one batch: ids, seed, status, error and outcomes (a failed sample keeps its
     row with ``status = "failed"`` and the error, its outcomes NaN). Engine and solver
@@ -541,7 +550,9 @@ def evaluate_plans(
         row["_sample_s"] = time.perf_counter() - t0
         rows.append(row)
     t0 = time.perf_counter()
-    results = run_samples(loaded.study, [sc for _, sc in built], batch=batch)
+    results = run_samples(
+        loaded.study, [sc for _, sc in built], batch=batch, time_limit_s=time_limit_s
+    )
     # the batch's engine and outcome time, shared out by each sample's own engine time
     spent = time.perf_counter() - t0
     total = sum(r.engine_seconds for r in results if isinstance(r, Evaluation)) or 1.0
