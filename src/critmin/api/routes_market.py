@@ -29,7 +29,7 @@ from critmin.api.http import (
 )
 from critmin.errors import CritminError
 from critmin.store.audit import now_iso
-from critmin.store.db import write_tx
+from critmin.store.db import insert_row, write_tx
 from critmin.store.schema import contracts, declarations, prices, statements
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
@@ -142,12 +142,8 @@ def get_price(price_id: RowId, _who: Caller, engine: Engine) -> dict[str, Any]:
 
 
 def _insert_price(conn: sa.Connection, who: Principal, values: dict[str, Any]) -> dict[str, Any]:
-    res = conn.execute(
-        prices.insert().values(**values, published_by=who.user_id, published_at=now_iso())
-    )
-    pk = res.inserted_primary_key
-    assert pk is not None
-    return price_dict(conn.execute(sa.select(prices).where(prices.c.id == pk[0])).one())
+    row = insert_row(conn, prices, **values, published_by=who.user_id, published_at=now_iso())
+    return price_dict(row)
 
 
 @router.post("/prices", response_model=m.Price, status_code=201, tags=["prices"])
@@ -477,19 +473,17 @@ def register_contract(
 
         if not conn.execute(sa.select(members.c.id).where(members.c.id == body.member_id)).first():
             raise bad_input("body.member_id", f"no member {body.member_id!r}")
-        res = conn.execute(
-            contracts.insert().values(
-                member_id=body.member_id,
-                name=fields["name"],
-                spec=fields,
-                version=1,
-                created_at=now_iso(),
-            )
+        row = insert_row(
+            conn,
+            contracts,
+            member_id=body.member_id,
+            name=fields["name"],
+            spec=fields,
+            version=1,
+            created_at=now_iso(),
         )
-        pk = res.inserted_primary_key
-        assert pk is not None
-        out = contract_dict(conn.execute(sa.select(contracts).where(contracts.c.id == pk[0])).one())
-        record(conn, who, "register", "contract", pk[0], member_id=body.member_id, after=out)
+        out = contract_dict(row)
+        record(conn, who, "register", "contract", row.id, member_id=body.member_id, after=out)
         return 201, out
 
     return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
@@ -641,26 +635,22 @@ def create_statement(
         row = _contract_row(conn, who, contract_id)
         inputs = _statement_inputs(conn, row, body.first_month, body.through_month, body.as_of)
         result = compute_statement(inputs)
-        res = conn.execute(
-            statements.insert().values(
-                contract_id=contract_id,
-                inputs=inputs,
-                result=result,
-                created_by=who.user_id,
-                created_at=now_iso(),
-            )
+        stored = insert_row(
+            conn,
+            statements,
+            contract_id=contract_id,
+            inputs=inputs,
+            result=result,
+            created_by=who.user_id,
+            created_at=now_iso(),
         )
-        pk = res.inserted_primary_key
-        assert pk is not None
-        out = statement_dict(
-            conn.execute(sa.select(statements).where(statements.c.id == pk[0])).one()
-        )
+        out = statement_dict(stored)
         record(
             conn,
             who,
             "settle",
             "statement",
-            pk[0],
+            stored.id,
             member_id=row.member_id,
             after={"contract_id": contract_id, "totals": result["totals"]},
         )
@@ -781,26 +771,22 @@ def restate(
         result = compute_statement(inputs)
         inputs["restates"] = statement_id
         inputs["differences"] = _differences(old.result, result)
-        res = conn.execute(
-            statements.insert().values(
-                contract_id=old.contract_id,
-                inputs=inputs,
-                result=result,
-                created_by=who.user_id,
-                created_at=now_iso(),
-            )
+        stored = insert_row(
+            conn,
+            statements,
+            contract_id=old.contract_id,
+            inputs=inputs,
+            result=result,
+            created_by=who.user_id,
+            created_at=now_iso(),
         )
-        pk = res.inserted_primary_key
-        assert pk is not None
-        out = statement_dict(
-            conn.execute(sa.select(statements).where(statements.c.id == pk[0])).one()
-        )
+        out = statement_dict(stored)
         record(
             conn,
             who,
             "restate",
             "statement",
-            pk[0],
+            stored.id,
             member_id=crow.member_id,
             after={"restates": statement_id, "differences": inputs["differences"]},
         )

@@ -21,7 +21,7 @@ from critmin.api.http import (
     page,
 )
 from critmin.store.audit import now_iso, verify_chain
-from critmin.store.db import write_tx
+from critmin.store.db import insert_row, write_tx
 from critmin.store.schema import audit, members, memberships, tokens, users
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
@@ -230,18 +230,16 @@ def create_user(body: m.UserIn, who: Caller, engine: Engine, request: Request) -
             raise bad_input("body.member_id", f"no member {body.member_id!r}")
         if conn.execute(sa.select(users.c.id).where(users.c.name == body.name)).first():
             raise conflict(f"user {body.name!r} exists", "body.name")
-        res = conn.execute(
-            users.insert().values(
-                name=body.name,
-                member_id=body.member_id,
-                roles=sorted(set(body.roles)),
-                created_at=now_iso(),
-            )
+        row = insert_row(
+            conn,
+            users,
+            name=body.name,
+            member_id=body.member_id,
+            roles=sorted(set(body.roles)),
+            created_at=now_iso(),
         )
-        pk = res.inserted_primary_key
-        assert pk is not None
-        out = user_dict(conn.execute(sa.select(users).where(users.c.id == pk[0])).one())
-        record(conn, who, "create", "user", pk[0], member_id=body.member_id, after=out)
+        out = user_dict(row)
+        record(conn, who, "create", "user", row.id, member_id=body.member_id, after=out)
         return 201, out
 
     return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)

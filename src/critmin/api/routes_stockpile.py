@@ -33,6 +33,7 @@ from critmin.api.http import (
 )
 from critmin.errors import InputError
 from critmin.store.audit import now_iso
+from critmin.store.db import insert_row
 from critmin.store.schema import ledger_entries, members, movements, stockpiles
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
@@ -224,23 +225,21 @@ def initiate_movement(
         if body.kind not in APPROVAL_KINDS:
             seq = _book(conn, who, row, req)
             status = "approved"
-        res = conn.execute(
-            movements.insert().values(
-                holder=holder,
-                kind=body.kind,
-                request=req,
-                status=status,
-                initiated_by=who.user_id,
-                decided_by=None,
-                entry_seq=seq,
-                version=1,
-                created_at=now_iso(),
-            )
+        stored = insert_row(
+            conn,
+            movements,
+            holder=holder,
+            kind=body.kind,
+            request=req,
+            status=status,
+            initiated_by=who.user_id,
+            decided_by=None,
+            entry_seq=seq,
+            version=1,
+            created_at=now_iso(),
         )
-        pk = res.inserted_primary_key
-        assert pk is not None
-        out = movement_dict(conn.execute(sa.select(movements).where(movements.c.id == pk[0])).one())
-        record(conn, who, "initiate", "movement", pk[0], member_id=row.member_id, after=out)
+        out = movement_dict(stored)
+        record(conn, who, "initiate", "movement", stored.id, member_id=row.member_id, after=out)
         return 201, out
 
     return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)

@@ -16,6 +16,7 @@ from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import DEFAULT_LIMIT, bad_input, conflict, idempotent_post, not_found, page
 from critmin.errors import CritminError
 from critmin.store.audit import canonical, now_iso
+from critmin.store.db import insert_row
 from critmin.store.origins import store_origins
 from critmin.store.schema import certificates, lot_origins, lots, members, networks, rulesets
 from critmin.trace.origin import LotOrigin
@@ -203,16 +204,11 @@ def register_ruleset(body: m.RulesetIn, who: Caller, engine: Engine, request: Re
         raise bad_input("body.ruleset", str(exc)) from None
 
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
-        res = conn.execute(
-            rulesets.insert().values(
-                name=body.name, spec=spec, created_by=who.user_id, created_at=now_iso()
-            )
+        row = insert_row(
+            conn, rulesets, name=body.name, spec=spec, created_by=who.user_id, created_at=now_iso()
         )
-        pk = res.inserted_primary_key
-        assert pk is not None
-        row = conn.execute(sa.select(rulesets).where(rulesets.c.id == pk[0])).one()
         out = ruleset_dict(row)
-        record(conn, who, "register", "ruleset", pk[0], after=out)
+        record(conn, who, "register", "ruleset", row.id, after=out)
         return 201, out
 
     return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)

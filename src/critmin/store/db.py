@@ -27,6 +27,16 @@ DEFAULT_SQLITE_NAME = "critmin-registry.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
 
 
+def insert_row(conn: sa.Connection, table: sa.Table, **values: Any) -> sa.Row[Any]:
+    """Insert one row and read it back as stored (defaults and the generated primary key
+    included): what every registering endpoint answers with."""
+    res = conn.execute(table.insert().values(**values))
+    pk = res.inserted_primary_key
+    assert pk is not None
+    key = next(iter(table.primary_key.columns))
+    return conn.execute(sa.select(table).where(key == pk[0])).one()
+
+
 def sqlite_url_for(folder: Path) -> str:
     """The default database: a SQLite file in ``folder`` (the working folder)."""
     return f"sqlite:///{(folder / DEFAULT_SQLITE_NAME).resolve()}"
