@@ -182,45 +182,45 @@ def load_overrides(path: Path | str) -> dict[str, Any]:
         raise InputError("expected a mapping of minerals", where=f"{p}: materials")
     for name, spec in mats.items():
         where = f"{p}: materials.{name}"
-        if not isinstance(spec, dict):
-            raise InputError("expected a mapping of parameters", where=where)
-        bad = set(spec) - set(PARAM_KEYS)
-        if bad:
-            raise InputError(
-                f"unknown keys {sorted(bad)}; expected {list(PARAM_KEYS)}", where=where
-            )
-        entry: dict[str, Any] = {}
-        for key in ("import_reliance", "eol_rir"):
-            if key in spec:
-                entry[key] = _frac(spec[key], f"{where}.{key}")
-        if "si_sr" in spec:
-            v = spec["si_sr"]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 2:
-                raise InputError(f"{v!r}; expected a number 0..2", where=f"{where}.si_sr")
-            entry["si_sr"] = float(v)
-        if "t" in spec:
-            t = spec["t"]
-            if not isinstance(t, Mapping):
-                raise InputError("expected a mapping ISO3 -> t", where=f"{where}.t")
-            entry["t"] = {}
-            for k, v in t.items():
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 3:
-                    raise InputError(f"{v!r}; expected a number in (0, 3]", where=f"{where}.t.{k}")
-                from critmin.catalog.countries import resolve_country
-
-                entry["t"][resolve_country(str(k))] = float(v)
-        if "eu_sourcing" in spec:
-            src = spec["eu_sourcing"]
-            if not isinstance(src, Mapping) or not set(src) <= set(STAGES):
-                raise InputError(
-                    "expected {E: {ISO3: share}, P: {...}}", where=f"{where}.eu_sourcing"
-                )
-            entry["eu_sourcing"] = {
-                st: _country_map(v, f"{where}.eu_sourcing.{st}", fraction=True)
-                for st, v in src.items()
-            }
-        out["materials"][_resolve(str(name), where)] = entry
+        out["materials"][_resolve(str(name), where)] = _material_entry(spec, where)
     return out
+
+
+def _material_entry(spec: Any, where: str) -> dict[str, Any]:
+    """One material's parameters of a parameter file, validated (``where`` names it)."""
+    if not isinstance(spec, dict):
+        raise InputError("expected a mapping of parameters", where=where)
+    bad = set(spec) - set(PARAM_KEYS)
+    if bad:
+        raise InputError(f"unknown keys {sorted(bad)}; expected {list(PARAM_KEYS)}", where=where)
+    entry: dict[str, Any] = {}
+    for key in ("import_reliance", "eol_rir"):
+        if key in spec:
+            entry[key] = _frac(spec[key], f"{where}.{key}")
+    if "si_sr" in spec:
+        v = spec["si_sr"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 2:
+            raise InputError(f"{v!r}; expected a number 0..2", where=f"{where}.si_sr")
+        entry["si_sr"] = float(v)
+    if "t" in spec:
+        t = spec["t"]
+        if not isinstance(t, Mapping):
+            raise InputError("expected a mapping ISO3 -> t", where=f"{where}.t")
+        entry["t"] = {}
+        for k, v in t.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 3:
+                raise InputError(f"{v!r}; expected a number in (0, 3]", where=f"{where}.t.{k}")
+            from critmin.catalog.countries import resolve_country
+
+            entry["t"][resolve_country(str(k))] = float(v)
+    if "eu_sourcing" in spec:
+        src = spec["eu_sourcing"]
+        if not isinstance(src, Mapping) or not set(src) <= set(STAGES):
+            raise InputError("expected {E: {ISO3: share}, P: {...}}", where=f"{where}.eu_sourcing")
+        entry["eu_sourcing"] = {
+            st: _country_map(v, f"{where}.eu_sourcing.{st}", fraction=True) for st, v in src.items()
+        }
+    return entry
 
 
 def _resolve(name: str, where: str) -> str:
@@ -294,7 +294,7 @@ def eu_crm_records(
                 table,
                 totals,
                 g10,
-                (wgi_basis, int(wgi_year or year)),
+                (wgi_basis, int(wgi_year or year), str(w.name)),
                 eu27,
                 year,
             )
@@ -337,7 +337,7 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
     table: pd.DataFrame,
     totals: Mapping[tuple[str, str], tuple[float, bool]],
     g10: pd.Series,
-    wgi: tuple[str, int],
+    wgi: tuple[str, int, str],
     eu27: frozenset[str],
     year: int,
 ) -> EuCrmRecord | None:
@@ -375,6 +375,7 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
         t_eu = pd.concat([t_eu.drop(labels=list(t_over.index), errors="ignore"), t_over])
     if not (gs_tab.empty and eu_tab.empty):
         sources.append(str((gs_tab if not gs_tab.empty else eu_tab)["source"].iloc[0]))
+    sources.append(wgi[2])
     if mo:
         sources.append("parameter file")
 
