@@ -46,6 +46,7 @@ LISTS = RAW / "us_critical_minerals_lists" / "us_critical_minerals_2022_2025.csv
 BACI_FLOWS = RAW / "baci" / "baci_hs92_critical_subset_1995_2024.csv.gz"
 BACI_CODES = RAW / "baci" / "baci_country_codes_V202401b.csv"
 WGI = RAW / "wgi" / "wgi_political_stability_estimate_1996_2024.csv"
+WGI6 = RAW / "wgi" / "wgi_2024_update_estimates_1996_2023.csv"
 USGS_PRICES = RAW / "prices" / "usgs_annual_price_reference.csv"
 PINKSHEET = RAW / "prices" / "pinksheet_metals_monthly_1960_2026M05.csv"
 
@@ -480,12 +481,70 @@ def build_governance() -> pd.DataFrame:
     name_col = wgi.columns[0]
     years = [c for c in wgi.columns if re.fullmatch(r"\d{4}", str(c))]
     wgi["iso3"] = wgi[name_col].map(to_iso3)
+    # The file has two rows named "Guyana, GUY"; the first (sorted by code between GTM and GUM)
+    # is French Guiana: its series equals the WGI 2024 update's "French Guiana" row (1996:
+    # 0.038409), while the second equals its "Guyana" row (1996: -0.266414). Without this the
+    # table held two GUY estimates a year.
+    guy = wgi.index[wgi["iso3"] == "GUY"]
+    if len(guy) == 2 and abs(float(wgi.loc[guy[0], "1996"]) - 0.038409) < 1e-5:
+        wgi.loc[guy[0], "iso3"] = "GUF"
+    if wgi["iso3"].duplicated().any():
+        dup = sorted(set(wgi.loc[wgi["iso3"].duplicated(), "iso3"]))
+        raise SystemExit(f"{WGI.name}: more than one row for {dup}")
     long = wgi.melt(id_vars=["iso3"], value_vars=years, var_name="year", value_name="estimate")
     long = long.dropna(subset=["estimate"])
     long["year"] = long["year"].astype(int)
     long["estimate"] = long["estimate"].astype(float).round(6)
     long = long.assign(**_cite("wgi"), source_table=WGI.name)
     return long.sort_values(["iso3", "year"]).reset_index(drop=True)
+
+
+# World Bank spellings (WGI 2024 update) that the country resolver does not know.
+WB_NAMES: dict[str, str] = {
+    "Bahamas, The": "BHS",
+    "Congo, Dem. Rep.": "COD",
+    "Congo, Rep.": "COG",
+    "Egypt, Arab Rep.": "EGY",
+    "Gambia, The": "GMB",
+    "Hong Kong SAR, China": "HKG",
+    "Iran, Islamic Rep.": "IRN",
+    "Korea, Dem. Rep.": "PRK",
+    "Korea, Rep.": "KOR",
+    "Lao PDR": "LAO",
+    "Macao SAR, China": "MAC",
+    "Micronesia, Fed. Sts.": "FSM",
+    "Netherlands Antilles (former)": "ANT",
+    "St. Kitts and Nevis": "KNA",
+    "St. Lucia": "LCA",
+    "St. Vincent and the Grenadines": "VCT",
+    "São Tomé and Principe": "STP",
+    "Venezuela, RB": "VEN",
+    "Virgin Islands (U.S.)": "VIR",
+    "West Bank and Gaza": "PSE",
+    "Yemen, Rep.": "YEM",
+}
+WGI_DIMENSIONS = ("va", "pv", "ge", "rq", "rl", "cc")
+
+
+def build_governance_six() -> pd.DataFrame:
+    """WGI 2024 update, the six dimensions' estimates side by side and their mean:
+    ``iso3, year, va, pv, ge, rq, rl, cc, mean_estimate, n_dimensions``.
+
+    The mean is over the dimensions the World Bank publishes for that country and year
+    (``n_dimensions`` says how many; 6 for every producer country in recent years)."""
+    raw = pd.read_csv(WGI6, keep_default_na=False, na_values=[""])
+    raw["iso3"] = [WB_NAMES.get(n) or to_iso3(n) for n in raw["countryname"]]
+    wide = raw.pivot_table(
+        index=["iso3", "year"], columns="indicator", values="estimate", aggfunc="first"
+    )
+    wide = wide.reindex(columns=list(WGI_DIMENSIONS))
+    wide.columns.name = None
+    wide["mean_estimate"] = wide[list(WGI_DIMENSIONS)].mean(axis=1).round(6)
+    wide["n_dimensions"] = wide[list(WGI_DIMENSIONS)].notna().sum(axis=1).astype(int)
+    out = wide.reset_index()
+    out["year"] = out["year"].astype(int)
+    out = out.assign(**_cite("wgi_2024"), source_table=WGI6.name)
+    return out.sort_values(["iso3", "year"]).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- reliance
@@ -788,6 +847,7 @@ def build(out: Path) -> dict[str, int]:
         "blocs.csv": blocs,
         "bloc_members.csv": members,
         "political_stability.csv": build_governance(),
+        "wgi_six.csv": build_governance_six(),
         "reliance.csv": build_reliance(),
         "prices.csv": build_prices(),
     }

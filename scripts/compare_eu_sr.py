@@ -1,11 +1,13 @@
 """critmin's EU-method supply risk against the European Commission's published 2023 values.
 
-``python scripts/compare_eu_sr.py [--year 2024] [--json PATH]``: computes
+``python scripts/compare_eu_sr.py [--year 2024] [--wgi six-dimensions|political-stability]
+[--json PATH]``: computes
 ``critmin risk --method eu-crm --all`` (the bottleneck SR of every mineral with EU-method
 parameters), matches each to the material the 2023 assessment scored (LREE <- NdPr oxide,
 HREE <- Dy oxide, PGMs <- platinum, ...), prints both, their ranks and the rank difference
 material by material, the reason for each large difference, and Spearman's rank
-correlation. The published scores are the reference only: no parameter is fitted to them.
+correlation (also with the other WGI basis, for comparison). The published scores are the
+reference only: no parameter is fitted to them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ LARGE_RANK_GAP = 5
 
 def _gs_from_eu_table(rec: dict[str, Any]) -> float | None:
     """HHI_WGI,t of the EU study's own global supply shares at the record's stage, with
-    critmin's WGI and the same t: isolates the production-data difference."""
+    critmin's WGI (the record's basis and year) and the same t: isolates the production-data
+    difference."""
     from critmin.catalog import governance
     from critmin.catalog import metrics as m
     from critmin.catalog._data import read_table
@@ -40,7 +43,13 @@ def _gs_from_eu_table(rec: dict[str, Any]) -> float | None:
     idx = sub["country_iso3"].astype(str)
     share = pd.Series(sub["share"].to_numpy(dtype=float), index=idx)
     t = pd.Series(sub["t"].to_numpy(dtype=float), index=idx)
-    g = m.instability(governance.political_stability(int(rec["year"])), scale=10.0)
+    wgi_year = int(rec["wgi_year"])
+    w = (
+        governance.political_stability(wgi_year)
+        if rec["wgi_basis"].startswith("WGI political stability")
+        else governance.wgi_mean(wgi_year)
+    )
+    g = m.instability(w, scale=10.0)
     return m.hhi_wgi_t(share, g, t)
 
 
@@ -66,19 +75,19 @@ def _reasons(rec: dict[str, Any], stages_assessed: set[str]) -> list[str]:
         out.append(rec["eu_sourcing_basis"])
     if any(e.startswith("eol_rir") for e in rec["estimates"]):
         out.append("no EoL-RIR figure: 0 used")
-    out.append(
-        "SI_SR is neutral (1.0) and WGI is political stability only in critmin; the EU's "
-        "substitution index and six-dimension WGI are not shipped"
-    )
+    generic = "SI_SR is neutral (1.0): the EU's substitution index is not shipped"
+    if rec["wgi_basis"].startswith("WGI political stability"):
+        generic += "; WGI is political stability only (run without --wgi for the EU's six)"
+    out.append(generic)
     return out
 
 
-def compare(year: int) -> dict[str, Any]:
+def compare(year: int, wgi: str = "six-dimensions") -> dict[str, Any]:
     """The comparison table and Spearman's rho."""
     from critmin.catalog._data import read_table
     from critmin.catalog.eu_crm import eu_crm_records, parameters_table, published_sr
 
-    recs = [r.as_json() for r in eu_crm_records(year=year)]
+    recs = [r.as_json() for r in eu_crm_records(year=year, wgi=wgi)]
     params = parameters_table().set_index("mineral")
     pub = published_sr(2023)
     shares = read_table("eu_crm_shares.csv")
@@ -113,15 +122,30 @@ def compare(year: int) -> dict[str, Any]:
     ]
     rho = float(spearmanr(df["critmin_sr"], df["eu_sr_2023"]).statistic)
     df = df.drop(columns=["_rec", "_assessed"]).sort_values("eu_rank").reset_index(drop=True)
-    return {"year": year, "n": len(df), "spearman": rho, "rows": df.to_dict("records")}
+    return {
+        "year": year,
+        "wgi": wgi,
+        "n": len(df),
+        "spearman": rho,
+        "rows": df.to_dict("records"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--year", type=int, default=2024, help="production year of critmin's data")
+    ap.add_argument(
+        "--wgi",
+        choices=("six-dimensions", "political-stability"),
+        default="six-dimensions",
+        help="country governance term: the EU's mean of six WGI dimensions (default) or "
+        "political stability alone (critmin's earlier term)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
-    res = compare(args.year)
+    res = compare(args.year, args.wgi)
+    other = "political-stability" if args.wgi == "six-dimensions" else "six-dimensions"
+    res["spearman_other_wgi"] = {"wgi": other, "spearman": compare(args.year, other)["spearman"]}
     print(f"{'mineral':17} {'EU material':16} {'critmin':>7} {'st':>2} {'EU 2023':>7} "
           f"{'rank':>5} {'EU rk':>5} {'gap':>5}")  # fmt: skip
     for r in res["rows"]:
@@ -134,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in res["rows"]:
         if r["reason"]:
             print(f"{r['mineral']} (rank gap {r['rank_gap']:+.1f}): {r['reason']}")
-    print(f"\nSpearman rank correlation over {res['n']} materials: {res['spearman']:.3f}")
+    print(
+        f"\nSpearman rank correlation over {res['n']} materials: {res['spearman']:.3f} "
+        f"(WGI: {res['wgi']}; with {other}: {res['spearman_other_wgi']['spearman']:.3f})"
+    )
     if args.json is not None:
         args.json.write_text(json.dumps(res, indent=1))
     return 0

@@ -89,6 +89,7 @@ def test_cli_eu_crm_parts_give_the_score_and_params_override(tmp_path: Path) -> 
         ("materials:\n  cobalt:\n    ir: 0.5\n", "materials.cobalt"),
         ("materials:\n  unobtainium:\n    si_sr: 1\n", "materials.unobtainium"),
         ("materials: [\n", ":"),
+        ("wgi: voice\n", ": wgi"),
     ],
 )
 def test_cli_eu_crm_bad_params_one_line_exit_2(tmp_path: Path, text: str, where: str) -> None:
@@ -121,3 +122,53 @@ def test_rank_correlation_with_the_eu_2023_results(tmp_path: Path) -> None:
     for r in res["rows"]:
         if abs(r["rank_gap"]) >= 5:
             assert r["reason"], r
+
+
+def test_cli_eu_crm_wgi_is_the_mean_of_six_dimensions(tmp_path: Path) -> None:
+    """By default the WGI term is the EU's: the mean of the six WGI dimensions, rescaled
+    (2.5 - w) x 2. Checked on what the command prints for cobalt's extraction stage against
+    the same sum built here from the shipped tables: HHI_WGI,t = sum s^2 x (2.5 - mean_c) x 2
+    x t_c over critmin's world-total shares (2024) and the 2023 study's t. A parameter file's
+    ``wgi: political-stability`` switches to that dimension alone (critmin's earlier term)."""
+    from critmin.catalog._data import read_table
+    from critmin.catalog.governance import political_stability, wgi_mean
+    from critmin.catalog.production import production_table
+
+    rec = next(
+        r
+        for r in json.loads(_cli("cobalt", "--method", "eu-crm", "--json").stdout)
+        if r["stage"] == "E"
+    )
+    assert rec["wgi_basis"].startswith("WGI 2024 update, mean of the 6 dimensions")
+    assert rec["wgi_year"] == 2023  # production year 2024; the WGI 2024 update ends in 2023
+    prod = production_table()
+    rows = prod[(prod["mineral"] == "cobalt") & (prod["stage"] == "mine") & (prod["year"] == 2024)]
+    qty = rows.groupby("country_iso3")["qty"].sum()
+    world = read_table("world_totals.csv")
+    wt = world[
+        (world["mineral"] == "cobalt") & (world["stage"] == "mine") & (world["year"] == 2024)
+    ]
+    share = qty / float(wt["qty"].iloc[0])
+    t_tab = read_table("eu_crm_shares.csv")
+    t_tab = t_tab[(t_tab["eu_name"] == "Cobalt") & (t_tab["stage"] == "E")]
+    t = t_tab[t_tab["table"] == "global"].set_index("country_iso3")["t"]
+
+    def hhi(w: pd.Series) -> float:
+        g = ((2.5 - w) * 2).clip(0, 10)
+        common = [c for c in share.index if c in g.index]
+        return float(sum(share[c] ** 2 * g[c] * float(t.get(c, 1.0)) for c in common))
+
+    assert rec["hhi_wgi_t_gs"] == pytest.approx(hhi(wgi_mean(2023)), abs=1e-3)
+    params = tmp_path / "p.yaml"
+    params.write_text("wgi: political-stability\n")
+    old = next(
+        r
+        for r in json.loads(
+            _cli("cobalt", "--method", "eu-crm", "--params", str(params), "--json").stdout
+        )
+        if r["stage"] == "E"
+    )
+    assert old["wgi_basis"].startswith("WGI political stability only")
+    assert old["wgi_year"] == 2024
+    assert old["hhi_wgi_t_gs"] == pytest.approx(hhi(political_stability(2024)), abs=1e-3)
+    assert old["hhi_wgi_t_gs"] != pytest.approx(rec["hhi_wgi_t_gs"], abs=1e-2)

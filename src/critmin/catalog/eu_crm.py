@@ -16,8 +16,10 @@ this module gathers its parameters, each with where it comes from:
 
 * GS shares: critmin's production table (USGS world-total shares), mine stage for E,
   refining (else metal) for P;
-* WGI: the World Bank political-stability estimate rescaled ``(2.5 - w) x 2`` — the EU
-  averages the six WGI dimensions, which critmin does not ship (override: ``wgi_scaled``);
+* WGI: as the EU method does, the mean of the six World Bank WGI dimensions (2024 update,
+  estimates 1996-2023) rescaled ``(2.5 - w) x 2`` onto 0..10; ``wgi="political-stability"``
+  (or ``wgi: political-stability`` in a parameter file) gives critmin's earlier political
+  stability-only term; override single countries with ``wgi_scaled``;
 * t and EU sourcing shares: the 2023 study's Appendix 7 tables (``data/raw/eu_crm_2023``);
 * IR: the share of the EU sourcing mix from outside the EU-27 (EU sourcing = EU production +
   imports; exports are not in the table, so this is an approximation);
@@ -53,6 +55,9 @@ MIN_SOURCING_COVERAGE = 0.5
 """An EU sourcing table whose shares add to less than this is taken as incomplete (the 2023
 transcription lists 9 % of chromium's extraction-stage sourcing) and not used."""
 PARAM_KEYS = ("import_reliance", "eol_rir", "si_sr", "t", "eu_sourcing")
+WGI_BASES = ("six-dimensions", "political-stability")
+"""``six-dimensions``: the mean of the six WGI dimensions (the EU method); ``political-stability``:
+that dimension alone (critmin's term before the six were shipped, kept for comparison)."""
 
 
 class EuCrmRecord(BaseModel):
@@ -75,6 +80,7 @@ class EuCrmRecord(BaseModel):
     sr_bottleneck: float | None = None
     bottleneck_stage: str | None = None
     wgi_basis: str
+    wgi_year: int
     estimates: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
@@ -136,7 +142,8 @@ def load_overrides(path: Path | str) -> dict[str, Any]:
     """Parameter overrides from a YAML file (see ``docs/risk.md``), validated.
 
     ``materials: {MINERAL: {import_reliance, eol_rir, si_sr, t: {ISO3: t},
-    eu_sourcing: {E|P: {ISO3: share}}}}`` and ``wgi_scaled: {ISO3: 0..10}``.
+    eu_sourcing: {E|P: {ISO3: share}}}}``, ``wgi_scaled: {ISO3: 0..10}`` and
+    ``wgi: six-dimensions|political-stability``.
     """
     import yaml
 
@@ -152,13 +159,22 @@ def load_overrides(path: Path | str) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError("expected a mapping with 'materials' and/or 'wgi_scaled'", where=str(p))
-    unknown = set(data) - {"materials", "wgi_scaled"}
+        raise InputError(
+            "expected a mapping with 'materials', 'wgi_scaled' and/or 'wgi'", where=str(p)
+        )
+    unknown = set(data) - {"materials", "wgi_scaled", "wgi"}
     if unknown:
         raise InputError(
-            f"unknown keys {sorted(unknown)}; expected 'materials', 'wgi_scaled'", where=str(p)
+            f"unknown keys {sorted(unknown)}; expected 'materials', 'wgi_scaled', 'wgi'",
+            where=str(p),
         )
     out: dict[str, Any] = {"materials": {}, "wgi_scaled": {}}
+    if "wgi" in data:
+        if data["wgi"] not in WGI_BASES:
+            raise InputError(
+                f"{data['wgi']!r}; expected one of {list(WGI_BASES)}", where=f"{p}: wgi"
+            )
+        out["wgi"] = data["wgi"]
     if "wgi_scaled" in data:
         out["wgi_scaled"] = _country_map(data["wgi_scaled"], f"{p}: wgi_scaled", fraction=False)
     mats = data.get("materials") or {}
@@ -166,45 +182,45 @@ def load_overrides(path: Path | str) -> dict[str, Any]:
         raise InputError("expected a mapping of minerals", where=f"{p}: materials")
     for name, spec in mats.items():
         where = f"{p}: materials.{name}"
-        if not isinstance(spec, dict):
-            raise InputError("expected a mapping of parameters", where=where)
-        bad = set(spec) - set(PARAM_KEYS)
-        if bad:
-            raise InputError(
-                f"unknown keys {sorted(bad)}; expected {list(PARAM_KEYS)}", where=where
-            )
-        entry: dict[str, Any] = {}
-        for key in ("import_reliance", "eol_rir"):
-            if key in spec:
-                entry[key] = _frac(spec[key], f"{where}.{key}")
-        if "si_sr" in spec:
-            v = spec["si_sr"]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 2:
-                raise InputError(f"{v!r}; expected a number 0..2", where=f"{where}.si_sr")
-            entry["si_sr"] = float(v)
-        if "t" in spec:
-            t = spec["t"]
-            if not isinstance(t, Mapping):
-                raise InputError("expected a mapping ISO3 -> t", where=f"{where}.t")
-            entry["t"] = {}
-            for k, v in t.items():
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 3:
-                    raise InputError(f"{v!r}; expected a number in (0, 3]", where=f"{where}.t.{k}")
-                from critmin.catalog.countries import resolve_country
-
-                entry["t"][resolve_country(str(k))] = float(v)
-        if "eu_sourcing" in spec:
-            src = spec["eu_sourcing"]
-            if not isinstance(src, Mapping) or not set(src) <= set(STAGES):
-                raise InputError(
-                    "expected {E: {ISO3: share}, P: {...}}", where=f"{where}.eu_sourcing"
-                )
-            entry["eu_sourcing"] = {
-                st: _country_map(v, f"{where}.eu_sourcing.{st}", fraction=True)
-                for st, v in src.items()
-            }
-        out["materials"][_resolve(str(name), where)] = entry
+        out["materials"][_resolve(str(name), where)] = _material_entry(spec, where)
     return out
+
+
+def _material_entry(spec: Any, where: str) -> dict[str, Any]:
+    """One material's parameters of a parameter file, validated (``where`` names it)."""
+    if not isinstance(spec, dict):
+        raise InputError("expected a mapping of parameters", where=where)
+    bad = set(spec) - set(PARAM_KEYS)
+    if bad:
+        raise InputError(f"unknown keys {sorted(bad)}; expected {list(PARAM_KEYS)}", where=where)
+    entry: dict[str, Any] = {}
+    for key in ("import_reliance", "eol_rir"):
+        if key in spec:
+            entry[key] = _frac(spec[key], f"{where}.{key}")
+    if "si_sr" in spec:
+        v = spec["si_sr"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 2:
+            raise InputError(f"{v!r}; expected a number 0..2", where=f"{where}.si_sr")
+        entry["si_sr"] = float(v)
+    if "t" in spec:
+        t = spec["t"]
+        if not isinstance(t, Mapping):
+            raise InputError("expected a mapping ISO3 -> t", where=f"{where}.t")
+        entry["t"] = {}
+        for k, v in t.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 3:
+                raise InputError(f"{v!r}; expected a number in (0, 3]", where=f"{where}.t.{k}")
+            from critmin.catalog.countries import resolve_country
+
+            entry["t"][resolve_country(str(k))] = float(v)
+    if "eu_sourcing" in spec:
+        src = spec["eu_sourcing"]
+        if not isinstance(src, Mapping) or not set(src) <= set(STAGES):
+            raise InputError("expected {E: {ISO3: share}, P: {...}}", where=f"{where}.eu_sourcing")
+        entry["eu_sourcing"] = {
+            st: _country_map(v, f"{where}.eu_sourcing.{st}", fraction=True) for st, v in src.items()
+        }
+    return entry
 
 
 def _resolve(name: str, where: str) -> str:
@@ -221,9 +237,13 @@ def eu_crm_records(
     *,
     year: int = 2024,
     overrides: Mapping[str, Any] | None = None,
+    wgi: str | None = None,
 ) -> list[EuCrmRecord]:
     """EU-method supply risk, stage by stage, of the given minerals (default: every mineral
-    with EU-method parameters); each record carries the bottleneck SR of its mineral."""
+    with EU-method parameters); each record carries the bottleneck SR of its mineral.
+
+    ``wgi``: one of :data:`WGI_BASES` (default: a parameter file's ``wgi``, else
+    ``six-dimensions``, the EU's choice)."""
     from critmin.catalog import production as prod
     from critmin.catalog.risk import _political_stability, _world_totals, resolve_mineral
 
@@ -237,11 +257,19 @@ def eu_crm_records(
             f"no EU-method parameters for {missing}; have {sorted(params.index)}",
             where="critmin risk --method eu-crm",
         )
-    wgi, wgi_year = _political_stability(year)
-    if wgi is None:
+    basis_name = wgi or ov.get("wgi") or WGI_BASES[0]
+    if basis_name not in WGI_BASES:
+        raise InputError(f"wgi={basis_name!r}; expected one of {list(WGI_BASES)}", where="eu-crm")
+    if basis_name == "political-stability":
+        w, wgi_year = _political_stability(year)
+        label = "WGI political stability only"
+    else:
+        w, wgi_year = _wgi_mean(year)
+        label = "WGI 2024 update, mean of the 6 dimensions"
+    if w is None:
         raise InputError(f"no WGI data for {year} or the two years before", where="eu-crm")
-    g10 = m.instability(wgi, scale=10.0)
-    wgi_basis = f"WGI political stability {wgi_year}, (2.5 - w) x 2 (EU: mean of 6 dimensions)"
+    g10 = m.instability(w, scale=10.0)
+    wgi_basis = f"{label}, (2.5 - w) x 2"
     if ov.get("wgi_scaled"):
         given = pd.Series(ov["wgi_scaled"], dtype=float)
         g10 = pd.concat([g10.drop(labels=list(given.index), errors="ignore"), given])
@@ -258,7 +286,17 @@ def eu_crm_records(
         recs: list[EuCrmRecord] = []
         for st in STAGES:
             rec = _stage_record(
-                mid, str(row["eu_name"]), st, row, mo, table, totals, g10, wgi_basis, eu27, year
+                mid,
+                str(row["eu_name"]),
+                st,
+                row,
+                mo,
+                table,
+                totals,
+                g10,
+                (wgi_basis, int(wgi_year or year), str(w.name)),
+                eu27,
+                year,
             )
             if rec is not None:
                 recs.append(rec)
@@ -273,6 +311,22 @@ def eu_crm_records(
     return out
 
 
+def _wgi_mean(year: int) -> tuple[pd.Series | None, int | None]:
+    """Six-dimension WGI mean of the production year, else of the latest of the two before
+    (the rule critmin's political-stability term follows)."""
+    from critmin.catalog import governance
+    from critmin.errors import CritminError
+
+    for y in (year, year - 1, year - 2):
+        try:
+            series = governance.wgi_mean(y)
+        except CritminError:
+            continue
+        if series.notna().any():
+            return series, y
+    return None, None
+
+
 # long: one stage of the EU CRM method, its terms in the order of the 2023 methodology guide
 def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are needed)
     mid: str,
@@ -283,7 +337,7 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
     table: pd.DataFrame,
     totals: Mapping[tuple[str, str], tuple[float, bool]],
     g10: pd.Series,
-    wgi_basis: str,
+    wgi: tuple[str, int, str],
     eu27: frozenset[str],
     year: int,
 ) -> EuCrmRecord | None:
@@ -321,6 +375,7 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
         t_eu = pd.concat([t_eu.drop(labels=list(t_over.index), errors="ignore"), t_over])
     if not (gs_tab.empty and eu_tab.empty):
         sources.append(str((gs_tab if not gs_tab.empty else eu_tab)["source"].iloc[0]))
+    sources.append(wgi[2])
     if mo:
         sources.append("parameter file")
 
@@ -381,13 +436,15 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
         eol_rir=eol_rir,
         si_sr=si_sr,
         sr=None if not math.isfinite(sr) else round(sr, 4),
-        wgi_basis=wgi_basis,
+        wgi_basis=wgi[0],
+        wgi_year=wgi[1],
         estimates=tuple(estimates),
         sources=tuple(dict.fromkeys(sources)),
     )
 
 
 __all__ = [
+    "WGI_BASES",
     "EuCrmRecord",
     "eu_crm_records",
     "load_overrides",

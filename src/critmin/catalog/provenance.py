@@ -53,6 +53,15 @@ SOURCES: dict[str, Source] = {
         "url": "https://www.worldbank.org/en/publication/worldwide-governance-indicators",
         "licence": "CC BY 4.0",
     },
+    "wgi_2024": {
+        "citation": "World Bank WGI 2024 update, six dimensions (estimates 1996-2023)",
+        "title": "Worldwide Governance Indicators, 2024 Update (Kaufmann & Kraay): Voice and "
+        "Accountability, Political Stability and Absence of Violence/Terrorism, Government "
+        "Effectiveness, Regulatory Quality, Rule of Law, Control of Corruption",
+        "publisher": "World Bank",
+        "url": "https://www.worldbank.org/en/publication/worldwide-governance-indicators",
+        "licence": "CC BY 4.0",
+    },
     "wb_pinksheet": {
         "citation": "World Bank Commodity Price Data (Pink Sheet), monthly, to 2026-05",
         "title": "Commodity Price Data (The Pink Sheet)",

@@ -308,8 +308,8 @@ EU_LEGEND = (
     "over global supply / the EU sourcing mix.",
     "IR: EU import reliance (non-EU share of EU sourcing); EoL: end-of-life recycling input "
     "rate; SI: substitution index (1 = not shipped).",
-    "bottleneck: the material's SR, the higher stage. WGI here is political stability only "
-    "(the EU averages six dimensions). * = rests on an estimate (JSON 'estimates').",
+    "bottleneck: the material's SR, the higher stage. WGI: mean of the six World Bank WGI "
+    "dimensions (JSON wgi_basis, wgi_year). * = rests on an estimate (JSON 'estimates').",
 )
 
 
