@@ -205,7 +205,16 @@ def test_all_shapes_in_one_query_document(
     assert code == 0, err
     s = json.loads(out)
     assert s["events_total"] == len(EVENTS)
-    assert s["events_used_for_origin"] == {"shipment": 1}
+    # instance EPCs are lots too (one object each): the commissioning, the packing and the
+    # mixed transformation move material; the shipping with no source/destination does not
+    assert s["events_used_for_origin"] == {
+        "aggregation": 1,
+        "extraction": 1,
+        "shipment": 1,
+        "transformation": 1,
+    }
+    # no mass per instance declared anywhere: each instance EPC is listed as a count
+    assert "urn:epc:id:sgtin:4012345.011122.26" in s["lots_counted_without_mass"]
     assert s["events_not_used_for_origin"]["TransactionEvent: no material movement"] == 1
 
 
