@@ -48,10 +48,14 @@ Aggregation            ``AggregationEvent`` ``ADD`` with ``parentID`` and a
                        ``childQuantityList``
 =====================  ==============================================================
 
+Every quantity list above may be replaced or joined by its EPC list (``epcList``,
+``input|outputEPCList``, ``childEPCs``): each instance-level EPC is a lot of one object.
+
 Quantities: UN/CEFACT units (:data:`critmin.trace.model.UOM_TO_T`). A quantity without
-``uom`` is a count of instances (EPCIS 2.0 section 7.3.3.3): turned into kilograms when the
-EPC class declares ``critmin:massPerInstanceKg``, else kept as a count, which mass balance and
-origin by mass refuse with an error naming the lot.
+``uom`` is a count of instances (EPCIS 2.0 section 7.3.3.3), kept as a count; it has a mass
+when ``critmin:massPerInstanceKg`` is declared on the instance, on its EPC class
+(:func:`epc_classes`: an SGTIN's or LGTIN's GTIN), or, for a packed unit, by what was packed
+into it; otherwise mass balance and origin by mass refuse it with an error naming the lot.
 
 Identity: each event is its ``eventID``, else its GS1 event hash
 (:func:`critmin.trace.eventhash.event_hash`). An event seen twice (the same document imported
