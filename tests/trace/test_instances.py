@@ -396,3 +396,48 @@ def test_counts_and_instances_round_trip(counts: list[int], kg: float, serials: 
     lots = tuple(Lot(id=q.lot, qty=q.qty, uom=None, mass_per_instance_kg=kg) for q in outs)
     net = SupplyNetwork(facilities=base.facilities, lots=lots, events=(ev,))
     assert from_epcis(to_epcis(net)) == net
+
+
+def test_gs1_aggregation_shape_mixes_instances_and_quantities() -> None:
+    """The shape of GS1's ``Example_9.6.3-AggregationEvent.jsonld`` (with ``action: ADD``: the
+    example's OBSERVE packs nothing): an SSCC parent, two SGTIN ``childEPCs``, and a
+    ``childQuantityList`` with a GTIN-level count (``urn:epc:idpat:sgtin:...*``, 10, no uom)
+    and an LGTIN in KGM (200.5). The GTIN declares 12.5 kg per instance, which its serials
+    share: the pallet holds 2 x 12.5 + 10 x 12.5 + 200.5 = 350.5 kg."""
+    gtin = "urn:epc:idpat:sgtin:4012345.098765.*"
+    doc = _document()
+    doc["epcisHeader"]["epcisMasterData"]["vocabularyList"][1]["vocabularyElementList"].append(
+        _element(gtin, {CM + "massPerInstanceKg": 12.5})
+    )
+    doc["epcisBody"]["eventList"] = [
+        _ev(
+            "AggregationEvent",
+            8,
+            "00003",
+            action="ADD",
+            bizStep="receiving",
+            disposition="in_progress",
+            parentID="urn:epc:id:sscc:4012345.1234567890",
+            childEPCs=[
+                "urn:epc:id:sgtin:4012345.098765.2017",
+                "urn:epc:id:sgtin:4012345.098765.2018",
+            ],
+            childQuantityList=[
+                {"epcClass": gtin, "quantity": 10},
+                {
+                    "epcClass": "urn:epc:class:lgtin:4012345.012345.998877",
+                    "quantity": 200.5,
+                    "uom": "KGM",
+                },
+            ],
+            readPoint={"id": _loc("00003")},
+        )
+    ]
+    imp = import_document(doc)
+    assert imp.summary.to_dict()["events_used_for_origin"] == {"aggregation": 1}
+    assert imp.summary.counts_without_mass == []
+    net = imp.network
+    assert net.lot("urn:epc:id:sscc:4012345.1234567890").qty_t == pytest.approx(0.3505)
+    # named by an event: a lot, a count with its mass per instance (its stock is not given)
+    assert (net.lot(gtin).uom, net.lot(gtin).mass_per_instance_kg) == (None, 12.5)
+    assert net.lot("urn:epc:id:sgtin:4012345.098765.2017").mass_per_instance_kg == 12.5

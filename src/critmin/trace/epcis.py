@@ -1175,7 +1175,8 @@ def _master_lot(
         return Lot(
             id=lid,
             product=str(_crit(a, "product") or ""),
-            qty=qty if qty is not None else (made.qty if made else 1.0 if counted else 0.0),
+            # an instance is one object; a class no event produces has no known quantity
+            qty=qty if qty is not None else (made.qty if made else float(lid in r.instances)),
             uom=unit,
             value_usd=_crit(a, "valueUSD"),
             mass_per_instance_kg=None if mpi is None else float(mpi),
