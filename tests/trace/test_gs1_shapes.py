@@ -6,7 +6,8 @@ no licence that allows copying them here, so the documents below are written for
 the same shapes: every event type, instance and class-level identifiers, sensor reports,
 persistent dispositions, error declarations, business transactions, an EPCISQueryDocument.
 ``CRITMIN_GS1_EPCIS=<checkout of gs1/EPCIS>`` also runs every GS1 example file (measured on
-2026-12-03: all 93 import, 0 refused, 0 crashes).
+2026-12-03: all 93 import, 0 refused, 0 crashes; with instance EPCs read as lots, 14 events
+used for origin and 45 instance lots listed as counts without mass).
 """
 
 from __future__ import annotations

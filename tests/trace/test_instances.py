@@ -441,3 +441,29 @@ def test_gs1_aggregation_shape_mixes_instances_and_quantities() -> None:
     # named by an event: a lot, a count with its mass per instance (its stock is not given)
     assert (net.lot(gtin).uom, net.lot(gtin).mass_per_instance_kg) == (None, 12.5)
     assert net.lot("urn:epc:id:sgtin:4012345.098765.2017").mass_per_instance_kg == 12.5
+
+
+@pytest.mark.parametrize(
+    ("epcs", "where", "expected"),
+    [
+        ({"a": 1}, "eventList[2].outputEPCList", "expected a list of EPCs"),
+        ([_drum(1), 7], "eventList[2].outputEPCList[1]", "expected an identifier"),
+        (["  "], "eventList[2].outputEPCList[0]", "expected an identifier"),
+    ],
+)
+def test_a_malformed_epc_list_is_one_line_naming_its_path(
+    epcs: Any, where: str, expected: str, tmp_path: Path
+) -> None:
+    doc = _document()
+    doc["epcisBody"]["eventList"][2]["outputEPCList"] = epcs
+    res = subprocess.run(
+        [str(Path(sys.executable).parent / "critmin"), "trace", "import", _write(tmp_path, doc)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert where in lines[0], lines[0]
+    assert expected in lines[0], lines[0]
