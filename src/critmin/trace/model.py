@@ -56,7 +56,8 @@ def _to_t(qty: float, uom: str | None, lot: str, kg_each: float | None = None) -
             return qty * kg_each * 1e-3
         raise InputError(
             f"lot {lot!r} is a count of {qty:g} instances with no mass; declare its mass per "
-            "instance (EPCClass master data attribute critmin:massPerInstanceKg) to use it by mass"
+            "instance (master data attribute critmin:massPerInstanceKg of its EPC class, e.g. its "
+            "GTIN urn:epc:idpat:sgtin:<company>.<item>.*, or of the instance) to use it by mass"
         )
     return qty * UOM_TO_T[uom]
 
