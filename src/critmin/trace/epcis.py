@@ -827,6 +827,48 @@ class _Reader:
         xs = self._instances(e[ekey], f"{where}.{ekey}") if e.get(ekey) is not None else ()
         return qs + xs
 
+    def _object_event(
+        self,
+        e: dict[str, Any],
+        eid: str,
+        where: str,
+        *,
+        t: dt.datetime,
+        loc: str | None,
+        action: str,
+        step: str,
+    ) -> Extraction | Shipment | str:
+        """An ObjectEvent: an extraction (ADD, commissioning), a shipment (shipping,
+        receiving with source and destination locations), or the reason it is neither."""
+        typ = "ObjectEvent"
+        if not _has(e, "quantityList", "epcList"):
+            return f"{typ} {action or '-'} {step or '-'}: no epcList or quantityList"
+        if action == "ADD" and step in ("commissioning", "creating_class_instance", ""):
+            if loc is None:
+                return f"{typ} ADD {step or '-'}: no bizLocation or readPoint"
+            outs = self._listed(e, "quantityList", "epcList", where)
+            if not outs:
+                return f"{typ} ADD {step or '-'}: empty epcList and quantityList"
+            return Extraction.model_construct(_FS["x"], id=eid, time=t, facility=loc, outputs=outs)
+        if step in _MOVE_STEPS:
+            src = _typed(e.get("sourceList"), "source", where + ".sourceList")
+            dst = _typed(e.get("destinationList"), "destination", where + ".destinationList")
+            if not src or not dst:
+                return f"{typ} {step}: no sourceList/destinationList entry of type location"
+            lots = self._listed(e, "quantityList", "epcList", where)
+            if not lots:
+                return f"{typ} {step}: empty epcList and quantityList"
+            return Shipment.model_construct(
+                _FS["s"],
+                id=eid,
+                time=t,
+                lots=lots,
+                source=src,
+                destination=dst,
+                biz_step="shipping" if _MOVE_STEPS[step] == "shipping" else "receiving",
+            )
+        return f"{typ} {action or '-'} {step or '-'}: no material movement"
+
     # one return per EPCIS event type and business step, read top to bottom like the CBV table
     def classify(  # noqa: PLR0911
         self, e: dict[str, Any], eid: str, where: str
@@ -848,35 +890,7 @@ class _Reader:
         if t.tzinfo is None:
             raise InputError("eventTime needs a time zone offset", where=where + ".eventTime")
         if typ == "ObjectEvent":
-            if not _has(e, "quantityList", "epcList"):
-                return f"{typ} {action or '-'} {step or '-'}: no epcList or quantityList"
-            if action == "ADD" and step in ("commissioning", "creating_class_instance", ""):
-                if loc is None:
-                    return f"{typ} ADD {step or '-'}: no bizLocation or readPoint"
-                outs = self._listed(e, "quantityList", "epcList", where)
-                if not outs:
-                    return f"{typ} ADD {step or '-'}: empty epcList and quantityList"
-                return Extraction.model_construct(
-                    _FS["x"], id=eid, time=t, facility=loc, outputs=outs
-                )
-            if step in _MOVE_STEPS:
-                src = _typed(e.get("sourceList"), "source", where + ".sourceList")
-                dst = _typed(e.get("destinationList"), "destination", where + ".destinationList")
-                if not src or not dst:
-                    return f"{typ} {step}: no sourceList/destinationList entry of type location"
-                lots = self._listed(e, "quantityList", "epcList", where)
-                if not lots:
-                    return f"{typ} {step}: empty epcList and quantityList"
-                return Shipment.model_construct(
-                    _FS["s"],
-                    id=eid,
-                    time=t,
-                    lots=lots,
-                    source=src,
-                    destination=dst,
-                    biz_step="shipping" if _MOVE_STEPS[step] == "shipping" else "receiving",
-                )
-            return f"{typ} {action or '-'} {step or '-'}: no material movement"
+            return self._object_event(e, eid, where, t=t, loc=loc, action=action, step=step)
         if typ == "TransformationEvent":
             if not _has(e, "inputQuantityList", "inputEPCList") or not _has(
                 e, "outputQuantityList", "outputEPCList"
