@@ -574,10 +574,61 @@ def _more_option_cases(
     each("value", [*value, "--paths", "100", "--json"], "--curve", OPT_PATH)
     dbs = [*OPT_WORD, "sqlite:///examples", "sqlite:////proc/version/x.db"]
     each("verify-audit", ["serve", "verify-audit"], "--db", dbs, (0, 1, 2))
+    out += _sweep_and_policy_cases(each)
     # only values ``serve`` must refuse: one it accepted would start the server (a hang)
     each("serve", ["serve"], "--port", OPT_INT, (2,))
     each("serve", ["serve", "--port", "8999"], "--host", ["a\x00b", "h" * 5000], (2,))
     each("serve", ["serve", "--port", "-1"], "--workers", OPT_INT, (2,))
+    return out
+
+
+STUDY = _ex("studies", "ndpr_ban_small.yaml")
+POLICY = _ex("stockpile", "ndfeb_magnet_policy.yaml")
+#: hostile ``--scheduler`` values: none names a reachable scheduler, so none may be accepted
+OPT_SCHEDULER = [
+    *OPT_WORD,
+    "tcp://",
+    "tcp://h",
+    "tcp://h:0",
+    "tcp://h:99999",
+    "dask://h:8786",
+    "tcp://h:8786/x",
+]
+
+
+def _sweep_and_policy_cases(
+    each: Callable[..., None],
+) -> list[tuple[str, list[str], tuple[int, ...]]]:
+    """``critmin sweep`` and ``critmin stockpile policy`` options (issue 13).
+
+    Both commands are slow when they run (a Dask cluster, market runs), so every case either
+    fails at validation or takes the quick path: ``sweep --export-sample 0`` designs the
+    samples and prints one scenario, ``stockpile policy --teisberg`` solves the published
+    GAMS model (~2 s). A value that slipped through validation to a real run would show as a
+    case over its budget."""
+    out: list[tuple[str, list[str], tuple[int, ...]]] = []
+    quick = ["sweep", STUDY, "--export-sample", "0"]
+    each("sweep", quick, "--samples", OPT_INT)
+    each("sweep", quick, "--workers", OPT_INT)
+    each("sweep", quick, "--time-limit-s", OPT_NUM)
+    each("sweep", quick, "--export-sample", OPT_INT)
+    each("sweep", quick, "--scheduler", OPT_SCHEDULER, (2,))
+    out += [(f"sweep-file={v[:20]}", ["sweep", v, "--export-sample", "0"], (2,)) for v in OPT_PATH]
+    # a bad --out must fail before any sample is solved: every value here is refused
+    bad_outs = ["", ".", "..", "o" * 5000, STUDY, f"{STUDY}/sub", "/proc/version/x"]
+    run = ["sweep", STUDY, "--samples", "1", "--workers", "1", "--no-report", "--json"]
+    out += [(f"sweep--out={v[:20]}", [*run, "--out", v], (2,)) for v in bad_outs]
+    teisberg = ["stockpile", "policy", "--teisberg", "--json"]
+    each("policy", teisberg, "--paths", OPT_INT)
+    each("policy", teisberg, "--seed", OPT_INT)
+    # the policy file's market runs take seconds: only values refused before them
+    policy = ["stockpile", "policy", POLICY, "--json"]
+    out += [(f"policy--paths={v}", [*policy, "--paths", v], (2,)) for v in ("-1", "1", "nan", "")]
+    out += [(f"policy--seed={v}", [*policy, "--seed", v], (2,)) for v in ("-1", "1.5", "abc")]
+    out += [(f"policy-file={v[:20]}", ["stockpile", "policy", v, "--json"], (2,)) for v in OPT_PATH]
+    out.append(("policy-file-and-teisberg", [*policy, "--teisberg"], (2,)))
+    out.append(("policy-neither", ["stockpile", "policy", "--json"], (2,)))
+    out += [(f"policy--out={v[:20]}", [*teisberg, "--out", v], (2,)) for v in bad_outs]
     return out
 
 

@@ -131,3 +131,15 @@ def test_shrinking_towards_a_late_base_month_is_bounded_too(tmp_path: Path) -> N
         "markets[0].demand[0].growth_per_year",
         r"is 1e52 t a month by 2026-01",
     )
+
+
+@pytest.mark.parametrize(("value", "words"), [(1.5, "less than or equal to 1"), (-0.1, "greater")])
+def test_the_levy_bound_share_is_a_share(value: float, words: str, tmp_path: Path) -> None:
+    """``forge_levy.bound_share`` is the levy's bound as a share of the landed price: 0..1
+    (before, anything up to 1e15 passed). On the built-in managed-market scenario, whose levy
+    otherwise takes the dated parameter (0.25)."""
+    src = REPO / "src" / "critmin" / "scenarios" / "builtin" / "ndpr_managed_market.yaml"
+    doc = yaml.safe_load(src.read_text(encoding="utf-8"))
+    k = next(i for i, ins in enumerate(doc["instruments"]) if ins["kind"] == "forge_levy")
+    path = _scenario(tmp_path, src, {f"instruments.{k}.bound_share": value})
+    refused(path, f"instruments[{k}].bound_share", words)

@@ -269,7 +269,7 @@ def test_a_disruption_study_event_is_checked(tmp_path: Path) -> None:
     [
         ((), "give a stockpile policy file"),
         (("--teisberg", "x.yaml"), "not both"),
-        (("--teisberg", "--paths", "1"), "--paths 1: expected a whole number >= 2"),
+        (("--teisberg", "--paths", "1"), "--paths 1: expected a whole number from 2 to 1,000,000"),
         (("--teisberg", "--paths", "100000"), "100,000 paths x 135 years"),
         (("nowhere.yaml",), "nowhere.yaml"),
     ],

@@ -95,8 +95,11 @@ def test_month_field_needs_add(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["no_such_study.yaml"], "no such study file 'no_such_study.yaml'"),
-        ([str(SMALL), "--samples", "0"], "--samples 0: expected a whole number >= 1"),
-        ([str(SMALL), "--workers", "0"], "--workers 0: expected a whole number >= 1"),
+        (
+            [str(SMALL), "--samples", "0"],
+            "--samples 0: expected a whole number from 1 to 1,000,000",
+        ),
+        ([str(SMALL), "--workers", "0"], "--workers 0: expected a whole number from 1 to 64"),
         ([str(SMALL), "--export-sample", "99"], "sample id 99 is outside 0..11"),
     ],
 )

@@ -6,7 +6,8 @@ no licence that allows copying them here, so the documents below are written for
 the same shapes: every event type, instance and class-level identifiers, sensor reports,
 persistent dispositions, error declarations, business transactions, an EPCISQueryDocument.
 ``CRITMIN_GS1_EPCIS=<checkout of gs1/EPCIS>`` also runs every GS1 example file (measured on
-2026-12-03: all 93 import, 0 refused, 0 crashes).
+2026-12-03: all 93 import, 0 refused, 0 crashes; with instance EPCs read as lots, 14 events
+used for origin and 45 instance lots listed as counts without mass).
 """
 
 from __future__ import annotations
@@ -205,7 +206,16 @@ def test_all_shapes_in_one_query_document(
     assert code == 0, err
     s = json.loads(out)
     assert s["events_total"] == len(EVENTS)
-    assert s["events_used_for_origin"] == {"shipment": 1}
+    # instance EPCs are lots too (one object each): the commissioning, the packing and the
+    # mixed transformation move material; the shipping with no source/destination does not
+    assert s["events_used_for_origin"] == {
+        "aggregation": 1,
+        "extraction": 1,
+        "shipment": 1,
+        "transformation": 1,
+    }
+    # no mass per instance declared anywhere: each instance EPC is listed as a count
+    assert "urn:epc:id:sgtin:4012345.011122.26" in s["lots_counted_without_mass"]
     assert s["events_not_used_for_origin"]["TransactionEvent: no material movement"] == 1
 
 

@@ -180,7 +180,7 @@ def test_strict_refuses_events_that_move_nothing(
     res = runner.invoke(app, ["trace", "import", str(p), "--json"])
     assert res.exit_code == 0
     assert json.loads(res.stdout)["events_not_used_for_origin"] == {
-        "ObjectEvent OBSERVE inspecting: instance EPCs only, no quantityList": 1
+        "ObjectEvent OBSERVE inspecting: no material movement": 1
     }
     _refused(
         ["trace", "import", str(p), "--strict"],

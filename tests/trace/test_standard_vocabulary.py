@@ -203,7 +203,7 @@ def test_imports_with_standard_master_data_only(tmp_path: Path) -> None:
     summary, net = import_file(_write(tmp_path, _document()))
     assert summary["events_used_for_origin"] == {"extraction": 2, "transformation": 4}
     assert summary["events_not_used_for_origin"] == {
-        "ObjectEvent OBSERVE -: instance EPCs only, no quantityList": 1,
+        "ObjectEvent OBSERVE -: no material movement": 1,
         "ObjectEvent OBSERVE inspecting: no material movement": 1,
     }
     facs = {f.name: (f.country, f.stage.value, f.operator) for f in net.facilities}

@@ -25,6 +25,8 @@ from critmin.errors import InputError
 
 #: output files of one run: they appear together or not at all (critmin.fileio.OutputSet)
 OUTPUTS = ("policy.json", "policy.csv", "policy.parquet")
+#: ``--paths``: as the policy file's ``simulation.paths`` (critmin.scenarios.sweep.dp_file)
+MAX_PATHS = 1_000_000
 
 _RULES = {
     "optimal": "by state (table above)",
@@ -49,10 +51,15 @@ def policy_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
         typer.Option("--out", help="write policy.json, policy.csv, policy.parquet here"),
     ] = None,
     paths: Annotated[
-        int | None, typer.Option("--paths", help="simulated market paths (default: the file's)")
+        int | None,
+        typer.Option(
+            "--paths",
+            help="simulated market paths, 2 .. 1,000,000, and paths x years at most "
+            "10,000,000 (default: the file's)",
+        ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="simulation seed (default: the file's)")
+        int | None, typer.Option("--seed", help="simulation seed, >= 0 (default: the file's)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print policy.json on stdout")] = False,
 ) -> None:
@@ -71,8 +78,8 @@ def policy_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
             if teisberg
             else "give a stockpile policy file (docs/sweeps.md) or --teisberg"
         )
-    if paths is not None and paths < 2:
-        raise InputError(f"--paths {paths}: expected a whole number >= 2")
+    if paths is not None and not 2 <= paths <= MAX_PATHS:
+        raise InputError(f"--paths {paths}: expected a whole number from 2 to {MAX_PATHS:,}")
     if seed is not None and seed < 0:
         raise InputError(f"--seed {seed}: expected a whole number >= 0")
     if out is not None:

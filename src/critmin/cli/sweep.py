@@ -19,6 +19,10 @@ from critmin.errors import InputError
 #: ``critmin sweep --time-limit-s``: a chain of the shipped studies solves in well under a
 #: second; an hour is the same bound ``critmin run`` puts on a whole study by default
 DEFAULT_SAMPLE_TIME_LIMIT_S = 3600.0
+#: ``--samples``: a million draws take ~8 s and ~0.6 GB to design; 1e8 would not finish
+MAX_SAMPLES = 1_000_000
+#: ``--workers``: as ``critmin run`` (each worker is a process with its own solver)
+MAX_WORKERS = 64
 
 
 @app.command("sweep")
@@ -27,19 +31,28 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
     study_file: Annotated[Path, typer.Argument(help="study YAML (docs/sweeps.md)")],
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out/sweep"),
     samples: Annotated[
-        int | None, typer.Option("--samples", help="samples (default: the study's sampler)")
+        int | None,
+        typer.Option("--samples", help="samples, 1 .. 1,000,000 (default: the study's sampler)"),
     ] = None,
     scheduler: Annotated[
-        str, typer.Option("--scheduler", help="'local' (a LocalCluster) or tcp://HOST:PORT")
+        str,
+        typer.Option(
+            "--scheduler", help="'local' (a LocalCluster) or tcp://HOST:PORT (port 1..65535)"
+        ),
     ] = "local",
-    workers: Annotated[int, typer.Option("--workers", help="LocalCluster worker processes")] = 2,
+    workers: Annotated[
+        int, typer.Option("--workers", help="LocalCluster worker processes, 1..64")
+    ] = 2,
     resume: Annotated[
         bool, typer.Option("--resume", help="finish an interrupted sweep: missing batches only")
     ] = False,
     report: Annotated[bool, typer.Option("--report/--no-report", help="write report.html")] = True,
     export_sample: Annotated[
         int | None,
-        typer.Option("--export-sample", help="print sample N's scenario YAML and exit"),
+        typer.Option(
+            "--export-sample",
+            help="print sample N's scenario YAML and exit (0 .. samples - 1)",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print summary.json on stdout")] = False,
     time_limit_s: Annotated[
@@ -53,6 +66,8 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
 ) -> None:
     """Run a study's samples on a Dask cluster; write OUT/samples.parquet, summary.json,
     report.html."""
+    from critmin.fileio import check_output_dir
+    from critmin.scenarios.cluster import check_scheduler
     from critmin.scenarios.sweep import (
         load_study_file,
         run_sweep,
@@ -61,11 +76,15 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         write_summary,
     )
 
-    if samples is not None and samples < 1:
-        raise InputError(f"--samples {samples}: expected a whole number >= 1")
-    if workers < 1:
-        raise InputError(f"--workers {workers}: expected a whole number >= 1")
+    # every option is checked before the study is read or a cluster started (issue 13)
+    if samples is not None and not 1 <= samples <= MAX_SAMPLES:
+        raise InputError(f"--samples {samples}: expected a whole number from 1 to {MAX_SAMPLES:,}")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InputError(f"--workers {workers}: expected a whole number from 1 to {MAX_WORKERS}")
+    check_scheduler(scheduler)
     check_time_limit(time_limit_s)
+    if export_sample is None:
+        check_output_dir(out)  # a bad --out fails now, not after the samples are solved
     loaded = load_study_file(study_file)
     if export_sample is not None:
         try:

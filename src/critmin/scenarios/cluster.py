@@ -16,6 +16,7 @@ driver holds only a few results at a time (a 60-chain study streams its chains' 
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -63,11 +64,20 @@ def connect(
         raise InputError(f"--scheduler {scheduler}: cannot reach the scheduler ({exc})") from None
 
 
+#: a scheduler address: scheme, host (a name, IPv4 or [IPv6]) and port
+_ADDRESS = re.compile(r"^(tcp|tls|ucx)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
+
+
 def check_scheduler(scheduler: str) -> None:
-    """Refuse a ``--scheduler`` that is neither ``local`` nor a scheduler address."""
-    if scheduler != "local" and not scheduler.startswith(("tcp://", "tls://", "ucx://")):
+    """Refuse a ``--scheduler`` that is neither ``local`` nor a scheduler address
+    ``tcp|tls|ucx://HOST:PORT`` (port 1..65535): a malformed one fails here in one line, not
+    after a connection attempt."""
+    m = _ADDRESS.match(scheduler)
+    if scheduler != "local" and (m is None or not 1 <= int(m.group(3)) <= 65535):
+        shown = scheduler if len(scheduler) <= 60 else scheduler[:57] + "..."
         raise InputError(
-            f"--scheduler {scheduler!r}: expected 'local' or an address like tcp://HOST:8786"
+            f"--scheduler {shown!r}: expected 'local' or an address like tcp://HOST:8786 "
+            "(tcp, tls or ucx; port 1..65535)"
         )
 
 

@@ -48,10 +48,14 @@ Aggregation            ``AggregationEvent`` ``ADD`` with ``parentID`` and a
                        ``childQuantityList``
 =====================  ==============================================================
 
+Every quantity list above may be replaced or joined by its EPC list (``epcList``,
+``input|outputEPCList``, ``childEPCs``): each instance-level EPC is a lot of one object.
+
 Quantities: UN/CEFACT units (:data:`critmin.trace.model.UOM_TO_T`). A quantity without
-``uom`` is a count of instances (EPCIS 2.0 section 7.3.3.3): turned into kilograms when the
-EPC class declares ``critmin:massPerInstanceKg``, else kept as a count, which mass balance and
-origin by mass refuse with an error naming the lot.
+``uom`` is a count of instances (EPCIS 2.0 section 7.3.3.3), kept as a count; it has a mass
+when ``critmin:massPerInstanceKg`` is declared on the instance, on its EPC class
+(:func:`epc_classes`: an SGTIN's or LGTIN's GTIN), or, for a packed unit, by what was packed
+into it; otherwise mass balance and origin by mass refuse it with an error naming the lot.
 
 Identity: each event is its ``eventID``, else its GS1 event hash
 (:func:`critmin.trace.eventhash.event_hash`). An event seen twice (the same document imported
@@ -109,6 +113,7 @@ ID_BASE = "https://w3id.org/critmin/id/"
 VT_LOCATION = "urn:epcglobal:epcis:vtype:BusinessLocation"
 VT_READPOINT = "urn:epcglobal:epcis:vtype:ReadPoint"
 VT_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
+VT_INSTANCE = "urn:epcglobal:epcis:vtype:EPCInstance"
 VT_PARTY = "urn:epcglobal:epcis:vtype:Party"
 MDA = "urn:epcglobal:cbv:mda#"
 MDA_NAME = MDA + "name"
@@ -194,12 +199,26 @@ def from_uri(uri: str) -> str:
 
 
 def _qlist(qs: tuple[Quantity, ...]) -> list[dict[str, Any]]:
+    """The class-level quantities, as written: a count stays a count (no ``uom``; its mass
+    per instance goes into the EPC class's master data)."""
     out = []
     for q in qs:
+        if q.instance:
+            continue
         d: dict[str, Any] = {"epcClass": as_uri("lot", q.lot), "quantity": q.qty}
         if q.uom is not None:
             d["uom"] = q.uom
         out.append(d)
+    return out
+
+
+def _lists(qs: tuple[Quantity, ...], qkey: str, ekey: str) -> dict[str, Any]:
+    """``{qkey: quantities, ekey: instance EPCs}``, each only when it has entries."""
+    out: dict[str, Any] = {}
+    if quantities := _qlist(qs):
+        out[qkey] = quantities
+    if epcs := list(dict.fromkeys(as_uri("lot", q.lot) for q in qs if q.instance)):
+        out[ekey] = epcs
     return out
 
 
@@ -224,7 +243,7 @@ def _event_dict(ev: Extraction | Transformation | Shipment | Aggregation) -> dic
             **base,
             "action": "ADD",
             "bizStep": "commissioning",
-            "quantityList": _qlist(ev.outputs),
+            **_lists(ev.outputs, "quantityList", "epcList"),
             "readPoint": {"id": fac},
             "bizLocation": {"id": fac},
         }
@@ -233,8 +252,8 @@ def _event_dict(ev: Extraction | Transformation | Shipment | Aggregation) -> dic
         return {
             "type": "TransformationEvent",
             **base,
-            "inputQuantityList": _qlist(ev.inputs),
-            "outputQuantityList": _qlist(ev.outputs),
+            **_lists(ev.inputs, "inputQuantityList", "inputEPCList"),
+            **_lists(ev.outputs, "outputQuantityList", "outputEPCList"),
             "readPoint": {"id": fac},
             "bizLocation": {"id": fac},
             "critmin:yieldShare": ev.yield_share,
@@ -246,7 +265,7 @@ def _event_dict(ev: Extraction | Transformation | Shipment | Aggregation) -> dic
             **base,
             "action": "OBSERVE",
             "bizStep": ev.biz_step,
-            "quantityList": _qlist(ev.lots),
+            **_lists(ev.lots, "quantityList", "epcList"),
             "readPoint": {"id": src if ev.biz_step == "shipping" else dst},
             "sourceList": [{"type": "location", "source": src}],
             "destinationList": [{"type": "location", "destination": dst}],
@@ -257,11 +276,23 @@ def _event_dict(ev: Extraction | Transformation | Shipment | Aggregation) -> dic
         "action": "ADD",
         "bizStep": "packing",
         "parentID": as_uri("lot", ev.parent),
-        "childQuantityList": _qlist(ev.children),
+        **_lists(ev.children, "childQuantityList", "childEPCs"),
     }
     if ev.facility is not None:
         agg["bizLocation"] = {"id": as_uri("facility", ev.facility)}
     return agg
+
+
+def _event_quantities(
+    ev: Extraction | Transformation | Shipment | Aggregation,
+) -> tuple[Quantity, ...]:
+    if isinstance(ev, Extraction):
+        return ev.outputs
+    if isinstance(ev, Transformation):
+        return ev.inputs + ev.outputs
+    if isinstance(ev, Shipment):
+        return ev.lots
+    return ev.children
 
 
 def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> dict[str, Any]:
@@ -283,8 +314,18 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
         }
         for f in net.facilities
     ]
-    classes = [
-        {
+    # the mass per instance of a count: the lot's, else one its quantities carry
+    each_kg: dict[str, float] = {}
+    instances: set[str] = set()
+    for ev in net.events:
+        for q in _event_quantities(ev):
+            if q.mass_per_instance_kg is not None:
+                each_kg.setdefault(q.lot, q.mass_per_instance_kg)
+            if q.instance:
+                instances.add(q.lot)
+    runs: list[tuple[str, dict[str, Any]]] = []
+    for lot in net.lots:
+        element = {
             "id": as_uri("lot", lot.id),
             "attributes": _attrs(
                 [
@@ -292,11 +333,29 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
                     ("critmin:quantity", lot.qty),
                     ("critmin:uom", lot.uom),
                     ("critmin:valueUSD", lot.value_usd),
+                    (
+                        "critmin:massPerInstanceKg",
+                        lot.mass_per_instance_kg
+                        if lot.mass_per_instance_kg is not None
+                        else each_kg.get(lot.id)
+                        if lot.uom is None
+                        else None,
+                    ),
                 ]
             ),
         }
-        for lot in net.lots
-    ]
+        # instance EPCs' master data in CBV's instance-level vocabulary
+        runs.append((VT_INSTANCE if lot.id in instances else VT_CLASS, element))
+    vocabularies: list[dict[str, Any]] = [{"type": VT_LOCATION, "vocabularyElementList": locations}]
+    # classes and instances in the network's lot order: one vocabulary per run of one kind
+    # (a document may hold several vocabularies of a type), so a re-import keeps the order
+    for vt, element in runs:
+        if vocabularies[-1]["type"] == vt:
+            vocabularies[-1]["vocabularyElementList"].append(element)
+        else:
+            vocabularies.append({"type": vt, "vocabularyElementList": [element]})
+    if len(vocabularies) == 1:
+        vocabularies.append({"type": VT_CLASS, "vocabularyElementList": []})
     events: list[dict[str, Any]] = []
     for ev in net.events:
         d = _event_dict(ev)
@@ -306,14 +365,7 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": _time(created)[0],
-        "epcisHeader": {
-            "epcisMasterData": {
-                "vocabularyList": [
-                    {"type": VT_LOCATION, "vocabularyElementList": locations},
-                    {"type": VT_CLASS, "vocabularyElementList": classes},
-                ]
-            }
-        },
+        "epcisHeader": {"epcisMasterData": {"vocabularyList": vocabularies}},
         "epcisBody": {"eventList": events},
     }
 
@@ -449,12 +501,12 @@ def _ident(v: Any, where: str) -> str:
 # One shared "fields set" per model for the objects an import builds with model_construct
 # (values checked by the importer): a set per object would cost ~0.5 KB an event.
 _FS: dict[str, set[str]] = {
-    "q": {"lot", "qty", "uom"},
+    "q": {"lot", "qty", "uom", "mass_per_instance_kg", "instance"},
     "x": {"id", "time", "facility", "outputs"},
     "s": {"id", "time", "lots", "source", "destination", "biz_step"},
     "t": {"id", "time", "facility", "inputs", "outputs", "yield_share"},
     "a": {"id", "time", "facility", "parent", "children"},
-    "l": {"id", "qty", "uom"},
+    "l": {"id", "qty", "uom", "mass_per_instance_kg"},
 }
 
 
@@ -534,6 +586,14 @@ class _Reader:
         # wrong when the model object is built is named where it is written in the file
         self.element_paths: dict[str, str] = {}
         self.attribute_paths: dict[tuple[str, str], str] = {}
+        self.without_mass: set[str] = set()  # lots listed in summary.counts_without_mass
+        # instance EPCs seen in events -> their mass (kg, None: unknown); each becomes a lot
+        self.instances: dict[str, float | None] = {}
+        # master-data elements that served as the EPC class of another identifier (a GTIN
+        # pattern ``urn:epc:idpat:sgtin:C.I.*``) and the ids events name as lots: a class no
+        # event names is master data only, not a lot
+        self.class_keys: set[str] = set()
+        self.named: set[str] = set()
 
     # master data ------------------------------------------------------------------------
     def master_data(self, header: Any) -> None:
@@ -570,6 +630,9 @@ class _Reader:
                 "BusinessLocation": self.locations,
                 "ReadPoint": self.locations,
                 "EPCClass": self.classes,
+                # instance-level master data (CBV: EPCInstance) sits with the classes: an
+                # instance's own critmin:massPerInstanceKg overrides its class's
+                "EPCInstance": self.classes,
                 "Party": self.parties,
             }.get(tail)
             if target is None:
@@ -689,26 +752,122 @@ class _Reader:
                     "(UN/CEFACT mass units) or none (a count)",
                     where=w + ".uom",
                 )
+            mpi = None
+            self.named.add(lot)
             if uom is None:
-                mpi = _crit(self.classes.get(lot, {}), "massPerInstanceKg")
-                if mpi is not None:
-                    qty, uom = qty * float(mpi), "KGM"  # mpi checked in master_data
-                elif lot not in self.summary.counts_without_mass:
-                    self.summary.counts_without_mass.append(lot)
-            if uom is not None and qty * UOM_TO_T[uom] > MAX_TONNES:
+                # a count stays a count as written (so that an export writes it back); its
+                # mass per instance, when declared, makes it usable by mass
+                mpi = self.mass_each(lot)
+                if mpi is None:
+                    self._no_mass(lot)
+            tonnes = qty * (UOM_TO_T[uom] if uom is not None else (mpi or 0.0) * 1e-3)
+            if tonnes > MAX_TONNES:
                 raise InputError(
-                    f"{qty:g} {uom} is out of range (at most {MAX_TONNES:g} t, four times the "
-                    "world's yearly iron-ore output)",
+                    f"{qty:g} {uom or 'instances'} is out of range (at most {MAX_TONNES:g} t, "
+                    "four times the world's yearly iron-ore output)",
                     where=w + ".quantity",
                 )
             # checked above (finite, >= 0, known unit): model_construct keeps the interned
             # strings and skips a second validation (a 1,000,000-event import holds millions)
             out.append(
                 Quantity.model_construct(
-                    _FS["q"], lot=lot, qty=qty, uom=None if uom is None else str(uom)
+                    _FS["q"],
+                    lot=lot,
+                    qty=qty,
+                    uom=None if uom is None else str(uom),
+                    mass_per_instance_kg=mpi,
+                    instance=False,
                 )
             )
         return tuple(out)
+
+    def _no_mass(self, lot: str) -> None:
+        if lot not in self.without_mass:
+            self.without_mass.add(lot)
+            self.summary.counts_without_mass.append(lot)
+
+    def mass_each(self, ident: str) -> float | None:
+        """``critmin:massPerInstanceKg`` (kg) of an instance or lot itself, else of its EPC
+        class (:func:`epc_classes`: an SGTIN's or LGTIN's GTIN, a GRAI's asset type)."""
+        for key in (ident, *epc_classes(ident)):
+            a = self.classes.get(key)
+            if a is not None:
+                m = _crit(a, "massPerInstanceKg")
+                if m is not None:
+                    if key != ident:
+                        self.class_keys.add(key)
+                    return float(m)  # checked (finite, > 0) when the master data was read
+        return None
+
+    def _instances(self, items: Any, where: str) -> tuple[Quantity, ...]:
+        """An ``epcList`` / ``childEPCs`` / ``input|outputEPCList``: one object each, a count
+        of 1 whose lot is the EPC itself; a repeated EPC is one object."""
+        if not isinstance(items, list):
+            raise InputError(
+                f"expected a list of EPCs (URI strings), got {_shown(items)}", where=where
+            )
+        out: dict[str, Quantity] = {}
+        for j, v in enumerate(items):
+            epc = _ident(v, f"{where}[{j}]")
+            if epc in out:
+                continue
+            if epc not in self.instances:
+                self.instances[epc] = self.mass_each(epc)
+            mpi = self.instances[epc]
+            if mpi is None:
+                self._no_mass(epc)
+            out[epc] = Quantity.model_construct(
+                _FS["q"], lot=epc, qty=1.0, uom=None, mass_per_instance_kg=mpi, instance=True
+            )
+        return tuple(out.values())
+
+    def _listed(self, e: dict[str, Any], qkey: str, ekey: str, where: str) -> tuple[Quantity, ...]:
+        """An event's quantity list (class level) and EPC list (instance level), together."""
+        qs = self._quantities(e[qkey], f"{where}.{qkey}") if e.get(qkey) is not None else ()
+        xs = self._instances(e[ekey], f"{where}.{ekey}") if e.get(ekey) is not None else ()
+        return qs + xs
+
+    def _object_event(
+        self,
+        e: dict[str, Any],
+        eid: str,
+        where: str,
+        *,
+        t: dt.datetime,
+        loc: str | None,
+        action: str,
+        step: str,
+    ) -> Extraction | Shipment | str:
+        """An ObjectEvent: an extraction (ADD, commissioning), a shipment (shipping,
+        receiving with source and destination locations), or the reason it is neither."""
+        typ = "ObjectEvent"
+        if not _has(e, "quantityList", "epcList"):
+            return f"{typ} {action or '-'} {step or '-'}: no epcList or quantityList"
+        if action == "ADD" and step in ("commissioning", "creating_class_instance", ""):
+            if loc is None:
+                return f"{typ} ADD {step or '-'}: no bizLocation or readPoint"
+            outs = self._listed(e, "quantityList", "epcList", where)
+            if not outs:
+                return f"{typ} ADD {step or '-'}: empty epcList and quantityList"
+            return Extraction.model_construct(_FS["x"], id=eid, time=t, facility=loc, outputs=outs)
+        if step in _MOVE_STEPS:
+            src = _typed(e.get("sourceList"), "source", where + ".sourceList")
+            dst = _typed(e.get("destinationList"), "destination", where + ".destinationList")
+            if not src or not dst:
+                return f"{typ} {step}: no sourceList/destinationList entry of type location"
+            lots = self._listed(e, "quantityList", "epcList", where)
+            if not lots:
+                return f"{typ} {step}: empty epcList and quantityList"
+            return Shipment.model_construct(
+                _FS["s"],
+                id=eid,
+                time=t,
+                lots=lots,
+                source=src,
+                destination=dst,
+                biz_step="shipping" if _MOVE_STEPS[step] == "shipping" else "receiving",
+            )
+        return f"{typ} {action or '-'} {step or '-'}: no material movement"
 
     # one return per EPCIS event type and business step, read top to bottom like the CBV table
     def classify(  # noqa: PLR0911
@@ -731,38 +890,18 @@ class _Reader:
         if t.tzinfo is None:
             raise InputError("eventTime needs a time zone offset", where=where + ".eventTime")
         if typ == "ObjectEvent":
-            if "quantityList" not in e:
-                return f"{typ} {action or '-'} {step or '-'}: instance EPCs only, no quantityList"
-            if action == "ADD" and step in ("commissioning", "creating_class_instance", ""):
-                if loc is None:
-                    return f"{typ} ADD {step or '-'}: no bizLocation or readPoint"
-                outs = self._quantities(e["quantityList"], where + ".quantityList")
-                return Extraction.model_construct(
-                    _FS["x"], id=eid, time=t, facility=loc, outputs=outs
-                )
-            if step in _MOVE_STEPS:
-                src = _typed(e.get("sourceList"), "source", where + ".sourceList")
-                dst = _typed(e.get("destinationList"), "destination", where + ".destinationList")
-                if not src or not dst:
-                    return f"{typ} {step}: no sourceList/destinationList entry of type location"
-                lots = self._quantities(e["quantityList"], where + ".quantityList")
-                return Shipment.model_construct(
-                    _FS["s"],
-                    id=eid,
-                    time=t,
-                    lots=lots,
-                    source=src,
-                    destination=dst,
-                    biz_step="shipping" if _MOVE_STEPS[step] == "shipping" else "receiving",
-                )
-            return f"{typ} {action or '-'} {step or '-'}: no material movement"
+            return self._object_event(e, eid, where, t=t, loc=loc, action=action, step=step)
         if typ == "TransformationEvent":
-            if "inputQuantityList" not in e or "outputQuantityList" not in e:
-                return f"{typ}: instance EPCs only, no input/output quantity lists"
+            if not _has(e, "inputQuantityList", "inputEPCList") or not _has(
+                e, "outputQuantityList", "outputEPCList"
+            ):
+                return f"{typ}: no inputs or no outputs"
             if loc is None:
                 return f"{typ}: no bizLocation or readPoint"
-            ins = self._quantities(e["inputQuantityList"], where + ".inputQuantityList")
-            outs = self._quantities(e["outputQuantityList"], where + ".outputQuantityList")
+            ins = self._listed(e, "inputQuantityList", "inputEPCList", where)
+            outs = self._listed(e, "outputQuantityList", "outputEPCList", where)
+            if not ins or not outs:
+                return f"{typ}: no inputs or no outputs"
             y = e.get("critmin:yieldShare", e.get(CRITMIN_NS + "yieldShare", 1.0))
             ys = _finite(y, where + ".critmin:yieldShare")
             if not 0 < ys <= 1:  # above 1, outputs could exceed inputs unflagged
@@ -776,10 +915,12 @@ class _Reader:
         if typ == "AggregationEvent":
             if action != "ADD":
                 return f"{typ} {action or '-'}: not a packing (ADD)"
-            if not e.get("parentID") or "childQuantityList" not in e:
-                return f"{typ} ADD: no parentID or no childQuantityList"
+            if not e.get("parentID") or not _has(e, "childQuantityList", "childEPCs"):
+                return f"{typ} ADD: no parentID or no children"
             parent = _ident(e["parentID"], where + ".parentID")
-            kids = self._quantities(e["childQuantityList"], where + ".childQuantityList")
+            kids = self._listed(e, "childQuantityList", "childEPCs", where)
+            if not kids:
+                return f"{typ} ADD: no parentID or no children"
             return Aggregation.model_construct(
                 _FS["a"],
                 id=eid,
@@ -789,6 +930,42 @@ class _Reader:
                 children=kids,
             )
         return f"{typ or 'event without type'}: no material movement"
+
+
+def _has(e: dict[str, Any], *keys: str) -> bool:
+    """The event holds one of these lists (written and not null)."""
+    return any(e.get(k) is not None for k in keys)
+
+
+# EPC pure-identity schemes whose instances share a class: the serial is the last part
+_SERIAL_SCHEMES = ("sgtin", "grai", "cpi")
+_DL_SERIAL = re.compile(r"^(https?://[^?#]+?/01/\d{14})(?:/22/[^/?#]+)?(/10/[^/?#]+)?/21/[^/?#]+$")
+
+
+def epc_classes(epc: str) -> tuple[str, ...]:
+    """The EPC classes an identifier belongs to, nearest first, as EPCIS master data names them.
+
+    * ``urn:epc:id:sgtin:C.I.S`` -> ``urn:epc:idpat:sgtin:C.I.*`` (its GTIN); likewise GRAI
+      (the asset type) and CPI;
+    * ``urn:epc:class:lgtin:C.I.L`` (a lot) -> ``urn:epc:idpat:sgtin:C.I.*`` (its GTIN);
+    * GS1 Digital Link ``https://<host>/01/<GTIN>[/10/<lot>]/21/<serial>`` -> the lot
+      ``.../01/<GTIN>/10/<lot>`` (when given), then the GTIN ``.../01/<GTIN>``;
+    * anything else (SSCC, GIAI, critmin ids): no class.
+    """
+    if epc.startswith("urn:epc:id:"):
+        scheme, _, rest = epc[len("urn:epc:id:") :].partition(":")
+        head, dot, _serial = rest.rpartition(".")
+        if scheme in _SERIAL_SCHEMES and dot and head:
+            return (f"urn:epc:idpat:{scheme}:{head}.*",)
+        return ()
+    if epc.startswith("urn:epc:class:lgtin:"):
+        head, dot, _lot = epc[len("urn:epc:class:lgtin:") :].rpartition(".")
+        return (f"urn:epc:idpat:sgtin:{head}.*",) if dot and head else ()
+    m = _DL_SERIAL.match(epc)
+    if m is None:
+        return ()
+    gtin, lot = m.group(1), m.group(2)
+    return (gtin + lot, gtin) if lot else (gtin,)
 
 
 def _loc(d: Any, where: str) -> str | None:
@@ -930,9 +1107,101 @@ def import_events(
     return EpcisImport(network=_network(r, list(kept.values())), summary=r.summary)
 
 
-def _network(
-    r: _Reader, events: list[Extraction | Transformation | Shipment | Aggregation]
-) -> SupplyNetwork:
+_AnyEvent = Extraction | Transformation | Shipment | Aggregation
+
+
+def _with_masses(qs: tuple[Quantity, ...], kg: dict[str, float]) -> tuple[Quantity, ...]:
+    if not any(q.instance and q.mass_per_instance_kg is None and q.lot in kg for q in qs):
+        return qs
+    return tuple(
+        q.model_copy(update={"mass_per_instance_kg": kg[q.lot]})
+        if q.instance and q.mass_per_instance_kg is None and q.lot in kg
+        else q
+        for q in qs
+    )
+
+
+def _packed_masses(r: _Reader, events: list[_AnyEvent]) -> list[_AnyEvent]:
+    """Instances without a declared mass whose mass their packing gives: a parent (an SSCC
+    pallet, a case) weighs what was packed into it, so a shipment of the pallet, or the
+    pallet packed into a larger unit, carries that mass. Aggregations are taken in event
+    order (a case is packed before the pallet it goes on)."""
+    kg: dict[str, float] = {}
+    out: list[_AnyEvent] = []
+    for event in events:
+        ev = event
+        if isinstance(ev, Aggregation):
+            kids = _with_masses(ev.children, kg)
+            if kids is not ev.children:
+                ev = ev.model_copy(update={"children": kids})
+            if all(q.uom is not None or q.mass_per_instance_kg is not None for q in kids):
+                kg.setdefault(ev.parent, sum(q.qty_t for q in kids) * 1e3)
+        out.append(ev)
+    if not kg:
+        return events
+    for i, ev in enumerate(out):
+        if isinstance(ev, Extraction):
+            new: dict[str, Any] = {"outputs": _with_masses(ev.outputs, kg)}
+        elif isinstance(ev, Transformation):
+            new = {"inputs": _with_masses(ev.inputs, kg), "outputs": _with_masses(ev.outputs, kg)}
+        elif isinstance(ev, Shipment):
+            new = {"lots": _with_masses(ev.lots, kg)}
+        else:
+            continue
+        if any(v is not getattr(ev, k) for k, v in new.items()):
+            out[i] = ev.model_copy(update=new)
+    for lot, mass_kg in kg.items():
+        if lot in r.instances and r.instances[lot] is None:
+            r.instances[lot] = mass_kg
+            if lot in r.without_mass:
+                r.without_mass.discard(lot)
+                r.summary.counts_without_mass.remove(lot)
+    return out
+
+
+def _master_lot(
+    r: _Reader, lid: str, a: dict[str, Any], seen_qty: dict[str, Quantity]
+) -> Lot | None:
+    """The lot of an EPCClass / EPCInstance master-data element; None for a class that only
+    names other identifiers' class (a GTIN pattern no event uses as a lot)."""
+    made = seen_qty.get(lid)
+    if lid in r.class_keys and made is None and lid not in r.named and lid not in r.instances:
+        return None
+    # quantity, valueUSD and uom were checked (finite, >= 0, a known unit) at their JSON
+    # paths when the master data was read; what is left is the mass in tonnes
+    qty = _crit(a, "quantity")
+    uom = _crit(a, "uom")
+    own_mpi = _crit(a, "massPerInstanceKg")
+    # without a unit in master data: the producing event's, else a count when the lot is
+    # an instance or declares a mass per instance (how critmin writes counts), else tonnes
+    counted = lid in r.instances or own_mpi is not None
+    unit = str(uom) if uom else (made.uom if made else (None if counted else "TNE"))
+    mpi = own_mpi if own_mpi is not None else (r.mass_each(lid) if unit is None else None)
+    if mpi is None and unit is None and lid in r.instances:
+        mpi = r.instances[lid]  # a packed parent's mass (_packed_masses)
+    if qty is not None and unit is not None and qty * UOM_TO_T[unit] > MAX_TONNES:
+        raise InputError(
+            f"{qty:g} {unit} is out of range (at most {MAX_TONNES:g} t, four times the "
+            "world's yearly iron-ore output)",
+            where=r._where(lid, CRITMIN_NS + "quantity"),
+        )
+    try:
+        return Lot(
+            id=lid,
+            product=str(_crit(a, "product") or ""),
+            # an instance is one object; a class no event produces has no known quantity
+            qty=qty if qty is not None else (made.qty if made else float(lid in r.instances)),
+            uom=unit,
+            value_usd=_crit(a, "valueUSD"),
+            mass_per_instance_kg=None if mpi is None else float(mpi),
+        )
+    except ValidationError as exc:
+        raise InputError(_first_error(exc), where=r._where(lid)) from None
+
+
+def _network(r: _Reader, events: list[_AnyEvent]) -> SupplyNetwork:
+    if any(m is None for m in r.instances.values()):
+        events = _packed_masses(r, events)
     used_locs: list[str] = []
     seen_qty: dict[str, Quantity] = {}
     for ev in events:
@@ -948,8 +1217,7 @@ def _network(
         else:
             if ev.facility:
                 used_locs.append(ev.facility)
-            uoms = {q.uom for q in ev.children}
-            if len(uoms) == 1 and None in uoms:
+            if all(q.uom is None and q.mass_per_instance_kg is None for q in ev.children):
                 total = Quantity(lot=ev.parent, qty=sum(q.qty for q in ev.children), uom=None)
             else:
                 try:
@@ -973,37 +1241,25 @@ def _network(
                 facilities.append(r.facility(fid))
             except _IncompleteLocation:
                 continue
-    lots: list[Lot] = []
-    for lid, a in r.classes.items():
-        made = seen_qty.get(lid)
-        # quantity, valueUSD and uom were checked (finite, >= 0, a known unit) at their JSON
-        # paths when the master data was read; what is left is the mass in tonnes
-        qty = _crit(a, "quantity")
-        uom = _crit(a, "uom")
-        value = _crit(a, "valueUSD")
-        unit = str(uom) if uom else (made.uom if made else "TNE")
-        if qty is not None and unit is not None and qty * UOM_TO_T[unit] > MAX_TONNES:
-            raise InputError(
-                f"{qty:g} {unit} is out of range (at most {MAX_TONNES:g} t, four times the "
-                "world's yearly iron-ore output)",
-                where=r._where(lid, CRITMIN_NS + "quantity"),
-            )
-        try:
-            lots.append(
-                Lot(
-                    id=lid,
-                    product=str(_crit(a, "product") or ""),
-                    qty=qty if qty is not None else (made.qty if made else 0.0),
-                    uom=unit,
-                    value_usd=value,
-                )
-            )
-        except ValidationError as exc:
-            raise InputError(_first_error(exc), where=r._where(lid)) from None
+    lots = [lot for lid, a in r.classes.items() if (lot := _master_lot(r, lid, a, seen_qty))]
     known = {lot.id for lot in lots}
     for lid, q in seen_qty.items():  # lots without master data: quantity from their producer
         if lid not in known:
-            lots.append(Lot.model_construct(_FS["l"], id=lid, qty=q.qty, uom=q.uom))
+            known.add(lid)
+            lots.append(
+                Lot.model_construct(
+                    _FS["l"],
+                    id=lid,
+                    qty=q.qty,
+                    uom=q.uom,
+                    mass_per_instance_kg=q.mass_per_instance_kg,
+                )
+            )
+    for lid, kg in r.instances.items():  # every instance EPC is a lot of one object
+        if lid not in known:
+            lots.append(
+                Lot.model_construct(_FS["l"], id=lid, qty=1.0, uom=None, mass_per_instance_kg=kg)
+            )
     return SupplyNetwork(facilities=tuple(facilities), lots=tuple(lots), events=tuple(events))
 
 

@@ -6,9 +6,12 @@ reached through its accessors (``net.check_mass_balance()``, ``net.origin()``, .
 Quantities carry a UN/CEFACT unit code (``TNE`` tonne, ``KGM`` kilogram, ``GRM`` gram,
 ``LBR`` pound, ``ONZ`` ounce, ``MGM`` milligram, ``KTN`` kilotonne); every computation converts
 to tonnes (``qty_t``). A quantity without a unit (``uom`` None) is what EPCIS says it is: a
-count of instances, never tonnes. Its ``qty_t`` is an error naming the lot, so mass balance and
-origin by mass refuse it, unless the importer could turn it into a mass from a declared mass
-per instance (see :mod:`critmin.trace.epcis`).
+count of instances, never tonnes. A count keeps its number of instances as written; with a
+``mass_per_instance_kg`` its ``qty_t`` is ``qty x mass_per_instance_kg / 1000``, without one
+``qty_t`` is an error naming the lot, so mass balance and origin by mass refuse it.
+
+An *instance* quantity (``instance=True``) is one identified object (an SGTIN serial, an SSCC,
+a GRAI: an EPCIS ``epcList`` / ``childEPCs`` entry): a count of 1 whose lot is the instance.
 """
 
 from __future__ import annotations
@@ -47,11 +50,14 @@ def _check_uom(v: str | None) -> str | None:
     return v
 
 
-def _to_t(qty: float, uom: str | None, lot: str) -> float:
+def _to_t(qty: float, uom: str | None, lot: str, kg_each: float | None = None) -> float:
     if uom is None:
+        if kg_each is not None:
+            return qty * kg_each * 1e-3
         raise InputError(
             f"lot {lot!r} is a count of {qty:g} instances with no mass; declare its mass per "
-            "instance (EPCClass master data attribute critmin:massPerInstanceKg) to use it by mass"
+            "instance (master data attribute critmin:massPerInstanceKg of its EPC class, e.g. its "
+            "GTIN urn:epc:idpat:sgtin:<company>.<item>.*, or of the instance) to use it by mass"
         )
     return qty * UOM_TO_T[uom]
 
@@ -123,6 +129,9 @@ class Lot(_Frozen):
     qty: float = Field(ge=0, allow_inf_nan=False)
     uom: str | None = "TNE"
     value_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    # the mass of one instance when ``uom`` is None (a count); EPCIS master data
+    # ``critmin:massPerInstanceKg`` of the lot's EPC class (or of the instance)
+    mass_per_instance_kg: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False)
 
     @field_validator("uom")
     @classmethod
@@ -131,7 +140,7 @@ class Lot(_Frozen):
 
     @property
     def qty_t(self) -> float:
-        return _to_t(self.qty, self.uom, self.id)
+        return _to_t(self.qty, self.uom, self.id, self.mass_per_instance_kg)
 
 
 class Quantity(_Frozen):
@@ -140,15 +149,29 @@ class Quantity(_Frozen):
     lot: str
     qty: float = Field(ge=0, allow_inf_nan=False)
     uom: str | None = "TNE"
+    # as for Lot: the mass of one instance of a count (uom None), carried here so that an
+    # event's tonnes are known without the network's lot table
+    mass_per_instance_kg: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False)
+    # one identified object (EPCIS epcList / childEPCs entry), written back as such
+    instance: bool = False
 
     @field_validator("uom")
     @classmethod
     def _uom(cls, v: str | None) -> str | None:
         return _check_uom(v)
 
+    @model_validator(mode="after")
+    def _one_instance(self) -> Quantity:
+        if self.instance and (self.uom is not None or self.qty != 1):
+            raise ValueError(
+                f"instance {self.lot!r} is one object: expected qty 1 and no uom, "
+                f"got {self.qty:g} {self.uom}"
+            )
+        return self
+
     @property
     def qty_t(self) -> float:
-        return _to_t(self.qty, self.uom, self.lot)
+        return _to_t(self.qty, self.uom, self.lot, self.mass_per_instance_kg)
 
 
 class Extraction(_Frozen):

@@ -173,8 +173,12 @@ class ForgeLevySpec(InstrumentSpec, DatedSpec):
     bound_usd_per_t: NonNeg | dict[str, NonNeg] | None = Field(
         None, description="specific bound per tonne; None = ad-valorem share parameter"
     )
+    # a share of the landed price, 0..1: a bound above the landed price is no share (for a
+    # levy capped only by the reference price, give a large bound_usd_per_t instead)
     bound_share: NonNeg | None = Field(
-        None, description="ad-valorem bound as a share of the landed price (overrides parameter)"
+        None,
+        le=1,
+        description="ad-valorem bound as a share of the landed price, 0..1 (overrides parameter)",
     )
     transport_usd_per_t: NonNeg | dict[str, NonNeg] = 0.0
     members: list[str] | None = Field(None, description="explicit member regions (no catalog)")
