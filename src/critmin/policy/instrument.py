@@ -108,6 +108,25 @@ def declare_metrics(producer: str, *rows: tuple[str, str, str]) -> tuple[Headlin
     return tuple(HeadlineMetric(n, u, d, producer) for n, u, d in rows)
 
 
+class PendingRows:
+    """Tidy rows kept as plain tuples (a :class:`SeriesRow`'s six fields, in its order) until
+    they are read: ``InstrumentReport(rows=pending.build)``. A tuple costs a tenth of a
+    frozen dataclass to make, and a sweep never reads the rows."""
+
+    __slots__ = ("tuples",)
+
+    def __init__(self) -> None:
+        self.tuples: list[tuple[str, str, str, str, float, str]] = []
+
+    def add(  # noqa: PLR0917  (the six fields of a SeriesRow, in its order)
+        self, month: str, product: str, region: str, variable: str, value: float, unit: str
+    ) -> None:
+        self.tuples.append((month, product, region, variable, value, unit))
+
+    def build(self) -> list[SeriesRow]:
+        return [SeriesRow(*t) for t in self.tuples]
+
+
 class InstrumentReport:
     """What an instrument hands back at the end: extra series rows and headline metrics.
 

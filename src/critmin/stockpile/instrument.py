@@ -78,7 +78,7 @@ from critmin.policy.instrument import (
     MarketContext,
     MonthView,
     OutputVariable,
-    SeriesRow,
+    PendingRows,
     SolvedMonth,
     declare,
     declare_metrics,
@@ -201,7 +201,7 @@ class StockpileInstrument:
         self._region = spec.holder.region
         self._handles: dict[str, tuple[int, int]] = {}  # mineral -> (release, buy)
         self._pending: dict[str, tuple[MarketSignal, dict[str, Decision], dict[str, float]]] = {}
-        self._rows: list[SeriesRow] = []
+        self._rows = PendingRows()  # SeriesRow fields, built only when read
         self._shortage_avoided_t = 0.0
         self._released_t = 0.0
         self._bought_t = 0.0
@@ -407,10 +407,8 @@ class StockpileInstrument:
                 ("stock_releases", am.released_kg / 1000, "t"),
                 ("shortage_avoided", am.shortage_avoided_kg / 1000, "t"),
             ):
-                self._rows.append(SeriesRow(month, prod, self._region, var, float(val), unit))
-        self._rows.append(
-            SeriesRow(month, "all", self._region, "stock_cash", self.stockpile.cash_usd, "usd")
-        )
+                self._rows.add(month, prod, self._region, var, float(val), unit)
+        self._rows.add(month, "all", self._region, "stock_cash", self.stockpile.cash_usd, "usd")
 
     def finalize(self) -> InstrumentReport:
         bal = self.stockpile.check_balance()
@@ -424,4 +422,4 @@ class StockpileInstrument:
         }
         for mineral, cover in self._cover.items():
             metrics[f"stock_days_of_cover_end_{self.product(mineral)}"] = cover
-        return InstrumentReport(rows=list(self._rows), metrics=metrics)
+        return InstrumentReport(rows=self._rows.build, metrics=metrics)
