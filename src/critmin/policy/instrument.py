@@ -165,7 +165,8 @@ class InstrumentReport:
             return NotImplemented
         return self.rows == other.rows and self.metrics == other.metrics
 
-    __hash__ = None  # type: ignore[assignment]  (mutable, as the dataclass was)
+    # mutable, so unhashable, as the dataclass it replaces was
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         rows = f"{len(self._rows)} rows" if self._rows is not None else "rows not built"
