@@ -422,11 +422,14 @@ def read_outcomes(
     from critmin.market.results import node_table, scenario_metrics
 
     metrics: dict[str, Any] | None = None
+    physical = False
     out: dict[str, float | FloatArray] = {}
     for oc in outcomes:
         if oc.metric is not None:
-            if metrics is None:
-                metrics = scenario_metrics(runs)
+            if metrics is None:  # the physical-shortage figures only when one is asked for
+                metrics = scenario_metrics(runs, physical=False)
+            if oc.metric not in metrics and not physical:
+                metrics, physical = scenario_metrics(runs), True
             value = metrics.get(oc.metric)
             if not isinstance(value, int | float):
                 known = sorted(k for k, v in metrics.items() if isinstance(v, int | float))
