@@ -170,3 +170,17 @@ def test_lots_running_totals_equal_the_lots(ops: list[tuple[bool, int, int]]) ->
             lots.take(qty)
         assert lots.qty_kg == sum(lot[0] for lot in lots._lots)
         assert lots.cost_cents == sum(lot[1] for lot in lots._lots)
+
+
+def test_only_a_sweep_worker_freezes_its_heap() -> None:
+    """``evaluate_plans`` freezes the heap once per Dask worker process (fewer full garbage
+    collections); any other process, such as this test's or the CLI's driver, is left
+    alone."""
+    import gc
+
+    from critmin.scenarios.sweep.evaluate import freeze_heap_once
+
+    before = gc.get_freeze_count()
+    assert freeze_heap_once() is False
+    assert freeze_heap_once() is False
+    assert gc.get_freeze_count() == before
