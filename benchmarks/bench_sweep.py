@@ -16,6 +16,8 @@ Measured, each in this one process run (the machine is shared: compare ratios, n
 * the straightforward baseline: a Python loop that builds each sample's scenario and calls
   ``run_study`` (tables, metrics, summary) on a subsample;
 * 10,000-sample figures extrapolated linearly from the measured rate when fewer were run;
+* where a with-instruments sample's time goes (in this process, heap frozen as a worker
+  does): the evaluator, and the engine split into ``Highs.run``, the instruments and the rest;
 * the evaluator's batch path (chains shared between the samples of a batch compiled once and
   solved through the engine's ``run_variants``, equal runs solved once) against one compile
   and run per sample, batch by batch alternating in this process, on the benchmark study
@@ -25,7 +27,8 @@ Measured, each in this one process run (the machine is shared: compare ratios, n
 Run: ``.venv/bin/python -m benchmarks bench_sweep`` (``BENCH_SWEEP_SAMPLES``, default 1000;
 ``BENCH_SWEEP_BASELINE``, default 40; ``BENCH_SWEEP_INSTRUMENTS=0`` skips that part;
 ``BENCH_SWEEP_BATCH``, default 120, samples of each batch-path comparison, 0 skips it;
-``BENCH_SWEEP_CLUSTER=0`` skips the cluster runs and the loop).
+``BENCH_SWEEP_CLUSTER=0`` skips the cluster runs and the loop; ``BENCH_SWEEP_SPLIT``,
+default 20, samples of the with-instruments split of a sample's time, 0 skips it).
 """
 
 from __future__ import annotations
@@ -167,6 +170,53 @@ def _validation_cost(loaded: Any, n: int) -> dict[str, Any]:
     }
 
 
+def _instrument_split(loaded: Any, n: int) -> dict[str, Any]:
+    """Where a with-instruments sample's time goes, in this process with the heap frozen as
+    a sweep worker freezes it (``evaluate.freeze_heap_once``): the evaluator per sample, and
+    its chains run again with a :class:`~critmin.market.probe.Probe` to split the engine
+    into ``Highs.run``, the instruments' lifecycle methods and the rest (LP updates, the
+    kept basis, the month loop). Samples 1..n of the study's design."""
+    import gc
+
+    from critmin.market.compile import compile_market
+    from critmin.market.engine import run_market
+    from critmin.market.probe import Probe
+
+    design = make_design(loaded.study, max(n + 1, 2))
+    base = base_data(loaded)
+    evaluate_plans(loaded, base, [design.plan(0)])  # warm imports and caches
+    gc.collect()
+    gc.freeze()
+    try:
+        plans = [design.plan(i) for i in range(1, n + 1)]
+        t0 = time.perf_counter()
+        evaluate_plans(loaded, base, plans)
+        evaluator = time.perf_counter() - t0
+        probe = Probe()
+        for plan in plans:
+            sc = build_scenario(scenario_data(loaded, base, plan), f"sample {plan.sample_id}")
+            months, specs = sc.month_labels(), sc.instrument_specs()
+            for market in sc.markets:
+                shocks = [x for x in sc.shocks if x.mineral in (None, market.mineral)]
+                mine = [s.build() for s in specs if s.mineral in (None, market.mineral)]
+                run_market(compile_market(market, months, shocks), mine, probe=probe)
+    finally:
+        gc.unfreeze()
+
+    def ms(seconds: float) -> float:
+        return round(1000 * seconds / n, 1)
+
+    return {
+        "samples": n,
+        "evaluator_ms_per_sample": ms(evaluator),
+        "run_market_ms": ms(probe.engine_s),
+        "highs_run_ms": ms(probe.highs_run_s),
+        "instruments_ms": ms(probe.instruments_s),
+        "rest_of_month_loop_ms": ms(probe.engine_s - probe.highs_run_s - probe.instruments_s),
+        "solves_per_sample": round((probe.solves + probe.basis_kept) / n, 1),
+    }
+
+
 def design_policies(loaded: Any) -> list[Any]:
     return make_design(loaded.study, 1).policies
 
@@ -191,7 +241,10 @@ def main() -> dict[str, Any]:
     n = int(os.environ.get("BENCH_SWEEP_SAMPLES", "1000"))
     n_base = int(os.environ.get("BENCH_SWEEP_BASELINE", "40"))
     n_batch = int(os.environ.get("BENCH_SWEEP_BATCH", "120"))
+    n_split = int(os.environ.get("BENCH_SWEEP_SPLIT", "20"))
     out: dict[str, Any] = {"cpu_count": os.cpu_count()}
+    if n_split:
+        out["with_instruments_split"] = _instrument_split(_study(True, 1000), n_split)
     if n_batch:
         out["batch_path"] = {
             "bench_study": _batch_vs_single(_study(False, n_batch), n_batch),

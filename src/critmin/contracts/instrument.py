@@ -42,11 +42,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critmin.bounds import BoundedNumbers
 from critmin.contracts.prices import PriceSeries
-from critmin.contracts.settlement import KG_PER_T, price_terms, settle
+from critmin.contracts.settlement import KG_PER_T, SettlementLine, price_terms, settle
 from critmin.contracts.spec import OfftakeContract, load_contract
 from critmin.errors import UnknownNameError
 from critmin.policy.instrument import (
@@ -56,11 +58,13 @@ from critmin.policy.instrument import (
     MarketContext,
     MonthView,
     OutputVariable,
-    SeriesRow,
+    PendingRows,
     SolvedMonth,
     declare,
     declare_metrics,
 )
+
+FloatArray = npt.NDArray[np.float64]
 
 TOP_WTP_USD_PER_T = 1.0e7
 RANK_STEP_USD_PER_T = 1.0e5
@@ -148,8 +152,9 @@ class Offtake:
         ]
         self._handles: list[int] = []
         self._due: dict[str, list[float]] = {}
-        self._rows: list[SeriesRow] = []
-        self._totals = {"delivered": 0.0, "shortfall": 0.0, "topup": 0.0}
+        # (month, contract index, due t, delivered t, buyer node price usd_per_t) of each
+        # month a contract was due; settled into rows and totals by finalize
+        self._months: list[tuple[str, int, float, float, float]] = []
 
     def initialize(self, ctx: MarketContext) -> None:
         for (region, product), c in zip(self._nodes, self.contracts, strict=True):
@@ -175,34 +180,46 @@ class Offtake:
 
     def after_solve(self, month: str, result: SolvedMonth) -> None:
         due = self._due.pop(month, [0.0] * len(self._handles))
-        for h, c, (region, product), qty_due in zip(
-            self._handles, self.contracts, self._nodes, due, strict=True
+        for k, (h, (region, product), qty_due) in enumerate(
+            zip(self._handles, self._nodes, due, strict=True)
         ):
             if qty_due <= 0:
                 continue
             got = min(max(result.block_value(h), 0.0), qty_due)
             price = max(result.price(region, product), 0.0)
-            terms = price_terms(c, price / KG_PER_T)
-            topup = float(terms.floor_topup_usd_per_kg) * KG_PER_T * got
+            self._months.append((month, k, qty_due, got, price))
+
+    def finalize(self) -> InstrumentReport:
+        # the floor top-up of all a contract's months at once (price_terms is elementwise:
+        # each month's figure is the one a per-month call gave)
+        topup_per_kg: list[FloatArray] = []
+        for k, c in enumerate(self.contracts):
+            prices = np.array([m[4] for m in self._months if m[1] == k], dtype=np.float64)
+            topup_per_kg.append(price_terms(c, prices / KG_PER_T).floor_topup_usd_per_kg)
+        seen = [0] * len(self.contracts)
+        rows = PendingRows()
+        delivered = shortfall = topup_total = 0.0
+        for month, k, qty_due, got, _ in self._months:
+            topup = float(topup_per_kg[k][seen[k]]) * KG_PER_T * got
+            seen[k] += 1
             short = qty_due - got
+            region, product = self._nodes[k]
             for var, value, unit in (
                 ("offtake_due", qty_due, "t"),
                 ("offtake_delivered", got, "t"),
                 ("offtake_shortfall", short, "t"),
                 ("offtake_floor_topup", topup, "usd"),
             ):
-                self._rows.append(SeriesRow(month, product, region, var, value, unit))
-            self._totals["delivered"] += got
-            self._totals["shortfall"] += short
-            self._totals["topup"] += topup
-
-    def finalize(self) -> InstrumentReport:
+                rows.add(month, product, region, var, value, unit)
+            delivered += got
+            shortfall += short
+            topup_total += topup
         return InstrumentReport(
-            rows=list(self._rows),
+            rows=rows.build,
             metrics={
-                "offtake_delivered_t": self._totals["delivered"],
-                "offtake_shortfall_t": self._totals["shortfall"],
-                "offtake_floor_topup_usd": self._totals["topup"],
+                "offtake_delivered_t": delivered,
+                "offtake_shortfall_t": shortfall,
+                "offtake_floor_topup_usd": topup_total,
             },
         )
 
@@ -257,8 +274,11 @@ class OfftakeSettlement:
             (e.region, e.price_region or e.region, e.product or c.mineral)
             for e, c in zip(spec.contracts, self.contracts, strict=True)
         ]
-        self._rows: list[SeriesRow] = []
-        self._totals = dict.fromkeys(("volume", "market_value", "topup", "upside", "seller"), 0.0)
+        # each month's cleared price (usd_per_t) at each contract's settlement node, and
+        # the months each contract had volume in; settled in finalize
+        self._prices: list[dict[str, float]] = [{} for _ in self.contracts]
+        self._due: list[list[str]] = [[] for _ in self.contracts]
+        self._months: list[str] = []
 
     def initialize(self, ctx: MarketContext) -> None:
         for buyer, price_region, product in self._nodes:
@@ -275,31 +295,53 @@ class OfftakeSettlement:
         return True
 
     def after_solve(self, month: str, result: SolvedMonth) -> None:
-        for c, (buyer, price_region, product) in zip(self.contracts, self._nodes, strict=True):
-            if c.volume_t(month) <= 0:
-                continue
-            price_t = max(result.price(price_region, product), 0.0)
-            prices = PriceSeries.from_mapping({month: price_t / KG_PER_T}, origin=self.name)
-            line = settle(c, prices, month, month).lines[0]
-            for var, value, unit in (
-                ("offtake_settled_volume", line.volume_t, "t"),
-                ("offtake_settlement_price", price_t, "usd_per_t"),
-                ("offtake_market_value", line.market_value_usd, "usd"),
-                ("offtake_floor_topup", line.floor_topup_usd, "usd"),
-                ("offtake_upside_to_buyer", line.upside_share_usd, "usd"),
-                ("offtake_seller_receives", line.seller_receives_usd, "usd"),
-            ):
-                self._rows.append(SeriesRow(month, product, buyer, var, value, unit))
-            self._totals["volume"] += line.volume_t
-            self._totals["market_value"] += line.market_value_usd
-            self._totals["topup"] += line.floor_topup_usd
-            self._totals["upside"] += line.upside_share_usd
-            self._totals["seller"] += line.seller_receives_usd
+        self._months.append(month)
+        for k, (c, (_, price_region, product)) in enumerate(
+            zip(self.contracts, self._nodes, strict=True)
+        ):
+            self._prices[k][month] = max(result.price(price_region, product), 0.0)
+            if c.volume_t(month) > 0:
+                self._due[k].append(month)
+
+    def _lines(self, k: int) -> dict[str, tuple[SettlementLine, float]]:
+        """Contract ``k``'s settlement line and price (usd_per_t) by month: one
+        :func:`settle` over the months from its first to its last with volume, on the
+        cleared prices (a line depends only on its own month, so each equals the line of
+        that month settled alone, to the cent)."""
+        due = self._due[k]
+        if not due:
+            return {}
+        c, prices = self.contracts[k], self._prices[k]
+        span = {m: p / KG_PER_T for m, p in prices.items() if due[0] <= m <= due[-1]}
+        series = PriceSeries.from_mapping(span, origin=self.name)
+        lines = {line.month: line for line in settle(c, series, due[0], due[-1]).lines}
+        return {m: (lines[m], prices[m]) for m in due}
 
     def finalize(self) -> InstrumentReport:
-        t = self._totals
+        by_contract = [self._lines(k) for k in range(len(self.contracts))]
+        rows = PendingRows()
+        t = dict.fromkeys(("volume", "market_value", "topup", "upside", "seller"), 0.0)
+        for month in self._months:  # rows and totals month by month, contracts in order
+            for lines, (buyer, _, product) in zip(by_contract, self._nodes, strict=True):
+                if month not in lines:
+                    continue
+                line, price_t = lines[month]
+                for var, value, unit in (
+                    ("offtake_settled_volume", line.volume_t, "t"),
+                    ("offtake_settlement_price", price_t, "usd_per_t"),
+                    ("offtake_market_value", line.market_value_usd, "usd"),
+                    ("offtake_floor_topup", line.floor_topup_usd, "usd"),
+                    ("offtake_upside_to_buyer", line.upside_share_usd, "usd"),
+                    ("offtake_seller_receives", line.seller_receives_usd, "usd"),
+                ):
+                    rows.add(month, product, buyer, var, value, unit)
+                t["volume"] += line.volume_t
+                t["market_value"] += line.market_value_usd
+                t["topup"] += line.floor_topup_usd
+                t["upside"] += line.upside_share_usd
+                t["seller"] += line.seller_receives_usd
         return InstrumentReport(
-            rows=list(self._rows),
+            rows=rows.build,
             metrics={
                 "settlement_volume_t": t["volume"],
                 "settlement_market_value_usd": t["market_value"],

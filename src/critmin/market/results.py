@@ -388,8 +388,12 @@ def series_frame(scenario: str, run: MarketRun) -> pd.DataFrame:
     return to_frame([series_columns(scenario, run)])
 
 
-def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
+def scenario_metrics(runs: Sequence[MarketRun], *, physical: bool = True) -> dict[str, Any]:
     """Headline metrics of one scenario (its chains share the scenario's months).
+
+    ``physical=False`` leaves out :func:`~critmin.market.metrics.physical_metrics` (~40 %
+    of the cost; a sweep asks for them only when an outcome names one); the other figures
+    are the same either way.
 
     ``avg``/``peak_price_usd_per_t`` by ``"<product>/<stage>/<region>"`` over the months;
     ``unserved_t`` summed over months, nodes and chains (``unserved_t_by_region`` per region,
@@ -445,6 +449,8 @@ def scenario_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:
         "non_converged_months": int(sum(int((~r.converged).sum()) for r in runs)),
     }
     metrics.update(extra)
+    if not physical:
+        return metrics
     # physical shortage apart from price-driven demand reduction, per product (its own module)
     from critmin.market.metrics import physical_metrics
 

@@ -28,7 +28,7 @@ release, a stockpile purchase, an offtake) asks for it in ``initialize`` with
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -108,12 +108,69 @@ def declare_metrics(producer: str, *rows: tuple[str, str, str]) -> tuple[Headlin
     return tuple(HeadlineMetric(n, u, d, producer) for n, u, d in rows)
 
 
-@dataclass
-class InstrumentReport:
-    """What an instrument hands back at the end: extra series rows and headline metrics."""
+class PendingRows:
+    """Tidy rows kept as plain tuples (a :class:`SeriesRow`'s six fields, in its order) until
+    they are read: ``InstrumentReport(rows=pending.build)``. A tuple costs a tenth of a
+    frozen dataclass to make, and a sweep never reads the rows."""
 
-    rows: list[SeriesRow] = field(default_factory=list)
-    metrics: dict[str, float] = field(default_factory=dict)
+    __slots__ = ("tuples",)
+
+    def __init__(self) -> None:
+        self.tuples: list[tuple[str, str, str, str, float, str]] = []
+
+    def add(  # noqa: PLR0917  (the six fields of a SeriesRow, in its order)
+        self, month: str, product: str, region: str, variable: str, value: float, unit: str
+    ) -> None:
+        self.tuples.append((month, product, region, variable, value, unit))
+
+    def build(self) -> list[SeriesRow]:
+        return [SeriesRow(*t) for t in self.tuples]
+
+
+class InstrumentReport:
+    """What an instrument hands back at the end: extra series rows and headline metrics.
+
+    ``rows`` is given as a list, or as a function that builds the list (called once, the
+    first time ``rows`` is read). A sweep reads only the metrics of its runs, never their
+    tidy rows, and building the rows month by month was the largest part of the
+    instruments' cost per sample (docs/benchmarks.md, "Third round"); an instrument that
+    keeps its months as arrays hands back a builder instead. Runs cross processes, so the
+    builder must pickle: a bound method of a small record object, not a lambda.
+    """
+
+    __slots__ = ("_build", "_rows", "metrics")
+
+    def __init__(
+        self,
+        rows: list[SeriesRow] | Callable[[], list[SeriesRow]] | None = None,
+        metrics: dict[str, float] | None = None,
+    ) -> None:
+        self._rows: list[SeriesRow] | None
+        self._build: Callable[[], list[SeriesRow]] | None
+        if callable(rows):
+            self._rows, self._build = None, rows
+        else:
+            self._rows, self._build = (rows if rows is not None else []), None
+        self.metrics: dict[str, float] = metrics if metrics is not None else {}
+
+    @property
+    def rows(self) -> list[SeriesRow]:
+        if self._rows is None:
+            assert self._build is not None
+            self._rows, self._build = self._build(), None
+        return self._rows
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InstrumentReport):
+            return NotImplemented
+        return self.rows == other.rows and self.metrics == other.metrics
+
+    # mutable, so unhashable, as the dataclass it replaces was
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        rows = f"{len(self._rows)} rows" if self._rows is not None else "rows not built"
+        return f"InstrumentReport({rows}, metrics={self.metrics!r})"
 
 
 class MarketContext(Protocol):

@@ -49,6 +49,7 @@ __all__ = [
     "diff",
     "month_end",
     "parse_month",
+    "reads_traced",
     "trace_reads",
 ]
 
@@ -420,6 +421,12 @@ class ParameterReads:
 
 
 _TRACER: ContextVar[ParameterReads | None] = ContextVar("critmin_parameter_reads", default=None)
+
+
+def reads_traced() -> bool:
+    """Whether a :func:`trace_reads` block is active: a cache of what parameters answered
+    (the FORGE levy's month plans) is only used outside one, so every read is recorded."""
+    return _TRACER.get() is not None
 
 
 @contextmanager

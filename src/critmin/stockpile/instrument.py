@@ -62,6 +62,7 @@ avoids nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -78,7 +79,7 @@ from critmin.policy.instrument import (
     MarketContext,
     MonthView,
     OutputVariable,
-    SeriesRow,
+    PendingRows,
     SolvedMonth,
     declare,
     declare_metrics,
@@ -194,6 +195,7 @@ class StockpileInstrument:
         self._emergency = list(emergency or [])
         # unserved demand (t) at the holder's node in the last settled month, per account
         self._last_unserved: dict[str, float] = {}
+        self._bans: dict[tuple[str, str], bool] = {}  # (month, product) -> ban in force
         self.stockpile = Stockpile(spec)
         self._spec = spec
         self._signals = signals or {}
@@ -201,7 +203,7 @@ class StockpileInstrument:
         self._region = spec.holder.region
         self._handles: dict[str, tuple[int, int]] = {}  # mineral -> (release, buy)
         self._pending: dict[str, tuple[MarketSignal, dict[str, Decision], dict[str, float]]] = {}
-        self._rows: list[SeriesRow] = []
+        self._rows = PendingRows()  # SeriesRow fields, built only when read
         self._shortage_avoided_t = 0.0
         self._released_t = 0.0
         self._bought_t = 0.0
@@ -260,9 +262,7 @@ class StockpileInstrument:
                 # market signals: a ban closing imports of the product into the holder's
                 # region this month, last month's unserved demand at the holder's node, a
                 # declared emergency
-                ban = ban_active is not None and bool(
-                    ban_active(product=prod, importer=self._region)
-                )
+                ban = ban_active is not None and self._ban(month, prod, ban_active)
                 short = self._last_unserved.get(acc.mineral, 0.0)
                 shortage = short if short > SHORTAGE_TOL_T else 0.0
                 emergency = self.emergency(month)
@@ -276,6 +276,14 @@ class StockpileInstrument:
             )
             sigs[acc.mineral] = base
         return MarketSignal(month=month, minerals=sigs)
+
+    def _ban(self, month: str, product: str, ban_active: Callable[..., bool]) -> bool:
+        """Whether a ban closes imports of ``product`` into the holder's region in ``month``
+        (asked once a month: the month's route bounds do not change between its solves)."""
+        key = (month, product)
+        if key not in self._bans:
+            self._bans[key] = bool(ban_active(product=product, importer=self._region))
+        return self._bans[key]
 
     def _active(self, month: str) -> bool:
         return month >= self._spec.start
@@ -407,10 +415,8 @@ class StockpileInstrument:
                 ("stock_releases", am.released_kg / 1000, "t"),
                 ("shortage_avoided", am.shortage_avoided_kg / 1000, "t"),
             ):
-                self._rows.append(SeriesRow(month, prod, self._region, var, float(val), unit))
-        self._rows.append(
-            SeriesRow(month, "all", self._region, "stock_cash", self.stockpile.cash_usd, "usd")
-        )
+                self._rows.add(month, prod, self._region, var, float(val), unit)
+        self._rows.add(month, "all", self._region, "stock_cash", self.stockpile.cash_usd, "usd")
 
     def finalize(self) -> InstrumentReport:
         bal = self.stockpile.check_balance()
@@ -424,4 +430,4 @@ class StockpileInstrument:
         }
         for mineral, cover in self._cover.items():
             metrics[f"stock_days_of_cover_end_{self.product(mineral)}"] = cover
-        return InstrumentReport(rows=list(self._rows), metrics=metrics)
+        return InstrumentReport(rows=self._rows.build, metrics=metrics)

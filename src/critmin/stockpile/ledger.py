@@ -168,18 +168,24 @@ class Lots:
 
     def __init__(self) -> None:
         self._lots: deque[list[int]] = deque()
+        # running totals (exact integers): the market coupling asks for the inventory
+        # several times a month, and summing a lot per month bought grew with the run
+        self._qty_kg = 0
+        self._cost_cents = 0
 
     def add(self, qty_kg: int, cost_cents: int) -> None:
         if qty_kg > 0:
             self._lots.append([qty_kg, cost_cents])
+            self._qty_kg += qty_kg
+            self._cost_cents += cost_cents
 
     @property
     def qty_kg(self) -> int:
-        return sum(lot[0] for lot in self._lots)
+        return self._qty_kg
 
     @property
     def cost_cents(self) -> int:
-        return sum(lot[1] for lot in self._lots)
+        return self._cost_cents
 
     def take(self, qty_kg: int) -> int:
         """Remove ``qty_kg`` oldest-first; return its cost basis in cents.
@@ -190,7 +196,10 @@ class Lots:
         """
         if qty_kg > self.qty_kg:
             raise LedgerError(f"release of {qty_kg} kg exceeds the {self.qty_kg} kg held")
+        if qty_kg <= 0:
+            return 0
         need, basis = qty_kg, 0
+        self._qty_kg -= qty_kg
         while need > 0:
             lot = self._lots[0]
             if need >= lot[0]:
@@ -203,6 +212,7 @@ class Lots:
                 lot[1] -= part
                 basis += part
                 need = 0
+        self._cost_cents -= basis
         return basis
 
 
@@ -253,7 +263,7 @@ class Ledger:
             month=month,
             holder=holder,
             account=account,
-            kind=EntryKind(kind),
+            kind=kind if type(kind) is EntryKind else EntryKind(kind),  # the call costs ~1 us
             qty_kg=int(qty_kg),
             cash_cents=int(cash_cents),
             cost_cents=int(cost_cents),

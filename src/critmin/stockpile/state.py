@@ -118,6 +118,8 @@ class Stockpile:
         self._loan_debt: dict[str, int] = {f.id: 0 for f in self._loans}
         self._payable = 0
         self._received: set[str] = set()
+        # the members' monthly fees, asked for at every decision (the spec is frozen)
+        self._fees_cents = sum(usd_to_cents(m.fee_usd_per_month) for m in spec.members)
         self._spent: dict[str, int] = {a.mineral: 0 for a in spec.accounts}
         self._storage_total: dict[str, int] = {a.mineral: 0 for a in spec.accounts}
         self._month: str | None = None
@@ -402,7 +404,7 @@ class Stockpile:
 
     def _inflows_due_cents(self, month: str) -> int:
         total = sum(usd_to_cents(f.amount_usd) for f in self._due_sources(month))
-        total += sum(usd_to_cents(m.fee_usd_per_month) for m in self.spec.members)
+        total += self._fees_cents
         return total
 
     def _undrawn_cents(self, month: str) -> int:

@@ -59,7 +59,7 @@ from critmin.policy.instrument import (
     MarketContext,
     MonthView,
     OutputVariable,
-    SeriesRow,
+    PendingRows,
     SolvedMonth,
     declare,
     declare_metrics,
@@ -134,20 +134,27 @@ class _FloorBase:
         if spec.floor_parameter is not None and spec.floor_parameter not in self.params:
             # raises UnknownNameError with "did you mean"
             self.params[spec.floor_parameter]
-        self._rows: list[SeriesRow] = []
+        self._rows = PendingRows()  # SeriesRow fields, built only when read
+        self._floors: dict[str, float | None] = {}  # the floor by month, looked up once
         self._ref_history: list[float] = []
         self._payment = 0.0
         self._kept = 0.0
 
     def floor(self, month: str) -> float | None:
         """Floor in force in ``month`` (usd_per_t); None outside the window or after it ends."""
+        if month in self._floors:  # asked for every block and solve of the month
+            return self._floors[month]
         spec = self._spec
+        floor: float | None = None
         if not in_window(month, spec.start, spec.end):
-            return None
-        if spec.floor_usd_per_t is not None:
-            return spec.floor_usd_per_t
-        assert spec.floor_parameter is not None
-        return price_usd_per_t(self.params, spec.floor_parameter, month)
+            floor = None
+        elif spec.floor_usd_per_t is not None:
+            floor = spec.floor_usd_per_t
+        else:
+            assert spec.floor_parameter is not None
+            floor = price_usd_per_t(self.params, spec.floor_parameter, month)
+        self._floors[month] = floor
+        return floor
 
     def _check_node(self, ctx: MarketContext) -> None:
         if self._spec.region not in ctx.regions:
@@ -163,7 +170,7 @@ class _FloorBase:
 
     def _row(self, month: str, variable: str, value: float, unit: str) -> None:
         spec = self._spec
-        self._rows.append(SeriesRow(month, spec.product, spec.region, variable, value, unit))
+        self._rows.add(month, spec.product, spec.region, variable, value, unit)
 
 
 class TopUpFloorSpec(_FloorSpec):
@@ -252,7 +259,7 @@ class TopUpFloor(_FloorBase):
 
     def finalize(self) -> InstrumentReport:
         return InstrumentReport(
-            rows=list(self._rows),
+            rows=self._rows.build,
             metrics={
                 "floor_fiscal_cost_usd": self._payment,
                 "floor_kept_t": self._kept,
@@ -382,7 +389,7 @@ class PurchaseFloor(_FloorBase):
 
     def finalize(self) -> InstrumentReport:
         return InstrumentReport(
-            rows=list(self._rows),
+            rows=self._rows.build,
             metrics={
                 "floor_fiscal_cost_usd": self._payment,
                 "floor_kept_t": self._kept,

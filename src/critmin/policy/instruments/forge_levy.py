@@ -38,6 +38,7 @@ and product). Metrics:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -68,7 +69,7 @@ from critmin.policy.instruments._common import (
     plain_value,
     price_usd_per_t,
 )
-from critmin.policy.parameters import ParameterSet, month_end
+from critmin.policy.parameters import ParameterSet, month_end, reads_traced
 
 EU_DELEGATION = "ZZ_EU"
 TOL_USD_PER_T = 1.0
@@ -192,6 +193,35 @@ class ForgeLevySpec(InstrumentSpec, DatedSpec):
 
 _FROM_MEMBERS, _FROM_OTHERS = "imports_from_members", "imports_from_nonmembers"
 
+#: month plans shared by the runs of equal levies on equal markets: a sweep builds the same
+#: levy afresh for every sample, and its membership and parameter lookups cost ~5 % of a
+#: managed-market sample (docs/benchmarks.md, "Third round"); a plan is a pure function of
+#: the spec, the market's regions, products and routes, and the month
+_PLAN_CACHE: OrderedDict[tuple[object, ...], dict[str, _MonthPlan]] = OrderedDict()
+_PLAN_CACHE_SIZE = 32
+
+
+def _shared_plans(
+    spec: ForgeLevySpec,
+    regions: Sequence[str],
+    products: Sequence[str],
+    routes: tuple[npt.NDArray[np.int64], ...],
+) -> dict[str, _MonthPlan]:
+    """The month plans of equal levies on equal markets (filled as months are planned).
+    Inside a :func:`~critmin.policy.parameters.trace_reads` block every run plans afresh,
+    so that the parameters it reads are all recorded (``summary.json``)."""
+    if reads_traced():
+        return {}
+    key = (spec.model_dump_json(), tuple(regions), tuple(products), *(a.tobytes() for a in routes))
+    plans = _PLAN_CACHE.get(key)
+    if plans is None:
+        plans = _PLAN_CACHE[key] = {}
+        if len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
+            _PLAN_CACHE.popitem(last=False)
+    else:
+        _PLAN_CACHE.move_to_end(key)
+    return plans
+
 
 def _name_ranks(names: Sequence[str]) -> npt.NDArray[np.int64]:
     """Position of each name in sorted order (sorting by rank = sorting by name)."""
@@ -225,8 +255,8 @@ class ForgeLevy:
         self._iterations = 0
         self._max_iterations = 0
         self._non_converged: list[str] = []
-        self._rows: list[SeriesRow] = []
-        self._totals = {"levy": 0.0, "members": 0.0, "nonmembers": 0.0}
+        self._month_at: dict[str, int] = {}
+        self._record = _LevyRecord.empty([], [], [])
 
     # ------------------------------------------------------------------ parameters
     def _ref_name(self, product: str) -> str:
@@ -292,16 +322,18 @@ class ForgeLevy:
             if r not in self._regions:
                 raise UnknownNameError("region (forge_levy region_membership)", r, self._regions)
         self._all_products = list(ctx.products)
-        # rank of each region / product name in sorted order (rows are sorted by name)
-        self._region_rank = _name_ranks(self._regions)
-        self._product_rank = _name_ranks(self._all_products)
         self._exp, self._imp, self._prod = ctx.route_index_arrays()
         self._levied = np.array([p in self._products for p in self._all_products], dtype=bool)
         self._transport = np.array([self.transport(p) for p in self._all_products], dtype=float)
         shape = (len(self._regions), len(self._all_products))
         self._applied = np.zeros(shape)
         self._applied_keys = np.zeros(shape, dtype=bool)
-        self._plans = {}
+        months = list(ctx.months)
+        self._month_at = {m: t for t, m in enumerate(months)}
+        self._record = _LevyRecord.empty(months, self._regions, self._all_products)
+        self._plans = _shared_plans(
+            self.spec, self._regions, self._all_products, (self._exp, self._imp, self._prod)
+        )
 
     def _plan(self, month: str) -> _MonthPlan:
         """Membership, route masks and per-product parameters of ``month`` (cached)."""
@@ -332,8 +364,10 @@ class ForgeLevy:
             keys[self._exp[cand], self._prod[cand]] = True
             if (keys & np.isnan(specific)[None, :]).any():
                 share = self._share(month)
-        keys.flags.writeable = False
         key_e, key_p = (a.astype(np.int64) for a in np.nonzero(keys))
+        arrays = (is_member, into_members, keys, ref, specific, key_e, key_p)
+        for a in arrays:  # plans are shared between runs (_shared_plans): read-only
+            a.flags.writeable = False
         plan = _MonthPlan(inside, is_member, into_members, keys, ref, specific, share, key_e, key_p)
         self._plans[month] = plan
         return plan
@@ -397,83 +431,131 @@ class ForgeLevy:
         return self._converged
 
     def after_solve(self, month: str, result: SolvedMonth) -> None:
+        """Record the month as arrays over (region, product) cells (the rows and their
+        totals are read off them in :meth:`finalize`)."""
         self._max_iterations = max(self._max_iterations, self._iterations)
         if not self._converged:
             self._non_converged.append(month)
         self._next = None
-        regions, products = self._regions, self._all_products
-        n_prod = len(products)
+        t = self._month_at[month]
+        rec = self._record
+        n_prod = len(self._all_products)
         exp, imp, prod, flow = result.route_arrays()
         is_member = self._plan(month).is_member
         into = np.flatnonzero(is_member[imp])  # routes into members, in route order
         from_member = is_member[exp[into]]
         node = imp[into] * n_prod + prod[into]
-        size = len(regions) * n_prod
+        flow_in = flow[into]
         # sums in route order (bincount adds sequentially), as the per-route loop did
         code = node * 2 + from_member
-        imports = np.bincount(code, weights=flow[into], minlength=2 * size)
-        seen = np.bincount(code, minlength=2 * size) > 0
+        size2 = rec.imports.shape[1]
+        rec.imports[t] = np.bincount(code, weights=flow_in, minlength=size2)
+        rec.imported[t] = np.bincount(code, minlength=size2) > 0
         levy_r = self._applied[exp[into], prod[into]]
         taxed = ~from_member & (levy_r > 0)
-        revenue = np.bincount(
-            node[taxed], weights=levy_r[taxed] * flow[into][taxed], minlength=size
+        size = rec.revenue.shape[1]
+        rec.revenue[t] = np.bincount(
+            node[taxed], weights=levy_r[taxed] * flow_in[taxed], minlength=size
         )
-        levied = np.flatnonzero(np.bincount(node[taxed], minlength=size) > 0)
-        # rows sorted by (region name, product name[, member]) as before, with the names'
-        # ranks instead of Python tuples of strings
-        rr, pr = self._region_rank, self._product_rank
-        rows = self._rows
-        c_r, c_p = levied // n_prod, levied % n_prod
-        o = np.lexsort((pr[c_p], rr[c_r]))
-        values = revenue[levied[o]].tolist()
-        rows.extend(
-            SeriesRow(month, products[p], regions[r], "levy_revenue", v, "usd")
-            for r, p, v in zip(c_r[o].tolist(), c_p[o].tolist(), values, strict=True)
-        )
-        total = self._totals["levy"]
-        for v in values:  # summed in row order, as the rows were appended
-            total += v
-        self._totals["levy"] = total
+        rec.levied[t] = np.bincount(node[taxed], minlength=size) > 0
         moving = flow > 1e-9
-        ship = np.zeros((len(regions), n_prod), dtype=bool)
-        ship[exp[moving], prod[moving]] = True
-        e_k, p_k = np.nonzero(self._applied_keys & ship)
-        o = np.lexsort((pr[p_k], rr[e_k]))
-        e_k, p_k = e_k[o], p_k[o]
-        rows.extend(
-            SeriesRow(month, products[p], regions[e], "levy_rate", v, "usd_per_t")
-            for e, p, v in zip(
-                e_k.tolist(), p_k.tolist(), self._applied[e_k, p_k].tolist(), strict=True
-            )
-        )
-        c = np.flatnonzero(seen)
-        member, c_node = c % 2, c // 2
-        c_r, c_p = c_node // n_prod, c_node % n_prod
-        o = np.lexsort((member, pr[c_p], rr[c_r]))
-        members, nonmembers = self._totals["members"], self._totals["nonmembers"]
-        for r, p, is_member, qty in zip(
-            c_r[o].tolist(),
-            c_p[o].tolist(),
-            member[o].tolist(),
-            imports[c[o]].tolist(),
-            strict=True,
-        ):
-            if is_member:
-                rows.append(SeriesRow(month, products[p], regions[r], _FROM_MEMBERS, qty, "t"))
-                members += qty
-            else:
-                rows.append(SeriesRow(month, products[p], regions[r], _FROM_OTHERS, qty, "t"))
-                nonmembers += qty
-        self._totals["members"], self._totals["nonmembers"] = members, nonmembers
+        ship = np.zeros(size, dtype=bool)
+        ship[exp[moving] * n_prod + prod[moving]] = True
+        rec.rate[t] = self._applied.ravel()
+        rec.rated[t] = self._applied_keys.ravel() & ship
 
     def finalize(self) -> InstrumentReport:
+        rec = self._record
         return InstrumentReport(
-            rows=list(self._rows),
+            rows=rec.rows,
             metrics={
-                "levy_revenue_usd": self._totals["levy"],
-                "imports_from_members_t": self._totals["members"],
-                "imports_from_nonmembers_t": self._totals["nonmembers"],
+                # each total adds its rows' values in row order, month after month
+                "levy_revenue_usd": _sum_in_order(rec.in_row_order("revenue")),
+                "imports_from_members_t": _sum_in_order(rec.in_row_order("members")),
+                "imports_from_nonmembers_t": _sum_in_order(rec.in_row_order("nonmembers")),
                 "levy_iterations_max": float(self._max_iterations),
                 "levy_non_converged_months": float(len(self._non_converged)),
             },
         )
+
+
+def _sum_in_order(values: FloatArray) -> float:
+    """``0.0 + v0 + v1 + ...`` added one by one, left to right (``add.accumulate`` is
+    sequential, unlike ``sum``'s pairwise summation): the total the month-by-month loop
+    gave, to the bit."""
+    return float(np.add.accumulate(np.r_[0.0, values])[-1])
+
+
+@dataclass
+class _LevyRecord:
+    """The levy's months as ``(n_months, cells)`` arrays, from which its tidy rows and
+    totals are read. A cell is ``region x n_products + product`` (``revenue`` by importer,
+    ``rate`` by exporter), doubled for imports (``x 2 + 1`` from a member). ``order`` /
+    ``order2`` list the cells as the rows are sorted: by region name, product name, and
+    from non-members before members. Rows are built only when read (a sweep never does)."""
+
+    months: list[str]
+    regions: list[str]
+    products: list[str]
+    order: npt.NDArray[np.int64]
+    order2: npt.NDArray[np.int64]
+    imports: FloatArray
+    imported: BoolArray
+    revenue: FloatArray
+    levied: BoolArray
+    rate: FloatArray
+    rated: BoolArray
+
+    @classmethod
+    def empty(cls, months: list[str], regions: list[str], products: list[str]) -> _LevyRecord:
+        n_m, n_prod = len(months), len(products)
+        size = len(regions) * n_prod
+        cells = np.arange(size)
+        r_rank, p_rank = _name_ranks(regions), _name_ranks(products)
+        order = np.lexsort((p_rank[cells % n_prod], r_rank[cells // n_prod]))
+        cells2 = np.arange(2 * size)
+        node2 = cells2 // 2
+        order2 = np.lexsort((cells2 % 2, p_rank[node2 % n_prod], r_rank[node2 // n_prod]))
+        return cls(
+            months,
+            regions,
+            products,
+            order,
+            order2,
+            np.zeros((n_m, 2 * size)),
+            np.zeros((n_m, 2 * size), dtype=bool),
+            np.zeros((n_m, size)),
+            np.zeros((n_m, size), dtype=bool),
+            np.zeros((n_m, size)),
+            np.zeros((n_m, size), dtype=bool),
+        )
+
+    def in_row_order(self, what: str) -> FloatArray:
+        """The values of one kind of row, month by month in row order."""
+        if what == "revenue":
+            return self.revenue[:, self.order][self.levied[:, self.order]]
+        member = self.order2 % 2 == (1 if what == "members" else 0)
+        cells = self.order2[member]
+        return self.imports[:, cells][self.imported[:, cells]]
+
+    def rows(self) -> list[SeriesRow]:
+        """The tidy rows, month by month: levy revenue, levy rates, then imports."""
+        out: list[SeriesRow] = []
+        regions, products = self.regions, self.products
+        n_prod = len(products)
+        for t, month in enumerate(self.months):
+            for values, mask, variable, unit in (
+                (self.revenue[t], self.levied[t], "levy_revenue", "usd"),
+                (self.rate[t], self.rated[t], "levy_rate", "usd_per_t"),
+            ):
+                cells = self.order[mask[self.order]]
+                out.extend(
+                    SeriesRow(month, products[c % n_prod], regions[c // n_prod], variable, v, unit)
+                    for c, v in zip(cells.tolist(), values[cells].tolist(), strict=True)
+                )
+            cells = self.order2[self.imported[t][self.order2]]
+            for c, v in zip(cells.tolist(), self.imports[t][cells].tolist(), strict=True):
+                (r, p), member = divmod(c // 2, n_prod), c % 2
+                variable = _FROM_MEMBERS if member else _FROM_OTHERS
+                out.append(SeriesRow(month, products[p], regions[r], variable, v, "t"))
+        return out

@@ -12,10 +12,12 @@ sampled values written into it, bit for bit, batched or not (tests/sweep/test_eq
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import os
 import pickle
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -420,11 +422,14 @@ def read_outcomes(
     from critmin.market.results import node_table, scenario_metrics
 
     metrics: dict[str, Any] | None = None
+    physical = False
     out: dict[str, float | FloatArray] = {}
     for oc in outcomes:
         if oc.metric is not None:
-            if metrics is None:
-                metrics = scenario_metrics(runs)
+            if metrics is None:  # the physical-shortage figures only when one is asked for
+                metrics = scenario_metrics(runs, physical=False)
+            if oc.metric not in metrics and not physical:
+                metrics, physical = scenario_metrics(runs), True
             value = metrics.get(oc.metric)
             if not isinstance(value, int | float):
                 known = sorted(k for k, v in metrics.items() if isinstance(v, int | float))
@@ -512,6 +517,31 @@ def _fault(sample_id: int) -> None:
         time.sleep(float(flag))
 
 
+_HEAP_FROZEN: set[int] = set()  # the pid, once this process froze (or chose not to)
+
+
+def freeze_heap_once() -> bool:
+    """Once per Dask worker process: collect, then move every object alive (imported
+    modules, pydantic schemas, the catalog, the study and its base) into the collector's
+    permanent generation (:func:`gc.freeze`). Each full collection otherwise walks those
+    ~120,000 long-lived objects again: ~10 % of a managed-market sample's time, whose
+    instruments and ledger allocate enough to trigger one every ~10 samples
+    (docs/benchmarks.md, "Third round"). Frozen objects are still freed by reference
+    counting; only cycles among them would stay, and they were loaded to stay. Other
+    processes (the CLI's driver, tests) are left alone. Returns whether it froze now."""
+    if os.getpid() in _HEAP_FROZEN:
+        return False
+    _HEAP_FROZEN.add(os.getpid())
+    distributed = sys.modules.get("distributed")  # not imported: not a worker
+    try:
+        distributed.get_worker()  # type: ignore[union-attr]
+    except (AttributeError, ValueError):
+        return False
+    gc.collect()
+    gc.freeze()
+    return True
+
+
 def evaluate_plans(
     loaded: LoadedStudy,
     base: dict[str, Any],
@@ -524,6 +554,7 @@ def evaluate_plans(
     row with ``status = "failed"`` and the error, its outcomes NaN). Engine and solver
     seconds and the sample's whole evaluation come back under the private keys
     ``_engine_s`` / ``_solver_s`` / ``_sample_s`` (not in the table: they vary run to run)."""
+    freeze_heap_once()
     # the study and its base scenario arrive as objects: a worker reads no file, so a
     # remote worker needs critmin installed and nothing else
     source = loaded.source
