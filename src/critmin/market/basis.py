@@ -94,7 +94,7 @@ class KeptBasis:
         n = a.n_cols
         # variables indexed 0..n-1 (columns) then n..n+m-1 (row activities)
         self.b_var = b_var = np.where(basic >= 0, basic, n - basic - 1).astype(np.int64)
-        self.b_lower = a.lower[b_var]
+        self.b_lower = a.lower[b_var] - TOL
         self.sign = np.where(basic >= 0, 1.0, -1.0)  # HiGHS's logical is -r_i
         b_col = basic >= 0
         self.b_cols, self.b_col_pos = basic[b_col].astype(np.int64), np.flatnonzero(b_col)
@@ -111,7 +111,7 @@ class KeptBasis:
         at_upper[self.up_cols] = True
         entries = at_upper[a.entry_col]
         self.up_index = a.index[entries]
-        self.up_value = a.value[entries]
+        self.up_minus_value = -a.value[entries]
         self.up_col = a.entry_col[entries]
         self.nonbasic = nonbasic
         # the costs whose dual feasibility was last shown, and their duals: months that
@@ -127,33 +127,37 @@ class KeptBasis:
         else None. ``row_upper``: every row's upper bound (node rows: inf)."""
         if len(self.fixed) and upper[self.fixed].any():
             return None  # a fixed column opened: which bound it sits at is not known
-        u_rows = row_upper[self.up_rows]
-        col = np.zeros(self.a.n_cols)  # nonbasic columns at 0 or their bound, basic set below
-        col[self.up_cols] = upper[self.up_cols]
-        if not (np.isfinite(col).all() and np.isfinite(u_rows).all()):
-            return None  # a variable at its upper bound lost it (a bound or quota lifted)
-        # B v_B = -N v_N in [A, -I] terms: rows at their bound less the columns at theirs
-        rhs = np.zeros(self.a.n_rows)
-        rhs[self.up_rows] = u_rows
-        rhs -= np.bincount(
-            self.up_index, weights=self.up_value * col[self.up_col], minlength=len(rhs)
-        )
+        u = upper[self.up_cols]
+        if not np.isfinite(u).all():
+            return None  # a column at its upper bound lost it (a bound lifted)
+        # B v_B = -N v_N in [A, -I] terms: minus the columns at their bound, plus the rows at
+        # theirs (quota and origin rows)
+        a_x = self.up_minus_value * upper[self.up_col]
+        rhs = np.bincount(self.up_index, weights=a_x, minlength=self.a.n_rows).astype(np.float64)
+        if len(self.up_rows):
+            u_rows = row_upper[self.up_rows]
+            if not np.isfinite(u_rows).all():
+                return None  # a row at its upper bound lost it (a quota lifted)
+            rhs[self.up_rows] += u_rows
         status, y = self.highs.getBasisSolve(rhs)
         if status != _OK:
             return None
         v_b = y * self.sign
-        b_upper = np.concatenate([upper, row_upper])[self.b_var]
-        if (v_b - self.b_lower).min() < -TOL or (v_b - b_upper).max() > TOL:
-            return None  # primal infeasible under the new bounds
+        if (v_b < self.b_lower).any():
+            return None  # primal infeasible under the new bounds: below a lower bound
+        if (v_b - np.concatenate([upper, row_upper])[self.b_var]).max() > TOL:
+            return None  # above an upper bound
         pi = self._duals(cost)
         if pi is None:
             return None  # dual infeasible under the new costs
+        col = np.zeros(self.a.n_cols)  # nonbasic columns at 0 or at their bound
+        col[self.up_cols] = u
         col[self.b_cols] = v_b[self.b_col_pos]
         return col, pi
 
     def _duals(self, cost: FloatArray) -> FloatArray | None:
         """The basis's duals under ``cost`` if they are dual feasible, else None."""
-        if self.dual_ok_cost is not None and np.array_equal(cost, self.dual_ok_cost):
+        if self.dual_ok_cost is not None and (cost == self.dual_ok_cost).all():
             return self.dual_ok_pi
         c_b = np.zeros(len(self.b_var))
         c_b[self.b_col_pos] = cost[self.b_cols]
