@@ -3,7 +3,8 @@
 On random markets over six months -- growing and dated demand, ad-valorem tariffs (several
 solves a month), bans, outages and demand surges switching on and off -- the engine with
 ``reuse_basis`` (the default) and with every solve handed to HiGHS give the same iterations
-and statuses and the same series to rounding; and the reuse is exercised (some solves are
+and statuses and the same series to rounding; the same with export quotas and rules-of-origin
+rows (rows held at their limit in the kept basis); and the reuse is exercised (some solves are
 answered from the kept basis, some go to HiGHS).
 """
 
@@ -59,6 +60,51 @@ def test_kept_basis_answers_equal_always_solving(
     assert always_probe.basis_kept == 0
     assert kept.iterations.tolist() == always.iterations.tolist()
     assert kept.status == always.status
+    for name in SOLVED:
+        a, b = getattr(kept, name), getattr(always, name)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-7, err_msg=name)
+    TOTALS["kept"] += kept_probe.basis_kept
+    TOTALS["highs"] += kept_probe.solves
+
+
+@settings(max_examples=60, deadline=None)
+@given(markets(), st.data())
+def test_kept_basis_with_quota_and_origin_rows_equals_always_solving(
+    market: Market, data: st.DataObject
+) -> None:
+    """The same comparison on markets whose LP has rows with only an upper bound: export
+    quotas (tight or loose, switching on and off by date) and, when re-export is off, the
+    rules-of-origin rows. A kept basis then holds such rows nonbasic at their limit, and a
+    quota that lifts or moves changes the basic solution through them."""
+    regions = sorted({b.region for b in market.supply})
+    products = sorted({b.product for b in market.supply} | {b.product for b in market.demand})
+    quotas = [
+        {
+            "exporter": data.draw(st.sampled_from(regions)),
+            "product": data.draw(st.sampled_from(products)),
+            "to": data.draw(st.one_of(st.none(), st.lists(st.sampled_from(regions), min_size=1))),
+            "qty_t": data.draw(st.sampled_from([0.0, 5.0, 20.0, 60.0])),
+            "start": data.draw(st.sampled_from([None, "2026-02", "2026-04"])),
+            "end": data.draw(st.sampled_from([None, "2026-03", "2026-05"])),
+        }
+        for _ in range(data.draw(st.integers(1, 2)))
+    ]
+    quotas = [q for q in quotas if not (q["start"] and q["end"] and q["start"] > q["end"])]
+    bids = [
+        b.model_copy(update={"growth_per_year": 0.3 * (j % 2)}) for j, b in enumerate(market.demand)
+    ]
+    market = Market.model_validate(
+        {
+            **market.model_dump(exclude_defaults=True, by_alias=True),
+            "demand": [b.model_dump(exclude_defaults=True, by_alias=True) for b in bids],
+            "base_month": "2025-06",
+            "export_quotas": quotas,
+            "reexport": data.draw(st.booleans()),
+        }
+    )
+    kept, kept_probe = _run(market, [], reuse=True)
+    always, _ = _run(market, [], reuse=False)
+    assert kept.iterations.tolist() == always.iterations.tolist()
     for name in SOLVED:
         a, b = getattr(kept, name), getattr(always, name)
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-7, err_msg=name)

@@ -19,11 +19,15 @@ class Probe:
     engine_s: float = 0.0
     #: wall time around ``Highs.run()``
     highs_run_s: float = 0.0
-    #: wall time in any HiGHS call (building the model, pushing changes, run, reading back)
+    #: wall time in the HiGHS calls of a solve handed to HiGHS (building the model, pushing
+    #: changes, run, reading the solution and basis back)
     highs_calls_s: float = 0.0
     #: HiGHS's own run clock (``Highs.getRunTime``) summed over the chains' instances: the
     #: time HiGHS itself reports for its solves
     highs_clock_s: float = 0.0
+    #: wall time checking whether the kept basis answers a solve (whether it does or not;
+    #: :mod:`critmin.market.basis`) and preparing the basis of each HiGHS solve for it
+    basis_check_s: float = 0.0
     #: wall time inside the instruments' lifecycle methods
     instruments_s: float = 0.0
     #: solves handed to HiGHS, and their simplex iterations
