@@ -10,6 +10,8 @@ upgrades a read lock. PostgreSQL needs none of this; its writers serialise on ro
 
 from __future__ import annotations
 
+import fcntl
+import os
 import queue
 import threading
 import weakref
@@ -25,6 +27,43 @@ from alembic.config import Config
 
 DEFAULT_SQLITE_NAME = "critmin-registry.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
+SQLITE_POOL_SIZE = 48
+
+
+class _WriterLock:
+    """One SQLite writer at a time, in arrival order, across threads *and processes*.
+
+    Within a process a :class:`threading.Lock`; across the worker processes of
+    ``critmin serve --workers N`` an exclusive ``flock`` on ``<database>-writer.lock``
+    beside the database. Without the second, writers of two processes met only in SQLite's
+    busy handler, which polls with growing sleeps (up to 100 ms): a writer could wait a
+    second or more behind later arrivals, which was the 0.7-1.6 s write p99 with two workers.
+    A blocked ``flock`` sleeps in the kernel and wakes when the holder releases it. The
+    lock file holds nothing; deleting it between runs is harmless."""
+
+    def __init__(self, database: Path | None) -> None:
+        self._thread_lock = threading.Lock()
+        self._path = None if database is None else Path(f"{database}-writer.lock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        if self._path is None:
+            return
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
 
 
 def insert_row(conn: sa.Connection, table: sa.Table, **values: Any) -> sa.Row[Any]:
@@ -187,20 +226,33 @@ class GroupCommitter:
 
 
 _COMMITTERS: weakref.WeakKeyDictionary[sa.Engine, GroupCommitter] = weakref.WeakKeyDictionary()
-_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS: dict[str, _WriterLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _writer_lock(engine: sa.Engine) -> threading.Lock:
+def _writer_lock(engine: sa.Engine) -> _WriterLock:
     key = engine.url.render_as_string(hide_password=False)
     with _LOCKS_GUARD:
-        return _WRITER_LOCKS.setdefault(key, threading.Lock())
+        lock = _WRITER_LOCKS.get(key)
+        if lock is None:
+            database = engine.url.database
+            in_memory = not database or database == ":memory:" or database.startswith("file::")
+            lock = _WRITER_LOCKS[key] = _WriterLock(None if in_memory else Path(database))
+        return lock
 
 
 def make_engine(url: str) -> sa.Engine:
     """An engine for ``url`` with the settings above (no migration)."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # a pool as large as the request thread pool (40) plus the writer: with the default
+        # 5 + 10 overflow, 32 concurrent requests opened and closed a connection (and its
+        # four PRAGMAs and WAL index mapping) for most requests
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
+        )
         _sqlite_setup(engine)
         return engine
     return sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
