@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +50,21 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """At start-up, once everything is imported and the app built: move every object alive
+    now (modules, routes, compiled statements: hundreds of thousands) out of the cyclic
+    garbage collector's reach (``gc.freeze``), so a collection of the oldest generation
+    no longer walks them all in the middle of a request; and collect the youngest
+    generation less often (a request allocates thousands of short-lived containers, nearly
+    all freed by reference counting)."""
+    gc.collect()
+    gc.freeze()
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, 10_000), gen1, gen2)
+    yield
+
+
 def create_app(engine: sa.Engine) -> FastAPI:
     """The service on ``engine`` (already migrated)."""
     from critmin.api import (
@@ -67,6 +85,7 @@ def create_app(engine: sa.Engine) -> FastAPI:
             "See docs/service.md."
         ),
         responses=_PROBLEM_RESPONSES,
+        lifespan=_lifespan,
     )
     app.state.engine = engine
 

@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from critmin.store.audit import canonical, now_iso
-from critmin.store.db import run_write
+from critmin.store.db import JsonText, json_value, run_write
 from critmin.store.schema import idempotency
 
 PROBLEM_TYPE_BASE = "https://github.com/critmin/critmin/blob/main/docs/service.md#problem-"
@@ -229,9 +229,9 @@ def idempotent_post(
     request: Request,
     user_id: int,
     body: Any,
-    work: Callable[[sa.Connection], tuple[int, dict[str, Any]]],
+    work: Callable[[sa.Connection], tuple[int, dict[str, Any] | JsonText]],
     headers: Callable[[dict[str, Any]], dict[str, str]] | None = None,
-) -> JSONResponse:
+) -> Response:
     """Run ``work`` in one transaction, honouring ``Idempotency-Key`` (module docstring)."""
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 200:
@@ -257,9 +257,9 @@ def _idempotent_once(
     user_id: int,
     key: str | None,
     fp: str,
-    work: Callable[[sa.Connection], tuple[int, dict[str, Any]]],
+    work: Callable[[sa.Connection], tuple[int, dict[str, Any] | JsonText]],
     headers: Callable[[dict[str, Any]], dict[str, str]] | None,
-) -> JSONResponse:
+) -> Response:
 
     def tx(conn: sa.Connection) -> tuple[int, Any, dict[str, str] | None]:
         if key is not None:
@@ -284,7 +284,7 @@ def _idempotent_once(
                     "key": key,
                     "request_sha256": fp,
                     "status_code": status,
-                    "body": payload,
+                    "body": json_value(conn, payload) if isinstance(payload, JsonText) else payload,
                     "created_at": now_iso(),
                 },
             )
@@ -292,4 +292,8 @@ def _idempotent_once(
 
     # the response is rendered after the commit, outside the (shared) write transaction
     status, payload, hdrs = run_write(engine, tx)
+    if isinstance(payload, JsonText):  # serialised once by ``work``: stored and sent as is
+        return Response(
+            str(payload).encode(), status_code=status, headers=hdrs, media_type="application/json"
+        )
     return JSONResponse(payload, status_code=status, headers=hdrs)

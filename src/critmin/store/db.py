@@ -11,6 +11,7 @@ upgrades a read lock. PostgreSQL needs none of this; its writers serialise on ro
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import queue
 import threading
@@ -64,6 +65,32 @@ class _WriterLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
+
+
+class JsonText(str):
+    """JSON text already serialised by the caller, written to a JSON column as it is.
+
+    A JSON column's bind processor serialises its value; a declaration's assessment was
+    serialised five times on its way to the database and back to the client (its row, the
+    audit row's hash and column, the idempotency record, the response). Engines made by
+    :func:`make_engine` write a ``JsonText`` unchanged (:func:`json_serializer`); use
+    :func:`json_value` to pass one, so that an engine made elsewhere gets the parsed value."""
+
+
+def json_serializer(value: Any) -> str:
+    """The JSON columns' serialiser of :func:`make_engine`'s engines: ``json.dumps``, except
+    that a :class:`JsonText` is written as it is."""
+    if isinstance(value, JsonText):
+        return str(value)
+    return json.dumps(value)
+
+
+def json_value(conn: sa.Connection, text: str) -> Any:
+    """``text`` (serialised JSON) as a JSON column's bind value on ``conn``: a
+    :class:`JsonText` when the engine writes it unchanged, else the parsed value."""
+    if getattr(conn.dialect, "_json_serializer", None) is json_serializer:
+        return JsonText(text)
+    return json.loads(text)
 
 
 def insert_row(conn: sa.Connection, table: sa.Table, **values: Any) -> sa.Row[Any]:
@@ -196,23 +223,16 @@ class GroupCommitter:
 
     def _commit(self, batch: list[tuple[Callable[[sa.Connection], Any], Future[Any]]]) -> None:
         engine = self._engine()
-        done: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
             if engine is None:
                 raise RuntimeError("the registry's database engine is gone")
-            with _writer_lock(engine), engine.connect() as raw:
-                conn = raw.execution_options(critmin_write=True)
-                with conn.begin():
-                    if len(batch) == 1:  # alone: no savepoint needed, its error rolls back all
-                        fn, fut = batch[0]
-                        done.append((fut, fn(conn), None))
-                    else:
-                        for fn, fut in batch:
-                            try:
-                                with conn.begin_nested():
-                                    done.append((fut, fn(conn), None))
-                            except Exception as exc:
-                                done.append((fut, None, exc))
+            try:
+                # optimistic: the whole batch without savepoints (two statements and their
+                # SQLAlchemy bookkeeping less per write); any function failing rolls it all
+                # back and the batch runs again with a savepoint each, below
+                done = self._transaction(engine, batch, savepoints=False)
+            except _BatchFailed:
+                done = self._transaction(engine, batch, savepoints=True)
         except BaseException as exc:
             for _fn, fut in batch:
                 if not fut.done():
@@ -223,6 +243,42 @@ class GroupCommitter:
                 fut.set_exception(error)
             else:
                 fut.set_result(result)
+
+    @staticmethod
+    def _transaction(
+        engine: sa.Engine,
+        batch: list[tuple[Callable[[sa.Connection], Any], Future[Any]]],
+        *,
+        savepoints: bool,
+    ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+        from critmin.store.audit import forget_head
+
+        done: list[tuple[Future[Any], Any, BaseException | None]] = []
+        with _writer_lock(engine), engine.connect() as raw:
+            conn = raw.execution_options(critmin_write=True)
+            with conn.begin():
+                if len(batch) == 1:  # alone: no savepoint needed, its error rolls back all
+                    fn, fut = batch[0]
+                    done.append((fut, fn(conn), None))
+                elif not savepoints:
+                    for fn, fut in batch:
+                        try:
+                            done.append((fut, fn(conn), None))
+                        except Exception as exc:
+                            raise _BatchFailed from exc
+                else:
+                    for fn, fut in batch:
+                        try:
+                            with conn.begin_nested():
+                                done.append((fut, fn(conn), None))
+                        except Exception as exc:
+                            forget_head(conn)  # its audit row, if any, is rolled back
+                            done.append((fut, None, exc))
+        return done
+
+
+class _BatchFailed(Exception):
+    """A function of a batch run without savepoints failed: run the batch again with them."""
 
 
 _COMMITTERS: weakref.WeakKeyDictionary[sa.Engine, GroupCommitter] = weakref.WeakKeyDictionary()
@@ -247,15 +303,20 @@ def make_engine(url: str) -> sa.Engine:
         # a pool as large as the request thread pool (40) plus the writer: with the default
         # 5 + 10 overflow, 32 concurrent requests opened and closed a connection (and its
         # four PRAGMAs and WAL index mapping) for most requests
+        database = sa.engine.make_url(url).database
+        in_memory = not database or database == ":memory:" or database.startswith("file::")
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=SQLITE_POOL_SIZE,
-            max_overflow=SQLITE_POOL_SIZE,
+            json_serializer=json_serializer,
+            # an in-memory database is one connection per thread (SingletonThreadPool)
+            **({} if in_memory else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 16}),
         )
         _sqlite_setup(engine)
         return engine
-    return sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return sa.create_engine(
+        url, pool_size=20, max_overflow=20, pool_pre_ping=True, json_serializer=json_serializer
+    )
 
 
 def alembic_config(engine: sa.Engine) -> Config:
