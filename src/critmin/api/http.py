@@ -288,7 +288,8 @@ def _idempotent_once(
                     "created_at": now_iso(),
                 },
             )
-        return status, payload, headers(payload) if headers else None
+        # headers (an ETag) come from a record's fields: only dict answers have them
+        return status, payload, headers(payload) if headers and isinstance(payload, dict) else None
 
     # the response is rendered after the commit, outside the (shared) write transaction
     status, payload, hdrs = run_write(engine, tx)

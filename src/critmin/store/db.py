@@ -291,9 +291,9 @@ def _writer_lock(engine: sa.Engine) -> _WriterLock:
     with _LOCKS_GUARD:
         lock = _WRITER_LOCKS.get(key)
         if lock is None:
-            database = engine.url.database
-            in_memory = not database or database == ":memory:" or database.startswith("file::")
-            lock = _WRITER_LOCKS[key] = _WriterLock(None if in_memory else Path(database))
+            database = engine.url.database or ""
+            on_disk = database not in ("", ":memory:") and not database.startswith("file::")
+            lock = _WRITER_LOCKS[key] = _WriterLock(Path(database) if on_disk else None)
         return lock
 
 
