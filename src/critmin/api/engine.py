@@ -502,6 +502,24 @@ def stored_lot_origin(origin: Any, lot_id: str) -> dict[str, Any]:
     }
 
 
+def origin_from_documents(documents: Sequence[tuple[str, Mapping[str, Any]]], lot_id: str) -> Any:
+    """The :class:`~critmin.trace.origin.LotOrigin` of ``lot_id`` composed over exactly these
+    registered documents (the lot's own and those upstream of it), as the registry composes
+    and stores origins: each document's produced lots with their recipes
+    (:func:`critmin.trace.origin.lot_recipes`), composed in topological order; a lot no
+    document here produces is untraced. Over the documents registered by a day, this is the
+    origin the registry stored for the lot on that day."""
+    from critmin.store.origins import document_recipes
+    from critmin.trace.origin import extend_lot_origins, in_topological_order
+
+    recipes: dict[str, Any] = {}
+    for source, document in documents:
+        net = read_network(document, source)
+        produced, _ = _produced_and_used(net)
+        recipes.update(document_recipes(net, produced))
+    return extend_lot_origins(in_topological_order(recipes), {})[lot_id]
+
+
 def _network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
     """The network of a lot's documents (its own first, then those upstream of it)."""
     if len(documents) == 1:
