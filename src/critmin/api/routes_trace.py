@@ -169,7 +169,13 @@ def get_lot(lot_id: str, who: Caller, engine: Engine) -> dict[str, Any]:
         return lot_dict(_lot(conn, who, lot_id))
 
 
-@router.get("/lots/{lot_id}/origin", response_model=m.Origin, tags=["lots"])
+# exclude_unset: the as_of fields appear only in an answer as of a day
+@router.get(
+    "/lots/{lot_id}/origin",
+    response_model=m.Origin,
+    response_model_exclude_unset=True,
+    tags=["lots"],
+)
 def lot_origin(
     lot_id: str, who: Caller, engine: Engine, as_of: m.Date | None = None
 ) -> dict[str, Any]:
@@ -264,7 +270,12 @@ def _ruleset_row(conn: sa.Connection, ruleset_id: int, field: str) -> Any:
     return row
 
 
-@router.get("/lots/{lot_id}/verdicts", response_model=m.Verdicts, tags=["lots"])
+@router.get(
+    "/lots/{lot_id}/verdicts",
+    response_model=m.Verdicts,
+    response_model_exclude_unset=True,
+    tags=["lots"],
+)
 def lot_verdicts(
     lot_id: str,
     ruleset_id: Annotated[int, Query(ge=1, le=2_147_483_647)],

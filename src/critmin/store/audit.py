@@ -47,9 +47,27 @@ def row_hash(prev: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev + canonical(fields)).encode("utf-8")).hexdigest()
 
 
+_LOCKED_KEY = "critmin_audit_locked"
+
+
 def _lock(conn: sa.Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+    """Serialise appends on PostgreSQL (SQLite's writers hold the database's write lock):
+    once per transaction, since a group commit appends many rows in one."""
+    if conn.dialect.name != "postgresql":
+        return
+    tx = conn.get_transaction()
+    if tx is not None and conn.info.get(_LOCKED_KEY) is tx:
+        return
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+    if tx is not None:
+        conn.info[_LOCKED_KEY] = tx
+
+
+def lock_chain(conn: sa.Connection) -> None:
+    """Take the audit chain's lock now, at the start of a write transaction on PostgreSQL:
+    every write appends to the chain, so taking it first orders all writers the same way
+    (no writer holds a row lock while waiting for the chain, which could deadlock)."""
+    _lock(conn)
 
 
 # built once: every change runs it
