@@ -74,6 +74,22 @@ class ProblemError(Exception):
         self.headers = headers or {}
 
 
+#: the problem answers every endpoint may give (in each route's OpenAPI responses)
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": desc, "content": {"application/problem+json": {}}}
+    for code, desc in (
+        (400, "bad request"),
+        (401, "missing, unknown, expired or revoked token"),
+        (403, "the caller's roles do not allow this"),
+        (404, "no such record visible to the caller"),
+        (409, "conflicts with the registry's state"),
+        (412, "If-Match does not match the current ETag"),
+        (422, "invalid input; errors[] names each field"),
+        (428, "If-Match required"),
+    )
+}
+
+
 def problem_response(
     request: Request,
     status: int,

@@ -17,6 +17,7 @@ from critmin.api.auth import AUDITOR, INITIATOR, OPERATOR, PUBLISHER, Principal
 from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
+    PROBLEM_RESPONSES,
     bad_input,
     check_if_match,
     conflict,
@@ -32,7 +33,9 @@ from critmin.store.audit import canonical, now_iso
 from critmin.store.db import JsonText, insert_row, json_value, write_tx
 from critmin.store.schema import contracts, declarations, prices, statements
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
+router = APIRouter(
+    prefix="/v1", dependencies=[Depends(known_query_only)], responses=PROBLEM_RESPONSES
+)
 
 PricePage = m.page_of(m.Price)
 DeclarationPage = m.page_of(m.Declaration)

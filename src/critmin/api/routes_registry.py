@@ -12,6 +12,7 @@ from critmin.api.auth import AUDITOR, MEMBER_ROLES, OPERATOR, forget_verified_to
 from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
+    PROBLEM_RESPONSES,
     bad_input,
     check_if_match,
     conflict,
@@ -24,7 +25,9 @@ from critmin.store.audit import now_iso, verify_chain
 from critmin.store.db import insert_row, write_tx
 from critmin.store.schema import audit, members, memberships, tokens, users
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
+router = APIRouter(
+    prefix="/v1", dependencies=[Depends(known_query_only)], responses=PROBLEM_RESPONSES
+)
 
 MemberPage = m.page_of(m.Member)
 UserPage = m.page_of(m.User)

@@ -16,6 +16,7 @@ from critmin.api.auth import INITIATOR, OPERATOR, Principal
 from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
+    PROBLEM_RESPONSES,
     ProblemError,
     bad_input,
     conflict,
@@ -30,7 +31,9 @@ from critmin.store.origins import store_origins
 from critmin.store.schema import certificates, lot_origins, lots, members, networks, rulesets
 from critmin.trace.origin import LotOrigin
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
+router = APIRouter(
+    prefix="/v1", dependencies=[Depends(known_query_only)], responses=PROBLEM_RESPONSES
+)
 
 LotPage = m.page_of(m.LotRow)
 
