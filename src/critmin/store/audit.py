@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from critmin.store.db import JsonText, json_value
 from critmin.store.schema import audit
 
 GENESIS = "0" * 64
@@ -78,8 +79,6 @@ def stored_canonical(value: Any) -> str:
     """Canonical JSON of ``value`` as the database will hand it back (round-tripped through
     JSON: tuples become lists, non-string keys strings); a :class:`~critmin.store.db.JsonText`
     is taken as canonical text of JSON-native data already (its producer guarantees it)."""
-    from critmin.store.db import JsonText
-
     if isinstance(value, JsonText):
         return str(value)
     return canonical(json.loads(canonical(value)))
@@ -132,8 +131,6 @@ def append(
     after: Any = None,
 ) -> None:
     """Append one audit row in the caller's transaction."""
-    from critmin.store.db import json_value
-
     before_c = stored_canonical(before)
     after_c = stored_canonical(after)
     _lock(conn)
