@@ -4,8 +4,9 @@ SQLite is opened in WAL mode with ``synchronous=FULL`` (a commit is on disk befo
 acknowledged, so a SIGKILL or power loss after a 2xx loses nothing) and every transaction
 starts with ``BEGIN IMMEDIATE``: the write lock is taken at the start, so two concurrent
 writers queue on ``busy_timeout`` instead of one failing with "database is locked" when it
-upgrades a read lock. PostgreSQL needs none of this; its writers serialise on row locks
-(see :mod:`critmin.api.service`).
+upgrades a read lock. On both databases the idempotent writes go through one group commit
+per process (:func:`run_write`); on PostgreSQL every write transaction takes the audit
+chain's advisory lock first (:func:`critmin.store.audit.lock_chain`).
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ class JsonText(str):
     """JSON text already serialised by the caller, written to a JSON column as it is.
 
     A JSON column's bind processor serialises its value; a declaration's assessment was
-    serialised five times on its way to the database and back to the client (its row, the
-    audit row's hash and column, the idempotency record, the response). Engines made by
+    serialised again for each place it goes (its row, the audit row's hash and column, the
+    idempotency record, the response). Engines made by
     :func:`make_engine` write a ``JsonText`` unchanged (:func:`json_serializer`); use
     :func:`json_value` to pass one, so that an engine made elsewhere gets the parsed value."""
 
@@ -176,7 +177,9 @@ def run_write(engine: sa.Engine, fn: Callable[[sa.Connection], T]) -> T:
 
 class GroupCommitter:
     """One writer thread per process and database that runs queued write functions in
-    one transaction (``BEGIN IMMEDIATE``), each in its own savepoint, and commits once.
+    one transaction (``BEGIN IMMEDIATE`` on SQLite, the audit chain's lock first on
+    PostgreSQL) and commits once: the batch runs without savepoints, and only when one of
+    its functions fails, again with a savepoint each.
 
     Semantics equal one transaction per function run one after the other: each function sees
     the writes of those before it in the batch (the audit chain links through them); a
