@@ -280,11 +280,14 @@ def _run(db: str | None, workers: int) -> dict[str, Any]:
             ("writes_declarations", lambda: _closed_loop(base, tokens, 32, 10, write=True)),
         )
         for name, phase in phases:
-            cpu0 = _tree_cpu_s(proc.pid)
+            cpu0, client0 = _tree_cpu_s(proc.pid), time.process_time()
             res = asyncio.run(phase())
             # the server's own CPU per request: steadier than wall time on a shared machine
             cpu = _tree_cpu_s(proc.pid) - cpu0
-            res["server_cpu_ms_per_request"] = round(cpu * 1000 / max(res["requests"], 1), 2)
+            n = max(res["requests"], 1)
+            res["server_cpu_ms_per_request"] = round(cpu * 1000 / n, 2)
+            # the load client's, on the same two cores: what it takes from the server
+            res["client_cpu_ms_per_request"] = round((time.process_time() - client0) * 1000 / n, 3)
             out[name] = res
     finally:
         proc.terminate()

@@ -45,6 +45,9 @@ _WHERE = {
     "exposure": "critmin.catalog.exposure",
     "load_bom": "critmin.catalog.exposure",
     "Exposure": "critmin.catalog.exposure",
+    # the FORGE levy on one declaration
+    "assess_levy": "critmin.policy.assessment",
+    "parameter_in_force": "critmin.policy.assessment",
     # contracts
     "load_contract": "critmin.contracts",
     "read_prices": "critmin.contracts",
@@ -56,6 +59,7 @@ _WHERE = {
     "simulate_stockpile": "critmin.stockpile",
     # trace
     "read_epcis": "critmin.trace.epcis",
+    "from_epcis": "critmin.trace.epcis",
     "write_epcis": "critmin.trace.epcis",
     "check_mass_balance": "critmin.trace.massbalance",
     "load_rules": "critmin.trace.rules",
@@ -79,15 +83,18 @@ __all__ = [
     "Study",
     "StudyResult",
     "__version__",
+    "assess_levy",
     "check_mass_balance",
     "compare",
     "exposure",
+    "from_epcis",
     "load",
     "load_bom",
     "load_contract",
     "load_rules",
     "load_signals",
     "load_stockpile",
+    "parameter_in_force",
     "read_epcis",
     "read_prices",
     "read_series",
@@ -124,6 +131,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.facade import ScenarioCheck, load, run, validate, write
     from critmin.market.results import VARIABLES, read_series
     from critmin.market.spec import Market
+    from critmin.policy.assessment import assess_levy, parameter_in_force
     from critmin.scenarios.compare import BaselineComparison, compare
     from critmin.scenarios.headline import HeadlineMetrics
     from critmin.scenarios.outcome import ScenarioOutcome, StudyResult
@@ -133,7 +141,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.stockpile import load_signals
     from critmin.stockpile import load_spec as load_stockpile
     from critmin.stockpile import simulate as simulate_stockpile
-    from critmin.trace.epcis import read_epcis, write_epcis
+    from critmin.trace.epcis import from_epcis, read_epcis, write_epcis
     from critmin.trace.massbalance import check_mass_balance
     from critmin.trace.rules import load_rules
     from critmin.trace.templates import read_template

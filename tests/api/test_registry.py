@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from critmin.store.schema import tokens
@@ -114,3 +115,27 @@ def test_audit_chain_verifies_and_every_change_is_recorded(registry: Registry) -
     # an auditor changes nothing
     r = registry.post("auditor", "/v1/members", {"id": "x", "name": "x", "kind": "company"})
     assert r.status_code == 403
+
+
+def test_a_token_revoked_by_another_worker_stops_working_within_the_cache_time(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verified tokens are trusted for ``TOKEN_CACHE_S`` without a database read. A revocation
+    made elsewhere (another worker process: here, straight in the database) is seen once
+    that time has passed; one made through this process at once (tested above)."""
+    import time
+
+    from critmin.api import auth
+
+    monkeypatch.setattr(auth, "TOKEN_CACHE_S", 0.3)
+    tok = registry.post("operator", "/v1/users/1/tokens", {"ttl_days": 1}).json()
+    hdr = {"Authorization": f"Bearer {tok['token']}"}
+    assert registry.client.get("/v1/me", headers=hdr).status_code == 200
+    with registry.engine.begin() as conn:
+        conn.execute(
+            sa.update(tokens).where(tokens.c.id == tok["id"]).values(revoked_at="2026-01-01")
+        )
+    time.sleep(0.35)
+    r = registry.client.get("/v1/me", headers=hdr)
+    assert r.status_code == 401
+    assert r.json()["detail"] == "token revoked"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from critmin.api.auth import Principal, authenticate
+from critmin.api.auth import Principal, authenticate, cached_principal
 from critmin.store import audit as audit_log
 
 _bearer = HTTPBearer(
@@ -53,6 +53,10 @@ async def _principal(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     token = creds.credentials if creds is not None else request.cookies.get("critmin_token")
+    if token:
+        hit = cached_principal(token)
+        if hit is not None:
+            return hit
     # on the event loop, not the thread pool: one indexed lookup (~0.1 ms) costs less than
     # the hop to a worker thread and back
     with _engine(request).connect() as conn:

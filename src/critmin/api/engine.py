@@ -1,12 +1,13 @@
-"""The one place where the service calls critmin's domain code.
+"""The one place where the service calls critmin's domain code, through the public API.
 
-The service computes with the same code as the CLI, never a copy: the FORGE levy with
-:class:`critmin.policy.instruments.forge_levy.ForgeLevy` and the baseline's dated parameters,
-settlement with :func:`critmin.contracts.settle`, the stockpile ledger with
-:class:`critmin.stockpile.ledger.Ledger`, origin with :func:`critmin.trace.epcis.from_epcis`
-and :meth:`SupplyNetwork.origin`. Everything here takes and returns plain data (dicts,
-floats) so the HTTP layer never touches a domain type; when the public Python API
-(``critmin.__init__``) lands, only this module changes.
+The service computes with the same code as the CLI, never a copy, and through the names
+``import critmin`` exports (docs/api.md) wherever one exists: the FORGE levy on a declaration
+with :func:`critmin.assess_levy` (the instrument's rule and dated parameters), settlement with
+:func:`critmin.settle`, EPCIS documents with :func:`critmin.from_epcis`, rule sets with
+:func:`critmin.load_rules`. The stockpile ledger (:class:`critmin.stockpile.ledger.Ledger`),
+the origin composition (:mod:`critmin.trace.origin`) and rule evaluation
+(:func:`critmin.trace.rules.evaluate`) are used from their packages. Everything here takes
+and returns plain data (dicts, floats) so the HTTP layer never touches a domain type.
 """
 
 from __future__ import annotations
@@ -16,180 +17,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from critmin import __version__
 from critmin.errors import InputError
+from critmin.policy import assessment as _assessment
 
 KG_PER_T = 1000.0
-LEVY_BLOC = "forge"
+LEVY_BLOC = _assessment.LEVY_BLOC
 
 
 # --------------------------------------------------------------------------- FORGE levy
 
 
-def forge_members(on: dt.date) -> list[str]:
-    """ISO3 codes of the FORGE members on ``on`` (the catalog's dated bloc)."""
-    from critmin.catalog import blocs
+def assess_levy(**declaration: Any) -> dict[str, Any]:
+    """The FORGE levy on one declaration, with every step: :func:`critmin.assess_levy`."""
+    import critmin
 
-    return sorted(blocs.members(LEVY_BLOC, on=on.isoformat()))
-
-
-def parameter_in_force(name: str, month: str) -> dict[str, Any] | None:
-    """A baseline parameter's dated value in force in ``month`` with its reference."""
-    from critmin.policy.instruments._common import parameter_set
-    from critmin.policy.parameters import month_end
-
-    params = parameter_set(None, "service")
-    if name not in params:
-        return None
-    p = params[name]
-    entry = p.entry_at(month_end(month))
-    if entry is None:
-        return None
-    return {
-        "name": name,
-        "value": entry.value,
-        "unit": p.unit,
-        "in_force_from": entry.start.isoformat(),
-        "reference": entry.reference,
-        "estimate": entry.estimate,
-    }
-
-
-# long: every step of the assessment in the order the declarant reads them in the answer
-def assess_levy(
-    *,
-    product: str,
-    quantity_t: float,
-    customs_value_usd: float,
-    declared_on: dt.date,
-    origin_shares: Mapping[str, float],
-    published: Mapping[str, Any] | None,
-    members: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """The FORGE levy on one import declaration, with every step.
-
-    ``members``: the member countries (ISO3) on the month's last day from the registry's own
-    dated membership records; None = the catalog's bloc, as in a market run.
-
-    The instrument's own rule (see :mod:`critmin.policy.instruments.forge_levy`), per tonne::
-
-        levy_usd_per_t = min(max(reference - landed, 0), bound)
-        landed = customs value / quantity;  bound = ad-valorem share x landed
-
-    applied to the share of the goods whose origin is outside FORGE in the declaration's
-    month (members trade duty-free). ``reference`` is the registry's published reference
-    price (``published``: its latest version as of the assessment) when there is one, else
-    the baseline parameter ``forge.reference_price.<product>``; parameters and membership
-    are resolved as the instrument resolves them in a market run: the value in force on the
-    last day of the month.
-    """
-    from critmin.policy.instruments.forge_levy import (
-        ForgeLevySpec,
-        member_regions,
-        variable_levy,
-    )
-    from critmin.policy.parameters import month_end, parse_month
-
-    if quantity_t <= 0:
-        raise InputError("quantity_t must be > 0", where="field 'quantity_t'")
-    month = parse_month(declared_on)
-    steps: list[dict[str, Any]] = []
-    explicit = {product: float(published["price_usd_per_t"])} if published else {}
-    levy = ForgeLevySpec(bloc=LEVY_BLOC, reference_prices_usd_per_t=explicit).build()
-    active = levy.active(month)
-    in_force = parameter_in_force(f"{LEVY_BLOC}.in_force", month)
-    steps.append(
-        {
-            "step": "instrument_in_force",
-            "value": active,
-            "rule": f"{LEVY_BLOC}.in_force on {month_end(month).isoformat()}",
-            "parameter": in_force,
-        }
-    )
-    reference = levy.reference(product, month) if active else None
-    if published:
-        ref_source: dict[str, Any] = {
-            "source": "published reference price",
-            "price_id": published["id"],
-            "version": published["version"],
-            "status": published["status"],
-            "month": published["month"],
-        }
-    else:
-        ref_source = {
-            "source": "baseline parameter",
-            "parameter": parameter_in_force(f"{LEVY_BLOC}.reference_price.{product}", month),
-        }
-    steps.append({"step": "reference_price", "value": reference, "unit": "usd_per_t", **ref_source})
-    landed = customs_value_usd / quantity_t
-    steps.append(
-        {
-            "step": "landed_price",
-            "value": landed,
-            "unit": "usd_per_t",
-            "rule": "customs_value_usd / quantity_t",
-        }
-    )
-    per_t = 0.0
-    if reference is not None:
-        bound = levy.bound(product, month, landed)
-        steps.append(
-            {
-                "step": "bound",
-                "value": bound,
-                "unit": "usd_per_t",
-                "rule": "ad-valorem share x landed price",
-                "parameter": parameter_in_force(f"{LEVY_BLOC}.levy_bound.ad_valorem_share", month),
-            }
-        )
-        per_t = variable_levy(reference, landed, bound)
-        steps.append(
-            {
-                "step": "levy_rate",
-                "value": per_t,
-                "unit": "usd_per_t",
-                "rule": "min(max(reference - landed, 0), bound)",
-            }
-        )
-    inside = (
-        member_regions(LEVY_BLOC, list(origin_shares), month, members=members)
-        if active
-        else frozenset()
-    )
-    total = 0.0
-    by_origin = []
-    for country, share in sorted(origin_shares.items()):
-        member = country in inside
-        amount = 0.0 if member else per_t * quantity_t * share
-        total += amount
-        by_origin.append(
-            {
-                "country_iso3": country,
-                "share": share,
-                "forge_member": member,
-                "quantity_t": quantity_t * share,
-                "levy_usd": amount,
-            }
-        )
-    steps.append(
-        {
-            "step": "origin",
-            "value": by_origin,
-            "rule": "members trade duty-free; levy_usd = levy_rate x quantity_t x share "
-            "for each non-member origin",
-            "membership": "registry membership records"
-            if members is not None
-            else f"critmin catalog bloc {LEVY_BLOC!r}",
-        }
-    )
-    steps.append({"step": "levy", "value": total, "unit": "usd"})
-    return {
-        "month": month,
-        "levy_usd": total,
-        "levy_usd_per_t": per_t,
-        "steps": steps,
-        "critmin_version": __version__,
-    }
+    return critmin.assess_levy(**declaration)
 
 
 # --------------------------------------------------------------------------- contracts
@@ -217,13 +59,13 @@ def settle_statement(
     through: str | None,
 ) -> dict[str, Any]:
     """The settlement statement (as ``critmin contract settle --json`` prints it)."""
-    from critmin.contracts import settle
+    import critmin
     from critmin.contracts.prices import PriceSeries
     from critmin.contracts.spec import OfftakeContract
 
     contract = OfftakeContract.model_validate(dict(fields))
     series = PriceSeries.from_mapping(prices_usd_per_kg, origin="registry reference prices")
-    statement = settle(contract, series, first, through)
+    statement = critmin.settle(contract, series, first, through)
     statement.check_balance()
     return statement.to_dict()
 
@@ -467,9 +309,9 @@ def ledger_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def read_network(document: Mapping[str, Any], source: str) -> Any:
     """Parse an EPCIS 2.0 JSON-LD document with critmin's trace import."""
-    from critmin.trace.epcis import from_epcis
+    import critmin
 
-    return from_epcis(dict(document), source=source)
+    return critmin.from_epcis(dict(document), source=source)
 
 
 def registered_lots(
@@ -500,6 +342,24 @@ def stored_lot_origin(origin: Any, lot_id: str) -> dict[str, Any]:
         "shares": origin.table(lot_id),
         "upstream_facilities": origin.upstream_facilities(),
     }
+
+
+def origin_from_documents(documents: Sequence[tuple[str, Mapping[str, Any]]], lot_id: str) -> Any:
+    """The :class:`~critmin.trace.origin.LotOrigin` of ``lot_id`` composed over exactly these
+    registered documents (the lot's own and those upstream of it), as the registry composes
+    and stores origins: each document's produced lots with their recipes
+    (:func:`critmin.trace.origin.lot_recipes`), composed in topological order; a lot no
+    document here produces is untraced. Over the documents registered by a day, this is the
+    origin the registry stored for the lot on that day."""
+    from critmin.store.origins import document_recipes
+    from critmin.trace.origin import extend_lot_origins, in_topological_order
+
+    recipes: dict[str, Any] = {}
+    for source, document in documents:
+        net = read_network(document, source)
+        produced, _ = _produced_and_used(net)
+        recipes.update(document_recipes(net, produced))
+    return extend_lot_origins(in_topological_order(recipes), {})[lot_id]
 
 
 def _network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
@@ -581,7 +441,7 @@ def validate_ruleset(fields: Mapping[str, Any]) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    from critmin.trace.rules import load_rules
+    from critmin import load_rules
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ruleset.yaml"

@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from critmin.store.audit import canonical, now_iso
-from critmin.store.db import run_write
+from critmin.store.db import JsonText, json_value, run_write
 from critmin.store.schema import idempotency
 
 PROBLEM_TYPE_BASE = "https://github.com/critmin/critmin/blob/main/docs/service.md#problem-"
@@ -72,6 +72,22 @@ class ProblemError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.headers = headers or {}
+
+
+#: the problem answers every endpoint may give (in each route's OpenAPI responses)
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": desc, "content": {"application/problem+json": {}}}
+    for code, desc in (
+        (400, "bad request"),
+        (401, "missing, unknown, expired or revoked token"),
+        (403, "the caller's roles do not allow this"),
+        (404, "no such record visible to the caller"),
+        (409, "conflicts with the registry's state"),
+        (412, "If-Match does not match the current ETag"),
+        (422, "invalid input; errors[] names each field"),
+        (428, "If-Match required"),
+    )
+}
 
 
 def problem_response(
@@ -229,9 +245,9 @@ def idempotent_post(
     request: Request,
     user_id: int,
     body: Any,
-    work: Callable[[sa.Connection], tuple[int, dict[str, Any]]],
+    work: Callable[[sa.Connection], tuple[int, dict[str, Any] | JsonText]],
     headers: Callable[[dict[str, Any]], dict[str, str]] | None = None,
-) -> JSONResponse:
+) -> Response:
     """Run ``work`` in one transaction, honouring ``Idempotency-Key`` (module docstring)."""
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 200:
@@ -257,9 +273,9 @@ def _idempotent_once(
     user_id: int,
     key: str | None,
     fp: str,
-    work: Callable[[sa.Connection], tuple[int, dict[str, Any]]],
+    work: Callable[[sa.Connection], tuple[int, dict[str, Any] | JsonText]],
     headers: Callable[[dict[str, Any]], dict[str, str]] | None,
-) -> JSONResponse:
+) -> Response:
 
     def tx(conn: sa.Connection) -> tuple[int, Any, dict[str, str] | None]:
         if key is not None:
@@ -284,12 +300,17 @@ def _idempotent_once(
                     "key": key,
                     "request_sha256": fp,
                     "status_code": status,
-                    "body": payload,
+                    "body": json_value(conn, payload) if isinstance(payload, JsonText) else payload,
                     "created_at": now_iso(),
                 },
             )
-        return status, payload, headers(payload) if headers else None
+        # headers (an ETag) come from a record's fields: only dict answers have them
+        return status, payload, headers(payload) if headers and isinstance(payload, dict) else None
 
     # the response is rendered after the commit, outside the (shared) write transaction
     status, payload, hdrs = run_write(engine, tx)
+    if isinstance(payload, JsonText):  # serialised once by ``work``: stored and sent as is
+        return Response(
+            str(payload).encode(), status_code=status, headers=hdrs, media_type="application/json"
+        )
     return JSONResponse(payload, status_code=status, headers=hdrs)

@@ -305,6 +305,11 @@ class Origin(BaseModel):
     value_basis_missing_for: list[str]
     shares: list[dict[str, Any]]
     upstream_facilities: list[dict[str, Any]]
+    #: with ``?as_of=``: the day, the EPCIS documents (ids) registered by then that the origin
+    #: was composed over (the lot's own first), and the code that composed it
+    as_of: str | None = None
+    documents: list[int] | None = None
+    rules_version: str | None = None
 
 
 # --------------------------------------------------------------------------- audit
@@ -364,6 +369,8 @@ class Verdicts(BaseModel):
     violations: list[dict[str, Any]]
     results: list[dict[str, Any]]
     treatment: str | None
+    #: with ``?as_of=``: the day whose registry state the verdicts were computed on
+    as_of: str | None = None
 
 
 class CertificateIn(In):

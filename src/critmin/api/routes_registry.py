@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from critmin.api import models as m
-from critmin.api.auth import AUDITOR, MEMBER_ROLES, OPERATOR, issue_token
+from critmin.api.auth import AUDITOR, MEMBER_ROLES, OPERATOR, forget_verified_tokens, issue_token
 from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
+    PROBLEM_RESPONSES,
     bad_input,
     check_if_match,
     conflict,
@@ -24,7 +25,9 @@ from critmin.store.audit import now_iso, verify_chain
 from critmin.store.db import insert_row, write_tx
 from critmin.store.schema import audit, members, memberships, tokens, users
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
+router = APIRouter(
+    prefix="/v1", dependencies=[Depends(known_query_only)], responses=PROBLEM_RESPONSES
+)
 
 MemberPage = m.page_of(m.Member)
 UserPage = m.page_of(m.User)
@@ -267,7 +270,8 @@ def create_token(
 def revoke_token(
     token_id: RowId, _body: m.Empty | None = None, *, who: Caller, engine: Engine, request: Request
 ) -> Response:
-    """Revoke a token (operator); it stops working at once."""
+    """Revoke a token (operator); it stops working at once in this worker process and within
+    a second in the others (``critmin.api.auth.TOKEN_CACHE_S``)."""
     who.require(OPERATOR)
 
     def work(conn: sa.Connection) -> tuple[int, dict[str, Any]]:
@@ -289,7 +293,11 @@ def revoke_token(
         )
         return 200, {"id": token_id, "revoked_at": at}
 
-    return idempotent_post(engine, request, who.user_id, {}, work)
+    try:
+        return idempotent_post(engine, request, who.user_id, {}, work)
+    finally:
+        # after the commit: a request verifying the token from now on reads the revocation
+        forget_verified_tokens()
 
 
 def audit_dict(r: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from critmin.api.auth import APPROVER, INITIATOR, OPERATOR, Principal
 from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
 from critmin.api.http import (
     DEFAULT_LIMIT,
+    PROBLEM_RESPONSES,
     bad_input,
     conflict,
     forbidden,
@@ -36,7 +37,9 @@ from critmin.store.audit import now_iso
 from critmin.store.db import insert_row
 from critmin.store.schema import ledger_entries, members, movements, stockpiles
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
+router = APIRouter(
+    prefix="/v1", dependencies=[Depends(known_query_only)], responses=PROBLEM_RESPONSES
+)
 
 StockpilePage = m.page_of(m.Stockpile)
 EntryPage = m.page_of(m.LedgerEntry)

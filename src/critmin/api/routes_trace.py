@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Annotated, Any
 
@@ -13,7 +14,16 @@ from critmin.api import engine as domain
 from critmin.api import models as m
 from critmin.api.auth import INITIATOR, OPERATOR, Principal
 from critmin.api.deps import Caller, Engine, RowId, known_query_only, record
-from critmin.api.http import DEFAULT_LIMIT, bad_input, conflict, idempotent_post, not_found, page
+from critmin.api.http import (
+    DEFAULT_LIMIT,
+    PROBLEM_RESPONSES,
+    ProblemError,
+    bad_input,
+    conflict,
+    idempotent_post,
+    not_found,
+    page,
+)
 from critmin.errors import CritminError
 from critmin.store.audit import canonical, now_iso
 from critmin.store.db import insert_row
@@ -21,7 +31,9 @@ from critmin.store.origins import store_origins
 from critmin.store.schema import certificates, lot_origins, lots, members, networks, rulesets
 from critmin.trace.origin import LotOrigin
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
+router = APIRouter(
+    prefix="/v1", dependencies=[Depends(known_query_only)], responses=PROBLEM_RESPONSES
+)
 
 LotPage = m.page_of(m.LotRow)
 
@@ -99,7 +111,7 @@ def list_lots(
 
 def _lot(conn: sa.Connection, who: Principal, lot_id: str) -> Any:
     row = conn.execute(
-        sa.select(lots, networks.c.document)
+        sa.select(lots, networks.c.document, networks.c.created_at.label("registered_at"))
         .join(networks, networks.c.id == lots.c.document_id)
         .where(lots.c.id == lot_id)
     ).first()
@@ -111,9 +123,13 @@ def _lot(conn: sa.Connection, who: Principal, lot_id: str) -> Any:
 MAX_UPSTREAM_DOCUMENTS = 1000
 
 
-def upstream_documents(conn: sa.Connection, row: Any) -> list[tuple[str, dict[str, Any]]]:
+def upstream_documents(
+    conn: sa.Connection, row: Any, registered_before: str | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """The lot's own EPCIS document, then every registered document that produced a lot it
-    (transitively) uses: only the lot's upstream chain is read, never the whole registry."""
+    (transitively) uses: only the lot's upstream chain is read, never the whole registry.
+    ``registered_before`` (a timestamp): only documents registered before it count, the
+    registry as it stood then (a lot produced by a later document is untraced)."""
     docs: list[tuple[str, dict[str, Any]]] = [(f"document {row.document_id}", row.document)]
     seen = {row.document_id}
     frontier = [row.document]
@@ -133,13 +149,10 @@ def upstream_documents(conn: sa.Connection, row: Any) -> list[tuple[str, dict[st
             .all()
         )
         new_ids = sorted(set(doc_ids) - seen)
-        found = (
-            conn.execute(
-                sa.select(networks.c.id, networks.c.document).where(networks.c.id.in_(new_ids))
-            ).all()
-            if new_ids
-            else []
-        )
+        docs_q = sa.select(networks.c.id, networks.c.document).where(networks.c.id.in_(new_ids))
+        if registered_before is not None:
+            docs_q = docs_q.where(networks.c.created_at < registered_before)
+        found = conn.execute(docs_q).all() if new_ids else []
         for doc_id, document in found:
             if doc_id not in seen:
                 if len(seen) >= MAX_UPSTREAM_DOCUMENTS:
@@ -159,13 +172,43 @@ def get_lot(lot_id: str, who: Caller, engine: Engine) -> dict[str, Any]:
         return lot_dict(_lot(conn, who, lot_id))
 
 
-@router.get("/lots/{lot_id}/origin", response_model=m.Origin, tags=["lots"])
-def lot_origin(lot_id: str, who: Caller, engine: Engine) -> dict[str, Any]:
+# exclude_unset: the as_of fields appear only in an answer as of a day
+@router.get(
+    "/lots/{lot_id}/origin",
+    response_model=m.Origin,
+    response_model_exclude_unset=True,
+    tags=["lots"],
+)
+def lot_origin(
+    lot_id: str, who: Caller, engine: Engine, as_of: m.Date | None = None
+) -> dict[str, Any]:
     """Origin by stage and country, by mass and value, with the mines and refineries (as
     ``critmin trace origin --json --lot``), through the documents registered upstream of it
-    (a refiner's lots registered by another member are followed to their mine)."""
+    (a refiner's lots registered by another member are followed to their mine).
+
+    ``as_of``: the origin as the registry stood at the end of that day (UTC): composed over
+    the documents registered by then only, so an input registered later is untraced, and a
+    lot registered later is a 404."""
     with engine.connect() as conn:
-        return lot_origin_of(conn, who, lot_id)
+        if as_of is None:
+            return lot_origin_of(conn, who, lot_id)
+        return lot_origin_as_of(conn, who, lot_id, as_of)
+
+
+def lot_origin_as_of(
+    conn: sa.Connection, who: Principal, lot_id: str, as_of: dt.date
+) -> dict[str, Any]:
+    """The lot's origin at the end of ``as_of``: recomposed over its upstream documents
+    registered by then (stored origins keep only the newest state), with the documents used."""
+    row = _lot(conn, who, lot_id)
+    bound = _registered_by(row, as_of)
+    docs = upstream_documents(conn, row, registered_before=bound)
+    origin = domain.origin_from_documents(docs, lot_id)
+    return domain.stored_lot_origin(origin, lot_id) | {
+        "as_of": as_of.isoformat(),
+        "documents": [int(source.removeprefix("document ")) for source, _ in docs],
+        "rules_version": f"critmin.trace.origin {__version__}",
+    }
 
 
 #: a lot's member and stored origin (built once: origin reads and traced levies run it)
@@ -230,21 +273,57 @@ def _ruleset_row(conn: sa.Connection, ruleset_id: int, field: str) -> Any:
     return row
 
 
-@router.get("/lots/{lot_id}/verdicts", response_model=m.Verdicts, tags=["lots"])
+@router.get(
+    "/lots/{lot_id}/verdicts",
+    response_model=m.Verdicts,
+    response_model_exclude_unset=True,
+    tags=["lots"],
+)
 def lot_verdicts(
     lot_id: str,
     ruleset_id: Annotated[int, Query(ge=1, le=2_147_483_647)],
     on: m.Date,
     who: Caller,
     engine: Engine,
+    as_of: m.Date | None = None,
 ) -> dict[str, Any]:
     """Mass balance and each rule of a rule set on the lot on a day (as
-    ``critmin trace check --json``), with its tariff treatment."""
+    ``critmin trace check --json``), with its tariff treatment.
+
+    ``as_of``: as the registry stood at the end of that day: over the documents registered
+    by then (as the origin's ``as_of``), and only with a rule set registered by then."""
     with engine.connect() as conn:
         row = _lot(conn, who, lot_id)
         rs = _ruleset_row(conn, ruleset_id, "query.ruleset_id")
-        docs = upstream_documents(conn, row)
-    return domain.lot_verdicts(docs, lot_id, rs.spec, on)
+        if as_of is None:
+            docs = upstream_documents(conn, row)
+        else:
+            bound = _registered_by(row, as_of)
+            if rs.created_at >= bound:
+                raise bad_input(
+                    "query.ruleset_id",
+                    f"rule set {ruleset_id} was registered on {rs.created_at[:10]}, after {as_of}",
+                )
+            docs = upstream_documents(conn, row, registered_before=bound)
+    out = domain.lot_verdicts(docs, lot_id, rs.spec, on)
+    return out if as_of is None else out | {"as_of": as_of.isoformat()}
+
+
+def _registered_by(row: Any, as_of: dt.date) -> str:
+    """The end of ``as_of`` as a timestamp bound; a 404 when the lot was registered later."""
+    from critmin.api.routes_market import _as_of_bound
+
+    bound = _as_of_bound(as_of)
+    assert bound is not None
+    if row.registered_at >= bound:
+        raise ProblemError(
+            404,
+            "not-found",
+            "Not found",
+            f"lot {row.id!r} was registered on {row.registered_at[:10]}, after {as_of}",
+            [("query.as_of", f"the lot was not registered by the end of {as_of}")],
+        )
+    return bound
 
 
 @router.post(

@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from critmin.store.db import JsonText, json_value
 from critmin.store.schema import audit
 
 GENESIS = "0" * 64
@@ -47,13 +48,75 @@ def row_hash(prev: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev + canonical(fields)).encode("utf-8")).hexdigest()
 
 
+_LOCKED_KEY = "critmin_audit_locked"
+
+
 def _lock(conn: sa.Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+    """Serialise appends on PostgreSQL (SQLite's writers hold the database's write lock):
+    once per transaction, since a group commit appends many rows in one."""
+    if conn.dialect.name != "postgresql":
+        return
+    tx = conn.get_transaction()
+    if tx is not None and conn.info.get(_LOCKED_KEY) is tx:
+        return
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+    if tx is not None:
+        conn.info[_LOCKED_KEY] = tx
+
+
+def lock_chain(conn: sa.Connection) -> None:
+    """Take the audit chain's lock now, at the start of a write transaction on PostgreSQL:
+    every write appends to the chain, so taking it first orders all writers the same way
+    (no writer holds a row lock while waiting for the chain, which could deadlock)."""
+    _lock(conn)
 
 
 # built once: every change runs it
 _HEAD = sa.select(audit.c.seq, audit.c.sha256).order_by(audit.c.seq.desc()).limit(1)
+
+
+def stored_canonical(value: Any) -> str:
+    """Canonical JSON of ``value`` as the database will hand it back (round-tripped through
+    JSON: tuples become lists, non-string keys strings); a :class:`~critmin.store.db.JsonText`
+    is taken as canonical text of JSON-native data already (its producer guarantees it)."""
+    if isinstance(value, JsonText):
+        return str(value)
+    return canonical(json.loads(canonical(value)))
+
+
+def fields_canonical(
+    *,
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    member_id: str | None,
+    before_c: str,
+    after_c: str,
+) -> str:
+    """``canonical(fields)`` of one audit row, with ``before`` and ``after`` given as their
+    canonical text: the keys in sorted order, so the text is the same as ``canonical`` of the
+    whole dict (tested) without serialising the record a second time."""
+    c = canonical
+    return (
+        f'{{"action":{c(action)},"actor":{c(actor)},"after":{after_c},"at":{c(at)},'
+        f'"before":{before_c},"entity":{c(entity)},"entity_id":{c(entity_id)},'
+        f'"member_id":{c(member_id)},"seq":{c(seq)}}}'
+    )
+
+
+#: the chain head as this transaction left it: (transaction, seq, sha256). A group commit
+#: appends many rows in one transaction; after the first, the head is the row it just wrote
+#: and need not be read again. Keyed by the connection's root transaction, and dropped by
+#: :func:`forget_head` when a savepoint holding rows rolls back.
+_HEAD_KEY = "critmin_audit_head"
+
+
+def forget_head(conn: sa.Connection) -> None:
+    """Drop the cached chain head (after a rollback to a savepoint that may hold audit rows)."""
+    conn.info.pop(_HEAD_KEY, None)
 
 
 def append(
@@ -66,27 +129,51 @@ def append(
     member_id: str | None = None,
     before: Any = None,
     after: Any = None,
-) -> dict[str, Any]:
-    """Append one audit row in the caller's transaction; return it."""
+) -> None:
+    """Append one audit row in the caller's transaction."""
+    before_c = stored_canonical(before)
+    after_c = stored_canonical(after)
     _lock(conn)
-    head = conn.execute(_HEAD).first()
-    seq, prev = (1, GENESIS) if head is None else (head.seq + 1, head.sha256)
-    fields = {
-        "seq": seq,
-        "at": now_iso(),
-        "actor": actor,
-        "action": action,
-        "entity": entity,
-        "entity_id": str(entity_id),
-        "member_id": member_id,
-        # round-trip through JSON so the hash is over what the database will hand back
-        "before": json.loads(canonical(before)),
-        "after": json.loads(canonical(after)),
-    }
-    digest = row_hash(prev, fields)
+    tx = conn.get_transaction()
+    cached = conn.info.get(_HEAD_KEY)
+    if cached is not None and tx is not None and cached[0] is tx:
+        seq, prev = cached[1] + 1, cached[2]
+    else:
+        head = conn.execute(_HEAD).first()
+        seq, prev = (1, GENESIS) if head is None else (head.seq + 1, head.sha256)
+    at = now_iso()
+    entity_id = str(entity_id)
+    text = fields_canonical(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        member_id=member_id,
+        before_c=before_c,
+        after_c=after_c,
+    )
+    digest = hashlib.sha256((prev + text).encode("utf-8")).hexdigest()
     # parameters apart from the statement: one cached compiled INSERT for every row
-    conn.execute(audit.insert(), {**fields, "prev_sha256": prev, "sha256": digest})
-    return {**fields, "prev_sha256": prev, "sha256": digest}
+    conn.execute(
+        audit.insert(),
+        {
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "member_id": member_id,
+            "before": json_value(conn, before_c),
+            "after": json_value(conn, after_c),
+            "prev_sha256": prev,
+            "sha256": digest,
+        },
+    )
+    if tx is not None:
+        conn.info[_HEAD_KEY] = (tx, seq, digest)
 
 
 @dataclass(frozen=True)
