@@ -263,7 +263,7 @@ class Ledger:
             month=month,
             holder=holder,
             account=account,
-            kind=kind if type(kind) is EntryKind else EntryKind(kind),  # the call costs ~1 us
+            kind=EntryKind(kind),
             qty_kg=int(qty_kg),
             cash_cents=int(cash_cents),
             cost_cents=int(cost_cents),
