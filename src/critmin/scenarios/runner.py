@@ -201,16 +201,25 @@ def _on_cluster(scheduler: str, workers: int) -> Iterator[ChainMap]:
     def chains(
         tasks: list[ChainTask], on_month: Callable[[str], None] | None
     ) -> Iterator[ChainRun]:
+        finished: Callable[[ChainTask], None] | None = None
+        if on_month is not None:
+            tell = on_month
+
+            def finished(task: ChainTask) -> None:
+                # progress by chain, as each finishes (workers do not call back per month)
+                for month in task.months:
+                    tell(month)
+
+        sent = (_with_budget(task) for task in tasks)  # stamped as each is submitted
         # a few chains ahead per worker: enough to keep them busy, while the driver holds
         # only those chains' tables
-        sent = (_with_budget(task) for task in tasks)  # stamped as each is submitted
-        for task, chain in zip(
-            tasks, ordered_map(client, solve_chain, sent, window=2 * workers), strict=True
-        ):
-            if on_month is not None:  # progress by chain: workers cannot call back
-                for month in task.months:
-                    on_month(month)
-            yield chain
+        yield from ordered_map(
+            client,
+            solve_chain,
+            sent,
+            window=2 * workers,
+            on_done=finished,
+        )
 
     try:
         yield chains
