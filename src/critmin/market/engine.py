@@ -560,6 +560,10 @@ class _MonthLoop:
         self.no_wedge = np.zeros(lay.n_r)
         self.previous: _Solved | None = None
         self.last_price = np.zeros(cm.n_nodes)
+        # per month so far: how it ended, HiGHS runs, HiGHS's model status after the last
+        self.status: list[SolveStatus] = []
+        self.highs_runs: list[int] = []
+        self.highs_status: list[str | None] = []
 
     def _tick(self) -> float:
         return time.perf_counter() if self.probe is not None else 0.0
@@ -600,10 +604,11 @@ class _MonthLoop:
 
     def month(
         self, t: int, month: str, tol_rel: float, max_iterations: int
-    ) -> tuple[_Solved, int, SolveStatus, FloatArray]:
-        """Solve month ``t`` until it settles: ``(solution, solves, status, ad-valorem wedge
-        of the final solve)``."""
+    ) -> tuple[_Solved, int, FloatArray]:
+        """Solve month ``t`` until it settles: ``(solution, solves, ad-valorem wedge of the
+        final solve)``; records how the month ended (:attr:`status`, :attr:`highs_runs`)."""
         cm, view = self.cm, self.view
+        runs_before = self.lp.runs
         rate = cm.r_ad_valorem[t]
         adval = self.no_wedge
         if self.has_adval:
@@ -637,7 +642,11 @@ class _MonthLoop:
             inst.after_solve(month, solved)
         self._tock(t0)
         self.last_price = solved.node_price
-        return solved, iteration, status, applied
+        self.status.append(status)
+        runs = self.lp.runs - runs_before
+        self.highs_runs.append(runs)
+        self.highs_status.append(self.lp.model_status_text() if runs else None)
+        return solved, iteration, applied
 
 
 def initialize_instruments(cm: CompiledMarket, instruments: Sequence[Instrument]) -> None:
@@ -691,16 +700,9 @@ def run_market(
     out_dqty = np.zeros((n_m, lay.n_d))
     out_eqty = np.zeros((n_m, lay.n_e))
     iterations = np.zeros(n_m, dtype=np.int64)
-    highs_runs = np.zeros(n_m, dtype=np.int64)
-    status: list[SolveStatus] = []
-    highs_status: list[str | None] = []
     view = loop.view
     for t, month in enumerate(ctx.months):
-        runs_before = lp.runs
-        solved, iterations[t], month_status, applied = loop.month(t, month, tol_rel, max_iterations)
-        status.append(month_status)
-        highs_runs[t] = lp.runs - runs_before
-        highs_status.append(lp.model_status_text() if highs_runs[t] else None)
+        solved, iterations[t], applied = loop.month(t, month, tol_rel, max_iterations)
         out_price[t] = solved.node_price
         out_col[t] = solved.col
         if loop.has_adval:
@@ -732,13 +734,13 @@ def run_market(
         s_cap=out_scap,
         d_qty=out_dqty,
         iterations=iterations,
-        status=tuple(status),
+        status=tuple(loop.status),
         reports=reports,
         extra=out_col[:, lay.e0 :],
         extra_qty=out_eqty,
         extra_node=np.array([e.node for e in ctx.extras], dtype=np.int64),
         extra_sign=loop.e_sign,
         extra_production=np.array(ctx.extra_production, dtype=bool),
-        highs_runs=highs_runs,
-        highs_status=tuple(highs_status),
+        highs_runs=np.array(loop.highs_runs, dtype=np.int64),
+        highs_status=tuple(loop.highs_status),
     )
