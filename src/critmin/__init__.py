@@ -36,6 +36,8 @@ _WHERE = {
     "BaselineComparison": "critmin.scenarios.compare",
     "Market": "critmin.market.spec",
     "HeadlineMetrics": "critmin.scenarios.headline",
+    "MonthSolve": "critmin.market.engine",
+    "MonthStatus": "critmin.market.engine",
     "read_series": "critmin.market.results",
     "VARIABLES": "critmin.market.results",
     # risk and exposure (catalog)
@@ -75,6 +77,8 @@ __all__ = [
     "Exposure",
     "HeadlineMetrics",
     "Market",
+    "MonthSolve",
+    "MonthStatus",
     "Months",
     "RiskRecord",
     "Scenario",
@@ -129,6 +133,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.catalog.risk import RiskRecord, risk_record, risk_records
     from critmin.contracts import load_contract, read_prices, settle, value_contract
     from critmin.facade import ScenarioCheck, load, run, validate, write
+    from critmin.market.engine import MonthSolve, MonthStatus
     from critmin.market.results import VARIABLES, read_series
     from critmin.market.spec import Market
     from critmin.policy.assessment import assess_levy, parameter_in_force

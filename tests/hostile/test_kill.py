@@ -26,7 +26,7 @@ import pytest
 from tests.hostile.harness import REPO, run_in_process
 
 TWO = REPO / "examples" / "scenarios" / "two_regions.yaml"
-RUN_FILES = {"report.html", "series.parquet", "summary.json"}
+RUN_FILES = {"report.html", "series.parquet", "solves.parquet", "summary.json"}
 
 
 def _scenario(tmp_path: Path, name: str) -> Path:

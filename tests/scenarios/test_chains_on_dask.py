@@ -70,7 +70,13 @@ def test_api_on_a_running_scheduler_by_address(in_process: Path) -> None:
         dashboard_address="127.0.0.1:0",
         silence_logs=50,
     ) as cluster:
-        result = critmin.run(scheduler=cluster.scheduler_address)
+        months: list[str] = []
+        result = critmin.run(scheduler=cluster.scheduler_address, on_month=months.append)
+    # progress came chain by chain: each chain's months whole, every chain once
+    study = critmin.load()
+    labels = study.scenarios[0].scenario.month_labels()
+    assert len(months) == study.market_months
+    assert months == labels * (len(months) // len(labels))
     pd.testing.assert_frame_equal(
         result.series.reset_index(drop=True),
         pd.read_parquet(in_process / "series.parquet"),
@@ -121,3 +127,47 @@ def test_time_limit_reaches_the_workers(tmp_path: Path) -> None:
     assert "solver time limit of 1e-09 s reached (--time-limit-s)" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     assert not out.exists() or not any(out.iterdir())
+
+
+def _held_first(item: int) -> int:
+    """Task of :func:`test_progress_comes_as_chains_finish`: item 0 waits (up to 60 s) until
+    the driver has announced every other item; returns -1 if it waited in vain."""
+    from distributed import Event
+
+    if item == 0 and not Event("others-announced").wait(timeout=60):
+        return -1
+    return item
+
+
+def test_progress_comes_as_chains_finish() -> None:
+    """On a cluster, progress is reported as each chain finishes, not in market order: the
+    first task is held until the driver has announced the three after it, so a driver that
+    announced only in order would wait for it in vain (the task would return -1). The
+    results still come back in the items' order."""
+    from distributed import Client, Event, LocalCluster
+
+    from critmin.scenarios.cluster import ordered_map
+
+    # one worker with four threads: the held task cannot keep the others from running
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=4,
+            processes=False,
+            dashboard_address="127.0.0.1:0",
+            silence_logs=50,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        announced: list[int] = []
+        others = Event("others-announced", client=client)
+
+        def done(item: int) -> None:
+            announced.append(item)
+            if set(announced) >= {1, 2, 3}:
+                others.set()
+
+        results = list(ordered_map(client, _held_first, range(4), window=4, on_done=done))
+    assert results == [0, 1, 2, 3]
+    assert sorted(announced[:3]) == [1, 2, 3]
+    assert announced[3] == 0

@@ -9,6 +9,7 @@ the others fails here instead of moving the figure silently into ``metrics.other
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import types
 import typing
@@ -41,6 +42,74 @@ def test_typed_fields_are_the_declared_metrics() -> None:
     assert declared - fields == set(), "declared metrics without a typed field"
     producers = {m.producer for m in headline_metrics().values()}
     assert producers <= {"engine", "comparison", *REGISTRY}
+
+
+def _scalar(hint: Any) -> set[Any]:
+    """The scalar types a field's annotation holds: ``dict[str, float] | None`` -> {float}."""
+    if hint is type(None):
+        return set()
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_scalar(h) for h in typing.get_args(hint)))
+    if origin is dict:
+        return _scalar(typing.get_args(hint)[1])
+    if origin is list:
+        return {list}
+    return {hint}
+
+
+#: the scalar types a figure of each declared unit may hold (instrument reports give floats)
+UNIT_TYPES = {
+    "usd": {float},
+    "t": {float},
+    "usd_per_t": {float},
+    "days": {float},
+    "count": {float},
+    "flag": {float},
+    "months": {int, float},
+    "text": {str, list},
+    "rows": {list},
+}
+
+
+def test_typed_fields_agree_with_the_declaration() -> None:
+    """Beyond the names: a field is required exactly when the engine declares the figure
+    (every scenario has it; instrument and comparison figures default to None), and its
+    annotation holds what the declared unit says (tonnes and money as float, months as whole
+    or float months, text as str)."""
+    discover()
+    hints = typing.get_type_hints(HeadlineMetrics)
+    defaults = {f.name: f.default for f in dataclasses.fields(HeadlineMetrics)}
+    for name, m in headline_metrics().items():
+        required = defaults[name] is dataclasses.MISSING
+        assert required == (m.producer == "engine"), (name, m.producer)
+        if not required:
+            assert defaults[name] is None, name
+            assert type(None) in typing.get_args(hints[name]), f"{name}: not Optional"
+        assert _scalar(hints[name]) <= UNIT_TYPES[m.unit], (name, m.unit, hints[name])
+
+
+def test_totals_of_output_variables_agree_with_the_variable() -> None:
+    """A headline figure named after an output variable (``<variable>_<unit>``, alone or
+    ``_by_...``; ``avg_``/``peak_`` of it) is declared by the variable's producer in the
+    variable's unit, and a total is never of a variable that does not add up (a ``mean``
+    variable, such as a price, is averaged, not summed)."""
+    from critmin.market.results import output_variables
+
+    discover()
+    metrics = headline_metrics()
+    pairs = 0
+    for var in output_variables().values():
+        stem = f"{var.name}_{var.unit}"
+        for name, m in metrics.items():
+            bare = name.removeprefix("avg_").removeprefix("peak_")
+            if bare != stem and not bare.startswith(stem + "_by_"):
+                continue
+            pairs += 1
+            assert (m.unit, m.producer) == (var.unit, var.producer), (name, var.name)
+            if bare == name:  # a total (or end value) over months and regions
+                assert var.aggregation != "mean", (name, var.name, var.aggregation)
+    assert pairs >= 20  # engine and instrument figures are both matched
 
 
 def test_no_figure_is_declared_twice_differently() -> None:

@@ -46,7 +46,8 @@ def test_documented_examples_run(
     capsys.readouterr()
     if doc == "README.md":  # the README's example writes a whole output set
         out = tmp_path / "out" / "python"
-        assert {p.name for p in out.iterdir()} == {"series.parquet", "summary.json", "report.html"}
+        written = {p.name for p in out.iterdir()}
+        assert written == {"series.parquet", "solves.parquet", "summary.json", "report.html"}
 
 
 def _market(*bans: ExportBan) -> Market:

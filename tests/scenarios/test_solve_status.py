@@ -9,11 +9,17 @@ month 2 makes the kept basis infeasible there, so HiGHS solves month 2 again.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pandas as pd
+import pytest
 
 import critmin
 from critmin.market import DemandBlock, Market, Route, SupplyBlock
 from critmin.market.spec import OutageShock
+from critmin.scenarios.outcome import SOLVES_COLUMNS
 
 
 def _scenario(shocks: list[OutageShock] | None = None) -> critmin.Scenario:
@@ -61,3 +67,92 @@ def test_every_month_of_the_seed_study_has_a_status() -> None:
             assert sum(counts.values()) == months, (entry["name"], chain)
             assert set(counts) <= {"optimal", "optimal_basis_kept", "iteration_limit"}
         assert entry["solve_status"] == outcome.status_counts()
+
+
+def test_months_carry_status_iterations_and_highs_status() -> None:
+    """The typed rows of the steady case: January is solved by HiGHS (one solve, HiGHS's
+    model status ``Optimal``); February and March by the kept basis (no HiGHS run, so no
+    HiGHS status)."""
+    outcome = critmin.run(_scenario()).scenario("steady")
+    got = [
+        (m.chain, m.month, m.status, m.iterations, m.highs_runs, m.highs_model_status)
+        for m in outcome.solves
+    ]
+    assert got == [
+        ("lithium_carbonate", "2026-01", critmin.MonthStatus.OPTIMAL, 1, 1, "Optimal"),
+        ("lithium_carbonate", "2026-02", critmin.MonthStatus.OPTIMAL_BASIS_KEPT, 1, 0, None),
+        ("lithium_carbonate", "2026-03", critmin.MonthStatus.OPTIMAL_BASIS_KEPT, 1, 0, None),
+    ]
+
+
+AD_VALOREM = """\
+name: ad valorem
+months: {start: 2026-01, end: 2026-03}
+markets:
+  - mineral: lithium_carbonate
+    supply: [{region: CHL, qty_t: 1000, cost_usd_per_t: 9000}]
+    demand: [{region: USA, qty_t: 800, wtp_usd_per_t: 30000}]
+    routes: [{from: CHL, to: USA, cost_usd_per_t: 500}]
+    tariffs: [{importer: USA, ad_valorem: 0.1}]
+"""
+
+
+def test_solves_parquet_of_critmin_run(tmp_path: Path) -> None:
+    """``critmin run`` writes each month's solve to ``solves.parquet``.
+
+    A 10 % ad-valorem US tariff on Chilean lithium carbonate (supply 1,000 t at 9,000 USD/t,
+    a US bid of 800 t at 30,000, freight 500). The wedge is 10 % of the exporter's price,
+    taken from the previous solve. January, solve 1: no earlier price, wedge 0; Chile keeps
+    200 t unsold, so its price is its cost, 9,000, and the wedge becomes 900 (not settled).
+    Solve 2: route cost 500 + 900; the bid (30,000) still exceeds 9,000 + 1,400, so the same
+    basis stays optimal and is answered without HiGHS; the exporter price is 9,000 again and
+    the wedge settles: 2 solves, 1 HiGHS run. February and March start from January's price
+    (wedge 900) and settle at the first solve, answered from the kept basis. The US price is
+    9,000 + 500 + 900 = 10,400 every month.
+    """
+    scenario = tmp_path / "advalorem.yaml"
+    scenario.write_text(AD_VALOREM, encoding="utf-8")
+    out = tmp_path / "out"
+    cli = "from critmin.cli import main; main()"
+    args = [sys.executable, "-c", cli, "run", str(scenario), "--out", str(out)]
+    res = subprocess.run(args, capture_output=True, text=True, check=False, timeout=300)
+    assert res.returncode == 0, res.stderr
+    solves = pd.read_parquet(out / "solves.parquet")
+    assert list(solves.columns) == list(SOLVES_COLUMNS)
+    # a month HiGHS did not run has no HiGHS status: null in the file, None in the rows
+    cells = solves.astype(object).where(solves.notna(), None)
+    rows = [tuple(r) for r in cells.itertuples(index=False)]
+    chain = ("ad valorem", "lithium_carbonate")
+    assert rows == [
+        (*chain, "2026-01", "optimal", 2, 1, "Optimal"),
+        (*chain, "2026-02", "optimal_basis_kept", 1, 0, None),
+        (*chain, "2026-03", "optimal_basis_kept", 1, 0, None),
+    ]
+    series = pd.read_parquet(out / "series.parquet")
+    us = series.query("variable == 'price' and region == 'USA'")["value"]
+    assert us.tolist() == pytest.approx([10_400.0] * 3)
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    assert summary["scenarios"][0]["solve_status"] == {
+        "lithium_carbonate": {"optimal": 1, "optimal_basis_kept": 2}
+    }
+
+
+def test_solves_table_of_the_seed_study_matches_the_summary(tmp_path: Path) -> None:
+    """Every month of every chain of the seed study has one row, and the rows add up to the
+    counts in summary.json; a month HiGHS ran has HiGHS's status, a kept month none."""
+    result = critmin.run()
+    critmin.write(result, tmp_path, report=False)
+    solves = pd.read_parquet(tmp_path / "solves.parquet")
+    pd.testing.assert_frame_equal(solves, result.solves())
+    assert len(solves) == critmin.load().market_months
+    ran = solves["highs_runs"] > 0
+    assert set(solves.loc[ran, "highs_model_status"]) == {"Optimal"}
+    assert solves.loc[~ran, "highs_model_status"].isna().all()
+    assert (solves["iterations"] >= solves["highs_runs"]).all()
+    assert (solves.loc[~ran, "status"] != "optimal").all()
+    for entry in result.summary["scenarios"]:
+        mine = solves[solves["scenario"] == entry["name"]]
+        counts = mine.groupby(["chain", "status"]).size()
+        assert {c: dict(counts[c]) for c in counts.index.levels[0] if c in counts} == entry[
+            "solve_status"
+        ]

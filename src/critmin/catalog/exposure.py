@@ -286,6 +286,7 @@ def line_price(product_id: str, year: int) -> tuple[float | None, str | None, bo
     return price, source, True, note
 
 
+# long: per BOM item, the 17 named fields of its ExposureLine and its sourcing and risk rows
 def compute_exposure(
     bom: Bom,
     lines: dict[Loc, int] | None = None,

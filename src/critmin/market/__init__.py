@@ -26,6 +26,8 @@ _WHERE = {
     "CompiledMarket": "compile",
     "compile_market": "compile",
     "MarketRun": "engine",
+    "MonthSolve": "engine",
+    "MonthStatus": "engine",
     "run_market": "engine",
     "OutputVariable": "results",
     "VARIABLES": "results",
@@ -44,6 +46,8 @@ __all__ = [
     "ExportQuota",
     "Market",
     "MarketRun",
+    "MonthSolve",
+    "MonthStatus",
     "OutputVariable",
     "ProductDef",
     "Route",
@@ -73,7 +77,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from critmin.market.compile import CompiledMarket, compile_market
-    from critmin.market.engine import MarketRun, run_market
+    from critmin.market.engine import MarketRun, MonthSolve, MonthStatus, run_market
     from critmin.market.results import (
         VARIABLES,
         OutputVariable,

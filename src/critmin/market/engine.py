@@ -66,6 +66,38 @@ class SolveStatus(StrEnum):
     ITERATION_LIMIT = "iteration_limit"
 
 
+class MonthStatus(StrEnum):
+    """How a month's answer was reached, as the results report it (``solves.parquet``):
+    :class:`SolveStatus` with its optimal months split by whether HiGHS was called."""
+
+    #: settled, and HiGHS solved at least one of the month's LPs (HiGHS's model status of
+    #: the last is in :attr:`MonthSolve.highs_model_status`)
+    OPTIMAL = "optimal"
+    #: settled, and every solve of the month was answered from the kept basis, proved still
+    #: optimal for the month's costs and bounds (:mod:`critmin.market.basis`): HiGHS not called
+    OPTIMAL_BASIS_KEPT = "optimal_basis_kept"
+    #: :attr:`SolveStatus.ITERATION_LIMIT`: not settled within ``max_iterations`` solves
+    ITERATION_LIMIT = "iteration_limit"
+
+
+@dataclass(frozen=True)
+class MonthSolve:
+    """How one month of one chain was solved (one row of ``solves.parquet``)."""
+
+    chain: str  # the market (its ``mineral``)
+    month: str  # YYYY-MM
+    status: MonthStatus
+    #: solves of the month: 1 without instruments or ad-valorem tariffs; more while the
+    #: instruments and ad-valorem wedges settle (the "instrument iteration" of a SolverError)
+    iterations: int
+    #: of those, the solves HiGHS ran (the others were answered from the kept basis)
+    highs_runs: int
+    #: HiGHS's model status (``Highs.modelStatusToString``) after the month's last HiGHS run;
+    #: None when HiGHS was not called. Any status but ``Optimal`` stops the run with a
+    #: :class:`~critmin.errors.SolverError` instead, so a month in the results has this one
+    highs_model_status: str | None
+
+
 @dataclass
 class MarketRun:
     """Solved months of one chain: stacked arrays, one row per month."""
@@ -90,6 +122,9 @@ class MarketRun:
     extra_sign: FloatArray = field(default_factory=lambda: np.zeros(0))  # +1 supply, -1 demand
     # per instrument column: True = production (covered output), False = a stock release
     extra_production: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: per month: solves HiGHS ran, and HiGHS's model status after the last (None: no run)
+    highs_runs: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    highs_status: tuple[str | None, ...] = ()
     # node variables computed once by market.results.node_table (tables and metrics share it)
     node_cache: dict[str, FloatArray] | None = field(default=None, repr=False, compare=False)
 
@@ -97,6 +132,25 @@ class MarketRun:
     def converged(self) -> BoolArray:
         """Per month: did it end :attr:`SolveStatus.OPTIMAL`?"""
         return np.array([s is SolveStatus.OPTIMAL for s in self.status], dtype=bool)
+
+    def month_solves(self) -> tuple[MonthSolve, ...]:
+        """Per month, in order: how it was solved (:class:`MonthSolve`)."""
+        out = []
+        for t, month in enumerate(self.cm.month_labels()):
+            status = MonthStatus(self.status[t])
+            if status is MonthStatus.OPTIMAL and self.highs_runs[t] == 0:
+                status = MonthStatus.OPTIMAL_BASIS_KEPT
+            out.append(
+                MonthSolve(
+                    chain=self.cm.mineral,
+                    month=month,
+                    status=status,
+                    iterations=int(self.iterations[t]),
+                    highs_runs=int(self.highs_runs[t]),
+                    highs_model_status=self.highs_status[t],
+                )
+            )
+        return tuple(out)
 
 
 class _Context:
@@ -506,6 +560,10 @@ class _MonthLoop:
         self.no_wedge = np.zeros(lay.n_r)
         self.previous: _Solved | None = None
         self.last_price = np.zeros(cm.n_nodes)
+        # per month so far: how it ended, HiGHS runs, HiGHS's model status after the last
+        self.status: list[SolveStatus] = []
+        self.highs_runs: list[int] = []
+        self.highs_status: list[str | None] = []
 
     def _tick(self) -> float:
         return time.perf_counter() if self.probe is not None else 0.0
@@ -546,10 +604,11 @@ class _MonthLoop:
 
     def month(
         self, t: int, month: str, tol_rel: float, max_iterations: int
-    ) -> tuple[_Solved, int, SolveStatus, FloatArray]:
-        """Solve month ``t`` until it settles: ``(solution, solves, status, ad-valorem wedge
-        of the final solve)``."""
+    ) -> tuple[_Solved, int, FloatArray]:
+        """Solve month ``t`` until it settles: ``(solution, solves, ad-valorem wedge of the
+        final solve)``; records how the month ended (:attr:`status`, :attr:`highs_runs`)."""
         cm, view = self.cm, self.view
+        runs_before = self.lp.runs
         rate = cm.r_ad_valorem[t]
         adval = self.no_wedge
         if self.has_adval:
@@ -583,7 +642,11 @@ class _MonthLoop:
             inst.after_solve(month, solved)
         self._tock(t0)
         self.last_price = solved.node_price
-        return solved, iteration, status, applied
+        self.status.append(status)
+        runs = self.lp.runs - runs_before
+        self.highs_runs.append(runs)
+        self.highs_status.append(self.lp.model_status_text() if runs else None)
+        return solved, iteration, applied
 
 
 def initialize_instruments(cm: CompiledMarket, instruments: Sequence[Instrument]) -> None:
@@ -637,11 +700,9 @@ def run_market(
     out_dqty = np.zeros((n_m, lay.n_d))
     out_eqty = np.zeros((n_m, lay.n_e))
     iterations = np.zeros(n_m, dtype=np.int64)
-    status: list[SolveStatus] = []
     view = loop.view
     for t, month in enumerate(ctx.months):
-        solved, iterations[t], month_status, applied = loop.month(t, month, tol_rel, max_iterations)
-        status.append(month_status)
+        solved, iterations[t], applied = loop.month(t, month, tol_rel, max_iterations)
         out_price[t] = solved.node_price
         out_col[t] = solved.col
         if loop.has_adval:
@@ -673,11 +734,13 @@ def run_market(
         s_cap=out_scap,
         d_qty=out_dqty,
         iterations=iterations,
-        status=tuple(status),
+        status=tuple(loop.status),
         reports=reports,
         extra=out_col[:, lay.e0 :],
         extra_qty=out_eqty,
         extra_node=np.array([e.node for e in ctx.extras], dtype=np.int64),
         extra_sign=loop.e_sign,
         extra_production=np.array(ctx.extra_production, dtype=bool),
+        highs_runs=np.array(loop.highs_runs, dtype=np.int64),
+        highs_status=tuple(loop.highs_status),
     )

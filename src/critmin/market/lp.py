@@ -148,6 +148,10 @@ class ClearingLP:
         self._clock = 0.0  # HiGHS's cumulative run clock at the last solve (probe only)
         self.reuse_basis = reuse_basis
         self._kept: KeptBasis | None = None
+        #: solves handed to HiGHS so far, and HiGHS's model status of the last one (results
+        #: report per month which months HiGHS solved: engine.MonthSolve)
+        self.runs = 0
+        self.model_status = highspy.HighsModelStatus.kNotset
         # quota and origin rows have only an upper bound
         self._a = Matrix(a_start, a_index, a_value, np.arange(self.n_rows) >= n_nodes)
         self._row_upper = row_upper.copy()  # node rows inf, quota rows set per solve, origin 0
@@ -177,6 +181,10 @@ class ClearingLP:
                     probe.record_kept(float(cost @ col))
                 return col, dual[: self.n_nodes].copy()
         return self._run(cost, upper, quota_upper, limit)
+
+    def model_status_text(self) -> str:
+        """HiGHS's name for the model status of the last HiGHS solve (``Optimal``)."""
+        return str(self.highs.modelStatusToString(self.model_status))
 
     def _run(
         self,
@@ -217,6 +225,8 @@ class ClearingLP:
         h.run()
         t2 = time.perf_counter() if probe is not None else 0.0
         status = h.getModelStatus()
+        self.runs += 1
+        self.model_status = status
         if status != _OPTIMAL:
             if limit is not None and status == highspy.HighsModelStatus.kTimeLimit:
                 raise SolverError(limit.message())

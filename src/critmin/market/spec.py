@@ -349,83 +349,118 @@ def _region_code_problems(market: Market, loc: Loc) -> list[tuple[Loc, str]]:
 
 def check_references(market: Market, loc: Loc = ()) -> list[tuple[Loc, str]]:
     """Cross-field checks; returns ``(location, message)`` for each problem (empty = fine)."""
-    problems: list[tuple[Loc, str]] = []
-    products = market.product_ids()
-    regions = market.region_list()
-    single = len(products) == 1
+    refs = _References(market, loc)
+    refs.problems.extend(_region_code_problems(market, loc))
+    refs.blocks()
+    refs.routes()
+    refs.trade_rules()
+    refs.product_lists()
+    return refs.problems
 
-    def product(value: str | None, where: Loc, *, required: bool) -> None:
+
+class _References:
+    """The cross-field checks of :func:`check_references`, one method per part of a market,
+    collecting ``(location, message)`` problems in the order the parts are written."""
+
+    def __init__(self, market: Market, loc: Loc) -> None:
+        self.market, self.loc = market, loc
+        self.products = market.product_ids()
+        self.regions = market.region_list()
+        self.problems: list[tuple[Loc, str]] = []
+
+    def at(self, *path: str | int) -> Loc:
+        return (*self.loc, *path)
+
+    def product(self, value: str | None, where: Loc, *, required: bool) -> None:
+        products = self.products
         if value is None:
-            if required and not single:
-                problems.append((where, f"a product is required; choose one of {products}"))
+            if required and len(products) != 1:
+                self.problems.append((where, f"a product is required; choose one of {products}"))
             return
         if value not in products:
-            problems.append((where, f"unknown product {value!r}; expected one of {products}"))
+            self.problems.append((where, f"unknown product {value!r}; expected one of {products}"))
 
-    def region(value: str, where: Loc) -> None:
-        if value not in regions:
-            problems.append((where, f"unknown region {value!r}; expected one of {regions}"))
+    def region(self, value: str, where: Loc) -> None:
+        if value not in self.regions:
+            self.problems.append(
+                (where, f"unknown region {value!r}; expected one of {self.regions}")
+            )
 
-    problems.extend(_region_code_problems(market, loc))
-
-    for name in ("supply", "demand", "conversions", "demand_curves"):
-        for i, block in enumerate(getattr(market, name)):
-            if getattr(block, "curve", None) is not None:
-                continue  # generated from a curve: checked as the curve
-            region(block.region, (*loc, name, i, "region"))
-            if name != "conversions":
-                product(block.product, (*loc, name, i, "product"), required=True)
-            else:
-                product(block.input, (*loc, name, i, "input"), required=True)
-                product(block.output, (*loc, name, i, "output"), required=True)
-                if block.input == block.output:
-                    problems.append(((*loc, name, i, "output"), "output must differ from input"))
-    for i, r in enumerate(market.routes):
-        region(r.from_, (*loc, "routes", i, "from"))
-        region(r.to, (*loc, "routes", i, "to"))
-        if r.from_ == r.to:
-            problems.append(((*loc, "routes", i, "to"), "a route needs two different regions"))
-        product(r.product, (*loc, "routes", i, "product"), required=False)
-
-    def party(value: str | list[str], where: Loc) -> None:
+    def party(self, value: str | list[str], where: Loc) -> None:
         """A tariff party: ``*``, a region or a catalog bloc (the rule compile applies; checked
         here so that ``validate`` finds what ``run`` would refuse)."""
         for item in [value] if isinstance(value, str) else value:
-            if item != "*" and item not in regions and not _is_bloc(item):
-                problems.append(
+            if item != "*" and item not in self.regions and not _is_bloc(item):
+                self.problems.append(
                     (
                         where,
-                        f"{item!r} is neither a region of this market {regions} "
+                        f"{item!r} is neither a region of this market {self.regions} "
                         "nor a known bloc (forge, usmca, eu27, feoc, us_fta)",
                     )
                 )
 
-    for i, t in enumerate(market.tariffs):
-        product(t.product, (*loc, "tariffs", i, "product"), required=False)
-        party(t.importer, (*loc, "tariffs", i, "importer"))
-        party(t.exporter, (*loc, "tariffs", i, "exporter"))
-    for i, b in enumerate(market.export_bans):
-        region(b.exporter, (*loc, "export_bans", i, "exporter"))
-        for p in [b.product] if isinstance(b.product, str) else b.product or []:
-            product(p, (*loc, "export_bans", i, "product"), required=False)
-        for j, dest in enumerate(b.to or []):
-            region(dest, (*loc, "export_bans", i, "to", j))
-    for i, q in enumerate(market.export_quotas):
-        region(q.exporter, (*loc, "export_quotas", i, "exporter"))
-        product(q.product, (*loc, "export_quotas", i, "product"), required=True)
-        for j, dest in enumerate(q.to or []):
-            region(dest, (*loc, "export_quotas", i, "to", j))
-    if isinstance(market.default_route_cost_usd_per_t, dict):
-        for key in market.default_route_cost_usd_per_t:
-            product(key, (*loc, "default_route_cost_usd_per_t", key), required=False)
-    if market.products is not None:
-        ids = [p.id for p in market.products]
-        for i, pid in enumerate(ids):
-            if pid in ids[:i]:
-                problems.append(((*loc, "products", i, "id"), f"duplicate product {pid!r}"))
-    for i, ds in enumerate(market.from_dataset):
-        product(ds.product, (*loc, "from_dataset", i, "product"), required=True)
-    return problems
+    def blocks(self) -> None:
+        """Supply, demand, conversions and demand curves: region and product(s)."""
+        for name in ("supply", "demand", "conversions", "demand_curves"):
+            for i, block in enumerate(getattr(self.market, name)):
+                if getattr(block, "curve", None) is not None:
+                    continue  # generated from a curve: checked as the curve
+                self.region(block.region, self.at(name, i, "region"))
+                if name != "conversions":
+                    self.product(block.product, self.at(name, i, "product"), required=True)
+                    continue
+                self.product(block.input, self.at(name, i, "input"), required=True)
+                self.product(block.output, self.at(name, i, "output"), required=True)
+                if block.input == block.output:
+                    self.problems.append(
+                        (self.at(name, i, "output"), "output must differ from input")
+                    )
+
+    def routes(self) -> None:
+        for i, r in enumerate(self.market.routes):
+            self.region(r.from_, self.at("routes", i, "from"))
+            self.region(r.to, self.at("routes", i, "to"))
+            if r.from_ == r.to:
+                self.problems.append(
+                    (self.at("routes", i, "to"), "a route needs two different regions")
+                )
+            self.product(r.product, self.at("routes", i, "product"), required=False)
+
+    def trade_rules(self) -> None:
+        """Tariffs, export bans and export quotas."""
+        market = self.market
+        for i, t in enumerate(market.tariffs):
+            self.product(t.product, self.at("tariffs", i, "product"), required=False)
+            self.party(t.importer, self.at("tariffs", i, "importer"))
+            self.party(t.exporter, self.at("tariffs", i, "exporter"))
+        for i, b in enumerate(market.export_bans):
+            self.region(b.exporter, self.at("export_bans", i, "exporter"))
+            for p in [b.product] if isinstance(b.product, str) else b.product or []:
+                self.product(p, self.at("export_bans", i, "product"), required=False)
+            for j, dest in enumerate(b.to or []):
+                self.region(dest, self.at("export_bans", i, "to", j))
+        for i, q in enumerate(market.export_quotas):
+            self.region(q.exporter, self.at("export_quotas", i, "exporter"))
+            self.product(q.product, self.at("export_quotas", i, "product"), required=True)
+            for j, dest in enumerate(q.to or []):
+                self.region(dest, self.at("export_quotas", i, "to", j))
+
+    def product_lists(self) -> None:
+        """Products named as keys of default route costs, declared products (no duplicate
+        ids) and the products of dataset supply."""
+        market = self.market
+        if isinstance(market.default_route_cost_usd_per_t, dict):
+            for key in market.default_route_cost_usd_per_t:
+                self.product(key, self.at("default_route_cost_usd_per_t", key), required=False)
+        if market.products is not None:
+            ids = [p.id for p in market.products]
+            for i, pid in enumerate(ids):
+                if pid in ids[:i]:
+                    self.problems.append(
+                        (self.at("products", i, "id"), f"duplicate product {pid!r}")
+                    )
+        for i, ds in enumerate(market.from_dataset):
+            self.product(ds.product, self.at("from_dataset", i, "product"), required=True)
 
 
 def _where_region(market: Market, code: str, loc: Loc) -> Loc:

@@ -141,7 +141,9 @@ class _Rows:
         return out
 
 
-def _scenario(
+# long: one synthetic scenario, stage by stage and region by region as the engine writes its
+# rows; split, the rng draws (whose order fixes every test figure) would cross functions
+def _scenario(  # noqa: PLR0912, PLR0915 - see "long:" above
     rows: _Rows, name: str, months: list[str], rng: np.random.Generator
 ) -> dict[str, float]:
     """Append one scenario's rows; return its scalar extras (for the managed scenario)."""

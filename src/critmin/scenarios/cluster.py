@@ -82,28 +82,54 @@ def check_scheduler(scheduler: str) -> None:
 
 
 def ordered_map(
-    client: Any, fn: Callable[[T], R], items: Iterable[T], *, window: int
+    client: Any,
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    window: int,
+    on_done: Callable[[T], None] | None = None,
 ) -> Iterator[R]:
     """``fn(item)`` for each item, run on ``client``'s workers, yielded in the items' order.
     At most ``window`` tasks are submitted ahead of the one being read. An exception raised
-    by ``fn`` is raised here (the remaining tasks are cancelled)."""
-    pending: deque[Any] = deque()
+    by ``fn`` is raised here (the remaining tasks are cancelled).
+
+    ``on_done(item)`` is called in this thread as each task finishes, in the order they
+    finish: a later item's task that finishes while an earlier one still runs is announced
+    at once, although its result waits for the earlier one (progress as work completes)."""
+    from distributed import wait
+
+    # [item, future, announced]
+    pending: deque[list[Any]] = deque()
     source = iter(items)
 
     def submit_next() -> None:
         for item in source:
-            pending.append(client.submit(fn, item, pure=False))
+            pending.append([item, client.submit(fn, item, pure=False), False])
             return
+
+    def announce_finished() -> None:
+        assert on_done is not None
+        for entry in pending:
+            if not entry[2] and entry[1].status == "finished":
+                entry[2] = True
+                on_done(entry[0])
 
     for _ in range(max(1, window)):
         submit_next()
     try:
         while pending:
-            future = pending.popleft()
+            future = pending[0][1]
+            while on_done is not None:
+                announce_finished()
+                if future.done():
+                    break
+                running = [e[1] for e in pending if not e[1].done()]
+                wait(running, return_when="FIRST_COMPLETED")
+            pending.popleft()
             result = future.result()
             future.release()
             submit_next()
             yield result
     finally:
-        for future in pending:
+        for _, future, _ in pending:
             future.cancel()

@@ -8,9 +8,11 @@ A scenario's ``metrics`` (``summary.json``) come from three producers: the engin
 :func:`critmin.market.metrics.compare_physical`). :data:`METRICS` declares the engine's and
 the comparison's; :func:`headline_metrics` adds every registered instrument's.
 
-:class:`HeadlineMetrics` has one typed field per declared figure of critmin's own producers.
-A test checks the fields against the declaration and every figure the shipped scenarios
-write against both, so a renamed metric fails a test instead of drifting into ``other``.
+:class:`HeadlineMetrics` has one typed field per declared figure of critmin's own producers,
+written out (not generated from :data:`METRICS`) so that type checkers see them. A test
+checks the fields against the declaration (names, required for the engine's figures only,
+types against units) and every figure the shipped scenarios write against both, so a
+renamed metric fails a test instead of drifting into ``other``.
 Figures nobody declared (a plug-in instrument's; per-product keys such as
 ``stock_days_of_cover_end_<product>``) stay readable through ``other`` and ``metrics[name]``.
 """

@@ -9,8 +9,8 @@ crosses process boundaries unchanged; it holds no solver object and no compiled 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pandas as pd
 
 from critmin.errors import UnknownNameError
 from critmin.fileio import OutputSet
+from critmin.market.engine import MonthSolve, MonthStatus
 from critmin.scenarios.compare import BaselineComparison, compare
 from critmin.scenarios.headline import HeadlineMetrics
 
@@ -35,20 +36,64 @@ class ScenarioOutcome:
     seed: int | None
     metrics: HeadlineMetrics
     comparison: BaselineComparison | None
-    #: per chain (market), how each month was solved, in month order: ``optimal`` (HiGHS
-    #: solved it), ``optimal_basis_kept`` (the kept basis answered every solve of the month,
-    #: HiGHS was not called), ``iteration_limit`` (the instruments did not settle within the
-    #: engine's cap; the month holds the last solve); summary.json has the counts
-    solve_status: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: how each month of each chain was solved (chains in market order, months in order):
+    #: status (``optimal``: HiGHS solved it; ``optimal_basis_kept``: the kept basis answered
+    #: every solve of the month, HiGHS was not called; ``iteration_limit``: the instruments
+    #: did not settle within the engine's cap, the month holds the last solve), solves in the
+    #: month, HiGHS runs and HiGHS's model status; ``solves.parquet`` holds the same rows
+    solves: tuple[MonthSolve, ...] = ()
+
+    @property
+    def solve_status(self) -> dict[str, tuple[MonthStatus, ...]]:
+        """Per chain (market), each month's status in month order."""
+        out: dict[str, list[MonthStatus]] = {}
+        for m in self.solves:
+            out.setdefault(m.chain, []).append(m.status)
+        return {c: tuple(s) for c, s in out.items()}
 
     def status_counts(self) -> dict[str, dict[str, int]]:
         """Per chain, months per status (what summary.json ``solve_status`` holds)."""
-        out: dict[str, dict[str, int]] = {}
-        for chain, months in self.solve_status.items():
-            counts = out.setdefault(chain, {})
-            for s in months:
-                counts[s] = counts.get(s, 0) + 1
-        return {c: dict(sorted(n.items())) for c, n in out.items()}
+        return status_counts(self.solves)
+
+
+def status_counts(solves: Iterable[MonthSolve]) -> dict[str, dict[str, int]]:
+    """Per chain, ``{status: months}`` sorted by status (summary.json ``solve_status``)."""
+    counts: dict[str, dict[str, int]] = {}
+    for m in solves:
+        chain = counts.setdefault(m.chain, {})
+        chain[m.status.value] = chain.get(m.status.value, 0) + 1
+    return {c: dict(sorted(n.items())) for c, n in counts.items()}
+
+
+#: the columns of ``solves.parquet`` (:meth:`StudyResult.solves`), in order
+SOLVES_COLUMNS = (
+    "scenario",
+    "chain",
+    "month",
+    "status",
+    "iterations",
+    "highs_runs",
+    "highs_model_status",
+)
+
+
+def solves_frame(scenarios: Iterable[ScenarioOutcome]) -> pd.DataFrame:
+    """One row per scenario, chain and month (:data:`SOLVES_COLUMNS`): how it was solved."""
+    rows = [
+        (
+            sc.name,
+            m.chain,
+            m.month,
+            m.status.value,
+            m.iterations,
+            m.highs_runs,
+            m.highs_model_status,
+        )
+        for sc in scenarios
+        for m in sc.solves
+    ]
+    frame = pd.DataFrame(rows, columns=list(SOLVES_COLUMNS))
+    return frame.astype({"iterations": "int64", "highs_runs": "int64"})
 
 
 @dataclass(frozen=True)
@@ -96,6 +141,10 @@ class StudyResult:
         """Route flows (t); ``region`` is ``"EXPORTER->IMPORTER"``."""
         return self.variable("flow", scenario)
 
+    def solves(self) -> pd.DataFrame:
+        """How each month of each chain of each scenario was solved (``solves.parquet``)."""
+        return solves_frame(self.scenarios)
+
     def compare(self, baseline: str) -> dict[str, BaselineComparison]:
         """Every scenario against the scenario named ``baseline`` (which must be in the run)."""
         return compare(self.series, baseline)
@@ -103,13 +152,14 @@ class StudyResult:
     def write(
         self, out_dir: Path | str | OutputSet, report: ReportBuilder | None = None
     ) -> list[Path]:
-        """Write ``series.parquet`` and ``summary.json`` (and ``report.html`` through
-        ``report`` when given) to ``out_dir`` as one output set: all appear at once, or none."""
-        return write_outputs(out_dir, self.series, self.summary, report)
+        """Write ``series.parquet``, ``solves.parquet`` and ``summary.json`` (and
+        ``report.html`` through ``report`` when given) to ``out_dir`` as one output set: all
+        appear at once, or none."""
+        return write_outputs(out_dir, self.series, self.summary, report, solves=self.solves())
 
 
 #: the files of a run's output set (critmin.fileio.OutputSet): they appear together or not at all
-RUN_FILES = ("series.parquet", "summary.json", "report.html")
+RUN_FILES = ("series.parquet", "solves.parquet", "summary.json", "report.html")
 
 
 def write_outputs(
@@ -117,10 +167,13 @@ def write_outputs(
     series: pd.DataFrame,
     summary: dict[str, Any],
     report: ReportBuilder | None = None,
+    *,
+    solves: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Write series.parquet, summary.json and, when ``report`` is given, report.html, as one
-    output set (:class:`critmin.fileio.OutputSet`): the folder is locked against a second
-    writer and the files replace the previous set together, or not at all.
+    """Write series.parquet, summary.json and, when given, solves.parquet (``solves``, see
+    :data:`SOLVES_COLUMNS`) and report.html (``report``), as one output set
+    (:class:`critmin.fileio.OutputSet`): the folder is locked against a second writer and the
+    files replace the previous set together, or not at all.
 
     Pass an open :class:`OutputSet` to hold the lock for longer (the CLI holds it for the
     whole run, so a second run into the same folder is refused at once). The report is
@@ -129,10 +182,12 @@ def write_outputs(
     """
     if not isinstance(out_dir, OutputSet):
         with OutputSet(out_dir, names=RUN_FILES) as outs:
-            write_outputs(outs, series, summary, report)
+            write_outputs(outs, series, summary, report, solves=solves)
         return outs.written
     outs = out_dir
     series.to_parquet(outs.path("series.parquet"), index=False)
+    if solves is not None:
+        solves.to_parquet(outs.path("solves.parquet"), index=False)
     text = json.dumps(summary, indent=2, sort_keys=False, allow_nan=False)
     outs.path("summary.json").write_text(text + "\n", encoding="utf-8")
     if report is not None:

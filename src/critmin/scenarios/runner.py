@@ -23,7 +23,7 @@ from critmin import __version__
 from critmin.bounds import TimeLimit, current_time_limit, time_limit
 from critmin.errors import SolverError, UnknownNameError
 from critmin.market.compile import compile_market
-from critmin.market.engine import MarketRun, SolveStatus, run_market
+from critmin.market.engine import MarketRun, MonthSolve, run_market
 from critmin.market.metrics import compare_physical
 from critmin.market.probe import Probe
 from critmin.market.results import (
@@ -37,7 +37,12 @@ from critmin.policy.parameters import ParameterReads, trace_reads
 from critmin.scenarios.compare import BaselineComparison, compare_to_baseline
 from critmin.scenarios.headline import HeadlineMetrics
 from critmin.scenarios.loader import LoadedScenario
-from critmin.scenarios.outcome import ScenarioOutcome, StudyResult, write_outputs
+from critmin.scenarios.outcome import (
+    ScenarioOutcome,
+    StudyResult,
+    status_counts,
+    write_outputs,
+)
 from critmin.scenarios.plugins import reform_changes
 
 __all__ = ["BASELINE_SCENARIO", "execute", "run_scenario", "run_study", "write_outputs"]
@@ -59,8 +64,8 @@ class ScenarioResult:
     assumptions: list[dict[str, Any]] = field(default_factory=list)
     #: the dated parameters the instruments read while running (policy.parameters tracer)
     parameter_reads: ParameterReads = field(default_factory=ParameterReads)
-    #: per chain, how each month was solved (:func:`month_status`)
-    solve_status: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: how each month of each chain was solved, chains in market order
+    solves: list[MonthSolve] = field(default_factory=list)
 
 
 def count_months(loaded: Sequence[LoadedScenario]) -> int:
@@ -79,45 +84,6 @@ TIMED_PHASES = (
     "metrics",  # headline metrics per scenario, summary dict
     "comparison",  # compare_to_baseline
 )
-
-
-#: a month every solve of which the kept basis answered (HiGHS was not called)
-BASIS_KEPT = "optimal_basis_kept"
-
-
-class _MonthSolves:
-    """Counts the solves HiGHS ran in each month, from the probe's counter at each month's
-    end (the engine calls ``on_month`` once a month is solved); passes the month on."""
-
-    def __init__(self, probe: Probe, on_month: Callable[[str], None] | None) -> None:
-        self.probe, self.on_month = probe, on_month
-        self.seen = 0
-        self.highs: list[int] = []
-
-    def __call__(self, month: str) -> None:
-        self.highs.append(self.probe.solves - self.seen)
-        self.seen = self.probe.solves
-        if self.on_month is not None:
-            self.on_month(month)
-
-
-def month_status(run: MarketRun, highs_solves: Sequence[int]) -> tuple[str, ...]:
-    """Per month, how it was solved: the engine's :class:`~critmin.market.engine.SolveStatus`
-    (``optimal``, ``iteration_limit``, ...), except that an optimal month HiGHS was not
-    called for (every solve answered from the kept basis, :mod:`critmin.market.basis`) is
-    :data:`BASIS_KEPT`."""
-    return tuple(
-        BASIS_KEPT if s is SolveStatus.OPTIMAL and n == 0 else str(s)
-        for s, n in zip(run.status, highs_solves, strict=True)
-    )
-
-
-def status_counts(status: Sequence[str]) -> dict[str, int]:
-    """``{status: months}`` (summary.json ``solve_status`` of one chain), sorted by status."""
-    counts: dict[str, int] = {}
-    for s in status:
-        counts[s] = counts.get(s, 0) + 1
-    return dict(sorted(counts.items()))
 
 
 def _add(timings: dict[str, float] | None, key: str, seconds: float) -> None:
@@ -152,8 +118,8 @@ class ChainRun:
     assumptions: list[dict[str, Any]]
     reads: dict[Any, set[str]]
     seconds: dict[str, float]
-    #: per month: how it was solved (:func:`month_status`)
-    solve_status: tuple[str, ...]
+    #: per month: how it was solved
+    solves: tuple[MonthSolve, ...]
 
 
 def solve_chain(task: ChainTask, on_month: Callable[[str], None] | None = None) -> ChainRun:
@@ -171,12 +137,9 @@ def solve_chain(task: ChainTask, on_month: Callable[[str], None] | None = None) 
     with budget, trace_reads() as market_reads:
         instruments = [s.build() for s in task.instruments]
         t1 = clock()
-        # always a probe: its solve counter tells the months HiGHS was not called for
-        # from the others (summary.json solve_status); it adds no measurable time
-        probe = Probe()
-        solves = _MonthSolves(probe, on_month)
+        probe = Probe() if task.timed else None
         try:
-            run = run_market(cm, instruments, on_month=solves, probe=probe)
+            run = run_market(cm, instruments, on_month=on_month, probe=probe)
         except SolverError as exc:
             # the engine names chain, month and iteration; the study also needs the file
             raise SolverError(
@@ -187,7 +150,7 @@ def solve_chain(task: ChainTask, on_month: Callable[[str], None] | None = None) 
             ) from None
     t2 = clock()
     seconds = {"compile": t1 - t0, "engine": t2 - t1}
-    if task.timed:
+    if probe is not None:
         seconds["highs_run"] = probe.highs_run_s
         seconds["highs_other"] = probe.highs_calls_s - probe.highs_run_s
         seconds["instruments"] = probe.instruments_s
@@ -196,8 +159,8 @@ def solve_chain(task: ChainTask, on_month: Callable[[str], None] | None = None) 
     # (a 60-chain study held every chain's ~30 MB of them until the end)
     kept = release_routes(run)
     seconds["tables"] = clock() - t2
-    status = month_status(run, solves.highs)
-    return ChainRun(parts, kept, list(cm.assumptions), dict(market_reads.months), seconds, status)
+    solves = run.month_solves()
+    return ChainRun(parts, kept, list(cm.assumptions), dict(market_reads.months), seconds, solves)
 
 
 def chain_tasks(loaded: LoadedScenario, *, timed: bool = False) -> list[ChainTask]:
@@ -238,16 +201,25 @@ def _on_cluster(scheduler: str, workers: int) -> Iterator[ChainMap]:
     def chains(
         tasks: list[ChainTask], on_month: Callable[[str], None] | None
     ) -> Iterator[ChainRun]:
+        finished: Callable[[ChainTask], None] | None = None
+        if on_month is not None:
+            tell = on_month
+
+            def finished(task: ChainTask) -> None:
+                # progress by chain, as each finishes (workers do not call back per month)
+                for month in task.months:
+                    tell(month)
+
+        sent = (_with_budget(task) for task in tasks)  # stamped as each is submitted
         # a few chains ahead per worker: enough to keep them busy, while the driver holds
         # only those chains' tables
-        sent = (_with_budget(task) for task in tasks)  # stamped as each is submitted
-        for task, chain in zip(
-            tasks, ordered_map(client, solve_chain, sent, window=2 * workers), strict=True
-        ):
-            if on_month is not None:  # progress by chain: workers cannot call back
-                for month in task.months:
-                    on_month(month)
-            yield chain
+        yield from ordered_map(
+            client,
+            solve_chain,
+            sent,
+            window=2 * workers,
+            on_done=finished,
+        )
 
     try:
         yield chains
@@ -279,7 +251,7 @@ def run_scenario(
     parts: list[SeriesParts] = []
     assumptions: list[dict[str, Any]] = []
     reads = ParameterReads()
-    solve_status: dict[str, tuple[str, ...]] = {}
+    solves: list[MonthSolve] = []
     for chain in chains(chain_tasks(loaded, timed=timings is not None), on_month):
         for key, seen in chain.reads.items():
             reads.months.setdefault(key, set()).update(seen)
@@ -287,7 +259,7 @@ def run_scenario(
         assumptions.extend(chain.assumptions)
         for phase, seconds in chain.seconds.items():
             _add(timings, phase, seconds)
-        solve_status[chain.run.cm.mineral] = chain.solve_status
+        solves.extend(chain.solves)
         runs.append(chain.run)
     for shock in sc.shocks:
         if shock.source or shock.estimate:
@@ -313,7 +285,7 @@ def run_scenario(
     t0 = clock()
     metrics = scenario_metrics(runs)
     _add(timings, "metrics", clock() - t0)
-    return ScenarioResult(loaded, parts, metrics, runs, assumptions, reads, solve_status)
+    return ScenarioResult(loaded, parts, metrics, runs, assumptions, reads, solves)
 
 
 def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
@@ -344,7 +316,7 @@ def summary_dict(results: Sequence[ScenarioResult]) -> dict[str, Any]:
                 "metrics": res.metrics,
                 "reform_changes": reform_changes(res.loaded.scenario.instruments),
                 "parameters_used": res.parameter_reads.used(),
-                "solve_status": {c: status_counts(s) for c, s in res.solve_status.items()},
+                "solve_status": status_counts(res.solves),
             }
             for res, m in zip(results, months, strict=True)
         ],
@@ -433,7 +405,7 @@ def execute(
             months=(entry["months"]["start"], entry["months"]["end"]),
             seed=r.loaded.scenario.seed,
             metrics=HeadlineMetrics.from_dict(r.metrics),
-            solve_status=r.solve_status,
+            solves=tuple(r.solves),
             comparison=(
                 BaselineComparison.from_dict(base, figures[r.loaded.scenario.name])
                 if base is not None

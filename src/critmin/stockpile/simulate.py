@@ -58,6 +58,7 @@ class StockpileResult:
         return {name: write_atomic(df, out / name, "parquet") for name, df in frames.items()}
 
 
+# long: each month's 16 series variables and the run's figures are written out as tables
 def simulate(
     spec: StockpileSpec, signals: pd.DataFrame, scenario: str | None = None
 ) -> StockpileResult:

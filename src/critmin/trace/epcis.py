@@ -1199,7 +1199,8 @@ def _master_lot(
         raise InputError(_first_error(exc), where=r._where(lid)) from None
 
 
-def _network(r: _Reader, events: list[_AnyEvent]) -> SupplyNetwork:
+# branches: one per event type, then locations and lots with and without master data
+def _network(r: _Reader, events: list[_AnyEvent]) -> SupplyNetwork:  # noqa: PLR0912
     if any(m is None for m in r.instances.values()):
         events = _packed_masses(r, events)
     used_locs: list[str] = []

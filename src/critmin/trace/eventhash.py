@@ -665,7 +665,7 @@ def _gtin(cp: str, rest: str) -> str:
     return _cd(item[:1] + cp + item[1:])
 
 
-def _epc_link(uri: str) -> str | None:  # noqa: PLR0911 - one case per EPC scheme
+def _epc_link(uri: str) -> str | None:  # noqa: PLR0911, PLR0912 - one case per EPC scheme
     """The canonical GS1 Digital Link of an EPC URI, EPC class URI or ID pattern URI."""
     kind, _, rest = uri[8:].partition(":")  # after "urn:epc:"
     scheme, _, body = rest.partition(":")

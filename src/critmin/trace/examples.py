@@ -36,6 +36,7 @@ def _loc(n: str) -> str:
     return f"urn:epc:id:sgln:0614141.{n}.0"
 
 
+# long: a worked example written out as data: its facilities, lots and events, one per line
 def magnet_chain(china_oxide_t: float = 0.0) -> SupplyNetwork:
     """Concentrate -> oxide -> metal -> magnet -> motor, optionally with Chinese oxide blended in.
 

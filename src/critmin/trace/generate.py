@@ -58,6 +58,7 @@ _COUNTRY_POOL = [
 ]
 
 
+# long: one stage after the other from one rng stream; the draw order fixes each seed's network
 def random_network(
     seed: int,
     lots_per_stage: tuple[int, ...] = (6, 4, 3, 3, 2),

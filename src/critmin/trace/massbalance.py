@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from critmin.trace.model import (
     Aggregation,
     Extraction,
-    Quantity,
+    Lot,
     Shipment,
     SupplyNetwork,
     Transformation,
@@ -47,30 +47,51 @@ def _exceeds(actual: float, limit: float, tol: float) -> bool:
     return actual > limit * (1.0 + tol) + 1e-12
 
 
-def check_mass_balance(net: SupplyNetwork, tol: float = 1e-6) -> list[Violation]:
-    """All violations of ``net``, in event order."""
-    lots = {lot.id: lot for lot in net.lots}
-    facs = {f.id for f in net.facilities}
-    out: list[Violation] = []
-    produced: dict[str, list[tuple[str, dt.datetime, float]]] = defaultdict(list)
-    consumed: dict[str, list[tuple[str, dt.datetime, float]]] = defaultdict(list)
+#: per lot: (event id, event time, tonnes) of each event producing or consuming it
+_Uses = dict[str, list[tuple[str, dt.datetime, float]]]
 
-    def known(q: Quantity, event_id: str) -> bool:
-        if q.lot not in lots:
-            out.append(
+
+def check_mass_balance(net: SupplyNetwork, tol: float = 1e-6) -> list[Violation]:
+    """All violations of ``net``: what each event states, in event order; then the lots
+    produced (twice, or for another quantity); then the lots consumed (for more than they
+    hold, or before they were produced)."""
+    events = _Events(net, tol)
+    for ev in net.events:
+        events.read(ev)
+    out = events.out
+    out.extend(_production_problems(events.produced, events.lots, tol))
+    out.extend(_consumption_problems(events.consumed, events.produced, events.lots, tol))
+    return out
+
+
+class _Events:
+    """One pass over the events: what each produces and consumes, and the violations an
+    event shows by itself (unknown lots and facilities, a yield exceeded)."""
+
+    def __init__(self, net: SupplyNetwork, tol: float) -> None:
+        self.lots = {lot.id: lot for lot in net.lots}
+        self.facs = {f.id for f in net.facilities}
+        self.tol = tol
+        self.out: list[Violation] = []
+        self.produced: _Uses = defaultdict(list)
+        self.consumed: _Uses = defaultdict(list)
+
+    def known(self, lot: str, event_id: str) -> bool:
+        if lot not in self.lots:
+            self.out.append(
                 Violation(
                     kind="unknown_lot",
                     events=(event_id,),
-                    lots=(q.lot,),
-                    message=f"event {event_id!r} references unknown lot {q.lot!r}",
+                    lots=(lot,),
+                    message=f"event {event_id!r} references unknown lot {lot!r}",
                 )
             )
             return False
         return True
 
-    def known_facility(fid: str | None, event_id: str) -> None:
-        if fid is not None and fid not in facs:
-            out.append(
+    def known_facility(self, fid: str | None, event_id: str) -> None:
+        if fid is not None and fid not in self.facs:
+            self.out.append(
                 Violation(
                     kind="unknown_facility",
                     events=(event_id,),
@@ -79,59 +100,60 @@ def check_mass_balance(net: SupplyNetwork, tol: float = 1e-6) -> list[Violation]
                 )
             )
 
-    for ev in net.events:
+    def read(self, ev: object) -> None:
         if isinstance(ev, Extraction):
-            known_facility(ev.facility, ev.id)
+            self.known_facility(ev.facility, ev.id)
             for q in ev.outputs:
-                if known(q, ev.id):
-                    produced[q.lot].append((ev.id, ev.time, q.qty_t))
+                if self.known(q.lot, ev.id):
+                    self.produced[q.lot].append((ev.id, ev.time, q.qty_t))
         elif isinstance(ev, Transformation):
-            known_facility(ev.facility, ev.id)
-            ins = [q for q in ev.inputs if known(q, ev.id)]
-            outs = [q for q in ev.outputs if known(q, ev.id)]
-            for q in ins:
-                consumed[q.lot].append((ev.id, ev.time, q.qty_t))
-            for q in outs:
-                produced[q.lot].append((ev.id, ev.time, q.qty_t))
-            in_t = sum(q.qty_t for q in ev.inputs)
-            out_t = sum(q.qty_t for q in ev.outputs)
-            limit = in_t * ev.yield_share
-            if _exceeds(out_t, limit, tol):
-                out.append(
-                    Violation(
-                        kind="yield_exceeded",
-                        events=(ev.id,),
-                        lots=tuple(q.lot for q in ev.outputs),
-                        excess_t=out_t - limit,
-                        message=(
-                            f"transformation {ev.id!r}: outputs {out_t:.6g} t exceed inputs "
-                            f"{in_t:.6g} t x yield {ev.yield_share:g} = {limit:.6g} t"
-                        ),
-                    )
-                )
+            self.transformation(ev)
         elif isinstance(ev, Aggregation):
-            known_facility(ev.facility, ev.id)
-            kids = [q for q in ev.children if known(q, ev.id)]
-            for q in kids:
-                consumed[q.lot].append((ev.id, ev.time, q.qty_t))
-            if ev.parent not in lots:
-                out.append(
-                    Violation(
-                        kind="unknown_lot",
-                        events=(ev.id,),
-                        lots=(ev.parent,),
-                        message=f"event {ev.id!r} references unknown lot {ev.parent!r}",
-                    )
-                )
-            else:
-                kids_t = sum(q.qty_t for q in ev.children)
-                produced[ev.parent].append((ev.id, ev.time, kids_t))
+            self.aggregation(ev)
         elif isinstance(ev, Shipment):
-            known_facility(ev.source, ev.id)
-            known_facility(ev.destination, ev.id)
+            self.known_facility(ev.source, ev.id)
+            self.known_facility(ev.destination, ev.id)
             for q in ev.lots:
-                known(q, ev.id)
+                self.known(q.lot, ev.id)
 
+    def transformation(self, ev: Transformation) -> None:
+        self.known_facility(ev.facility, ev.id)
+        ins = [q for q in ev.inputs if self.known(q.lot, ev.id)]
+        outs = [q for q in ev.outputs if self.known(q.lot, ev.id)]
+        for q in ins:
+            self.consumed[q.lot].append((ev.id, ev.time, q.qty_t))
+        for q in outs:
+            self.produced[q.lot].append((ev.id, ev.time, q.qty_t))
+        in_t = sum(q.qty_t for q in ev.inputs)
+        out_t = sum(q.qty_t for q in ev.outputs)
+        limit = in_t * ev.yield_share
+        if _exceeds(out_t, limit, self.tol):
+            self.out.append(
+                Violation(
+                    kind="yield_exceeded",
+                    events=(ev.id,),
+                    lots=tuple(q.lot for q in ev.outputs),
+                    excess_t=out_t - limit,
+                    message=(
+                        f"transformation {ev.id!r}: outputs {out_t:.6g} t exceed inputs "
+                        f"{in_t:.6g} t x yield {ev.yield_share:g} = {limit:.6g} t"
+                    ),
+                )
+            )
+
+    def aggregation(self, ev: Aggregation) -> None:
+        self.known_facility(ev.facility, ev.id)
+        kids = [q for q in ev.children if self.known(q.lot, ev.id)]
+        for q in kids:
+            self.consumed[q.lot].append((ev.id, ev.time, q.qty_t))
+        if self.known(ev.parent, ev.id):
+            kids_t = sum(q.qty_t for q in ev.children)
+            self.produced[ev.parent].append((ev.id, ev.time, kids_t))
+
+
+def _production_problems(produced: _Uses, lots: dict[str, Lot], tol: float) -> list[Violation]:
+    """A lot produced by more than one event, or for a quantity other than its own."""
+    out: list[Violation] = []
     for lot_id, prods in produced.items():
         lot = lots[lot_id]
         if len(prods) > 1:
@@ -156,6 +178,14 @@ def check_mass_balance(net: SupplyNetwork, tol: float = 1e-6) -> list[Violation]
                         f"whose quantity is {lot.qty_t:.6g} t",
                     )
                 )
+    return out
+
+
+def _consumption_problems(
+    consumed: _Uses, produced: _Uses, lots: dict[str, Lot], tol: float
+) -> list[Violation]:
+    """A lot consumed for more than it holds, or by an event before the one producing it."""
+    out: list[Violation] = []
     for lot_id, uses in consumed.items():
         lot = lots[lot_id]
         used_t = sum(u[2] for u in uses)

@@ -318,7 +318,9 @@ def _cause(
     return fallback
 
 
-def evaluate(
+# long: one rule after the other over the arrays built once at its top; forbid and require
+# rules differ only in how the share is computed (the two branches of the loop)
+def evaluate(  # noqa: PLR0915 - see "long:" above
     net: SupplyNetwork,
     ruleset: RuleSet,
     on: dt.date,
