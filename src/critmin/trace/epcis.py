@@ -94,6 +94,7 @@ from critmin.fileio import atomic_write_text
 from critmin.trace.eventhash import context_prefixes, event_hash
 from critmin.trace.geo import resolve_country
 from critmin.trace.model import (
+    COUNT_UNITS,
     UOM_TO_T,
     Aggregation,
     Extraction,
@@ -122,6 +123,20 @@ MDA_SST = MDA + "sst"
 MDA_SSD = MDA + "ssd"
 MDA_OWNER = MDA + "owning_party"
 GS1_VOC = "https://gs1.org/voc/"
+# The GS1 Web Vocabulary's own namespace is https://ref.gs1.org/voc/ (v1.16), declared
+# owl:equivalentProperty with https://gs1.org/voc/ (the EPCIS 2.0 context's ``gs1:``) and
+# https://www.gs1.org/voc/: all three name the same terms.
+GS1_VOC_ALIASES = ("https://ref.gs1.org/voc/", "https://www.gs1.org/voc/", "http://gs1.org/voc/")
+# GS1's EPCIS 2.0 JSON-LD context expands ``cbvmda:`` to ``urn:epcglobal:cbv:mda:`` (a colon),
+# while CBV master-data attribute ids are written ``urn:epcglobal:cbv:mda#name``: one term.
+MDA_COLON = "urn:epcglobal:cbv:mda:"
+# Net weight of a trade item / EPC class, read as the mass of one instance (kg):
+# GS1 Web Vocabulary gs1:netWeight (a gs1:QuantitativeValue: gs1:value + gs1:unitCode, UN/ECE
+# Rec 20), CBV master data urn:epcglobal:cbv:mda#netWeight (a measurement with its
+# measurementUnitCode), and gs1:netContent when its unit is a mass. Gross weight includes the
+# packaging and is never read as the material's mass.
+NET_WEIGHT = GS1_VOC + "netWeight"
+WEIGHT_ATTRIBUTES = (NET_WEIGHT, MDA + "netWeight", GS1_VOC + "netContent")
 COUNTRY_ATTRIBUTES = (MDA_COUNTRY, GS1_VOC + "countryCode", GS1_VOC + "addressCountry")
 ADDRESS_ATTRIBUTES = (GS1_VOC + "address", MDA + "address")
 DEFAULT_PREFIXES = {"cbvmda": MDA, "gs1": GS1_VOC, "critmin": CRITMIN_NS}
@@ -325,21 +340,34 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
                 instances.add(q.lot)
     runs: list[tuple[str, dict[str, Any]]] = []
     for lot in net.lots:
+        kg = (
+            lot.mass_per_instance_kg
+            if lot.mass_per_instance_kg is not None
+            else each_kg.get(lot.id)
+            if lot.uom is None
+            else None
+        )
+        # a count lot says so: no event may produce it to carry the missing uom ("H87": piece)
+        unit = lot.uom if lot.uom is not None else (None if lot.id in instances else "H87")
         element = {
             "id": as_uri("lot", lot.id),
             "attributes": _attrs(
                 [
                     ("critmin:product", lot.product),
                     ("critmin:quantity", lot.qty),
-                    ("critmin:uom", lot.uom),
+                    ("critmin:uom", unit),
                     ("critmin:valueUSD", lot.value_usd),
+                    # the mass of one instance in the GS1 Web Vocabulary, as other systems
+                    # write a trade item's net weight (and critmin reads it back)
                     (
-                        "critmin:massPerInstanceKg",
-                        lot.mass_per_instance_kg
-                        if lot.mass_per_instance_kg is not None
-                        else each_kg.get(lot.id)
-                        if lot.uom is None
-                        else None,
+                        "gs1:netWeight",
+                        None
+                        if kg is None
+                        else {
+                            "type": "gs1:QuantitativeValue",
+                            "gs1:value": kg,
+                            "gs1:unitCode": "KGM",
+                        },
                     ),
                 ]
             ),
@@ -437,9 +465,17 @@ def _short(v: Any) -> str:
 
 
 def _expand(k: str, prefixes: dict[str, str]) -> str:
+    """A compact IRI expanded with the document's prefixes, in one spelling per term
+    (``urn:epcglobal:cbv:mda:x`` -> ``urn:epcglobal:cbv:mda#x``; the GS1 Web Vocabulary's
+    equivalent namespaces -> ``https://gs1.org/voc/``)."""
     head, sep, tail = k.partition(":")
     if sep and head in prefixes and not tail.startswith("//"):
-        return prefixes[head] + tail
+        k = prefixes[head] + tail
+    if k.startswith(MDA_COLON):
+        return MDA + k[len(MDA_COLON) :]
+    for alias in GS1_VOC_ALIASES:
+        if k.startswith(alias):
+            return GS1_VOC + k[len(alias) :]
     return k
 
 
@@ -529,6 +565,8 @@ def _lot_attribute(key: str, value: Any, where: str) -> float | str:
     Checked here, at the attribute's JSON path: the Lot model would name only its field."""
     if key == CRITMIN_NS + "uom":
         unit = _text(value, where, "a unit code (a string)")
+        if unit in COUNT_UNITS:
+            return unit  # a count (piece, one, each): how critmin marks a count lot
         if unit and unit not in UOM_TO_T:
             raise InputError(
                 f"unknown unit {unit!r}; expected one of {sorted(UOM_TO_T)} "
@@ -544,10 +582,74 @@ def _lot_attribute(key: str, value: Any, where: str) -> float | str:
     return x
 
 
+def _local(key: str) -> str:
+    """The local name of a (compact) IRI: ``gs1:unitCode``, ``https://gs1.org/voc/unitCode``
+    and ``unitCode`` are all ``unitCode``."""
+    return re.split(r"[:/#]", key)[-1]
+
+
+_MEASURE_TEXT = re.compile(r"^\s*([-+0-9.eE]+)\s*([A-Za-z][A-Za-z0-9]{1,2})\s*$")
+
+
+def _weight_kg(key: str, value: Any, where: str) -> float | None:
+    """A net weight or net content attribute in kg; None for a net content that is not a mass
+    (a number of pieces, a volume).
+
+    Forms read: a ``gs1:QuantitativeValue`` object ``{"gs1:value": 9, "gs1:unitCode": "KGM"}``
+    (keys compact, full or bare: ``value`` / ``unitCode``; CBV's XML-born form
+    ``{"value": 9, "measurementUnitCode": "KGM"}``; JSON-LD ``@value``), a list of such
+    objects (the first with a mass unit is taken: GS1 allows several net contents), or text
+    ``"11.5 KGM"`` (the GS1 Web Vocabulary's own example). A weight without a unit is an
+    error: CBV requires the unit, and 9 could be kg, lb or t.
+    """
+    content = key == GS1_VOC + "netContent"
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            kg = _weight_kg(key, item, f"{where}[{i}]")
+            if kg is not None:
+                return kg
+        return None
+    amount: Any = None
+    unit: Any = None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            name = _local(str(k))
+            if name in ("value", "@value"):
+                amount = v
+            elif name in ("unitCode", "measurementUnitCode"):
+                unit = v
+    elif isinstance(value, str) and (m := _MEASURE_TEXT.match(value)):
+        amount, unit = m.group(1), m.group(2)
+    else:
+        amount = value
+    if unit is None:
+        if content:
+            return None  # a net content without unit says nothing about mass
+        raise InputError(
+            f'a net weight needs its unit: expected {{"gs1:value": <number>, "gs1:unitCode": '
+            f"<UN/ECE Rec 20 mass code, e.g. KGM>}}, got {_shown(value)}",
+            where=where,
+        )
+    code = _text(unit, where, "a unit code (a string)").strip().upper()
+    if code not in UOM_TO_T:
+        if content:
+            return None  # pieces (H87), litres (LTR): not a mass
+        raise InputError(
+            f"unknown mass unit {unit!r} for a net weight; expected one of {sorted(UOM_TO_T)} "
+            "(UN/ECE Rec 20)",
+            where=where,
+        )
+    x = _finite(amount, where)
+    if x <= 0:
+        raise InputError(f"expected a net weight > 0, got {x:g} {code}", where=where)
+    # kg as written when the unit is kg: a round trip (critmin writes KGM) keeps the value exact
+    return x if code == "KGM" else x * UOM_TO_T[code] * 1e3
+
+
 def _attribute(key: str, value: Any, where: str) -> Any:
     """A master-data attribute's value, checked when critmin reads that attribute."""
-    if value is None:
-        return None
+    if value is None or key in WEIGHT_ATTRIBUTES:  # a weight: kg, or None when not a mass
+        return None if value is None else _weight_kg(key, value, where)
     if key in _TEXT_ATTRIBUTES:
         return _text(value, where, "a string")
     if key in _CODE_ATTRIBUTES:
@@ -746,6 +848,8 @@ class _Reader:
             if qty < 0:
                 raise InputError(f"expected a quantity >= 0, got {qty:g}", where=w + ".quantity")
             uom = q.get("uom")
+            if uom in COUNT_UNITS:
+                uom = None  # "piece" / "one" / "each": a count, as without uom
             if uom is not None and (not isinstance(uom, str) or uom not in UOM_TO_T):
                 raise InputError(
                     f"unknown unit {uom!r}; expected one of {sorted(UOM_TO_T)} "
@@ -792,7 +896,7 @@ class _Reader:
         for key in (ident, *epc_classes(ident)):
             a = self.classes.get(key)
             if a is not None:
-                m = _crit(a, "massPerInstanceKg")
+                m = _element_kg(a)
                 if m is not None:
                     if key != ident:
                         self.class_keys.add(key)
@@ -1121,6 +1225,17 @@ def _with_masses(qs: tuple[Quantity, ...], kg: dict[str, float]) -> tuple[Quanti
     )
 
 
+def _element_kg(a: dict[str, Any]) -> float | None:
+    """The mass of one instance (kg) a master-data element declares: ``critmin:massPerInstanceKg``
+    (critmin's extension overrides), else the standard net weight (:data:`WEIGHT_ATTRIBUTES`,
+    converted to kg when the master data was read)."""
+    for k in (CRITMIN_NS + "massPerInstanceKg", *WEIGHT_ATTRIBUTES):
+        m = a.get(k)
+        if m is not None:
+            return float(m)
+    return None
+
+
 def _packed_masses(r: _Reader, events: list[_AnyEvent]) -> list[_AnyEvent]:
     """Instances without a declared mass whose mass their packing gives: a parent (an SSCC
     pallet, a case) weighs what was packed into it, so a shipment of the pallet, or the
@@ -1171,10 +1286,12 @@ def _master_lot(
     # paths when the master data was read; what is left is the mass in tonnes
     qty = _crit(a, "quantity")
     uom = _crit(a, "uom")
-    own_mpi = _crit(a, "massPerInstanceKg")
+    own_mpi = _element_kg(a)
     # without a unit in master data: the producing event's, else a count when the lot is
     # an instance or declares a mass per instance (how critmin writes counts), else tonnes
-    counted = lid in r.instances or own_mpi is not None
+    counted = lid in r.instances or own_mpi is not None or uom in COUNT_UNITS
+    if uom in COUNT_UNITS:
+        uom = None  # written by critmin for a count lot no event produces
     unit = str(uom) if uom else (made.uom if made else (None if counted else "TNE"))
     mpi = own_mpi if own_mpi is not None else (r.mass_each(lid) if unit is None else None)
     if mpi is None and unit is None and lid in r.instances:
@@ -1242,6 +1359,9 @@ def _network(r: _Reader, events: list[_AnyEvent]) -> SupplyNetwork:
             except _IncompleteLocation:
                 continue
     lots = [lot for lid, a in r.classes.items() if (lot := _master_lot(r, lid, a, seen_qty))]
+    for lot in lots:  # a count in master data only (no event names it) is listed too
+        if lot.uom is None and lot.mass_per_instance_kg is None:
+            r._no_mass(lot.id)
     known = {lot.id for lot in lots}
     for lid, q in seen_qty.items():  # lots without master data: quantity from their producer
         if lid not in known:
