@@ -268,8 +268,6 @@ def test_unit_table_matches_the_definitions() -> None:
 @pytest.mark.parametrize(
     ("weight", "message"),
     [
-        (9, "a net weight needs its unit"),
-        ({"gs1:value": 9}, "a net weight needs its unit"),
         ({"gs1:value": 9, "gs1:unitCode": "LTR"}, "unknown mass unit 'LTR' for a net weight"),
         ({"gs1:value": -1, "gs1:unitCode": "KGM"}, "expected a net weight > 0, got -1 KGM"),
         ({"gs1:value": "heavy", "gs1:unitCode": "KGM"}, "expected a number, got 'heavy'"),
@@ -279,6 +277,20 @@ def test_bad_net_weight_is_one_line_naming_the_attribute(weight: Any, message: s
     with pytest.raises(InputError, match=message) as err:
         import_document(_document(drum_weight=weight), source="feed.jsonld")
     assert "vocabularyList[1].vocabularyElementList[0].attributes[0].attribute" in str(err.value)
+
+
+@pytest.mark.parametrize("weight", [9, "9", {"gs1:value": 9}])
+def test_net_weight_without_unit_is_reported_not_used(weight: Any) -> None:
+    """9 could be kg, lb or t: a weight without its unit gives no mass. The import names
+    where it is written and keeps the drums as counts without mass."""
+    imp = import_document(_document(drum_weight=weight), source="feed.jsonld")
+    assert imp.summary.counts_without_mass == [_drum(1), _drum(2)]
+    (line,) = imp.summary.weights_without_unit
+    assert line.startswith(
+        "feed.jsonld: epcisHeader.epcisMasterData.vocabularyList[1].vocabularyElementList[0]"
+        ".attributes[0].attribute: net weight"
+    )
+    assert "has no unit, not used as a mass" in line
 
 
 def test_net_content_that_is_not_a_mass_leaves_a_count_without_mass() -> None:
@@ -372,3 +384,48 @@ def test_exports_with_net_weights_and_count_units_are_schema_valid() -> None:
 
     assert _errors(to_epcis(import_document(_document()).network)) == []
     assert _errors(to_epcis(_net_with_orphan_counts([40, 3], None))) == []
+
+
+def test_ilmd_net_weight_of_what_an_event_makes() -> None:
+    """An event's instance/lot master data (``ilmd``) gives the net weight of what it
+    commissions or outputs: the oxide's 5 kg now comes from the transformation's
+    ``ilmd`` (``cbvmda:netWeight`` 5000 GRM) instead of class master data, and a later
+    shipment of that lot, written as a count, finds the same mass: 100 x 5 kg = 0.5 t."""
+    doc = _document()
+    classes = doc["epcisHeader"]["epcisMasterData"]["vocabularyList"][1]["vocabularyElementList"]
+    del classes[2]  # the oxide's class master data
+    events = doc["epcisBody"]["eventList"]
+    events[2]["ilmd"] = {
+        "cbvmda:netWeight": {"value": 5000, "measurementUnitCode": "GRM"},
+        "cbvmda:lotNumber": "OX",
+    }
+    ship = _ev(
+        "ObjectEvent",
+        4,
+        "00003",
+        action="OBSERVE",
+        bizStep="shipping",
+        quantityList=[{"epcClass": OXIDE, "quantity": 100}],
+        sourceList=[{"type": "location", "source": _loc("00003")}],
+        destinationList=[{"type": "location", "destination": _loc("00001")}],
+    )
+    events.append(ship)
+    imp = import_document(doc)
+    assert imp.summary.counts_without_mass == []
+    shipped = imp.network.events[3]
+    assert shipped.lots[0].qty_t == pytest.approx(0.5)
+    # exported with the mass on the lot's master data; the same network comes back
+    assert from_epcis(json.loads(json.dumps(to_epcis(imp.network)))) == imp.network
+
+
+def test_ilmd_weight_without_unit_is_reported_at_its_path() -> None:
+    """GS1's JSON examples carry ``"cbvmda:netWeight": "3.5"`` in ILMD (the XML's
+    measurementUnitCode lost in conversion): the document imports, the weight is reported
+    where it is written, and the oxide is a count without mass."""
+    doc = _document()
+    del doc["epcisHeader"]["epcisMasterData"]["vocabularyList"][1]["vocabularyElementList"][2]
+    doc["epcisBody"]["eventList"][2]["ilmd"] = {"cbvmda:netWeight": "3.5"}
+    imp = import_document(doc, source="feed.jsonld")
+    (line,) = imp.summary.weights_without_unit
+    assert line.startswith("feed.jsonld: epcisBody.eventList[2].ilmd.cbvmda:netWeight: ")
+    assert imp.summary.counts_without_mass == [OXIDE]

@@ -131,6 +131,8 @@ def import_cmd(
                 f"{len(locs)} location(s) used by events have no master data (origin needs "
                 "their cbvmda:countryCode and site type): " + ", ".join(locs[:5])
             )
+        for w in summary["weights_without_unit"][:10]:
+            con.print(f"warning: {w}")
         if summary["lots_counted_without_mass"]:
             con.print(
                 "counted in instances with no mass per instance (origin by mass refuses them): "

@@ -431,6 +431,8 @@ class ImportSummary:
     declared_erroneous: int = 0
     counts_without_mass: list[str] = field(default_factory=list)
     locations_without_master_data: list[str] = field(default_factory=list)
+    # "file: JSON path: what" of net weights written without a unit (not used as a mass)
+    weights_without_unit: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -441,6 +443,7 @@ class ImportSummary:
             "events_declared_erroneous": self.declared_erroneous,
             "lots_counted_without_mass": self.counts_without_mass,
             "locations_without_master_data": self.locations_without_master_data,
+            "weights_without_unit": self.weights_without_unit,
         }
 
 
@@ -591,6 +594,10 @@ def _local(key: str) -> str:
 _MEASURE_TEXT = re.compile(r"^\s*([-+0-9.eE]+)\s*([A-Za-z][A-Za-z0-9]{1,2})\s*$")
 
 
+class _NoUnit(InputError):
+    """A net weight written without its unit (reported in the import summary, not refused)."""
+
+
 def _weight_kg(key: str, value: Any, where: str) -> float | None:
     """A net weight or net content attribute in kg; None for a net content that is not a mass
     (a number of pieces, a volume).
@@ -599,8 +606,10 @@ def _weight_kg(key: str, value: Any, where: str) -> float | None:
     (keys compact, full or bare: ``value`` / ``unitCode``; CBV's XML-born form
     ``{"value": 9, "measurementUnitCode": "KGM"}``; JSON-LD ``@value``), a list of such
     objects (the first with a mass unit is taken: GS1 allows several net contents), or text
-    ``"11.5 KGM"`` (the GS1 Web Vocabulary's own example). A weight without a unit is an
-    error: CBV requires the unit, and 9 could be kg, lb or t.
+    ``"11.5 KGM"`` (the GS1 Web Vocabulary's own example). A weight without a unit gives no
+    mass (:class:`_NoUnit`; the import lists where it is written): CBV requires the unit, 9
+    could be kg, lb or t, and GS1's own JSON examples carry such weights (``"3.5"``, the XML's
+    measurementUnitCode lost in conversion), so it is reported rather than refused.
     """
     content = key == GS1_VOC + "netContent"
     if isinstance(value, list):
@@ -625,9 +634,9 @@ def _weight_kg(key: str, value: Any, where: str) -> float | None:
     if unit is None:
         if content:
             return None  # a net content without unit says nothing about mass
-        raise InputError(
-            f'a net weight needs its unit: expected {{"gs1:value": <number>, "gs1:unitCode": '
-            f"<UN/ECE Rec 20 mass code, e.g. KGM>}}, got {_shown(value)}",
+        raise _NoUnit(
+            f"net weight {_shown(value)} has no unit, not used as a mass (expected "
+            '{"gs1:value": <number>, "gs1:unitCode": <UN/ECE Rec 20 code, e.g. KGM>})',
             where=where,
         )
     code = _text(unit, where, "a unit code (a string)").strip().upper()
@@ -696,6 +705,8 @@ class _Reader:
         # event names is master data only, not a lot
         self.class_keys: set[str] = set()
         self.named: set[str] = set()
+        # class-level lots whose mass per instance came from the ILMD of the event making them
+        self.made_kg: dict[str, float] = {}
 
     # master data ------------------------------------------------------------------------
     def master_data(self, header: Any) -> None:
@@ -767,7 +778,11 @@ class _Reader:
                             f"expected an object with an 'id', got {_shown(a)}", where=w
                         )
                     key = _expand(_text(a["id"], w + ".id", "an attribute URI"), self.prefixes)
-                    attrs[key] = _attribute(key, a.get("attribute"), w + ".attribute")
+                    try:
+                        attrs[key] = _attribute(key, a.get("attribute"), w + ".attribute")
+                    except _NoUnit as exc:
+                        self.summary.weights_without_unit.append(str(exc))
+                        continue
                     self.attribute_paths[(ident, key)] = w + ".attribute"
 
     def _where(self, ident: str, key: str | None = None) -> str:
@@ -829,7 +844,9 @@ class _Reader:
             raise InputError(_first_error(exc), where=where) from None
 
     # events -----------------------------------------------------------------------------
-    def _quantities(self, items: Any, where: str) -> tuple[Quantity, ...]:
+    def _quantities(
+        self, items: Any, where: str, made_kg: float | None = None
+    ) -> tuple[Quantity, ...]:
         if not isinstance(items, list):
             raise InputError("expected a list of {epcClass, quantity, uom}", where=where)
         out = []
@@ -862,6 +879,8 @@ class _Reader:
                 # a count stays a count as written (so that an export writes it back); its
                 # mass per instance, when declared, makes it usable by mass
                 mpi = self.mass_each(lot)
+                if mpi is None and made_kg is not None:
+                    mpi = self.made_kg[lot] = made_kg  # later events using the lot find it
                 if mpi is None:
                     self._no_mass(lot)
             tonnes = qty * (UOM_TO_T[uom] if uom is not None else (mpi or 0.0) * 1e-3)
@@ -891,8 +910,9 @@ class _Reader:
             self.summary.counts_without_mass.append(lot)
 
     def mass_each(self, ident: str) -> float | None:
-        """``critmin:massPerInstanceKg`` (kg) of an instance or lot itself, else of its EPC
-        class (:func:`epc_classes`: an SGTIN's or LGTIN's GTIN, a GRAI's asset type)."""
+        """The mass of one instance (kg) master data gives an instance or lot itself, else its
+        EPC class (:func:`epc_classes`: an SGTIN's or LGTIN's GTIN, a GRAI's asset type), each
+        by :func:`_element_kg`; else the net weight in the ILMD of the event that made it."""
         for key in (ident, *epc_classes(ident)):
             a = self.classes.get(key)
             if a is not None:
@@ -901,9 +921,11 @@ class _Reader:
                     if key != ident:
                         self.class_keys.add(key)
                     return float(m)  # checked (finite, > 0) when the master data was read
-        return None
+        return self.made_kg.get(ident)
 
-    def _instances(self, items: Any, where: str) -> tuple[Quantity, ...]:
+    def _instances(
+        self, items: Any, where: str, made_kg: float | None = None
+    ) -> tuple[Quantity, ...]:
         """An ``epcList`` / ``childEPCs`` / ``input|outputEPCList``: one object each, a count
         of 1 whose lot is the EPC itself; a repeated EPC is one object."""
         if not isinstance(items, list):
@@ -917,6 +939,8 @@ class _Reader:
                 continue
             if epc not in self.instances:
                 self.instances[epc] = self.mass_each(epc)
+            if self.instances[epc] is None and made_kg is not None:
+                self.instances[epc] = made_kg
             mpi = self.instances[epc]
             if mpi is None:
                 self._no_mass(epc)
@@ -925,11 +949,39 @@ class _Reader:
             )
         return tuple(out.values())
 
-    def _listed(self, e: dict[str, Any], qkey: str, ekey: str, where: str) -> tuple[Quantity, ...]:
-        """An event's quantity list (class level) and EPC list (instance level), together."""
-        qs = self._quantities(e[qkey], f"{where}.{qkey}") if e.get(qkey) is not None else ()
-        xs = self._instances(e[ekey], f"{where}.{ekey}") if e.get(ekey) is not None else ()
+    def _listed(
+        self, e: dict[str, Any], qkey: str, ekey: str, where: str, made_kg: float | None = None
+    ) -> tuple[Quantity, ...]:
+        """An event's quantity list (class level) and EPC list (instance level), together.
+        ``made_kg``: the mass per instance the event's ILMD gives what it makes."""
+        qs = (
+            self._quantities(e[qkey], f"{where}.{qkey}", made_kg) if e.get(qkey) is not None else ()
+        )
+        xs = self._instances(e[ekey], f"{where}.{ekey}", made_kg) if e.get(ekey) is not None else ()
         return qs + xs
+
+    def ilmd_kg(self, e: dict[str, Any], where: str) -> float | None:
+        """The net weight an event's instance/lot master data (``ilmd``, EPCIS 2.0 section
+        7.3.6) gives the objects it commissions or outputs, in kg; None when it gives none.
+        Master data of the lot or instance itself (its EPC class) comes first."""
+        ilmd = e.get("ilmd")
+        if not isinstance(ilmd, dict):
+            return None
+        found: dict[str, tuple[Any, str]] = {}
+        for k, v in ilmd.items():
+            key = _expand(str(k), self.prefixes)
+            if key in WEIGHT_ATTRIBUTES:
+                found[key] = (v, f"{where}.ilmd.{k}")
+        for key in WEIGHT_ATTRIBUTES:
+            if key in found:
+                try:
+                    kg = _weight_kg(key, *found[key])
+                except _NoUnit as exc:
+                    self.summary.weights_without_unit.append(str(exc))
+                    continue
+                if kg is not None:
+                    return kg
+        return None
 
     def _object_event(
         self,
@@ -950,7 +1002,7 @@ class _Reader:
         if action == "ADD" and step in ("commissioning", "creating_class_instance", ""):
             if loc is None:
                 return f"{typ} ADD {step or '-'}: no bizLocation or readPoint"
-            outs = self._listed(e, "quantityList", "epcList", where)
+            outs = self._listed(e, "quantityList", "epcList", where, self.ilmd_kg(e, where))
             if not outs:
                 return f"{typ} ADD {step or '-'}: empty epcList and quantityList"
             return Extraction.model_construct(_FS["x"], id=eid, time=t, facility=loc, outputs=outs)
@@ -1003,7 +1055,8 @@ class _Reader:
             if loc is None:
                 return f"{typ}: no bizLocation or readPoint"
             ins = self._listed(e, "inputQuantityList", "inputEPCList", where)
-            outs = self._listed(e, "outputQuantityList", "outputEPCList", where)
+            made = self.ilmd_kg(e, where)
+            outs = self._listed(e, "outputQuantityList", "outputEPCList", where, made)
             if not ins or not outs:
                 return f"{typ}: no inputs or no outputs"
             y = e.get("critmin:yieldShare", e.get(CRITMIN_NS + "yieldShare", 1.0))
