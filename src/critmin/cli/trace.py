@@ -109,6 +109,12 @@ def import_cmd(
             )
         for w in summary["warnings"]:
             con.print(f"warning: {w}")
+        if summary["unverified"]:
+            con.print(
+                f"warning: the cells of {summary['template']} {summary['version']} were not "
+                "checked against RMI's blank of that revision; read with the layout of its "
+                "nearest checked revision: " + ", ".join(summary["unverified"])
+            )
     else:
         t = Table(title=f"Network {file.name}")
         t.add_column("item")
