@@ -429,3 +429,14 @@ def test_ilmd_weight_without_unit_is_reported_at_its_path() -> None:
     (line,) = imp.summary.weights_without_unit
     assert line.startswith("feed.jsonld: epcisBody.eventList[2].ilmd.cbvmda:netWeight: ")
     assert imp.summary.counts_without_mass == [OXIDE]
+
+
+@pytest.mark.parametrize("uom", [{}, [], 3])
+def test_quantity_unit_that_is_not_a_string_is_one_line(uom: Any) -> None:
+    """Found by the fuzz contract: an object as ``uom`` is refused at its path, never a
+    TypeError from the count-unit lookup."""
+    doc = _document()
+    doc["epcisBody"]["eventList"][1]["quantityList"][0]["uom"] = uom
+    with pytest.raises(InputError, match="unknown unit") as err:
+        import_document(doc, source="feed.jsonld")
+    assert "epcisBody.eventList[1].quantityList[0].uom" in str(err.value)

@@ -865,7 +865,7 @@ class _Reader:
             if qty < 0:
                 raise InputError(f"expected a quantity >= 0, got {qty:g}", where=w + ".quantity")
             uom = q.get("uom")
-            if uom in COUNT_UNITS:
+            if isinstance(uom, str) and uom in COUNT_UNITS:
                 uom = None  # "piece" / "one" / "each": a count, as without uom
             if uom is not None and (not isinstance(uom, str) or uom not in UOM_TO_T):
                 raise InputError(
