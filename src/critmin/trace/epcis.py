@@ -24,8 +24,11 @@ Facility               vocabulary ``urn:epcglobal:epcis:vtype:BusinessLocation``
                        ``critmin:operator`` overrides
  .feoc                 ``critmin:feoc`` only ("true"/"false"; no CBV equivalent)
 Lot                    vocabulary ``urn:epcglobal:epcis:vtype:EPCClass``: ``critmin:product``,
-                       ``critmin:quantity``, ``critmin:uom``, ``critmin:valueUSD``,
-                       ``critmin:massPerInstanceKg`` (turns counts into mass)
+                       ``critmin:quantity``, ``critmin:uom`` (``H87``: a count),
+                       ``critmin:valueUSD``
+ mass per instance     the net weight (:data:`WEIGHT_ATTRIBUTES`: ``gs1:netWeight``,
+                       ``cbvmda:netWeight``, ``gs1:netContent`` in a mass unit), also from
+                       an event's ``ilmd``; ``critmin:massPerInstanceKg`` overrides
 =====================  ==============================================================
 
 CBV numeric sub-site types (201 backroom ... 299 undefined) name areas inside a site and say
@@ -53,7 +56,7 @@ Every quantity list above may be replaced or joined by its EPC list (``epcList``
 
 Quantities: UN/CEFACT units (:data:`critmin.trace.model.UOM_TO_T`). A quantity without
 ``uom`` is a count of instances (EPCIS 2.0 section 7.3.3.3), kept as a count; it has a mass
-when ``critmin:massPerInstanceKg`` is declared on the instance, on its EPC class
+when a net weight is declared on the instance, on its EPC class
 (:func:`epc_classes`: an SGTIN's or LGTIN's GTIN), or, for a packed unit, by what was packed
 into it; otherwise mass balance and origin by mass refuse it with an error naming the lot.
 

@@ -71,8 +71,9 @@ def _to_t(qty: float, uom: str | None, lot: str, kg_each: float | None = None) -
             return qty * kg_each * 1e-3
         raise InputError(
             f"lot {lot!r} is a count of {qty:g} instances with no mass; declare its mass per "
-            "instance (master data attribute critmin:massPerInstanceKg of its EPC class, e.g. its "
-            "GTIN urn:epc:idpat:sgtin:<company>.<item>.*, or of the instance) to use it by mass"
+            'instance (net weight gs1:netWeight {"gs1:value": 9, "gs1:unitCode": "KGM"}, or '
+            "critmin:massPerInstanceKg, in the master data of its EPC class, e.g. its GTIN "
+            "urn:epc:idpat:sgtin:<company>.<item>.*, or of the instance) to use it by mass"
         )
     return qty * UOM_TO_T[uom]
 
