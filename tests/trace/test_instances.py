@@ -278,8 +278,9 @@ def test_instances_without_mass_are_counts_refused_by_mass(tmp_path: Path) -> No
 
 
 def test_export_keeps_counts_and_instances(tmp_path: Path) -> None:
-    """Issue 10: a count is written back as a count (no ``uom``) with its mass per instance in
-    master data, instance EPCs as EPC lists; import -> export -> import is the same network."""
+    """Issue 10: a count is written back as a count (no ``uom`` in events, ``critmin:uom`` H87
+    in master data) with its mass per instance as ``gs1:netWeight``, instance EPCs as EPC
+    lists; import -> export -> import is the same network."""
     net = import_document(_document()).network
     doc = to_epcis(net)
     events = doc["epcisBody"]["eventList"]
@@ -296,8 +297,13 @@ def test_export_keeps_counts_and_instances(tmp_path: Path) -> None:
         if e["id"] == MAGNETS
     )
     attrs = {a["id"]: a["attribute"] for a in magnet_md["attributes"]}
-    assert attrs["critmin:massPerInstanceKg"] == 9
-    assert "critmin:uom" not in attrs
+    # the mass per instance as the GS1 Web Vocabulary writes a trade item's net weight
+    assert attrs["gs1:netWeight"] == {
+        "type": "gs1:QuantitativeValue",
+        "gs1:value": 9,
+        "gs1:unitCode": "KGM",
+    }
+    assert attrs["critmin:uom"] == "H87"  # a count (UN/ECE Rec 20 "piece"), never tonnes
     instances = {
         e["id"]
         for v in doc["epcisHeader"]["epcisMasterData"]["vocabularyList"]

@@ -20,8 +20,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from typer.testing import CliRunner
 
+from critmin.cli import _register, app
 from critmin.trace.templates import layout_for, read_template, write_template
+
+_register()
 
 # kind, revision, J3 text, first two tabs, row of "Company Unique ID", row of "Effective Date",
 # minerals cells (empty: fixed minerals)
@@ -168,13 +172,32 @@ def test_official_layout_is_recognised_and_read_back(  # noqa: PLR0917 - one tab
 
 
 def test_amrt_11_is_read_but_reported_unverified(tmp_path: Path) -> None:
-    """No official AMRT 1.1 blank could be read (the public copy is an empty file): its
-    layout is assumed to be 1.2's and every field is reported unverified."""
+    """No official AMRT 1.1 blank could be opened (the public copy's content is not stored):
+    its layout is assumed to be 1.2's and every field is reported unverified."""
     p = tmp_path / "amrt11.xlsx"
     write_template(p, "AMRT", "1.1", declaration=DECLARATION, smelters=[], mines=[])
     t = read_template(p)
     assert t.version == "1.1"
     assert "company_name" in t.unverified
+    assert "mine_list" in t.unverified
+
+
+@pytest.mark.parametrize(("kind", "version"), [("CMRT", "6.6"), ("EMRT", "2.11"), ("AMRT", "1.31")])
+def test_revision_never_checked_is_read_and_reported_unverified(
+    tmp_path: Path, kind: str, version: str
+) -> None:
+    """Revisions RMI published after the blanks were checked (listed in the public
+    repository's index; their files could not be opened) are read with the layout of the
+    nearest checked revision, and the import says which fields that assumption covers."""
+    p = tmp_path / "x.xlsx"
+    write_template(p, kind, version, declaration=DECLARATION, smelters=_smelters(kind, version))
+    t = read_template(p)
+    assert t.version == version
+    assert t.declaration == DECLARATION
+    assert {"company_name", "completion_date", "smelter_list"} <= set(t.unverified)
+    res = CliRunner().invoke(app, ["trace", "import", str(p)])
+    assert res.exit_code == 0, res.output
+    assert "were not checked against RMI's blank of that revision" in " ".join(res.stdout.split())
 
 
 def test_revision_sheet_names_the_kind(tmp_path: Path) -> None:
@@ -200,3 +223,78 @@ def test_official_blank_files(kind: str, version: str) -> None:  # pragma: no co
     t = read_template(p)
     assert (t.kind, t.version) == (kind, version)
     assert t.unverified == ()
+    assert _cells_disagreeing_with_blank(p, kind, version) == []
+
+
+# Words of the column-B labels and list headers (English, and RMI's Chinese edition), so a
+# blank in either language confirms the cell critmin reads for each field.
+_LABEL_WORDS = {
+    "company_name": ("company name", "公司名称"),
+    "declaration_scope": ("scope", "范围"),
+    "scope_description": ("description", "范围描述"),
+    "company_id": ("unique id", "唯一识别"),
+    "company_id_authority": ("authority", "授权识别"),
+    "address": ("address", "地址"),
+    "contact_name": ("contact", "联系人"),
+    "contact_email": ("email", "e-mail", "电子邮件", "电邮"),
+    "contact_phone": ("phone", "电话"),
+    "authorizer_name": ("authorizer", "授权人"),
+    "authorizer_title": ("title", "职务"),
+    "authorizer_email": ("email", "e-mail", "电子邮件", "电邮"),
+    "authorizer_phone": ("phone", "电话"),
+    "completion_date": ("date", "日期"),
+}
+_HEADER_WORDS = {
+    "metal": ("metal", "金属"),
+    "name": ("name", "名称"),
+    "country": ("country", "国家"),
+    "cid": ("identification", "识别"),
+    "mine_name": ("mine", "矿"),
+    "mine_country": ("country", "国家"),
+    "recycled": ("recycl", "回收"),
+    "smelter_name": ("smelter", "冶炼厂"),
+    "mine_id": ("identification", "识别"),
+}
+
+
+def _cells_disagreeing_with_blank(p: Path, kind: str, version: str) -> list[str]:
+    """Every cell critmin reads, against the official blank's cached labels: the Declaration
+    label (column B) beside each declaration field, question 1 ("1) ...") three rows below
+    the effective date, and the Smelter List / Mine List header (row 4) above each column
+    read. Returns what disagrees."""
+    lay = layout_for(kind, version)
+    wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    bad = []
+    try:
+        d = wb["Declaration"]
+        for field, cell in lay.declaration_cells.items():
+            label = str(d[f"B{cell[1:]}"].value or "").lower()
+            if not any(w in label for w in _LABEL_WORDS[field]):
+                bad.append(f"Declaration!B{cell[1:]} {label!r} is not the label of {field}")
+        q1 = int(lay.declaration_cells["completion_date"][1:]) + 3
+        if not str(d[f"B{q1}"].value or "").startswith("1)"):
+            bad.append(f"Declaration!B{q1} is not question 1")
+        lists = [("Smelter List", lay.smelter_cols)]
+        if lay.mine_cols:
+            lists.append(("Mine List", lay.mine_cols))
+        for sheet, cols in lists:
+            ws = wb[sheet]
+            for field, col in cols.items():
+                words = _HEADER_WORDS.get(field)
+                header = str(ws[f"{col}{lay.smelter_first_row - 1}"].value or "").lower()
+                if words and not any(w in header for w in words):
+                    bad.append(f"{sheet}!{col}4 {header[:40]!r} is not the header of {field}")
+    finally:
+        wb.close()
+    return bad
+
+
+@pytest.mark.skipif(not OFFICIAL_DIR, reason="set CRITMIN_RMI_TEMPLATES to RMI's blank files")
+def test_official_amrt_11_blank() -> None:  # pragma: no cover - opt-in
+    """AMRT 1.1, if its blank is given: the layout assumed (1.2's) against its cells."""
+    p = Path(str(OFFICIAL_DIR)) / "RMI_AMRT_1.1.xlsx"
+    if not p.exists() or p.stat().st_size == 0:
+        pytest.skip(f"{p} not present (no public copy could be opened)")
+    t = read_template(p)
+    assert (t.kind, t.version) == ("AMRT", "1.1")
+    assert _cells_disagreeing_with_blank(p, "AMRT", "1.1") == []

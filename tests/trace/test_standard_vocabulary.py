@@ -11,8 +11,8 @@ The chain, in tonnes:
 * E-CN: the Chinese mine extracts concentrate ``C-CN`` 40 t.
 * T-MY: Malaysian separation turns ``C-AU`` 100 t into oxide ``OX-MY`` 30 t.
 * T-CN: Chinese separation turns ``C-CN`` 40 t into oxide ``OX-CN`` 12 t (given as 480 bags
-  of 25 kg: a count, the EPC class declares ``critmin:massPerInstanceKg`` 25 -> 12 t; the
-  only critmin attribute in the file, on the EPC class, not on a location).
+  of 25 kg: a count, the EPC class declares its net weight ``gs1:netWeight`` 25 KGM, a
+  ``gs1:QuantitativeValue`` of the GS1 Web Vocabulary -> 12 t).
 * T-JP: the Japanese magnet plant blends ``OX-MY`` 21 t and ``OX-CN`` 9 t (= 360 bags) into
   magnets ``MAG`` 27 t; ``MAG-MY`` 8.1 t is made from ``OX-MY`` 9 t alone.
 
@@ -177,10 +177,15 @@ def _document(extra_draw_t: float = 0.0) -> dict[str, Any]:
                         "vocabularyElementList": [
                             {
                                 "id": _lot("OX-CN"),
+                                # a bag's net weight as GS1's Web Vocabulary writes it
                                 "attributes": [
                                     {
-                                        "id": "https://w3id.org/critmin/trace#massPerInstanceKg",
-                                        "attribute": 25,
+                                        "id": "gs1:netWeight",
+                                        "attribute": {
+                                            "type": "gs1:QuantitativeValue",
+                                            "gs1:value": 25,
+                                            "gs1:unitCode": "KGM",
+                                        },
                                     }
                                 ],
                             }

@@ -109,6 +109,12 @@ def import_cmd(
             )
         for w in summary["warnings"]:
             con.print(f"warning: {w}")
+        if summary["unverified"]:
+            con.print(
+                f"warning: the cells of {summary['template']} {summary['version']} were not "
+                "checked against RMI's blank of that revision; read with the layout of its "
+                "nearest checked revision: " + ", ".join(summary["unverified"])
+            )
     else:
         t = Table(title=f"Network {file.name}")
         t.add_column("item")
@@ -131,6 +137,8 @@ def import_cmd(
                 f"{len(locs)} location(s) used by events have no master data (origin needs "
                 "their cbvmda:countryCode and site type): " + ", ".join(locs[:5])
             )
+        for w in summary["weights_without_unit"][:10]:
+            con.print(f"warning: {w}")
         if summary["lots_counted_without_mass"]:
             con.print(
                 "counted in instances with no mass per instance (origin by mass refuses them): "

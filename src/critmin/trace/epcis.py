@@ -24,8 +24,11 @@ Facility               vocabulary ``urn:epcglobal:epcis:vtype:BusinessLocation``
                        ``critmin:operator`` overrides
  .feoc                 ``critmin:feoc`` only ("true"/"false"; no CBV equivalent)
 Lot                    vocabulary ``urn:epcglobal:epcis:vtype:EPCClass``: ``critmin:product``,
-                       ``critmin:quantity``, ``critmin:uom``, ``critmin:valueUSD``,
-                       ``critmin:massPerInstanceKg`` (turns counts into mass)
+                       ``critmin:quantity``, ``critmin:uom`` (``H87``: a count),
+                       ``critmin:valueUSD``
+ mass per instance     the net weight (:data:`WEIGHT_ATTRIBUTES`: ``gs1:netWeight``,
+                       ``cbvmda:netWeight``, ``gs1:netContent`` in a mass unit), also from
+                       an event's ``ilmd``; ``critmin:massPerInstanceKg`` overrides
 =====================  ==============================================================
 
 CBV numeric sub-site types (201 backroom ... 299 undefined) name areas inside a site and say
@@ -53,7 +56,7 @@ Every quantity list above may be replaced or joined by its EPC list (``epcList``
 
 Quantities: UN/CEFACT units (:data:`critmin.trace.model.UOM_TO_T`). A quantity without
 ``uom`` is a count of instances (EPCIS 2.0 section 7.3.3.3), kept as a count; it has a mass
-when ``critmin:massPerInstanceKg`` is declared on the instance, on its EPC class
+when a net weight is declared on the instance, on its EPC class
 (:func:`epc_classes`: an SGTIN's or LGTIN's GTIN), or, for a packed unit, by what was packed
 into it; otherwise mass balance and origin by mass refuse it with an error naming the lot.
 
@@ -94,6 +97,7 @@ from critmin.fileio import atomic_write_text
 from critmin.trace.eventhash import context_prefixes, event_hash
 from critmin.trace.geo import resolve_country
 from critmin.trace.model import (
+    COUNT_UNITS,
     UOM_TO_T,
     Aggregation,
     Extraction,
@@ -122,6 +126,20 @@ MDA_SST = MDA + "sst"
 MDA_SSD = MDA + "ssd"
 MDA_OWNER = MDA + "owning_party"
 GS1_VOC = "https://gs1.org/voc/"
+# The GS1 Web Vocabulary's own namespace is https://ref.gs1.org/voc/ (v1.16), declared
+# owl:equivalentProperty with https://gs1.org/voc/ (the EPCIS 2.0 context's ``gs1:``) and
+# https://www.gs1.org/voc/: all three name the same terms.
+GS1_VOC_ALIASES = ("https://ref.gs1.org/voc/", "https://www.gs1.org/voc/", "http://gs1.org/voc/")
+# GS1's EPCIS 2.0 JSON-LD context expands ``cbvmda:`` to ``urn:epcglobal:cbv:mda:`` (a colon),
+# while CBV master-data attribute ids are written ``urn:epcglobal:cbv:mda#name``: one term.
+MDA_COLON = "urn:epcglobal:cbv:mda:"
+# Net weight of a trade item / EPC class, read as the mass of one instance (kg):
+# GS1 Web Vocabulary gs1:netWeight (a gs1:QuantitativeValue: gs1:value + gs1:unitCode, UN/ECE
+# Rec 20), CBV master data urn:epcglobal:cbv:mda#netWeight (a measurement with its
+# measurementUnitCode), and gs1:netContent when its unit is a mass. Gross weight includes the
+# packaging and is never read as the material's mass.
+NET_WEIGHT = GS1_VOC + "netWeight"
+WEIGHT_ATTRIBUTES = (NET_WEIGHT, MDA + "netWeight", GS1_VOC + "netContent")
 COUNTRY_ATTRIBUTES = (MDA_COUNTRY, GS1_VOC + "countryCode", GS1_VOC + "addressCountry")
 ADDRESS_ATTRIBUTES = (GS1_VOC + "address", MDA + "address")
 DEFAULT_PREFIXES = {"cbvmda": MDA, "gs1": GS1_VOC, "critmin": CRITMIN_NS}
@@ -325,21 +343,34 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
                 instances.add(q.lot)
     runs: list[tuple[str, dict[str, Any]]] = []
     for lot in net.lots:
+        kg = (
+            lot.mass_per_instance_kg
+            if lot.mass_per_instance_kg is not None
+            else each_kg.get(lot.id)
+            if lot.uom is None
+            else None
+        )
+        # a count lot says so: no event may produce it to carry the missing uom ("H87": piece)
+        unit = lot.uom if lot.uom is not None else (None if lot.id in instances else "H87")
         element = {
             "id": as_uri("lot", lot.id),
             "attributes": _attrs(
                 [
                     ("critmin:product", lot.product),
                     ("critmin:quantity", lot.qty),
-                    ("critmin:uom", lot.uom),
+                    ("critmin:uom", unit),
                     ("critmin:valueUSD", lot.value_usd),
+                    # the mass of one instance in the GS1 Web Vocabulary, as other systems
+                    # write a trade item's net weight (and critmin reads it back)
                     (
-                        "critmin:massPerInstanceKg",
-                        lot.mass_per_instance_kg
-                        if lot.mass_per_instance_kg is not None
-                        else each_kg.get(lot.id)
-                        if lot.uom is None
-                        else None,
+                        "gs1:netWeight",
+                        None
+                        if kg is None
+                        else {
+                            "type": "gs1:QuantitativeValue",
+                            "gs1:value": kg,
+                            "gs1:unitCode": "KGM",
+                        },
                     ),
                 ]
             ),
@@ -403,6 +434,8 @@ class ImportSummary:
     declared_erroneous: int = 0
     counts_without_mass: list[str] = field(default_factory=list)
     locations_without_master_data: list[str] = field(default_factory=list)
+    # "file: JSON path: what" of net weights written without a unit (not used as a mass)
+    weights_without_unit: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -413,6 +446,7 @@ class ImportSummary:
             "events_declared_erroneous": self.declared_erroneous,
             "lots_counted_without_mass": self.counts_without_mass,
             "locations_without_master_data": self.locations_without_master_data,
+            "weights_without_unit": self.weights_without_unit,
         }
 
 
@@ -437,9 +471,17 @@ def _short(v: Any) -> str:
 
 
 def _expand(k: str, prefixes: dict[str, str]) -> str:
+    """A compact IRI expanded with the document's prefixes, in one spelling per term
+    (``urn:epcglobal:cbv:mda:x`` -> ``urn:epcglobal:cbv:mda#x``; the GS1 Web Vocabulary's
+    equivalent namespaces -> ``https://gs1.org/voc/``)."""
     head, sep, tail = k.partition(":")
     if sep and head in prefixes and not tail.startswith("//"):
-        return prefixes[head] + tail
+        k = prefixes[head] + tail
+    if k.startswith(MDA_COLON):
+        return MDA + k[len(MDA_COLON) :]
+    for alias in GS1_VOC_ALIASES:
+        if k.startswith(alias):
+            return GS1_VOC + k[len(alias) :]
     return k
 
 
@@ -529,6 +571,8 @@ def _lot_attribute(key: str, value: Any, where: str) -> float | str:
     Checked here, at the attribute's JSON path: the Lot model would name only its field."""
     if key == CRITMIN_NS + "uom":
         unit = _text(value, where, "a unit code (a string)")
+        if unit in COUNT_UNITS:
+            return unit  # a count (piece, one, each): how critmin marks a count lot
         if unit and unit not in UOM_TO_T:
             raise InputError(
                 f"unknown unit {unit!r}; expected one of {sorted(UOM_TO_T)} "
@@ -544,10 +588,80 @@ def _lot_attribute(key: str, value: Any, where: str) -> float | str:
     return x
 
 
+def _local(key: str) -> str:
+    """The local name of a (compact) IRI: ``gs1:unitCode``, ``https://gs1.org/voc/unitCode``
+    and ``unitCode`` are all ``unitCode``."""
+    return re.split(r"[:/#]", key)[-1]
+
+
+_MEASURE_TEXT = re.compile(r"^\s*([-+0-9.eE]+)\s*([A-Za-z][A-Za-z0-9]{1,2})\s*$")
+
+
+class _NoUnit(InputError):
+    """A net weight written without its unit (reported in the import summary, not refused)."""
+
+
+def _weight_kg(key: str, value: Any, where: str) -> float | None:
+    """A net weight or net content attribute in kg; None for a net content that is not a mass
+    (a number of pieces, a volume).
+
+    Forms read: a ``gs1:QuantitativeValue`` object ``{"gs1:value": 9, "gs1:unitCode": "KGM"}``
+    (keys compact, full or bare: ``value`` / ``unitCode``; CBV's XML-born form
+    ``{"value": 9, "measurementUnitCode": "KGM"}``; JSON-LD ``@value``), a list of such
+    objects (the first with a mass unit is taken: GS1 allows several net contents), or text
+    ``"11.5 KGM"`` (the GS1 Web Vocabulary's own example). A weight without a unit gives no
+    mass (:class:`_NoUnit`; the import lists where it is written): CBV requires the unit, 9
+    could be kg, lb or t, and GS1's own JSON examples carry such weights (``"3.5"``, the XML's
+    measurementUnitCode lost in conversion), so it is reported rather than refused.
+    """
+    content = key == GS1_VOC + "netContent"
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            kg = _weight_kg(key, item, f"{where}[{i}]")
+            if kg is not None:
+                return kg
+        return None
+    amount: Any = None
+    unit: Any = None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            name = _local(str(k))
+            if name in ("value", "@value"):
+                amount = v
+            elif name in ("unitCode", "measurementUnitCode"):
+                unit = v
+    elif isinstance(value, str) and (m := _MEASURE_TEXT.match(value)):
+        amount, unit = m.group(1), m.group(2)
+    else:
+        amount = value
+    if unit is None:
+        if content:
+            return None  # a net content without unit says nothing about mass
+        raise _NoUnit(
+            f"net weight {_shown(value)} has no unit, not used as a mass (expected "
+            '{"gs1:value": <number>, "gs1:unitCode": <UN/ECE Rec 20 code, e.g. KGM>})',
+            where=where,
+        )
+    code = _text(unit, where, "a unit code (a string)").strip().upper()
+    if code not in UOM_TO_T:
+        if content:
+            return None  # pieces (H87), litres (LTR): not a mass
+        raise InputError(
+            f"unknown mass unit {unit!r} for a net weight; expected one of {sorted(UOM_TO_T)} "
+            "(UN/ECE Rec 20)",
+            where=where,
+        )
+    x = _finite(amount, where)
+    if x <= 0:
+        raise InputError(f"expected a net weight > 0, got {x:g} {code}", where=where)
+    # kg as written when the unit is kg: a round trip (critmin writes KGM) keeps the value exact
+    return x if code == "KGM" else x * UOM_TO_T[code] * 1e3
+
+
 def _attribute(key: str, value: Any, where: str) -> Any:
     """A master-data attribute's value, checked when critmin reads that attribute."""
-    if value is None:
-        return None
+    if value is None or key in WEIGHT_ATTRIBUTES:  # a weight: kg, or None when not a mass
+        return None if value is None else _weight_kg(key, value, where)
     if key in _TEXT_ATTRIBUTES:
         return _text(value, where, "a string")
     if key in _CODE_ATTRIBUTES:
@@ -594,6 +708,8 @@ class _Reader:
         # event names is master data only, not a lot
         self.class_keys: set[str] = set()
         self.named: set[str] = set()
+        # class-level lots whose mass per instance came from the ILMD of the event making them
+        self.made_kg: dict[str, float] = {}
 
     # master data ------------------------------------------------------------------------
     def master_data(self, header: Any) -> None:
@@ -665,7 +781,11 @@ class _Reader:
                             f"expected an object with an 'id', got {_shown(a)}", where=w
                         )
                     key = _expand(_text(a["id"], w + ".id", "an attribute URI"), self.prefixes)
-                    attrs[key] = _attribute(key, a.get("attribute"), w + ".attribute")
+                    try:
+                        attrs[key] = _attribute(key, a.get("attribute"), w + ".attribute")
+                    except _NoUnit as exc:
+                        self.summary.weights_without_unit.append(str(exc))
+                        continue
                     self.attribute_paths[(ident, key)] = w + ".attribute"
 
     def _where(self, ident: str, key: str | None = None) -> str:
@@ -727,7 +847,9 @@ class _Reader:
             raise InputError(_first_error(exc), where=where) from None
 
     # events -----------------------------------------------------------------------------
-    def _quantities(self, items: Any, where: str) -> tuple[Quantity, ...]:
+    def _quantities(
+        self, items: Any, where: str, made_kg: float | None = None
+    ) -> tuple[Quantity, ...]:
         if not isinstance(items, list):
             raise InputError("expected a list of {epcClass, quantity, uom}", where=where)
         out = []
@@ -746,6 +868,8 @@ class _Reader:
             if qty < 0:
                 raise InputError(f"expected a quantity >= 0, got {qty:g}", where=w + ".quantity")
             uom = q.get("uom")
+            if isinstance(uom, str) and uom in COUNT_UNITS:
+                uom = None  # "piece" / "one" / "each": a count, as without uom
             if uom is not None and (not isinstance(uom, str) or uom not in UOM_TO_T):
                 raise InputError(
                     f"unknown unit {uom!r}; expected one of {sorted(UOM_TO_T)} "
@@ -758,6 +882,8 @@ class _Reader:
                 # a count stays a count as written (so that an export writes it back); its
                 # mass per instance, when declared, makes it usable by mass
                 mpi = self.mass_each(lot)
+                if mpi is None and made_kg is not None:
+                    mpi = self.made_kg[lot] = made_kg  # later events using the lot find it
                 if mpi is None:
                     self._no_mass(lot)
             tonnes = qty * (UOM_TO_T[uom] if uom is not None else (mpi or 0.0) * 1e-3)
@@ -787,19 +913,22 @@ class _Reader:
             self.summary.counts_without_mass.append(lot)
 
     def mass_each(self, ident: str) -> float | None:
-        """``critmin:massPerInstanceKg`` (kg) of an instance or lot itself, else of its EPC
-        class (:func:`epc_classes`: an SGTIN's or LGTIN's GTIN, a GRAI's asset type)."""
+        """The mass of one instance (kg) master data gives an instance or lot itself, else its
+        EPC class (:func:`epc_classes`: an SGTIN's or LGTIN's GTIN, a GRAI's asset type), each
+        by :func:`_element_kg`; else the net weight in the ILMD of the event that made it."""
         for key in (ident, *epc_classes(ident)):
             a = self.classes.get(key)
             if a is not None:
-                m = _crit(a, "massPerInstanceKg")
+                m = _element_kg(a)
                 if m is not None:
                     if key != ident:
                         self.class_keys.add(key)
                     return float(m)  # checked (finite, > 0) when the master data was read
-        return None
+        return self.made_kg.get(ident)
 
-    def _instances(self, items: Any, where: str) -> tuple[Quantity, ...]:
+    def _instances(
+        self, items: Any, where: str, made_kg: float | None = None
+    ) -> tuple[Quantity, ...]:
         """An ``epcList`` / ``childEPCs`` / ``input|outputEPCList``: one object each, a count
         of 1 whose lot is the EPC itself; a repeated EPC is one object."""
         if not isinstance(items, list):
@@ -813,6 +942,8 @@ class _Reader:
                 continue
             if epc not in self.instances:
                 self.instances[epc] = self.mass_each(epc)
+            if self.instances[epc] is None and made_kg is not None:
+                self.instances[epc] = made_kg
             mpi = self.instances[epc]
             if mpi is None:
                 self._no_mass(epc)
@@ -821,11 +952,39 @@ class _Reader:
             )
         return tuple(out.values())
 
-    def _listed(self, e: dict[str, Any], qkey: str, ekey: str, where: str) -> tuple[Quantity, ...]:
-        """An event's quantity list (class level) and EPC list (instance level), together."""
-        qs = self._quantities(e[qkey], f"{where}.{qkey}") if e.get(qkey) is not None else ()
-        xs = self._instances(e[ekey], f"{where}.{ekey}") if e.get(ekey) is not None else ()
+    def _listed(
+        self, e: dict[str, Any], qkey: str, ekey: str, where: str, made_kg: float | None = None
+    ) -> tuple[Quantity, ...]:
+        """An event's quantity list (class level) and EPC list (instance level), together.
+        ``made_kg``: the mass per instance the event's ILMD gives what it makes."""
+        qs = (
+            self._quantities(e[qkey], f"{where}.{qkey}", made_kg) if e.get(qkey) is not None else ()
+        )
+        xs = self._instances(e[ekey], f"{where}.{ekey}", made_kg) if e.get(ekey) is not None else ()
         return qs + xs
+
+    def ilmd_kg(self, e: dict[str, Any], where: str) -> float | None:
+        """The net weight an event's instance/lot master data (``ilmd``, EPCIS 2.0 section
+        7.3.6) gives the objects it commissions or outputs, in kg; None when it gives none.
+        Master data of the lot or instance itself (its EPC class) comes first."""
+        ilmd = e.get("ilmd")
+        if not isinstance(ilmd, dict):
+            return None
+        found: dict[str, tuple[Any, str]] = {}
+        for k, v in ilmd.items():
+            key = _expand(str(k), self.prefixes)
+            if key in WEIGHT_ATTRIBUTES:
+                found[key] = (v, f"{where}.ilmd.{k}")
+        for key in WEIGHT_ATTRIBUTES:
+            if key in found:
+                try:
+                    kg = _weight_kg(key, *found[key])
+                except _NoUnit as exc:
+                    self.summary.weights_without_unit.append(str(exc))
+                    continue
+                if kg is not None:
+                    return kg
+        return None
 
     def _object_event(
         self,
@@ -846,7 +1005,7 @@ class _Reader:
         if action == "ADD" and step in ("commissioning", "creating_class_instance", ""):
             if loc is None:
                 return f"{typ} ADD {step or '-'}: no bizLocation or readPoint"
-            outs = self._listed(e, "quantityList", "epcList", where)
+            outs = self._listed(e, "quantityList", "epcList", where, self.ilmd_kg(e, where))
             if not outs:
                 return f"{typ} ADD {step or '-'}: empty epcList and quantityList"
             return Extraction.model_construct(_FS["x"], id=eid, time=t, facility=loc, outputs=outs)
@@ -899,7 +1058,8 @@ class _Reader:
             if loc is None:
                 return f"{typ}: no bizLocation or readPoint"
             ins = self._listed(e, "inputQuantityList", "inputEPCList", where)
-            outs = self._listed(e, "outputQuantityList", "outputEPCList", where)
+            made = self.ilmd_kg(e, where)
+            outs = self._listed(e, "outputQuantityList", "outputEPCList", where, made)
             if not ins or not outs:
                 return f"{typ}: no inputs or no outputs"
             y = e.get("critmin:yieldShare", e.get(CRITMIN_NS + "yieldShare", 1.0))
@@ -1121,6 +1281,17 @@ def _with_masses(qs: tuple[Quantity, ...], kg: dict[str, float]) -> tuple[Quanti
     )
 
 
+def _element_kg(a: dict[str, Any]) -> float | None:
+    """The mass of one instance (kg) a master-data element declares: ``critmin:massPerInstanceKg``
+    (critmin's extension overrides), else the standard net weight (:data:`WEIGHT_ATTRIBUTES`,
+    converted to kg when the master data was read)."""
+    for k in (CRITMIN_NS + "massPerInstanceKg", *WEIGHT_ATTRIBUTES):
+        m = a.get(k)
+        if m is not None:
+            return float(m)
+    return None
+
+
 def _packed_masses(r: _Reader, events: list[_AnyEvent]) -> list[_AnyEvent]:
     """Instances without a declared mass whose mass their packing gives: a parent (an SSCC
     pallet, a case) weighs what was packed into it, so a shipment of the pallet, or the
@@ -1171,10 +1342,12 @@ def _master_lot(
     # paths when the master data was read; what is left is the mass in tonnes
     qty = _crit(a, "quantity")
     uom = _crit(a, "uom")
-    own_mpi = _crit(a, "massPerInstanceKg")
+    own_mpi = _element_kg(a)
     # without a unit in master data: the producing event's, else a count when the lot is
     # an instance or declares a mass per instance (how critmin writes counts), else tonnes
-    counted = lid in r.instances or own_mpi is not None
+    counted = lid in r.instances or own_mpi is not None or uom in COUNT_UNITS
+    if uom in COUNT_UNITS:
+        uom = None  # written by critmin for a count lot no event produces
     unit = str(uom) if uom else (made.uom if made else (None if counted else "TNE"))
     mpi = own_mpi if own_mpi is not None else (r.mass_each(lid) if unit is None else None)
     if mpi is None and unit is None and lid in r.instances:
@@ -1243,6 +1416,9 @@ def _network(r: _Reader, events: list[_AnyEvent]) -> SupplyNetwork:  # noqa: PLR
             except _IncompleteLocation:
                 continue
     lots = [lot for lid, a in r.classes.items() if (lot := _master_lot(r, lid, a, seen_qty))]
+    for lot in lots:  # a count in master data only (no event names it) is listed too
+        if lot.uom is None and lot.mass_per_instance_kg is None:
+            r._no_mass(lot.id)
     known = {lot.id for lot in lots}
     for lid, q in seen_qty.items():  # lots without master data: quantity from their producer
         if lid not in known:

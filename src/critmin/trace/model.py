@@ -30,16 +30,31 @@ if TYPE_CHECKING:
     from critmin.trace.massbalance import Violation
     from critmin.trace.origin import OriginResult
 
-# UN/CEFACT Recommendation 20 codes for mass (1 lb = 0.45359237 kg, 1 oz = 28.349523125 g)
+# UN/ECE Recommendation 20 (Rev. 17, 2021), "Codes for Units of Measure Used in International
+# Trade": the codes for mass, in tonnes. The inch-pound units are exact by the 1959 international
+# yard and pound agreement: 1 lb = 0.45359237 kg, 1 oz (avoirdupois) = 1/16 lb =
+# 28.349523125 g, 1 troy oz (gold, silver, PGMs) = 31.1034768 g, short ton = 2000 lb,
+# long ton = 2240 lb.
 UOM_TO_T: dict[str, float] = {
-    "TNE": 1.0,
-    "KTN": 1e3,
-    "KGM": 1e-3,
-    "GRM": 1e-6,
-    "MGM": 1e-9,
-    "LBR": 0.45359237e-3,
-    "ONZ": 28.349523125e-9,
+    "TNE": 1.0,  # tonne (metric ton)
+    "KTN": 1e3,  # kilotonne
+    "KGM": 1e-3,  # kilogram
+    "HGM": 1e-4,  # hectogram
+    "DJ": 1e-5,  # decagram
+    "GRM": 1e-6,  # gram
+    "DG": 1e-7,  # decigram
+    "CGM": 1e-8,  # centigram
+    "MGM": 1e-9,  # milligram
+    "MC": 1e-12,  # microgram
+    "LBR": 0.45359237e-3,  # pound
+    "ONZ": 28.349523125e-6,  # ounce (avoirdupois)
+    "APZ": 31.1034768e-6,  # troy ounce
+    "STN": 2000 * 0.45359237e-3,  # short ton (US)
+    "LTN": 2240 * 0.45359237e-3,  # long ton (UK)
 }
+# Rec 20 codes of a count of objects (piece, one, each): in master data they mark a lot whose
+# quantity is a number of instances, the same as a quantity without ``uom`` in an event.
+COUNT_UNITS = frozenset({"H87", "C62", "EA"})
 
 
 def _check_uom(v: str | None) -> str | None:
@@ -56,8 +71,9 @@ def _to_t(qty: float, uom: str | None, lot: str, kg_each: float | None = None) -
             return qty * kg_each * 1e-3
         raise InputError(
             f"lot {lot!r} is a count of {qty:g} instances with no mass; declare its mass per "
-            "instance (master data attribute critmin:massPerInstanceKg of its EPC class, e.g. its "
-            "GTIN urn:epc:idpat:sgtin:<company>.<item>.*, or of the instance) to use it by mass"
+            'instance (net weight gs1:netWeight {"gs1:value": 9, "gs1:unitCode": "KGM"}, or '
+            "critmin:massPerInstanceKg, in the master data of its EPC class, e.g. its GTIN "
+            "urn:epc:idpat:sgtin:<company>.<item>.*, or of the instance) to use it by mass"
         )
     return qty * UOM_TO_T[uom]
 

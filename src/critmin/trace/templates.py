@@ -212,13 +212,23 @@ class TemplateLayout:
 
     @property
     def unverified(self) -> tuple[str, ...]:
-        """Fields whose cell was not compared with an official blank template."""
+        """Fields whose cell was not compared with an official blank template of any revision
+        this layout covers."""
         if self.verified_against:
             return ()
+        return self._fields()
+
+    def unverified_for(self, version: str) -> tuple[str, ...]:
+        """Fields whose cell was not compared with the official blank of this revision: every
+        field for a revision read with the layout of its neighbours (RMI has published CMRT
+        6.6, EMRT 2.11 and AMRT 1.31 since the blanks were checked; their cells may move)."""
+        return () if version.strip() in self.verified_against else self._fields()
+
+    def _fields(self) -> tuple[str, ...]:
         keys = list(self.declaration_cells)
         if self.minerals_cells:
             keys.append("minerals")
-        return (*keys, "smelter_list")
+        return (*keys, "smelter_list", *(("mine_list",) if self.mine_list else ()))
 
 
 _CMRT_SHEETS = (
@@ -298,7 +308,12 @@ LAYOUTS: tuple[TemplateLayout, ...] = (
         mine_cols=_MINE_COLS,
         verified_against=("2.1",),
     ),
-    # AMRT 1.1: no official blank could be read (the stored copy is empty); assumed as 1.2
+    # AMRT 1.1: no official blank could be opened (the public copy's content is not stored);
+    # assumed as 1.2, which its public description matches: the same Declaration fields in the
+    # same order with question 1 on row 27 and question 2 on row 39 (anchors generated from
+    # the 1.1 blank, github.com/cirscn/cm-reporting, app/src/lib/public/
+    # excelMappings.generated.ts), no Smelter Look-up, metal in A and country in C
+    # (docs/archive/diffs/amrt.md). Every field is still reported unverified.
     TemplateLayout(
         "AMRT",
         1,
@@ -603,7 +618,7 @@ def _read(wb: Any, where: str) -> SupplierTemplate:
         smelters=tuple(smelters),
         mines=tuple(mines),
         sourcing=tuple(sourcing),
-        unverified=lay.unverified,
+        unverified=lay.unverified_for(version),
         warnings=tuple(warnings),
     )
 
