@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from critmin.bounds import check_time_limit
+from critmin.bounds import MEMORY_LIMIT_HELP, check_time_limit, format_bytes, memory_limit
 from critmin.cli import app
 from critmin.errors import InputError
+
+if TYPE_CHECKING:
+    from critmin.scenarios.sweep.study import LoadedStudy
 
 #: ``critmin sweep --time-limit-s``: a chain of the shipped studies solves in well under a
 #: second; an hour is the same bound ``critmin run`` puts on a whole study by default
@@ -63,9 +66,50 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
             "sample over it is reported failed with the time-limit message, the others go on",
         ),
     ] = DEFAULT_SAMPLE_TIME_LIMIT_S,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="validate the study (its base, paths, outcomes, its size against the memory "
+            "limit, and sample 0's scenario) and exit without running or writing anything",
+        ),
+    ] = False,
+    memory_limit_gib: Annotated[
+        float | None, typer.Option("--memory-limit-gib", help=MEMORY_LIMIT_HELP)
+    ] = None,
 ) -> None:
     """Run a study's samples on a Dask cluster; write OUT/samples.parquet, summary.json,
     report.html."""
+    with memory_limit(memory_limit_gib):
+        _sweep(
+            study_file,
+            out,
+            samples=samples,
+            scheduler=scheduler,
+            workers=workers,
+            resume=resume,
+            report=report,
+            export_sample=export_sample,
+            as_json=as_json,
+            time_limit_s=time_limit_s,
+            check=check,
+        )
+
+
+def _sweep(
+    study_file: Path,
+    out: Path,
+    *,
+    samples: int | None,
+    scheduler: str,
+    workers: int,
+    resume: bool,
+    report: bool,
+    export_sample: int | None,
+    as_json: bool,
+    time_limit_s: float,
+    check: bool,
+) -> None:
     from critmin.fileio import check_output_dir
     from critmin.scenarios.cluster import check_scheduler
     from critmin.scenarios.sweep import (
@@ -75,6 +119,7 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         summarize,
         write_summary,
     )
+    from critmin.scenarios.sweep.driver import check_sweep_size
 
     # every option is checked before the study is read or a cluster started (issue 13)
     if samples is not None and not 1 <= samples <= MAX_SAMPLES:
@@ -83,9 +128,23 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         raise InputError(f"--workers {workers}: expected a whole number from 1 to {MAX_WORKERS}")
     check_scheduler(scheduler)
     check_time_limit(time_limit_s)
-    if export_sample is None:
+    if check and export_sample is not None:
+        raise InputError("give --check or --export-sample, not both")
+    if export_sample is None and not check:
         check_output_dir(out)  # a bad --out fails now, not after the samples are solved
     loaded = load_study_file(study_file)
+    # an enormous valid study (a grid of 1e20 policies, a million samples of monthly
+    # outcomes) is refused here, before its design is built (issue 13)
+    size = check_sweep_size(loaded, samples, workers if scheduler == "local" else 1)
+    if check:
+        _check_sample_zero(loaded, samples)
+        typer.echo(
+            f"{study_file}: ok - study {loaded.study.name!r}, {size.scenarios:,} scenario(s) x "
+            f"{size.policies:,} polic{'y' if size.policies == 1 else 'ies'} = "
+            f"{size.samples:,} sample(s), {size.months:,} months, "
+            f"{len(loaded.study.outcomes)} outcome(s); about {format_bytes(size.bytes)} of memory"
+        )
+        return
     if export_sample is not None:
         try:
             typer.echo(sample_scenario_yaml(loaded, export_sample, samples), nl=False)
@@ -132,6 +191,17 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
     console = Console() if sys.stdout.isatty() else Console(width=120)
     _print(summary, console)
     console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _check_sample_zero(loaded: LoadedStudy, samples: int | None) -> None:
+    """Sample 0's scenario is built and validated as a scenario file is, so that a value a
+    path writes (a growth rate of 5, a negative cost) is found by ``--check``, not by the
+    first sample of a run (which would report it as a failed sample)."""
+    from critmin.scenarios.sweep.design import make_design
+    from critmin.scenarios.sweep.evaluate import base_data, build_scenario, scenario_data
+
+    plan = make_design(loaded.study, samples).plan(0)
+    build_scenario(scenario_data(loaded, base_data(loaded), plan), f"{loaded.source} sample 0")
 
 
 def _fmt(x: float) -> str:

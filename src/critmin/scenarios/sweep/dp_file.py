@@ -35,6 +35,7 @@ __all__ = [
     "Disruption",
     "LoadedPolicyFile",
     "PolicyFile",
+    "check_policy_size",
     "check_simulation_size",
     "load_policy_file",
     "solve_policy_file",
@@ -315,6 +316,36 @@ def check_simulation_size(paths: int, years: int) -> None:
         )
 
 
+def check_policy_size(
+    loaded: LoadedPolicyFile, paths: int | None = None
+) -> tuple[int, int, int, float]:
+    """``(market runs, paths, years, bytes)`` of solving ``loaded``: one ``InputError`` when
+    the sampled path-years are over :data:`MAX_PATH_YEARS` or the estimate is over the
+    memory limit (:func:`critmin.bounds.check_memory`). The market runs are a year each, one
+    at a time; the simulation holds 16 bytes a path-year for each rule compared."""
+    from critmin.bounds import check_memory
+    from critmin.market.compile import memory_estimate
+    from critmin.market.spec import Market
+    from critmin.scenarios.sweep.dp import horizon_periods
+
+    spec = loaded.spec
+    n_paths = spec.simulation.paths if paths is None else paths
+    years = spec.simulation.years or horizon_periods(spec.discount)
+    check_simulation_size(n_paths, years)
+    levels = spec.stockpile.levels_t
+    runs = 2 * len({b - a for a in levels for b in levels})
+    run = sum(
+        memory_estimate(Market.model_validate(m), 12) for m in loaded.base.get("markets") or []
+    )
+    total = run + 16.0 * 4 * n_paths * years + 64.0 * len(levels) ** 2
+    check_memory(
+        total,
+        f"{loaded.source}: the policy ({runs} market runs, {n_paths:,} paths x {years:,} years)",
+        hint="use fewer paths or a smaller base scenario",
+    )
+    return runs, n_paths, years, total
+
+
 def _comparison(
     model: Any, optimal: Any, rules: dict[str, Any], *, sim_paths: int, years: int, seed: int
 ) -> dict[str, Any]:
@@ -381,7 +412,7 @@ def solve_policy_file(
     n_paths = sim.paths if paths is None else paths
     n_seed = sim.seed if seed is None else seed
     years = sim.years or horizon_periods(spec.discount)
-    check_simulation_size(n_paths, years)  # before the market runs
+    check_policy_size(loaded, n_paths)  # before the market runs
     stock = MarketStock(
         mineral=loaded.mineral,
         region=st.region,
