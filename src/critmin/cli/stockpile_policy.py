@@ -123,7 +123,8 @@ def _policy(
         runs, n_paths, years, size = check_policy_size(loaded, paths)
         typer.echo(
             f"{policy_file}: ok - policy {loaded.spec.name!r}, "
-            f"{len(loaded.spec.stockpile.levels_t)} levels x 2 market states: {runs} market runs of a year from {loaded.year_start}, "
+            f"{len(loaded.spec.stockpile.levels_t)} levels x 2 market states: {runs} market "
+            f"runs of a year from {loaded.year_start}, "
             f"{n_paths:,} paths x {years:,} years simulated; about {format_bytes(size)} of memory"
         )
         return

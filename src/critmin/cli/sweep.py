@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,9 +15,6 @@ from rich.table import Table
 from critmin.bounds import MEMORY_LIMIT_HELP, check_time_limit, format_bytes, memory_limit
 from critmin.cli import app
 from critmin.errors import InputError
-
-if TYPE_CHECKING:
-    from critmin.scenarios.sweep.study import LoadedStudy
 
 #: ``critmin sweep --time-limit-s``: a chain of the shipped studies solves in well under a
 #: second; an hour is the same bound ``critmin run`` puts on a whole study by default
@@ -71,7 +68,8 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         typer.Option(
             "--check",
             help="validate the study (its base, paths, outcomes, its size against the memory "
-            "limit, and sample 0's scenario) and exit without running or writing anything",
+            "limit, and the scenarios of every lever value and of the lowest and highest "
+            "sampled values) and exit without running or writing anything",
         ),
     ] = False,
     memory_limit_gib: Annotated[
@@ -137,12 +135,16 @@ def _sweep(
     # outcomes) is refused here, before its design is built (issue 13)
     size = check_sweep_size(loaded, samples, workers if scheduler == "local" else 1)
     if check:
-        _check_sample_zero(loaded, samples)
+        from critmin.scenarios.sweep.evaluate import check_samples
+
+        checked = check_samples(loaded, samples)
         typer.echo(
             f"{study_file}: ok - study {loaded.study.name!r}, {size.scenarios:,} scenario(s) x "
             f"{size.policies:,} polic{'y' if size.policies == 1 else 'ies'} = "
             f"{size.samples:,} sample(s), {size.months:,} months, "
-            f"{len(loaded.study.outcomes)} outcome(s); about {format_bytes(size.bytes)} of memory"
+            f"{len(loaded.study.outcomes)} outcome(s); {checked} bounding scenarios valid, sample 0 "
+            "solved over its first month; "
+            f"about {format_bytes(size.bytes)} of memory"
         )
         return
     if export_sample is not None:
@@ -191,17 +193,6 @@ def _sweep(
     console = Console() if sys.stdout.isatty() else Console(width=120)
     _print(summary, console)
     console.print("wrote " + ", ".join(str(p) for p in written))
-
-
-def _check_sample_zero(loaded: LoadedStudy, samples: int | None) -> None:
-    """Sample 0's scenario is built and validated as a scenario file is, so that a value a
-    path writes (a growth rate of 5, a negative cost) is found by ``--check``, not by the
-    first sample of a run (which would report it as a failed sample)."""
-    from critmin.scenarios.sweep.design import make_design
-    from critmin.scenarios.sweep.evaluate import base_data, build_scenario, scenario_data
-
-    plan = make_design(loaded.study, samples).plan(0)
-    build_scenario(scenario_data(loaded, base_data(loaded), plan), f"{loaded.source} sample 0")
 
 
 def _fmt(x: float) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError, UnknownNameError
 from critmin.periods import Month, month_index, month_label
 from critmin.yamlio import Document, FieldValueError, drop_extension_keys, load_yaml, validate
@@ -43,8 +44,9 @@ __all__ = [
 ]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Model(BoundedNumbers, BaseModel):
+    # NaN and inf are refused in every number of the file, sizes bounded (critmin.bounds)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Stock(_Model):
@@ -228,13 +230,17 @@ def _resolve(spec: PolicyFile, doc: Document, path: Path) -> LoadedPolicyFile:
         stay = prob if dis.persistence is None else dis.persistence
         transition = np.array([[1.0 - prob, prob], [1.0 - stay, stay]])
         shocks = [dict(s) for s in dis.shocks]
-        starts = [str(s["start"]) for s in shocks if isinstance(s, dict) and s.get("start")]
-        default_start = min(starts, key=month_index) if starts else None
+        default_start = None
+    # the shocks are validated before their months are read: a start of '\x00' reached
+    # month_index as a ValueError traceback (issue 13)
     problem = check_shock_set(data, shocks)
     if problem is not None:
         idx, msg = problem
         where = ("disruption", "shocks", idx) if study is None else ("disruption", "event")
         raise doc.error(where, msg)
+    if study is None:
+        starts = [str(s["start"]) for s in shocks if isinstance(s, dict) and s.get("start")]
+        default_start = min(starts, key=month_index) if starts else None
     months = data.get("months") or {}
     year_start = str(spec.year_start or default_start or months.get("start") or "2026-01")
     _check_year(doc, spec, shocks, year_start, study is None)
