@@ -142,8 +142,8 @@ def _sweep(
             f"{study_file}: ok - study {loaded.study.name!r}, {size.scenarios:,} scenario(s) x "
             f"{size.policies:,} polic{'y' if size.policies == 1 else 'ies'} = "
             f"{size.samples:,} sample(s), {size.months:,} months, "
-            f"{len(loaded.study.outcomes)} outcome(s); {checked} bounding scenarios valid, sample 0 "
-            "solved over its first month; "
+            f"{len(loaded.study.outcomes)} outcome(s); {checked} bounding scenarios valid, "
+            "sample 0 solved over its first month; "
             f"about {format_bytes(size.bytes)} of memory"
         )
         return
