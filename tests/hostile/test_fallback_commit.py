@@ -168,3 +168,32 @@ def test_the_same_run_with_the_folder_fixed_replaces_the_set(tmp_path: Path) -> 
     assert (out / "series.parquet").read_bytes()[:4] == b"PAR1"
     assert {"summary.json", "report.html"} <= {p.name for p in out.iterdir()}
     assert not (out / fileio.COMMIT_JOURNAL).exists()
+
+
+def test_a_sweep_whose_report_fails_keeps_the_previous_table_summary_and_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``critmin sweep`` writes samples.parquet, summary.json and report.html as one output
+    set. Before, each was renamed into the folder as it was written: a report that failed
+    left a new table and summary beside the previous report."""
+    from critmin.scenarios.sweep import report
+
+    out = tmp_path / "sweep"
+    out.mkdir()
+    for n in ("samples.parquet", "summary.json", "report.html"):
+        (out / n).write_text(f"previous {n}")
+
+    def broken(*_args: object) -> Path:
+        raise OSError(28, "No space left on device", str(out / "report.html"))
+
+    monkeypatch.setattr(report, "write_report", broken)
+    study = REPO / "examples" / "studies" / "ndpr_ban_small.yaml"
+    code, _out, err = run_in_process(
+        ["sweep", str(study), "--samples", "1", "--workers", "1", "--out", str(out), "--json"]
+    )
+    assert code == 2, err
+    assert "No space left on device" in err
+    for n in ("samples.parquet", "summary.json", "report.html"):
+        assert (out / n).read_text() == f"previous {n}"
+    assert (out / "batches").is_dir()  # what --resume reads stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]

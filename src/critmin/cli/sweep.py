@@ -153,38 +153,51 @@ def _sweep(
         except ValueError as exc:
             raise InputError(f"--export-sample: {exc}") from None
         return
+    from critmin.fileio import OutputSet
+    from critmin.scenarios.sweep.driver import TABLE
+    from critmin.scenarios.sweep.summary import SUMMARY
+
     err = Console(stderr=True)
-    with Progress(
-        TextColumn("sweep"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("samples"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=as_json or not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("sweep", total=None)
+    names = (TABLE, SUMMARY, "report.html")
+    # the table, summary and report are one output set: they replace the folder's previous
+    # three together or not at all (a report that failed used to leave a new table and
+    # summary beside an old report); the batches and sweep.json stay where --resume reads
+    # them, and the lock refuses a second sweep into the same folder
+    with OutputSet(out, names=names) as outs:
+        assert outs.staging is not None
+        with Progress(
+            TextColumn("sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("samples"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=as_json or not err.is_terminal,
+        ) as progress:
+            task = progress.add_task("sweep", total=None)
 
-        def on_batch(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            def on_batch(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
-        run = run_sweep(
-            loaded,
-            out,
-            samples=samples,
-            scheduler=scheduler,
-            workers=workers,
-            resume=resume,
-            on_batch=on_batch,
-            time_limit_s=time_limit_s,
-        )
-    summary = summarize(loaded, run)
-    written = [out / "samples.parquet", write_summary(out, summary)]
-    if report:
-        from critmin.scenarios.sweep.report import write_report
+            run = run_sweep(
+                loaded,
+                out,
+                samples=samples,
+                scheduler=scheduler,
+                workers=workers,
+                resume=resume,
+                on_batch=on_batch,
+                time_limit_s=time_limit_s,
+                table_path=outs.path(TABLE),
+            )
+        summary = summarize(loaded, run)
+        write_summary(outs.staging, summary)
+        if report:
+            from critmin.scenarios.sweep.report import write_report
 
-        written.append(write_report(out, loaded, run, summary))
+            write_report(outs.staging, loaded, run, summary)
+    written = [out / n for n in names if report or n != "report.html"]
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

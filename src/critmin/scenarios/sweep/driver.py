@@ -233,13 +233,16 @@ def run_sweep(  # noqa: PLR0912, PLR0915
     on_batch: Callable[[int, int], None] | None = None,
     client: Any = None,
     time_limit_s: float = 0.0,
+    table_path: Path | None = None,
 ) -> SweepRun:
     """Run (or finish, with ``resume``) the sweep of ``loaded`` into ``out``.
 
     ``order`` permutes the submission order of the batches (tests: the table must not
     change); ``on_batch(done_samples, total_samples)`` is called as batches finish;
     ``client``: an existing Dask client to use instead of starting one; ``time_limit_s``:
-    the solving budget of each chain of each sample (0: none; a sample over it fails).
+    the solving budget of each chain of each sample (0: none; a sample over it fails);
+    ``table_path``: where the sample table goes (default ``out/samples.parquet``; the CLI
+    gives its output set's staging folder, so the table, summary and report appear together).
     """
     from distributed import as_completed
     from distributed.client import FutureCancelledError
@@ -381,9 +384,10 @@ def run_sweep(  # noqa: PLR0912, PLR0915
     def _w(tmp: Path) -> None:
         table.to_parquet(tmp, index=False)
 
-    atomic_write(out / TABLE, _w)
+    table_path = out / TABLE if table_path is None else table_path
+    atomic_write(table_path, _w)
     # the table as written (a monthly outcome reads back as arrays, however it was built)
-    table = pd.read_parquet(out / TABLE)
+    table = pd.read_parquet(table_path)
     failed = [
         {"sample_id": int(sid), "error": str(err)}
         for sid, status, err in zip(
