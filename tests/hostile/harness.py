@@ -563,6 +563,7 @@ def _more_option_cases(
     out.append(("risk-importer-and-members", both, (2,)))
     each("run", ["run", _SCEN[0], "--out", "out-baseline", "--json"], "--baseline", OPT_WORD)
     each("run", ["run", _SCEN[0], "--out", "out-limit", "--json"], "--time-limit-s", OPT_NUM)
+    each("run", ["run", _SCEN[0], "--out", "out-mem", "--json"], "--memory-limit-gib", OPT_NUM)
     out += [(f"reconcile={v[:20]}", ["data", "reconcile", v, "--json"], (2,)) for v in OPT_WORD]
     each("reconcile", ["data", "reconcile", "lithium", "--json"], "--year", OPT_INT)
     each("reconcile", ["data", "reconcile", "lithium", "--json"], "--wmd-file", OPT_PATH)
@@ -626,6 +627,12 @@ def _sweep_and_policy_cases(
     out += [(f"policy--paths={v}", [*policy, "--paths", v], (2,)) for v in ("-1", "1", "nan", "")]
     out += [(f"policy--seed={v}", [*policy, "--seed", v], (2,)) for v in ("-1", "1.5", "abc")]
     out += [(f"policy-file={v[:20]}", ["stockpile", "policy", v, "--json"], (2,)) for v in OPT_PATH]
+    # the memory limit and the validate mode (issue 13): --check reads the file and stops
+    check = ["sweep", STUDY, "--check"]
+    each("sweep-check", check, "--memory-limit-gib", OPT_NUM)
+    each("sweep-check", check, "--samples", OPT_INT)
+    each("policy-check", ["stockpile", "policy", POLICY, "--check"], "--memory-limit-gib", OPT_NUM)
+    each("policy-check", ["stockpile", "policy", POLICY, "--check"], "--paths", OPT_INT)
     out.append(("policy-file-and-teisberg", [*policy, "--teisberg"], (2,)))
     out.append(("policy-neither", ["stockpile", "policy", "--json"], (2,)))
     out += [(f"policy--out={v[:20]}", [*teisberg, "--out", v], (2,)) for v in bad_outs]
