@@ -112,10 +112,7 @@ def _sweep(
     from critmin.scenarios.cluster import check_scheduler
     from critmin.scenarios.sweep import (
         load_study_file,
-        run_sweep,
         sample_scenario_yaml,
-        summarize,
-        write_summary,
     )
     from critmin.scenarios.sweep.driver import check_sweep_size
 
@@ -153,7 +150,42 @@ def _sweep(
         except ValueError as exc:
             raise InputError(f"--export-sample: {exc}") from None
         return
+    summary, written = _run_and_write(
+        loaded,
+        out,
+        samples=samples,
+        scheduler=scheduler,
+        workers=workers,
+        resume=resume,
+        report=report,
+        as_json=as_json,
+        time_limit_s=time_limit_s,
+    )
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    # piped output gets a fixed width that holds outcome names and their intervals (rich would
+    # otherwise cut names and wrap every figure at 80 columns), as `critmin run` does
+    console = Console() if sys.stdout.isatty() else Console(width=120)
+    _print(summary, console)
+    console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _run_and_write(
+    loaded: Any,
+    out: Path,
+    *,
+    samples: int | None,
+    scheduler: str,
+    workers: int,
+    resume: bool,
+    report: bool,
+    as_json: bool,
+    time_limit_s: float,
+) -> tuple[dict[str, Any], list[Path]]:
+    """Run the sweep and write its output set: (summary, files written)."""
     from critmin.fileio import OutputSet
+    from critmin.scenarios.sweep import run_sweep, summarize, write_summary
     from critmin.scenarios.sweep.driver import TABLE
     from critmin.scenarios.sweep.summary import SUMMARY
 
@@ -197,15 +229,7 @@ def _sweep(
             from critmin.scenarios.sweep.report import write_report
 
             write_report(outs.staging, loaded, run, summary)
-    written = [out / n for n in names if report or n != "report.html"]
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2))
-        return
-    # piped output gets a fixed width that holds outcome names and their intervals (rich would
-    # otherwise cut names and wrap every figure at 80 columns), as `critmin run` does
-    console = Console() if sys.stdout.isatty() else Console(width=120)
-    _print(summary, console)
-    console.print("wrote " + ", ".join(str(p) for p in written))
+    return summary, [out / n for n in names if report or n != "report.html"]
 
 
 def _fmt(x: float) -> str:
