@@ -52,8 +52,12 @@ __all__ = [
     "BoundedNumbers",
     "TimeLimit",
     "check",
+    "check_memory",
+    "check_memory_limit",
     "check_time_limit",
     "current_time_limit",
+    "memory_limit",
+    "memory_limit_gib",
     "time_limit",
 ]
 
@@ -226,3 +230,87 @@ def time_limit(limit: float | TimeLimit | None) -> Iterator[TimeLimit | None]:
         yield limit
     finally:
         _TIME_LIMIT.reset(token)
+
+
+# ------------------------------------------------------------------------ memory limit
+
+#: what one command may set out to hold, by its own estimate, unless raised (issue 13): the
+#: shipped studies need well under 0.5 GiB; 4 GiB leaves room on an 8 GiB laptop
+DEFAULT_MEMORY_LIMIT_GIB = 4.0
+#: the environment variable that sets the limit (the command's ``--memory-limit-gib`` wins)
+MEMORY_LIMIT_ENV = "CRITMIN_MEMORY_LIMIT_GIB"
+#: the largest limit accepted: a mebibyte of gibibytes, far above any machine
+MAX_MEMORY_LIMIT_GIB = 2.0**20
+
+#: ``--help`` of the ``--memory-limit-gib`` option of ``run``, ``sweep``, ``stockpile policy``
+MEMORY_LIMIT_HELP = (
+    "refuse an input whose estimated memory is over this many GiB, 0 (no limit) .. 1,048,576 "
+    f"(default: ${MEMORY_LIMIT_ENV} or {DEFAULT_MEMORY_LIMIT_GIB:g})"
+)
+
+_MEMORY_LIMIT: ContextVar[float | None] = ContextVar("critmin_memory_limit", default=None)
+
+
+def check_memory_limit(gib: float, where: str = "--memory-limit-gib") -> float:
+    """``gib`` if it is 0 (no limit) or in (0, :data:`MAX_MEMORY_LIMIT_GIB`]; else one
+    ``InputError`` naming the option (NaN, inf and negatives are refused)."""
+    if not 0 <= gib <= MAX_MEMORY_LIMIT_GIB:  # NaN fails too
+        raise InputError(
+            f"expected 0 (no limit) or GiB up to {MAX_MEMORY_LIMIT_GIB:,.0f}, got {gib:g}",
+            where=where,
+        )
+    return gib
+
+
+def memory_limit_gib() -> float:
+    """The limit in force: the command's option, else ``CRITMIN_MEMORY_LIMIT_GIB``, else
+    :data:`DEFAULT_MEMORY_LIMIT_GIB` (0: no limit)."""
+    import os
+
+    set_ = _MEMORY_LIMIT.get()
+    if set_ is not None:
+        return set_
+    env = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if not env:
+        return DEFAULT_MEMORY_LIMIT_GIB
+    try:
+        value = float(env)
+    except ValueError:
+        raise InputError(
+            f"expected a number of GiB, 0 (no limit) .. {MAX_MEMORY_LIMIT_GIB:,.0f}, got {env!r}",
+            where=MEMORY_LIMIT_ENV,
+        ) from None
+    return check_memory_limit(value, where=MEMORY_LIMIT_ENV)
+
+
+@contextlib.contextmanager
+def memory_limit(gib: float | None) -> Iterator[float]:
+    """Estimates checked inside the block (:func:`check_memory`) are held to ``gib`` GiB
+    (0: no limit; None: the environment's or the default)."""
+    value = memory_limit_gib() if gib is None else check_memory_limit(float(gib))
+    token = _MEMORY_LIMIT.set(value)
+    try:
+        yield value
+    finally:
+        _MEMORY_LIMIT.reset(token)
+
+
+def format_bytes(n: float) -> str:
+    """``1.5 GiB``, ``312 MiB``, ``12 KiB``."""
+    for unit, size in (("TiB", 2.0**40), ("GiB", 2.0**30), ("MiB", 2.0**20), ("KiB", 2.0**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def check_memory(estimate_bytes: float, what: str, *, hint: str) -> None:
+    """One ``InputError`` when ``what`` would need more than the memory limit, before any of
+    it is allocated. ``hint`` says how to make the input smaller. The estimates are upper
+    bounds of the arrays the command holds at once, not measurements."""
+    limit = memory_limit_gib()
+    if limit and estimate_bytes > limit * 2**30:
+        raise InputError(
+            f"{what} would need about {format_bytes(estimate_bytes)} of memory, over the "
+            f"limit of {limit:g} GiB; {hint}, or raise the limit with --memory-limit-gib or "
+            f"{MEMORY_LIMIT_ENV} (0: no limit)"
+        )

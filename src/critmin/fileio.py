@@ -28,8 +28,10 @@ import contextlib
 import csv
 import errno
 import io
+import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -369,9 +371,10 @@ class OutputSet:
       (``renameat2(RENAME_EXCHANGE)``); the old folder is then deleted. A new folder is
       simply renamed into place. The working folder, a folder above it and the home folder
       cannot be swapped: they are refused (:func:`refuse_enclosing_folder`). Where the swap
-      is impossible otherwise (not Linux, another file system, a folder with more than
-      10,000 entries, a parent that is not writable), files are renamed in one by one (each
-      file whole, the set not atomic) and this is the documented weaker case.
+      is impossible otherwise (not Linux, a mount point, a folder with more than 10,000
+      entries, a parent that is not writable), the files are renamed in one by one under a
+      journal (:func:`_journaled_replace`): a failure part-way puts the old files back at
+      once, and a kill part-way is undone by the next writer (or reader) of the folder.
     * Staging folders and temp files of dead processes are removed when the lock is taken.
     """
 
@@ -464,6 +467,13 @@ class OutputSet:
     def __enter__(self) -> OutputSet:
         try:
             self._lock()
+            if self.folder.is_dir():
+                # a commit of a run killed while renaming files in one by one: put the
+                # previous set back before anything else looks at the folder
+                recover_interrupted_commit(self.folder)
+                if not self._inside and _other_device(self.folder):
+                    # a mount point: a staging folder beside it could not be renamed in
+                    self._inside = True
             name = self.folder.absolute().name
             parent = self.folder if self._inside else self.folder.absolute().parent
             _clean_stale_temps(parent, name)
@@ -538,15 +548,117 @@ class OutputSet:
         ):
             shutil.rmtree(self.staging, ignore_errors=True)  # now the old folder
             return
-        # the weaker path: each file renamed in whole, the set not atomic
-        for n in self.names:
-            if n not in produced:
-                (self.folder / n).unlink(missing_ok=True)
+        # the folder cannot be swapped: the files are renamed in one by one under a journal
+        _journaled_replace(self.folder, self.staging, produced, self.names)
+
+
+#: the journal of a commit that renames files in one by one (inside the output folder)
+COMMIT_JOURNAL = ".critmin-commit.json"
+
+
+def _other_device(folder: Path) -> bool:
+    """Whether ``folder`` is on another file system than its parent (a mount point)."""
+    try:
+        return os.stat(folder).st_dev != os.stat(folder.absolute().parent).st_dev
+    except OSError:
+        return False
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _write_journal(folder: Path, data: dict[str, Any]) -> None:
+    # a temp name a later run removes as stale when this process is killed writing it
+    tmp = folder / f".critmin-commit.{os.getpid()}.journal.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / COMMIT_JOURNAL)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _roll_back(folder: Path, data: dict[str, Any]) -> None:
+    """Undo a journaled commit: every backed-up old file back in place, every new file that
+    had no old one removed, then the backup and the journal removed."""
+    backup = folder / str(data["backup"])
+    added = set(data["added"])
+    for n in data["names"]:
+        old = backup / n
+        if old.exists() or old.is_symlink():
+            os.replace(old, folder / n)
+        elif n in added:
+            _remove(folder / n)
+    shutil.rmtree(backup, ignore_errors=True)
+    (folder / COMMIT_JOURNAL).unlink(missing_ok=True)
+
+
+def recover_interrupted_commit(folder: str | Path) -> bool:
+    """Put back the previous output set of ``folder`` when a commit that renamed files in one
+    by one was killed part-way (its journal is still there); True when one was undone. Called
+    under the folder's lock by the next writer."""
+    folder = Path(folder)
+    journal = folder / COMMIT_JOURNAL
+    try:
+        data = json.loads(journal.read_text("utf-8"))
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        journal.unlink(missing_ok=True)  # a journal cut short: its commit had not begun
+        return False
+    _roll_back(folder, data)
+    return True
+
+
+def _journaled_replace(
+    folder: Path, staging: Path, produced: list[str], names: tuple[str, ...]
+) -> None:
+    """Rename the set's files into ``folder`` one by one, all or nothing.
+
+    Used where the folder cannot be swapped whole (:class:`OutputSet`). Every destination is
+    checked first (a folder where a file goes is refused before anything moves); then a
+    journal is written into the folder, the old files of the set are moved into a backup
+    folder inside it (the same file system: each a rename), the new files are renamed in,
+    and the journal and the backup are removed. An exception part-way rolls back at once;
+    a kill part-way leaves the journal, and the next :class:`OutputSet` of the folder rolls
+    back before it starts (:func:`recover_interrupted_commit`). A program reading the folder
+    in the milliseconds of a commit, or after a kill and before the next run, can still see
+    a mix: that is what is left of the weaker case."""
+    for n in produced:
+        dst = folder / n
+        if dst.is_dir() and not dst.is_symlink() and not (staging / n).is_dir():
+            raise InputError(f"cannot write {n}: it is a folder", where=str(dst))
+    touched = sorted(set(produced) | set(names))
+    present = {n for n in touched if (folder / n).exists() or (folder / n).is_symlink()}
+    # the journal names the backup folder before it exists: a kill between the two leaves a
+    # journal whose rollback finds nothing to restore; a kill after the journal is removed
+    # leaves a backup named as a dead process's temp folder, which the next run removes
+    backup = folder / f".critmin-old.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    data = {
+        "pid": os.getpid(),
+        "backup": backup.name,
+        "names": touched,
+        "added": sorted(set(produced) - present),
+    }
+    _write_journal(folder, data)
+    try:
+        backup.mkdir()
+        for n in sorted(present):
+            os.replace(folder / n, backup / n)
         for n in produced:
-            src, dst = self.staging / n, self.folder / n
-            if dst.is_dir() and not src.is_dir():
-                raise InputError(f"cannot write {n}: it is a folder", where=str(dst))
-            os.replace(src, dst)
+            os.replace(staging / n, folder / n)
+    except BaseException:
+        _roll_back(folder, data)
+        raise
+    (folder / COMMIT_JOURNAL).unlink(missing_ok=True)
+    shutil.rmtree(backup, ignore_errors=True)
 
 
 def _enclosing(folder: Path) -> str | None:

@@ -563,6 +563,7 @@ def _more_option_cases(
     out.append(("risk-importer-and-members", both, (2,)))
     each("run", ["run", _SCEN[0], "--out", "out-baseline", "--json"], "--baseline", OPT_WORD)
     each("run", ["run", _SCEN[0], "--out", "out-limit", "--json"], "--time-limit-s", OPT_NUM)
+    each("run", ["run", _SCEN[0], "--out", "out-mem", "--json"], "--memory-limit-gib", OPT_NUM)
     out += [(f"reconcile={v[:20]}", ["data", "reconcile", v, "--json"], (2,)) for v in OPT_WORD]
     each("reconcile", ["data", "reconcile", "lithium", "--json"], "--year", OPT_INT)
     each("reconcile", ["data", "reconcile", "lithium", "--json"], "--wmd-file", OPT_PATH)
@@ -626,10 +627,136 @@ def _sweep_and_policy_cases(
     out += [(f"policy--paths={v}", [*policy, "--paths", v], (2,)) for v in ("-1", "1", "nan", "")]
     out += [(f"policy--seed={v}", [*policy, "--seed", v], (2,)) for v in ("-1", "1.5", "abc")]
     out += [(f"policy-file={v[:20]}", ["stockpile", "policy", v, "--json"], (2,)) for v in OPT_PATH]
+    # the memory limit and the validate mode (issue 13): --check reads the file and stops
+    check = ["sweep", STUDY, "--check"]
+    each("sweep-check", check, "--memory-limit-gib", OPT_NUM)
+    each("sweep-check", check, "--samples", OPT_INT)
+    each("policy-check", ["stockpile", "policy", POLICY, "--check"], "--memory-limit-gib", OPT_NUM)
+    each("policy-check", ["stockpile", "policy", POLICY, "--check"], "--paths", OPT_INT)
     out.append(("policy-file-and-teisberg", [*policy, "--teisberg"], (2,)))
     out.append(("policy-neither", ["stockpile", "policy", "--json"], (2,)))
     out += [(f"policy--out={v[:20]}", [*teisberg, "--out", v], (2,)) for v in bad_outs]
     return out
+
+
+#: the study files of ``critmin sweep`` and the policy file of ``critmin stockpile policy``
+#: (issue 13): mutated and checked with ``--check``, the commands' validate mode, which reads
+#: the file as a run does (base scenario, paths, outcomes, sizes against the memory limit,
+#: sample 0's scenario) and stops before any market run
+STUDIES = [
+    _ex("studies", "ndpr_ban_small.yaml"),
+    _ex("studies", "managed_market_levers.yaml"),
+    _ex("studies", "ndpr_usgs_disruptions.yaml"),
+]
+SWEEP_FILES = [*STUDIES, POLICY]
+
+
+def _check_argv(src: str, mutated: str) -> list[str]:
+    if src == POLICY:
+        return ["stockpile", "policy", mutated, "--check"]
+    return ["sweep", mutated, "--check"]
+
+
+#: numbers every number of a study or policy file is set to, one case each
+SWEEP_NUMBERS: list[Any] = [-1, 0, float("nan"), float("inf"), 1e308, 10**30]
+#: wrong types every field is set to, one case each (cycled over the fields)
+SWEEP_WRONG: list[Any] = ["x", True, None, [], {"nested": 1}, [1, 2], "2026-13", "\x00"]
+#: byte-level and file-system mutations, each once per file
+SWEEP_RAW = [
+    "latin1",
+    "binary",
+    "truncate",
+    "bom",
+    "crlf",
+    "empty",
+    "dir",
+    "unreadable",
+    "nul",
+    "loop",
+    "dupkey",
+    "alias_bomb",
+    "anchor_loop",
+    "deep_flow",
+    "deep_block",
+    "tab",
+]
+
+
+def _forced(text: bytes, op: str, rng: random.Random) -> tuple[bytes | str, str]:
+    """:func:`raw_mutation` with its operation chosen, not drawn."""
+
+    class _Pick(random.Random):
+        def choice(self, seq: Any) -> Any:
+            return op if op in seq else rng.choice(seq)
+
+    return raw_mutation(text, _Pick(rng.random()), "yaml")
+
+
+def sweep_file_mutations(src: str) -> Iterator[tuple[bytes | str, str, bool]]:
+    """Every systematic mutation of one study or policy file: each field deleted, an unknown
+    field added to each mapping, each field given a wrong type, each number set to -1, 0,
+    NaN, inf, 1e308 and 10**30, a duplicated top-level key of each name, every byte-level
+    mutation of :data:`SWEEP_RAW`. ``(content, label, must_refuse)``."""
+    raw, parsed = _source(REPO / src)
+    data = _plain(parsed)  # keys as the mutants have them (a float key becomes a string)
+    rng = random.Random(src)
+    paths = list(_paths(data))
+    for path in paths:
+        label = ".".join(str(p) for p in path)
+        new = _plain(data)
+        del _get(new, path[:-1])[path[-1]]
+        yield dump_yaml(new), f"delete:{label}", False
+    for path in [(), *paths]:
+        new = _plain(data)
+        if isinstance(_get(new, path), dict):
+            _get(new, path)["nonsense_field_xyz"] = 1
+            yield dump_yaml(new), f"unknown:{'.'.join(str(p) for p in path)}", False
+    for i, path in enumerate(paths):
+        new = _plain(data)
+        wrong = SWEEP_WRONG[i % len(SWEEP_WRONG)]
+        _get(new, path[:-1])[path[-1]] = wrong
+        yield dump_yaml(new), f"type:{'.'.join(str(p) for p in path)}={wrong!r}"[:80], False
+    for path in paths:
+        if not _is_number(_get(data, path)):
+            continue
+        for num in SWEEP_NUMBERS:
+            new = _plain(data)
+            _get(new, path[:-1])[path[-1]] = num
+            refuse = isinstance(num, float) and not math.isfinite(num)
+            yield dump_yaml(new), f"number:{'.'.join(str(p) for p in path)}={num!r}", refuse
+    for key in data:
+        yield raw + f"\n{key}: {json.dumps(_plain(data[key]))}\n".encode(), f"dupkey:{key}", False
+    for depth in (50, 200):
+        new = _plain(data)
+        new[next(iter(new))] = f"__DEEP_{depth}_l__"
+        yield dump_yaml(new), f"deep:{depth}", False
+    for op in SWEEP_RAW:
+        content, label = _forced(raw, op, rng)
+        yield content, f"raw:{label}", False
+
+
+def sweep_file_cases(seed: int | None = None, n: int | None = None) -> list[Case]:
+    """The study/policy file cases: all of :func:`sweep_file_mutations` (``seed`` None), or
+    a seeded sample of ``n`` of them (the fast suite's share)."""
+    cases: list[Case] = []
+    for src in SWEEP_FILES:
+        rel_dir = Path(src).parent
+        for k, (content, label, refuse) in enumerate(sweep_file_mutations(src)):
+            name = str(rel_dir / f"swmut{k}.yaml")
+            cases.append(
+                Case(
+                    f"swf-{Path(src).stem}-{k}-{label}"[:160],
+                    _check_argv(src, name),
+                    {name: content},
+                    (0, 2),
+                    refuse,
+                    10.0,
+                )
+            )
+    if seed is not None:
+        rng = random.Random(seed)
+        cases = rng.sample(cases, min(n or len(cases), len(cases)))
+    return cases
 
 
 def out_cases() -> list[tuple[str, list[str], dict[str, bytes | str]]]:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from critmin.bounds import MEMORY_LIMIT_HELP
 from critmin.cli import app
 from critmin.errors import InputError
 
@@ -61,9 +62,12 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
             "and writes nothing",
         ),
     ] = DEFAULT_TIME_LIMIT_S,
+    memory_limit_gib: Annotated[
+        float | None, typer.Option("--memory-limit-gib", help=MEMORY_LIMIT_HELP)
+    ] = None,
 ) -> None:
     """Run scenarios; write OUT/summary.json, OUT/series.parquet and OUT/report.html."""
-    from critmin.bounds import check_time_limit, time_limit
+    from critmin.bounds import check_time_limit, memory_limit, time_limit
     from critmin.facade import load, write
     from critmin.fileio import OutputSet, check_output_dir
     from critmin.scenarios.cluster import check_scheduler
@@ -76,7 +80,9 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     if scheduler is not None:
         check_scheduler(scheduler)
     check_time_limit(time_limit_s)  # likewise the option's range
-    study = load(*(scenarios or []))
+    with memory_limit(memory_limit_gib):  # an enormous valid study fails before the lock
+        study = load(*(scenarios or []))
+        study.check_memory()
     err = Console(stderr=True)
     # the output folder is locked for the whole run: a second run into it is refused at once
     with (
@@ -93,7 +99,7 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         ) as progress,
     ):
         task = progress.add_task("run", total=study.market_months)
-        with time_limit(time_limit_s):
+        with time_limit(time_limit_s), memory_limit(0):  # (checked above)
             result = study.run(
                 baseline=AUTO if baseline is None else baseline,
                 on_month=lambda _m: progress.advance(task),

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from critmin.bounds import MEMORY_LIMIT_HELP, format_bytes, memory_limit
 from critmin.cli.stockpile import sub
 from critmin.errors import InputError
 
@@ -62,6 +63,17 @@ def policy_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
         int | None, typer.Option("--seed", help="simulation seed, >= 0 (default: the file's)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print policy.json on stdout")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="validate the policy file (its base, stock, shocks and size against the "
+            "memory limit) and exit without any market run",
+        ),
+    ] = False,
+    memory_limit_gib: Annotated[
+        float | None, typer.Option("--memory-limit-gib", help=MEMORY_LIMIT_HELP)
+    ] = None,
 ) -> None:
     """Optimal fill-and-release rule of a stockpile, compared with simple rules.
 
@@ -69,8 +81,27 @@ def policy_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
     stochastic dynamic programme on critmin's market runs; release-on-ban, hold and pro-rata
     priced exactly and simulated on the same sampled paths. --teisberg: the GAMS MARKOV model.
     """
+    with memory_limit(memory_limit_gib):
+        _policy(policy_file, teisberg, out, paths, seed, as_json=as_json, check=check)
+
+
+def _policy(
+    policy_file: Path | None,
+    teisberg: bool,
+    out: Path | None,
+    paths: int | None,
+    seed: int | None,
+    *,
+    as_json: bool,
+    check: bool,
+) -> None:
     from critmin.fileio import check_output_dir
-    from critmin.scenarios.sweep.dp_file import load_policy_file, solve_policy_file, teisberg_result
+    from critmin.scenarios.sweep.dp_file import (
+        check_policy_size,
+        load_policy_file,
+        solve_policy_file,
+        teisberg_result,
+    )
 
     if (policy_file is None) == (not teisberg):
         raise InputError(
@@ -82,8 +113,21 @@ def policy_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
         raise InputError(f"--paths {paths}: expected a whole number from 2 to {MAX_PATHS:,}")
     if seed is not None and seed < 0:
         raise InputError(f"--seed {seed}: expected a whole number >= 0")
-    if out is not None:
+    if check and teisberg:
+        raise InputError("--check reads a policy file; --teisberg has none to check")
+    if out is not None and not check:
         check_output_dir(out)  # a bad --out fails before the market runs
+    if check:
+        assert policy_file is not None
+        loaded = load_policy_file(policy_file)
+        runs, n_paths, years, size = check_policy_size(loaded, paths)
+        typer.echo(
+            f"{policy_file}: ok - policy {loaded.spec.name!r}, "
+            f"{len(loaded.spec.stockpile.levels_t)} levels x 2 market states: {runs} market "
+            f"runs of a year from {loaded.year_start}, "
+            f"{n_paths:,} paths x {years:,} years simulated; about {format_bytes(size)} of memory"
+        )
+        return
     if teisberg:
         result = teisberg_result(
             paths=2000 if paths is None else paths, seed=0 if seed is None else seed

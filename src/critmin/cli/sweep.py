@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from critmin.bounds import check_time_limit
+from critmin.bounds import MEMORY_LIMIT_HELP, check_time_limit, format_bytes, memory_limit
 from critmin.cli import app
 from critmin.errors import InputError
 
@@ -63,18 +63,58 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
             "sample over it is reported failed with the time-limit message, the others go on",
         ),
     ] = DEFAULT_SAMPLE_TIME_LIMIT_S,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="validate the study (its base, paths, outcomes, its size against the memory "
+            "limit, and the scenarios of every lever value and of the lowest and highest "
+            "sampled values) and exit without running or writing anything",
+        ),
+    ] = False,
+    memory_limit_gib: Annotated[
+        float | None, typer.Option("--memory-limit-gib", help=MEMORY_LIMIT_HELP)
+    ] = None,
 ) -> None:
     """Run a study's samples on a Dask cluster; write OUT/samples.parquet, summary.json,
     report.html."""
+    with memory_limit(memory_limit_gib):
+        _sweep(
+            study_file,
+            out,
+            samples=samples,
+            scheduler=scheduler,
+            workers=workers,
+            resume=resume,
+            report=report,
+            export_sample=export_sample,
+            as_json=as_json,
+            time_limit_s=time_limit_s,
+            check=check,
+        )
+
+
+def _sweep(
+    study_file: Path,
+    out: Path,
+    *,
+    samples: int | None,
+    scheduler: str,
+    workers: int,
+    resume: bool,
+    report: bool,
+    export_sample: int | None,
+    as_json: bool,
+    time_limit_s: float,
+    check: bool,
+) -> None:
     from critmin.fileio import check_output_dir
     from critmin.scenarios.cluster import check_scheduler
     from critmin.scenarios.sweep import (
         load_study_file,
-        run_sweep,
         sample_scenario_yaml,
-        summarize,
-        write_summary,
     )
+    from critmin.scenarios.sweep.driver import check_sweep_size
 
     # every option is checked before the study is read or a cluster started (issue 13)
     if samples is not None and not 1 <= samples <= MAX_SAMPLES:
@@ -83,47 +123,44 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         raise InputError(f"--workers {workers}: expected a whole number from 1 to {MAX_WORKERS}")
     check_scheduler(scheduler)
     check_time_limit(time_limit_s)
-    if export_sample is None:
+    if check and export_sample is not None:
+        raise InputError("give --check or --export-sample, not both")
+    if export_sample is None and not check:
         check_output_dir(out)  # a bad --out fails now, not after the samples are solved
     loaded = load_study_file(study_file)
+    # an enormous valid study (a grid of 1e20 policies, a million samples of monthly
+    # outcomes) is refused here, before its design is built (issue 13)
+    size = check_sweep_size(loaded, samples, workers if scheduler == "local" else 1)
+    if check:
+        from critmin.scenarios.sweep.evaluate import check_samples
+
+        checked = check_samples(loaded, samples)
+        typer.echo(
+            f"{study_file}: ok - study {loaded.study.name!r}, {size.scenarios:,} scenario(s) x "
+            f"{size.policies:,} polic{'y' if size.policies == 1 else 'ies'} = "
+            f"{size.samples:,} sample(s), {size.months:,} months, "
+            f"{len(loaded.study.outcomes)} outcome(s); {checked} bounding scenarios valid, "
+            "sample 0 solved over its first month; "
+            f"about {format_bytes(size.bytes)} of memory"
+        )
+        return
     if export_sample is not None:
         try:
             typer.echo(sample_scenario_yaml(loaded, export_sample, samples), nl=False)
         except ValueError as exc:
             raise InputError(f"--export-sample: {exc}") from None
         return
-    err = Console(stderr=True)
-    with Progress(
-        TextColumn("sweep"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("samples"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=as_json or not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("sweep", total=None)
-
-        def on_batch(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        run = run_sweep(
-            loaded,
-            out,
-            samples=samples,
-            scheduler=scheduler,
-            workers=workers,
-            resume=resume,
-            on_batch=on_batch,
-            time_limit_s=time_limit_s,
-        )
-    summary = summarize(loaded, run)
-    written = [out / "samples.parquet", write_summary(out, summary)]
-    if report:
-        from critmin.scenarios.sweep.report import write_report
-
-        written.append(write_report(out, loaded, run, summary))
+    summary, written = _run_and_write(
+        loaded,
+        out,
+        samples=samples,
+        scheduler=scheduler,
+        workers=workers,
+        resume=resume,
+        report=report,
+        as_json=as_json,
+        time_limit_s=time_limit_s,
+    )
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -132,6 +169,67 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
     console = Console() if sys.stdout.isatty() else Console(width=120)
     _print(summary, console)
     console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _run_and_write(
+    loaded: Any,
+    out: Path,
+    *,
+    samples: int | None,
+    scheduler: str,
+    workers: int,
+    resume: bool,
+    report: bool,
+    as_json: bool,
+    time_limit_s: float,
+) -> tuple[dict[str, Any], list[Path]]:
+    """Run the sweep and write its output set: (summary, files written)."""
+    from critmin.fileio import OutputSet
+    from critmin.scenarios.sweep import run_sweep, summarize, write_summary
+    from critmin.scenarios.sweep.driver import TABLE
+    from critmin.scenarios.sweep.summary import SUMMARY
+
+    err = Console(stderr=True)
+    names = (TABLE, SUMMARY, "report.html")
+    # the table, summary and report are one output set: they replace the folder's previous
+    # three together or not at all (a report that failed used to leave a new table and
+    # summary beside an old report); the batches and sweep.json stay where --resume reads
+    # them, and the lock refuses a second sweep into the same folder
+    with OutputSet(out, names=names) as outs:
+        assert outs.staging is not None
+        with Progress(
+            TextColumn("sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("samples"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=as_json or not err.is_terminal,
+        ) as progress:
+            task = progress.add_task("sweep", total=None)
+
+            def on_batch(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            run = run_sweep(
+                loaded,
+                out,
+                samples=samples,
+                scheduler=scheduler,
+                workers=workers,
+                resume=resume,
+                on_batch=on_batch,
+                time_limit_s=time_limit_s,
+                table_path=outs.path(TABLE),
+            )
+        summary = summarize(loaded, run)
+        write_summary(outs.staging, summary)
+        if report:
+            from critmin.scenarios.sweep.report import write_report
+
+            write_report(outs.staging, loaded, run, summary)
+    return summary, [out / n for n in names if report or n != "report.html"]
 
 
 def _fmt(x: float) -> str:

@@ -342,6 +342,42 @@ class Routes:
         return mask
 
 
+#: float arrays of months x routes a solved chain may hold at once: the specific and
+#: ad-valorem tariffs and the ban bounds (when the chain has tariffs or bans), the flows and
+#: the tariff and instrument wedges of the run, and the series' route columns (issue 13)
+_ROUTE_ARRAYS = 8
+#: float arrays of months x nodes: prices, the node table's ~15 variables, the series frame
+_NODE_ARRAYS = 40
+#: the LP of one month: HiGHS's copy of the columns, rows and ~3 non-zeros a route (bytes)
+_LP_BYTES_PER_ROUTE = 200
+
+
+def memory_estimate(market: Market, n_months: int) -> float:
+    """Bytes a run of ``market`` over ``n_months`` may hold at once, counted from the spec
+    without compiling it: an upper bound, so that a valid but enormous chain (hundreds of
+    regions, every route between them, a century of months) is refused before it fills the
+    machine's memory. The routes dominate: one per ordered region pair and product with a
+    default cost, ``_ROUTE_ARRAYS`` month arrays each."""
+    n_regions = len(market.region_list())
+    products = market.product_ids()
+    default = market.default_route_cost_usd_per_t
+    priced = (
+        0
+        if default is None
+        else sum(1 for p in products if default.get(p) is not None)
+        if isinstance(default, dict)
+        else len(products)
+    )
+    routes = priced * n_regions * max(n_regions - 1, 0)
+    routes += sum(1 if r.product else len(products) for r in market.routes)
+    nodes = len(products) * n_regions
+    blocks = len(market.supply) + len(market.demand) + len(market.conversions)
+    # a demand curve becomes price steps within its tolerance (critmin.market.curves): ~64
+    blocks += 64 * len(market.demand_curves) + 256 * len(market.from_dataset)
+    per_month = 8.0 * (_ROUTE_ARRAYS * routes + _NODE_ARRAYS * nodes + 6 * blocks)
+    return n_months * per_month + _LP_BYTES_PER_ROUTE * (routes + blocks)
+
+
 def define_routes(frame: Frame) -> Routes:
     """Default routes for every ordered pair of distinct regions, per product with a default
     cost (product, exporter, importer order), then the explicit routes: a stated pair

@@ -69,6 +69,44 @@ class Study:
         """Chain-months to solve (for a progress bar)."""
         return count_months(self.scenarios)
 
+    def memory_estimate(self) -> float:
+        """Bytes the run may hold at once, summed over scenarios and chains (an upper bound
+        from the specs: :func:`critmin.market.compile.memory_estimate`)."""
+        from critmin.market.compile import memory_estimate
+
+        return sum(
+            memory_estimate(m, len(ls.scenario.month_labels()))
+            for ls in self.scenarios
+            for m in ls.scenario.markets or []
+        )
+
+    def check_memory(self) -> None:
+        """One ``InputError`` when the run would need more than the memory limit
+        (:func:`critmin.bounds.check_memory`), naming the largest scenario."""
+        from critmin.bounds import check_memory
+        from critmin.market.compile import memory_estimate
+
+        total = self.memory_estimate()
+        sizes = [
+            (
+                sum(
+                    memory_estimate(m, len(ls.scenario.month_labels()))
+                    for m in ls.scenario.markets or []
+                ),
+                ls,
+            )
+            for ls in self.scenarios
+        ]
+        _, big = max(sizes, key=lambda x: x[0])
+        sc = big.scenario
+        n_regions = max((len(m.region_list()) for m in sc.markets or []), default=0)
+        check_memory(
+            total,
+            f"{big.source}: the run ({len(sc.month_labels()):,} months, up to {n_regions:,} "
+            "regions a chain)",
+            hint="use fewer months, regions or default routes",
+        )
+
     def run(
         self,
         *,
@@ -81,7 +119,10 @@ class Study:
         (default: ``baseline_free_trade`` when the study has it; None: no comparison).
         ``on_month`` is called after every solved chain-month (progress). ``scheduler``:
         None solves in this process; ``"local"`` (``workers`` processes) or
-        ``"tcp://HOST:PORT"`` solves the chains on a Dask cluster, with identical results."""
+        ``"tcp://HOST:PORT"`` solves the chains on a Dask cluster, with identical results.
+        A study over the memory limit is refused before anything is solved
+        (:meth:`check_memory`)."""
+        self.check_memory()
         return execute(
             self.scenarios,
             on_month=on_month,

@@ -135,6 +135,34 @@ def enumerate_points(study: Study) -> tuple[FloatArray, FloatArray]:
     return unit, weights
 
 
+def design_size(study: Study, n: int | None = None) -> tuple[int, int]:
+    """``(scenarios, policies)`` of the study's design for ``n`` samples, counted without
+    building it: a grid of ten levers of a hundred values each is 1e20 policies, which
+    :func:`make_design` would try to list (issue 13: refused up front instead)."""
+    n = study.sampler.samples if n is None else n
+    d = len(study.sampled_inputs())
+    kind = study.sampler.kind
+    if kind == "enumerate":
+        scenarios = 1
+        for inp in study.sampled_inputs():
+            dist = inp.distribution
+            items = getattr(dist, "values", None) or getattr(dist, "choices", [])
+            weights = getattr(dist, "weights", None) or [1.0] * len(items)
+            scenarios *= sum(1 for w in weights if w > 0)
+    elif d == 0:
+        scenarios = n if kind in ("monte_carlo", "latin_hypercube") else 1
+    elif kind == "sobol":
+        scenarios = n * (d + 2)
+    elif kind == "morris":
+        scenarios = n * (d + 1)
+    else:
+        scenarios = n
+    policies = 1
+    for lever in study.grid_levers():
+        policies *= len(lever.values or [])
+    return scenarios, policies
+
+
 def make_design(study: Study, n: int | None = None) -> Design:
     """The study's design for ``n`` samples (default: ``sampler.samples``)."""
     n = study.sampler.samples if n is None else n

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.yamlio import FieldValueError
 
 FloatArray = npt.NDArray[np.float64]
@@ -27,8 +28,10 @@ FloatArray = npt.NDArray[np.float64]
 EPS = 1e-12
 
 
-class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Dist(BoundedNumbers, BaseModel):
+    # NaN and inf are refused in every parameter, sizes bounded (critmin.bounds): an sd of
+    # 1e308 overflowed scipy's inverse CDF (issue 13)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     def ppf(self, u: FloatArray) -> npt.NDArray[Any]:  # pragma: no cover - abstract
         raise NotImplementedError

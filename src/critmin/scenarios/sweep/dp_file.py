@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError, UnknownNameError
 from critmin.periods import Month, month_index, month_label
 from critmin.yamlio import Document, FieldValueError, drop_extension_keys, load_yaml, validate
@@ -35,6 +36,7 @@ __all__ = [
     "Disruption",
     "LoadedPolicyFile",
     "PolicyFile",
+    "check_policy_size",
     "check_simulation_size",
     "load_policy_file",
     "solve_policy_file",
@@ -42,8 +44,9 @@ __all__ = [
 ]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Model(BoundedNumbers, BaseModel):
+    # NaN and inf are refused in every number of the file, sizes bounded (critmin.bounds)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Stock(_Model):
@@ -227,13 +230,17 @@ def _resolve(spec: PolicyFile, doc: Document, path: Path) -> LoadedPolicyFile:
         stay = prob if dis.persistence is None else dis.persistence
         transition = np.array([[1.0 - prob, prob], [1.0 - stay, stay]])
         shocks = [dict(s) for s in dis.shocks]
-        starts = [str(s["start"]) for s in shocks if isinstance(s, dict) and s.get("start")]
-        default_start = min(starts, key=month_index) if starts else None
+        default_start = None
+    # the shocks are validated before their months are read: a start of '\x00' reached
+    # month_index as a ValueError traceback (issue 13)
     problem = check_shock_set(data, shocks)
     if problem is not None:
         idx, msg = problem
         where = ("disruption", "shocks", idx) if study is None else ("disruption", "event")
         raise doc.error(where, msg)
+    if study is None:
+        starts = [str(s["start"]) for s in shocks if isinstance(s, dict) and s.get("start")]
+        default_start = min(starts, key=month_index) if starts else None
     months = data.get("months") or {}
     year_start = str(spec.year_start or default_start or months.get("start") or "2026-01")
     _check_year(doc, spec, shocks, year_start, study is None)
@@ -315,6 +322,36 @@ def check_simulation_size(paths: int, years: int) -> None:
         )
 
 
+def check_policy_size(
+    loaded: LoadedPolicyFile, paths: int | None = None
+) -> tuple[int, int, int, float]:
+    """``(market runs, paths, years, bytes)`` of solving ``loaded``: one ``InputError`` when
+    the sampled path-years are over :data:`MAX_PATH_YEARS` or the estimate is over the
+    memory limit (:func:`critmin.bounds.check_memory`). The market runs are a year each, one
+    at a time; the simulation holds 16 bytes a path-year for each rule compared."""
+    from critmin.bounds import check_memory
+    from critmin.market.compile import memory_estimate
+    from critmin.market.spec import Market
+    from critmin.scenarios.sweep.dp import horizon_periods
+
+    spec = loaded.spec
+    n_paths = spec.simulation.paths if paths is None else paths
+    years = spec.simulation.years or horizon_periods(spec.discount)
+    check_simulation_size(n_paths, years)
+    levels = spec.stockpile.levels_t
+    runs = 2 * len({b - a for a in levels for b in levels})
+    run = sum(
+        memory_estimate(Market.model_validate(m), 12) for m in loaded.base.get("markets") or []
+    )
+    total = run + 16.0 * 4 * n_paths * years + 64.0 * len(levels) ** 2
+    check_memory(
+        total,
+        f"{loaded.source}: the policy ({runs} market runs, {n_paths:,} paths x {years:,} years)",
+        hint="use fewer paths or a smaller base scenario",
+    )
+    return runs, n_paths, years, total
+
+
 def _comparison(
     model: Any, optimal: Any, rules: dict[str, Any], *, sim_paths: int, years: int, seed: int
 ) -> dict[str, Any]:
@@ -381,7 +418,7 @@ def solve_policy_file(
     n_paths = sim.paths if paths is None else paths
     n_seed = sim.seed if seed is None else seed
     years = sim.years or horizon_periods(spec.discount)
-    check_simulation_size(n_paths, years)  # before the market runs
+    check_policy_size(loaded, n_paths)  # before the market runs
     stock = MarketStock(
         mineral=loaded.mineral,
         region=st.region,

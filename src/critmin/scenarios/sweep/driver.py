@@ -32,7 +32,7 @@ import pandas as pd
 from critmin.errors import InputError
 from critmin.fileio import atomic_write, atomic_write_text
 from critmin.scenarios.cluster import ALLOWED_FAILURES, connect
-from critmin.scenarios.sweep.design import Design, make_design
+from critmin.scenarios.sweep.design import Design, design_size, make_design
 from critmin.scenarios.sweep.evaluate import SamplePlan, base_data, evaluate_plans
 from critmin.scenarios.sweep.study import LoadedStudy
 
@@ -41,6 +41,71 @@ SLOT = "critmin_sweep_slot"
 MANIFEST = "sweep.json"
 BATCH_DIR = "batches"
 TABLE = "samples.parquet"
+
+
+#: bytes a row of the sample table may take in the driver: the rows of its batch, the
+#: Parquet table, pandas' copy, the sorted copy and a bootstrap block of 100 resamples of the
+#: column (critmin.scenarios.sweep.stats), per scalar cell; a monthly value is a Python float
+#: in a list (~32 bytes) in the batch rows, then a double in the table
+_BYTES_PER_CELL = 64
+_BYTES_PER_MONTHLY_VALUE = 48
+_BYTES_PER_ROW = 1600 + 400  # bootstrap block per outcome pass + the sample's plan and id
+
+
+@dataclass(frozen=True)
+class SweepSize:
+    """How large a sweep is, counted before its design is built."""
+
+    scenarios: int
+    policies: int
+    months: int
+    bytes: float
+
+    @property
+    def samples(self) -> int:
+        return self.scenarios * self.policies
+
+
+def sweep_size(loaded: LoadedStudy, samples: int | None = None, workers: int = 1) -> SweepSize:
+    """The size of the sweep of ``loaded`` with ``samples`` samples and an upper-bound
+    estimate of the memory it holds at once: the sample table in the driver, the design, and
+    one sample's market run on each of ``workers`` workers of this machine."""
+    from critmin.market.compile import memory_estimate
+    from critmin.market.spec import Market
+    from critmin.periods import month_index
+
+    study = loaded.study
+    scenarios, policies = design_size(study, samples)
+    data = base_data(loaded)
+    span = data.get("months") or {"start": "2026-01", "end": "2035-12"}
+    months = month_index(str(span["end"])) - month_index(str(span["start"])) + 1
+    monthly = sum(1 for o in study.outcomes if o.monthly)
+    cells = 8 + len(study.uncertainties) + len(study.levers) + len(study.outcomes) - monthly
+    per_row = _BYTES_PER_CELL * cells + _BYTES_PER_MONTHLY_VALUE * monthly * months
+    rows = scenarios * policies
+    design = 24.0 * scenarios * len(study.sampled_inputs()) + 100.0 * policies * len(
+        study.grid_levers()
+    )
+    run = sum(memory_estimate(Market.model_validate(m), months) for m in data.get("markets") or [])
+    total = rows * (per_row + _BYTES_PER_ROW) + design + run * max(workers, 1)
+    return SweepSize(scenarios, policies, months, float(total))
+
+
+def check_sweep_size(
+    loaded: LoadedStudy, samples: int | None = None, workers: int = 1
+) -> SweepSize:
+    """:func:`sweep_size`, refused with one line when over the memory limit
+    (:func:`critmin.bounds.check_memory`)."""
+    from critmin.bounds import check_memory
+
+    size = sweep_size(loaded, samples, workers)
+    check_memory(
+        size.bytes,
+        f"{loaded.source}: the sweep ({size.scenarios:,} scenarios x {size.policies:,} "
+        f"policies = {size.samples:,} samples, {size.months:,} months)",
+        hint="use fewer samples, lever values or monthly outcomes",
+    )
+    return size
 
 
 @dataclass
@@ -168,19 +233,23 @@ def run_sweep(  # noqa: PLR0912, PLR0915
     on_batch: Callable[[int, int], None] | None = None,
     client: Any = None,
     time_limit_s: float = 0.0,
+    table_path: Path | None = None,
 ) -> SweepRun:
     """Run (or finish, with ``resume``) the sweep of ``loaded`` into ``out``.
 
     ``order`` permutes the submission order of the batches (tests: the table must not
     change); ``on_batch(done_samples, total_samples)`` is called as batches finish;
     ``client``: an existing Dask client to use instead of starting one; ``time_limit_s``:
-    the solving budget of each chain of each sample (0: none; a sample over it fails).
+    the solving budget of each chain of each sample (0: none; a sample over it fails);
+    ``table_path``: where the sample table goes (default ``out/samples.parquet``; the CLI
+    gives its output set's staging folder, so the table, summary and report appear together).
     """
     from distributed import as_completed
     from distributed.client import FutureCancelledError
 
     t_start = time.perf_counter()
     study = loaded.study
+    check_sweep_size(loaded, samples, workers if client is None and scheduler == "local" else 1)
     design = make_design(study, samples)
     manifest = _manifest(loaded, design)
     out.mkdir(parents=True, exist_ok=True)
@@ -315,9 +384,10 @@ def run_sweep(  # noqa: PLR0912, PLR0915
     def _w(tmp: Path) -> None:
         table.to_parquet(tmp, index=False)
 
-    atomic_write(out / TABLE, _w)
+    table_path = out / TABLE if table_path is None else table_path
+    atomic_write(table_path, _w)
     # the table as written (a monthly outcome reads back as arrays, however it was built)
-    table = pd.read_parquet(out / TABLE)
+    table = pd.read_parquet(table_path)
     failed = [
         {"sample_id": int(sid), "error": str(err)}
         for sid, status, err in zip(

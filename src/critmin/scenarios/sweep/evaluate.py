@@ -12,6 +12,7 @@ sampled values written into it, bit for bit, batched or not (tests/sweep/test_eq
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import json
 import os
@@ -31,7 +32,7 @@ from pydantic import TypeAdapter, ValidationError
 from critmin.bounds import time_limit
 from critmin.errors import CritminError, InputError
 from critmin.market.spec import Shock
-from critmin.scenarios.sweep.paths import apply, find, parse_path, remove
+from critmin.scenarios.sweep.paths import PathError, apply, find, parse_path, remove
 from critmin.scenarios.sweep.study import LoadedStudy, Outcome, Study
 from critmin.yamlio import dotted
 
@@ -217,6 +218,78 @@ def build_scenario(data: dict[str, Any], where: str) -> Any:
     from critmin.scenarios.loader import scenario_from_data
 
     return scenario_from_data(data, where).scenario
+
+
+def check_samples(loaded: LoadedStudy, n: int | None = None) -> int:
+    """Build and validate, as a scenario file is, the scenarios that bound what the study's
+    samples can write: sample 0 under policies that together use every value of every grid
+    lever, and the scenarios of every sampled input at the lowest and at the highest value
+    its distribution can give (categorical inputs: their first and last shock set). One
+    ``InputError`` naming the study and the values on the first problem. Then sample 0 is
+    solved over its first month, so that every outcome is read once. The number of
+    scenarios built is returned (``critmin sweep --check``)."""
+    from critmin.scenarios.sweep.design import make_design
+    from critmin.scenarios.sweep.distributions import Categorical
+
+    study = loaded.study
+    design = make_design(study, n)
+    base = base_data(loaded)
+    plans: list[tuple[str, SamplePlan]] = []
+    grid = study.grid_levers()
+    widest = max((len(lv.values or []) for lv in grid), default=1)
+    for k in range(widest):
+        # policy ids count the grid in lexicographic order of the levers' values
+        pid = 0
+        for lv in grid:
+            pid = pid * len(lv.values or []) + k % len(lv.values or [])
+        plan = design.plan(pid)
+        plans.append((f"sample {pid}", plan))
+    first = design.plan(0)
+    for end, pick in (("lowest", np.argmin), ("highest", np.argmax)):
+        values = dict(first.values)
+        for inp in study.sampled_inputs():
+            drawn = design.values[inp.name]
+            if isinstance(inp.distribution, Categorical):
+                present = [c for c in inp.distribution.choices if c in set(drawn.tolist())]
+                values[inp.name] = present[0 if end == "lowest" else -1]
+            elif len(drawn):
+                values[inp.name] = float(drawn[int(pick(drawn))])
+        plans.append((f"the {end} drawn values", dataclasses.replace(first, values=values)))
+    for label, plan in plans:
+        try:
+            data = scenario_data(loaded, base, plan)
+            build_scenario(data, f"{loaded.source} {label}")
+        except InputError:
+            raise
+        except (PathError, ValueError, OverflowError, TypeError) as exc:
+            raise InputError(
+                f"{label} ({', '.join(f'{k}={v}' for k, v in plan.values.items())}): {exc}",
+                where=loaded.source,
+            ) from None
+    _check_first_month(loaded, base, first)
+    return len(plans)
+
+
+def _check_first_month(loaded: LoadedStudy, base: dict[str, Any], plan: SamplePlan) -> None:
+    """Solve sample 0 over its first month only (~20 ms) and read every outcome: a metric
+    the run does not have (``metric: unserved_tonnes``) is found by ``--check``, not by
+    every sample of the run failing. The problem is reported at the outcome's line."""
+    from critmin.yamlio import parse_yaml
+
+    data = scenario_data(loaded, base, plan)
+    first = str((data.get("months") or {}).get("start") or "2026-01")
+    data["months"] = {"start": first, "end": first}
+    scenario = build_scenario(data, f"{loaded.source} sample 0")
+    try:
+        run_sample(loaded.study, scenario)
+    except InputError as exc:
+        names = [o.name for o in loaded.study.outcomes]
+        msg = str(exc)
+        for i, name in enumerate(names):
+            if msg.startswith(f"outcome {name!r}:"):
+                doc = parse_yaml(loaded.text, loaded.source)
+                raise doc.error(("outcomes", i, "metric"), msg) from None
+        raise InputError(f"sample 0 over {first}: {msg}", where=loaded.source) from None
 
 
 @dataclass

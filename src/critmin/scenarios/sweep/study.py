@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError, UnknownNameError
 from critmin.periods import Month
 from critmin.scenarios.sweep.distributions import Categorical, Discrete, Distribution
@@ -24,7 +25,6 @@ from critmin.yamlio import (
     Document,
     FieldValueError,
     drop_extension_keys,
-    load_yaml,
     parse_yaml,
     validate,
 )
@@ -56,8 +56,10 @@ def _check_paths(paths: list[str]) -> None:
             raise FieldValueError("path", str(exc)) from None
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Model(BoundedNumbers, BaseModel):
+    # NaN and inf are refused in every number of the file, and sizes are bounded as in a
+    # scenario (critmin.bounds): an sd of 1e308 overflowed scipy's inverse CDF (issue 13)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Input(_Model):
@@ -319,11 +321,15 @@ class LoadedStudy(BaseModel):
 
 def load_study_file(path: str | Path) -> LoadedStudy:
     """Read and validate a study; :class:`~critmin.errors.InputError` at file:line:field."""
+    from critmin.fileio import read_text
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"no such study file {str(p)!r}", where=str(p))
-    text = p.read_text("utf-8")
-    return _loaded(load_yaml(p, what="study"), text, str(p), str(p.resolve().parent))
+    # read once, through the checks every format gets (UTF-8, size, a folder or a loop in
+    # place of the file): a latin-1 study gave a UnicodeDecodeError traceback (issue 13)
+    text = read_text(p, "study")
+    return _loaded(parse_yaml(text, str(p)), text, str(p), str(p.resolve().parent))
 
 
 def load_study_text(text: str, name: str, base_dir: str = ".") -> LoadedStudy:
