@@ -332,6 +332,33 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
         }
         for f in net.facilities
     ]
+    runs = _lot_elements(net)
+    vocabularies: list[dict[str, Any]] = [{"type": VT_LOCATION, "vocabularyElementList": locations}]
+    # classes and instances in the network's lot order: one vocabulary per run of one kind
+    # (a document may hold several vocabularies of a type), so a re-import keeps the order
+    for vt, element in runs:
+        if vocabularies[-1]["type"] == vt:
+            vocabularies[-1]["vocabularyElementList"].append(element)
+        else:
+            vocabularies.append({"type": vt, "vocabularyElementList": [element]})
+    if len(vocabularies) == 1:
+        vocabularies.append({"type": VT_CLASS, "vocabularyElementList": []})
+    events: list[dict[str, Any]] = []
+    for ev in net.events:
+        d = _event_dict(ev)
+        events.append({"eventID": as_uri("event", ev.id), **d})
+    return {
+        "@context": [EPCIS_CONTEXT, {"critmin": CRITMIN_NS}],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": _time(created)[0],
+        "epcisHeader": {"epcisMasterData": {"vocabularyList": vocabularies}},
+        "epcisBody": {"eventList": events},
+    }
+
+
+def _lot_elements(net: SupplyNetwork) -> list[tuple[str, dict[str, Any]]]:
+    """Each lot's master-data element, with the vocabulary type it belongs to, in lot order."""
     # the mass per instance of a count: the lot's, else one its quantities carry
     each_kg: dict[str, float] = {}
     instances: set[str] = set()
@@ -377,28 +404,7 @@ def to_epcis(net: SupplyNetwork, creation_date: dt.datetime | None = None) -> di
         }
         # instance EPCs' master data in CBV's instance-level vocabulary
         runs.append((VT_INSTANCE if lot.id in instances else VT_CLASS, element))
-    vocabularies: list[dict[str, Any]] = [{"type": VT_LOCATION, "vocabularyElementList": locations}]
-    # classes and instances in the network's lot order: one vocabulary per run of one kind
-    # (a document may hold several vocabularies of a type), so a re-import keeps the order
-    for vt, element in runs:
-        if vocabularies[-1]["type"] == vt:
-            vocabularies[-1]["vocabularyElementList"].append(element)
-        else:
-            vocabularies.append({"type": vt, "vocabularyElementList": [element]})
-    if len(vocabularies) == 1:
-        vocabularies.append({"type": VT_CLASS, "vocabularyElementList": []})
-    events: list[dict[str, Any]] = []
-    for ev in net.events:
-        d = _event_dict(ev)
-        events.append({"eventID": as_uri("event", ev.id), **d})
-    return {
-        "@context": [EPCIS_CONTEXT, {"critmin": CRITMIN_NS}],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": _time(created)[0],
-        "epcisHeader": {"epcisMasterData": {"vocabularyList": vocabularies}},
-        "epcisBody": {"eventList": events},
-    }
+    return runs
 
 
 def _iso2(iso3: str) -> str | None:
