@@ -66,7 +66,8 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         float | None, typer.Option("--memory-limit-gib", help=MEMORY_LIMIT_HELP)
     ] = None,
 ) -> None:
-    """Run scenarios; write OUT/summary.json, OUT/series.parquet and OUT/report.html."""
+    """Run scenarios; write OUT/summary.json, OUT/series.parquet, OUT/report.html and
+    OUT/solves.parquet (how each chain's months were solved)."""
     from critmin.bounds import check_time_limit, memory_limit, time_limit
     from critmin.facade import load, write
     from critmin.fileio import OutputSet, check_output_dir
