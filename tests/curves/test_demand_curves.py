@@ -203,3 +203,45 @@ def test_curve_whose_steps_leave_the_numeric_range_is_refused(
     assert len(err.splitlines()) == 1
     assert "'A widget curve'" in err
     assert "out of range (at most 1e+10 t)" in err
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ref_price=st.floats(1.0, 1e6),
+    elasticity=st.floats(-3.0, -0.05),
+    growth=st.sampled_from([0.0, -0.0, 0.03, 0.06000000000000001, 0.06]),
+    qty=st.floats(1.0, 1e5),
+    order=st.permutations([0, 1, 2]),
+)
+def test_reused_curve_blocks_equal_a_fresh_expansion(
+    ref_price: float, elasticity: float, growth: float, qty: float, order: list[int]
+) -> None:
+    """A sweep validates the same curves sample after sample, and ``expand_all`` reuses the
+    blocks of a curve it expanded lately. Markets whose curves differ in one field (growth
+    by one ulp, or 0.0 against -0.0; the reference quantity) and repeat in any order must get,
+    each time, exactly the blocks ``expand_curve`` builds afresh: equal fields, equal dumps
+    (reprs, so -0.0 and 0.0 stay apart), in the same order."""
+    from critmin.market.curves import expand_curve
+
+    def curve(**change: float) -> dict[str, object]:
+        fields: dict[str, object] = {
+            "region": "A",
+            "ref_price_usd_per_t": ref_price,
+            "elasticity": elasticity,
+            "growth_per_year": growth,
+            "qty_t_per_year": qty,
+        }
+        return {**fields, **change}
+
+    variants = [
+        [curve(), curve(qty_t_per_year=qty * 2)],
+        [curve(growth_per_year=math.nextafter(growth, 1.0)), curve()],
+        [curve(), curve(growth_per_year=-growth)],
+    ]
+    for k in [*order, *order]:
+        market = Market.model_validate({"mineral": "w", "demand_curves": variants[k]})
+        fresh = [b for i, c in enumerate(market.demand_curves) for b in expand_curve(c, i)]
+        assert len(market.demand) == len(fresh)
+        for got, want in zip(market.demand, fresh, strict=True):
+            assert got == want
+            assert repr(got.model_dump()) == repr(want.model_dump())

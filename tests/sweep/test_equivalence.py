@@ -183,3 +183,45 @@ def test_a_batch_stopped_halfway_finishes_one_by_one(
     assert count["n"] == 3
     assert all(r["status"] == "ok" for r in batched)
     _assert_same_rows(batched, _rows(loaded, batch=False))
+
+
+def test_chains_compiled_by_the_scenario_check_run_as_compiled_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scenario check compiles every instrumented chain to initialise its instruments
+    (``scenario_from_data``); the evaluator runs those compiled chains instead of compiling
+    them again. On the managed-market base (instruments on all three chains; the NdPr
+    market sampled, so each sample's NdPr chain runs on its own) the shortcut is taken
+    (no compile in the run) and every outcome equals the run that compiles each chain
+    afresh, bit for bit."""
+    import critmin.market.compile as compile_mod
+    from critmin.scenarios.sweep.evaluate import build_scenario, run_samples
+
+    text = SMALL.read_text("utf-8").replace(
+        "base: builtin:ndpr_china_ban", "base: builtin:ndpr_managed_market"
+    )
+    loaded = load_study_text(text, "managed_small.yaml", str(SMALL.parent))
+    base = base_data(loaded)
+    plans = [make_design(loaded.study).plan(i) for i in range(4)]
+    scenarios, compiled = [], []
+    for plan in plans:
+        done: dict[int, Any] = {}
+        scenarios.append(build_scenario(scenario_data(loaded, base, plan), "s", done))
+        compiled.append(done)
+    assert all(sorted(c) == [0, 1, 2] for c in compiled)
+    counted = {"n": 0}
+    real = compile_mod.compile_market
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        counted["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compile_mod, "compile_market", counting)
+    shared = run_samples(loaded.study, scenarios, batch=False, compiled=compiled)
+    assert counted["n"] == 0
+    fresh = run_samples(loaded.study, scenarios, batch=False)
+    assert counted["n"] == 3 * len(plans)
+    for a, b in zip(shared, fresh, strict=True):
+        assert not isinstance(a, BaseException)
+        assert not isinstance(b, BaseException)
+        _assert_same_rows([a.outcomes], [b.outcomes])

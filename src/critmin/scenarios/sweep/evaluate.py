@@ -212,12 +212,17 @@ def add_shock_set(data: dict[str, Any], added: Sequence[dict[str, Any]]) -> None
         data["shocks"] = [*data.get("shocks", []), *shocks]
 
 
-def build_scenario(data: dict[str, Any], where: str) -> Any:
+def build_scenario(data: dict[str, Any], where: str, compiled: dict[int, Any] | None = None) -> Any:
     """A validated :class:`~critmin.scenarios.spec.Scenario` from a sample's dict, checked as
-    a scenario file is, its reform folded in (the loader's public ``scenario_from_data``)."""
+    a scenario file is, its reform folded in (the loader's public ``scenario_from_data``).
+
+    ``compiled`` (optional) receives the markets the check compiled to initialise the
+    instruments against (by market index): :func:`run_samples` runs those instead of
+    compiling each instrumented chain a second time. The input hash a run records is not
+    computed: a sweep records the sample's values."""
     from critmin.scenarios.loader import scenario_from_data
 
-    return scenario_from_data(data, where).scenario
+    return scenario_from_data(data, where, compiled=compiled, record_inputs=False).scenario
 
 
 def check_samples(loaded: LoadedStudy, n: int | None = None) -> int:
@@ -319,13 +324,20 @@ class _Chain:
     months: list[str]
     shocks: list[Any]
     instruments: Callable[[], list[Any]]
+    #: the chain compiled by the scenario check (build_scenario), or None: compile it
+    compiled: Any
     #: chains with equal keys have the same market, months, shocks and instruments: the
     #: same run (run_market is a pure function of them; the sample's seed drives nothing)
     run_key: Any
 
 
 def run_samples(
-    study: Study, scenarios: Sequence[Any], *, batch: bool = True, time_limit_s: float = 0.0
+    study: Study,
+    scenarios: Sequence[Any],
+    *,
+    batch: bool = True,
+    time_limit_s: float = 0.0,
+    compiled: Sequence[dict[int, Any]] | None = None,
 ) -> list[Evaluation | BaseException]:
     """Each scenario's runs and outcomes (or the exception that stopped it), in order.
 
@@ -345,24 +357,30 @@ def run_samples(
     ``time_limit_s`` (0: none) bounds the solving of each chain of each sample
     (``critmin sweep --time-limit-s``): a sample whose chain runs over it fails with the
     solver's time-limit message, and the others go on.
+
+    ``compiled`` (optional, one dict per scenario): chains :func:`build_scenario` already
+    compiled, by market index; a chain solved on its own runs that instead of compiling
+    again (``compile_market`` is a pure function of the market, the months and the shocks
+    that name it, and the run does not change what it compiled).
     """
     chains: list[_Chain] = []
     groups: dict[Any, list[int]] = {}
     for i, sc in enumerate(scenarios):
         months, specs = sc.month_labels(), sc.instrument_specs()
-        for market in sc.markets or []:
+        done = compiled[i] if compiled is not None else {}
+        for index, market in enumerate(sc.markets or []):
             mine = [k for k, s in enumerate(specs) if s.mineral in (None, market.mineral)]
             # only the shocks for this market (or every market) reach its chain: compiling
             # with these is compiling with all (compile_market's frame keeps the same ones)
             shocks = [x for x in sc.shocks if x.mineral in (None, market.mineral)]
             run_key: Any = len(chains)  # without batch: every chain its own
             if batch:
-                chain = (market.model_dump_json(), tuple(months))
+                chain = (_market_key(market), tuple(months))
                 given = json.dumps([sc.instruments[k] for k in mine], sort_keys=True, default=repr)
                 run_key = (chain, json.dumps([x.model_dump(mode="json") for x in shocks]), given)
             groups.setdefault(run_key[0] if batch else run_key, []).append(len(chains))
             builder = _builder([specs[k] for k in mine])
-            chains.append(_Chain(i, market, months, shocks, builder, run_key))
+            chains.append(_Chain(i, market, months, shocks, builder, done.get(index), run_key))
     solver = _Solver(chains, len(scenarios), time_limit_s)
     for members in groups.values():
         solver.solve(members)
@@ -379,6 +397,16 @@ def run_samples(
         except Exception as exc:  # reported in the sample's row, like an engine error
             out.append(exc)
     return out
+
+
+def _market_key(market: Any) -> str:
+    """The market as JSON without the blocks its demand curves generate: those are a function
+    of the curves (``Market._expand_curves`` rebuilds them on every validation), so equal keys
+    are equal markets, and the key is ~15 times shorter on a market with curves."""
+    own = [b for b in market.demand if b.curve is None]
+    if len(own) == len(market.demand):
+        return str(market.model_dump_json())
+    return str(market.model_copy(update={"demand": own}).model_dump_json())
 
 
 def _builder(specs: list[Any]) -> Callable[[], list[Any]]:
@@ -469,7 +497,9 @@ class _Solver:
         ch = self.chains[j]
         t1, h1 = time.perf_counter(), self.probe.highs_run_s
         try:
-            cm = compile_market(ch.market, ch.months, ch.shocks)
+            cm = ch.compiled
+            if cm is None:
+                cm = compile_market(ch.market, ch.months, ch.shocks)
             with time_limit(self.time_limit_s):
                 self.runs[j] = run_market(cm, ch.instruments(), probe=self.probe)
         except Exception as exc:
@@ -632,7 +662,7 @@ def evaluate_plans(
     # remote worker needs critmin installed and nothing else
     source = loaded.source
     rows: list[dict[str, Any]] = []
-    built: list[tuple[dict[str, Any], Any]] = []
+    built: list[tuple[dict[str, Any], Any, dict[int, Any]]] = []
     for plan in plans:
         t0 = time.perf_counter()
         _fault(plan.sample_id)
@@ -648,19 +678,25 @@ def evaluate_plans(
         }
         try:
             data = scenario_data(loaded, base, plan)
-            built.append((row, build_scenario(data, f"{source} sample {plan.sample_id}")))
+            compiled: dict[int, Any] = {}
+            scenario = build_scenario(data, f"{source} sample {plan.sample_id}", compiled)
+            built.append((row, scenario, compiled))
         except Exception as exc:
             _failed(row, exc)
         row["_sample_s"] = time.perf_counter() - t0
         rows.append(row)
     t0 = time.perf_counter()
     results = run_samples(
-        loaded.study, [sc for _, sc in built], batch=batch, time_limit_s=time_limit_s
+        loaded.study,
+        [sc for _, sc, _ in built],
+        batch=batch,
+        time_limit_s=time_limit_s,
+        compiled=[cms for _, _, cms in built],
     )
     # the batch's engine and outcome time, shared out by each sample's own engine time
     spent = time.perf_counter() - t0
     total = sum(r.engine_seconds for r in results if isinstance(r, Evaluation)) or 1.0
-    for (row, _), result in zip(built, results, strict=True):
+    for (row, _, _), result in zip(built, results, strict=True):
         if isinstance(result, BaseException):
             _failed(row, result)
             row["_sample_s"] += spent / len(built)
