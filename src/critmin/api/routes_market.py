@@ -294,16 +294,26 @@ def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> di
     return domain.origin_shares_at_stage(origin, stage)
 
 
-def registry_members(conn: sa.Connection, month: str) -> list[str] | None:
+def registry_members(
+    conn: sa.Connection, month: str, as_of: dt.date | None = None
+) -> list[str] | None:
     """Countries (ISO3) with a FORGE membership in force on ``month``'s last day in the
-    registry's records; None when the registry records no FORGE membership at all (then the
-    catalog's bloc decides, as in a market run)."""
+    registry's records (with ``as_of``: the records made by the end of that day, UTC); None
+    when the registry records no FORGE membership at all (by then) (then the catalog's bloc
+    decides, as in a market run)."""
     from critmin.policy.parameters import month_end
 
     day = month_end(month).isoformat()
-    rows = conn.execute(_MEMBERS_ON, {"bloc": domain.LEVY_BLOC, "day": day}).all()
+    bound = _as_of_bound(as_of)
+    if bound is None:
+        members_on, any_membership = _MEMBERS_ON, _ANY_MEMBERSHIP
+        params = {"bloc": domain.LEVY_BLOC, "day": day}
+    else:
+        members_on, any_membership = _MEMBERS_ON_AS_OF, _ANY_MEMBERSHIP_AS_OF
+        params = {"bloc": domain.LEVY_BLOC, "day": day, "bound": bound}
+    rows = conn.execute(members_on, params).all()
     # no member on that day: the registry may keep no FORGE records at all (then the catalog)
-    if not rows and conn.execute(_ANY_MEMBERSHIP, {"bloc": domain.LEVY_BLOC}).first() is None:
+    if not rows and conn.execute(any_membership, params).first() is None:
         return None
     return sorted({r.country_iso3 or r.id for r in rows})
 
@@ -324,8 +334,18 @@ def _membership_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
     return on, anyone.limit(1)
 
 
+def _recorded_by(q: sa.Select[Any]) -> sa.Select[Any]:
+    """``q`` restricted to the memberships recorded before ``:bound`` (a row from before
+    revision 0005 has no time and counts as recorded from the start)."""
+    from critmin.store.schema import memberships
+
+    rec = memberships.c.recorded_at
+    return q.where(sa.or_(rec.is_(None), rec < sa.bindparam("bound")))
+
+
 # built once: every declaration runs them (the second only when nobody is a member that day)
 _MEMBERS_ON, _ANY_MEMBERSHIP = _membership_queries()
+_MEMBERS_ON_AS_OF, _ANY_MEMBERSHIP_AS_OF = (_recorded_by(q) for q in _membership_queries())
 
 
 def assess(
@@ -338,7 +358,7 @@ def assess(
     if body.lot_id is not None:
         basis["origin_stage"] = body.origin_stage or TRACE_STAGE.get(body.stage, body.stage)
     return basis | domain.assess_levy(
-        members=registry_members(conn, month),
+        members=registry_members(conn, month, as_of),
         product=body.product,
         quantity_t=body.quantity_t,
         customs_value_usd=body.customs_value_usd,
@@ -455,7 +475,8 @@ def _declaration_json(r: Any) -> str:
 def get_declaration(
     declaration_id: RowId, who: Caller, engine: Engine, as_of: m.Date | None = None
 ) -> dict[str, Any]:
-    """One declaration; ``as_of`` re-assesses it with the prices as published on that day."""
+    """One declaration; ``as_of`` re-assesses it with the prices as published and the FORGE
+    memberships as recorded by the end of that day."""
     who.require(OPERATOR, AUDITOR, INITIATOR, "approver")
     with engine.connect() as conn:
         row = conn.execute(
