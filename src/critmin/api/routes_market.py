@@ -282,8 +282,8 @@ def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> di
         raise bad_input("body.origin_iso3", "give exactly one of origin_iso3 or lot_id")
     if body.origin_iso3 is not None:
         return {body.origin_iso3: 1.0}
+    from critmin import LotOrigin
     from critmin.api.routes_trace import STORED_ORIGIN
-    from critmin.trace.origin import LotOrigin
 
     row = conn.execute(STORED_ORIGIN, {"lot_id": body.lot_id}).first()
     if row is None or row.member_id != who.member_id:
