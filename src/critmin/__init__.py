@@ -59,6 +59,8 @@ _WHERE = {
     "load_stockpile": "critmin.stockpile",
     "load_signals": "critmin.stockpile",
     "simulate_stockpile": "critmin.stockpile",
+    "Ledger": "critmin.stockpile.ledger",
+    "EntryKind": "critmin.stockpile.ledger",
     # trace
     "read_epcis": "critmin.trace.epcis",
     "from_epcis": "critmin.trace.epcis",
@@ -66,21 +68,34 @@ _WHERE = {
     "check_mass_balance": "critmin.trace.massbalance",
     "load_rules": "critmin.trace.rules",
     "read_template": "critmin.trace.templates",
+    "LotOrigin": "critmin.trace.origin",
+    "compose_lot_origin": "critmin.trace.origin",
+    "extend_lot_origins": "critmin.trace.origin",
+    "RuleSet": "critmin.trace.rules",
+    "evaluate_rules": "critmin.trace.rules",
 }
 #: public names whose name in their module differs
-_RENAMED = {"load_stockpile": "load_spec", "simulate_stockpile": "simulate"}
+_RENAMED = {
+    "load_stockpile": "load_spec",
+    "simulate_stockpile": "simulate",
+    "evaluate_rules": "evaluate",
+}
 
 __all__ = [
     "BASELINE_SCENARIO",
     "VARIABLES",
     "BaselineComparison",
+    "EntryKind",
     "Exposure",
     "HeadlineMetrics",
+    "Ledger",
+    "LotOrigin",
     "Market",
     "MonthSolve",
     "MonthStatus",
     "Months",
     "RiskRecord",
+    "RuleSet",
     "Scenario",
     "ScenarioCheck",
     "ScenarioOutcome",
@@ -90,7 +105,10 @@ __all__ = [
     "assess_levy",
     "check_mass_balance",
     "compare",
+    "compose_lot_origin",
+    "evaluate_rules",
     "exposure",
+    "extend_lot_origins",
     "from_epcis",
     "load",
     "load_bom",
@@ -146,7 +164,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.stockpile import load_signals
     from critmin.stockpile import load_spec as load_stockpile
     from critmin.stockpile import simulate as simulate_stockpile
+    from critmin.stockpile.ledger import EntryKind, Ledger
     from critmin.trace.epcis import from_epcis, read_epcis, write_epcis
     from critmin.trace.massbalance import check_mass_balance
-    from critmin.trace.rules import load_rules
+    from critmin.trace.origin import LotOrigin, compose_lot_origin, extend_lot_origins
+    from critmin.trace.rules import RuleSet, load_rules
+    from critmin.trace.rules import evaluate as evaluate_rules
     from critmin.trace.templates import read_template

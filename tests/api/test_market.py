@@ -477,3 +477,52 @@ def test_declaration_list_items_equal_the_declarations(registry: Registry) -> No
         one = registry.get("usa_initiator", f"/v1/declarations/{item['id']}").json()
         assert item == one
     m.page_of(m.Declaration).model_validate(page)
+
+
+def test_declaration_as_of_counts_the_memberships_recorded_by_then(registry: Registry) -> None:
+    """Viet Nam joins FORGE in the registry today (membership from 2026-01-01); the registry,
+    its price (62,000 USD/t) and the other memberships were recorded yesterday (moved back in
+    the database, as a registry running for a day would hold them).
+
+    10 t of NdPr oxide from Viet Nam, 2026-04-15, customs value 500,000 USD:
+    * today Viet Nam is a member on 2026-04-30: duty-free, levy 0;
+    * as of yesterday the registry had not recorded it: a non-member import, levied as in
+      ``test_levy_on_a_non_member_import_hand_solved``: min(62,000 - 50,000, 0.25 x 50,000)
+      = 12,000 USD/t x 10 t = 120,000 USD; the same import from China as of yesterday too.
+    """
+    import datetime as dt
+
+    from critmin.store.schema import memberships, prices
+
+    publish(registry, "ndpr_oxide", "2026-04", 62_000)
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    noon = dt.datetime.combine(yesterday, dt.time(12), dt.UTC).isoformat()
+    with registry.engine.begin() as conn:
+        conn.execute(prices.update().values(published_at=noon))
+        conn.execute(memberships.update().values(recorded_at=noon))
+    mys = {"id": "VNM", "name": "Viet Nam", "kind": "state", "country_iso3": "VNM"}
+    assert registry.post("operator", "/v1/members", mys).status_code == 201
+    joined = registry.post(
+        "operator", "/v1/members/VNM/memberships", {"bloc": "forge", "start_date": "2026-01-01"}
+    )
+    assert joined.status_code == 201, joined.text
+
+    d = declare(registry, origin_iso3="VNM").json()
+    assert d["levy_usd"] == 0
+    then = registry.get(
+        "usa_initiator", f"/v1/declarations/{d['id']}", params={"as_of": yesterday.isoformat()}
+    ).json()
+    assert then["levy_usd"] == pytest.approx(120_000)
+    assert then["assessment"]["as_of"] == yesterday.isoformat()
+    china = declare(registry).json()
+    china_then = registry.get(
+        "usa_initiator", f"/v1/declarations/{china['id']}", params={"as_of": yesterday.isoformat()}
+    ).json()
+    assert china_then["levy_usd"] == pytest.approx(120_000)
+    # as of today the membership counts again
+    now = registry.get(
+        "usa_initiator",
+        f"/v1/declarations/{d['id']}",
+        params={"as_of": dt.date.today().isoformat()},
+    ).json()
+    assert now["levy_usd"] == 0

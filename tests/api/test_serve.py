@@ -89,7 +89,7 @@ def test_serve_demo_then_verify_audit_finds_tampering(tmp_path: Path) -> None:
     db = tmp_path / "critmin-registry.sqlite3"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0005"
         # tokens are stored only as hashes
         hashes = [r[0] for r in conn.execute("SELECT token_sha256 FROM tokens")]
         assert m.group(1) not in hashes

@@ -27,9 +27,9 @@ def test_concurrent_writers_are_serialised_and_a_failure_rolls_back_only_its_own
     sizes: list[int] = []
     commit = GroupCommitter._commit
 
-    def counting(self: GroupCommitter, batch: list[Any]) -> None:
+    def counting(self: GroupCommitter, batch: list[Any], *rest: Any) -> Any:
         sizes.append(len(batch))
-        commit(self, batch)
+        return commit(self, batch, *rest)
 
     monkeypatch.setattr(GroupCommitter, "_commit", counting)
     engine = make_engine(f"sqlite:///{tmp_path / 'g.sqlite3'}")

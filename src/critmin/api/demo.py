@@ -127,7 +127,11 @@ def seed_demo(engine: sa.Engine) -> dict[str, str]:
             _member(conn, op, iso, name, "state", None if iso == "ZZ_EU" else iso)
             conn.execute(
                 memberships.insert().values(
-                    member_id=iso, bloc="forge", start_date=FORGE_FOUNDED.isoformat(), end_date=None
+                    member_id=iso,
+                    bloc="forge",
+                    start_date=FORGE_FOUNDED.isoformat(),
+                    end_date=None,
+                    recorded_at=now_iso(),
                 )
             )
         for mid, name, kind, iso in (

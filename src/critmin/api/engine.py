@@ -75,7 +75,7 @@ def settle_statement(
 
 def ledger_from_rows(rows: Iterable[Mapping[str, Any]]) -> Any:
     """Rebuild a :class:`~critmin.stockpile.ledger.Ledger` from stored entries, in order."""
-    from critmin.stockpile.ledger import EntryKind, Ledger
+    from critmin import EntryKind, Ledger
 
     ledger = Ledger()
     for r in rows:
@@ -351,8 +351,9 @@ def origin_from_documents(documents: Sequence[tuple[str, Mapping[str, Any]]], lo
     (:func:`critmin.trace.origin.lot_recipes`), composed in topological order; a lot no
     document here produces is untraced. Over the documents registered by a day, this is the
     origin the registry stored for the lot on that day."""
+    from critmin import extend_lot_origins
     from critmin.store.origins import document_recipes
-    from critmin.trace.origin import extend_lot_origins, in_topological_order
+    from critmin.trace.origin import in_topological_order
 
     recipes: dict[str, Any] = {}
     for source, document in documents:
@@ -455,7 +456,7 @@ def validate_ruleset(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _ruleset(fields: Mapping[str, Any]) -> Any:
-    from critmin.trace.rules import RuleSet
+    from critmin import RuleSet
 
     return RuleSet.model_validate(dict(fields))
 
@@ -468,10 +469,10 @@ def lot_verdicts(
 ) -> dict[str, Any]:
     """Mass balance and every rule on one lot on ``on``, as ``critmin trace check --json``
     reports them (the rows of that lot), with the lot's tariff treatment."""
-    from critmin.trace.rules import evaluate
+    from critmin import evaluate_rules
 
     net = _network(documents)
-    report = evaluate(net, _ruleset(ruleset), on=on)
+    report = evaluate_rules(net, _ruleset(ruleset), on=on)
     results = [r.model_dump(mode="json") for r in report.results if r.lot == lot_id]
     violations = [v.model_dump(mode="json") for v in report.violations if lot_id in v.lots]
     return {

@@ -19,7 +19,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from critmin.store.audit import canonical, now_iso
-from critmin.store.db import JsonText, json_value, run_write
+from critmin.store.db import JsonText, Prepare, batch_memo, insert_later, json_value, run_write
 from critmin.store.schema import idempotency
 
 PROBLEM_TYPE_BASE = "https://github.com/critmin/critmin/blob/main/docs/service.md#problem-"
@@ -247,25 +247,63 @@ def idempotent_post(
     body: Any,
     work: Callable[[sa.Connection], tuple[int, dict[str, Any] | JsonText]],
     headers: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+    *,
+    prepare: Sequence[Prepare] = (),
+    defer_inserts: bool = False,
 ) -> Response:
-    """Run ``work`` in one transaction, honouring ``Idempotency-Key`` (module docstring)."""
+    """Run ``work`` in one transaction, honouring ``Idempotency-Key`` (module docstring).
+
+    ``prepare`` and ``defer_inserts`` go to :func:`critmin.store.db.run_write`: ``work``
+    writes only through ``insert_later`` (a declaration; the idempotency record is then
+    held back with its rows)."""
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 200:
         raise bad_input("header.Idempotency-Key", "must be 1 to 200 characters")
     fp = request_fingerprint(request.method, request.url.path, body)
+    run = (engine, user_id, key, fp, work, headers, prepare, defer_inserts)
     try:
-        return _idempotent_once(engine, user_id, key, fp, work, headers)
+        return _idempotent_once(*run)
     except sa.exc.IntegrityError:
         if key is None:
             raise
         # a concurrent request with the same key committed first: replay its answer
-        return _idempotent_once(engine, user_id, key, fp, work, headers)
+        return _idempotent_once(*run)
 
 
 # built once (a hot statement: every POST with a key runs it)
 _PRIOR = sa.select(idempotency).where(
     idempotency.c.user_id == sa.bindparam("user_id"), idempotency.c.key == sa.bindparam("key")
 )
+
+
+class _Prior:
+    """An idempotency record written earlier in the same group commit (not yet inserted)."""
+
+    __slots__ = ("body", "request_sha256", "status_code")
+
+    def __init__(self, request_sha256: str, status_code: int, body: Any) -> None:
+        self.request_sha256 = request_sha256
+        self.status_code = status_code
+        self.body = body
+
+
+def _prefetch_priors(conn: sa.Connection, pairs: list[tuple[int, str]]) -> None:
+    """The group commit's prepare hook: the stored records of all the batch's (user, key)
+    pairs in one statement (under the writer's lock, so none can appear meanwhile), into
+    the batch memo, a missing one as None. One round trip per batch instead of per write."""
+    memo = batch_memo(conn)
+    if memo is None:
+        return
+    found = {
+        (r.user_id, r.key): r
+        for r in conn.execute(
+            sa.select(idempotency).where(
+                sa.tuple_(idempotency.c.user_id, idempotency.c.key).in_(pairs)
+            )
+        )
+    }
+    for pair in pairs:
+        memo[("idempotency", *pair)] = found.get(pair)
 
 
 def _idempotent_once(
@@ -275,11 +313,18 @@ def _idempotent_once(
     fp: str,
     work: Callable[[sa.Connection], tuple[int, dict[str, Any] | JsonText]],
     headers: Callable[[dict[str, Any]], dict[str, str]] | None,
+    prepare: Sequence[Prepare],
+    defer_inserts: bool,
 ) -> Response:
+    memo_key = ("idempotency", user_id, key)
 
     def tx(conn: sa.Connection) -> tuple[int, Any, dict[str, str] | None]:
         if key is not None:
-            prior = conn.execute(_PRIOR, {"user_id": user_id, "key": key}).first()
+            memo = batch_memo(conn)
+            if memo is not None and memo_key in memo:
+                prior = memo[memo_key]
+            else:
+                prior = conn.execute(_PRIOR, {"user_id": user_id, "key": key}).first()
             if prior is not None:
                 if prior.request_sha256 != fp:
                     raise ProblemError(
@@ -289,12 +334,18 @@ def _idempotent_once(
                         "this Idempotency-Key was used for a different request",
                         [("header.Idempotency-Key", "already used with another body or path")],
                     )
-                hdrs = {"Idempotent-Replayed": "true", **(headers(prior.body) if headers else {})}
-                return prior.status_code, prior.body, hdrs
+                body = prior.body
+                if headers is None:
+                    hdrs = {"Idempotent-Replayed": "true"}
+                else:  # a record held back in this batch keeps its answer's JSON text
+                    parsed = json.loads(body) if isinstance(body, JsonText) else body
+                    hdrs = {"Idempotent-Replayed": "true", **headers(parsed)}
+                return prior.status_code, body, hdrs
         status, payload = work(conn)
         if key is not None:
-            conn.execute(
-                idempotency.insert(),
+            insert_later(
+                conn,
+                idempotency,
                 {
                     "user_id": user_id,
                     "key": key,
@@ -304,11 +355,15 @@ def _idempotent_once(
                     "created_at": now_iso(),
                 },
             )
+            memo = batch_memo(conn)
+            if memo is not None:  # a later write of the batch with the same key replays it
+                memo[memo_key] = _Prior(fp, status, payload)
         # headers (an ETag) come from a record's fields: only dict answers have them
         return status, payload, headers(payload) if headers and isinstance(payload, dict) else None
 
+    preps = [*prepare, (_prefetch_priors, (user_id, key))] if key is not None else prepare
     # the response is rendered after the commit, outside the (shared) write transaction
-    status, payload, hdrs = run_write(engine, tx)
+    status, payload, hdrs = run_write(engine, tx, prepare=preps, defer_inserts=defer_inserts)
     if isinstance(payload, JsonText):  # serialised once by ``work``: stored and sent as is
         return Response(
             str(payload).encode(), status_code=status, headers=hdrs, media_type="application/json"

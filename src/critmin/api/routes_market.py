@@ -30,7 +30,15 @@ from critmin.api.http import (
 )
 from critmin.errors import CritminError
 from critmin.store.audit import canonical, now_iso
-from critmin.store.db import JsonText, insert_row, json_value, write_tx
+from critmin.store.db import (
+    JsonText,
+    insert_later,
+    insert_row,
+    json_value,
+    next_id,
+    reserve_ids,
+    write_tx,
+)
 from critmin.store.schema import contracts, declarations, prices, statements
 
 router = APIRouter(
@@ -274,8 +282,8 @@ def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> di
         raise bad_input("body.origin_iso3", "give exactly one of origin_iso3 or lot_id")
     if body.origin_iso3 is not None:
         return {body.origin_iso3: 1.0}
+    from critmin import LotOrigin
     from critmin.api.routes_trace import STORED_ORIGIN
-    from critmin.trace.origin import LotOrigin
 
     row = conn.execute(STORED_ORIGIN, {"lot_id": body.lot_id}).first()
     if row is None or row.member_id != who.member_id:
@@ -286,16 +294,26 @@ def _origin_of(conn: sa.Connection, who: Principal, body: m.DeclarationIn) -> di
     return domain.origin_shares_at_stage(origin, stage)
 
 
-def registry_members(conn: sa.Connection, month: str) -> list[str] | None:
+def registry_members(
+    conn: sa.Connection, month: str, as_of: dt.date | None = None
+) -> list[str] | None:
     """Countries (ISO3) with a FORGE membership in force on ``month``'s last day in the
-    registry's records; None when the registry records no FORGE membership at all (then the
-    catalog's bloc decides, as in a market run)."""
+    registry's records (with ``as_of``: the records made by the end of that day, UTC); None
+    when the registry records no FORGE membership at all (by then) (then the catalog's bloc
+    decides, as in a market run)."""
     from critmin.policy.parameters import month_end
 
     day = month_end(month).isoformat()
-    rows = conn.execute(_MEMBERS_ON, {"bloc": domain.LEVY_BLOC, "day": day}).all()
+    bound = _as_of_bound(as_of)
+    if bound is None:
+        members_on, any_membership = _MEMBERS_ON, _ANY_MEMBERSHIP
+        params = {"bloc": domain.LEVY_BLOC, "day": day}
+    else:
+        members_on, any_membership = _MEMBERS_ON_AS_OF, _ANY_MEMBERSHIP_AS_OF
+        params = {"bloc": domain.LEVY_BLOC, "day": day, "bound": bound}
+    rows = conn.execute(members_on, params).all()
     # no member on that day: the registry may keep no FORGE records at all (then the catalog)
-    if not rows and conn.execute(_ANY_MEMBERSHIP, {"bloc": domain.LEVY_BLOC}).first() is None:
+    if not rows and conn.execute(any_membership, params).first() is None:
         return None
     return sorted({r.country_iso3 or r.id for r in rows})
 
@@ -316,8 +334,18 @@ def _membership_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
     return on, anyone.limit(1)
 
 
+def _recorded_by(q: sa.Select[Any]) -> sa.Select[Any]:
+    """``q`` restricted to the memberships recorded before ``:bound`` (a row from before
+    revision 0005 has no time and counts as recorded from the start)."""
+    from critmin.store.schema import memberships
+
+    rec = memberships.c.recorded_at
+    return q.where(sa.or_(rec.is_(None), rec < sa.bindparam("bound")))
+
+
 # built once: every declaration runs them (the second only when nobody is a member that day)
 _MEMBERS_ON, _ANY_MEMBERSHIP = _membership_queries()
+_MEMBERS_ON_AS_OF, _ANY_MEMBERSHIP_AS_OF = (_recorded_by(q) for q in _membership_queries())
 
 
 def assess(
@@ -330,7 +358,7 @@ def assess(
     if body.lot_id is not None:
         basis["origin_stage"] = body.origin_stage or TRACE_STAGE.get(body.stage, body.stage)
     return basis | domain.assess_levy(
-        members=registry_members(conn, month),
+        members=registry_members(conn, month, as_of),
         product=body.product,
         quantity_t=body.quantity_t,
         customs_value_usd=body.customs_value_usd,
@@ -374,26 +402,45 @@ def file_declaration(
 
     def work(conn: sa.Connection) -> tuple[int, JsonText]:
         created_at = now_iso()
-        res = conn.execute(
-            declarations.insert(),
-            {
-                **fields,
-                "assessment": json_value(conn, assessment_json),
-                "created_by": who.user_id,
-                "created_at": created_at,
-            },
-        )
-        pk = res.inserted_primary_key
-        assert pk is not None
-        out = {"id": int(pk[0]), **fields, "created_at": created_at}
+        row = {
+            **fields,
+            "assessment": json_value(conn, assessment_json),
+            "created_by": who.user_id,
+            "created_at": created_at,
+        }
+        # the id reserved for the batch (_reserve_declaration_ids) lets the row be held back
+        # and inserted with the batch's others: on PostgreSQL each statement was a round trip
+        # inside the writer, the serial part of a write (py-spy)
+        new_id = next_id(conn, declarations)
+        if new_id is None:  # no reserved id left (a savepoint rolled back): insert now
+            pk = conn.execute(declarations.insert(), row).inserted_primary_key
+            assert pk is not None
+            new_id = int(pk[0])
+        else:
+            insert_later(conn, declarations, {"id": new_id, **row})
+        out = {"id": new_id, **fields, "created_at": created_at}
         # canonical(out + assessment): "assessment" sorts before every other key
         after = '{"assessment":' + assessment_canonical + "," + canonical(out)[1:]
         record(
-            conn, who, "file", "declaration", pk[0], member_id=who.member_id, after=JsonText(after)
+            conn, who, "file", "declaration", new_id, member_id=who.member_id, after=JsonText(after)
         )
         return 201, JsonText(json.dumps(out)[:-1] + ',"assessment":' + assessment_json + "}")
 
-    return idempotent_post(engine, request, who.user_id, body.model_dump(mode="json"), work)
+    return idempotent_post(
+        engine,
+        request,
+        who.user_id,
+        body.model_dump(mode="json"),
+        work,
+        prepare=[(_reserve_declaration_ids, None)],
+        defer_inserts=True,
+    )
+
+
+def _reserve_declaration_ids(conn: sa.Connection, args: list[None]) -> None:
+    """Prepare hook of the group commit: one declaration id for each declaration of the
+    batch, in one statement (a replayed key leaves its id unused: a gap)."""
+    reserve_ids(conn, declarations, len(args))
 
 
 @router.get("/declarations", response_model=DeclarationPage, tags=["declarations"])
@@ -428,7 +475,8 @@ def _declaration_json(r: Any) -> str:
 def get_declaration(
     declaration_id: RowId, who: Caller, engine: Engine, as_of: m.Date | None = None
 ) -> dict[str, Any]:
-    """One declaration; ``as_of`` re-assesses it with the prices as published on that day."""
+    """One declaration; ``as_of`` re-assesses it with the prices as published and the FORGE
+    memberships as recorded by the end of that day."""
     who.require(OPERATOR, AUDITOR, INITIATOR, "approver")
     with engine.connect() as conn:
         row = conn.execute(

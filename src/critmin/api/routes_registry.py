@@ -183,6 +183,7 @@ def add_membership(
                 bloc=body.bloc,
                 start_date=body.start_date.isoformat(),
                 end_date=body.end_date.isoformat() if body.end_date else None,
+                recorded_at=now_iso(),
             )
         )
         conn.execute(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from critmin import __version__
+from critmin import LotOrigin, __version__
 from critmin.api import engine as domain
 from critmin.api import models as m
 from critmin.api.auth import INITIATOR, OPERATOR, Principal
@@ -29,7 +29,6 @@ from critmin.store.audit import canonical, now_iso
 from critmin.store.db import insert_row
 from critmin.store.origins import store_origins
 from critmin.store.schema import certificates, lot_origins, lots, members, networks, rulesets
-from critmin.trace.origin import LotOrigin
 
 router = APIRouter(
     prefix="/v1", dependencies=[Depends(known_query_only)], responses=PROBLEM_RESPONSES

@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from critmin.store.db import JsonText, json_value
+from critmin.store.db import JsonText, insert_later, json_value
 from critmin.store.schema import audit
 
 GENESIS = "0" * 64
@@ -155,9 +155,11 @@ def append(
         after_c=after_c,
     )
     digest = hashlib.sha256((prev + text).encode("utf-8")).hexdigest()
-    # parameters apart from the statement: one cached compiled INSERT for every row
-    conn.execute(
-        audit.insert(),
+    # parameters apart from the statement: one cached compiled INSERT for every row; in a
+    # group commit's held-back batch, one executemany of the batch's rows
+    insert_later(
+        conn,
+        audit,
         {
             "seq": seq,
             "at": at,

@@ -17,9 +17,10 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -154,9 +155,21 @@ def write_tx(engine: sa.Engine) -> Iterator[sa.Connection]:
 T = TypeVar("T")
 
 
-def run_write(engine: sa.Engine, fn: Callable[[sa.Connection], T]) -> T:
+def run_write(
+    engine: sa.Engine,
+    fn: Callable[[sa.Connection], T],
+    *,
+    prepare: Sequence[Prepare] = (),
+    defer_inserts: bool = False,
+) -> T:
     """Run ``fn(conn)`` in a write transaction and return its result once it is committed;
     an exception from ``fn`` rolls back ``fn``'s writes and is raised here.
+
+    ``prepare = [(hook, arg), ...]``: before the batch's functions run, ``hook(conn, [arg,
+    ...])`` is called once with the args of every function of the batch that named that hook (one
+    statement for the batch instead of one per function: the idempotency keys' lookup, the
+    new rows' ids; :func:`batch_memo`). ``defer_inserts``: ``fn`` writes only through
+    :func:`insert_later` and reads nothing those rows change (see there).
 
     On SQLite the transaction is shared (group commit, :class:`GroupCommitter`): SQLite takes
     one writer at a time and, with ``synchronous=FULL``, a commit costs an fsync of the WAL
@@ -172,7 +185,100 @@ def run_write(engine: sa.Engine, fn: Callable[[sa.Connection], T]) -> T:
         committer = _COMMITTERS.get(engine)
         if committer is None:
             committer = _COMMITTERS[engine] = GroupCommitter(engine)
-    return committer.run(fn)
+    return committer.run(fn, prepare, defer_inserts)
+
+
+#: ``(hook, arg)`` of :func:`run_write`
+Prepare = tuple[Callable[[sa.Connection, list[Any]], None], Any]
+_Item = tuple[Callable[[sa.Connection], Any], "Future[Any]", Sequence[Prepare], bool]
+
+
+class _Batch:
+    """A group commit's state on its connection (``conn.info``) while its transaction runs:
+    the rows :func:`insert_later` holds back (per table, in arrival order) and the memo the
+    prepare hooks fill (:func:`batch_memo`)."""
+
+    __slots__ = ("deferring", "memo", "rows")
+
+    def __init__(self) -> None:
+        self.rows: dict[sa.Table, list[dict[str, Any]]] = {}
+        self.memo: dict[Hashable, Any] = {}
+        self.deferring = False
+
+    def flush(self, conn: sa.Connection) -> None:
+        """Insert the held-back rows: one executemany per table, in the order the tables
+        were first written; on psycopg all of them in one pipeline (one round trip for the
+        batch's rows; its errors are the driver's, unwrapped: the batch then runs again
+        with nothing held back)."""
+        rows, self.rows = self.rows, {}
+        if not rows:
+            return
+        driver = conn.connection.driver_connection
+        pipeline = getattr(driver, "pipeline", None) if conn.dialect.driver == "psycopg" else None
+        with pipeline() if pipeline is not None else nullcontext():
+            for table, values in rows.items():
+                conn.execute(table.insert(), values)
+
+
+_BATCH_KEY = "critmin_group_commit"
+
+
+def _batch(conn: sa.Connection) -> _Batch | None:
+    batch: _Batch | None = conn.info.get(_BATCH_KEY)
+    return batch
+
+
+def batch_memo(conn: sa.Connection) -> dict[Hashable, Any] | None:
+    """The running group commit's memo (None outside one): what a prepare hook of
+    :func:`run_write` looked up for the whole batch, for the batch's functions to use
+    instead of a statement each. Cleared when a function's savepoint rolls back (what it
+    held may describe rows that are gone), so every reader needs a fallback."""
+    batch = _batch(conn)
+    return None if batch is None else batch.memo
+
+
+def insert_later(conn: sa.Connection, table: sa.Table, values: dict[str, Any]) -> None:
+    """Insert one row into ``table``: now, or, inside a group commit's function submitted
+    with ``defer_inserts``, together with the batch's other rows for ``table`` just before
+    the commit (:meth:`_Batch.flush`; also before the next function that did not ask for
+    it, so that one sees them). The row is as durable as one inserted now (nobody is
+    answered before the commit); the function must not read back what it held back."""
+    batch = _batch(conn)
+    if batch is not None and batch.deferring:
+        batch.rows.setdefault(table, []).append(values)
+    else:
+        conn.execute(table.insert(), values)
+
+
+def reserve_ids(conn: sa.Connection, table: sa.Table, n: int) -> None:
+    """Reserve ``n`` new values of ``table``'s integer primary key ``id`` for this batch's
+    functions (:func:`next_id`): on PostgreSQL from its sequence in one statement, on
+    SQLite after the largest id (the writer holds the database's write lock, so nobody else
+    takes one; held-back rows are counted). Unused reserved ids are gaps, as a rolled-back
+    insert leaves on PostgreSQL."""
+    memo = batch_memo(conn)
+    if memo is None or n <= 0:
+        return
+    ids: deque[int] = memo.setdefault(("ids", table.name), deque())
+    if conn.dialect.name == "postgresql":
+        got = conn.execute(
+            sa.text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": n},
+        ).scalars()
+        ids.extend(int(i) for i in got)
+        return
+    top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+    start = max(int(top), memo.get(("last_id", table.name), 0)) + 1
+    ids.extend(range(start, start + n))
+    memo[("last_id", table.name)] = start + n - 1
+
+
+def next_id(conn: sa.Connection, table: sa.Table) -> int | None:
+    """A reserved id for a new row of ``table`` (:func:`reserve_ids`), or None when none is
+    left: then insert now and let the database choose."""
+    memo = batch_memo(conn)
+    ids = None if memo is None else memo.get(("ids", table.name))
+    return ids.popleft() if ids else None
 
 
 class GroupCommitter:
@@ -193,16 +299,19 @@ class GroupCommitter:
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = weakref.ref(engine)
-        self._queue: queue.SimpleQueue[tuple[Callable[[sa.Connection], Any], Future[Any]]] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._running = False
 
-    def run(self, fn: Callable[[sa.Connection], T]) -> T:
+    def run(
+        self,
+        fn: Callable[[sa.Connection], T],
+        prepare: Sequence[Prepare] = (),
+        defer_inserts: bool = False,
+    ) -> T:
         fut: Future[T] = Future()
         with self._lock:
-            self._queue.put((fn, fut))
+            self._queue.put((fn, fut, prepare, defer_inserts))
             if not self._running:
                 self._running = True
                 threading.Thread(
@@ -211,79 +320,122 @@ class GroupCommitter:
         return fut.result()
 
     def _loop(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=self.IDLE_S)
-            except queue.Empty:
-                with self._lock:
-                    if self._queue.empty():
-                        self._running = False
-                        return
-                continue
-            batch = [first]
-            while len(batch) < self.MAX_BATCH:
+        # the writer keeps its connection from one batch to the next while writes keep
+        # coming: a checkout per batch cost a round trip on PostgreSQL (the pool's
+        # pre-ping); returned when the queue is empty, dropped after a failed batch
+        raw: sa.Connection | None = None
+        try:
+            while True:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    first = self._queue.get(timeout=self.IDLE_S)
                 except queue.Empty:
-                    break
-            self._commit(batch)
+                    with self._lock:
+                        if self._queue.empty():
+                            self._running = False
+                            return
+                    continue
+                batch = [first]
+                while len(batch) < self.MAX_BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                raw = self._commit(batch, raw)
+        except BaseException:
+            with self._lock:  # never a live-looking writer that is gone: the next run restarts
+                self._running = False
+            raise
+        finally:
+            if raw is not None:
+                raw.close()
 
-    def _commit(self, batch: list[tuple[Callable[[sa.Connection], Any], Future[Any]]]) -> None:
+    def _commit(self, batch: list[_Item], raw: sa.Connection | None) -> sa.Connection | None:
+        """Run and commit ``batch`` on ``raw`` (or a new connection); answer every function.
+        Returns the connection for the next batch, None after a failure."""
         engine = self._engine()
         try:
             if engine is None:
                 raise RuntimeError("the registry's database engine is gone")
+            if raw is None:
+                raw = engine.connect()
             try:
                 # optimistic: the whole batch without savepoints (two statements and their
-                # SQLAlchemy bookkeeping less per write); any function failing rolls it all
-                # back and the batch runs again with a savepoint each, below
-                done = self._transaction(engine, batch, savepoints=False)
+                # SQLAlchemy bookkeeping less per write) and with the held-back rows; any
+                # function failing rolls it all back and the batch runs again with a
+                # savepoint each and nothing held back, below
+                done = self._transaction(engine, raw, batch, savepoints=False)
             except _BatchFailed:
-                done = self._transaction(engine, batch, savepoints=True)
+                done = self._transaction(engine, raw, batch, savepoints=True)
         except BaseException as exc:
-            for _fn, fut in batch:
+            if raw is not None:
+                raw.close()
+            for _fn, fut, _prep, _defer in batch:
                 if not fut.done():
                     fut.set_exception(exc)
-            return
+            return None
+        if self._queue.empty():
+            # nothing waiting: back to the pool *before* anyone is answered (a caller may
+            # dispose of the engine as soon as its write returns)
+            raw.close()
+            raw = None
         for fut, result, error in done:
             if error is not None:
                 fut.set_exception(error)
             else:
                 fut.set_result(result)
+        return raw
 
     @staticmethod
     def _transaction(
-        engine: sa.Engine,
-        batch: list[tuple[Callable[[sa.Connection], Any], Future[Any]]],
-        *,
-        savepoints: bool,
+        engine: sa.Engine, raw: sa.Connection, batch: list[_Item], *, savepoints: bool
     ) -> list[tuple[Future[Any], Any, BaseException | None]]:
-        from critmin.store.audit import forget_head
+        from critmin.store.audit import forget_head, lock_chain
 
         done: list[tuple[Future[Any], Any, BaseException | None]] = []
-        from critmin.store.audit import lock_chain
-
-        with _writer_lock(engine), engine.connect() as raw:
+        state = _Batch()
+        with _writer_lock(engine):
             conn = raw.execution_options(critmin_write=True)
-            with conn.begin():
-                lock_chain(conn)  # PostgreSQL: the chain's lock first (SQLite: BEGIN IMMEDIATE)
-                if len(batch) == 1:  # alone: no savepoint needed, its error rolls back all
-                    fn, fut = batch[0]
-                    done.append((fut, fn(conn), None))
-                elif not savepoints:
-                    for fn, fut in batch:
+            conn.info[_BATCH_KEY] = state
+            try:
+                with conn.begin():
+                    lock_chain(conn)  # PostgreSQL: the chain's lock first (SQLite: IMMEDIATE)
+                    hooks: dict[Any, list[Any]] = {}
+                    for _fn, _fut, preps, _defer in batch:
+                        for hook, arg in preps:
+                            hooks.setdefault(hook, []).append(arg)
+                    for hook, args in hooks.items():
+                        hook(conn, args)
+                    if len(batch) == 1 and not savepoints:
+                        # alone: its own error rolls back all and is its answer; only a
+                        # failure of its held-back rows runs it again (an exact error)
+                        fn, fut, _prep, defer = batch[0]
+                        state.deferring = defer
+                        done.append((fut, fn(conn), None))
                         try:
-                            done.append((fut, fn(conn), None))
+                            state.flush(conn)
                         except Exception as exc:
                             raise _BatchFailed from exc
-                else:
-                    for fn, fut in batch:
+                    elif not savepoints:
                         try:
-                            with conn.begin_nested():
+                            for fn, fut, _prep, defer in batch:
+                                if not defer:  # it may read what the others held back
+                                    state.flush(conn)
+                                state.deferring = defer
                                 done.append((fut, fn(conn), None))
+                            state.flush(conn)
                         except Exception as exc:
-                            forget_head(conn)  # its audit row, if any, is rolled back
-                            done.append((fut, None, exc))
+                            raise _BatchFailed from exc
+                    else:  # nothing held back: each function's rows inside its savepoint
+                        for fn, fut, _prep, _defer in batch:
+                            try:
+                                with conn.begin_nested():
+                                    done.append((fut, fn(conn), None))
+                            except Exception as exc:
+                                forget_head(conn)  # its audit row, if any, is rolled back
+                                state.memo.clear()
+                                done.append((fut, None, exc))
+            finally:
+                del conn.info[_BATCH_KEY]
         return done
 
 

@@ -38,6 +38,8 @@ memberships = sa.Table(
     sa.Column("bloc", sa.String(32), nullable=False),
     sa.Column("start_date", sa.String(10), nullable=False),
     sa.Column("end_date", sa.String(10), nullable=True),
+    # when the registry recorded it (UTC ISO-8601); NULL = before revision 0005, unknown
+    sa.Column("recorded_at", sa.String(40), nullable=True),
 )
 
 users = sa.Table(
