@@ -1,8 +1,10 @@
 """Durability: SIGKILL the server in the middle of a burst of idempotent writes.
 
-A real ``critmin serve`` process on SQLite (WAL, synchronous=FULL) takes a burst of
-declarations and stockpile purchases, each with its own Idempotency-Key, from 8 client
-threads; the process is killed with SIGKILL while requests are in flight. After a restart
+A real ``critmin serve`` process, on SQLite (WAL, synchronous=FULL) and on PostgreSQL (a
+server started by the tests; the group commit there sends a batch's inserts in one
+pipeline), takes a burst of declarations and stockpile purchases, each with its own
+Idempotency-Key, from 8 client threads; the process is killed with SIGKILL while requests
+are in flight. After a restart
 every request is replayed with the same key. Then:
 
 * every response acknowledged before the kill comes back identical (nothing acknowledged
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -24,7 +25,9 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+import sqlalchemy as sa
 
+from .conftest import _fresh_url
 from .test_serve import start, stop
 
 N_REQUESTS = 240
@@ -65,9 +68,38 @@ def _requests() -> list[tuple[str, str, dict[str, Any]]]:
     return out
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'critmin-registry.sqlite3'}"
+    server = request.getfixturevalue("pg_server_url")
+    os.environ["CRITMIN_TEST_DB_URL"] = server
+    try:
+        return _fresh_url(tmp_path)
+    finally:
+        del os.environ["CRITMIN_TEST_DB_URL"]
+
+
+def _counts(db_url: str) -> tuple[int, int, int]:
+    """Declarations, purchases and idempotency keys stored."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            n_dec = conn.execute(sa.text("SELECT count(*) FROM declarations")).scalar_one()
+            n_buy = conn.execute(
+                sa.text("SELECT count(*) FROM ledger_entries WHERE kind = 'purchase'")
+            ).scalar_one()
+            n_keys = conn.execute(sa.text("SELECT count(*) FROM idempotency_keys")).scalar_one()
+    finally:
+        engine.dispose()
+    return n_dec, n_buy, n_keys
+
+
 @pytest.mark.slow
-def test_sigkill_mid_burst_loses_nothing_and_applies_nothing_twice(tmp_path: Path) -> None:
-    proc, port = start(tmp_path, "--demo")
+def test_sigkill_mid_burst_loses_nothing_and_applies_nothing_twice(
+    tmp_path: Path, db_url: str
+) -> None:
+    proc, port = start(tmp_path, "--db", db_url, "--demo")
     assert proc.stdout is not None
     tokens = {}
     for _ in range(12):
@@ -124,7 +156,7 @@ def test_sigkill_mid_burst_loses_nothing_and_applies_nothing_twice(tmp_path: Pat
     n_acked = len(acked)
     assert 0 < n_acked < N_REQUESTS, n_acked
 
-    proc, port = start(tmp_path)
+    proc, port = start(tmp_path, "--db", db_url)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             for key, path, body in reqs:
@@ -150,12 +182,7 @@ def test_sigkill_mid_burst_loses_nothing_and_applies_nothing_twice(tmp_path: Pat
             assert chain["ok"] is True, chain["problems"][:3]
     finally:
         stop(proc)
-    with sqlite3.connect(tmp_path / "critmin-registry.sqlite3") as conn:
-        n_dec = conn.execute("SELECT count(*) FROM declarations").fetchone()[0]
-        n_buy = conn.execute(
-            "SELECT count(*) FROM ledger_entries WHERE kind = 'purchase'"
-        ).fetchone()[0]
-        n_keys = conn.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0]
+    n_dec, n_buy, n_keys = _counts(db_url)
     assert n_dec == sum(1 for k, _, _ in reqs if k.startswith("dec-"))
     assert n_buy == sum(1 for k, _, _ in reqs if k.startswith("buy-"))
     assert n_keys == N_REQUESTS
