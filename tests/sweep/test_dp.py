@@ -97,7 +97,7 @@ def test_disruption_chain_from_the_usgs_example_feeds_the_dp() -> None:
         disruption_chain,
         evaluate_policy,
         market_markov,
-        simple_rules,
+        market_rules,
     )
     from critmin.scenarios.sweep.evaluate import base_data
 
@@ -116,7 +116,43 @@ def test_disruption_chain_from_the_usgs_example_feeds_the_dp() -> None:
     )
     m = market_markov(base_data(loaded), stock, transition, shocks, 0.95)
     best = solve_lp(m)
-    hold = evaluate_policy(m, simple_rules(3, target=1)["hold"])
+    hold = evaluate_policy(m, market_rules(m, 1)[0]["hold_60_days"])
     assert best.expected_cost <= hold.expected_cost + 1e-6 * abs(hold.expected_cost)
     with pytest.raises(ValueError, match="unknown disruption event"):
         disruption_chain(loaded.study, "none")
+
+
+def test_market_rules_hand_case() -> None:
+    """Levels 0..4,000 t by 1,000. The region consumes 7,300 t a year, the chain 73,000 t
+    (share 0.1); the disruption cuts the chain to 57,000 t, a shortfall of 16,000 t, so the
+    pro-rata release is 0.1 x 16,000 = 1,600 t a year. 60 days of cover = 7,300 x 60 / 365 =
+    1,200 t, nearest level 1,000 t. Disrupted next levels:
+    release on ban 0 everywhere; hold 60 days min(level, 1,000 t) = 0, 1, 1, 1, 1 (indices);
+    pro-rata nearest(level - 1,600): 4,000 -> 2,400 -> 2,000 (2); 3,000 -> 1,400 -> 1,000 (1);
+    2,000 -> 400 -> 0; 1,000 and 0 -> 0. Normal times fill to the target (index 3)."""
+    from critmin.scenarios.sweep.dp import MarketFacts, MarkovModel, market_rules
+
+    levels = 1000.0 * np.arange(5)
+    model = MarkovModel(
+        levels,
+        ("normal", "disrupted"),
+        np.array([[0.9, 0.1], [0.5, 0.5]]),
+        np.zeros((5, 2, 5)),
+        0.95,
+        np.full((5, 2), 0.1),
+        MarketFacts(7300.0, 73000.0, 57000.0),
+    )
+    rules, par = market_rules(model, target=3)
+    assert par["cover_t"] == pytest.approx(1200.0)
+    assert par["cover_level_t"] == 1000.0
+    assert par["pro_rata_release_t_per_year"] == pytest.approx(1600.0)
+    for act in rules.values():
+        assert (act[:, 0] == 3).all()
+    assert rules["release_on_ban"][:, 1].tolist() == [0, 0, 0, 0, 0]
+    assert rules["hold_60_days"][:, 1].tolist() == [0, 1, 1, 1, 1]
+    assert rules["iea_pro_rata"][:, 1].tolist() == [0, 0, 0, 1, 2]
+    # 30 days: 600 t, nearest level 1,000 t (600 is nearer 1,000 than 0)
+    assert market_rules(model, 3, hold_days=30)[1]["cover_level_t"] == 1000.0
+    # a model without market quantities (the GAMS data) has no market rules
+    with pytest.raises(ValueError, match="no market quantities"):
+        market_rules(teisberg_markov(), 3)

@@ -127,14 +127,15 @@ def test_market_policy_is_no_worse_than_every_simple_rule(
     assert result["lp_equals_value_iteration"] is True
     rules = result["rules"]
     v_opt = _values(result, "optimal")
-    for name in ("release_on_ban", "hold", "pro_rata"):
+    assert rules.keys() == {"optimal", "release_on_ban", "hold_60_days", "iea_pro_rata"}
+    for name in ("release_on_ban", "hold_60_days", "iea_pro_rata"):
         tol = 1e-9 * abs(rules["optimal"]["expected_cost"])
         assert rules[name]["expected_cost"] >= rules["optimal"]["expected_cost"] - tol
         assert rules[name]["excess_over_optimal"] >= -tol
         assert rules[name]["cost_from_empty_normal"] >= rules["optimal"]["cost_from_empty_normal"]
         assert (_values(result, name) >= v_opt - tol).all()
     # the simple rules are what they say: fill to 5,000 t in normal times
-    assert (_actions(result, "hold")[:, 0] == 1).all()
+    assert (_actions(result, "hold_60_days")[:, 0] == 1).all()
     assert (_actions(result, "release_on_ban")[:, 1] == 0).all()
     # no build-up while disrupted (the GAMS model's rule, kept by default)
     act = _actions(result)
@@ -300,3 +301,35 @@ def test_shipped_example_runs() -> None:
     result = _json(critmin("stockpile", "policy", str(example), "--json", "--paths", "200"))
     best = result["rules"]["optimal"]["expected_cost"]
     assert all(r["expected_cost"] >= best - 1e-9 * abs(best) for r in result["rules"].values())
+
+
+def test_rules_are_sized_by_the_chains_own_consumption(
+    market_run: tuple[dict[str, Any], Path, Path],
+) -> None:
+    """The hold and pro-rata rules follow from the stated quantities: 60 days of cover =
+    region consumption x 60 / 365; the pro-rata release = the region's share of the chain's
+    normal consumption x the consumption the ban takes away; each disrupted next level is the
+    level nearest what that leaves (never above the current one). The quantities come from the
+    no-change market years, so the USA consumes some magnets and the ban takes some away."""
+    result, _, _ = market_run
+    par = result["rule_parameters"]
+    levels = np.array(result["model"]["levels"])
+    region, chain = par["region_consumption_t_per_year"], par["chain_consumption_t_per_year"]
+    assert 0 < region < chain
+    assert par["hold_days"] == 60
+    assert par["cover_t"] == pytest.approx(region * 60 / 365, rel=1e-12)
+    shortfall = chain - par["chain_consumption_disrupted_t_per_year"]
+    assert shortfall > 0
+    assert par["shortfall_t_per_year"] == pytest.approx(shortfall, rel=1e-12)
+    release = region / chain * shortfall
+    assert par["pro_rata_release_t_per_year"] == pytest.approx(release, rel=1e-12)
+
+    def nearest(t: float) -> int:
+        gaps = np.abs(levels - t)
+        return int(np.flatnonzero(gaps == gaps.min())[-1])
+
+    hold, pro = _actions(result, "hold_60_days"), _actions(result, "iea_pro_rata")
+    for s, lv in enumerate(levels):
+        assert hold[s, 1] == min(s, nearest(par["cover_t"]))
+        assert pro[s, 1] == min(s, nearest(max(0.0, lv - release)))
+    assert par["cover_level_t"] == levels[nearest(par["cover_t"])]

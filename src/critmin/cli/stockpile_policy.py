@@ -34,6 +34,8 @@ _RULES = {
     "release_on_ban": "fill to {fill}; release all when disrupted",
     "hold": "fill to {fill}; never release",
     "pro_rata": "fill to {fill}; release half when disrupted",
+    "hold_60_days": "fill to {fill}; when disrupted keep {cover} ({days:g} days of cover)",
+    "iea_pro_rata": "fill to {fill}; when disrupted release {release}/yr (share x shortfall)",
 }
 
 
@@ -262,10 +264,17 @@ def _print(result: dict[str, Any], console: Console) -> None:
     ):
         comp.add_column(col, justify="left" if col in ("rule", "what it does") else "right")
     fill = _level(result["fill_to"], unit)
+    par = result.get("rule_parameters", {})
+    words = {
+        "fill": fill,
+        "cover": _level(par.get("cover_level_t", 0.0), unit),
+        "days": par.get("hold_days", 0.0),
+        "release": _level(par.get("pro_rata_release_t_per_year", 0.0), unit),
+    }
     for name, entry in result["rules"].items():
         comp.add_row(
             name,
-            _RULES.get(name, "").format(fill=fill),
+            _RULES.get(name, "").format(**words),
             _fmt(entry["expected_cost"]),
             "+" + _fmt(entry["excess_over_optimal"]) if name != "optimal" else "",
             _fmt(entry["cost_from_empty_normal"]),
@@ -273,6 +282,18 @@ def _print(result: dict[str, Any], console: Console) -> None:
             _fmt(entry["simulated_p95"]),
         )
     console.print(comp)
+    if par:
+        st = result["stockpile"]
+        console.print(
+            f"rules sized by the chain's no-change years: {st['region']} buyers take "
+            f"{par['region_consumption_t_per_year']:,.0f} t/yr of {st['product']} "
+            f"({par['region_share']:.1%} of {par['chain_consumption_t_per_year']:,.0f} t); "
+            f"{par['hold_days']:g} days of cover = {par['cover_t']:,.0f} t, held as the "
+            f"{par['cover_level_t']:,.0f} t level; the disruption takes "
+            f"{par['shortfall_t_per_year']:,.0f} t/yr from the chain's buyers, so the "
+            f"pro-rata release is {par['pro_rata_release_t_per_year']:,.0f} t/yr "
+            "(rounded to the nearest level)"
+        )
     agree = "yes" if result["lp_equals_value_iteration"] else "NO"
     line = f"policy of the linear programme (as GAMS states it) = value iteration's: {agree}"
     if "max_value_difference" in result:

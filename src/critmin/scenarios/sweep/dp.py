@@ -22,7 +22,8 @@ stock change) is a year of critmin's own market run with the change at the stock
 (a release as a zero-cost supply block, a purchase as a must-buy bid); the disruption is a
 list of shocks. :func:`evaluate_policy` prices a fixed rule exactly and :func:`simulate`
 runs every rule on the same sampled market paths, so the optimum can be compared with the
-simple rules (release on ban, hold, pro-rata) on the same futures.
+rules of :func:`market_rules` (release on ban, hold 60 days of cover, IEA-style pro-rata)
+on the same futures.
 """
 
 from __future__ import annotations
@@ -50,6 +51,40 @@ class MarkovModel:
     cost: FloatArray
     discount: float
     initial: FloatArray
+    #: what the no-change market years say about the stock's product (None for a model
+    #: that is not a critmin chain, such as the GAMS model's own data)
+    market: MarketFacts | None = None
+
+
+@dataclass(frozen=True)
+class MarketFacts:
+    """Consumption of the stockpile's product in the two no-change market years (t a year):
+    the quantities the days-of-cover and IEA-style rules are sized by."""
+
+    region_consumption_t: float  # the stock's region's buyers, normal year
+    chain_consumption_t: float  # every region's buyers of the product, normal year
+    chain_consumption_disrupted_t: float  # the same in the disrupted year
+
+    def days_of_cover_t(self, days: float) -> float:
+        """``days`` of the region's normal consumption, in tonnes."""
+        return self.region_consumption_t * days / 365.0
+
+    @property
+    def shortfall_t(self) -> float:
+        """What the disruption takes from the chain's buyers of the product in a year."""
+        return max(0.0, self.chain_consumption_t - self.chain_consumption_disrupted_t)
+
+    @property
+    def region_share(self) -> float:
+        """The region's share of the chain's normal consumption (0 when nobody consumes)."""
+        c = self.chain_consumption_t
+        return self.region_consumption_t / c if c > 0 else 0.0
+
+    @property
+    def pro_rata_release_t(self) -> float:
+        """The region's pro-rata part of the shortfall: its share of consumption times the
+        shortfall, as IEA members share a collective action by their share of consumption."""
+        return self.region_share * self.shortfall_t
 
 
 @dataclass(frozen=True)
@@ -152,10 +187,11 @@ _PURCHASE = "critmin stockpile DP purchase"
 
 def _period_cost(
     base: dict[str, Any], stock: MarketStock, change_t: float, shocks: list[dict[str, Any]]
-) -> float:
-    """One year of the chain with the stock change at the node: the protected region's
+) -> tuple[float, float, float]:
+    """One year of the chain with the stock change at the node: (the protected region's
     buyers' surplus lost (negative surplus) + what the stockpile pays for a purchase (or
-    receives for a release) at the node's price."""
+    receives for a release) at the node's price; the region's and the chain's consumption
+    of the product in tonnes, the purchase bid left out)."""
     import copy
 
     from critmin.market.compile import compile_market
@@ -208,7 +244,10 @@ def _period_cost(
     surplus = float(((cm.d_wtp[bids] - price_bids) * run.demand[:, bids]).sum())
     node = cm.node_index(stock.region, stock.product)
     trade = float((run.price[:, node] * change_t / 12.0).sum())
-    return -surplus + trade
+    of_product = (cm.node_product[cm.d_node] == cm.products.index(stock.product)) & ~purchase
+    consumed = run.demand.sum(axis=0)
+    region_t = float(consumed[of_product & (cm.node_region[cm.d_node] == r)].sum())
+    return -surplus + trade, region_t, float(consumed[of_product].sum())
 
 
 def market_markov(
@@ -231,10 +270,13 @@ def market_markov(
     levels = np.asarray(stock.levels_t, dtype=np.float64)
     changes = sorted({float(b - a) for a in levels for b in levels})
     cost_of: dict[tuple[int, float], float] = {}
+    consumed: dict[int, tuple[float, float]] = {}  # (region, chain) t, no-change year by state
     total = 2 * len(changes)
     for i, shocks in enumerate(([], disrupted_shocks)):
         for ch in changes:
-            cost_of[(i, ch)] = _period_cost(base, stock, ch, shocks)
+            cost_of[(i, ch)], region_t, chain_t = _period_cost(base, stock, ch, shocks)
+            if ch == 0.0:
+                consumed[i] = (region_t, chain_t)
             if on_run is not None:
                 on_run(len(cost_of), total)
     ref = cost_of[(0, 0.0)]
@@ -255,6 +297,7 @@ def market_markov(
         cost,
         discount,
         np.full((n, 2), 1.0 / (2 * n)),
+        MarketFacts(consumed[0][0], consumed[0][1], consumed[1][1]),
     )
 
 
@@ -301,7 +344,9 @@ def evaluate_policy(model: MarkovModel, action: IntArray) -> Policy:
 
 
 def simple_rules(n_levels: int, target: int) -> dict[str, IntArray]:
-    """Rules to compare with the optimum (indices of the next level per (level, state)):
+    """Fixed-shape rules for a model without market quantities (the GAMS model's data;
+    :func:`market_rules` sizes them by a chain's consumption), as indices of the next level
+    per (level, state):
 
     * ``release_on_ban``: fill to ``target`` in normal times, release everything in a
       disruption (the Project Vault rule of releasing on an export ban);
@@ -316,6 +361,60 @@ def simple_rules(n_levels: int, target: int) -> dict[str, IntArray]:
         "hold": np.stack([fill, levels], axis=1),
         "pro_rata": np.stack([fill, levels // 2], axis=1),
     }
+
+
+def _nearest_level(levels: FloatArray, tonnes: float) -> int:
+    """The index of the level nearest ``tonnes`` (the higher one on a tie)."""
+    gaps = np.abs(levels - tonnes)
+    return int(np.flatnonzero(gaps == gaps.min())[-1])
+
+
+def market_rules(
+    model: MarkovModel, target: int, hold_days: float = 60.0
+) -> tuple[dict[str, IntArray], dict[str, float]]:
+    """The rules the issue names, sized by the chain's own consumption (``model.market``),
+    with the parameters they were sized by. Each fills to level ``target`` in normal times
+    and never builds up while disrupted; in a disruption:
+
+    * ``release_on_ban`` releases everything (Project Vault's release on an export ban);
+    * ``hold_60_days`` (``hold_days``) releases down to the level nearest ``hold_days`` of
+      the region's normal consumption and keeps that cover, never releasing below it;
+    * ``iea_pro_rata`` releases the region's pro-rata part of the chain's shortfall (its
+      share of normal consumption x the consumption the disruption takes away), to the level
+      nearest the stock less that release (IEA members share a collective action by their
+      share of consumption; here the stock's region is the one member holding stock).
+
+    Levels are a grid, so the held cover and the release are rounded to the nearest level;
+    the parameters returned say by how much.
+    """
+    facts = model.market
+    if facts is None:
+        raise ValueError("the model has no market quantities (not a critmin chain)")
+    levels = model.levels
+    n = len(levels)
+    fill = np.full(n, target, dtype=np.int64)
+    here = np.arange(n, dtype=np.int64)
+    cover_t = facts.days_of_cover_t(hold_days)
+    floor = _nearest_level(levels, cover_t)
+    release_t = facts.pro_rata_release_t
+    after = np.array([_nearest_level(levels, max(0.0, lv - release_t)) for lv in levels])
+    rules = {
+        "release_on_ban": np.stack([fill, np.zeros(n, dtype=np.int64)], axis=1),
+        "hold_60_days": np.stack([fill, np.minimum(here, floor)], axis=1),
+        "iea_pro_rata": np.stack([fill, np.minimum(here, after)], axis=1),
+    }
+    params = {
+        "hold_days": hold_days,
+        "region_consumption_t_per_year": facts.region_consumption_t,
+        "chain_consumption_t_per_year": facts.chain_consumption_t,
+        "chain_consumption_disrupted_t_per_year": facts.chain_consumption_disrupted_t,
+        "cover_t": cover_t,
+        "cover_level_t": float(levels[floor]),
+        "region_share": facts.region_share,
+        "shortfall_t_per_year": facts.shortfall_t,
+        "pro_rata_release_t_per_year": release_t,
+    }
+    return rules, params
 
 
 def simulate(

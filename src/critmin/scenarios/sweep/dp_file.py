@@ -112,6 +112,9 @@ class Rules(_Model):
     """The simple rules compared with the optimum fill to ``fill_to_t`` in normal times."""
 
     fill_to_t: float | None = Field(default=None, ge=0, description="default: the top level")
+    hold_days: float = Field(
+        default=60.0, gt=0, le=3650, description="days of cover the hold rule keeps"
+    )
 
 
 class Simulation(_Model):
@@ -407,7 +410,7 @@ def solve_policy_file(
         MarketStock,
         horizon_periods,
         market_markov,
-        simple_rules,
+        market_rules,
         solve_lp,
         value_iteration,
     )
@@ -440,7 +443,7 @@ def solve_policy_file(
     lp, vi = solve_lp(model), value_iteration(model)
     fill = spec.rules.fill_to_t
     target = len(st.levels_t) - 1 if fill is None else st.levels_t.index(fill)
-    rules = simple_rules(len(st.levels_t), target)
+    rules, rule_parameters = market_rules(model, target, spec.rules.hold_days)
     return {
         "kind": "critmin stockpile policy",
         "name": spec.name,
@@ -463,6 +466,7 @@ def solve_policy_file(
         },
         "discount_rate": spec.discount_rate,
         "fill_to": st.levels_t[target],
+        "rule_parameters": rule_parameters,
         "simulation": {"paths": n_paths, "years": years, "seed": n_seed},
         "lp_equals_value_iteration": bool(np.array_equal(lp.action, vi.action)),
         "model": _model_json(model),
