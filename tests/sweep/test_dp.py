@@ -140,12 +140,12 @@ def test_market_rules_hand_case() -> None:
         np.zeros((5, 2, 5)),
         0.95,
         np.full((5, 2), 0.1),
-        MarketFacts(7300.0, 73000.0, 57000.0),
+        MarketFacts(7300.0, 73000.0, (57000.0,)),
     )
     rules, par = market_rules(model, target=3)
     assert par["cover_t"] == pytest.approx(1200.0)
     assert par["cover_level_t"] == 1000.0
-    assert par["pro_rata_release_t_per_year"] == pytest.approx(1600.0)
+    assert par["pro_rata_release_t_per_year"] == pytest.approx([1600.0])
     for act in rules.values():
         assert (act[:, 0] == 3).all()
     assert rules["release_on_ban"][:, 1].tolist() == [0, 0, 0, 0, 0]

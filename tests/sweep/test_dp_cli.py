@@ -318,11 +318,12 @@ def test_rules_are_sized_by_the_chains_own_consumption(
     assert 0 < region < chain
     assert par["hold_days"] == 60
     assert par["cover_t"] == pytest.approx(region * 60 / 365, rel=1e-12)
-    shortfall = chain - par["chain_consumption_disrupted_t_per_year"]
+    (disrupted,) = par["chain_consumption_disrupted_t_per_year"]  # one disrupted state
+    shortfall = chain - disrupted
     assert shortfall > 0
-    assert par["shortfall_t_per_year"] == pytest.approx(shortfall, rel=1e-12)
+    assert par["shortfall_t_per_year"] == pytest.approx([shortfall], rel=1e-12)
     release = region / chain * shortfall
-    assert par["pro_rata_release_t_per_year"] == pytest.approx(release, rel=1e-12)
+    assert par["pro_rata_release_t_per_year"] == pytest.approx([release], rel=1e-12)
 
     def nearest(t: float) -> int:
         gaps = np.abs(levels - t)
@@ -333,3 +334,82 @@ def test_rules_are_sized_by_the_chains_own_consumption(
         assert hold[s, 1] == min(s, nearest(par["cover_t"]))
         assert pro[s, 1] == min(s, nearest(max(0.0, lv - release)))
     assert par["cover_level_t"] == levels[nearest(par["cover_t"])]
+
+
+#: two events of the USGS-shaped study as two disrupted states (3 levels: 5 distinct stock
+#: changes x 3 states = 15 one-year market runs)
+EVENTS_POLICY = """\
+name: two_events
+year_start: 2027-01
+stockpile:
+  {region: USA, product: ndfeb_magnet, levels_t: [0, 5000, 10000], storage_usd_per_t_year: 1200}
+disruption:
+  study: STUDY
+  events: [chn_component_100pct, mmr_mine_100pct]
+  persistence: 0.5
+discount_rate: 0.05
+rules: {fill_to_t: 5000}
+simulation: {paths: 300, seed: 3}
+"""
+
+
+def test_several_events_are_a_market_state_each(tmp_path: Path) -> None:
+    """Two events of the disruption study, probabilities p1 = 0.01 (CHN magnets, 100 %) and
+    p2 = 0.03 (MMR mine, 100 %) in the study: from normal P = [0.96, 0.01, 0.03]; with
+    persistence 0.5 a disruption continues with 0.5, else next year is drawn as from normal
+    without it: P(1 -> 0) = 0.5 x 0.96 / 0.99, P(1 -> 2) = 0.5 x 0.03 / 0.99, and likewise
+    for state 2. The optimum is no worse than any rule in any of the three states, the LP
+    and value iteration agree, and the pro-rata release of each state is its own share x
+    shortfall (the magnet ban takes magnets away, so its release is the larger)."""
+    study = (ROOT / "examples" / "studies" / "ndpr_usgs_disruptions.yaml").resolve()
+    spec = tmp_path / "p.yaml"
+    spec.write_text(EVENTS_POLICY.replace("STUDY", str(study)), "utf-8")
+    check = critmin("stockpile", "policy", str(spec), "--check")
+    assert check.returncode == 0, check.stderr
+    assert "3 levels x 3 market states: 15 market runs" in check.stdout
+    result = _json(critmin("stockpile", "policy", str(spec), "--json"))
+    assert result["model"]["states"] == ["normal", "chn_component_100pct", "mmr_mine_100pct"]
+    p = np.array(result["model"]["transition"])
+    np.testing.assert_allclose(p[0], [0.96, 0.01, 0.03], rtol=1e-12)
+    np.testing.assert_allclose(p[1], [0.5 * 0.96 / 0.99, 0.5, 0.5 * 0.03 / 0.99], rtol=1e-12)
+    np.testing.assert_allclose(p[2], [0.5 * 0.96 / 0.97, 0.5 * 0.01 / 0.97, 0.5], rtol=1e-12)
+    assert result["lp_equals_value_iteration"] is True
+    v_opt = _values(result, "optimal")
+    for name in ("release_on_ban", "hold_60_days", "iea_pro_rata"):
+        assert (_values(result, name) >= v_opt - 1e-9 * abs(v_opt).max()).all()
+    par = result["rule_parameters"]
+    short, rel = par["shortfall_t_per_year"], par["pro_rata_release_t_per_year"]
+    assert len(short) == len(rel) == 2
+    np.testing.assert_allclose(rel, [par["region_share"] * x for x in short], rtol=1e-12)
+    assert short[0] > short[1] >= 0
+    states = result["disruption"]["states"]
+    assert list(states) == ["chn_component_100pct", "mmr_mine_100pct"]
+    assert states["mmr_mine_100pct"]["probability_per_year"] == pytest.approx(0.03)
+
+    out = critmin("stockpile", "policy", str(spec))
+    assert out.returncode == 0, out.stderr
+    assert "P(some disruption) 0.04/yr over 2 events" in out.stdout
+    assert "chn_component_100pct" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ("[chn_component_100pct, nope]", "unknown disruption event 'nope'"),
+        ("[]", "name at least one event, or 'all'"),
+        ("[mmr_mine_100pct, mmr_mine_100pct]", "named twice"),
+        ("every", "'all'"),
+    ],
+)
+def test_bad_events_are_one_line_at_the_field(tmp_path: Path, events: str, message: str) -> None:
+    study = (ROOT / "examples" / "studies" / "ndpr_usgs_disruptions.yaml").resolve()
+    spec = tmp_path / "p.yaml"
+    text = EVENTS_POLICY.replace("STUDY", str(study))
+    spec.write_text(text.replace("[chn_component_100pct, mmr_mine_100pct]", events), "utf-8")
+    res = critmin("stockpile", "policy", str(spec), "--check")
+    assert res.returncode == 2, res.stdout
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert f"{spec}:7" in lines[0], lines[0]
+    assert "events" in lines[0], lines[0]
+    assert message in lines[0], lines[0]

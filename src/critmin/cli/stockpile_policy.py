@@ -35,7 +35,7 @@ _RULES = {
     "hold": "fill to {fill}; never release",
     "pro_rata": "fill to {fill}; release half when disrupted",
     "hold_60_days": "fill to {fill}; when disrupted keep {cover} ({days:g} days of cover)",
-    "iea_pro_rata": "fill to {fill}; when disrupted release {release}/yr (share x shortfall)",
+    "iea_pro_rata": "fill to {fill}; when disrupted release {release} (share x shortfall)",
 }
 
 
@@ -125,7 +125,8 @@ def _policy(
         runs, n_paths, years, size = check_policy_size(loaded, paths)
         typer.echo(
             f"{policy_file}: ok - policy {loaded.spec.name!r}, "
-            f"{len(loaded.spec.stockpile.levels_t)} levels x 2 market states: {runs} market "
+            f"{len(loaded.spec.stockpile.levels_t)} levels x {1 + len(loaded.states)} market "
+            f"states: {runs} market "
             f"runs of a year from {loaded.year_start}, "
             f"{n_paths:,} paths x {years:,} years simulated; about {format_bytes(size)} of memory"
         )
@@ -211,7 +212,6 @@ def _level(x: float, unit: str) -> str:
 
 
 def _print(result: dict[str, Any], console: Console) -> None:
-    unit = result["units"]["level"]
     cost_unit = result["units"]["cost"]
     model = result["model"]
     states = model["states"]
@@ -219,7 +219,11 @@ def _print(result: dict[str, Any], console: Console) -> None:
     if "stockpile" in result:
         st = result["stockpile"]
         dis = result["disruption"]
-        disrupted = dis["event"] or f"{len(dis['shocks'])} shock(s)"
+        disrupted = (
+            f"{len(states) - 1} events of {dis['study']}, a market state each"
+            if len(states) > 2
+            else dis["event"] or f"{len(dis['shocks'])} shock(s)"
+        )
         what = (
             f"{st['region']} {st['product']} ({st['mineral']}), year from {result['year_start']}; "
             f"disrupted: {disrupted}"
@@ -227,10 +231,43 @@ def _print(result: dict[str, Any], console: Console) -> None:
     else:
         what = "GAMS Model Library MARKOV (SEQ=82), Teisberg 1981, reserve in million barrels"
     console.print(f"[bold]{result['name']}[/bold]: {what}")
-    console.print(
-        f"P(normal -> disrupted) {p[0][1]:.4g}/yr, P(disrupted -> disrupted) {p[1][1]:.4g}; "
-        f"discount factor {model['discount_factor']:.4g}/yr; costs in {cost_unit}"
+    chain = (
+        f"P(normal -> disrupted) {p[0][1]:.4g}/yr, P(disrupted -> disrupted) {p[1][1]:.4g}"
+        if len(states) == 2
+        else f"P(some disruption) {1 - p[0][0]:.4g}/yr over {len(states) - 1} events"
     )
+    console.print(
+        f"{chain}; discount factor {model['discount_factor']:.4g}/yr; costs in {cost_unit}"
+    )
+    if len(states) > 2:
+        _print_by_state(result, console)
+    else:
+        _print_by_level(result, console)
+    _print_rules(result, console)
+
+
+def _print_by_state(result: dict[str, Any], console: Console) -> None:
+    """Many market states: a row per state, the next level from each level in columns (the
+    values are in the written files)."""
+    unit = result["units"]["level"]
+    model = result["model"]
+    levels, p = model["levels"], model["transition"]
+    optimal = result["rules"]["optimal"]["policy"]
+    table = Table(title="optimal policy: next level by market state and stock level")
+    table.add_column("market state", no_wrap=True)
+    table.add_column("P from normal", justify="right")
+    for lv in levels:
+        table.add_column(f"from {_level(lv, unit)}", justify="right")
+    for i, s in enumerate(model["states"]):
+        nxt = {r["level"]: r["next_level"] for r in optimal if r["state"] == s}
+        table.add_row(s, f"{p[0][i]:.4g}", *[_level(nxt[lv], unit) for lv in levels])
+    console.print(table)
+
+
+def _print_by_level(result: dict[str, Any], console: Console) -> None:
+    unit = result["units"]["level"]
+    model = result["model"]
+    states = model["states"]
     optimal = result["rules"]["optimal"]["policy"]
     table = Table(title="optimal policy: next level by stock level and market state")
     table.add_column(f"level ({unit})", justify="right")
@@ -246,6 +283,10 @@ def _print(result: dict[str, Any], console: Console) -> None:
             *[_fmt(rows[s]["value"]) for s in states],
         )
     console.print(table)
+
+
+def _print_rules(result: dict[str, Any], console: Console) -> None:
+    unit = result["units"]["level"]
     sim = result["simulation"]
     comp = Table(
         title="rules compared",
@@ -265,11 +306,12 @@ def _print(result: dict[str, Any], console: Console) -> None:
         comp.add_column(col, justify="left" if col in ("rule", "what it does") else "right")
     fill = _level(result["fill_to"], unit)
     par = result.get("rule_parameters", {})
+    releases = par.get("pro_rata_release_t_per_year", [0.0])
     words = {
         "fill": fill,
         "cover": _level(par.get("cover_level_t", 0.0), unit),
         "days": par.get("hold_days", 0.0),
-        "release": _level(par.get("pro_rata_release_t_per_year", 0.0), unit),
+        "release": _level(releases[0], unit) + "/yr" if len(releases) == 1 else "the state's",
     }
     for name, entry in result["rules"].items():
         comp.add_row(
@@ -284,15 +326,21 @@ def _print(result: dict[str, Any], console: Console) -> None:
     console.print(comp)
     if par:
         st = result["stockpile"]
+        short = par["shortfall_t_per_year"]
+        takes = (
+            f"the disruption takes {short[0]:,.0f} t/yr from the chain's buyers, so the "
+            f"pro-rata release is {releases[0]:,.0f} t/yr"
+            if len(short) == 1
+            else f"the disrupted states take {min(short):,.0f}-{max(short):,.0f} t/yr from the "
+            f"chain's buyers, so the pro-rata releases are {min(releases):,.0f}-"
+            f"{max(releases):,.0f} t/yr, each state's in policy.json"
+        )
         console.print(
             f"rules sized by the chain's no-change years: {st['region']} buyers take "
             f"{par['region_consumption_t_per_year']:,.0f} t/yr of {st['product']} "
             f"({par['region_share']:.1%} of {par['chain_consumption_t_per_year']:,.0f} t); "
             f"{par['hold_days']:g} days of cover = {par['cover_t']:,.0f} t, held as the "
-            f"{par['cover_level_t']:,.0f} t level; the disruption takes "
-            f"{par['shortfall_t_per_year']:,.0f} t/yr from the chain's buyers, so the "
-            f"pro-rata release is {par['pro_rata_release_t_per_year']:,.0f} t/yr "
-            "(rounded to the nearest level)"
+            f"{par['cover_level_t']:,.0f} t level; {takes} (rounded to the nearest level)"
         )
     agree = "yes" if result["lp_equals_value_iteration"] else "NO"
     line = f"policy of the linear programme (as GAMS states it) = value iteration's: {agree}"

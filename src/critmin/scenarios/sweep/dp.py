@@ -63,16 +63,17 @@ class MarketFacts:
 
     region_consumption_t: float  # the stock's region's buyers, normal year
     chain_consumption_t: float  # every region's buyers of the product, normal year
-    chain_consumption_disrupted_t: float  # the same in the disrupted year
+    #: the same in each disrupted state's year, in the model's order of states after normal
+    chain_consumption_disrupted_t: tuple[float, ...]
 
     def days_of_cover_t(self, days: float) -> float:
         """``days`` of the region's normal consumption, in tonnes."""
         return self.region_consumption_t * days / 365.0
 
-    @property
-    def shortfall_t(self) -> float:
-        """What the disruption takes from the chain's buyers of the product in a year."""
-        return max(0.0, self.chain_consumption_t - self.chain_consumption_disrupted_t)
+    def shortfall_t(self, k: int) -> float:
+        """What disrupted state ``k`` (0 = the first after normal) takes from the chain's
+        buyers of the product in a year."""
+        return max(0.0, self.chain_consumption_t - self.chain_consumption_disrupted_t[k])
 
     @property
     def region_share(self) -> float:
@@ -80,11 +81,11 @@ class MarketFacts:
         c = self.chain_consumption_t
         return self.region_consumption_t / c if c > 0 else 0.0
 
-    @property
-    def pro_rata_release_t(self) -> float:
-        """The region's pro-rata part of the shortfall: its share of consumption times the
-        shortfall, as IEA members share a collective action by their share of consumption."""
-        return self.region_share * self.shortfall_t
+    def pro_rata_release_t(self, k: int) -> float:
+        """The region's pro-rata part of state ``k``'s shortfall: its share of consumption
+        times the shortfall, as IEA members share a collective action by their share of
+        consumption."""
+        return self.region_share * self.shortfall_t(k)
 
 
 @dataclass(frozen=True)
@@ -134,16 +135,22 @@ def solve_lp(model: MarkovModel) -> Policy:
         a[s * n_i + i, c] += 1.0
         for j in range(n_i):
             a[sp * n_i + j, c] -= model.discount * model.transition[i, j]
+    # costs in usd reach 1e9 and more on a market chain, where HiGHS's simplex (through
+    # scipy 1.17) stops with "Not Set" on an LP it solves once the costs are scaled to at
+    # most 1; the policy does not depend on the scale, and the values scale back linearly
     cost = model.cost[allowed]
-    res = linprog(cost, A_eq=a, b_eq=model.initial.ravel(), bounds=(0, None), method="highs")
+    scale = float(np.abs(cost).max()) or 1.0
+    res = linprog(
+        cost / scale, A_eq=a, b_eq=model.initial.ravel(), bounds=(0, None), method="highs"
+    )
     if res.status != 0:
         raise ValueError(f"the Markov LP did not solve: {res.message}")
     z = np.zeros((n_s, n_i, n_s))
     z[allowed] = res.x
     action = np.argmax(z, axis=2).astype(np.int64)
     # the balance rows' duals (d objective / d beta(s, i)) are the state values V(s, i)
-    value = np.asarray(res.eqlin.marginals, dtype=np.float64).reshape(n_s, n_i)
-    return Policy(action, value, float(res.fun or 0.0))
+    value = scale * np.asarray(res.eqlin.marginals, dtype=np.float64).reshape(n_s, n_i)
+    return Policy(action, value, scale * float(res.fun or 0.0))
 
 
 def value_iteration(model: MarkovModel, tol: float = 1e-12, max_iter: int = 100_000) -> Policy:
@@ -254,25 +261,37 @@ def market_markov(
     base: dict[str, Any],
     stock: MarketStock,
     transition: FloatArray,
-    disrupted_shocks: list[dict[str, Any]],
+    disrupted_shocks: list[dict[str, Any]] | dict[str, list[dict[str, Any]]],
     discount: float,
     *,
     no_buildup_when_disrupted: bool = True,
     on_run: Callable[[int, int], None] | None = None,
 ) -> MarkovModel:
-    """The Markov model of a stockpile in a critmin chain: states normal / disrupted (the
-    disruption = ``disrupted_shocks`` added to the base), yearly periods, the period cost of
-    every stock change taken from a critmin market run (the year from ``stock.start``) less
-    the no-change normal year, plus storage of the new level.
+    """The Markov model of a stockpile in a critmin chain: states normal and one disrupted
+    state per entry of ``disrupted_shocks`` (a list of shocks: one state named "disrupted";
+    a mapping: a state per name, in its order, e.g. the events of a disruption study), each
+    the base with its shocks added; ``transition`` is over (normal, *disrupted) in that order;
+    yearly periods; the period cost of every stock change taken from a critmin market run
+    (the year from ``stock.start``) less the no-change normal year, plus storage of the new
+    level.
 
-    ``on_run(done, total)`` is called after each market run (2 x the number of distinct
-    stock changes: a progress bar's hook)."""
+    ``on_run(done, total)`` is called after each market run ((1 + disrupted states) x the
+    number of distinct stock changes: a progress bar's hook)."""
+    disrupted = (
+        {"disrupted": disrupted_shocks}
+        if isinstance(disrupted_shocks, list)
+        else dict(disrupted_shocks)
+    )
+    states = ("normal", *disrupted)
+    n_i = len(states)
+    if np.shape(transition) != (n_i, n_i):
+        raise ValueError(f"the transition matrix must be {n_i} x {n_i} (states {states})")
     levels = np.asarray(stock.levels_t, dtype=np.float64)
     changes = sorted({float(b - a) for a in levels for b in levels})
     cost_of: dict[tuple[int, float], float] = {}
     consumed: dict[int, tuple[float, float]] = {}  # (region, chain) t, no-change year by state
-    total = 2 * len(changes)
-    for i, shocks in enumerate(([], disrupted_shocks)):
+    total = n_i * len(changes)
+    for i, shocks in enumerate(([], *disrupted.values())):
         for ch in changes:
             cost_of[(i, ch)], region_t, chain_t = _period_cost(base, stock, ch, shocks)
             if ch == 0.0:
@@ -281,33 +300,29 @@ def market_markov(
                 on_run(len(cost_of), total)
     ref = cost_of[(0, 0.0)]
     n = len(levels)
-    cost = np.empty((n, 2, n))
+    cost = np.empty((n, n_i, n))
     for s in range(n):
-        for i in range(2):
+        for i in range(n_i):
             for sp in range(n):
                 ch = float(levels[sp] - levels[s])
                 cost[s, i, sp] = cost_of[(i, ch)] - ref + stock.storage_usd_per_t_year * levels[sp]
     if no_buildup_when_disrupted:
         up = levels[None, :] > levels[:, None]
-        cost[:, 1, :][up] = np.inf
+        for i in range(1, n_i):
+            cost[:, i, :][up] = np.inf
     return MarkovModel(
         levels,
-        ("normal", "disrupted"),
+        states,
         np.asarray(transition, dtype=np.float64),
         cost,
         discount,
-        np.full((n, 2), 1.0 / (2 * n)),
-        MarketFacts(consumed[0][0], consumed[0][1], consumed[1][1]),
+        np.full((n, n_i), 1.0 / (n_i * n)),
+        MarketFacts(consumed[0][0], consumed[0][1], tuple(consumed[i][1] for i in range(1, n_i))),
     )
 
 
-def disruption_chain(
-    study: Any, event: str, persistence: float | None = None
-) -> tuple[FloatArray, list[dict[str, Any]]]:
-    """The two-state market chain of one event of a disruption study: (transition matrix,
-    the event's shocks). P(normal -> disrupted) = the event's annual probability; P(disrupted
-    -> disrupted) = ``persistence`` (default: the same probability, i.e. independent years,
-    as the USGS one-year scenarios assume)."""
+def disruption_events(study: Any) -> list[str]:
+    """The events of a disruption study (its categorical input's choices but "none")."""
     from critmin.scenarios.sweep.distributions import Categorical
 
     d = study.disruptions
@@ -315,13 +330,53 @@ def disruption_chain(
         raise ValueError("the study has no 'disruptions' section")
     dist = next(u.distribution for u in study.uncertainties if u.name == d.name)
     assert isinstance(dist, Categorical)
-    if event not in dist.choices or event == "none":
-        raise ValueError(f"unknown disruption event {event!r}; expected one of {dist.choices[1:]}")
+    return [c for c in dist.choices if c != "none"]
+
+
+def disruption_states(
+    study: Any, events: list[str], persistence: float | None = None
+) -> tuple[FloatArray, dict[str, list[dict[str, Any]]]]:
+    """The market chain of some events of a disruption study, one state each after normal:
+    (transition matrix over (normal, *events), each event's shocks).
+
+    From normal, event k follows with its annual probability p_k (the study's weight) and
+    normal with 1 - sum p. A disruption in force continues with probability ``persistence``
+    (default: p_k, i.e. independent years, as the USGS one-year scenarios assume); otherwise
+    next year is drawn as from normal without event k: P(k -> j) = (1 - s_k) P(normal -> j)
+    / (1 - p_k). With one event this is the two-state chain [[1-p, p], [1-s, s]], and with
+    the default persistence every row equals normal's."""
+    from critmin.scenarios.sweep.distributions import Categorical
+
+    known = disruption_events(study)
+    for e in events:
+        if e not in known:
+            raise ValueError(f"unknown disruption event {e!r}; expected one of {known}")
+    if len(set(events)) != len(events):
+        raise ValueError(f"an event is named twice in {events}")
+    dist = next(u.distribution for u in study.uncertainties if u.name == study.disruptions.name)
+    assert isinstance(dist, Categorical)
     weights = np.asarray(dist.weights or [1.0] * len(dist.choices), dtype=np.float64)
-    p = float(weights[dist.choices.index(event)] / weights.sum())
-    stay = p if persistence is None else persistence
-    transition = np.array([[1.0 - p, p], [1.0 - stay, stay]])
-    return transition, list(study.shock_sets[event])
+    p = np.array([weights[dist.choices.index(e)] for e in events]) / weights.sum()
+    first = np.concatenate([[1.0 - p.sum()], p])
+    n = len(first)
+    transition = np.empty((n, n))
+    transition[0] = first
+    for k in range(1, n):
+        stay = float(first[k]) if persistence is None else persistence
+        rest = 1.0 - first[k]
+        row = first * ((1.0 - stay) / rest) if rest > 0 else np.zeros(n)
+        row[k] = stay if rest > 0 else 1.0
+        transition[k] = row
+    return transition, {e: list(study.shock_sets[e]) for e in events}
+
+
+def disruption_chain(
+    study: Any, event: str, persistence: float | None = None
+) -> tuple[FloatArray, list[dict[str, Any]]]:
+    """The two-state market chain of one event of a disruption study: (transition matrix,
+    the event's shocks) (:func:`disruption_states` with one event)."""
+    transition, shocks = disruption_states(study, [event], persistence)
+    return transition, shocks[event]
 
 
 def evaluate_policy(model: MarkovModel, action: IntArray) -> Policy:
@@ -371,16 +426,16 @@ def _nearest_level(levels: FloatArray, tonnes: float) -> int:
 
 def market_rules(
     model: MarkovModel, target: int, hold_days: float = 60.0
-) -> tuple[dict[str, IntArray], dict[str, float]]:
+) -> tuple[dict[str, IntArray], dict[str, Any]]:
     """The rules the issue names, sized by the chain's own consumption (``model.market``),
     with the parameters they were sized by. Each fills to level ``target`` in normal times
-    and never builds up while disrupted; in a disruption:
+    and never builds up while disrupted; in each disrupted state:
 
     * ``release_on_ban`` releases everything (Project Vault's release on an export ban);
     * ``hold_60_days`` (``hold_days``) releases down to the level nearest ``hold_days`` of
       the region's normal consumption and keeps that cover, never releasing below it;
-    * ``iea_pro_rata`` releases the region's pro-rata part of the chain's shortfall (its
-      share of normal consumption x the consumption the disruption takes away), to the level
+    * ``iea_pro_rata`` releases the region's pro-rata part of the chain's shortfall in that
+      state (its share of normal consumption x the consumption the state takes away), to the level
       nearest the stock less that release (IEA members share a collective action by their
       share of consumption; here the stock's region is the one member holding stock).
 
@@ -394,25 +449,31 @@ def market_rules(
     n = len(levels)
     fill = np.full(n, target, dtype=np.int64)
     here = np.arange(n, dtype=np.int64)
+    n_dis = len(facts.chain_consumption_disrupted_t)
     cover_t = facts.days_of_cover_t(hold_days)
     floor = _nearest_level(levels, cover_t)
-    release_t = facts.pro_rata_release_t
-    after = np.array([_nearest_level(levels, max(0.0, lv - release_t)) for lv in levels])
+    releases = [facts.pro_rata_release_t(k) for k in range(n_dis)]
+    after = [
+        np.minimum(here, [_nearest_level(levels, max(0.0, lv - r)) for lv in levels])
+        for r in releases
+    ]
+    zeros = np.zeros(n, dtype=np.int64)
     rules = {
-        "release_on_ban": np.stack([fill, np.zeros(n, dtype=np.int64)], axis=1),
-        "hold_60_days": np.stack([fill, np.minimum(here, floor)], axis=1),
-        "iea_pro_rata": np.stack([fill, np.minimum(here, after)], axis=1),
+        "release_on_ban": np.stack([fill, *[zeros] * n_dis], axis=1),
+        "hold_60_days": np.stack([fill, *[np.minimum(here, floor)] * n_dis], axis=1),
+        "iea_pro_rata": np.stack([fill, *after], axis=1),
     }
-    params = {
+    params: dict[str, Any] = {
         "hold_days": hold_days,
         "region_consumption_t_per_year": facts.region_consumption_t,
         "chain_consumption_t_per_year": facts.chain_consumption_t,
-        "chain_consumption_disrupted_t_per_year": facts.chain_consumption_disrupted_t,
         "cover_t": cover_t,
         "cover_level_t": float(levels[floor]),
         "region_share": facts.region_share,
-        "shortfall_t_per_year": facts.shortfall_t,
-        "pro_rata_release_t_per_year": release_t,
+        # one entry per disrupted state, in the model's order
+        "chain_consumption_disrupted_t_per_year": list(facts.chain_consumption_disrupted_t),
+        "shortfall_t_per_year": [facts.shortfall_t(k) for k in range(n_dis)],
+        "pro_rata_release_t_per_year": releases,
     }
     return rules, params
 

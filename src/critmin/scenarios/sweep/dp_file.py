@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -77,6 +77,9 @@ class Disruption(_Model):
 
     study: str | None = Field(default=None, description="disruption study file (relative)")
     event: str | None = None
+    events: list[str] | Literal["all"] | None = Field(
+        default=None, description="several events of the study, a market state each, or 'all'"
+    )
     shocks: list[dict[str, Any]] | None = Field(default=None, min_length=1)
     probability_per_year: float | None = Field(default=None, gt=0, lt=1)
     persistence: float | None = Field(
@@ -85,9 +88,21 @@ class Disruption(_Model):
     source: str | None = None
     estimate: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _events_shape(cls, data: Any) -> Any:
+        # one message for a misspelt 'all', instead of pydantic's two (list, literal)
+        events = data.get("events") if isinstance(data, dict) else None
+        if events is not None and not isinstance(events, list) and events != "all":
+            raise FieldValueError(
+                "events", f"expected a list of the study's event names or 'all', got {events!r}"
+            )
+        return data
+
     @model_validator(mode="after")
     def _one(self) -> Disruption:
-        from_study = self.study is not None or self.event is not None
+        named = self.event is not None or self.events is not None
+        from_study = self.study is not None or named
         explicit = self.shocks is not None or self.probability_per_year is not None
         if from_study == explicit:
             raise FieldValueError(
@@ -95,9 +110,13 @@ class Disruption(_Model):
                 "give either 'study' and 'event' (a disruption study's event) or 'shocks' and "
                 "'probability_per_year'",
             )
-        if from_study and (self.study is None or self.event is None):
+        if self.event is not None and self.events is not None:
+            raise FieldValueError("events", "give 'event' (one) or 'events' (several), not both")
+        if isinstance(self.events, list) and not self.events:
+            raise FieldValueError("events", "name at least one event, or 'all'")
+        if from_study and (self.study is None or not named):
             raise FieldValueError(
-                "event" if self.event is None else "study", "give both 'study' and 'event'"
+                "study" if named else "event", "give both 'study' and 'event' (or 'events')"
             )
         if explicit and self.shocks is None:
             raise FieldValueError("shocks", "give the disrupted state's shocks")
@@ -170,11 +189,22 @@ class LoadedPolicyFile:
     spec: PolicyFile
     source: str
     base: dict[str, Any]
+    #: over (normal, *disrupted states) in the order of ``states``
     transition: np.ndarray[Any, np.dtype[np.float64]]
-    shocks: list[dict[str, Any]]
-    probability_per_year: float
+    #: each disrupted state's shocks: one state "disrupted", or one per event of a study
+    states: dict[str, list[dict[str, Any]]]
     year_start: str
     mineral: str
+
+    @property
+    def probability_per_year(self) -> float:
+        """The annual probability of some disruption (1 - P(normal -> normal))."""
+        return float(1.0 - self.transition[0, 0])
+
+    @property
+    def shocks(self) -> list[dict[str, Any]]:
+        """Every disrupted state's shocks, in order."""
+        return [s for shocks in self.states.values() for s in shocks]
 
 
 def load_policy_file(path: str | Path) -> LoadedPolicyFile:
@@ -188,7 +218,6 @@ def load_policy_file(path: str | Path) -> LoadedPolicyFile:
 
 def _resolve(spec: PolicyFile, doc: Document, path: Path) -> LoadedPolicyFile:
     from critmin.scenarios.loader import load_scenario
-    from critmin.scenarios.sweep.dp import disruption_chain
     from critmin.scenarios.sweep.evaluate import check_shock_set
 
     dis = spec.disruption
@@ -218,45 +247,65 @@ def _resolve(spec: PolicyFile, doc: Document, path: Path) -> LoadedPolicyFile:
     data: dict[str, Any] = base.scenario.model_dump(by_alias=True, exclude_none=True, mode="python")
     mineral = _check_stock(spec, doc, data)
 
-    if study is not None:
-        assert dis.event is not None
-        try:
-            transition, shocks = disruption_chain(study.study, dis.event, dis.persistence)
-        except ValueError as exc:
-            raise doc.error(("disruption", "event"), str(exc)) from None
-        prob = float(transition[0, 1])
-        default_start = str(study.study.disruptions.start) if study.study.disruptions else None
-    else:
-        assert dis.shocks is not None
-        assert dis.probability_per_year is not None
-        prob = dis.probability_per_year
-        stay = prob if dis.persistence is None else dis.persistence
-        transition = np.array([[1.0 - prob, prob], [1.0 - stay, stay]])
-        shocks = [dict(s) for s in dis.shocks]
-        default_start = None
+    transition, states, default_start = _market_chain(dis, doc, study)
+    key = "event" if dis.event is not None else "events"
     # the shocks are validated before their months are read: a start of '\x00' reached
     # month_index as a ValueError traceback (issue 13)
-    problem = check_shock_set(data, shocks)
-    if problem is not None:
-        idx, msg = problem
-        where = ("disruption", "shocks", idx) if study is None else ("disruption", "event")
-        raise doc.error(where, msg)
+    for shocks in states.values():
+        problem = check_shock_set(data, shocks)
+        if problem is not None:
+            idx, msg = problem
+            where = ("disruption", "shocks", idx) if study is None else ("disruption", key)
+            raise doc.error(where, msg)
     if study is None:
+        shocks = states["disrupted"]
         starts = [str(s["start"]) for s in shocks if isinstance(s, dict) and s.get("start")]
         default_start = min(starts, key=month_index) if starts else None
     months = data.get("months") or {}
     year_start = str(spec.year_start or default_start or months.get("start") or "2026-01")
-    _check_year(doc, spec, shocks, year_start, study is None)
+    for shocks in states.values():
+        _check_year(doc, spec, shocks, year_start, study is None)
     return LoadedPolicyFile(
         spec=spec,
         source=str(path),
         base=data,
         transition=transition,
-        shocks=shocks,
-        probability_per_year=prob,
+        states=states,
         year_start=year_start,
         mineral=mineral,
     )
+
+
+def _market_chain(
+    dis: Disruption, doc: Document, study: Any
+) -> tuple[np.ndarray[Any, np.dtype[np.float64]], dict[str, list[dict[str, Any]]], str | None]:
+    """(transition, disrupted states' shocks, default first month) of the file's disruption:
+    the study's events (one state "disrupted" for one event) or the explicit shocks."""
+    from critmin.scenarios.sweep.dp import disruption_events, disruption_states
+
+    if study is None:
+        assert dis.shocks is not None
+        assert dis.probability_per_year is not None
+        prob = dis.probability_per_year
+        stay = prob if dis.persistence is None else dis.persistence
+        transition = np.array([[1.0 - prob, prob], [1.0 - stay, stay]])
+        return transition, {"disrupted": [dict(s) for s in dis.shocks]}, None
+    try:
+        if dis.event is not None:
+            events = [dis.event]
+        elif dis.events == "all":
+            events = disruption_events(study.study)
+        else:
+            assert isinstance(dis.events, list)
+            events = list(dis.events)
+        transition, states = disruption_states(study.study, events, dis.persistence)
+    except ValueError as exc:
+        key = "event" if dis.event is not None else "events"
+        raise doc.error(("disruption", key), str(exc)) from None
+    if len(states) == 1:  # one event: the two-state chain, its state named as always
+        states = {"disrupted": next(iter(states.values()))}
+    start = study.study.disruptions.start if study.study.disruptions else None
+    return transition, states, None if start is None else str(start)
 
 
 def _check_stock(spec: PolicyFile, doc: Document, data: dict[str, Any]) -> str:
@@ -300,7 +349,11 @@ def _check_year(
             loc: tuple[Any, ...] = (
                 ("year_start",)
                 if spec.year_start is not None
-                else (("disruption", "shocks", i) if explicit else ("disruption", "event"))
+                else (
+                    ("disruption", "shocks", i)
+                    if explicit
+                    else ("disruption", "event" if spec.disruption.event else "events")
+                )
             )
             raise doc.error(
                 loc,
@@ -342,7 +395,7 @@ def check_policy_size(
     years = spec.simulation.years or horizon_periods(spec.discount)
     check_simulation_size(n_paths, years)
     levels = spec.stockpile.levels_t
-    runs = 2 * len({b - a for a in levels for b in levels})
+    runs = (1 + len(loaded.states)) * len({b - a for a in levels for b in levels})
     run = sum(
         memory_estimate(Market.model_validate(m), 12) for m in loaded.base.get("markets") or []
     )
@@ -435,7 +488,7 @@ def solve_policy_file(
         loaded.base,
         stock,
         loaded.transition,
-        loaded.shocks,
+        loaded.states,
         spec.discount,
         no_buildup_when_disrupted=spec.no_buildup_when_disrupted,
         on_run=on_run,
@@ -463,6 +516,15 @@ def solve_policy_file(
             "shocks": loaded.shocks,
             "event": spec.disruption.event,
             "study": spec.disruption.study,
+            # per disrupted state (one "disrupted", or one per event of the study)
+            "states": {
+                name: {
+                    "probability_per_year": float(loaded.transition[0, k]),
+                    "persistence": float(loaded.transition[k, k]),
+                    "shocks": shocks,
+                }
+                for k, (name, shocks) in enumerate(loaded.states.items(), start=1)
+            },
         },
         "discount_rate": spec.discount_rate,
         "fill_to": st.levels_t[target],
