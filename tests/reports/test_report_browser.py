@@ -2,8 +2,9 @@
 ``chromium``) at 1400 px, the width docs/report.md states the report is checked at.
 
 What is checked on the seed study's report (``critmin.run()`` + ``critmin.write``, what
-``critmin run`` does): every Plotly figure drew its SVG; the page does not scroll sideways;
-no two tick labels of an axis overlap; no two node labels of a Sankey overlap. The same
+``critmin run`` does), with every tab shown in turn (the Sankeys have one per scenario):
+every Plotly figure drew its SVG; the page does not scroll sideways; no two tick labels of
+an axis overlap; no two node labels of a Sankey overlap. The same
 checks on a 420 px window must find overlaps and a sideways scroll (the Sankey's labels
 collide there), so a check that cannot fail would show. A full-page screenshot goes to
 ``out/screenshots/report-1400.png`` for a person to look at.
@@ -94,6 +95,15 @@ def _look(browser: Any, report: Path, width: int, shot: Path | None = None) -> d
     if shot is not None:
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
+    # figures in tabs (the Sankeys, one tab per scenario) are measured only while shown
+    tabs = page.query_selector_all("button[data-group][data-tab]")
+    seen["tabs"] = len(tabs)
+    for tab in tabs:
+        tab.click()
+        page.wait_for_timeout(800)
+        more = page.evaluate(_PROBE)
+        seen["overlaps"] += [o for o in more["overlaps"] if o not in seen["overlaps"]]
+        seen["scroll_width"] = max(seen["scroll_width"], more["scroll_width"])
     page.close()
     return seen
 
@@ -102,6 +112,7 @@ def test_report_reads_cleanly_at_1400_px(browser: Any, report: Path) -> None:
     seen = _look(browser, report, 1400, SHOTS / "report-1400.png")
     assert seen["figures"] >= 10  # prices, shortage, Sankeys, instruments: 15 on the seed study
     assert seen["drawn"] == seen["figures"]
+    assert seen["tabs"] >= 3  # the Sankey's scenarios, each looked at
     assert seen["scroll_width"] <= seen["window_width"], "the page scrolls sideways"
     assert seen["overlaps"] == []
 

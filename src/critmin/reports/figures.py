@@ -75,7 +75,14 @@ TEMPLATE: dict[str, Any] = {
 #: Font of the column titles of the small multiples.
 TITLE_FONT = {"size": 13, "color": "#111827"}
 #: the variables a Sankey diagram reads, in the order :func:`sankey_links` unpacks them
-SANKEY_VARIABLES = ("production", "consumption", "conversion_input", "stock_release", "flow")
+SANKEY_VARIABLES = (
+    "production",
+    "consumption",
+    "conversion_input",
+    "stock_release",
+    "flow",
+    "stock_purchases",
+)
 #: Month axes of the time-series panels.
 # at most ~6 month labels per panel, whatever the run length: a fixed 6-month step put 20
 # overlapping labels under each panel of a ten-year run
@@ -704,18 +711,36 @@ def _sum_by(rows: pd.DataFrame, keys: list[str]) -> dict[tuple[str, ...], float]
     }
 
 
+def _trade(
+    flows: Mapping[tuple[str, str], float],
+) -> tuple[dict[tuple[str, str], list[tuple[str, float]]], dict[tuple[str, str], float]]:
+    """Imports ``(product, destination) -> [(source, t)]`` and exports ``(product, source)
+    -> t`` of the flow sums, routes within a region and empty flows left out."""
+    imports: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    exports: dict[tuple[str, str], float] = {}
+    for (product, route), value in flows.items():
+        src, dst = split_route(route)
+        if value <= 1e-9 or src == dst:
+            continue
+        imports.setdefault((product, dst), []).append((src, value))
+        exports[(product, src)] = exports.get((product, src), 0.0) + value
+    return imports, exports
+
+
 def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = None) -> pd.DataFrame:
     """Links ``source, target, value_t, region, source_col, target_col`` of one chain's
     Sankey in ``scenario``, tonnes summed over the run's months.
 
     The links follow the chain: the supply of product ``P`` at region ``B`` (``B``'s own
     output it did not export, imports from each ``A``, stock releases) is split, in
-    proportion, between ``B``'s conversion input (a link to ``B · next product``) and its
-    consumption (a link to ``B · use``). So a link only runs from a stage to the next one or
-    to use, crossing regions where the product was traded, and the links into ``B · next``
-    from ``P`` add up to ``B``'s conversion input of ``P``, those into ``B · use`` to its
-    consumption (when supply covers them; stock purchases and other uses are not drawn).
-    Each link carries tonnes of its source product.
+    proportion, between ``B``'s conversion input (a link to ``B · next product``), its
+    consumption (a link to ``B · use``) and a stockpile's purchases (a link to
+    ``B · into stockpile``, in the use column). So a link only runs from a stage to the next
+    one, to use or into a stock, crossing regions where the product was traded, and the links
+    into ``B · next`` from ``P`` add up to ``B``'s conversion input of ``P``, those into
+    ``B · use`` to its consumption and those into ``B · into stockpile`` to its purchases of
+    ``P`` (when supply covers them; other uses are not drawn). Each link carries tonnes of
+    its source product.
     """
     chain = list(chain) if chain is not None else (sankey_chains(view) or [[]])[0]
     cols = ["source", "target", "value_t", "region", "source_col", "target_col"]
@@ -725,7 +750,7 @@ def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = Non
     # each variable's sums of this scenario and chain, by (product, region), in key order
     # (the same sums as grouping the chain's rows: a group holds the same rows in order)
     members = set(chain)
-    prod, cons, conv, release, flows = (
+    prod, cons, conv, release, flows, bought = (
         {
             (m, r): v
             for (s, m, r), v in indexed(view).sankey_sums.get(name, {}).items()
@@ -733,16 +758,10 @@ def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = Non
         }
         for name in SANKEY_VARIABLES
     )
-    imports: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    exports: dict[tuple[str, str], float] = {}
-    for (product, route), value in flows.items():
-        src, dst = split_route(route)
-        if value <= 1e-9 or src == dst:
-            continue
-        imports.setdefault((product, dst), []).append((src, value))
-        exports[(product, src)] = exports.get((product, src), 0.0) + value
+    imports, exports = _trade(flows)
     regions = sorted({r for _, r in prod} | {r for _, r in cons} | {r for _, r in conv}
-                     | {d for _, d in imports} | {r for _, r in release})  # fmt: skip
+                     | {d for _, d in imports} | {r for _, r in release}
+                     | {r for _, r in bought})  # fmt: skip
     use_col = len(chain)
     links: list[tuple[str, str, float, str, int, int]] = []
     for k, product in enumerate(chain):
@@ -750,7 +769,8 @@ def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = Non
         for region in regions:
             to_next = conv.get((product, region), 0.0) if nxt is not None else 0.0
             to_use = cons.get((product, region), 0.0)
-            if to_next + to_use <= 1e-9:
+            to_stock = bought.get((product, region), 0.0)
+            if to_next + to_use + to_stock <= 1e-9:
                 continue
             kept = max(prod.get((product, region), 0.0) - exports.get((product, region), 0.0), 0.0)
             sources = [(f"{region} · {label.get(product, product)}", kept, region)]
@@ -763,7 +783,7 @@ def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = Non
             supply = sum(v for _, v, _ in sources)
             if supply <= 1e-9:
                 continue
-            uses = max(supply, to_next + to_use)  # the rest (stock purchases) is not drawn
+            uses = max(supply, to_next + to_use + to_stock)  # the rest is not drawn
             for node, value, origin in sources:
                 if value <= 1e-9:
                     continue
@@ -773,6 +793,9 @@ def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = Non
                 if to_use > 0:
                     links.append((node, f"{region} · use", value * to_use / uses, origin, k,
                                   use_col))  # fmt: skip
+                if to_stock > 0:
+                    links.append((node, f"{region} · into stockpile", value * to_stock / uses,
+                                  origin, k, use_col))  # fmt: skip
     out = pd.DataFrame(links, columns=cols)
     return out.groupby(["source", "target", "region", "source_col", "target_col"],
                        as_index=False).agg(value_t=("value_t", "sum"))[cols]  # fmt: skip
@@ -823,7 +846,9 @@ def sankey_figure(
             "color": node_colors,
             "label": labels,
             "line": {"color": "#ffffff", "width": 0.5},
-            "pad": 8,
+            # at least a label's height between nodes: with 8 px, the small nodes a large
+            # one pushes to the bottom of a column had their labels printed over each other
+            "pad": 16,
             "thickness": 14,
             "x": xs,
             "y": ys,

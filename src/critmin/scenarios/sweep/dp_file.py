@@ -510,22 +510,7 @@ def solve_policy_file(
             "storage_usd_per_t_year": st.storage_usd_per_t_year,
         },
         "year_start": loaded.year_start,
-        "disruption": {
-            "probability_per_year": loaded.probability_per_year,
-            "persistence": float(loaded.transition[1, 1]),
-            "shocks": loaded.shocks,
-            "event": spec.disruption.event,
-            "study": spec.disruption.study,
-            # per disrupted state (one "disrupted", or one per event of the study)
-            "states": {
-                name: {
-                    "probability_per_year": float(loaded.transition[0, k]),
-                    "persistence": float(loaded.transition[k, k]),
-                    "shocks": shocks,
-                }
-                for k, (name, shocks) in enumerate(loaded.states.items(), start=1)
-            },
-        },
+        "disruption": _disruption_json(loaded),
         "discount_rate": spec.discount_rate,
         "fill_to": st.levels_t[target],
         "rule_parameters": rule_parameters,
@@ -533,6 +518,28 @@ def solve_policy_file(
         "lp_equals_value_iteration": bool(np.array_equal(lp.action, vi.action)),
         "model": _model_json(model),
         "rules": _comparison(model, lp, rules, sim_paths=n_paths, years=years, seed=n_seed),
+    }
+
+
+def _disruption_json(loaded: LoadedPolicyFile) -> dict[str, Any]:
+    """The disruption as solved: the chance of some disruption, the first state's
+    persistence and every state's shocks, and per state its own probability and persistence."""
+    dis = loaded.spec.disruption
+    return {
+        "probability_per_year": loaded.probability_per_year,
+        "persistence": float(loaded.transition[1, 1]),
+        "shocks": loaded.shocks,
+        "event": dis.event,
+        "study": dis.study,
+        # per disrupted state (one "disrupted", or one per event of the study)
+        "states": {
+            name: {
+                "probability_per_year": float(loaded.transition[0, k]),
+                "persistence": float(loaded.transition[k, k]),
+                "shocks": shocks,
+            }
+            for k, (name, shocks) in enumerate(loaded.states.items(), start=1)
+        },
     }
 
 
