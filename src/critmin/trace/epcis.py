@@ -82,7 +82,7 @@ import json
 import math
 import re
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1517,10 +1517,16 @@ def _stream(p: Path, strict: bool) -> EpcisImport:
 
     def items(prefix: str) -> Iterator[Any]:
         with p.open("rb") as f:
+            if f.read(3) != b"\xef\xbb\xbf":  # a UTF-8 BOM is allowed, as when read whole
+                f.seek(0)
             yield from ijson.items(f, prefix, use_float=True)
 
+    def last(prefix: str) -> Any:
+        # a key given twice: the last one counts, as when the document is read whole
+        return next(iter(deque(items(prefix), maxlen=1)), None)
+
     try:
-        heads = {k: next(items(k), None) for k in ("type", "@context", "epcisHeader")}
+        heads = {k: last(k) for k in ("type", "@context", "epcisHeader")}
         typ = heads["type"]
         if typ == "EPCISQueryDocument":
             path = "epcisBody.queryResults.resultsBody.eventList"
