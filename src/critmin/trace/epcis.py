@@ -82,7 +82,7 @@ import json
 import math
 import re
 import sys
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1509,37 +1509,91 @@ def load_json(p: Path) -> Any:
     return load_checked_json(p, what="EPCIS file", unique_keys=False)
 
 
+_SCALAR_EVENTS = frozenset({"string", "number", "boolean", "null"})
+#: where a streamed document's events can be, as :func:`_body_events` reads them whole
+_EVENT_PATHS = (
+    "epcisBody",
+    "epcisBody.eventList",
+    "epcisBody.event",
+    "epcisBody.queryResults.resultsBody.eventList",
+)
+
+
+def _stream_outline(f: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """One pass over a streamed document: the values of the top-level keys other than the
+    body (``type``, ``@context``, ``epcisHeader``; a key given twice keeps its last value,
+    as when read whole) and what each of :data:`_EVENT_PATHS` holds (``start_map``,
+    ``start_array`` or a scalar's kind; the last one seen)."""
+    import ijson
+    from ijson.common import ObjectBuilder
+
+    heads: dict[str, Any] = {}
+    kinds: dict[str, str] = {}
+    key: str | None = None
+    builder: ObjectBuilder | None = None
+    for prefix, event, value in ijson.parse(f, use_float=True):
+        if builder is not None and key is not None:
+            builder.event(event, value)
+            if prefix == key and (event in _SCALAR_EVENTS or event in ("end_map", "end_array")):
+                heads[key], builder = builder.value, None
+            continue
+        if prefix == "" and event == "map_key":
+            key = value
+        elif prefix == key and key in ("type", "@context", "epcisHeader") and event != "map_key":
+            builder = ObjectBuilder()
+            builder.event(event, value)
+            if event in _SCALAR_EVENTS:
+                heads[key], builder = builder.value, None
+        if prefix in _EVENT_PATHS and (event in _SCALAR_EVENTS or event.startswith("start_")):
+            kinds[prefix] = event
+    return heads, kinds
+
+
+def _stream_events_path(typ: Any, kinds: dict[str, str], where: str) -> tuple[str, str]:
+    """(ijson prefix of the events, path named in errors) of a streamed document: the same
+    checks, in the same order, as :func:`_body_events` makes on a document read whole."""
+    if typ not in ("EPCISDocument", "EPCISQueryDocument"):
+        raise InputError(
+            f"expected type 'EPCISDocument' or 'EPCISQueryDocument', got {typ!r}", where=where
+        )
+    if kinds.get("epcisBody") != "start_map":
+        raise InputError("expected an 'epcisBody' object", where=where)
+    if typ == "EPCISQueryDocument":
+        path = "epcisBody.queryResults.resultsBody.eventList"
+    else:
+        path = "epcisBody.eventList"
+        if kinds.get(path, "null") == "null" and kinds.get("epcisBody.event") == "start_map":
+            return "epcisBody.event", "epcisBody.event"
+    if kinds.get(path) != "start_array":
+        raise InputError(f"expected '{path}' to be a list of events", where=where)
+    return path + ".item", path
+
+
 def _stream(p: Path, strict: bool) -> EpcisImport:
-    """Stream a large document with ijson: the header first, then one event at a time."""
+    """Stream a large document with ijson: an outline pass (header, where the events are),
+    then one event at a time. A UTF-8 BOM is skipped, as when the document is read whole."""
     import ijson
 
     where = str(p)
 
-    def items(prefix: str) -> Iterator[Any]:
-        with p.open("rb") as f:
-            if f.read(3) != b"\xef\xbb\xbf":  # a UTF-8 BOM is allowed, as when read whole
-                f.seek(0)
+    def opened() -> Any:
+        f = p.open("rb")
+        if f.read(3) != b"\xef\xbb\xbf":
+            f.seek(0)
+        return f
+
+    def events(prefix: str) -> Iterator[Any]:
+        with opened() as f:
             yield from ijson.items(f, prefix, use_float=True)
 
-    def last(prefix: str) -> Any:
-        # a key given twice: the last one counts, as when the document is read whole
-        return next(iter(deque(items(prefix), maxlen=1)), None)
-
     try:
-        heads = {k: last(k) for k in ("type", "@context", "epcisHeader")}
-        typ = heads["type"]
-        if typ == "EPCISQueryDocument":
-            path = "epcisBody.queryResults.resultsBody.eventList"
-        elif typ == "EPCISDocument":
-            path = "epcisBody.eventList"
-        else:
-            raise InputError(
-                f"expected type 'EPCISDocument' or 'EPCISQueryDocument', got {typ!r}", where=where
-            )
+        with opened() as f:
+            heads, kinds = _stream_outline(f)
+        prefix, path = _stream_events_path(heads.get("type"), kinds, where)
         return import_events(
-            heads["epcisHeader"],
-            items(path + ".item"),
-            prefixes=context_prefixes(heads["@context"]),
+            heads.get("epcisHeader"),
+            events(prefix),
+            prefixes=context_prefixes(heads.get("@context")),
             source=where,
             strict=strict,
             events_path=path,
