@@ -62,7 +62,7 @@ def test_run_refuses_yes_as_a_tonnage_and_writes_nothing(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "line", "field", "got"),
+    "case",
     [
         (
             "cost_usd_per_t: 50000",
@@ -77,8 +77,9 @@ def test_run_refuses_yes_as_a_tonnage_and_writes_nothing(tmp_path: Path) -> None
     ],
 )
 def test_validate_refuses_text_in_scenario_numbers(
-    tmp_path: Path, old: str, new: str, line: int, field: str, got: str
+    tmp_path: Path, case: tuple[str, str, int, str, str]
 ) -> None:
+    old, new, line, field, got = case
     path = _edited(tmp_path, TWO, old, new)
     refused(["validate", str(path)], f"{path}:{line}", field, got)
 
@@ -129,13 +130,15 @@ def test_exposure_refuses_a_boolean_in_a_bom(tmp_path: Path) -> None:
 
 
 def test_trace_check_refuses_a_string_share_in_rules(tmp_path: Path) -> None:
-    path = _edited(tmp_path, EXAMPLES / "trace" / "rules.yaml", "min_share: 0.8", 'min_share: "0.8"')
+    rules = EXAMPLES / "trace" / "rules.yaml"
+    path = _edited(tmp_path, rules, "min_share: 0.8", 'min_share: "0.8"')
     network = EXAMPLES / "trace" / "magnet_chain_blend.jsonld"
     argv = ["trace", "check", str(network), "--rules", str(path), "--on", "2027-06-01"]
     code, _out, err = run_in_process(argv)
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1, err
-    assert "min_share" in err and "expected a number, got the string '0.8'" in err
+    assert "min_share" in err, err
+    assert "expected a number, got the string '0.8'" in err, err
 
 
 def test_sweep_check_refuses_a_string_seed(tmp_path: Path) -> None:
@@ -166,7 +169,8 @@ def test_stockpile_policy_check_refuses_a_boolean_number(tmp_path: Path) -> None
         assert code == 2, err
         assert len(err.strip().splitlines()) == 1, err
         assert f"{local}:{line_no}" in err, err
-        assert "simulation.paths" in err and "expected a number, got true" in err, err
+        assert "simulation.paths" in err, err
+        assert "expected a number, got true" in err, err
     finally:
         local.unlink()
 
@@ -192,8 +196,8 @@ class _Mixed(BoundedNumbers):
     months: int = 1
     label: float | str = 0.0
     mode: float | Literal["auto"] = 0.0
-    levels_t: list[float] = []
-    by_year_t: dict[str, Annotated[float, Field(ge=0)]] = {}
+    levels_t: list[float] = Field(default_factory=list)
+    by_year_t: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     band: tuple[float, float] | None = None
     anything: Any = None
 
@@ -212,8 +216,14 @@ def test_fields_that_admit_text_keep_it_and_literals_are_told() -> None:
         ("mode",),
         "expected a number or 'auto', got the string '3'",
     )
-    assert _error(qty_t=1, band=(1.0, "2")) == (("band", 1), "expected a number, got the string '2'")
-    assert _error(qty_t=1, months=True) == (("months",), "expected a number, got true (a yes/no value)")
+    assert _error(qty_t=1, band=(1.0, "2")) == (
+        ("band", 1),
+        "expected a number, got the string '2'",
+    )
+    assert _error(qty_t=1, months=True) == (
+        ("months",),
+        "expected a number, got true (a yes/no value)",
+    )
 
 
 def test_the_service_models_use_the_rule_and_keep_their_json_schema() -> None:
