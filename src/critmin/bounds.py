@@ -36,6 +36,7 @@ import datetime
 import enum
 import functools
 import math
+import sys
 import time
 import types
 import typing
@@ -47,7 +48,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, model_validator
 
-from critmin.errors import InputError
+from critmin.errors import CritminError, InputError
 from critmin.yamlio import FieldValueError
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "check_memory_limit",
     "check_time_limit",
     "current_time_limit",
+    "memory_backstop",
     "memory_limit",
     "memory_limit_gib",
     "time_limit",
@@ -495,3 +497,95 @@ def check_memory(estimate_bytes: float, what: str, *, hint: str) -> None:
             f"limit of {limit:g} GiB; {hint}, or raise the limit with --memory-limit-gib or "
             f"{MEMORY_LIMIT_ENV} (0: no limit)"
         )
+
+
+# ------------------------------------------------------------------------ OS memory backstop
+
+#: what the libraries of a command reserve beyond the arrays its estimate counts, as the
+#: process's data segment (``VmData``, what ``RLIMIT_DATA`` counts): measured on Linux 6.18,
+#: 2 cores, 2026-12-04: ``critmin run`` (the default study) peaks at VmData 1.23 GiB with
+#: 0.19 GiB resident, ``stockpile policy`` at 1.29 GiB; of that, ~1 GiB is the reservation
+#: of pyarrow's allocator (mapped read-write, never touched) and ~0.3 GiB numpy, pandas,
+#: scipy and HiGHS. 2 GiB leaves room for more threads' stacks and allocator arenas
+BACKSTOP_ALLOWANCE_GIB = 2.0
+#: the backstop holds the command to this many times its estimate limit (plus the allowance
+#: and what the process held when the command started): the estimates are upper bounds of
+#: the arrays held at once, and the margin is for the copies made around them (a DataFrame
+#: built from arrays, a parquet write), so a normal run never meets the backstop
+BACKSTOP_FACTOR = 1.5
+
+
+class OutOfMemoryError(CritminError):
+    """An allocation failed under the memory backstop (:func:`memory_backstop`): exit 2."""
+
+    def __init__(self, limit_gib: float) -> None:
+        self.limit_gib = limit_gib
+        super().__init__(
+            f"ran out of memory (limit {limit_gib:g} GiB); raise it with --memory-limit-gib "
+            f"or {MEMORY_LIMIT_ENV} (0: no limit), or make the input smaller"
+        )
+
+
+def _vm_data_bytes() -> int:
+    """This process's data segment now (``VmData`` of ``/proc/self/status``), 0 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def backstop_bytes(limit_gib: float) -> int:
+    """The ``RLIMIT_DATA`` set for a command under an estimate limit of ``limit_gib``: what
+    the process holds now + :data:`BACKSTOP_FACTOR` x the limit + :data:`BACKSTOP_ALLOWANCE_GIB`."""
+    extra = BACKSTOP_FACTOR * limit_gib + BACKSTOP_ALLOWANCE_GIB
+    return _vm_data_bytes() + int(extra * 2**30)
+
+
+@contextlib.contextmanager
+def memory_backstop(limit_gib: float) -> Iterator[int | None]:
+    """An OS limit behind the estimated memory limit (Linux): inside the block the process's
+    data segment may not grow past :func:`backstop_bytes`, so an allocation the estimates
+    missed fails at once with ``MemoryError`` - turned into one :class:`OutOfMemoryError`
+    naming the limit - instead of swapping the machine or meeting the kernel's OOM killer.
+    Processes started inside the block (a sweep's Dask workers) inherit the limit, each its
+    own. Yields the limit set in bytes (None: none set). ``limit_gib`` 0: no backstop.
+
+    Why ``RLIMIT_DATA`` and not ``RLIMIT_AS``: both count thread stacks and the read-write
+    reservations of allocators, but the address-space limit also counts every shared
+    library's code and the ``PROT_NONE`` reservations glibc makes for each thread's malloc
+    arena (64 MiB each, up to 8 per core): on a 64-core machine that alone is gigabytes
+    that are never memory. ``critmin run`` measured VmPeak 1.65 GiB (address space) against
+    VmData 1.23 GiB. The data limit counts what can become memory (Linux >= 4.7 counts
+    private writable mappings in it, not only the heap).
+
+    The soft limit only is lowered (never raised, never below a tighter limit already in
+    force) and put back when the block ends, so a process that runs several commands (the
+    test suite, the fuzz harness) keeps its own limit.
+    """
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        yield None
+        return
+    kind = getattr(resource, "RLIMIT_DATA", None)
+    if not limit_gib or kind is None or not sys.platform.startswith("linux"):
+        yield None
+        return
+    soft, hard = resource.getrlimit(kind)
+    want = backstop_bytes(limit_gib)
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft <= want:
+        yield None  # a tighter limit is already in force
+        return
+    resource.setrlimit(kind, (want, hard))
+    try:
+        yield want
+    except MemoryError:
+        raise OutOfMemoryError(limit_gib) from None
+    finally:
+        resource.setrlimit(kind, (soft, hard))
