@@ -241,6 +241,18 @@ def mutate_data(data: Any, rng: random.Random) -> tuple[Any, str, bool]:
 
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper12(_Dumper):
+    """Quotes a string that YAML 1.2 reads as a float (``"1e3"``): PyYAML's 1.1 rules would
+    write it plain, and critmin's reader takes a plain ``1e3`` for the number 1000."""
+
+
+_Dumper12.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -264,7 +276,7 @@ def _deep(m: re.Match[str]) -> str:
 
 
 def dump_yaml(data: Any) -> bytes:
-    text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10**6)
+    text = yaml.dump(data, Dumper=_Dumper12, allow_unicode=True, sort_keys=False, width=10**6)
     return _DEEP_RE.sub(_deep, text).encode()
 
 
