@@ -20,6 +20,12 @@ anything else          at most 1e15 in size          a quadrillion: above any am
                                                      or count the model uses; 1e308 overflows
 =====================  ============================  =========================================
 
+A number must also *be* a number (:class:`StrictNumbers`, which :class:`BoundedNumbers`
+includes): pydantic's lax mode reads ``true`` as 1.0 and the string ``"12"`` as 12, so
+``capacity_t: yes`` or ``price_usd_per_t: "1,200"``-style typos would pass silently or with a
+number the user never wrote. A field typed as a number (also inside lists, tuples and dicts)
+refuses booleans and strings; a field whose type admits a string or a boolean is left alone.
+
 :func:`check_option` applies the same rules to a command-line option.
 """
 
@@ -30,16 +36,19 @@ import datetime
 import enum
 import functools
 import math
+import sys
 import time
+import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, model_validator
 
-from critmin.errors import InputError
+from critmin.errors import CritminError, InputError
 from critmin.yamlio import FieldValueError
 
 __all__ = [
@@ -50,12 +59,14 @@ __all__ = [
     "YEAR_MAX",
     "YEAR_MIN",
     "BoundedNumbers",
+    "StrictNumbers",
     "TimeLimit",
     "check",
     "check_memory",
     "check_memory_limit",
     "check_time_limit",
     "current_time_limit",
+    "memory_backstop",
     "memory_limit",
     "memory_limit_gib",
     "time_limit",
@@ -135,8 +146,180 @@ def _checked_fields(cls: type[BaseModel]) -> tuple[str, ...]:
     )
 
 
-class BoundedNumbers(BaseModel):
-    """Mixin: every number field (and numbers in its lists and dicts) passes :func:`check`.
+# ------------------------------------------------------------------------ numbers are numbers
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where booleans and strings are refused in the value of one field.
+
+    ``refuse_text``: a bool or str here is an error (the type is a number, or a union of
+    numbers and containers, none of which takes text); ``item`` / ``items`` / ``values``:
+    the shapes inside a homogeneous sequence, a fixed tuple, a mapping's values.
+    ``text_ok``: a str or bool may be valid here (for the union rule); ``literals``: the
+    strings and booleans a ``Literal`` arm allows (``float | Literal["auto"]`` takes
+    ``"auto"`` and refuses ``"3"``).
+    """
+
+    refuse_text: bool = False
+    text_ok: bool = False
+    literals: frozenset[str | bool] = frozenset()
+    item: _Shape | None = None
+    items: tuple[_Shape | None, ...] | None = None
+    values: _Shape | None = None
+
+
+_NUMBER = _Shape(refuse_text=True)
+_SEQUENCES = (list, tuple, set, frozenset, Sequence, typing.Sequence)
+_MAPPINGS = (dict, Mapping, typing.Mapping)
+
+
+def _is_number_type(annotation: Any) -> bool:
+    return (
+        isinstance(annotation, type)
+        and issubclass(annotation, int | float | Decimal)
+        and not issubclass(annotation, bool | enum.Enum)
+    )
+
+
+def _union_shape(args: tuple[Any, ...]) -> _Shape | None:
+    """A union refuses text where one arm is a number and no arm takes text (a ``Literal``
+    arm's own strings excepted); it looks into a list or dict when one arm is one."""
+    arms = [a for a in args if a is not type(None)]
+    shapes = [_shape(a) for a in arms]
+    text_ok = any(sh is None or sh.text_ok for sh in shapes)
+    numbers = any(sh is not None and sh.refuse_text for sh in shapes)
+    seqs = [sh for sh in shapes if sh is not None and (sh.item or sh.items)]
+    maps = [sh for sh in shapes if sh is not None and sh.values]
+    one_seq = seqs[0] if len(seqs) == 1 else None
+    union = _Shape(
+        refuse_text=numbers and not text_ok,
+        text_ok=text_ok,
+        literals=frozenset().union(*(sh.literals for sh in shapes if sh is not None)),
+        item=one_seq.item if one_seq else None,
+        items=one_seq.items if one_seq else None,
+        values=maps[0].values if len(maps) == 1 else None,
+    )
+    return None if union.text_ok and not (union.item or union.items or union.values) else union
+
+
+def _shape(annotation: Any) -> _Shape | None:
+    """The :class:`_Shape` of a type, or None where nothing is refused (a str, a bool, a
+    date, an enum, a model, ``Any``, a ``Literal``: pydantic's own checks apply)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _shape(args[0])
+    if _is_number_type(annotation):
+        return _NUMBER
+    if origin is typing.Literal:
+        return _Shape(literals=frozenset(a for a in args if isinstance(a, str | bool)))
+    if origin in (typing.Union, types.UnionType):
+        return _union_shape(args)
+    if origin in _SEQUENCES or origin in _MAPPINGS or annotation in (list, tuple, dict, set):
+        return _container_shape(origin, args)
+    return None
+
+
+def _container_shape(origin: Any, args: tuple[Any, ...]) -> _Shape:
+    """A list, tuple, set or dict: the shape of its items or values (a container of anything,
+    or a str or bool given for it, is pydantic's to refuse)."""
+    if origin in _SEQUENCES and args:
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            items = tuple(_shape(a) for a in args)
+            return _Shape(items=items) if any(items) else _Shape()
+        item = _shape(args[0])
+        return _Shape(item=item) if item else _Shape()
+    if origin in _MAPPINGS and len(args) == 2:
+        values = _shape(args[1])
+        return _Shape(values=values) if values else _Shape()
+    return _Shape()
+
+
+def _got(value: bool | str) -> str:
+    if isinstance(value, bool):
+        # YAML reads yes/no/on/off/true/false as booleans
+        return f"got {str(value).lower()} (a yes/no value)"
+    shown = repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+    return f"got the string {shown}"
+
+
+def _text_in(shape: _Shape, value: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], str] | None:
+    """The place (relative to the field) and message of the first bool or str that ``shape``
+    refuses in ``value``; None when there is none."""
+    if isinstance(value, bool | str):
+        if not shape.refuse_text or (value in shape.literals and type(value) in (bool, str)):
+            return None
+        also = "".join(f" or {x!r}" for x in sorted(map(str, shape.literals)))
+        return loc, f"expected a number{also}, {_got(value)}"
+    if isinstance(value, list | tuple):
+        if shape.items is not None:
+            pairs: Iterator[tuple[_Shape | None, Any]] = zip(shape.items, value, strict=False)
+            for i, (sh, v) in enumerate(pairs):
+                if sh is not None and (problem := _text_in(sh, v, (*loc, i))):
+                    return problem
+        elif shape.item is not None:
+            for i, v in enumerate(value):
+                if problem := _text_in(shape.item, v, (*loc, i)):
+                    return problem
+    elif isinstance(value, dict) and shape.values is not None:
+        for k, v in value.items():
+            if problem := _text_in(shape.values, v, (*loc, k)):
+                return problem
+    return None
+
+
+@functools.cache
+def _shapes(cls: type[BaseModel]) -> tuple[tuple[str, ...], tuple[tuple[str, _Shape], ...]]:
+    """The input keys (alias and name) of the fields of ``cls`` where text is refused: those
+    typed as a plain number, and the others with their shapes. Per class, computed once: a
+    sweep validates a scenario (~240 models) per sample, so the plain-number fields get a
+    loop without calls."""
+    plain: list[str] = []
+    nested: list[tuple[str, _Shape]] = []
+    for name, info in cls.model_fields.items():
+        shape = _shape(info.annotation)
+        if shape is None:
+            continue
+        keys = dict.fromkeys(k for k in (info.alias, name) if isinstance(k, str))
+        if shape == _NUMBER:
+            plain += keys
+        elif shape.refuse_text or shape.item or shape.items or shape.values:
+            nested += [(k, shape) for k in keys]
+    return tuple(plain), tuple(nested)
+
+
+class StrictNumbers(BaseModel):
+    """Mixin: a field typed as a number refuses ``true``/``false`` and strings (``"12"``,
+    ``"1e3"``, ``"1,200"``), also in its lists, tuples and dicts, with one message naming
+    the field: ``expected a number, got true (a yes/no value)``. Pydantic's lax mode would
+    have read them as 1.0 and 12. JSON numbers and YAML numbers (``1e6`` too: see
+    :mod:`critmin.yamlio`) are numbers and pass; a field whose type admits a str or a bool
+    (``float | str``, ``Any``) is pydantic's to check, and ``float | Literal["auto"]`` takes
+    only ``"auto"``.
+
+    One model-level check of the raw input, not a validator per field: pydantic forbids a
+    ``mode="before"`` field validator on a union's discriminator field (``kind``), and one
+    call per model is cheaper than one per field for the specs a sweep builds.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        plain, nested = _shapes(cls)
+        for key in plain:
+            if isinstance(data.get(key), bool | str):
+                raise FieldValueError((key,), f"expected a number, {_got(data[key])}")
+        for key, shape in nested:
+            if key in data and (problem := _text_in(shape, data[key], (key,))):
+                raise FieldValueError(*problem)
+        return data
+
+
+class BoundedNumbers(StrictNumbers, BaseModel):
+    """Mixin: every number field (and numbers in its lists and dicts) passes :func:`check`,
+    and is a number, not a boolean or a string (:class:`StrictNumbers`).
 
     ``lp_prices`` (a class variable): the model's USD/t prices reach the clearing LP, so
     non-zero prices under :data:`MIN_USD_PER_T` are refused (market and instrument specs).
@@ -314,3 +497,95 @@ def check_memory(estimate_bytes: float, what: str, *, hint: str) -> None:
             f"limit of {limit:g} GiB; {hint}, or raise the limit with --memory-limit-gib or "
             f"{MEMORY_LIMIT_ENV} (0: no limit)"
         )
+
+
+# ------------------------------------------------------------------------ OS memory backstop
+
+#: what the libraries of a command reserve beyond the arrays its estimate counts, as the
+#: process's data segment (``VmData``, what ``RLIMIT_DATA`` counts): measured on Linux 6.18,
+#: 2 cores, 2026-12-04: ``critmin run`` (the default study) peaks at VmData 1.23 GiB with
+#: 0.19 GiB resident, ``stockpile policy`` at 1.29 GiB; of that, ~1 GiB is the reservation
+#: of pyarrow's allocator (mapped read-write, never touched) and ~0.3 GiB numpy, pandas,
+#: scipy and HiGHS. 2 GiB leaves room for more threads' stacks and allocator arenas
+BACKSTOP_ALLOWANCE_GIB = 2.0
+#: the backstop holds the command to this many times its estimate limit (plus the allowance
+#: and what the process held when the command started): the estimates are upper bounds of
+#: the arrays held at once, and the margin is for the copies made around them (a DataFrame
+#: built from arrays, a parquet write), so a normal run never meets the backstop
+BACKSTOP_FACTOR = 1.5
+
+
+class OutOfMemoryError(CritminError):
+    """An allocation failed under the memory backstop (:func:`memory_backstop`): exit 2."""
+
+    def __init__(self, limit_gib: float) -> None:
+        self.limit_gib = limit_gib
+        super().__init__(
+            f"ran out of memory (limit {limit_gib:g} GiB); raise it with --memory-limit-gib "
+            f"or {MEMORY_LIMIT_ENV} (0: no limit), or make the input smaller"
+        )
+
+
+def _vm_data_bytes() -> int:
+    """This process's data segment now (``VmData`` of ``/proc/self/status``), 0 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def backstop_bytes(limit_gib: float) -> int:
+    """The ``RLIMIT_DATA`` set for a command under an estimate limit of ``limit_gib``: what
+    the process holds now + :data:`BACKSTOP_FACTOR` x the limit + :data:`BACKSTOP_ALLOWANCE_GIB`."""
+    extra = BACKSTOP_FACTOR * limit_gib + BACKSTOP_ALLOWANCE_GIB
+    return _vm_data_bytes() + int(extra * 2**30)
+
+
+@contextlib.contextmanager
+def memory_backstop(limit_gib: float) -> Iterator[int | None]:
+    """An OS limit behind the estimated memory limit (Linux): inside the block the process's
+    data segment may not grow past :func:`backstop_bytes`, so an allocation the estimates
+    missed fails at once with ``MemoryError`` - turned into one :class:`OutOfMemoryError`
+    naming the limit - instead of swapping the machine or meeting the kernel's OOM killer.
+    Processes started inside the block (a sweep's Dask workers) inherit the limit, each its
+    own. Yields the limit set in bytes (None: none set). ``limit_gib`` 0: no backstop.
+
+    Why ``RLIMIT_DATA`` and not ``RLIMIT_AS``: both count thread stacks and the read-write
+    reservations of allocators, but the address-space limit also counts every shared
+    library's code and the ``PROT_NONE`` reservations glibc makes for each thread's malloc
+    arena (64 MiB each, up to 8 per core): on a 64-core machine that alone is gigabytes
+    that are never memory. ``critmin run`` measured VmPeak 1.65 GiB (address space) against
+    VmData 1.23 GiB. The data limit counts what can become memory (Linux >= 4.7 counts
+    private writable mappings in it, not only the heap).
+
+    The soft limit only is lowered (never raised, never below a tighter limit already in
+    force) and put back when the block ends, so a process that runs several commands (the
+    test suite, the fuzz harness) keeps its own limit.
+    """
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        yield None
+        return
+    kind = getattr(resource, "RLIMIT_DATA", None)
+    if not limit_gib or kind is None or not sys.platform.startswith("linux"):
+        yield None
+        return
+    soft, hard = resource.getrlimit(kind)
+    want = backstop_bytes(limit_gib)
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft <= want:
+        yield None  # a tighter limit is already in force
+        return
+    resource.setrlimit(kind, (want, hard))
+    try:
+        yield want
+    except MemoryError:
+        raise OutOfMemoryError(limit_gib) from None
+    finally:
+        resource.setrlimit(kind, (soft, hard))

@@ -22,6 +22,7 @@ parameters, scenarios) goes through this module:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,7 +45,9 @@ __all__ = [
     "Loc",
     "dotted",
     "drop_extension_keys",
+    "error_loc",
     "error_message",
+    "error_text",
     "field_names",
     "fields_at",
     "first_error",
@@ -63,6 +66,13 @@ M = TypeVar("M", bound=BaseModel)
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+#: a float as YAML 1.2 spells it (``1e6``, ``1.5E-3``) that PyYAML's YAML 1.1 rules leave a
+#: string (1.1 wants a dot and a signed exponent: ``1.0e+6``). Such a plain (unquoted) scalar
+#: is read as the float it looks like, so a number field can refuse real strings (``"12"``,
+#: ``"1,200"``: :class:`critmin.bounds.StrictNumbers`) without refusing ``capacity_t: 1e6``.
+_YAML12_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+")
 
 
 class FieldValueError(ValueError):
@@ -275,6 +285,13 @@ class _Builder:
                 ]
             finally:
                 self._open.discard(id(node))
+        if (
+            isinstance(node, yaml.ScalarNode)
+            and node.tag == _STR_TAG
+            and not node.style  # plain: None (PyYAML) or '' (libyaml); quoted: a quote
+            and _YAML12_FLOAT.fullmatch(node.value)
+        ):
+            return float(node.value)
         return self.loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, path: Loc) -> dict[Any, Any]:
@@ -520,6 +537,27 @@ def error_message(
     return msg
 
 
+def error_loc(err: ErrorDetails) -> Loc:
+    """Where one pydantic error is: its ``loc``, plus the field a model validator named by
+    raising :class:`FieldValueError` (a range or number-type check of a spec's field)."""
+    loc: Loc = tuple(err["loc"])
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldValueError):
+        field = cause.field
+        loc = (*loc, *(field.split(".") if isinstance(field, str) else field))
+    return loc
+
+
+def error_text(err: ErrorDetails) -> str:
+    """One pydantic error's message without pydantic's ``Value error, `` prefix."""
+    cause = (err.get("ctx") or {}).get("error")
+    return (
+        str(cause)
+        if isinstance(cause, ValueError)
+        else str(err["msg"]).removeprefix("Value error, ")
+    )
+
+
 def first_error(exc: ValidationError) -> tuple[ErrorDetails, int]:
     """The problem of ``exc`` to tell (an unknown field before the rest: a misspelt field
     also shows up as a missing one) and how many others there are."""
@@ -536,13 +574,9 @@ def validation_error(
     """The first problem of ``exc`` (:func:`first_error`) as an :class:`InputError` at its
     place in ``doc``, with the count of the others."""
     err, more = first_error(exc)
-    loc: Loc = tuple(err["loc"])
-    keep_last = err["type"] == "missing"
+    loc = error_loc(err)
     cause = (err.get("ctx") or {}).get("error")
-    if isinstance(cause, FieldValueError):
-        field = cause.field
-        loc = (*loc, *(field.split(".") if isinstance(field, str) else field))
-        keep_last = True
+    keep_last = err["type"] == "missing" or isinstance(cause, FieldValueError)
     return doc.error(loc, error_message(err, names, model), more, keep_last)
 
 

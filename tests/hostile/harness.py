@@ -4,14 +4,17 @@ Every case is one command line (``validate``, ``run``, ``exposure``, ``contract 
 ``contract value``, ``stockpile simulate``/``ledger``, ``risk``, ``data``, ``trace ...``) whose
 input file is a shipped example (``examples/`` or a built-in scenario) after one mutation:
 a field deleted or added, a value of the wrong type, a number made negative, zero, NaN, inf
-or 1e308, an impossible date, unicode, binary or latin-1 bytes, a duplicated key, deep nesting,
-a YAML alias bomb, a directory or an unreadable path in place of the file, a CSV field over
-the csv module's limit; or an option given a hostile value.
+or 1e308, a number made a boolean (``true``, what YAML reads ``yes`` as) or a numeric string
+(``"12"``, ``"1e3"``, ``"1,200"``), an impossible date, unicode, binary or latin-1 bytes, a
+duplicated key, deep nesting, a YAML alias bomb, a directory or an unreadable path in place of
+the file, a CSV field over the csv module's limit; or an option given a hostile value.
 
 The contract every case is held to (issue 13): exit code 0 or 2 (1 only where the command
 documents it: ``trace check``'s rule failure), never the catch-all's 70, at most one line on
 stderr, within a time and memory budget. A NaN or an infinity written into a number of an
-input file must be refused (exit 2).
+input file must be refused (exit 2), and so must a boolean or a string written in place of a
+number of a YAML file (:class:`critmin.bounds.StrictNumbers`; not in EPCIS JSON-LD, whose
+attributes take numeric strings by design).
 
 Cases run in a worker subprocess (``python harness.py --worker``) that imports critmin once
 and runs each case in-process through :func:`critmin.cli.main`; the parent gives each case a
@@ -176,15 +179,36 @@ def _plain(data: Any) -> Any:
     return str(data)
 
 
+#: what a number becomes in the "text" mutation: booleans (YAML's yes/no) and numeric strings,
+#: which pydantic's lax mode read as 1.0/0.0 and 12 (issue 13)
+NUMBER_TEXT: list[Any] = [True, False, "12", "1e3", "1,200", "0"]
+
+
+def _number_text(old: Any, rng: random.Random) -> Any:
+    new = rng.choice([*NUMBER_TEXT, "<same>"])
+    return str(old) if new == "<same>" else new  # "<same>": the number itself, quoted
+
+
+def number_text_refused(path: tuple[Any, ...]) -> bool:
+    """Whether text put at ``path`` of a YAML file must be refused: every number of critmin's
+    YAML formats is in a number field, except under the top-level ``x-`` keys (room for
+    anchors that the models drop)."""
+    return not str(path[0]).startswith("x-")
+
+
 def mutate_data(data: Any, rng: random.Random) -> tuple[Any, str, bool]:
-    """One structural mutation of plain data: ``(new data, label, must_refuse)``."""
+    """One structural mutation of plain data: ``(new data, label, must_refuse)``.
+
+    ``must_refuse`` is for a YAML file; :func:`mutate_file` clears it for JSON-LD."""
     data = _plain(data)  # a deep copy, dates as strings
     paths = list(_paths(data))
     if not paths:
         return {"unknown_field": 1}, "replace-root", False
     numeric = [p for p in paths if _is_number(_get(data, p))]
-    op = rng.choice(["delete", "unknown", "wrongtype", "number", "number", "string", "deep"])
-    path = rng.choice(numeric) if op == "number" and numeric else rng.choice(paths)
+    op = rng.choice(
+        ["delete", "unknown", "wrongtype", "number", "number", "string", "deep", "text"]
+    )
+    path = rng.choice(numeric) if op in ("number", "text") and numeric else rng.choice(paths)
     parent = _get(data, path[:-1])
     key = path[-1]
     label_path = ".".join(str(p) for p in path)
@@ -201,6 +225,11 @@ def mutate_data(data: Any, rng: random.Random) -> tuple[Any, str, bool]:
     if op == "deep":  # a sentinel, replaced by flow-style nesting after dumping (no recursion)
         parent[key] = f"__DEEP_{rng.choice([50, 200, 400])}_{rng.choice('la')}__"
         return data, f"deep:{label_path}", False
+    if op == "text":  # a number written as a boolean or a string
+        old = parent[key]
+        parent[key] = _number_text(old, rng)
+        refuse = _is_number(old) and number_text_refused(path)
+        return data, f"text:{label_path}={parent[key]!r}", refuse
     if op == "number" or (op == "wrongtype" and rng.random() < 0.4):
         new = rng.choice(NUMBERS)
         old = parent[key]
@@ -212,6 +241,18 @@ def mutate_data(data: Any, rng: random.Random) -> tuple[Any, str, bool]:
 
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper12(_Dumper):
+    """Quotes a string that YAML 1.2 reads as a float (``"1e3"``): PyYAML's 1.1 rules would
+    write it plain, and critmin's reader takes a plain ``1e3`` for the number 1000."""
+
+
+_Dumper12.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -235,7 +276,7 @@ def _deep(m: re.Match[str]) -> str:
 
 
 def dump_yaml(data: Any) -> bytes:
-    text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10**6)
+    text = yaml.dump(data, Dumper=_Dumper12, allow_unicode=True, sort_keys=False, width=10**6)
     return _DEEP_RE.sub(_deep, text).encode()
 
 
@@ -339,7 +380,8 @@ def mutate_file(path: Path, rng: random.Random) -> tuple[bytes | str, str, bool]
         new, label, refuse = mutate_data(data, rng)
         if fmt == "yaml":
             return dump_yaml(new), label, refuse
-        return dump_json(new), label, refuse
+        # EPCIS attributes take numeric strings (master data converted from XML holds them)
+        return dump_json(new), label, refuse and not label.startswith("text:")
     content, label = raw_mutation(raw, rng, fmt)
     refuse = label == "badnum" and isinstance(content, bytes) and False
     return content, label, refuse
@@ -724,6 +766,11 @@ def sweep_file_mutations(src: str) -> Iterator[tuple[bytes | str, str, bool]]:
             _get(new, path[:-1])[path[-1]] = num
             refuse = isinstance(num, float) and not math.isfinite(num)
             yield dump_yaml(new), f"number:{'.'.join(str(p) for p in path)}={num!r}", refuse
+        for text in (True, str(_get(data, path))):
+            new = _plain(data)
+            _get(new, path[:-1])[path[-1]] = text
+            label = f"text:{'.'.join(str(p) for p in path)}={text!r}"
+            yield dump_yaml(new), label, number_text_refused(path)
     for key in data:
         yield raw + f"\n{key}: {json.dumps(_plain(data[key]))}\n".encode(), f"dupkey:{key}", False
     for depth in (50, 200):

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from critmin import __version__
 from critmin.api.http import PROBLEM_RESPONSES, ProblemError, problem_response
 from critmin.errors import CritminError, InputError
+from critmin.yamlio import error_loc, error_text
 
 TITLE = "critmin registry"
 
@@ -83,7 +84,8 @@ def create_app(engine: sa.Engine) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [(_field(e["loc"]), str(e["msg"])) for e in exc.errors()]
+        # error_loc: the field a spec's model validator named (a number given as text)
+        errors = [(_field(error_loc(e)), error_text(e)) for e in exc.errors()]
         detail = "; ".join(f"{f}: {msg}" for f, msg in errors[:5])
         return problem_response(request, 422, "invalid-input", "Invalid input", detail, errors)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from critmin.errors import InputError
 from critmin.policy import assessment as _assessment
+from critmin.yamlio import error_loc, error_text
 
 KG_PER_T = 1000.0
 LEVY_BLOC = _assessment.LEVY_BLOC
@@ -47,8 +48,8 @@ def validate_contract(fields: Mapping[str, Any]) -> dict[str, Any]:
         contract = OfftakeContract.model_validate(dict(fields))
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "contract"
-        raise InputError(err["msg"], where=f"field {loc!r}") from None
+        loc = ".".join(str(p) for p in error_loc(err)) or "contract"
+        raise InputError(error_text(err), where=f"field {loc!r}") from None
     return contract.model_dump(mode="json", exclude_none=True)
 
 

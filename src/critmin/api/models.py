@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from critmin.bounds import StrictNumbers
+
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False, le=1e15)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, le=1e12)]
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -29,7 +31,9 @@ Date = Annotated[dt.date, BeforeValidator(_iso_date_text)]
 Role = Literal["operator", "price_publisher", "initiator", "approver", "auditor"]
 
 
-class In(BaseModel):
+class In(StrictNumbers, BaseModel):
+    # StrictNumbers: a JSON body's number must be a JSON number ("12" or true is a 422
+    # naming the field, not read as 12 or 1.0), as in every input file
     model_config = ConfigDict(extra="forbid")
 
 

@@ -111,6 +111,13 @@ def _main() -> None:
         where = f" {exc.filename}" if exc.filename else ""
         typer.echo(f"critmin: error: cannot use{where}: {exc.strerror or exc}", err=True)
         sys.exit(2)
+    except MemoryError:  # outside a command's backstop (bounds.memory_backstop): the machine
+        typer.echo(
+            "critmin: error: ran out of memory; make the input smaller or use a machine with "
+            "more memory",
+            err=True,
+        )
+        sys.exit(2)
     except Exception as exc:
         if os.environ.get("CRITMIN_DEBUG"):
             raise

@@ -68,7 +68,7 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
 ) -> None:
     """Run scenarios; write OUT/summary.json, OUT/series.parquet, OUT/report.html and
     OUT/solves.parquet (how each chain's months were solved)."""
-    from critmin.bounds import check_time_limit, memory_limit, time_limit
+    from critmin.bounds import check_time_limit, memory_backstop, memory_limit, time_limit
     from critmin.facade import load, write
     from critmin.fileio import OutputSet, check_output_dir
     from critmin.scenarios.cluster import check_scheduler
@@ -81,45 +81,47 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     if scheduler is not None:
         check_scheduler(scheduler)
     check_time_limit(time_limit_s)  # likewise the option's range
-    with memory_limit(memory_limit_gib):  # an enormous valid study fails before the lock
+    # an enormous valid study fails at its estimate, before the lock; the OS backstop behind
+    # the estimate turns an allocation it missed into one line (docs/robustness.md)
+    with memory_limit(memory_limit_gib) as limit_gib, memory_backstop(limit_gib):
         study = load(*(scenarios or []))
         study.check_memory()
-    err = Console(stderr=True)
-    # the output folder is locked for the whole run: a second run into it is refused at once
-    with (
-        OutputSet(out, names=RUN_FILES) as outs,
-        Progress(
-            TextColumn("solving"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("market-months"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=as_json or not err.is_terminal,
-        ) as progress,
-    ):
-        task = progress.add_task("run", total=study.market_months)
-        with time_limit(time_limit_s), memory_limit(0):  # (checked above)
-            result = study.run(
-                baseline=AUTO if baseline is None else baseline,
-                on_month=lambda _m: progress.advance(task),
-                scheduler=scheduler,
-                workers=workers,
-            )
-        write(result, outs)
-    written = outs.written
-    summary = result.summary
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2))
-        return
-    # piped output gets a fixed width wide enough for three scenarios side by side (rich
-    # would otherwise wrap every label at 80 columns)
-    console = Console() if sys.stdout.isatty() else Console(width=160)
-    _print_policy(console, summary)
-    if prices:
-        _print_prices(console, summary)
-    console.print("wrote " + ", ".join(str(p) for p in written))
+        err = Console(stderr=True)
+        # the output folder is locked for the whole run: a second run into it is refused at once
+        with (
+            OutputSet(out, names=RUN_FILES) as outs,
+            Progress(
+                TextColumn("solving"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("market-months"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+                disable=as_json or not err.is_terminal,
+            ) as progress,
+        ):
+            task = progress.add_task("run", total=study.market_months)
+            with time_limit(time_limit_s), memory_limit(0):  # (checked above)
+                result = study.run(
+                    baseline=AUTO if baseline is None else baseline,
+                    on_month=lambda _m: progress.advance(task),
+                    scheduler=scheduler,
+                    workers=workers,
+                )
+            write(result, outs)
+        written = outs.written
+        summary = result.summary
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2))
+            return
+        # piped output gets a fixed width wide enough for three scenarios side by side (rich
+        # would otherwise wrap every label at 80 columns)
+        console = Console() if sys.stdout.isatty() else Console(width=160)
+        _print_policy(console, summary)
+        if prices:
+            _print_prices(console, summary)
+        console.print("wrote " + ", ".join(str(p) for p in written))
 
 
 def _print_policy(console: Console, summary: dict[str, Any]) -> None:

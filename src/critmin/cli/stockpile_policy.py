@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from critmin.bounds import MEMORY_LIMIT_HELP, format_bytes, memory_limit
+from critmin.bounds import MEMORY_LIMIT_HELP, format_bytes, memory_backstop, memory_limit
 from critmin.cli.stockpile import sub
 from critmin.errors import InputError
 
@@ -83,7 +83,8 @@ def policy_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
     stochastic dynamic programme on critmin's market runs; release-on-ban, hold and pro-rata
     priced exactly and simulated on the same sampled paths. --teisberg: the GAMS MARKOV model.
     """
-    with memory_limit(memory_limit_gib):
+    # the estimates refuse a too-large input up front; the OS backstop catches what they miss
+    with memory_limit(memory_limit_gib) as limit_gib, memory_backstop(limit_gib):
         _policy(policy_file, teisberg, out, paths, seed, as_json=as_json, check=check)
 
 

@@ -12,7 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from critmin.bounds import MEMORY_LIMIT_HELP, check_time_limit, format_bytes, memory_limit
+from critmin.bounds import (
+    MEMORY_LIMIT_HELP,
+    check_time_limit,
+    format_bytes,
+    memory_backstop,
+    memory_limit,
+)
 from critmin.cli import app
 from critmin.errors import InputError
 
@@ -78,7 +84,8 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
 ) -> None:
     """Run a study's samples on a Dask cluster; write OUT/samples.parquet, summary.json,
     report.html."""
-    with memory_limit(memory_limit_gib):
+    # the estimates refuse a too-large input up front; the OS backstop catches what they miss
+    with memory_limit(memory_limit_gib) as limit_gib, memory_backstop(limit_gib):
         _sweep(
             study_file,
             out,

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from critmin.bounds import BoundedNumbers
 from critmin.errors import InputError, UnknownNameError
-from critmin.yamlio import Document, Loc, load_yaml
+from critmin.yamlio import Document, Loc, error_loc, error_text, load_yaml
 
 __all__ = [
     "Change",
@@ -470,10 +470,10 @@ def _parse_values(
             out.append(ParameterValue(start=start, **body))
         except ValidationError as exc:
             err = exc.errors()[0]
-            field = ".".join(str(x) for x in err["loc"]) or "value"
-            line_f = doc.line_of((*loc, key, *err["loc"][:1])) if doc is not None else line
+            field = ".".join(str(x) for x in error_loc(err)) or "value"
+            line_f = doc.line_of((*loc, key, *error_loc(err)[:1])) if doc is not None else line
             at = f"{where}{f':{line_f}' if line_f else ''} date {key} field {field!r}"
-            raise InputError(err["msg"], where=at) from exc
+            raise InputError(error_text(err), where=at) from exc
         except TypeError as exc:
             raise InputError(str(exc), where=here) from exc
     return out
@@ -486,8 +486,8 @@ def _make_parameter(
         return Parameter(name=name, description=description, unit=unit, values=tuple(values))
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(x) for x in err["loc"])
-        raise InputError(f"{err['msg']}", where=f"{where} field {field!r}") from exc
+        field = ".".join(str(x) for x in error_loc(err))
+        raise InputError(error_text(err), where=f"{where} field {field!r}") from exc
 
 
 def _read_file(path: Path) -> list[Parameter]:

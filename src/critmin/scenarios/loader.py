@@ -25,7 +25,9 @@ from critmin.scenarios.spec import Scenario
 from critmin.yamlio import (
     Document,
     dotted,
+    error_loc,
     error_message,
+    error_text,
     field_names,
     first_error,
     parse_yaml,
@@ -82,7 +84,7 @@ def _problems(scenario: Scenario) -> list[tuple[Loc, str, bool]]:
         except ValidationError as exc:
             err, _ = first_error(exc)
             msg = error_message(err, _INSTRUMENT_FIELDS, REGISTRY.get(str(item.get("kind"))))
-            problems.append((("instruments", i, *err["loc"]), msg, err["type"] == "missing"))
+            problems.append((("instruments", i, *error_loc(err)), msg, err["type"] == "missing"))
         except ValueError as exc:
             problems.append((("instruments", i, "kind"), str(exc), False))
     if scenario.months is not None:
@@ -371,6 +373,6 @@ def scenario_from_data(
     except ValidationError as exc:
         err, more = first_error(exc)
         extra = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        loc = dotted(err["loc"])
-        raise InputError(f"{err['msg']}{extra}", where=f"{source} field {loc!r}") from None
+        loc = dotted(error_loc(err))
+        raise InputError(f"{error_text(err)}{extra}", where=f"{source} field {loc!r}") from None
     return scenario_from_object(scenario, source, compiled=compiled, record_inputs=record_inputs)

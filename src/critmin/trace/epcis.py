@@ -110,6 +110,7 @@ from critmin.trace.model import (
     Transformation,
     parse_stage,
 )
+from critmin.yamlio import error_loc, error_text
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CRITMIN_NS = "https://w3id.org/critmin/trace#"
@@ -1207,7 +1208,7 @@ def _site_stage(a: dict[str, Any]) -> str | None:
 def _first_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
-        return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
+        return f"{'.'.join(str(x) for x in error_loc(err))}: {error_text(err)}"
     return str(exc)
 
 

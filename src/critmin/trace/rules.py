@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from critmin.bounds import MAX_USD_PER_T
+from critmin.bounds import MAX_USD_PER_T, StrictNumbers
 from critmin.errors import CritminError, InputError, UnknownNameError
 from critmin.trace.geo import bloc_members, known_blocs, resolve_country
 from critmin.trace.graph import EXTRACTED, LotGraph, build_graph, propagate_vector
@@ -51,7 +51,8 @@ from critmin.yamlio import field_names, load_yaml, validation_error
 BoolArray = npt.NDArray[np.bool_]
 
 
-class _Frozen(BaseModel):
+class _Frozen(StrictNumbers, BaseModel):
+    # StrictNumbers: a share of `yes` or "0.5" is refused, not read as 1.0 or 0.5
     # allow_inf_nan=False: a NaN share or price would make every comparison false and
     # hide a rule failure
     model_config = ConfigDict(

@@ -34,7 +34,7 @@ from critmin.errors import CritminError, InputError
 from critmin.market.spec import Shock
 from critmin.scenarios.sweep.paths import PathError, apply, find, parse_path, remove
 from critmin.scenarios.sweep.study import LoadedStudy, Outcome, Study
-from critmin.yamlio import dotted
+from critmin.yamlio import dotted, error_loc, error_text
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -103,7 +103,7 @@ def check_shock_set(
             shock = _SHOCK.validate_python(raw)
         except ValidationError as exc:
             err = exc.errors()[0]
-            return i, f"{dotted(err['loc'])}: {err['msg']}"
+            return i, f"{dotted(error_loc(err))}: {error_text(err)}"
         if shock.mineral is not None and shock.mineral not in minerals:
             return i, f"unknown market {shock.mineral!r}; expected one of {sorted(minerals)}"
         prods = getattr(shock, "product", None)
@@ -131,7 +131,7 @@ def _quota_problem(
         quota = ExportQuota.model_validate(fields)
     except ValidationError as exc:
         err = exc.errors()[0]
-        return f"{dotted(err['loc'])}: {err['msg']}"
+        return f"{dotted(error_loc(err))}: {error_text(err)}"
     if quota.exporter not in regions:
         return f"unknown region {quota.exporter!r}; expected one of {sorted(regions)}"
     if quota.product is not None and quota.product not in products:
