@@ -5,13 +5,17 @@ twice, once read whole and once streamed (the threshold lowered to 0 bytes, so n
 file is needed): the exit codes must agree, a success must print the same import, a refusal
 must be one line.
 
-When first run (2026-12-04) this found two differences, both fixed: a UTF-8 byte-order mark,
-allowed when read whole, was "not valid JSON" when streamed; and a top-level key given twice
-(``type``) counted its first value when streamed and its last when read whole.
+When first run (2026-12-04) this found four differences, fixed: a UTF-8 byte-order mark,
+allowed when read whole, was "not valid JSON" when streamed; a top-level key given twice
+(``type``) counted its first value when streamed and its last when read whole; an
+``epcisBody`` that is not an object and an ``eventList`` that is not a list were imported as
+empty documents when streamed. One difference stays, stated in one line: an integer beyond
+64 bits, which ijson's C parser (yajl) cannot read.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -33,6 +37,8 @@ def _both(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[tuple[int, str, s
 
 def _agree(whole: tuple[int, str, str], streamed: tuple[int, str, str], what: str) -> None:
     (c1, o1, e1), (c2, o2, e2) = whole, streamed
+    if c1 == 0 and c2 == 2 and "integer beyond 64 bits" in e2:
+        return  # the one known difference: yajl stops at 2**63 (docs/trace.md)
     assert c1 == c2, f"{what}: read whole exit {c1} ({e1.strip()}), streamed {c2} ({e2.strip()})"
     if c1 == 0:
         assert o1 == o2, what
@@ -56,6 +62,19 @@ def test_bom_and_a_key_given_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     whole, streamed = _both(monkeypatch, twice)
     assert whole[0] == 0, whole[2]
     _agree(whole, streamed, "type twice")
+
+
+def test_header_after_the_body(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON objects are unordered: a document may put its header (master data: the sites'
+    countries) after the events; the streamed reader must still find it."""
+    doc = json.loads((EXAMPLES / "trace" / "magnet_chain.jsonld").read_text("utf-8"))
+    late = {k: doc[k] for k in doc if k != "epcisHeader"} | {"epcisHeader": doc["epcisHeader"]}
+    assert list(late)[-1] == "epcisHeader"
+    f = tmp_path / "late.jsonld"
+    f.write_text(json.dumps(late), "utf-8")
+    whole, streamed = _both(monkeypatch, f)
+    assert whole[0] == 0, whole[2]
+    _agree(whole, streamed, "header last")
 
 
 @pytest.mark.parametrize("seed", [11])

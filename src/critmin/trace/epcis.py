@@ -1521,10 +1521,14 @@ _EVENT_PATHS = (
 
 
 def _stream_outline(f: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """One pass over a streamed document: the values of the top-level keys other than the
-    body (``type``, ``@context``, ``epcisHeader``; a key given twice keeps its last value,
-    as when read whole) and what each of :data:`_EVENT_PATHS` holds (``start_map``,
-    ``start_array`` or a scalar's kind; the last one seen)."""
+    """A pass over the start of a streamed document: the values of the top-level keys other
+    than the body (``type``, ``@context``, ``epcisHeader``; a key given twice keeps its last
+    value, as when read whole) and what each of :data:`_EVENT_PATHS` holds (``start_map``,
+    ``start_array`` or a scalar's kind; the last one seen).
+
+    It stops where the events begin once the three keys have been seen, so a document
+    written header first (as every feed we know) is not parsed twice; a key given again after
+    the events would be missed, where the whole-document reader takes it."""
     import ijson
     from ijson.common import ObjectBuilder
 
@@ -1547,6 +1551,9 @@ def _stream_outline(f: Any) -> tuple[dict[str, Any], dict[str, str]]:
                 heads[key], builder = builder.value, None
         if prefix in _EVENT_PATHS and (event in _SCALAR_EVENTS or event.startswith("start_")):
             kinds[prefix] = event
+            events_begin = event == "start_array" and prefix != "epcisBody"
+            if events_begin and len(heads) == 3:
+                break
     return heads, kinds
 
 
@@ -1600,6 +1607,13 @@ def _stream(p: Path, strict: bool) -> EpcisImport:
             events_path=path,
         )
     except ijson.JSONError as exc:
+        if "integer overflow" in str(exc):
+            # yajl (ijson's C parser) stops at 2**63; the whole-document reader does not
+            raise InputError(
+                "an integer beyond 64 bits, which the streamed reader (documents over 64 MiB) "
+                "cannot read; write it as a decimal number (e.g. 1.0e19)",
+                where=where,
+            ) from None
         raise InputError(f"not valid JSON: {exc}", where=where) from None
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text; EPCIS JSON must be UTF-8", where=where) from None
