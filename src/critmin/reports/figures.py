@@ -846,9 +846,7 @@ def sankey_figure(
             "color": node_colors,
             "label": labels,
             "line": {"color": "#ffffff", "width": 0.5},
-            # at least a label's height between nodes: with 8 px, the small nodes a large
-            # one pushes to the bottom of a column had their labels printed over each other
-            "pad": 16,
+            "pad": 16,  # a label's height: with 8 px, small nodes' labels overlapped
             "thickness": 14,
             "x": xs,
             "y": ys,
