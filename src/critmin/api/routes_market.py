@@ -302,7 +302,7 @@ def registry_members(
     registry's records (with ``as_of``: the records made by the end of that day, UTC); None
     when the registry records no FORGE membership at all (by then) (then the catalog's bloc
     decides, as in a market run)."""
-    from critmin.policy.parameters import month_end
+    from critmin import month_end
 
     day = month_end(month).isoformat()
     bound = _as_of_bound(as_of)
