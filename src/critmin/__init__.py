@@ -47,20 +47,32 @@ _WHERE = {
     "exposure": "critmin.catalog.exposure",
     "load_bom": "critmin.catalog.exposure",
     "Exposure": "critmin.catalog.exposure",
+    "get_bloc": "critmin.catalog.blocs",
     # the FORGE levy on one declaration
     "assess_levy": "critmin.policy.assessment",
     "parameter_in_force": "critmin.policy.assessment",
+    "LEVY_BLOC": "critmin.policy.assessment",
+    "month_end": "critmin.policy.parameters",
     # contracts
     "load_contract": "critmin.contracts",
     "read_prices": "critmin.contracts",
     "settle": "critmin.contracts",
     "value_contract": "critmin.contracts",
+    "OfftakeContract": "critmin.contracts.spec",
+    "PriceSeries": "critmin.contracts.prices",
     # stockpile
     "load_stockpile": "critmin.stockpile",
     "load_signals": "critmin.stockpile",
     "simulate_stockpile": "critmin.stockpile",
     "Ledger": "critmin.stockpile.ledger",
     "EntryKind": "critmin.stockpile.ledger",
+    "LedgerError": "critmin.stockpile.ledger",
+    "Lots": "critmin.stockpile.ledger",
+    "CASH_ACCOUNT": "critmin.stockpile.ledger",
+    "t_to_kg": "critmin.stockpile.ledger",
+    "usd_to_cents": "critmin.stockpile.ledger",
+    "allocate_kg": "critmin.stockpile.state",
+    "value_cents": "critmin.stockpile.state",
     # trace
     "read_epcis": "critmin.trace.epcis",
     "from_epcis": "critmin.trace.epcis",
@@ -73,6 +85,14 @@ _WHERE = {
     "extend_lot_origins": "critmin.trace.origin",
     "RuleSet": "critmin.trace.rules",
     "evaluate_rules": "critmin.trace.rules",
+    "Recipe": "critmin.trace.origin",
+    "lot_recipes": "critmin.trace.origin",
+    "in_topological_order": "critmin.trace.origin",
+    "SupplyNetwork": "critmin.trace.model",
+    "Extraction": "critmin.trace.model",
+    "Transformation": "critmin.trace.model",
+    "Aggregation": "critmin.trace.model",
+    "Shipment": "critmin.trace.model",
 }
 #: public names whose name in their module differs
 _RENAMED = {
@@ -83,25 +103,38 @@ _RENAMED = {
 
 __all__ = [
     "BASELINE_SCENARIO",
+    "CASH_ACCOUNT",
+    "LEVY_BLOC",
     "VARIABLES",
+    "Aggregation",
     "BaselineComparison",
     "EntryKind",
     "Exposure",
+    "Extraction",
     "HeadlineMetrics",
     "Ledger",
+    "LedgerError",
     "LotOrigin",
+    "Lots",
     "Market",
     "MonthSolve",
     "MonthStatus",
     "Months",
+    "OfftakeContract",
+    "PriceSeries",
+    "Recipe",
     "RiskRecord",
     "RuleSet",
     "Scenario",
     "ScenarioCheck",
     "ScenarioOutcome",
+    "Shipment",
     "Study",
     "StudyResult",
+    "SupplyNetwork",
+    "Transformation",
     "__version__",
+    "allocate_kg",
     "assess_levy",
     "check_mass_balance",
     "compare",
@@ -110,12 +143,16 @@ __all__ = [
     "exposure",
     "extend_lot_origins",
     "from_epcis",
+    "get_bloc",
+    "in_topological_order",
     "load",
     "load_bom",
     "load_contract",
     "load_rules",
     "load_signals",
     "load_stockpile",
+    "lot_recipes",
+    "month_end",
     "parameter_in_force",
     "read_epcis",
     "read_prices",
@@ -126,7 +163,10 @@ __all__ = [
     "run",
     "settle",
     "simulate_stockpile",
+    "t_to_kg",
+    "usd_to_cents",
     "validate",
+    "value_cents",
     "value_contract",
     "write",
     "write_epcis",
@@ -147,14 +187,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
+    from critmin.catalog.blocs import get_bloc
     from critmin.catalog.exposure import Exposure, exposure, load_bom
     from critmin.catalog.risk import RiskRecord, risk_record, risk_records
     from critmin.contracts import load_contract, read_prices, settle, value_contract
+    from critmin.contracts.prices import PriceSeries
+    from critmin.contracts.spec import OfftakeContract
     from critmin.facade import ScenarioCheck, load, run, validate, write
     from critmin.market.engine import MonthSolve, MonthStatus
     from critmin.market.results import VARIABLES, read_series
     from critmin.market.spec import Market
-    from critmin.policy.assessment import assess_levy, parameter_in_force
+    from critmin.policy.assessment import LEVY_BLOC, assess_levy, parameter_in_force
+    from critmin.policy.parameters import month_end
     from critmin.scenarios.compare import BaselineComparison, compare
     from critmin.scenarios.headline import HeadlineMetrics
     from critmin.scenarios.outcome import ScenarioOutcome, StudyResult
@@ -164,10 +208,33 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.stockpile import load_signals
     from critmin.stockpile import load_spec as load_stockpile
     from critmin.stockpile import simulate as simulate_stockpile
-    from critmin.stockpile.ledger import EntryKind, Ledger
+    from critmin.stockpile.ledger import (
+        CASH_ACCOUNT,
+        EntryKind,
+        Ledger,
+        LedgerError,
+        Lots,
+        t_to_kg,
+        usd_to_cents,
+    )
+    from critmin.stockpile.state import allocate_kg, value_cents
     from critmin.trace.epcis import from_epcis, read_epcis, write_epcis
     from critmin.trace.massbalance import check_mass_balance
-    from critmin.trace.origin import LotOrigin, compose_lot_origin, extend_lot_origins
+    from critmin.trace.model import (
+        Aggregation,
+        Extraction,
+        Shipment,
+        SupplyNetwork,
+        Transformation,
+    )
+    from critmin.trace.origin import (
+        LotOrigin,
+        Recipe,
+        compose_lot_origin,
+        extend_lot_origins,
+        in_topological_order,
+        lot_recipes,
+    )
     from critmin.trace.rules import RuleSet, load_rules
     from critmin.trace.rules import evaluate as evaluate_rules
     from critmin.trace.templates import read_template

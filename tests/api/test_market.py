@@ -526,3 +526,59 @@ def test_declaration_as_of_counts_the_memberships_recorded_by_then(registry: Reg
         params={"as_of": dt.date.today().isoformat()},
     ).json()
     assert now["levy_usd"] == 0
+
+
+def test_a_batch_looks_up_its_idempotency_keys_in_the_primary_key(registry: Registry) -> None:
+    """The group commit reads the stored records of all its (user, key) pairs in one statement
+    (``_prefetch_priors``). On SQLite that statement once was ``(user_id, key) IN (VALUES
+    ...)``, which SQLite answers with a scan of the whole table: a cost per batch that grew
+    with every keyed request ever made. The statement of a declaration with a key (one pair)
+    and of a batch of three pairs must each search the primary key once per pair (EXPLAIN
+    QUERY PLAN), and the batch finds the stored record and only it."""
+    import sqlalchemy as sa
+
+    from critmin.api.http import _prefetch_priors
+    from critmin.store.db import batch_memo, run_write
+
+    engine = registry.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's (PostgreSQL's plan used the index either way)")
+    publish(registry, "ndpr_oxide", "2026-04", 62_000)
+    user_id = registry.get("usa_initiator", "/v1/me").json()["user_id"]
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM idempotency_keys" in statement:
+            seen.append((statement, parameters))
+
+    pairs = [(user_id, "decl-1"), (user_id, "nope"), (user_id + 1, "decl-1")]
+    sa.event.listen(engine, "before_cursor_execute", grab)
+    try:
+        body = {
+            "product": "ndpr_oxide",
+            "stage": "oxide",
+            "quantity_t": 1,
+            "customs_value_usd": 50_000,
+            "declared_on": "2026-04-15",
+            "origin_iso3": "CHN",
+        }
+        first = registry.post("usa_initiator", "/v1/declarations", body, key="decl-1")
+        assert first.status_code == 201, first.text
+        memo = run_write(
+            engine,
+            lambda conn: dict(batch_memo(conn) or {}),
+            prepare=[(_prefetch_priors, p) for p in pairs],
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", grab)
+    assert memo[("idempotency", user_id, "decl-1")].status_code == 201
+    assert memo[("idempotency", user_id, "nope")] is None
+    assert memo[("idempotency", user_id + 1, "decl-1")] is None
+    assert [len(params) // 2 for _, params in seen] == [1, 3]
+    with engine.connect() as conn:
+        for statement, params in seen:
+            plan = [
+                row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            ]
+            assert not any(p.startswith("SCAN idempotency_keys") for p in plan), plan
+            assert sum("USING INDEX" in p for p in plan) == len(params) // 2, plan

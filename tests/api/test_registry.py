@@ -35,8 +35,48 @@ def test_demo_members_are_the_catalog_forge_bloc_of_2026_02_04(registry: Registr
             "bloc": "forge",
             "start_date": "2026-02-04",
             "end_date": None,
+            "recorded_at": usa["memberships"][0]["recorded_at"],
         }
     ]
+
+
+def test_membership_shows_when_it_was_recorded(registry: Registry) -> None:
+    """``recorded_at`` is the time the registry recorded a membership (what a declaration's
+    ``as_of`` compares with), shown wherever a member is: the answer to the POST, the member,
+    the member list. A membership from before migration 0005 has none (null)."""
+    from critmin.store.schema import memberships
+
+    before = dt.datetime.now(dt.UTC)
+    r = registry.post(
+        "operator", "/v1/members/lynas/memberships", {"bloc": "forge", "start_date": "2026-03-01"}
+    )
+    after = dt.datetime.now(dt.UTC)
+    assert r.status_code == 201, r.text
+    (new,) = [x for x in r.json()["memberships"] if x["start_date"] == "2026-03-01"]
+    assert before <= dt.datetime.fromisoformat(new["recorded_at"]) <= after
+    assert (
+        registry.get("operator", "/v1/members/lynas").json()["memberships"]
+        == r.json()["memberships"]
+    )
+    listed = registry.get("auditor", "/v1/members", params={"limit": 200}).json()["items"]
+    assert next(x for x in listed if x["id"] == "lynas")["memberships"] == r.json()["memberships"]
+    # the stored value is what is shown: moved back a day, as as_of would then count it
+    with registry.engine.begin() as conn:
+        conn.execute(
+            memberships.update()
+            .where(memberships.c.id == new["id"])
+            .values(recorded_at="2026-12-01T12:00:00.000000+00:00")
+        )
+        conn.execute(
+            memberships.update().where(memberships.c.member_id == "USA").values(recorded_at=None)
+        )
+    shown = registry.get("operator", "/v1/members/lynas").json()["memberships"]
+    assert [x["recorded_at"] for x in shown if x["id"] == new["id"]] == [
+        "2026-12-01T12:00:00.000000+00:00"
+    ]
+    assert (
+        registry.get("operator", "/v1/members/USA").json()["memberships"][0]["recorded_at"] is None
+    )
 
 
 def test_member_representative_sees_only_its_member(registry: Registry) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+import critmin
 from critmin.api import engine as domain
 from critmin.api.auth import (
     APPROVER,
@@ -109,8 +110,6 @@ def _user(
 # long: the demonstration registry's records written out as data, one block per record kind
 def seed_demo(engine: sa.Engine) -> dict[str, str]:
     """Seed the demonstration registry once; return ``{user name: token}``."""
-    from critmin.catalog import blocs
-
     ex = examples_dir()
     out: dict[str, str] = {}
     with write_tx(engine) as conn:
@@ -118,7 +117,7 @@ def seed_demo(engine: sa.Engine) -> dict[str, str]:
             raise RuntimeError("the demonstration registry is already seeded in this database")
         op_id, out["operator"] = _user(conn, None, "operator", None, [OPERATOR])
         op = Principal(op_id, "operator", None, frozenset([OPERATOR]))
-        bloc = blocs.get_bloc("forge")
+        bloc = critmin.get_bloc("forge")
         for d in bloc.delegations(FORGE_FOUNDED.isoformat()):
             iso = d.member_iso3
             name = (

@@ -1,13 +1,14 @@
 """The one place where the service calls critmin's domain code, through the public API.
 
-The service computes with the same code as the CLI, never a copy, and through the names
-``import critmin`` exports (docs/api.md) wherever one exists: the FORGE levy on a declaration
-with :func:`critmin.assess_levy` (the instrument's rule and dated parameters), settlement with
-:func:`critmin.settle`, EPCIS documents with :func:`critmin.from_epcis`, rule sets with
-:func:`critmin.load_rules`. The stockpile ledger (:class:`critmin.stockpile.ledger.Ledger`),
-the origin composition (:mod:`critmin.trace.origin`) and rule evaluation
-(:func:`critmin.trace.rules.evaluate`) are used from their packages. Everything here takes
-and returns plain data (dicts, floats) so the HTTP layer never touches a domain type.
+The service computes with the same code as the CLI, never a copy, and only through the names
+``import critmin`` exports (docs/api.md; ``tests/api/test_public_imports.py`` holds the
+service to it): the FORGE levy on a declaration with :func:`critmin.assess_levy` (the
+instrument's rule and dated parameters), settlement with :func:`critmin.settle`, EPCIS
+documents with :func:`critmin.from_epcis`, rule sets with :func:`critmin.load_rules`, the
+stockpile ledger (:class:`critmin.Ledger`), the origin composition
+(:func:`critmin.extend_lot_origins`) and rule evaluation (:func:`critmin.evaluate_rules`).
+Everything here takes and returns plain data (dicts, floats) so the HTTP layer never touches a
+domain type.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import critmin
 from critmin.errors import InputError
-from critmin.policy import assessment as _assessment
 from critmin.yamlio import error_loc, error_text
 
 KG_PER_T = 1000.0
-LEVY_BLOC = _assessment.LEVY_BLOC
+LEVY_BLOC = critmin.LEVY_BLOC
 
 
 # --------------------------------------------------------------------------- FORGE levy
@@ -30,8 +31,6 @@ LEVY_BLOC = _assessment.LEVY_BLOC
 
 def assess_levy(**declaration: Any) -> dict[str, Any]:
     """The FORGE levy on one declaration, with every step: :func:`critmin.assess_levy`."""
-    import critmin
-
     return critmin.assess_levy(**declaration)
 
 
@@ -42,10 +41,8 @@ def validate_contract(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a contract's fields as the contract file format; return them normalised."""
     from pydantic import ValidationError
 
-    from critmin.contracts.spec import OfftakeContract
-
     try:
-        contract = OfftakeContract.model_validate(dict(fields))
+        contract = critmin.OfftakeContract.model_validate(dict(fields))
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in error_loc(err)) or "contract"
@@ -60,12 +57,8 @@ def settle_statement(
     through: str | None,
 ) -> dict[str, Any]:
     """The settlement statement (as ``critmin contract settle --json`` prints it)."""
-    import critmin
-    from critmin.contracts.prices import PriceSeries
-    from critmin.contracts.spec import OfftakeContract
-
-    contract = OfftakeContract.model_validate(dict(fields))
-    series = PriceSeries.from_mapping(prices_usd_per_kg, origin="registry reference prices")
+    contract = critmin.OfftakeContract.model_validate(dict(fields))
+    series = critmin.PriceSeries.from_mapping(prices_usd_per_kg, origin="registry reference prices")
     statement = critmin.settle(contract, series, first, through)
     statement.check_balance()
     return statement.to_dict()
@@ -75,7 +68,7 @@ def settle_statement(
 
 
 def ledger_from_rows(rows: Iterable[Mapping[str, Any]]) -> Any:
-    """Rebuild a :class:`~critmin.stockpile.ledger.Ledger` from stored entries, in order."""
+    """Rebuild a :class:`critmin.Ledger` from stored entries, in order."""
     from critmin import EntryKind, Ledger
 
     ledger = Ledger()
@@ -99,7 +92,7 @@ def ledger_from_rows(rows: Iterable[Mapping[str, Any]]) -> Any:
 
 def fifo_basis_cents(ledger: Any, account: str, qty_kg: int) -> int:
     """Cost basis (cents) of releasing ``qty_kg`` of ``account``, FIFO over the ledger."""
-    from critmin.stockpile.ledger import EntryKind, LedgerError, Lots
+    from critmin import EntryKind, LedgerError, Lots
 
     lots = Lots()
     for e in ledger:
@@ -139,7 +132,7 @@ def _entry_dict(entry: Any) -> dict[str, Any]:
 
 def drawn_kg(ledger: Any, account: str, member: str) -> int:
     """Kilograms of ``account`` a member has drawn on its pre-purchase right so far."""
-    from critmin.stockpile.ledger import EntryKind
+    from critmin import EntryKind
 
     return sum(
         -e.qty_kg
@@ -153,7 +146,7 @@ def drawn_kg(ledger: Any, account: str, member: str) -> int:
 
 def acquired_kg(ledger: Any, account: str) -> int:
     """Kilograms of ``account`` ever bought or held at opening."""
-    from critmin.stockpile.ledger import EntryKind
+    from critmin import EntryKind
 
     return sum(
         e.qty_kg
@@ -196,21 +189,22 @@ def book_entry(
     (mineral), ``qty_t``, ``price_usd_per_t``, ``amount_usd``, ``counterparty``, ``reason``;
     ``members``: the stockpile's members and their pre-purchase shares (its file's
     ``members``). A **release** is allocated to the members pro rata to their shares with
-    :func:`critmin.stockpile.state.allocate_kg` (largest remainder on whole kilograms, as
+    :func:`critmin.allocate_kg` (largest remainder on whole kilograms, as
     ``critmin stockpile simulate`` allocates releases), one entry per member; without
     members it goes to ``counterparty``. A **draw** is one member exercising its
     pre-purchase right: at most ``share x`` the kilograms the account ever acquired, less
     what it drew before. Returns the new entries; raises :class:`InputError` when the
     ledger would not balance or a right would be exceeded, and nothing is booked.
     """
-    from critmin.stockpile.ledger import (
+    from critmin import (
         CASH_ACCOUNT,
         EntryKind,
         LedgerError,
+        allocate_kg,
         t_to_kg,
         usd_to_cents,
+        value_cents,
     )
-    from critmin.stockpile.state import allocate_kg, value_cents
 
     holder = rows[0]["holder"] if rows else movement["holder"]
     ledger = ledger_from_rows(rows)
@@ -310,8 +304,6 @@ def ledger_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def read_network(document: Mapping[str, Any], source: str) -> Any:
     """Parse an EPCIS 2.0 JSON-LD document with critmin's trace import."""
-    import critmin
-
     return critmin.from_epcis(dict(document), source=source)
 
 
@@ -321,7 +313,7 @@ def registered_lots(
     """The lots an EPCIS document registers (those its events produce: extractions,
     transformation outputs, aggregation parents; lots it only uses or describes belong to the
     document that produced them) and their recipes for
-    the stored origin (:func:`critmin.trace.origin.lot_recipes`), from one parse."""
+    the stored origin (:func:`critmin.lot_recipes`), from one parse."""
     from critmin.store.origins import document_recipes
 
     net = read_network(document, source)
@@ -335,7 +327,7 @@ def registered_lots(
 
 
 def stored_lot_origin(origin: Any, lot_id: str) -> dict[str, Any]:
-    """A stored :class:`~critmin.trace.origin.LotOrigin` as ``critmin trace origin --json
+    """A stored :class:`critmin.LotOrigin` as ``critmin trace origin --json
     --lot`` reports a lot (shares by stage and country, mines and refineries)."""
     return {
         "lot": lot_id,
@@ -346,15 +338,14 @@ def stored_lot_origin(origin: Any, lot_id: str) -> dict[str, Any]:
 
 
 def origin_from_documents(documents: Sequence[tuple[str, Mapping[str, Any]]], lot_id: str) -> Any:
-    """The :class:`~critmin.trace.origin.LotOrigin` of ``lot_id`` composed over exactly these
+    """The :class:`critmin.LotOrigin` of ``lot_id`` composed over exactly these
     registered documents (the lot's own and those upstream of it), as the registry composes
     and stores origins: each document's produced lots with their recipes
-    (:func:`critmin.trace.origin.lot_recipes`), composed in topological order; a lot no
+    (:func:`critmin.lot_recipes`), composed in topological order; a lot no
     document here produces is untraced. Over the documents registered by a day, this is the
     origin the registry stored for the lot on that day."""
-    from critmin import extend_lot_origins
+    from critmin import extend_lot_origins, in_topological_order
     from critmin.store.origins import document_recipes
-    from critmin.trace.origin import in_topological_order
 
     recipes: dict[str, Any] = {}
     for source, document in documents:
@@ -393,7 +384,7 @@ def lot_events(
     """The events of a lot's chain: every event that made, moved or packed the lot or any
     lot upstream of it (transformation outputs -> inputs, aggregation parent -> children),
     in time order, as JSON."""
-    from critmin.trace.model import Aggregation, Extraction, Shipment, Transformation
+    from critmin import Aggregation, Extraction, Shipment, Transformation
 
     net = _network(documents)
     chain = {lot_id}
@@ -436,7 +427,7 @@ def lot_events(
 
 
 def validate_ruleset(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a rule set with critmin's own reader (:func:`critmin.trace.rules.load_rules`,
+    """Validate a rule set with critmin's own reader (:func:`critmin.load_rules`,
     the reader of ``critmin trace check --rules``): the fields go through a temporary YAML
     file so every check of the file format applies. Returns the fields as given."""
     import json
@@ -488,7 +479,7 @@ def lot_verdicts(
 
 def _produced_and_used(net: Any) -> tuple[set[str], set[str]]:
     """Lots a network's events produce, and lots they take as inputs (or pack as children)."""
-    from critmin.trace.model import Aggregation, Extraction, Transformation
+    from critmin import Aggregation, Extraction, Transformation
 
     produced: set[str] = set()
     used: set[str] = set()
@@ -510,10 +501,10 @@ def untraced_inputs(document: Mapping[str, Any], source: str) -> set[str]:
 
 
 def merged_network(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
-    """One :class:`~critmin.trace.model.SupplyNetwork` from several EPCIS documents (a lot's
+    """One :class:`critmin.SupplyNetwork` from several EPCIS documents (a lot's
     own and those that produced its inputs): facilities and events united by id; a lot
     described twice keeps the description of the document that produced it."""
-    from critmin.trace.model import SupplyNetwork
+    from critmin import SupplyNetwork
 
     facilities: dict[str, Any] = {}
     lots: dict[str, Any] = {}

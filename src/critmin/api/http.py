@@ -290,18 +290,18 @@ class _Prior:
 def _prefetch_priors(conn: sa.Connection, pairs: list[tuple[int, str]]) -> None:
     """The group commit's prepare hook: the stored records of all the batch's (user, key)
     pairs in one statement (under the writer's lock, so none can appear meanwhile), into
-    the batch memo, a missing one as None. One round trip per batch instead of per write."""
+    the batch memo, a missing one as None. One round trip per batch instead of per write.
+
+    One ``user_id = ? AND key = ?`` per pair, ORed: SQLite looks each up in the primary key
+    (MULTI-INDEX OR), where ``(user_id, key) IN (VALUES ...)`` scanned the whole table, a
+    cost per batch that grew with every keyed request ever made (16 ms a batch of 20 at
+    100,000 keys, against 0.06 ms; PostgreSQL used the index either way)."""
     memo = batch_memo(conn)
     if memo is None:
         return
-    found = {
-        (r.user_id, r.key): r
-        for r in conn.execute(
-            sa.select(idempotency).where(
-                sa.tuple_(idempotency.c.user_id, idempotency.c.key).in_(pairs)
-            )
-        )
-    }
+    c = idempotency.c
+    wanted = sa.or_(*(sa.and_(c.user_id == user, c.key == key) for user, key in set(pairs)))
+    found = {(r.user_id, r.key): r for r in conn.execute(sa.select(idempotency).where(wanted))}
     for pair in pairs:
         memo[("idempotency", *pair)] = found.get(pair)
 

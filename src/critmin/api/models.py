@@ -51,6 +51,11 @@ class Membership(BaseModel):
     bloc: str
     start_date: str
     end_date: str | None
+    recorded_at: str | None = Field(
+        description="when the registry recorded it (UTC, ISO-8601): a declaration's as_of "
+        "counts it from then on; null for a membership recorded before migration 0005, "
+        "which counts as recorded from the start"
+    )
 
 
 class MemberIn(In):

@@ -36,6 +36,7 @@ from critmin.store.db import (
     insert_row,
     json_value,
     next_id,
+    read_connection,
     reserve_ids,
     write_tx,
 )
@@ -301,7 +302,7 @@ def registry_members(
     registry's records (with ``as_of``: the records made by the end of that day, UTC); None
     when the registry records no FORGE membership at all (by then) (then the catalog's bloc
     decides, as in a market run)."""
-    from critmin.policy.parameters import month_end
+    from critmin import month_end
 
     day = month_end(month).isoformat()
     bound = _as_of_bound(as_of)
@@ -380,7 +381,7 @@ def file_declaration(
     # assessed before the write transaction: reading the price and the lot and running the
     # levy need no lock, and on SQLite every write waits for the one holding it (a price
     # published meanwhile is seen by the next declaration, as if this one came first)
-    with engine.connect() as read:
+    with read_connection(engine) as read:
         result = assess(read, who, body)
 
     # serialised once each, outside the shared write transaction: the assessment (stored as

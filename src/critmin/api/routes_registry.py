@@ -47,7 +47,13 @@ def member_dict(conn: sa.Connection, row: Any) -> dict[str, Any]:
         country_iso3=row.country_iso3,
         version=row.version,
         memberships=[
-            m.Membership(id=x.id, bloc=x.bloc, start_date=x.start_date, end_date=x.end_date)
+            m.Membership(
+                id=x.id,
+                bloc=x.bloc,
+                start_date=x.start_date,
+                end_date=x.end_date,
+                recorded_at=x.recorded_at,
+            )
             for x in ms
         ],
     ).model_dump(mode="json")

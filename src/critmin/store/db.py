@@ -152,6 +152,25 @@ def write_tx(engine: sa.Engine) -> Iterator[sa.Connection]:
             yield conn
 
 
+@contextmanager
+def read_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for reads outside any write transaction, such as a declaration's
+    assessment inputs (its price and the FORGE memberships).
+
+    On PostgreSQL it is in autocommit: each statement reads the newest committed data, which
+    is what a READ COMMITTED transaction gives each of its statements too, without its
+    ``BEGIN`` and ``ROLLBACK`` round trips (a declaration's read of its price and memberships
+    took 0.40 ms of the service's CPU and 0.33 ms of PostgreSQL's with them, 0.30 and 0.13
+    without; in-process loop). On SQLite a deferred transaction (one WAL snapshot), as
+    ``engine.connect()`` gives."""
+    if engine.dialect.name != "postgresql":
+        with engine.connect() as conn:
+            yield conn
+        return
+    with engine.connect() as raw:
+        yield raw.execution_options(isolation_level="AUTOCOMMIT")
+
+
 T = TypeVar("T")
 
 

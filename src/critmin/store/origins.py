@@ -25,14 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from critmin import LotOrigin, Recipe, extend_lot_origins, in_topological_order, lot_recipes
 from critmin.store.schema import lot_inputs, lot_origins, lots, networks
-from critmin.trace.origin import (
-    LotOrigin,
-    Recipe,
-    extend_lot_origins,
-    in_topological_order,
-    lot_recipes,
-)
 
 #: ids per IN (...) list: far below SQLite's 32,766 bound parameters and PostgreSQL's 65,535
 CHUNK = 500
@@ -145,8 +139,8 @@ def backfill_origins(engine: sa.Engine) -> int:
     """Store the origins of lots registered before origins were stored (migration 0004):
     document by document in registration order; a lot whose input was registered by a later
     document is recomposed when that document is reached. Returns the number of lots done."""
+    from critmin import from_epcis
     from critmin.store.audit import now_iso
-    from critmin.trace.epcis import from_epcis
 
     with engine.connect() as conn:
         missing = conn.execute(
