@@ -125,7 +125,11 @@ def ordered_map(
                     break
                 running = [e[1] for e in pending if not e[1].done()]
                 wait(running, return_when="FIRST_COMPLETED")
-            pending.popleft()
+            head = pending.popleft()
+            if on_done is not None and not head[2]:
+                # it finished between announce_finished's look and future.done(): a progress
+                # bar would otherwise stop one short (seen under load)
+                on_done(head[0])
             result = future.result()
             future.release()
             submit_next()
