@@ -314,6 +314,18 @@ def run_sweep(  # noqa: PLR0912, PLR0915
             }
             singles: dict[int, dict[int, Any]] = {}  # batch -> sample id -> row
             pending_single: dict[int, int] = {}  # batch -> samples still out
+            # a given-up batch's samples run one after another: run side by side, a sample
+            # queued behind the poison one on its (restarting) worker was counted as a suspect
+            # of that worker's deaths and could be reported failed with it (seen in the slow
+            # test under load); the worker's resource slot does not stop Dask sending it there
+            next_single: dict[int, list[int]] = {}  # batch -> samples not yet submitted
+
+            def submit_single(b: int) -> None:
+                i = next_single[b].pop(0)
+                f2 = submit([design.plan(i)], f"b{b}-s{i}")
+                futures[f2] = ("single", b, i)
+                queue.add(f2)
+
             queue = as_completed(list(futures))
             for fut in queue:
                 tag = futures[fut]
@@ -326,10 +338,8 @@ def run_sweep(  # noqa: PLR0912, PLR0915
                     if isinstance(tag, int):  # a whole batch given up: one sample per task
                         singles[tag] = {}
                         pending_single[tag] = len(batches[tag])
-                        for i in batches[tag]:
-                            f2 = submit([design.plan(i)], f"b{tag}-s{i}")
-                            futures[f2] = ("single", tag, i)
-                            queue.add(f2)
+                        next_single[tag] = list(batches[tag])
+                        submit_single(tag)
                         continue
                     _, b, i = tag
                     plan = design.plan(i)
@@ -339,6 +349,7 @@ def run_sweep(  # noqa: PLR0912, PLR0915
                     singles[b][i] = result[0]
                     pending_single[b] -= 1
                     if pending_single[b]:
+                        submit_single(b)
                         continue
                     rows = [singles[b][i] for i in batches[b]]
                 else:
