@@ -321,8 +321,8 @@ def market_markov(
     )
 
 
-def disruption_events(study: Any) -> list[str]:
-    """The events of a disruption study (its categorical input's choices but "none")."""
+def _disruption_input(study: Any) -> Any:
+    """The categorical input of a study's ``disruptions:`` section (its events and weights)."""
     from critmin.scenarios.sweep.distributions import Categorical
 
     d = study.disruptions
@@ -330,7 +330,12 @@ def disruption_events(study: Any) -> list[str]:
         raise ValueError("the study has no 'disruptions' section")
     dist = next(u.distribution for u in study.uncertainties if u.name == d.name)
     assert isinstance(dist, Categorical)
-    return [c for c in dist.choices if c != "none"]
+    return dist
+
+
+def disruption_events(study: Any) -> list[str]:
+    """The events of a disruption study (its categorical input's choices but "none")."""
+    return [c for c in _disruption_input(study).choices if c != "none"]
 
 
 def disruption_states(
@@ -345,16 +350,13 @@ def disruption_states(
     next year is drawn as from normal without event k: P(k -> j) = (1 - s_k) P(normal -> j)
     / (1 - p_k). With one event this is the two-state chain [[1-p, p], [1-s, s]], and with
     the default persistence every row equals normal's."""
-    from critmin.scenarios.sweep.distributions import Categorical
-
-    known = disruption_events(study)
+    dist = _disruption_input(study)
+    known = [c for c in dist.choices if c != "none"]
     for e in events:
         if e not in known:
             raise ValueError(f"unknown disruption event {e!r}; expected one of {known}")
     if len(set(events)) != len(events):
         raise ValueError(f"an event is named twice in {events}")
-    dist = next(u.distribution for u in study.uncertainties if u.name == study.disruptions.name)
-    assert isinstance(dist, Categorical)
     weights = np.asarray(dist.weights or [1.0] * len(dist.choices), dtype=np.float64)
     p = np.array([weights[dist.choices.index(e)] for e in events]) / weights.sum()
     first = np.concatenate([[1.0 - p.sum()], p])

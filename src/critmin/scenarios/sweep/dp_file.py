@@ -88,6 +88,11 @@ class Disruption(_Model):
     source: str | None = None
     estimate: bool = False
 
+    @property
+    def named_by(self) -> str:
+        """The field that names the study's events: ``event`` or ``events`` (for messages)."""
+        return "event" if self.event is not None else "events"
+
     @model_validator(mode="before")
     @classmethod
     def _events_shape(cls, data: Any) -> Any:
@@ -248,14 +253,13 @@ def _resolve(spec: PolicyFile, doc: Document, path: Path) -> LoadedPolicyFile:
     mineral = _check_stock(spec, doc, data)
 
     transition, states, default_start = _market_chain(dis, doc, study)
-    key = "event" if dis.event is not None else "events"
     # the shocks are validated before their months are read: a start of '\x00' reached
     # month_index as a ValueError traceback (issue 13)
     for shocks in states.values():
         problem = check_shock_set(data, shocks)
         if problem is not None:
             idx, msg = problem
-            where = ("disruption", "shocks", idx) if study is None else ("disruption", key)
+            where = ("disruption", "shocks", idx) if study is None else ("disruption", dis.named_by)
             raise doc.error(where, msg)
     if study is None:
         shocks = states["disrupted"]
@@ -300,8 +304,7 @@ def _market_chain(
             events = list(dis.events)
         transition, states = disruption_states(study.study, events, dis.persistence)
     except ValueError as exc:
-        key = "event" if dis.event is not None else "events"
-        raise doc.error(("disruption", key), str(exc)) from None
+        raise doc.error(("disruption", dis.named_by), str(exc)) from None
     if len(states) == 1:  # one event: the two-state chain, its state named as always
         states = {"disrupted": next(iter(states.values()))}
     start = study.study.disruptions.start if study.study.disruptions else None
@@ -352,7 +355,7 @@ def _check_year(
                 else (
                     ("disruption", "shocks", i)
                     if explicit
-                    else ("disruption", "event" if spec.disruption.event else "events")
+                    else ("disruption", spec.disruption.named_by)
                 )
             )
             raise doc.error(
