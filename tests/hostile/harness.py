@@ -689,6 +689,7 @@ STUDIES = [
     _ex("studies", "ndpr_ban_small.yaml"),
     _ex("studies", "managed_market_levers.yaml"),
     _ex("studies", "ndpr_usgs_disruptions.yaml"),
+    _ex("studies", "ndfeb_stockpile_rules.yaml"),  # names a policy file: --check solves it
 ]
 SWEEP_FILES = [*STUDIES, POLICY]
 

@@ -138,6 +138,7 @@ def _sweep(
     # an enormous valid study (a grid of 1e20 policies, a million samples of monthly
     # outcomes) is refused here, before its design is built (issue 13)
     size = check_sweep_size(loaded, samples, workers if scheduler == "local" else 1)
+    loaded = _prepared(loaded, quiet=as_json)
     if check:
         from critmin.scenarios.sweep.evaluate import check_samples
 
@@ -176,6 +177,29 @@ def _sweep(
     console = Console() if sys.stdout.isatty() else Console(width=120)
     _print(summary, console)
     console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _prepared(loaded: Any, *, quiet: bool) -> Any:
+    """The study with its stockpile policy solved (``stockpile_rules``: the DP's market
+    runs, a progress bar on a terminal); other studies as they are."""
+    from critmin.scenarios.sweep import prepare_study
+
+    if loaded.study.stockpile_rules is None:
+        return loaded
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("stockpile policy: market runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("dp", total=None)
+        return prepare_study(
+            loaded, on_run=lambda done, total: progress.update(task, completed=done, total=total)
+        )
 
 
 def _run_and_write(
@@ -257,7 +281,10 @@ def _print(summary: dict[str, Any], console: Console) -> None:
     for fail in summary["failed"][:10]:
         console.print(f"  failed sample {fail['sample_id']}: {fail['error']}")
     for entry in summary["policies"]:
-        levers = ", ".join(f"{k} = {_fmt(v)}" for k, v in (entry["levers"] or {}).items())
+        levers = ", ".join(
+            f"{k} = {v if isinstance(v, str) else _fmt(v)}"
+            for k, v in (entry["levers"] or {}).items()
+        )
         title = "outcomes" + (f" - policy {levers}" if levers else "")
         table = Table(
             title=title,
@@ -281,6 +308,39 @@ def _print(summary: dict[str, Any], console: Console) -> None:
         imp = entry.get("disruptions")
         if imp and "events" in imp:
             _print_impacts(imp, console)
+    if summary.get("stockpile_rules"):
+        _print_rules(summary["stockpile_rules"], console)
+
+
+def _print_rules(cmp: dict[str, Any], console: Console) -> None:
+    """The stockpile rules on the same scenarios (docs/sweeps.md)."""
+    st = cmp["stock"]
+    table = Table(
+        title=f"stockpile rules on the same samples - {st['region']} {st['product']} "
+        f"({cmp['policy_file']})",
+        caption="cost: discounted usd over the path (buyers' loss + stock trade + storage); "
+        "vs: mean paired difference [95% bootstrap interval], negative = cheaper; "
+        "DP: the policy file's own expected cost",
+    )
+    for col in ("rule", "mean cost", "vs optimal", "vs no stock", "< optimal", "DP cost"):
+        table.add_column(col, justify="left" if col == "rule" else "right")
+
+    def diff(d: dict[str, Any] | None) -> str:
+        if not d or not d.get("n"):
+            return "-"
+        return f"{_fmt(d['mean_usd'])}\n[{_fmt(d['ci95_low_usd'])}, {_fmt(d['ci95_high_usd'])}]"
+
+    for e in cmp["rules"]:
+        share = e.get("share_cheaper_than_optimal")
+        table.add_row(
+            e["rule"],
+            _fmt(e["mean_cost_usd"]),
+            diff(e.get("vs_optimal")),
+            diff(e.get("vs_no_stockpile")),
+            "-" if share is None else f"{share:.0%}",
+            "-" if e.get("dp_expected_cost_usd") is None else _fmt(e["dp_expected_cost_usd"]),
+        )
+    console.print(table)
 
 
 def _print_impacts(imp: dict[str, Any], console: Console) -> None:

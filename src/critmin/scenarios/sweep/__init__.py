@@ -6,7 +6,13 @@
 
 from critmin.scenarios.sweep.design import Design, make_design
 from critmin.scenarios.sweep.driver import SweepRun, run_sweep
-from critmin.scenarios.sweep.study import LoadedStudy, Study, load_study_file, load_study_text
+from critmin.scenarios.sweep.study import (
+    LoadedStudy,
+    Study,
+    load_study_file,
+    load_study_text,
+    prepare_study,
+)
 from critmin.scenarios.sweep.summary import sample_scenario_yaml, summarize, write_summary
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "load_study_file",
     "load_study_text",
     "make_design",
+    "prepare_study",
     "run_sweep",
     "sample_scenario_yaml",
     "summarize",

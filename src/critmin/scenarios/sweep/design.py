@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from critmin.scenarios.sweep.distributions import unit_clip
 from critmin.scenarios.sweep.evaluate import SamplePlan
+from critmin.scenarios.sweep.rules import RULE_COLUMN
 from critmin.scenarios.sweep.study import Study
 
 FloatArray = npt.NDArray[np.float64]
@@ -47,7 +48,7 @@ class Design:
     names: list[str]  # sampled inputs (uncertainties, then sampled levers)
     unit: FloatArray  # (n_scenarios, d) points in the unit hypercube
     values: dict[str, npt.NDArray[Any]]  # name -> (n_scenarios,) values
-    policies: list[dict[str, float]]  # grid lever values of each policy
+    policies: list[dict[str, float | str]]  # grid lever values (and stockpile rule) of each
     seed: int
     weights: FloatArray  # (n_scenarios,) probability of each scenario (1/n when sampled)
 
@@ -160,6 +161,8 @@ def design_size(study: Study, n: int | None = None) -> tuple[int, int]:
     policies = 1
     for lever in study.grid_levers():
         policies *= len(lever.values or [])
+    if study.stockpile_rules is not None:
+        policies *= len(study.stockpile_rules.rules)
     return scenarios, policies
 
 
@@ -177,5 +180,9 @@ def make_design(study: Study, n: int | None = None) -> Design:
     values = {inp.name: inp.distribution.ppf(mapped[:, j]) for j, inp in enumerate(inputs)}
     grid = study.grid_levers()
     combos = itertools.product(*[lv.values or [] for lv in grid]) if grid else [()]
-    policies = [{lv.name: float(v) for lv, v in zip(grid, combo, strict=True)} for combo in combos]
+    policies: list[dict[str, float | str]] = [
+        {lv.name: float(v) for lv, v in zip(grid, combo, strict=True)} for combo in combos
+    ]
+    if study.stockpile_rules is not None:  # each rule of the section, innermost
+        policies = [{**p, RULE_COLUMN: r} for p in policies for r in study.stockpile_rules.rules]
     return Design([i.name for i in inputs], unit, values, policies, study.seed, weights)

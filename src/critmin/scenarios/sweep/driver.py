@@ -34,7 +34,8 @@ from critmin.fileio import atomic_write, atomic_write_text
 from critmin.scenarios.cluster import ALLOWED_FAILURES, connect
 from critmin.scenarios.sweep.design import Design, design_size, make_design
 from critmin.scenarios.sweep.evaluate import SamplePlan, base_data, evaluate_plans
-from critmin.scenarios.sweep.study import LoadedStudy
+from critmin.scenarios.sweep.rules import RULE_COLUMN
+from critmin.scenarios.sweep.study import LoadedStudy, prepare_study
 
 #: the worker resource that limits a worker to one sweep task at a time
 SLOT = "critmin_sweep_slot"
@@ -186,6 +187,8 @@ def columns(loaded: LoadedStudy) -> list[str]:
     study = loaded.study
     ids = ["sample_id", "scenario_id", "policy_id", "weight", "seed", "status", "error"]
     names = [i.name for i in study.uncertainties] + [lv.name for lv in study.levers]
+    if study.stockpile_rules is not None:
+        names.append(RULE_COLUMN)
     return ids + names + [o.name for o in study.outcomes]
 
 
@@ -250,6 +253,7 @@ def run_sweep(  # noqa: PLR0912, PLR0915
     t_start = time.perf_counter()
     study = loaded.study
     check_sweep_size(loaded, samples, workers if client is None and scheduler == "local" else 1)
+    loaded = prepare_study(loaded)  # the CLI has done it already, with a progress bar
     design = make_design(study, samples)
     manifest = _manifest(loaded, design)
     out.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,14 @@ from critmin.bounds import time_limit
 from critmin.errors import CritminError, InputError
 from critmin.market.spec import Shock
 from critmin.scenarios.sweep.paths import PathError, apply, find, parse_path, remove
+from critmin.scenarios.sweep.rules import (
+    RULE_COLUMN,
+    STOCK_METRICS,
+    StockRules,
+    apply_rule,
+    path_years,
+    stock_outcomes,
+)
 from critmin.scenarios.sweep.study import LoadedStudy, Outcome, Study
 from critmin.yamlio import dotted, error_loc, error_text
 
@@ -89,8 +97,8 @@ def check_shock_set(
 ) -> tuple[int, str] | None:
     """``(index, message)`` of the first shock of a set that is not valid for the base."""
     markets = data.get("markets") or []
-    regions = {r for m in markets for r in _regions(m)}
-    products = {p for m in markets for p in _products(m)}
+    regions = {r for m in markets for r in market_regions(m)}
+    products = {p for m in markets for p in market_products(m)}
     minerals = {m["mineral"] for m in markets}
     for i, raw in enumerate(shocks):
         if isinstance(raw, dict) and raw.get("kind") == "export_quota":
@@ -139,13 +147,13 @@ def _quota_problem(
     return None
 
 
-def _regions(market: dict[str, Any]) -> list[str]:
+def market_regions(market: dict[str, Any]) -> list[str]:
     from critmin.market.spec import Market
 
     return Market.model_validate(market).region_list()
 
 
-def _products(market: dict[str, Any]) -> list[str]:
+def market_products(market: dict[str, Any]) -> list[str]:
     from critmin.market.spec import Market
 
     return Market.model_validate(market).product_ids()
@@ -164,8 +172,8 @@ def outcome_nodes_error(data: dict[str, Any], outcome: Outcome) -> tuple[str, st
     if not markets:
         names = [m["mineral"] for m in data.get("markets") or []]
         return "mineral", f"unknown market {outcome.mineral!r}; expected one of {names}"
-    products = {p for m in markets for p in _products(m)}
-    regions = {r for m in markets for r in _regions(m)}
+    products = {p for m in markets for p in market_products(m)}
+    regions = {r for m in markets for r in market_regions(m)}
     for p in _as_list(outcome.product) or []:
         if p not in products:
             return "product", f"unknown product {p!r}; expected one of {sorted(products)}"
@@ -187,6 +195,8 @@ def scenario_data(loaded: LoadedStudy, base: dict[str, Any], plan: SamplePlan) -
     for lever in study.grid_levers():
         inputs[lever.name] = lever.as_input()
     for name, value in plan.values.items():
+        if name == RULE_COLUMN:  # played below, once the sampled values are written
+            continue
         item = inputs[name]
         for path in item.unset:
             remove(data, parse_path(path))
@@ -196,7 +206,33 @@ def scenario_data(loaded: LoadedStudy, base: dict[str, Any], plan: SamplePlan) -
         for steps in item.steps():
             apply(data, steps, item.op, float(value))
     add_shock_set(data, added)
+    rule = plan.values.get(RULE_COLUMN)
+    if rule is not None:
+        apply_rule(data, _stock_rules(loaded), str(rule), sample_path(loaded, plan, base))
     return data
+
+
+def stock_reader(loaded: LoadedStudy, base: dict[str, Any], plan: SamplePlan) -> StockReader:
+    """How to read a sample's stockpile-rule outcomes (None: the study plays no rule)."""
+    if RULE_COLUMN not in plan.values:
+        return None
+    rules, path = _stock_rules(loaded), sample_path(loaded, plan, base)
+    return lambda runs: stock_outcomes(rules, runs, path)
+
+
+def _stock_rules(loaded: LoadedStudy) -> StockRules:
+    if loaded.stock_rules is None:
+        raise ValueError("the study's stockpile_rules are not solved: call prepare_study first")
+    return cast(StockRules, loaded.stock_rules)
+
+
+def sample_path(loaded: LoadedStudy, plan: SamplePlan, base: dict[str, Any]) -> list[int]:
+    """The yearly market states a sample's stockpile rule is played on, from the policy's
+    first year to the base's last month: the same for every policy of a scenario
+    (:meth:`~critmin.scenarios.sweep.rules.StockRules.state_path`)."""
+    rules = _stock_rules(loaded)
+    end = str((base.get("months") or {}).get("end") or "2035-12")
+    return rules.state_path(loaded.study.seed, plan.scenario_id, path_years(rules, end))
 
 
 def add_shock_set(data: dict[str, Any], added: Sequence[dict[str, Any]]) -> None:
@@ -235,18 +271,23 @@ def check_samples(loaded: LoadedStudy, n: int | None = None) -> int:
     scenarios built is returned (``critmin sweep --check``)."""
     from critmin.scenarios.sweep.design import make_design
     from critmin.scenarios.sweep.distributions import Categorical
+    from critmin.scenarios.sweep.study import prepare_study
 
+    loaded = prepare_study(loaded)  # the policy of stockpile_rules is solved to be checked
     study = loaded.study
     design = make_design(study, n)
     base = base_data(loaded)
     plans: list[tuple[str, SamplePlan]] = []
     grid = study.grid_levers()
-    widest = max((len(lv.values or []) for lv in grid), default=1)
+    rules = study.stockpile_rules.rules if study.stockpile_rules is not None else [None]
+    widest = max([len(rules), *(len(lv.values or []) for lv in grid)])
     for k in range(widest):
-        # policy ids count the grid in lexicographic order of the levers' values
+        # policy ids count the grid in lexicographic order of the levers' values, the
+        # stockpile rules innermost
         pid = 0
         for lv in grid:
             pid = pid * len(lv.values or []) + k % len(lv.values or [])
+        pid = pid * len(rules) + k % len(rules)
         plan = design.plan(pid)
         plans.append((f"sample {pid}", plan))
     first = design.plan(0)
@@ -286,7 +327,7 @@ def _check_first_month(loaded: LoadedStudy, base: dict[str, Any], plan: SamplePl
     data["months"] = {"start": first, "end": first}
     scenario = build_scenario(data, f"{loaded.source} sample 0")
     try:
-        run_sample(loaded.study, scenario)
+        run_sample(loaded.study, scenario, stock_reader(loaded, base, plan))
     except InputError as exc:
         names = [o.name for o in loaded.study.outcomes]
         msg = str(exc)
@@ -306,10 +347,10 @@ class Evaluation:
     solver_seconds: float
 
 
-def run_sample(study: Study, scenario: Any) -> Evaluation:
+def run_sample(study: Study, scenario: Any, stock: StockReader = None) -> Evaluation:
     """Solve every market of ``scenario`` and read the study's outcomes from the runs (one
     sample alone: each chain compiled for it, as ``critmin run`` does)."""
-    (result,) = run_samples(study, [scenario], batch=False)
+    (result,) = run_samples(study, [scenario], batch=False, stock=[stock])
     if isinstance(result, BaseException):
         raise result
     return result
@@ -338,6 +379,7 @@ def run_samples(
     batch: bool = True,
     time_limit_s: float = 0.0,
     compiled: Sequence[dict[int, Any]] | None = None,
+    stock: Sequence[StockReader] | None = None,
 ) -> list[Evaluation | BaseException]:
     """Each scenario's runs and outcomes (or the exception that stopped it), in order.
 
@@ -362,6 +404,8 @@ def run_samples(
     compiled, by market index; a chain solved on its own runs that instead of compiling
     again (``compile_market`` is a pure function of the market, the months and the shocks
     that name it, and the run does not change what it compiled).
+
+    ``stock`` (optional, one per scenario): how to read its stockpile rule's outcomes.
     """
     chains: list[_Chain] = []
     groups: dict[Any, list[int]] = {}
@@ -392,7 +436,7 @@ def run_samples(
             continue
         mine = [runs[j] for j, ch in enumerate(chains) if ch.sample == i]
         try:
-            outcomes = read_outcomes(study.outcomes, mine)
+            outcomes = read_outcomes(study.outcomes, mine, stock[i] if stock else None)
             out.append(Evaluation(outcomes, solver.engine[i], solver.highs[i]))
         except Exception as exc:  # reported in the sample's row, like an engine error
             out.append(exc)
@@ -518,16 +562,31 @@ def _common_prefix(lists: Sequence[list[Any]]) -> list[Any]:
     return list(first[:n])
 
 
+#: a sample's stockpile-rule outcomes from its solved chains (None: no stockpile_rules)
+StockReader = Callable[[Sequence[Any]], dict[str, float]] | None
+
+
 def read_outcomes(
-    outcomes: Sequence[Outcome], runs: Sequence[Any]
+    outcomes: Sequence[Outcome], runs: Sequence[Any], stock: StockReader = None
 ) -> dict[str, float | FloatArray]:
-    """Each outcome from the solved chains (definitions in :mod:`critmin.market.results`)."""
+    """Each outcome from the solved chains (definitions in :mod:`critmin.market.results`;
+    the stockpile rules' metrics from ``stock``:
+    :func:`~critmin.scenarios.sweep.rules.stock_outcomes`)."""
     from critmin.market.results import node_table, scenario_metrics
 
     metrics: dict[str, Any] | None = None
     physical = False
+    stocked: dict[str, float] | None = None
     out: dict[str, float | FloatArray] = {}
     for oc in outcomes:
+        if oc.metric in STOCK_METRICS:
+            if stock is None:
+                raise InputError(
+                    f"outcome {oc.name!r}: metric {oc.metric!r} needs a 'stockpile_rules' section"
+                )
+            stocked = stock(runs) if stocked is None else stocked
+            out[oc.name] = stocked[oc.metric]
+            continue
         if oc.metric is not None:
             if metrics is None:  # the physical-shortage figures only when one is asked for
                 metrics = scenario_metrics(runs, physical=False)
@@ -662,7 +721,7 @@ def evaluate_plans(
     # remote worker needs critmin installed and nothing else
     source = loaded.source
     rows: list[dict[str, Any]] = []
-    built: list[tuple[dict[str, Any], Any, dict[int, Any]]] = []
+    built: list[tuple[dict[str, Any], Any, dict[int, Any], StockReader]] = []
     for plan in plans:
         t0 = time.perf_counter()
         _fault(plan.sample_id)
@@ -680,7 +739,7 @@ def evaluate_plans(
             data = scenario_data(loaded, base, plan)
             compiled: dict[int, Any] = {}
             scenario = build_scenario(data, f"{source} sample {plan.sample_id}", compiled)
-            built.append((row, scenario, compiled))
+            built.append((row, scenario, compiled, stock_reader(loaded, base, plan)))
         except Exception as exc:
             _failed(row, exc)
         row["_sample_s"] = time.perf_counter() - t0
@@ -688,15 +747,16 @@ def evaluate_plans(
     t0 = time.perf_counter()
     results = run_samples(
         loaded.study,
-        [sc for _, sc, _ in built],
+        [sc for _, sc, _, _ in built],
         batch=batch,
         time_limit_s=time_limit_s,
-        compiled=[cms for _, _, cms in built],
+        compiled=[cms for _, _, cms, _ in built],
+        stock=[reader for _, _, _, reader in built],
     )
     # the batch's engine and outcome time, shared out by each sample's own engine time
     spent = time.perf_counter() - t0
     total = sum(r.engine_seconds for r in results if isinstance(r, Evaluation)) or 1.0
-    for (row, _, _), result in zip(built, results, strict=True):
+    for (row, _, _, _), result in zip(built, results, strict=True):
         if isinstance(result, BaseException):
             _failed(row, result)
             row["_sample_s"] += spent / len(built)

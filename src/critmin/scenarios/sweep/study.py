@@ -10,7 +10,7 @@ the study file, the line and the field (through :mod:`critmin.yamlio`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from critmin.errors import InputError, UnknownNameError
 from critmin.periods import Month
 from critmin.scenarios.sweep.distributions import Categorical, Discrete, Distribution
 from critmin.scenarios.sweep.paths import Op, PathError, Step, check_target, parse_path
+from critmin.scenarios.sweep.rules import RULE_COLUMN, RULES, STOCK_METRICS
 from critmin.yamlio import (
     Document,
     FieldValueError,
@@ -221,6 +222,21 @@ class Disruptions(_Model):
         return self
 
 
+class StockpileRules(_Model):
+    """Play the optimal rule of a stockpile policy file and the simple rules on the same
+    sampled futures (docs/sweeps.md, "Stockpile rules on the same samples")."""
+
+    policy: str = Field(min_length=1, description="a stockpile policy file, relative to the study")
+    rules: list[Literal[RULES]] = Field(default=list(RULES), min_length=1)  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _unique(self) -> StockpileRules:
+        for i, rule in enumerate(self.rules):
+            if rule in self.rules[:i]:
+                raise FieldValueError(f"rules.{i}", f"rule {rule!r} is listed twice")
+        return self
+
+
 class Study(_Model):
     """A sweep: the base scenario and what varies, what is compared, what is measured."""
 
@@ -238,11 +254,25 @@ class Study(_Model):
     outcomes: list[Outcome] = Field(min_length=1)
     stop: Stop | None = None
     disruptions: Disruptions | None = None
+    stockpile_rules: StockpileRules | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _drop_extensions(cls, data: Any) -> Any:
-        return drop_extension_keys(data)
+        data = drop_extension_keys(data)
+        if isinstance(data, dict) and data.get("stockpile_rules") is not None:
+            # the rules' own outcomes, unless the study measures something by those names
+            given = data.get("outcomes", [])
+            if isinstance(given, list):  # anything else is refused by the field's type
+                # a name of the wrong type is the outcome's own error, reported by its field
+                names = {
+                    o["name"]
+                    for o in given
+                    if isinstance(o, dict) and isinstance(o.get("name"), str)
+                }
+                extra = [{"name": m, "metric": m} for m in STOCK_METRICS if m not in names]
+                data = {**data, "outcomes": [*given, *extra]}
+        return data
 
     @model_validator(mode="after")
     def _names(self) -> Study:
@@ -303,7 +333,17 @@ class Study(_Model):
 
 #: columns every sample row has; no input, lever or outcome may take these names
 RESERVED = frozenset(
-    {"sample_id", "scenario_id", "policy_id", "weight", "seed", "status", "error", "seconds"}
+    {
+        "sample_id",
+        "scenario_id",
+        "policy_id",
+        "weight",
+        "seed",
+        "status",
+        "error",
+        "seconds",
+        RULE_COLUMN,
+    }
 )
 
 
@@ -317,6 +357,8 @@ class LoadedStudy(BaseModel):
     text: str
     sha256: str
     base_dir: str
+    #: the solved policy file of ``stockpile_rules`` (:func:`prepare_study`), else None
+    stock_rules: Any = None
 
 
 def load_study_file(path: str | Path) -> LoadedStudy:
@@ -388,3 +430,59 @@ def _check_against_base(loaded: LoadedStudy, doc: Document) -> None:
         bad = outcome_nodes_error(data, outcome)
         if bad is not None:
             raise doc.error(("outcomes", i, bad[0]), bad[1])
+    if study.stockpile_rules is not None:
+        _check_stock_rules(loaded, doc, data)
+
+
+def _check_stock_rules(loaded: LoadedStudy, doc: Document, data: dict[str, Any]) -> None:
+    """The policy file of ``stockpile_rules`` loads (its own errors name its own lines), its
+    stock's node is in the study's base and its first year is inside the study's months."""
+    from critmin.periods import month_index
+    from critmin.scenarios.sweep.dp_file import load_policy_file
+
+    section = loaded.study.stockpile_rules
+    assert section is not None
+    path = Path(loaded.base_dir) / section.policy
+    if not path.is_file():
+        raise doc.error(("stockpile_rules", "policy"), f"no such policy file {section.policy!r}")
+    policy = load_policy_file(path)
+    st = policy.spec.stockpile
+    market = next((m for m in data.get("markets") or [] if m["mineral"] == policy.mineral), None)
+    if market is None:
+        raise doc.error(
+            ("stockpile_rules", "policy"),
+            f"the policy's stock is in market {policy.mineral!r}, which the study's base lacks",
+        )
+    from critmin.scenarios.sweep.evaluate import market_products, market_regions
+
+    if st.region not in market_regions(market) or st.product not in market_products(market):
+        raise doc.error(
+            ("stockpile_rules", "policy"),
+            f"the policy's stock node ({st.region}, {st.product}) is not in the study's base",
+        )
+    months = data.get("months") or {}
+    first, last = month_index(str(months.get("start"))), month_index(str(months.get("end")))
+    if not first <= month_index(policy.year_start) <= last:
+        raise doc.error(
+            ("stockpile_rules", "policy"),
+            f"the policy's first year {policy.year_start} is outside the study's months "
+            f"{months.get('start')}..{months.get('end')}; set the study's 'months'",
+        )
+
+
+def prepare_study(
+    loaded: LoadedStudy, on_run: Callable[[int, int], None] | None = None
+) -> LoadedStudy:
+    """The study with what its samples need computed once, in the driver: for
+    ``stockpile_rules``, the policy file's DP solved (its market runs; ``on_run(done,
+    total)`` reports them) and its text added to the hash that keys the output folder, so
+    that ``--resume`` never mixes batches of an edited policy. Idempotent."""
+    section = loaded.study.stockpile_rules
+    if section is None or loaded.stock_rules is not None:
+        return loaded
+    from critmin.scenarios.sweep.rules import prepare
+
+    rules = prepare(section, loaded.base_dir, on_run)
+    policy_text = (Path(loaded.base_dir) / section.policy).read_bytes()
+    digest = hashlib.sha256(loaded.text.encode("utf-8") + b"\0" + policy_text).hexdigest()
+    return loaded.model_copy(update={"stock_rules": rules, "sha256": digest})

@@ -77,6 +77,7 @@ def summarize(loaded: LoadedStudy, run: SweepRun) -> dict[str, Any]:
             "levers": {lv.name: lv.model_dump(exclude_none=True) for lv in study.levers},
             "timing": timing,
             **describe(run.table, study, run.design),
+            **_stockpile_rules(loaded, run),
             "discovery": {
                 "skipped": "an enumerate design lists cases with probabilities, not a sample: "
                 "see the probability-weighted figures"
@@ -91,6 +92,18 @@ def summarize(loaded: LoadedStudy, run: SweepRun) -> dict[str, Any]:
     )
 
 
+def _stockpile_rules(loaded: LoadedStudy, run: SweepRun) -> dict[str, Any]:
+    """The rules compared on the same scenarios (``stockpile_rules`` studies only)."""
+    if loaded.study.stockpile_rules is None:
+        return {}
+    from critmin.scenarios.sweep.rules import compare_rules
+    from critmin.scenarios.sweep.study import prepare_study
+
+    rules = prepare_study(loaded).stock_rules
+    levers = [lv.name for lv in loaded.study.levers]
+    return {"stockpile_rules": compare_rules(run.table, rules, loaded.study.seed, levers)}
+
+
 def write_summary(out: Path, summary: dict[str, Any]) -> Path:
     text = json.dumps(summary, indent=2, allow_nan=False)
     return atomic_write_text(out / SUMMARY, text + "\n")
@@ -99,7 +112,9 @@ def write_summary(out: Path, summary: dict[str, Any]) -> Path:
 def sample_scenario_yaml(loaded: LoadedStudy, sample_id: int, n: int | None = None) -> str:
     """The scenario of one sample as a YAML scenario file (``critmin run`` reproduces it)."""
     from critmin.scenarios.sweep.design import make_design
+    from critmin.scenarios.sweep.study import prepare_study
 
+    loaded = prepare_study(loaded)  # a stockpile rule's blocks need the solved policy
     design = make_design(loaded.study, n)
     if not 0 <= sample_id < design.n_samples:
         raise ValueError(f"sample id {sample_id} is outside 0..{design.n_samples - 1}")
