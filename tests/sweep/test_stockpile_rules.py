@@ -340,3 +340,15 @@ def test_rules_pair_within_each_value_of_the_other_levers() -> None:
         for c in (25000.0, 15000.0)
     ]
     assert none["vs_optimal"]["mean_usd"] == pytest.approx(float(np.mean(diffs)), rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["sobol", "morris", "enumerate"])
+def test_designs_that_assume_a_deterministic_model_are_refused(kind: str) -> None:
+    """Each scenario draws a random path: Sobol's and Morris's estimators assume the model is
+    a function of the design's inputs, and enumerate weights listed cases by probability."""
+    text = STUDY.read_text(encoding="utf-8").replace(
+        "sampler: {kind: latin_hypercube, samples: 100}", f"sampler: {{kind: {kind}, samples: 8}}"
+    )
+    with pytest.raises(InputError) as err:
+        load_study_text(text, "bad.yaml", base_dir=str(STUDY.parent))
+    assert f"use monte_carlo or latin_hypercube, not {kind}" in str(err.value)

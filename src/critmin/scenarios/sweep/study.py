@@ -275,6 +275,20 @@ class Study(_Model):
         return data
 
     @model_validator(mode="after")
+    def _rules_design(self) -> Study:
+        kind = self.sampler.kind
+        if self.stockpile_rules is not None and kind not in ("monte_carlo", "latin_hypercube"):
+            # each scenario draws its own random path of market states: a design that
+            # assumes a deterministic model of its inputs (Sobol, Morris) or lists cases
+            # with probabilities (enumerate) would be wrong without saying so
+            raise FieldValueError(
+                "sampler.kind",
+                f"stockpile_rules draw a random path per scenario: use monte_carlo or "
+                f"latin_hypercube, not {kind}",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _names(self) -> Study:
         seen: set[str] = set()
         named: list[tuple[str, list[str]]] = [
