@@ -453,6 +453,42 @@ def _model_json(model: Any) -> dict[str, Any]:
     }
 
 
+def market_model(
+    loaded: LoadedPolicyFile, on_run: Callable[[int, int], None] | None = None
+) -> Any:
+    """The policy file's :class:`~critmin.scenarios.sweep.dp.MarkovModel`: its market runs
+    (``on_run(done, total)`` after each)."""
+    from critmin.scenarios.sweep.dp import MarketStock, market_markov
+
+    spec = loaded.spec
+    st = spec.stockpile
+    stock = MarketStock(
+        mineral=loaded.mineral,
+        region=st.region,
+        product=st.product,
+        levels_t=tuple(st.levels_t),
+        storage_usd_per_t_year=st.storage_usd_per_t_year,
+        start=loaded.year_start,
+        purchase_wtp_usd_per_t=st.purchase_wtp_usd_per_t,
+    )
+    return market_markov(
+        loaded.base,
+        stock,
+        loaded.transition,
+        loaded.states,
+        spec.discount,
+        no_buildup_when_disrupted=spec.no_buildup_when_disrupted,
+        on_run=on_run,
+    )
+
+
+def fill_index(loaded: LoadedPolicyFile) -> int:
+    """The index of the level the simple rules fill to (default: the top level)."""
+    levels = loaded.spec.stockpile.levels_t
+    fill = loaded.spec.rules.fill_to_t
+    return len(levels) - 1 if fill is None else levels.index(fill)
+
+
 def solve_policy_file(
     loaded: LoadedPolicyFile,
     *,
@@ -463,9 +499,7 @@ def solve_policy_file(
     """The optimal policy of a loaded policy file and its comparison with the simple rules
     (a JSON-ready dict; costs in usd, levels in tonnes)."""
     from critmin.scenarios.sweep.dp import (
-        MarketStock,
         horizon_periods,
-        market_markov,
         market_rules,
         solve_lp,
         value_iteration,
@@ -478,27 +512,9 @@ def solve_policy_file(
     n_seed = sim.seed if seed is None else seed
     years = sim.years or horizon_periods(spec.discount)
     check_policy_size(loaded, n_paths)  # before the market runs
-    stock = MarketStock(
-        mineral=loaded.mineral,
-        region=st.region,
-        product=st.product,
-        levels_t=tuple(st.levels_t),
-        storage_usd_per_t_year=st.storage_usd_per_t_year,
-        start=loaded.year_start,
-        purchase_wtp_usd_per_t=st.purchase_wtp_usd_per_t,
-    )
-    model = market_markov(
-        loaded.base,
-        stock,
-        loaded.transition,
-        loaded.states,
-        spec.discount,
-        no_buildup_when_disrupted=spec.no_buildup_when_disrupted,
-        on_run=on_run,
-    )
+    model = market_model(loaded, on_run)
     lp, vi = solve_lp(model), value_iteration(model)
-    fill = spec.rules.fill_to_t
-    target = len(st.levels_t) - 1 if fill is None else st.levels_t.index(fill)
+    target = fill_index(loaded)
     rules, rule_parameters = market_rules(model, target, spec.rules.hold_days)
     return {
         "kind": "critmin stockpile policy",

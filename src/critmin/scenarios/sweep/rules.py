@@ -108,39 +108,14 @@ def prepare(
 ) -> StockRules:
     """Load and solve the policy file a study's ``stockpile_rules`` section names (the DP's
     market runs: a few seconds to tens of seconds, ``on_run`` reports them)."""
-    from critmin.scenarios.sweep.dp import (
-        MarketStock,
-        evaluate_policy,
-        market_markov,
-        market_rules,
-        solve_lp,
-    )
-    from critmin.scenarios.sweep.dp_file import load_policy_file
+    from critmin.scenarios.sweep.dp import evaluate_policy, market_rules, solve_lp
+    from critmin.scenarios.sweep.dp_file import fill_index, load_policy_file, market_model
 
     loaded = load_policy_file(Path(base_dir) / section.policy)
     spec = loaded.spec
     st = spec.stockpile
-    stock = MarketStock(
-        mineral=loaded.mineral,
-        region=st.region,
-        product=st.product,
-        levels_t=tuple(st.levels_t),
-        storage_usd_per_t_year=st.storage_usd_per_t_year,
-        start=loaded.year_start,
-        purchase_wtp_usd_per_t=st.purchase_wtp_usd_per_t,
-    )
-    model = market_markov(
-        loaded.base,
-        stock,
-        loaded.transition,
-        loaded.states,
-        spec.discount,
-        no_buildup_when_disrupted=spec.no_buildup_when_disrupted,
-        on_run=on_run,
-    )
-    fill = spec.rules.fill_to_t
-    target = len(st.levels_t) - 1 if fill is None else st.levels_t.index(fill)
-    simple, _ = market_rules(model, target, spec.rules.hold_days)
+    model = market_model(loaded, on_run)
+    simple, _ = market_rules(model, fill_index(loaded), spec.rules.hold_days)
     optimal = solve_lp(model)
     n_levels, n_states = optimal.action.shape
     actions = {
