@@ -17,10 +17,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critmin.bounds import MEMORY_LIMIT_HELP, format_bytes, memory_backstop, memory_limit
+from critmin.cli.progress import counting
 from critmin.cli.stockpile import sub
 from critmin.errors import InputError
 
@@ -139,21 +139,7 @@ def _policy(
     else:
         assert policy_file is not None
         loaded = load_policy_file(policy_file)
-        err = Console(stderr=True)
-        with Progress(
-            TextColumn("market runs"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=as_json or not err.is_terminal,
-        ) as progress:
-            task = progress.add_task("runs", total=None)
-
-            def on_run(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
+        with counting("market runs", quiet=as_json) as on_run:
             result = solve_policy_file(loaded, paths=paths, seed=seed, on_run=on_run)
     written = _write(out, result) if out is not None else []
     if as_json:

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critmin.bounds import (
@@ -20,6 +19,7 @@ from critmin.bounds import (
     memory_limit,
 )
 from critmin.cli import app
+from critmin.cli.progress import counting
 from critmin.errors import InputError
 
 #: ``critmin sweep --time-limit-s``: a chain of the shipped studies solves in well under a
@@ -186,20 +186,8 @@ def _prepared(loaded: Any, *, quiet: bool) -> Any:
 
     if loaded.study.stockpile_rules is None:
         return loaded
-    err = Console(stderr=True)
-    with Progress(
-        TextColumn("stockpile policy: market runs"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=quiet or not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("dp", total=None)
-        return prepare_study(
-            loaded, on_run=lambda done, total: progress.update(task, completed=done, total=total)
-        )
+    with counting("stockpile policy: market runs", quiet=quiet) as on_run:
+        return prepare_study(loaded, on_run=on_run)
 
 
 def _run_and_write(
@@ -220,7 +208,6 @@ def _run_and_write(
     from critmin.scenarios.sweep.driver import TABLE
     from critmin.scenarios.sweep.summary import SUMMARY
 
-    err = Console(stderr=True)
     names = (TABLE, SUMMARY, "report.html")
     # the table, summary and report are one output set: they replace the folder's previous
     # three together or not at all (a report that failed used to leave a new table and
@@ -228,21 +215,7 @@ def _run_and_write(
     # them, and the lock refuses a second sweep into the same folder
     with OutputSet(out, names=names) as outs:
         assert outs.staging is not None
-        with Progress(
-            TextColumn("sweep"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("samples"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=as_json or not err.is_terminal,
-        ) as progress:
-            task = progress.add_task("sweep", total=None)
-
-            def on_batch(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
+        with counting("sweep", "samples", quiet=as_json) as on_batch:
             run = run_sweep(
                 loaded,
                 out,

@@ -453,9 +453,7 @@ def _model_json(model: Any) -> dict[str, Any]:
     }
 
 
-def market_model(
-    loaded: LoadedPolicyFile, on_run: Callable[[int, int], None] | None = None
-) -> Any:
+def market_model(loaded: LoadedPolicyFile, on_run: Callable[[int, int], None] | None = None) -> Any:
     """The policy file's :class:`~critmin.scenarios.sweep.dp.MarkovModel`: its market runs
     (``on_run(done, total)`` after each)."""
     from critmin.scenarios.sweep.dp import MarketStock, market_markov
