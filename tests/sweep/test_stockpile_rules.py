@@ -352,3 +352,26 @@ def test_designs_that_assume_a_deterministic_model_are_refused(kind: str) -> Non
     with pytest.raises(InputError) as err:
         load_study_text(text, "bad.yaml", base_dir=str(STUDY.parent))
     assert f"use monte_carlo or latin_hypercube, not {kind}" in str(err.value)
+
+
+def test_an_edited_policy_changes_the_folder_key(tmp_path: Path) -> None:
+    """``--resume`` trusts batches whose manifest has the study's hash: with
+    ``stockpile_rules`` the policy file is part of what was run, so its text is in the hash
+    (an edited storage cost must not reuse the old batches)."""
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "stockpile").mkdir()
+    study = tmp_path / "studies" / STUDY.name
+    study.write_text(STUDY.read_text(encoding="utf-8"), encoding="utf-8")
+    policy = ROOT / "examples" / "stockpile" / "ndfeb_magnet_policy.yaml"
+    copy = tmp_path / "stockpile" / policy.name
+    copy.write_text(policy.read_text(encoding="utf-8"), encoding="utf-8")
+    before = load_study_file(study)
+    first = prepare_study(before).sha256
+    assert first != before.sha256  # the policy joined the study's own hash
+    copy.write_text(
+        policy.read_text(encoding="utf-8").replace(
+            "storage_usd_per_t_year: 1200", "storage_usd_per_t_year: 1300"
+        ),
+        encoding="utf-8",
+    )
+    assert prepare_study(load_study_file(study)).sha256 != first
