@@ -109,10 +109,21 @@ def import_cmd(
             )
         for w in summary["warnings"]:
             con.print(f"warning: {w}")
+        # Three levels of evidence per field: checked against RMI's blank of this revision
+        # (silent), confirmed only by a third-party cell map (note), confirmed by nothing
+        # (warning). Both lines name the fields; --json also gives the third party's files.
+        tpl = f"{summary['template']} {summary['version']}"
+        if summary["third_party_checked"]:
+            con.print(
+                f"note: the cells of {tpl} were not checked against RMI's blank of that "
+                "revision; a third-party cell map of it (github.com/cirscn/cm-reporting, "
+                "--json: third_party_evidence) confirms: "
+                + ", ".join(summary["third_party_checked"])
+            )
         if summary["unverified"]:
             con.print(
-                f"warning: the cells of {summary['template']} {summary['version']} were not "
-                "checked against RMI's blank of that revision; read with the layout of its "
+                f"warning: the cells of {tpl} were not checked against RMI's blank of that "
+                "revision and no third-party map confirms them; read with the layout of its "
                 "nearest checked revision: " + ", ".join(summary["unverified"])
             )
     else:
