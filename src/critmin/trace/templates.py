@@ -27,6 +27,11 @@ Where RMI puts things (checked against the official blank templates of every rev
   the mine, C mine name, D mine identification, E source of id, F country, G street, H city,
   I state/province, J contact, K e-mail, L next steps, M comments.
 
+Revisions whose blank could not be opened (AMRT 1.1; CMRT 6.6, EMRT 2.11, AMRT 1.31) are read
+with their neighbours' layout; :data:`THIRD_PARTY_CHECKED` records which of their fields a
+third party's cell map of that revision confirms (``third_party_checked``, never reported as
+checked against the blank), the others stay ``unverified``.
+
 Suppliers type free text where a country or mine is expected ("Please see RCOI list...",
 "Australia, Brazil, China"): a list of countries becomes one declared source per country, any
 other text a warning on that row (``SupplierTemplate.warnings``), never an abort. Only a file
