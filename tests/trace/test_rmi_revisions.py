@@ -15,6 +15,7 @@ runs the reader on the official blanks themselves.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -171,33 +172,75 @@ def test_official_layout_is_recognised_and_read_back(  # noqa: PLR0917 - one tab
         ]
 
 
-def test_amrt_11_is_read_but_reported_unverified(tmp_path: Path) -> None:
+def test_amrt_11_is_read_and_reported_third_party_checked(tmp_path: Path) -> None:
     """No official AMRT 1.1 blank could be opened (the public copy's content is not stored):
-    its layout is assumed to be 1.2's and every field is reported unverified."""
+    its layout is assumed to be 1.2's. The third-party map (anchors generated from the 1.1
+    blank, its description) confirms every cell but the free-text minerals, which stay
+    unverified; nothing is reported as checked against RMI's blank."""
     p = tmp_path / "amrt11.xlsx"
     write_template(p, "AMRT", "1.1", declaration=DECLARATION, smelters=[], mines=[])
     t = read_template(p)
     assert t.version == "1.1"
-    assert "company_name" in t.unverified
-    assert "mine_list" in t.unverified
+    assert t.unverified == ("minerals",)
+    assert {"company_name", "completion_date", "smelter_list", "mine_list"} <= set(
+        t.third_party_checked
+    )
+    assert "cirscn/cm-reporting" in t.third_party_evidence
 
 
-@pytest.mark.parametrize(("kind", "version"), [("CMRT", "6.6"), ("EMRT", "2.11"), ("AMRT", "1.31")])
-def test_revision_never_checked_is_read_and_reported_unverified(
+# the fields no third-party map confirms, per revision never compared with its blank
+_STILL_UNVERIFIED = {("CMRT", "6.6"): (), ("EMRT", "2.11"): (), ("AMRT", "1.31"): ("minerals",)}
+
+
+@pytest.mark.parametrize(("kind", "version"), list(_STILL_UNVERIFIED))
+def test_revision_never_checked_reports_third_party_and_unverified_fields(
     tmp_path: Path, kind: str, version: str
 ) -> None:
-    """Revisions RMI published after the blanks were checked (listed in the public
-    repository's index; their files could not be opened) are read with the layout of the
-    nearest checked revision, and the import says which fields that assumption covers."""
+    """Revisions RMI published after the blanks were checked (their files could not be
+    opened) are read with the layout of the nearest checked revision. The import says which
+    fields a third-party cell map of that revision confirms (declaration, Smelter List, Mine
+    List) and which nothing confirms (AMRT 1.31's minerals grid); neither is reported as
+    checked against the blank."""
     p = tmp_path / "x.xlsx"
     write_template(p, kind, version, declaration=DECLARATION, smelters=_smelters(kind, version))
     t = read_template(p)
     assert t.version == version
     assert t.declaration == DECLARATION
-    assert {"company_name", "completion_date", "smelter_list"} <= set(t.unverified)
+    assert t.unverified == _STILL_UNVERIFIED[(kind, version)]
+    assert {"company_name", "completion_date", "smelter_list"} <= set(t.third_party_checked)
+    assert not set(t.unverified) & set(t.third_party_checked)
     res = CliRunner().invoke(app, ["trace", "import", str(p)])
     assert res.exit_code == 0, res.output
-    assert "were not checked against RMI's blank of that revision" in " ".join(res.stdout.split())
+    out = " ".join(res.stdout.split())
+    assert "were not checked against RMI's blank of that revision" in out
+    assert "a third-party cell map of it (github.com/cirscn/cm-reporting" in out
+    assert ("no third-party map confirms them" in out) == bool(t.unverified)
+    res = CliRunner().invoke(app, ["trace", "import", str(p), "--json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    assert got["checked_against_blank"] is False
+    assert got["third_party_checked"] == list(t.third_party_checked)
+    assert got["unverified"] == list(t.unverified)
+    assert "cirscn/cm-reporting" in got["third_party_evidence"]
+
+
+def test_revision_with_no_evidence_at_all_is_all_unverified(tmp_path: Path) -> None:
+    """A revision neither checked against its blank nor mapped by the third party (CMRT 6.7,
+    not published when this was written): every field unverified, none third-party."""
+    p = tmp_path / "x.xlsx"
+    write_template(p, "CMRT", "6.7", declaration=DECLARATION, smelters=_smelters("CMRT", "6.5"))
+    t = read_template(p)
+    assert t.third_party_checked == ()
+    assert {"company_name", "completion_date", "smelter_list"} <= set(t.unverified)
+
+
+def test_checked_revision_reports_neither(tmp_path: Path) -> None:
+    p = tmp_path / "x.xlsx"
+    write_template(p, "EMRT", "2.1", declaration=DECLARATION, smelters=_smelters("EMRT", "2.1"))
+    res = CliRunner().invoke(app, ["trace", "import", str(p), "--json"])
+    got = json.loads(res.stdout)
+    assert (got["unverified"], got["third_party_checked"]) == ([], [])
+    assert got["checked_against_blank"] is True
 
 
 def test_revision_sheet_names_the_kind(tmp_path: Path) -> None:

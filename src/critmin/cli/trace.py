@@ -69,6 +69,25 @@ _STRICT = typer.Option(
 )
 
 
+def _print_template_evidence(con: Any, summary: dict[str, Any]) -> None:
+    """Three levels of evidence per template field: checked against RMI's blank of this
+    revision (silent), confirmed only by a third-party cell map (note), confirmed by nothing
+    (warning). Both lines name the fields; --json also gives the third party's files."""
+    tpl = f"{summary['template']} {summary['version']}"
+    if summary["third_party_checked"]:
+        con.print(
+            f"note: the cells of {tpl} were not checked against RMI's blank of that "
+            "revision; a third-party cell map of it (github.com/cirscn/cm-reporting, "
+            "--json: third_party_evidence) confirms: " + ", ".join(summary["third_party_checked"])
+        )
+    if summary["unverified"]:
+        con.print(
+            f"warning: the cells of {tpl} were not checked against RMI's blank of that "
+            "revision and no third-party map confirms them; read with the layout of its "
+            "nearest checked revision: " + ", ".join(summary["unverified"])
+        )
+
+
 @trace_app.command("import")
 def import_cmd(
     file: Annotated[
@@ -109,12 +128,7 @@ def import_cmd(
             )
         for w in summary["warnings"]:
             con.print(f"warning: {w}")
-        if summary["unverified"]:
-            con.print(
-                f"warning: the cells of {summary['template']} {summary['version']} were not "
-                "checked against RMI's blank of that revision; read with the layout of its "
-                "nearest checked revision: " + ", ".join(summary["unverified"])
-            )
+        _print_template_evidence(con, summary)
     else:
         t = Table(title=f"Network {file.name}")
         t.add_column("item")

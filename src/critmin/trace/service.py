@@ -60,6 +60,10 @@ def import_file(
             "sourcing": [s.model_dump() for s in tpl.sourcing],
             "warnings": list(tpl.warnings),
             "unverified": list(tpl.unverified),
+            "third_party_checked": list(tpl.third_party_checked),
+            "third_party_evidence": tpl.third_party_evidence,
+            # true only when every cell read was compared with RMI's blank of this revision
+            "checked_against_blank": not (tpl.unverified or tpl.third_party_checked),
         }
     else:
         imp = load_network(p, strict=strict)

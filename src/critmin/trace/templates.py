@@ -27,6 +27,11 @@ Where RMI puts things (checked against the official blank templates of every rev
   the mine, C mine name, D mine identification, E source of id, F country, G street, H city,
   I state/province, J contact, K e-mail, L next steps, M comments.
 
+Revisions whose blank could not be opened (AMRT 1.1; CMRT 6.6, EMRT 2.11, AMRT 1.31) are read
+with their neighbours' layout; :data:`THIRD_PARTY_CHECKED` records which of their fields a
+third party's cell map of that revision confirms (``third_party_checked``, never reported as
+checked against the blank), the others stay ``unverified``.
+
 Suppliers type free text where a country or mine is expected ("Please see RCOI list...",
 "Australia, Brazil, China"): a list of countries becomes one declared source per country, any
 other text a warning on that row (``SupplierTemplate.warnings``), never an abort. Only a file
@@ -218,11 +223,28 @@ class TemplateLayout:
             return ()
         return self._fields()
 
+    def third_party_checked_for(self, version: str) -> tuple[str, ...]:
+        """Fields of a revision never compared with RMI's blank whose cell a third party's map
+        of that revision puts where critmin reads it (:data:`THIRD_PARTY_CHECKED`): weaker
+        evidence than the blank, stronger than none. Empty for a revision checked against
+        its blank."""
+        v = version.strip()
+        if v in self.verified_against:
+            return ()
+        check = THIRD_PARTY_CHECKED.get((self.kind, v))
+        if check is None:
+            return ()
+        return tuple(f for f in self._fields() if f in check.fields)
+
     def unverified_for(self, version: str) -> tuple[str, ...]:
-        """Fields whose cell was not compared with the official blank of this revision: every
-        field for a revision read with the layout of its neighbours (RMI has published CMRT
-        6.6, EMRT 2.11 and AMRT 1.31 since the blanks were checked; their cells may move)."""
-        return () if version.strip() in self.verified_against else self._fields()
+        """Fields whose cell nothing confirms for this revision: neither the official blank
+        of that revision nor a third-party map of it (:meth:`third_party_checked_for`). A
+        revision read with the layout of its neighbours (CMRT 6.6, EMRT 2.11, AMRT 1.31 and
+        AMRT 1.1, whose blanks could not be opened) keeps here what no map confirms."""
+        if version.strip() in self.verified_against:
+            return ()
+        checked = set(self.third_party_checked_for(version))
+        return tuple(f for f in self._fields() if f not in checked)
 
     def _fields(self) -> tuple[str, ...]:
         keys = list(self.declaration_cells)
@@ -313,7 +335,8 @@ LAYOUTS: tuple[TemplateLayout, ...] = (
     # same order with question 1 on row 27 and question 2 on row 39 (anchors generated from
     # the 1.1 blank, github.com/cirscn/cm-reporting, app/src/lib/public/
     # excelMappings.generated.ts), no Smelter Look-up, metal in A and country in C
-    # (docs/archive/diffs/amrt.md). Every field is still reported unverified.
+    # (docs/archive/diffs/amrt.md). Never verified: reported third-party-checked except the
+    # minerals (THIRD_PARTY_CHECKED), which stay unverified.
     TemplateLayout(
         "AMRT",
         1,
@@ -351,6 +374,65 @@ LAYOUTS: tuple[TemplateLayout, ...] = (
         verified_against=("1.3",),
     ),
 )
+
+
+@dataclass(frozen=True)
+class ThirdPartyCheck:
+    """A third party's cell map of a revision whose official blank critmin could not open.
+
+    ``fields`` are the critmin fields whose cell that map puts exactly where critmin reads
+    it for this revision; ``evidence`` says which files at which commit say so. This is not
+    a check against RMI's blank: the map is another reader's, right on every revision
+    critmin verified for the fields listed here, but wrong elsewhere (see ``docs/trace.md``,
+    "Third-party cell map"). Fields it does not confirm stay ``unverified``.
+    """
+
+    fields: tuple[str, ...]
+    evidence: str
+
+
+THIRD_PARTY = "github.com/cirscn/cm-reporting"
+_DECLARATION_FIELDS = tuple(_decl(12))
+# Pinned by tests/trace/test_rmi_third_party.py (the positions read, and their comparison
+# with LAYOUTS). Commits of github.com/cirscn/cm-reporting; paths under app/.
+_EXPORT = "src/lib/public/excel.ts at e1c8fb3 (its Excel export: per template kind)"
+THIRD_PARTY_CHECKED: dict[tuple[str, str], ThirdPartyCheck] = {
+    ("CMRT", "6.6"): ThirdPartyCheck(
+        (*_DECLARATION_FIELDS, "smelter_list"),
+        f"{THIRD_PARTY}: {_EXPORT} writes CMRT declarations to D8-D10, D12-D22 and the "
+        "Smelter List from row 5 in columns A-Q, and is used on its copy of the 6.6 blank "
+        "(src/lib/public/excel.test.ts); its 6.6 definition "
+        "(src/lib/core/registry/templates/cmrt/versions/6.6.ts at 2048be1) differs from 6.5 "
+        "only in the Product List (requester columns) and the date range",
+    ),
+    ("EMRT", "2.11"): ThirdPartyCheck(
+        (*_DECLARATION_FIELDS, "minerals", "smelter_list", "mine_list"),
+        f"{THIRD_PARTY}: {_EXPORT} writes EMRT 2.x declarations to D8-D10, D16-D26, the "
+        "minerals to D12 E12 G12 D13 E13 G13, the Smelter List (A-Q) and Mine List (A-M) "
+        "from row 5; its 2.11 definition (src/lib/core/registry/templates/emrt/versions/"
+        "2.11.ts at 3bfe3bc) is 2.1's with another id",
+    ),
+    ("AMRT", "1.31"): ThirdPartyCheck(
+        (*_DECLARATION_FIELDS, "smelter_list", "mine_list"),
+        f"{THIRD_PARTY}: {_EXPORT} writes AMRT 1.3+ declarations to D8-D10, D17-D27 and the "
+        "Smelter List (A-Q) and Mine List (A-M) from row 5; question 1 on row 30, three rows "
+        "below the effective date, in anchors generated from the 1.31 blank "
+        "(src/lib/public/excelMapping.test.ts); its 1.31 definition "
+        "(src/lib/core/registry/templates/amrt/versions/1.31.ts at d9a9886) has 1.3's "
+        "columns and adds six minerals to the list. Minerals not confirmed: its grid "
+        "D12:I13 includes F12/F13, merged into E12/E13 in the 1.3 blank",
+    ),
+    ("AMRT", "1.1"): ThirdPartyCheck(
+        (*_DECLARATION_FIELDS, "smelter_list", "mine_list"),
+        f"{THIRD_PARTY}: anchors generated from its 1.1 blank "
+        "(src/lib/public/excelMappings.generated.ts at 81f1737) put question 1 on row 27 "
+        "as in 1.2 (so the effective date on 24, the block on 14-24), its description "
+        "(docs/archive/diffs/amrt.md, amrt-1.1.md at eaad12c) gives 1.2's declaration fields "
+        "in 1.2's order, Smelter List metal A, name B, country C without look-up, and 1.2's "
+        "Mine List; its export code (row 17, metal in B) is per kind and wrong on the 1.2 "
+        "blank. Minerals (free text) not mapped",
+    ),
+}
 SUPPORTED = "CMRT 6.x, EMRT 1.x-2.x, AMRT 1.x"
 _OTHER = "other [specify below]"
 
@@ -405,8 +487,10 @@ class SupplierTemplate(BaseModel):
 
     ``warnings`` name the cells whose content was not what the template asks for (free text
     instead of a country, a malformed CID, ...); those values were left out, the rest of the
-    row kept. ``unverified`` names fields read from cells not checked against an official
-    blank of this revision (see ``docs/trace.md``).
+    row kept. ``unverified`` names fields read from cells that nothing checked for this
+    revision; ``third_party_checked`` those not checked against RMI's blank of this revision
+    but confirmed by a third party's cell map of it (``third_party_evidence`` says which; see
+    ``docs/trace.md``). A field in neither was checked against the official blank.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -419,6 +503,8 @@ class SupplierTemplate(BaseModel):
     mines: tuple[Mine, ...]
     sourcing: tuple[DeclaredSourcing, ...]
     unverified: tuple[str, ...] = ()
+    third_party_checked: tuple[str, ...] = ()
+    third_party_evidence: str = ""
     warnings: tuple[str, ...] = ()
 
     def _smelter_id(self, s: Smelter) -> str:
@@ -619,8 +705,16 @@ def _read(wb: Any, where: str) -> SupplierTemplate:
         mines=tuple(mines),
         sourcing=tuple(sourcing),
         unverified=lay.unverified_for(version),
+        third_party_checked=lay.third_party_checked_for(version),
+        third_party_evidence=_third_party_evidence(lay, version),
         warnings=tuple(warnings),
     )
+
+
+def _third_party_evidence(lay: TemplateLayout, version: str) -> str:
+    if not lay.third_party_checked_for(version):
+        return ""
+    return THIRD_PARTY_CHECKED[(lay.kind, version.strip())].evidence
 
 
 def _country_or_warn(text: str, cell: str, what: str, warnings: list[str]) -> str:
