@@ -65,6 +65,7 @@ __all__ = [
     "StrictNumbers",
     "TimeLimit",
     "TimeLimitError",
+    "TimeUp",
     "check",
     "check_memory",
     "check_memory_limit",
@@ -430,11 +431,12 @@ def current_time_limit() -> TimeLimit | None:
 
 
 def checkpoint() -> None:
-    """Raise the :class:`TimeLimitError` of the current stage if the budget is spent (a
-    cooperative check: a ContextVar read, and a clock read when a limit is set)."""
+    """Stop with the :class:`TimeLimitError` of the current stage if the budget is spent (a
+    cooperative check: a ContextVar read, and a clock read when a limit is set). It is raised
+    as :class:`TimeUp`, which :func:`time_limit` turns into the error as it leaves."""
     limit = _TIME_LIMIT.get()
     if limit is not None and limit.remaining() <= 0:
-        raise limit.error(_STAGE.get())
+        raise TimeUp(limit.error(_STAGE.get()))
 
 
 @contextlib.contextmanager
@@ -446,10 +448,14 @@ def stage(
     interruptible: bool = True,
 ) -> Iterator[None]:
     """Mark the work inside the block for the time-limit message (:class:`Stage`); the budget
-    is checked on entering (naming the stage before) and on leaving normally (naming this
-    one, unless it is the solve stage: the LP's own check names the chain and month)."""
-    checkpoint()
-    token = _STAGE.set(Stage(doing, where, hint, interruptible))
+    is checked on entering (naming the stage around it, or this one at the top) and on
+    leaving normally (naming this one, unless it is the solve stage: the LP's own check names
+    the chain and month)."""
+    this = Stage(doing, where, hint, interruptible)
+    limit = _TIME_LIMIT.get()
+    if limit is not None and limit.remaining() <= 0:
+        raise TimeUp(limit.error(_STAGE.get() or this))  # spent before: the stage around
+    token = _STAGE.set(this)
     try:
         yield
         if interruptible:
@@ -489,35 +495,53 @@ def time_limit(
         seconds = check_time_limit(float(limit))
         limit = TimeLimit(seconds) if seconds > 0 else None
     token = _TIME_LIMIT.set(limit)
-    alarm = _Alarm.arm(limit) if interrupt and limit is not None else None
+    alarm = _Alarm(limit) if interrupt and limit is not None else None
     try:
+        if alarm is not None:
+            alarm.start()  # (inside the try: a timer firing at once is caught below)
         yield limit
+    except TimeUp as exc:
+        raise exc.error from None
     finally:
         if alarm is not None:
             alarm.disarm()
         _TIME_LIMIT.reset(token)
 
 
+class TimeUp(BaseException):
+    """A spent budget on its way out, carrying its :class:`TimeLimitError`. A BaseException
+    (as ``KeyboardInterrupt``), so that no ``except Exception``/``except CritminError`` on
+    its way turns it into another message (a country lookup's "unknown code", a study's
+    "field 'base': ...", a sample's field error); :func:`time_limit` turns it back into the
+    error as it leaves, and the CLI's entry point would too."""
+
+    def __init__(self, error: TimeLimitError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Alarm:
     """A one-shot ``ITIMER_REAL`` timer whose SIGALRM raises the current stage's error."""
 
-    def __init__(self, limit: TimeLimit, previous: Any) -> None:
+    def __init__(self, limit: TimeLimit) -> None:
         self.limit = limit
-        self.previous = previous
-        self.armed = True
+        self.previous: Any = None
+        self.armed = False
+        self.installed = False
 
-    @classmethod
-    def arm(cls, limit: TimeLimit) -> _Alarm | None:
+    def start(self) -> None:
         if not hasattr(signal, "setitimer") or threading.current_thread() is not (
             threading.main_thread()
         ):
-            return None  # signals reach the main thread only; Windows has no setitimer
+            return  # signals reach the main thread only; Windows has no setitimer
         if signal.getitimer(signal.ITIMER_REAL)[0] > 0:
-            return None  # someone else's timer runs (a test harness): leave it alone
-        alarm = cls(limit, None)
-        alarm.previous = signal.signal(signal.SIGALRM, alarm._fire)
-        signal.setitimer(signal.ITIMER_REAL, max(limit.remaining(), 1e-6))
-        return alarm
+            return  # someone else's timer runs (a test harness): leave it alone
+        if self.limit.remaining() <= 0:
+            return  # spent already: the next stage or checkpoint says where
+        self.armed = True
+        self.previous = signal.signal(signal.SIGALRM, self._fire)
+        self.installed = True
+        signal.setitimer(signal.ITIMER_REAL, max(self.limit.remaining(), 1e-6))
 
     def _fire(self, _signum: int, _frame: object) -> None:
         if not self.armed:
@@ -530,12 +554,16 @@ class _Alarm:
         if at is not None and not at.interruptible:
             return  # the LP stops before its next solve (HiGHS at its own limit) and names it
         self.armed = False
-        raise self.limit.error(at)
+        raise TimeUp(self.limit.error(at))
 
     def disarm(self) -> None:
         self.armed = False  # first: a signal arriving from here on is ignored
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL if self.previous is None else self.previous)
+        if self.installed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(
+                signal.SIGALRM, signal.SIG_DFL if self.previous is None else self.previous
+            )
+            self.installed = False
 
 
 # ------------------------------------------------------------------------ memory limit

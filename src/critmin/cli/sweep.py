@@ -18,6 +18,8 @@ from critmin.bounds import (
     format_bytes,
     memory_backstop,
     memory_limit,
+    stage,
+    time_limit,
 )
 from critmin.cli import app
 from critmin.errors import InputError
@@ -65,8 +67,10 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         float,
         typer.Option(
             "--time-limit-s",
-            help="seconds of solving for each chain of each sample, 0 (no limit) .. 1e7; a "
-            "sample over it is reported failed with the time-limit message, the others go on",
+            help="seconds for reading and checking the study, and for each chain of each "
+            "sample (building and checking its scenario, compiling and solving the chain), "
+            "0 (no limit) .. 1e7; a sample over it is reported failed with the time-limit "
+            "message, the others go on",
         ),
     ] = DEFAULT_SAMPLE_TIME_LIMIT_S,
     check: Annotated[
@@ -134,14 +138,26 @@ def _sweep(
         raise InputError("give --check or --export-sample, not both")
     if export_sample is None and not check:
         check_output_dir(out)  # a bad --out fails now, not after the samples are solved
-    loaded = load_study_file(study_file)
-    # an enormous valid study (a grid of 1e20 policies, a million samples of monthly
-    # outcomes) is refused here, before its design is built (issue 13)
-    size = check_sweep_size(loaded, samples, workers if scheduler == "local" else 1)
-    if check:
-        from critmin.scenarios.sweep.evaluate import check_samples
+    # reading and checking the study (and its base scenario) get one --time-limit-s budget,
+    # as a sample does: a huge valid file is refused in time (docs/robustness.md)
+    with (
+        stage(
+            "reading and checking the study",
+            where=str(study_file),
+            hint="make the study or its base scenario smaller",
+        ),
+        time_limit(check_time_limit(time_limit_s), interrupt=True),
+    ):
+        loaded = load_study_file(study_file)
+        # an enormous valid study (a grid of 1e20 policies, a million samples of monthly
+        # outcomes) is refused here, before its design is built (issue 13)
+        size = check_sweep_size(loaded, samples, workers if scheduler == "local" else 1)
+        checked = 0
+        if check:
+            from critmin.scenarios.sweep.evaluate import check_samples
 
-        checked = check_samples(loaded, samples)
+            checked = check_samples(loaded, samples)
+    if check:
         typer.echo(
             f"{study_file}: ok - study {loaded.study.name!r}, {size.scenarios:,} scenario(s) x "
             f"{size.policies:,} polic{'y' if size.policies == 1 else 'ies'} = "
