@@ -71,8 +71,10 @@ def test_a_huge_valid_scenario_is_refused_within_the_budget_as_a_user_runs_it(
     _old_set(folder)
     t0 = time.monotonic()
     res = subprocess.run(
-        [sys.executable, "-c", "from critmin.cli import main; main()", "run", str(scenario)]
-        + ["--out", str(folder), "--time-limit-s", "1"],
+        [
+            *(sys.executable, "-c", "from critmin.cli import main; main()"),
+            *("run", str(scenario), "--out", str(folder), "--time-limit-s", "1"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -169,13 +171,14 @@ def test_the_timer_interrupts_a_pure_python_loop_and_is_put_back() -> None:
     stage's message; afterwards the SIGALRM handler and the (idle) timer are as before."""
     before = signal.getsignal(signal.SIGALRM)
     t0 = time.monotonic()
-    with (
-        pytest.raises(TimeLimitError, match=r"^x\.yaml: time limit of 0\.2 s .* while looping;"),
-        time_limit(0.2, interrupt=True),
-        stage("looping", where="x.yaml"),
-    ):
-        while True:
-            pass
+
+    def spin() -> None:
+        with time_limit(0.2, interrupt=True), stage("looping", where="x.yaml"):
+            while True:
+                pass
+
+    with pytest.raises(TimeLimitError, match=r"^x\.yaml: time limit of 0\.2 s .* while looping;"):
+        spin()
     assert time.monotonic() - t0 < 2
     assert signal.getsignal(signal.SIGALRM) is before
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
