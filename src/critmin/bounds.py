@@ -436,7 +436,7 @@ def checkpoint() -> None:
     as :class:`TimeUp`, which :func:`time_limit` turns into the error as it leaves."""
     limit = _TIME_LIMIT.get()
     if limit is not None and limit.remaining() <= 0:
-        raise TimeUp(limit.error(_STAGE.get()))
+        raise TimeUp(limit, limit.error(_STAGE.get()))
 
 
 @contextlib.contextmanager
@@ -454,14 +454,16 @@ def stage(
     this = Stage(doing, where, hint, interruptible)
     limit = _TIME_LIMIT.get()
     if limit is not None and limit.remaining() <= 0:
-        raise TimeUp(limit.error(_STAGE.get() or this))  # spent before: the stage around
-    token = _STAGE.set(this)
+        raise TimeUp(limit, limit.error(_STAGE.get() or this))  # spent: the stage around
+    token = None
     try:
+        token = _STAGE.set(this)  # (inside the try: a timer firing here still resets it)
         yield
         if interruptible:
             checkpoint()
     finally:
-        _STAGE.reset(token)
+        if token is not None:
+            _STAGE.reset(token)
 
 
 def check_time_limit(seconds: float) -> float:
@@ -501,6 +503,8 @@ def time_limit(
             alarm.start()  # (inside the try: a timer firing at once is caught below)
         yield limit
     except TimeUp as exc:
+        if exc.limit is not limit:
+            raise  # an outer budget's: its own block turns it into the error
         raise exc.error from None
     finally:
         if alarm is not None:
@@ -513,10 +517,12 @@ class TimeUp(BaseException):
     (as ``KeyboardInterrupt``), so that no ``except Exception``/``except CritminError`` on
     its way turns it into another message (a country lookup's "unknown code", a study's
     "field 'base': ...", a sample's field error); :func:`time_limit` turns it back into the
-    error as it leaves, and the CLI's entry point would too."""
+    error as it leaves (the block of *its* budget: an inner ``time_limit(0)`` lets it pass),
+    and the CLI's entry point would too."""
 
-    def __init__(self, error: TimeLimitError) -> None:
+    def __init__(self, limit: TimeLimit, error: TimeLimitError) -> None:
         super().__init__(str(error))
+        self.limit = limit
         self.error = error
 
 
@@ -554,7 +560,7 @@ class _Alarm:
         if at is not None and not at.interruptible:
             return  # the LP stops before its next solve (HiGHS at its own limit) and names it
         self.armed = False
-        raise TimeUp(self.limit.error(at))
+        raise TimeUp(self.limit, self.limit.error(at))
 
     def disarm(self) -> None:
         self.armed = False  # first: a signal arriving from here on is ignored

@@ -244,3 +244,23 @@ def test_a_sample_over_its_budget_while_built_fails_alone() -> None:
             r"while checking the scenario",
             row["error"],
         ), row["error"]
+
+
+def test_an_inner_block_without_a_limit_lets_the_outer_timer_through() -> None:
+    """``critmin sweep --check`` solves sample 0's first month under the study's budget, in
+    code that sets no limit of its own (``time_limit(0)``) and reports any ``Exception`` as
+    the sample's failure: the outer timer's stop passes both and is the outer stage's."""
+    caught: list[Exception] = []
+
+    def check() -> None:
+        with time_limit(0.2, interrupt=True), stage("checking the study", where="s.yaml"):
+            try:
+                with time_limit(0):
+                    while True:
+                        pass
+            except Exception as exc:  # what a sample's handler does
+                caught.append(exc)
+
+    with pytest.raises(TimeLimitError, match=r"^s\.yaml: .* while checking the study;"):
+        check()
+    assert caught == []
