@@ -448,13 +448,12 @@ def stage(
     interruptible: bool = True,
 ) -> Iterator[None]:
     """Mark the work inside the block for the time-limit message (:class:`Stage`); the budget
-    is checked on entering (naming the stage around it, or this one at the top) and on
-    leaving normally (naming this one, unless it is the solve stage: the LP's own check names
-    the chain and month)."""
+    is checked on entering and on leaving normally, naming this stage (on leaving, unless it
+    is the solve stage: the LP's own check names the chain and month)."""
     this = Stage(doing, where, hint, interruptible)
     limit = _TIME_LIMIT.get()
     if limit is not None and limit.remaining() <= 0:
-        raise TimeUp(limit, limit.error(_STAGE.get() or this))  # spent: the stage around
+        raise TimeUp(limit, limit.error(this))  # (spent before: the stop is at this one)
     token = None
     try:
         token = _STAGE.set(this)  # (inside the try: a timer firing here still resets it)

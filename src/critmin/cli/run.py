@@ -80,8 +80,9 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     from critmin.facade import load, write
     from critmin.fileio import OutputSet, check_output_dir
     from critmin.scenarios.cluster import check_scheduler
+    from critmin.scenarios.loader import DEFAULT_STUDY
     from critmin.scenarios.outcome import RUN_FILES
-    from critmin.scenarios.runner import AUTO
+    from critmin.scenarios.runner import AUTO, sources_line
 
     check_output_dir(out)  # a bad --out fails now, not after the run
     if not 1 <= workers <= 64:
@@ -96,7 +97,11 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     # an enormous valid study fails at its estimate, before the lock; the OS backstop behind
     # the estimate turns an allocation it missed into one line (docs/robustness.md)
     with memory_limit(memory_limit_gib) as limit_gib, memory_backstop(limit_gib):
-        with time_limit(budget, interrupt=True):
+        # (each file's reading is a stage of its own; this one names the rest: the estimate)
+        with (
+            stage("reading and checking the study", where=", ".join(scenarios or DEFAULT_STUDY)),
+            time_limit(budget, interrupt=True),
+        ):
             study = load(*(scenarios or []))
             study.check_memory()
         err = Console(stderr=True)
@@ -115,7 +120,10 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
             ) as progress,
         ):
             task = progress.add_task("run", total=study.market_months)
-            with time_limit(budget, interrupt=True):
+            with (
+                stage("running the study", where=sources_line(study.scenarios)),
+                time_limit(budget, interrupt=True),
+            ):
                 with memory_limit(0):  # (checked above)
                     result = study.run(
                         baseline=AUTO if baseline is None else baseline,

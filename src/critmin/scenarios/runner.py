@@ -398,16 +398,16 @@ def execute(
         # each worker enforces what is left of the budget (_with_budget) and names the stage,
         # the chain and the month; the timer here would only say "waiting"
         with (
-            stage("solving on the cluster", where=_sources(loaded), interruptible=False),
+            stage("solving on the cluster", where=sources_line(loaded), interruptible=False),
             _on_cluster(scheduler, workers) as chains,
         ):
             results = [run_scenario(ls, on_month, timings, chains) for ls in loaded]
-    with stage("building the study's tables", where=_sources(loaded), hint=SMALLER_SCENARIO):
+    with stage("building the study's tables", where=sources_line(loaded), hint=SMALLER_SCENARIO):
         return _tables(results, base, timings)
 
 
-def _sources(loaded: Sequence[LoadedScenario]) -> str:
-    """The study's files for a message: up to three, then how many more."""
+def sources_line(loaded: Sequence[LoadedScenario]) -> str:
+    """The study's files for a message (``a.yaml, b.yaml, c.yaml and 2 more``)."""
     names = list(dict.fromkeys(ls.source for ls in loaded))
     more = f" and {len(names) - 3} more" if len(names) > 3 else ""
     return ", ".join(names[:3]) + more
