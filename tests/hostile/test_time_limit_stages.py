@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from critmin.bounds import TimeLimit, TimeLimitError, checkpoint, stage, time_limit
+from critmin.errors import SolverError
 from tests.hostile.harness import run_in_process
 
 REGIONS = ("AUS", "CHN", "JPN", "USA", "CAN")
@@ -264,3 +265,31 @@ def test_an_inner_block_without_a_limit_lets_the_outer_timer_through() -> None:
     with pytest.raises(TimeLimitError, match=r"^s\.yaml: .* while checking the study;"):
         check()
     assert caught == []
+
+
+def test_a_sample_built_slowly_has_less_left_to_solve() -> None:
+    """A sample's chains get the budget less what its build took: built in 5 s of a 1 s
+    budget, its chain is refused before its first solve with the solver's message (chain,
+    month, iteration); the same sample with no build time is solved."""
+    from critmin.scenarios.sweep import load_study_file
+    from critmin.scenarios.sweep.design import make_design
+    from critmin.scenarios.sweep.evaluate import (
+        Evaluation,
+        base_data,
+        build_scenario,
+        run_samples,
+        scenario_data,
+    )
+
+    loaded = load_study_file(Path(__file__).parents[2] / "examples/studies/ndpr_ban_small.yaml")
+    scenario = build_scenario(
+        scenario_data(loaded, base_data(loaded), make_design(loaded.study, 1).plan(0)), "s"
+    )
+    (late,) = run_samples(loaded.study, [scenario], time_limit_s=1.0, built_s=[5.0])
+    assert isinstance(late, SolverError), late
+    assert re.match(
+        r"chain '\w+', month \d{4}-\d\d, instrument iteration 1: solver time limit of 1 s",
+        str(late),
+    ), late
+    (fresh,) = run_samples(loaded.study, [scenario], time_limit_s=60.0, built_s=[0.0])
+    assert isinstance(fresh, Evaluation), fresh

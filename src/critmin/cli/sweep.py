@@ -121,11 +121,7 @@ def _sweep(
 ) -> None:
     from critmin.fileio import check_output_dir
     from critmin.scenarios.cluster import check_scheduler
-    from critmin.scenarios.sweep import (
-        load_study_file,
-        sample_scenario_yaml,
-    )
-    from critmin.scenarios.sweep.driver import check_sweep_size
+    from critmin.scenarios.sweep import sample_scenario_yaml
 
     # every option is checked before the study is read or a cluster started (issue 13)
     if samples is not None and not 1 <= samples <= MAX_SAMPLES:
@@ -138,25 +134,9 @@ def _sweep(
         raise InputError("give --check or --export-sample, not both")
     if export_sample is None and not check:
         check_output_dir(out)  # a bad --out fails now, not after the samples are solved
-    # reading and checking the study (and its base scenario) get one --time-limit-s budget,
-    # as a sample does: a huge valid file is refused in time (docs/robustness.md)
-    with (
-        stage(
-            "reading and checking the study",
-            where=str(study_file),
-            hint="make the study or its base scenario smaller",
-        ),
-        time_limit(check_time_limit(time_limit_s), interrupt=True),
-    ):
-        loaded = load_study_file(study_file)
-        # an enormous valid study (a grid of 1e20 policies, a million samples of monthly
-        # outcomes) is refused here, before its design is built (issue 13)
-        size = check_sweep_size(loaded, samples, workers if scheduler == "local" else 1)
-        checked = 0
-        if check:
-            from critmin.scenarios.sweep.evaluate import check_samples
-
-            checked = check_samples(loaded, samples)
+    loaded, size, checked = _read_study(
+        study_file, samples, workers if scheduler == "local" else 1, check, time_limit_s
+    )
     if check:
         typer.echo(
             f"{study_file}: ok - study {loaded.study.name!r}, {size.scenarios:,} scenario(s) x "
@@ -192,6 +172,34 @@ def _sweep(
     console = Console() if sys.stdout.isatty() else Console(width=120)
     _print(summary, console)
     console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _read_study(
+    study_file: Path, samples: int | None, workers: int, check: bool, time_limit_s: float
+) -> tuple[Any, Any, int]:
+    """Read and check the study: ``(loaded, size, scenarios --check built)``. This gets one
+    --time-limit-s budget, as a sample does: a huge valid study or base scenario is refused
+    in time, in one line (docs/robustness.md)."""
+    from critmin.scenarios.sweep import load_study_file
+    from critmin.scenarios.sweep.driver import check_sweep_size
+
+    with (
+        stage(
+            "reading and checking the study",
+            where=str(study_file),
+            hint="make the study or its base scenario smaller",
+        ),
+        time_limit(time_limit_s, interrupt=True),
+    ):
+        loaded = load_study_file(study_file)
+        # an enormous valid study (a grid of 1e20 policies, a million samples of monthly
+        # outcomes) is refused here, before its design is built (issue 13)
+        size = check_sweep_size(loaded, samples, workers)
+        if not check:
+            return loaded, size, 0
+        from critmin.scenarios.sweep.evaluate import check_samples
+
+        return loaded, size, check_samples(loaded, samples)
 
 
 def _run_and_write(

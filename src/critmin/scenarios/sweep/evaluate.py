@@ -694,7 +694,8 @@ def evaluate_plans(
             "_solver_s": 0.0,
         }
         try:
-            with time_limit(time_limit_s):  # checked between the build's stages
+            # checked between the build's stages; the clock started with the sample's
+            with time_limit(TimeLimit(time_limit_s, started=t_build) if time_limit_s else 0):
                 data = scenario_data(loaded, base, plan)
                 compiled: dict[int, Any] = {}
                 scenario = build_scenario(data, f"{source} sample {plan.sample_id}", compiled)
