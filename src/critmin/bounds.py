@@ -36,7 +36,9 @@ import datetime
 import enum
 import functools
 import math
+import signal
 import sys
+import threading
 import time
 import types
 import typing
@@ -59,16 +61,21 @@ __all__ = [
     "YEAR_MAX",
     "YEAR_MIN",
     "BoundedNumbers",
+    "Stage",
     "StrictNumbers",
     "TimeLimit",
+    "TimeLimitError",
+    "TimeUp",
     "check",
     "check_memory",
     "check_memory_limit",
     "check_time_limit",
+    "checkpoint",
     "current_time_limit",
     "memory_backstop",
     "memory_limit",
     "memory_limit_gib",
+    "stage",
     "time_limit",
 ]
 
@@ -354,12 +361,16 @@ MAX_TIME_LIMIT_S = 1e7
 
 @dataclass(frozen=True)
 class TimeLimit:
-    """A wall-clock budget for solving, set by ``critmin run --time-limit-s``.
+    """A wall-clock budget for a command's work on its input, set by ``--time-limit-s``.
 
-    The clearing LP (:mod:`critmin.market.lp`) reads it before every solve: it refuses to
-    start a solve once the budget is spent, and passes what is left to HiGHS as its
-    ``time_limit`` option, so one runaway solve of a valid but huge model stops too.
-    ``clock`` is :func:`time.monotonic`; a test may give a frozen one.
+    ``critmin run`` starts it when it starts reading its input: reading and checking the
+    files, compiling the chains, solving and building the tables share it (docs/robustness.md,
+    "A time limit"). The clearing LP (:mod:`critmin.market.lp`) reads it before every solve:
+    it refuses to start a solve once the budget is spent, and passes what is left to HiGHS as
+    its ``time_limit`` option, so one runaway solve of a valid but huge model stops too. The
+    other stages check it where they are marked (:func:`stage`, :func:`checkpoint`) and, in
+    the main thread of a command, a timer interrupts them (:func:`time_limit`'s
+    ``interrupt``). ``clock`` is :func:`time.monotonic`; a test may give a frozen one.
     """
 
     seconds: float
@@ -375,19 +386,83 @@ class TimeLimit:
         return self.seconds - (self.clock() - self.started)
 
     def message(self) -> str:
+        """The solve stage's message (the engine puts the chain, month and iteration first)."""
         return (
             f"solver time limit of {self.seconds:g} s reached (--time-limit-s): the model is "
             "too large to solve in that time; raise the limit (0: none) or make the "
             "scenario smaller (fewer months, regions or supply blocks)"
         )
 
+    def error(self, at: Stage | None) -> TimeLimitError:
+        """The one-line error of a budget spent during ``at`` (None: outside any stage)."""
+        at = at or Stage("working on the input")
+        return TimeLimitError(
+            f"time limit of {self.seconds:g} s reached (--time-limit-s) while {at.doing}; "
+            f"raise the limit (0: none) or {at.hint}",
+            where=at.where,
+        )
+
+
+class TimeLimitError(InputError):
+    """A command's ``--time-limit-s`` was spent outside the solver (reading, compiling,
+    building the tables): ``FILE: time limit of S s reached (--time-limit-s) while ...``."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What a command is doing, for the time-limit message: ``doing`` follows "while",
+    ``where`` (a file) leads the line, ``hint`` follows "raise the limit (0: none) or".
+    ``interruptible=False`` (the solve stage) leaves the stop to the clearing LP, whose
+    message names the chain, month and instrument iteration."""
+
+    doing: str
+    where: str | None = None
+    hint: str = "make the input smaller"
+    interruptible: bool = True
+
 
 _TIME_LIMIT: ContextVar[TimeLimit | None] = ContextVar("critmin_time_limit", default=None)
+_STAGE: ContextVar[Stage | None] = ContextVar("critmin_stage", default=None)
 
 
 def current_time_limit() -> TimeLimit | None:
-    """The :class:`TimeLimit` of the solves now running, or None (no limit)."""
+    """The :class:`TimeLimit` of the work now running, or None (no limit)."""
     return _TIME_LIMIT.get()
+
+
+def checkpoint() -> None:
+    """Stop with the :class:`TimeLimitError` of the current stage if the budget is spent (a
+    cooperative check: a ContextVar read, and a clock read when a limit is set). It is raised
+    as :class:`TimeUp`, which :func:`time_limit` turns into the error as it leaves."""
+    limit = _TIME_LIMIT.get()
+    if limit is not None and limit.remaining() <= 0:
+        raise TimeUp(limit, limit.error(_STAGE.get()))
+
+
+@contextlib.contextmanager
+def stage(
+    doing: str,
+    where: str | None = None,
+    *,
+    hint: str = "make the input smaller",
+    interruptible: bool = True,
+) -> Iterator[None]:
+    """Mark the work inside the block for the time-limit message (:class:`Stage`); the budget
+    is checked on entering and on leaving normally, naming this stage (on leaving, unless it
+    is the solve stage: the LP's own check names the chain and month)."""
+    this = Stage(doing, where, hint, interruptible)
+    limit = _TIME_LIMIT.get()
+    if limit is not None and limit.remaining() <= 0:
+        raise TimeUp(limit, limit.error(this))  # (spent before: the stop is at this one)
+    token = None
+    try:
+        token = _STAGE.set(this)  # (inside the try: a timer firing here still resets it)
+        yield
+        if interruptible:
+            checkpoint()
+    finally:
+        if token is not None:
+            _STAGE.reset(token)
 
 
 def check_time_limit(seconds: float) -> float:
@@ -402,17 +477,98 @@ def check_time_limit(seconds: float) -> float:
 
 
 @contextlib.contextmanager
-def time_limit(limit: float | TimeLimit | None) -> Iterator[TimeLimit | None]:
-    """Solves inside the block share one wall-clock budget of ``limit`` seconds (None or 0:
-    no limit), starting now. Out-of-range values are refused (:func:`check_time_limit`)."""
+def time_limit(
+    limit: float | TimeLimit | None, *, interrupt: bool = False
+) -> Iterator[TimeLimit | None]:
+    """Work inside the block shares one wall-clock budget of ``limit`` seconds (None or 0:
+    no limit), starting now (or when the given :class:`TimeLimit` started). Out-of-range
+    values are refused (:func:`check_time_limit`).
+
+    ``interrupt``: also arm a SIGALRM timer for what is left, whose handler raises the
+    current :func:`stage`'s :class:`TimeLimitError` in the middle of pure-Python work (YAML
+    parsing, validation, table building) that marks no checkpoint. Only where that works: the
+    main thread of a process on a system with ``setitimer`` (Linux, macOS); elsewhere (a
+    thread, Windows) the block gets the cooperative checks alone. A handler runs between
+    Python bytecodes, so one long call into C (a numpy operation, a HiGHS run) ends first;
+    HiGHS has the budget as its own limit. The solve stage is not interrupted (its stop is
+    the LP's, with the chain and month)."""
     if isinstance(limit, int | float):
         seconds = check_time_limit(float(limit))
         limit = TimeLimit(seconds) if seconds > 0 else None
     token = _TIME_LIMIT.set(limit)
+    alarm = _Alarm(limit) if interrupt and limit is not None else None
     try:
+        if alarm is not None:
+            alarm.start()  # (inside the try: a timer firing at once is caught below)
         yield limit
+    except TimeUp as exc:
+        if exc.limit is not limit:
+            raise  # an outer budget's: its own block turns it into the error
+        raise exc.error from None
     finally:
+        if alarm is not None:
+            alarm.disarm()
         _TIME_LIMIT.reset(token)
+
+
+class TimeUp(BaseException):
+    """A spent budget on its way out, carrying its :class:`TimeLimitError`. A BaseException
+    (as ``KeyboardInterrupt``), so that no ``except Exception``/``except CritminError`` on
+    its way turns it into another message (a country lookup's "unknown code", a study's
+    "field 'base': ...", a sample's field error); :func:`time_limit` turns it back into the
+    error as it leaves (the block of *its* budget: an inner ``time_limit(0)`` lets it pass),
+    and the CLI's entry point would too."""
+
+    def __init__(self, limit: TimeLimit, error: TimeLimitError) -> None:
+        super().__init__(str(error))
+        self.limit = limit
+        self.error = error
+
+
+class _Alarm:
+    """A one-shot ``ITIMER_REAL`` timer whose SIGALRM raises the current stage's error."""
+
+    def __init__(self, limit: TimeLimit) -> None:
+        self.limit = limit
+        self.previous: Any = None
+        self.armed = False
+        self.installed = False
+
+    def start(self) -> None:
+        if not hasattr(signal, "setitimer") or threading.current_thread() is not (
+            threading.main_thread()
+        ):
+            return  # signals reach the main thread only; Windows has no setitimer
+        if signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+            return  # someone else's timer runs (a test harness): leave it alone
+        if self.limit.remaining() <= 0:
+            return  # spent already: the next stage or checkpoint says where
+        self.armed = True
+        self.previous = signal.signal(signal.SIGALRM, self._fire)
+        self.installed = True
+        signal.setitimer(signal.ITIMER_REAL, max(self.limit.remaining(), 1e-6))
+
+    def _fire(self, _signum: int, _frame: object) -> None:
+        if not self.armed:
+            return
+        left = self.limit.remaining()
+        if left > 0:  # the timer and the clock disagree by microseconds: wait the rest
+            signal.setitimer(signal.ITIMER_REAL, left)
+            return
+        at = _STAGE.get()
+        if at is not None and not at.interruptible:
+            return  # the LP stops before its next solve (HiGHS at its own limit) and names it
+        self.armed = False
+        raise TimeUp(self.limit, self.limit.error(at))
+
+    def disarm(self) -> None:
+        self.armed = False  # first: a signal arriving from here on is ignored
+        if self.installed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(
+                signal.SIGALRM, signal.SIG_DFL if self.previous is None else self.previous
+            )
+            self.installed = False
 
 
 # ------------------------------------------------------------------------ memory limit

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -58,10 +60,15 @@ def huge_scenario(path: Path, n_regions: int = 20, years: int = 100) -> Path:
     return path
 
 
-def test_a_huge_valid_model_stops_at_the_time_limit_and_writes_nothing(tmp_path: Path) -> None:
-    """The scenario passes ``validate``; ``run --time-limit-s 0.001`` cannot solve 1,200
-    months of a 380-route LP in a millisecond, so it stops with one line naming the file,
-    the chain and the month, exit 2, and the previous output set stays as it was."""
+def test_a_huge_valid_model_stops_at_the_time_limit_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenario passes ``validate``; every HiGHS run is made 20 ms slower, so 1,200 months
+    of a 380-route LP cannot be solved in the 1 s budget, while reading and compiling it
+    take ~0.15 s: the run stops in the solve stage with the solver's one line naming the
+    file, the chain and the month, exit 2, and the previous output set stays as it was."""
+    from critmin.market.lp import ClearingLP
+
     scenario = huge_scenario(tmp_path / "huge.yaml")
     code, out, err = run_in_process(["validate", str(scenario)])
     assert code == 0, err
@@ -69,15 +76,22 @@ def test_a_huge_valid_model_stops_at_the_time_limit_and_writes_nothing(tmp_path:
     folder = tmp_path / "out"
     folder.mkdir()
     (folder / "summary.json").write_text('{"old": true}', encoding="utf-8")
+    highs_run = ClearingLP._run
+
+    def slow_run(self: ClearingLP, *args: Any) -> Any:
+        time.sleep(0.02)
+        return highs_run(self, *args)
+
+    monkeypatch.setattr(ClearingLP, "_run", slow_run)
     code, _out, err = run_in_process(
-        ["run", str(scenario), "--out", str(folder), "--time-limit-s", "0.001"]
+        ["run", str(scenario), "--out", str(folder), "--time-limit-s", "1"]
     )
     lines = err.strip().splitlines()
     assert code == 2, err
     assert len(lines) == 1, err
     assert re.fullmatch(
         rf"critmin: error: {re.escape(str(scenario))}: chain 'ndpr_oxide', month \d{{4}}-\d\d, "
-        r"instrument iteration 1: solver time limit of 0\.001 s reached \(--time-limit-s\): .*",
+        r"instrument iteration 1: solver time limit of 1 s reached \(--time-limit-s\): .*",
         lines[0],
     ), lines[0]
     assert sorted(p.name for p in folder.iterdir()) == ["summary.json"]

@@ -114,17 +114,42 @@ def test_solver_error_keeps_where_it_happened_across_processes() -> None:
     )
 
 
-def test_time_limit_reaches_the_workers(tmp_path: Path) -> None:
+def test_time_limit_reaches_the_workers() -> None:
     """``--time-limit-s`` holds on a cluster too: each chain is sent with what is left of the
-    budget and its worker stops solving when it is spent. A budget of 1e-9 s is spent before
-    the first solve: one line naming the limit, exit 2, nothing written."""
+    budget (seconds, already spent) and its worker stops when it is spent. The driver's
+    clock is a stand-in that moves 100 s at every reading: the budget of 150 s has 50 s left
+    when the driver starts solving, and is 50 s over when the first chain is sent, so the
+    worker refuses to compile it, naming the file, the chain and the stage."""
+    from critmin.bounds import TimeLimit, TimeLimitError, time_limit
+    from critmin.scenarios.loader import load_study
+    from critmin.scenarios.runner import execute
+
+    loaded = load_study(["ndpr_baseline"])
+    readings = iter(range(0, 10**6, 100))
+    with (
+        time_limit(TimeLimit(150.0, clock=lambda: float(next(readings)))),
+        pytest.raises(TimeLimitError) as exc,
+    ):
+        execute(loaded, scheduler="local", workers=1)
+    assert str(exc.value).startswith(
+        "builtin:ndpr_baseline: time limit of 150 s reached (--time-limit-s) while compiling "
+        "chain 'ndpr'"
+    ), exc.value
+
+
+def test_a_spent_budget_stops_the_run_before_a_cluster_starts(tmp_path: Path) -> None:
+    """A budget of 1e-9 s is spent while the scenarios are read, before any cluster is
+    started: one line naming the file and the stage, exit 2, nothing written."""
     out = tmp_path / "o"
     res = _cli(
         "run", "--out", str(out), "--scheduler", "local", "--workers", "1",
         "--time-limit-s", "1e-9",
     )  # fmt: skip
     assert res.returncode == 2, res.stderr
-    assert "solver time limit of 1e-09 s reached (--time-limit-s)" in res.stderr
+    assert res.stderr.startswith(
+        "critmin: error: ndpr_baseline: time limit of 1e-09 s reached (--time-limit-s) "
+        "while reading the scenario file; raise the limit (0: none) or"
+    ), res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     assert not out.exists() or not any(out.iterdir())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -211,21 +212,38 @@ def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
 
 
 def test_time_limit_fails_the_samples_over_it_and_finishes(tmp_path: Path) -> None:
-    """``--time-limit-s`` bounds each chain of each sample (untrusted studies cannot hold the
-    cluster): with a budget spent before the first solve every sample is reported failed with
-    the solver's time-limit message naming chain and month, the table is complete and the
-    command ends normally; a non-finite budget is refused in one line."""
+    """``--time-limit-s`` bounds each sample, counted from when it started to be built
+    (untrusted studies cannot hold the cluster): sample 1 is made to spend 3 s as it starts
+    (the fault injection's sleep, as a slow build would), so with a 2 s budget its scenario
+    check refuses it, naming the sample and the stage; the other samples (~50 ms each) are
+    solved, the table is complete and the command ends normally. A budget too small to read
+    the study stops the command in one line; a non-finite budget is refused in one line.
+    (A sample over its budget in the solver: ``test_time_limit_stages.py``.)"""
     out = tmp_path / "limited"
     res = critmin(
         "sweep", str(SMALL), "--out", str(out), "--samples", "3", "--workers", "1",
-        "--no-report", "--time-limit-s", "1e-9",
+        "--no-report", "--time-limit-s", "2", env={FAULT_ENV: "sleep:1:3"},
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
-    table = pd.read_parquet(out / "samples.parquet")
+    table = pd.read_parquet(out / "samples.parquet").set_index("sample_id")
     assert len(table) >= 3
-    assert set(table["status"]) == {"failed"}
-    assert table["error"].str.contains("solver time limit of 1e-09 s reached").all()
-    assert table["error"].str.contains(r"chain '\w+', month \d{4}-\d{2}").all()
+    assert table.loc[1, "status"] == "failed"
+    assert re.search(
+        r"sample 1: time limit of 2 s reached \(--time-limit-s\) while checking the scenario",
+        table.loc[1, "error"],
+    ), table.loc[1, "error"]
+    assert set(table.drop(index=1)["status"]) == {"ok"}
+    tiny = critmin(
+        "sweep", str(SMALL), "--out", str(tmp_path / "t"), "--time-limit-s", "1e-9"
+    )  # fmt: skip
+    assert tiny.returncode == 2
+    assert re.fullmatch(
+        r"critmin: error: \S+: time limit of 1e-09 s reached \(--time-limit-s\) while "
+        r"reading (and checking )?the (study|scenario|scenario file); raise the limit "
+        r"\(0: none\) or .*",
+        tiny.stderr.strip(),
+    ), tiny.stderr
+    assert not (tmp_path / "t").exists()
     bad = critmin("sweep", str(SMALL), "--out", str(tmp_path / "x"), "--time-limit-s", "nan")
     assert bad.returncode == 2
     assert bad.stderr.strip() == (

@@ -87,11 +87,16 @@ def main() -> None:
 
 
 def _main() -> None:
+    from critmin.bounds import TimeUp  # (imported by the command groups anyway)
+
     try:
         rv = app(standalone_mode=False)
     except CritminError as exc:
         typer.echo(f"critmin: error: {_one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
+    except TimeUp as exc:  # (time_limit turns it into its error; this is a second net)
+        typer.echo(f"critmin: error: {_one_line(str(exc.error))}", err=True)
+        sys.exit(exc.error.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -57,9 +57,10 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         float,
         typer.Option(
             "--time-limit-s",
-            help="wall-clock seconds for solving all scenarios, 0 (no limit) .. 1e7; when "
-            "spent, the run stops with one line naming the file, chain and month (exit 2) "
-            "and writes nothing",
+            help="wall-clock seconds for the whole run (reading and checking the scenarios, "
+            "compiling, solving, building and writing the tables), 0 (no limit) .. 1e7; when "
+            "spent, the run stops with one line naming the file and the stage (the chain and "
+            "month when solving), exit 2, and writes nothing",
         ),
     ] = DEFAULT_TIME_LIMIT_S,
     memory_limit_gib: Annotated[
@@ -68,12 +69,20 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
 ) -> None:
     """Run scenarios; write OUT/summary.json, OUT/series.parquet, OUT/report.html and
     OUT/solves.parquet (how each chain's months were solved)."""
-    from critmin.bounds import check_time_limit, memory_backstop, memory_limit, time_limit
+    from critmin.bounds import (
+        TimeLimit,
+        check_time_limit,
+        memory_backstop,
+        memory_limit,
+        stage,
+        time_limit,
+    )
     from critmin.facade import load, write
     from critmin.fileio import OutputSet, check_output_dir
     from critmin.scenarios.cluster import check_scheduler
+    from critmin.scenarios.loader import DEFAULT_STUDY
     from critmin.scenarios.outcome import RUN_FILES
-    from critmin.scenarios.runner import AUTO
+    from critmin.scenarios.runner import AUTO, sources_line
 
     check_output_dir(out)  # a bad --out fails now, not after the run
     if not 1 <= workers <= 64:
@@ -81,11 +90,20 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     if scheduler is not None:
         check_scheduler(scheduler)
     check_time_limit(time_limit_s)  # likewise the option's range
+    # the budget starts now, as the input is read: reading and checking the files, compiling,
+    # solving, building the tables and writing them share it (docs/robustness.md); the timer
+    # is off while the lock is taken and while the output set is committed
+    budget = TimeLimit(time_limit_s) if time_limit_s > 0 else None
     # an enormous valid study fails at its estimate, before the lock; the OS backstop behind
     # the estimate turns an allocation it missed into one line (docs/robustness.md)
     with memory_limit(memory_limit_gib) as limit_gib, memory_backstop(limit_gib):
-        study = load(*(scenarios or []))
-        study.check_memory()
+        # (each file's reading is a stage of its own; this one names the rest: the estimate)
+        with (
+            stage("reading and checking the study", where=", ".join(scenarios or DEFAULT_STUDY)),
+            time_limit(budget, interrupt=True),
+        ):
+            study = load(*(scenarios or []))
+            study.check_memory()
         err = Console(stderr=True)
         # the output folder is locked for the whole run: a second run into it is refused at once
         with (
@@ -102,14 +120,19 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
             ) as progress,
         ):
             task = progress.add_task("run", total=study.market_months)
-            with time_limit(time_limit_s), memory_limit(0):  # (checked above)
-                result = study.run(
-                    baseline=AUTO if baseline is None else baseline,
-                    on_month=lambda _m: progress.advance(task),
-                    scheduler=scheduler,
-                    workers=workers,
-                )
-            write(result, outs)
+            with (
+                stage("running the study", where=sources_line(study.scenarios)),
+                time_limit(budget, interrupt=True),
+            ):
+                with memory_limit(0):  # (checked above)
+                    result = study.run(
+                        baseline=AUTO if baseline is None else baseline,
+                        on_month=lambda _m: progress.advance(task),
+                        scheduler=scheduler,
+                        workers=workers,
+                    )
+                with stage("writing the outputs", where=str(out), hint="make the study smaller"):
+                    write(result, outs)
         written = outs.written
         summary = result.summary
         if as_json:

@@ -17,6 +17,8 @@ from critmin.bounds import (
     format_bytes,
     memory_backstop,
     memory_limit,
+    stage,
+    time_limit,
 )
 from critmin.cli import app
 from critmin.cli.progress import counting
@@ -65,8 +67,10 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         float,
         typer.Option(
             "--time-limit-s",
-            help="seconds of solving for each chain of each sample, 0 (no limit) .. 1e7; a "
-            "sample over it is reported failed with the time-limit message, the others go on",
+            help="seconds for reading and checking the study, and for each chain of each "
+            "sample (building and checking its scenario, compiling and solving the chain), "
+            "0 (no limit) .. 1e7; a sample over it is reported failed with the time-limit "
+            "message, the others go on",
         ),
     ] = DEFAULT_SAMPLE_TIME_LIMIT_S,
     check: Annotated[
@@ -117,11 +121,7 @@ def _sweep(
 ) -> None:
     from critmin.fileio import check_output_dir
     from critmin.scenarios.cluster import check_scheduler
-    from critmin.scenarios.sweep import (
-        load_study_file,
-        sample_scenario_yaml,
-    )
-    from critmin.scenarios.sweep.driver import check_sweep_size
+    from critmin.scenarios.sweep import sample_scenario_yaml
 
     # every option is checked before the study is read or a cluster started (issue 13)
     if samples is not None and not 1 <= samples <= MAX_SAMPLES:
@@ -134,15 +134,10 @@ def _sweep(
         raise InputError("give --check or --export-sample, not both")
     if export_sample is None and not check:
         check_output_dir(out)  # a bad --out fails now, not after the samples are solved
-    loaded = load_study_file(study_file)
-    # an enormous valid study (a grid of 1e20 policies, a million samples of monthly
-    # outcomes) is refused here, before its design is built (issue 13)
-    size = check_sweep_size(loaded, samples, workers if scheduler == "local" else 1)
-    loaded = _prepared(loaded, quiet=as_json)
+    loaded, size, checked = _read_study(
+        study_file, samples, workers if scheduler == "local" else 1, check, time_limit_s, as_json
+    )
     if check:
-        from critmin.scenarios.sweep.evaluate import check_samples
-
-        checked = check_samples(loaded, samples)
         typer.echo(
             f"{study_file}: ok - study {loaded.study.name!r}, {size.scenarios:,} scenario(s) x "
             f"{size.policies:,} polic{'y' if size.policies == 1 else 'ies'} = "
@@ -177,6 +172,41 @@ def _sweep(
     console = Console() if sys.stdout.isatty() else Console(width=120)
     _print(summary, console)
     console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _read_study(  # noqa: PLR0917 - the options it reads
+    study_file: Path,
+    samples: int | None,
+    workers: int,
+    check: bool,
+    time_limit_s: float,
+    quiet: bool,
+) -> tuple[Any, Any, int]:
+    """Read and check the study: ``(loaded, size, scenarios --check built)``, with a
+    ``stockpile_rules`` policy solved. This gets one --time-limit-s budget, as a sample does:
+    a huge valid study or base scenario is refused in time, in one line
+    (docs/robustness.md)."""
+    from critmin.scenarios.sweep import load_study_file
+    from critmin.scenarios.sweep.driver import check_sweep_size
+
+    with (
+        stage(
+            "reading and checking the study",
+            where=str(study_file),
+            hint="make the study or its base scenario smaller",
+        ),
+        time_limit(time_limit_s, interrupt=True),
+    ):
+        loaded = load_study_file(study_file)
+        # an enormous valid study (a grid of 1e20 policies, a million samples of monthly
+        # outcomes) is refused here, before its design is built (issue 13)
+        size = check_sweep_size(loaded, samples, workers)
+        loaded = _prepared(loaded, quiet=quiet)
+        if not check:
+            return loaded, size, 0
+        from critmin.scenarios.sweep.evaluate import check_samples
+
+        return loaded, size, check_samples(loaded, samples)
 
 
 def _prepared(loaded: Any, *, quiet: bool) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from critmin.bounds import checkpoint, stage
 from critmin.errors import CritminError, InputError, UnknownNameError
 from critmin.fileio import read_text
 from critmin.market.spec import Loc, check_references
@@ -121,6 +122,7 @@ def _instrument_problems(
         mine = [i for i, spec in enumerate(specs) if spec.mineral in (None, market.mineral)]
         if not mine:
             continue
+        checkpoint()  # (a cooperative check between chains, for a thread's time limit)
         cm = compile_market(market, months, scenario.shocks)
         if compiled is not None:
             compiled[index] = cm
@@ -276,10 +278,23 @@ def load_scenario(
     return _load(ref, (), relative_to, fold_reform)
 
 
+#: the time-limit message's advice for a scenario too large to read, check or compile in time
+SMALLER_SCENARIO = "make the scenario smaller (fewer months, regions or supply blocks)"
+
+
 def _load(
     ref: str, seen: tuple[str, ...], relative_to: Path | None, fold_reform: bool
 ) -> LoadedScenario:
-    text, name, path = _read(ref, relative_to)
+    # --time-limit-s counts reading and checking too: a huge valid file is refused in time
+    with stage("reading the scenario file", where=ref, hint="give a smaller file"):
+        text, name, path = _read(ref, relative_to)
+    with stage("reading and checking the scenario", where=name, hint=SMALLER_SCENARIO):
+        return _load_text(text, name, path, seen, fold_reform)
+
+
+def _load_text(
+    text: str, name: str, path: Path | None, seen: tuple[str, ...], fold_reform: bool
+) -> LoadedScenario:
     if name in seen:
         raise InputError(f"'base' chain loops back to {name}", where=name)
     doc = _parse(text, name)
@@ -368,11 +383,14 @@ def scenario_from_data(
     :func:`scenario_from_object` checks an object (``compiled`` and ``record_inputs`` as
     there), its reform folded in. The first problem raises
     :class:`~critmin.errors.InputError` naming ``source`` and the field."""
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        err, more = first_error(exc)
-        extra = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        loc = dotted(error_loc(err))
-        raise InputError(f"{error_text(err)}{extra}", where=f"{source} field {loc!r}") from None
-    return scenario_from_object(scenario, source, compiled=compiled, record_inputs=record_inputs)
+    with stage("checking the scenario", where=source, hint=SMALLER_SCENARIO):
+        try:
+            scenario = Scenario.model_validate(data)
+        except ValidationError as exc:
+            err, more = first_error(exc)
+            extra = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+            loc = dotted(error_loc(err))
+            raise InputError(f"{error_text(err)}{extra}", where=f"{source} field {loc!r}") from None
+        return scenario_from_object(
+            scenario, source, compiled=compiled, record_inputs=record_inputs
+        )

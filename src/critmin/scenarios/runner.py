@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from critmin import __version__
-from critmin.bounds import TimeLimit, current_time_limit, time_limit
+from critmin.bounds import TimeLimit, current_time_limit, stage, time_limit
 from critmin.errors import SolverError, UnknownNameError
 from critmin.market.compile import compile_market
 from critmin.market.engine import MarketRun, MonthSolve, run_market
@@ -36,7 +36,7 @@ from critmin.market.results import (
 from critmin.policy.parameters import ParameterReads, trace_reads
 from critmin.scenarios.compare import BaselineComparison, compare_to_baseline
 from critmin.scenarios.headline import HeadlineMetrics
-from critmin.scenarios.loader import LoadedScenario
+from critmin.scenarios.loader import SMALLER_SCENARIO, LoadedScenario
 from critmin.scenarios.outcome import (
     ScenarioOutcome,
     StudyResult,
@@ -125,16 +125,32 @@ class ChainRun:
 def solve_chain(task: ChainTask, on_month: Callable[[str], None] | None = None) -> ChainRun:
     """Compile one chain, build its instruments, run its months and build its tidy rows: a
     pure function of ``task`` (the same in any process)."""
-    clock = time.perf_counter
-    t0 = clock()
-    cm = compile_market(task.market, task.months, task.shocks)
     budget: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if task.time_limit is not None:
         limit_s, spent_s = task.time_limit
         budget = time_limit(TimeLimit(limit_s, started=time.monotonic() - spent_s))
+    with budget:
+        return _solve_chain(task, on_month)
+
+
+def _solve_chain(task: ChainTask, on_month: Callable[[str], None] | None) -> ChainRun:
+    """:func:`solve_chain` under its budget: each step is a stage of ``--time-limit-s``."""
+    clock = time.perf_counter
+    t0 = clock()
+    chain = f"chain {task.market.mineral!r}"
+    with stage(
+        f"compiling {chain} ({len(task.months):,} months)",
+        where=task.source,
+        hint=SMALLER_SCENARIO,
+    ):
+        cm = compile_market(task.market, task.months, task.shocks)
     # every parameter an instrument reads while it is built and run is recorded, so the
-    # summary lists what was used without the runner knowing any instrument
-    with budget, trace_reads() as market_reads:
+    # summary lists what was used without the runner knowing any instrument; the clearing
+    # LP stops at the time limit itself and names the chain, month and iteration
+    with (
+        stage(f"solving {chain}", where=task.source, interruptible=False),
+        trace_reads() as market_reads,
+    ):
         instruments = [s.build() for s in task.instruments]
         t1 = clock()
         probe = Probe() if task.timed else None
@@ -154,10 +170,11 @@ def solve_chain(task: ChainTask, on_month: Callable[[str], None] | None = None) 
         seconds["highs_run"] = probe.highs_run_s
         seconds["highs_other"] = probe.highs_calls_s - probe.highs_run_s
         seconds["instruments"] = probe.instruments_s
-    parts = series_columns(task.scenario, run)
-    # keep what the headline metrics read and release the chain's per-route month arrays
-    # (a 60-chain study held every chain's ~30 MB of them until the end)
-    kept = release_routes(run)
+    with stage(f"building the tables of {chain}", where=task.source, hint=SMALLER_SCENARIO):
+        parts = series_columns(task.scenario, run)
+        # keep what the headline metrics read and release the chain's per-route month arrays
+        # (a 60-chain study held every chain's ~30 MB of them until the end)
+        kept = release_routes(run)
     seconds["tables"] = clock() - t2
     solves = run.month_solves()
     return ChainRun(parts, kept, list(cm.assumptions), dict(market_reads.months), seconds, solves)
@@ -283,7 +300,10 @@ def run_scenario(
                 }
             )
     t0 = clock()
-    metrics = scenario_metrics(runs)
+    with stage(
+        f"building the metrics of scenario {sc.name!r}", where=loaded.source, hint=SMALLER_SCENARIO
+    ):
+        metrics = scenario_metrics(runs)
     _add(timings, "metrics", clock() - t0)
     return ScenarioResult(loaded, parts, metrics, runs, assumptions, reads, solves)
 
@@ -372,12 +392,32 @@ def execute(
     results are identical either way (``tests/scenarios/test_chains_on_dask.py``)."""
     names = [ls.scenario.name for ls in loaded]
     base = _pick_baseline(names, baseline)
-    clock = time.perf_counter
     if scheduler is None:
         results = [run_scenario(ls, on_month, timings) for ls in loaded]
     else:
-        with _on_cluster(scheduler, workers) as chains:
+        # each worker enforces what is left of the budget (_with_budget) and names the stage,
+        # the chain and the month; the timer here would only say "waiting"
+        with (
+            stage("solving on the cluster", where=sources_line(loaded), interruptible=False),
+            _on_cluster(scheduler, workers) as chains,
+        ):
             results = [run_scenario(ls, on_month, timings, chains) for ls in loaded]
+    with stage("building the study's tables", where=sources_line(loaded), hint=SMALLER_SCENARIO):
+        return _tables(results, base, timings)
+
+
+def sources_line(loaded: Sequence[LoadedScenario]) -> str:
+    """The study's files for a message (``a.yaml, b.yaml, c.yaml and 2 more``)."""
+    names = list(dict.fromkeys(ls.source for ls in loaded))
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return ", ".join(names[:3]) + more
+
+
+def _tables(
+    results: list[ScenarioResult], base: str | None, timings: dict[str, float] | None
+) -> StudyResult:
+    """The study's series, summary and comparison with ``base`` from its scenarios' runs."""
+    clock = time.perf_counter
     t0 = clock()
     series = merge([part for r in results for part in r.series_parts]).frame()
     t1 = clock()

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import TypeAdapter, ValidationError
 
-from critmin.bounds import time_limit
+from critmin.bounds import TimeLimit, time_limit
 from critmin.errors import CritminError, InputError
 from critmin.market.spec import Shock
 from critmin.scenarios.sweep.paths import PathError, apply, find, parse_path, remove
@@ -380,6 +380,7 @@ def run_samples(
     time_limit_s: float = 0.0,
     compiled: Sequence[dict[int, Any]] | None = None,
     stock: Sequence[StockReader] | None = None,
+    built_s: Sequence[float] | None = None,
 ) -> list[Evaluation | BaseException]:
     """Each scenario's runs and outcomes (or the exception that stopped it), in order.
 
@@ -396,9 +397,10 @@ def run_samples(
     ``scale`` (``q x f / 12`` is not ``q / 12 x f`` in floating point), so samples that differ
     there are compiled one by one.
 
-    ``time_limit_s`` (0: none) bounds the solving of each chain of each sample
-    (``critmin sweep --time-limit-s``): a sample whose chain runs over it fails with the
-    solver's time-limit message, and the others go on.
+    ``time_limit_s`` (0: none) bounds compiling and solving each chain of each sample
+    (``critmin sweep --time-limit-s``), less the seconds its sample took to build
+    (``built_s``, one per scenario: :func:`evaluate_plans`): a sample whose chain runs over
+    it fails with the time-limit message, and the others go on.
 
     ``compiled`` (optional, one dict per scenario): chains :func:`build_scenario` already
     compiled, by market index; a chain solved on its own runs that instead of compiling
@@ -425,7 +427,7 @@ def run_samples(
             groups.setdefault(run_key[0] if batch else run_key, []).append(len(chains))
             builder = _builder([specs[k] for k in mine])
             chains.append(_Chain(i, market, months, shocks, builder, done.get(index), run_key))
-    solver = _Solver(chains, len(scenarios), time_limit_s)
+    solver = _Solver(chains, len(scenarios), time_limit_s, built_s)
     for members in groups.values():
         solver.solve(members)
     runs, failed = solver.runs, solver.failed
@@ -461,11 +463,18 @@ class _Solver:
     """The runs of a batch's chains, with each sample's engine and HiGHS seconds and the
     error of each sample that failed."""
 
-    def __init__(self, chains: list[_Chain], n_samples: int, time_limit_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        chains: list[_Chain],
+        n_samples: int,
+        time_limit_s: float = 0.0,
+        built_s: Sequence[float] | None = None,
+    ) -> None:
         from critmin.market.probe import Probe
 
         self.chains = chains
         self.time_limit_s = time_limit_s  # a fresh budget for each chain's run
+        self.built_s = built_s  # ... less what its sample's scenario took to build
         self.runs: list[Any] = [None] * len(chains)
         self.engine = [0.0] * n_samples
         self.highs = [0.0] * n_samples
@@ -494,6 +503,12 @@ class _Solver:
                 self.failed.setdefault(sample, self.failed[solved])
             self.runs[j] = self.runs[k]
 
+    def _budget(self, sample: int) -> float | TimeLimit:
+        """A chain's budget: ``--time-limit-s`` from when its sample started building."""
+        if self.time_limit_s <= 0 or self.built_s is None:
+            return self.time_limit_s
+        return TimeLimit(self.time_limit_s, started=time.monotonic() - self.built_s[sample])
+
     def _batched(self, members: list[int]) -> int:
         """How many of ``members`` the batch path solved (the rest go one by one: a
         sample that fails ends the batch's generator)."""
@@ -521,7 +536,7 @@ class _Solver:
         for j, ch in zip(members, group, strict=True):
             t1, h1 = time.perf_counter(), self.probe.highs_run_s
             try:
-                with time_limit(self.time_limit_s):
+                with time_limit(self._budget(ch.sample)):
                     self.runs[j] = next(solved)
             except Exception:
                 # an error ends the generator: _one solves this sample and the rest one by
@@ -541,10 +556,10 @@ class _Solver:
         ch = self.chains[j]
         t1, h1 = time.perf_counter(), self.probe.highs_run_s
         try:
-            cm = ch.compiled
-            if cm is None:
-                cm = compile_market(ch.market, ch.months, ch.shocks)
-            with time_limit(self.time_limit_s):
+            with time_limit(self._budget(ch.sample)):
+                cm = ch.compiled
+                if cm is None:
+                    cm = compile_market(ch.market, ch.months, ch.shocks)
                 self.runs[j] = run_market(cm, ch.instruments(), probe=self.probe)
         except Exception as exc:
             self.failed.setdefault(ch.sample, exc)
@@ -722,8 +737,10 @@ def evaluate_plans(
     source = loaded.source
     rows: list[dict[str, Any]] = []
     built: list[tuple[dict[str, Any], Any, dict[int, Any], StockReader]] = []
+    built_s: list[float] = []  # seconds each built sample took: part of its time budget
     for plan in plans:
         t0 = time.perf_counter()
+        t_build = time.monotonic()  # (a fault's sleep counts, as a slow build would)
         _fault(plan.sample_id)
         row: dict[str, Any] = {
             "sample_id": plan.sample_id,
@@ -736,10 +753,13 @@ def evaluate_plans(
             "_solver_s": 0.0,
         }
         try:
-            data = scenario_data(loaded, base, plan)
-            compiled: dict[int, Any] = {}
-            scenario = build_scenario(data, f"{source} sample {plan.sample_id}", compiled)
+            # checked between the build's stages; the clock started with the sample's
+            with time_limit(TimeLimit(time_limit_s, started=t_build) if time_limit_s else 0):
+                data = scenario_data(loaded, base, plan)
+                compiled: dict[int, Any] = {}
+                scenario = build_scenario(data, f"{source} sample {plan.sample_id}", compiled)
             built.append((row, scenario, compiled, stock_reader(loaded, base, plan)))
+            built_s.append(time.monotonic() - t_build)
         except Exception as exc:
             _failed(row, exc)
         row["_sample_s"] = time.perf_counter() - t0
@@ -752,6 +772,7 @@ def evaluate_plans(
         time_limit_s=time_limit_s,
         compiled=[cms for _, _, cms, _ in built],
         stock=[reader for _, _, _, reader in built],
+        built_s=built_s,
     )
     # the batch's engine and outcome time, shared out by each sample's own engine time
     spent = time.perf_counter() - t0
