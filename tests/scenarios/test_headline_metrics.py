@@ -188,9 +188,11 @@ def test_missing_engine_figure_is_named() -> None:
 
 
 def test_engine_figures_carry_their_variables_unit() -> None:
-    """A headline figure named after a declared engine variable (``unserved_t``,
-    ``avg_price_usd_per_t``, ``unserved_t_by_region``) is in that variable's declared unit,
-    and every engine total the tables declare has its figure."""
+    """A headline figure named after a declared engine variable (``tariff_revenue_usd``,
+    ``avg_price_usd_per_t``) is in that variable's declared unit, and every engine total in
+    usd has its figure. No engine figure sums a tonne variable over products (a tonne of
+    concentrate and a tonne of magnet are not additive): those are per product, in
+    ``physical_metrics``, and the removed names say what replaced them."""
     from critmin.market.results import VARIABLES, metric_name
 
     engine = {m.name: m for m in METRICS if m.producer == "engine"}
@@ -199,5 +201,11 @@ def test_engine_figures_carry_their_variables_unit() -> None:
         for name, m in engine.items():
             if name.removeprefix("avg_").removeprefix("peak_").startswith(stem):
                 assert m.unit == var.unit, (name, var.name)
-    totals = ("unserved", "unserved_critical", "tariff_revenue", "consumer_surplus")
-    assert {metric_name(v) for v in (*totals, "producer_surplus")} <= set(engine)
+    totals = ("tariff_revenue", "consumer_surplus", "producer_surplus")
+    assert {metric_name(v) for v in totals} <= set(engine)
+    tonnes = {n for n, m in engine.items() if m.unit == "t"}
+    assert tonnes
+    assert all("_by_" in n for n in tonnes), tonnes
+    from critmin.scenarios.headline import REMOVED_METRICS
+
+    assert not set(REMOVED_METRICS) & {m.name for m in METRICS}

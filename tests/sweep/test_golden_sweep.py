@@ -75,8 +75,8 @@ outcomes:
      product: ndpr_oxide, region: USA, reduce: max}
   - {name: oxide_price_usa_usd_per_t, variable: price, mineral: ndpr,
      product: ndpr_oxide, region: USA, monthly: true}
-  - {name: unserved_t, metric: unserved_t}
-  - {name: shortage_months, metric: shortage_months}
+  - {name: magnet_short_t, metric: physical_shortage_t_by_product.ndfeb_magnet}
+  - {name: physical_shortage_months, metric: physical_shortage_months}
   - {name: levy_revenue_usd, metric: levy_revenue_usd}
   - {name: levy_iterations_max, metric: levy_iterations_max}
   - {name: floor_fiscal_cost_usd, metric: floor_fiscal_cost_usd}

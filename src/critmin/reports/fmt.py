@@ -264,6 +264,8 @@ _LABELS = {
     "oem_security_premium_usd": "Cost to OEMs (security premium)",
     "oem_security_premium_usd_per_t": "Security premium per tonne consumed",
     "oem_security_premium_usd_by_product": "Security premium by product",
+    "oem_security_premium_usd_per_t_by_product": "Security premium per tonne consumed",
+    "production_change_t_by_product": "Production change by product",
     "subsidy_kept_usd_per_t": "Subsidy per tonne kept",
     "subsidy_usd_per_t_kept": "Subsidy per tonne kept",
     "unserved_critical_t": "Unserved critical demand",
