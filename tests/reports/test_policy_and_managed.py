@@ -137,7 +137,7 @@ _MANAGED_METRICS: dict[str, object] = {
     "floor_fiscal_cost_usd": 241_418_194.4,
     "levy_revenue_usd": 615_902_379.4,
     "oem_security_premium_usd": 2_098_926_601.96,
-    "oem_security_premium_usd_per_t": 5_989.49,
+    "oem_security_premium_usd_per_t_by_product": {"ndfeb_magnet": 14_372.0, "ndpr_oxide": 30.0},
     "subsidy_kept_usd_per_t": 59_609.43,
 }
 
