@@ -94,6 +94,16 @@ REMOVED_METRICS: dict[str, str] = {
     "production_change_t": (
         "it added the production of every stage; use production_change_t_by_product.<product>"
     ),
+    "stock_releases_t": (
+        "it added the tonnes released from every account (oxide and magnets); use "
+        "stock_releases_t_<product> (e.g. stock_releases_t_ndfeb_magnet)"
+    ),
+    "stock_purchases_t": (
+        "it added the tonnes bought for every account; use stock_purchases_t_<product>"
+    ),
+    "stock_shortage_avoided_t": (
+        "it added the shortage avoided in every product; use stock_shortage_avoided_t_<product>"
+    ),
     "oem_security_premium_usd_per_t": (
         "it divided by the tonnes of every product consumed; use "
         "oem_security_premium_usd_per_t_by_product.<product> or oem_security_premium_usd"
@@ -167,9 +177,6 @@ class HeadlineMetrics:
     settlement_floor_topup_usd: float | None = None
     settlement_upside_to_buyer_usd: float | None = None
     settlement_seller_receives_usd: float | None = None
-    stock_shortage_avoided_t: float | None = None
-    stock_releases_t: float | None = None
-    stock_purchases_t: float | None = None
     stock_cash_usd: float | None = None
     stock_debt_usd: float | None = None
     stock_ledger_balanced: float | None = None
