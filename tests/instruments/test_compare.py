@@ -51,9 +51,8 @@ def test_managed_market_figures_by_hand() -> None:
     assert got["free"]["avg_price_inside_forge_usd_per_t"]["ndpr_oxide"] == pytest.approx(97.5)
     assert m["oem_security_premium_usd"] == pytest.approx(300)
     assert m["oem_security_premium_usd_per_t_by_product"] == {"ndpr_oxide": pytest.approx(30)}
-    assert m["imports_from_members_t"] == pytest.approx(6)
-    assert m["imports_from_nonmembers_t"] == pytest.approx(4)
-    assert m["trade_diversion_t"] == {"from_members": 6.0, "from_nonmembers": -6.0}
+    assert m["trade_diversion_from_members_t_by_product"] == {"ndpr_oxide": 6.0}
+    assert m["trade_diversion_from_nonmembers_t_by_product"] == {"ndpr_oxide": -6.0}
     assert m["floor_fiscal_cost_usd"] == 500
     assert m["subsidy_kept_usd_per_t"] == pytest.approx(100)
     assert m["levy_revenue_usd"] == 120
@@ -70,7 +69,8 @@ def test_tonnes_of_different_products_are_never_added() -> None:
     magnet (price +1,000). Per product: premium 300 and 1,000 usd, i.e. 30 and 1,000 usd per
     tonne of each; a stage-summed figure would have said 1,300 / 11 t = 118.2 usd/t, a number
     that is neither product's. Production: oxide +6 t, magnet -2 t; their sum (+4 t) is not
-    reported anywhere."""
+    reported anywhere. Imports into members by product: oxide 6 t from members (+6 against
+    free trade), 4 t from others (-6); magnets 1 t from others (no change)."""
     rows = []
     for sc, p_ox, p_mag, q_ox, q_mag in (
         ("free", 100.0, 50_000.0, 0.0, 3.0),
@@ -82,7 +82,27 @@ def test_tonnes_of_different_products_are_never_added() -> None:
         ):
             for variable, value in (("price", price), ("consumption", cons), ("production", prod)):
                 rows.append((sc, "2026-03", mineral, stage, "JPN", variable, value, "t"))
+    for sc in ("free", "managed"):  # AUS is a node of the chain (a FORGE member), at no cost
+        rows.append((sc, "2026-03", "ndpr_oxide", "refining", "AUS", "price", 95.0, "usd_per_t"))
+    # imports into JPN (member): free trade all from CHN (non-member); managed 6 t of oxide
+    # from AUS (member), 4 t of oxide and the 1 t of magnet still from CHN
+    for sc, mineral, stage, route, t in (
+        ("free", "ndpr_oxide", "refining", "CHN->JPN", 10.0),
+        ("free", "ndfeb_magnet", "component", "CHN->JPN", 1.0),
+        ("managed", "ndpr_oxide", "refining", "AUS->JPN", 6.0),
+        ("managed", "ndpr_oxide", "refining", "CHN->JPN", 4.0),
+        ("managed", "ndfeb_magnet", "component", "CHN->JPN", 1.0),
+    ):
+        rows.append((sc, "2026-03", mineral, stage, route, "flow", t, "t"))
     m = compare_to_baseline(pd.DataFrame(rows, columns=COLUMNS), "free")["managed"]
+    assert m["trade_diversion_from_members_t_by_product"] == {
+        "ndfeb_magnet": 0.0,
+        "ndpr_oxide": 6.0,
+    }
+    assert m["trade_diversion_from_nonmembers_t_by_product"] == {
+        "ndfeb_magnet": 0.0,
+        "ndpr_oxide": -6.0,
+    }
     assert m["oem_security_premium_usd"] == pytest.approx(1300)
     assert m["oem_security_premium_usd_by_product"] == {
         "ndfeb_magnet": pytest.approx(1000),

@@ -263,7 +263,7 @@ def test_kpi_strip_keeps_to_the_headline_figures(tmp_path: Path) -> None:
         ("subsidy_usd_per_t_kept", fmt.Quantity.PRICE),
         ("oem_security_premium_usd", fmt.Quantity.MONEY),
         ("oem_security_premium_usd_by_product", fmt.Quantity.MONEY),
-        ("imports_from_members_t", fmt.Quantity.TONNES),
+        ("imports_from_members_t_ndpr_oxide", fmt.Quantity.TONNES),
         ("days_of_cover_last", fmt.Quantity.DAYS),
         ("stock_days_of_cover_end_ndpr_oxide", fmt.Quantity.DAYS),
         ("target_days", fmt.Quantity.DAYS),

@@ -51,6 +51,12 @@ _UNITS: dict[str, Quantity] = {
 }
 
 
+#: instrument figures named per product after their unit (``<figure>_t_<product>``)
+_PER_PRODUCT_TONNES = re.compile(
+    r"(stock_(releases|purchases|shortage_avoided)|imports_from_(members|nonmembers))_t_"
+)
+
+
 def quantity_of_metric(name: str) -> Quantity:
     """The quantity a summary metric measures, from its name's unit suffix.
 
@@ -64,6 +70,8 @@ def quantity_of_metric(name: str) -> Quantity:
     base = re.sub(r"_by_[a-z0-9]+$", "", name)
     if "days_of_cover" in base:
         return Quantity.DAYS
+    if _PER_PRODUCT_TONNES.match(base):  # stock_releases_t_ndfeb_magnet: tonnes of one product
+        return Quantity.TONNES
     for suffix, quantity in _SUFFIXES:
         if base.endswith(suffix):
             return quantity

@@ -12,8 +12,10 @@ figures. Definitions (t = tonnes, usd; sums over every month of the run):
   rows (stockpiles), the last month's and the lowest value; absent when there are none.
 * ``floor_fiscal_cost_usd``: sum of ``floor_payment`` rows (top-up and purchase floors).
 * ``levy_revenue_usd``: sum of ``levy_revenue`` rows.
-* ``imports_from_members_t`` / ``imports_from_nonmembers_t``: flows into member regions, by the
-  exporter's membership that month; ``trade_diversion_t``: the same minus the baseline's.
+* ``trade_diversion_from_members_t_by_product`` / ``..._from_nonmembers_...``: per product,
+  flows into member regions from members / from others (by the exporter's membership that
+  month) minus the baseline's; products no scenario imports into members are left out. (The
+  imports themselves, per product, are the levy's ``imports_from_members_t_<product>``.)
 * ``oem_security_premium_usd``: sum over consumer nodes (rows with consumption > 0) of
   (price - baseline price, same month and node) x consumption;
   ``oem_security_premium_usd_by_product`` splits it by product and
@@ -25,9 +27,10 @@ figures. Definitions (t = tonnes, usd; sums over every month of the run):
   product's tonnes (a tonne of concentrate and a tonne of magnet are not added).
 
 No figure here adds tonnes of different products. The stage-summed ``unserved_t``,
-``shortage_months``, ``production_change_t`` and ``oem_security_premium_usd_per_t`` of earlier
-versions are gone (:data:`critmin.scenarios.headline.REMOVED_METRICS` names their successors);
-physical shortage and demand cut by price, per product, come from
+``shortage_months``, ``production_change_t``, ``imports_from_members_t``,
+``imports_from_nonmembers_t``, ``trade_diversion_t`` and ``oem_security_premium_usd_per_t``
+of earlier versions are gone (:data:`critmin.scenarios.headline.REMOVED_METRICS` names their
+successors); physical shortage and demand cut by price, per product, come from
 :func:`critmin.market.metrics.physical_metrics` and
 :func:`~critmin.market.metrics.compare_physical`.
 """
@@ -197,19 +200,24 @@ def _avg_prices(coded: _Coded, member: BoolArray) -> list[tuple[dict[str, float]
     ]
 
 
-def _imports(coded: _Coded, member: BoolArray, exp_idx: IntArray, imp_idx: IntArray) -> FloatArray:
-    """Per scenario, tonnes flowing into members from members (column 0) and others (1)."""
+def _imports(
+    coded: _Coded, member: BoolArray, exp_idx: IntArray, imp_idx: IntArray
+) -> tuple[FloatArray, list[str]]:
+    """``[scenario, product, k]``: tonnes of each product flowing into members from members
+    (k = 0) and from others (k = 1), and the product names."""
     rows = coded.rows("flow")
+    product, products = coded.codes("product", rows)
     route, month = coded.region[rows], coded.month[rows]
     into = member[month, imp_idx[route]]
     from_member = member[month, exp_idx[route]]
-    return np.stack(
-        [
-            coded.per_scenario(rows[into & from_member]),
-            coded.per_scenario(rows[into & ~from_member]),
-        ],
-        axis=1,
-    )
+    n_s, n_p = len(coded.scenarios), len(products)
+    out = np.zeros((n_s, n_p, 2))
+    for k, sel in enumerate((into & from_member, into & ~from_member)):
+        group = coded.scenario[rows[sel]] * n_p + product[sel]
+        out[:, :, k] = np.bincount(
+            group, weights=coded.value[rows[sel]], minlength=n_s * n_p
+        ).reshape(n_s, n_p)
+    return out, products
 
 
 def _by_product(coded: _Coded, variable: str) -> list[dict[str, float]]:
@@ -321,7 +329,9 @@ def compare_to_baseline(
     base = table.scenarios.index(baseline)
     member, exp_idx, imp_idx = _membership(table, bloc, region_membership)
     prices = _avg_prices(table, member)
-    imports = _imports(table, member, exp_idx, imp_idx)
+    imports, import_products = _imports(table, member, exp_idx, imp_idx)
+    # products some scenario imports into members (others would only add zeros)
+    traded = [i for i in range(len(import_products)) if imports[:, i, :].any()]
     premium, premium_by_product, premium_per_t = _premium(table, base)
     cover = _cover(table)
     fiscal = table.per_scenario(table.rows("floor_payment"))
@@ -330,18 +340,22 @@ def compare_to_baseline(
     production = _by_product(table, "production")
     out: dict[str, dict[str, Any]] = {}
     for s, name in enumerate(table.scenarios):
-        from_members, from_non = float(imports[s, 0]), float(imports[s, 1])
+
+        def per_product(values: FloatArray) -> dict[str, float]:
+            names = {import_products[i]: float(values[i]) for i in traded}
+            return dict(sorted(names.items()))
+
         metrics: dict[str, Any] = {
             "avg_price_inside_forge_usd_per_t": prices[s][0],
             "avg_price_outside_forge_usd_per_t": prices[s][1],
             "floor_fiscal_cost_usd": float(fiscal[s]),
             "levy_revenue_usd": float(levy[s]),
-            "imports_from_members_t": from_members,
-            "imports_from_nonmembers_t": from_non,
-            "trade_diversion_t": {
-                "from_members": from_members - float(imports[base, 0]),
-                "from_nonmembers": from_non - float(imports[base, 1]),
-            },
+            "trade_diversion_from_members_t_by_product": per_product(
+                imports[s, :, 0] - imports[base, :, 0]
+            ),
+            "trade_diversion_from_nonmembers_t_by_product": per_product(
+                imports[s, :, 1] - imports[base, :, 1]
+            ),
             "oem_security_premium_usd": float(premium[s]),
             "oem_security_premium_usd_by_product": premium_by_product[s],
             "oem_security_premium_usd_per_t_by_product": premium_per_t[s],
@@ -371,9 +385,8 @@ class BaselineComparison:
     avg_price_outside_forge_usd_per_t: dict[str, float]
     floor_fiscal_cost_usd: float
     levy_revenue_usd: float
-    imports_from_members_t: float
-    imports_from_nonmembers_t: float
-    trade_diversion_t: dict[str, float]
+    trade_diversion_from_members_t_by_product: dict[str, float]
+    trade_diversion_from_nonmembers_t_by_product: dict[str, float]
     oem_security_premium_usd: float
     oem_security_premium_usd_by_product: dict[str, float]
     oem_security_premium_usd_per_t_by_product: dict[str, float]

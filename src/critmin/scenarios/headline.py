@@ -50,7 +50,16 @@ METRICS: tuple[HeadlineMetric, ...] = (
         "comparison",
         ("avg_price_inside_forge_usd_per_t", "usd_per_t", "mean price at member nodes"),
         ("avg_price_outside_forge_usd_per_t", "usd_per_t", "mean price at non-member nodes"),
-        ("trade_diversion_t", "t", "imports from (non-)members minus the baseline's"),
+        (
+            "trade_diversion_from_members_t_by_product",
+            "t",
+            "imports of members from members minus the baseline's",
+        ),
+        (
+            "trade_diversion_from_nonmembers_t_by_product",
+            "t",
+            "imports of members from non-members minus the baseline's",
+        ),
         ("oem_security_premium_usd", "usd", "(price - baseline price) x consumption"),
         ("oem_security_premium_usd_by_product", "usd", "the premium by product"),
         (
@@ -103,6 +112,21 @@ REMOVED_METRICS: dict[str, str] = {
     ),
     "stock_shortage_avoided_t": (
         "it added the shortage avoided in every product; use stock_shortage_avoided_t_<product>"
+    ),
+    "imports_from_members_t": (
+        "it added the oxide, metal and magnet tonnes members import from members; use the "
+        "levy's imports_from_members_t_<product> or, against a baseline, "
+        "trade_diversion_from_members_t_by_product.<product>"
+    ),
+    "imports_from_nonmembers_t": (
+        "it added the tonnes of every product; use the levy's "
+        "imports_from_nonmembers_t_<product> or, against a baseline, "
+        "trade_diversion_from_nonmembers_t_by_product.<product>"
+    ),
+    "trade_diversion_t": (
+        "it added the tonnes of every product; use "
+        "trade_diversion_from_members_t_by_product.<product> and "
+        "trade_diversion_from_nonmembers_t_by_product.<product>"
     ),
     "oem_security_premium_usd_per_t": (
         "it divided by the tonnes of every product consumed; use "
@@ -161,8 +185,6 @@ class HeadlineMetrics:
     # instruments (InstrumentSpec.headline of each kind)
     import_tariff_revenue_usd: float | None = None
     levy_revenue_usd: float | None = None
-    imports_from_members_t: float | None = None
-    imports_from_nonmembers_t: float | None = None
     levy_iterations_max: float | None = None
     levy_non_converged_months: float | None = None
     floor_fiscal_cost_usd: float | None = None
@@ -183,7 +205,8 @@ class HeadlineMetrics:
     # comparison with the baseline (critmin.scenarios.compare, compare_physical)
     avg_price_inside_forge_usd_per_t: dict[str, float] | None = None
     avg_price_outside_forge_usd_per_t: dict[str, float] | None = None
-    trade_diversion_t: dict[str, float] | None = None
+    trade_diversion_from_members_t_by_product: dict[str, float] | None = None
+    trade_diversion_from_nonmembers_t_by_product: dict[str, float] | None = None
     oem_security_premium_usd: float | None = None
     oem_security_premium_usd_by_product: dict[str, float] | None = None
     oem_security_premium_usd_per_t_by_product: dict[str, float] | None = None
