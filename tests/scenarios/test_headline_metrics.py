@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: per-product figures whose names carry the product id (kept in ``other``)
 PER_PRODUCT = re.compile(
     r"stock_(days_of_cover_end|releases_t|purchases_t|shortage_avoided_t)_\w+"
-    r"|imports_from_(members|nonmembers)_t_\w+"
+    r"|imports_from_(members|nonmembers)_t_\w+|offtake_(delivered|shortfall)_t_\w+"
 )
 
 
@@ -112,9 +112,9 @@ def test_totals_of_output_variables_agree_with_the_variable() -> None:
             assert (m.unit, m.producer) == (var.unit, var.producer), (name, var.name)
             if bare == name:  # a total (or end value) over months and regions
                 assert var.aggregation != "mean", (name, var.name, var.aggregation)
-    # engine and instrument figures are both matched (17 since the stockpile's and the levy's
-    # tonne totals over products became per-product figures, which are not declared)
-    assert pairs >= 17
+    # engine and instrument figures are both matched (15 since the stockpile's, the levy's and
+    # the offtake's tonne totals over products became per-product figures, not declared)
+    assert pairs >= 15
 
 
 def test_no_figure_is_declared_twice_differently() -> None:
@@ -186,6 +186,10 @@ def test_issue_11_figures_are_typed_and_round_trip() -> None:
     # per account, never added across products (oxide and magnets)
     assert managed["stock_releases_t_ndfeb_magnet"] > 0
     assert "stock_releases_t" not in entry["metrics"]
+    # the Lynas-Japan Dy and Tb offtakes: one figure per product, not Dy + Tb tonnes
+    assert managed["offtake_delivered_t_dysprosium_oxide"] > 0
+    assert managed["offtake_delivered_t_terbium_oxide"] > 0
+    assert "offtake_delivered_t" not in entry["metrics"]
 
 
 def test_missing_engine_figure_is_named() -> None:

@@ -53,7 +53,8 @@ _UNITS: dict[str, Quantity] = {
 
 #: instrument figures named per product after their unit (``<figure>_t_<product>``)
 _PER_PRODUCT_TONNES = re.compile(
-    r"(stock_(releases|purchases|shortage_avoided)|imports_from_(members|nonmembers))_t_"
+    r"(stock_(releases|purchases|shortage_avoided)|imports_from_(members|nonmembers)"
+    r"|offtake_(delivered|shortfall))_t_"
 )
 
 

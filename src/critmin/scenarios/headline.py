@@ -128,6 +128,13 @@ REMOVED_METRICS: dict[str, str] = {
         "trade_diversion_from_members_t_by_product.<product> and "
         "trade_diversion_from_nonmembers_t_by_product.<product>"
     ),
+    "offtake_delivered_t": (
+        "it added the tonnes of every contract's product (Dy and Tb oxide); use "
+        "offtake_delivered_t_<product>"
+    ),
+    "offtake_shortfall_t": (
+        "it added the tonnes of every contract's product; use offtake_shortfall_t_<product>"
+    ),
     "oem_security_premium_usd_per_t": (
         "it divided by the tonnes of every product consumed; use "
         "oem_security_premium_usd_per_t_by_product.<product> or oem_security_premium_usd"
@@ -191,8 +198,6 @@ class HeadlineMetrics:
     floor_kept_t: float | None = None
     floor_covered_output_t: float | None = None
     floor_purchases_t: float | None = None
-    offtake_delivered_t: float | None = None
-    offtake_shortfall_t: float | None = None
     offtake_floor_topup_usd: float | None = None
     settlement_volume_t: float | None = None
     settlement_market_value_usd: float | None = None
