@@ -150,7 +150,9 @@ def measure(chains: int, regions: int, months: int) -> dict[str, Any]:
             "wall_s": round(wall, 2),
             "peak_rss_gib": round(peak_kib / 2**20, 3),
             "series_parquet_mib": round(series.stat().st_size / 2**20, 1),
-            "unserved_t": summary["scenarios"][0]["metrics"]["unserved_t"],
+            "physical_shortage_t_by_product": summary["scenarios"][0]["metrics"][
+                "physical_shortage_t_by_product"
+            ],
         }
 
 

@@ -131,8 +131,8 @@ def _batch_vs_single(loaded: Any, n: int) -> dict[str, Any]:
             rows[batch] = evaluate_plans(loaded, base, plans, batch=batch)
             spent[batch] += time.perf_counter() - t0
         # the two paths must agree (tests/sweep/test_equivalence.py checks it bit for bit)
-        assert [r.get("unserved_t") for r in rows[True]] == [
-            r.get("unserved_t") for r in rows[False]
+        assert [r.get("physical_shortage_magnet_t") for r in rows[True]] == [
+            r.get("physical_shortage_magnet_t") for r in rows[False]
         ]
     return {
         "samples": len(ids),

@@ -8,7 +8,7 @@ The public Python API (docs/api.md) is importable from here; names resolve on fi
 
     import critmin
     result = critmin.run("ndpr_baseline", "ndpr_managed_market")
-    result.metrics("managed_market").unserved_t
+    result.metrics("managed_market").physical_shortage_t_by_product["ndfeb_magnet"]
 """
 
 from __future__ import annotations

@@ -78,10 +78,35 @@ def test_a_drawn_value_out_of_range_is_found_by_check(tmp_path: Path) -> None:
     refused(["sweep", p, "--check"], r"(sample 0|drawn values) field .*growth_per_year")
 
 
+MAGNET_SHORT = "metric: physical_shortage_t_by_product.ndfeb_magnet}"
+
+
 def test_an_unknown_metric_is_refused_at_its_line(tmp_path: Path) -> None:
-    p = _study(tmp_path, "metric: unserved_t}", "metric: unserved_tonnes}")
+    p = _study(tmp_path, MAGNET_SHORT, "metric: unserved_tonnes}")
     line = refused(["sweep", p, "--check"], r"ndpr_ban_small\.yaml:\d+ field 'outcomes\[3\]")
     assert "no scalar metric 'unserved_tonnes'" in line
+    assert "physical_shortage_t_by_product" in line  # the per-product figures, as name.key
+
+
+def test_a_removed_stage_summed_metric_names_its_successor(tmp_path: Path) -> None:
+    """``unserved_t`` added tonnes of concentrate, oxide, metal and magnet; a study that still
+    names it gets one line, at its outcome, saying what to use instead (exit 2)."""
+    for old, successor in (
+        ("unserved_t", "physical_shortage_t_by_product.<product>"),
+        ("shortage_months", "physical_shortage_months"),
+        ("production_change_t", "production_change_t_by_product.<product>"),
+    ):
+        p = _study(tmp_path, MAGNET_SHORT, f"metric: {old}}}")
+        line = refused(["sweep", p, "--check"], r"ndpr_ban_small\.yaml:\d+ field 'outcomes\[3\]")
+        assert f"'{old}' was removed" in line, line
+        assert successor in line, line
+
+
+def test_a_per_product_metric_with_a_product_the_run_lacks_is_refused(tmp_path: Path) -> None:
+    p = _study(tmp_path, MAGNET_SHORT, "metric: physical_shortage_t_by_product.ndfeb_magnt}")
+    line = refused(["sweep", p, "--check"], r"ndpr_ban_small\.yaml:\d+ field 'outcomes\[3\]")
+    assert "has no entry 'ndfeb_magnt'" in line
+    assert "'ndfeb_magnet'" in line
 
 
 def test_a_grid_of_1e20_policies_is_refused_before_it_is_built(tmp_path: Path) -> None:

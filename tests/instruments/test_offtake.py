@@ -56,7 +56,8 @@ demand: [{region: JPN, qty_t: 50, wtp_usd_per_t: 1000000}]
     expected = allocate_by_priority(100, [Claim("A", 2, 60), Claim("B", 1, 60)])
     assert expected == {"A": pytest.approx(40), "B": pytest.approx(60)}
     m = inst.finalize().metrics
-    assert m["offtake_shortfall_t"] == pytest.approx(20)
+    assert m["offtake_shortfall_t_x"] == pytest.approx(20)  # per product (here the one, x)
+    assert "offtake_shortfall_t" not in m
     assert m["offtake_floor_topup_usd"] == 0
 
 

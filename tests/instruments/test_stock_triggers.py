@@ -69,8 +69,8 @@ def test_ban_flag_releases_without_a_price_spike() -> None:
         [0, 15, 15, 10]
     )
     rep = inst.finalize()
-    assert rep.metrics["stock_releases_t"] == pytest.approx(40)
-    assert rep.metrics["stock_shortage_avoided_t"] == pytest.approx(0)
+    assert rep.metrics["stock_releases_t_x"] == pytest.approx(40)
+    assert rep.metrics["stock_shortage_avoided_t_x"] == pytest.approx(0)
     reasons = {e.reason for e in inst.stockpile.ledger if e.kind is EntryKind.RELEASE_SALE}
     assert reasons == {"release on export_ban, sold at cost"}
     assert inst.stockpile.check_balance().ok
@@ -106,7 +106,7 @@ def test_shortage_last_month_releases_next_month() -> None:
     assert _series(inst, "stock_releases") == pytest.approx([0, 0, 30, 0])
     assert [node(run, "unserved", "USA", t=t) for t in range(4)] == pytest.approx([0, 30, 0, 30])
     assert _series(inst, "shortage_avoided") == pytest.approx([0, 0, 30, 0])
-    assert inst.finalize().metrics["stock_shortage_avoided_t"] == pytest.approx(30)
+    assert inst.finalize().metrics["stock_shortage_avoided_t_x"] == pytest.approx(30)
     sales = [
         (e.month, e.counterparty, e.qty_t)
         for e in inst.stockpile.ledger

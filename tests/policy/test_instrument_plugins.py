@@ -180,7 +180,7 @@ def test_a_subclass_is_a_kind_scenario_files_can_use(route_cap: type, tmp_path: 
     assert critmin.validate(scenario).line()
     result = critmin.run(str(scenario))
     assert result.flows()["value"].tolist() == pytest.approx([50, 50])
-    assert result.metrics("cap").unserved_t == pytest.approx(200)
+    assert result.metrics("cap").physical_shortage_t_by_product["ndpr_oxide"] == pytest.approx(200)
     prices = result.prices("cap").set_index(["month", "region"])["value"]
     assert prices[("2026-01", "JPN")] == pytest.approx(200_000)
     assert prices[("2026-02", "CHN")] == pytest.approx(40_000)

@@ -137,7 +137,7 @@ _MANAGED_METRICS: dict[str, object] = {
     "floor_fiscal_cost_usd": 241_418_194.4,
     "levy_revenue_usd": 615_902_379.4,
     "oem_security_premium_usd": 2_098_926_601.96,
-    "oem_security_premium_usd_per_t": 5_989.49,
+    "oem_security_premium_usd_per_t_by_product": {"ndfeb_magnet": 14_372.0, "ndpr_oxide": 30.0},
     "subsidy_kept_usd_per_t": 59_609.43,
 }
 
@@ -263,7 +263,7 @@ def test_kpi_strip_keeps_to_the_headline_figures(tmp_path: Path) -> None:
         ("subsidy_usd_per_t_kept", fmt.Quantity.PRICE),
         ("oem_security_premium_usd", fmt.Quantity.MONEY),
         ("oem_security_premium_usd_by_product", fmt.Quantity.MONEY),
-        ("imports_from_members_t", fmt.Quantity.TONNES),
+        ("imports_from_members_t_ndpr_oxide", fmt.Quantity.TONNES),
         ("days_of_cover_last", fmt.Quantity.DAYS),
         ("stock_days_of_cover_end_ndpr_oxide", fmt.Quantity.DAYS),
         ("target_days", fmt.Quantity.DAYS),

@@ -59,7 +59,7 @@ def test_run_baseline_option_and_prices(
     assert summary["baseline_scenario"] == "china_export_ban"
     assert "change against china_export_ban" in out
     assert "baseline_free_trade: node prices" in out
-    assert "$36.69/kg" in out  # China's magnet price, 36,690 usd/t (cost chain, see seed study)
+    assert "$48.69/kg" in out  # China's magnet price, 48,690 usd/t (cost chain, see seed study)
 
 
 def test_unknown_baseline_is_one_line_and_writes_nothing(

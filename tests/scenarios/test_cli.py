@@ -73,8 +73,10 @@ def test_run_writes_contract_files(tmp_path: Path, critmin) -> None:  # type: ig
         k for k in m["peak_price_usd_per_t"] if k.startswith("ndpr_oxide/") and k.endswith("/JPN")
     ]
     assert m["peak_price_usd_per_t"][jpn] == 200000
-    assert m["unserved_t"] == 4 * 50
-    assert m["shortage_months"] == 4
+    # the 50 t/month bid is rationed at its own price: physical shortage, in t of oxide
+    assert m["physical_shortage_t_by_product"]["ndpr_oxide"] == 4 * 50
+    assert m["physical_shortage_months"] == 4
+    assert not {"unserved_t", "shortage_months"} & set(m)
     series = pd.read_parquet(out / "series.parquet")
     assert list(series.columns) == [
         "scenario",

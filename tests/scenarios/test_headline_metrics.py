@@ -25,7 +25,10 @@ from critmin.scenarios.headline import METRICS, HeadlineMetrics, headline_metric
 
 ROOT = Path(__file__).resolve().parents[2]
 #: per-product figures whose names carry the product id (kept in ``other``)
-PER_PRODUCT = re.compile(r"stock_days_of_cover_end_\w+")
+PER_PRODUCT = re.compile(
+    r"stock_(days_of_cover_end|releases_t|purchases_t|shortage_avoided_t)_\w+"
+    r"|imports_from_(members|nonmembers)_t_\w+|offtake_(delivered|shortfall)_t_\w+"
+)
 
 
 @cache
@@ -109,7 +112,9 @@ def test_totals_of_output_variables_agree_with_the_variable() -> None:
             assert (m.unit, m.producer) == (var.unit, var.producer), (name, var.name)
             if bare == name:  # a total (or end value) over months and regions
                 assert var.aggregation != "mean", (name, var.name, var.aggregation)
-    assert pairs >= 20  # engine and instrument figures are both matched
+    # engine and instrument figures are both matched (15 since the stockpile's, the levy's and
+    # the offtake's tonne totals over products became per-product figures, not declared)
+    assert pairs >= 15
 
 
 def test_no_figure_is_declared_twice_differently() -> None:
@@ -175,9 +180,16 @@ def test_issue_11_figures_are_typed_and_round_trip() -> None:
     # the same mapping, keys in the same order: summary.json can be rebuilt from the object
     assert list(managed.to_dict().items()) == list(entry["metrics"].items())
     free = result.scenario("baseline_free_trade").metrics
-    assert free.stock_releases_t is None
+    assert free.stock_cash_usd is None
     with pytest.raises(KeyError):
-        free["stock_releases_t"]
+        free["stock_cash_usd"]
+    # per account, never added across products (oxide and magnets)
+    assert managed["stock_releases_t_ndfeb_magnet"] > 0
+    assert "stock_releases_t" not in entry["metrics"]
+    # the Lynas-Japan Dy and Tb offtakes: one figure per product, not Dy + Tb tonnes
+    assert managed["offtake_delivered_t_dysprosium_oxide"] > 0
+    assert managed["offtake_delivered_t_terbium_oxide"] > 0
+    assert "offtake_delivered_t" not in entry["metrics"]
 
 
 def test_missing_engine_figure_is_named() -> None:
@@ -188,9 +200,11 @@ def test_missing_engine_figure_is_named() -> None:
 
 
 def test_engine_figures_carry_their_variables_unit() -> None:
-    """A headline figure named after a declared engine variable (``unserved_t``,
-    ``avg_price_usd_per_t``, ``unserved_t_by_region``) is in that variable's declared unit,
-    and every engine total the tables declare has its figure."""
+    """A headline figure named after a declared engine variable (``tariff_revenue_usd``,
+    ``avg_price_usd_per_t``) is in that variable's declared unit, and every engine total in
+    usd has its figure. No engine figure sums a tonne variable over products (a tonne of
+    concentrate and a tonne of magnet are not additive): those are per product, in
+    ``physical_metrics``, and the removed names say what replaced them."""
     from critmin.market.results import VARIABLES, metric_name
 
     engine = {m.name: m for m in METRICS if m.producer == "engine"}
@@ -199,5 +213,11 @@ def test_engine_figures_carry_their_variables_unit() -> None:
         for name, m in engine.items():
             if name.removeprefix("avg_").removeprefix("peak_").startswith(stem):
                 assert m.unit == var.unit, (name, var.name)
-    totals = ("unserved", "unserved_critical", "tariff_revenue", "consumer_surplus")
-    assert {metric_name(v) for v in (*totals, "producer_surplus")} <= set(engine)
+    totals = ("tariff_revenue", "consumer_surplus", "producer_surplus")
+    assert {metric_name(v) for v in totals} <= set(engine)
+    tonnes = {n for n, m in engine.items() if m.unit == "t"}
+    assert tonnes
+    assert all("_by_" in n for n in tonnes), tonnes
+    from critmin.scenarios.headline import REMOVED_METRICS
+
+    assert not set(REMOVED_METRICS) & {m.name for m in METRICS}

@@ -91,11 +91,14 @@ def test_python_built_study_matches_the_hand_solution() -> None:
     aus = result.prices("ban").query("region == 'AUS'")["value"].tolist()
     assert aus[1:] == pytest.approx([197_000, 197_000])
     ban = result.scenario("ban")
-    assert ban.metrics.unserved_t == pytest.approx(100)
-    assert ban.metrics.shortage_months == 2
+    # the bid is rationed at its own price: 50 t/month physically short, in t of oxide
+    assert ban.metrics.physical_shortage_t_by_product == {"ndpr_oxide": pytest.approx(100)}
+    assert ban.metrics.physical_shortage_months == 2
     assert ban.comparison is not None
-    assert ban.comparison.production_change_t == pytest.approx(-100)
-    assert result.metrics("free").unserved_t == pytest.approx(0)
+    assert ban.comparison.production_change_t_by_product == {"ndpr_oxide": pytest.approx(-100)}
+    assert result.metrics("free").physical_shortage_t_by_product["ndpr_oxide"] == 0
+    with pytest.raises(KeyError, match=r"'unserved_t' was removed: .*physical_shortage_t_by"):
+        ban.metrics["unserved_t"]
     flows = result.flows("free")
     assert set(flows["region"]) == {"CHN->JPN"}
     summary_metrics = result.summary["scenarios"][1]["metrics"]

@@ -35,26 +35,27 @@ def test_baseline_china_prices_follow_the_cost_chain(study: tuple[pd.DataFrame, 
     concentrate; mines other than China's high-cost block give 79.39 - 10.8 = 68.59 kt, so
     that block (45 000 $/t) is marginal: p_conc(CHN) = 45 000. China's converters are partly
     used, so p_oxide = 1.05 x 45 000 + 8 000 = 55 250 ($55/kg, the USGS 2024 price),
-    p_metal = 1.2 x 55 250 + 6 000 = 72 300, p_magnet = 0.3 x 72 300 + 15 000 = 36 690, and
-    Japan imports magnets at 36 690 + 1 500 = 38 190 (its own route costs 46 990)."""
+    p_metal = 1.2 x 55 250 + 6 000 = 72 300, p_magnet = 0.3 x 72 300 + 27 000 = 48 690, and
+    Japan imports magnets at 48 690 + 1 500 = 50 190 (its own route, 0.3 x (72 300 + 1 000)
+    + 37 000, costs 58 990)."""
     series, _ = study
     b, m = "baseline_free_trade", "2026-01"
     assert value(series, b, m, "ndpr_concentrate", "CHN", "price") == pytest.approx(45000)
     assert value(series, b, m, "ndpr_oxide", "CHN", "price") == pytest.approx(55250)
     assert value(series, b, m, "ndpr_metal", "CHN", "price") == pytest.approx(72300)
-    assert value(series, b, m, "ndfeb_magnet", "CHN", "price") == pytest.approx(36690)
-    assert value(series, b, m, "ndfeb_magnet", "JPN", "price") == pytest.approx(38190)
+    assert value(series, b, m, "ndfeb_magnet", "CHN", "price") == pytest.approx(48690)
+    assert value(series, b, m, "ndfeb_magnet", "JPN", "price") == pytest.approx(50190)
 
 
 # The seed study's demand, read off its YAML (src/critmin/scenarios/builtin/ndpr_baseline.yaml):
 # critical magnet bids (t/yr) and the non-critical constant-elasticity curves (Q0 t/yr at
-# p0 = 37,000 usd/t, e = -0.3, range 0.25..6 x p0, growth 6 %/yr from 2026-01)
+# p0 = 49,000 usd/t, e = -0.3, range 0.25..6 x p0, growth 6 %/yr from 2026-01)
 MAGNET_CRITICAL = {"CHN": 9000, "JPN": 2000, "EU": 2000, "USA": 3000, "KOR": 1000}
 MAGNET_CURVE_Q0 = {
     "CHN": 105000, "JPN": 16000, "EU": 18000, "USA": 12000, "KOR": 7000, "VNM": 5000,
     "ROW": 10000,
 }  # fmt: skip
-P0, E, LO, HI, TOL = 37000.0, -0.3, 0.25, 6.0, 0.05
+P0, E, LO, HI, TOL = 49000.0, -0.3, 0.25, 6.0, 0.05
 
 
 def growth(month: str, rate: float = 0.06) -> float:
@@ -76,7 +77,7 @@ def curve_quantity_at(price: float, q0: float, p0: float = P0, e: float = E) -> 
 
 def test_baseline_consumption_follows_the_demand_curves(study: tuple[pd.DataFrame, dict]) -> None:  # type: ignore[type-arg]
     """2026-01, free trade: every critical bid is served and each region consumes its curve's
-    stepped quantity at its cleared price (CHN 36,690 usd/t, importers 38,190); nothing is
+    stepped quantity at its cleared price (CHN 48,690 usd/t, importers 50,190); nothing is
     physically short in any month of the baseline."""
     series, summary = study
     b, m = "baseline_free_trade", "2026-01"
@@ -101,7 +102,7 @@ def test_ban_magnet_shortage_is_ceiling_demand_beyond_non_china_metal(
     """Under the ban, magnets outside China are limited by non-China NdPr metal (VNM 2,500 +
     JPN 3,000 + USA 1,000 + EU 300 = 6,800 t/yr -> 22,667 t/yr of magnets; the 8,160 t/yr of
     oxide it needs is below the 13,100 t/yr non-China separation). Prices outside China reach
-    the curves' ceiling (6 x 37,000 = 222,000 usd/t; the exporters JPN and VNM 1,500 below it),
+    the curves' ceiling (6 x 49,000 = 294,000 usd/t; the exporters JPN and VNM 1,500 below it),
     where each curve still asks Q0 x 6 ** -0.3 = 0.5842 Q0. Physical shortage per month =
     (critical 8,000 + 68,000 x 0.5842) x growth - 22,667, over 12, summed over the 12 ban months
     = 27,806 t; the ceilings are flagged as price-setting."""

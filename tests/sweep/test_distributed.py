@@ -139,7 +139,7 @@ def test_rerun_without_resume_refuses_a_used_folder(
 
 
 def test_stop_rule_keeps_the_smallest_prefix_that_meets_the_target(tmp_path: Path) -> None:
-    """With a 25 % relative-standard-error target on unserved_t, the sweep stops at the first
+    """With a 25 % relative-standard-error target on unserved_magnet_t, the sweep stops at the first
     batches 0..k-1 whose samples meet it (at least 4 samples); batches after k are dropped,
     and the prefix without its last batch did not meet it."""
     import numpy as np
@@ -147,7 +147,7 @@ def test_stop_rule_keeps_the_smallest_prefix_that_meets_the_target(tmp_path: Pat
     from critmin.scenarios.sweep.stats import relative_standard_error
 
     text = SMALL.read_text("utf-8").replace("samples: 6}", "samples: 30}")
-    text += "stop: {outcomes: [unserved_t], rse: 0.25, min_samples: 4}\n"
+    text += "stop: {outcomes: [unserved_magnet_t], rse: 0.25, min_samples: 4}\n"
     study = tmp_path / "study.yaml"
     study.write_text(text, encoding="utf-8")
     run = run_sweep(
@@ -157,7 +157,7 @@ def test_stop_rule_keeps_the_smallest_prefix_that_meets_the_target(tmp_path: Pat
     n = len(run.table)
     assert n % 3 == 0
     assert 4 <= n < 60
-    x = run.table["unserved_t"].to_numpy(dtype=np.float64)
+    x = run.table["unserved_magnet_t"].to_numpy(dtype=np.float64)
     assert relative_standard_error(x) < 0.25
     shorter = x[: n - 3]
     assert len(shorter) < 4 or relative_standard_error(shorter) >= 0.25

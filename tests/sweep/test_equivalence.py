@@ -51,8 +51,9 @@ def test_samples_equal_their_deterministic_runs(tmp_path: Path) -> None:
         res = critmin("run", str(scenario_file), "--out", str(out))
         assert res.returncode == 0, res.stderr
         metrics = json.loads((out / "summary.json").read_text())["scenarios"][0]["metrics"]
-        assert metrics["unserved_t"] == row["unserved_t"]
-        assert metrics["shortage_months"] == row["shortage_months"]
+        short = metrics["physical_shortage_t_by_product"]["ndfeb_magnet"]
+        assert short == row["physical_shortage_magnet_t"]
+        assert metrics["physical_shortage_months"] == row["physical_shortage_months"]
 
 
 # -------------------------------------------------------------- the batch re-solve path
@@ -81,7 +82,7 @@ levers:
     unset: ["instruments[name=dod_mp_floor].floor_parameter"]
     values: [90000, 130000]
 outcomes:
-  - {name: unserved_t, metric: unserved_t}
+  - {name: magnet_short_t, metric: physical_shortage_t_by_product.ndfeb_magnet}
   - {name: floor_fiscal_cost_usd, metric: floor_fiscal_cost_usd}
   - {name: levy_revenue_usd, metric: levy_revenue_usd}
   - {name: oxide_price_usa, variable: price, mineral: ndpr, product: ndpr_oxide, region: USA,

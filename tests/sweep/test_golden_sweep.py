@@ -75,13 +75,13 @@ outcomes:
      product: ndpr_oxide, region: USA, reduce: max}
   - {name: oxide_price_usa_usd_per_t, variable: price, mineral: ndpr,
      product: ndpr_oxide, region: USA, monthly: true}
-  - {name: unserved_t, metric: unserved_t}
-  - {name: shortage_months, metric: shortage_months}
+  - {name: magnet_short_t, metric: physical_shortage_t_by_product.ndfeb_magnet}
+  - {name: physical_shortage_months, metric: physical_shortage_months}
   - {name: levy_revenue_usd, metric: levy_revenue_usd}
   - {name: levy_iterations_max, metric: levy_iterations_max}
   - {name: floor_fiscal_cost_usd, metric: floor_fiscal_cost_usd}
-  - {name: stock_releases_t, metric: stock_releases_t}
-  - {name: stock_purchases_t, metric: stock_purchases_t}
+  - {name: stock_releases_magnet_t, metric: stock_releases_t_ndfeb_magnet}
+  - {name: stock_purchases_magnet_t, metric: stock_purchases_t_ndfeb_magnet}
   - {name: stock_cash_usd, metric: stock_cash_usd}
   - {name: stock_ledger_balanced, metric: stock_ledger_balanced}
 """
@@ -157,7 +157,7 @@ def test_a_managed_market_sweep_gives_the_stored_table_and_summary(tmp_path: Pat
     exact = stored["highspy"] == _highspy()
     assert (table["status"] == "ok").all(), table["error"].tolist()
     # the study exercises what it pins: releases from the stock, levy revenue, a floor cost
-    assert (table["stock_releases_t"] > 0).any()
+    assert (table["stock_releases_magnet_t"] > 0).any()
     assert (table["levy_revenue_usd"] > 0).all()
     assert (table["stock_ledger_balanced"] == 1.0).all()
     _compare_table(table, _frame(stored["table"]), exact)

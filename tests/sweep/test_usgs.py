@@ -36,7 +36,7 @@ disruptions:
     - {exporter: CHN, stage: component, probabilities: {0.5: 0.1, 1.0: 0.05}, estimate: true}
     - {exporter: MMR, stage: mine, probabilities: {1.0: 0.2}, estimate: true}
 outcomes:
-  - {name: unserved_t, metric: unserved_t}
+  - {name: magnet_short_t, metric: physical_shortage_t_by_product.ndfeb_magnet}
   - {name: magnet_spend_usd, variable: expenditure, mineral: ndpr, product: ndfeb_magnet}
 """
 
@@ -88,17 +88,17 @@ def test_generator_events_probabilities_and_impacts(tmp_path: Path) -> None:
     imp = summary["policies"][0]["disruptions"]
     none = table[table["disruption"] == "none"].iloc[0]
     expected = sum(
-        r.weight * (r.unserved_t - none.unserved_t)
+        r.weight * (r.magnet_short_t - none.magnet_short_t)
         for r in table.itertuples()
         if r.disruption != "none"
     )
-    assert imp["expected_impact"]["unserved_t"] == pytest.approx(expected)
+    assert imp["expected_impact"]["magnet_short_t"] == pytest.approx(expected)
     # the expected outcome is the probability-weighted mean of the table
-    mean = float(np.dot(table["weight"], table["unserved_t"]))
-    assert summary["policies"][0]["outcomes"]["unserved_t"]["mean"] == pytest.approx(mean)
+    mean = float(np.dot(table["weight"], table["magnet_short_t"]))
+    assert summary["policies"][0]["outcomes"]["magnet_short_t"]["mean"] == pytest.approx(mean)
     full = table[table["disruption"] == "chn_component_100pct"].iloc[0]
     half = table[table["disruption"] == "chn_component_50pct"].iloc[0]
-    assert full.unserved_t >= half.unserved_t >= none.unserved_t
+    assert full.magnet_short_t >= half.magnet_short_t >= none.magnet_short_t
 
 
 def test_probabilities_over_one_are_refused(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ demand down with a ``demand_surge`` shock (negative ``share``) so the total is u
 Series rows (region = buyer region): ``offtake_due``, ``offtake_delivered``,
 ``offtake_shortfall`` (t) and ``offtake_floor_topup`` (usd: max(floor - price, 0) x
 delivered, paid by the contract's floor payer, price = the buyer node's clearing price).
-Metrics: ``offtake_delivered_t``, ``offtake_shortfall_t``, ``offtake_floor_topup_usd``.
+Metrics: ``offtake_delivered_t_<product>``, ``offtake_shortfall_t_<product>`` (per product),
+``offtake_floor_topup_usd``.
 
 Financial settlement (``kind: offtake_settlement``): a contract whose tonnes already flow
 through the market (the Lynas-Japan NdPr leg: Lynas's oxide is supply in the market and
@@ -105,8 +106,6 @@ class OfftakeSpec(InstrumentSpec):
     )
     headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
         "offtake",
-        ("offtake_delivered_t", "t", "tonnes delivered to the buyers"),
-        ("offtake_shortfall_t", "t", "contracted tonnes not delivered"),
         ("offtake_floor_topup_usd", "usd", "floor top-up paid on delivered tonnes"),
     )
 
@@ -198,7 +197,10 @@ class Offtake:
             topup_per_kg.append(price_terms(c, prices / KG_PER_T).floor_topup_usd_per_kg)
         seen = [0] * len(self.contracts)
         rows = PendingRows()
-        delivered = shortfall = topup_total = 0.0
+        # per product: a Dy and a Tb contract deliver different goods, never added
+        delivered: dict[str, float] = {}
+        shortfall: dict[str, float] = {}
+        topup_total = 0.0
         for month, k, qty_due, got, _ in self._months:
             topup = float(topup_per_kg[k][seen[k]]) * KG_PER_T * got
             seen[k] += 1
@@ -211,17 +213,14 @@ class Offtake:
                 ("offtake_floor_topup", topup, "usd"),
             ):
                 rows.add(month, product, region, var, value, unit)
-            delivered += got
-            shortfall += short
+            delivered[product] = delivered.get(product, 0.0) + got
+            shortfall[product] = shortfall.get(product, 0.0) + short
             topup_total += topup
-        return InstrumentReport(
-            rows=rows.build,
-            metrics={
-                "offtake_delivered_t": delivered,
-                "offtake_shortfall_t": shortfall,
-                "offtake_floor_topup_usd": topup_total,
-            },
-        )
+        metrics = {"offtake_floor_topup_usd": topup_total}
+        for product in sorted(delivered):
+            metrics[f"offtake_delivered_t_{product}"] = delivered[product]
+            metrics[f"offtake_shortfall_t_{product}"] = shortfall[product]
+        return InstrumentReport(rows=rows.build, metrics=metrics)
 
 
 class SettlementEntry(OfftakeEntry):

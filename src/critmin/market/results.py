@@ -396,21 +396,17 @@ def scenario_metrics(runs: Sequence[MarketRun], *, physical: bool = True) -> dic
     are the same either way.
 
     ``avg``/``peak_price_usd_per_t`` by ``"<product>/<stage>/<region>"`` over the months;
-    ``unserved_t`` summed over months, nodes and chains (``unserved_t_by_region`` per region,
-    ``unserved_critical_t`` for critical bids); ``shortage_months`` = months in which total
-    unserved exceeds :data:`SHORTAGE_TOL_T`; totals of tariff revenue and surpluses.
+    totals of tariff revenue and surpluses (usd, which do add up across products). No figure
+    here adds tonnes of different products: a tonne of concentrate, oxide, metal and magnet
+    count different things, so quantities are per product, in
+    :func:`~critmin.market.metrics.physical_metrics` (physical shortage, consumption). The
+    former ``unserved_t``, ``unserved_t_by_region``, ``unserved_critical_t`` and
+    ``shortage_months`` (bids priced out and bids short, of every product, added together)
+    are gone; :data:`critmin.scenarios.headline.REMOVED_METRICS` names what replaces them.
     """
     avg: dict[str, float] = {}
     peak: dict[str, float] = {}
-    by_region: dict[str, float] = {}
-    totals = {
-        "unserved": 0.0,
-        "unserved_critical": 0.0,
-        "tariff_revenue": 0.0,
-        "consumer_surplus": 0.0,
-        "producer_surplus": 0.0,
-    }
-    per_month: FloatArray | None = None
+    totals = {"tariff_revenue": 0.0, "consumer_surplus": 0.0, "producer_surplus": 0.0}
     extra: dict[str, float] = {}
     for run in runs:
         cm = run.cm
@@ -422,12 +418,6 @@ def scenario_metrics(runs: Sequence[MarketRun], *, physical: bool = True) -> dic
             key = f"{cm.products[prod]}/{cm.stages[prod]}/{cm.regions[cm.node_region[n]]}"
             avg[key] = round(float(price[:, j].mean()), 6)
             peak[key] = round(float(price[:, j].max()), 6)
-        uns = table["unserved"][:, nodes]
-        for j, n in enumerate(nodes):
-            reg = cm.regions[cm.node_region[n]]
-            by_region[reg] = by_region.get(reg, 0.0) + float(uns[:, j].sum())
-        month_total = uns.sum(axis=1)
-        per_month = month_total if per_month is None else per_month + month_total
         for var in totals:
             totals[var] += float(table[var][:, nodes].sum())
         for _, report in run.reports:
@@ -439,11 +429,7 @@ def scenario_metrics(runs: Sequence[MarketRun], *, physical: bool = True) -> dic
     metrics: dict[str, Any] = {
         f"avg_{m('price')}": dict(sorted(avg.items())),
         f"peak_{m('price')}": dict(sorted(peak.items())),
-        m("unserved"): totals["unserved"],
-        f"{m('unserved')}_by_region": dict(sorted(by_region.items())),
-        m("unserved_critical"): totals["unserved_critical"],
         m("tariff_revenue"): totals["tariff_revenue"],
-        "shortage_months": int((per_month > SHORTAGE_TOL_T).sum()) if per_month is not None else 0,
         m("consumer_surplus"): totals["consumer_surplus"],
         m("producer_surplus"): totals["producer_surplus"],
         "non_converged_months": int(sum(int((~r.converged).sum()) for r in runs)),

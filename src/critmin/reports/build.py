@@ -104,9 +104,10 @@ MANAGED_BLOCK: tuple[tuple[tuple[str, ...], str, str], ...] = (
         "above free trade.",
     ),
     (
-        ("oem_security_premium_usd_per_t",),
+        ("oem_security_premium_usd_per_t_by_product", "oem_security_premium_usd_per_t"),
         "Security premium per tonne consumed",
-        "The security premium divided by the tonnes consumed.",
+        "Each product's security premium divided by its own tonnes consumed (tonnes of "
+        "different products are not added).",
     ),
     (
         ("subsidy_kept_usd_per_t", "subsidy_usd_per_t_kept", "floor_subsidy_usd_per_t"),
@@ -313,6 +314,25 @@ def _shortage_kpi(metrics: Mapping[str, object]) -> str:
     )
 
 
+def _premium_detail(metrics: Mapping[str, object]) -> str:
+    """The premium per tonne of the product that carries most of it (per tonne of *that*
+    product: tonnes of different products are not added); older summaries kept one figure
+    over all products."""
+    by_product = metrics.get("oem_security_premium_usd_by_product")
+    per_t = metrics.get("oem_security_premium_usd_per_t_by_product")
+    if isinstance(by_product, Mapping) and isinstance(per_t, Mapping):
+        ranked = [k for k in by_product if _is_number(by_product[k]) and _is_number(per_t.get(k))]
+        if ranked:
+            top = max(ranked, key=lambda k: abs(float(by_product[k])))
+            if float(by_product[top]) == 0.0:
+                return "vs free trade"
+            return f"{fmt.price(per_t[top], 'USD/t')} of {top} consumed, vs free trade"
+    old = metrics.get("oem_security_premium_usd_per_t")
+    if _is_number(old):
+        return f"{fmt.price(old, 'USD/t')} consumed, vs free trade"
+    return "vs free trade"
+
+
 def _kpi_section(view: RunView) -> str:
     first = view.scenarios[_baseline_index(view)]
     tiles = _headline_tiles(view)[: MAX_KPIS - 3]
@@ -354,12 +374,7 @@ def _kpi_section(view: RunView) -> str:
                 text, detail_text = _cover_kpi(value)
             elif detail == "premium":
                 text = _metric_text(name, value)
-                per_t = m.get("oem_security_premium_usd_per_t")
-                detail_text = (
-                    f"{fmt.price(per_t, 'USD/t')} consumed, vs free trade"
-                    if _is_number(per_t)
-                    else "vs free trade"
-                )
+                detail_text = _premium_detail(m)
             elif name.endswith("_per_t") or "_per_t_" in name:
                 # a per-tonne figure stays per tonne (USD/kg would misread as a price)
                 text, detail_text = fmt.price(value, "USD/t"), detail

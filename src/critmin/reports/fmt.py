@@ -51,6 +51,13 @@ _UNITS: dict[str, Quantity] = {
 }
 
 
+#: instrument figures named per product after their unit (``<figure>_t_<product>``)
+_PER_PRODUCT_TONNES = re.compile(
+    r"(stock_(releases|purchases|shortage_avoided)|imports_from_(members|nonmembers)"
+    r"|offtake_(delivered|shortfall))_t_"
+)
+
+
 def quantity_of_metric(name: str) -> Quantity:
     """The quantity a summary metric measures, from its name's unit suffix.
 
@@ -64,6 +71,8 @@ def quantity_of_metric(name: str) -> Quantity:
     base = re.sub(r"_by_[a-z0-9]+$", "", name)
     if "days_of_cover" in base:
         return Quantity.DAYS
+    if _PER_PRODUCT_TONNES.match(base):  # stock_releases_t_ndfeb_magnet: tonnes of one product
+        return Quantity.TONNES
     for suffix, quantity in _SUFFIXES:
         if base.endswith(suffix):
             return quantity
@@ -264,6 +273,8 @@ _LABELS = {
     "oem_security_premium_usd": "Cost to OEMs (security premium)",
     "oem_security_premium_usd_per_t": "Security premium per tonne consumed",
     "oem_security_premium_usd_by_product": "Security premium by product",
+    "oem_security_premium_usd_per_t_by_product": "Security premium per tonne consumed",
+    "production_change_t_by_product": "Production change by product",
     "subsidy_kept_usd_per_t": "Subsidy per tonne kept",
     "subsidy_usd_per_t_kept": "Subsidy per tonne kept",
     "unserved_critical_t": "Unserved critical demand",

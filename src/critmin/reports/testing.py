@@ -247,15 +247,11 @@ def _metrics(series: pd.DataFrame, scenario: str) -> dict[str, object]:
     keys = price["mineral"] + "/" + price["stage"] + "/" + price["region"]
     grouped = price.groupby(keys, sort=True)["value"]
     unserved = sc[sc["variable"] == "unserved"]
-    by_region = unserved.groupby("region", sort=True)["value"].sum()
     per_month = unserved.groupby("month")["value"].sum()
     metrics: dict[str, object] = {
         "avg_price_usd_per_t": {k: float(v) for k, v in grouped.mean().items()},
         "peak_price_usd_per_t": {k: float(v) for k, v in grouped.max().items()},
-        "unserved_t": float(unserved["value"].sum()),
-        "unserved_t_by_region": {str(k): float(v) for k, v in by_region.items()},
         "tariff_revenue_usd": float(sc.loc[sc["variable"] == "tariff_revenue", "value"].sum()),
-        "shortage_months": int((per_month > 1e-6).sum()),
     }
     # the physical-shortage figures of critmin.market.metrics, taking the synthetic unserved
     # rows as physical shortage and the first scenario as the baseline

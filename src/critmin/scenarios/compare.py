@@ -8,19 +8,31 @@ figures. Definitions (t = tonnes, usd; sums over every month of the run):
   plain mean of node prices over (month, region) pairs whose region is / is not a bloc member
   that month (membership as in :func:`critmin.policy.instruments.forge_levy.member_regions`:
   before the bloc exists every region is outside).
-* ``unserved_t``, ``shortage_months``: unserved demand and months with more than 0.001 t of it.
 * ``days_of_cover_last`` / ``days_of_cover_min``: per ``product/region`` with ``days_of_cover``
   rows (stockpiles), the last month's and the lowest value; absent when there are none.
 * ``floor_fiscal_cost_usd``: sum of ``floor_payment`` rows (top-up and purchase floors).
 * ``levy_revenue_usd``: sum of ``levy_revenue`` rows.
-* ``imports_from_members_t`` / ``imports_from_nonmembers_t``: flows into member regions, by the
-  exporter's membership that month; ``trade_diversion_t``: the same minus the baseline's.
+* ``trade_diversion_from_members_t_by_product`` / ``..._from_nonmembers_...``: per product,
+  flows into member regions from members / from others (by the exporter's membership that
+  month) minus the baseline's; products no scenario imports into members are left out. (The
+  imports themselves, per product, are the levy's ``imports_from_members_t_<product>``.)
 * ``oem_security_premium_usd``: sum over consumer nodes (rows with consumption > 0) of
-  (price - baseline price, same month and node) x consumption; ``..._usd_per_t`` divides by the
-  tonnes consumed; ``oem_security_premium_usd_by_product`` splits it by product.
+  (price - baseline price, same month and node) x consumption;
+  ``oem_security_premium_usd_by_product`` splits it by product and
+  ``oem_security_premium_usd_per_t_by_product`` divides each product's premium by that
+  product's tonnes consumed (usd add up across products, tonnes do not).
 * ``floor_kept_t``: sum of ``floor_kept`` rows; ``subsidy_kept_usd_per_t`` = floor fiscal cost /
   kept tonnes (None when nothing was kept).
-* ``production_change_t``: total production minus the baseline's.
+* ``production_change_t_by_product``: per product, production minus the baseline's, in that
+  product's tonnes (a tonne of concentrate and a tonne of magnet are not added).
+
+No figure here adds tonnes of different products. The stage-summed ``unserved_t``,
+``shortage_months``, ``production_change_t``, ``imports_from_members_t``,
+``imports_from_nonmembers_t``, ``trade_diversion_t`` and ``oem_security_premium_usd_per_t``
+of earlier versions are gone (:data:`critmin.scenarios.headline.REMOVED_METRICS` names their
+successors); physical shortage and demand cut by price, per product, come from
+:func:`critmin.market.metrics.physical_metrics` and
+:func:`~critmin.market.metrics.compare_physical`.
 """
 
 from __future__ import annotations
@@ -37,7 +49,6 @@ from critmin.market.results import upgrade_series
 from critmin.policy.instruments.forge_levy import bloc_membership, member_regions
 from critmin.policy.parameters import month_end
 
-SHORTAGE_TOL_T = 1e-3
 ROUTE_SEP = "->"
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -189,32 +200,44 @@ def _avg_prices(coded: _Coded, member: BoolArray) -> list[tuple[dict[str, float]
     ]
 
 
-def _imports(coded: _Coded, member: BoolArray, exp_idx: IntArray, imp_idx: IntArray) -> FloatArray:
-    """Per scenario, tonnes flowing into members from members (column 0) and others (1)."""
+def _imports(
+    coded: _Coded, member: BoolArray, exp_idx: IntArray, imp_idx: IntArray
+) -> tuple[FloatArray, list[str]]:
+    """``[scenario, product, k]``: tonnes of each product flowing into members from members
+    (k = 0) and from others (k = 1), and the product names."""
     rows = coded.rows("flow")
+    product, products = coded.codes("product", rows)
     route, month = coded.region[rows], coded.month[rows]
     into = member[month, imp_idx[route]]
     from_member = member[month, exp_idx[route]]
-    return np.stack(
-        [
-            coded.per_scenario(rows[into & from_member]),
-            coded.per_scenario(rows[into & ~from_member]),
-        ],
-        axis=1,
-    )
+    n_s, n_p = len(coded.scenarios), len(products)
+    out = np.zeros((n_s, n_p, 2))
+    for k, sel in enumerate((into & from_member, into & ~from_member)):
+        group = coded.scenario[rows[sel]] * n_p + product[sel]
+        out[:, :, k] = np.bincount(
+            group, weights=coded.value[rows[sel]], minlength=n_s * n_p
+        ).reshape(n_s, n_p)
+    return out, products
 
 
-def _unserved(coded: _Coded) -> tuple[FloatArray, IntArray]:
-    """Per scenario, total unserved tonnes (sum of monthly sums) and months above tolerance."""
-    rows = coded.rows("unserved")
-    n_s, n_m = len(coded.scenarios), len(coded.months)
-    key = coded.scenario[rows] * n_m + coded.month[rows]
-    monthly = np.bincount(key, weights=coded.value[rows], minlength=n_s * n_m).reshape(n_s, n_m)
-    return monthly.sum(axis=1), (monthly > SHORTAGE_TOL_T).sum(axis=1)
+def _by_product(coded: _Coded, variable: str) -> list[dict[str, float]]:
+    """Per scenario, the sum of ``variable`` per product ({} when it has no rows)."""
+    rows = coded.rows(variable)
+    out: list[dict[str, float]] = [{} for _ in coded.scenarios]
+    if not len(rows):
+        return out
+    product, products = coded.codes("product", rows)
+    n_s, n_p = len(coded.scenarios), len(products)
+    group = coded.scenario[rows] * n_p + product
+    sums = np.bincount(group, weights=coded.value[rows], minlength=n_s * n_p).reshape(n_s, n_p)
+    seen = np.bincount(group, minlength=n_s * n_p).reshape(n_s, n_p) > 0
+    return [_sorted_dict(products, sums[s], seen[s]) for s in range(n_s)]
 
 
-def _premium(coded: _Coded, base: int) -> tuple[FloatArray, FloatArray, list[dict[str, float]]]:
-    """Per scenario: premium (usd), tonnes it applies to, premium by product.
+def _premium(
+    coded: _Coded, base: int
+) -> tuple[FloatArray, list[dict[str, float]], list[dict[str, float]]]:
+    """Per scenario: premium (usd), premium by product, and by product per tonne consumed.
 
     A consumer row (consumption > 0) counts when its scenario has a price at the node that
     month; the baseline price defaults to that price (premium 0) where the baseline has none.
@@ -243,12 +266,16 @@ def _premium(coded: _Coded, base: int) -> tuple[FloatArray, FloatArray, list[dic
     tonnes = coded.value[cons][ok]
     premium = (own - ref) * tonnes
     total = coded.per_scenario(cons[ok], premium)
-    consumed = coded.per_scenario(cons[ok], tonnes)
     group = s_ok * n_p + p_ok
     by = np.bincount(group, weights=premium, minlength=n_s * n_p).reshape(n_s, n_p)
+    tonnes_by = np.bincount(group, weights=tonnes, minlength=n_s * n_p).reshape(n_s, n_p)
     seen = np.bincount(group, minlength=n_s * n_p).reshape(n_s, n_p) > 0
     by_product = [_sorted_dict(products, by[s], seen[s]) for s in range(n_s)]
-    return total, consumed, by_product
+    per_t = np.divide(by, tonnes_by, out=np.zeros_like(by), where=tonnes_by > 0)
+    per_t_by_product = [
+        _sorted_dict(products, per_t[s], seen[s] & (tonnes_by[s] > 0)) for s in range(n_s)
+    ]
+    return total, by_product, per_t_by_product
 
 
 def _cover(coded: _Coded) -> list[dict[str, dict[str, float]]]:
@@ -302,38 +329,42 @@ def compare_to_baseline(
     base = table.scenarios.index(baseline)
     member, exp_idx, imp_idx = _membership(table, bloc, region_membership)
     prices = _avg_prices(table, member)
-    imports = _imports(table, member, exp_idx, imp_idx)
-    unserved_t, shortage_months = _unserved(table)
-    premium, consumed, premium_by_product = _premium(table, base)
+    imports, import_products = _imports(table, member, exp_idx, imp_idx)
+    # products some scenario imports into members (others would only add zeros)
+    traded = [i for i in range(len(import_products)) if imports[:, i, :].any()]
+    premium, premium_by_product, premium_per_t = _premium(table, base)
     cover = _cover(table)
     fiscal = table.per_scenario(table.rows("floor_payment"))
     kept = table.per_scenario(table.rows("floor_kept"))
     levy = table.per_scenario(table.rows("levy_revenue"))
-    production = table.per_scenario(table.rows("production"))
+    production = _by_product(table, "production")
     out: dict[str, dict[str, Any]] = {}
     for s, name in enumerate(table.scenarios):
-        from_members, from_non = float(imports[s, 0]), float(imports[s, 1])
+
+        def per_product(values: FloatArray) -> dict[str, float]:
+            names = {import_products[i]: float(values[i]) for i in traded}
+            return dict(sorted(names.items()))
+
         metrics: dict[str, Any] = {
             "avg_price_inside_forge_usd_per_t": prices[s][0],
             "avg_price_outside_forge_usd_per_t": prices[s][1],
-            "unserved_t": float(unserved_t[s]),
-            "shortage_months": int(shortage_months[s]),
             "floor_fiscal_cost_usd": float(fiscal[s]),
             "levy_revenue_usd": float(levy[s]),
-            "imports_from_members_t": from_members,
-            "imports_from_nonmembers_t": from_non,
-            "trade_diversion_t": {
-                "from_members": from_members - float(imports[base, 0]),
-                "from_nonmembers": from_non - float(imports[base, 1]),
-            },
-            "oem_security_premium_usd": float(premium[s]),
-            "oem_security_premium_usd_per_t": (
-                float(premium[s] / consumed[s]) if consumed[s] > 0 else 0.0
+            "trade_diversion_from_members_t_by_product": per_product(
+                imports[s, :, 0] - imports[base, :, 0]
             ),
+            "trade_diversion_from_nonmembers_t_by_product": per_product(
+                imports[s, :, 1] - imports[base, :, 1]
+            ),
+            "oem_security_premium_usd": float(premium[s]),
             "oem_security_premium_usd_by_product": premium_by_product[s],
+            "oem_security_premium_usd_per_t_by_product": premium_per_t[s],
             "floor_kept_t": float(kept[s]),
             "subsidy_kept_usd_per_t": float(fiscal[s] / kept[s]) if kept[s] > 0 else None,
-            "production_change_t": float(production[s] - production[base]),
+            "production_change_t_by_product": {
+                p: production[s].get(p, 0.0) - production[base].get(p, 0.0)
+                for p in sorted(set(production[s]) | set(production[base]))
+            },
         }
         metrics.update(cover[s])
         out[name] = metrics
@@ -352,19 +383,16 @@ class BaselineComparison:
     baseline: str
     avg_price_inside_forge_usd_per_t: dict[str, float]
     avg_price_outside_forge_usd_per_t: dict[str, float]
-    unserved_t: float
-    shortage_months: int
     floor_fiscal_cost_usd: float
     levy_revenue_usd: float
-    imports_from_members_t: float
-    imports_from_nonmembers_t: float
-    trade_diversion_t: dict[str, float]
+    trade_diversion_from_members_t_by_product: dict[str, float]
+    trade_diversion_from_nonmembers_t_by_product: dict[str, float]
     oem_security_premium_usd: float
-    oem_security_premium_usd_per_t: float
     oem_security_premium_usd_by_product: dict[str, float]
+    oem_security_premium_usd_per_t_by_product: dict[str, float]
     floor_kept_t: float
     subsidy_kept_usd_per_t: float | None
-    production_change_t: float
+    production_change_t_by_product: dict[str, float]
     days_of_cover_last: dict[str, float] = field(default_factory=dict)
     days_of_cover_min: dict[str, float] = field(default_factory=dict)
 

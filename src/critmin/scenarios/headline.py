@@ -31,11 +31,7 @@ METRICS: tuple[HeadlineMetric, ...] = (
         "engine",
         ("avg_price_usd_per_t", "usd_per_t", "mean node price by product/stage/region"),
         ("peak_price_usd_per_t", "usd_per_t", "highest node price by product/stage/region"),
-        ("unserved_t", "t", "bid quantity not served, all months, nodes and chains"),
-        ("unserved_t_by_region", "t", "unserved_t by region"),
-        ("unserved_critical_t", "t", "unserved quantity of critical bids"),
         ("tariff_revenue_usd", "usd", "(specific + ad-valorem wedge) x flow"),
-        ("shortage_months", "months", "months with more than 0.001 t unserved"),
         ("consumer_surplus_usd", "usd", "sum of (wtp - price) x consumed"),
         ("producer_surplus_usd", "usd", "supply and conversion margins"),
         ("non_converged_months", "months", "months whose instruments did not converge"),
@@ -54,18 +50,103 @@ METRICS: tuple[HeadlineMetric, ...] = (
         "comparison",
         ("avg_price_inside_forge_usd_per_t", "usd_per_t", "mean price at member nodes"),
         ("avg_price_outside_forge_usd_per_t", "usd_per_t", "mean price at non-member nodes"),
-        ("trade_diversion_t", "t", "imports from (non-)members minus the baseline's"),
+        (
+            "trade_diversion_from_members_t_by_product",
+            "t",
+            "imports of members from members minus the baseline's",
+        ),
+        (
+            "trade_diversion_from_nonmembers_t_by_product",
+            "t",
+            "imports of members from non-members minus the baseline's",
+        ),
         ("oem_security_premium_usd", "usd", "(price - baseline price) x consumption"),
-        ("oem_security_premium_usd_per_t", "usd_per_t", "the premium per tonne consumed"),
         ("oem_security_premium_usd_by_product", "usd", "the premium by product"),
+        (
+            "oem_security_premium_usd_per_t_by_product",
+            "usd_per_t",
+            "each product's premium per tonne of it consumed",
+        ),
         ("subsidy_kept_usd_per_t", "usd_per_t", "floor fiscal cost / kept tonnes"),
-        ("production_change_t", "t", "production minus the baseline's"),
+        ("production_change_t_by_product", "t", "per product, production minus the baseline's"),
         ("days_of_cover_last", "days", "stock cover in the last month, by product/region"),
         ("days_of_cover_min", "days", "lowest stock cover, by product/region"),
         ("demand_reduction_by_price_t_by_product", "t", "consumption cut by price, not shortage"),
         ("physical_shortage_change_t_by_product", "t", "physical shortage minus the baseline's"),
     ),
 )
+
+
+#: Figures of earlier versions that added tonnes of different products (concentrate, oxide,
+#: metal, magnet: not additive) or counted bids priced out as shortage, and what to read
+#: instead. ``critmin sweep --check`` and ``metrics[name]`` say this for an old name.
+REMOVED_METRICS: dict[str, str] = {
+    "unserved_t": (
+        "it added unserved bids of every product (tonnes of concentrate, oxide, metal and magnet) "
+        "and counted buyers priced out as unserved; use physical_shortage_t_by_product.<product> "
+        "(e.g. physical_shortage_t_by_product.ndfeb_magnet), per product in its own tonnes"
+    ),
+    "unserved_t_by_region": (
+        "it added the tonnes of every product of a region; use "
+        "physical_shortage_t_by_node.<product>/<region> (e.g. "
+        "physical_shortage_t_by_node.ndfeb_magnet/USA)"
+    ),
+    "unserved_critical_t": (
+        "it added critical bids of every product; use "
+        "physical_shortage_critical_t_by_product.<product>"
+    ),
+    "shortage_months": (
+        "it counted months with any unserved bid, buyers priced out included; use "
+        "physical_shortage_months (months with physical shortage in some product) or "
+        "physical_shortage_months_by_product.<product>"
+    ),
+    "production_change_t": (
+        "it added the production of every stage; use production_change_t_by_product.<product>"
+    ),
+    "stock_releases_t": (
+        "it added the tonnes released from every account (oxide and magnets); use "
+        "stock_releases_t_<product> (e.g. stock_releases_t_ndfeb_magnet)"
+    ),
+    "stock_purchases_t": (
+        "it added the tonnes bought for every account; use stock_purchases_t_<product>"
+    ),
+    "stock_shortage_avoided_t": (
+        "it added the shortage avoided in every product; use stock_shortage_avoided_t_<product>"
+    ),
+    "imports_from_members_t": (
+        "it added the oxide, metal and magnet tonnes members import from members; use the "
+        "levy's imports_from_members_t_<product> or, against a baseline, "
+        "trade_diversion_from_members_t_by_product.<product>"
+    ),
+    "imports_from_nonmembers_t": (
+        "it added the tonnes of every product; use the levy's "
+        "imports_from_nonmembers_t_<product> or, against a baseline, "
+        "trade_diversion_from_nonmembers_t_by_product.<product>"
+    ),
+    "trade_diversion_t": (
+        "it added the tonnes of every product; use "
+        "trade_diversion_from_members_t_by_product.<product> and "
+        "trade_diversion_from_nonmembers_t_by_product.<product>"
+    ),
+    "offtake_delivered_t": (
+        "it added the tonnes of every contract's product (Dy and Tb oxide); use "
+        "offtake_delivered_t_<product>"
+    ),
+    "offtake_shortfall_t": (
+        "it added the tonnes of every contract's product; use offtake_shortfall_t_<product>"
+    ),
+    "oem_security_premium_usd_per_t": (
+        "it divided by the tonnes of every product consumed; use "
+        "oem_security_premium_usd_per_t_by_product.<product> or oem_security_premium_usd"
+    ),
+}
+
+
+def removed_metric_hint(name: str) -> str | None:
+    """One clause for a metric name of an earlier version ("'unserved_t' was removed: ..."),
+    or None when ``name`` was never a critmin figure."""
+    why = REMOVED_METRICS.get(name)
+    return None if why is None else f"{name!r} was removed: {why}"
 
 
 def headline_metrics() -> dict[str, HeadlineMetric]:
@@ -93,11 +174,7 @@ class HeadlineMetrics:
     # engine (critmin.market.results.scenario_metrics)
     avg_price_usd_per_t: dict[str, float]
     peak_price_usd_per_t: dict[str, float]
-    unserved_t: float
-    unserved_t_by_region: dict[str, float]
-    unserved_critical_t: float
     tariff_revenue_usd: float
-    shortage_months: int
     consumer_surplus_usd: float
     producer_surplus_usd: float
     non_converged_months: int
@@ -115,37 +192,31 @@ class HeadlineMetrics:
     # instruments (InstrumentSpec.headline of each kind)
     import_tariff_revenue_usd: float | None = None
     levy_revenue_usd: float | None = None
-    imports_from_members_t: float | None = None
-    imports_from_nonmembers_t: float | None = None
     levy_iterations_max: float | None = None
     levy_non_converged_months: float | None = None
     floor_fiscal_cost_usd: float | None = None
     floor_kept_t: float | None = None
     floor_covered_output_t: float | None = None
     floor_purchases_t: float | None = None
-    offtake_delivered_t: float | None = None
-    offtake_shortfall_t: float | None = None
     offtake_floor_topup_usd: float | None = None
     settlement_volume_t: float | None = None
     settlement_market_value_usd: float | None = None
     settlement_floor_topup_usd: float | None = None
     settlement_upside_to_buyer_usd: float | None = None
     settlement_seller_receives_usd: float | None = None
-    stock_shortage_avoided_t: float | None = None
-    stock_releases_t: float | None = None
-    stock_purchases_t: float | None = None
     stock_cash_usd: float | None = None
     stock_debt_usd: float | None = None
     stock_ledger_balanced: float | None = None
     # comparison with the baseline (critmin.scenarios.compare, compare_physical)
     avg_price_inside_forge_usd_per_t: dict[str, float] | None = None
     avg_price_outside_forge_usd_per_t: dict[str, float] | None = None
-    trade_diversion_t: dict[str, float] | None = None
+    trade_diversion_from_members_t_by_product: dict[str, float] | None = None
+    trade_diversion_from_nonmembers_t_by_product: dict[str, float] | None = None
     oem_security_premium_usd: float | None = None
-    oem_security_premium_usd_per_t: float | None = None
     oem_security_premium_usd_by_product: dict[str, float] | None = None
+    oem_security_premium_usd_per_t_by_product: dict[str, float] | None = None
     subsidy_kept_usd_per_t: float | None = None
-    production_change_t: float | None = None
+    production_change_t_by_product: dict[str, float] | None = None
     days_of_cover_last: dict[str, float] | None = None
     days_of_cover_min: dict[str, float] | None = None
     demand_reduction_by_price_t_by_product: dict[str, float] | None = None
@@ -190,4 +261,4 @@ class HeadlineMetrics:
             value = getattr(self, name)
             if value is not None or name in self.order:
                 return value
-        raise KeyError(name)
+        raise KeyError(removed_metric_hint(name) or name)

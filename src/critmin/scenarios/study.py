@@ -5,7 +5,7 @@ The Python face of ``critmin run``::
     from critmin import Study
     study = Study.load("ndpr_baseline", "ndpr_managed_market")   # files or built-in names
     result = study.run()                                            # StudyResult
-    result.metrics("managed_market").unserved_t
+    result.metrics("managed_market").physical_shortage_t_by_product["ndfeb_magnet"]
 
 A study is built from scenario files (:meth:`Study.load`) or from
 :class:`~critmin.scenarios.spec.Scenario` objects made in Python (:meth:`Study.of`); both

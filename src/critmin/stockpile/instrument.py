@@ -51,8 +51,8 @@ fall below the floor while they last). ``after_solve`` books the cleared quantit
 solved price via :meth:`Stockpile.settle`; releases are allocated to members by their
 pre-purchase rights.
 
-Shortage avoided (``shortage_avoided``, ``stock_shortage_avoided_t``), a first-order measure
-(no re-solve without the release): a release taken at the price trigger counts in full (each
+Shortage avoided (``shortage_avoided``, ``stock_shortage_avoided_t_<product>``), a first-order
+measure (no re-solve without the release): a release taken at the price trigger counts in full (each
 tonne went to a buyer the market could not serve at or below the trigger); a ban or shortage
 release counts in full when the node still rations demand after it (unserved > 0: each
 released tonne served a bid that would otherwise go unserved), else up to last month's
@@ -119,9 +119,6 @@ class StockpileInstrumentSpec(InstrumentSpec):
     )
     headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
         "stockpile",
-        ("stock_shortage_avoided_t", "t", "unserved demand the releases avoided"),
-        ("stock_releases_t", "t", "tonnes released"),
-        ("stock_purchases_t", "t", "tonnes bought"),
         ("stock_cash_usd", "usd", "cash of the holder at the end"),
         ("stock_debt_usd", "usd", "debt of the holder at the end"),
         ("stock_ledger_balanced", "flag", "1 when the holder's ledger balances, else 0"),
@@ -204,9 +201,11 @@ class StockpileInstrument:
         self._handles: dict[str, tuple[int, int]] = {}  # mineral -> (release, buy)
         self._pending: dict[str, tuple[MarketSignal, dict[str, Decision], dict[str, float]]] = {}
         self._rows = PendingRows()  # SeriesRow fields, built only when read
-        self._shortage_avoided_t = 0.0
-        self._released_t = 0.0
-        self._bought_t = 0.0
+        # per product: an account of oxide and one of magnets hold different goods, whose
+        # tonnes are never added (docs/market.md, "Headline quantities")
+        self._shortage_avoided_t: dict[str, float] = {}
+        self._released_t: dict[str, float] = {}
+        self._bought_t: dict[str, float] = {}
         self._cover: dict[str, float] = {}
         for acc in spec.accounts:
             trigger = acc.release.price_above_usd_per_t
@@ -403,9 +402,12 @@ class StockpileInstrument:
         for mineral in self._handles:
             prod = self.product(mineral)
             am = rec.accounts[mineral]
-            self._shortage_avoided_t += am.shortage_avoided_kg / 1000
-            self._released_t += am.released_kg / 1000
-            self._bought_t += am.bought_kg / 1000
+            for total, kg in (
+                (self._shortage_avoided_t, am.shortage_avoided_kg),
+                (self._released_t, am.released_kg),
+                (self._bought_t, am.bought_kg),
+            ):
+                total[prod] = total.get(prod, 0.0) + kg / 1000
             cover = self.stockpile.days_of_cover(mineral, sigs[mineral])
             self._cover[mineral] = cover
             for var, val, unit in (
@@ -421,13 +423,19 @@ class StockpileInstrument:
     def finalize(self) -> InstrumentReport:
         bal = self.stockpile.check_balance()
         metrics = {
-            "stock_shortage_avoided_t": self._shortage_avoided_t,
-            "stock_releases_t": self._released_t,
-            "stock_purchases_t": self._bought_t,
             "stock_cash_usd": self.stockpile.cash_usd,
             "stock_debt_usd": self.stockpile.debt_usd,
             "stock_ledger_balanced": 1.0 if bal.ok else 0.0,
         }
         for mineral, cover in self._cover.items():
             metrics[f"stock_days_of_cover_end_{self.product(mineral)}"] = cover
+        # per product, named like the cover (stock_releases_t_ndfeb_magnet): one scalar each,
+        # which a sweep can name as its metric
+        for stem, totals in (
+            ("stock_shortage_avoided_t", self._shortage_avoided_t),
+            ("stock_releases_t", self._released_t),
+            ("stock_purchases_t", self._bought_t),
+        ):
+            for prod, value in totals.items():
+                metrics[f"{stem}_{prod}"] = value
         return InstrumentReport(rows=self._rows.build, metrics=metrics)

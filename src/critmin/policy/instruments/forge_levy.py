@@ -32,8 +32,9 @@ Series rows (``region`` = the importer unless stated): ``levy_revenue`` (usd), `
 that ship the product anywhere that month, so idle nodes with meaningless duals are left
 out), ``imports_from_members`` and ``imports_from_nonmembers`` (t, every member importer
 and product). Metrics:
-``levy_revenue_usd``, ``imports_from_members_t``, ``imports_from_nonmembers_t``,
-``levy_iterations_max``, ``levy_non_converged_months``.
+``levy_revenue_usd``, ``imports_from_members_t_<product>``,
+``imports_from_nonmembers_t_<product>`` (per levied product: oxide, metal and magnet tonnes
+are never added), ``levy_iterations_max``, ``levy_non_converged_months``.
 """
 
 from __future__ import annotations
@@ -157,8 +158,6 @@ class ForgeLevySpec(InstrumentSpec, DatedSpec):
     headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
         "forge_levy",
         ("levy_revenue_usd", "usd", "levy paid on non-member imports into members"),
-        ("imports_from_members_t", "t", "imports of members from bloc members"),
-        ("imports_from_nonmembers_t", "t", "imports of members from non-members"),
         ("levy_iterations_max", "count", "most solves any month needed for the levy's fixed point"),
         ("levy_non_converged_months", "months", "months whose levy stopped at the iteration cap"),
     )
@@ -466,17 +465,14 @@ class ForgeLevy:
 
     def finalize(self) -> InstrumentReport:
         rec = self._record
-        return InstrumentReport(
-            rows=rec.rows,
-            metrics={
-                # each total adds its rows' values in row order, month after month
-                "levy_revenue_usd": _sum_in_order(rec.in_row_order("revenue")),
-                "imports_from_members_t": _sum_in_order(rec.in_row_order("members")),
-                "imports_from_nonmembers_t": _sum_in_order(rec.in_row_order("nonmembers")),
-                "levy_iterations_max": float(self._max_iterations),
-                "levy_non_converged_months": float(len(self._non_converged)),
-            },
-        )
+        # each total adds its rows' values in row order, month after month
+        metrics = {"levy_revenue_usd": _sum_in_order(rec.in_row_order("revenue"))}
+        for what in ("members", "nonmembers"):
+            for product, values in rec.imports_by_product(what).items():
+                metrics[f"imports_from_{what}_t_{product}"] = _sum_in_order(values)
+        metrics["levy_iterations_max"] = float(self._max_iterations)
+        metrics["levy_non_converged_months"] = float(len(self._non_converged))
+        return InstrumentReport(rows=rec.rows, metrics=metrics)
 
 
 def _sum_in_order(values: FloatArray) -> float:
@@ -537,6 +533,20 @@ class _LevyRecord:
         member = self.order2 % 2 == (1 if what == "members" else 0)
         cells = self.order2[member]
         return self.imports[:, cells][self.imported[:, cells]]
+
+    def imports_by_product(self, what: str) -> dict[str, FloatArray]:
+        """Per product (sorted by name), the import rows' values of ``what`` (members or
+        nonmembers), month by month in row order; products nobody imported are left out."""
+        member = self.order2 % 2 == (1 if what == "members" else 0)
+        cells = self.order2[member]
+        product_of = (cells // 2) % len(self.products)
+        out: dict[str, FloatArray] = {}
+        for p in sorted(range(len(self.products)), key=self.products.__getitem__):
+            mine = cells[product_of == p]
+            values = self.imports[:, mine][self.imported[:, mine]]
+            if len(values):
+                out[self.products[p]] = values
+        return out
 
     def rows(self) -> list[SeriesRow]:
         """The tidy rows, month by month: levy revenue, levy rates, then imports."""

@@ -605,20 +605,41 @@ def read_outcomes(
         if oc.metric is not None:
             if metrics is None:  # the physical-shortage figures only when one is asked for
                 metrics = scenario_metrics(runs, physical=False)
-            if oc.metric not in metrics and not physical:
+            if oc.metric.split(".", 1)[0] not in metrics and not physical:
                 metrics, physical = scenario_metrics(runs), True
-            value = metrics.get(oc.metric)
-            if not isinstance(value, int | float):
-                known = sorted(k for k, v in metrics.items() if isinstance(v, int | float))
-                raise InputError(
-                    f"outcome {oc.name!r}: the run has no scalar metric {oc.metric!r}; "
-                    f"it has {known}"
-                )
-            out[oc.name] = float(value)
+            out[oc.name] = _scalar_metric(oc, metrics)
             continue
         series = _node_series(oc, runs, node_table)
         out[oc.name] = series if oc.monthly else _reduce(series, oc.reduce)
     return out
+
+
+def _scalar_metric(oc: Outcome, metrics: dict[str, Any]) -> float:
+    """``metric: name`` (a scalar figure) or ``metric: name.key`` (one entry of a per-product
+    or per-node figure: ``physical_shortage_t_by_product.ndfeb_magnet``). A key the figure
+    does not list is an error (a typo must not read as 0); a removed name (``unserved_t``)
+    says what replaces it."""
+    from critmin.scenarios.headline import removed_metric_hint
+
+    name, _, key = str(oc.metric).partition(".")
+    value = metrics.get(name)
+    if key and isinstance(value, dict):
+        if key in value and isinstance(value[key], int | float):
+            return float(value[key])
+        raise InputError(
+            f"outcome {oc.name!r}: {name!r} has no entry {key!r}; it has {sorted(value)}"
+        )
+    if not key and isinstance(value, int | float):
+        return float(value)
+    hint = removed_metric_hint(name)
+    if hint:
+        raise InputError(f"outcome {oc.name!r}: metric {hint}")
+    known = sorted(k for k, v in metrics.items() if isinstance(v, int | float))
+    per = sorted(k for k, v in metrics.items() if isinstance(v, dict) and "_by_" in k)
+    raise InputError(
+        f"outcome {oc.name!r}: the run has no scalar metric {oc.metric!r}; it has {known}, "
+        f"and per product or node (as name.key) {per}"
+    )
 
 
 def _node_series(oc: Outcome, runs: Sequence[Any], node_table: Any) -> FloatArray:
