@@ -133,9 +133,10 @@ class Outcome(_Model):
 
     ``variable`` (a node variable) is summed over the selected ``region``\\s/``product``\\s
     (averaged for ``price``), then reduced over months by ``reduce`` unless ``monthly``.
-    ``metric`` names a headline metric of ``critmin run`` (``unserved_t``,
-    ``levy_revenue_usd``, ``floor_fiscal_cost_usd``, ``stock_days_of_cover_end_ndpr_oxide``...).
-    """
+    ``metric`` names a headline metric of ``critmin run`` (``levy_revenue_usd``,
+    ``floor_fiscal_cost_usd``, ``stock_days_of_cover_end_ndpr_oxide``...) or one entry of a
+    per-product figure (``physical_shortage_t_by_product.ndfeb_magnet``); a study with
+    ``stockpile_rules`` also has the rules' own (``stockpile_cost_usd``...)."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     variable: Literal[NODE_VARIABLES] | None = None  # type: ignore[valid-type]
