@@ -127,6 +127,8 @@ class SweepRun:
     startup_seconds: float = 0.0  # starting / connecting to the cluster
     workers: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    #: the solved policy of ``stockpile_rules`` (:func:`prepare_study`), else None
+    stock_rules: Any = None
 
 
 def _manifest(loaded: LoadedStudy, design: Design) -> dict[str, Any]:
@@ -425,6 +427,7 @@ def run_sweep(  # noqa: PLR0912, PLR0915
         startup_seconds=startup,
         workers=n_workers,
         failed=failed,
+        stock_rules=loaded.stock_rules,
     )
 
 

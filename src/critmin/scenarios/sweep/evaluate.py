@@ -606,7 +606,11 @@ def read_outcomes(
             if metrics is None:  # the physical-shortage figures only when one is asked for
                 metrics = scenario_metrics(runs, physical=False)
             if oc.metric.split(".", 1)[0] not in metrics and not physical:
-                metrics, physical = scenario_metrics(runs), True
+                # scenario_metrics(runs) is these figures plus the physical ones: add those
+                # instead of computing every figure a second time
+                from critmin.market.metrics import physical_metrics
+
+                metrics, physical = {**metrics, **physical_metrics(runs)}, True
             out[oc.name] = _scalar_metric(oc, metrics)
             continue
         series = _node_series(oc, runs, node_table)

@@ -97,9 +97,8 @@ def _stockpile_rules(loaded: LoadedStudy, run: SweepRun) -> dict[str, Any]:
     if loaded.study.stockpile_rules is None:
         return {}
     from critmin.scenarios.sweep.rules import compare_rules
-    from critmin.scenarios.sweep.study import prepare_study
 
-    rules = prepare_study(loaded).stock_rules
+    rules = run.stock_rules  # solved once, by run_sweep
     levers = [lv.name for lv in loaded.study.levers]
     return {"stockpile_rules": compare_rules(run.table, rules, loaded.study.seed, levers)}
 
