@@ -18,8 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import critmin
+from critmin.facade import load
+from critmin.reports import figures
+from critmin.reports.testing import many_regions_study
 
 pytestmark = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="needs Debian chromium (make browser)"
@@ -115,6 +119,39 @@ def test_report_reads_cleanly_at_1400_px(browser: Any, report: Path) -> None:
     assert seen["tabs"] >= 3  # the Sankey's scenarios, each looked at
     assert seen["scroll_width"] <= seen["window_width"], "the page scrolls sideways"
     assert seen["overlaps"] == []
+
+
+@pytest.fixture(scope="module")
+def wide_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("wide")
+    study = tmp / "wide.yaml"
+    study.write_text(yaml.safe_dump(many_regions_study(40), sort_keys=False), encoding="utf-8")
+    critmin.write(load(study).run(), tmp / "out")
+    return tmp / "out" / "report.html"
+
+
+def test_a_40_region_study_reads_cleanly_and_stays_compact(browser: Any, wide_report: Path) -> None:
+    """40 regions: the Sankey's 40 buyers and 40 mines are drawn as 9 each and an "other 31
+    regions" node, no label over another, and the figures are as tall as their stated
+    bounds, as drawn by the browser (docs/report.md, "Many regions")."""
+    seen = _look(browser, wide_report, 1400, SHOTS / "report-40-regions-1400.png")
+    assert seen["drawn"] == seen["figures"]
+    assert seen["scroll_width"] <= seen["window_width"], "the page scrolls sideways"
+    assert seen["overlaps"] == []
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(wide_report.as_uri())
+    page.wait_for_selector("#fig-sankey-0-0 .main-svg", timeout=30_000)
+    heights = page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('.plotly-graph-div')]"
+        ".map(d => [d.id, d.getBoundingClientRect().height]))"
+    )
+    labels = page.evaluate(
+        "() => [...document.querySelectorAll('.sankey .node-label')].map(t => t.textContent)"
+    )
+    page.close()
+    assert heights["fig-sankey-0-0"] <= figures.SANKEY_ROW_PX * (figures.MAX_SANKEY_ROWS + 1) + 120
+    assert heights["fig-prices"] <= 400  # two rows of 130 px: 396 px
+    assert "other 31 regions · use" in labels
 
 
 def test_the_checks_find_a_crowded_narrow_window(browser: Any, report: Path) -> None:

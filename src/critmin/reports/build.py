@@ -844,7 +844,9 @@ def _policy_section(view: RunView) -> str:
 def _prices_section(view: RunView) -> str:
     fig = figures.prices_figure(view)
     content = (
-        figures.left_out_note(view, "the chart") + figures.figure_div(fig, "fig-prices")
+        figures.left_out_note(view, "the chart")
+        + figures.price_regions_note(view)
+        + figures.figure_div(fig, "fig-prices")
         if fig is not None
         else '<div class="empty">The series has no <code>price</code> rows.</div>'
     )
@@ -977,7 +979,11 @@ def _flows_section(view: RunView) -> str:
         "oxide” to “JPN · metal” is Chinese oxide made into metal in Japan; links into “· use” "
         "are final consumption. A region's supply of a product (its own output kept at home, "
         "imports, stock releases) is split between its conversion and its consumption in "
-        "proportion. Node colour = region; each link is in tonnes of the product it carries.",
+        "proportion. Node colour = region; each link is in tonnes of the product it carries. "
+        f"A column with more than {figures.MAX_SANKEY_ROWS} nodes draws its "
+        f"{figures.MAX_SANKEY_ROWS - 1} largest and merges the rest into one grey “other N "
+        "regions” node per kind (hover it for their names); every flow is in "
+        "<code>series.parquet</code>.",
         content,
     )
 

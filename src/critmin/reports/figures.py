@@ -514,8 +514,44 @@ def _group_positions(columns: Sequence[list[str]]) -> dict[tuple[str, ...], np.n
 # --------------------------------------------------------------------------- figures
 
 
+#: Price lines drawn per panel: the regions of the view's order (largest producer-consumer
+#: first, the legend's order) up to this many; the others' range is one grey band. 55 lines a
+#: panel in 15 repeating colours could not be told apart, and their legend took four lines.
+MAX_PRICE_REGIONS = 12
+#: Height of one row of price panels and the gap between rows, px: 190 px rows made the seed
+#: study's six products 1,250 px tall; 130 px still shows three or four y ticks a panel.
+PRICE_ROW_PX, PRICE_GAP_PX = 130, 22
+#: The price figure's margins (px): the legend and column titles above, month labels below.
+PRICE_TOP_PX, PRICE_BOTTOM_PX = 84, 30
+
+
+def price_regions(view: RunView) -> tuple[list[str], list[str]]:
+    """The regions with price rows: (drawn as lines, shown as a band), in the view's order."""
+    view = indexed(view)
+    priced = set(drawn_rows(view, view.variable("price"))["region"].unique().tolist())
+    regions = [r for r in view.regions if r in priced]
+    return regions[:MAX_PRICE_REGIONS], regions[MAX_PRICE_REGIONS:]
+
+
+def price_regions_note(view: RunView) -> str:
+    """One HTML sentence naming the regions the price chart shows as a band (empty when none)."""
+    lines, band = price_regions(view)
+    if not band:
+        return ""
+    return (
+        f'<p class="note">Prices are reported in {len(lines) + len(band)} regions; each panel '
+        f"draws a line for the {len(lines)} that produce and consume the most (the legend's "
+        f"order) and the range of the other {len(band)} as a grey band (lowest to highest "
+        "price each month). Every node's average and peak price is in the comparison tables "
+        "above, every month in <code>series.parquet</code>.</p>"
+    )
+
+
 def prices_figure(view: RunView) -> Figure | None:
-    """Small multiples: one row per priced product, one column per scenario, a line per region."""
+    """Small multiples: one row per priced product, one column per scenario, a line per region
+    (at most :data:`MAX_PRICE_REGIONS`, the others as one min-max band); rows of a fixed
+    height, so the figure grows with the products drawn (at most :data:`MAX_DRAWN_PRODUCTS`),
+    never with the regions."""
     view = indexed(view)
     price = drawn_rows(view, view.variable("price"))
     if price.empty:
@@ -525,18 +561,22 @@ def prices_figure(view: RunView) -> Figure | None:
     in_series = set(price["scenario"].unique().tolist())
     scenarios = [s for s in view.scenario_names if s in in_series]
     colors = region_colors(view.regions)
+    lines, band = price_regions(view)
+    rank = {r: i for i, r in enumerate(lines)}  # the legend in the view's order
     agg = price.groupby(["scenario", "mineral", "stage", "region", "month"])["value"].mean()
     # agg is sorted by its keys, so each group's months are in order
     scenario_of, mineral_of, stage_of, region_of, month_of = _levels(agg, 5)
     groups = _group_positions([mineral_of, stage_of, scenario_of, region_of])
     months = np.asarray(month_of, dtype=object)
     values = agg.to_numpy()
+    ranges = _band_ranges(agg, band)
+    plot_px = len(products) * PRICE_ROW_PX + (len(products) - 1) * PRICE_GAP_PX
     layout, cells = subplot_grid(
         len(products),
         len(scenarios),
         column_titles=scenarios,
         horizontal_spacing=0.025,
-        vertical_spacing=0.045 if len(products) > 1 else 0.0,
+        vertical_spacing=PRICE_GAP_PX / plot_px if len(products) > 1 else 0.0,
         shared_xaxes=True,
         shared_yaxes=True,
     )
@@ -549,7 +589,12 @@ def prices_figure(view: RunView) -> Figure | None:
         decimals = 2 if unit == "USD/kg" else 0
         for c, scenario in enumerate(scenarios):
             cell = cells[r][c]
-            for region in view.regions:
+            low_high = ranges.get((scenario, product.mineral, product.stage))
+            if low_high is not None:
+                legend = "other regions" not in shown
+                data += _band_traces(low_high, len(band), (factor, decimals, unit), cell, legend)
+                shown.add("other regions")
+            for region in lines:
                 pos = groups.get((product.mineral, product.stage, scenario, region))
                 if pos is None:
                     continue
@@ -560,6 +605,7 @@ def prices_figure(view: RunView) -> Figure | None:
                         "line": {"color": colors[region], "width": 1.7},
                         "mode": "lines",
                         "name": region,
+                        "legendrank": rank[region],
                         "showlegend": region not in shown,
                         "x": _month_dates(months[pos].tolist()),
                         "y": typed_array(np.round(values[pos] * factor, decimals)),
@@ -570,20 +616,74 @@ def prices_figure(view: RunView) -> Figure | None:
                 )
                 shown.add(region)
             shapes.extend(_shortage_shading(view, scenario, cell.xref, cell.yref))
-        layout[_axis_key(cells[r][0].yref)]["title"] = {
-            # product and stage on two lines: one rotated line ran past the plot's left edge
-            "text": "<b>"
-            + product.label.replace(" · ", "</b><br>")
-            + ("" if " · " in product.label else "</b>")
-            + f"<br>{unit}",
-            "standoff": 6,
-        }
+        layout[_axis_key(cells[r][0].yref)]["title"] = _row_title(product, unit)
     _update_axes(layout, "x", **MONTH_AXIS)
     if shapes:
         layout["shapes"] = shapes
     layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 110, "r": 20})
-    _legend_above(layout, 110 + 190 * len(products), 84, 30)
+    _legend_above(layout, plot_px + PRICE_TOP_PX + PRICE_BOTTOM_PX, PRICE_TOP_PX, PRICE_BOTTOM_PX)
     return {"data": data, "layout": layout}
+
+
+def _row_title(product: Product, unit: str) -> dict[str, Any]:
+    """A price row's y-axis title: product and stage on two lines (one rotated line ran past
+    the plot's left edge), then the unit."""
+    return {
+        "text": "<b>"
+        + product.label.replace(" · ", "</b><br>")
+        + ("" if " · " in product.label else "</b>")
+        + f"<br>{unit}",
+        "standoff": 6,
+    }
+
+
+def _band_ranges(agg: pd.Series, band: Sequence[str]) -> dict[tuple[str, ...], pd.DataFrame]:
+    """Lowest and highest monthly price of the ``band`` regions per (scenario, product, stage):
+    a frame indexed by month with columns ``min``, ``max`` (USD/t)."""
+    if not band:
+        return {}
+    rows = agg[agg.index.get_level_values("region").isin(list(band))]
+    stats = rows.groupby(level=["scenario", "mineral", "stage", "month"]).agg(["min", "max"])
+    return {
+        tuple(map(str, key)): part.droplevel([0, 1, 2])
+        for key, part in stats.groupby(level=["scenario", "mineral", "stage"])
+    }
+
+
+def _band_traces(
+    low_high: pd.DataFrame, n: int, scale: tuple[float, int, str], cell: Cell, legend: bool
+) -> list[dict[str, Any]]:
+    """The grey band of the regions without a line: the lowest price, then the highest
+    filled down to it (drawn first, so the region lines sit on top)."""
+    factor, decimals, unit = scale
+    dates = _month_dates([str(m) for m in low_high.index])
+    common = {"legendgroup": "other regions", "mode": "lines", "type": "scatter",
+              "xaxis": cell.xref, "yaxis": cell.yref}  # fmt: skip
+    low, high = (np.round(low_high[k].to_numpy() * factor, decimals) for k in ("min", "max"))
+    return [
+        {
+            **common,
+            "hovertemplate": f"other {n} regions, lowest · %{{y:,.{decimals}f}} {unit}"
+            "<extra></extra>",
+            "line": {"color": "rgba(107,114,128,0.5)", "width": 0.5},
+            "name": f"other {n} regions (lowest)",
+            "showlegend": False,
+            "x": dates,
+            "y": typed_array(low),
+        },
+        {
+            **common,
+            "fill": "tonexty",
+            "fillcolor": "rgba(107,114,128,0.18)",
+            "hovertemplate": f"other {n} regions, highest · %{{y:,.{decimals}f}} {unit}"
+            "<extra></extra>",
+            "line": {"color": "rgba(107,114,128,0.5)", "width": 0.5},
+            "name": f"other {n} regions (range)",
+            "showlegend": legend,
+            "x": dates,
+            "y": typed_array(high),
+        },
+    ]
 
 
 def _shortage_shading(view: RunView, scenario: str, xref: str, yref: str) -> list[dict[str, Any]]:
@@ -801,13 +901,80 @@ def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = Non
                        as_index=False).agg(value_t=("value_t", "sum"))[cols]  # fmt: skip
 
 
+#: Nodes a Sankey column draws before its smallest are grouped: a column of 40 small buyers
+#: made a 1,000 px diagram of unreadable slivers. With at most this many nodes a column
+#: (the largest ``MAX_SANKEY_ROWS - 1`` and one "other N regions" node per kind of node,
+#: product or stock, use or into stockpile), a diagram is at most
+#: ``SANKEY_ROW_PX * (MAX_SANKEY_ROWS + 1) + 120`` px tall whatever the number of regions.
+MAX_SANKEY_ROWS = 10
+#: Height of a Sankey row (a node's label and its gap), px.
+SANKEY_ROW_PX = 22
+
+
+def group_small_nodes(
+    links: pd.DataFrame, max_rows: int = MAX_SANKEY_ROWS
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """``links`` with the smallest nodes of each crowded column merged, and each merged node's
+    regions by its label.
+
+    A column with more than ``max_rows`` nodes keeps its ``max_rows - 1`` largest (tonnes
+    through the node: the larger of what flows in and out) and merges the rest, per kind
+    (the text after " · ": a product, ``stockpile``, ``use``, ``into stockpile``), into one
+    node ``other N regions · <kind>`` (grey: the links out of it too). Links keep their
+    columns and tonnes, so every column's total is unchanged and no link runs backwards.
+    """
+    if links.empty:
+        return links, {}
+    ends = zip(
+        [*links["source"], *links["target"]],
+        [*links["source_col"], *links["target_col"]],
+        strict=True,
+    )
+    inflow = links.groupby("target")["value_t"].sum()
+    outflow = links.groupby("source")["value_t"].sum()
+    size = {
+        (str(node), int(col)): max(float(inflow.get(node, 0.0)), float(outflow.get(node, 0.0)))
+        for node, col in ends
+    }
+    by_col: dict[int, list[str]] = {}
+    for node, col in size:
+        by_col.setdefault(col, []).append(node)
+    rename: dict[str, str] = {}
+    members: dict[str, list[str]] = {}
+    for col, nodes in by_col.items():
+        if len(nodes) <= max_rows:
+            continue
+        ranked = sorted(nodes, key=lambda n: (-size[(n, col)], n))
+        rest = ranked[max_rows - 1 :]
+        kinds: dict[str, list[str]] = {}
+        for node in rest:
+            kinds.setdefault(node.split(" · ", 1)[-1], []).append(node)
+        for kind, group in kinds.items():
+            if len(group) == 1:  # one region is drawn as itself
+                continue
+            label = f"other {len(group)} regions · {kind}"
+            members[label] = sorted(n.split(" · ", 1)[0] for n in group)
+            rename.update(dict.fromkeys(group, label))
+    if not rename:
+        return links, {}
+    out = links.copy()
+    out["region"] = [
+        "other" if s in rename else r for s, r in zip(out["source"], out["region"], strict=True)
+    ]
+    out["source"] = [rename.get(n, n) for n in out["source"]]
+    out["target"] = [rename.get(n, n) for n in out["target"]]
+    keys = ["source", "target", "region", "source_col", "target_col"]
+    grouped = out.groupby(keys, as_index=False).agg(value_t=("value_t", "sum"))
+    return grouped[list(links.columns)], members
+
+
 def sankey_figure(
     view: RunView, scenario: str, chain: Sequence[str] | None = None
 ) -> Figure | None:
     """Sankey of one chain's flows in ``scenario``: columns in chain order (mine, refining,
     metal, component, use), node colour = region, tonnes summed over the run's months."""
     chain = list(chain) if chain is not None else (sankey_chains(view) or [[]])[0]
-    links = sankey_links(view, scenario, chain)
+    links, grouped = group_small_nodes(sankey_links(view, scenario, chain))
     if links.empty:
         return None
     colors = region_colors(view.regions)
@@ -824,16 +991,19 @@ def sankey_figure(
     per_col: dict[int, list[str]] = {}
     for lab in labels:
         per_col.setdefault(col_of[lab], []).append(lab)
-    xs, ys = [], []
-    for lab in labels:
-        c = col_of[lab]
-        members = per_col[c]
-        # explicit columns keep every stage in its place (plotly would otherwise push a node
-        # as far right as its longest path); rows spread the regions of a column
-        xs.append(0.001 + 0.998 * c / max(1, n_cols - 1))
-        ys.append(0.001 + 0.998 * (members.index(lab) + 0.5) / len(members))
+    height = max(360, SANKEY_ROW_PX * max(len(m) for m in per_col.values()) + 120)
+    # explicit columns keep every stage in its place (plotly would otherwise push a node as
+    # far right as its longest path)
+    xs = [0.001 + 0.998 * col_of[lab] / max(1, n_cols - 1) for lab in labels]
+    ys = _packed_rows(links, per_col, labels, height - 60)
     node_colors = [colors.get(lab.split(" · ")[0], "#9ca3af") for lab in labels]
     link_colors = [_rgba(colors.get(r, "#9ca3af"), 0.38) for r in links["region"]]
+    hover: dict[str, Any] = {}
+    if grouped:  # a grouped node's hover names its regions
+        hover = {
+            "customdata": [", ".join(grouped.get(lab, [lab.split(" · ")[0]])) for lab in labels],
+            "hovertemplate": "%{label}<br>%{customdata}<br>%{value:,.0f} t<extra></extra>",
+        }
     sankey = {
         "arrangement": "snap",
         "link": {
@@ -850,37 +1020,104 @@ def sankey_figure(
             "thickness": 14,
             "x": xs,
             "y": ys,
+            **hover,
         },
         "valueformat": ",.0f",
         "valuesuffix": " t",
         "type": "sankey",
     }
     label = {p.mineral: p.label for p in view.products}
-    columns = [label.get(p, p) for p in chain] + ["use"]
-    annotations = []
-    for i, name in enumerate(columns[:n_cols]):
-        x = i / max(1, n_cols - 1)
-        annotations.append(
-            {
-                "font": {"size": 12, "color": "#374151"},
-                "showarrow": False,
-                "text": f"<b>{name}</b>",
-                "x": x,
-                "xanchor": "left" if i == 0 else "right" if i == n_cols - 1 else "center",
-                "xref": "paper",
-                "y": 1.0,
-                "yanchor": "bottom",
-                "yref": "paper",
-            }
-        )
+    annotations = _column_titles([label.get(p, p) for p in chain] + ["use"], n_cols)
     layout: dict[str, Any] = {
         "template": TEMPLATE,
-        "height": max(360, 22 * max(len(m) for m in per_col.values()) + 120),
-        "margin": {"l": 10, "r": 10, "t": 34, "b": 10},
+        "height": height,
+        # 26 px below: plotly may stack a column one pad (16 px) past the plot (_packed_rows)
+        "margin": {"l": 10, "r": 10, "t": 34, "b": 26},
         "font": {"size": 11},
         "annotations": annotations,
     }
     return {"data": [sankey], "layout": layout}
+
+
+def _column_titles(columns: Sequence[str], n_cols: int) -> list[dict[str, Any]]:
+    """The Sankey's stage names above its first ``n_cols`` columns."""
+    return [
+        {
+            "font": {"size": 12, "color": "#374151"},
+            "showarrow": False,
+            "text": f"<b>{name}</b>",
+            "x": i / max(1, n_cols - 1),
+            "xanchor": "left" if i == 0 else "right" if i == n_cols - 1 else "center",
+            "xref": "paper",
+            "y": 1.0,
+            "yanchor": "bottom",
+            "yref": "paper",
+        }
+        for i, name in enumerate(columns[:n_cols])
+    ]
+
+
+def _packed_rows(
+    links: pd.DataFrame,
+    per_col: Mapping[int, list[str]],
+    labels: Sequence[str],
+    plot_px: float,
+) -> list[float]:
+    """Each node's vertical centre (0..1 from the top): a column's nodes stacked in its order,
+    each as tall as plotly draws it (:func:`_plotly_px_per_t`), 16 px apart or more (the
+    column's spare height spread between them; a lone node centred), less only where the
+    column cannot hold its nodes otherwise. Evenly spaced centres let a large node at a
+    column's foot run past the plot's bottom edge (an "other N regions" node did, and
+    ``examples/scenarios/lithium_2035.yaml``'s last buyers). plotly then moves nodes apart
+    to its own 16 px pad: where a pinned column has more nodes than the layer plotly scaled
+    by (lithium's refiners: USA refines its own output, so plotly puts it among the mines),
+    the column ends one pad below the plot, drawn in the figure's bottom margin."""
+    pad = 16.0
+    inflow = links.groupby("target")["value_t"].sum()
+    outflow = links.groupby("source")["value_t"].sum()
+    size = {lab: max(float(inflow.get(lab, 0.0)), float(outflow.get(lab, 0.0))) for lab in labels}
+    scale = _plotly_px_per_t(links, size, plot_px, pad)
+    centre: dict[str, float] = {}
+    for nodes in per_col.values():
+        spare = plot_px - sum(size[n] for n in nodes) * scale
+        gap = max(spare, 0.0) / (len(nodes) - 1) if len(nodes) > 1 else 0.0
+        top = 0.0 if len(nodes) > 1 else max(spare, 0.0) / 2.0
+        for node in nodes:
+            centre[node] = top + size[node] * scale / 2.0
+            top += size[node] * scale + gap
+    return [min(0.999, max(0.001, centre[lab] / plot_px)) for lab in labels]
+
+
+def _plotly_px_per_t(
+    links: pd.DataFrame, size: Mapping[str, float], plot_px: float, pad: float
+) -> float:
+    """The pixels a tonne gets in plotly's drawing: d3-sankey's ``ky``, the smallest of
+    ``(plot_px - pad * (n - 1)) / tonnes`` over its layers. Its layers are not the pinned
+    columns: a node with no link in is in layer 0 (a refiner of its own output sits with the
+    mines), a node with no link out in the last (plotly's ``justify``), any other one layer
+    after its deepest source. Scaling by the pinned columns drew the lithium study's refiners
+    taller than planned, and its last buyers below the plot."""
+    sources: dict[str, list[str]] = {}
+    has_out: set[str] = set()
+    order = links.sort_values("source_col", kind="stable")
+    for src, dst in zip(order["source"], order["target"], strict=True):
+        sources.setdefault(str(dst), []).append(str(src))
+        has_out.add(str(src))
+    depth: dict[str, int] = {}
+
+    def depth_of(node: str) -> int:
+        if node not in depth:  # links run forward only, so this ends
+            depth[node] = 1 + max((depth_of(s) for s in sources.get(node, [])), default=-1)
+        return depth[node]
+
+    last = max(depth_of(n) for n in size)
+    layers: dict[int, list[str]] = {}
+    for node in size:
+        layers.setdefault(depth_of(node) if node in has_out else last, []).append(node)
+    return min(
+        (plot_px - pad * (len(nodes) - 1)) / max(sum(size[n] for n in nodes), 1e-9)
+        for nodes in layers.values()
+    )
 
 
 def extra_figure(view: RunView, variable: str) -> Figure | None:

@@ -18,6 +18,9 @@ the range of the seed documents (China ~90 % of refining, NdPr oxide ~USD 60/kg,
 USD 110/kg). Metrics are computed from the synthetic series the same way the market engine
 defines them, so the summary and the series agree.
 
+:func:`many_regions_study` is a scenario document of one chain traded among ``n`` regions,
+for the checks that the charts do not grow with the number of regions.
+
 :func:`read_table_rows` and :func:`parse_display` read a written report back (exact
 ``data-value`` attributes and displayed text), for tests of anything that writes reports.
 """
@@ -483,3 +486,50 @@ def parse_display(text: str) -> float:
     if m:
         return float(m.group(1)) / 100.0
     return float(t)
+
+
+def many_regions_study(n: int) -> dict[str, object]:
+    """A scenario document (``critmin run`` input) of one chain over ``n`` synthetic regions
+    ``R00``.. (at most 100), three months: ore mined in every region (120 + 12 i t a year
+    in region i, so node sizes differ), refined in the first four (1.1 t ore a t), bought by
+    one critical bid in every region (60 + 6 i t a year at 20,000 USD/t), default routes."""
+    names = [f"R{i:02d}" for i in range(n)]
+    market = {
+        "mineral": "x",
+        "products": [{"id": "x_ore", "stage": "mine"}, {"id": "x_ref", "stage": "refining"}],
+        "regions": names,
+        "aggregates": {r: f"synthetic region {r}" for r in names},
+        "base_month": "2026-01",
+        "supply": [
+            {
+                "region": r,
+                "product": "x_ore",
+                "qty_t_per_year": 120.0 + 12 * i,
+                "cost_usd_per_t": 1000.0 + 10 * i,
+            }
+            for i, r in enumerate(names)
+        ],
+        "conversions": [
+            {
+                "region": r,
+                "input": "x_ore",
+                "output": "x_ref",
+                "input_t_per_t": 1.1,
+                "qty_t_per_year": 100_000.0,
+                "cost_usd_per_t": 500.0,
+            }
+            for r in names[:4]
+        ],
+        "demand": [
+            {
+                "region": r,
+                "product": "x_ref",
+                "qty_t_per_year": 60.0 + 6 * i,
+                "wtp_usd_per_t": 20_000.0,
+                "critical": True,
+            }
+            for i, r in enumerate(names)
+        ],
+        "default_route_cost_usd_per_t": {"x_ore": 20.0, "x_ref": 10.0},
+    }
+    return {"name": "wide", "months": {"start": "2026-01", "end": "2026-03"}, "markets": [market]}

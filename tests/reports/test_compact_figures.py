@@ -1,0 +1,146 @@
+"""The price small multiples and the Sankeys do not grow with the number of regions.
+
+A one-chain study (``critmin.reports.testing.many_regions_study``: ore mined in every region,
+refined in four, bought in every region) is run with 6, 30 and 60 regions. The bounds are
+stated in ``critmin.reports.figures``:
+
+- a Sankey column draws at most ``MAX_SANKEY_ROWS + 1`` nodes (the ``MAX_SANKEY_ROWS - 1``
+  largest and one "other N regions" node per kind: a use column has ``use`` only here), so a
+  diagram is at most ``SANKEY_ROW_PX * (MAX_SANKEY_ROWS + 1) + 120`` px tall (362 px);
+- the price figure is ``PRICE_TOP_PX + PRICE_BOTTOM_PX + rows * PRICE_ROW_PX + (rows - 1) *
+  PRICE_GAP_PX`` px tall whatever the regions (two products: 84 + 30 + 2 * 130 + 22 = 396 px)
+  and draws at most ``MAX_PRICE_REGIONS`` region lines, the other regions as one band (a
+  legend of at most ``MAX_PRICE_REGIONS + 1`` entries).
+
+Before (2026-12-04) the Sankey was 22 px a node of its fullest column (60 regions: 1,440 px
+of "use" slivers) and the price legend listed all 60 regions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+import yaml
+
+from critmin.facade import load, write
+from critmin.reports import figures
+from critmin.reports.contract import run_view
+from critmin.reports.testing import many_regions_study
+
+NAMES = [f"R{i:02d}" for i in range(60)]
+
+
+def _study(path: Path, n: int) -> Path:
+    path.write_text(yaml.safe_dump(many_regions_study(n), sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _view(tmp_path: Path, n: int) -> figures.IndexedRunView:
+    write(load(_study(tmp_path / f"wide{n}.yaml", n)).run(), tmp_path / f"out{n}")
+    series = pd.read_parquet(tmp_path / f"out{n}" / "series.parquet")
+    summary = json.loads((tmp_path / f"out{n}" / "summary.json").read_text(encoding="utf-8"))
+    return figures.indexed(run_view(series, summary))
+
+
+@pytest.fixture(scope="module")
+def views(tmp_path_factory: pytest.TempPathFactory) -> dict[int, figures.IndexedRunView]:
+    tmp = tmp_path_factory.mktemp("wide")
+    return {n: _view(tmp, n) for n in (6, 30, 60)}
+
+
+def test_sankey_is_bounded_whatever_the_regions(views: dict[int, figures.IndexedRunView]) -> None:
+    bound = figures.SANKEY_ROW_PX * (figures.MAX_SANKEY_ROWS + 1) + 120
+    for n, view in views.items():
+        fig = figures.sankey_figure(view, "wide")
+        assert fig is not None
+        node = fig["data"][0]["node"]
+        per_column = Counter(node["x"])
+        assert max(per_column.values()) <= figures.MAX_SANKEY_ROWS + 1, (n, per_column)
+        assert fig["layout"]["height"] <= bound, n
+        assert all(0.0 < y < 1.0 for y in node["y"])
+        grouped = [lab for lab in node["label"] if lab.startswith("other ")]
+        if n > figures.MAX_SANKEY_ROWS:
+            # the 60 buyers' column: 9 drawn, 51 merged into one use node
+            assert f"other {n - figures.MAX_SANKEY_ROWS + 1} regions · use" in grouped, grouped
+        else:
+            assert grouped == []
+    heights = {n: figures.sankey_figure(v, "wide")["layout"]["height"] for n, v in views.items()}
+    assert heights[30] == heights[60]
+
+
+def test_grouping_keeps_every_columns_tonnes(views: dict[int, figures.IndexedRunView]) -> None:
+    """Merging nodes moves no tonnes between columns and makes no link run backwards."""
+    links = figures.sankey_links(views[60], "wide")
+    grouped, members = figures.group_small_nodes(links)
+    assert members  # 60 buyers and 60 mines: both columns are grouped
+    for side in ("source_col", "target_col"):
+        before = links.groupby(side)["value_t"].sum()
+        after = grouped.groupby(side)["value_t"].sum()
+        pd.testing.assert_series_equal(before, after, rtol=1e-12)
+    assert (grouped["source_col"] < grouped["target_col"]).all()
+    merged = {r for regions in members.values() for r in regions}
+    assert merged <= set(NAMES)
+
+
+def test_group_small_nodes_hand_case() -> None:
+    """Twelve buyers of 1..12 t from one refiner, ``max_rows=10``: the column keeps its nine
+    largest (12 t down to 4 t) and merges the three smallest into ``other 3 regions · use``
+    of 1 + 2 + 3 = 6 t, grey (region ``other``); the refiner's column (one node) is kept."""
+    links = pd.DataFrame(
+        {
+            "source": ["A · ref"] * 12,
+            "target": [f"B{i:02d} · use" for i in range(1, 13)],
+            "value_t": [float(i) for i in range(1, 13)],
+            "region": ["A"] * 12,
+            "source_col": [0] * 12,
+            "target_col": [1] * 12,
+        }
+    )
+    grouped, members = figures.group_small_nodes(links, max_rows=10)
+    assert members == {"other 3 regions · use": ["B01", "B02", "B03"]}
+    other = grouped[grouped["target"] == "other 3 regions · use"]
+    assert other["value_t"].tolist() == [6.0]
+    assert other["region"].tolist() == ["A"]  # the link keeps its source's colour
+    assert len(grouped) == 10
+    assert grouped["value_t"].sum() == 78.0
+    same, none = figures.group_small_nodes(links, max_rows=12)
+    assert none == {}
+    assert same.equals(links)
+
+
+def test_prices_are_bounded_whatever_the_regions(views: dict[int, figures.IndexedRunView]) -> None:
+    rows = 2
+    height = (
+        figures.PRICE_TOP_PX + figures.PRICE_BOTTOM_PX
+        + rows * figures.PRICE_ROW_PX + (rows - 1) * figures.PRICE_GAP_PX
+    )  # fmt: skip
+    for n, view in views.items():
+        fig = figures.prices_figure(view)
+        assert fig is not None
+        assert fig["layout"]["height"] == height == 396
+        legend = [t["name"] for t in fig["data"] if t["showlegend"]]
+        lines = {t["name"] for t in fig["data"] if not t["name"].startswith("other ")}
+        assert len(lines) == min(n, figures.MAX_PRICE_REGIONS)
+        assert len(legend) <= figures.MAX_PRICE_REGIONS + 1
+        band = [t for t in fig["data"] if t["name"].startswith("other ")]
+        if n > figures.MAX_PRICE_REGIONS:
+            assert f"other {n - figures.MAX_PRICE_REGIONS} regions (range)" in legend
+            assert "Prices are reported in" in figures.price_regions_note(view)
+        else:
+            assert band == []
+            assert figures.price_regions_note(view) == ""
+
+
+def test_grouped_and_banded_figures_are_valid_for_plotly(
+    views: dict[int, figures.IndexedRunView],
+) -> None:
+    """The band traces and the grouped nodes' hover are properties plotly knows (a misspelt
+    one raises in ``go.Figure``; plotly.js would ignore it)."""
+    for fig in (figures.prices_figure(views[60]), figures.sankey_figure(views[60], "wide")):
+        assert fig is not None
+        go.Figure(fig)
