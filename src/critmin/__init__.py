@@ -39,6 +39,7 @@ _WHERE = {
     "MonthSolve": "critmin.market.engine",
     "MonthStatus": "critmin.market.engine",
     "read_series": "critmin.market.results",
+    "join_solve_status": "critmin.scenarios.outcome",
     "VARIABLES": "critmin.market.results",
     # risk and exposure (catalog)
     "risk_record": "critmin.catalog.risk",
@@ -145,6 +146,7 @@ __all__ = [
     "from_epcis",
     "get_bloc",
     "in_topological_order",
+    "join_solve_status",
     "load",
     "load_bom",
     "load_contract",
@@ -201,7 +203,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.policy.parameters import month_end
     from critmin.scenarios.compare import BaselineComparison, compare
     from critmin.scenarios.headline import HeadlineMetrics
-    from critmin.scenarios.outcome import ScenarioOutcome, StudyResult
+    from critmin.scenarios.outcome import ScenarioOutcome, StudyResult, join_solve_status
     from critmin.scenarios.runner import BASELINE_SCENARIO
     from critmin.scenarios.spec import Months, Scenario
     from critmin.scenarios.study import Study
