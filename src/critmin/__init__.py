@@ -39,11 +39,14 @@ _WHERE = {
     "MonthSolve": "critmin.market.engine",
     "MonthStatus": "critmin.market.engine",
     "read_series": "critmin.market.results",
+    "join_solve_status": "critmin.scenarios.outcome",
     "VARIABLES": "critmin.market.results",
     # risk and exposure (catalog)
     "risk_record": "critmin.catalog.risk",
     "risk_records": "critmin.catalog.risk",
     "RiskRecord": "critmin.catalog.risk",
+    "eu_crm_records": "critmin.catalog.eu_crm",
+    "EuCrmRecord": "critmin.catalog.eu_crm",
     "exposure": "critmin.catalog.exposure",
     "load_bom": "critmin.catalog.exposure",
     "Exposure": "critmin.catalog.exposure",
@@ -60,6 +63,7 @@ _WHERE = {
     "value_contract": "critmin.contracts",
     "OfftakeContract": "critmin.contracts.spec",
     "PriceSeries": "critmin.contracts.prices",
+    "read_forward_curve": "critmin.contracts.prices",
     # stockpile
     "load_stockpile": "critmin.stockpile",
     "load_signals": "critmin.stockpile",
@@ -109,6 +113,7 @@ __all__ = [
     "Aggregation",
     "BaselineComparison",
     "EntryKind",
+    "EuCrmRecord",
     "Exposure",
     "Extraction",
     "HeadlineMetrics",
@@ -139,12 +144,14 @@ __all__ = [
     "check_mass_balance",
     "compare",
     "compose_lot_origin",
+    "eu_crm_records",
     "evaluate_rules",
     "exposure",
     "extend_lot_origins",
     "from_epcis",
     "get_bloc",
     "in_topological_order",
+    "join_solve_status",
     "load",
     "load_bom",
     "load_contract",
@@ -155,6 +162,7 @@ __all__ = [
     "month_end",
     "parameter_in_force",
     "read_epcis",
+    "read_forward_curve",
     "read_prices",
     "read_series",
     "read_template",
@@ -188,10 +196,11 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.catalog.blocs import get_bloc
+    from critmin.catalog.eu_crm import EuCrmRecord, eu_crm_records
     from critmin.catalog.exposure import Exposure, exposure, load_bom
     from critmin.catalog.risk import RiskRecord, risk_record, risk_records
     from critmin.contracts import load_contract, read_prices, settle, value_contract
-    from critmin.contracts.prices import PriceSeries
+    from critmin.contracts.prices import PriceSeries, read_forward_curve
     from critmin.contracts.spec import OfftakeContract
     from critmin.facade import ScenarioCheck, load, run, validate, write
     from critmin.market.engine import MonthSolve, MonthStatus
@@ -201,7 +210,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.policy.parameters import month_end
     from critmin.scenarios.compare import BaselineComparison, compare
     from critmin.scenarios.headline import HeadlineMetrics
-    from critmin.scenarios.outcome import ScenarioOutcome, StudyResult
+    from critmin.scenarios.outcome import ScenarioOutcome, StudyResult, join_solve_status
     from critmin.scenarios.runner import BASELINE_SCENARIO
     from critmin.scenarios.spec import Months, Scenario
     from critmin.scenarios.study import Study

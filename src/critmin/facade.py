@@ -11,9 +11,11 @@ composes the HTML report. Everything here is re-exported by :mod:`critmin` (see 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from critmin.fileio import OutputSet
 from critmin.scenarios.loader import LoadedScenario, load_scenario, scenario_from_object
@@ -22,7 +24,22 @@ from critmin.scenarios.runner import AUTO
 from critmin.scenarios.spec import Scenario
 from critmin.scenarios.study import Study
 
-__all__ = ["ScenarioCheck", "load", "run", "validate", "write"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "POLICY_FILES",
+    "ScenarioCheck",
+    "load",
+    "policy_frame",
+    "run",
+    "validate",
+    "write",
+    "write_policy",
+]
+
+#: what ``critmin stockpile policy --out`` writes: together or not at all (OutputSet)
+POLICY_FILES = ("policy.json", "policy.csv", "policy.parquet")
 
 
 def load(*refs: str | Path | Scenario) -> Study:
@@ -104,3 +121,40 @@ def validate(ref: str | Path | Scenario) -> ScenarioCheck:
         instruments=len(sc.instruments),
         loaded=loaded,
     )
+
+
+def policy_frame(result: dict[str, Any]) -> pd.DataFrame:
+    """A stockpile policy (:func:`critmin.scenarios.sweep.dp_file.solve_policy_file`, or
+    ``teisberg_result``) as one long table, every rule's policy by state and level, unit
+    suffixes in the column names (``level_t``, ``period_cost_usd``)."""
+    import pandas as pd
+
+    level_unit = "t" if result["units"]["level"] == "t" else "mbbl"
+    cost_unit = "usd" if result["units"]["cost"] == "usd" else "model_units"
+    rows = [row for entry in result["rules"].values() for row in entry["policy"]]
+    return pd.DataFrame(rows).rename(
+        columns={
+            "level": f"level_{level_unit}",
+            "next_level": f"next_level_{level_unit}",
+            "change": f"change_{level_unit}",
+            "period_cost": f"period_cost_{cost_unit}",
+            "value": f"value_{cost_unit}",
+        }
+    )
+
+
+def write_policy(result: dict[str, Any], out_dir: str | Path) -> list[Path]:
+    """Write a stockpile policy as ``critmin stockpile policy --out`` does: ``policy.json``
+    (the whole result), ``policy.csv`` and ``policy.parquet`` (:func:`policy_frame`), as one
+    output set (all three replace the folder's previous set together, or none)."""
+    from critmin.fileio import safe_frame_csv
+
+    out = Path(out_dir)
+    df = policy_frame(result)
+    with OutputSet(out, names=POLICY_FILES) as outs:
+        text = json.dumps(result, indent=2, default=str) + "\n"
+        outs.path("policy.json").write_text(text, "utf-8")
+        # rule names come from the policy file: written as text, never as a formula
+        outs.path("policy.csv").write_text(safe_frame_csv(df, index=False), "utf-8")
+        df.to_parquet(outs.path("policy.parquet"), index=False)
+    return [out / name for name in POLICY_FILES]

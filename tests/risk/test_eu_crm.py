@@ -172,3 +172,25 @@ def test_cli_eu_crm_wgi_is_the_mean_of_six_dimensions(tmp_path: Path) -> None:
     assert old["wgi_year"] == 2024
     assert old["hhi_wgi_t_gs"] == pytest.approx(hhi(political_stability(2024)), abs=1e-3)
     assert old["hhi_wgi_t_gs"] != pytest.approx(rec["hhi_wgi_t_gs"], abs=1e-2)
+
+
+def test_eu_crm_records_are_written_as_the_cli_writes_them(tmp_path: Path) -> None:
+    """The Python entry (``critmin.eu_crm_records`` + ``critmin.catalog.eu_crm.write_records``)
+    writes what ``critmin risk --method eu-crm --out`` writes, byte for byte: the JSON array
+    the command prints and one CSV row per record (lists joined with "; ")."""
+    import critmin
+    from critmin.catalog.eu_crm import write_records
+
+    records = critmin.eu_crm_records(["cobalt", "graphite"])
+    assert all(isinstance(r, critmin.EuCrmRecord) for r in records)
+    written = write_records(records, tmp_path / "api")
+    assert sorted(p.name for p in written) == ["eu_crm.csv", "eu_crm.json"]
+    printed = _cli(
+        "cobalt", "graphite", "--method", "eu-crm", "--json", "--out", str(tmp_path / "cli")
+    )
+    assert json.loads(printed.stdout) == json.loads((tmp_path / "api" / "eu_crm.json").read_text())
+    for name in ("eu_crm.json", "eu_crm.csv"):
+        assert (tmp_path / "api" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()
+    table = pd.read_csv(tmp_path / "api" / "eu_crm.csv")
+    assert len(table) == len(records)
+    assert table["sources"].str.contains("; ").any()

@@ -4,13 +4,15 @@ The declaration (:data:`critmin.scenarios.headline.METRICS` and each instrument 
 ``InstrumentSpec.headline``) names every figure; :class:`HeadlineMetrics` must have exactly
 those fields, and the shipped scenarios (the built-in study and every example) must write
 nothing undeclared, so renaming a metric in the engine, an instrument or the class without
-the others fails here instead of moving the figure silently into ``metrics.other``.
+the others fails here instead of moving the figure silently into ``metrics.other``. That
+includes the instruments' per-product figures, written flat in ``summary.json``
+(``stock_releases_t_ndfeb_magnet``) and typed as one mapping by product
+(``stock_releases_t_by_product``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 from functools import cache
@@ -24,11 +26,6 @@ from critmin.policy.instrument import REGISTRY, discover
 from critmin.scenarios.headline import METRICS, HeadlineMetrics, headline_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
-#: per-product figures whose names carry the product id (kept in ``other``)
-PER_PRODUCT = re.compile(
-    r"stock_(days_of_cover_end|releases_t|purchases_t|shortage_avoided_t)_\w+"
-    r"|imports_from_(members|nonmembers)_t_\w+|offtake_(delivered|shortfall)_t_\w+"
-)
 
 
 @cache
@@ -45,6 +42,30 @@ def test_typed_fields_are_the_declared_metrics() -> None:
     assert declared - fields == set(), "declared metrics without a typed field"
     producers = {m.producer for m in headline_metrics().values()}
     assert producers <= {"engine", "comparison", *REGISTRY}
+
+
+def test_per_product_fields_are_the_declared_flat_figures() -> None:
+    """A per-product figure written flat (one ``summary.json`` key per product) is declared
+    with its key (``HeadlineMetric.key``) and typed as a mapping by product whose field
+    carries the same key; the product id ends the key, and no flat prefix begins another
+    figure's name or another prefix (a key must belong to one figure)."""
+    discover()
+    declared = {m.name: m.key for m in headline_metrics().values() if m.key is not None}
+    assert declared == HeadlineMetrics.flat_keys()
+    assert len(declared) == 8  # the levy's 2, the offtake's 2, the stockpile's 4
+    hints = typing.get_type_hints(HeadlineMetrics)
+    prefixes = []
+    for name, key in declared.items():
+        assert key.count("{product}") == 1, key
+        assert key.endswith("_{product}"), key
+        assert name == key.removesuffix("_{product}") + "_by_product", name
+        assert hints[name] == dict[str, float] | None, name
+        prefixes.append(key.removesuffix("{product}"))
+    for p in prefixes:
+        assert [q for q in prefixes if q.startswith(p)] == [p], p
+        assert [n for n in HeadlineMetrics.declared() if n.startswith(p)] == [
+            n for n in declared if n.startswith(p)
+        ], p
 
 
 def _scalar(hint: Any) -> set[Any]:
@@ -112,9 +133,16 @@ def test_totals_of_output_variables_agree_with_the_variable() -> None:
             assert (m.unit, m.producer) == (var.unit, var.producer), (name, var.name)
             if bare == name:  # a total (or end value) over months and regions
                 assert var.aggregation != "mean", (name, var.name, var.aggregation)
-    # engine and instrument figures are both matched (15 since the stockpile's, the levy's and
-    # the offtake's tonne totals over products became per-product figures, not declared)
-    assert pairs >= 15
+    # engine and instrument figures are both matched: 15 scalar or engine figures (prices,
+    # surpluses, tariff and levy revenue, physical shortage, consumption, the floors', the
+    # offtake top-up, the stockpile's cash) and 6 per-product instrument figures, declared with
+    # their flat keys (stock_releases/purchases_t_by_product, the levy's
+    # imports_from_members/nonmembers_t_by_product, the offtake's delivered/shortfall_t_...).
+    # The threshold was 20 while the instruments wrote tonne totals over products; it fell to
+    # 15 while their per-product successors were undeclared keys of ``other``. Not matched, by
+    # name only: stock_shortage_avoided_t_by_product (variable ``shortage_avoided``) and
+    # stock_days_of_cover_end_by_product (``days_of_cover``, a last value in days).
+    assert pairs >= 21
 
 
 def test_no_figure_is_declared_twice_differently() -> None:
@@ -149,18 +177,27 @@ def _fits(value: Any, hint: Any) -> bool:
 
 def test_shipped_scenarios_write_only_declared_figures_of_the_declared_types() -> None:
     hints = typing.get_type_hints(HeadlineMetrics)
+    flat = HeadlineMetrics.flat_keys()
     typed_seen: set[str] = set()
     for result in _runs():
         for entry, outcome in zip(result.summary["scenarios"], result.scenarios, strict=True):
             m = outcome.metrics
-            undeclared = [k for k in m.other if not PER_PRODUCT.fullmatch(k)]
-            assert undeclared == [], f"{entry['name']}: undeclared {undeclared}"
+            assert m.other == {}, f"{entry['name']}: undeclared {sorted(m.other)}"
             for name in HeadlineMetrics.declared():
                 value = getattr(m, name)
                 assert _fits(value, hints[name]), (entry["name"], name, value)
-                if name in entry["metrics"]:
+                written = entry["metrics"].get(name)
+                if name in flat:  # one key per product: stock_releases_t_<product>
+                    prefix = flat[name].removesuffix("{product}")
+                    per = {
+                        k.removeprefix(prefix): v
+                        for k, v in entry["metrics"].items()
+                        if k.startswith(prefix)
+                    }
+                    written = per or None
+                if written is not None or name in entry["metrics"]:
                     typed_seen.add(name)
-                    assert value == entry["metrics"][name]
+                    assert value == written, (entry["name"], name)
                 else:
                     assert value is None
     # the shipped scenarios exercise all but the purchase floor's own figure
@@ -183,13 +220,48 @@ def test_issue_11_figures_are_typed_and_round_trip() -> None:
     assert free.stock_cash_usd is None
     with pytest.raises(KeyError):
         free["stock_cash_usd"]
-    # per account, never added across products (oxide and magnets)
+    # per account, never added across products (oxide and magnets); typed as a mapping
     assert managed["stock_releases_t_ndfeb_magnet"] > 0
+    assert managed.stock_releases_t_by_product is not None
+    assert (
+        managed.stock_releases_t_by_product["ndfeb_magnet"]
+        == (entry["metrics"]["stock_releases_t_ndfeb_magnet"])
+    )
+    assert managed["stock_releases_t_by_product"] is managed.stock_releases_t_by_product
     assert "stock_releases_t" not in entry["metrics"]
+    assert managed.other == {}
     # the Lynas-Japan Dy and Tb offtakes: one figure per product, not Dy + Tb tonnes
     assert managed["offtake_delivered_t_dysprosium_oxide"] > 0
     assert managed["offtake_delivered_t_terbium_oxide"] > 0
     assert "offtake_delivered_t" not in entry["metrics"]
+
+
+def test_flat_figures_round_trip_and_older_summaries_still_load() -> None:
+    """summary.json keeps its flat per-product keys: whatever their order, ``from_dict``
+    then ``to_dict`` gives back the same items in the same order. A summary written before
+    the per-product figures (the instruments' tonne totals, ``stock_releases_t``) loads
+    with those totals in ``other``, still readable by name, and writes back unchanged. An
+    object built in Python writes each per-product mapping flat again."""
+    entry = next(
+        e["metrics"] for e in _runs()[0].summary["scenarios"] if e["name"] == "managed_market"
+    )
+    shuffled = dict(reversed(list(entry.items())))
+    for mapping in (entry, shuffled):
+        m = HeadlineMetrics.from_dict(mapping)
+        assert list(m.to_dict().items()) == list(mapping.items())
+        assert m.other == {}
+    older = {k: v for k, v in entry.items() if not k.startswith("stock_releases_t_")}
+    older["stock_releases_t"] = 2464.0  # the oxide and magnet accounts added (removed since)
+    old = HeadlineMetrics.from_dict(older)
+    assert old.other == {"stock_releases_t": 2464.0}
+    assert old["stock_releases_t"] == 2464.0
+    assert old.stock_releases_t_by_product is None
+    assert list(old.to_dict().items()) == list(older.items())
+    built = dataclasses.replace(HeadlineMetrics.from_dict(entry), order=())
+    assert built.to_dict() == {k: v for k, v in entry.items() if v is not None}
+    assert built["stock_releases_t_ndfeb_magnet"] == entry["stock_releases_t_ndfeb_magnet"]
+    with pytest.raises(KeyError, match="stock_releases_t_nothing"):
+        built["stock_releases_t_nothing"]
 
 
 def test_missing_engine_figure_is_named() -> None:

@@ -201,3 +201,25 @@ def test_series_names_chain_and_product_and_old_files_still_read(tmp_path: Path)
     assert back["product"].tolist() == series["product"].tolist()
     assert set(back["chain"]) == {""}
     assert back["value"].tolist() == series["value"].tolist()
+
+
+def test_stockpile_policy_is_written_as_the_command_writes_it(tmp_path: Path) -> None:
+    """``critmin.facade.write_policy`` (what ``critmin stockpile policy --out`` calls) on the
+    GAMS MARKOV model's policy, solved in Python with the command's defaults (2,000 paths,
+    seed 0): the same three files, byte for byte for the JSON and the CSV."""
+    from critmin.facade import POLICY_FILES, write_policy
+    from critmin.scenarios.sweep.dp_file import teisberg_result
+
+    written = write_policy(teisberg_result(), tmp_path / "api")
+    assert [p.name for p in written] == list(POLICY_FILES)
+    cli = "from critmin.cli import main; main()"
+    args = [sys.executable, "-c", cli, "stockpile", "policy", "--teisberg"]
+    out = ["--out", str(tmp_path / "cli")]
+    res = subprocess.run([*args, *out], capture_output=True, text=True, check=False, timeout=300)
+    assert res.returncode == 0, res.stderr
+    for name in ("policy.json", "policy.csv"):
+        assert (tmp_path / "api" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "api" / "policy.parquet"),
+        pd.read_parquet(tmp_path / "cli" / "policy.parquet"),
+    )

@@ -19,7 +19,7 @@ import pytest
 import critmin
 from critmin.market import DemandBlock, Market, Route, SupplyBlock
 from critmin.market.spec import OutageShock
-from critmin.scenarios.outcome import SOLVES_COLUMNS
+from critmin.scenarios.outcome import SOLVE_STATUS_DTYPE, SOLVES_COLUMNS
 
 
 def _scenario(shocks: list[OutageShock] | None = None) -> critmin.Scenario:
@@ -156,3 +156,69 @@ def test_solves_table_of_the_seed_study_matches_the_summary(tmp_path: Path) -> N
         assert {c: dict(counts[c]) for c in counts.index.levels[0] if c in counts} == entry[
             "solve_status"
         ]
+
+
+def test_the_tidy_table_joins_each_rows_status(tmp_path: Path) -> None:
+    """The steady case: every tidy row of January (prices, quantities, the route's flow) is
+    ``optimal``, every row of February and March ``optimal_basis_kept``; the join adds one
+    categorical column and keeps the rows, their order and the other columns. The same join
+    on the files ``critmin run`` writes (series.parquet + solves.parquet) gives the same
+    table."""
+    result = critmin.run(_scenario())
+    joined = result.series_with_solve_status()
+    assert list(joined.columns) == [*result.series.columns, "solve_status"]
+    pd.testing.assert_frame_equal(joined.drop(columns="solve_status"), result.series)
+    assert joined["solve_status"].dtype == SOLVE_STATUS_DTYPE
+    assert list(SOLVE_STATUS_DTYPE.categories) == [s.value for s in critmin.MonthStatus]
+    by_month = joined.groupby("month")["solve_status"].agg(lambda s: set(s.astype(str)))
+    assert by_month.to_dict() == {
+        "2026-01": {"optimal"},
+        "2026-02": {"optimal_basis_kept"},
+        "2026-03": {"optimal_basis_kept"},
+    }
+    assert "flow" in set(joined["variable"])
+    critmin.write(result, tmp_path, report=False)
+    from_files = critmin.join_solve_status(
+        critmin.read_series(tmp_path / "series.parquet"),
+        pd.read_parquet(tmp_path / "solves.parquet"),
+    )
+    pd.testing.assert_frame_equal(from_files, joined)
+
+
+def test_every_row_of_the_seed_study_has_its_chain_months_status() -> None:
+    result = critmin.run()
+    joined = result.series_with_solve_status()
+    assert joined["solve_status"].notna().all()
+    status = {
+        (s.name, m.chain, m.month): m.status.value for s in result.scenarios for m in s.solves
+    }
+    keys = zip(joined["scenario"], joined["chain"], joined["month"], strict=True)
+    assert joined["solve_status"].astype(str).tolist() == [status[k] for k in keys]
+
+
+def test_an_older_table_without_chain_gets_no_status() -> None:
+    """A table of the earlier format (one ``mineral`` column, no ``chain``) cannot say which
+    chain a row is of; its rows get a missing status rather than a guessed one."""
+    from critmin.market.results import upgrade_series
+
+    result = critmin.run(_scenario())
+    older = result.series.drop(columns="chain").rename(columns={"product": "mineral"})
+    joined = critmin.join_solve_status(upgrade_series(older), result.solves())
+    assert joined["solve_status"].isna().all()
+    assert len(joined) == len(result.series)
+
+
+def test_a_solves_table_without_status_is_refused() -> None:
+    result = critmin.run(_scenario())
+    with pytest.raises(ValueError, match="status"):
+        critmin.join_solve_status(result.series, result.solves().drop(columns="status"))
+    bad = result.solves().assign(status="solved")
+    with pytest.raises(ValueError, match="unknown status"):
+        critmin.join_solve_status(result.series, bad)
+
+
+def test_an_empty_solves_table_leaves_every_status_missing() -> None:
+    result = critmin.run(_scenario())
+    joined = critmin.join_solve_status(result.series, result.solves().iloc[0:0])
+    assert len(joined) == len(result.series)
+    assert joined["solve_status"].isna().all()

@@ -31,6 +31,7 @@ The published 2023 SR scores are never inputs: ``scripts/compare_eu_sr.py`` comp
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -43,6 +44,7 @@ from critmin.catalog import blocs
 from critmin.catalog import metrics as m
 from critmin.catalog._data import read_table
 from critmin.errors import InputError, UnknownNameError
+from critmin.fileio import OutputSet
 
 STAGES: tuple[str, ...] = ("E", "P")
 CRITMIN_STAGES: dict[str, tuple[str, ...]] = {"E": ("mine",), "P": ("refining", "metal")}
@@ -309,6 +311,28 @@ def eu_crm_records(
             ]
         out.extend(recs)
     return out
+
+
+def records_table(records: Sequence[EuCrmRecord]) -> pd.DataFrame:
+    """One row per record, the fields of :meth:`EuCrmRecord.as_json` (``estimates`` and
+    ``sources`` joined with ``"; "``): what ``eu_crm.csv`` and ``--csv`` hold."""
+    table = pd.DataFrame([r.as_json() for r in records])
+    if not table.empty:
+        for col in ("estimates", "sources"):
+            table[col] = table[col].map("; ".join)
+    return table
+
+
+def write_records(records: Sequence[EuCrmRecord], out_dir: Path | str) -> list[Path]:
+    """Write ``eu_crm.json`` and ``eu_crm.csv`` as one output set
+    (:class:`critmin.fileio.OutputSet`): both appear together or neither, as
+    :func:`critmin.catalog.risk.write_records` does for ``risk.json`` and ``risk.csv``."""
+    payload = json.dumps([r.as_json() for r in records], indent=2, allow_nan=False)
+    csv_text = records_table(records).to_csv(index=False)
+    with OutputSet(out_dir, names=("eu_crm.json", "eu_crm.csv")) as outs:
+        for name, text in (("eu_crm.json", payload + "\n"), ("eu_crm.csv", csv_text)):
+            outs.path(name).write_text(text, encoding="utf-8")
+    return outs.written
 
 
 def _wgi_mean(year: int) -> tuple[pd.Series | None, int | None]:

@@ -322,30 +322,21 @@ def _eu_crm(  # noqa: PLR0917  (the eu-crm branch of one command)
     as_csv: bool,
     out: Path | None,
 ) -> None:
-    import pandas as pd
     from rich.console import Console
 
-    from critmin.catalog.eu_crm import eu_crm_records, load_overrides
-    from critmin.fileio import atomic_write_text
+    from critmin.catalog.eu_crm import eu_crm_records, load_overrides, records_table, write_records
 
     if as_json and as_csv:
         raise InputError("--json and --csv are exclusive; pick one", where="critmin risk")
     overrides = load_overrides(params) if params is not None else None
     records = eu_crm_records(None if all_ else (minerals or None), year=year, overrides=overrides)
-    payload = json.dumps([r.as_json() for r in records], indent=2, allow_nan=False)
-    table = pd.DataFrame([r.as_json() for r in records])
-    if not table.empty:
-        for col in ("estimates", "sources"):
-            table[col] = table[col].map("; ".join)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "eu_crm.json", payload + "\n")
-        atomic_write_text(out / "eu_crm.csv", table.to_csv(index=False))
+        write_records(records, out)
     if as_json:
-        typer.echo(payload)
+        typer.echo(json.dumps([r.as_json() for r in records], indent=2, allow_nan=False))
         return
     if as_csv:
-        table.to_csv(sys.stdout, index=False)
+        records_table(records).to_csv(sys.stdout, index=False)
         return
     rows = []
     for r in records:

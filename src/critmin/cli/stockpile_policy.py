@@ -24,8 +24,6 @@ from critmin.cli.progress import counting
 from critmin.cli.stockpile import sub
 from critmin.errors import InputError
 
-#: output files of one run: they appear together or not at all (critmin.fileio.OutputSet)
-OUTPUTS = ("policy.json", "policy.csv", "policy.parquet")
 #: ``--paths``: as the policy file's ``simulation.paths`` (critmin.scenarios.sweep.dp_file)
 MAX_PATHS = 1_000_000
 
@@ -141,7 +139,12 @@ def _policy(
         loaded = load_policy_file(policy_file)
         with counting("market runs", quiet=as_json) as on_run:
             result = solve_policy_file(loaded, paths=paths, seed=seed, on_run=on_run)
-    written = _write(out, result) if out is not None else []
+    if out is not None:
+        from critmin.facade import write_policy
+
+        written = write_policy(result, out)
+    else:
+        written = []
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
         return
@@ -149,39 +152,6 @@ def _policy(
     _print(result, console)
     if written:
         console.print("wrote " + ", ".join(str(p) for p in written))
-
-
-def policy_frame(result: dict[str, Any]) -> Any:
-    """Every rule's policy as one long table, unit suffixes in the column names."""
-    import pandas as pd
-
-    level_unit = "t" if result["units"]["level"] == "t" else "mbbl"
-    cost_unit = "usd" if result["units"]["cost"] == "usd" else "model_units"
-    rows = [row for entry in result["rules"].values() for row in entry["policy"]]
-    df = pd.DataFrame(rows)
-    return df.rename(
-        columns={
-            "level": f"level_{level_unit}",
-            "next_level": f"next_level_{level_unit}",
-            "change": f"change_{level_unit}",
-            "period_cost": f"period_cost_{cost_unit}",
-            "value": f"value_{cost_unit}",
-        }
-    )
-
-
-def _write(out: Path, result: dict[str, Any]) -> list[Path]:
-    from critmin.fileio import OutputSet, safe_frame_csv
-
-    df = policy_frame(result)
-    with OutputSet(out, names=OUTPUTS) as outs:
-        assert outs.staging is not None
-        (outs.staging / "policy.json").write_text(
-            json.dumps(result, indent=2, default=str) + "\n", "utf-8"
-        )
-        (outs.staging / "policy.csv").write_text(safe_frame_csv(df, index=False), "utf-8")
-        df.to_parquet(outs.staging / "policy.parquet", index=False)
-    return [out / name for name in OUTPUTS]
 
 
 def _fmt(x: float | None) -> str:

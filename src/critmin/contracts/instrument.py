@@ -63,6 +63,7 @@ from critmin.policy.instrument import (
     SolvedMonth,
     declare,
     declare_metrics,
+    declare_per_product,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -107,6 +108,10 @@ class OfftakeSpec(InstrumentSpec):
     headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
         "offtake",
         ("offtake_floor_topup_usd", "usd", "floor top-up paid on delivered tonnes"),
+    ) + declare_per_product(
+        "offtake",
+        ("offtake_delivered_t", "t", "tonnes delivered to the buyers, per contract product"),
+        ("offtake_shortfall_t", "t", "due - delivered, per contract product"),
     )
 
     kind: str = "offtake"

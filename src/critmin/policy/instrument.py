@@ -95,17 +95,33 @@ class HeadlineMetric:
     ``unit`` (``usd``, ``t``, ``usd_per_t``, ``months``, ``count``, ``flag``, ``text``),
     what it means, and who computes it (``producer``: ``engine``, ``comparison`` or an
     instrument kind). The typed :class:`critmin.scenarios.headline.HeadlineMetrics` has one
-    field per declared figure (a test checks it)."""
+    field per declared figure (a test checks it).
+
+    ``key`` is set for a per-product figure written flat, one ``summary.json`` key per
+    product, the product id in the key (``stock_releases_t_ndfeb_magnet``: one scalar each,
+    which a sweep names as its metric): the key with ``{product}`` for the product id
+    (``stock_releases_t_{product}``). ``name`` (``stock_releases_t_by_product``) is then the
+    typed field that holds them as ``{product: value}``."""
 
     name: str
     unit: str
     description: str
     producer: str = "engine"
+    key: str | None = None
 
 
 def declare_metrics(producer: str, *rows: tuple[str, str, str]) -> tuple[HeadlineMetric, ...]:
     """``(name, unit, description)`` rows as :class:`HeadlineMetric` s."""
     return tuple(HeadlineMetric(n, u, d, producer) for n, u, d in rows)
+
+
+def declare_per_product(producer: str, *rows: tuple[str, str, str]) -> tuple[HeadlineMetric, ...]:
+    """``(stem, unit, description)`` rows as per-product :class:`HeadlineMetric` s written
+    flat: ``summary.json`` key ``<stem>_<product>``, typed field ``<stem>_by_product``."""
+    return tuple(
+        HeadlineMetric(f"{s}_by_product", u, d, producer, key=f"{s}_{{product}}")
+        for s, u, d in rows
+    )
 
 
 class PendingRows:

@@ -23,6 +23,7 @@ _WHERE = {
     "StudyResult": "outcome",
     "ScenarioOutcome": "outcome",
     "write_outputs": "outcome",
+    "join_solve_status": "outcome",
     "BASELINE_SCENARIO": "runner",
     "execute": "runner",
     "run_study": "runner",
@@ -49,6 +50,7 @@ __all__ = [
     "compare_to_baseline",
     "execute",
     "headline_metrics",
+    "join_solve_status",
     "load_scenario",
     "load_study",
     "run_study",
@@ -82,7 +84,12 @@ if TYPE_CHECKING:
         scenario_from_data,
         scenario_from_object,
     )
-    from critmin.scenarios.outcome import ScenarioOutcome, StudyResult, write_outputs
+    from critmin.scenarios.outcome import (
+        ScenarioOutcome,
+        StudyResult,
+        join_solve_status,
+        write_outputs,
+    )
     from critmin.scenarios.runner import BASELINE_SCENARIO, execute, run_study
     from critmin.scenarios.spec import DEFAULT_SEED, Months, Scenario
     from critmin.scenarios.study import Study

@@ -12,9 +12,12 @@ the comparison's; :func:`headline_metrics` adds every registered instrument's.
 written out (not generated from :data:`METRICS`) so that type checkers see them. A test
 checks the fields against the declaration (names, required for the engine's figures only,
 types against units) and every figure the shipped scenarios write against both, so a
-renamed metric fails a test instead of drifting into ``other``.
-Figures nobody declared (a plug-in instrument's; per-product keys such as
-``stock_days_of_cover_end_<product>``) stay readable through ``other`` and ``metrics[name]``.
+renamed metric fails a test instead of drifting into ``other``. An instrument's per-product
+figures keep their flat ``summary.json`` keys, one per product
+(``stock_releases_t_ndfeb_magnet``, which a sweep names as its metric), and are declared with
+that key (``HeadlineMetric.key``, ``stock_releases_t_{product}``) as one typed mapping by
+product (``stock_releases_t_by_product``). Figures nobody declared (a plug-in instrument's,
+an older summary's totals) stay readable through ``other`` and ``metrics[name]``.
 """
 
 from __future__ import annotations
@@ -165,10 +168,14 @@ class HeadlineMetrics:
     """The headline metrics of one scenario, typed: one field per declared figure.
 
     Engine figures are always there. Instrument and comparison figures are None when the
-    scenario has no such instrument or the study no baseline. ``other`` holds every figure
-    not declared here, so nothing is dropped on the way to ``summary.json``; ``m["name"]``
-    reads any figure by its ``summary.json`` name, and :meth:`to_dict` gives back exactly
-    (same keys, same order) the mapping :meth:`from_dict` read.
+    scenario has no such instrument or the study no baseline. An instrument's per-product
+    figures are written flat in ``summary.json``, one key per product
+    (``stock_releases_t_ndfeb_magnet``), and held here as one mapping by product
+    (``stock_releases_t_by_product["ndfeb_magnet"]``; the field's ``key`` metadata, as
+    declared). ``other`` holds every figure not declared here, so nothing is dropped on the
+    way to ``summary.json``; ``m["name"]`` reads any figure by its ``summary.json`` name (or
+    a per-product field by its own name), and :meth:`to_dict` gives back exactly (same keys,
+    same order) the mapping :meth:`from_dict` read.
     """
 
     # engine (critmin.market.results.scenario_metrics)
@@ -189,16 +196,30 @@ class HeadlineMetrics:
     consumption_t_by_node: dict[str, float]
     price_set_by_demand_ceiling: list[dict[str, Any]]
     chains: dict[str, list[str]]
-    # instruments (InstrumentSpec.headline of each kind)
+    # instruments (InstrumentSpec.headline of each kind); a per-product figure written flat,
+    # one summary.json key per product, carries that key with {product} for the product id
+    # (the declaration's HeadlineMetric.key; a test checks the two agree)
     import_tariff_revenue_usd: float | None = None
     levy_revenue_usd: float | None = None
     levy_iterations_max: float | None = None
     levy_non_converged_months: float | None = None
+    imports_from_members_t_by_product: dict[str, float] | None = field(
+        default=None, metadata={"key": "imports_from_members_t_{product}"}
+    )
+    imports_from_nonmembers_t_by_product: dict[str, float] | None = field(
+        default=None, metadata={"key": "imports_from_nonmembers_t_{product}"}
+    )
     floor_fiscal_cost_usd: float | None = None
     floor_kept_t: float | None = None
     floor_covered_output_t: float | None = None
     floor_purchases_t: float | None = None
     offtake_floor_topup_usd: float | None = None
+    offtake_delivered_t_by_product: dict[str, float] | None = field(
+        default=None, metadata={"key": "offtake_delivered_t_{product}"}
+    )
+    offtake_shortfall_t_by_product: dict[str, float] | None = field(
+        default=None, metadata={"key": "offtake_shortfall_t_{product}"}
+    )
     settlement_volume_t: float | None = None
     settlement_market_value_usd: float | None = None
     settlement_floor_topup_usd: float | None = None
@@ -207,6 +228,18 @@ class HeadlineMetrics:
     stock_cash_usd: float | None = None
     stock_debt_usd: float | None = None
     stock_ledger_balanced: float | None = None
+    stock_days_of_cover_end_by_product: dict[str, float] | None = field(
+        default=None, metadata={"key": "stock_days_of_cover_end_{product}"}
+    )
+    stock_shortage_avoided_t_by_product: dict[str, float] | None = field(
+        default=None, metadata={"key": "stock_shortage_avoided_t_{product}"}
+    )
+    stock_releases_t_by_product: dict[str, float] | None = field(
+        default=None, metadata={"key": "stock_releases_t_{product}"}
+    )
+    stock_purchases_t_by_product: dict[str, float] | None = field(
+        default=None, metadata={"key": "stock_purchases_t_{product}"}
+    )
     # comparison with the baseline (critmin.scenarios.compare, compare_physical)
     avg_price_inside_forge_usd_per_t: dict[str, float] | None = None
     avg_price_outside_forge_usd_per_t: dict[str, float] | None = None
@@ -231,34 +264,84 @@ class HeadlineMetrics:
         return tuple(f.name for f in fields(cls) if f.name not in {"other", "order"})
 
     @classmethod
+    def flat_keys(cls) -> dict[str, str]:
+        """The per-product fields written flat: field name -> ``summary.json`` key with
+        ``{product}`` (``stock_releases_t_by_product`` -> ``stock_releases_t_{product}``)."""
+        return {f.name: f.metadata["key"] for f in fields(cls) if "key" in f.metadata}
+
+    @classmethod
     def from_dict(cls, metrics: Mapping[str, Any]) -> HeadlineMetrics:
         """From the ``metrics`` mapping of a scenario (as in ``summary.json``); a missing
-        engine figure raises ``KeyError`` naming it."""
+        engine figure raises ``KeyError`` naming it. A per-product key
+        (``stock_releases_t_ndfeb_magnet``) goes into its field's mapping; any key not
+        declared, into ``other``."""
         names = set(cls.declared())
         required = [f.name for f in fields(cls) if f.name in names and f.default is not None]
         missing = [n for n in required if n not in metrics]
         if missing:
             raise KeyError(f"headline metrics without {', '.join(missing)}")
-        known = {k: v for k, v in metrics.items() if k in names}
-        rest = {k: v for k, v in metrics.items() if k not in names}
+        known: dict[str, Any] = {}
+        rest: dict[str, Any] = {}
+        for key, value in metrics.items():
+            flat = None if key in names else _split_flat(key)
+            if flat is None:
+                (known if key in names else rest)[key] = value
+            else:
+                name, product = flat
+                known.setdefault(name, {})[product] = value
         return cls(**known, other=rest, order=tuple(metrics))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``metrics`` mapping of ``summary.json``, keys in the order read (an object
-        built in Python: declared figures that are set, then ``other``)."""
-        order = self.order or (
-            *(n for n in self.declared() if getattr(self, n) is not None),
-            *self.other,
-        )
-        return {name: self[name] for name in order}
+        built in Python: declared figures that are set, each per-product one flat in its
+        products' order, then ``other``)."""
+        if self.order:
+            return {name: self[name] for name in self.order}
+        flat = self.flat_keys()
+        out: dict[str, Any] = {}
+        for name in self.declared():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if name in flat:
+                out.update({flat[name].format(product=p): v for p, v in value.items()})
+            else:
+                out[name] = value
+        out.update(self.other)
+        return out
 
     def __getitem__(self, name: str) -> Any:
-        """``metrics["levy_revenue_usd"]``: any figure by its ``summary.json`` name (a
-        declared figure the scenario does not have raises ``KeyError``, as ``other`` does)."""
+        """``metrics["levy_revenue_usd"]``: any figure by its ``summary.json`` name, a
+        product's entry of a per-product figure by its flat key
+        (``metrics["stock_releases_t_ndfeb_magnet"]``) and that figure's whole mapping by its
+        field name. A declared figure the scenario does not have raises ``KeyError``, as a
+        name nobody wrote does (a removed name's error says what replaced it)."""
         if name in self.other:
             return self.other[name]
-        if name in self.declared() and (name in self.order or not self.order):
+        if name in _DECLARED:
             value = getattr(self, name)
-            if value is not None or name in self.order:
+            if value is not None or name in self.order:  # summary.json may hold a null
                 return value
+        elif (flat := _split_flat(name)) is not None:
+            values = getattr(self, flat[0])
+            if values is not None and flat[1] in values:
+                return values[flat[1]]
         raise KeyError(removed_metric_hint(name) or name)
+
+
+_DECLARED = frozenset(HeadlineMetrics.declared())
+#: (flat key prefix, field), longest prefix first, so that a prefix that begins another
+#: (none today) cannot take the other's keys
+_FLAT_PREFIXES = sorted(
+    ((key.removesuffix("{product}"), name) for name, key in HeadlineMetrics.flat_keys().items()),
+    key=lambda pair: -len(pair[0]),
+)
+
+
+def _split_flat(key: str) -> tuple[str, str] | None:
+    """``stock_releases_t_ndfeb_magnet`` -> ``("stock_releases_t_by_product",
+    "ndfeb_magnet")``; None when ``key`` is no declared per-product figure's."""
+    for prefix, name in _FLAT_PREFIXES:
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return name, key[len(prefix) :]
+    return None

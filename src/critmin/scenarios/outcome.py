@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from critmin.errors import UnknownNameError
@@ -96,6 +97,45 @@ def solves_frame(scenarios: Iterable[ScenarioOutcome]) -> pd.DataFrame:
     return frame.astype({"iterations": "int64", "highs_runs": "int64"})
 
 
+#: the ``solve_status`` column's type: one category per :class:`MonthStatus`, in its order
+SOLVE_STATUS_DTYPE = pd.CategoricalDtype([s.value for s in MonthStatus])
+#: what a tidy row and a row of ``solves.parquet`` have in common: one chain's month
+_CHAIN_MONTH = ["scenario", "chain", "month"]
+
+
+def join_solve_status(series: pd.DataFrame, solves: pd.DataFrame) -> pd.DataFrame:
+    """``series`` (a tidy table, :meth:`StudyResult.series` or :func:`critmin.read_series`)
+    with one more column, ``solve_status`` (categorical, :data:`SOLVE_STATUS_DTYPE`): the
+    status ``solves`` (:meth:`StudyResult.solves` or ``solves.parquet``) gives the row's
+    scenario, chain and month. Rows and their order are unchanged; a row whose chain and
+    month ``solves`` does not list (an older table without ``chain``) gets a missing value.
+
+    The status is joined on request rather than stored in ``series.parquet``: it is one value
+    per chain and month, which the tidy table would repeat on each of the month's rows (every
+    node, route and variable), and the tidy columns are the run-results contract the other
+    engines (the stockpile's simulation) and the report share."""
+    missing = [c for c in (*_CHAIN_MONTH, "status") if c not in solves.columns]
+    if missing:
+        raise ValueError(f"solves without column(s) {', '.join(missing)} (solves.parquet)")
+    table = solves[[*_CHAIN_MONTH, "status"]]
+    if table.duplicated(_CHAIN_MONTH).any():
+        raise ValueError("solves lists a scenario, chain and month twice")
+    # positions by key: an index lookup (no merge), so the rows keep their order and index
+    where = pd.MultiIndex.from_frame(table[_CHAIN_MONTH].astype(str)).get_indexer(
+        pd.MultiIndex.from_frame(series[_CHAIN_MONTH].astype(str))
+    )
+    status = table["status"].astype(str)
+    known = list(SOLVE_STATUS_DTYPE.categories)
+    unknown = sorted(set(status) - set(known))
+    if unknown:
+        raise ValueError(f"solves: unknown status {unknown}; expected one of {known}")
+    # a last code -1 (missing) for the rows get_indexer did not find (position -1)
+    codes = np.append(pd.Categorical(status, dtype=SOLVE_STATUS_DTYPE).codes, -1)
+    out = series.copy(deep=False)
+    out["solve_status"] = pd.Categorical.from_codes(codes[where], dtype=SOLVE_STATUS_DTYPE)
+    return out
+
+
 @dataclass(frozen=True)
 class StudyResult:
     """Everything a study run produced (see module docstring).
@@ -144,6 +184,11 @@ class StudyResult:
     def solves(self) -> pd.DataFrame:
         """How each month of each chain of each scenario was solved (``solves.parquet``)."""
         return solves_frame(self.scenarios)
+
+    def series_with_solve_status(self) -> pd.DataFrame:
+        """:attr:`series` with a ``solve_status`` column: each row's chain-month status
+        (:func:`join_solve_status`)."""
+        return join_solve_status(self.series, self.solves())
 
     def compare(self, baseline: str) -> dict[str, BaselineComparison]:
         """Every scenario against the scenario named ``baseline`` (which must be in the run)."""

@@ -83,6 +83,7 @@ from critmin.policy.instrument import (
     SolvedMonth,
     declare,
     declare_metrics,
+    declare_per_product,
 )
 from critmin.stockpile.ledger import t_to_kg
 from critmin.stockpile.signals import MarketSignal, MineralSignal, load_signals
@@ -122,6 +123,12 @@ class StockpileInstrumentSpec(InstrumentSpec):
         ("stock_cash_usd", "usd", "cash of the holder at the end"),
         ("stock_debt_usd", "usd", "debt of the holder at the end"),
         ("stock_ledger_balanced", "flag", "1 when the holder's ledger balances, else 0"),
+    ) + declare_per_product(
+        "stockpile",
+        ("stock_days_of_cover_end", "days", "days of cover of each account in the last month"),
+        ("stock_shortage_avoided_t", "t", "unserved demand the releases avoided"),
+        ("stock_releases_t", "t", "tonnes released"),
+        ("stock_purchases_t", "t", "tonnes bought"),
     )
 
     kind: str = "stockpile"

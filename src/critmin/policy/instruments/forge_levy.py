@@ -62,6 +62,7 @@ from critmin.policy.instrument import (
     SolvedMonth,
     declare,
     declare_metrics,
+    declare_per_product,
 )
 from critmin.policy.instruments._common import (
     DatedSpec,
@@ -160,6 +161,10 @@ class ForgeLevySpec(InstrumentSpec, DatedSpec):
         ("levy_revenue_usd", "usd", "levy paid on non-member imports into members"),
         ("levy_iterations_max", "count", "most solves any month needed for the levy's fixed point"),
         ("levy_non_converged_months", "months", "months whose levy stopped at the iteration cap"),
+    ) + declare_per_product(
+        "forge_levy",
+        ("imports_from_members_t", "t", "imports of members from bloc members, per levied product"),
+        ("imports_from_nonmembers_t", "t", "imports of members from non-members, per product"),
     )
 
     kind: str = "forge_levy"
