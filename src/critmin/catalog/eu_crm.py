@@ -24,7 +24,9 @@ this module gathers its parameters, each with where it comes from:
 * IR: the share of the EU sourcing mix from outside the EU-27 (EU sourcing = EU production +
   imports; exports are not in the table, so this is an approximation);
 * EoL-RIR: the 2023 study's figures (``data/curated/eu_crm_parameters.csv``);
-* SI_SR: not shipped (1.0, neutral) unless given in a parameter file.
+* SI_SR: the 2023 study's substitution index for supply risk, per material, from the study's
+  results table as transcribed in meyerdata/CritMAT (``data/raw/eu_crm_2023_critmat``); the
+  LREE/HREE/PGM groups, which the study gives none for, take neodymium/dysprosium/platinum.
 
 The published 2023 SR scores are never inputs: ``scripts/compare_eu_sr.py`` compares with them.
 """
@@ -413,6 +415,8 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
     si_sr = float(mo.get("si_sr", 1.0 if pd.isna(si) or si == "" else float(si)))
     if "si_sr" not in mo and (pd.isna(si) or si == ""):
         estimates.append("si_sr: not shipped, 1 (neutral) used")
+    elif "si_sr" not in mo:
+        sources.append(str(row["si_sr_source"]))
     gs, eu, sr = m.eu_supply_risk_parts(
         share,
         g10,
