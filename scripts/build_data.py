@@ -851,6 +851,18 @@ def _with_si_sr(params: pd.DataFrame) -> pd.DataFrame:
     out["si_sr"] = vals
     out["note"] = notes
     out["si_sr_source"] = srcs
+    # The study's import reliance per stage (E: the primary material, P: the refined one),
+    # as fractions; blank where the study gives none. The group rows (LREEs, HREEs, PGMs)
+    # carry their own IR, so the SR name is tried first here too.
+    rows = {str(k).lower(): r for k, r in zip(res["material_name"], res.itertuples(), strict=True)}
+    for stage, col in (("E", "import_reliance_primary"), ("P", "import_reliance_refined")):
+        irs = []
+        for r in params.itertuples(index=False):
+            hit = rows.get(r.sr_name.lower()) or rows.get(r.eu_name.lower())
+            v = "" if hit is None else str(getattr(hit, col))
+            irs.append(f"{float(v) / 100:.4g}" if v else "")
+        out[f"ir_{stage.lower()}"] = irs
+    out["ir_source"] = citation("ec_crm2023_critmat")
     return out
 
 

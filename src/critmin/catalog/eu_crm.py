@@ -403,8 +403,13 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
     if eu_share is not None:
         ir = float(eu_share[~eu_share.index.isin(list(eu27))].sum() / eu_share.sum())
         ir = min(max(ir, 0.0), 1.0)
+    ir_study = row.get(f"ir_{stage.lower()}")
     if "import_reliance" in mo:
         ir = float(mo["import_reliance"])
+    elif ir is not None and ir_study is not None and not pd.isna(ir_study) and ir_study != "":
+        # the study's own IR of this stage; critmin's approximation only where it has none
+        ir = float(ir_study)
+        sources.append(str(row["ir_source"]))
     elif ir is not None:
         estimates.append("import_reliance: non-EU share of EU sourcing")
     eol = row["eol_rir"]
