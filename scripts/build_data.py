@@ -854,7 +854,11 @@ def _with_si_sr(params: pd.DataFrame) -> pd.DataFrame:
     # The study's import reliance per stage (E: the primary material, P: the refined one),
     # as fractions; blank where the study gives none. The group rows (LREEs, HREEs, PGMs)
     # carry their own IR, so the SR name is tried first here too.
-    rows = {str(k).lower(): r for k, r in zip(res["material_name"], res.itertuples(), strict=True)}
+    groups = {"hree": "hrees", "lree": "lrees", "pgm": "pgms"}  # CritMAT's names of the groups
+    rows = {
+        groups.get(str(k).lower(), str(k).lower()): r
+        for k, r in zip(res["material_name"], res.itertuples(), strict=True)
+    }
     for stage, col in (("E", "import_reliance_primary"), ("P", "import_reliance_refined")):
         irs = []
         for r in params.itertuples(index=False):

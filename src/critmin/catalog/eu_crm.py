@@ -21,9 +21,12 @@ this module gathers its parameters, each with where it comes from:
   (or ``wgi: political-stability`` in a parameter file) gives critmin's earlier political
   stability-only term; override single countries with ``wgi_scaled``;
 * t and EU sourcing shares: the 2023 study's Appendix 7 tables (``data/raw/eu_crm_2023``);
-* IR: the share of the EU sourcing mix from outside the EU-27 (EU sourcing = EU production +
-  imports; exports are not in the table, so this is an approximation);
-* EoL-RIR: the 2023 study's figures (``data/curated/eu_crm_parameters.csv``);
+* IR: the 2023 study's import reliance of the stage (primary material for E, refined for P)
+  from its results table (``data/raw/eu_crm_2023_critmat``); where it gives none, the share of
+  the EU sourcing mix from outside the EU-27 (EU sourcing = EU production + imports; exports
+  are not in the table, so this is an approximation, flagged);
+* EoL-RIR: the 2023 study's figures (``data/curated/eu_crm_parameters.csv``; magnesium,
+  scandium and silicon metal from the results table above);
 * SI_SR: the 2023 study's substitution index for supply risk, per material, from the study's
   results table as transcribed in meyerdata/CritMAT (``data/raw/eu_crm_2023_critmat``); the
   LREE/HREE/PGM groups, which the study gives none for, take neodymium/dysprosium/platinum.
