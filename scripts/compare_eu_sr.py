@@ -77,10 +77,9 @@ def _reasons(rec: dict[str, Any], stages_assessed: set[str]) -> list[str]:
         out.append("no EoL-RIR figure: 0 used")
     if any(e.startswith("si_sr") for e in rec["estimates"]):
         out.append("SI_SR is neutral (1.0): no substitution index for this material")
-    generic = (
-        "otherwise unexplained: import reliance, or the study's multi-year production data "
-        "against critmin's single year"
-    )
+    if any(e.startswith("import_reliance") for e in rec["estimates"]):
+        out.append("IR is critmin's approximation (the study's table gives none at that stage)")
+    generic = "the rest is not traced here (possibly the study's multi-year data against one year)"
     if rec["wgi_basis"].startswith("WGI political stability"):
         generic += "; WGI is political stability only (run without --wgi for the EU's six)"
     out.append(generic)
