@@ -74,3 +74,67 @@ def test_parameters_shipped_match_the_results_table() -> None:
                 assert pd.isna(got), (r.mineral, col)
             else:
                 assert round(float(got) * 100) == round(float(ir_row[want])), (r.mineral, col)
+
+
+# (material, stage, table, ISO3): (CritMAT's t, the t critmin uses), where they differ
+T_DIFFER = {
+    ("Tantalum", "E", "world", "BRA"): (1.1, 1.0),
+    ("Phosphate Rock", "E", "eu", "SEN"): (0.8, 1.0),
+    ("Potash", "E", "eu", "RUS"): (0.8, 1.0),
+    ("Potash", "E", "eu", "BLR"): (0.8, 1.1),
+    ("Potash", "E", "eu", "CAN"): (0.8, 1.0),
+    ("Sapele wood", "E", "eu", "COD"): (0.8, 1.0),
+    ("Silver", "E", "eu", "MEX"): (0.8, 1.0),
+    ("Silver", "E", "eu", "ARG"): (0.8, 1.0),
+    ("Silver", "E", "eu", "PER"): (0.8, 1.0),
+    ("Silver", "E", "eu", "BOL"): (0.8, 1.1),
+    ("Talc, Steatite & Pyrophyllite", "E", "eu", "AUS"): (0.8, 1.0),
+    ("Tin", "E", "eu", "RUS"): (0.8, 1.0),
+    ("Tin", "E", "eu", "USA"): (0.8, 1.0),
+    ("Tin", "E", "eu", "THA"): (0.8, 1.0),
+    ("Tin", "E", "eu", "ARG"): (0.8, 1.0),
+    ("Zinc", "E", "eu", "TUR"): (1.1, 1.0),
+    ("Zinc", "E", "eu", "BFA"): (0.8, 1.0),
+    ("Zinc", "E", "eu", "NAM"): (0.8, 1.0),
+    ("Zinc", "E", "eu", "MKD"): (0.8, 1.0),
+    ("Zirconium", "E", "eu", "IDN"): (0.8, 1.0),
+    ("Tin", "P", "eu", "CHN"): (1.492, 1.5),
+}
+
+
+def test_trade_variable_t_between_transcriptions() -> None:
+    """CritMAT lists the t values that differ from 1 (121 rows); against the t critmin uses
+    (erikemilsson's Appendix 7 transcription): 91 agree, 9 have no row on critmin's side
+    (phosphorus; titanium's EU sourcing, which critmin reads as 'Titanium ores'), and these 21
+    differ, 18 of them CritMAT's 0.8 (the factor of EU trade agreements) for non-EU suppliers
+    in the EU sourcing tables, including Russia and Belarus. Which transcription is right
+    needs the report itself; critmin keeps erikemilsson's and pins the disagreement."""
+    from critmin.catalog._data import read_table
+    from critmin.catalog.countries import resolve_country
+
+    sh = read_table("eu_crm_shares.csv")
+    names = {str(n).lower(): str(n) for n in sh["eu_name"].unique()}
+    alias = {"baryte": "Barytes", "talc, steatite & pyrophyllite": "Talc"}
+    stage = {"primary": "E", "refined": "P"}
+    table = {"world": "global", "eu": "eu_sourcing"}
+    c = pd.read_csv(RAW / "eu_crm_2023_critmat" / "eureport_tradeparameters.csv")
+    agree, absent, differ = 0, 0, {}
+    for r in c.itertuples(index=False):
+        name = alias.get(r.material_name.lower()) or names.get(r.material_name.lower())
+        iso = resolve_country(str(r.country_name))
+        sub = sh[
+            (sh["eu_name"] == name)
+            & (sh["stage"] == stage[r.category])
+            & (sh["table"] == table[r.scope])
+            & (sh["country_iso3"] == iso)
+        ]
+        if sub.empty:
+            absent += 1
+            continue
+        t = float(sub["t"].iloc[0])
+        if t == float(r.parameter):
+            agree += 1
+        else:
+            differ[(r.material_name, stage[r.category], r.scope, iso)] = (float(r.parameter), t)
+    assert (agree, absent) == (91, 9)
+    assert differ == T_DIFFER
