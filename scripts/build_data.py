@@ -742,6 +742,7 @@ def build_prices() -> pd.DataFrame:
 # ---------------------------------------------------------------- EU criticality 2023
 
 EU_CRM = RAW / "eu_crm_2023"
+EU_CRM_RESULTS = RAW / "eu_crm_2023_critmat" / "eureport_results.csv"
 # Country spellings of the transcribed EU tables that the ISO3 resolver does not know.
 EU_CRM_COUNTRY_ALIASES = {
     "Brasil": "BRA",
@@ -811,7 +812,62 @@ def build_eu_crm() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     params["source"] = [_cite(x)["source"] for x in params["source_id"]]
     params["licence"] = [_cite(x)["licence"] for x in params["source_id"]]
     params = params.drop(columns=["eol_rir_source_id"])
+    params = _with_si_sr(params)
     return shares, sr, params
+
+
+def _with_si_sr(params: pd.DataFrame) -> pd.DataFrame:
+    """Fill SI_SR from the 2023 study's per-material results (CritMAT's transcription).
+
+    Matched on the name the study scores (``sr_name``); the study gives no SI_SR for its
+    groups (LREEs, HREEs, PGMs), so those rows take the member critmin's row stands for
+    (``eu_name``: neodymium, dysprosium, platinum) and say so in the note. A value already in
+    the curated table wins. Every critmin row must find one: a new mineral without it stops
+    the build rather than silently falling back to the neutral 1.
+    """
+    res = pd.read_csv(EU_CRM_RESULTS, dtype=str, keep_default_na=False).drop_duplicates()
+    if res["material_name"].duplicated().any():
+        dup = sorted(res.loc[res["material_name"].duplicated(), "material_name"])
+        raise SystemExit(f"{EU_CRM_RESULTS}: material listed twice with different figures: {dup}")
+    si = {str(k).lower(): v for k, v in zip(res["material_name"], res["si_sr"], strict=True) if v}
+    vals, srcs, notes = [], [], []
+    for r in params.itertuples(index=False):
+        note = str(r.note)
+        if r.si_sr:
+            vals.append(r.si_sr)
+            srcs.append("data/curated/eu_crm_parameters.csv")
+        elif r.sr_name.lower() in si:
+            vals.append(si[r.sr_name.lower()])
+            srcs.append(citation("ec_crm2023_critmat"))
+        elif r.eu_name.lower() in si:
+            vals.append(si[r.eu_name.lower()])
+            srcs.append(citation("ec_crm2023_critmat"))
+            extra = f"SI_SR of {r.eu_name} (the study gives none for the {r.sr_name} group)"
+            note = f"{note}; {extra}" if note else extra
+        else:
+            raise SystemExit(f"{EU_CRM_RESULTS}: no SI_SR for {r.mineral} ({r.sr_name})")
+        notes.append(note)
+    out = params.copy()
+    out["si_sr"] = vals
+    out["note"] = notes
+    out["si_sr_source"] = srcs
+    # The study's import reliance per stage (E: the primary material, P: the refined one),
+    # as fractions; blank where the study gives none. The group rows (LREEs, HREEs, PGMs)
+    # carry their own IR, so the SR name is tried first here too.
+    groups = {"hree": "hrees", "lree": "lrees", "pgm": "pgms"}  # CritMAT's names of the groups
+    rows = {
+        groups.get(str(k).lower(), str(k).lower()): r
+        for k, r in zip(res["material_name"], res.itertuples(), strict=True)
+    }
+    for stage, col in (("E", "import_reliance_primary"), ("P", "import_reliance_refined")):
+        irs = []
+        for r in params.itertuples(index=False):
+            hit = rows.get(r.sr_name.lower()) or rows.get(r.eu_name.lower())
+            v = "" if hit is None else str(getattr(hit, col))
+            irs.append(f"{float(v) / 100:.4g}" if v else "")
+        out[f"ir_{stage.lower()}"] = irs
+    out["ir_source"] = citation("ec_crm2023_critmat")
+    return out
 
 
 # ---------------------------------------------------------------- main

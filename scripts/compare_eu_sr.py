@@ -75,7 +75,11 @@ def _reasons(rec: dict[str, Any], stages_assessed: set[str]) -> list[str]:
         out.append(rec["eu_sourcing_basis"])
     if any(e.startswith("eol_rir") for e in rec["estimates"]):
         out.append("no EoL-RIR figure: 0 used")
-    generic = "SI_SR is neutral (1.0): the EU's substitution index is not shipped"
+    if any(e.startswith("si_sr") for e in rec["estimates"]):
+        out.append("SI_SR is neutral (1.0): no substitution index for this material")
+    if any(e.startswith("import_reliance") for e in rec["estimates"]):
+        out.append("IR is critmin's approximation (the study's table gives none at that stage)")
+    generic = "the rest is not traced here (possibly the study's multi-year data against one year)"
     if rec["wgi_basis"].startswith("WGI political stability"):
         generic += "; WGI is political stability only (run without --wgi for the EU's six)"
     out.append(generic)

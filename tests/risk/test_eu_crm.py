@@ -58,8 +58,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_eu_crm_parts_give_the_score_and_params_override(tmp_path: Path) -> None:
     """What `critmin risk --method eu-crm --json` prints: each stage's SR is the formula of
-    its printed parts; the material's SR is the higher stage; a YAML file overrides SI_SR
-    and EoL-RIR (SR scales by exactly 0.5 x (1 - .5) / (1 - .22) for cobalt)."""
+    its printed parts; the material's SR is the higher stage; cobalt carries the 2023 study's
+    SI_SR (0.98) and EoL-RIR (0.22) with their source; a YAML file overrides both (SR scales
+    by exactly (0.5 / 0.98) x (1 - .5) / (1 - .22))."""
     base = json.loads(_cli("cobalt", "graphite", "--method", "eu-crm", "--json").stdout)
     assert {r["mineral"] for r in base} == {"cobalt", "graphite"}
     for r in base:
@@ -72,14 +73,19 @@ def test_cli_eu_crm_parts_give_the_score_and_params_override(tmp_path: Path) -> 
         assert r["sr"] == pytest.approx(want, abs=2e-3)
         same = [x["sr"] for x in base if x["mineral"] == r["mineral"]]
         assert r["sr_bottleneck"] == max(same)
+    co = [r for r in base if r["mineral"] == "cobalt"]
+    assert {(r["si_sr"], r["eol_rir"]) for r in co} == {(0.98, 0.22)}
+    assert all(any("meyerdata/CritMAT" in s for s in r["sources"]) for r in co)
+    assert all("si_sr: not shipped, 1 (neutral) used" not in r["estimates"] for r in co)
     params = tmp_path / "p.yaml"
     params.write_text("materials:\n  cobalt:\n    si_sr: 0.5\n    eol_rir: 0.5\n")
     over = json.loads(
         _cli("cobalt", "--method", "eu-crm", "--params", str(params), "--json").stdout
     )
     for a, b in zip([r for r in base if r["mineral"] == "cobalt"], over, strict=True):
-        assert b["sr"] == pytest.approx(a["sr"] * 0.5 * 0.5 / 0.78, rel=1e-3)
+        assert b["sr"] == pytest.approx(a["sr"] * (0.5 / 0.98) * 0.5 / 0.78, rel=1e-3)
         assert "si_sr: not shipped, 1 (neutral) used" not in b["estimates"]
+        assert "parameter file" in b["sources"]
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,15 @@ this module gathers its parameters, each with where it comes from:
   (or ``wgi: political-stability`` in a parameter file) gives critmin's earlier political
   stability-only term; override single countries with ``wgi_scaled``;
 * t and EU sourcing shares: the 2023 study's Appendix 7 tables (``data/raw/eu_crm_2023``);
-* IR: the share of the EU sourcing mix from outside the EU-27 (EU sourcing = EU production +
-  imports; exports are not in the table, so this is an approximation);
-* EoL-RIR: the 2023 study's figures (``data/curated/eu_crm_parameters.csv``);
-* SI_SR: not shipped (1.0, neutral) unless given in a parameter file.
+* IR: the 2023 study's import reliance of the stage (primary material for E, refined for P)
+  from its results table (``data/raw/eu_crm_2023_critmat``); where it gives none, the share of
+  the EU sourcing mix from outside the EU-27 (EU sourcing = EU production + imports; exports
+  are not in the table, so this is an approximation, flagged);
+* EoL-RIR: the 2023 study's figures (``data/curated/eu_crm_parameters.csv``; magnesium,
+  scandium and silicon metal from the results table above);
+* SI_SR: the 2023 study's substitution index for supply risk, per material, from the study's
+  results table as transcribed in meyerdata/CritMAT (``data/raw/eu_crm_2023_critmat``); the
+  LREE/HREE/PGM groups, which the study gives none for, take neodymium/dysprosium/platinum.
 
 The published 2023 SR scores are never inputs: ``scripts/compare_eu_sr.py`` compares with them.
 """
@@ -351,6 +356,43 @@ def _wgi_mean(year: int) -> tuple[pd.Series | None, int | None]:
     return None, None
 
 
+def _blank(v: Any) -> bool:
+    return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
+
+
+def _material_terms(  # noqa: PLR0917  (the record's lists are appended to in place)
+    row: pd.Series,
+    mo: Mapping[str, Any],
+    stage: str,
+    ir_approx: float | None,
+    estimates: list[str],
+    sources: list[str],
+) -> tuple[float | None, float, float]:
+    """IR, EoL-RIR and SI_SR of one stage: the parameter file, else the shipped table (with
+    its source), else critmin's IR approximation / the neutral value, flagged."""
+    ir = ir_approx
+    ir_study = row.get(f"ir_{stage.lower()}")
+    if "import_reliance" in mo:
+        ir = float(mo["import_reliance"])
+    elif ir is not None and not _blank(ir_study):
+        # the study's own IR of this stage; critmin's approximation only where it has none
+        ir = float(str(ir_study))
+        sources.append(str(row["ir_source"]))
+    elif ir is not None:
+        estimates.append("import_reliance: non-EU share of EU sourcing")
+    eol = row["eol_rir"]
+    eol_rir = float(mo.get("eol_rir", 0.0 if _blank(eol) else float(eol)))
+    if "eol_rir" not in mo and _blank(eol):
+        estimates.append("eol_rir: no figure, 0 used")
+    si = row["si_sr"]
+    si_sr = float(mo.get("si_sr", 1.0 if _blank(si) else float(si)))
+    if "si_sr" not in mo and _blank(si):
+        estimates.append("si_sr: not shipped, 1 (neutral) used")
+    elif "si_sr" not in mo:
+        sources.append(str(row["si_sr_source"]))
+    return ir, eol_rir, si_sr
+
+
 # long: one stage of the EU CRM method, its terms in the order of the 2023 methodology guide
 def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are needed)
     mid: str,
@@ -425,18 +467,7 @@ def _stage_record(  # noqa: PLR0917  (one stage of one mineral: all terms are ne
     if eu_share is not None:
         ir = float(eu_share[~eu_share.index.isin(list(eu27))].sum() / eu_share.sum())
         ir = min(max(ir, 0.0), 1.0)
-    if "import_reliance" in mo:
-        ir = float(mo["import_reliance"])
-    elif ir is not None:
-        estimates.append("import_reliance: non-EU share of EU sourcing")
-    eol = row["eol_rir"]
-    eol_rir = float(mo.get("eol_rir", 0.0 if pd.isna(eol) or eol == "" else float(eol)))
-    if "eol_rir" not in mo and (pd.isna(eol) or eol == ""):
-        estimates.append("eol_rir: no figure, 0 used")
-    si = row["si_sr"]
-    si_sr = float(mo.get("si_sr", 1.0 if pd.isna(si) or si == "" else float(si)))
-    if "si_sr" not in mo and (pd.isna(si) or si == ""):
-        estimates.append("si_sr: not shipped, 1 (neutral) used")
+    ir, eol_rir, si_sr = _material_terms(row, mo, stage, ir, estimates, sources)
     gs, eu, sr = m.eu_supply_risk_parts(
         share,
         g10,

@@ -182,6 +182,18 @@ SOURCES: dict[str, Source] = {
         "url": "https://doi.org/10.2873/725585",
         "licence": "CC BY 4.0 (figures of the Commission's report)",
     },
+    "ec_crm2023_critmat": {
+        "citation": "European Commission, Study on the Critical Raw Materials for the EU 2023, "
+        "Final Report, doi:10.2873/725585: per-material results (SR, EI, SI_EI, SI_SR, IR, "
+        "EoL-RIR) as transcribed in meyerdata/CritMAT (MIT), "
+        "input_data/seeds/eureport_results.csv, commit 0bd8977",
+        "title": "Study on the Critical Raw Materials for the EU 2023 - Final Report: results "
+        "per material",
+        "publisher": "European Commission, DG GROW (transcription: O. Meyer, A. Pehlken, CritMAT)",
+        "url": "https://github.com/meyerdata/CritMAT/blob/0bd897788ddd82bc58752e5460c53b924cbc63bc"
+        "/input_data/seeds/eureport_results.csv",
+        "licence": "CC BY 4.0 (figures of the Commission's report); transcription MIT",
+    },
     "critmin_estimate": {
         "citation": "critmin estimate (reasoning in the row's note; no primary figure)",
         "title": "Estimates made by the critmin project, each with its reasoning",

@@ -306,8 +306,8 @@ EU_LEGEND = (
     "(E extraction = critmin's mine rows, P processing = refining, else metal):",
     "SR = [GS x IR/2 + EU x (1 - IR/2)] x (1 - EoL) x SI; GS / EU = sum share^2 x WGI(0-10) x t "
     "over global supply / the EU sourcing mix.",
-    "IR: EU import reliance (non-EU share of EU sourcing); EoL: end-of-life recycling input "
-    "rate; SI: substitution index (1 = not shipped).",
+    "IR: EU import reliance (the 2023 study's, per stage; else the non-EU share of EU "
+    "sourcing, *); EoL: end-of-life recycling input rate; SI: substitution index (2023 study).",
     "bottleneck: the material's SR, the higher stage. WGI: mean of the six World Bank WGI "
     "dimensions (JSON wgi_basis, wgi_year). * = rests on an estimate (JSON 'estimates').",
 )
