@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from critmin.scenarios.headline import split_per_product
+
 #: Prices at or above this (USD/t) are shown per kilogram.
 KG_THRESHOLD_USD_PER_T = 10_000.0
 DASH = "—"
@@ -51,13 +53,6 @@ _UNITS: dict[str, Quantity] = {
 }
 
 
-#: instrument figures named per product after their unit (``<figure>_t_<product>``)
-_PER_PRODUCT_TONNES = re.compile(
-    r"(stock_(releases|purchases|shortage_avoided)|imports_from_(members|nonmembers)"
-    r"|offtake_(delivered|shortfall))_t_"
-)
-
-
 def quantity_of_metric(name: str) -> Quantity:
     """The quantity a summary metric measures, from its name's unit suffix.
 
@@ -68,11 +63,10 @@ def quantity_of_metric(name: str) -> Quantity:
     """
     # only the last "_by_<key>" names the dict's keys: demand_reduction_by_price_t_by_product
     # is tonnes (one "_by_" is part of the figure's name)
-    base = re.sub(r"_by_[a-z0-9]+$", "", name)
+    flat = split_per_product(name)  # stock_releases_t_ndfeb_magnet: one product's tonnes
+    base = re.sub(r"_by_[a-z0-9]+$", "", name if flat is None else flat[0])
     if "days_of_cover" in base:
         return Quantity.DAYS
-    if _PER_PRODUCT_TONNES.match(base):  # stock_releases_t_ndfeb_magnet: tonnes of one product
-        return Quantity.TONNES
     for suffix, quantity in _SUFFIXES:
         if base.endswith(suffix):
             return quantity

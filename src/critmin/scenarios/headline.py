@@ -283,7 +283,7 @@ class HeadlineMetrics:
         known: dict[str, Any] = {}
         rest: dict[str, Any] = {}
         for key, value in metrics.items():
-            flat = None if key in names else _split_flat(key)
+            flat = None if key in names else split_per_product(key)
             if flat is None:
                 (known if key in names else rest)[key] = value
             else:
@@ -322,7 +322,7 @@ class HeadlineMetrics:
             value = getattr(self, name)
             if value is not None or name in self.order:  # summary.json may hold a null
                 return value
-        elif (flat := _split_flat(name)) is not None:
+        elif (flat := split_per_product(name)) is not None:
             values = getattr(self, flat[0])
             if values is not None and flat[1] in values:
                 return values[flat[1]]
@@ -338,9 +338,10 @@ _FLAT_PREFIXES = sorted(
 )
 
 
-def _split_flat(key: str) -> tuple[str, str] | None:
+def split_per_product(key: str) -> tuple[str, str] | None:
     """``stock_releases_t_ndfeb_magnet`` -> ``("stock_releases_t_by_product",
-    "ndfeb_magnet")``; None when ``key`` is no declared per-product figure's."""
+    "ndfeb_magnet")``; None when ``key`` is no declared per-product figure's (the
+    declarations of :meth:`HeadlineMetrics.flat_keys`, read by the report and the sweep)."""
     for prefix, name in _FLAT_PREFIXES:
         if key.startswith(prefix) and len(key) > len(prefix):
             return name, key[len(prefix) :]
