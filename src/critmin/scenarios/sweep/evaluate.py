@@ -434,12 +434,7 @@ def run_samples(
             builder = _builder([specs[k] for k in mine])
             chains.append(_Chain(i, market, months, shocks, builder, done.get(index), run_key))
     solver = _Solver(chains, len(scenarios), time_limit_s, built_s)
-    if batch and shared is not None:
-        solver.earlier = shared.runs
-    for members in groups.values():
-        solver.solve(members)
-    if batch and shared is not None:
-        shared.runs = solver.shared  # replaced whole: another thread may be reading it
+    solver.solve_all(list(groups.values()), shared if batch else None)
     runs, failed = solver.runs, solver.failed
     out: list[Evaluation | BaseException] = []
     for i in range(len(scenarios)):
@@ -508,6 +503,16 @@ class _Solver:
         self.probe = Probe()
         self.earlier: dict[Any, Any] = {}  # runs an earlier batch shared, by run key
         self.shared: dict[Any, Any] = {}  # runs this batch shared (or took from earlier)
+
+    def solve_all(self, groups: list[list[int]], shared: SharedRuns | None) -> None:
+        """Solve each group of chains (:meth:`solve`); with ``shared``, take the runs an
+        earlier batch shared, and leave there the runs this batch shared."""
+        if shared is not None:
+            self.earlier = shared.runs
+        for members in groups:
+            self.solve(members)
+        if shared is not None:
+            shared.runs = self.shared  # replaced whole: another thread may be reading it
 
     def solve(self, members: list[int]) -> None:
         """Solve chains that share a market: compiled once and :func:`run_variants` when
