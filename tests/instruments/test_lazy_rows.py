@@ -147,6 +147,11 @@ def test_physical_metrics_apart_change_no_other_figure(
     assert part.keys() < full.keys()
     assert "physical_shortage_months" in full.keys() - part.keys()
     assert {k: full[k] for k in part} == part
+    # the sweep computes each family only when an outcome names one of its figures
+    # (evaluate._Figures): the declared physical figures are exactly the ones added
+    from critmin.market.metrics import PHYSICAL_FIGURES
+
+    assert full.keys() - part.keys() == PHYSICAL_FIGURES
 
 
 def test_shared_levy_plans_still_record_every_parameter_read() -> None:

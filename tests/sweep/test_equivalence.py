@@ -226,3 +226,43 @@ def test_chains_compiled_by_the_scenario_check_run_as_compiled_afresh(
         assert not isinstance(a, BaseException)
         assert not isinstance(b, BaseException)
         _assert_same_rows([a.outcomes], [b.outcomes])
+
+
+def test_runs_a_batch_shared_serve_the_next_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker keeps the runs its last batch shared between samples (``SharedRuns``) and the
+    next batch takes them instead of solving them again. The small study changes nothing of
+    the Dy and Tb markets and draws the export ban's length from a few values: its second
+    half solves no Dy or Tb chain whose run the first half shared, and every row equals one
+    compile and run per sample, bit for bit."""
+    import critmin.market.engine as engine_mod
+    from critmin.scenarios.sweep.evaluate import SharedRuns
+
+    loaded = load_study_file(SMALL)
+    design = make_design(loaded.study)
+    plans = [design.plan(i) for i in range(design.n_samples)]
+    half = len(plans) // 2
+    base = base_data(loaded)
+    solved: list[str] = []  # the chain of every run_market call
+    real = engine_mod.run_market
+
+    def counting(cm: Any, *args: Any, **kwargs: Any) -> Any:
+        solved.append(cm.mineral)
+        return real(cm, *args, **kwargs)
+
+    monkeypatch.setattr(engine_mod, "run_market", counting)
+    monkeypatch.setattr(variants_mod, "run_market", counting)
+    shared = SharedRuns()
+    first = evaluate_plans(loaded, base, plans[:half], shared=shared)
+    kept = {json.loads(key[0][0])["mineral"] for key in shared.runs}  # key: (market, months)
+    assert kept == {"dysprosium_oxide", "terbium_oxide"}, kept
+
+    def dy_tb_solved(shared: SharedRuns) -> tuple[list[dict[str, Any]], int]:
+        solved.clear()
+        rows = evaluate_plans(loaded, base, plans[half:], shared=shared)
+        return rows, sum(1 for mineral in solved if mineral != "ndpr")
+
+    second, n_carried = dy_tb_solved(shared)
+    _, n_alone = dy_tb_solved(SharedRuns())
+    assert n_carried < n_alone, (n_carried, n_alone)
+    rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in first + second]
+    _assert_same_rows(rows, _rows(loaded, batch=False))

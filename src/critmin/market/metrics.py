@@ -63,18 +63,32 @@ def _market(run: MarketRun) -> Market | None:
 
 def block_roles(run: MarketRun) -> list[str]:
     """Per demand block of the chain: critical bid, curve ceiling, curve step or (explicit) bid."""
-    cm = run.cm
-    market = _market(run)
-    blocks = list(market.demand) if market is not None else []
-    roles: list[str] = []
-    for j in range(len(cm.d_wtp)):
-        if bool(cm.d_critical[j]):
-            roles.append(ROLE_CRITICAL)
-        elif j < len(blocks) and blocks[j].curve is not None:
-            roles.append(ROLE_CEILING if blocks[j].curve_ceiling else ROLE_STEP)
-        else:
-            roles.append(ROLE_BID)
-    return roles
+    return _roles(run.cm).tolist()
+
+
+def _roles(cm: Any) -> npt.NDArray[np.str_]:
+    """:func:`block_roles` as an array, cached on the compiled market as
+    :func:`~critmin.market.curves.curve_step_mask` is (the roles are a function of the
+    market's blocks): a sweep reads them for every chain of every sample, three times (the
+    node table's shortage and the physical figures), and building them walks every block."""
+    cached = cm.__dict__.get("_block_roles")
+    if cached is None:
+        cited = getattr(cm, "_cited", None)
+        # compile keeps the validated market beside the arrays; its demand blocks are in
+        # the same order as the ``d_*`` arrays
+        blocks = list(cited[0].demand) if cited else []
+        roles: list[str] = []
+        for j in range(len(cm.d_wtp)):
+            if bool(cm.d_critical[j]):
+                roles.append(ROLE_CRITICAL)
+            elif j < len(blocks) and blocks[j].curve is not None:
+                roles.append(ROLE_CEILING if blocks[j].curve_ceiling else ROLE_STEP)
+            else:
+                roles.append(ROLE_BID)
+        cached = np.array(roles)
+        cached.flags.writeable = False
+        cm.__dict__["_block_roles"] = cached
+    return cached
 
 
 def product_basis(run: MarketRun) -> dict[str, str]:
@@ -92,7 +106,7 @@ def product_basis(run: MarketRun) -> dict[str, str]:
 def shortage_by_block(run: MarketRun) -> tuple[FloatArray, BoolArray]:
     """``(n_months, n_blocks)`` physical shortage in t, and where a block's bid sets the price."""
     cm = run.cm
-    roles = np.array(block_roles(run))
+    roles = _roles(cm)
     unserved = np.maximum(run.d_qty - run.demand, 0.0)
     price = run.price[:, cm.d_node]
     wtp = np.broadcast_to(cm.d_wtp, price.shape)
@@ -108,6 +122,24 @@ def shortage_by_block(run: MarketRun) -> tuple[FloatArray, BoolArray]:
     critical = roles == ROLE_CRITICAL
     sets_price = at_price & (unserved > SHORTAGE_TOL_T) & (critical | ceiling_like)[None, :]
     return short, sets_price
+
+
+#: the figures :func:`physical_metrics` returns (a sweep computes them only when an outcome
+#: names one of them; a test checks the two agree)
+PHYSICAL_FIGURES = frozenset(
+    {
+        "product_basis",
+        "physical_shortage_t_by_product",
+        "physical_shortage_critical_t_by_product",
+        "physical_shortage_months",
+        "physical_shortage_months_by_product",
+        "consumption_t_by_product",
+        "physical_shortage_t_by_node",
+        "consumption_t_by_node",
+        "price_set_by_demand_ceiling",
+        "chains",
+    }
+)
 
 
 def physical_metrics(runs: Sequence[MarketRun]) -> dict[str, Any]:

@@ -381,6 +381,7 @@ def run_samples(
     compiled: Sequence[dict[int, Any]] | None = None,
     stock: Sequence[StockReader] | None = None,
     built_s: Sequence[float] | None = None,
+    shared: SharedRuns | None = None,
 ) -> list[Evaluation | BaseException]:
     """Each scenario's runs and outcomes (or the exception that stopped it), in order.
 
@@ -408,6 +409,11 @@ def run_samples(
     that name it, and the run does not change what it compiled).
 
     ``stock`` (optional, one per scenario): how to read its stockpile rule's outcomes.
+
+    ``shared`` (optional, with ``batch``): the runs an earlier batch shared between its
+    samples (:class:`SharedRuns`); a chain with the same market, months, shocks and
+    instruments takes that run instead of solving it again, and on return ``shared`` holds
+    the runs this batch shared, for the next.
     """
     chains: list[_Chain] = []
     groups: dict[Any, list[int]] = {}
@@ -428,8 +434,7 @@ def run_samples(
             builder = _builder([specs[k] for k in mine])
             chains.append(_Chain(i, market, months, shocks, builder, done.get(index), run_key))
     solver = _Solver(chains, len(scenarios), time_limit_s, built_s)
-    for members in groups.values():
-        solver.solve(members)
+    solver.solve_all(list(groups.values()), shared if batch else None)
     runs, failed = solver.runs, solver.failed
     out: list[Evaluation | BaseException] = []
     for i in range(len(scenarios)):
@@ -453,6 +458,22 @@ def _market_key(market: Any) -> str:
     if len(own) == len(market.demand):
         return str(market.model_dump_json())
     return str(market.model_copy(update={"demand": own}).model_dump_json())
+
+
+@dataclass
+class SharedRuns:
+    """The runs one batch shared between its samples (chains with the same market, months,
+    shocks and instruments: ``run_market`` is a pure function of them), by run key, offered to
+    the next batch on the same worker. The benchmark study's Tb chain (its market sampled by
+    nothing, its export ban 3-24 months long) is five runs, solved ~5 times a batch before:
+    ~3 % of a sample. Only runs a batch shared are kept, so a worker holds no more runs between
+    batches than during one."""
+
+    runs: dict[Any, Any] = dataclasses.field(default_factory=dict)
+
+
+#: this process's :class:`SharedRuns` when it is a Dask worker (:func:`evaluate_plans`)
+_WORKER_RUNS = SharedRuns()
 
 
 def _builder(specs: list[Any]) -> Callable[[], list[Any]]:
@@ -480,6 +501,18 @@ class _Solver:
         self.highs = [0.0] * n_samples
         self.failed: dict[int, BaseException] = {}
         self.probe = Probe()
+        self.earlier: dict[Any, Any] = {}  # runs an earlier batch shared, by run key
+        self.shared: dict[Any, Any] = {}  # runs this batch shared (or took from earlier)
+
+    def solve_all(self, groups: list[list[int]], shared: SharedRuns | None) -> None:
+        """Solve each group of chains (:meth:`solve`); with ``shared``, take the runs an
+        earlier batch shared, and leave there the runs this batch shared."""
+        if shared is not None:
+            self.earlier = shared.runs
+        for members in groups:
+            self.solve(members)
+        if shared is not None:
+            shared.runs = self.shared  # replaced whole: another thread may be reading it
 
     def solve(self, members: list[int]) -> None:
         """Solve chains that share a market: compiled once and :func:`run_variants` when
@@ -488,7 +521,12 @@ class _Solver:
         same: list[tuple[int, int]] = []
         unique: list[int] = []
         for j in members:
-            k = first.setdefault(self.chains[j].run_key, j)
+            key = self.chains[j].run_key
+            earlier = self.earlier.get(key)
+            if earlier is not None:  # solved by an earlier batch: no seconds counted
+                self.runs[j] = self.shared[key] = earlier
+                continue
+            k = first.setdefault(key, j)
             if k == j:
                 unique.append(j)
             else:
@@ -502,6 +540,8 @@ class _Solver:
             if solved in self.failed:
                 self.failed.setdefault(sample, self.failed[solved])
             self.runs[j] = self.runs[k]
+            if self.runs[k] is not None:  # None: its chain failed
+                self.shared[self.chains[k].run_key] = self.runs[k]
 
     def _budget(self, sample: int) -> float | TimeLimit:
         """A chain's budget: ``--time-limit-s`` from when its sample started building."""
@@ -587,10 +627,9 @@ def read_outcomes(
     """Each outcome from the solved chains (definitions in :mod:`critmin.market.results`;
     the stockpile rules' metrics from ``stock``:
     :func:`~critmin.scenarios.sweep.rules.stock_outcomes`)."""
-    from critmin.market.results import node_table, scenario_metrics
+    from critmin.market.results import node_table
 
-    metrics: dict[str, Any] | None = None
-    physical = False
+    figures = _Figures(runs)
     stocked: dict[str, float] | None = None
     out: dict[str, float | FloatArray] = {}
     for oc in outcomes:
@@ -603,19 +642,49 @@ def read_outcomes(
             out[oc.name] = stocked[oc.metric]
             continue
         if oc.metric is not None:
-            if metrics is None:  # the physical-shortage figures only when one is asked for
-                metrics = scenario_metrics(runs, physical=False)
-            if oc.metric.split(".", 1)[0] not in metrics and not physical:
-                # scenario_metrics(runs) is these figures plus the physical ones: add those
-                # instead of computing every figure a second time
-                from critmin.market.metrics import physical_metrics
-
-                metrics, physical = {**metrics, **physical_metrics(runs)}, True
-            out[oc.name] = _scalar_metric(oc, metrics)
+            out[oc.name] = _scalar_metric(oc, figures.having(oc.metric.split(".", 1)[0]))
             continue
         series = _node_series(oc, runs, node_table)
         out[oc.name] = series if oc.monthly else _reduce(series, oc.reduce)
     return out
+
+
+class _Figures:
+    """A sample's headline figures (``summary.json``'s ``scenario_metrics``), each family
+    computed when an outcome first names one of its figures: the physical-shortage figures
+    (:func:`~critmin.market.metrics.physical_metrics`) apart from the others (prices,
+    surpluses, the instruments' own). A study reading only physical shortage then computes
+    neither the per-node price figures nor the node tables of chains no series outcome
+    reads (~40 % of reading the benchmark study's outcomes)."""
+
+    def __init__(self, runs: Sequence[Any]) -> None:
+        self.runs = runs
+        self._headline: dict[str, Any] | None = None
+        self._physical: dict[str, Any] | None = None
+
+    def headline(self) -> dict[str, Any]:
+        from critmin.market.results import scenario_metrics
+
+        if self._headline is None:
+            self._headline = scenario_metrics(self.runs, physical=False)
+        return self._headline
+
+    def physical(self) -> dict[str, Any]:
+        from critmin.market.metrics import physical_metrics
+
+        if self._physical is None:
+            self._physical = physical_metrics(self.runs)
+        return self._physical
+
+    def having(self, name: str) -> dict[str, Any]:
+        """The figures holding ``name``; a name neither family has gets both, so that the
+        error lists every figure the run has."""
+        from critmin.market.metrics import PHYSICAL_FIGURES
+
+        if name in PHYSICAL_FIGURES:
+            return self.physical()
+        headline = self.headline()
+        return headline if name in headline else {**headline, **self.physical()}
 
 
 def _scalar_metric(oc: Outcome, metrics: dict[str, Any]) -> float:
@@ -722,6 +791,16 @@ def _fault(sample_id: int) -> None:
 _HEAP_FROZEN: set[int] = set()  # the pid, once this process froze (or chose not to)
 
 
+def _in_worker() -> bool:
+    """Is this process a Dask worker (running a task)?"""
+    distributed = sys.modules.get("distributed")  # not imported: not a worker
+    try:
+        distributed.get_worker()  # type: ignore[union-attr]
+    except (AttributeError, ValueError):
+        return False
+    return True
+
+
 def freeze_heap_once() -> bool:
     """Once per Dask worker process: collect, then move every object alive (imported
     modules, pydantic schemas, the catalog, the study and its base) into the collector's
@@ -734,10 +813,7 @@ def freeze_heap_once() -> bool:
     if os.getpid() in _HEAP_FROZEN:
         return False
     _HEAP_FROZEN.add(os.getpid())
-    distributed = sys.modules.get("distributed")  # not imported: not a worker
-    try:
-        distributed.get_worker()  # type: ignore[union-attr]
-    except (AttributeError, ValueError):
+    if not _in_worker():
         return False
     gc.collect()
     gc.freeze()
@@ -751,12 +827,19 @@ def evaluate_plans(
     *,
     batch: bool = True,
     time_limit_s: float = 0.0,
+    shared: SharedRuns | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of one batch: ids, seed, status, error and outcomes (a failed sample keeps its
     row with ``status = "failed"`` and the error, its outcomes NaN). Engine and solver
     seconds and the sample's whole evaluation come back under the private keys
-    ``_engine_s`` / ``_solver_s`` / ``_sample_s`` (not in the table: they vary run to run)."""
+    ``_engine_s`` / ``_solver_s`` / ``_sample_s`` (not in the table: they vary run to run).
+
+    ``shared``: the runs earlier batches shared (:func:`run_samples`); default: in a Dask
+    worker the worker's own, kept from one of its batches to the next, elsewhere none (the
+    CLI's driver and tests evaluate each batch on its own unless they pass one)."""
     freeze_heap_once()
+    if shared is None and _in_worker():
+        shared = _WORKER_RUNS
     # the study and its base scenario arrive as objects: a worker reads no file, so a
     # remote worker needs critmin installed and nothing else
     source = loaded.source
@@ -798,6 +881,7 @@ def evaluate_plans(
         compiled=[cms for _, _, cms, _ in built],
         stock=[reader for _, _, _, reader in built],
         built_s=built_s,
+        shared=shared,
     )
     # the batch's engine and outcome time, shared out by each sample's own engine time
     spent = time.perf_counter() - t0
