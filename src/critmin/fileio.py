@@ -51,6 +51,7 @@ __all__ = [
     "csv_rows",
     "read_text",
     "safe_cell",
+    "write_json_and_csv",
 ]
 
 #: the largest input file read (text formats: YAML, CSV, JSON): 256 MiB. Every shipped or
@@ -719,3 +720,15 @@ def check_output_dir(folder: str | Path) -> Path:
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"cannot write into {str(probe)!r}: permission denied", where="--out")
     return p
+
+
+def write_json_and_csv(out_dir: str | Path, stem: str, rows: Any, csv_text: str) -> list[Path]:
+    """``STEM.json`` (``rows`` as indented JSON; NaN refused) and ``STEM.csv`` as one
+    :class:`OutputSet`: both appear together or neither, under the folder's lock (another
+    critmin writer into the same folder is refused, not waited for)."""
+    payload = json.dumps(rows, indent=2, allow_nan=False) + "\n"
+    names = (f"{stem}.json", f"{stem}.csv")
+    with OutputSet(out_dir, names=names) as outs:
+        for name, text in zip(names, (payload, csv_text), strict=True):
+            outs.path(name).write_text(text, encoding="utf-8")
+    return outs.written

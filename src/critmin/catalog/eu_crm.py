@@ -36,7 +36,6 @@ The published 2023 SR scores are never inputs: ``scripts/compare_eu_sr.py`` comp
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -49,7 +48,7 @@ from critmin.catalog import blocs
 from critmin.catalog import metrics as m
 from critmin.catalog._data import read_table
 from critmin.errors import InputError, UnknownNameError
-from critmin.fileio import OutputSet
+from critmin.fileio import write_json_and_csv
 
 STAGES: tuple[str, ...] = ("E", "P")
 CRITMIN_STAGES: dict[str, tuple[str, ...]] = {"E": ("mine",), "P": ("refining", "metal")}
@@ -329,15 +328,10 @@ def records_table(records: Sequence[EuCrmRecord]) -> pd.DataFrame:
 
 
 def write_records(records: Sequence[EuCrmRecord], out_dir: Path | str) -> list[Path]:
-    """Write ``eu_crm.json`` and ``eu_crm.csv`` as one output set
-    (:class:`critmin.fileio.OutputSet`): both appear together or neither, as
-    :func:`critmin.catalog.risk.write_records` does for ``risk.json`` and ``risk.csv``."""
-    payload = json.dumps([r.as_json() for r in records], indent=2, allow_nan=False)
-    csv_text = records_table(records).to_csv(index=False)
-    with OutputSet(out_dir, names=("eu_crm.json", "eu_crm.csv")) as outs:
-        for name, text in (("eu_crm.json", payload + "\n"), ("eu_crm.csv", csv_text)):
-            outs.path(name).write_text(text, encoding="utf-8")
-    return outs.written
+    """Write ``eu_crm.json`` and ``eu_crm.csv``: both appear together or neither, as
+    ``risk.json`` and ``risk.csv`` (:func:`critmin.fileio.write_json_and_csv`)."""
+    rows = [r.as_json() for r in records]
+    return write_json_and_csv(out_dir, "eu_crm", rows, records_table(records).to_csv(index=False))
 
 
 def _wgi_mean(year: int) -> tuple[pd.Series | None, int | None]:

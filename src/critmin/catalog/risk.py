@@ -9,7 +9,6 @@ writes ``risk.json`` and ``risk.csv`` for the core minerals. The formulas are in
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -25,7 +24,7 @@ from critmin.catalog import production as prod
 from critmin.catalog.countries import resolve_country
 from critmin.catalog.stages import parse_stage
 from critmin.errors import CritminError, InputError, UnknownNameError
-from critmin.fileio import OutputSet
+from critmin.fileio import write_json_and_csv
 
 CHINA = "CHN"
 
@@ -392,15 +391,10 @@ def records_table(records: Sequence[RiskRecord]) -> pd.DataFrame:
 
 
 def write_records(records: Sequence[RiskRecord], out_dir: Path | str) -> list[Path]:
-    """Write ``risk.json`` and ``risk.csv`` as one output set (:class:`critmin.fileio.OutputSet`):
-    both appear together or neither, under the folder's lock (a ``critmin run`` into the same
-    folder is waited for by neither: the second is refused)."""
-    payload = json.dumps([r.as_json() for r in records], indent=2, allow_nan=False)
-    csv_text = records_table(records).to_csv(index=False)
-    with OutputSet(out_dir, names=("risk.json", "risk.csv")) as outs:
-        for name, text in (("risk.json", payload + "\n"), ("risk.csv", csv_text)):
-            outs.path(name).write_text(text, encoding="utf-8")
-    return outs.written
+    """Write ``risk.json`` and ``risk.csv``: both appear together or neither
+    (:func:`critmin.fileio.write_json_and_csv`)."""
+    rows = [r.as_json() for r in records]
+    return write_json_and_csv(out_dir, "risk", rows, records_table(records).to_csv(index=False))
 
 
 def _catalog_ids() -> tuple[dict[str, str], list[str]]:
