@@ -689,12 +689,19 @@ class _Figures:
 
 def _scalar_metric(oc: Outcome, metrics: dict[str, Any]) -> float:
     """``metric: name`` (a scalar figure) or ``metric: name.key`` (one entry of a per-product
-    or per-node figure: ``physical_shortage_t_by_product.ndfeb_magnet``). A key the figure
+    or per-node figure: ``physical_shortage_t_by_product.ndfeb_magnet``, or an instrument's
+    ``stock_releases_t_by_product.ndfeb_magnet``, the same as its flat
+    ``stock_releases_t_ndfeb_magnet``). A key the figure
     does not list is an error (a typo must not read as 0); a removed name (``unserved_t``)
     says what replaces it."""
-    from critmin.scenarios.headline import removed_metric_hint
+    from critmin.scenarios.headline import HeadlineMetrics, removed_metric_hint
 
     name, _, key = str(oc.metric).partition(".")
+    flat = HeadlineMetrics.flat_keys().get(name)
+    if flat is not None and key:
+        # an instrument's per-product figure (stock_releases_t_by_product.ndfeb_magnet) is
+        # written flat in summary.json: read its flat key (stock_releases_t_ndfeb_magnet)
+        name, key = flat.format(product=key), ""
     value = metrics.get(name)
     if key and isinstance(value, dict):
         if key in value and isinstance(value[key], int | float):

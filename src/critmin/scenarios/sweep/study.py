@@ -135,7 +135,8 @@ class Outcome(_Model):
     (averaged for ``price``), then reduced over months by ``reduce`` unless ``monthly``.
     ``metric`` names a headline metric of ``critmin run`` (``levy_revenue_usd``,
     ``floor_fiscal_cost_usd``, ``stock_days_of_cover_end_ndpr_oxide``...) or one entry of a
-    per-product figure (``physical_shortage_t_by_product.ndfeb_magnet``); a study with
+    per-product figure (``physical_shortage_t_by_product.ndfeb_magnet``, an instrument's
+    ``stock_days_of_cover_end_by_product.ndpr_oxide``); a study with
     ``stockpile_rules`` also has the rules' own (``stockpile_cost_usd``...)."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
