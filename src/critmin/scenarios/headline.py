@@ -297,7 +297,7 @@ class HeadlineMetrics:
         products' order, then ``other``)."""
         if self.order:
             return {name: self[name] for name in self.order}
-        flat = self.flat_keys()
+        flat = _FLAT_KEYS
         out: dict[str, Any] = {}
         for name in self.declared():
             value = getattr(self, name)
@@ -332,10 +332,19 @@ class HeadlineMetrics:
 _DECLARED = frozenset(HeadlineMetrics.declared())
 #: (flat key prefix, field), longest prefix first, so that a prefix that begins another
 #: (none today) cannot take the other's keys
+_FLAT_KEYS = HeadlineMetrics.flat_keys()
 _FLAT_PREFIXES = sorted(
-    ((key.removesuffix("{product}"), name) for name, key in HeadlineMetrics.flat_keys().items()),
+    ((key.removesuffix("{product}"), name) for name, key in _FLAT_KEYS.items()),
     key=lambda pair: -len(pair[0]),
 )
+
+
+def per_product_key(name: str, product: str) -> str | None:
+    """``("stock_releases_t_by_product", "ndfeb_magnet")`` -> ``stock_releases_t_ndfeb_magnet``,
+    the flat ``summary.json`` key (the inverse of :func:`split_per_product`); None when
+    ``name`` is no per-product field."""
+    key = _FLAT_KEYS.get(name)
+    return None if key is None else key.format(product=product)
 
 
 def split_per_product(key: str) -> tuple[str, str] | None:

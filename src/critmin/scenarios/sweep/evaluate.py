@@ -694,14 +694,14 @@ def _scalar_metric(oc: Outcome, metrics: dict[str, Any]) -> float:
     ``stock_releases_t_ndfeb_magnet``). A key the figure
     does not list is an error (a typo must not read as 0); a removed name (``unserved_t``)
     says what replaces it."""
-    from critmin.scenarios.headline import HeadlineMetrics, removed_metric_hint
+    from critmin.scenarios.headline import per_product_key, removed_metric_hint
 
     name, _, key = str(oc.metric).partition(".")
-    flat = HeadlineMetrics.flat_keys().get(name)
-    if flat is not None and key:
+    flat = per_product_key(name, key) if key else None
+    if flat is not None:
         # an instrument's per-product figure (stock_releases_t_by_product.ndfeb_magnet) is
         # written flat in summary.json: read its flat key (stock_releases_t_ndfeb_magnet)
-        name, key = flat.format(product=key), ""
+        name, key = flat, ""
     value = metrics.get(name)
     if key and isinstance(value, dict):
         if key in value and isinstance(value[key], int | float):
