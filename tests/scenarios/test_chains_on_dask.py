@@ -238,3 +238,25 @@ def test_a_task_finishing_between_look_and_read_is_announced() -> None:
     )
     assert results == [0, 10, 20, 30]
     assert announced == [0, 1, 2, 3]
+
+
+def test_local_workers_run_without_profiler_or_malloc_trim() -> None:
+    """A local cluster's workers start without Dask's 10 ms stack sampler and without its
+    nanny's MALLOC_TRIM_THRESHOLD_ (both cost a sweep 7-26 % of its wall time:
+    ``critmin.scenarios.cluster.LEAN_WORKERS``). Checked inside the worker processes, where
+    it matters: Dask's defaults would give ``("65536", True)``."""
+    import os
+
+    import dask
+
+    from critmin.scenarios.cluster import connect
+
+    client, cluster = connect("local", 1)
+    try:
+        trim = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+        profile = client.run(dask.config.get, "distributed.worker.profile.enabled")
+        assert list(trim.values()) == [None]
+        assert list(profile.values()) == [False]
+    finally:
+        client.close()
+        cluster.close()

@@ -28,6 +28,19 @@ __all__ = ["ALLOWED_FAILURES", "check_scheduler", "connect", "ordered_map"]
 T = TypeVar("T")
 R = TypeVar("R")
 
+#: what a local cluster's workers run without. Dask's statistical profiler samples every
+#: worker thread's stack each 10 ms, and its nanny starts workers with glibc's
+#: MALLOC_TRIM_THRESHOLD_=64 KiB, so each freed block over it goes back to the OS and the next
+#: HiGHS solve faults its pages in again (None unsets it: ``distributed.nanny``). critmin's
+#: tasks are short solves on small numpy arrays that allocate and free all the time: without
+#: the two, a 2,000-sample benchmark sweep on 2 workers took 7 % less wall time on a quiet
+#: machine and 26 % less with other work on it (docs/benchmarks.md, "Eighth round"), with
+#: identical tables. A remote cluster's workers keep their own configuration.
+LEAN_WORKERS: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+}
+
 #: a task that has taken this many workers down with it is reported failed, not retried
 ALLOWED_FAILURES = 2
 
@@ -46,6 +59,7 @@ def connect(
     # read by the scheduler of a LocalCluster (a remote scheduler reads its own config)
     dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
     if scheduler == "local":
+        dask.config.set(LEAN_WORKERS)
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,  # HiGHS and numpy in one thread each: one task per core
