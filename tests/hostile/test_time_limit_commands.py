@@ -343,3 +343,29 @@ def test_the_default_changes_nothing(tmp_path: Path, argv: Callable[[Path], list
     _same(tmp_path, argv)
     written = [sorted(p.name for p in (tmp_path / i).rglob("*")) for i in ("0", "1")]
     assert written[0] == written[1]
+
+
+def test_a_commit_under_way_is_not_cut_by_the_timer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget runs out while an output set is being committed (made to take 1.5 s of a
+    1 s budget): the timer leaves the commit alone, the new set is in place whole and no
+    error follows it (an error after the output is written would say "writes nothing")."""
+    from critmin.bounds import time_limit
+    from critmin.fileio import OutputSet
+
+    commit = OutputSet._commit
+
+    def slow(self: OutputSet) -> None:
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            pass
+        commit(self)
+
+    monkeypatch.setattr(OutputSet, "_commit", slow)
+    out = _old(tmp_path / "out")
+    with time_limit(1, interrupt=True), OutputSet(out, names=("a.txt", "b.txt")) as outs:
+        for name in ("a.txt", "b.txt"):
+            outs.path(name).write_text("new", encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt", "old.txt"]
+    assert {p.name for p in tmp_path.iterdir()} == {"out"}
