@@ -51,6 +51,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, model_validator
 
 from critmin.errors import CritminError, InputError
+from critmin.fileio import uninterrupted_now
 from critmin.yamlio import FieldValueError
 
 __all__ = [
@@ -446,10 +447,12 @@ def stage(
     *,
     hint: str = "make the input smaller",
     interruptible: bool = True,
+    check_at_end: bool = True,
 ) -> Iterator[None]:
     """Mark the work inside the block for the time-limit message (:class:`Stage`); the budget
     is checked on entering and on leaving normally, naming this stage (on leaving, unless it
-    is the solve stage: the LP's own check names the chain and month)."""
+    is the solve stage: the LP's own check names the chain and month, or ``check_at_end`` is
+    False: a whole command's stage, whose work, once done, has written its output)."""
     this = Stage(doing, where, hint, interruptible)
     limit = _TIME_LIMIT.get()
     if limit is not None and limit.remaining() <= 0:
@@ -458,7 +461,7 @@ def stage(
     try:
         token = _STAGE.set(this)  # (inside the try: a timer firing here still resets it)
         yield
-        if interruptible:
+        if interruptible and check_at_end:
             checkpoint()
     finally:
         if token is not None:
@@ -558,6 +561,10 @@ class _Alarm:
         at = _STAGE.get()
         if at is not None and not at.interruptible:
             return  # the LP stops before its next solve (HiGHS at its own limit) and names it
+        if uninterrupted_now():
+            # an output folder's lock or commit (milliseconds): never cut in two; a budget
+            # spent meanwhile is named by the next stage, and a committed command finishes
+            return
         self.armed = False
         raise TimeUp(self.limit, self.limit.error(at))
 

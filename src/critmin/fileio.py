@@ -35,6 +35,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -51,6 +52,7 @@ __all__ = [
     "csv_rows",
     "read_text",
     "safe_cell",
+    "uninterrupted_now",
     "write_json_and_csv",
 ]
 
@@ -181,6 +183,26 @@ def safe_frame_csv(df: Any, **kwargs: Any) -> str:
 # --------------------------------------------------------------------------- single files
 
 
+#: True while an output folder is locked or its output set committed, or a file is renamed
+#: into place: the timer of a time limit (:func:`critmin.bounds.time_limit`) does not
+#: interrupt such a step (milliseconds), so a commit is never cut in two
+_UNINTERRUPTED: ContextVar[bool] = ContextVar("critmin_uninterrupted", default=False)
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    token = _UNINTERRUPTED.set(True)
+    try:
+        yield
+    finally:
+        _UNINTERRUPTED.reset(token)
+
+
+def uninterrupted_now() -> bool:
+    """Whether the work now running is a lock or a commit that a timer must not cut."""
+    return _UNINTERRUPTED.get()
+
+
 def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
@@ -255,8 +277,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        tmp.chmod(0o666 & ~_umask())
-        tmp.replace(target)
+        with _uninterrupted():  # a time limit's timer does not cut the rename
+            tmp.chmod(0o666 & ~_umask())
+            tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -466,6 +489,10 @@ class OutputSet:
 
     # ---- staging
     def __enter__(self) -> OutputSet:
+        with _uninterrupted():  # nor a time limit's timer the lock
+            return self._enter()
+
+    def _enter(self) -> OutputSet:
         try:
             self._lock()
             if self.folder.is_dir():
@@ -511,7 +538,8 @@ class OutputSet:
     ) -> None:
         try:
             if exc_type is None:
-                self._commit()
+                with _uninterrupted():  # a commit is never cut in two by a time limit
+                    self._commit()
         finally:
             if self.staging is not None and self.staging.exists():
                 shutil.rmtree(self.staging, ignore_errors=True)

@@ -69,10 +69,16 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 
 #: a float as YAML 1.2 spells it (``1e6``, ``1.5E-3``) that PyYAML's YAML 1.1 rules leave a
-#: string (1.1 wants a dot and a signed exponent: ``1.0e+6``). Such a plain (unquoted) scalar
-#: is read as the float it looks like, so a number field can refuse real strings (``"12"``,
-#: ``"1,200"``: :class:`critmin.bounds.StrictNumbers`) without refusing ``capacity_t: 1e6``.
+#: string (1.1 wants a dot and a signed exponent: ``1.0e+6``). Such a plain (unquoted,
+#: untagged) scalar is read as the float it looks like, so a number field can refuse real
+#: strings (``"12"``, ``"1,200"``: :class:`critmin.bounds.StrictNumbers`) without refusing
+#: ``capacity_t: 1e6``. The loader's resolver gives it :data:`_YAML12_FLOAT_TAG`; a scalar
+#: tagged ``!!str`` by its writer is never resolved, so ``!!str 1e6`` stays the string it
+#: says it is (and a number field refuses it), as ``"1e6"`` does.
 _YAML12_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+")
+#: the tag of such a scalar: :class:`_Builder` reads a value of it as a float; as a mapping
+#: key (built by the loader) it stays the text it was, as before
+_YAML12_FLOAT_TAG = "tag:critmin,2026:yaml12-float"
 
 
 class FieldValueError(ValueError):
@@ -285,12 +291,7 @@ class _Builder:
                 ]
             finally:
                 self._open.discard(id(node))
-        if (
-            isinstance(node, yaml.ScalarNode)
-            and node.tag == _STR_TAG
-            and not node.style  # plain: None (PyYAML) or '' (libyaml); quoted: a quote
-            and _YAML12_FLOAT.fullmatch(node.value)
-        ):
+        if isinstance(node, yaml.ScalarNode) and node.tag == _YAML12_FLOAT_TAG:
             return float(node.value)
         return self.loader.construct_object(node, deep=True)
 
@@ -323,7 +324,28 @@ class _Builder:
 
 #: libyaml's parser when PyYAML was built with it (the PyPI wheels are): the same nodes and
 #: marks as the pure-Python parser, ~8x faster (the default study's YAML: 0.3 s -> 0.04 s)
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """The safe loader, resolving a plain YAML 1.2 float (``1e6``) to :data:`_YAML12_FLOAT_TAG`.
+
+    Both parsers (libyaml's and PyYAML's) ask ``resolve`` for the tag of a scalar only when
+    its writer gave none: ``!!str 1e6`` keeps its explicit string tag."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        tag: str = super().resolve(kind, value, implicit)
+        if (
+            tag == _STR_TAG
+            and kind is yaml.ScalarNode
+            and implicit[0]  # plain: a quoted "1e6" is a string
+            and _YAML12_FLOAT.fullmatch(value)
+        ):
+            return _YAML12_FLOAT_TAG
+        return tag
+
+
+_Loader.add_constructor(_YAML12_FLOAT_TAG, yaml.SafeLoader.construct_yaml_str)
 
 
 def parse_yaml(text: str, name: str, *, unique_keys: bool = True) -> Document:

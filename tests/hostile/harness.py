@@ -605,6 +605,8 @@ def _more_option_cases(
     out.append(("risk-importer-and-members", both, (2,)))
     each("run", ["run", _SCEN[0], "--out", "out-baseline", "--json"], "--baseline", OPT_WORD)
     each("run", ["run", _SCEN[0], "--out", "out-limit", "--json"], "--time-limit-s", OPT_NUM)
+    # the other commands' --time-limit-s is one shared wrapper (critmin.cli.limits.timed)
+    each("validate", ["validate", _SCEN[0]], "--time-limit-s", OPT_NUM)
     each("run", ["run", _SCEN[0], "--out", "out-mem", "--json"], "--memory-limit-gib", OPT_NUM)
     out += [(f"reconcile={v[:20]}", ["data", "reconcile", v, "--json"], (2,)) for v in OPT_WORD]
     each("reconcile", ["data", "reconcile", "lithium", "--json"], "--year", OPT_INT)

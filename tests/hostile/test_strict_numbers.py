@@ -98,6 +98,25 @@ def test_an_unquoted_exponent_is_a_number_not_a_string(tmp_path: Path) -> None:
     assert code == 0, err
 
 
+def test_an_exponent_tagged_as_a_string_stays_a_string(tmp_path: Path) -> None:
+    """``!!str 1e6`` says, in YAML's own words, that the value is the text "1e6"; it was read
+    as the float 1e6 (the YAML 1.2 exponent rule above looked at the text, not at the tag). A
+    number field now refuses it as it refuses ``"1e6"``; an untagged ``1e6`` stays a number,
+    and a tagged exponent as a mapping key or in a list stays text too."""
+    doc = parse_yaml(
+        "a: !!str 1e6\nb: 1e6\nc: [!!str 2e3, 2e3, !!float 1e3]\n!!str 1e1: x\n1e2: y\n", "x"
+    )
+    assert doc.data == {
+        "a": "1e6",
+        "b": 1e6,
+        "c": ["2e3", 2000.0, 1000.0],
+        "1e1": "x",
+        "1e2": "y",  # a key stays the text it was, tagged or not (as before)
+    }
+    path = _edited(tmp_path, TWO, "qty_t: 150,", "qty_t: !!str 1e6,")
+    refused(["validate", str(path)], f"{path}:9", "markets[0].demand[0].qty_t", "the string '1e6'")
+
+
 def test_contract_settle_refuses_a_string_volume(tmp_path: Path) -> None:
     src = EXAMPLES / "contracts" / "lynas_japan_ndpr.yaml"
     path = _edited(tmp_path, src, "volume_t_per_year: 5000", 'volume_t_per_year: "5000"')

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from critmin.cli import app
+from critmin.cli.limits import timed
 from critmin.errors import InputError
 from critmin.fileio import atomic_write_text, safe_frame_csv
 
@@ -33,6 +34,7 @@ def _console() -> Console:
 
 # long: typer option declarations (one per flag) are most of it
 @contract_app.command("settle")
+@timed("settling the contract", "contract_file", "prices")
 def settle_cmd(
     *,
     contract_file: Annotated[Path, typer.Argument(help="contract YAML", metavar="CONTRACT")],
@@ -160,6 +162,7 @@ def _check_value_options(
 
 # long: typer option declarations (one per flag) are most of it
 @contract_app.command("value")
+@timed("valuing the contract", "contract_file", "curve")
 def value_cmd(
     *,
     contract_file: Annotated[Path, typer.Argument(help="contract YAML", metavar="CONTRACT")],

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from critmin.bounds import YEAR_MAX, YEAR_MIN
 from critmin.cli import app
+from critmin.cli.limits import timed
 
 data_app = typer.Typer(no_args_is_help=True, help="The embedded, cited critical-minerals dataset.")
 app.add_typer(data_app, name="data")
@@ -231,6 +232,7 @@ def _qty(x: float | None) -> str:
 
 
 @data_app.command("reconcile")
+@timed("reconciling the production data", "wmd_file")
 def reconcile_cmd(
     mineral: str = typer.Argument(..., help="A mineral with a World Mining Data table."),
     year: int = typer.Option(

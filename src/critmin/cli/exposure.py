@@ -12,6 +12,7 @@ from rich.table import Table
 
 from critmin.bounds import YEAR_MAX, YEAR_MIN
 from critmin.cli import app
+from critmin.cli.limits import timed
 from critmin.errors import InputError
 
 
@@ -26,6 +27,7 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 # long: typer option declarations (one per flag) are most of it
 @app.command("exposure")
+@timed("computing the exposure of the bill of materials", "bom")
 def exposure_cmd(  # noqa: PLR0917
     bom: Path = typer.Argument(  # noqa: B008
         ..., help="Bill of materials YAML (kg of product per unit)."

@@ -17,6 +17,7 @@ import typer
 
 from critmin.bounds import YEAR_MAX, YEAR_MIN
 from critmin.cli import app
+from critmin.cli.limits import timed
 from critmin.errors import InputError
 
 if TYPE_CHECKING:
@@ -191,6 +192,7 @@ def print_risk_table(
 
 # long: typer option declarations (one per flag) are most of it
 @app.command("risk")
+@timed("computing the risk indicators", "params", "wmd_file")
 def risk_cmd(  # noqa: PLR0917
     minerals: list[str] | None = typer.Argument(  # noqa: B008
         None, help="Minerals or products (default: the core minerals)."

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from critmin.cli import app
+from critmin.cli.limits import timed
 
 if TYPE_CHECKING:
     from critmin.stockpile import StockpileResult
@@ -48,6 +49,7 @@ def _clean(obj: object) -> object:
 
 
 @sub.command("simulate")
+@timed("simulating the stockpile", "spec", "signals")
 def simulate_cmd(
     spec: Path = SPEC_ARG,
     signals: Path = SIGNALS_OPT,
@@ -123,6 +125,7 @@ def simulate_cmd(
 
 
 @sub.command("ledger")
+@timed("simulating the stockpile", "spec", "signals")
 def ledger_cmd(
     spec: Path = SPEC_ARG,
     signals: Path = SIGNALS_OPT,

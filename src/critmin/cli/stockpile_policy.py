@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from critmin.bounds import MEMORY_LIMIT_HELP, format_bytes, memory_backstop, memory_limit
+from critmin.cli.limits import timed
 from critmin.cli.progress import counting
 from critmin.cli.stockpile import sub
 from critmin.errors import InputError
@@ -38,6 +39,7 @@ _RULES = {
 
 
 @sub.command("policy")
+@timed("solving the stockpile policy", "policy_file")
 def policy_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
     policy_file: Annotated[
         Path | None,

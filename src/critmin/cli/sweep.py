@@ -21,12 +21,13 @@ from critmin.bounds import (
     time_limit,
 )
 from critmin.cli import app
+from critmin.cli.limits import DEFAULT_TIME_LIMIT_S
 from critmin.cli.progress import counting
 from critmin.errors import InputError
 
 #: ``critmin sweep --time-limit-s``: a chain of the shipped studies solves in well under a
 #: second; an hour is the same bound ``critmin run`` puts on a whole study by default
-DEFAULT_SAMPLE_TIME_LIMIT_S = 3600.0
+DEFAULT_SAMPLE_TIME_LIMIT_S = DEFAULT_TIME_LIMIT_S
 #: ``--samples``: a million draws take ~8 s and ~0.6 GB to design; 1e8 would not finish
 MAX_SAMPLES = 1_000_000
 #: ``--workers``: as ``critmin run`` (each worker is a process with its own solver)

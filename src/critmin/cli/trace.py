@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from critmin.cli import app
+from critmin.cli.limits import timed
 
 if TYPE_CHECKING:  # pandas and yaml are imported by the commands that use them
     import pandas as pd
@@ -89,6 +90,7 @@ def _print_template_evidence(con: Any, summary: dict[str, Any]) -> None:
 
 
 @trace_app.command("import")
+@timed("importing the file", "file")
 def import_cmd(
     file: Annotated[
         Path, typer.Argument(help="EPCIS 2.0 JSON/JSON-LD, or an RMI CMRT/EMRT/AMRT .xlsx")
@@ -163,6 +165,7 @@ def import_cmd(
 
 
 @trace_app.command("check")
+@timed("checking the network against the rules", "network", "rules")
 def check_cmd(  # noqa: PLR0917
     network: Annotated[Path, typer.Argument(help="EPCIS 2.0 JSON-LD network")],
     rules: Annotated[Path, typer.Option("--rules", help="rules YAML")],
@@ -211,6 +214,7 @@ def check_cmd(  # noqa: PLR0917
 
 
 @trace_app.command("origin")
+@timed("computing the origin of the lots", "network", "prices")
 def origin_cmd(
     network: Annotated[Path, typer.Argument(help="EPCIS 2.0 JSON-LD network")],
     lot: Annotated[list[str] | None, typer.Option("--lot", help="lot id(s); default: all")] = None,
@@ -246,6 +250,7 @@ def origin_cmd(
 
 
 @trace_app.command("impact")
+@timed("computing the impact", "network")
 def impact_cmd(  # noqa: PLR0917
     network: Annotated[Path, typer.Argument(help="EPCIS 2.0 JSON-LD network")],
     facility: Annotated[

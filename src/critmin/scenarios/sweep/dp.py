@@ -186,6 +186,9 @@ class MarketStock:
     start: str  # first month of the one-year period solved for each (state, stock change)
     #: buying at this willingness to pay (usd/t) always clears: a purchase is a must-buy bid
     purchase_wtp_usd_per_t: float = 1.0e7
+    #: what a message about one of its market runs names (a time limit spent while one is
+    #: checked): the policy file it comes from
+    source: str = "stockpile DP"
 
 
 #: the name of the stockpile's purchase bid in a period's market (found by it afterwards)
@@ -233,7 +236,7 @@ def _period_cost(
                 "name": _PURCHASE,
             },
         ]
-    scenario = build_scenario(data, "stockpile DP")
+    scenario = build_scenario(data, stock.source)
     spec = next(m for m in scenario.markets if m.mineral == stock.mineral)
     cm = compile_market(spec, scenario.month_labels(), scenario.shocks)
     instruments = [

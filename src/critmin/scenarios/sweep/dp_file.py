@@ -468,6 +468,7 @@ def market_model(loaded: LoadedPolicyFile, on_run: Callable[[int, int], None] | 
         storage_usd_per_t_year=st.storage_usd_per_t_year,
         start=loaded.year_start,
         purchase_wtp_usd_per_t=st.purchase_wtp_usd_per_t,
+        source=f"{loaded.source} (stockpile DP)",
     )
     return market_markov(
         loaded.base,
