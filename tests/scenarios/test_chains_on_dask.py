@@ -240,7 +240,9 @@ def test_a_task_finishing_between_look_and_read_is_announced() -> None:
     assert announced == [0, 1, 2, 3]
 
 
-def test_local_workers_run_without_profiler_or_malloc_trim() -> None:
+def test_local_workers_run_without_profiler_or_malloc_trim(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A local cluster's workers start without Dask's 10 ms stack sampler and without its
     nanny's MALLOC_TRIM_THRESHOLD_ (both cost a sweep 7-26 % of its wall time:
     ``critmin.scenarios.cluster.LEAN_WORKERS``). Checked inside the worker processes, where
@@ -251,6 +253,10 @@ def test_local_workers_run_without_profiler_or_malloc_trim() -> None:
 
     from critmin.scenarios.cluster import connect
 
+    # a nanny started earlier in this process with Dask's defaults (another test's cluster)
+    # wrote the variable into this process's environment, which every later worker inherits;
+    # `critmin sweep` starts in a fresh process
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     client, cluster = connect("local", 1)
     try:
         trim = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
