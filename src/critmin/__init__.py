@@ -41,6 +41,10 @@ _WHERE = {
     "read_series": "critmin.market.results",
     "join_solve_status": "critmin.scenarios.outcome",
     "VARIABLES": "critmin.market.results",
+    # uncertainty sweeps
+    "sweep": "critmin.facade",
+    "SweepResult": "critmin.facade",
+    "load_sweep": "critmin.scenarios.sweep",
     # risk and exposure (catalog)
     "risk_record": "critmin.catalog.risk",
     "risk_records": "critmin.catalog.risk",
@@ -103,6 +107,7 @@ _RENAMED = {
     "load_stockpile": "load_spec",
     "simulate_stockpile": "simulate",
     "evaluate_rules": "evaluate",
+    "load_sweep": "load_study_file",
 }
 
 __all__ = [
@@ -137,6 +142,7 @@ __all__ = [
     "Study",
     "StudyResult",
     "SupplyNetwork",
+    "SweepResult",
     "Transformation",
     "__version__",
     "allocate_kg",
@@ -158,6 +164,7 @@ __all__ = [
     "load_rules",
     "load_signals",
     "load_stockpile",
+    "load_sweep",
     "lot_recipes",
     "month_end",
     "parameter_in_force",
@@ -171,6 +178,7 @@ __all__ = [
     "run",
     "settle",
     "simulate_stockpile",
+    "sweep",
     "t_to_kg",
     "usd_to_cents",
     "validate",
@@ -202,7 +210,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.contracts import load_contract, read_prices, settle, value_contract
     from critmin.contracts.prices import PriceSeries, read_forward_curve
     from critmin.contracts.spec import OfftakeContract
-    from critmin.facade import ScenarioCheck, load, run, validate, write
+    from critmin.facade import ScenarioCheck, SweepResult, load, run, sweep, validate, write
     from critmin.market.engine import MonthSolve, MonthStatus
     from critmin.market.results import VARIABLES, read_series
     from critmin.market.spec import Market
@@ -214,6 +222,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.scenarios.runner import BASELINE_SCENARIO
     from critmin.scenarios.spec import Months, Scenario
     from critmin.scenarios.study import Study
+    from critmin.scenarios.sweep import load_study_file as load_sweep
     from critmin.stockpile import load_signals
     from critmin.stockpile import load_spec as load_stockpile
     from critmin.stockpile import simulate as simulate_stockpile
