@@ -41,6 +41,15 @@ _WHERE = {
     "read_series": "critmin.market.results",
     "join_solve_status": "critmin.scenarios.outcome",
     "VARIABLES": "critmin.market.results",
+    # uncertainty sweeps
+    "sweep": "critmin.facade",
+    "SweepResult": "critmin.facade",
+    "load_sweep": "critmin.scenarios.sweep",
+    # the stockpile policy (stochastic DP)
+    "load_stockpile_policy": "critmin.scenarios.sweep.dp_file",
+    "solve_stockpile_policy": "critmin.scenarios.sweep.dp_file",
+    "stockpile_policy_frame": "critmin.facade",
+    "write_stockpile_policy": "critmin.facade",
     # risk and exposure (catalog)
     "risk_record": "critmin.catalog.risk",
     "risk_records": "critmin.catalog.risk",
@@ -103,6 +112,11 @@ _RENAMED = {
     "load_stockpile": "load_spec",
     "simulate_stockpile": "simulate",
     "evaluate_rules": "evaluate",
+    "load_sweep": "load_study_file",
+    "load_stockpile_policy": "load_policy_file",
+    "solve_stockpile_policy": "solve_policy_file",
+    "stockpile_policy_frame": "policy_frame",
+    "write_stockpile_policy": "write_policy",
 }
 
 __all__ = [
@@ -137,6 +151,7 @@ __all__ = [
     "Study",
     "StudyResult",
     "SupplyNetwork",
+    "SweepResult",
     "Transformation",
     "__version__",
     "allocate_kg",
@@ -158,6 +173,8 @@ __all__ = [
     "load_rules",
     "load_signals",
     "load_stockpile",
+    "load_stockpile_policy",
+    "load_sweep",
     "lot_recipes",
     "month_end",
     "parameter_in_force",
@@ -171,6 +188,9 @@ __all__ = [
     "run",
     "settle",
     "simulate_stockpile",
+    "solve_stockpile_policy",
+    "stockpile_policy_frame",
+    "sweep",
     "t_to_kg",
     "usd_to_cents",
     "validate",
@@ -178,6 +198,7 @@ __all__ = [
     "value_contract",
     "write",
     "write_epcis",
+    "write_stockpile_policy",
 ]
 
 
@@ -202,7 +223,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.contracts import load_contract, read_prices, settle, value_contract
     from critmin.contracts.prices import PriceSeries, read_forward_curve
     from critmin.contracts.spec import OfftakeContract
-    from critmin.facade import ScenarioCheck, load, run, validate, write
+    from critmin.facade import ScenarioCheck, SweepResult, load, run, sweep, validate, write
+    from critmin.facade import policy_frame as stockpile_policy_frame
+    from critmin.facade import write_policy as write_stockpile_policy
     from critmin.market.engine import MonthSolve, MonthStatus
     from critmin.market.results import VARIABLES, read_series
     from critmin.market.spec import Market
@@ -214,6 +237,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from critmin.scenarios.runner import BASELINE_SCENARIO
     from critmin.scenarios.spec import Months, Scenario
     from critmin.scenarios.study import Study
+    from critmin.scenarios.sweep import load_study_file as load_sweep
+    from critmin.scenarios.sweep.dp_file import load_policy_file as load_stockpile_policy
+    from critmin.scenarios.sweep.dp_file import solve_policy_file as solve_stockpile_policy
     from critmin.stockpile import load_signals
     from critmin.stockpile import load_spec as load_stockpile
     from critmin.stockpile import simulate as simulate_stockpile

@@ -1,4 +1,4 @@
-"""The public Python face of critmin: what ``critmin run`` / ``critmin validate`` do, as calls.
+"""The public Python face of critmin: what ``critmin run`` / ``validate`` / ``sweep`` do, as calls.
 
 This module sits above :mod:`critmin.scenarios` and :mod:`critmin.reports` (the layer of
 the CLI and the HTTP service, docs/architecture.md), because writing a run's outputs
@@ -27,12 +27,17 @@ from critmin.scenarios.study import Study
 if TYPE_CHECKING:
     import pandas as pd
 
+    from critmin.scenarios.sweep import LoadedStudy, SweepRun
+
 __all__ = [
     "POLICY_FILES",
+    "SWEEP_FILES",
     "ScenarioCheck",
+    "SweepResult",
     "load",
     "policy_frame",
     "run",
+    "sweep",
     "validate",
     "write",
     "write_policy",
@@ -40,6 +45,9 @@ __all__ = [
 
 #: what ``critmin stockpile policy --out`` writes: together or not at all (OutputSet)
 POLICY_FILES = ("policy.json", "policy.csv", "policy.parquet")
+#: what ``critmin sweep --out`` writes as one output set (beside ``batches/`` and
+#: ``sweep.json``, which ``--resume`` reads)
+SWEEP_FILES = ("samples.parquet", "summary.json", "report.html")
 
 
 def load(*refs: str | Path | Scenario) -> Study:
@@ -158,3 +166,82 @@ def write_policy(result: dict[str, Any], out_dir: str | Path) -> list[Path]:
         outs.path("policy.csv").write_text(safe_frame_csv(df, index=False), "utf-8")
         df.to_parquet(outs.path("policy.parquet"), index=False)
     return [out / name for name in POLICY_FILES]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What :func:`sweep` computed and wrote: ``run`` (the
+    :class:`~critmin.scenarios.sweep.SweepRun`: ``table``, ``design``, timings, ``failed``),
+    ``summary`` (what ``summary.json`` holds: per policy, each outcome's ``p5``, ``p50``,
+    ``p95``, ``mean``...; docs/sweeps.md "Outputs") and the paths ``written``."""
+
+    run: SweepRun
+    summary: dict[str, Any]
+    written: list[Path]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The sample table (``samples.parquet``): one row per sample, its inputs, lever
+        values and outcomes."""
+        return self.run.table
+
+
+def sweep(
+    study: str | Path | LoadedStudy,
+    out_dir: str | Path,
+    *,
+    samples: int | None = None,
+    scheduler: str = "local",
+    workers: int = 2,
+    client: Any = None,
+    resume: bool = False,
+    report: bool = True,
+    on_batch: Callable[[int, int], None] | None = None,
+    time_limit_s: float = 0.0,
+) -> SweepResult:
+    """Run an uncertainty study (a study file or a loaded one) as ``critmin sweep`` does and
+    write its output set: ``samples.parquet``, ``summary.json`` and (``report``)
+    ``report.html`` replace the folder's previous set together, or not at all.
+
+    ``samples``: scenarios drawn (default: the study's), each run under every policy of the
+    lever grid; ``scheduler``: ``"local"`` (a LocalCluster of ``workers`` processes; a script
+    then needs ``if __name__ == "__main__":``, as any Dask LocalCluster does) or
+    ``"tcp://HOST:PORT"``; ``client``: a Dask client to use instead (e.g.
+    ``distributed.Client(processes=False)``, threads in this process); ``on_batch(done,
+    total)`` as samples finish; ``time_limit_s``: each chain's solving budget per sample
+    (0: none)."""
+    from critmin.scenarios.sweep import (
+        LoadedStudy,
+        load_study_file,
+        run_sweep,
+        summarize,
+        write_summary,
+    )
+
+    loaded = study if isinstance(study, LoadedStudy) else load_study_file(study)
+    out = Path(out_dir)
+    # one output set even without a report (a previous report.html goes: it described
+    # another table); the batches and sweep.json stay where --resume reads them, and the
+    # output set's lock refuses a second sweep into the same folder
+    with OutputSet(out, names=SWEEP_FILES) as outs:
+        assert outs.staging is not None
+        ran = run_sweep(
+            loaded,
+            out,
+            samples=samples,
+            scheduler=scheduler,
+            workers=workers,
+            client=client,
+            resume=resume,
+            on_batch=on_batch,
+            time_limit_s=time_limit_s,
+            table_path=outs.path(SWEEP_FILES[0]),
+        )
+        summary = summarize(loaded, ran)
+        write_summary(outs.staging, summary)
+        if report:
+            from critmin.scenarios.sweep.report import write_report
+
+            write_report(outs.staging, loaded, ran, summary)
+    written = [out / n for n in SWEEP_FILES if report or n != "report.html"]
+    return SweepResult(ran, summary, written)

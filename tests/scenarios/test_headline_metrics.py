@@ -23,7 +23,13 @@ import pytest
 
 import critmin
 from critmin.policy.instrument import REGISTRY, discover
-from critmin.scenarios.headline import METRICS, HeadlineMetrics, headline_metrics
+from critmin.scenarios.headline import (
+    METRICS,
+    HeadlineMetrics,
+    headline_metrics,
+    per_product_key,
+    split_per_product,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +72,21 @@ def test_per_product_fields_are_the_declared_flat_figures() -> None:
         assert [n for n in HeadlineMetrics.declared() if n.startswith(p)] == [
             n for n in declared if n.startswith(p)
         ], p
+
+
+def test_instruments_make_flat_keys_from_the_declaration() -> None:
+    """``HeadlineMetric.flat_key`` is how an instrument names a product's figure (no key is
+    spelled by hand): it gives the key the typed field reads back, and refuses a figure that
+    is not per product."""
+    discover()
+    for metric in headline_metrics().values():
+        if metric.key is None:
+            with pytest.raises(TypeError, match=metric.name):
+                metric.flat_key("ndfeb_magnet")
+            continue
+        key = metric.flat_key("ndfeb_magnet")
+        assert per_product_key(metric.name, "ndfeb_magnet") == key
+        assert split_per_product(key) == (metric.name, "ndfeb_magnet")
 
 
 def _scalar(hint: Any) -> set[Any]:

@@ -223,3 +223,30 @@ def test_stockpile_policy_is_written_as_the_command_writes_it(tmp_path: Path) ->
         pd.read_parquet(tmp_path / "api" / "policy.parquet"),
         pd.read_parquet(tmp_path / "cli" / "policy.parquet"),
     )
+
+
+def test_stockpile_policy_from_python_is_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped policy file through the public calls of docs/api.md
+    (``load_stockpile_policy``, ``solve_stockpile_policy``, ``write_stockpile_policy``)
+    writes what ``critmin stockpile policy FILE --paths 200 --out`` writes, byte for byte."""
+    monkeypatch.chdir(ROOT)  # the same relative path, which policy.json records as its source
+    path = "examples/stockpile/ndfeb_magnet_policy.yaml"
+    result = critmin.solve_stockpile_policy(critmin.load_stockpile_policy(path), paths=200)
+    critmin.write_stockpile_policy(result, tmp_path / "api")
+    cli = "from critmin.cli import main; main()"
+    args = [sys.executable, "-c", cli, "stockpile", "policy", path, "--paths", "200"]
+    res = subprocess.run(
+        [*args, "--out", str(tmp_path / "cli")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    for name in ("policy.json", "policy.csv"):
+        assert (tmp_path / "api" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()
+    assert critmin.stockpile_policy_frame(result).equals(
+        pd.read_parquet(tmp_path / "cli" / "policy.parquet")
+    )

@@ -193,6 +193,25 @@ def test_running_scheduler_by_address(tmp_path: Path, reference: pd.DataFrame) -
     pd.testing.assert_frame_equal(pd.read_parquet(out / "samples.parquet"), reference)
 
 
+def test_public_sweep_in_process_gives_the_same_table(
+    tmp_path: Path, reference: pd.DataFrame
+) -> None:
+    """``critmin.sweep`` (docs/api.md) on a Dask client of threads in this process, as the
+    docs' example runs it: the table of a worker process, and the command's output set."""
+    from distributed import Client
+
+    import critmin
+
+    local = {"n_workers": 1, "threads_per_worker": 1, "dashboard_address": "127.0.0.1:0"}
+    with Client(processes=False, **local) as client:
+        result = critmin.sweep(critmin.load_sweep(SMALL), tmp_path / "py", client=client)
+    pd.testing.assert_frame_equal(result.table, reference, check_exact=True)
+    assert [p.name for p in result.written] == ["samples.parquet", "summary.json", "report.html"]
+    summary = json.loads((tmp_path / "py" / "summary.json").read_text("utf-8"))
+    assert summary["policies"] == result.summary["policies"]
+    assert pd.read_parquet(tmp_path / "py" / "samples.parquet").equals(result.table)
+
+
 def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
     res = critmin(
         "sweep",

@@ -233,38 +233,23 @@ def _run_and_write(
     as_json: bool,
     time_limit_s: float,
 ) -> tuple[dict[str, Any], list[Path]]:
-    """Run the sweep and write its output set: (summary, files written)."""
-    from critmin.fileio import OutputSet
-    from critmin.scenarios.sweep import run_sweep, summarize, write_summary
-    from critmin.scenarios.sweep.driver import TABLE
-    from critmin.scenarios.sweep.summary import SUMMARY
+    """Run the sweep and write its output set (:func:`critmin.facade.sweep`): (summary,
+    files written)."""
+    from critmin.facade import sweep as run_and_write
 
-    names = (TABLE, SUMMARY, "report.html")
-    # the table, summary and report are one output set: they replace the folder's previous
-    # three together or not at all (a report that failed used to leave a new table and
-    # summary beside an old report); the batches and sweep.json stay where --resume reads
-    # them, and the lock refuses a second sweep into the same folder
-    with OutputSet(out, names=names) as outs:
-        assert outs.staging is not None
-        with counting("sweep", "samples", quiet=as_json) as on_batch:
-            run = run_sweep(
-                loaded,
-                out,
-                samples=samples,
-                scheduler=scheduler,
-                workers=workers,
-                resume=resume,
-                on_batch=on_batch,
-                time_limit_s=time_limit_s,
-                table_path=outs.path(TABLE),
-            )
-        summary = summarize(loaded, run)
-        write_summary(outs.staging, summary)
-        if report:
-            from critmin.scenarios.sweep.report import write_report
-
-            write_report(outs.staging, loaded, run, summary)
-    return summary, [out / n for n in names if report or n != "report.html"]
+    with counting("sweep", "samples", quiet=as_json) as on_batch:
+        done = run_and_write(
+            loaded,
+            out,
+            samples=samples,
+            scheduler=scheduler,
+            workers=workers,
+            resume=resume,
+            report=report,
+            on_batch=on_batch,
+            time_limit_s=time_limit_s,
+        )
+    return done.summary, done.written
 
 
 def _fmt(x: float) -> str:

@@ -71,6 +71,13 @@ FloatArray = npt.NDArray[np.float64]
 TOP_WTP_USD_PER_T = 1.0e7
 RANK_STEP_USD_PER_T = 1.0e5
 
+# per product, one summary.json key each; finalize makes the keys from these declarations
+_DELIVERED, _SHORTFALL = _PER_PRODUCT = declare_per_product(
+    "offtake",
+    ("offtake_delivered_t", "t", "tonnes delivered to the buyers, per contract product"),
+    ("offtake_shortfall_t", "t", "due - delivered, per contract product"),
+)
+
 
 class OfftakeEntry(BoundedNumbers, BaseModel):
     """One contract in the market: inline ``contract`` or a ``file``, at the buyer's ``region``."""
@@ -108,10 +115,7 @@ class OfftakeSpec(InstrumentSpec):
     headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
         "offtake",
         ("offtake_floor_topup_usd", "usd", "floor top-up paid on delivered tonnes"),
-    ) + declare_per_product(
-        "offtake",
-        ("offtake_delivered_t", "t", "tonnes delivered to the buyers, per contract product"),
-        ("offtake_shortfall_t", "t", "due - delivered, per contract product"),
+        *_PER_PRODUCT,
     )
 
     kind: str = "offtake"
@@ -223,8 +227,8 @@ class Offtake:
             topup_total += topup
         metrics = {"offtake_floor_topup_usd": topup_total}
         for product in sorted(delivered):
-            metrics[f"offtake_delivered_t_{product}"] = delivered[product]
-            metrics[f"offtake_shortfall_t_{product}"] = shortfall[product]
+            metrics[_DELIVERED.flat_key(product)] = delivered[product]
+            metrics[_SHORTFALL.flat_key(product)] = shortfall[product]
         return InstrumentReport(rows=rows.build, metrics=metrics)
 
 

@@ -101,7 +101,8 @@ class HeadlineMetric:
     product, the product id in the key (``stock_releases_t_ndfeb_magnet``: one scalar each,
     which a sweep names as its metric): the key with ``{product}`` for the product id
     (``stock_releases_t_{product}``). ``name`` (``stock_releases_t_by_product``) is then the
-    typed field that holds them as ``{product: value}``."""
+    typed field that holds them as ``{product: value}``; an instrument makes each key with
+    :meth:`flat_key`, never by spelling it."""
 
     name: str
     unit: str
@@ -109,15 +110,28 @@ class HeadlineMetric:
     producer: str = "engine"
     key: str | None = None
 
+    def flat_key(self, product: str) -> str:
+        """This per-product figure's ``summary.json`` key for ``product``
+        (``stock_releases_t_ndfeb_magnet``); ``TypeError`` for a figure that is not per
+        product."""
+        if self.key is None:
+            raise TypeError(f"{self.name} is one figure, not one per product")
+        return self.key.format(product=product)
 
-def declare_metrics(producer: str, *rows: tuple[str, str, str]) -> tuple[HeadlineMetric, ...]:
-    """``(name, unit, description)`` rows as :class:`HeadlineMetric` s."""
-    return tuple(HeadlineMetric(n, u, d, producer) for n, u, d in rows)
+
+def declare_metrics(
+    producer: str, *rows: tuple[str, str, str] | HeadlineMetric
+) -> tuple[HeadlineMetric, ...]:
+    """``(name, unit, description)`` rows as :class:`HeadlineMetric` s; a row already
+    declared (an instrument's per-product figures, bound to names) is kept as it is."""
+    return tuple(r if isinstance(r, HeadlineMetric) else HeadlineMetric(*r, producer) for r in rows)
 
 
 def declare_per_product(producer: str, *rows: tuple[str, str, str]) -> tuple[HeadlineMetric, ...]:
     """``(stem, unit, description)`` rows as per-product :class:`HeadlineMetric` s written
-    flat: ``summary.json`` key ``<stem>_<product>``, typed field ``<stem>_by_product``."""
+    flat: ``summary.json`` key ``<stem>_<product>``, typed field ``<stem>_by_product``.
+    An instrument binds them to names (``_RELEASES, ... = declare_per_product(...)``) and
+    writes ``metrics[_RELEASES.flat_key(product)]``, so its keys are the declared ones."""
     return tuple(
         HeadlineMetric(f"{s}_by_product", u, d, producer, key=f"{s}_{{product}}")
         for s, u, d in rows

@@ -92,6 +92,16 @@ from critmin.stockpile.state import Decision, Stockpile, price_cents_per_t
 
 SHORTAGE_TOL_T = 1e-3  # unserved tonnes below this are not a shortage (as in the results)
 
+# per product, one summary.json key each (stock_releases_t_ndfeb_magnet), which a sweep can
+# name as its metric; finalize makes the keys from these declarations
+_COVER_END, _SHORTAGE_AVOIDED, _RELEASES, _PURCHASES = _PER_PRODUCT = declare_per_product(
+    "stockpile",
+    ("stock_days_of_cover_end", "days", "days of cover of each account in the last month"),
+    ("stock_shortage_avoided_t", "t", "unserved demand the releases avoided"),
+    ("stock_releases_t", "t", "tonnes released"),
+    ("stock_purchases_t", "t", "tonnes bought"),
+)
+
 
 class EmergencyWindow(BoundedNumbers, BaseModel):
     """A declared emergency (national-defence determination): ``{start: 2026-07, end: ...}``
@@ -123,12 +133,7 @@ class StockpileInstrumentSpec(InstrumentSpec):
         ("stock_cash_usd", "usd", "cash of the holder at the end"),
         ("stock_debt_usd", "usd", "debt of the holder at the end"),
         ("stock_ledger_balanced", "flag", "1 when the holder's ledger balances, else 0"),
-    ) + declare_per_product(
-        "stockpile",
-        ("stock_days_of_cover_end", "days", "days of cover of each account in the last month"),
-        ("stock_shortage_avoided_t", "t", "unserved demand the releases avoided"),
-        ("stock_releases_t", "t", "tonnes released"),
-        ("stock_purchases_t", "t", "tonnes bought"),
+        *_PER_PRODUCT,
     )
 
     kind: str = "stockpile"
@@ -435,14 +440,12 @@ class StockpileInstrument:
             "stock_ledger_balanced": 1.0 if bal.ok else 0.0,
         }
         for mineral, cover in self._cover.items():
-            metrics[f"stock_days_of_cover_end_{self.product(mineral)}"] = cover
-        # per product, named like the cover (stock_releases_t_ndfeb_magnet): one scalar each,
-        # which a sweep can name as its metric
-        for stem, totals in (
-            ("stock_shortage_avoided_t", self._shortage_avoided_t),
-            ("stock_releases_t", self._released_t),
-            ("stock_purchases_t", self._bought_t),
+            metrics[_COVER_END.flat_key(self.product(mineral))] = cover
+        for figure, totals in (
+            (_SHORTAGE_AVOIDED, self._shortage_avoided_t),
+            (_RELEASES, self._released_t),
+            (_PURCHASES, self._bought_t),
         ):
             for prod, value in totals.items():
-                metrics[f"{stem}_{prod}"] = value
+                metrics[figure.flat_key(prod)] = value
         return InstrumentReport(rows=self._rows.build, metrics=metrics)

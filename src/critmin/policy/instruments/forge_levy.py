@@ -146,6 +146,14 @@ def member_regions(
     return frozenset(r for r in inside if r in set(regions) or r in overrides)
 
 
+# per levied product, one summary.json key each; finalize makes the keys from these
+_MEMBERS_T, _NONMEMBERS_T = _PER_PRODUCT = declare_per_product(
+    "forge_levy",
+    ("imports_from_members_t", "t", "imports of members from bloc members, per levied product"),
+    ("imports_from_nonmembers_t", "t", "imports of members from non-members, per product"),
+)
+
+
 class ForgeLevySpec(InstrumentSpec, DatedSpec):
     """YAML: ``{kind: forge_levy, mineral: ndpr, transport_usd_per_t: {ndpr_oxide: 1000}}``."""
 
@@ -161,10 +169,7 @@ class ForgeLevySpec(InstrumentSpec, DatedSpec):
         ("levy_revenue_usd", "usd", "levy paid on non-member imports into members"),
         ("levy_iterations_max", "count", "most solves any month needed for the levy's fixed point"),
         ("levy_non_converged_months", "months", "months whose levy stopped at the iteration cap"),
-    ) + declare_per_product(
-        "forge_levy",
-        ("imports_from_members_t", "t", "imports of members from bloc members, per levied product"),
-        ("imports_from_nonmembers_t", "t", "imports of members from non-members, per product"),
+        *_PER_PRODUCT,
     )
 
     kind: str = "forge_levy"
@@ -472,9 +477,9 @@ class ForgeLevy:
         rec = self._record
         # each total adds its rows' values in row order, month after month
         metrics = {"levy_revenue_usd": _sum_in_order(rec.in_row_order("revenue"))}
-        for what in ("members", "nonmembers"):
-            for product, values in rec.imports_by_product(what).items():
-                metrics[f"imports_from_{what}_t_{product}"] = _sum_in_order(values)
+        for figure, from_members in ((_MEMBERS_T, True), (_NONMEMBERS_T, False)):
+            for product, values in rec.imports_by_product(from_members).items():
+                metrics[figure.flat_key(product)] = _sum_in_order(values)
         metrics["levy_iterations_max"] = float(self._max_iterations)
         metrics["levy_non_converged_months"] = float(len(self._non_converged))
         return InstrumentReport(rows=rec.rows, metrics=metrics)
@@ -539,10 +544,10 @@ class _LevyRecord:
         cells = self.order2[member]
         return self.imports[:, cells][self.imported[:, cells]]
 
-    def imports_by_product(self, what: str) -> dict[str, FloatArray]:
-        """Per product (sorted by name), the import rows' values of ``what`` (members or
-        nonmembers), month by month in row order; products nobody imported are left out."""
-        member = self.order2 % 2 == (1 if what == "members" else 0)
+    def imports_by_product(self, from_members: bool) -> dict[str, FloatArray]:
+        """Per product (sorted by name), the values of the import rows from members (or from
+        non-members), month by month in row order; products nobody imported are left out."""
+        member = self.order2 % 2 == int(from_members)
         cells = self.order2[member]
         product_of = (cells // 2) % len(self.products)
         out: dict[str, FloatArray] = {}
