@@ -149,7 +149,7 @@ def decompose(
         ir = recs[st]["import_reliance"] if st in recs else None
         if ir is None:
             v = params.get(f"ir_{st.lower()}")
-            ir = None if pd.isna(v) else float(v)
+            ir = None if pd.isna(v) else float(str(v))
         term = _eu_tables_term(rb["eu_name"], st, g10, ir)
         if term is not None:
             tab[st] = term
@@ -278,7 +278,7 @@ def compare(year: int, wgi: str = "six-dimensions") -> dict[str, Any]:
         large = abs(float(row["rank_gap"])) >= LARGE_RANK_GAP
         rb = stages[d["stage"]]
         reasons.append("; ".join(_reasons(mid, d, rb, year)) if large else "")
-    df["decomposition"] = parts
+    df["decomposition"] = pd.Series(parts, index=df.index, dtype=object)
     df["reason"] = reasons
     rho = float(spearmanr(df["critmin_sr"], df["eu_sr_2023"]).statistic)
     df = df.drop(columns=["_recs", "_assessed"]).sort_values("eu_rank").reset_index(drop=True)
