@@ -179,6 +179,44 @@ def test_rank_correlation_with_the_eu_2023_results(tmp_path: Path) -> None:
             assert r["reason"], r
 
 
+def test_eu_comparison_backs_out_the_concentration_term(tmp_path: Path) -> None:
+    """What `python scripts/compare_eu_sr.py` prints: every rank gap of 5 or more has a reason
+    naming both concentration terms, and graphite's decomposition equals the hand derivation.
+
+    Graphite, by hand from the shipped parameters (the 2023 study's values via CritMAT):
+    EoL-RIR 0.03, SI_SR 0.98, so F = (1 - 0.03) x 0.98 = 0.9506. The EU's published 2023 SR is
+    1.8, so the concentration term it implies is C_EU = 1.8 / 0.9506 = 1.8936. critmin's
+    bottleneck is processing (refining, IEA shares: China 95 %), its SR 4.7885 (from
+    ``critmin risk graphite --method eu-crm --json``), so C_critmin = 4.7885 / 0.9506 =
+    5.0373. The EU's tables assess extraction only (global shares: China 67 %), so the reason
+    must say the bottleneck stage differs."""
+    out = tmp_path / "cmp.json"
+    proc = subprocess.run(
+        [sys.executable, "scripts/compare_eu_sr.py", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(out.read_text())
+    large = [r for r in res["rows"] if abs(r["rank_gap"]) >= 5]
+    assert large
+    for r in large:
+        assert "EU implies" in r["reason"], r
+        assert "critmin" in r["reason"], r
+        assert f"{r['mineral']} (rank gap" in proc.stdout
+    g = next(r for r in res["rows"] if r["mineral"] == "graphite")
+    d = g["decomposition"]
+    assert d["factor"] == pytest.approx(0.9506, abs=1e-4)
+    assert d["c_eu"] == pytest.approx(1.8936, abs=1e-4)
+    assert d["c_critmin"] == pytest.approx(5.0373, abs=2e-3)
+    assert (d["stage"], d["eu_tables_stage"]) == ("P", "E")
+    assert "bottleneck differs" in g["reason"]
+    assert "CHN 95%" in g["reason"]  # critmin's refining leader
+    assert "CHN 67%" in g["reason"]  # the EU table's extraction leader
+
+
 def test_cli_eu_crm_wgi_is_the_mean_of_six_dimensions(tmp_path: Path) -> None:
     """By default the WGI term is the EU's: the mean of the six WGI dimensions, rescaled
     (2.5 - w) x 2. Checked on what the command prints for cobalt's extraction stage against
