@@ -841,12 +841,21 @@ def _policy_section(view: RunView) -> str:
 # --------------------------------------------------------------------------- charts
 
 
+def _single_width(view: RunView, div: str) -> str:
+    """One scenario's panels at about the width two columns take, not the page's 1,300 px.
+
+    Stretched over the whole page a month axis of a few months and a flat price line read as
+    empty; 760 px keeps the 110 px row titles and a ~630 px plot (two-scenario columns are
+    ~590 px each)."""
+    return div if len(view.scenarios) > 1 else f'<div class="single-scenario">{div}</div>'
+
+
 def _prices_section(view: RunView) -> str:
     fig = figures.prices_figure(view)
     content = (
         figures.left_out_note(view, "the chart")
         + figures.price_regions_note(view)
-        + figures.figure_div(fig, "fig-prices")
+        + _single_width(view, figures.figure_div(fig, "fig-prices"))
         if fig is not None
         else '<div class="empty">The series has no <code>price</code> rows.</div>'
     )
