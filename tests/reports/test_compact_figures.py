@@ -144,3 +144,25 @@ def test_grouped_and_banded_figures_are_valid_for_plotly(
     for fig in (figures.prices_figure(views[60]), figures.sankey_figure(views[60], "wide")):
         assert fig is not None
         go.Figure(fig)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 12, 120, 600])
+def test_month_ticks_are_unique_month_starts_whatever_the_run_length(n: int) -> None:
+    """The month axis ticks whole months from the first month, so "%b %Y" labels are unique.
+
+    Before (2026-12-04) ``nticks=6`` alone let Plotly tick a 2- or 3-month run every half
+    month: Chromium showed "Jan 2026, Jan 2026, Feb 2026, Feb 2026" under a 3-month run. The
+    labels Plotly draws are tick0 + k * dtick inside the data's months; for n months and a step
+    of s months there are ceil(n / s) of them: 1 month -> 1 label, 3 -> 3 (step 1), 12 -> 4
+    (step 3), 120 -> 5 (step 24), 600 -> 6 (step 108).
+    """
+    months = pd.period_range("2026-01", periods=n, freq="M")
+    axis = figures.month_axis([{"x": [f"{m}-01" for m in months]}])
+    assert axis["tickmode"] == "linear"
+    assert axis["tick0"] == "2026-01-01"
+    step = int(axis["dtick"].removeprefix("M"))
+    labels = [months[0] + k * step for k in range(n) if k * step < n]
+    texts = [m.strftime("%b %Y") for m in labels]
+    assert len(set(texts)) == len(texts)
+    assert 1 <= len(texts) <= 6
+    assert len(texts) == {1: 1, 2: 2, 3: 3, 12: 4, 120: 5, 600: 6}[n]

@@ -52,7 +52,7 @@ def test_metric_quantities_from_suffix() -> None:
     # "_by_price" is part of the figure's name; only the last "_by_product" names the keys
     assert q("demand_reduction_by_price_t_by_product") is fmt.Quantity.TONNES
     assert q("physical_shortage_months_by_product") is fmt.Quantity.MONTHS
-    assert fmt.humanize("unserved_t_by_region") == "Unserved demand by region"
+    assert fmt.humanize("unserved_t_by_region") == "Bids not served at the price, by region"
     assert fmt.humanize("levy_revenue_usd") == "Levy revenue"
 
 
@@ -84,3 +84,10 @@ def test_tonnes_read_back_within_rounding(value: float) -> None:
 def test_prices_read_back_in_usd_per_t(value: float) -> None:
     shown = parse_display(fmt.price(value))
     assert shown == pytest.approx(value, rel=1e-3, abs=5.0)
+
+
+def test_unserved_is_not_labelled_as_shortage_alone() -> None:
+    """``unserved`` counts bids priced out as well as shortage: its label says both."""
+    for name in ("unserved", "unserved_t"):
+        assert "priced out" in fmt.humanize(name)
+        assert "Unserved demand" not in fmt.humanize(name)

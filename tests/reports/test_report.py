@@ -237,3 +237,21 @@ def test_minimal_run_without_optional_variables(tmp_path: Path) -> None:
     rows = read_table_rows(text)
     assert [(r.metric, r.cells[0].value) for r in rows] == [("tariff_revenue_usd", "0.0")]
     assert not math.isnan(float(rows[0].cells[0].value))
+
+
+def test_a_run_without_physical_shortage_rows_does_not_call_unserved_shortage(
+    tmp_path: Path,
+) -> None:
+    """``unserved`` is bid quantity not bought at the clearing price (priced out + shortage,
+    docs/market.md "Headline quantities"). A run written before ``physical_shortage`` existed
+    charts ``unserved`` in the shortage section; the section must say what it shows and the
+    KPI fallback must not read "Unserved demand" (before 2026-12-05 it did both)."""
+    series, summary = synthetic_run(5, scenarios=("baseline", "chn_export_ban"))
+    series = series[series["variable"] != "physical_shortage"]
+    for scen in _scenarios(summary):
+        scen["metrics"].pop("physical_shortage_t_by_product", None)  # type: ignore[union-attr]
+    text = build_report(series, summary, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "every bid tonne not bought at the clearing price" in text
+    assert "Bids not served at the price (priced out + shortage)" in text
+    assert "Unserved demand" not in text
+    assert "No physical shortage in" not in text

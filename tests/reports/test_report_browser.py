@@ -160,3 +160,28 @@ def test_the_checks_find_a_crowded_narrow_window(browser: Any, report: Path) -> 
     assert seen["drawn"] == seen["figures"]
     assert seen["scroll_width"] > seen["window_width"]
     assert any("over" in o for o in seen["overlaps"]), seen["overlaps"]
+
+
+def test_one_scenarios_price_panels_are_not_stretched(
+    browser: Any, report: Path, wide_report: Path
+) -> None:
+    """One scenario (the 40-region study): the price figure is at most 760 px wide (the
+    ``.single-scenario`` box), not the page's ~1,300 px; the seed study's three scenarios keep
+    the full width (three columns). Before (2026-12-04) a one-scenario figure was 1,246 px
+    wide at 1400 px."""
+
+    def width(path: Path) -> float:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(path.as_uri())
+        page.wait_for_selector("#fig-prices .main-svg", timeout=30_000)
+        w = float(
+            page.evaluate(
+                "() => document.querySelector('#fig-prices .main-svg')"
+                ".getBoundingClientRect().width"
+            )
+        )
+        page.close()
+        return w
+
+    assert width(wide_report) <= 760
+    assert width(report) > 1000

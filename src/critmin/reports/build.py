@@ -298,7 +298,9 @@ def _shortage_kpi(metrics: Mapping[str, object]) -> str:
     the detail; older summaries without it fall back to their unserved demand."""
     by_product = metrics.get("physical_shortage_t_by_product")
     if not isinstance(by_product, Mapping):
-        return _kpi("Unserved demand", fmt.tonnes(metrics.get("unserved_t")), "all products")
+        return _kpi(
+            fmt.humanize("unserved_t"), fmt.tonnes(metrics.get("unserved_t")), "all products"
+        )
     basis = metrics.get("product_basis")
     basis = basis if isinstance(basis, Mapping) else {}
     short = {str(k): float(v) for k, v in by_product.items() if _is_number(v) and float(v) > 1e-6}
@@ -841,12 +843,21 @@ def _policy_section(view: RunView) -> str:
 # --------------------------------------------------------------------------- charts
 
 
+def _single_width(view: RunView, div: str) -> str:
+    """One scenario's panels at about the width two columns take, not the page's 1,300 px.
+
+    Stretched over the whole page a month axis of a few months and a flat price line read as
+    empty; 760 px keeps the 110 px row titles and a ~630 px plot (two-scenario columns are
+    ~590 px each)."""
+    return div if len(view.scenarios) > 1 else f'<div class="single-scenario">{div}</div>'
+
+
 def _prices_section(view: RunView) -> str:
     fig = figures.prices_figure(view)
     content = (
         figures.left_out_note(view, "the chart")
         + figures.price_regions_note(view)
-        + figures.figure_div(fig, "fig-prices")
+        + _single_width(view, figures.figure_div(fig, "fig-prices"))
         if fig is not None
         else '<div class="empty">The series has no <code>price</code> rows.</div>'
     )
@@ -904,22 +915,30 @@ def _ceiling_table(view: RunView) -> str:
 def _unserved_section(view: RunView) -> str:
     fig = figures.unserved_figure(view)
     variable = figures.SHORTAGE_VARIABLE
+    # a run written before physical_shortage existed charts `unserved`, which also counts bids
+    # priced out: say so rather than call it shortage
+    what = "physical shortage"
     if not (view.series["variable"] == variable).any():
         variable = "unserved"
+        what = "demand not served at the price (priced out + shortage)"
     rows = view.series[view.series["variable"] == variable]
     total = rows.groupby("scenario")["value"].sum()
     none = [s for s in view.scenario_names if float(total.get(s, 0.0)) <= 1e-9]
     if fig is not None:
         content = figures.left_out_note(view, "the chart") + figures.figure_div(fig, "fig-unserved")
         if none:
-            content = (
-                f'<p class="note">No physical shortage in {_e(", ".join(none))}.</p>' + content
-            )
+            content = f'<p class="note">No {what} in {_e(", ".join(none))}.</p>' + content
     elif (view.series["variable"] == variable).any():
-        content = '<div class="empty">No physical shortage in any scenario.</div>'
+        content = f'<div class="empty">No {what} in any scenario.</div>'
     else:
         content = f'<div class="empty">The series has no <code>{variable}</code> rows.</div>'
     content += _ceiling_table(view)
+    if variable == "unserved":
+        content = (
+            '<p class="note">This run has no <code>physical_shortage</code> rows: the chart '
+            "shows <code>unserved</code>, every bid tonne not bought at the clearing price "
+            "(bids priced out plus physical shortage).</p>" + content
+        )
     return _section(
         "unserved",
         "Physical shortage",

@@ -89,6 +89,28 @@ SANKEY_VARIABLES = (
 MONTH_AXIS = {"tickformat": "%b %Y", "nticks": 6, "hoverformat": "%b %Y"}
 
 
+def month_axis(data: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The month axis for traces whose x are first-of-month dates: ticks on month starts only.
+
+    With ``nticks`` alone Plotly ticks a 2- or 3-month run every half month or so, and the
+    "%b %Y" format then prints "Jan 2026" twice; a ``dtick`` of whole months (1, 3, 6, 12
+    or a multiple of 12, so at most ~6 ticks) keeps every label unique for any run length.
+    """
+    xs = [str(x) for trace in data for x in (trace.get("x") or []) if isinstance(x, str)]
+    if not xs:
+        return dict(MONTH_AXIS)
+    first, last = pd.Period(min(xs)[:7], freq="M"), pd.Period(max(xs)[:7], freq="M")
+    span = (last - first).n + 1
+    step = next((m for m in (1, 3, 6, 12) if span <= 6 * m), 12 * -(-span // 72))
+    return {
+        "tickformat": "%b %Y",
+        "hoverformat": "%b %Y",
+        "tickmode": "linear",
+        "tick0": f"{first}-01",
+        "dtick": f"M{step}",
+    }
+
+
 def region_colors(regions: Sequence[str]) -> dict[str, str]:
     """A fixed colour per region, in the view's region order, shared by every chart."""
     return {r: PALETTE[i % len(PALETTE)] for i, r in enumerate(regions)}
@@ -617,7 +639,7 @@ def prices_figure(view: RunView) -> Figure | None:
                 shown.add(region)
             shapes.extend(_shortage_shading(view, scenario, cell.xref, cell.yref))
         layout[_axis_key(cells[r][0].yref)]["title"] = _row_title(product, unit)
-    _update_axes(layout, "x", **MONTH_AXIS)
+    _update_axes(layout, "x", **month_axis(data))
     if shapes:
         layout["shapes"] = shapes
     layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 110, "r": 20})
@@ -775,7 +797,7 @@ def unserved_figure(view: RunView) -> Figure | None:
                 shown.add(region)
         axis = cells[r][0].yref.replace("y", "yaxis", 1)
         layout[axis]["title"] = {"text": product.label.replace(" · ", "<br>") + "<br>t per month"}
-    _update_axes(layout, "x", **MONTH_AXIS)
+    _update_axes(layout, "x", **month_axis(data))
     layout.update(
         template=TEMPLATE, barmode="stack", bargap=0.15, hovermode="x unified",
         margin={"l": 110, "r": 20},
@@ -1180,7 +1202,7 @@ def extra_figure(view: RunView, variable: str) -> Figure | None:
             )
             shown.add(region)
     layout["yaxis"]["title"] = {"text": axis_unit}
-    _update_axes(layout, "x", **MONTH_AXIS)
+    _update_axes(layout, "x", **month_axis(data))
     layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 70, "r": 20})
     _legend_above(layout, 330, 84, 40)
     return {"data": data, "layout": layout}

@@ -251,12 +251,14 @@ def change(value: object, reference: object) -> Change | None:
 _LABELS = {
     "avg_price_usd_per_t": "Average price",
     "peak_price_usd_per_t": "Peak price",
-    "unserved_t": "Unserved demand",
-    "unserved_t_by_region": "Unserved demand by region",
+    # `unserved` is every bid tonne not bought at the clearing price: bids priced out plus
+    # physical shortage (results.py, docs/market.md "Headline quantities"), not shortage alone
+    "unserved_t": "Bids not served at the price (priced out + shortage)",
+    "unserved_t_by_region": "Bids not served at the price, by region",
     "tariff_revenue_usd": "Tariff revenue",
     "shortage_months": "Months with unserved demand",
     "price": "Price",
-    "unserved": "Unserved demand",
+    "unserved": "Bids not served at the price (priced out + shortage)",
     "flow": "Flows",
     "avg_price_inside_forge_usd_per_t": "Price inside FORGE",
     "avg_price_outside_forge_usd_per_t": "Price outside FORGE",
@@ -271,7 +273,7 @@ _LABELS = {
     "production_change_t_by_product": "Production change by product",
     "subsidy_kept_usd_per_t": "Subsidy per tonne kept",
     "subsidy_usd_per_t_kept": "Subsidy per tonne kept",
-    "unserved_critical_t": "Unserved critical demand",
+    "unserved_critical_t": "Critical bids not served at the price",
 }
 
 
