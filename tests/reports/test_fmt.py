@@ -80,10 +80,18 @@ def test_tonnes_read_back_within_rounding(value: float) -> None:
     assert shown == pytest.approx(value, rel=5e-3, abs=0.5)
 
 
-@given(st.floats(min_value=1, max_value=1e7, allow_nan=False))
+@given(st.floats(min_value=1, max_value=1e7, allow_nan=False) | st.floats(-1e7, -1))
 def test_prices_read_back_in_usd_per_t(value: float) -> None:
     shown = parse_display(fmt.price(value))
     assert shown == pytest.approx(value, rel=1e-3, abs=5.0)
+
+
+def test_a_negative_price_puts_its_sign_before_the_dollar() -> None:
+    """A negative security premium (-27,940 USD/t: buyers paid less than free trade) reads
+    "-$27.94/kg", as money() writes "-$4.5k", not "$-27.94/kg"."""
+    assert fmt.price(-27940) == "-$27.94/kg"
+    assert fmt.price(-300) == "-$300/t"
+    assert fmt.price(-0.0) == "$0/t"
 
 
 def test_unserved_is_not_labelled_as_shortage_alone() -> None:

@@ -22,5 +22,5 @@ def test_tiny_negatives_print_without_a_sign(value: float) -> None:
 
 def test_real_negatives_keep_their_sign() -> None:
     assert fmt.money(-4500) == "-$4.50k"
-    assert fmt.price(-5000) == "$-5,000/t"
+    assert fmt.price(-5000) == "-$5,000/t"
     assert fmt.number(-0.05) == "-0.05"

@@ -156,13 +156,15 @@ def _price_raw(value: object, unit: str | None = None) -> str:
     if number is None:
         return DASH
     unit = unit or price_unit(number)
+    sign = "-" if number < 0 else ""  # "-$27.94/kg", as money() writes "-$4.5k"
     if unit == "USD/kg":
-        return f"${number / 1e3:,.2f}/kg"
-    return f"${number:,.0f}/t"
+        return f"{sign}${abs(number) / 1e3:,.2f}/kg"
+    return f"{sign}${abs(number):,.0f}/t"
 
 
 def price(value: object, unit: str | None = None) -> str:
-    """A USD/t price in its display unit: ``price(110000) == "$110.00/kg"``."""
+    """A USD/t price in its display unit: ``price(110000) == "$110.00/kg"``,
+    ``price(-27940) == "-$27.94/kg"``."""
     return _no_minus_zero(_price_raw(value, unit))
 
 

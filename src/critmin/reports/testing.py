@@ -473,9 +473,9 @@ def parse_display(text: str) -> float:
     m = re.fullmatch(r"(-?)\$([\d.]+)([kMB]?)", t)
     if m:
         return float(f"{m.group(1)}{m.group(2)}") * _SCALE.get(m.group(3), 1.0)
-    m = re.fullmatch(r"\$(-?[\d.]+)/(kg|t)", t)
+    m = re.fullmatch(r"(-?)\$([\d.]+)/(kg|t)", t)
     if m:
-        return float(m.group(1)) * (1000.0 if m.group(2) == "kg" else 1.0)
+        return float(m.group(1) + m.group(2)) * (1000.0 if m.group(3) == "kg" else 1.0)
     m = re.fullmatch(r"(-?[\d.]+) (t|kt|Mt)", t)
     if m:
         return float(m.group(1)) * {"t": 1.0, "kt": 1e3, "Mt": 1e6}[m.group(2)]
