@@ -154,17 +154,21 @@ def _sweep(
         except ValueError as exc:
             raise InputError(f"--export-sample: {exc}") from None
         return
-    summary, written = _run_and_write(
-        loaded,
-        out,
-        samples=samples,
-        scheduler=scheduler,
-        workers=workers,
-        resume=resume,
-        report=report,
-        as_json=as_json,
-        time_limit_s=time_limit_s,
-    )
+    from critmin.facade import sweep as run_and_write
+
+    with counting("sweep", "samples", quiet=as_json) as on_batch:
+        done = run_and_write(
+            loaded,
+            out,
+            samples=samples,
+            scheduler=scheduler,
+            workers=workers,
+            resume=resume,
+            report=report,
+            on_batch=on_batch,
+            time_limit_s=time_limit_s,
+        )
+    summary, written = done.summary, done.written
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -219,37 +223,6 @@ def _prepared(loaded: Any, *, quiet: bool) -> Any:
         return loaded
     with counting("stockpile policy: market runs", quiet=quiet) as on_run:
         return prepare_study(loaded, on_run=on_run)
-
-
-def _run_and_write(
-    loaded: Any,
-    out: Path,
-    *,
-    samples: int | None,
-    scheduler: str,
-    workers: int,
-    resume: bool,
-    report: bool,
-    as_json: bool,
-    time_limit_s: float,
-) -> tuple[dict[str, Any], list[Path]]:
-    """Run the sweep and write its output set (:func:`critmin.facade.sweep`): (summary,
-    files written)."""
-    from critmin.facade import sweep as run_and_write
-
-    with counting("sweep", "samples", quiet=as_json) as on_batch:
-        done = run_and_write(
-            loaded,
-            out,
-            samples=samples,
-            scheduler=scheduler,
-            workers=workers,
-            resume=resume,
-            report=report,
-            on_batch=on_batch,
-            time_limit_s=time_limit_s,
-        )
-    return done.summary, done.written
 
 
 def _fmt(x: float) -> str:
