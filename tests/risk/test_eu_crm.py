@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 import pytest
@@ -158,10 +159,9 @@ def test_cli_eu_crm_bad_params_one_line_exit_2(tmp_path: Path, text: str, where:
     assert "Traceback" not in proc.stderr
 
 
-def test_rank_correlation_with_the_eu_2023_results(tmp_path: Path) -> None:
-    """`scripts/compare_eu_sr.py`: Spearman's rho between critmin's EU-method SR and the
-    Commission's published 2023 SR over the materials both cover is at least 0.8 (the issue's
-    goal), with at least 35 materials compared and a reason printed for each large gap."""
+def _compare_eu_sr(tmp_path: Path) -> tuple[dict[str, Any], str]:
+    """What ``python scripts/compare_eu_sr.py --json PATH`` writes and prints, run as a user
+    runs it."""
     out = tmp_path / "cmp.json"
     proc = subprocess.run(
         [sys.executable, "scripts/compare_eu_sr.py", "--json", str(out)],
@@ -172,6 +172,14 @@ def test_rank_correlation_with_the_eu_2023_results(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     res = json.loads(out.read_text())
+    return cast(dict[str, Any], res), proc.stdout
+
+
+def test_rank_correlation_with_the_eu_2023_results(tmp_path: Path) -> None:
+    """`scripts/compare_eu_sr.py`: Spearman's rho between critmin's EU-method SR and the
+    Commission's published 2023 SR over the materials both cover is at least 0.8 (the issue's
+    goal), with at least 35 materials compared and a reason printed for each large gap."""
+    res, _ = _compare_eu_sr(tmp_path)
     assert res["n"] >= 35
     assert res["spearman"] >= 0.8
     for r in res["rows"]:
@@ -190,22 +198,13 @@ def test_eu_comparison_backs_out_the_concentration_term(tmp_path: Path) -> None:
     ``critmin risk graphite --method eu-crm --json``), so C_critmin = 4.7885 / 0.9506 =
     5.0373. The EU's tables assess extraction only (global shares: China 67 %), so the reason
     must say the bottleneck stage differs."""
-    out = tmp_path / "cmp.json"
-    proc = subprocess.run(
-        [sys.executable, "scripts/compare_eu_sr.py", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    res = json.loads(out.read_text())
+    res, stdout = _compare_eu_sr(tmp_path)
     large = [r for r in res["rows"] if abs(r["rank_gap"]) >= 5]
     assert large
     for r in large:
         assert "EU implies" in r["reason"], r
         assert "critmin" in r["reason"], r
-        assert f"{r['mineral']} (rank gap" in proc.stdout
+        assert f"{r['mineral']} (rank gap" in stdout
     g = next(r for r in res["rows"] if r["mineral"] == "graphite")
     d = g["decomposition"]
     assert d["factor"] == pytest.approx(0.9506, abs=1e-4)
