@@ -151,17 +151,12 @@ def load_overrides(path: Path | str) -> dict[str, Any]:
     eu_sourcing: {E|P: {ISO3: share}}}}``, ``wgi_scaled: {ISO3: 0..10}`` and
     ``wgi: six-dimensions|political-stability``.
     """
-    import yaml
+    from critmin.yamlio import load_yaml
 
+    # critmin's reader, as for every other YAML input: a key given twice, an alias bomb or
+    # deep nesting is one file:line error, and `!!str 1e6` stays a string
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read parameter file: {exc.strerror}", where=str(p)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError("not valid YAML", where=f"{p}{line}") from None
+    data = load_yaml(p, what="parameter file").data
     if data is None:
         data = {}
     if not isinstance(data, dict):
