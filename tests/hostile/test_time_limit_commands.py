@@ -31,11 +31,10 @@ from typing import Any
 
 import pytest
 
-from tests.hostile.harness import run_in_process
+from tests.hostile.harness import REPO, run_in_process
 from tests.hostile.test_time_limit_stages import many_blocks
 
-ROOT = Path(__file__).resolve().parents[2]
-EX = ROOT / "examples"
+EX = REPO / "examples"
 NETWORK = EX / "trace" / "magnet_chain.jsonld"
 RULES = EX / "trace" / "rules.yaml"
 CONTRACT = EX / "contracts" / "lynas_japan_ndpr.yaml"
