@@ -52,6 +52,7 @@ __all__ = [
     "csv_rows",
     "read_text",
     "safe_cell",
+    "settle_output_folder",
     "uninterrupted_now",
     "write_json_and_csv",
 ]
@@ -398,7 +399,8 @@ class OutputSet:
       is impossible otherwise (not Linux, a mount point, a folder with more than 10,000
       entries, a parent that is not writable), the files are renamed in one by one under a
       journal (:func:`_journaled_replace`): a failure part-way puts the old files back at
-      once, and a kill part-way is undone by the next writer (or reader) of the folder.
+      once, and a kill part-way is undone by the next writer of the folder, or by the next
+      critmin reader (:func:`settle_output_folder`, e.g. :func:`critmin.read_series`).
     * Staging folders and temp files of dead processes are removed when the lock is taken.
     """
 
@@ -418,10 +420,14 @@ class OutputSet:
         self._inside = False
 
     # ---- locking
-    def _lock(self) -> None:
+    def _lock(self, *, for_writing: bool = True) -> None:
+        """Take the folder's lock, or raise :class:`OutputBusyError` at once. A reader that
+        only puts back an interrupted commit (:func:`settle_output_folder`) may lock the
+        working folder, which a writer may not swap."""
         import fcntl
 
-        refuse_enclosing_folder(self.folder)
+        if for_writing:
+            refuse_enclosing_folder(self.folder)
         parent = self.folder.absolute().parent
         if self.folder.exists() and not self.folder.is_dir():
             raise InputError(
@@ -503,15 +509,7 @@ class OutputSet:
                     # a mount point: a staging folder beside it could not be renamed in
                     self._inside = True
             name = self.folder.absolute().name
-            parent = self.folder if self._inside else self.folder.absolute().parent
-            _clean_stale_temps(parent, name)
-            # with the lock held, every staging folder of this output is stale
-            for entry in parent.glob(f".{glob_escape(name)}.*.tmp"):
-                m = _TMP_RE.match(entry.name)
-                if m and m["name"] == name and entry.is_dir():
-                    shutil.rmtree(entry, ignore_errors=True)
-            if self.folder.is_dir():
-                _clean_stale_temps(self.folder, None)
+            parent = self._remove_stale()
             try:
                 self.staging = Path(
                     tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=parent)
@@ -524,6 +522,21 @@ class OutputSet:
             self._unlock()
             raise
         return self
+
+    def _remove_stale(self) -> Path:
+        """With the lock held: remove what dead runs into this folder left (staging folders,
+        temp files); the folder where staging folders live is returned."""
+        name = self.folder.absolute().name
+        parent = self.folder if self._inside else self.folder.absolute().parent
+        _clean_stale_temps(parent, name)
+        # with the lock held, every staging folder of this output is stale
+        for entry in parent.glob(f".{glob_escape(name)}.*.tmp"):
+            m = _TMP_RE.match(entry.name)
+            if m and m["name"] == name and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+        if self.folder.is_dir():
+            _clean_stale_temps(self.folder, None)
+        return parent
 
     def path(self, name: str) -> Path:
         """Where to write the set's file ``name`` (inside the staging folder)."""
@@ -640,10 +653,62 @@ def recover_interrupted_commit(folder: str | Path) -> bool:
     except FileNotFoundError:
         return False
     except (OSError, ValueError):
-        journal.unlink(missing_ok=True)  # a journal cut short: its commit had not begun
+        data = None
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("backup"), str)
+        and isinstance(data.get("names"), list)
+        and isinstance(data.get("added"), list)
+    ):
+        # a journal cut short or not critmin's: the journal is written whole (temp + rename)
+        # before the commit's first rename, so its commit had not begun
+        journal.unlink(missing_ok=True)
         return False
     _roll_back(folder, data)
     return True
+
+
+def settle_output_folder(folder: str | Path, *, wait_s: float = 10.0) -> bool:
+    """Make ``folder`` hold one complete output set before critmin reads from it.
+
+    A commit that renames files in one by one (:func:`_journaled_replace`) and was killed
+    part-way leaves its journal, ``.critmin-commit.json``, beside a mixed set. The journal is
+    the marker readers trust: when it is there, this takes the folder's lock (waiting up to
+    ``wait_s`` for a live commit, which lasts milliseconds, to end), puts the previous set
+    back and removes the journal and the dead run's temp files, as the next writer would. True
+    when a set was put back.
+    Without the journal it costs one ``stat``. A folder whose interrupted commit cannot be
+    put back (no write access) is refused with one line rather than read mixed."""
+    import time
+
+    folder = Path(folder)
+    if not (folder / COMMIT_JOURNAL).exists():
+        return False
+    deadline = time.monotonic() + wait_s
+    lock = OutputSet(folder)
+    while True:
+        try:
+            with _uninterrupted():
+                lock._lock(for_writing=False)
+            break
+        except OutputBusyError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+        except InputError as exc:
+            raise InputError(
+                "a critmin commit into this folder was interrupted, so its files may be a mix "
+                f"of two runs, and they cannot be put back here ({exc}); run critmin "
+                "with write access to the folder first",
+                where=str(folder),
+            ) from None
+    try:
+        with _uninterrupted():
+            recovered = recover_interrupted_commit(folder)
+            lock._remove_stale()  # and what the killed run left beside it
+            return recovered
+    finally:
+        lock._unlock()
 
 
 def _journaled_replace(

@@ -197,3 +197,99 @@ def test_a_sweep_whose_report_fails_keeps_the_previous_table_summary_and_report(
         assert (out / n).read_text() == f"previous {n}"
     assert (out / "batches").is_dir()  # what --resume reads stays
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]
+
+
+@pytest.mark.parametrize("kill_at", range(1, RENAMES + 2))
+def test_a_reader_after_a_kill_part_way_finds_one_whole_set(tmp_path: Path, kill_at: int) -> None:
+    """Killed at each rename of the commit, with no writer after it: the journal is the
+    marker a critmin reader trusts (:func:`critmin.fileio.settle_output_folder`), so the
+    reader puts the old set back first, or finds the new one whole."""
+    out = tmp_path / "out"
+    _old_set(out)
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    subprocess.run([sys.executable, "-c", _CHILD, str(out), str(kill_at)], env=env, check=False)
+    killed = kill_at <= RENAMES
+    assert fileio.settle_output_folder(out) == (1 < kill_at <= RENAMES)
+    visible = {n: t for n, t in _state(out).items() if not n.startswith(".")}
+    assert visible == ({**OLD, "mine.txt": "kept"} if killed else NEW)
+    hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    if kill_at == 1:
+        # killed writing the journal: no commit had begun, the set is whole and the reader
+        # has nothing to settle; the journal's temp file goes with the next writer's cleanup
+        assert [h for h in hidden if not h.endswith(".journal.tmp")] == []
+    else:
+        assert hidden == []  # no journal, no backup, no temp file of the dead run
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nor beside it
+
+
+_RUN_CHILD = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    import pandas as pd
+    from critmin import fileio
+    out, frame = Path(sys.argv[1]), pd.read_parquet(sys.argv[2])
+    fileio._exchange = lambda a, b: False
+    real = os.replace
+    def replace(src, dst):
+        real(src, dst)
+        if Path(str(dst)) == out / "series.parquet":
+            os._exit(9)  # the new series is in, the old summary still there
+    fileio.os.replace = replace
+    with fileio.OutputSet(out, names=("series.parquet", "summary.json")) as o:
+        frame.assign(value=frame["value"] * 2).to_parquet(o.path("series.parquet"))
+        o.path("summary.json").write_text('{"new": true}')
+    """
+)
+
+
+def test_read_series_never_reads_the_new_series_beside_the_old_summary(tmp_path: Path) -> None:
+    """The public reader of a run's output (:func:`critmin.read_series`): a run killed just
+    after its ``series.parquet`` was renamed in, before its ``summary.json``, leaves a mixed
+    folder; ``read_series`` puts the previous run's set back and returns its series."""
+    import pandas as pd
+
+    import critmin
+
+    out = tmp_path / "out"
+    out.mkdir()
+    old = pd.DataFrame(
+        {
+            "scenario": ["s"],
+            "chain": ["ndpr"],
+            "product": ["ndpr_oxide"],
+            "variable": ["price_usd_per_t"],
+            "region": ["CHN"],
+            "month": ["2026-01"],
+            "value": [1.5],
+        }
+    )
+    old.to_parquet(out / "series.parquet")
+    (out / "summary.json").write_text('{"new": false}')
+    frame_file = tmp_path / "frame.parquet"
+    old.to_parquet(frame_file)
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN_CHILD, str(out), str(frame_file)], env=env, check=False
+    )
+    assert proc.returncode == 9
+    assert (out / fileio.COMMIT_JOURNAL).exists()
+    assert pd.read_parquet(out / "series.parquet")["value"].tolist() == [3.0]  # the mix
+    series = critmin.read_series(out / "series.parquet")
+    assert series["value"].tolist() == [1.5]
+    assert (out / "summary.json").read_text() == '{"new": false}'
+    assert not (out / fileio.COMMIT_JOURNAL).exists()
+
+
+def test_a_reader_waits_for_a_live_commit_and_then_refuses_clearly(tmp_path: Path) -> None:
+    """A journal while another critmin holds the folder's lock is a commit in progress: the
+    reader waits for it (up to ``wait_s``) and then says the folder is busy, one line."""
+    out = tmp_path / "out"
+    _old_set(out)
+    (out / fileio.COMMIT_JOURNAL).write_text("{}")
+    with fileio.OutputSet(out, names=NAMES):  # holds the lock (and settles the journal)
+        (out / fileio.COMMIT_JOURNAL).write_text("{}")  # as a commit in progress would
+        with pytest.raises(fileio.OutputBusyError, match="another critmin process"):
+            fileio.settle_output_folder(out, wait_s=0.2)
+    assert fileio.settle_output_folder(out) is False  # a cut-short journal: removed
+    assert not (out / fileio.COMMIT_JOURNAL).exists()

@@ -28,15 +28,18 @@ rows when they carry flow in at least one month.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from critmin.fileio import settle_output_folder
 from critmin.market.curves import curve_step_mask
 from critmin.market.engine import MarketRun
 from critmin.market.metrics import shortage_by_block
@@ -448,7 +451,14 @@ def read_series(path: Any) -> pd.DataFrame:
     """A ``series.parquet`` written by ``critmin run`` (or :meth:`StudyResult.write`), in
     :data:`SERIES_COLUMNS`. A file of the earlier format (one ``mineral`` column holding the
     product id, no chain) is read too: ``mineral`` becomes ``product`` and ``chain`` is empty
-    (that format did not record it)."""
+    (that format did not record it).
+
+    A ``series.parquet`` whose folder holds an interrupted critmin commit (a run killed while
+    renaming its files in one by one, where the folder could not be swapped whole) is read
+    after the previous complete set is put back (:func:`critmin.fileio.settle_output_folder`),
+    never from a mix of two runs."""
+    if isinstance(path, str | os.PathLike):
+        settle_output_folder(Path(path).parent)
     frame = pd.read_parquet(path)
     return upgrade_series(frame)
 
