@@ -329,6 +329,7 @@ class OfftakeSettlement:
         by_contract = [self._lines(k) for k in range(len(self.contracts))]
         rows = PendingRows()
         t = dict.fromkeys(("volume", "market_value", "topup", "upside", "seller"), 0.0)
+        volume_by_product: dict[str, float] = {}
         for month in self._months:  # rows and totals month by month, contracts in order
             for lines, (buyer, _, product) in zip(by_contract, self._nodes, strict=True):
                 if month not in lines:
@@ -344,6 +345,7 @@ class OfftakeSettlement:
                 ):
                     rows.add(month, product, buyer, var, value, unit)
                 t["volume"] += line.volume_t
+                volume_by_product[product] = volume_by_product.get(product, 0.0) + line.volume_t
                 t["market_value"] += line.market_value_usd
                 t["topup"] += line.floor_topup_usd
                 t["upside"] += line.upside_share_usd
@@ -357,4 +359,5 @@ class OfftakeSettlement:
                 "settlement_upside_to_buyer_usd": t["upside"],
                 "settlement_seller_receives_usd": t["seller"],
             },
+            tonnes_by_product={"settlement_volume_t": volume_by_product},
         )

@@ -410,7 +410,8 @@ def scenario_metrics(runs: Sequence[MarketRun], *, physical: bool = True) -> dic
     avg: dict[str, float] = {}
     peak: dict[str, float] = {}
     totals = {"tariff_revenue": 0.0, "consumer_surplus": 0.0, "producer_surplus": 0.0}
-    extra: dict[str, float] = {}
+    extra: dict[str, Any] = {}
+    tonnes: dict[str, dict[str, float]] = {}  # an instrument's tonne figure, by product
     for run in runs:
         cm = run.cm
         nodes = active_nodes(run)
@@ -426,6 +427,16 @@ def scenario_metrics(runs: Sequence[MarketRun], *, physical: bool = True) -> dic
         for _, report in run.reports:
             for name, value in report.metrics.items():
                 extra[name] = extra.get(name, 0.0) + float(value)
+            for name, split in report.tonnes_by_product.items():
+                per = tonnes.setdefault(name, {})
+                for product, t in split.items():
+                    per[product] = per.get(product, 0.0) + float(t)
+    for name, per in tonnes.items():
+        if len(per) > 1:
+            # floors (or settled contracts) on different products: their tonnes are not
+            # added; the figure is given per product instead of as one number
+            del extra[name]
+            extra[f"{name}_by_product"] = dict(sorted(per.items()))
     # figures are named from the declared variables (``<variable>_<unit>``), so renaming a
     # variable or its unit in VARIABLES renames its headline figures too
     m = metric_name

@@ -166,14 +166,20 @@ class InstrumentReport:
     instruments' cost per sample (docs/benchmarks.md, "Third round"); an instrument that
     keeps its months as arrays hands back a builder instead. Runs cross processes, so the
     builder must pickle: a bound method of a small record object, not a lambda.
+
+    ``tonnes_by_product`` splits a tonne figure of ``metrics`` by the product it counts
+    (``{"floor_kept_t": {"ndpr_oxide": 1300.0}}``). A scenario's headline figures add one
+    instrument's tonnes to another's only when they count the same product: tonnes of NdPr
+    oxide and of magnets are not added (:func:`critmin.market.results.scenario_metrics`).
     """
 
-    __slots__ = ("_build", "_rows", "metrics")
+    __slots__ = ("_build", "_rows", "metrics", "tonnes_by_product")
 
     def __init__(
         self,
         rows: list[SeriesRow] | Callable[[], list[SeriesRow]] | None = None,
         metrics: dict[str, float] | None = None,
+        tonnes_by_product: dict[str, dict[str, float]] | None = None,
     ) -> None:
         self._rows: list[SeriesRow] | None
         self._build: Callable[[], list[SeriesRow]] | None
@@ -182,6 +188,7 @@ class InstrumentReport:
         else:
             self._rows, self._build = (rows if rows is not None else []), None
         self.metrics: dict[str, float] = metrics if metrics is not None else {}
+        self.tonnes_by_product = tonnes_by_product if tonnes_by_product is not None else {}
 
     @property
     def rows(self) -> list[SeriesRow]:

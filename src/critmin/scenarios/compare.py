@@ -22,7 +22,9 @@ figures. Definitions (t = tonnes, usd; sums over every month of the run):
   ``oem_security_premium_usd_per_t_by_product`` divides each product's premium by that
   product's tonnes consumed (usd add up across products, tonnes do not).
 * ``floor_kept_t``: sum of ``floor_kept`` rows; ``subsidy_kept_usd_per_t`` = floor fiscal cost /
-  kept tonnes (None when nothing was kept).
+  kept tonnes (None when nothing was kept). When a scenario's floors keep more than one
+  product, both are None and ``floor_kept_t_by_product`` gives the tonnes per product (absent
+  otherwise).
 * ``production_change_t_by_product``: per product, production minus the baseline's, in that
   product's tonnes (a tonne of concentrate and a tonne of magnet are not added).
 
@@ -336,6 +338,7 @@ def compare_to_baseline(
     cover = _cover(table)
     fiscal = table.per_scenario(table.rows("floor_payment"))
     kept = table.per_scenario(table.rows("floor_kept"))
+    kept_by_product = _by_product(table, "floor_kept")
     levy = table.per_scenario(table.rows("levy_revenue"))
     production = _by_product(table, "production")
     out: dict[str, dict[str, Any]] = {}
@@ -361,11 +364,18 @@ def compare_to_baseline(
             "oem_security_premium_usd_per_t_by_product": premium_per_t[s],
             "floor_kept_t": float(kept[s]),
             "subsidy_kept_usd_per_t": float(fiscal[s] / kept[s]) if kept[s] > 0 else None,
+            "floor_kept_t_by_product": kept_by_product[s],
             "production_change_t_by_product": {
                 p: production[s].get(p, 0.0) - production[base].get(p, 0.0)
                 for p in sorted(set(production[s]) | set(production[base]))
             },
         }
+        if len(kept_by_product[s]) > 1:
+            # floors on different products: their tonnes are not added, nor is the cost per
+            # tonne averaged over them
+            metrics["floor_kept_t"] = metrics["subsidy_kept_usd_per_t"] = None
+        else:
+            del metrics["floor_kept_t_by_product"]
         metrics.update(cover[s])
         out[name] = metrics
     return out
@@ -390,11 +400,13 @@ class BaselineComparison:
     oem_security_premium_usd: float
     oem_security_premium_usd_by_product: dict[str, float]
     oem_security_premium_usd_per_t_by_product: dict[str, float]
-    floor_kept_t: float
+    floor_kept_t: float | None
     subsidy_kept_usd_per_t: float | None
     production_change_t_by_product: dict[str, float]
     days_of_cover_last: dict[str, float] = field(default_factory=dict)
     days_of_cover_min: dict[str, float] = field(default_factory=dict)
+    #: only when the floors keep more than one product (``floor_kept_t`` is then None)
+    floor_kept_t_by_product: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, baseline: str, figures: Mapping[str, Any]) -> BaselineComparison:
@@ -404,7 +416,7 @@ class BaselineComparison:
     def to_dict(self) -> dict[str, Any]:
         """The mapping :func:`compare_to_baseline` gives (cover keys only when present)."""
         out = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "baseline"}
-        for key in ("days_of_cover_last", "days_of_cover_min"):
+        for key in ("days_of_cover_last", "days_of_cover_min", "floor_kept_t_by_product"):
             if not out[key]:
                 del out[key]
         return out

@@ -265,6 +265,10 @@ class TopUpFloor(_FloorBase):
                 "floor_kept_t": self._kept,
                 "floor_covered_output_t": self._covered_total,
             },
+            tonnes_by_product={
+                "floor_kept_t": {self._spec.product: self._kept},
+                "floor_covered_output_t": {self._spec.product: self._covered_total},
+            },
         )
 
 
@@ -394,5 +398,9 @@ class PurchaseFloor(_FloorBase):
                 "floor_fiscal_cost_usd": self._payment,
                 "floor_kept_t": self._kept,
                 "floor_purchases_t": self._purchases,
+            },
+            tonnes_by_product={
+                "floor_kept_t": {self._spec.product: self._kept},
+                "floor_purchases_t": {self._spec.product: self._purchases},
             },
         )
