@@ -313,6 +313,13 @@ def test_eu_comparison_names_the_term_that_drives_each_gap(
     # the EU's own tables, at its stage and supply basis, give the term its SR implies (within
     # 15 %) for 31 of the 39 materials
     assert res["eu_side_reproduced"] == 31
+    # the 2017 figures the script prints agree with the ones pinned above from the same study
+    for mineral, name in (("cobalt", "cobalt"), ("graphite", "natural graphite")):
+        si, gs, eu, ir, eol, used, sr = EU_2017[name]
+        got = rows[mineral]["decomposition"]["eu_2017"]
+        assert (got["si_sr"], got["gs"], got["eu"], got["sr"]) == (si, gs, eu, sr)
+        assert (got["ir"], got["eol_rir"]) == pytest.approx((ir / 100, eol / 100))
+        assert got["basis"] == used.replace(" ", "").replace("EUS", "EU")
 
 
 def test_cli_eu_crm_wgi_is_the_mean_of_six_dimensions(tmp_path: Path) -> None:
