@@ -912,15 +912,34 @@ def _ceiling_table(view: RunView) -> str:
     )
 
 
+def _shortage_title(view: RunView) -> str:
+    """The shortage section's title (and link): what its chart shows. A run written before
+    ``physical_shortage`` existed charts ``unserved``, which also counts bids priced out."""
+    if (view.series["variable"] == figures.SHORTAGE_VARIABLE).any():
+        return "Physical shortage"
+    return fmt.humanize("unserved")
+
+
 def _unserved_section(view: RunView) -> str:
     fig = figures.unserved_figure(view)
     variable = figures.SHORTAGE_VARIABLE
     # a run written before physical_shortage existed charts `unserved`, which also counts bids
     # priced out: say so rather than call it shortage
     what = "physical shortage"
+    lead = (
+        "Demand no supply could meet, tonnes per month, stacked by region: unmet critical "
+        "bids and the demand still there at a demand curve's ceiling price. One row of panels "
+        "per product, each in its own tonnes. Buyers who bought less because the price rose "
+        "are not shortage (see “Demand cut by price” in the comparison)."
+    )
     if not (view.series["variable"] == variable).any():
         variable = "unserved"
         what = "demand not served at the price (priced out + shortage)"
+        lead = (
+            "Bid tonnes not bought at the clearing price, tonnes per month, stacked by region: "
+            "buyers priced out and any shortage together (this run does not tell them apart). "
+            "One row of panels per product, each in its own tonnes."
+        )
     rows = view.series[view.series["variable"] == variable]
     total = rows.groupby("scenario")["value"].sum()
     none = [s for s in view.scenario_names if float(total.get(s, 0.0)) <= 1e-9]
@@ -935,19 +954,12 @@ def _unserved_section(view: RunView) -> str:
     content += _ceiling_table(view)
     if variable == "unserved":
         content = (
-            '<p class="note">This run has no <code>physical_shortage</code> rows: the chart '
-            "shows <code>unserved</code>, every bid tonne not bought at the clearing price "
-            "(bids priced out plus physical shortage).</p>" + content
+            '<p class="note">This run has no <code>physical_shortage</code> rows (it was '
+            "written before critmin reported them): the chart shows <code>unserved</code>, "
+            "every bid tonne not bought at the clearing price (bids priced out plus physical "
+            "shortage).</p>" + content
         )
-    return _section(
-        "unserved",
-        "Physical shortage",
-        "Demand no supply could meet, tonnes per month, stacked by region: unmet critical "
-        "bids and the demand still there at a demand curve's ceiling price. One row of panels "
-        "per product, each in its own tonnes. Buyers who bought less because the price rose "
-        "are not shortage (see “Demand cut by price” in the comparison).",
-        content,
-    )
+    return _section("unserved", _shortage_title(view), lead, content)
 
 
 def _tabs(group: str, names: Sequence[str], panels: Sequence[str]) -> str:
@@ -1257,7 +1269,7 @@ def render_html(view: RunView) -> str:
         ("comparison", "Comparison", _comparison_section(view)),
         ("policy", "Policy parameters", _policy_section(view)),
         ("prices", "Prices", _prices_section(view)),
-        ("unserved", "Physical shortage", _unserved_section(view)),
+        ("unserved", _shortage_title(view), _unserved_section(view)),
         ("flows", "Flows", _flows_section(view)),
         ("more", "Instrument results", _extras_section(view)),
         ("assumptions", "Assumptions", _assumptions_section(view)),
