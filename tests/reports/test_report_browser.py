@@ -185,3 +185,38 @@ def test_one_scenarios_price_panels_are_not_stretched(
 
     assert width(wide_report) <= 760
     assert width(report) > 1000
+
+
+@pytest.fixture(scope="module")
+def one_scenario_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``critmin run examples/scenarios/two_regions.yaml``: one scenario, four months of
+    shortage in Japan."""
+    out = tmp_path_factory.mktemp("one")
+    example = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "two_regions.yaml"
+    critmin.write(load(example).run(), out)
+    return out / "report.html"
+
+
+def _svg_width(browser: Any, path: Path, div_id: str) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_selector(f"#{div_id} .main-svg", timeout=30_000)
+    w = float(
+        page.evaluate(
+            f"() => document.querySelector('#{div_id} .main-svg').getBoundingClientRect().width"
+        )
+    )
+    page.close()
+    return w
+
+
+def test_a_one_column_shortage_chart_is_not_stretched(
+    browser: Any, report: Path, one_scenario_report: Path
+) -> None:
+    """A shortage chart of one column (``two_regions.yaml``: one scenario) sits in the
+    760 px ``.single-scenario`` box, as one scenario's price panels do; the seed study's two
+    scenarios with shortage keep the page's width. Before (2026-12-05) the one-column chart
+    was 1,246 px wide at 1400 px: four bars across the page."""
+    assert _svg_width(browser, one_scenario_report, "fig-unserved") <= 760
+    assert _svg_width(browser, one_scenario_report, "fig-prices") <= 760
+    assert _svg_width(browser, report, "fig-unserved") > 1000

@@ -843,13 +843,17 @@ def _policy_section(view: RunView) -> str:
 # --------------------------------------------------------------------------- charts
 
 
-def _single_width(view: RunView, div: str) -> str:
-    """One scenario's panels at about the width two columns take, not the page's 1,300 px.
+def _single_width(fig: figures.Figure, div: str) -> str:
+    """A figure of one column of panels (one scenario) at about the width two columns take,
+    not the page's 1,300 px.
 
-    Stretched over the whole page a month axis of a few months and a flat price line read as
-    empty; 760 px keeps the 110 px row titles and a ~630 px plot (two-scenario columns are
-    ~590 px each)."""
-    return div if len(view.scenarios) > 1 else f'<div class="single-scenario">{div}</div>'
+    Stretched over the whole page a month axis of a few months and a flat price line (or
+    four shortage bars) read as empty; 760 px keeps the 110 px row titles and a ~630 px plot
+    (two-scenario columns are ~590 px each). The shortage chart has a column per scenario
+    with shortage, so a run of several scenarios can draw one."""
+    if figures.panel_columns(fig) > 1:
+        return div
+    return f'<div class="single-scenario">{div}</div>'
 
 
 def _prices_section(view: RunView) -> str:
@@ -857,7 +861,7 @@ def _prices_section(view: RunView) -> str:
     content = (
         figures.left_out_note(view, "the chart")
         + figures.price_regions_note(view)
-        + _single_width(view, figures.figure_div(fig, "fig-prices"))
+        + _single_width(fig, figures.figure_div(fig, "fig-prices"))
         if fig is not None
         else '<div class="empty">The series has no <code>price</code> rows.</div>'
     )
@@ -944,7 +948,8 @@ def _unserved_section(view: RunView) -> str:
     total = rows.groupby("scenario")["value"].sum()
     none = [s for s in view.scenario_names if float(total.get(s, 0.0)) <= 1e-9]
     if fig is not None:
-        content = figures.left_out_note(view, "the chart") + figures.figure_div(fig, "fig-unserved")
+        div = figures.figure_div(fig, "fig-unserved")
+        content = figures.left_out_note(view, "the chart") + _single_width(fig, div)
         if none:
             content = f'<p class="note">No {what} in {_e(", ".join(none))}.</p>' + content
     elif (view.series["variable"] == variable).any():

@@ -254,6 +254,17 @@ def subplot_grid(
     return layout, cells
 
 
+def panel_columns(fig: Figure) -> int:
+    """The columns of panels of a :func:`subplot_grid` figure (its distinct x domains)."""
+    layout = fig.get("layout", {})
+    domains = {
+        tuple(axis.get("domain", (0.0, 1.0)))
+        for key, axis in layout.items()
+        if key.startswith("xaxis") and isinstance(axis, Mapping)
+    }
+    return max(1, len(domains))
+
+
 def _clamp_unit(value: float) -> float:
     """make_subplots' rounding of a y bound within 0.01 outside [0, 1]."""
     if -0.01 < value < 0.0:
