@@ -942,6 +942,9 @@ def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = Non
 MAX_SANKEY_ROWS = 10
 #: Height of a Sankey row (a node's label and its gap), px.
 SANKEY_ROW_PX = 22
+#: A Sankey's margins, px: the stage names above; below, half a label's height for the label
+#: of a node at the plot's foot (the nodes themselves stay inside the plot, _packed_rows)
+SANKEY_MARGIN = {"l": 10, "r": 10, "t": 34, "b": 10}
 
 
 def group_small_nodes(
@@ -1028,7 +1031,7 @@ def sankey_figure(
     # explicit columns keep every stage in its place (plotly would otherwise push a node as
     # far right as its longest path)
     xs = [0.001 + 0.998 * col_of[lab] / max(1, n_cols - 1) for lab in labels]
-    ys = _packed_rows(links, per_col, labels, height - 60)
+    ys = _packed_rows(links, per_col, labels, height - SANKEY_MARGIN["t"] - SANKEY_MARGIN["b"])
     node_colors = [colors.get(lab.split(" · ")[0], "#9ca3af") for lab in labels]
     link_colors = [_rgba(colors.get(r, "#9ca3af"), 0.38) for r in links["region"]]
     hover: dict[str, Any] = {}
@@ -1038,7 +1041,11 @@ def sankey_figure(
             "hovertemplate": "%{label}<br>%{customdata}<br>%{value:,.0f} t<extra></extra>",
         }
     sankey = {
-        "arrangement": "snap",
+        # "perpendicular", not "snap": plotly's snap pushes a column's nodes 16 px apart
+        # from the top whatever the room, so a column with more nodes than the layer plotly
+        # scaled by (lithium's seven refiners, as many tonnes as its six buyers) ran 16 px
+        # past the plot; _packed_rows fits every column, and nodes still drag up and down
+        "arrangement": "perpendicular",
         "link": {
             "color": link_colors,
             "source": [position[s] for s in links["source"]],
@@ -1064,8 +1071,7 @@ def sankey_figure(
     layout: dict[str, Any] = {
         "template": TEMPLATE,
         "height": height,
-        # 26 px below: plotly may stack a column one pad (16 px) past the plot (_packed_rows)
-        "margin": {"l": 10, "r": 10, "t": 34, "b": 26},
+        "margin": dict(SANKEY_MARGIN),
         "font": {"size": 11},
         "annotations": annotations,
     }
@@ -1101,10 +1107,13 @@ def _packed_rows(
     column's spare height spread between them; a lone node centred), less only where the
     column cannot hold its nodes otherwise. Evenly spaced centres let a large node at a
     column's foot run past the plot's bottom edge (an "other N regions" node did, and
-    ``examples/scenarios/lithium_2035.yaml``'s last buyers). plotly then moves nodes apart
-    to its own 16 px pad: where a pinned column has more nodes than the layer plotly scaled
-    by (lithium's refiners: USA refines its own output, so plotly puts it among the mines),
-    the column ends one pad below the plot, drawn in the figure's bottom margin."""
+    ``examples/scenarios/lithium_2035.yaml``'s last buyers). plotly draws the nodes where
+    these centres put them (``arrangement="perpendicular"``): its "snap" moved them apart to
+    its own 16 px pad, and where a pinned column has more nodes than the layer plotly scaled
+    by (lithium's seven refiners, USA among plotly's first layer since nothing flows into
+    it, and as many tonnes as its six buyers) that ended the column 16 px below the plot,
+    whatever the figure's height. Here that column's gaps are 13 px. Only a column with more
+    tonnes than any of plotly's layers could still run past the plot."""
     pad = 16.0
     inflow = links.groupby("target")["value_t"].sum()
     outflow = links.groupby("source")["value_t"].sum()
