@@ -30,7 +30,7 @@ import yaml
 from critmin.facade import load, write
 from critmin.reports import figures
 from critmin.reports.contract import run_view
-from critmin.reports.testing import many_regions_study
+from critmin.reports.testing import figure_json, many_regions_study
 
 NAMES = [f"R{i:02d}" for i in range(60)]
 
@@ -166,3 +166,55 @@ def test_month_ticks_are_unique_month_starts_whatever_the_run_length(n: int) -> 
     assert len(set(texts)) == len(texts)
     assert 1 <= len(texts) <= 6
     assert len(texts) == {1: 1, 2: 2, 3: 3, 12: 4, 120: 5, 600: 6}[n]
+
+
+def _wide_report(tmp: Path, ban: bool) -> str:
+    """report.html of the 40-region study, with R05 cut off from the four refiners in
+    2026-02..03 when ``ban``, as ``critmin run`` writes it."""
+    doc = many_regions_study(40)
+    if ban:
+        doc["markets"][0]["export_bans"] = [  # type: ignore[index]
+            {"exporter": r, "to": ["R05"], "start": "2026-02", "end": "2026-03"}
+            for r in ("R00", "R01", "R02", "R03")
+        ]
+    path = tmp / f"wide_ban_{ban}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    write(load(path).run(), tmp / f"out_{ban}")
+    return (tmp / f"out_{ban}" / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_band_region_off_the_lines_is_named(tmp_path: Path) -> None:
+    """A region drawn only as the band's edge is named where it leaves the lines.
+
+    Hand-solved: refined x costs 1.1 x 1,290 (ore) + 500 = 1,919 USD/t in the four refiners
+    R00..R03 and 1,919 + 10 (a route) = 1,929 in every other region. Banned from buying from
+    the refiners in 2026-02..03, R05 (a band region: the lines are R03 and R17..R27) buys
+    refined x re-exported through another region, one more route: 1,939 USD/t, 10 above every
+    drawn line. The refining panel then labels the band's top edge "R05" at 2026-02-01 (the
+    first of the months where it is furthest above the lines), and the hover of the band's
+    top edge names R05 in those months. The bottom edge (1,919, R00 and two more refiners)
+    is not below the R03 line (1,919), and the ore panel's band (1,270..1,290) sits on its
+    lines, so neither gets a label; without the ban no panel has one. Before (2026-12-05)
+    the band's hover said "other 28 regions, highest · 1,939" without a name."""
+    text = _wide_report(tmp_path, ban=True)
+    fig = figure_json(text, "fig-prices")
+    titles = {"wide_r05_cut_off", "wide"}
+    labels = [a for a in fig["layout"]["annotations"] if a["text"] not in titles]
+    assert [(a["text"], a["x"], a["y"], a["yanchor"]) for a in labels] == [
+        ("R05", "2026-02-01", 1939.0, "top")
+    ]
+    assert labels[0]["hovertext"] == (
+        "R05: the highest price of the other 28 regions in 2026-02, 1,939 USD/t, "
+        "10 USD/t above every drawn line"
+    )
+    refining = labels[0]["yref"]
+    top = [t for t in fig["data"] if t["name"] == "other 28 regions (range)"
+           and t["yaxis"] == refining]  # fmt: skip
+    assert len(top) == 1
+    assert top[0]["customdata"][1:] == ["R05", "R05"]
+    assert "highest: %{customdata}" in top[0]["hovertemplate"]
+    bottom = [t for t in fig["data"] if t["name"] == "other 28 regions (lowest)"
+              and t["yaxis"] == refining]  # fmt: skip
+    assert bottom[0]["customdata"] == ["R00 and 2 more"] * 3
+    plain = figure_json(_wide_report(tmp_path, ban=False), "fig-prices")
+    assert [a["text"] for a in plain["layout"]["annotations"]] == ["wide"]

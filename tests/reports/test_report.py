@@ -255,3 +255,36 @@ def test_a_run_without_physical_shortage_rows_does_not_call_unserved_shortage(
     assert "Bids not served at the price (priced out + shortage)" in text
     assert "Unserved demand" not in text
     assert "No physical shortage in" not in text
+
+
+def _section_title(text: str, anchor: str) -> tuple[str, str]:
+    """The ``<h2>`` of section ``anchor`` and its link text in the page's contents bar."""
+    h2 = re.search(rf'<section id="{anchor}"><h2>([^<]*)</h2>', text)
+    link = re.search(rf'<a href="#{anchor}">([^<]*)</a>', text)
+    assert h2 is not None
+    assert link is not None
+    return h2.group(1), link.group(1)
+
+
+def test_the_shortage_sections_title_says_what_it_shows(tmp_path: Path) -> None:
+    """With ``physical_shortage`` rows the section (and its link in the contents bar) is
+    "Physical shortage". A run written before that variable existed charts ``unserved``
+    (bids priced out + shortage): its title and link say so, and its lead does not define
+    the chart as shortage. Before (2026-12-05) the title stayed "Physical shortage" and only
+    a note under it corrected the title."""
+    series, summary = synthetic_run(5, scenarios=("baseline", "chn_export_ban"))
+    # the synthetic run writes `unserved` only, as older runs did; a current run's
+    # physical_shortage rows are added (the same tonnes) to check both titles
+    short = series[series["variable"] == "unserved"].assign(variable="physical_shortage")
+    new = pd.concat([series, short], ignore_index=True)
+    text = build_report(new, summary, tmp_path / "new.html").read_text(encoding="utf-8")
+    assert _section_title(text, "unserved") == ("Physical shortage", "Physical shortage")
+    for scen in _scenarios(summary):
+        scen["metrics"].pop("physical_shortage_t_by_product", None)  # type: ignore[union-attr]
+    text = build_report(series, summary, tmp_path / "old.html").read_text(encoding="utf-8")
+    title = "Bids not served at the price (priced out + shortage)"
+    assert _section_title(text, "unserved") == (title, title)
+    section = text[text.index('<section id="unserved">') :]
+    section = section[: section.index("</section>")]
+    assert "Physical shortage" not in section
+    assert "Demand no supply could meet" not in section

@@ -185,3 +185,86 @@ def test_one_scenarios_price_panels_are_not_stretched(
 
     assert width(wide_report) <= 760
     assert width(report) > 1000
+
+
+@pytest.fixture(scope="module")
+def one_scenario_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``critmin run examples/scenarios/two_regions.yaml``: one scenario, four months of
+    shortage in Japan."""
+    out = tmp_path_factory.mktemp("one")
+    example = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "two_regions.yaml"
+    critmin.write(load(example).run(), out)
+    return out / "report.html"
+
+
+def _svg_width(browser: Any, path: Path, div_id: str) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_selector(f"#{div_id} .main-svg", timeout=30_000)
+    w = float(
+        page.evaluate(
+            f"() => document.querySelector('#{div_id} .main-svg').getBoundingClientRect().width"
+        )
+    )
+    page.close()
+    return w
+
+
+def test_a_one_column_shortage_chart_is_not_stretched(
+    browser: Any, report: Path, one_scenario_report: Path
+) -> None:
+    """A shortage chart of one column (``two_regions.yaml``: one scenario) sits in the
+    760 px ``.single-scenario`` box, as one scenario's price panels do; the seed study's two
+    scenarios with shortage keep the page's width. Before (2026-12-05) the one-column chart
+    was 1,246 px wide at 1400 px: four bars across the page."""
+    assert _svg_width(browser, one_scenario_report, "fig-unserved") <= 760
+    assert _svg_width(browser, one_scenario_report, "fig-prices") <= 760
+    assert _svg_width(browser, report, "fig-unserved") > 1000
+
+
+#: how far the nodes of each shown Sankey reach past its plot area, px (positive = outside)
+_SANKEY_REACH = r"""
+() => [...document.querySelectorAll('.plotly-graph-div')]
+  .filter(d => d.querySelector('.sankey') && d.getBoundingClientRect().height > 0)
+  .map(d => {
+    const box = d.getBoundingClientRect(), m = d._fullLayout.margin;
+    const rects = [...d.querySelectorAll('.sankey-node rect.node-rect')]
+      .map(r => r.getBoundingClientRect()).filter(r => r.height > 0);
+    return [d.id, Math.max(...rects.map(r => r.bottom)) - (box.bottom - m.b),
+            (box.top + m.t) - Math.min(...rects.map(r => r.top))];
+  })
+"""
+
+
+@pytest.fixture(scope="module")
+def lithium_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``critmin run examples/scenarios/lithium_2035.yaml``."""
+    out = tmp_path_factory.mktemp("lithium")
+    example = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "lithium_2035.yaml"
+    critmin.write(load(example).run(), out)
+    return out / "report.html"
+
+
+def test_every_sankey_stays_inside_its_plot_area(
+    browser: Any, report: Path, lithium_report: Path
+) -> None:
+    """Every node of every Sankey (each scenario's tab) is drawn between the top and bottom of
+    its plot area (within 0.5 px). The lithium study's refining column has seven nodes and
+    as many tonnes (LCE out) as the six buyers plotly scales by, so plotly's own 16 px
+    spacing put the column one pad below the plot: before (2026-12-05) its last node was
+    drawn 16 px into the bottom margin."""
+    reach: list[tuple[str, float, float]] = []
+    for path in (lithium_report, report):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(path.as_uri())
+        page.wait_for_selector("#fig-sankey-0-0 .main-svg", timeout=30_000)
+        page.wait_for_timeout(1000)
+        reach += [(path.parent.name, *r) for r in page.evaluate(_SANKEY_REACH)]
+        for tab in page.query_selector_all("button[data-group=sankey]"):
+            tab.click()
+            page.wait_for_timeout(800)
+            reach += [(path.parent.name, *r) for r in page.evaluate(_SANKEY_REACH)]
+        page.close()
+    assert len({r[:2] for r in reach}) >= 1 + 3 * 3  # lithium's one, the seed study's nine
+    outside = [r for r in reach if r[2] > 0.5 or r[3] > 0.5]
+    assert outside == []

@@ -843,13 +843,17 @@ def _policy_section(view: RunView) -> str:
 # --------------------------------------------------------------------------- charts
 
 
-def _single_width(view: RunView, div: str) -> str:
-    """One scenario's panels at about the width two columns take, not the page's 1,300 px.
+def _single_width(fig: figures.Figure, div: str) -> str:
+    """A figure of one column of panels (one scenario) at about the width two columns take,
+    not the page's 1,300 px.
 
-    Stretched over the whole page a month axis of a few months and a flat price line read as
-    empty; 760 px keeps the 110 px row titles and a ~630 px plot (two-scenario columns are
-    ~590 px each)."""
-    return div if len(view.scenarios) > 1 else f'<div class="single-scenario">{div}</div>'
+    Stretched over the whole page a month axis of a few months and a flat price line (or
+    four shortage bars) read as empty; 760 px keeps the 110 px row titles and a ~630 px plot
+    (two-scenario columns are ~590 px each). The shortage chart has a column per scenario
+    with shortage, so a run of several scenarios can draw one."""
+    if figures.panel_columns(fig) > 1:
+        return div
+    return f'<div class="single-scenario">{div}</div>'
 
 
 def _prices_section(view: RunView) -> str:
@@ -857,7 +861,7 @@ def _prices_section(view: RunView) -> str:
     content = (
         figures.left_out_note(view, "the chart")
         + figures.price_regions_note(view)
-        + _single_width(view, figures.figure_div(fig, "fig-prices"))
+        + _single_width(fig, figures.figure_div(fig, "fig-prices"))
         if fig is not None
         else '<div class="empty">The series has no <code>price</code> rows.</div>'
     )
@@ -912,20 +916,40 @@ def _ceiling_table(view: RunView) -> str:
     )
 
 
+def _shortage_title(view: RunView) -> str:
+    """The shortage section's title (and link): what its chart shows. A run written before
+    ``physical_shortage`` existed charts ``unserved``, which also counts bids priced out."""
+    if (view.series["variable"] == figures.SHORTAGE_VARIABLE).any():
+        return "Physical shortage"
+    return fmt.humanize("unserved")
+
+
 def _unserved_section(view: RunView) -> str:
     fig = figures.unserved_figure(view)
     variable = figures.SHORTAGE_VARIABLE
     # a run written before physical_shortage existed charts `unserved`, which also counts bids
     # priced out: say so rather than call it shortage
     what = "physical shortage"
+    lead = (
+        "Demand no supply could meet, tonnes per month, stacked by region: unmet critical "
+        "bids and the demand still there at a demand curve's ceiling price. One row of panels "
+        "per product, each in its own tonnes. Buyers who bought less because the price rose "
+        "are not shortage (see “Demand cut by price” in the comparison)."
+    )
     if not (view.series["variable"] == variable).any():
         variable = "unserved"
         what = "demand not served at the price (priced out + shortage)"
+        lead = (
+            "Bid tonnes not bought at the clearing price, tonnes per month, stacked by region: "
+            "buyers priced out and any shortage together (this run does not tell them apart). "
+            "One row of panels per product, each in its own tonnes."
+        )
     rows = view.series[view.series["variable"] == variable]
     total = rows.groupby("scenario")["value"].sum()
     none = [s for s in view.scenario_names if float(total.get(s, 0.0)) <= 1e-9]
     if fig is not None:
-        content = figures.left_out_note(view, "the chart") + figures.figure_div(fig, "fig-unserved")
+        div = figures.figure_div(fig, "fig-unserved")
+        content = figures.left_out_note(view, "the chart") + _single_width(fig, div)
         if none:
             content = f'<p class="note">No {what} in {_e(", ".join(none))}.</p>' + content
     elif (view.series["variable"] == variable).any():
@@ -935,19 +959,12 @@ def _unserved_section(view: RunView) -> str:
     content += _ceiling_table(view)
     if variable == "unserved":
         content = (
-            '<p class="note">This run has no <code>physical_shortage</code> rows: the chart '
-            "shows <code>unserved</code>, every bid tonne not bought at the clearing price "
-            "(bids priced out plus physical shortage).</p>" + content
+            '<p class="note">This run has no <code>physical_shortage</code> rows (it was '
+            "written before critmin reported them): the chart shows <code>unserved</code>, "
+            "every bid tonne not bought at the clearing price (bids priced out plus physical "
+            "shortage).</p>" + content
         )
-    return _section(
-        "unserved",
-        "Physical shortage",
-        "Demand no supply could meet, tonnes per month, stacked by region: unmet critical "
-        "bids and the demand still there at a demand curve's ceiling price. One row of panels "
-        "per product, each in its own tonnes. Buyers who bought less because the price rose "
-        "are not shortage (see “Demand cut by price” in the comparison).",
-        content,
-    )
+    return _section("unserved", _shortage_title(view), lead, content)
 
 
 def _tabs(group: str, names: Sequence[str], panels: Sequence[str]) -> str:
@@ -1257,7 +1274,7 @@ def render_html(view: RunView) -> str:
         ("comparison", "Comparison", _comparison_section(view)),
         ("policy", "Policy parameters", _policy_section(view)),
         ("prices", "Prices", _prices_section(view)),
-        ("unserved", "Physical shortage", _unserved_section(view)),
+        ("unserved", _shortage_title(view), _unserved_section(view)),
         ("flows", "Flows", _flows_section(view)),
         ("more", "Instrument results", _extras_section(view)),
         ("assumptions", "Assumptions", _assumptions_section(view)),

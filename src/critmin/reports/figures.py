@@ -254,6 +254,17 @@ def subplot_grid(
     return layout, cells
 
 
+def panel_columns(fig: Figure) -> int:
+    """The columns of panels of a :func:`subplot_grid` figure (its distinct x domains)."""
+    layout = fig.get("layout", {})
+    domains = {
+        tuple(axis.get("domain", (0.0, 1.0)))
+        for key, axis in layout.items()
+        if key.startswith("xaxis") and isinstance(axis, Mapping)
+    }
+    return max(1, len(domains))
+
+
 def _clamp_unit(value: float) -> float:
     """make_subplots' rounding of a y bound within 0.01 outside [0, 1]."""
     if -0.01 < value < 0.0:
@@ -564,8 +575,10 @@ def price_regions_note(view: RunView) -> str:
         f'<p class="note">Prices are reported in {len(lines) + len(band)} regions; each panel '
         f"draws a line for the {len(lines)} that produce and consume the most (the legend's "
         f"order) and the range of the other {len(band)} as a grey band (lowest to highest "
-        "price each month). Every node's average and peak price is in the comparison tables "
-        "above, every month in <code>series.parquet</code>.</p>"
+        "price each month; hover an edge of the band for the region there). Where an edge of "
+        "the band lies above or below every line, the region that sets it is named once, "
+        "where it is furthest from the lines. Every node's average and peak price is in the "
+        "comparison tables above, every month in <code>series.parquet</code>.</p>"
     )
 
 
@@ -591,7 +604,7 @@ def prices_figure(view: RunView) -> Figure | None:
     groups = _group_positions([mineral_of, stage_of, scenario_of, region_of])
     months = np.asarray(month_of, dtype=object)
     values = agg.to_numpy()
-    ranges = _band_ranges(agg, band)
+    ranges = _band_ranges(agg, band, lines)
     plot_px = len(products) * PRICE_ROW_PX + (len(products) - 1) * PRICE_GAP_PX
     layout, cells = subplot_grid(
         len(products),
@@ -604,6 +617,7 @@ def prices_figure(view: RunView) -> Figure | None:
     )
     data: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
+    edge_labels: list[dict[str, Any]] = []
     shown: set[str] = set()
     for r, product in enumerate(products):
         unit = price_unit_of(view, product)
@@ -614,7 +628,9 @@ def prices_figure(view: RunView) -> Figure | None:
             low_high = ranges.get((scenario, product.mineral, product.stage))
             if low_high is not None:
                 legend = "other regions" not in shown
-                data += _band_traces(low_high, len(band), (factor, decimals, unit), cell, legend)
+                scale = (factor, decimals, unit)
+                data += _band_traces(low_high, len(band), scale, cell, legend)
+                edge_labels += _band_edge_labels(low_high, len(band), scale, cell)
                 shown.add("other regions")
             for region in lines:
                 pos = groups.get((product.mineral, product.stage, scenario, region))
@@ -642,6 +658,7 @@ def prices_figure(view: RunView) -> Figure | None:
     _update_axes(layout, "x", **month_axis(data))
     if shapes:
         layout["shapes"] = shapes
+    layout["annotations"] += edge_labels
     layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 110, "r": 20})
     _legend_above(layout, plot_px + PRICE_TOP_PX + PRICE_BOTTOM_PX, PRICE_TOP_PX, PRICE_BOTTOM_PX)
     return {"data": data, "layout": layout}
@@ -659,13 +676,33 @@ def _row_title(product: Product, unit: str) -> dict[str, Any]:
     }
 
 
-def _band_ranges(agg: pd.Series, band: Sequence[str]) -> dict[tuple[str, ...], pd.DataFrame]:
-    """Lowest and highest monthly price of the ``band`` regions per (scenario, product, stage):
-    a frame indexed by month with columns ``min``, ``max`` (USD/t)."""
+def _band_ranges(
+    agg: pd.Series, band: Sequence[str], lines: Sequence[str]
+) -> dict[tuple[str, ...], pd.DataFrame]:
+    """The grey band of the ``band`` regions per (scenario, product, stage): a frame indexed
+    by month with the lowest and highest monthly price (``min``, ``max``, USD/t), the region
+    at each edge (``min_region``, ``max_region``: the first by name) and how many more are
+    within a millionth of it (``min_ties``, ``max_ties``), the lowest and highest price of
+    the ``lines`` regions
+    (``line_min``, ``line_max``; NaN in a month none of them is priced)."""
     if not band:
         return {}
-    rows = agg[agg.index.get_level_values("region").isin(list(band))]
-    stats = rows.groupby(level=["scenario", "mineral", "stage", "month"]).agg(["min", "max"])
+    keys = ["scenario", "mineral", "stage", "month"]
+    regions = agg.index.get_level_values("region")
+    rows = agg[regions.isin(list(band))].reset_index()
+    by = rows.groupby(keys, sort=True)["value"]
+    stats = by.agg(["min", "max"])
+    for edge, pick, value in (
+        ("min", by.idxmin(), by.transform("min")),
+        ("max", by.idxmax(), by.transform("max")),
+    ):
+        tied = (rows["value"] - value).abs() <= 1e-6 * value.abs().clip(lower=1.0)
+        others = tied.groupby([rows[k] for k in keys], sort=True).sum() - 1
+        names = rows.loc[pick.to_numpy(), "region"].astype(str).to_numpy()
+        stats[f"{edge}_region"] = names
+        stats[f"{edge}_ties"] = others.to_numpy()
+    drawn = agg[regions.isin(list(lines))].groupby(level=keys).agg(["min", "max"])
+    stats[["line_min", "line_max"]] = drawn.reindex(stats.index).to_numpy()
     return {
         tuple(map(str, key)): part.droplevel([0, 1, 2])
         for key, part in stats.groupby(level=["scenario", "mineral", "stage"])
@@ -676,7 +713,8 @@ def _band_traces(
     low_high: pd.DataFrame, n: int, scale: tuple[float, int, str], cell: Cell, legend: bool
 ) -> list[dict[str, Any]]:
     """The grey band of the regions without a line: the lowest price, then the highest
-    filled down to it (drawn first, so the region lines sit on top)."""
+    filled down to it (drawn first, so the region lines sit on top). The hover names the
+    region at each edge each month."""
     factor, decimals, unit = scale
     dates = _month_dates([str(m) for m in low_high.index])
     common = {"legendgroup": "other regions", "mode": "lines", "type": "scatter",
@@ -685,8 +723,9 @@ def _band_traces(
     return [
         {
             **common,
-            "hovertemplate": f"other {n} regions, lowest · %{{y:,.{decimals}f}} {unit}"
-            "<extra></extra>",
+            "customdata": _edge_names(low_high, "min"),
+            "hovertemplate": f"other {n} regions, lowest: %{{customdata}} · "
+            f"%{{y:,.{decimals}f}} {unit}<extra></extra>",
             "line": {"color": "rgba(107,114,128,0.5)", "width": 0.5},
             "name": f"other {n} regions (lowest)",
             "showlegend": False,
@@ -695,10 +734,11 @@ def _band_traces(
         },
         {
             **common,
+            "customdata": _edge_names(low_high, "max"),
             "fill": "tonexty",
             "fillcolor": "rgba(107,114,128,0.18)",
-            "hovertemplate": f"other {n} regions, highest · %{{y:,.{decimals}f}} {unit}"
-            "<extra></extra>",
+            "hovertemplate": f"other {n} regions, highest: %{{customdata}} · "
+            f"%{{y:,.{decimals}f}} {unit}<extra></extra>",
             "line": {"color": "rgba(107,114,128,0.5)", "width": 0.5},
             "name": f"other {n} regions (range)",
             "showlegend": legend,
@@ -706,6 +746,59 @@ def _band_traces(
             "y": typed_array(high),
         },
     ]
+
+
+def _edge_names(low_high: pd.DataFrame, edge: str) -> list[str]:
+    """Each month's region at the band's ``edge`` (``min``, ``max``): "R05", or "R04 and 24
+    more" when 24 more regions have the same price."""
+    return [
+        name if n == 0 else f"{name} and {n} more"
+        for name, n in zip(low_high[f"{edge}_region"], low_high[f"{edge}_ties"], strict=True)
+    ]
+
+
+def _band_edge_labels(
+    low_high: pd.DataFrame, n: int, scale: tuple[float, int, str], cell: Cell
+) -> list[dict[str, Any]]:
+    """At most two labels a panel naming the region at the band's top and bottom edge, where
+    that edge lies outside every drawn line: a region whose prices are drawn only as the
+    band's edge would otherwise be nameless. Each is placed at the month the edge is
+    furthest outside the lines (in shown units: a difference the axis rounds away gets no
+    label), just inside the band; an edge within the lines' range gets none (the hover still
+    names it), so a panel whose band sits among its lines stays as it was."""
+    factor, decimals, unit = scale
+    dates = _month_dates([str(m) for m in low_high.index])
+    shown = {k: np.round(low_high[k].to_numpy() * factor, decimals) for k in
+             ("min", "max", "line_min", "line_max")}  # fmt: skip
+    labels = []
+    for edge, beyond, anchor, word, side in (
+        ("max", shown["max"] - shown["line_max"], "top", "highest", "above"),
+        ("min", shown["line_min"] - shown["min"], "bottom", "lowest", "below"),
+    ):
+        outside = np.where(np.isnan(beyond), 0.0, beyond)  # a month without lines: no label
+        i = int(np.argmax(outside))
+        if outside[i] <= 0.0:
+            continue
+        region = str(low_high[f"{edge}_region"].iloc[i])
+        ties = int(low_high[f"{edge}_ties"].iloc[i])
+        labels.append(
+            {
+                "font": {"size": 10, "color": "#374151"},
+                "hovertext": f"{_edge_names(low_high.iloc[[i]], edge)[0]}: the {word} price "
+                f"of the other {n} regions in "
+                f"{dates[i][:7]}, {shown[edge][i]:,.{decimals}f} {unit}, "
+                f"{outside[i]:,.{decimals}f} {unit} {side} every drawn line",
+                "showarrow": False,
+                "text": region if ties == 0 else f"{region} +{ties}",
+                "x": dates[i],
+                "xanchor": "left" if i == 0 else "right" if i == len(dates) - 1 else "center",
+                "xref": cell.xref,
+                "y": float(shown[edge][i]),
+                "yanchor": anchor,
+                "yref": cell.yref,
+            }
+        )
+    return labels
 
 
 def _shortage_shading(view: RunView, scenario: str, xref: str, yref: str) -> list[dict[str, Any]]:
@@ -931,6 +1024,9 @@ def sankey_links(view: RunView, scenario: str, chain: Sequence[str] | None = Non
 MAX_SANKEY_ROWS = 10
 #: Height of a Sankey row (a node's label and its gap), px.
 SANKEY_ROW_PX = 22
+#: A Sankey's margins, px: the stage names above; below, half a label's height for the label
+#: of a node at the plot's foot (the nodes themselves stay inside the plot, _packed_rows)
+SANKEY_MARGIN = {"l": 10, "r": 10, "t": 34, "b": 10}
 
 
 def group_small_nodes(
@@ -1017,7 +1113,7 @@ def sankey_figure(
     # explicit columns keep every stage in its place (plotly would otherwise push a node as
     # far right as its longest path)
     xs = [0.001 + 0.998 * col_of[lab] / max(1, n_cols - 1) for lab in labels]
-    ys = _packed_rows(links, per_col, labels, height - 60)
+    ys = _packed_rows(links, per_col, labels, height - SANKEY_MARGIN["t"] - SANKEY_MARGIN["b"])
     node_colors = [colors.get(lab.split(" · ")[0], "#9ca3af") for lab in labels]
     link_colors = [_rgba(colors.get(r, "#9ca3af"), 0.38) for r in links["region"]]
     hover: dict[str, Any] = {}
@@ -1027,7 +1123,11 @@ def sankey_figure(
             "hovertemplate": "%{label}<br>%{customdata}<br>%{value:,.0f} t<extra></extra>",
         }
     sankey = {
-        "arrangement": "snap",
+        # "perpendicular", not "snap": plotly's snap pushes a column's nodes 16 px apart
+        # from the top whatever the room, so a column with more nodes than the layer plotly
+        # scaled by (lithium's seven refiners, as many tonnes as its six buyers) ran 16 px
+        # past the plot; _packed_rows fits every column, and nodes still drag up and down
+        "arrangement": "perpendicular",
         "link": {
             "color": link_colors,
             "source": [position[s] for s in links["source"]],
@@ -1053,8 +1153,7 @@ def sankey_figure(
     layout: dict[str, Any] = {
         "template": TEMPLATE,
         "height": height,
-        # 26 px below: plotly may stack a column one pad (16 px) past the plot (_packed_rows)
-        "margin": {"l": 10, "r": 10, "t": 34, "b": 26},
+        "margin": dict(SANKEY_MARGIN),
         "font": {"size": 11},
         "annotations": annotations,
     }
@@ -1090,10 +1189,13 @@ def _packed_rows(
     column's spare height spread between them; a lone node centred), less only where the
     column cannot hold its nodes otherwise. Evenly spaced centres let a large node at a
     column's foot run past the plot's bottom edge (an "other N regions" node did, and
-    ``examples/scenarios/lithium_2035.yaml``'s last buyers). plotly then moves nodes apart
-    to its own 16 px pad: where a pinned column has more nodes than the layer plotly scaled
-    by (lithium's refiners: USA refines its own output, so plotly puts it among the mines),
-    the column ends one pad below the plot, drawn in the figure's bottom margin."""
+    ``examples/scenarios/lithium_2035.yaml``'s last buyers). plotly draws the nodes where
+    these centres put them (``arrangement="perpendicular"``): its "snap" moved them apart to
+    its own 16 px pad, and where a pinned column has more nodes than the layer plotly scaled
+    by (lithium's seven refiners, USA among plotly's first layer since nothing flows into
+    it, and as many tonnes as its six buyers) that ended the column 16 px below the plot,
+    whatever the figure's height. Here that column's gaps are 13 px. Only a column with more
+    tonnes than any of plotly's layers could still run past the plot."""
     pad = 16.0
     inflow = links.groupby("target")["value_t"].sum()
     outflow = links.groupby("source")["value_t"].sum()

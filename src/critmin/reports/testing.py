@@ -22,12 +22,14 @@ defines them, so the summary and the series agree.
 for the checks that the charts do not grow with the number of regions.
 
 :func:`read_table_rows` and :func:`parse_display` read a written report back (exact
-``data-value`` attributes and displayed text), for tests of anything that writes reports.
+``data-value`` attributes and displayed text), :func:`figure_json` one of its figures, for
+tests of anything that writes reports.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -452,6 +454,28 @@ class TableReader(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._cell is not None and not self._delta_depth:
             self._cell.text += data
+
+
+def figure_json(html: str, div_id: str) -> dict[str, object]:
+    """The plotly figure a report draws in ``<div id=div_id>``: ``{"data": [...],
+    "layout": {...}}`` as written in its ``Plotly.newPlot("div_id", data, layout, config)``
+    call (KeyError when the report has no such figure)."""
+    call = f'Plotly.newPlot(\n                        "{div_id}",'
+    start = html.find(call)
+    if start < 0:
+        call = f'"{div_id}",'
+        start = html.find(call, html.find(f'id="{div_id}"'))
+    if start < 0:
+        raise KeyError(div_id)
+    decoder = json.JSONDecoder()
+    pos = start + len(call)
+    parts = []
+    for _ in range(2):
+        while html[pos] in " \n\t,":
+            pos += 1
+        value, pos = decoder.raw_decode(html, pos)
+        parts.append(value)
+    return {"data": parts[0], "layout": parts[1]}
 
 
 def read_table_rows(html: str, table_class: str = "comparison") -> list[Row]:
