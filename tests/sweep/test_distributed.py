@@ -77,11 +77,13 @@ def test_sample_that_always_kills_its_worker_is_reported(
     pd.testing.assert_frame_equal(ok, ref, check_exact=True)
 
 
+@pytest.mark.parametrize("workers", ["2", "0"])
 def test_interrupted_driver_resumes_missing_batches_only(
-    tmp_path: Path, reference: pd.DataFrame
+    tmp_path: Path, reference: pd.DataFrame, workers: str
 ) -> None:
     """Sample 9 (batch 3) is made slow; the driver is interrupted (SIGINT) once batches 0-2
-    are written; ``--resume`` computes batch 3 only and the table is the undisturbed one."""
+    are written; ``--resume`` computes batch 3 only and the table is the undisturbed one. The
+    same with the samples in the command's own process (``--workers 0``)."""
     out = tmp_path / "out"
     env = {**os.environ, FAULT_ENV: "sleep:9:60"}
     proc = subprocess.Popen(
@@ -94,7 +96,7 @@ def test_interrupted_driver_resumes_missing_batches_only(
             "--out",
             str(out),
             "--workers",
-            "2",
+            workers,
             "--no-report",
         ],
         env=env,
@@ -116,7 +118,10 @@ def test_interrupted_driver_resumes_missing_batches_only(
     assert sorted(before) == [f"batch-{b:06d}.parquet" for b in range(3)]
     assert not (out / "samples.parquet").exists()
 
-    res = critmin("sweep", str(SMALL), "--out", str(out), "--resume", "--no-report", "--json")
+    res = critmin(
+        "sweep", str(SMALL), "--out", str(out), "--workers", workers, "--resume", "--no-report",
+        "--json",
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert summary["batches"] == {"total": 4, "computed": 1, "reused": 3}
