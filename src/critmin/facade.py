@@ -191,7 +191,7 @@ def sweep(
     out_dir: str | Path,
     *,
     samples: int | None = None,
-    scheduler: str = "local",
+    scheduler: str | None = "local",
     workers: int = 2,
     client: Any = None,
     resume: bool = False,
@@ -205,11 +205,12 @@ def sweep(
 
     ``samples``: scenarios drawn (default: the study's), each run under every policy of the
     lever grid; ``scheduler``: ``"local"`` (a LocalCluster of ``workers`` processes; a script
-    then needs ``if __name__ == "__main__":``, as any Dask LocalCluster does) or
-    ``"tcp://HOST:PORT"``; ``client``: a Dask client to use instead (e.g.
-    ``distributed.Client(processes=False)``, threads in this process); ``on_batch(done,
-    total)`` as samples finish; ``time_limit_s``: each chain's solving budget per sample
-    (0: none)."""
+    then needs ``if __name__ == "__main__":``, as any Dask LocalCluster does),
+    ``"tcp://HOST:PORT"``, or None (as ``critmin.run``'s: in this process); ``workers=0``
+    (``critmin sweep --workers 0``) is in this process too: the batches one after the other,
+    no cluster started, the same table; ``client``: a Dask client to use instead;
+    ``on_batch(done, total)`` as samples finish; ``time_limit_s``: each chain's solving
+    budget per sample (0: none)."""
     from critmin.scenarios.sweep import (
         LoadedStudy,
         load_study_file,
@@ -217,7 +218,9 @@ def sweep(
         summarize,
         write_summary,
     )
+    from critmin.scenarios.sweep.driver import in_process
 
+    in_process(scheduler, workers, client)  # contradictory choices fail before any file
     loaded = study if isinstance(study, LoadedStudy) else load_study_file(study)
     out = Path(out_dir)
     # one output set even without a report (a previous report.html goes: it described

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import critmin
-from critmin.policy.instrument import REGISTRY, discover
+from critmin.policy.instrument import REGISTRY, discover, flat_key_pattern
 from critmin.scenarios.headline import (
     METRICS,
     HeadlineMetrics,
@@ -52,9 +52,11 @@ def test_typed_fields_are_the_declared_metrics() -> None:
 
 def test_per_product_fields_are_the_declared_flat_figures() -> None:
     """A per-product figure written flat (one ``summary.json`` key per product) is declared
-    with its key (``HeadlineMetric.key``) and typed as a mapping by product whose field
-    carries the same key; the product id ends the key, and no flat prefix begins another
-    figure's name or another prefix (a key must belong to one figure)."""
+    with its key (``HeadlineMetric.key``) and typed as a mapping by product,
+    ``FlatByProduct``, the field's key following from its name by the declaration's rule
+    (``flat_key_pattern``), so that the key is spelled once; the product id ends the key,
+    and no flat prefix begins another figure's name or another prefix (a key must belong to
+    one figure)."""
     discover()
     declared = {m.name: m.key for m in headline_metrics().values() if m.key is not None}
     assert declared == HeadlineMetrics.flat_keys()
@@ -87,6 +89,10 @@ def test_instruments_make_flat_keys_from_the_declaration() -> None:
         key = metric.flat_key("ndfeb_magnet")
         assert per_product_key(metric.name, "ndfeb_magnet") == key
         assert split_per_product(key) == (metric.name, "ndfeb_magnet")
+    # the rule the typed fields share refuses a name that is no per-product figure's
+    for name in ("levy_revenue_usd", "_by_product"):
+        with pytest.raises(ValueError, match="ends in '_by_product'"):
+            flat_key_pattern(name)
 
 
 def _scalar(hint: Any) -> set[Any]:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -76,11 +77,13 @@ def test_sample_that_always_kills_its_worker_is_reported(
     pd.testing.assert_frame_equal(ok, ref, check_exact=True)
 
 
+@pytest.mark.parametrize("workers", ["2", "0"])
 def test_interrupted_driver_resumes_missing_batches_only(
-    tmp_path: Path, reference: pd.DataFrame
+    tmp_path: Path, reference: pd.DataFrame, workers: str
 ) -> None:
     """Sample 9 (batch 3) is made slow; the driver is interrupted (SIGINT) once batches 0-2
-    are written; ``--resume`` computes batch 3 only and the table is the undisturbed one."""
+    are written; ``--resume`` computes batch 3 only and the table is the undisturbed one. The
+    same with the samples in the command's own process (``--workers 0``)."""
     out = tmp_path / "out"
     env = {**os.environ, FAULT_ENV: "sleep:9:60"}
     proc = subprocess.Popen(
@@ -93,7 +96,7 @@ def test_interrupted_driver_resumes_missing_batches_only(
             "--out",
             str(out),
             "--workers",
-            "2",
+            workers,
             "--no-report",
         ],
         env=env,
@@ -115,7 +118,10 @@ def test_interrupted_driver_resumes_missing_batches_only(
     assert sorted(before) == [f"batch-{b:06d}.parquet" for b in range(3)]
     assert not (out / "samples.parquet").exists()
 
-    res = critmin("sweep", str(SMALL), "--out", str(out), "--resume", "--no-report", "--json")
+    res = critmin(
+        "sweep", str(SMALL), "--out", str(out), "--workers", workers, "--resume", "--no-report",
+        "--json",
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert summary["batches"] == {"total": 4, "computed": 1, "reused": 3}
@@ -138,10 +144,14 @@ def test_rerun_without_resume_refuses_a_used_folder(
     assert len(res.stderr.strip().splitlines()) == 1
 
 
-def test_stop_rule_keeps_the_smallest_prefix_that_meets_the_target(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [2, 0])
+def test_stop_rule_keeps_the_smallest_prefix_that_meets_the_target(
+    tmp_path: Path, workers: int
+) -> None:
     """With a 25 % relative-standard-error target on unserved_magnet_t, the sweep stops at the first
     batches 0..k-1 whose samples meet it (at least 4 samples); batches after k are dropped,
-    and the prefix without its last batch did not meet it."""
+    and the prefix without its last batch did not meet it. The same on 2 worker processes
+    and in this process (``workers=0``), batches submitted last first."""
     import numpy as np
 
     from critmin.scenarios.sweep.stats import relative_standard_error
@@ -151,7 +161,7 @@ def test_stop_rule_keeps_the_smallest_prefix_that_meets_the_target(tmp_path: Pat
     study = tmp_path / "study.yaml"
     study.write_text(text, encoding="utf-8")
     run = run_sweep(
-        load_study_file(study), tmp_path / "o", workers=2, order=list(range(19, -1, -1))
+        load_study_file(study), tmp_path / "o", workers=workers, order=list(range(19, -1, -1))
     )
     assert run.stopped_early
     n = len(run.table)
@@ -210,6 +220,143 @@ def test_public_sweep_in_process_gives_the_same_table(
     summary = json.loads((tmp_path / "py" / "summary.json").read_text("utf-8"))
     assert summary["policies"] == result.summary["policies"]
     assert pd.read_parquet(tmp_path / "py" / "samples.parquet").equals(result.table)
+
+
+def test_public_sweep_without_a_cluster_gives_the_worker_process_table(tmp_path: Path) -> None:
+    """``critmin.sweep(..., workers=0)`` (docs/api.md) runs the samples in the calling process
+    and gives, bit for bit, the table of ``workers=1`` (one worker process of a
+    LocalCluster), same study, same seed: the same ``samples.parquet`` bytes. Progress is
+    reported after each batch of 3 (``batch_size``), in design order; the summary says no
+    worker and no cluster start-up. ``scheduler=None`` (``critmin.run``'s spelling) is the
+    same mode."""
+    import critmin
+
+    study = critmin.load_sweep(SMALL)
+    progress: list[tuple[int, int]] = []
+    inline = critmin.sweep(
+        study, tmp_path / "inline", workers=0, on_batch=lambda d, n: progress.append((d, n))
+    )
+    worker = critmin.sweep(study, tmp_path / "worker", workers=1, report=False)
+    pd.testing.assert_frame_equal(inline.table, worker.table, check_exact=True)
+    table = "samples.parquet"
+    assert (tmp_path / "inline" / table).read_bytes() == (tmp_path / "worker" / table).read_bytes()
+    assert set(inline.table["status"]) == {"ok"}
+    assert progress == [(0, 12), (3, 12), (6, 12), (9, 12), (12, 12)]
+    assert inline.summary["timing"]["workers"] == 0
+    assert inline.summary["timing"]["cluster_startup_s"] == 0.0
+    assert worker.summary["timing"]["workers"] == 1
+    assert [p.name for p in inline.written] == ["samples.parquet", "summary.json", "report.html"]
+    assert "in the calling process" in (tmp_path / "inline" / "report.html").read_text("utf-8")
+    assert inline.summary["policies"] == worker.summary["policies"]
+    again = critmin.sweep(study, tmp_path / "none", scheduler=None, report=False)
+    pd.testing.assert_frame_equal(again.table, inline.table, check_exact=True)
+
+
+def test_public_sweep_without_a_cluster_starts_no_dask(tmp_path: Path) -> None:
+    """In a fresh interpreter, ``critmin.sweep(..., workers=0)`` never imports Dask's
+    ``distributed``: no cluster, no client, no scheduler (what makes it fast to call)."""
+    code = (
+        "import sys, critmin\n"
+        f"r = critmin.sweep(critmin.load_sweep({str(SMALL)!r}), {str(tmp_path / 'o')!r}, "
+        "workers=0, samples=2, report=False)\n"
+        "assert len(r.table) == 4, r.table\n"
+        "print('distributed' in sys.modules)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=240, check=False
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "False"
+
+
+def test_public_sweep_without_a_cluster_keeps_the_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``time_limit_s`` in the calling process is the per-sample budget of docs/sweeps.md, as
+    on a worker: sample 1 is made to spend 2.5 s as it starts (the fault injection's sleep,
+    as a slow build would); with a 2 s budget its scenario check refuses it, naming the
+    sample and the stage, and the other samples (~50 ms each) are solved."""
+    import critmin
+
+    monkeypatch.setenv(FAULT_ENV, "sleep:1:2.5")
+    result = critmin.sweep(
+        critmin.load_sweep(SMALL), tmp_path / "o", workers=0, samples=2, time_limit_s=2,
+        report=False,
+    )  # fmt: skip
+    table = result.table.set_index("sample_id")
+    assert table.loc[1, "status"] == "failed"
+    assert re.search(
+        r"sample 1: time limit of 2 s reached \(--time-limit-s\) while checking the scenario",
+        table.loc[1, "error"],
+    ), table.loc[1, "error"]
+    assert set(table.drop(index=1)["status"]) == {"ok"}
+    assert result.run.failed == [{"sample_id": 1, "error": table.loc[1, "error"]}]
+
+
+def test_public_sweep_without_a_cluster_isolates_an_escaping_error(
+    tmp_path: Path, reference: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error that escapes the evaluator (a bug outside any sample's own checks, made here
+    by an evaluator that raises whenever sample 4 is among its plans) is met as a given-up
+    batch on a cluster: the batch runs again one sample at a time, sample 4 alone is reported
+    failed with the error, and the 11 others equal the undisturbed table."""
+    import critmin
+    from critmin.scenarios.sweep import driver
+
+    real = driver.evaluate_plans
+
+    def faulty(*args: Any, **kwargs: Any) -> Any:
+        if any(plan.sample_id == 4 for plan in args[2]):
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(driver, "evaluate_plans", faulty)
+    result = critmin.sweep(SMALL, tmp_path / "o", workers=0, report=False)
+    assert result.run.failed == [
+        {"sample_id": 4, "error": "RuntimeError: boom (raised outside the sample's own checks)"}
+    ]
+    ok = result.table[result.table["sample_id"] != 4].reset_index(drop=True)
+    ref = reference[reference["sample_id"] != 4].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ok, ref, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"workers": -1}, "--workers -1: expected 0 (in this process) or more"),
+        (
+            {"workers": 0, "scheduler": "tcp://127.0.0.1:8786"},
+            "--workers 0 runs the samples in this process: give it without --scheduler",
+        ),
+        ({"scheduler": None, "client": object()}, "client= runs the samples on that client"),
+    ],
+)
+def test_public_sweep_refuses_contradictory_choices(
+    tmp_path: Path, kwargs: dict[str, object], message: str
+) -> None:
+    """Where the samples run is one choice: a contradictory one fails at once, writing
+    nothing."""
+    import critmin
+    from critmin.errors import InputError
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        critmin.sweep(SMALL, tmp_path / "o", **kwargs)  # type: ignore[arg-type]
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_workers_0_runs_in_this_process(tmp_path: Path, reference: pd.DataFrame) -> None:
+    """``critmin sweep --workers 0``: the command's table is the worker process's; its
+    ``--help`` says what 0 means."""
+    out = tmp_path / "o"
+    res = critmin("sweep", str(SMALL), "--out", str(out), "--workers", "0", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["timing"]["workers"] == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "samples.parquet"), reference)
+    assert (out / "report.html").exists()
+    helped = critmin("sweep", "--help", env={"COLUMNS": "200"})
+    assert "0: no cluster, the samples run one after the other in this process" in " ".join(
+        helped.stdout.split()
+    )
 
 
 def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:

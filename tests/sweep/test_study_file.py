@@ -99,7 +99,14 @@ def test_month_field_needs_add(tmp_path: Path) -> None:
             [str(SMALL), "--samples", "0"],
             "--samples 0: expected a whole number from 1 to 1,000,000",
         ),
-        ([str(SMALL), "--workers", "0"], "--workers 0: expected a whole number from 1 to 64"),
+        (
+            [str(SMALL), "--workers", "-1"],
+            "--workers -1: expected a whole number from 0 (in this process) to 64",
+        ),
+        (
+            [str(SMALL), "--workers", "0", "--scheduler", "tcp://127.0.0.1:8786"],
+            "--workers 0 runs the samples in this process: give it without --scheduler",
+        ),
         ([str(SMALL), "--export-sample", "99"], "sample id 99 is outside 0..11"),
     ],
 )

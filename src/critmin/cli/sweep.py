@@ -50,7 +50,13 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         ),
     ] = "local",
     workers: Annotated[
-        int, typer.Option("--workers", help="LocalCluster worker processes, 1..64")
+        int,
+        typer.Option(
+            "--workers",
+            help="LocalCluster worker processes, 1..64; 0: no cluster, the samples run one "
+            "after the other in this process (same table; a crash in the solver ends the "
+            "command instead of one worker)",
+        ),
     ] = 2,
     resume: Annotated[
         bool, typer.Option("--resume", help="finish an interrupted sweep: missing batches only")
@@ -87,8 +93,8 @@ def sweep(  # noqa: PLR0917 - typer maps each option to a parameter
         float | None, typer.Option("--memory-limit-gib", help=MEMORY_LIMIT_HELP)
     ] = None,
 ) -> None:
-    """Run a study's samples on a Dask cluster; write OUT/samples.parquet, summary.json,
-    report.html."""
+    """Run a study's samples on a Dask cluster (or in this process: --workers 0); write
+    OUT/samples.parquet, summary.json, report.html."""
     # the estimates refuse a too-large input up front; the OS backstop catches what they miss
     with memory_limit(memory_limit_gib) as limit_gib, memory_backstop(limit_gib):
         _sweep(
@@ -123,13 +129,18 @@ def _sweep(
     from critmin.fileio import check_output_dir
     from critmin.scenarios.cluster import check_scheduler
     from critmin.scenarios.sweep import sample_scenario_yaml
+    from critmin.scenarios.sweep.driver import in_process
 
     # every option is checked before the study is read or a cluster started (issue 13)
     if samples is not None and not 1 <= samples <= MAX_SAMPLES:
         raise InputError(f"--samples {samples}: expected a whole number from 1 to {MAX_SAMPLES:,}")
-    if not 1 <= workers <= MAX_WORKERS:
-        raise InputError(f"--workers {workers}: expected a whole number from 1 to {MAX_WORKERS}")
+    if not 0 <= workers <= MAX_WORKERS:
+        raise InputError(
+            f"--workers {workers}: expected a whole number from 0 (in this process) to "
+            f"{MAX_WORKERS}"
+        )
     check_scheduler(scheduler)
+    in_process(scheduler, workers)  # --workers 0 with a scheduler's address is refused
     check_time_limit(time_limit_s)
     if check and export_sample is not None:
         raise InputError("give --check or --export-sample, not both")

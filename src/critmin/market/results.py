@@ -458,7 +458,7 @@ def scenario_metrics(runs: Sequence[MarketRun], *, physical: bool = True) -> dic
     return metrics
 
 
-def read_series(path: Any) -> pd.DataFrame:
+def read_series(path: Any, *, categorical: bool = False) -> pd.DataFrame:
     """A ``series.parquet`` written by ``critmin run`` (or :meth:`StudyResult.write`), in
     :data:`SERIES_COLUMNS`. A file of the earlier format (one ``mineral`` column holding the
     product id, no chain) is read too: ``mineral`` becomes ``product`` and ``chain`` is empty
@@ -467,11 +467,41 @@ def read_series(path: Any) -> pd.DataFrame:
     A ``series.parquet`` whose folder holds an interrupted critmin commit (a run killed while
     renaming its files in one by one, where the folder could not be swapped whole) is read
     after the previous complete set is put back (:func:`critmin.fileio.settle_output_folder`),
-    never from a mix of two runs."""
+    never from a mix of two runs.
+
+    ``categorical``: the label columns (every column but ``value``) as ordered categoricals
+    with sorted categories instead of ``str``, read straight from the file's dictionary
+    pages: the same rows and values; ~7 times less memory and a 3-7 times faster read on a
+    5 M-row table (docs/api.md, "Label columns"); comparisons (``month >= "2029-01"``) and
+    sorting behave as on ``str``. Any file reads this way, earlier formats included."""
     if isinstance(path, str | os.PathLike):
         settle_output_folder(Path(path).parent)
-    frame = pd.read_parquet(path)
-    return upgrade_series(frame)
+    if not categorical:
+        return upgrade_series(pd.read_parquet(path))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    labels = [c for c in (*STRING_COLUMNS, "mineral") if c in names]
+    table = pq.read_table(path, read_dictionary=labels)
+    frame = upgrade_series(table.to_pandas())
+    # Arrow's allocator keeps the freed table for reuse: ~0.4 GiB of a 5 M-row table's
+    # pages stayed resident after the read until handed back here
+    del table
+    pa.default_memory_pool().release_unused()
+    for name in STRING_COLUMNS:
+        if name in frame.columns:
+            frame[name] = _ordered_labels(frame[name])
+    return frame
+
+
+def _ordered_labels(column: pd.Series) -> pd.Series:
+    """A label column as an ordered categorical of ``str`` with sorted categories (the order
+    ``str`` compares and sorts in; only the codes are remapped, never the rows' strings)."""
+    values = column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
+    return values.cat.set_categories(
+        values.cat.categories.astype("str").sort_values(), ordered=True
+    )
 
 
 def upgrade_series(frame: pd.DataFrame) -> pd.DataFrame:
@@ -479,5 +509,8 @@ def upgrade_series(frame: pd.DataFrame) -> pd.DataFrame:
     if "mineral" in frame.columns and "product" not in frame.columns:
         frame = frame.rename(columns={"mineral": "product"})
         frame.insert(list(frame.columns).index("product"), "chain", "")
-        frame["chain"] = frame["chain"].astype(frame["product"].dtype)
+        if isinstance(frame["product"].dtype, pd.CategoricalDtype):
+            frame["chain"] = pd.Categorical(frame["chain"])  # its one label, ""
+        else:
+            frame["chain"] = frame["chain"].astype(frame["product"].dtype)
     return frame

@@ -127,14 +127,27 @@ def declare_metrics(
     return tuple(r if isinstance(r, HeadlineMetric) else HeadlineMetric(*r, producer) for r in rows)
 
 
+def flat_key_pattern(name: str) -> str:
+    """The ``summary.json`` key, with ``{product}`` for the product id, of the per-product
+    figure typed as ``name``: ``stock_releases_t_by_product`` -> ``stock_releases_t_{product}``.
+    The one rule both sides use (:func:`declare_per_product` and the fields of
+    :class:`critmin.scenarios.headline.HeadlineMetrics` typed ``FlatByProduct``), so that no
+    key is spelled twice."""
+    stem = name.removesuffix("_by_product")
+    if stem == name or not stem:
+        raise ValueError(f"{name!r}: a per-product figure's name ends in '_by_product'")
+    return f"{stem}_{{product}}"
+
+
 def declare_per_product(producer: str, *rows: tuple[str, str, str]) -> tuple[HeadlineMetric, ...]:
     """``(stem, unit, description)`` rows as per-product :class:`HeadlineMetric` s written
-    flat: ``summary.json`` key ``<stem>_<product>``, typed field ``<stem>_by_product``.
-    An instrument binds them to names (``_RELEASES, ... = declare_per_product(...)``) and
-    writes ``metrics[_RELEASES.flat_key(product)]``, so its keys are the declared ones."""
+    flat: typed field ``<stem>_by_product``, ``summary.json`` key ``<stem>_<product>``
+    (:func:`flat_key_pattern`). An instrument binds them to names (``_RELEASES, ... =
+    declare_per_product(...)``) and writes ``metrics[_RELEASES.flat_key(product)]``, so its
+    keys are the declared ones."""
     return tuple(
-        HeadlineMetric(f"{s}_by_product", u, d, producer, key=f"{s}_{{product}}")
-        for s, u, d in rows
+        HeadlineMetric(name, u, d, producer, key=flat_key_pattern(name))
+        for name, u, d in ((f"{s}_by_product", u, d) for s, u, d in rows)
     )
 
 

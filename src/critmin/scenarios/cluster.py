@@ -3,7 +3,8 @@
 A study's chains (each market of each scenario) are independent of each other, and so are a
 sweep's batches of samples. Both commands take the same option, ``--scheduler``:
 
-* none (``critmin run``'s default): in this process, one piece after the other;
+* none (``critmin run``'s default; ``critmin sweep --workers 0``): in this process, one piece
+  after the other;
 * ``local``: a Dask ``LocalCluster`` of ``--workers`` worker processes on this machine;
 * ``tcp://HOST:PORT`` (or ``tls://``, ``ucx://``): a running Dask scheduler, e.g. started with
   ``dask scheduler`` and ``dask worker tcp://HOST:8786`` on other machines (each with critmin

@@ -14,19 +14,35 @@ checks the fields against the declaration (names, required for the engine's figu
 types against units) and every figure the shipped scenarios write against both, so a
 renamed metric fails a test instead of drifting into ``other``. An instrument's per-product
 figures keep their flat ``summary.json`` keys, one per product
-(``stock_releases_t_ndfeb_magnet``, which a sweep names as its metric), and are declared with
-that key (``HeadlineMetric.key``, ``stock_releases_t_{product}``) as one typed mapping by
-product (``stock_releases_t_by_product``). Figures nobody declared (a plug-in instrument's,
-an older summary's totals) stay readable through ``other`` and ``metrics[name]``.
+(``stock_releases_t_ndfeb_magnet``, which a sweep names as its metric), and are one typed
+mapping by product (``stock_releases_t_by_product``, typed :data:`FlatByProduct`); the key
+comes from that name by one rule (``stock_releases_t_{product}``:
+:func:`~critmin.policy.instrument.flat_key_pattern`), which the declaration
+(``declare_per_product``, ``HeadlineMetric.key``) uses too. Figures nobody declared (a
+plug-in instrument's, an older summary's totals) stay readable through ``other`` and
+``metrics[name]``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Annotated, Any, get_type_hints
 
-from critmin.policy.instrument import REGISTRY, HeadlineMetric, declare_metrics
+from critmin.policy.instrument import (
+    REGISTRY,
+    HeadlineMetric,
+    declare_metrics,
+    flat_key_pattern,
+)
+
+#: what marks a figure written flat (below)
+_FLAT = "written flat in summary.json, one key per product"
+#: the type of an instrument's per-product figure written flat in ``summary.json``, one key
+#: per product: the field ``<stem>_by_product`` holds the keys ``<stem>_<product>``
+#: (:func:`~critmin.policy.instrument.flat_key_pattern`, as ``declare_per_product`` declares
+#: them); to a type checker, ``dict[str, float] | None``
+FlatByProduct = Annotated[dict[str, float] | None, _FLAT]
 
 #: the engine's figures (every scenario has them), then the comparison's (only with a baseline)
 METRICS: tuple[HeadlineMetric, ...] = (
@@ -171,11 +187,11 @@ class HeadlineMetrics:
     scenario has no such instrument or the study no baseline. An instrument's per-product
     figures are written flat in ``summary.json``, one key per product
     (``stock_releases_t_ndfeb_magnet``), and held here as one mapping by product
-    (``stock_releases_t_by_product["ndfeb_magnet"]``; the field's ``key`` metadata, as
-    declared). ``other`` holds every figure not declared here, so nothing is dropped on the
-    way to ``summary.json``; ``m["name"]`` reads any figure by its ``summary.json`` name (or
-    a per-product field by its own name), and :meth:`to_dict` gives back exactly (same keys,
-    same order) the mapping :meth:`from_dict` read.
+    (``stock_releases_t_by_product["ndfeb_magnet"]``; such a field is typed
+    :data:`FlatByProduct`). ``other`` holds every figure not declared here, so nothing is
+    dropped on the way to ``summary.json``; ``m["name"]`` reads any figure by its
+    ``summary.json`` name (or a per-product field by its own name), and :meth:`to_dict`
+    gives back exactly (same keys, same order) the mapping :meth:`from_dict` read.
     """
 
     # engine (critmin.market.results.scenario_metrics)
@@ -197,29 +213,21 @@ class HeadlineMetrics:
     price_set_by_demand_ceiling: list[dict[str, Any]]
     chains: dict[str, list[str]]
     # instruments (InstrumentSpec.headline of each kind); a per-product figure written flat,
-    # one summary.json key per product, carries that key with {product} for the product id
-    # (the declaration's HeadlineMetric.key; a test checks the two agree)
+    # one summary.json key per product, is typed FlatByProduct: its key comes from its name
+    # (flat_key_pattern, the rule declare_per_product uses; a test checks the two agree)
     import_tariff_revenue_usd: float | None = None
     levy_revenue_usd: float | None = None
     levy_iterations_max: float | None = None
     levy_non_converged_months: float | None = None
-    imports_from_members_t_by_product: dict[str, float] | None = field(
-        default=None, metadata={"key": "imports_from_members_t_{product}"}
-    )
-    imports_from_nonmembers_t_by_product: dict[str, float] | None = field(
-        default=None, metadata={"key": "imports_from_nonmembers_t_{product}"}
-    )
+    imports_from_members_t_by_product: FlatByProduct = None
+    imports_from_nonmembers_t_by_product: FlatByProduct = None
     floor_fiscal_cost_usd: float | None = None
     floor_kept_t: float | None = None
     floor_covered_output_t: float | None = None
     floor_purchases_t: float | None = None
     offtake_floor_topup_usd: float | None = None
-    offtake_delivered_t_by_product: dict[str, float] | None = field(
-        default=None, metadata={"key": "offtake_delivered_t_{product}"}
-    )
-    offtake_shortfall_t_by_product: dict[str, float] | None = field(
-        default=None, metadata={"key": "offtake_shortfall_t_{product}"}
-    )
+    offtake_delivered_t_by_product: FlatByProduct = None
+    offtake_shortfall_t_by_product: FlatByProduct = None
     settlement_volume_t: float | None = None
     settlement_market_value_usd: float | None = None
     settlement_floor_topup_usd: float | None = None
@@ -228,18 +236,10 @@ class HeadlineMetrics:
     stock_cash_usd: float | None = None
     stock_debt_usd: float | None = None
     stock_ledger_balanced: float | None = None
-    stock_days_of_cover_end_by_product: dict[str, float] | None = field(
-        default=None, metadata={"key": "stock_days_of_cover_end_{product}"}
-    )
-    stock_shortage_avoided_t_by_product: dict[str, float] | None = field(
-        default=None, metadata={"key": "stock_shortage_avoided_t_{product}"}
-    )
-    stock_releases_t_by_product: dict[str, float] | None = field(
-        default=None, metadata={"key": "stock_releases_t_{product}"}
-    )
-    stock_purchases_t_by_product: dict[str, float] | None = field(
-        default=None, metadata={"key": "stock_purchases_t_{product}"}
-    )
+    stock_days_of_cover_end_by_product: FlatByProduct = None
+    stock_shortage_avoided_t_by_product: FlatByProduct = None
+    stock_releases_t_by_product: FlatByProduct = None
+    stock_purchases_t_by_product: FlatByProduct = None
     # comparison with the baseline (critmin.scenarios.compare, compare_physical)
     avg_price_inside_forge_usd_per_t: dict[str, float] | None = None
     avg_price_outside_forge_usd_per_t: dict[str, float] | None = None
@@ -265,9 +265,15 @@ class HeadlineMetrics:
 
     @classmethod
     def flat_keys(cls) -> dict[str, str]:
-        """The per-product fields written flat: field name -> ``summary.json`` key with
-        ``{product}`` (``stock_releases_t_by_product`` -> ``stock_releases_t_{product}``)."""
-        return {f.name: f.metadata["key"] for f in fields(cls) if "key" in f.metadata}
+        """The per-product fields written flat (typed ``FlatByProduct``): field name ->
+        ``summary.json`` key with ``{product}`` (``stock_releases_t_by_product`` ->
+        ``stock_releases_t_{product}``, :func:`~critmin.policy.instrument.flat_key_pattern`)."""
+        hints = get_type_hints(cls, include_extras=True)
+        return {
+            name: flat_key_pattern(name)
+            for name in cls.declared()
+            if _FLAT in getattr(hints[name], "__metadata__", ())
+        }
 
     @classmethod
     def from_dict(cls, metrics: Mapping[str, Any]) -> HeadlineMetrics:

@@ -2,7 +2,9 @@
 
 ``run_sweep`` turns a study into a design (:mod:`.design`), cuts the samples into batches of
 ``batch_size`` consecutive sample ids and submits one task per batch to a Dask distributed
-cluster (a ``LocalCluster`` of worker processes, or any running scheduler by address).
+cluster (a ``LocalCluster`` of worker processes, or any running scheduler by address), or
+runs the batches one after the other in the calling process (``workers=0`` or
+``scheduler=None``: no cluster, no worker to restart).
 Each finished batch is written at once to ``OUT/batches/batch-NNNNNN.parquet`` (a temporary
 file renamed into place, so a batch file is whole or absent). ``--resume`` reads the batch
 files already there and submits only the missing batches. At the end the batches are joined,
@@ -127,6 +129,8 @@ class SweepRun:
     startup_seconds: float = 0.0  # starting / connecting to the cluster
     workers: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    #: the batches ran in the calling process (``workers=0`` / ``scheduler=None``)
+    in_process: bool = False
     #: the solved policy of ``stockpile_rules`` (:func:`prepare_study`), else None
     stock_rules: Any = None
 
@@ -215,6 +219,26 @@ def _batches(design: Design, batch_size: int) -> list[list[int]]:
     return [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
 
 
+def in_process(scheduler: str | None, workers: int, client: Any = None) -> bool:
+    """Whether a sweep runs its batches in the calling process: ``scheduler=None`` (as
+    ``critmin.run``'s) or ``workers=0`` (``critmin sweep --workers 0``). Contradictory
+    choices are refused in one line: ``workers=0`` with a scheduler's address, or either
+    in-process choice with a ``client``."""
+    inline = scheduler is None or workers == 0
+    if workers < 0:
+        raise InputError(f"--workers {workers}: expected 0 (in this process) or more")
+    if workers == 0 and scheduler not in (None, "local"):
+        raise InputError(
+            f"--workers 0 runs the samples in this process: give it without --scheduler {scheduler}"
+        )
+    if inline and client is not None:
+        raise InputError(
+            "client= runs the samples on that client's cluster: give it without "
+            "scheduler=None or workers=0 (in this process)"
+        )
+    return inline
+
+
 def _client(scheduler: str, workers: int) -> tuple[Any, Any]:
     """(client, cluster or None): the scheduler option shared with ``critmin run``, each local
     worker offering one sample slot."""
@@ -231,7 +255,7 @@ def run_sweep(  # noqa: PLR0912, PLR0915
     out: Path,
     *,
     samples: int | None = None,
-    scheduler: str = "local",
+    scheduler: str | None = "local",
     workers: int = 2,
     resume: bool = False,
     order: Sequence[int] | None = None,
@@ -242,6 +266,9 @@ def run_sweep(  # noqa: PLR0912, PLR0915
 ) -> SweepRun:
     """Run (or finish, with ``resume``) the sweep of ``loaded`` into ``out``.
 
+    ``scheduler``: ``"local"`` (a LocalCluster of ``workers`` processes), a scheduler's
+    address, or None; None or ``workers=0``: the batches run one after the other in this
+    process (:func:`in_process`), the same evaluator on the same plans, so the same table.
     ``order`` permutes the submission order of the batches (tests: the table must not
     change); ``on_batch(done_samples, total_samples)`` is called as batches finish;
     ``client``: an existing Dask client to use instead of starting one; ``time_limit_s``:
@@ -249,10 +276,8 @@ def run_sweep(  # noqa: PLR0912, PLR0915
     ``table_path``: where the sample table goes (default ``out/samples.parquet``; the CLI
     gives its output set's staging folder, so the table, summary and report appear together).
     """
-    from distributed import as_completed
-    from distributed.client import FutureCancelledError
-
     t_start = time.perf_counter()
+    inline = in_process(scheduler, workers, client)
     study = loaded.study
     check_sweep_size(loaded, samples, workers if client is None and scheduler == "local" else 1)
     loaded = prepare_study(loaded)  # the CLI has done it already, with a progress bar
@@ -288,8 +313,34 @@ def run_sweep(  # noqa: PLR0912, PLR0915
     own_client = client is None
     cluster = None
     n_workers = 0
-    if todo:
+
+    def finished(b: int, rows: list[dict[str, Any]]) -> bool:
+        """Book a finished batch (times, its file, progress); True when the stop rule is met."""
+        nonlocal engine, solver, sample_s, done, stop_at
+        engine += sum(float(r.get("_engine_s", 0.0)) for r in rows)
+        solver += sum(float(r.get("_solver_s", 0.0)) for r in rows)
+        sample_s += sum(float(r.get("_sample_s", 0.0)) for r in rows)
+        frame = _frame(rows, cols)
+        _write_batch(out, b, frame)
+        frames[b] = frame
+        computed.append(b)
+        done += len(rows)
+        if on_batch is not None:
+            on_batch(done, total)
+        if watch is not None:
+            stop_at = watch.update(frames)
+        return stop_at is not None
+
+    if todo and inline:
+        stopped = _run_inline(
+            loaded, design, [(b, batches[b]) for b in todo], time_limit_s, finished
+        )
+    elif todo:
+        from distributed import as_completed
+        from distributed.client import FutureCancelledError
+
         if own_client:
+            assert scheduler is not None  # (None runs in this process: in_process)
             t0 = time.perf_counter()
             client, cluster = _client(scheduler, workers)
             startup = time.perf_counter() - t0
@@ -360,19 +411,7 @@ def run_sweep(  # noqa: PLR0912, PLR0915
                     rows = [singles[b][i] for i in batches[b]]
                 else:
                     b, rows = tag, result
-                engine += sum(float(r.get("_engine_s", 0.0)) for r in rows)
-                solver += sum(float(r.get("_solver_s", 0.0)) for r in rows)
-                sample_s += sum(float(r.get("_sample_s", 0.0)) for r in rows)
-                frame = _frame(rows, cols)
-                _write_batch(out, b, frame)
-                frames[b] = frame
-                computed.append(b)
-                done += len(rows)
-                if on_batch is not None:
-                    on_batch(done, total)
-                if watch is not None:
-                    stop_at = watch.update(frames)
-                if stop_at is not None:
+                if finished(b, rows):
                     stopped = True
                     for f in futures:
                         f.cancel()
@@ -428,7 +467,54 @@ def run_sweep(  # noqa: PLR0912, PLR0915
         workers=n_workers,
         failed=failed,
         stock_rules=loaded.stock_rules,
+        in_process=inline,
     )
+
+
+def _run_inline(
+    loaded: LoadedStudy,
+    design: Design,
+    todo: list[tuple[int, list[int]]],
+    time_limit_s: float,
+    finished: Callable[[int, list[dict[str, Any]]], bool],
+) -> bool:
+    """The batches ``todo`` (batch, sample ids) one after the other in this process, each
+    handed to ``finished`` as it ends; True when the stop rule ended the sweep early.
+
+    The evaluator is the workers' (:func:`evaluate_plans`, which records a sample's error in
+    its row, with the same time budget per chain); the runs a batch shared go to the next
+    batch, as on a worker. An exception that escapes it (an engine bug outside a sample)
+    is met as a given-up batch is on a cluster: the batch's samples run one by one, and the
+    one that raises is reported failed with the error. What no process can survive (a
+    crash in native code, a kill) ends the calling process: a cluster is the choice for
+    untrusted studies."""
+    from critmin.scenarios.sweep.evaluate import SharedRuns
+
+    shared = SharedRuns()
+    args = (loaded, base_data(loaded))
+    for b, ids in todo:
+        try:
+            rows = evaluate_plans(
+                *args, [design.plan(i) for i in ids], time_limit_s=time_limit_s, shared=shared
+            )
+        except Exception:
+            rows = []
+            for i in ids:
+                plan = design.plan(i)
+                try:
+                    rows += evaluate_plans(*args, [plan], time_limit_s=time_limit_s)
+                except Exception as exc:
+                    rows.append(_raised_row(plan, exc))
+        if finished(b, rows):
+            return True
+    return False
+
+
+def _raised_row(plan: SamplePlan, exc: BaseException) -> dict[str, Any]:
+    return {
+        **_crashed_row(plan, exc),
+        "error": f"{type(exc).__name__}: {exc} (raised outside the sample's own checks)",
+    }
 
 
 def _crashed_row(plan: SamplePlan, exc: BaseException) -> dict[str, Any]:

@@ -498,7 +498,9 @@ def write_report(out: Path, loaded: LoadedStudy, run: SweepRun, summary: dict[st
         f"seed {study.seed} - {summary['samples']} samples ({summary['samples_failed']} failed)"
         f" - {summary['batches']['computed']} batches computed, "
         f"{summary['batches']['reused']} reused - "
-        f"wall {t['wall_s']:.1f} s on {t['workers']} worker(s), engine {t['engine_s']:.1f} s, "
+        f"wall {t['wall_s']:.1f} s "
+        + ("in the calling process" if run.in_process else f"on {t['workers']} worker(s)")
+        + f", engine {t['engine_s']:.1f} s, "
         f"HiGHS {t['highs_run_s']:.1f} s - "
         f"critmin {html.escape(summary['critmin_version'])}</p></header>"
     )
