@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -67,6 +68,13 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
+#: what a scalar of these tags must be, for the message when it is not
+_KINDS = {
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a real date",
+    "tag:yaml.org,2002:bool": "a yes/no value",
+}
 
 #: a float as YAML 1.2 spells it (``1e6``, ``1.5E-3``) that PyYAML's YAML 1.1 rules leave a
 #: string (1.1 wants a dot and a signed exponent: ``1.0e+6``). Such a plain (unquoted,
@@ -293,7 +301,28 @@ class _Builder:
                 self._open.discard(id(node))
         if isinstance(node, yaml.ScalarNode) and node.tag == _YAML12_FLOAT_TAG:
             return float(node.value)
-        return self.loader.construct_object(node, deep=True)
+        return self.construct(node, line)
+
+    def construct(self, node: yaml.Node, line: int) -> Any:
+        """PyYAML's value of a scalar (or a node tagged otherwise); a scalar that its tag or
+        its look makes a date, an integer or a number but that is none (``2026-02-30``, an
+        integer of 5,000 digits, ``!!float abc``) is one ``InputError`` at ``file:line``: the
+        constructors raise a bare ``ValueError``, which reached the user as an internal error."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            if not isinstance(node, yaml.ScalarNode) or isinstance(exc, yaml.YAMLError):
+                raise
+            kind = _KINDS.get(node.tag, f"a {node.tag.rsplit(':', 1)[-1]} value")
+            text = str(node.value)
+            shown = repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+            why = str(exc)
+            if "integer string conversion" in why:  # Python's own limit on int(str)
+                digits = sum(c.isdigit() for c in text)
+                why = f"{digits:,} digits, at most {sys.get_int_max_str_digits():,}"
+            raise InputError(
+                f"not valid YAML: {shown} is not {kind} ({why})", where=f"{self.name}:{line}"
+            ) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Loc) -> dict[Any, Any]:
         # an alias builds its node again: count the own pairs before the first flattening
@@ -304,7 +333,7 @@ class _Builder:
         seen: dict[Any, int] = {}
         for i, (key_node, value_node) in enumerate(node.value):
             line = key_node.start_mark.line + 1
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self.construct(key_node, line)
             try:
                 hash(key)
             except TypeError:

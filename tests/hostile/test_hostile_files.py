@@ -121,6 +121,32 @@ def test_duplicate_keys_are_an_error_naming_both_lines(
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2026-02-30", r"'2026-02-30' is not a real date \(day is out of range for month\)"),
+        ("2026-13-01", r"'2026-13-01' is not a real date \(month must be in 1\.\.12\)"),
+        ("1" * 5000, r"'1{37}\.\.\.' is not an integer \(5,000 digits, at most 4,300\)"),
+        ("!!float abc", r"'abc' is not a number \(could not convert string to float: 'abc'\)"),
+        ("!!int 0x", r"'0x' is not an integer \(invalid literal for int\(\) with base 16"),
+    ],
+    ids=["feb-30", "month-13", "5000-digits", "float-abc", "int-0x"],
+)
+def test_a_scalar_that_looks_like_a_date_or_number_but_is_none_is_one_line(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    """PyYAML's constructors raise a bare ValueError for these (``2026-02-30`` matches the
+    timestamp pattern, an int of 5,000 digits passes Python's 4,300-digit limit on
+    ``int(str)``): it reached the user as "internal error", exit 70. Now one line at the
+    scalar's line, as a key too (line 2; YAML allows no implicit key over 1,024 characters)."""
+    scenario = _write(tmp_path / "s.yaml", f"name: x\nmarkets: []\nnote: {value}\n")
+    refused(["validate", scenario], r"s\.yaml:3: not valid YAML: " + message)
+    if len(value) > 1024:
+        return
+    keyed = _write(tmp_path / "k.yaml", f"name: x\n{value}: 1\n")
+    refused(["validate", keyed], r"k\.yaml:2: not valid YAML: " + message)
+
+
 # ------------------------------------------------------------------ numbers
 
 
