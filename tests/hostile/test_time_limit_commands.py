@@ -11,8 +11,9 @@ shipped examples give the same output, to the byte.
 Unbounded figures on this 2-core machine (``--time-limit-s 0``, user + system CPU seconds):
 validate 5.3 s; trace import / impact / origin / check of the 90,000-event network 6.0 / 7.1 /
 9.1 / 14.0 s; contract settle 5.6 s, contract value ~90 s; stockpile simulate / ledger 12.8 /
-15.2 s, policy 4.1 s. Stopped at 1 s: 1.3-1.4 s each, trace 1.9-2.1 s (about 1 s
-of it is ``json.loads`` of the 63 MB document, one call into C that the timer cannot cut).
+15.2 s, policy 4.1 s. Stopped at 1 s: 1.3-1.4 s each, trace 1.9-2.1 s while ``json.loads``
+of the 63 MB document (~1 s, one call into C) ran in the command, 1.4 s wall since it runs
+in a child killed at the budget (:mod:`critmin.isolate`, tests/hostile/test_parse_in_child.py).
 ``exposure`` and ``risk`` take no input that can be made huge and valid: their computation is
 slowed in process instead.
 """
