@@ -242,6 +242,78 @@ def test_exposure_units_nan_is_refused() -> None:
     refused(["exposure", BOM, "--units-per-year", "nan"], r"--units-per-year: expected 0 <")
 
 
+#: CSV cells Python's ``float()`` took and a CSV number is not (each reader refused NaN and
+#: infinity after the fact, but read the others as numbers), with the hint given
+CSV_NOT_NUMBERS = [
+    ("1_000", "no digit separators: write 1200000, not 1_200_000 or 1,200"),
+    ("1,000", "no digit separators: write 1200000, not 1_200_000 or 1,200"),  # quoted: one cell
+    (" 12 ", "no spaces around or inside a number"),
+    ("12 ", "no spaces around or inside a number"),
+    ("nan", "NaN and infinity are not numbers here"),
+    ("-Infinity", "NaN and infinity are not numbers here"),
+    ("inf", "NaN and infinity are not numbers here"),
+    ("\u0661\u0662", "ASCII digits only"),  # Arabic-Indic 12: float() gave 12.0
+    ("0x1F", None),
+    ("", None),
+]
+
+
+def _cell(value: str) -> str:
+    return f'"{value}"' if "," in value else value
+
+
+@pytest.mark.parametrize(("cell", "hint"), CSV_NOT_NUMBERS, ids=repr)
+def test_a_csv_number_has_one_grammar_in_every_command(
+    tmp_path: Path, cell: str, hint: str | None
+) -> None:
+    """``contract settle --prices`` and ``stockpile simulate --signals`` read their numeric
+    columns through one function (:func:`critmin.fileio.csv_number`): the same line names
+    the file, line and column, says what a number is and, for what ``float()`` took, why."""
+    expected = re.escape(f"got {cell!r}") + (re.escape(f"; {hint}") if hint else "") + "$"
+    grammar = r"expected a number \(digits, an optional sign, '\.' fraction and exponent"
+    prices = PRICES.read_text(encoding="utf-8").splitlines()
+    month, _price, rest = prices[2].split(",", 2)
+    prices[2] = f"{month},{_cell(cell)},{rest}"
+    bad = _write(tmp_path / "p.csv", "\n".join(prices) + "\n")
+    refused(
+        ["contract", "settle", LYNAS, "--prices", bad],
+        rf"p\.csv:3 column 'price_usd_per_kg': {grammar}.*{expected}",
+    )
+    signals = SIGNALS.read_text(encoding="utf-8").splitlines()
+    cells = signals[3].split(",")
+    cells[3] = _cell(cell)  # available_supply_t
+    signals[3] = ",".join(cells)
+    sig = _write(tmp_path / "s.csv", "\n".join(signals) + "\n")
+    refused(
+        ["stockpile", "simulate", VAULT, "--signals", sig, "--out", tmp_path / "out"],
+        rf"s\.csv:4 column 'available_supply_t': {grammar}.*{expected}",
+    )
+
+
+def test_a_csv_number_beyond_the_float_range_is_refused(tmp_path: Path) -> None:
+    """``1e400`` is read by ``float()`` as infinity; the message says why."""
+    prices = PRICES.read_text(encoding="utf-8").replace(",69,", ",1e400,", 1)
+    bad = _write(tmp_path / "p.csv", prices)
+    refused(
+        ["contract", "settle", LYNAS, "--prices", bad],
+        r"p\.csv:2 column 'price_usd_per_kg': 1e400 is beyond the range of numbers",
+    )
+
+
+def test_every_form_of_the_csv_grammar_reads_the_same_number(tmp_path: Path) -> None:
+    """``69``, ``+69``, ``69.``, ``69.000``, ``.69e2``, ``6.9E1`` and ``6900e-2`` are one
+    price: the settlement is the same, to the byte, as with the shipped file."""
+    code, want, err = run_in_process(["contract", "settle", str(LYNAS), "--prices", str(PRICES)])
+    assert code == 0, err
+    for form in ("+69", "69.", "69.000", ".69e2", "6.9E1", "6900e-2"):
+        text = PRICES.read_text(encoding="utf-8").replace(",69,", f",{form},")
+        assert text.count(f",{form},") > 1
+        path = _write(tmp_path / "p.csv", text)
+        code, out, err = run_in_process(["contract", "settle", str(LYNAS), "--prices", str(path)])
+        assert code == 0, err
+        assert out.replace(str(path), str(PRICES)) == want, form
+
+
 # ------------------------------------------------------------------ files
 
 
