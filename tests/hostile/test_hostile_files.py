@@ -433,6 +433,20 @@ def test_formula_party_name_is_neutralised_in_the_settlement_csv(tmp_path: Path)
 # ------------------------------------------------------------------ the entry point
 
 
+def test_a_message_quoting_megabytes_of_the_file_is_cut_to_one_readable_line(
+    tmp_path: Path,
+) -> None:
+    """A tag of 2 million characters was quoted whole: a 2 MB error line. The line keeps its
+    start (file:line, the problem) and end, and says how much was left out."""
+    bad = _write(tmp_path / "tag.yaml", f"name: x\nmarkets: []\nd: !<{'a' * 2_000_000}> 1\n")
+    cut = r"'a+ \.\.\.\(1,999,\d{3} characters left out\)\.\.\. a+'$"
+    line = refused(
+        ["validate", bad],
+        r"tag\.yaml:3: not valid YAML: could not determine a constructor for the tag " + cut,
+    )
+    assert len(line) <= len("critmin: error: ") + 1000
+
+
 def test_an_unexpected_error_is_one_line_with_exit_70(monkeypatch: pytest.MonkeyPatch) -> None:
     """The catch-all: a bug becomes one line, exit 70 and a hint to report it."""
     from critmin.catalog import exposure
