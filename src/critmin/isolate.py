@@ -87,18 +87,23 @@ def run_bounded(fn: Callable[..., T], *args: Any, size: int, where: str) -> T:
     if limit is None:
         return fn(*args)
     reader, writer = os.pipe()
+    # the timer is held back over the fork: its error raised between the fork and the try
+    # below would leave the child running, unreaped
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     try:
         pid = os.fork()
     except OSError:  # no room for a child: in process, as before
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(reader)
         os.close(writer)
         return fn(*args)
     if pid == 0:  # the child
         os.close(reader)
         _child(writer, fn, args)
-    os.close(writer)
     answer: tuple[bytes, bytearray] | None = None
     try:
+        os.close(writer)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a timer due meanwhile fires here
         answer = _read_answer(reader, limit)
     finally:  # the budget spent (or Ctrl-C): the child is stopped; in every case reaped
         os.close(reader)

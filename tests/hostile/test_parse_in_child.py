@@ -161,6 +161,35 @@ def test_a_parse_holding_the_gil_is_stopped_at_the_budget(
         os.waitpid(pid, os.WNOHANG)  # reaped already
 
 
+def test_a_budget_spent_during_the_fork_still_stops_and_reaps_the_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The timer comes due while the parent is still in ``os.fork`` (made to take 0.6 s of a
+    0.3 s budget): the stop is the stage's message and the child is killed and reaped. The
+    timer's signal is held back over the fork; without that, its error left ``os.fork``
+    before the child's pid was known, and the child was never reaped."""
+    pids: list[int] = []
+    real = os.fork
+
+    def slow_fork() -> int:
+        pid = real()
+        if pid:
+            pids.append(pid)
+            time.sleep(0.6)
+        return pid
+
+    monkeypatch.setattr(critmin.isolate.os, "fork", slow_fork)
+    with (
+        pytest.raises(TimeLimitError, match=r"^big\.yaml: time limit of 0\.3 s reached"),
+        time_limit(0.3, interrupt=True),
+        stage("reading the file", where="big.yaml"),
+    ):
+        parse_yaml(_yaml_text(), "big.yaml")
+    (pid,) = pids
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
 def test_small_texts_no_limit_and_other_threads_stay_in_process(forks: list[int]) -> None:
     small = "".join(f"a{i}: 1\n" for i in range(1000))
     with time_limit(0.5):
