@@ -50,9 +50,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, model_validator
 
-from critmin.errors import CritminError, InputError
+from critmin.errors import CritminError, FieldValueError, InputError
 from critmin.fileio import uninterrupted_now
-from critmin.yamlio import FieldValueError
 
 __all__ = [
     "MAX_ABS",

@@ -26,6 +26,19 @@ class InputError(CritminError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class FieldValueError(ValueError):
+    """A cross-field check that failed, naming the field to blame (for the file line).
+
+    Raise it from a pydantic ``model_validator``; :func:`critmin.yamlio.validate` reports it at
+    ``field`` (a dotted name relative to the model) instead of at the model itself.
+    """
+
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
+        # a tuple is a path with list indices, ("markets", 0, "demand", 2, "growth_per_year")
+        self.field = field
+        super().__init__(message)
+
+
 class UnknownNameError(CritminError):
     """A name (mineral, country, bloc, stage...) that critmin does not know."""
 

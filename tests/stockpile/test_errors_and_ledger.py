@@ -78,7 +78,7 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
 def test_signals_bad_cell_names_line_and_field(tmp_path: Path) -> None:
     head = "month,mineral,price_usd_per_t,available_supply_t,protected_demand_t\n"
     p = _write(tmp_path, "sig.csv", head + "2026-01,x,100,5,1\n2026-02,x,abc,5,1\n")
-    with pytest.raises(InputError, match=r"sig\.csv:3 field 'price_usd_per_t': expected a number"):
+    with pytest.raises(InputError, match=r"sig\.csv:3 column 'price_usd_per_t': expected a number"):
         load_signals(p)
     p = _write(tmp_path, "sig2.csv", "month,mineral,price_usd_per_t\n2026-01,x,1\n")
     with pytest.raises(InputError, match=r"sig2\.csv:1: missing column\(s\) available_supply_t"):

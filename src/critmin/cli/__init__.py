@@ -54,8 +54,19 @@ def _register() -> None:
 EXIT_UNEXPECTED = 70
 
 
+#: the longest error line printed: a message quotes the value it refuses, and a hostile file's
+#: value can be megabytes (a YAML tag, an explicit key, a CSV cell of 131,072 characters)
+MAX_MESSAGE_CHARS = 1000
+
+
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """``text`` on one line, its middle cut out when it is over :data:`MAX_MESSAGE_CHARS` (the
+    start names the file and line, the end often says what to do)."""
+    line = " ".join(str(text).split())
+    if len(line) <= MAX_MESSAGE_CHARS:
+        return line
+    cut = len(line) - 900
+    return f"{line[:600]} ...({cut:,} characters left out)... {line[-300:]}"
 
 
 def _usage_line(exc: typer.TyperException) -> str:

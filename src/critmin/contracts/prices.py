@@ -14,13 +14,12 @@ of that month's rows.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from critmin.errors import InputError
-from critmin.fileio import csv_rows
+from critmin.fileio import csv_number, csv_rows
 from critmin.policy.parameters import parse_month
 
 #: the largest price read (USD/kg): a million dollars a kilogram, above any traded mineral
@@ -102,15 +101,9 @@ def read_prices(path: Path, value_column: str = "price_usd_per_kg") -> PriceSeri
                 ) from None
             month_text = raw_month[:7]
         month = parse_month(month_text, where=f"{path}:{line} column 'month'")
-        raw_price = (row.get(value_column) or "").strip()
-        try:
-            price = float(raw_price)
-        except ValueError:
-            raise InputError(
-                f"expected a number, got {raw_price!r}",
-                where=f"{path}:{line} column '{value_column}'",
-            ) from None
-        if not (math.isfinite(price) and 0 <= price <= MAX_PRICE_USD_PER_KG):
+        raw_price = row.get(value_column) or ""
+        price = csv_number(raw_price, where=f"{path}:{line} column '{value_column}'")
+        if not 0 <= price <= MAX_PRICE_USD_PER_KG:
             raise InputError(
                 f"price must be a finite number 0 <= price <= {MAX_PRICE_USD_PER_KG:,.0f} USD/kg,"
                 f" got {raw_price}",

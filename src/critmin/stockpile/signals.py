@@ -22,7 +22,7 @@ import pandas as pd
 
 from critmin.bounds import check
 from critmin.errors import InputError
-from critmin.fileio import csv_rows
+from critmin.fileio import csv_number, csv_rows
 from critmin.periods import MONTH_RE
 
 REQUIRED = ("month", "mineral", "price_usd_per_t", "available_supply_t", "protected_demand_t")
@@ -57,7 +57,7 @@ class MarketSignal:
 
 
 def load_signals(path: Path | str) -> pd.DataFrame:
-    """Read a signals CSV; every bad cell is reported as ``file:line field 'x'``."""
+    """Read a signals CSV; every bad cell is reported as ``file:line column 'x'``."""
     p = Path(path)
     header, reader = csv_rows(p, "signals file")
     missing = [c for c in REQUIRED if c not in header]
@@ -92,31 +92,26 @@ def _parse_row(row: dict[str, str | None], p: Path, line: int) -> dict[str, obje
     month = (row.get("month") or "").strip()
     if not MONTH_RE.match(month):
         raise InputError(
-            f"expected a month YYYY-MM, got {month!r}", where=f"{p}:{line} field 'month'"
+            f"expected a month YYYY-MM, got {month!r}", where=f"{p}:{line} column 'month'"
         )
     out["month"] = month
     mineral = (row.get("mineral") or "").strip()
     if not mineral:
-        raise InputError("expected a mineral id, got ''", where=f"{p}:{line} field 'mineral'")
+        raise InputError("expected a mineral id, got ''", where=f"{p}:{line} column 'mineral'")
     out["mineral"] = mineral
     for col in NUMERIC:
-        raw = (row.get(col) or "").strip()
+        raw = row.get(col) or ""
         if raw == "" and col == "shortage_t":
             out[col] = 0.0
             continue
-        try:
-            val = float(raw)
-        except ValueError:
+        val = csv_number(raw, where=f"{p}:{line} column '{col}'")
+        if val < 0:
             raise InputError(
-                f"expected a number >= 0, got {raw!r}", where=f"{p}:{line} field '{col}'"
-            ) from None
-        if not math.isfinite(val) or val < 0:
-            raise InputError(
-                f"expected a finite number >= 0, got {raw!r}", where=f"{p}:{line} field '{col}'"
+                f"expected a number >= 0, got {raw!r}", where=f"{p}:{line} column '{col}'"
             )
         problem = check(col, val, lp_price=False)  # 1e308 t overflowed the ledger sums
         if problem:
-            raise InputError(problem, where=f"{p}:{line} field '{col}'")
+            raise InputError(problem, where=f"{p}:{line} column '{col}'")
         out[col] = val
     for col in FLAGS:
         raw = (row.get(col) or "").strip().lower()
@@ -126,7 +121,7 @@ def _parse_row(row: dict[str, str | None], p: Path, line: int) -> dict[str, obje
             out[col] = False
         else:
             raise InputError(
-                f"expected 0/1 or true/false, got {raw!r}", where=f"{p}:{line} field '{col}'"
+                f"expected 0/1 or true/false, got {raw!r}", where=f"{p}:{line} column '{col}'"
             )
     return out
 
