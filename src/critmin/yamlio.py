@@ -344,6 +344,9 @@ class _Builder:
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_SEXAGESIMAL_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """The safe loader, resolving a plain YAML 1.2 float (``1e6``) to :data:`_YAML12_FLOAT_TAG`.
 
@@ -352,6 +355,11 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         tag: str = super().resolve(kind, value, implicit)
+        if tag in _SEXAGESIMAL_TAGS and ":" in value:
+            # YAML 1.1's base-60 numbers (``1:30`` = 90), which YAML 1.2 dropped, stay
+            # strings: PyYAML builds one digit group at a time in a growing integer, so a
+            # 20 MB ``1:30:30:...`` took minutes of big-number arithmetic
+            return _STR_TAG
         if (
             tag == _STR_TAG
             and kind is yaml.ScalarNode

@@ -313,3 +313,17 @@ def test_text_anywhere_in_a_number_field_is_refused_at_its_path(
     err = exc.value.errors()[0]
     assert error_loc(err) == ("f", *path)
     assert error_text(err).startswith("expected a number, got ")
+
+
+def test_a_base_60_number_is_a_string_and_a_long_one_costs_no_time(tmp_path: Path) -> None:
+    """YAML 1.1 reads ``1:30`` as the base-60 integer 90; YAML 1.2, which critmin follows for
+    numbers, dropped that form, so it is the text "1:30" and a number field refuses it. PyYAML
+    built such a number digit group by digit group in a growing integer, quadratic in its
+    length: PyYAML took 32 s to load 1.2 MB of ``1:30:30:...`` here, a 20 MB one minutes. A plain
+    ``90`` is still a number."""
+    parsed = parse_yaml("a: 1:30\nb: 90\nc: '1:30'\n", "x").data
+    assert parsed == {"a": "1:30", "b": 90, "c": "1:30"}
+    long = "1" + ":30" * 400_000
+    path = _edited(tmp_path, TWO, "qty_t: 150,", f"qty_t: {long},")
+    line = refused(["validate", str(path)], f"{path}:9", "markets[0].demand[0].qty_t", "the string")
+    assert len(line) <= 1_000  # the value is quoted cut short
