@@ -53,6 +53,7 @@ from typing import Any, NoReturn, TypeVar
 
 from critmin.bounds import TimeLimit, checkpoint, current_time_limit
 from critmin.errors import CritminError
+from critmin.fileio import _uninterrupted
 
 __all__ = ["FORK_ABOVE_CHARS", "SLOWEST_CHARS_PER_S", "run_bounded"]
 
@@ -87,27 +88,33 @@ def run_bounded(fn: Callable[..., T], *args: Any, size: int, where: str) -> T:
     if limit is None:
         return fn(*args)
     reader, writer = os.pipe()
-    # the timer is held back over the fork: its error raised between the fork and the try
-    # below would leave the child running, unreaped
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-    try:
-        pid = os.fork()
-    except OSError:  # no room for a child: in process, as before
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        os.close(reader)
-        os.close(writer)
-        return fn(*args)
-    if pid == 0:  # the child
-        os.close(reader)
-        _child(writer, fn, args)
+    pid = -1
     answer: tuple[bytes, bytearray] | None = None
+    status = 0
     try:
+        # the fork is never cut by the timer (critmin.fileio's uninterrupted stretch): its
+        # error raised after os.fork returned in the parent would leave the child running,
+        # unreaped. Blocking SIGALRM would not do: the kernel gives it to any thread that does
+        # not block it (a progress bar's, a test runner's) and Python runs the handler in the
+        # main thread all the same. A budget spent meanwhile is raised by _read_answer's
+        # checkpoint, or by the stage's end when the parse runs in process.
+        with _uninterrupted():
+            with contextlib.suppress(OSError):  # no room for a child: in process, as before
+                pid = os.fork()
+            if pid == 0:  # the child
+                os.close(reader)
+                _child(writer, fn, args)
         os.close(writer)
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a timer due meanwhile fires here
+        writer = -1
+        if pid < 0:
+            return fn(*args)
         answer = _read_answer(reader, limit)
     finally:  # the budget spent (or Ctrl-C): the child is stopped; in every case reaped
         os.close(reader)
-        status = _reap(pid, kill=answer is None)
+        if writer >= 0:
+            os.close(writer)
+        if pid > 0:
+            status = _reap(pid, kill=answer is None)
     return _result(answer, status, fn, args, where)
 
 

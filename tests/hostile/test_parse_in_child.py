@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -166,8 +167,11 @@ def test_a_budget_spent_during_the_fork_still_stops_and_reaps_the_child(
 ) -> None:
     """The timer comes due while the parent is still in ``os.fork`` (made to take 0.6 s of a
     0.3 s budget): the stop is the stage's message and the child is killed and reaped. The
-    timer's signal is held back over the fork; without that, its error left ``os.fork``
-    before the child's pid was known, and the child was never reaped."""
+    timer does not cut the fork (an uninterrupted stretch); without that, its error left
+    ``os.fork`` before the child's pid was known, and the child was never reaped. (Blocking
+    SIGALRM in the main thread was tried first: under pytest-xdist, whose threads do not block
+    it, the signal still came, the error left the fork, and the main thread kept SIGALRM
+    blocked, so every later critmin the worker started inherited a timer that never fired.)"""
     pids: list[int] = []
     real = os.fork
 
@@ -188,6 +192,23 @@ def test_a_budget_spent_during_the_fork_still_stops_and_reaps_the_child(
     (pid,) = pids
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_timer_due_during_the_fork_in_a_process_with_threads_is_handled_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same as above with a thread running that does not block SIGALRM (as
+    pytest-xdist's and a progress bar's do), so the signal may go to it: the child is still
+    reaped, and no signal is left blocked in the main thread for later commands."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        test_a_budget_spent_during_the_fork_still_stops_and_reaps_the_child(monkeypatch)
+    finally:
+        stop.set()
+        other.join()
+    assert signal.SIGALRM not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
 
 
 def test_small_texts_no_limit_and_other_threads_stay_in_process(forks: list[int]) -> None:
