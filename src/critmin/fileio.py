@@ -57,6 +57,7 @@ __all__ = [
     "read_text",
     "safe_cell",
     "settle_output_folder",
+    "uninterrupted",
     "uninterrupted_now",
     "write_json_and_csv",
 ]
@@ -238,6 +239,10 @@ def _uninterrupted() -> Iterator[None]:
         yield
     finally:
         _UNINTERRUPTED.reset(token)
+
+
+#: the stretch a time limit's timer does not cut (a folder's commit, a parse's fork)
+uninterrupted = _uninterrupted
 
 
 def uninterrupted_now() -> bool:

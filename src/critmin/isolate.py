@@ -53,7 +53,7 @@ from typing import Any, NoReturn, TypeVar
 
 from critmin.bounds import TimeLimit, checkpoint, current_time_limit
 from critmin.errors import CritminError
-from critmin.fileio import _uninterrupted
+from critmin.fileio import uninterrupted
 
 __all__ = ["FORK_ABOVE_CHARS", "SLOWEST_CHARS_PER_S", "run_bounded"]
 
@@ -98,7 +98,7 @@ def run_bounded(fn: Callable[..., T], *args: Any, size: int, where: str) -> T:
         # not block it (a progress bar's, a test runner's) and Python runs the handler in the
         # main thread all the same. A budget spent meanwhile is raised by _read_answer's
         # checkpoint, or by the stage's end when the parse runs in process.
-        with _uninterrupted():
+        with uninterrupted():
             with contextlib.suppress(OSError):  # no room for a child: in process, as before
                 pid = os.fork()
             if pid == 0:  # the child
