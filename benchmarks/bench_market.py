@@ -5,7 +5,13 @@
 * (A10) the same two scenarios over the default horizon of a scenario, 2026-01..2035-12
   (``months`` overridden; 2 x 3 chains x 120 months = 720 market-months);
 * (B) the full default study: A + ``ndpr_managed_market`` (FORGE levy, floors, offtakes,
-  stockpile instrument), 3 scenarios x 3 chains x 24 months.
+  stockpile instrument), 3 scenarios x 3 chains x 24 months;
+* (A10 bid blocks, month loop only) A10 on the seed study as it stood when issue 9 set the
+  month loop's targets: demand as three bid blocks per region, before issue 11's demand
+  curves (``benchmarks/studies/seed_study_bid_blocks/``, the two built-in files of commit
+  c0be33f). Its curves' growing steps make 320 of A10's 720 months a real simplex pivot; on
+  the bid blocks 44 are. The two workloads together show what the kept basis can save and
+  what it cannot: a month whose basis changes must go to HiGHS.
 
 **The month loop against competent highspy code** (A and A10, :func:`measure_month_loop`,
 best of :data:`LOOP_REPEATS`, all interleaved, compiled chains given to every side):
@@ -50,6 +56,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import highspy
@@ -625,6 +632,12 @@ SEED_STUDY = ("ndpr_baseline", "ndpr_china_ban")
 #: if a workload grows past ~2 min
 LINOPY_EVERY = {"A_seed_study": 1, "A10_seed_study_ten_years": 6, "B_default_study": 1}
 
+#: workload A10 bid blocks: the seed study of commit c0be33f (three bid blocks per region)
+BID_BLOCK_STUDY = tuple(
+    str(Path(__file__).parent / "studies" / "seed_study_bid_blocks" / name)
+    for name in ("ndpr_baseline.yaml", "ndpr_china_ban.yaml")
+)
+
 #: the default horizon of a scenario without ``months`` (the issue: "Dynamics from 2026-01 to
 #: 2035-12 by default"); the built-ins state 2026-01..2027-12, workload A10 overrides it
 TEN_YEARS = ("2026-01", "2035-12")
@@ -681,6 +694,9 @@ def main() -> dict[str, Any]:
         "month_loop": {
             "A_seed_study": measure_month_loop(seed),
             "A10_seed_study_ten_years": measure_month_loop(seed10),
+            "A10_bid_blocks": measure_month_loop(
+                _over(load_study(list(BID_BLOCK_STUDY)), *TEN_YEARS)
+            ),
         },
     }
     _print_month_loop(out["month_loop"])

@@ -10,6 +10,7 @@ answered from the kept basis, some go to HiGHS).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,3 +172,47 @@ def test_managed_market_with_instruments_equals_always_solving() -> None:
                 assert a.metrics[key] == pytest.approx(b.metrics[key], rel=1e-9, abs=1e-6)
         if market.mineral == "ndpr":
             assert probe.basis_kept > 0  # the instruments' months were answered too
+
+
+BID_BLOCKS = Path(__file__).resolve().parents[2] / "benchmarks/studies/seed_study_bid_blocks"
+
+
+@pytest.mark.parametrize(
+    ("paths", "sent_to_highs"),
+    [
+        pytest.param(
+            [BID_BLOCKS / "ndpr_baseline.yaml", BID_BLOCKS / "ndpr_china_ban.yaml"],
+            44,
+            id="bid-blocks",
+        ),
+        pytest.param(["ndpr_baseline", "ndpr_china_ban"], 320, id="demand-curves"),
+    ],
+)
+def test_months_sent_to_highs_on_the_two_seed_study_workloads(
+    paths: list[Any], sent_to_highs: int
+) -> None:
+    """Why the month-loop benchmark has two workloads (docs/benchmarks.md). Over 2026-2035
+    (6 chains x 120 months = 720 market-months) the seed study as issue 9 measured it (commit
+    c0be33f: three bid blocks per region, ``benchmarks/studies/seed_study_bid_blocks``) sends
+    44 months to HiGHS; today's seed study sends 320, because its demand curves' steps grow
+    every month and move the marginal step: a month whose basis changes cannot be answered
+    from the kept basis. On both, the kept-basis answers equal always solving."""
+    from critmin.scenarios.loader import load_study
+    from critmin.scenarios.spec import Months
+
+    sent = months = 0
+    for loaded in load_study([str(p) for p in paths]):
+        sc = loaded.scenario.model_copy(update={"months": Months(start="2026-01", end="2035-12")})
+        for market in sc.markets or []:
+            cm = compile_market(market, sc.month_labels(), sc.shocks)
+            probe = Probe()
+            kept = run_market(cm, probe=probe)
+            always = run_market(cm, reuse_basis=False)
+            for name in SOLVED:
+                np.testing.assert_allclose(
+                    getattr(kept, name), getattr(always, name), rtol=1e-9, atol=1e-6
+                )
+            sent += probe.solves
+            months += len(cm.months)
+    assert months == 720
+    assert sent == sent_to_highs
