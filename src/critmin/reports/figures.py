@@ -89,12 +89,20 @@ SANKEY_VARIABLES = (
 MONTH_AXIS = {"tickformat": "%b %Y", "nticks": 6, "hoverformat": "%b %Y"}
 
 
-def month_axis(data: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The month axis for traces whose x are first-of-month dates: ticks on month starts only.
+def month_axis(data: Sequence[dict[str, Any]], *, bars: bool = False) -> dict[str, Any]:
+    """The month axis for traces whose x are first-of-month dates: the same range for every
+    panel, ticks on the run's month starts only.
 
-    With ``nticks`` alone Plotly ticks a 2- or 3-month run every half month or so, and the
-    "%b %Y" format then prints "Jan 2026" twice; a ``dtick`` of whole months (1, 3, 6, 12
-    or a multiple of 12, so at most ~6 ticks) keeps every label unique for any run length.
+    The range is the run's months as periods, the first month's start to the last month's
+    end (a shortage shading of the last month is whole; for ``bars``, centred on the month
+    starts, half a month either side). No month label then sits on a panel's right edge:
+    there Plotly hid it as running past the figure ("hide past div", so a 3-month run showed
+    no "Mar 2026"), and between columns it overlapped the next panel's first label. Ticks are
+    ``tickvals``, every ``step`` months from the first (1, 3, 6, 12 or a multiple of 12: at
+    most ~6 a panel, each "%b %Y" label unique for any run length; ``nticks`` alone ticked a
+    3-month run every half month), none after the last month; a last tick closer to the
+    range's end than half a step (a long run, step dividing its length less one) is left
+    out, so that it cannot reach the next panel's first label either.
     """
     xs = [str(x) for trace in data for x in (trace.get("x") or []) if isinstance(x, str)]
     if not xs:
@@ -102,13 +110,32 @@ def month_axis(data: Sequence[dict[str, Any]]) -> dict[str, Any]:
     first, last = pd.Period(min(xs)[:7], freq="M"), pd.Period(max(xs)[:7], freq="M")
     span = (last - first).n + 1
     step = next((m for m in (1, 3, 6, 12) if span <= 6 * m), 12 * -(-span // 72))
+    end = span - 0.5 if bars else float(span)  # the range's end, in months from the first
+    ticks = [k for k in range(0, span, step) if k == 0 or end - k >= step / 2]
+    # bars: half a month before the first start and after the last (mid-month dates)
+    bounds = (f"{first - 1}-16", f"{last}-16") if bars else (f"{first}-01", f"{last + 1}-01")
     return {
         "tickformat": "%b %Y",
         "hoverformat": "%b %Y",
-        "tickmode": "linear",
-        "tick0": f"{first}-01",
-        "dtick": f"M{step}",
+        "tickmode": "array",
+        "tickvals": [f"{first + k}-01" for k in ticks],
+        "range": list(bounds),
+        "autorange": False,
     }
+
+
+def set_month_axes(
+    layout: dict[str, Any], data: Sequence[dict[str, Any]], *, bars: bool = False
+) -> None:
+    """Every x axis of ``layout`` a :func:`month_axis`, and every y axis without a range
+    autoranged explicitly: plotly.js (the bundled 3.x, read in its axis-constraint defaults)
+    remembers that one group of matched axes was given a range and then turns autorange off
+    for every later group that does not state it, so the shared y axes of the price panels
+    kept the default range [-1, 4] and drew no line."""
+    _update_axes(layout, "x", **month_axis(data, bars=bars))
+    for key, axis in layout.items():
+        if key.startswith("yaxis") and "range" not in axis:
+            axis.setdefault("autorange", True)
 
 
 def region_colors(regions: Sequence[str]) -> dict[str, str]:
@@ -655,7 +682,7 @@ def prices_figure(view: RunView) -> Figure | None:
                 shown.add(region)
             shapes.extend(_shortage_shading(view, scenario, cell.xref, cell.yref))
         layout[_axis_key(cells[r][0].yref)]["title"] = _row_title(product, unit)
-    _update_axes(layout, "x", **month_axis(data))
+    set_month_axes(layout, data)
     if shapes:
         layout["shapes"] = shapes
     layout["annotations"] += edge_labels
@@ -890,7 +917,7 @@ def unserved_figure(view: RunView) -> Figure | None:
                 shown.add(region)
         axis = cells[r][0].yref.replace("y", "yaxis", 1)
         layout[axis]["title"] = {"text": product.label.replace(" · ", "<br>") + "<br>t per month"}
-    _update_axes(layout, "x", **month_axis(data))
+    set_month_axes(layout, data, bars=True)
     layout.update(
         template=TEMPLATE, barmode="stack", bargap=0.15, hovermode="x unified",
         margin={"l": 110, "r": 20},
@@ -1304,7 +1331,7 @@ def extra_figure(view: RunView, variable: str) -> Figure | None:
             )
             shown.add(region)
     layout["yaxis"]["title"] = {"text": axis_unit}
-    _update_axes(layout, "x", **month_axis(data))
+    set_month_axes(layout, data)
     layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 70, "r": 20})
     _legend_above(layout, 330, 84, 40)
     return {"data": data, "layout": layout}
