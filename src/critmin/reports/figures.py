@@ -89,13 +89,16 @@ SANKEY_VARIABLES = (
 MONTH_AXIS = {"tickformat": "%b %Y", "nticks": 6, "hoverformat": "%b %Y"}
 
 
-def month_axis(data: Sequence[dict[str, Any]], *, bars: bool = False) -> dict[str, Any]:
+def month_axis(
+    data: Sequence[dict[str, Any]], *, shaded_until: str | None = None
+) -> dict[str, Any]:
     """The month axis for traces whose x are first-of-month dates: the same range for every
     panel, ticks on the run's month starts only.
 
-    The range is the run's months as periods, the first month's start to the last month's
-    end (a shortage shading of the last month is whole; for ``bars``, centred on the month
-    starts, half a month either side). No month label then sits on a panel's right edge:
+    The range reaches half a month before the first month's start and half a month after the
+    last's (bars centred on the month starts are whole, markers not cut), or to
+    ``shaded_until`` when a shading reaches further (the price panels' shading of a last month
+    of shortage ends at the month's end). No month label then sits on a panel's right edge:
     there Plotly hid it as running past the figure ("hide past div", so a 3-month run showed
     no "Mar 2026"), and between columns it overlapped the next panel's first label. Ticks are
     ``tickvals``, every ``step`` months from the first (1, 3, 6, 12 or a multiple of 12: at
@@ -110,29 +113,32 @@ def month_axis(data: Sequence[dict[str, Any]], *, bars: bool = False) -> dict[st
     first, last = pd.Period(min(xs)[:7], freq="M"), pd.Period(max(xs)[:7], freq="M")
     span = (last - first).n + 1
     step = next((m for m in (1, 3, 6, 12) if span <= 6 * m), 12 * -(-span // 72))
-    end = span - 0.5 if bars else float(span)  # the range's end, in months from the first
+    stop = f"{last}-16"  # mid-month dates: half a month either side of the month starts
+    past_last = 0.5  # how far the range reaches past the last month's start, in months
+    if shaded_until is not None and shaded_until > stop:
+        stop = shaded_until
+        past_last = (pd.Timestamp(stop) - last.start_time).days / 30.44
+    end = span - 1 + past_last  # the range's end in months from the first month's start
     ticks = [k for k in range(0, span, step) if k == 0 or end - k >= step / 2]
-    # bars: half a month before the first start and after the last (mid-month dates)
-    bounds = (f"{first - 1}-16", f"{last}-16") if bars else (f"{first}-01", f"{last + 1}-01")
     return {
         "tickformat": "%b %Y",
         "hoverformat": "%b %Y",
         "tickmode": "array",
         "tickvals": [f"{first + k}-01" for k in ticks],
-        "range": list(bounds),
+        "range": [f"{first - 1}-16", stop],
         "autorange": False,
     }
 
 
-def set_month_axes(
-    layout: dict[str, Any], data: Sequence[dict[str, Any]], *, bars: bool = False
-) -> None:
-    """Every x axis of ``layout`` a :func:`month_axis`, and every y axis without a range
-    autoranged explicitly: plotly.js (the bundled 3.x, read in its axis-constraint defaults)
-    remembers that one group of matched axes was given a range and then turns autorange off
-    for every later group that does not state it, so the shared y axes of the price panels
-    kept the default range [-1, 4] and drew no line."""
-    _update_axes(layout, "x", **month_axis(data, bars=bars))
+def set_month_axes(layout: dict[str, Any], data: Sequence[dict[str, Any]]) -> None:
+    """Every x axis of ``layout`` a :func:`month_axis` (reaching to the end of its shapes'
+    shading), and every y axis without a range autoranged explicitly: plotly.js (the bundled
+    3.x, read in its axis-constraint defaults) remembers that one group of matched axes was
+    given a range and then turns autorange off for every later group that does not state it,
+    so the shared y axes of the price panels kept the default range [-1, 4] and drew no
+    line."""
+    shaded = [str(shape["x1"]) for shape in layout.get("shapes", ()) if "x1" in shape]
+    _update_axes(layout, "x", **month_axis(data, shaded_until=max(shaded, default=None)))
     for key, axis in layout.items():
         if key.startswith("yaxis") and "range" not in axis:
             axis.setdefault("autorange", True)
@@ -682,9 +688,9 @@ def prices_figure(view: RunView) -> Figure | None:
                 shown.add(region)
             shapes.extend(_shortage_shading(view, scenario, cell.xref, cell.yref))
         layout[_axis_key(cells[r][0].yref)]["title"] = _row_title(product, unit)
-    set_month_axes(layout, data)
     if shapes:
         layout["shapes"] = shapes
+    set_month_axes(layout, data)  # after the shapes: the range reaches their end
     layout["annotations"] += edge_labels
     layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 110, "r": 20})
     _legend_above(layout, plot_px + PRICE_TOP_PX + PRICE_BOTTOM_PX, PRICE_TOP_PX, PRICE_BOTTOM_PX)
@@ -917,7 +923,7 @@ def unserved_figure(view: RunView) -> Figure | None:
                 shown.add(region)
         axis = cells[r][0].yref.replace("y", "yaxis", 1)
         layout[axis]["title"] = {"text": product.label.replace(" · ", "<br>") + "<br>t per month"}
-    set_month_axes(layout, data, bars=True)
+    set_month_axes(layout, data)
     layout.update(
         template=TEMPLATE, barmode="stack", bargap=0.15, hovermode="x unified",
         margin={"l": 110, "r": 20},
