@@ -697,16 +697,31 @@ def prices_figure(view: RunView) -> Figure | None:
     return {"data": data, "layout": layout}
 
 
+#: a product id longer than this is broken at an underscore onto two lines of a row title: a
+#: rotated title runs along its row (130 px a row, 22 px between rows), "lithium_concentrate"
+#: (19 characters) in bold ran 158 px, and over "lithium_carbonate" left 2 px between the
+#: two rows' titles in Chromium; "dysprosium_oxide" (16) runs about 130 px
+ROW_TITLE_CHARS = 16
+
+
+def _product_lines(product: Product) -> list[str]:
+    """A product id as the lines of a row title: whole when short, else broken after the
+    underscore nearest its middle (``lithium_`` / ``concentrate``)."""
+    name = product.mineral
+    cuts = [i + 1 for i, ch in enumerate(name) if ch == "_" and 0 < i < len(name) - 1]
+    if len(name) <= ROW_TITLE_CHARS or not cuts:
+        return [name]
+    cut = min(cuts, key=lambda i: abs(2 * i - len(name)))
+    return [name[:cut], name[cut:]]
+
+
 def _row_title(product: Product, unit: str) -> dict[str, Any]:
-    """A price row's y-axis title: product and stage on two lines (one rotated line ran past
-    the plot's left edge), then the unit."""
-    return {
-        "text": "<b>"
-        + product.label.replace(" · ", "</b><br>")
-        + ("" if " · " in product.label else "</b>")
-        + f"<br>{unit}",
-        "standoff": 6,
-    }
+    """A price row's y-axis title: product (bold) and stage on separate lines (one rotated
+    line ran past the plot's left edge), then the unit. The product is always named:
+    ``label`` leaves it out when it is its stage's only product, and a one-product study
+    (``two_regions.yaml``) read "refining" alone (before 2026-12-05)."""
+    bold = "<br>".join(f"<b>{line}</b>" for line in _product_lines(product))
+    return {"text": f"{bold}<br>{product.stage}<br>{unit}", "standoff": 6}
 
 
 def _band_ranges(
@@ -922,7 +937,9 @@ def unserved_figure(view: RunView) -> Figure | None:
                 )
                 shown.add(region)
         axis = cells[r][0].yref.replace("y", "yaxis", 1)
-        layout[axis]["title"] = {"text": product.label.replace(" · ", "<br>") + "<br>t per month"}
+        # product and stage always, as the price rows' titles (label drops a lone product)
+        lines = [*_product_lines(product), product.stage, "t per month"]
+        layout[axis]["title"] = {"text": "<br>".join(lines)}
     set_month_axes(layout, data)
     layout.update(
         template=TEMPLATE, barmode="stack", bargap=0.15, hovermode="x unified",
