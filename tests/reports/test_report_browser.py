@@ -32,11 +32,13 @@ SHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 
 #: collects what a reader would see wrong: figures without SVG, sideways scroll, overlapping
 #: tick labels (y per axis, x per row of panels, in reading order), x tick labels Plotly hid,
-#: and overlapping Sankey node labels (any pair)
+#: price-band edge labels not drawn, outside their panel or over another label (and counts
+#: them), and overlapping Sankey node labels (any pair)
 _PROBE = r"""
 () => {
   const out = {scroll_width: document.documentElement.scrollWidth,
-               window_width: window.innerWidth, figures: 0, drawn: 0, overlaps: [], hidden: []};
+               window_width: window.innerWidth, figures: 0, drawn: 0, overlaps: [], hidden: [],
+               edge_labels: 0};
   for (const d of document.querySelectorAll('.plotly-graph-div')) {
     out.figures += 1;
     if (d.querySelector('.main-svg')) out.drawn += 1;
@@ -67,6 +69,36 @@ _PROBE = r"""
         const px = row[i - 1][1].right - row[i][1].left;
         if (px > 1) out.overlaps.push(
           `${d.id}: x tick labels '${row[i - 1][0]}' over '${row[i][0]}' by ${px} px`);
+      }
+    }
+    // the price band's edge labels (annotations on a panel's axes): each drawn, inside its
+    // panel's plot area, and over no other annotation (column titles, the other edge label)
+    // nor tick label
+    const fl = d._fullLayout, box = d.getBoundingClientRect();
+    const notes = [...d.querySelectorAll('.infolayer g.annotation')].map(g => {
+      const t = g.querySelector('text');
+      return [fl.annotations[+g.getAttribute('data-index')], t ? t.textContent : '',
+              t ? t.getBoundingClientRect() : null];
+    });
+    const ticks = [...d.querySelectorAll('.xaxislayer-above text, .yaxislayer-above text')]
+      .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, b]) => b.width > 0);
+    const onAxes = (fl.annotations || []).filter(a => a.xref !== 'paper');
+    out.edge_labels += onAxes.length;
+    for (const a of onAxes) {
+      const seen = notes.find(([n, , b]) => n === a && b && b.width > 0);
+      if (!seen) { out.hidden.push(`${d.id}: edge label '${a.text}' not drawn`); continue; }
+      const [, text, r] = seen;
+      const xa = fl['xaxis' + a.xref.slice(1)], ya = fl['yaxis' + a.yref.slice(1)];
+      const left = box.left + xa._offset, top = box.top + ya._offset;
+      const past = Math.max(left - r.left, r.right - (left + xa._length),
+                            top - r.top, r.bottom - (top + ya._length));
+      if (past > 1) out.overlaps.push(`${d.id}: edge label '${text}' outside its panel by ${past}`);
+      const others = [...notes.filter(([n, , b]) => n !== a && b).map(([, s, b]) => [s, b]),
+                      ...ticks];
+      for (const [s, b] of others) {
+        const w = Math.min(r.right, b.right) - Math.max(r.left, b.left);
+        const h = Math.min(r.bottom, b.bottom) - Math.max(r.top, b.top);
+        if (w > 1 && h > 1) out.overlaps.push(`${d.id}: edge label '${text}' over '${s}'`);
       }
     }
     const labels = [...d.querySelectorAll('.sankey .node-label')]
@@ -225,6 +257,54 @@ def test_every_month_of_a_three_month_run_is_labelled(
     labels = page.evaluate(_PRICE_X_LABELS)
     page.close()
     assert labels == ["Jan 2026", "Feb 2026", "Mar 2026"] * len(names)
+
+
+@pytest.fixture(scope="module")
+def band_label_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 40-region study with R05 cut off from the four refiners in 2026-02..03: its
+    refining panel labels the band's top edge "R05" (``test_a_band_region_off_the_lines_is_named``
+    in ``test_compact_figures.py`` derives it)."""
+    tmp = tmp_path_factory.mktemp("band")
+    doc = many_regions_study(40)
+    doc["markets"][0]["export_bans"] = [  # type: ignore[index]
+        {"exporter": r, "to": ["R05"], "start": "2026-02", "end": "2026-03"}
+        for r in ("R00", "R01", "R02", "R03")
+    ]
+    study = tmp / "wide_ban.yaml"
+    study.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    critmin.write(load(study).run(), tmp / "out")
+    return tmp / "out" / "report.html"
+
+
+def test_a_band_edge_label_reads_cleanly(browser: Any, band_label_report: Path) -> None:
+    """The price band's edge label ("R05") is drawn inside its panel, over no tick label,
+    column title or other label (the check counts it, so it cannot pass by finding none).
+    Negative control: the same label moved to end on its panel's left edge (x = the axis's
+    start, anchored at its right; the fixed month range keeps it there) is reported as
+    outside its panel."""
+    seen = _look(browser, band_label_report, 1400, SHOTS / "report-band-label-1400.png")
+    assert seen["edge_labels"] == 1
+    assert seen["hidden"] == []
+    assert seen["overlaps"] == []
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(band_label_report.as_uri())
+    page.wait_for_selector("#fig-prices .main-svg", timeout=30_000)
+    page.evaluate(
+        """async () => {
+          const d = document.getElementById('fig-prices'), fl = d._fullLayout;
+          const k = fl.annotations.findIndex(a => a.xref !== 'paper');
+          const left = fl['xaxis' + fl.annotations[k].xref.slice(1)].range[0];
+          await Plotly.relayout(d, {[`annotations[${k}].x`]: left,
+                                    [`annotations[${k}].xanchor`]: 'right'});
+        }"""
+    )
+    moved = page.evaluate(_PROBE)
+    page.close()
+    assert any("edge label 'R05' outside its panel" in o for o in moved["overlaps"]), (
+        moved["overlaps"],
+        moved["hidden"],
+        moved["edge_labels"],
+    )
 
 
 def test_the_checks_find_a_crowded_narrow_window(browser: Any, report: Path) -> None:
