@@ -18,6 +18,7 @@ of "use" slivers) and the price legend listed all 60 regions.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -146,26 +147,49 @@ def test_grouped_and_banded_figures_are_valid_for_plotly(
         go.Figure(fig)
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 12, 120, 600])
-def test_month_ticks_are_unique_month_starts_whatever_the_run_length(n: int) -> None:
-    """The month axis ticks whole months from the first month, so "%b %Y" labels are unique.
+@pytest.mark.parametrize("n", [1, 2, 3, 12, 13, 120, 121, 600])
+@pytest.mark.parametrize("shaded", [False, True])
+def test_month_ticks_are_unique_month_starts_whatever_the_run_length(n: int, shaded: bool) -> None:
+    """The month axis ticks whole months from the first month, so "%b %Y" labels are unique,
+    and every month of a run of up to 6 months is labelled.
 
     Before (2026-12-04) ``nticks=6`` alone let Plotly tick a 2- or 3-month run every half
     month: Chromium showed "Jan 2026, Jan 2026, Feb 2026, Feb 2026" under a 3-month run. The
-    labels Plotly draws are tick0 + k * dtick inside the data's months; for n months and a step
-    of s months there are ceil(n / s) of them: 1 month -> 1 label, 3 -> 3 (step 1), 12 -> 4
-    (step 3), 120 -> 5 (step 24), 600 -> 6 (step 108).
+    ticks are month starts every s months from the first, inside the run; the range reaches
+    half a month before the first month start and after the last (``shaded``: to the end of a
+    shading of the last month, one month after its start), so no tick is on the range's
+    right edge, where Plotly hid the label (before 2026-12-05 a 3-month run showed no
+    "Mar 2026"), and a last tick nearer the end than s/2 months is left out. For n months:
+    1 -> 1 label, 2 -> 2, 3 -> 3 (step 1), 12 -> 4 (step 3: Jan, Apr, Jul, Oct), 13 -> 4
+    (step 3; the 13th month, half a month or one month from the end, under 1.5), 120 -> 5
+    (step 24), 121 -> 5 (step 24; the 121st month left out likewise), 600 -> 6 (step 108; the
+    last, 540, is 59.5 or 60 months from the end).
     """
     months = pd.period_range("2026-01", periods=n, freq="M")
-    axis = figures.month_axis([{"x": [f"{m}-01" for m in months]}])
-    assert axis["tickmode"] == "linear"
-    assert axis["tick0"] == "2026-01-01"
-    step = int(axis["dtick"].removeprefix("M"))
-    labels = [months[0] + k * step for k in range(n) if k * step < n]
-    texts = [m.strftime("%b %Y") for m in labels]
+    x = [f"{m}-01" for m in months]
+    until = f"{months[-1] + 1}-01" if shaded else None
+    axis = figures.month_axis([{"x": x}], shaded_until=until)
+    assert axis["tickmode"] == "array"
+    assert all(t.endswith("-01") for t in axis["tickvals"])
+    ticks = [pd.Period(t[:7], freq="M") for t in axis["tickvals"]]
+    assert ticks[0] == months[0]
+    steps = {(b - a).n for a, b in itertools.pairwise(ticks)}
+    assert len(steps) <= 1  # evenly spaced
+    step = steps.pop() if steps else 1
+    texts = [m.strftime("%b %Y") for m in ticks]
     assert len(set(texts)) == len(texts)
-    assert 1 <= len(texts) <= 6
-    assert len(texts) == {1: 1, 2: 2, 3: 3, 12: 4, 120: 5, 600: 6}[n]
+    assert len(texts) == {1: 1, 2: 2, 3: 3, 12: 4, 13: 4, 120: 5, 121: 5, 600: 6}[n]
+    if n <= 6:
+        assert ticks == list(months)
+    start, end = (pd.Timestamp(t) for t in axis["range"])
+    assert axis["autorange"] is False
+    assert pd.Timedelta(days=14) <= months[0].start_time - start <= pd.Timedelta(days=17)
+    if shaded:
+        assert end == (months[-1] + 1).start_time
+    else:
+        assert pd.Timedelta(days=14) <= end - months[-1].start_time <= pd.Timedelta(days=16)
+    # no tick on the right edge: the last is at least half a step inside (a month >= 28 days)
+    assert (end - ticks[-1].start_time).days >= 14 * step
 
 
 def _wide_report(tmp: Path, ban: bool) -> str:

@@ -288,3 +288,56 @@ def test_the_shortage_sections_title_says_what_it_shows(tmp_path: Path) -> None:
     section = section[: section.index("</section>")]
     assert "Physical shortage" not in section
     assert "Demand no supply could meet" not in section
+
+
+def _row_titles(html: str, div_id: str) -> list[str]:
+    """The y-axis titles of a figure's rows (its first column), top row first."""
+    from critmin.reports.testing import figure_json
+
+    layout = figure_json(html, div_id)["layout"]
+    assert isinstance(layout, dict)
+    titled = [(a["domain"][1], a["title"]["text"]) for k, a in layout.items()
+              if k.startswith("yaxis") and "title" in a]  # fmt: skip
+    return [text for _, text in sorted(titled, reverse=True)]
+
+
+#: the price rows' titles of two examples, top row first
+_PRICE_ROW_TITLES = {
+    "two_regions": ["<b>ndpr_oxide</b><br>refining<br>USD/kg"],
+    # ids over 16 characters are broken after the underscore nearest their middle: in one
+    # line each, the two rotated titles ran 158 and 142 px along rows 152 px apart
+    "lithium_2035": [
+        "<b>lithium_</b><br><b>concentrate</b><br>mine<br>USD/kg",
+        "<b>lithium_</b><br><b>carbonate</b><br>refining<br>USD/kg",
+    ],
+}
+
+
+@pytest.mark.parametrize("study", ["two_regions", "lithium_2035", "seed"])
+def test_every_row_title_names_its_product_and_stage(tmp_path: Path, study: str) -> None:
+    """Each row of the price and shortage figures is titled with its product and stage, whatever
+    the products: ``two_regions.yaml`` (one product, NdPr oxide, at ``refining``), the
+    lithium study (two products, each alone at its stage) and the seed study (six priced
+    products, three of them alone at their stage). Before (2026-12-05) a product alone at its
+    stage was titled with the stage only ("refining"; the seed study's "mine", "metal",
+    "component"), so a reader could not tell which product's price it was."""
+    import critmin
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
+    result = critmin.run(str(examples / f"{study}.yaml")) if study != "seed" else critmin.run()
+    critmin.write(result, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    series = pd.read_parquet(tmp_path / "series.parquet")
+    for div_id, variable in (("fig-prices", "price"), ("fig-unserved", "physical_shortage")):
+        rows = series[(series["variable"] == variable) & (series["value"] > 0)]
+        pairs = {(str(p), str(s)) for p, s in zip(rows["product"], rows["stage"], strict=True)}
+        if not pairs:  # no shortage (the lithium study): no shortage chart
+            assert f'id="{div_id}"' not in html
+            continue
+        titles = _row_titles(html, div_id)
+        assert len(titles) == len(pairs), (div_id, titles)
+        # a long product id is broken after an underscore (lithium_ / concentrate)
+        lines = [re.sub("</?b>", "", t).replace("_<br>", "_").split("<br>") for t in titles]
+        assert {(line[0], line[1]) for line in lines} == pairs, div_id
+    if study in _PRICE_ROW_TITLES:
+        assert _row_titles(html, "fig-prices") == _PRICE_ROW_TITLES[study]

@@ -31,22 +31,74 @@ pytestmark = pytest.mark.skipif(
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 
 #: collects what a reader would see wrong: figures without SVG, sideways scroll, overlapping
-#: tick labels (per axis, in reading order) and overlapping Sankey node labels (any pair)
+#: tick labels (y per axis, x per row of panels, in reading order), x tick labels Plotly hid,
+#: price-band edge labels not drawn, outside their panel or over another label (and counts
+#: them), and overlapping Sankey node labels (any pair)
 _PROBE = r"""
 () => {
   const out = {scroll_width: document.documentElement.scrollWidth,
-               window_width: window.innerWidth, figures: 0, drawn: 0, overlaps: []};
+               window_width: window.innerWidth, figures: 0, drawn: 0, overlaps: [], hidden: [],
+               edge_labels: 0};
   for (const d of document.querySelectorAll('.plotly-graph-div')) {
     out.figures += 1;
     if (d.querySelector('.main-svg')) out.drawn += 1;
-    for (const g of d.querySelectorAll('.xaxislayer-above, .yaxislayer-above')) {
-      const x = g.classList.contains('xaxislayer-above');
+    for (const g of d.querySelectorAll('.yaxislayer-above')) {
       const boxes = [...g.querySelectorAll('text')].map(t => t.getBoundingClientRect())
-        .filter(b => b.width > 0 && b.height > 0)
-        .sort((a, b) => x ? a.left - b.left : a.top - b.top);
+        .filter(b => b.width > 0 && b.height > 0).sort((a, b) => a.top - b.top);
       for (let i = 1; i < boxes.length; i++) {
-        const px = x ? boxes[i - 1].right - boxes[i].left : boxes[i - 1].bottom - boxes[i].top;
-        if (px > 1) out.overlaps.push(`${d.id}: ${x ? 'x' : 'y'} tick labels by ${px} px`);
+        const px = boxes[i - 1].bottom - boxes[i].top;
+        if (px > 1) out.overlaps.push(`${d.id}: y tick labels by ${px} px`);
+      }
+    }
+    // x tick labels of every panel of a row of panels together (one panel's last label
+    // can run into the next panel's first), in reading order; a label Plotly hid as
+    // running past the figure ("hide past div") is one a reader does not see
+    const xs = [...d.querySelectorAll('.xaxislayer-above text')];
+    for (const t of xs) {
+      if (t.textContent && getComputedStyle(t).display === 'none')
+        out.hidden.push(`${d.id}: x tick label '${t.textContent}' hidden`);
+    }
+    const rows = {};
+    for (const t of xs) {
+      const b = t.getBoundingClientRect();
+      if (b.width > 0 && b.height > 0) (rows[Math.round(b.top)] ??= []).push([t.textContent, b]);
+    }
+    for (const row of Object.values(rows)) {
+      row.sort((a, b) => a[1].left - b[1].left);
+      for (let i = 1; i < row.length; i++) {
+        const px = row[i - 1][1].right - row[i][1].left;
+        if (px > 1) out.overlaps.push(
+          `${d.id}: x tick labels '${row[i - 1][0]}' over '${row[i][0]}' by ${px} px`);
+      }
+    }
+    // the price band's edge labels (annotations on a panel's axes): each drawn, inside its
+    // panel's plot area, and over no other annotation (column titles, the other edge label)
+    // nor tick label
+    const fl = d._fullLayout, box = d.getBoundingClientRect();
+    const notes = [...d.querySelectorAll('.infolayer g.annotation')].map(g => {
+      const t = g.querySelector('text');
+      return [fl.annotations[+g.getAttribute('data-index')], t ? t.textContent : '',
+              t ? t.getBoundingClientRect() : null];
+    });
+    const ticks = [...d.querySelectorAll('.xaxislayer-above text, .yaxislayer-above text')]
+      .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, b]) => b.width > 0);
+    const onAxes = (fl.annotations || []).filter(a => a.xref !== 'paper');
+    out.edge_labels += onAxes.length;
+    for (const a of onAxes) {
+      const seen = notes.find(([n, , b]) => n === a && b && b.width > 0);
+      if (!seen) { out.hidden.push(`${d.id}: edge label '${a.text}' not drawn`); continue; }
+      const [, text, r] = seen;
+      const xa = fl['xaxis' + a.xref.slice(1)], ya = fl['yaxis' + a.yref.slice(1)];
+      const left = box.left + xa._offset, top = box.top + ya._offset;
+      const past = Math.max(left - r.left, r.right - (left + xa._length),
+                            top - r.top, r.bottom - (top + ya._length));
+      if (past > 1) out.overlaps.push(`${d.id}: edge label '${text}' outside its panel by ${past}`);
+      const others = [...notes.filter(([n, , b]) => n !== a && b).map(([, s, b]) => [s, b]),
+                      ...ticks];
+      for (const [s, b] of others) {
+        const w = Math.min(r.right, b.right) - Math.max(r.left, b.left);
+        const h = Math.min(r.bottom, b.bottom) - Math.max(r.top, b.top);
+        if (w > 1 && h > 1) out.overlaps.push(`${d.id}: edge label '${text}' over '${s}'`);
       }
     }
     const labels = [...d.querySelectorAll('.sankey .node-label')]
@@ -107,6 +159,7 @@ def _look(browser: Any, report: Path, width: int, shot: Path | None = None) -> d
         page.wait_for_timeout(800)
         more = page.evaluate(_PROBE)
         seen["overlaps"] += [o for o in more["overlaps"] if o not in seen["overlaps"]]
+        seen["hidden"] += [h for h in more["hidden"] if h not in seen["hidden"]]
         seen["scroll_width"] = max(seen["scroll_width"], more["scroll_width"])
     page.close()
     return seen
@@ -119,6 +172,7 @@ def test_report_reads_cleanly_at_1400_px(browser: Any, report: Path) -> None:
     assert seen["tabs"] >= 3  # the Sankey's scenarios, each looked at
     assert seen["scroll_width"] <= seen["window_width"], "the page scrolls sideways"
     assert seen["overlaps"] == []
+    assert seen["hidden"] == []
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +192,7 @@ def test_a_40_region_study_reads_cleanly_and_stays_compact(browser: Any, wide_re
     assert seen["drawn"] == seen["figures"]
     assert seen["scroll_width"] <= seen["window_width"], "the page scrolls sideways"
     assert seen["overlaps"] == []
+    assert seen["hidden"] == []
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(wide_report.as_uri())
     page.wait_for_selector("#fig-sankey-0-0 .main-svg", timeout=30_000)
@@ -152,6 +207,104 @@ def test_a_40_region_study_reads_cleanly_and_stays_compact(browser: Any, wide_re
     assert heights["fig-sankey-0-0"] <= figures.SANKEY_ROW_PX * (figures.MAX_SANKEY_ROWS + 1) + 120
     assert heights["fig-prices"] <= 400  # two rows of 130 px: 396 px
     assert "other 31 regions · use" in labels
+
+
+#: ``examples/scenarios/two_regions.yaml`` cut to three months (January to March 2026),
+#: without and with China's export ban (a shortage shading in March)
+_THREE_MONTHS = {
+    "no ban": {"export_bans": []},
+    "ban": {},
+}
+
+
+def _three_month_report(tmp: Path, names: list[str]) -> Path:
+    example = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "two_regions.yaml"
+    paths = []
+    for name in names:
+        doc = yaml.safe_load(example.read_text(encoding="utf-8"))
+        doc["name"], doc["months"] = name, {"start": "2026-01", "end": "2026-03"}
+        doc["markets"][0].update(_THREE_MONTHS[name])
+        paths.append(tmp / f"{name.replace(' ', '_')}.yaml")
+        paths[-1].write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    critmin.write(critmin.run(*(str(p) for p in paths)), tmp / "out")
+    return tmp / "out" / "report.html"
+
+
+_PRICE_X_LABELS = r"""
+() => [...document.querySelectorAll('#fig-prices .xaxislayer-above text')]
+  .filter(t => getComputedStyle(t).display !== 'none' && t.getBoundingClientRect().width > 0)
+  .map(t => t.textContent)
+"""
+
+
+@pytest.mark.parametrize("names", [["no ban"], ["no ban", "ban"]])
+def test_every_month_of_a_three_month_run_is_labelled(
+    browser: Any, tmp_path: Path, names: list[str]
+) -> None:
+    """A 3-month run labels January, February and March under every price panel, and no
+    month after the run; no label runs into another panel's. Before (2026-12-05) the March
+    tick sat on the panel's right edge: Plotly hid its label as running past the figure
+    (one scenario, no shortage), and between two columns "Mar 2026" overlapped the next
+    panel's "Jan 2026"; with March shaded the axis ran to 1 April and ticked it unlabelled."""
+    report = _three_month_report(tmp_path, names)
+    seen = _look(browser, report, 1400, SHOTS / f"report-3-months-{len(names)}-1400.png")
+    assert seen["drawn"] == seen["figures"]
+    assert seen["hidden"] == []
+    assert seen["overlaps"] == []
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(report.as_uri())
+    page.wait_for_selector("#fig-prices .main-svg", timeout=30_000)
+    labels = page.evaluate(_PRICE_X_LABELS)
+    page.close()
+    assert labels == ["Jan 2026", "Feb 2026", "Mar 2026"] * len(names)
+
+
+@pytest.fixture(scope="module")
+def band_label_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 40-region study with R05 cut off from the four refiners in 2026-02..03: its
+    refining panel labels the band's top edge "R05" (``test_a_band_region_off_the_lines_is_named``
+    in ``test_compact_figures.py`` derives it)."""
+    tmp = tmp_path_factory.mktemp("band")
+    doc = many_regions_study(40)
+    doc["markets"][0]["export_bans"] = [  # type: ignore[index]
+        {"exporter": r, "to": ["R05"], "start": "2026-02", "end": "2026-03"}
+        for r in ("R00", "R01", "R02", "R03")
+    ]
+    study = tmp / "wide_ban.yaml"
+    study.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    critmin.write(load(study).run(), tmp / "out")
+    return tmp / "out" / "report.html"
+
+
+def test_a_band_edge_label_reads_cleanly(browser: Any, band_label_report: Path) -> None:
+    """The price band's edge label ("R05") is drawn inside its panel, over no tick label,
+    column title or other label (the check counts it, so it cannot pass by finding none).
+    Negative control: the same label moved to end on its panel's left edge (x = the axis's
+    start, anchored at its right; the fixed month range keeps it there) is reported as
+    outside its panel."""
+    seen = _look(browser, band_label_report, 1400, SHOTS / "report-band-label-1400.png")
+    assert seen["edge_labels"] == 1
+    assert seen["hidden"] == []
+    assert seen["overlaps"] == []
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(band_label_report.as_uri())
+    page.wait_for_selector("#fig-prices .main-svg", timeout=30_000)
+    page.evaluate(
+        """async () => {
+          const d = document.getElementById('fig-prices'), fl = d._fullLayout;
+          const k = fl.annotations.findIndex(a => a.xref !== 'paper');
+          const left = fl['xaxis' + fl.annotations[k].xref.slice(1)].range[0];
+          await Plotly.relayout(d, {[`annotations[${k}].x`]: left,
+                                    [`annotations[${k}].xanchor`]: 'right'});
+        }"""
+    )
+    moved = page.evaluate(_PROBE)
+    page.close()
+    assert any("edge label 'R05' outside its panel" in o for o in moved["overlaps"]), (
+        moved["overlaps"],
+        moved["hidden"],
+        moved["edge_labels"],
+    )
 
 
 def test_the_checks_find_a_crowded_narrow_window(browser: Any, report: Path) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import critmin
-from critmin.policy.instrument import REGISTRY, discover, flat_key_pattern
+from critmin.policy.instrument import REGISTRY, discover, flat_key_pattern, split_name
 from critmin.scenarios.headline import (
     METRICS,
     HeadlineMetrics,
@@ -93,6 +93,32 @@ def test_instruments_make_flat_keys_from_the_declaration() -> None:
     for name in ("levy_revenue_usd", "_by_product"):
         with pytest.raises(ValueError, match="ends in '_by_product'"):
             flat_key_pattern(name)
+
+
+def test_splits_by_product_are_declared_with_their_totals() -> None:
+    """A tonne total an instrument splits by product (``floor_kept_t``, written as
+    ``floor_kept_t_by_product`` when its instruments count several products) is declared
+    with its split (``declare_tonnes``): same producer and unit, the split's name by the one
+    rule (``split_name``) the engine writes it under, and a typed field holding
+    ``{product: t}``."""
+    discover()
+    metrics = headline_metrics()
+    hints = typing.get_type_hints(HeadlineMetrics)
+    splits = {
+        name: metrics[name]
+        for name in metrics
+        if name.endswith("_by_product") and name.removesuffix("_by_product") in metrics
+        and metrics[name].producer not in {"engine", "comparison"}
+    }  # fmt: skip
+    assert set(splits) == {
+        "floor_kept_t_by_product", "floor_covered_output_t_by_product",
+        "floor_purchases_t_by_product", "settlement_volume_t_by_product",
+    }  # fmt: skip
+    for name, split in splits.items():
+        total = metrics[name.removesuffix("_by_product")]
+        assert split_name(total.name) == name
+        assert (split.unit, split.producer, split.key) == (total.unit, total.producer, None)
+        assert hints[name] == dict[str, float] | None, name
 
 
 def _scalar(hint: Any) -> set[Any]:
@@ -227,8 +253,14 @@ def test_shipped_scenarios_write_only_declared_figures_of_the_declared_types() -
                     assert value == written, (entry["name"], name)
                 else:
                     assert value is None
-    # the shipped scenarios exercise all but the purchase floor's own figure
-    assert set(HeadlineMetrics.declared()) - typed_seen <= {"floor_purchases_t"}
+    # the shipped scenarios exercise all but the purchase floor's own figure and the splits
+    # of tonne totals by product (every shipped floor and settlement counts one product; the
+    # splits are run in tests/instruments/test_floor_products.py)
+    splits = {
+        "floor_kept_t_by_product", "floor_covered_output_t_by_product",
+        "floor_purchases_t_by_product", "settlement_volume_t_by_product",
+    }  # fmt: skip
+    assert set(HeadlineMetrics.declared()) - typed_seen <= {"floor_purchases_t", *splits}
 
 
 def test_issue_11_figures_are_typed_and_round_trip() -> None:

@@ -64,6 +64,7 @@ from critmin.policy.instrument import (
     declare,
     declare_metrics,
     declare_per_product,
+    declare_tonnes,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -253,7 +254,7 @@ class OfftakeSettlementSpec(InstrumentSpec):
     )
     headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
         "offtake_settlement",
-        ("settlement_volume_t", "t", "volume settled"),
+        *declare_tonnes("offtake_settlement", ("settlement_volume_t", "t", "volume settled")),
         ("settlement_market_value_usd", "usd", "volume x settlement price"),
         ("settlement_floor_topup_usd", "usd", "floor top-up paid to the seller"),
         ("settlement_upside_to_buyer_usd", "usd", "upside shared with the buyer"),

@@ -43,7 +43,7 @@ from critmin.fileio import settle_output_folder
 from critmin.market.curves import curve_step_mask
 from critmin.market.engine import MarketRun
 from critmin.market.metrics import shortage_by_block
-from critmin.policy.instrument import REGISTRY, OutputVariable
+from critmin.policy.instrument import REGISTRY, OutputVariable, split_name
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -434,9 +434,10 @@ def scenario_metrics(runs: Sequence[MarketRun], *, physical: bool = True) -> dic
     for name, per in tonnes.items():
         if len(per) > 1:
             # floors (or settled contracts) on different products: their tonnes are not
-            # added; the figure is given per product instead of as one number
+            # added; the figure is given per product instead of as one number, under the
+            # name its instrument declares (declare_tonnes)
             del extra[name]
-            extra[f"{name}_by_product"] = dict(sorted(per.items()))
+            extra[split_name(name)] = dict(sorted(per.items()))
     # figures are named from the declared variables (``<variable>_<unit>``), so renaming a
     # variable or its unit in VARIABLES renames its headline figures too
     m = metric_name

@@ -151,6 +151,30 @@ def declare_per_product(producer: str, *rows: tuple[str, str, str]) -> tuple[Hea
     )
 
 
+def split_name(total: str) -> str:
+    """``floor_kept_t`` -> ``floor_kept_t_by_product``: the figure that gives an instrument's
+    tonne total per product (a ``{product: t}`` mapping, one ``summary.json`` key) when a
+    scenario's instruments count more than one product, in place of the total
+    (:func:`critmin.market.results.scenario_metrics`, from
+    :attr:`InstrumentReport.tonnes_by_product`). The one rule for its name, which
+    :func:`declare_tonnes` declares and the engine writes."""
+    return f"{total}_by_product"
+
+
+def declare_tonnes(producer: str, *rows: tuple[str, str, str]) -> tuple[HeadlineMetric, ...]:
+    """``(total, unit, description)`` rows of tonne totals an instrument splits by product
+    (:attr:`InstrumentReport.tonnes_by_product`) as :class:`HeadlineMetric` s: each total
+    (``floor_kept_t``, one number while the scenario's instruments count one product) and
+    its split (``floor_kept_t_by_product``, :func:`split_name`, written instead when they
+    count several: tonnes of different products are not added), so both are declared once."""
+    out: list[HeadlineMetric] = []
+    for name, unit, description in rows:
+        out.append(HeadlineMetric(name, unit, description, producer))
+        split = f"{description}, per product (instead of the total when several products)"
+        out.append(HeadlineMetric(split_name(name), unit, split, producer))
+    return tuple(out)
+
+
 class PendingRows:
     """Tidy rows kept as plain tuples (a :class:`SeriesRow`'s six fields, in its order) until
     they are read: ``InstrumentReport(rows=pending.build)``. A tuple costs a tenth of a

@@ -89,12 +89,23 @@ SANKEY_VARIABLES = (
 MONTH_AXIS = {"tickformat": "%b %Y", "nticks": 6, "hoverformat": "%b %Y"}
 
 
-def month_axis(data: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The month axis for traces whose x are first-of-month dates: ticks on month starts only.
+def month_axis(
+    data: Sequence[dict[str, Any]], *, shaded_until: str | None = None
+) -> dict[str, Any]:
+    """The month axis for traces whose x are first-of-month dates: the same range for every
+    panel, ticks on the run's month starts only.
 
-    With ``nticks`` alone Plotly ticks a 2- or 3-month run every half month or so, and the
-    "%b %Y" format then prints "Jan 2026" twice; a ``dtick`` of whole months (1, 3, 6, 12
-    or a multiple of 12, so at most ~6 ticks) keeps every label unique for any run length.
+    The range reaches half a month before the first month's start and half a month after the
+    last's (bars centred on the month starts are whole, markers not cut), or to
+    ``shaded_until`` when a shading reaches further (the price panels' shading of a last month
+    of shortage ends at the month's end). No month label then sits on a panel's right edge:
+    there Plotly hid it as running past the figure ("hide past div", so a 3-month run showed
+    no "Mar 2026"), and between columns it overlapped the next panel's first label. Ticks are
+    ``tickvals``, every ``step`` months from the first (1, 3, 6, 12 or a multiple of 12: at
+    most ~6 a panel, each "%b %Y" label unique for any run length; ``nticks`` alone ticked a
+    3-month run every half month), none after the last month; a last tick closer to the
+    range's end than half a step (a long run, step dividing its length less one) is left
+    out, so that it cannot reach the next panel's first label either.
     """
     xs = [str(x) for trace in data for x in (trace.get("x") or []) if isinstance(x, str)]
     if not xs:
@@ -102,13 +113,35 @@ def month_axis(data: Sequence[dict[str, Any]]) -> dict[str, Any]:
     first, last = pd.Period(min(xs)[:7], freq="M"), pd.Period(max(xs)[:7], freq="M")
     span = (last - first).n + 1
     step = next((m for m in (1, 3, 6, 12) if span <= 6 * m), 12 * -(-span // 72))
+    stop = f"{last}-16"  # mid-month dates: half a month either side of the month starts
+    past_last = 0.5  # how far the range reaches past the last month's start, in months
+    if shaded_until is not None and shaded_until > stop:
+        stop = shaded_until
+        past_last = (pd.Timestamp(stop) - last.start_time).days / 30.44
+    end = span - 1 + past_last  # the range's end in months from the first month's start
+    ticks = [k for k in range(0, span, step) if k == 0 or end - k >= step / 2]
     return {
         "tickformat": "%b %Y",
         "hoverformat": "%b %Y",
-        "tickmode": "linear",
-        "tick0": f"{first}-01",
-        "dtick": f"M{step}",
+        "tickmode": "array",
+        "tickvals": [f"{first + k}-01" for k in ticks],
+        "range": [f"{first - 1}-16", stop],
+        "autorange": False,
     }
+
+
+def set_month_axes(layout: dict[str, Any], data: Sequence[dict[str, Any]]) -> None:
+    """Every x axis of ``layout`` a :func:`month_axis` (reaching to the end of its shapes'
+    shading), and every y axis without a range autoranged explicitly: plotly.js (the bundled
+    3.x, read in its axis-constraint defaults) remembers that one group of matched axes was
+    given a range and then turns autorange off for every later group that does not state it,
+    so the shared y axes of the price panels kept the default range [-1, 4] and drew no
+    line."""
+    shaded = [str(shape["x1"]) for shape in layout.get("shapes", ()) if "x1" in shape]
+    _update_axes(layout, "x", **month_axis(data, shaded_until=max(shaded, default=None)))
+    for key, axis in layout.items():
+        if key.startswith("yaxis") and "range" not in axis:
+            axis.setdefault("autorange", True)
 
 
 def region_colors(regions: Sequence[str]) -> dict[str, str]:
@@ -655,25 +688,40 @@ def prices_figure(view: RunView) -> Figure | None:
                 shown.add(region)
             shapes.extend(_shortage_shading(view, scenario, cell.xref, cell.yref))
         layout[_axis_key(cells[r][0].yref)]["title"] = _row_title(product, unit)
-    _update_axes(layout, "x", **month_axis(data))
     if shapes:
         layout["shapes"] = shapes
+    set_month_axes(layout, data)  # after the shapes: the range reaches their end
     layout["annotations"] += edge_labels
     layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 110, "r": 20})
     _legend_above(layout, plot_px + PRICE_TOP_PX + PRICE_BOTTOM_PX, PRICE_TOP_PX, PRICE_BOTTOM_PX)
     return {"data": data, "layout": layout}
 
 
+#: a product id longer than this is broken at an underscore onto two lines of a row title: a
+#: rotated title runs along its row (130 px a row, 22 px between rows), "lithium_concentrate"
+#: (19 characters) in bold ran 158 px, and over "lithium_carbonate" left 2 px between the
+#: two rows' titles in Chromium; "dysprosium_oxide" (16) runs about 130 px
+ROW_TITLE_CHARS = 16
+
+
+def _product_lines(product: Product) -> list[str]:
+    """A product id as the lines of a row title: whole when short, else broken after the
+    underscore nearest its middle (``lithium_`` / ``concentrate``)."""
+    name = product.mineral
+    cuts = [i + 1 for i, ch in enumerate(name) if ch == "_" and 0 < i < len(name) - 1]
+    if len(name) <= ROW_TITLE_CHARS or not cuts:
+        return [name]
+    cut = min(cuts, key=lambda i: abs(2 * i - len(name)))
+    return [name[:cut], name[cut:]]
+
+
 def _row_title(product: Product, unit: str) -> dict[str, Any]:
-    """A price row's y-axis title: product and stage on two lines (one rotated line ran past
-    the plot's left edge), then the unit."""
-    return {
-        "text": "<b>"
-        + product.label.replace(" · ", "</b><br>")
-        + ("" if " · " in product.label else "</b>")
-        + f"<br>{unit}",
-        "standoff": 6,
-    }
+    """A price row's y-axis title: product (bold) and stage on separate lines (one rotated
+    line ran past the plot's left edge), then the unit. The product is always named:
+    ``label`` leaves it out when it is its stage's only product, and a one-product study
+    (``two_regions.yaml``) read "refining" alone (before 2026-12-05)."""
+    bold = "<br>".join(f"<b>{line}</b>" for line in _product_lines(product))
+    return {"text": f"{bold}<br>{product.stage}<br>{unit}", "standoff": 6}
 
 
 def _band_ranges(
@@ -889,8 +937,10 @@ def unserved_figure(view: RunView) -> Figure | None:
                 )
                 shown.add(region)
         axis = cells[r][0].yref.replace("y", "yaxis", 1)
-        layout[axis]["title"] = {"text": product.label.replace(" · ", "<br>") + "<br>t per month"}
-    _update_axes(layout, "x", **month_axis(data))
+        # product and stage always, as the price rows' titles (label drops a lone product)
+        lines = [*_product_lines(product), product.stage, "t per month"]
+        layout[axis]["title"] = {"text": "<br>".join(lines)}
+    set_month_axes(layout, data)
     layout.update(
         template=TEMPLATE, barmode="stack", bargap=0.15, hovermode="x unified",
         margin={"l": 110, "r": 20},
@@ -1304,7 +1354,7 @@ def extra_figure(view: RunView, variable: str) -> Figure | None:
             )
             shown.add(region)
     layout["yaxis"]["title"] = {"text": axis_unit}
-    _update_axes(layout, "x", **month_axis(data))
+    set_month_axes(layout, data)
     layout.update(template=TEMPLATE, hovermode="x unified", margin={"l": 70, "r": 20})
     _legend_above(layout, 330, 84, 40)
     return {"data": data, "layout": layout}

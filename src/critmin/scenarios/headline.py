@@ -18,9 +18,12 @@ figures keep their flat ``summary.json`` keys, one per product
 mapping by product (``stock_releases_t_by_product``, typed :data:`FlatByProduct`); the key
 comes from that name by one rule (``stock_releases_t_{product}``:
 :func:`~critmin.policy.instrument.flat_key_pattern`), which the declaration
-(``declare_per_product``, ``HeadlineMetric.key``) uses too. Figures nobody declared (a
-plug-in instrument's, an older summary's totals) stay readable through ``other`` and
-``metrics[name]``.
+(``declare_per_product``, ``HeadlineMetric.key``) uses too. A tonne total of floors or
+settled contracts (``floor_kept_t``) is one number while they count one product; on several
+products it is None and its split (``floor_kept_t_by_product``, one ``summary.json`` key
+holding ``{product: t}``; :func:`~critmin.policy.instrument.declare_tonnes`) is a typed
+field too. Figures nobody declared (a plug-in instrument's, an older summary's totals) stay
+readable through ``other`` and ``metrics[name]``.
 """
 
 from __future__ import annotations
@@ -222,13 +225,20 @@ class HeadlineMetrics:
     imports_from_members_t_by_product: FlatByProduct = None
     imports_from_nonmembers_t_by_product: FlatByProduct = None
     floor_fiscal_cost_usd: float | None = None
+    # a tonne total an instrument splits by product (declare_tonnes): with floors (or settled
+    # contracts) on several products the total is None and its split, one summary.json key
+    # holding {product: t}, is set instead
     floor_kept_t: float | None = None
+    floor_kept_t_by_product: dict[str, float] | None = None
     floor_covered_output_t: float | None = None
+    floor_covered_output_t_by_product: dict[str, float] | None = None
     floor_purchases_t: float | None = None
+    floor_purchases_t_by_product: dict[str, float] | None = None
     offtake_floor_topup_usd: float | None = None
     offtake_delivered_t_by_product: FlatByProduct = None
     offtake_shortfall_t_by_product: FlatByProduct = None
     settlement_volume_t: float | None = None
+    settlement_volume_t_by_product: dict[str, float] | None = None
     settlement_market_value_usd: float | None = None
     settlement_floor_topup_usd: float | None = None
     settlement_upside_to_buyer_usd: float | None = None

@@ -63,6 +63,7 @@ from critmin.policy.instrument import (
     SolvedMonth,
     declare,
     declare_metrics,
+    declare_tonnes,
 )
 from critmin.policy.instruments._common import (
     DatedSpec,
@@ -192,8 +193,11 @@ class TopUpFloorSpec(_FloorSpec):
     headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
         "topup_floor",
         ("floor_fiscal_cost_usd", "usd", "top-up payments to covered producers"),
-        ("floor_kept_t", "t", "covered output the floor keeps producing"),
-        ("floor_covered_output_t", "t", "output covered by the floor"),
+        *declare_tonnes(
+            "topup_floor",
+            ("floor_kept_t", "t", "covered output the floor keeps producing"),
+            ("floor_covered_output_t", "t", "output covered by the floor"),
+        ),
     )
 
     kind: str = "topup_floor"
@@ -294,8 +298,11 @@ class PurchaseFloorSpec(_FloorSpec):
     headline: ClassVar[tuple[HeadlineMetric, ...]] = declare_metrics(
         "purchase_floor",
         ("floor_fiscal_cost_usd", "usd", "money spent buying at the floor"),
-        ("floor_kept_t", "t", "tonnes the floor keeps producing (bought)"),
-        ("floor_purchases_t", "t", "tonnes bought at the floor"),
+        *declare_tonnes(
+            "purchase_floor",
+            ("floor_kept_t", "t", "tonnes the floor keeps producing (bought)"),
+            ("floor_purchases_t", "t", "tonnes bought at the floor"),
+        ),
     )
 
     kind: str = "purchase_floor"
