@@ -717,9 +717,9 @@ def _product_lines(product: Product) -> list[str]:
 
 def _row_title(product: Product, unit: str) -> dict[str, Any]:
     """A price row's y-axis title: product (bold) and stage on separate lines (one rotated
-    line ran past the plot's left edge), then the unit. The product is always named:
-    ``label`` leaves it out when it is its stage's only product, and a one-product study
-    (``two_regions.yaml``) read "refining" alone (before 2026-12-05)."""
+    line ran past the plot's left edge), then the unit. The product is always named, since
+    ``label`` leaves it out when it is its stage's only product: a one-product study
+    (``two_regions.yaml``) would read "refining" alone."""
     bold = "<br>".join(f"<b>{line}</b>" for line in _product_lines(product))
     return {"text": f"{bold}<br>{product.stage}<br>{unit}", "standoff": 6}
 
